@@ -1,0 +1,39 @@
+# gokeepalived: see README.md.
+GO ?= go
+PREFIX ?= /usr/local
+# The whole suite must stay well inside CI's budget (90 minutes on 2 cores).
+TEST_TIMEOUT ?= 25m
+
+.PHONY: all build test unit vet deps bench demo install clean fuzz
+
+all: build
+
+build:
+	$(GO) build -o bin/gokeepalived ./cmd/gokeepalived
+
+deps:
+	@scripts/deps.sh
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+# test: vet, unit tests and the end-to-end tests (network namespaces, real
+# keepalived, and real IPVS in a qemu guest). Privileged tests skip when not
+# root, except under CI=true where they fail instead.
+test: deps vet build
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+bench: build
+	@echo "bench: benchmarks are added with the issues that set their goals"
+
+demo: build
+	@echo "make demo: the two-director namespace lab arrives with the daemon; for now:"
+	@bin/gokeepalived -v || true
+
+install: build
+	install -D -m 0755 bin/gokeepalived $(DESTDIR)$(PREFIX)/sbin/gokeepalived
+
+clean:
+	rm -rf bin
