@@ -1,6 +1,6 @@
 module github.com/gokeepalived/gokeepalived
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/josharian/native v1.0.0 // indirect
