@@ -1,0 +1,410 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// HTTPProtocol is the http_protocol keyword of HTTP_GET and SSL_GET.
+type HTTPProtocol int
+
+const (
+	// HTTP10 sends an HTTP/1.0 request (the default).
+	HTTP10 HTTPProtocol = iota
+	// HTTP10C sends an HTTP/1.0 request with "Connection: close".
+	HTTP10C
+	// HTTP11 sends an HTTP/1.1 request with "Connection: close".
+	HTTP11
+)
+
+// ParseHTTPProtocol parses an http_protocol value: 1.0, 1.0C (or 1.0c) or 1.1.
+func ParseHTTPProtocol(s string) (HTTPProtocol, error) {
+	switch s {
+	case "1.0":
+		return HTTP10, nil
+	case "1.0C", "1.0c":
+		return HTTP10C, nil
+	case "1.1":
+		return HTTP11, nil
+	}
+	return 0, fmt.Errorf("invalid http_protocol version %s", s)
+}
+
+func (p HTTPProtocol) String() string {
+	switch p {
+	case HTTP10C:
+		return "1.0C"
+	case HTTP11:
+		return "1.1"
+	}
+	return "1.0"
+}
+
+// StatusRange is one item of a status_code list: a single code has Min ==
+// Max.
+type StatusRange struct {
+	Min, Max int
+}
+
+// URL is one url block of HTTP_GET or SSL_GET.
+type URL struct {
+	Path string
+	// Digest is the expected MD5 of the body in hex, as genhash prints it;
+	// empty means no digest check.
+	Digest string
+	// StatusCodes lists the accepted codes; empty means 200-299.
+	StatusCodes []StatusRange
+	// VirtualHost overrides the checker's virtualhost for this url.
+	VirtualHost string
+	// Regex must match the body (or must not, with RegexNoMatch). Go's RE2
+	// syntax stands in for keepalived's PCRE2.
+	Regex        *regexp.Regexp
+	RegexNoMatch bool
+}
+
+func (u *URL) statusOK(code int) bool {
+	if len(u.StatusCodes) == 0 {
+		return code >= 200 && code <= 299
+	}
+	for _, r := range u.StatusCodes {
+		if code >= r.Min && code <= r.Max {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultMaxBody is the default cap on the body read for a digest or regex.
+const DefaultMaxBody = 1 << 20
+
+// maxHeader bounds the status line and headers; keepalived gives up on
+// headers that do not fit its 4 KiB buffer, this allows more.
+const maxHeader = 16 << 10
+
+// HTTPGet is keepalived's HTTP_GET, or SSL_GET when TLS is set. The server
+// is up when every url passes: the status code is accepted, and the body has
+// the digest and matches the regex when those are given.
+type HTTPGet struct {
+	Dialer Dialer
+	// TLS selects SSL_GET.
+	TLS bool
+	// CA, when set, makes SSL_GET verify the server's certificate chain
+	// against it (the SSL block's ca). As with keepalived's OpenSSL
+	// context the host name is not verified. Without CA nothing is
+	// verified.
+	CA *x509.CertPool
+	// Certificates are presented to servers asking for a client
+	// certificate (the SSL block's certificate and key).
+	Certificates []tls.Certificate
+	// EnableSNI sends the virtual host as TLS server name.
+	EnableSNI bool
+	// VirtualHost is the Host header when the url has none; the caller
+	// resolves keepalived's fallbacks (checker, then real server, then
+	// virtual server). Empty means the connect address and port.
+	VirtualHost string
+	Protocol    HTTPProtocol
+	URLs        []URL
+	// MaxBody caps the bytes of body read when a url needs the body (a
+	// digest or a regex); a longer body fails the check. Zero means
+	// DefaultMaxBody. Without digest or regex only the headers are read.
+	MaxBody int64
+}
+
+// Check requests every url in turn, each on a new connection, and fails on
+// the first that does not pass. ctx's deadline bounds all of them together.
+func (h *HTTPGet) Check(ctx context.Context) error {
+	if len(h.URLs) == 0 {
+		return errors.New("HTTP/SSL_GET checker has no urls specified")
+	}
+	for i := range h.URLs {
+		if err := h.checkURL(ctx, &h.URLs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *HTTPGet) checkURL(ctx context.Context, u *URL) error {
+	need := bodySkip
+	switch {
+	case u.Regex != nil:
+		need = bodyKeep
+	case u.Digest != "":
+		need = bodyDigest
+	}
+	resp, err := h.fetch(ctx, u, need)
+	if err != nil {
+		return err
+	}
+	if !u.statusOK(resp.status) {
+		return fmt.Errorf("HTTP status code error to %s url(%s): status %d", h.Dialer.Addr, u.Path, resp.status)
+	}
+	if u.Digest != "" {
+		if got := hex.EncodeToString(resp.digest[:]); !strings.EqualFold(got, u.Digest) {
+			return fmt.Errorf("MD5 digest error to %s url(%s): got %s, want %s", h.Dialer.Addr, u.Path, got, u.Digest)
+		}
+	}
+	if u.Regex != nil && u.Regex.Match(resp.body) == u.RegexNoMatch {
+		return fmt.Errorf("regex match failed on %s url(%s)", h.Dialer.Addr, u.Path)
+	}
+	return nil
+}
+
+func (h *HTTPGet) virtualHost(u *URL) string {
+	if u.VirtualHost != "" {
+		return u.VirtualHost
+	}
+	return h.VirtualHost
+}
+
+// request builds the GET exactly as keepalived's request template does.
+func (h *HTTPGet) request(u *URL) string {
+	host := h.virtualHost(u)
+	if host == "" {
+		// RFC 2732 brackets for a literal IPv6 address.
+		host = h.Dialer.Addr.String()
+	}
+	minor, conn := 0, ""
+	switch h.Protocol {
+	case HTTP10C:
+		conn = "Connection: close\r\n"
+	case HTTP11:
+		minor, conn = 1, "Connection: close\r\n"
+	}
+	return fmt.Sprintf("GET %s HTTP/1.%d\r\nUser-Agent: KeepAliveClient\r\n%sHost: %s\r\n\r\n", u.Path, minor, conn, host)
+}
+
+func (h *HTTPGet) tlsConfig(u *URL) *tls.Config {
+	cfg := &tls.Config{
+		// Verification, when asked for, is done below against h.CA
+		// without a host name, as keepalived's OpenSSL context does.
+		InsecureSkipVerify: true,
+		Certificates:       h.Certificates,
+	}
+	if h.EnableSNI {
+		cfg.ServerName = h.virtualHost(u)
+	}
+	if h.CA != nil {
+		roots := h.CA
+		cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+			return verifyChain(raw, roots)
+		}
+	}
+	return cfg
+}
+
+func verifyChain(raw [][]byte, roots *x509.CertPool) error {
+	if len(raw) == 0 {
+		return errors.New("server sent no certificate")
+	}
+	certs := make([]*x509.Certificate, len(raw))
+	for i, b := range raw {
+		c, err := x509.ParseCertificate(b)
+		if err != nil {
+			return fmt.Errorf("parsing server certificate: %w", err)
+		}
+		certs[i] = c
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter})
+	return err
+}
+
+// response is what one GET returned.
+type response struct {
+	status int
+	header []byte
+	body   []byte
+	digest [md5.Size]byte
+}
+
+func (h *HTTPGet) fetch(ctx context.Context, u *URL, need bodyNeed) (*response, error) {
+	start := time.Now()
+	raw, err := h.Dialer.DialContext(ctx, "tcp")
+	if err != nil {
+		return nil, err
+	}
+	defer closeReset(raw)
+	stop := bindDeadline(ctx, raw)
+	defer stop()
+
+	var conn net.Conn = raw
+	if h.TLS {
+		tc := tls.Client(raw, h.tlsConfig(u))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return nil, fmt.Errorf("SSL handshake with %s: %w", h.Dialer.Addr, ctxErr(ctx, err))
+		}
+		conn = tc
+	}
+	if _, err := io.WriteString(conn, h.request(u)); err != nil {
+		return nil, fmt.Errorf("cannot send get request to %s: %w", h.Dialer.Addr, ctxErr(ctx, err))
+	}
+
+	maxBody := h.MaxBody
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBody
+	}
+	resp, err := readResponse(conn, need, maxBody)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s from %s after %v: %w", u.Path, h.Dialer.Addr, time.Since(start).Round(time.Millisecond), ctxErr(ctx, err))
+	}
+	return resp, nil
+}
+
+// bodyNeed says what readResponse does with the body.
+type bodyNeed int
+
+const (
+	bodySkip   bodyNeed = iota // headers only
+	bodyDigest                 // MD5 of the body
+	bodyKeep                   // MD5 and the bytes, for a regex or genhash
+)
+
+// readResponse reads the status line and headers, then, as need says, the
+// body up to Content-Length or end of stream. Like keepalived it neither
+// decodes chunked bodies nor otherwise interprets them: the digest is over
+// the bytes as sent.
+func readResponse(r io.Reader, need bodyNeed, maxBody int64) (*response, error) {
+	buf := make([]byte, 0, 4096)
+	chunk := make([]byte, 4096)
+	var end int
+	for {
+		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
+			end = i + 4
+			break
+		}
+		if len(buf) >= maxHeader {
+			return nil, fmt.Errorf("no end of headers in the first %d bytes", maxHeader)
+		}
+		n, err := r.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				if len(buf) == 0 {
+					return nil, errors.New("no data received")
+				}
+				return nil, errors.New("connection closed within the headers")
+			}
+			return nil, err
+		}
+	}
+	resp := &response{header: buf[:end]}
+	status, err := parseStatus(resp.header)
+	if err != nil {
+		return nil, err
+	}
+	resp.status = status
+	if need == bodySkip {
+		return resp, nil
+	}
+
+	// Read one byte past the cap to tell a body of exactly maxBody
+	// bytes from a longer one.
+	limit := maxBody + 1
+	if n := contentLength(resp.header); n >= 0 && n < limit {
+		limit = n
+	}
+	h := md5.New()
+	var w io.Writer = h
+	var kept bytes.Buffer
+	if need == bodyKeep {
+		w = io.MultiWriter(h, &kept)
+	}
+	first := buf[end:]
+	if int64(len(first)) > limit {
+		first = first[:limit]
+	}
+	w.Write(first)
+	n, err := io.Copy(w, io.LimitReader(r, limit-int64(len(first))))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(first))+n > maxBody {
+		return nil, fmt.Errorf("body longer than %d bytes", maxBody)
+	}
+	h.Sum(resp.digest[:0])
+	resp.body = kept.Bytes()
+	return resp, nil
+}
+
+// parseStatus reads the code of a status line such as "HTTP/1.1 200 OK".
+func parseStatus(header []byte) (int, error) {
+	line, _, _ := bytes.Cut(header, []byte("\r\n"))
+	if !bytes.HasPrefix(line, []byte("HTTP/")) {
+		return 0, fmt.Errorf("malformed status line %q", truncate(line, 64))
+	}
+	_, rest, ok := bytes.Cut(line, []byte(" "))
+	if !ok || len(rest) < 3 {
+		return 0, fmt.Errorf("malformed status line %q", truncate(line, 64))
+	}
+	code, err := strconv.Atoi(string(rest[:3]))
+	if err != nil {
+		return 0, fmt.Errorf("malformed status line %q", truncate(line, 64))
+	}
+	return code, nil
+}
+
+// contentLength returns the Content-Length header's value, or -1.
+func contentLength(header []byte) int64 {
+	for _, line := range bytes.Split(header, []byte("\r\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || !strings.EqualFold(string(name), "Content-Length") {
+			continue
+		}
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(value)), 10, 64)
+		if err != nil || n < 0 {
+			return -1
+		}
+		return n
+	}
+	return -1
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// bindDeadline makes conn's I/O end at ctx's deadline or cancellation. The
+// returned func releases the binding.
+func bindDeadline(ctx context.Context, conn interface{ SetDeadline(time.Time) error }) (stop func()) {
+	if d, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(d)
+	}
+	s := context.AfterFunc(ctx, func() {
+		_ = conn.SetDeadline(time.Unix(1, 0))
+	})
+	return func() { s() }
+}
+
+// ctxErr prefers the context's error to the I/O error it caused, so that a
+// check ended by its deadline says so.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	// The connection's deadline, set to the context's, can expire a
+	// moment before the context notices.
+	if _, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+	}
+	return err
+}

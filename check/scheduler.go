@@ -1,0 +1,563 @@
+package check
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Defaults of keepalived's timing keywords.
+const (
+	DefaultDelayLoop      = 60 * time.Second
+	DefaultConnectTimeout = 5 * time.Second
+)
+
+// DefaultJitter is the fraction of delay_loop by which the Scheduler moves
+// each attempt at random, so that checks started together drift apart
+// instead of firing in a burst every delay_loop.
+const DefaultJitter = 0.05
+
+// DefaultSpread bounds the random delay of each checker's first attempt when
+// it has no warmup: checks added together start spread over this long (or
+// over delay_loop, if shorter).
+const DefaultSpread = time.Second
+
+// Timing holds a checker's timing keywords. DefaultTiming gives
+// keepalived's defaults, which differ between checkers.
+type Timing struct {
+	// DelayLoop is the interval between verdicts (delay_loop). Zero means
+	// DefaultDelayLoop.
+	DelayLoop time.Duration
+	// Timeout bounds one attempt: connect_timeout, or misc_timeout for
+	// MISC_CHECK. Zero means DefaultConnectTimeout.
+	Timeout time.Duration
+	// Retry is the number of extra failed attempts before a verdict of
+	// down (retry).
+	Retry int
+	// DelayBeforeRetry separates those attempts (delay_before_retry);
+	// zero retries at once.
+	DelayBeforeRetry time.Duration
+	// Warmup delays the first attempt by a random time up to Warmup
+	// (warmup). keepalived's default is delay_loop; zero, as in keepalived,
+	// disables it, and the first attempt is then only spread by
+	// Options.Spread.
+	Warmup time.Duration
+	// Alpha starts the checker down until its first success (alpha).
+	Alpha bool
+}
+
+// DefaultTiming returns keepalived's timing defaults for a checker keyword
+// (HTTP_GET, SSL_GET, TCP_CHECK, SMTP_CHECK, DNS_CHECK, UDP_CHECK,
+// PING_CHECK, MISC_CHECK, FILE_CHECK) and a delay_loop (zero meaning
+// DefaultDelayLoop): retry 1 (3 for DNS_CHECK, 0 for MISC_CHECK),
+// delay_before_retry 1s (3s for HTTP_GET and SSL_GET, delay_loop for
+// DNS_CHECK), warmup delay_loop, connect_timeout 5s (misc_timeout
+// delay_loop for MISC_CHECK).
+func DefaultTiming(keyword string, delayLoop time.Duration) Timing {
+	if delayLoop <= 0 {
+		delayLoop = DefaultDelayLoop
+	}
+	t := Timing{
+		DelayLoop:        delayLoop,
+		Timeout:          DefaultConnectTimeout,
+		Retry:            1,
+		DelayBeforeRetry: time.Second,
+		Warmup:           delayLoop,
+	}
+	switch keyword {
+	case "HTTP_GET", "SSL_GET":
+		t.DelayBeforeRetry = 3 * time.Second
+	case "DNS_CHECK":
+		t.Retry = DefaultDNSRetry
+		t.DelayBeforeRetry = delayLoop
+	case "MISC_CHECK":
+		t.Retry = 0
+		t.Timeout = delayLoop
+	}
+	return t
+}
+
+// A Check is one checker of a real server.
+type Check struct {
+	// Name names the checker in events and logs, e.g. "TCP_CHECK".
+	Name    string
+	Checker Checker
+	Timing  Timing
+}
+
+// A Server is a real server and its checkers. It is up when all its
+// checkers are up.
+type Server struct {
+	// Name identifies the real server in events.
+	Name string
+	// Weight is the configured weight, which dynamic checkers adjust.
+	Weight int
+	Checks []Check
+}
+
+// An Event reports a real server's new state.
+type Event struct {
+	Server string
+	Up     bool
+	// Weight is the configured weight plus the adjustments of MISC_CHECK
+	// misc_dynamic and FILE_CHECK.
+	Weight int
+	// Reason says what changed: the failing checker and its error, or the
+	// checker that came up.
+	Reason string
+	Time   time.Time
+}
+
+// Options configure a Scheduler. The zero value is usable.
+type Options struct {
+	// Clock defaults to SystemClock.
+	Clock Clock
+	// Workers bounds the attempts running at once; zero means 64 per CPU.
+	// Attempts mostly wait on the network, and each attempt holds a worker
+	// for at most its Timeout.
+	Workers int
+	// Logger receives keepalived's checker messages; nil discards them.
+	Logger logrus.FieldLogger
+	// Rand drives warmup, spread and jitter; nil seeds one at random.
+	Rand *rand.Rand
+	// Jitter is the fraction of delay_loop an attempt may move by; zero
+	// means DefaultJitter, negative none.
+	Jitter float64
+	// Spread is the longest random delay of a first attempt without
+	// warmup; zero means DefaultSpread, negative none.
+	Spread time.Duration
+}
+
+// A Scheduler runs the checks of many real servers from one timer heap and
+// a bounded pool of workers, and reports each server's changes of state.
+type Scheduler struct {
+	clock   Clock
+	log     logrus.FieldLogger
+	workers int
+	jitter  float64
+	spread  time.Duration
+	events  chan Event
+	wake    chan struct{}
+
+	// onIdle, when set, is called by Run each time it is about to wait
+	// with no attempt ready, running or being reported, with the time of
+	// the next attempt (zero if none). Tests use it to drive a fake clock.
+	onIdle func(next time.Time)
+
+	mu      sync.Mutex // guards everything below
+	rand    *rand.Rand
+	running bool
+	servers map[string]*server
+	timers  entryHeap // entries waiting for their next attempt
+	ready   []*entry  // entries due, waiting for a worker
+	busy    int       // entries with an attempt running
+	queue   []Event   // events not yet delivered
+}
+
+type server struct {
+	name    string
+	weight  int
+	ctx     context.Context // cancelled on removal and on shutdown
+	cancel  context.CancelFunc
+	entries []*entry
+	up      bool
+	cur     int // effective weight last reported
+	removed bool
+}
+
+// entry is one checker of a server.
+type entry struct {
+	srv   *server
+	check Check
+	state checkerState
+	delta int // weight adjustment reported by a WeightChecker
+	due   time.Time
+	index int // in Scheduler.timers, or -1
+}
+
+type result struct {
+	e            *entry
+	err          error
+	delta        int
+	deltaChanged bool
+}
+
+// NewScheduler returns a Scheduler; checks run while Run runs.
+func NewScheduler(opts Options) *Scheduler {
+	s := &Scheduler{
+		clock:   opts.Clock,
+		log:     opts.Logger,
+		workers: opts.Workers,
+		rand:    opts.Rand,
+		jitter:  opts.Jitter,
+		spread:  opts.Spread,
+		events:  make(chan Event),
+		wake:    make(chan struct{}, 1),
+		servers: make(map[string]*server),
+	}
+	if s.clock == nil {
+		s.clock = SystemClock{}
+	}
+	if s.log == nil {
+		l := logrus.New()
+		l.Out = io.Discard
+		s.log = l
+	}
+	if s.workers <= 0 {
+		s.workers = 64 * runtime.NumCPU()
+	}
+	if s.rand == nil {
+		s.rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	switch {
+	case s.jitter == 0:
+		s.jitter = DefaultJitter
+	case s.jitter < 0:
+		s.jitter = 0
+	}
+	switch {
+	case s.spread == 0:
+		s.spread = DefaultSpread
+	case s.spread < 0:
+		s.spread = 0
+	}
+	return s
+}
+
+// Events delivers the servers' changes of state, beginning with each
+// server's initial state when it is added, while Run runs.
+func (s *Scheduler) Events() <-chan Event { return s.events }
+
+// Add starts checking srv. It fails if a server of that name is already
+// checked. It may be called before Run or while it runs.
+func (s *Scheduler) Add(srv Server) error {
+	if srv.Name == "" {
+		return errors.New("adding real server: empty name")
+	}
+	for i, c := range srv.Checks {
+		if c.Checker == nil {
+			return fmt.Errorf("adding real server %s: checker %d (%s) is nil", srv.Name, i, c.Name)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.servers[srv.Name]; ok {
+		return fmt.Errorf("adding real server %s: already checked", srv.Name)
+	}
+	now := s.clock.Now()
+	sv := &server{name: srv.Name, weight: srv.Weight, up: true, cur: srv.Weight}
+	sv.ctx, sv.cancel = context.WithCancel(context.Background())
+	for _, c := range srv.Checks {
+		e := &entry{srv: sv, check: c, state: newCheckerState(c.Timing.Retry, c.Timing.Alpha), index: -1}
+		sv.up = sv.up && e.state.up
+		e.due = now.Add(s.firstDelay(c.Timing))
+		heap.Push(&s.timers, e)
+		sv.entries = append(sv.entries, e)
+	}
+	s.servers[srv.Name] = sv
+	s.queue = append(s.queue, Event{Server: sv.name, Up: sv.up, Weight: sv.cur, Reason: "added", Time: now})
+	s.poke()
+	return nil
+}
+
+// Remove stops checking the named server and cancels its running attempts.
+// Removing an unknown server does nothing.
+func (s *Scheduler) Remove(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sv, ok := s.servers[name]
+	if !ok {
+		return
+	}
+	delete(s.servers, name)
+	sv.removed = true
+	sv.cancel()
+	for _, e := range sv.entries {
+		if e.index >= 0 {
+			heap.Remove(&s.timers, e.index)
+		}
+	}
+	s.poke()
+}
+
+func (s *Scheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// firstDelay is warmup's random delay, or a random spread so that checks
+// added together do not all start at once.
+func (s *Scheduler) firstDelay(t Timing) time.Duration {
+	limit := t.Warmup
+	if limit <= 0 {
+		limit = min(s.spread, t.delayLoop())
+	}
+	if limit <= 0 {
+		return 0
+	}
+	return time.Duration(s.rand.Int64N(int64(limit) + 1))
+}
+
+func (t Timing) delayLoop() time.Duration {
+	if t.DelayLoop <= 0 {
+		return DefaultDelayLoop
+	}
+	return t.DelayLoop
+}
+
+func (t Timing) timeout() time.Duration {
+	if t.Timeout <= 0 {
+		return DefaultConnectTimeout
+	}
+	return t.Timeout
+}
+
+// Run runs the checks until ctx is done. It returns once every attempt
+// and worker has ended, with ctx's error. Servers stay added: Run may be
+// called again.
+func (s *Scheduler) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		return errors.New("check scheduler already running")
+	}
+	s.running = true
+	s.mu.Unlock()
+
+	jobs := make(chan *entry)
+	results := make(chan result)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range s.workers {
+		wg.Go(func() {
+			for e := range jobs {
+				r := s.attempt(e)
+				select {
+				case results <- r:
+				case <-stop:
+					return
+				}
+			}
+		})
+	}
+	defer func() {
+		s.mu.Lock()
+		for _, sv := range s.servers {
+			sv.cancel()
+		}
+		s.mu.Unlock()
+		close(stop)
+		close(jobs)
+		wg.Wait()
+
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		// Attempts cut short by the shutdown run again first in the
+		// next Run.
+		now := s.clock.Now()
+		for _, sv := range s.servers {
+			sv.ctx, sv.cancel = context.WithCancel(context.Background())
+			for _, e := range sv.entries {
+				if e.index < 0 {
+					e.due = now
+					heap.Push(&s.timers, e)
+				}
+			}
+		}
+		s.ready, s.busy = nil, 0
+		s.running = false
+	}()
+
+	timer := s.clock.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		now := s.clock.Now()
+		for len(s.timers) > 0 && !s.timers[0].due.After(now) {
+			s.ready = append(s.ready, heap.Pop(&s.timers).(*entry))
+		}
+		// Entries of removed servers are dropped here rather than by
+		// Remove, which must not disturb the slice the loop sends from.
+		for len(s.ready) > 0 && s.ready[0].srv.removed {
+			s.ready = s.ready[1:]
+		}
+		var next time.Time
+		if len(s.timers) > 0 {
+			next = s.timers[0].due
+		}
+		var job *entry
+		var jobc chan<- *entry
+		if len(s.ready) > 0 {
+			job, jobc = s.ready[0], jobs
+		}
+		var ev Event
+		var evc chan<- Event
+		if len(s.queue) > 0 {
+			ev, evc = s.queue[0], s.events
+		}
+		idle := job == nil && evc == nil && s.busy == 0
+		s.mu.Unlock()
+
+		var timerc <-chan time.Time
+		if !next.IsZero() {
+			timer.Reset(next.Sub(now))
+			timerc = timer.C()
+		}
+		if idle && s.onIdle != nil {
+			s.onIdle(next)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.wake:
+		case <-timerc:
+		case jobc <- job:
+			s.mu.Lock()
+			s.ready = s.ready[1:]
+			s.busy++
+			s.mu.Unlock()
+		case r := <-results:
+			s.mu.Lock()
+			s.busy--
+			s.finish(r)
+			s.mu.Unlock()
+		case evc <- ev:
+			s.mu.Lock()
+			s.queue = s.queue[1:]
+			s.mu.Unlock()
+		}
+	}
+}
+
+// attempt runs one check under its timeout; it runs on a worker and reads
+// only what does not change after Add.
+func (s *Scheduler) attempt(e *entry) result {
+	ctx, cancel := context.WithTimeout(e.srv.ctx, e.check.Timing.timeout())
+	defer cancel()
+	r := result{e: e}
+	if wc, ok := e.check.Checker.(WeightChecker); ok {
+		r.delta, r.deltaChanged, r.err = wc.CheckWeight(ctx, e.srv.weight)
+	} else {
+		r.err = e.check.Checker.Check(ctx)
+	}
+	return r
+}
+
+// finish applies an attempt's result and schedules the next attempt. s.mu
+// is held.
+func (s *Scheduler) finish(r result) {
+	e, sv := r.e, r.e.srv
+	if sv.removed {
+		return
+	}
+	ok := r.err == nil
+	retries, firstRun := e.state.retryIt, !e.state.hasRun
+	if firstRun {
+		retries = 0
+	}
+	changed, loop := e.state.observe(ok)
+	if r.deltaChanged {
+		e.delta = r.delta
+	}
+	log := s.log.WithFields(logrus.Fields{"server": sv.name, "checker": e.check.Name})
+	var reason string
+	// Like keepalived, the first verdict is logged even when it confirms
+	// the state the checker started in.
+	switch {
+	case ok && (changed || firstRun):
+		reason = e.check.Name + " succeeded"
+		log.Info(upMessage(e.check.Name, sv.name))
+	case changed || (firstRun && loop):
+		reason = fmt.Sprintf("%s failed: %v", e.check.Name, r.err)
+		log.WithError(r.err).Info(downMessage(e.check.Name, sv.name, retries))
+	case !ok:
+		log.WithError(r.err).Debugf("%s on service %s failed, retry %d of %d.", e.check.Name, sv.name, e.state.retryIt, e.check.Timing.Retry)
+	case r.deltaChanged:
+		reason = e.check.Name + " set the weight"
+	}
+
+	now := s.clock.Now()
+	delay := e.check.Timing.DelayBeforeRetry
+	if loop {
+		delay = e.check.Timing.delayLoop()
+		if s.jitter > 0 {
+			j := int64(float64(delay) * s.jitter)
+			if j > 0 {
+				delay += time.Duration(s.rand.Int64N(2*j+1) - j)
+			}
+		}
+	}
+	e.due = now.Add(delay)
+	heap.Push(&s.timers, e)
+
+	up, weight := true, sv.weight
+	for _, x := range sv.entries {
+		up = up && x.state.up
+		weight += x.delta
+	}
+	if up == sv.up && weight == sv.cur {
+		return
+	}
+	sv.up, sv.cur = up, weight
+	s.queue = append(s.queue, Event{Server: sv.name, Up: up, Weight: weight, Reason: reason, Time: now})
+}
+
+// upMessage words a checker coming up as keepalived logs it.
+func upMessage(kind, server string) string {
+	switch kind {
+	case "TCP_CHECK":
+		return fmt.Sprintf("TCP connection to %s success.", server)
+	case "HTTP_GET", "SSL_GET":
+		return fmt.Sprintf("Remote Web server %s succeed on service.", server)
+	}
+	return fmt.Sprintf("%s on service %s succeed.", kind, server)
+}
+
+// downMessage words a checker going down after retries failed retries as
+// keepalived logs it.
+func downMessage(kind, server string, retries int) string {
+	if kind == "HTTP_GET" || kind == "SSL_GET" {
+		kind = "HTTP_CHECK"
+	}
+	if retries > 0 {
+		return fmt.Sprintf("%s on service %s failed after %d retries.", kind, server, retries)
+	}
+	return fmt.Sprintf("%s on service %s failed.", kind, server)
+}
+
+// entryHeap orders entries by due time.
+type entryHeap []*entry
+
+func (h entryHeap) Len() int           { return len(h) }
+func (h entryHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h entryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+
+func (h *entryHeap) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+
+func (h *entryHeap) Pop() any {
+	old := *h
+	n := len(old)
+	e := old[n-1]
+	old[n-1] = nil
+	e.index = -1
+	*h = old[:n-1]
+	return e
+}

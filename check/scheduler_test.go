@@ -1,0 +1,397 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/sirupsen/logrus/hooks/test"
+)
+
+// scriptedChecker returns its scripted results in turn (the last one
+// forever) and records when it was called.
+type scriptedChecker struct {
+	clock   Clock
+	mu      sync.Mutex
+	results []error
+	calls   []time.Time
+}
+
+func (c *scriptedChecker) Check(context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, c.clock.Now())
+	r := c.results[0]
+	if len(c.results) > 1 {
+		c.results = c.results[1:]
+	}
+	return r
+}
+
+func (c *scriptedChecker) offsets(start time.Time) []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var d []time.Duration
+	for _, t := range c.calls {
+		d = append(d, t.Sub(start))
+	}
+	return d
+}
+
+// weightScript is a WeightChecker returning scripted weight adjustments.
+type weightScript struct {
+	scriptedChecker
+	deltas []int
+}
+
+func (c *weightScript) CheckWeight(ctx context.Context, configured int) (int, bool, error) {
+	err := c.Check(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.deltas[0]
+	if len(c.deltas) > 1 {
+		c.deltas = c.deltas[1:]
+	}
+	return d - configured, true, err
+}
+
+var errDown = errors.New("down")
+
+type sawEvent struct {
+	at time.Duration
+	up bool
+	w  int
+}
+
+// drive runs s on clk until the next attempt would be after horizon,
+// advancing the clock each time s is idle, and returns the events seen.
+func drive(t *testing.T, s *Scheduler, clk *fakeClock, horizon time.Duration) []sawEvent {
+	t.Helper()
+	start := clk.Now()
+	idle := make(chan time.Time)
+	s.onIdle = func(next time.Time) { idle <- next }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		// Run may be blocked reporting idle once more.
+		for {
+			select {
+			case <-idle:
+				continue
+			case <-done:
+				return
+			}
+		}
+	}()
+	var evs []sawEvent
+	for {
+		select {
+		case ev := <-s.Events():
+			evs = append(evs, sawEvent{ev.Time.Sub(start), ev.Up, ev.Weight})
+		case next := <-idle:
+			if next.IsZero() || next.Sub(start) > horizon {
+				return evs
+			}
+			clk.Set(next)
+		case <-time.After(10 * time.Second):
+			t.Fatal("scheduler neither idle nor reporting")
+		}
+	}
+}
+
+func TestSchedulerTiming(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name     string
+		timing   Timing
+		results  []error
+		horizon  time.Duration
+		attempts []time.Duration
+		events   []sawEvent
+	}{
+		{
+			name:     "retries spaced delay_before_retry then down",
+			timing:   Timing{DelayLoop: 10 * s, Retry: 2, DelayBeforeRetry: 3 * s},
+			results:  []error{nil, errDown, errDown, errDown, nil},
+			horizon:  26 * s,
+			attempts: []time.Duration{0, 10 * s, 13 * s, 16 * s, 26 * s},
+			events:   []sawEvent{{0, true, 1}, {16 * s, false, 1}, {26 * s, true, 1}},
+		},
+		{
+			name:     "first failure is enough without alpha",
+			timing:   Timing{DelayLoop: 5 * s, Retry: 3, DelayBeforeRetry: 1 * s},
+			results:  []error{errDown, nil},
+			horizon:  5 * s,
+			attempts: []time.Duration{0, 5 * s},
+			events:   []sawEvent{{0, true, 1}, {0, false, 1}, {5 * s, true, 1}},
+		},
+		{
+			name:     "alpha starts down until the first success",
+			timing:   Timing{DelayLoop: 5 * s, Retry: 1, DelayBeforeRetry: 1 * s, Alpha: true},
+			results:  []error{errDown, errDown, errDown, nil},
+			horizon:  11 * s,
+			attempts: []time.Duration{0, 5 * s, 6 * s, 11 * s},
+			events:   []sawEvent{{0, false, 1}, {11 * s, true, 1}},
+		},
+		{
+			name:     "delay_before_retry 0 retries at once",
+			timing:   Timing{DelayLoop: 4 * s, Retry: 2},
+			results:  []error{nil, errDown},
+			horizon:  4 * s,
+			attempts: []time.Duration{0, 4 * s, 4 * s, 4 * s},
+			events:   []sawEvent{{0, true, 1}, {4 * s, false, 1}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			start := clk.Now()
+			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Workers: 2})
+			c := &scriptedChecker{clock: clk, results: tt.results}
+			if err := sch.Add(Server{Name: "rs", Weight: 1, Checks: []Check{{Name: "TEST", Checker: c, Timing: tt.timing}}}); err != nil {
+				t.Fatal(err)
+			}
+			evs := drive(t, sch, clk, tt.horizon)
+			if got := c.offsets(start); fmt.Sprint(got) != fmt.Sprint(tt.attempts) {
+				t.Errorf("attempts at %v, want %v", got, tt.attempts)
+			}
+			if fmt.Sprint(evs) != fmt.Sprint(tt.events) {
+				t.Errorf("events %v, want %v", evs, tt.events)
+			}
+		})
+	}
+}
+
+func TestSchedulerWarmupAndJitterBounds(t *testing.T) {
+	clk := newFakeClock()
+	start := clk.Now()
+	sch := NewScheduler(Options{Clock: clk, Rand: rand.New(rand.NewPCG(1, 2)), Jitter: 0.1})
+	var checkers []*scriptedChecker
+	for i := range 50 {
+		c := &scriptedChecker{clock: clk, results: []error{nil}}
+		checkers = append(checkers, c)
+		timing := Timing{DelayLoop: 10 * time.Second, Warmup: 30 * time.Second}
+		if err := sch.Add(Server{Name: fmt.Sprint(i), Checks: []Check{{Name: "TEST", Checker: c, Timing: timing}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drive(t, sch, clk, 60*time.Second)
+	firsts := map[time.Duration]bool{}
+	for i, c := range checkers {
+		at := c.offsets(start)
+		if len(at) < 2 {
+			t.Fatalf("checker %d ran %d times", i, len(at))
+		}
+		if at[0] < 0 || at[0] > 30*time.Second {
+			t.Errorf("checker %d first ran at %v, want within warmup 30s", i, at[0])
+		}
+		firsts[at[0]] = true
+		for j := 1; j < len(at); j++ {
+			if d := at[j] - at[j-1]; d < 9*time.Second || d > 11*time.Second {
+				t.Errorf("checker %d: interval %v outside delay_loop 10s ± 10%%", i, d)
+			}
+		}
+	}
+	if len(firsts) < 45 {
+		t.Errorf("only %d distinct first attempts for 50 checkers: warmup is not spreading them", len(firsts))
+	}
+}
+
+func TestSchedulerServerNeedsAllCheckersAndWeights(t *testing.T) {
+	clk := newFakeClock()
+	sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1})
+	s := time.Second
+	a := &scriptedChecker{clock: clk, results: []error{nil, nil, errDown, nil}}
+	// The dynamic checker sets weights 5, then 7 while the other fails,
+	// then 7 again.
+	b := &weightScript{scriptedChecker: scriptedChecker{clock: clk, results: []error{nil}}, deltas: []int{5, 7}}
+	timing := Timing{DelayLoop: 10 * s}
+	err := sch.Add(Server{Name: "rs", Weight: 1, Checks: []Check{
+		{Name: "A", Checker: a, Timing: timing},
+		{Name: "B", Checker: b, Timing: timing},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := drive(t, sch, clk, 30*s)
+	want := []sawEvent{{0, true, 1}, {0, true, 5}, {10 * s, true, 7}, {20 * s, false, 7}, {30 * s, true, 7}}
+	if fmt.Sprint(evs) != fmt.Sprint(want) {
+		t.Errorf("events %v, want %v", evs, want)
+	}
+}
+
+// blockingChecker blocks until its attempt's context ends.
+type blockingChecker struct{ started, ended chan struct{} }
+
+func (c *blockingChecker) Check(ctx context.Context) error {
+	c.started <- struct{}{}
+	<-ctx.Done()
+	close(c.ended)
+	return ctx.Err()
+}
+
+func TestSchedulerRemoveCancelsAndLeavesNoGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	addr := ln.Addr().(*net.TCPAddr).AddrPort()
+
+	sch := NewScheduler(Options{Workers: 8})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sch.Run(ctx) }()
+	go func() {
+		for range sch.Events() {
+		}
+	}()
+
+	blocker := &blockingChecker{started: make(chan struct{}, 1), ended: make(chan struct{})}
+	timing := Timing{DelayLoop: 50 * time.Millisecond, Timeout: time.Minute}
+	if err := sch.Add(Server{Name: "blocked", Checks: []Check{{Name: "BLOCK", Checker: blocker, Timing: timing}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		c := &TCPCheck{Dialer: Dialer{Addr: addr}}
+		if err := sch.Add(Server{Name: fmt.Sprint(i), Checks: []Check{{Name: "TCP_CHECK", Checker: c, Timing: timing}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sch.Add(Server{Name: "0"}); err == nil {
+		t.Error("adding a server twice succeeded")
+	}
+	<-blocker.started
+	t0 := time.Now()
+	sch.Remove("blocked")
+	// The blocked attempt must end with the removal, long before its
+	// one-minute timeout.
+	select {
+	case <-blocker.ended:
+	case <-time.After(time.Second):
+		t.Fatal("removing a server did not cancel its running attempt")
+	}
+	// Let the other checks run a few rounds on the workers.
+	time.Sleep(200 * time.Millisecond)
+	for i := range 100 {
+		sch.Remove(fmt.Sprint(i))
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v", err)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Errorf("shutdown after removal took %v", d)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	// One goroutine still drains Events by design of this test.
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+2 {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines after Run, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func TestSchedulerRejectsBadServers(t *testing.T) {
+	sch := NewScheduler(Options{})
+	if err := sch.Add(Server{}); err == nil {
+		t.Error("server without name accepted")
+	}
+	if err := sch.Add(Server{Name: "x", Checks: []Check{{Name: "TCP_CHECK"}}}); err == nil {
+		t.Error("check without checker accepted")
+	}
+}
+
+func TestDefaultTiming(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		keyword   string
+		delayLoop time.Duration
+		want      Timing
+	}{
+		{"TCP_CHECK", 0, Timing{DelayLoop: 60 * s, Timeout: 5 * s, Retry: 1, DelayBeforeRetry: s, Warmup: 60 * s}},
+		{"HTTP_GET", 10 * s, Timing{DelayLoop: 10 * s, Timeout: 5 * s, Retry: 1, DelayBeforeRetry: 3 * s, Warmup: 10 * s}},
+		{"SSL_GET", 10 * s, Timing{DelayLoop: 10 * s, Timeout: 5 * s, Retry: 1, DelayBeforeRetry: 3 * s, Warmup: 10 * s}},
+		{"DNS_CHECK", 10 * s, Timing{DelayLoop: 10 * s, Timeout: 5 * s, Retry: 3, DelayBeforeRetry: 10 * s, Warmup: 10 * s}},
+		{"MISC_CHECK", 10 * s, Timing{DelayLoop: 10 * s, Timeout: 10 * s, Retry: 0, DelayBeforeRetry: s, Warmup: 10 * s}},
+	}
+	for _, tt := range tests {
+		if got := DefaultTiming(tt.keyword, tt.delayLoop); got != tt.want {
+			t.Errorf("DefaultTiming(%s, %v) = %+v, want %+v", tt.keyword, tt.delayLoop, got, tt.want)
+		}
+	}
+}
+
+func TestSchedulerLogsAsKeepalived(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		kind    string
+		timing  Timing
+		results []error
+		want    []string
+	}{
+		{
+			kind:    "TCP_CHECK",
+			timing:  Timing{DelayLoop: 10 * s, Retry: 2, DelayBeforeRetry: s},
+			results: []error{nil, errDown, errDown, errDown, nil},
+			want: []string{
+				"TCP connection to [192.0.2.1]:tcp:80 success.",
+				"TCP_CHECK on service [192.0.2.1]:tcp:80 failed after 2 retries.",
+				"TCP connection to [192.0.2.1]:tcp:80 success.",
+			},
+		},
+		{
+			kind:    "HTTP_GET",
+			timing:  Timing{DelayLoop: 10 * s, Retry: 1, DelayBeforeRetry: s},
+			results: []error{errDown, nil},
+			want: []string{
+				"HTTP_CHECK on service [192.0.2.1]:tcp:80 failed.",
+				"Remote Web server [192.0.2.1]:tcp:80 succeed on service.",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			logger, hook := test.NewNullLogger()
+			logger.SetLevel(logrus.InfoLevel)
+			clk := newFakeClock()
+			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Logger: logger})
+			c := &scriptedChecker{clock: clk, results: tt.results}
+			name := Dialer{Addr: netip.MustParseAddrPort("192.0.2.1:80")}.String()
+			if err := sch.Add(Server{Name: name, Checks: []Check{{Name: tt.kind, Checker: c, Timing: tt.timing}}}); err != nil {
+				t.Fatal(err)
+			}
+			drive(t, sch, clk, 30*s)
+			var got []string
+			for _, e := range hook.AllEntries() {
+				got = append(got, e.Message)
+			}
+			if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tt.want) {
+				t.Errorf("logged %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
