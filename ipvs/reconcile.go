@@ -1,0 +1,560 @@
+package ipvs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+)
+
+// An OpKind is the kind of a change the Reconciler asks the kernel for.
+type OpKind int
+
+// Operation kinds.
+const (
+	AddService OpKind = iota + 1
+	UpdateService
+	DeleteService
+	AddDestination
+	UpdateDestination
+	DeleteDestination
+	FlushTable
+	SetTimeouts
+	StartSyncDaemon
+	StopSyncDaemon
+)
+
+func (k OpKind) String() string {
+	switch k {
+	case AddService:
+		return "add-service"
+	case UpdateService:
+		return "update-service"
+	case DeleteService:
+		return "delete-service"
+	case AddDestination:
+		return "add-destination"
+	case UpdateDestination:
+		return "update-destination"
+	case DeleteDestination:
+		return "delete-destination"
+	case FlushTable:
+		return "flush"
+	case SetTimeouts:
+		return "set-timeouts"
+	case StartSyncDaemon:
+		return "start-sync-daemon"
+	case StopSyncDaemon:
+		return "stop-sync-daemon"
+	}
+	return fmt.Sprintf("op(%d)", int(k))
+}
+
+// An Op is one change issued to the kernel, and its outcome.
+type Op struct {
+	Kind        OpKind
+	Service     Service     // the service, without destinations; zero for table-wide ops
+	Destination Destination // for destination ops
+	Timeouts    Timeouts    // for SetTimeouts
+	SyncDaemon  SyncDaemon  // for StartSyncDaemon and StopSyncDaemon
+	Err         error
+}
+
+// String formats the op as its kind and object, in ipvsadm's words, such
+// as "update-destination -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 3".
+func (o Op) String() string {
+	switch o.Kind {
+	case AddService, UpdateService:
+		return o.Kind.String() + " " + o.Service.describe()
+	case DeleteService:
+		return o.Kind.String() + " " + o.Service.String()
+	case AddDestination, UpdateDestination:
+		return fmt.Sprintf("%s %s %s", o.Kind, o.Service, o.Destination.describe())
+	case DeleteDestination:
+		return fmt.Sprintf("%s %s %s", o.Kind, o.Service, o.Destination)
+	case SetTimeouts:
+		t := o.Timeouts
+		return fmt.Sprintf("%s %d %d %d", o.Kind, int(t.TCP.Seconds()), int(t.TCPFin.Seconds()), int(t.UDP.Seconds()))
+	case StartSyncDaemon, StopSyncDaemon:
+		return o.Kind.String() + " " + o.SyncDaemon.String()
+	}
+	return o.Kind.String()
+}
+
+// action names the op for error messages: "adding destination 10.0.0.2:80
+// to service -t 192.0.2.1:80".
+func (o Op) action() string {
+	switch o.Kind {
+	case AddService:
+		return "adding service " + o.Service.String()
+	case UpdateService:
+		return "updating service " + o.Service.String()
+	case DeleteService:
+		return "deleting service " + o.Service.String()
+	case AddDestination:
+		return fmt.Sprintf("adding destination %s to service %s", o.Destination.Addr, o.Service)
+	case UpdateDestination:
+		return fmt.Sprintf("updating destination %s of service %s", o.Destination.Addr, o.Service)
+	case DeleteDestination:
+		return fmt.Sprintf("deleting destination %s from service %s", o.Destination.Addr, o.Service)
+	case FlushTable:
+		return "flushing IPVS table"
+	case SetTimeouts:
+		return "setting IPVS timeouts"
+	case StartSyncDaemon:
+		return "starting sync daemon " + o.SyncDaemon.String()
+	case StopSyncDaemon:
+		return "stopping sync daemon " + o.SyncDaemon.String()
+	}
+	return o.Kind.String()
+}
+
+// ErrNotOwned reports a desired entry that is already in the kernel but
+// was not created by the reconciler, which therefore leaves it alone.
+var ErrNotOwned = errors.New("it exists and is not owned by this reconciler")
+
+// Stats counts what a Reconciler has done since it was made.
+type Stats struct {
+	Passes uint64 // Reconcile and Shutdown calls
+	Reads  uint64 // reads of the kernel's services or of one's destinations
+	Ops    uint64 // changes issued to the kernel
+	Errors uint64 // failed reads and changes
+}
+
+// ReconcilerConfig configures a Reconciler. The zero value is usable.
+type ReconcilerConfig struct {
+	// Log receives a line for each change; nil discards them.
+	Log logrus.FieldLogger
+
+	// KeepOnShutdown leaves the owned entries in the kernel at Shutdown,
+	// as keepalived --dont-release-ipvs does.
+	KeepOnShutdown bool
+
+	// FlushOnShutdown empties the whole table at Shutdown, entries made
+	// by others included, as keepalived's lvs_flush_on_stop does; for a
+	// large table that is much faster than deleting service by service.
+	FlushOnShutdown bool
+
+	// Adopt takes ownership of desired services and destinations already
+	// in the kernel (left, say, by a previous run with KeepOnShutdown)
+	// instead of reporting them as conflicts and leaving them alone.
+	Adopt bool
+}
+
+// A Reconciler keeps the kernel's IPVS table equal to a desired table,
+// changing only the entries it owns: the ones it created or adopted. It is
+// safe for concurrent use.
+type Reconciler struct {
+	kernel Kernel
+	log    logrus.FieldLogger
+	keep   bool
+	flush  bool
+	adopt  bool
+
+	mu      sync.Mutex
+	owned   map[serviceKey]map[destKey]bool // owned services -> their owned destinations
+	daemons map[SyncState]SyncDaemon
+	// timeouts are the kernel's connection timeouts before the first
+	// SetTimeouts, restored at Shutdown.
+	timeouts *Timeouts
+	stats    Stats
+}
+
+// NewReconciler returns a Reconciler that programs k and owns nothing yet.
+func NewReconciler(k Kernel, cfg ReconcilerConfig) *Reconciler {
+	log := cfg.Log
+	if log == nil {
+		l := logrus.New()
+		l.Out = io.Discard
+		log = l
+	}
+	return &Reconciler{
+		kernel:  k,
+		log:     log,
+		keep:    cfg.KeepOnShutdown,
+		flush:   cfg.FlushOnShutdown,
+		adopt:   cfg.Adopt,
+		owned:   make(map[serviceKey]map[destKey]bool),
+		daemons: make(map[SyncState]SyncDaemon),
+	}
+}
+
+// Stats returns the counters so far.
+func (r *Reconciler) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
+}
+
+// Owns reports whether the reconciler owns the service s and, for each of
+// dests, that destination of s.
+func (r *Reconciler) Owns(s Service, dests ...Destination) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ds, ok := r.owned[s.key()]
+	if !ok {
+		return false
+	}
+	for _, d := range dests {
+		if !ds[d.Addr] {
+			return false
+		}
+	}
+	return true
+}
+
+// A pass collects the ops and errors of one call.
+type pass struct {
+	ops  []Op
+	errs []error
+}
+
+// do issues one change to the kernel and records it.
+func (r *Reconciler) do(ctx context.Context, p *pass, op Op) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var err error
+	switch op.Kind {
+	case AddService:
+		err = r.kernel.NewService(op.Service)
+	case UpdateService:
+		err = r.kernel.UpdateService(op.Service)
+	case DeleteService:
+		err = r.kernel.DelService(op.Service)
+	case AddDestination:
+		err = r.kernel.NewDestination(op.Service, op.Destination)
+	case UpdateDestination:
+		err = r.kernel.UpdateDestination(op.Service, op.Destination)
+	case DeleteDestination:
+		err = r.kernel.DelDestination(op.Service, op.Destination)
+	case FlushTable:
+		err = r.kernel.Flush()
+	case SetTimeouts:
+		err = r.kernel.SetTimeouts(op.Timeouts)
+	case StartSyncDaemon, StopSyncDaemon:
+		sk, ok := r.kernel.(SyncDaemonKernel)
+		if !ok {
+			err = errors.ErrUnsupported
+		} else if op.Kind == StartSyncDaemon {
+			err = sk.NewSyncDaemon(op.SyncDaemon)
+		} else {
+			err = sk.DelSyncDaemon(op.SyncDaemon)
+		}
+	default:
+		return fmt.Errorf("unknown IPVS operation %v", op.Kind)
+	}
+	r.stats.Ops++
+	if err != nil {
+		r.stats.Errors++
+		// keepalived logs kernel refusals at info level, in its words.
+		r.log.Info(op.failureLine(err))
+		err = fmt.Errorf("%s: %w", op.action(), err)
+		op.Err = err
+		p.errs = append(p.errs, err)
+	} else {
+		r.log.WithField("op", op.String()).Debug("IPVS change")
+	}
+	p.ops = append(p.ops, op)
+	return err
+}
+
+// read returns the kernel's services, without destinations, indexed by
+// service key.
+func (r *Reconciler) read() (map[serviceKey]*Service, []serviceKey, error) {
+	r.stats.Reads++
+	ss, err := r.kernel.Services()
+	if err != nil {
+		r.stats.Errors++
+		return nil, nil, fmt.Errorf("reading IPVS table: %w", err)
+	}
+	byKey := make(map[serviceKey]*Service, len(ss))
+	order := make([]serviceKey, 0, len(ss))
+	for i := range ss {
+		k := ss[i].key()
+		byKey[k] = &ss[i]
+		order = append(order, k)
+	}
+	return byKey, order, nil
+}
+
+// readDestinations fills in the destinations of a service read from the
+// kernel.
+func (r *Reconciler) readDestinations(p *pass, s *Service) error {
+	r.stats.Reads++
+	ds, err := r.kernel.Destinations(s.header())
+	if err != nil {
+		r.stats.Errors++
+		err = fmt.Errorf("reading IPVS table: %w", err)
+		p.errs = append(p.errs, err)
+		return err
+	}
+	s.Destinations = ds
+	return nil
+}
+
+// Reconcile makes the kernel's table hold exactly the desired services
+// among those the reconciler owns, with the fewest changes: missing entries
+// are added, changed ones updated in place, owned ones no longer desired
+// deleted. Entries it does not own are never changed. It returns the
+// changes it issued; a failed change does not stop the others, and the
+// error joins every failure.
+func (r *Reconciler) Reconcile(ctx context.Context, desired []Service) ([]Op, error) {
+	want := make(map[serviceKey]bool, len(desired))
+	for i := range desired {
+		s := &desired[i]
+		if err := s.Validate(); err != nil {
+			return nil, fmt.Errorf("reconciling IPVS table: %w", err)
+		}
+		if want[s.key()] {
+			return nil, fmt.Errorf("reconciling IPVS table: service %s listed twice", s)
+		}
+		want[s.key()] = true
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats.Passes++
+	kernel, order, err := r.read()
+	if err != nil {
+		return nil, err
+	}
+	var p pass
+	for i := range desired {
+		if err := r.reconcileService(ctx, &p, &desired[i], kernel[desired[i].key()]); err != nil && ctx.Err() != nil {
+			return p.ops, ctx.Err()
+		}
+	}
+	for _, k := range order {
+		if want[k] || r.owned[k] == nil {
+			continue
+		}
+		if err := r.removeService(ctx, &p, kernel[k]); err != nil && ctx.Err() != nil {
+			return p.ops, ctx.Err()
+		}
+	}
+	for k := range r.owned {
+		if !want[k] && kernel[k] == nil {
+			delete(r.owned, k) // deleted behind our back and no longer wanted
+		}
+	}
+	return p.ops, errors.Join(p.errs...)
+}
+
+// reconcileService brings one desired service and its destinations into the
+// kernel; have is the kernel's copy or nil.
+func (r *Reconciler) reconcileService(ctx context.Context, p *pass, want, have *Service) error {
+	k := want.key()
+	hdr := want.header()
+	owned := r.owned[k]
+	switch {
+	case have == nil:
+		if err := r.do(ctx, p, Op{Kind: AddService, Service: hdr}); err != nil {
+			return err
+		}
+		owned = make(map[destKey]bool, len(want.Destinations))
+		r.owned[k] = owned
+		have = &Service{}
+	case owned == nil && !r.adopt:
+		err := fmt.Errorf("leaving service %s alone: %w", want, ErrNotOwned)
+		p.errs = append(p.errs, err)
+		r.log.WithError(err).Warn("IPVS service left alone")
+		return err
+	case owned == nil:
+		owned = make(map[destKey]bool, len(want.Destinations))
+		r.owned[k] = owned
+		fallthrough
+	default:
+		if err := r.readDestinations(p, have); err != nil {
+			return err
+		}
+		if !sameAttributes(want, have) {
+			if err := r.do(ctx, p, Op{Kind: UpdateService, Service: hdr}); err != nil {
+				return err
+			}
+		}
+	}
+
+	haveDests := make(map[destKey]*Destination, len(have.Destinations))
+	for i := range have.Destinations {
+		haveDests[have.Destinations[i].Addr] = &have.Destinations[i]
+	}
+	wantDests := make(map[destKey]bool, len(want.Destinations))
+	var firstErr error
+	keep := func(err error) {
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	for _, d := range want.Destinations {
+		wantDests[d.Addr] = true
+		hd := haveDests[d.Addr]
+		switch {
+		case hd == nil:
+			if err := r.do(ctx, p, Op{Kind: AddDestination, Service: hdr, Destination: d}); err != nil {
+				delete(owned, d.Addr)
+				keep(err)
+				continue
+			}
+			owned[d.Addr] = true
+		case !owned[d.Addr] && !r.adopt:
+			err := fmt.Errorf("leaving destination %s of service %s alone: %w", d.Addr, want, ErrNotOwned)
+			p.errs = append(p.errs, err)
+			r.log.WithError(err).Warn("IPVS destination left alone")
+			keep(err)
+		case *hd != d:
+			owned[d.Addr] = true
+			if err := r.do(ctx, p, Op{Kind: UpdateDestination, Service: hdr, Destination: d}); err != nil {
+				keep(err)
+			}
+		default:
+			owned[d.Addr] = true
+		}
+	}
+	for _, hd := range have.Destinations {
+		if wantDests[hd.Addr] || !owned[hd.Addr] {
+			continue
+		}
+		if err := r.do(ctx, p, Op{Kind: DeleteDestination, Service: hdr, Destination: hd}); err != nil {
+			keep(err)
+			continue
+		}
+		delete(owned, hd.Addr)
+	}
+	for a := range owned {
+		if !wantDests[a] && haveDests[a] == nil {
+			delete(owned, a)
+		}
+	}
+	return firstErr
+}
+
+// removeService deletes an owned service the kernel holds. When someone else
+// has added destinations to it, only the owned destinations go and the
+// service stays for them.
+func (r *Reconciler) removeService(ctx context.Context, p *pass, have *Service) error {
+	k := have.key()
+	owned := r.owned[k]
+	hdr := have.header()
+	if err := r.readDestinations(p, have); err != nil {
+		return err
+	}
+	foreign := false
+	for _, d := range have.Destinations {
+		if !owned[d.Addr] {
+			foreign = true
+		}
+	}
+	if !foreign {
+		if err := r.do(ctx, p, Op{Kind: DeleteService, Service: hdr}); err != nil {
+			return err
+		}
+		delete(r.owned, k)
+		return nil
+	}
+	var firstErr error
+	for _, d := range have.Destinations {
+		if !owned[d.Addr] {
+			continue
+		}
+		if err := r.do(ctx, p, Op{Kind: DeleteDestination, Service: hdr, Destination: d}); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	r.log.WithField("service", have.String()).Warn("IPVS service kept for destinations this reconciler does not own")
+	delete(r.owned, k)
+	return firstErr
+}
+
+// Shutdown removes every entry the reconciler owns, unless it was
+// configured with KeepOnShutdown, restores the connection timeouts it
+// changed and stops the sync daemons it started, as keepalived does.
+// Entries it does not own stay. The reconciler owns nothing afterwards.
+func (r *Reconciler) Shutdown(ctx context.Context) ([]Op, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats.Passes++
+	var p pass
+	switch {
+	case r.keep:
+		// The table stays for the next run to adopt or flush.
+	case r.flush:
+		if err := r.do(ctx, &p, Op{Kind: FlushTable}); err != nil && ctx.Err() != nil {
+			return p.ops, ctx.Err()
+		}
+	case len(r.owned) > 0:
+		kernel, order, err := r.read()
+		if err != nil {
+			// The timeouts and sync daemons are still to be put back.
+			p.errs = append(p.errs, err)
+			break
+		}
+		for _, k := range order {
+			if r.owned[k] == nil {
+				continue
+			}
+			if err := r.removeService(ctx, &p, kernel[k]); err != nil && ctx.Err() != nil {
+				return p.ops, ctx.Err()
+			}
+		}
+	}
+	if r.timeouts != nil {
+		if err := r.do(ctx, &p, Op{Kind: SetTimeouts, Timeouts: *r.timeouts}); err != nil && ctx.Err() != nil {
+			return p.ops, ctx.Err()
+		}
+		r.timeouts = nil
+	}
+	for _, state := range []SyncState{SyncMaster, SyncBackup} {
+		if d, ok := r.daemons[state]; ok {
+			if err := r.do(ctx, &p, Op{Kind: StopSyncDaemon, SyncDaemon: d}); err != nil && ctx.Err() != nil {
+				return p.ops, ctx.Err()
+			}
+			delete(r.daemons, state)
+		}
+	}
+	clear(r.owned)
+	return p.ops, errors.Join(p.errs...)
+}
+
+// Flush empties the kernel's whole table, owned or not, as keepalived's
+// lvs_flush does at startup. The reconciler owns nothing afterwards.
+func (r *Reconciler) Flush(ctx context.Context) (Op, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var p pass
+	err := r.do(ctx, &p, Op{Kind: FlushTable})
+	if err == nil {
+		clear(r.owned)
+	}
+	return lastOp(p, FlushTable), err
+}
+
+// SetTimeouts sets the kernel's connection timeouts, keepalived's
+// lvs_timeouts. The first call remembers the timeouts it replaces, for
+// Shutdown to restore.
+func (r *Reconciler) SetTimeouts(ctx context.Context, t Timeouts) (Op, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.timeouts == nil {
+		r.stats.Reads++
+		old, err := r.kernel.Timeouts()
+		if err != nil {
+			r.stats.Errors++
+			return Op{Kind: SetTimeouts, Timeouts: t}, fmt.Errorf("reading IPVS timeouts: %w", err)
+		}
+		r.timeouts = &old
+	}
+	var p pass
+	err := r.do(ctx, &p, Op{Kind: SetTimeouts, Timeouts: t})
+	return lastOp(p, SetTimeouts), err
+}
+
+func lastOp(p pass, k OpKind) Op {
+	if len(p.ops) == 0 {
+		return Op{Kind: k}
+	}
+	return p.ops[len(p.ops)-1]
+}
