@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -145,6 +146,11 @@ func (l *Lab) Close() {
 		// mount-less zombie; ip netns pids finds them.
 		if out, err := exec.Command("ip", "netns", "pids", h.NS).Output(); err == nil {
 			for _, pid := range strings.Fields(string(out)) {
+				// A thread of the test itself can be in
+				// the namespace (Do); never kill the test.
+				if pid == strconv.Itoa(os.Getpid()) {
+					continue
+				}
 				exec.Command("kill", "-9", pid).Run()
 			}
 		}
@@ -200,20 +206,35 @@ func (h *Host) Run(name string, args ...string) string {
 func (h *Host) Do(fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
-		// The thread is never unlocked: it leaves with the goroutine,
-		// so no other goroutine ever runs in the wrong namespace.
 		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("reading the current namespace: %w", err)
+			return
+		}
+		defer orig.Close()
 		ns, err := netns.GetFromName(h.NS)
 		if err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("opening namespace %s: %w", h.NS, err)
 			return
 		}
 		defer ns.Close()
 		if err := netns.Set(ns); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("entering namespace %s: %w", h.NS, err)
 			return
 		}
-		errc <- fn()
+		err = fn()
+		// Only a thread back in its own namespace may run other
+		// goroutines. If the way back fails, the thread stays locked
+		// and the runtime retires it with this goroutine (or, for the
+		// main thread, parks it).
+		if netns.Set(orig) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
 }
