@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/logging"
+	"github.com/gokeepalived/gokeepalived/internal/pidfile"
+	"github.com/gokeepalived/gokeepalived/internal/systemd"
+)
+
+// The signals keepalived answers, beyond HUP, TERM and INT. --signum prints
+// the same numbers.
+const (
+	sigJSON       = syscall.Signal(36) // SIGRTMIN+2
+	sigStatsClear = syscall.Signal(63) // SIGRTMAX-1
+)
+
+// envDaemonized marks the child of the fork that -n turns off.
+const envDaemonized = "GOKEEPALIVED_DAEMONIZED"
+
+// A subsystem is one of the daemon's loops: VRRP or the checkers with IPVS.
+type subsystem interface {
+	// Run works until ctx ends, then releases what it holds unless the
+	// command line says to keep it.
+	Run(ctx context.Context) error
+	// Reload switches to cfg, which has been validated, touching only
+	// what changed.
+	Reload(cfg *config.Config) error
+	// Dump writes the subsystem's part of the USR1 data file.
+	Dump(w io.Writer)
+}
+
+// daemon is the running process: its configuration, logs and loops.
+type daemon struct {
+	s     *settings
+	log   *logrus.Logger
+	sinks *logging.Sinks
+	sd    *systemd.Notifier
+	mu    sync.Mutex
+	cfg   *config.Config
+	// cfgErrors are the messages of the errors the running
+	// configuration was loaded with.
+	cfgErrors []string
+	subs      map[string]subsystem
+	reload    func(cfg *config.Config) // for tests: called after each successful reload
+}
+
+// runDaemon is gokeepalived without -t, -d, -v or -h: the service itself.
+func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
+	if !s.dontFork && os.Getenv(envDaemonized) == "" {
+		return daemonize(prog, args, stderr)
+	}
+	facility, err := logging.ParseFacility(orDefault(s.logFacility, "daemon"))
+	var fe *logging.FacilityError
+	if errors.As(err, &fe) {
+		// keepalived reports it and carries on with LOG_DAEMON.
+		fmt.Fprintln(stderr, fe.Error())
+	}
+	log, sinks, err := logging.New(logging.Options{
+		Console:  s.logConsole && s.dontFork,
+		Detail:   s.logDetail,
+		Facility: facility,
+		File:     s.logFile,
+		NoSyslog: s.noSyslog,
+		Stderr:   stderr,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "gokeepalived: %v\n", err)
+		return exitFatal
+	}
+	defer sinks.Close()
+
+	pids := []string{orDefault(s.pidFile, pidfile.DefaultPath)}
+	if !s.checkOnly {
+		pids = append(pids, orDefault(s.vrrpPidFile, pidfile.DefaultVRRPPath))
+	}
+	if !s.vrrpOnly {
+		pids = append(pids, orDefault(s.checkerPidFile, pidfile.DefaultCheckersPath))
+	}
+	if pidfile.Running(log, pids...) {
+		log.Info("daemon is already running")
+		return exitOK
+	}
+	for _, p := range pids {
+		f, err := pidfile.Create(p)
+		if err != nil {
+			log.Errorf("pidfile_write : Cannot open %s pidfile", p)
+			return exitOK
+		}
+		defer f.Remove()
+	}
+
+	log.Infof("Starting gokeepalived v%s (keepalived 2.2 compatible)", version)
+	log.Infof("Command line: '%s'", strings.Join(append([]string{prog}, args...), "' '"))
+	log.Infof("Configuration file %s", s.configFile)
+
+	d := &daemon{s: s, log: log, sinks: sinks, sd: systemd.FromEnvironment(), subs: map[string]subsystem{}}
+	cfg, ok := d.loadConfig(true)
+	if !ok {
+		return exitConfig
+	}
+	d.cfg = cfg
+	return d.run()
+}
+
+// loadConfig reads the configuration file and logs every diagnostic with
+// its file and line. At start-up the daemon runs what it could read, as
+// keepalived does. A reload is refused when the new file has an error the
+// running configuration did not have, so that a typo never replaces a
+// working configuration, while errors the operator already runs with
+// (keepalived accepts many) do not block every later reload.
+func (d *daemon) loadConfig(startup bool) (*config.Config, bool) {
+	cfg, diags, err := config.Load(d.s.configFile, config.Options{ConfigID: d.s.configID})
+	if err != nil {
+		d.log.Errorf("Configuration file %s: %v", d.s.configFile, err)
+		return nil, false
+	}
+	known := make(map[string]bool)
+	for _, m := range d.cfgErrors {
+		known[m] = true
+	}
+	var errs []string
+	fresh := 0
+	for _, dg := range diags {
+		if dg.Severity != config.Error {
+			d.log.Warn(dg.String())
+			continue
+		}
+		d.log.Error(dg.String())
+		errs = append(errs, dg.Msg)
+		if !known[dg.Msg] {
+			fresh++
+		}
+	}
+	if !startup && fresh > 0 {
+		d.log.Errorf("Reload of %s refused: %d new errors; still running the previous configuration", d.s.configFile, fresh)
+		return nil, false
+	}
+	d.cfgErrors = errs
+	return cfg, true
+}
+
+// run starts the loops and answers signals until told to stop.
+func (d *daemon) run() int {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT,
+		syscall.SIGUSR1, syscall.SIGUSR2, sigJSON, sigStatsClear)
+	defer signal.Stop(sigs)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for name, sub := range d.subsystems() {
+		d.subs[name] = sub
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			supervise(ctx, d.log, name, sub.Run)
+		}()
+	}
+	d.sd.Ready()
+	go d.sd.Watchdog(ctx)
+
+	for sig := range sigs {
+		switch sig {
+		case syscall.SIGHUP:
+			d.doReload()
+		case syscall.SIGUSR1:
+			d.writeData()
+		case syscall.SIGTERM, syscall.SIGINT:
+			d.log.Info("Stopping")
+			d.sd.Stopping()
+			cancel()
+			wg.Wait()
+			d.log.Infof("Stopped gokeepalived v%s", version)
+			return exitOK
+		}
+	}
+	return exitOK
+}
+
+// subsystems builds the loops the command line asks for.
+func (d *daemon) subsystems() map[string]subsystem {
+	return map[string]subsystem{}
+}
+
+// doReload reads the configuration again and hands it to every loop if it
+// is valid; if not, nothing changes.
+func (d *daemon) doReload() {
+	d.log.Info("Reloading")
+	d.sd.Reloading()
+	defer d.sd.Ready()
+	d.sinks.Reopen()
+	cfg, ok := d.loadConfig(false)
+	if !ok {
+		return
+	}
+	d.mu.Lock()
+	d.cfg = cfg
+	d.mu.Unlock()
+	for name, sub := range d.subs {
+		if err := sub.Reload(cfg); err != nil {
+			d.log.Errorf("Reloading %s: %v", name, err)
+		}
+	}
+	d.log.Info("Reload finished")
+	if d.reload != nil {
+		d.reload(cfg)
+	}
+}
+
+// writeData answers SIGUSR1 with the data file keepalived writes.
+func (d *daemon) writeData() {
+	f, err := os.OpenFile(dataFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		d.log.Errorf("Can't open %s (%v)", dataFile, err)
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "------< Global definitions >------\n")
+	d.mu.Lock()
+	cfg := d.cfg
+	d.mu.Unlock()
+	fmt.Fprintf(f, " Config file = %s\n", d.s.configFile)
+	fmt.Fprintf(f, " Router ID = %s\n", cfg.Global.RouterID)
+	for _, sub := range d.subs {
+		sub.Dump(f)
+	}
+}
+
+const dataFile = "/tmp/keepalived.data"
+
+// supervise runs fn until ctx ends. A panic in fn is logged with its stack
+// and fn starts again after a pause, so that one loop's bug does not take
+// the VIPs or the IPVS table of the others down with the process.
+func supervise(ctx context.Context, log logrus.FieldLogger, name string, fn func(context.Context) error) {
+	for {
+		err, panicked := runRecovered(ctx, fn)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case panicked:
+			log.Errorf("%s loop crashed: %v; restarting it", name, err)
+		case err != nil:
+			log.Errorf("%s loop stopped: %v; restarting it", name, err)
+		default:
+			log.Errorf("%s loop returned; restarting it", name)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func runRecovered(ctx context.Context, fn func(context.Context) error) (err error, panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			err, panicked = fmt.Errorf("panic: %v\n%s", r, debug.Stack()), true
+		}
+	}()
+	return fn(ctx), false
+}
+
+// daemonize starts the daemon again in the background, in its own session
+// and without a terminal, and returns as keepalived's parent does.
+func daemonize(prog string, args []string, stderr io.Writer) int {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "gokeepalived: %v\n", err)
+		return exitFatal
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		fmt.Fprintf(stderr, "gokeepalived: %v\n", err)
+		return exitFatal
+	}
+	defer devnull.Close()
+	cmd := exec.Command(self, args...)
+	cmd.Args[0] = prog
+	cmd.Env = append(os.Environ(), envDaemonized+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(stderr, "gokeepalived: starting the daemon: %v\n", err)
+		return exitFatal
+	}
+	return exitOK
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

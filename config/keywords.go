@@ -1,0 +1,564 @@
+package config
+
+import (
+	"math"
+	"strings"
+	"time"
+)
+
+// keywords holds the keyword tables of every kind of block. They are
+// built per parse so that the package has no mutable state.
+type keywords struct {
+	top       handlers[Config]
+	global    handlers[Global]
+	script    handlers[Script]
+	trackFile handlers[TrackFile]
+	syncGroup handlers[SyncGroup]
+	instance  handlers[Instance]
+	auth      handlers[Auth]
+	vs        handlers[VirtualServer]
+	rs        handlers[RealServer]
+	checker   map[string]handlers[Checker]
+	url       handlers[URL]
+	ssl       handlers[SSL]
+}
+
+// keepRaw adds keywords that keepalived accepts but this model does not
+// interpret; they are kept, with their position, in the block's Other.
+func keepRaw[T any](h handlers[T], other func(*T) *[]Raw, names string) {
+	for _, name := range strings.Fields(names) {
+		if _, ok := h[name]; ok {
+			continue
+		}
+		h[name] = func(p *parser, obj *T, n *node) {
+			o := other(obj)
+			*o = append(*o, p.raw(n))
+		}
+	}
+}
+
+func newKeywords() *keywords {
+	k := &keywords{
+		top:       topKeywords(),
+		global:    globalKeywords(),
+		script:    scriptKeywords(),
+		trackFile: trackFileKeywords(),
+		syncGroup: syncGroupKeywords(),
+		instance:  instanceKeywords(),
+		auth:      authKeywords(),
+		vs:        virtualServerKeywords(),
+		rs:        realServerKeywords(),
+		checker:   checkerKeywords(),
+		url:       urlKeywords(),
+		ssl:       sslKeywords(),
+	}
+	for name, f := range k.global {
+		k.global[name] = func(p *parser, g *Global, n *node) {
+			p.globalSeen[name] = true
+			f(p, g, n)
+		}
+	}
+	return k
+}
+
+func topKeywords() handlers[Config] {
+	h := handlers[Config]{
+		"global_defs": func(p *parser, c *Config, n *node) {
+			if c.Global.Pos.IsZero() {
+				c.Global.Pos = n.pos
+			}
+			block(p, n, &c.Global, p.kw.global)
+		},
+		"static_ipaddress": func(p *parser, c *Config, n *node) {
+			c.StaticAddresses = p.addresses(p.values(n, 1), c.StaticAddresses, false)
+		},
+		"static_routes": func(p *parser, c *Config, n *node) {
+			c.StaticRoutes = p.routes(p.values(n, 1), c.StaticRoutes, false)
+		},
+		"static_rules": func(p *parser, c *Config, n *node) {
+			c.StaticRules = p.rules(p.values(n, 1), c.StaticRules)
+		},
+		"vrrp_script": func(p *parser, c *Config, n *node) {
+			name, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			s := Script{Pos: n.pos, Name: name, Interval: time.Second, Rise: 1, Fall: 1}
+			end := block(p, n, &s, p.kw.script)
+			if s.Timeout == 0 {
+				s.Timeout = s.Interval
+			}
+			if s.Cmd == "" {
+				p.errorf(end, "No script set for vrrp_script %s - removing", name)
+				return
+			}
+			c.Scripts = append(c.Scripts, s)
+		},
+		"track_file": func(p *parser, c *Config, n *node) {
+			name, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			f := TrackFile{Pos: n.pos, Name: name, Weight: 1}
+			end := block(p, n, &f, p.kw.trackFile)
+			if f.File == "" {
+				p.errorf(end, "No file set for track_file %s - removing", name)
+				return
+			}
+			c.TrackFiles = append(c.TrackFiles, f)
+		},
+		"vrrp_sync_group": func(p *parser, c *Config, n *node) {
+			name, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			if p.syncGroupNames[name] {
+				p.errorf(n.pos, "vrrp sync group %s already defined", name)
+				p.skipBlock()
+				return
+			}
+			p.syncGroupNames[name] = true
+			g := SyncGroup{Pos: n.pos, Name: name}
+			block(p, n, &g, p.kw.syncGroup)
+			c.SyncGroups = append(c.SyncGroups, g)
+		},
+		"vrrp_instance": func(p *parser, c *Config, n *node) {
+			name, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			if p.instanceNames[name] {
+				p.errorf(n.pos, "vrrp instance %s already defined", name)
+				p.skipBlock()
+				return
+			}
+			p.instanceNames[name] = true
+			in := Instance{Pos: n.pos, Name: name, Priority: 100, AdvertInt: time.Second, UnicastTTL: 255}
+			block(p, n, &in, p.kw.instance)
+			c.Instances = append(c.Instances, in)
+		},
+		"virtual_server_group": func(p *parser, c *Config, n *node) {
+			name, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			c.VirtualServerGroups = append(c.VirtualServerGroups, p.virtualServerGroup(n, name))
+		},
+		"virtual_server": func(p *parser, c *Config, n *node) {
+			if vs, ok := p.virtualServer(n); ok {
+				c.VirtualServers = append(c.VirtualServers, vs)
+			}
+		},
+		"SSL": func(p *parser, c *Config, n *node) {
+			s := SSL{Pos: n.pos}
+			block(p, n, &s, p.kw.ssl)
+			c.SSL = &s
+		},
+	}
+	h["vrrp_track_file"] = h["track_file"]
+	keepRaw(h, func(c *Config) *[]Raw { return &c.Other },
+		"linkbeat_interfaces static_track_group vrrp_track_process bfd_instance garp_group "+
+			"net_namespace net_namespace_ipvs namespace_with_ipsets instance use_pid_dir "+
+			"child_wait_time linkbeat_use_polling")
+	return h
+}
+
+func globalKeywords() handlers[Global] {
+	str := func(f func(*Global) *string) func(*parser, *Global, *node) {
+		return func(p *parser, g *Global, n *node) {
+			if v, ok := p.arg(n, 1); ok {
+				*f(g) = v
+			}
+		}
+	}
+	flag := func(f func(*Global) *bool) func(*parser, *Global, *node) {
+		return func(p *parser, g *Global, n *node) {
+			if v, ok := p.boolArg(n, n.words[0]); ok {
+				*f(g) = v
+			}
+		}
+	}
+	optFlag := func(f func(*Global) **bool) func(*parser, *Global, *node) {
+		return func(p *parser, g *Global, n *node) {
+			if v, ok := p.boolArg(n, n.words[0]); ok {
+				*f(g) = &v
+			}
+		}
+	}
+	timer := func(f func(*Global) *time.Duration, lo time.Duration) func(*parser, *Global, *node) {
+		return func(p *parser, g *Global, n *node) {
+			if v, ok := p.timerArg(n, 1, lo, 0); ok {
+				*f(g) = v
+			} else if lo > 0 && len(n.words) > 1 {
+				p.errorf(n.pos, "%s '%s' is invalid", n.words[0], n.words[1])
+			}
+		}
+	}
+	// repeat reads a garp repeat count; keepalived turns 0 into 1 where
+	// sending nothing makes no sense.
+	repeat := func(f func(*Global) *int, atLeastOne bool) func(*parser, *Global, *node) {
+		return func(p *parser, g *Global, n *node) {
+			v, ok := p.intArg(n, 1, 0, math.MaxInt32)
+			if !ok {
+				return
+			}
+			if v == 0 && atLeastOne {
+				p.errorf(n.pos, "%s must be greater than 0, setting to 1", n.words[0])
+				v = 1
+			}
+			*f(g) = int(v)
+		}
+	}
+	fifo := func(f func(*Global) *FIFO) func(*parser, *Global, *node) {
+		return func(p *parser, g *Global, n *node) {
+			path, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			ff := f(g)
+			ff.Pos, ff.Path = n.pos, path
+			if len(n.words) > 2 {
+				ff.User = n.words[2]
+			}
+			if len(n.words) > 3 {
+				ff.Group = n.words[3]
+			}
+		}
+	}
+	fifoScript := func(f func(*Global) *FIFO) func(*parser, *Global, *node) {
+		return func(p *parser, g *Global, n *node) {
+			if s := p.notifyArg(n); s != nil {
+				f(g).Script = s
+			}
+		}
+	}
+	h := handlers[Global]{
+		"router_id":               str(func(g *Global) *string { return &g.RouterID }),
+		"notification_email_from": str(func(g *Global) *string { return &g.NotificationEmailFrom }),
+		"smtp_helo_name":          str(func(g *Global) *string { return &g.SMTPHeloName }),
+		"notification_email": func(p *parser, g *Global, n *node) {
+			for _, c := range p.values(n, 1) {
+				g.NotificationEmail = append(g.NotificationEmail, c.words...)
+			}
+		},
+		"smtp_server": func(p *parser, g *Global, n *node) {
+			host, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			g.SMTPServer = host
+			if len(n.words) > 2 {
+				if port, ok := p.portValue(n.pos, n.words[2], 1); ok {
+					g.SMTPPort = port
+				}
+			}
+		},
+		"smtp_connect_timeout": func(p *parser, g *Global, n *node) {
+			if v, ok := p.uintArg(n, 1, 1, math.MaxUint32); ok {
+				g.SMTPConnectTimeout = time.Duration(v) * time.Second
+			}
+		},
+		"smtp_alert":                   optFlag(func(g *Global) **bool { return &g.SMTPAlert }),
+		"smtp_alert_vrrp":              optFlag(func(g *Global) **bool { return &g.SMTPAlertVRRP }),
+		"smtp_alert_checker":           optFlag(func(g *Global) **bool { return &g.SMTPAlertChecker }),
+		"no_email_faults":              flag(func(g *Global) *bool { return &g.NoEmailFaults }),
+		"enable_script_security":       flag(func(g *Global) *bool { return &g.EnableScriptSecurity }),
+		"vrrp_min_garp":                flag(func(g *Global) *bool { return &g.VRRPMinGarp }),
+		"vrrp_lower_prio_no_advert":    flag(func(g *Global) *bool { return &g.VRRPLowerPrioNoAdvert }),
+		"vrrp_higher_prio_send_advert": flag(func(g *Global) *bool { return &g.VRRPHigherPrioSendAdvert }),
+		"vrrp_strict":                  flag(func(g *Global) *bool { return &g.VRRPStrict }),
+		"vrrp_skip_check_adv_addr":     flag(func(g *Global) *bool { return &g.VRRPSkipCheckAdvAddr }),
+		"vrrp_check_unicast_src":       flag(func(g *Global) *bool { return &g.VRRPCheckUnicastSrc }),
+		"lvs_flush":                    flag(func(g *Global) *bool { return &g.LVSFlush }),
+		"checker_log_all_failures":     flag(func(g *Global) *bool { return &g.CheckerLogAllFailures }),
+		"script_user": func(p *parser, g *Global, n *node) {
+			if u, ok := p.arg(n, 1); ok {
+				g.ScriptUser = u
+				if len(n.words) > 2 {
+					g.ScriptGroup = n.words[2]
+				}
+			}
+		},
+		"vrrp_mcast_group4": func(p *parser, g *Global, n *node) {
+			if s, ok := p.arg(n, 1); ok {
+				a, ok := parseAddr(s)
+				if !ok || !a.Is4() || !a.IsMulticast() {
+					p.errorf(n.pos, "vrrp_mcast_group4 '%s' is not a valid IPv4 multicast address", s)
+					return
+				}
+				g.VRRPMcastGroup4 = a
+			}
+		},
+		"vrrp_mcast_group6": func(p *parser, g *Global, n *node) {
+			if s, ok := p.arg(n, 1); ok {
+				a, ok := parseAddr(s)
+				if !ok || !a.Is6() || !a.IsMulticast() {
+					p.errorf(n.pos, "vrrp_mcast_group6 '%s' is not a valid IPv6 multicast address", s)
+					return
+				}
+				g.VRRPMcastGroup6 = a
+			}
+		},
+		"vrrp_garp_master_delay":          timer(func(g *Global) *time.Duration { return &g.VRRPGarpMasterDelay }, 0),
+		"vrrp_garp_lower_prio_delay":      timer(func(g *Global) *time.Duration { return &g.VRRPGarpLowerPrioDelay }, 0),
+		"vrrp_garp_master_refresh":        timer(func(g *Global) *time.Duration { return &g.VRRPGarpMasterRefresh }, 0),
+		"vrrp_garp_interval":              timer(func(g *Global) *time.Duration { return &g.VRRPGarpInterval }, time.Microsecond),
+		"vrrp_gna_interval":               timer(func(g *Global) *time.Duration { return &g.VRRPGnaInterval }, time.Microsecond),
+		"vrrp_startup_delay":              timer(func(g *Global) *time.Duration { return &g.VRRPStartupDelay }, time.Millisecond),
+		"vrrp_garp_master_repeat":         repeat(func(g *Global) *int { return &g.VRRPGarpMasterRepeat }, true),
+		"vrrp_garp_lower_prio_repeat":     repeat(func(g *Global) *int { return &g.VRRPGarpLowerPrioRepeat }, false),
+		"vrrp_garp_master_refresh_repeat": repeat(func(g *Global) *int { return &g.VRRPGarpMasterRefreshRepeat }, true),
+		"vrrp_down_timer_adverts": func(p *parser, g *Global, n *node) {
+			if v, ok := p.intArg(n, 1, 1, 100); ok {
+				g.VRRPDownTimerAdverts = int(v)
+			} else if len(n.words) > 1 {
+				p.errorf(n.pos, "Invalid vrrp_down_timer_adverts [1:100] '%s'", n.words[1])
+			}
+		},
+		"vrrp_version": func(p *parser, g *Global, n *node) {
+			if v, ok := p.intArg(n, 1, 2, 3); ok {
+				g.VRRPVersion = int(v)
+			} else {
+				p.errorf(n.pos, "Unknown VRRP version")
+			}
+		},
+		"max_auto_priority": func(p *parser, g *Global, n *node) {
+			g.MaxAutoPriority = 99 // sched_get_priority_max(SCHED_RR)
+			if len(n.words) > 1 {
+				if v, ok := p.intArg(n, 1, -1, 99); ok {
+					g.MaxAutoPriority = int(v)
+				}
+			}
+		},
+		"dynamic_interfaces": func(p *parser, g *Global, n *node) {
+			g.DynamicInterfaces = true
+			if len(n.words) > 1 {
+				if n.words[1] != "allow_if_changes" {
+					p.errorf(n.pos, "Unknown dynamic_interfaces option '%s'", n.words[1])
+					return
+				}
+				g.DynamicInterfacesAllowIfChg = true
+			}
+		},
+		"notify_fifo":             fifo(func(g *Global) *FIFO { return &g.NotifyFIFO }),
+		"vrrp_notify_fifo":        fifo(func(g *Global) *FIFO { return &g.VRRPNotifyFIFO }),
+		"lvs_notify_fifo":         fifo(func(g *Global) *FIFO { return &g.LVSNotifyFIFO }),
+		"notify_fifo_script":      fifoScript(func(g *Global) *FIFO { return &g.NotifyFIFO }),
+		"vrrp_notify_fifo_script": fifoScript(func(g *Global) *FIFO { return &g.VRRPNotifyFIFO }),
+		"lvs_notify_fifo_script":  fifoScript(func(g *Global) *FIFO { return &g.LVSNotifyFIFO }),
+		"lvs_timeouts": func(p *parser, g *Global, n *node) {
+			for i := 1; i < len(n.words); i += 2 {
+				var d *time.Duration
+				switch n.words[i] {
+				case "tcp":
+					d = &g.LVSTimeouts.TCP
+				case "tcpfin":
+					d = &g.LVSTimeouts.TCPFin
+				case "udp":
+					d = &g.LVSTimeouts.UDP
+				default:
+					p.errorf(n.pos, "Unknown option %s specified for lvs_timeouts", n.words[i])
+					continue
+				}
+				if v, ok := p.uintArg(n, i+1, 0, 86400*31); ok {
+					*d = time.Duration(v) * time.Second
+				}
+			}
+		},
+		"lvs_flush_on_stop": func(p *parser, g *Global, n *node) {
+			g.LVSFlushOnStop = "ALL"
+			if len(n.words) > 1 {
+				switch n.words[1] {
+				case "VS":
+					g.LVSFlushOnStop = "VS"
+				default:
+					p.errorf(n.pos, "lvs_flush_on_stop parameter %s not valid", n.words[1])
+				}
+			}
+		},
+		"lvs_sync_daemon": func(p *parser, g *Global, n *node) {
+			ifname, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			sd := &LVSSyncDaemon{Pos: n.pos, Interface: ifname}
+			if inst, ok := p.arg(n, 2); ok {
+				sd.Instance = inst
+			} else {
+				return
+			}
+			for i := 3; i < len(n.words); i++ {
+				switch n.words[i] {
+				case "id":
+					if v, ok := p.uintArg(n, i+1, 0, 255); ok {
+						sd.SyncID = int(v)
+					}
+				case "maxlen":
+					if v, ok := p.uintArg(n, i+1, 1, 65535-20-8); ok {
+						sd.MaxLen = int(v)
+					}
+				case "port":
+					if v, ok := p.uintArg(n, i+1, 1, 65535); ok {
+						sd.Port = uint16(v)
+					}
+				case "ttl":
+					if v, ok := p.uintArg(n, i+1, 1, 255); ok {
+						sd.TTL = int(v)
+					}
+				case "group":
+					s, _ := p.arg(n, i+1)
+					if a, ok := parseAddr(s); ok && a.IsMulticast() {
+						sd.Group = a
+					} else if s != "" {
+						p.errorf(n.pos, "Invalid lvs_sync_daemon group %s", s)
+					}
+				default:
+					p.errorf(n.pos, "Unknown option %s specified for lvs_sync_daemon", n.words[i])
+					continue
+				}
+				i++
+			}
+			g.LVSSyncDaemon = sd
+		},
+	}
+	keepRaw(h, func(g *Global) *[]Raw { return &g.Other },
+		"process_names process_name vrrp_process_name checker_process_name bfd_process_name "+
+			"startup_script startup_script_timeout shutdown_script shutdown_script_timeout "+
+			"config_save_dir data_use_instance dbus_service_name default_interface "+
+			"disable_local_igmp enable_dbus enable_snmp_checker enable_snmp_rfc enable_snmp_rfcv2 "+
+			"enable_snmp_rfcv3 enable_snmp_vrrp enable_snmp_keepalived enable_traps snmp_socket "+
+			"fifo_write_vrrp_states_on_reload include_check log_unknown_vrids "+
+			"lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force lvs_netlink_monitor_rcv_bufs "+
+			"lvs_netlink_monitor_rcv_bufs_force min_auto_priority_delay nftables nftables_counters "+
+			"nftables_ifindex nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark "+
+			"nftables_priority no_checker_emails process_monitor_rcv_bufs "+
+			"process_monitor_rcv_bufs_force random_seed reload_check_config reload_file reload_repeat "+
+			"reload_time_file rs_init_notifies tmp_config_directory umask vmac_addr_prefix vmac_prefix "+
+			"vrrp_garp_extra_if vrrp_ipsets vrrp_iptables vrrp_netlink_cmd_rcv_bufs "+
+			"vrrp_netlink_cmd_rcv_bufs_force vrrp_netlink_monitor_rcv_bufs "+
+			"vrrp_netlink_monitor_rcv_bufs_force vrrp_notify_priority_changes "+
+			"vrrp_priority vrrp_rlimit_rttime vrrp_rt_priority vrrp_no_swap vrrp_cpu_affinity "+
+			"checker_priority checker_rlimit_rttime checker_rt_priority checker_no_swap checker_cpu_affinity "+
+			"bfd_priority bfd_rlimit_rttime bfd_rt_priority bfd_no_swap bfd_cpu_affinity "+
+			"vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier "+
+			"linkbeat_use_polling net_namespace net_namespace_ipvs namespace_with_ipsets instance "+
+			"use_pid_dir child_wait_time")
+	return h
+}
+
+func scriptKeywords() handlers[Script] {
+	return handlers[Script]{
+		"script": func(p *parser, s *Script, n *node) {
+			if len(n.words) < 2 {
+				p.arg(n, 1)
+				return
+			}
+			s.Cmd = strings.Join(n.words[1:], " ")
+		},
+		// keepalived keeps script timers in microseconds in an unsigned
+		// int, hence whole seconds up to 4294.
+		"interval": func(p *parser, s *Script, n *node) {
+			if v, ok := p.uintArg(n, 1, 1, 4294); ok {
+				s.Interval = time.Duration(v) * time.Second
+			} else if len(n.words) > 1 {
+				p.errorf(n.pos, "(%s): vrrp script interval '%s' must be between 1 and 4294 - ignoring", s.Name, n.words[1])
+			}
+		},
+		"timeout": func(p *parser, s *Script, n *node) {
+			if v, ok := p.uintArg(n, 1, 1, 4294); ok {
+				s.Timeout = time.Duration(v) * time.Second
+			} else if len(n.words) > 1 {
+				p.errorf(n.pos, "(%s): vrrp script timeout '%s' invalid - ignoring", s.Name, n.words[1])
+			}
+		},
+		"weight": func(p *parser, s *Script, n *node) {
+			if v, ok := p.intArg(n, 1, -253, 253); ok {
+				s.Weight = int(v)
+			} else {
+				p.errorf(n.pos, "vrrp_script %s weight %s must be in [-253, 253]", s.Name, n.words[len(n.words)-1])
+			}
+			if len(n.words) > 2 {
+				if n.words[2] == "reverse" {
+					s.Reverse = true
+				} else {
+					p.errorf(n.pos, "vrrp_script %s unknown weight option %s", s.Name, n.words[2])
+				}
+			}
+		},
+		"rise": func(p *parser, s *Script, n *node) {
+			if v, ok := p.uintArg(n, 1, 1, math.MaxUint32); ok {
+				s.Rise = int(v)
+			} else {
+				p.errorf(n.pos, "vrrp_script %s rise value invalid, defaulting to 1", s.Name)
+			}
+		},
+		"fall": func(p *parser, s *Script, n *node) {
+			if v, ok := p.uintArg(n, 1, 1, math.MaxUint32); ok {
+				s.Fall = int(v)
+			} else {
+				p.errorf(n.pos, "vrrp_script %s fall value invalid, defaulting to 1", s.Name)
+			}
+		},
+		"user": func(p *parser, s *Script, n *node) {
+			if u, ok := p.arg(n, 1); ok {
+				s.User = u
+				if len(n.words) > 2 {
+					s.Group = n.words[2]
+				}
+			}
+		},
+		"init_fail": func(p *parser, s *Script, n *node) { s.InitFail = true },
+	}
+}
+
+func trackFileKeywords() handlers[TrackFile] {
+	return handlers[TrackFile]{
+		"file": func(p *parser, f *TrackFile, n *node) {
+			if v, ok := p.arg(n, 1); ok {
+				f.File = v
+			}
+		},
+		"weight": func(p *parser, f *TrackFile, n *node) {
+			if v, ok := p.intArg(n, 1, -254, 254); ok {
+				f.Weight, f.weightSet = int(v), true
+			}
+			if len(n.words) > 2 {
+				switch n.words[2] {
+				case "reverse":
+					f.Reverse = true
+				case "noreverse", "no_reverse":
+				default:
+					p.errorf(n.pos, "track_file %s unknown weight option %s", f.Name, n.words[2])
+				}
+			}
+		},
+		"init_file": func(p *parser, f *TrackFile, n *node) {
+			f.InitFile = true
+			for _, w := range n.words[1:] {
+				if w == "overwrite" {
+					f.InitOverwrite = true
+					continue
+				}
+				if v, ok := p.intValue(n.pos, w, math.MinInt32, math.MaxInt32); ok {
+					f.InitValue = int(v)
+				}
+			}
+		},
+	}
+}
+
+func sslKeywords() handlers[SSL] {
+	set := func(f func(*SSL) *string) func(*parser, *SSL, *node) {
+		return func(p *parser, s *SSL, n *node) {
+			if v, ok := p.arg(n, 1); ok {
+				*f(s) = v
+			}
+		}
+	}
+	return handlers[SSL]{
+		"password":    set(func(s *SSL) *string { return &s.Password }),
+		"ca":          set(func(s *SSL) *string { return &s.CA }),
+		"certificate": set(func(s *SSL) *string { return &s.Certificate }),
+		"key":         set(func(s *SSL) *string { return &s.Key }),
+	}
+}

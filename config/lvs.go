@@ -1,0 +1,808 @@
+package config
+
+import (
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// virtualServerGroup reads the members of a virtual_server_group:
+// "ADDR[-LAST] [PORT]" or "fwmark N".
+func (p *parser) virtualServerGroup(n *node, name string) VirtualServerGroup {
+	g := VirtualServerGroup{Pos: n.pos, Name: name}
+	for _, c := range p.values(n, 2) {
+		w := c.words
+		if w[0] == "fwmark" {
+			if v, ok := p.uintArg(c, 1, 0, math.MaxUint32); ok {
+				g.Members = append(g.Members, VSGMember{Pos: c.pos, FWMark: uint32(v)})
+			}
+			continue
+		}
+		m := VSGMember{Pos: c.pos}
+		addr, last, isRange := strings.Cut(w[0], "-")
+		a, ok := parseAddr(addr)
+		if !ok {
+			p.errorf(c.pos, "Invalid virtual server group IP address %s - skipping", w[0])
+			continue
+		}
+		m.Addr = a
+		if isRange {
+			end, ok := rangeEnd(a, last)
+			if !ok {
+				p.errorf(c.pos, "Invalid virtual server group IP address range %s - skipping", w[0])
+				continue
+			}
+			m.Last = end
+		}
+		if len(w) > 1 {
+			port, ok := p.portValue(c.pos, w[1], 0)
+			if !ok {
+				continue
+			}
+			m.Port = port
+		}
+		g.Members = append(g.Members, m)
+	}
+	return g
+}
+
+// rangeEnd applies the end of an address range, which replaces the last
+// byte of an IPv4 address or the last 16-bit group (in hex) of an IPv6 one.
+func rangeEnd(first netip.Addr, last string) (netip.Addr, bool) {
+	b := first.AsSlice()
+	if first.Is4() {
+		v, err := strconv.ParseUint(last, 10, 8)
+		if err != nil || byte(v) < b[3] {
+			return netip.Addr{}, false
+		}
+		b[3] = byte(v)
+	} else {
+		v, err := strconv.ParseUint(last, 16, 16)
+		start := uint64(b[14])<<8 | uint64(b[15])
+		if err != nil || v < start {
+			return netip.Addr{}, false
+		}
+		b[14], b[15] = byte(v>>8), byte(v)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a, true
+}
+
+// virtualServer reads a virtual_server block and its real servers.
+func (p *parser) virtualServer(n *node) (VirtualServer, bool) {
+	vs := VirtualServer{Pos: n.pos, Scheduler: "wlc", Quorum: 1, Forwarding: Forwarding{Method: "NAT"}}
+	first, ok := p.arg(n, 1)
+	if !ok {
+		return vs, false
+	}
+	switch first {
+	case "fwmark":
+		v, ok := p.uintArg(n, 2, 1, math.MaxUint32)
+		if !ok {
+			return vs, false
+		}
+		vs.FWMark = uint32(v)
+	case "group":
+		name, ok := p.arg(n, 2)
+		if !ok {
+			return vs, false
+		}
+		vs.Group = name
+	default:
+		a, ok := parseAddr(first)
+		port := "0"
+		if len(n.words) > 2 {
+			port = n.words[2]
+		}
+		pv, portOK := p.portValue(n.pos, port, 0)
+		if !ok || !portOK {
+			p.errorf(n.pos, "Invalid virtual server IP address/port %s/%s - skipping", first, port)
+			p.skipBlock()
+			return vs, false
+		}
+		vs.Addr, vs.Port = a, pv
+	}
+	// Real servers collect in a scratch slice that is copied once, as
+	// growing each virtual server's own slice copies them many times.
+	p.realServers = p.realServers[:0]
+	block(p, n, &vs, p.kw.vs)
+	vs.RealServers = append(vs.RealServers, p.realServers...)
+	return vs, true
+}
+
+// forwarding reads "NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]"
+// starting at word i.
+func (p *parser) forwarding(n *node, i int, what string) (Forwarding, bool) {
+	m, ok := p.arg(n, i)
+	if !ok {
+		return Forwarding{}, false
+	}
+	f := Forwarding{Method: m}
+	switch m {
+	case "NAT", "DR":
+		return f, true
+	case "TUN":
+	default:
+		p.errorf(n.pos, "PARSER : unknown [%s] routing method for %s.", m, what)
+		return Forwarding{}, false
+	}
+	w := n.words
+	for i++; i < len(w); i++ {
+		switch w[i] {
+		case "type":
+			t, ok := p.arg(n, i+1)
+			if !ok {
+				return Forwarding{}, false
+			}
+			switch t {
+			case "ipip", "gue", "gre":
+			default:
+				p.errorf(n.pos, "unknown tunnel type %s", t)
+				return Forwarding{}, false
+			}
+			if f.Tunnel == nil {
+				f.Tunnel = &Tunnel{}
+			}
+			f.Tunnel.Type = t
+			i++
+		case "port":
+			if f.Tunnel == nil || f.Tunnel.Type != "gue" {
+				p.errorf(n.pos, "tunnel port specified for non-gue tunnel")
+				return Forwarding{}, false
+			}
+			v, ok := p.uintArg(n, i+1, 1, 65535)
+			if !ok {
+				return Forwarding{}, false
+			}
+			f.Tunnel.Port = uint16(v)
+			i++
+		case "nocsum", "csum", "remcsum":
+			if f.Tunnel == nil {
+				p.errorf(n.pos, "tunnel checksum specified without tunnel type")
+				return Forwarding{}, false
+			}
+			if w[i] == "remcsum" && f.Tunnel.Type != "gue" {
+				p.errorf(n.pos, "remcsum is only valid for gue tunnels")
+				return Forwarding{}, false
+			}
+			f.Tunnel.Checksum = w[i]
+		default:
+			p.errorf(n.pos, "unknown TUN option %s", w[i])
+			return Forwarding{}, false
+		}
+	}
+	if f.Tunnel != nil && f.Tunnel.Type == "gue" && f.Tunnel.Port == 0 {
+		p.errorf(n.pos, "gue tunnel requires a port")
+		return Forwarding{}, false
+	}
+	return f, true
+}
+
+// timingKeywords adds delay_loop, connect_timeout, retry,
+// delay_before_retry, warmup and alpha to a handler table.
+func timingKeywords[T any](h handlers[T], get func(*T) (*Timing, *timingSet)) {
+	timer := func(field func(*Timing) *time.Duration, set func(*timingSet) *bool, lo time.Duration) func(*parser, *T, *node) {
+		return func(p *parser, obj *T, n *node) {
+			t, s := get(obj)
+			if v, ok := p.timerArg(n, 1, lo, 0); ok {
+				*field(t) = v
+				*set(s) = true
+			}
+		}
+	}
+	h["delay_loop"] = timer(func(t *Timing) *time.Duration { return &t.DelayLoop },
+		func(s *timingSet) *bool { return &s.delayLoop }, time.Microsecond)
+	h["connect_timeout"] = timer(func(t *Timing) *time.Duration { return &t.ConnectTimeout },
+		func(s *timingSet) *bool { return &s.connectTimeout }, time.Microsecond)
+	h["delay_before_retry"] = timer(func(t *Timing) *time.Duration { return &t.DelayBeforeRetry },
+		func(s *timingSet) *bool { return &s.delayBeforeRetry }, 0)
+	h["warmup"] = timer(func(t *Timing) *time.Duration { return &t.Warmup },
+		func(s *timingSet) *bool { return &s.warmup }, 0)
+	retry := func(p *parser, obj *T, n *node) {
+		t, s := get(obj)
+		if v, ok := p.uintArg(n, 1, 0, math.MaxUint32); ok {
+			t.Retry, s.retry = int(v), true
+		}
+	}
+	h["retry"] = retry
+	h["nb_get_retry"] = retry
+	h["alpha"] = func(p *parser, obj *T, n *node) {
+		t, s := get(obj)
+		if v, ok := p.boolArg(n, "alpha"); ok {
+			t.Alpha, s.alpha = v, true
+		}
+	}
+}
+
+func virtualServerKeywords() handlers[VirtualServer] {
+	flag := func(f func(*VirtualServer) *bool) func(*parser, *VirtualServer, *node) {
+		return func(p *parser, vs *VirtualServer, n *node) { *f(vs) = true }
+	}
+	schedFlag := func(p *parser, vs *VirtualServer, n *node) {
+		vs.SchedFlags = append(vs.SchedFlags, n.words[0])
+	}
+	sched := func(p *parser, vs *VirtualServer, n *node) {
+		s, ok := p.arg(n, 1)
+		if !ok {
+			return
+		}
+		switch s {
+		case "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos":
+			vs.Scheduler, vs.schedSet = s, true
+		default:
+			p.errorf(n.pos, "Invalid lvs_scheduler '%s' - ignoring", s)
+		}
+	}
+	method := func(p *parser, vs *VirtualServer, n *node) {
+		if f, ok := p.forwarding(n, 1, "virtual server"); ok {
+			vs.Forwarding, vs.fwd = f, true
+		}
+	}
+	h := handlers[VirtualServer]{
+		"lb_algo":     sched,
+		"lvs_sched":   sched,
+		"lb_kind":     method,
+		"lvs_method":  method,
+		"flag-1":      schedFlag,
+		"flag-2":      schedFlag,
+		"flag-3":      schedFlag,
+		"sh-port":     schedFlag,
+		"sh-fallback": schedFlag,
+		"mh-port":     schedFlag,
+		"mh-fallback": schedFlag,
+		"ops":         flag(func(vs *VirtualServer) *bool { return &vs.OPS }),
+		"ha_suspend":  flag(func(vs *VirtualServer) *bool { return &vs.HASuspend }),
+		"omega":       flag(func(vs *VirtualServer) *bool { return &vs.Omega }),
+		"persistence_engine": func(p *parser, vs *VirtualServer, n *node) {
+			if s, ok := p.arg(n, 1); ok {
+				vs.PersistenceEngine = s
+			}
+		},
+		"persistence_timeout": func(p *parser, vs *VirtualServer, n *node) {
+			vs.PersistenceTimeout = 360
+			if len(n.words) > 1 {
+				if v, ok := p.uintArg(n, 1, 1, 86400*31); ok {
+					vs.PersistenceTimeout = uint32(v)
+				}
+			}
+		},
+		"persistence_granularity": func(p *parser, vs *VirtualServer, n *node) {
+			s, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			if a, ok := parseAddr(s); ok && a.Is4() && isNetmask(a) {
+				vs.PersistenceGranularity = s
+				return
+			}
+			if v, err := strconv.ParseUint(s, 10, 8); err == nil && v >= 1 && v <= 128 {
+				vs.PersistenceGranularity = s
+				return
+			}
+			p.errorf(n.pos, "Invalid persistence_granularity %s", s)
+		},
+		"protocol": func(p *parser, vs *VirtualServer, n *node) {
+			s, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			switch s {
+			case "TCP", "UDP", "SCTP":
+				vs.Protocol, vs.protoSet = s, true
+			default:
+				p.errorf(n.pos, "Unknown protocol %s - ignoring", s)
+			}
+		},
+		"ip_family": func(p *parser, vs *VirtualServer, n *node) {
+			s, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			if s != "inet" && s != "inet6" {
+				p.errorf(n.pos, "unknown address family %s", s)
+				return
+			}
+			vs.IPFamily = s
+		},
+		"smtp_alert": func(p *parser, vs *VirtualServer, n *node) {
+			if v, ok := p.boolArg(n, "virtual_server smtp_alert"); ok {
+				vs.smtp = opt[bool]{v, true}
+			}
+		},
+		"virtualhost": func(p *parser, vs *VirtualServer, n *node) {
+			if s, ok := p.arg(n, 1); ok {
+				vs.Virtualhost = s
+			}
+		},
+		"snmp_name": func(p *parser, vs *VirtualServer, n *node) {
+			if s, ok := p.arg(n, 1); ok {
+				vs.SNMPName = s
+			}
+		},
+		"quorum": func(p *parser, vs *VirtualServer, n *node) {
+			if v, ok := p.uintArg(n, 1, 1, math.MaxUint32); ok {
+				vs.Quorum = uint32(v)
+			}
+		},
+		"hysteresis": func(p *parser, vs *VirtualServer, n *node) {
+			if v, ok := p.uintArg(n, 1, 0, math.MaxUint32); ok {
+				vs.Hysteresis = uint32(v)
+			}
+		},
+		"quorum_up":   func(p *parser, vs *VirtualServer, n *node) { vs.QuorumUp = p.notifyArg(n) },
+		"quorum_down": func(p *parser, vs *VirtualServer, n *node) { vs.QuorumDown = p.notifyArg(n) },
+		"sorry_server": func(p *parser, vs *VirtualServer, n *node) {
+			s, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			a, ok := parseAddr(s)
+			port := "0"
+			if len(n.words) > 2 {
+				port = n.words[2]
+			}
+			pv, portOK := p.portValue(n.pos, port, 0)
+			if !ok || !portOK {
+				p.errorf(n.pos, "Invalid sorry server IP address/port %s/%s - skipping", s, port)
+				return
+			}
+			vs.SorryServer = &SorryServer{Pos: n.pos, Addr: a, Port: pv}
+		},
+		"sorry_server_inhibit": func(p *parser, vs *VirtualServer, n *node) { vs.sorryInhibit = true },
+		"sorry_server_lvs_method": func(p *parser, vs *VirtualServer, n *node) {
+			if f, ok := p.forwarding(n, 1, "sorry server"); ok {
+				vs.sorryFwd = &f
+			}
+		},
+		"inhibit_on_failure": func(p *parser, vs *VirtualServer, n *node) {
+			if v, ok := p.boolArg(n, "inhibit_on_failure"); ok {
+				vs.inh = opt[bool]{v, true}
+			}
+		},
+		"real_server": func(p *parser, vs *VirtualServer, n *node) {
+			if rs, ok := p.realServer(n); ok {
+				p.realServers = append(p.realServers, rs)
+			}
+		},
+	}
+	timingKeywords(h, func(vs *VirtualServer) (*Timing, *timingSet) { return &vs.Timing, &vs.set })
+	return h
+}
+
+func isNetmask(a netip.Addr) bool {
+	b := a.As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	return v != 0 && ^v&(^v+1) == 0
+}
+
+// realServer reads a real_server block.
+func (p *parser) realServer(n *node) (RealServer, bool) {
+	rs := RealServer{Pos: n.pos, Weight: 1}
+	s, ok := p.arg(n, 1)
+	if !ok {
+		return rs, false
+	}
+	a, ok := parseAddr(s)
+	port := "0"
+	if len(n.words) > 2 {
+		port = n.words[2]
+	}
+	pv, portOK := p.portValue(n.pos, port, 0)
+	if !ok || !portOK {
+		p.errorf(n.pos, "Invalid real server ip address/port %s/%s - skipping", s, port)
+		p.skipBlock()
+		return rs, false
+	}
+	rs.Addr, rs.Port, rs.portSet = a, pv, len(n.words) > 2
+	block(p, n, &rs, p.kw.rs)
+	return rs, true
+}
+
+func realServerKeywords() handlers[RealServer] {
+	h := handlers[RealServer]{
+		"weight": func(p *parser, rs *RealServer, n *node) {
+			if v, ok := p.intArg(n, 1, 0, 65535); ok {
+				rs.Weight = int(v)
+			}
+		},
+		"lvs_method": func(p *parser, rs *RealServer, n *node) {
+			if f, ok := p.forwarding(n, 1, "real server"); ok {
+				rs.Forwarding, rs.fwd = f, true
+			}
+		},
+		"notify_up":   func(p *parser, rs *RealServer, n *node) { rs.NotifyUp = p.notifyArg(n) },
+		"notify_down": func(p *parser, rs *RealServer, n *node) { rs.NotifyDown = p.notifyArg(n) },
+		"uthreshold": func(p *parser, rs *RealServer, n *node) {
+			if v, ok := p.uintArg(n, 1, 0, math.MaxUint32); ok {
+				rs.UThreshold = uint32(v)
+			}
+		},
+		"lthreshold": func(p *parser, rs *RealServer, n *node) {
+			if v, ok := p.uintArg(n, 1, 0, math.MaxUint32); ok {
+				rs.LThreshold = uint32(v)
+			}
+		},
+		"smtp_alert": func(p *parser, rs *RealServer, n *node) {
+			if v, ok := p.boolArg(n, "real_server smtp_alert"); ok {
+				rs.smtp = opt[bool]{v, true}
+			}
+		},
+		"virtualhost": func(p *parser, rs *RealServer, n *node) {
+			if s, ok := p.arg(n, 1); ok {
+				rs.Virtualhost, rs.vhost = s, true
+			}
+		},
+		"snmp_name": func(p *parser, rs *RealServer, n *node) {
+			if s, ok := p.arg(n, 1); ok {
+				rs.SNMPName = s
+			}
+		},
+		"inhibit_on_failure": func(p *parser, rs *RealServer, n *node) {
+			if v, ok := p.boolArg(n, "inhibit_on_failure"); ok {
+				rs.inh = opt[bool]{v, true}
+			}
+		},
+	}
+	timingKeywords(h, func(rs *RealServer) (*Timing, *timingSet) { return &rs.Timing, &rs.set })
+	for _, kind := range []string{HTTPGet, SSLGet, TCPCheck, MiscCheck, SMTPCheck, DNSCheck, UDPCheck, PingCheck, FileCheck, BFDCheck} {
+		h[kind] = func(p *parser, rs *RealServer, n *node) {
+			c := Checker{Pos: n.pos, Type: kind}
+			switch kind {
+			case HTTPGet, SSLGet:
+				c.HTTP = &HTTPChecker{}
+			case MiscCheck:
+				c.Misc = &MiscChecker{}
+			case SMTPCheck:
+				c.SMTP = &SMTPChecker{}
+			case DNSCheck:
+				c.DNS = &DNSChecker{Type: "SOA", Name: "."}
+			case UDPCheck:
+				c.UDP = &UDPChecker{MaxReplyLength: 255}
+			case FileCheck:
+				c.File = &FileChecker{Weight: 1}
+			case BFDCheck:
+				c.BFD = &BFDChecker{}
+			}
+			block(p, n, &c, p.kw.checker[kind])
+			if p.checkerComplete(&c) {
+				rs.Checkers = append(rs.Checkers, c)
+			}
+		}
+	}
+	return h
+}
+
+// checkerComplete reports checkers keepalived would drop for a missing
+// mandatory setting.
+func (p *parser) checkerComplete(c *Checker) bool {
+	switch c.Type {
+	case HTTPGet, SSLGet:
+		if len(c.HTTP.URLs) == 0 {
+			p.errorf(c.Pos, "%s has no url(s) specified - ignoring", c.Type)
+			return false
+		}
+	case MiscCheck:
+		if c.Misc.Path == "" {
+			p.errorf(c.Pos, "Misc check has no script specified, ignoring")
+			return false
+		}
+	case FileCheck:
+		if c.File.TrackFile == "" {
+			p.errorf(c.Pos, "FILE_CHECK has no track_file specified - ignoring")
+			return false
+		}
+	case BFDCheck:
+		if c.BFD.Name == "" {
+			p.errorf(c.Pos, "BFD_CHECK has no name specified - ignoring")
+			return false
+		}
+	}
+	return true
+}
+
+func checkerKeywords() map[string]handlers[Checker] {
+	common := func() handlers[Checker] {
+		h := handlers[Checker]{
+			"connect_ip": func(p *parser, c *Checker, n *node) {
+				s, ok := p.arg(n, 1)
+				if !ok {
+					return
+				}
+				a, ok := parseAddr(s)
+				if !ok {
+					p.errorf(n.pos, "Invalid connect_ip address %s - ignoring", s)
+					return
+				}
+				c.ConnectIP = a
+			},
+			"connect_port": func(p *parser, c *Checker, n *node) {
+				if v, ok := p.uintArg(n, 1, 1, 65535); ok {
+					c.ConnectPort = uint16(v)
+				}
+			},
+			"bindto": func(p *parser, c *Checker, n *node) {
+				s, ok := p.arg(n, 1)
+				if !ok {
+					return
+				}
+				a, ok := parseAddr(s)
+				if !ok {
+					p.errorf(n.pos, "Invalid bindto address %s - ignoring", s)
+					return
+				}
+				c.BindTo = a
+			},
+			"bind_if": func(p *parser, c *Checker, n *node) {
+				if s, ok := p.arg(n, 1); ok {
+					c.BindIf = s
+				}
+			},
+			"bind_port": func(p *parser, c *Checker, n *node) {
+				if v, ok := p.uintArg(n, 1, 1, 65535); ok {
+					c.BindPort = uint16(v)
+				}
+			},
+			"fwmark": func(p *parser, c *Checker, n *node) {
+				if v, ok := p.uintArg(n, 1, 0, math.MaxUint32); ok {
+					c.FWMark = uint32(v)
+				}
+			},
+		}
+		timingKeywords(h, func(c *Checker) (*Timing, *timingSet) { return &c.Timing, &c.set })
+		h["log_all_failures"] = func(p *parser, c *Checker, n *node) {
+			if v, ok := p.boolArg(n, "log_all_failures"); ok {
+				c.LogAllFailures = v
+			}
+		}
+		return h
+	}
+	str := func(f func(*Checker) *string) func(*parser, *Checker, *node) {
+		return func(p *parser, c *Checker, n *node) {
+			if s, ok := p.arg(n, 1); ok {
+				*f(c) = s
+			}
+		}
+	}
+
+	http := common()
+	http["http_protocol"] = func(p *parser, c *Checker, n *node) {
+		s, ok := p.arg(n, 1)
+		if !ok {
+			return
+		}
+		switch s {
+		case "1.0", "1.0C", "1.1":
+			c.HTTP.Protocol = s
+		default:
+			p.errorf(n.pos, "Invalid http_protocol %s specified", s)
+		}
+	}
+	http["fast_recovery"] = func(p *parser, c *Checker, n *node) {
+		if v, ok := p.boolArg(n, "fast_recovery"); ok {
+			c.HTTP.FastRecovery = v
+		}
+	}
+	http["virtualhost"] = str(func(c *Checker) *string { return &c.HTTP.Virtualhost })
+	http["url"] = func(p *parser, c *Checker, n *node) {
+		u := URL{Pos: n.pos}
+		block(p, n, &u, p.kw.url)
+		if u.Path == "" {
+			p.errorf(n.pos, "Url has no path - ignoring")
+			return
+		}
+		c.HTTP.URLs = append(c.HTTP.URLs, u)
+	}
+	ssl := common()
+	for k, v := range http {
+		ssl[k] = v
+	}
+	ssl["enable_sni"] = func(p *parser, c *Checker, n *node) {
+		if v, ok := p.boolArg(n, "enable_sni"); ok {
+			c.HTTP.EnableSNI = v
+		}
+	}
+
+	smtp := common()
+	smtp["helo_name"] = str(func(c *Checker) *string { return &c.SMTP.HeloName })
+	smtp["host"] = func(p *parser, c *Checker, n *node) { c.Other = append(c.Other, p.raw(n)) }
+
+	dns := common()
+	dns["type"] = func(p *parser, c *Checker, n *node) {
+		s, ok := p.arg(n, 1)
+		if !ok {
+			return
+		}
+		switch strings.ToUpper(s) {
+		case "A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA":
+			c.DNS.Type = strings.ToUpper(s)
+		default:
+			p.errorf(n.pos, "DNS_CHECK: Unknown type %s - defaulting to SOA", s)
+		}
+	}
+	dns["name"] = str(func(c *Checker) *string { return &c.DNS.Name })
+
+	udp := common()
+	udp["payload"] = func(p *parser, c *Checker, n *node) {
+		if b, _, ok := p.hexArg(n); ok {
+			c.UDP.Payload = b
+		}
+	}
+	udp["require_reply"] = func(p *parser, c *Checker, n *node) {
+		c.UDP.RequireReply = true
+		if len(n.words) > 1 {
+			if b, mask, ok := p.hexArg(n); ok {
+				c.UDP.Reply, c.UDP.ReplyMask = b, mask
+			}
+		}
+	}
+	udp["min_reply_length"] = func(p *parser, c *Checker, n *node) {
+		if v, ok := p.uintArg(n, 1, 0, 65535); ok {
+			c.UDP.MinReplyLength = int(v)
+		}
+	}
+	udp["max_reply_length"] = func(p *parser, c *Checker, n *node) {
+		if v, ok := p.uintArg(n, 1, 0, 65535); ok {
+			c.UDP.MaxReplyLength = int(v)
+		}
+	}
+
+	// MISC_CHECK has only the options from alpha on.
+	misc := handlers[Checker]{}
+	timingKeywords(misc, func(c *Checker) (*Timing, *timingSet) { return &c.Timing, &c.set })
+	delete(misc, "connect_timeout")
+	misc["log_all_failures"] = common()["log_all_failures"]
+	misc["misc_path"] = str(func(c *Checker) *string { return &c.Misc.Path })
+	misc["misc_timeout"] = func(p *parser, c *Checker, n *node) {
+		if v, ok := p.uintArg(n, 1, 1, math.MaxUint32/1000000); ok {
+			c.Misc.Timeout = time.Duration(v) * time.Second
+		}
+	}
+	misc["misc_dynamic"] = func(p *parser, c *Checker, n *node) { c.Misc.Dynamic = true }
+	misc["user"] = func(p *parser, c *Checker, n *node) {
+		if u, ok := p.arg(n, 1); ok {
+			c.Misc.User = u
+			if len(n.words) > 2 {
+				c.Misc.Group = n.words[2]
+			}
+		}
+	}
+
+	file := handlers[Checker]{
+		"track_file": str(func(c *Checker) *string { return &c.File.TrackFile }),
+		"dynamic":    func(p *parser, c *Checker, n *node) { c.File.Dynamic = true },
+		"weight": func(p *parser, c *Checker, n *node) {
+			if v, ok := p.intArg(n, 1, -math.MaxInt32, math.MaxInt32); ok {
+				c.File.Weight = int(v)
+			}
+			if len(n.words) > 2 {
+				if n.words[2] == "reverse" {
+					c.File.Reverse = true
+				} else {
+					p.errorf(n.pos, "FILE_CHECK unknown weight option %s", n.words[2])
+				}
+			}
+		},
+	}
+	file["file"] = file["track_file"]
+
+	bfd := handlers[Checker]{"name": str(func(c *Checker) *string { return &c.BFD.Name })}
+	bfd["bfd_name"] = bfd["name"]
+
+	return map[string]handlers[Checker]{
+		HTTPGet: http, SSLGet: ssl, TCPCheck: common(), MiscCheck: misc, SMTPCheck: smtp,
+		DNSCheck: dns, UDPCheck: udp, PingCheck: common(), FileCheck: file, BFDCheck: bfd,
+	}
+}
+
+// hexArg reads UDP_CHECK's free-format hex string: the words after the
+// keyword, where each word is split into bytes from its start and an odd
+// last digit is a byte of its own. 'x' digits are wildcards in mask.
+func (p *parser) hexArg(n *node) (data, mask []byte, ok bool) {
+	if _, ok := p.arg(n, 1); !ok {
+		return nil, nil, false
+	}
+	for _, w := range n.words[1:] {
+		for i := 0; i < len(w); i += 2 {
+			end := min(i+2, len(w))
+			var b, m byte
+			for _, c := range []byte(w[i:end]) {
+				v, vm, ok := hexDigit(c)
+				if !ok {
+					p.errorf(n.pos, "Invalid hex string %s", w)
+					return nil, nil, false
+				}
+				b, m = b<<4|v, m<<4|vm
+			}
+			data, mask = append(data, b), append(mask, m)
+		}
+	}
+	return data, mask, true
+}
+
+func hexDigit(c byte) (v, mask byte, ok bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', 0xf, true
+	case c|0x20 >= 'a' && c|0x20 <= 'f':
+		return c | 0x20 - 'a' + 10, 0xf, true
+	case c|0x20 == 'x':
+		return 0, 0, true
+	}
+	return 0, 0, false
+}
+
+func urlKeywords() handlers[URL] {
+	str := func(f func(*URL) *string) func(*parser, *URL, *node) {
+		return func(p *parser, u *URL, n *node) {
+			if s, ok := p.arg(n, 1); ok {
+				*f(u) = s
+			}
+		}
+	}
+	offset := func(f func(*URL) *int) func(*parser, *URL, *node) {
+		return func(p *parser, u *URL, n *node) {
+			if v, ok := p.uintArg(n, 1, 0, math.MaxUint32); ok {
+				*f(u) = int(v)
+			}
+		}
+	}
+	return handlers[URL]{
+		"path":        str(func(u *URL) *string { return &u.Path }),
+		"virtualhost": str(func(u *URL) *string { return &u.Virtualhost }),
+		"regex":       str(func(u *URL) *string { return &u.Regex }),
+		"digest": func(p *parser, u *URL, n *node) {
+			s, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			if len(s) != 32 || strings.Trim(strings.ToLower(s), "0123456789abcdef") != "" {
+				p.errorf(n.pos, "digest '%s' is not a valid MD5 digest - ignoring", s)
+				return
+			}
+			u.Digest = strings.ToLower(s)
+		},
+		"status_code": func(p *parser, u *URL, n *node) {
+			if _, ok := p.arg(n, 1); !ok {
+				return
+			}
+			for _, w := range n.words[1:] {
+				lo, hi, isRange := strings.Cut(w, "-")
+				if !isRange {
+					hi = lo
+				}
+				l, err1 := strconv.Atoi(lo)
+				h, err2 := strconv.Atoi(hi)
+				if err1 != nil || err2 != nil || l < 100 || h > 599 || l > h {
+					p.errorf(n.pos, "Invalid HTTP_GET status code range %s - skipping", w)
+					continue
+				}
+				u.StatusCodes = append(u.StatusCodes, StatusRange{Lo: l, Hi: h})
+			}
+		},
+		"regex_no_match": func(p *parser, u *URL, n *node) { u.RegexNoMatch = true },
+		"regex_options": func(p *parser, u *URL, n *node) {
+			for _, o := range n.words[1:] {
+				switch o {
+				case "allow_empty_class", "alt_bsux", "auto_callout", "caseless", "dollar_endonly", "dotall",
+					"dupnames", "extended", "firstline", "match_unset_backref", "multiline", "never_ucp",
+					"never_utf", "no_auto_capture", "no_auto_possess", "no_dotstar_anchor", "no_start_optimize",
+					"ucp", "ungreedy", "utf", "never_backslash_c", "alt_circumflex", "alt_verbnames", "use_offset_limit":
+					u.RegexOptions = append(u.RegexOptions, o)
+				default:
+					p.errorf(n.pos, "Unknown regex option %s", o)
+				}
+			}
+		},
+		"regex_stack": func(p *parser, u *URL, n *node) {
+			start, ok1 := p.uintArg(n, 1, 0, math.MaxUint32)
+			limit, ok2 := p.uintArg(n, 2, 0, math.MaxUint32)
+			if ok1 && ok2 {
+				u.RegexStack = [2]int{int(start), int(limit)}
+			}
+		},
+		"regex_min_offset": offset(func(u *URL) *int { return &u.RegexMinOffset }),
+		"regex_max_offset": offset(func(u *URL) *int { return &u.RegexMaxOffset }),
+	}
+}

@@ -1,0 +1,432 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options changes how a configuration is read.
+type Options struct {
+	// ConfigID is matched against @id and @^id line prefixes; "" means
+	// the short host name, as keepalived's default.
+	ConfigID string
+	// CheckSystem also checks what depends on this machine, such as
+	// whether the interfaces named exist.
+	CheckSystem bool
+}
+
+// Load reads the configuration file at path, and the files it includes.
+// The error is only for a main file that cannot be read at all; every
+// problem in the configuration is a Diagnostic.
+func Load(path string, opt Options) (*Config, Diagnostics, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading configuration %s: %w", path, err)
+	}
+	cfg, ds := Parse(path, src, opt)
+	return cfg, ds, nil
+}
+
+// Parse reads configuration text. name is the file name diagnostics use;
+// include patterns are resolved relative to its directory.
+func Parse(name string, src []byte, opt Options) (*Config, Diagnostics) {
+	return parse(name, src, opt, osFiles{}, defaultMaxLines)
+}
+
+// parse is Parse with the source of included files and the limit on
+// expanded lines made explicit, for fuzzing.
+func parse(name string, src []byte, opt Options, fsys files, maxLines int) (*Config, Diagnostics) {
+	id := opt.ConfigID
+	if id == "" {
+		id = shortHostname()
+	}
+	d := &diags{}
+	pp := newPreprocessor(d, id)
+	pp.maxLines = maxLines
+	pp.files = fsys
+	pp.file(name, src)
+	pp.finish()
+
+	p := &parser{d: d, opt: opt, cfg: &Config{}, kw: newKeywords(), globalSeen: make(map[string]bool), lines: pp.lines,
+		instanceNames: make(map[string]bool), syncGroupNames: make(map[string]bool)}
+	decodeBlock(p, p.cfg, p.kw.top)
+	p.resolve()
+	p.validate()
+	p.resolveCheckers()
+	if opt.CheckSystem {
+		p.checkSystem()
+	}
+	return p.cfg, d.list
+}
+
+func shortHostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	h, _, _ = strings.Cut(h, ".")
+	return h
+}
+
+// A node is one keyword line and its words.
+type node struct {
+	pos   Pos
+	words []string
+}
+
+// parser turns the logical lines into a Config. Like keepalived's
+// process_stream it reads them in order, and a keyword's handler decides
+// whether a block follows: a '{' after a keyword that has no block, or
+// after an unknown one, is reported and its lines are read as if it were
+// not there, with the same consequences as in keepalived.
+type parser struct {
+	d     *diags
+	opt   Options
+	cfg   *Config
+	kw    *keywords
+	lines []line
+	next  int // index in lines of the next line to read
+	level int // blocks open
+
+	globalSeen     map[string]bool // global_defs keywords written
+	rulePriority   int             // the next rule preference keepalived assigns
+	instanceNames  map[string]bool
+	syncGroupNames map[string]bool
+	nodes          []node       // slab the nodes of lines are carved from
+	realServers    []RealServer // scratch for the virtual server being read
+}
+
+func (p *parser) errorf(pos Pos, format string, args ...any) { p.d.errorf(pos, format, args...) }
+func (p *parser) warnf(pos Pos, format string, args ...any)  { p.d.warnf(pos, format, args...) }
+
+// handlers maps the keywords valid in one kind of block to what they do.
+type handlers[T any] map[string]func(p *parser, obj *T, n *node)
+
+// decodeBlock reads the lines of a block, up to its '}', and runs the
+// handler of each. Several keywords on one line, as in
+// "authentication { auth_type PASS auth_pass 1111 }", are taken one by one.
+func decodeBlock[T any](p *parser, obj *T, h handlers[T]) (end Pos) {
+	for p.next < len(p.lines) {
+		l := p.lines[p.next]
+		p.next++
+		end = l.pos
+		n := p.node(l)
+		switch {
+		case isBrace(l, "}"):
+			if p.level > 0 {
+				return end
+			}
+			p.errorf(n.pos, "Unknown keyword '}'")
+			continue
+		case isBrace(l, "{"):
+			p.errorf(n.pos, "Unexpected '{' - ignoring")
+			continue
+		}
+		for _, n := range p.splitKeywords(n, func(w string) bool { _, ok := h[w]; return ok }) {
+			f, ok := h[n.words[0]]
+			if !ok {
+				p.errorf(n.pos, "Unknown keyword '%s'", n.words[0])
+				continue
+			}
+			f(p, obj, n)
+		}
+	}
+	return end
+}
+
+// node returns a node for line l from a slab, since every line needs one.
+func (p *parser) node(l line) *node {
+	if len(p.nodes) == 0 {
+		p.nodes = make([]node, 1024)
+	}
+	n := &p.nodes[0]
+	p.nodes = p.nodes[1:]
+	n.pos, n.words = l.pos, l.words
+	return n
+}
+
+func isBrace(l line, b string) bool { return len(l.words) == 1 && l.words[0] == b }
+
+// peekBrace reports whether the next line is a lone '{'.
+func (p *parser) peekBrace() bool {
+	return p.next < len(p.lines) && isBrace(p.lines[p.next], "{")
+}
+
+// splitKeywords cuts a line before each later word that is a keyword of
+// the block. A keyword's first argument is never taken as another
+// keyword, and a line followed by a '{' is left whole, as keepalived
+// gives that '{' to the line's first keyword.
+func (p *parser) splitKeywords(n *node, known func(string) bool) []*node {
+	if len(n.words) < 3 || p.peekBrace() {
+		return []*node{n}
+	}
+	var out []*node
+	start := 0
+	for i := 2; i < len(n.words); i++ {
+		if i-start >= 2 && known(n.words[i]) {
+			out = append(out, &node{pos: n.pos, words: n.words[start:i]})
+			start = i
+		}
+	}
+	if start == 0 {
+		return []*node{n}
+	}
+	return append(out, &node{pos: n.pos, words: n.words[start:]})
+}
+
+// openBlock enters the block of a keyword that has sub-keywords, the
+// caller then reads it with decodeBlock and closes it with closeBlock.
+func (p *parser) openBlock(n *node) {
+	if p.peekBrace() {
+		p.next++
+	} else {
+		p.errorf(n.pos, "Missing '{' at beginning of configuration block")
+	}
+	p.level++
+}
+
+func (p *parser) closeBlock() { p.level-- }
+
+// block reads the block of keyword line n with the handlers h into obj.
+// It returns the position of the block's '}'.
+func block[T any](p *parser, n *node, obj *T, h handlers[T]) Pos {
+	p.openBlock(n)
+	defer p.closeBlock()
+	return decodeBlock(p, obj, h)
+}
+
+// values reads the lines of a block of values, such as
+// virtual_ipaddress, as keepalived's alloc_value_block does. args is how
+// many words the keyword line itself has (the keyword and its name).
+func (p *parser) values(n *node, args int) []*node {
+	if len(n.words) > args {
+		p.errorf(n.pos, "Block %s has extra parameters %s ...", n.words[0], n.words[args])
+	}
+	if p.peekBrace() {
+		p.next++
+	}
+	var out []*node
+	for p.next < len(p.lines) {
+		l := p.lines[p.next]
+		p.next++
+		if isBrace(l, "}") {
+			break
+		}
+		out = append(out, &node{pos: l.pos, words: l.words})
+	}
+	return out
+}
+
+// skipBlock passes over the block of a keyword keepalived drops, such as
+// a virtual_server with an invalid address.
+func (p *parser) skipBlock() {
+	if p.peekBrace() {
+		p.rawBlock()
+	}
+}
+
+// rawBlock reads a block this model keeps uninterpreted, if one follows.
+func (p *parser) rawBlock() []Raw {
+	if !p.peekBrace() {
+		return nil
+	}
+	p.next++
+	var out []Raw
+	for p.next < len(p.lines) {
+		l := p.lines[p.next]
+		p.next++
+		if isBrace(l, "}") {
+			break
+		}
+		out = append(out, Raw{Pos: l.pos, Words: l.words, Block: p.rawBlock()})
+	}
+	return out
+}
+
+// raw keeps a keyword line, and its block if it has one, uninterpreted.
+func (p *parser) raw(n *node) Raw {
+	return Raw{Pos: n.pos, Words: n.words, Block: p.rawBlock()}
+}
+
+// arg returns word i of a line, reporting a missing one as keepalived does.
+func (p *parser) arg(n *node, i int) (string, bool) {
+	if i < len(n.words) {
+		return n.words[i], true
+	}
+	if i > 0 {
+		p.errorf(n.pos, "*** Configuration line starting `%s` is missing a parameter after keyword `%s` at word position %d", n.words[0], n.words[i-1], i+1)
+	} else {
+		p.errorf(n.pos, "*** Configuration line starting `%s` is missing a parameter at word position %d", n.words[0], i+1)
+	}
+	return "", false
+}
+
+// uintArg reads word i as keepalived's read_unsigned_strvec does.
+func (p *parser) uintArg(n *node, i int, lo, hi uint64) (uint64, bool) {
+	s, ok := p.arg(n, i)
+	if !ok {
+		return 0, false
+	}
+	return p.uintValue(n.pos, s, lo, hi)
+}
+
+func (p *parser) uintValue(pos Pos, s string, lo, hi uint64) (uint64, bool) {
+	t := strings.TrimLeft(s, " \t")
+	if strings.HasPrefix(t, "-") {
+		p.errorf(pos, "negative number '%s'", s)
+		return 0, false
+	}
+	v, err := strconv.ParseUint(strings.TrimPrefix(t, "+"), 10, 64)
+	switch {
+	case err != nil && isRangeErr(err):
+		p.errorf(pos, "number '%s' outside unsigned integer range", s)
+		return 0, false
+	case err != nil:
+		p.errorf(pos, "invalid number '%s'", s)
+		return 0, false
+	case v > math.MaxUint32:
+		p.errorf(pos, "number '%s' outside unsigned integer range", s)
+		return 0, false
+	case v < lo || v > hi:
+		p.errorf(pos, "number '%s' outside range [%d, %d]", s, lo, hi)
+		return 0, false
+	}
+	return v, true
+}
+
+// intArg reads word i as keepalived's read_int_strvec does.
+func (p *parser) intArg(n *node, i int, lo, hi int64) (int64, bool) {
+	s, ok := p.arg(n, i)
+	if !ok {
+		return 0, false
+	}
+	return p.intValue(n.pos, s, lo, hi)
+}
+
+func (p *parser) intValue(pos Pos, s string, lo, hi int64) (int64, bool) {
+	v, err := strconv.ParseInt(strings.TrimLeft(s, " \t"), 10, 64)
+	switch {
+	case err != nil && isRangeErr(err), err == nil && (v < math.MinInt32 || v > math.MaxInt32):
+		p.errorf(pos, "number '%s' outside integer range", s)
+		return 0, false
+	case err != nil:
+		p.errorf(pos, "invalid number '%s'", s)
+		return 0, false
+	case v < lo || v > hi:
+		p.errorf(pos, "number '%s' outside range [%d, %d]", s, lo, hi)
+		return 0, false
+	}
+	return v, true
+}
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+// timerArg reads word i as seconds, fractions allowed, as keepalived's
+// read_timer does. hi 0 means keepalived's maximum timer.
+func (p *parser) timerArg(n *node, i int, lo, hi time.Duration) (time.Duration, bool) {
+	s, ok := p.arg(n, i)
+	if !ok {
+		return 0, false
+	}
+	if hi == 0 {
+		hi = maxTimer
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	switch {
+	case err != nil && isRangeErr(err):
+		p.errorf(n.pos, "number '%s' out of range", s)
+		return 0, false
+	case err != nil || strings.ContainsAny(s, "xXpP_"):
+		p.errorf(n.pos, "invalid number '%s'", s)
+		return 0, false
+	case math.IsInf(v, 0):
+		p.errorf(n.pos, "infinite number '%s'", s)
+		return 0, false
+	case math.IsNaN(v):
+		p.errorf(n.pos, "not a number '%s'", s)
+		return 0, false
+	case v < lo.Seconds() || v > hi.Seconds():
+		p.errorf(n.pos, "number '%s' outside range [%f, %f]", s, lo.Seconds(), hi.Seconds())
+		return 0, false
+	}
+	return time.Duration(v * float64(time.Second)).Truncate(time.Microsecond), true
+}
+
+// maxTimer is the largest timer keepalived reads: its timers are
+// microseconds in 32 bits.
+const maxTimer = time.Duration(math.MaxUint32) * time.Microsecond
+
+// boolArg reads an optional on/off word; a keyword alone means true.
+func (p *parser) boolArg(n *node, what string) (bool, bool) {
+	if len(n.words) < 2 {
+		return true, true
+	}
+	switch n.words[1] {
+	case "true", "on", "yes":
+		return true, true
+	case "false", "off", "no":
+		return false, true
+	}
+	p.errorf(n.pos, "Invalid %s parameter %s", what, n.words[1])
+	return false, false
+}
+
+// parseAddr parses an IP address word; zones are not accepted.
+func parseAddr(s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+// parsePrefix parses "addr[/len]"; without a length the address is a host.
+func parsePrefix(s string) (netip.Prefix, bool) {
+	addr, bits, hasBits := strings.Cut(s, "/")
+	a, ok := parseAddr(addr)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	n := a.BitLen()
+	if hasBits {
+		v, err := strconv.Atoi(bits)
+		if err != nil || v < 0 || v > a.BitLen() {
+			return netip.Prefix{}, false
+		}
+		n = v
+	}
+	return netip.PrefixFrom(a, n), true
+}
+
+// notifyArg reads "keyword SCRIPT [user [group]]".
+func (p *parser) notifyArg(n *node) *Notify {
+	cmd, ok := p.arg(n, 1)
+	if !ok {
+		return nil
+	}
+	s := &Notify{Pos: n.pos, Cmd: cmd}
+	if len(n.words) > 2 {
+		s.User = n.words[2]
+	}
+	if len(n.words) > 3 {
+		s.Group = n.words[3]
+	}
+	if len(n.words) > 4 {
+		p.errorf(n.pos, "Too many parameters for %s", n.words[0])
+	}
+	return s
+}
+
+// portValue reads a port word; lo is 0 where "no port" is allowed.
+func (p *parser) portValue(pos Pos, s string, lo uint64) (uint16, bool) {
+	v, ok := p.uintValue(pos, s, lo, 65535)
+	return uint16(v), ok
+}

@@ -1,0 +1,276 @@
+package config
+
+// validate checks what keepalived checks once the whole configuration is
+// read: references between blocks and settings that only make sense
+// together, correcting the model as keepalived corrects its own.
+// keepalived reports most of these without a position; here each carries
+// the position of the block or line concerned.
+func (p *parser) validate() {
+	c := p.cfg
+	scripts := make(map[string]bool, len(c.Scripts))
+	for _, s := range c.Scripts {
+		scripts[s.Name] = true
+	}
+	files := make(map[string]bool, len(c.TrackFiles))
+	for _, f := range c.TrackFiles {
+		files[f.Name] = true
+	}
+	for i := range c.Instances {
+		p.validateInstance(&c.Instances[i], scripts, files)
+	}
+	p.validateVRIDs()
+	p.validateSyncGroups(scripts, files)
+	groups := make(map[string]*VirtualServerGroup, len(c.VirtualServerGroups))
+	for i := range c.VirtualServerGroups {
+		groups[c.VirtualServerGroups[i].Name] = &c.VirtualServerGroups[i]
+	}
+	for i := range c.VirtualServers {
+		p.validateVirtualServer(&c.VirtualServers[i], groups, files)
+	}
+}
+
+func (p *parser) validateInstance(in *Instance, scripts, files map[string]bool) {
+	if in.VirtualRouterID == 0 {
+		p.errorf(in.Pos, "(%s) the virtual router id must be set", in.Name)
+	}
+	if in.Auth != nil && in.Version == 3 {
+		p.errorf(in.Auth.Pos, "(%s) VRRP version 3 does not support authentication. Ignoring.", in.Name)
+		in.Auth = nil
+	}
+	if in.Auth != nil && in.Auth.Type == "" {
+		in.Auth = nil
+	}
+	if in.State == "MASTER" && in.Auth != nil && in.Auth.Type == "AH" {
+		p.errorf(in.Pos, "(%s) Initial state master is incompatible with AH authentication - clearing", in.Name)
+		in.State = "BACKUP"
+	}
+	if in.Nopreempt && in.State == "MASTER" {
+		p.errorf(in.Pos, "(%s) Warning - nopreempt will not work with initial state MASTER - clearing", in.Name)
+		in.Nopreempt = false
+	}
+	if in.PreemptDelay > 0 && in.StrictMode {
+		p.errorf(in.Pos, "(%s) preempt_delay is incompatible with strict mode - resetting", in.Name)
+		in.PreemptDelay = 0
+	}
+	if in.PreemptDelay > 0 && in.State == "MASTER" {
+		p.errorf(in.Pos, "(%s) Warning - preempt delay will not work with initial state MASTER - clearing", in.Name)
+		in.PreemptDelay = 0
+	}
+	if !in.ttlPos.IsZero() && len(in.UnicastPeers) == 0 {
+		p.errorf(in.ttlPos, "(%s): Cannot use unicast_ttl without unicast peers - resetting", in.Name)
+		in.UnicastTTL = 255
+	}
+	if len(in.VirtualIPs) == 0 {
+		p.errorf(in.Pos, "(%s) No VIP specified; at least one is sensible", in.Name)
+	} else {
+		v6 := in.VirtualIPs[0].Prefix.Addr().Is6()
+		vips := in.VirtualIPs[:0]
+		for _, a := range in.VirtualIPs {
+			if a.Prefix.Addr().Is6() != v6 {
+				p.errorf(a.Pos, "(%s): address family must match VRRP instance [%s] - ignoring", in.Name, a.Prefix.Addr())
+				continue
+			}
+			vips = append(vips, a)
+		}
+		in.VirtualIPs = vips
+		for _, peer := range in.UnicastPeers {
+			if peer.Addr.Is6() != v6 {
+				p.errorf(peer.Pos, "(%s) unicast peer %s is not of the instance's address family", in.Name, peer.Addr)
+			}
+		}
+	}
+	in.Tracking.Scripts = p.existing(in.Tracking.Scripts, scripts, "(%s) track script %s not found, ignoring...", in.Name)
+	in.Tracking.Files = p.existing(in.Tracking.Files, files, "(%s) track file %s not found, ignoring...", in.Name)
+}
+
+// validateVRIDs reports instances that share a VRID on one interface and
+// address family, which would make them one router to their peers.
+func (p *parser) validateVRIDs() {
+	type key struct {
+		iface string
+		v6    bool
+		id    int
+	}
+	seen := make(map[key]string)
+	for _, in := range p.cfg.Instances {
+		if in.VirtualRouterID == 0 || in.Interface == "" {
+			continue
+		}
+		v6 := len(in.VirtualIPs) > 0 && in.VirtualIPs[0].Prefix.Addr().Is6()
+		k := key{in.Interface, v6, in.VirtualRouterID}
+		if other, dup := seen[k]; dup {
+			family := "IPv4"
+			if v6 {
+				family = "IPv6"
+			}
+			p.errorf(in.Pos, "%s and %s both use VRID %d with %s on interface %s", other, in.Name, in.VirtualRouterID, family, in.Interface)
+			continue
+		}
+		seen[k] = in.Name
+	}
+}
+
+func (p *parser) validateSyncGroups(scripts, files map[string]bool) {
+	c := p.cfg
+	instances := make(map[string]bool, len(c.Instances))
+	for _, in := range c.Instances {
+		instances[in.Name] = true
+	}
+	inGroup := make(map[string]string)
+	groups := c.SyncGroups[:0]
+	for _, g := range c.SyncGroups {
+		var members []string
+		for _, name := range g.Group {
+			if !instances[name] {
+				p.errorf(g.Pos, "Virtual router %s specified in sync group %s doesn't exist - ignoring", name, g.Name)
+				continue
+			}
+			if _, ok := inGroup[name]; ok {
+				p.errorf(g.Pos, "Virtual router %s cannot exist in more than one sync group; ignoring %s", name, g.Name)
+				continue
+			}
+			inGroup[name] = g.Name
+			members = append(members, name)
+		}
+		g.Group = members
+		switch len(members) {
+		case 0:
+			p.errorf(g.Pos, "Sync group %s has no virtual router(s). removing", g.Name)
+			continue
+		case 1:
+			p.errorf(g.Pos, "Sync group %s has only %d virtual router(s) - this probably isn't what you want", g.Name, len(members))
+		}
+		g.Tracking.Scripts = p.existing(g.Tracking.Scripts, scripts, "(%s) track script %s not found, ignoring...", g.Name)
+		g.Tracking.Files = p.existing(g.Tracking.Files, files, "(%s) track file %s not found, ignoring...", g.Name)
+		groups = append(groups, g)
+	}
+	c.SyncGroups = groups
+	trackWeight := make(map[string]bool, len(groups))
+	for _, g := range groups {
+		trackWeight[g.Name] = g.SyncGroupTrackingWeight
+	}
+	scriptByName := make(map[string]*Script, len(c.Scripts))
+	for i := range c.Scripts {
+		scriptByName[c.Scripts[i].Name] = &c.Scripts[i]
+	}
+	fileByName := make(map[string]*TrackFile, len(c.TrackFiles))
+	for i := range c.TrackFiles {
+		fileByName[c.TrackFiles[i].Name] = &c.TrackFiles[i]
+	}
+	for i := range c.Instances {
+		in := &c.Instances[i]
+		in.SyncGroup = inGroup[in.Name]
+		if in.SyncGroup != "" && !trackWeight[in.SyncGroup] {
+			p.dropTrackWeights(in, scriptByName, fileByName)
+		}
+	}
+}
+
+// dropTrackWeights zeroes the tracking weights of an instance in a sync
+// group: members moving priorities on their own would split the group.
+func (p *parser) dropTrackWeights(in *Instance, scripts map[string]*Script, files map[string]*TrackFile) {
+	t := &in.Tracking
+	for i := range t.Interfaces {
+		if e := &t.Interfaces[i]; e.Weight != 0 {
+			p.errorf(e.Pos, "(%s) ignoring %s tracked interface weight due to SYNC group", in.Name, e.Name)
+			e.Weight, e.HasWeight = 0, true
+		}
+	}
+	for i := range t.Scripts {
+		e := &t.Scripts[i]
+		w := e.Weight
+		if s := scripts[e.Name]; !e.HasWeight && s != nil {
+			w = s.Weight
+		}
+		if w != 0 {
+			p.errorf(e.Pos, "(%s) ignoring tracked script %s with weights due to SYNC group", in.Name, e.Name)
+			e.Weight, e.HasWeight = 0, true
+		}
+	}
+	for i := range t.Files {
+		e := &t.Files[i]
+		switch {
+		case e.HasWeight && e.Weight != 0:
+			p.errorf(e.Pos, "(%s) ignoring tracked file %s with weight %d due to SYNC group", in.Name, e.Name, e.Weight)
+		case e.HasWeight:
+			continue
+		default:
+			f := files[e.Name]
+			if f == nil || f.Weight == 0 {
+				continue
+			}
+			if f.weightSet {
+				p.errorf(e.Pos, "(%s) ignoring tracked file %s with weight %d due to SYNC group", in.Name, e.Name, f.Weight)
+			} else {
+				p.errorf(e.Pos, "(%s) ignoring weight from tracked file %s due to SYNC group. specify weight 0", in.Name, e.Name)
+			}
+		}
+		e.Weight, e.HasWeight = 0, true
+	}
+}
+
+func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*VirtualServerGroup, files map[string]bool) {
+	if vs.FWMark != 0 && vs.Protocol != "" {
+		p.errorf(vs.Pos, "Warning: Virtual server %s: protocol specified for fwmark - protocol will be ignored", vs.Name())
+		vs.Protocol = ""
+	}
+	if vs.FWMark == 0 && vs.Protocol == "" {
+		// keepalived 2.2.7 says, and does, exactly this.
+		p.errorf(vs.Pos, "Virtual server %s: no protocol set - defaulting to UDP", vs.Name())
+		vs.Protocol = "UDP"
+	}
+	if !vs.fwd {
+		p.errorf(vs.Pos, "Virtual server %s: no forwarding method set, setting default NAT", vs.Name())
+	}
+	if !vs.schedSet {
+		p.errorf(vs.Pos, "Virtual server %s: no scheduler set, setting default 'wlc'", vs.Name())
+	}
+	groupHasFWMark := false
+	if vs.Group != "" {
+		g := groups[vs.Group]
+		if g == nil {
+			p.errorf(vs.Pos, "Virtual server group %s specified but not configured - ignoring virtual server %s", vs.Group, vs.Name())
+		} else {
+			for _, m := range g.Members {
+				groupHasFWMark = groupHasFWMark || m.FWMark != 0
+			}
+		}
+	}
+	if len(vs.RealServers) == 0 && vs.SorryServer == nil {
+		p.errorf(vs.Pos, "Virtual server %s has no real servers - ignoring", vs.Name())
+	}
+	for i := range vs.RealServers {
+		rs := &vs.RealServers[i]
+		if vs.Addr.IsValid() && rs.Addr.Is4() != vs.Addr.Is4() && rs.Forwarding.Method != "TUN" {
+			p.errorf(rs.Pos, "Virtual server %s: real server %s address family must match VS address family", vs.Name(), rs.Addr)
+		}
+		switch {
+		case vs.FWMark != 0 && rs.portSet && rs.Port != 0:
+			p.errorf(rs.Pos, "WARNING - fwmark virtual server %s, real server %s has port specified - clearing", vs.Name(), rs.Name(vs))
+			rs.Port = 0
+		case groupHasFWMark && rs.Forwarding.Method != "NAT" && rs.portSet && rs.Port != 0:
+			p.errorf(rs.Pos, "WARNING - fwmark virtual server %s, real server %s has port specified - port will be ignored", vs.Name(), rs.Name(vs))
+		case vs.Addr.IsValid() && rs.Forwarding.Method != "NAT" && rs.portSet && rs.Port != vs.Port:
+			p.errorf(rs.Pos, "WARNING - virtual server %s and real server %s ports don't match - resetting", vs.Name(), rs.Name(vs))
+			rs.Port = vs.Port
+		}
+		for _, ck := range rs.Checkers {
+			if ck.File != nil && !files[ck.File.TrackFile] {
+				p.errorf(ck.Pos, "FILE_CHECK track_file %s not found - ignoring", ck.File.TrackFile)
+			}
+		}
+	}
+}
+
+// existing drops tracked entries that name nothing configured.
+func (p *parser) existing(list []Track, known map[string]bool, format, owner string) []Track {
+	out := list[:0]
+	for _, t := range list {
+		if !known[t.Name] {
+			p.errorf(t.Pos, format, owner, t.Name)
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}

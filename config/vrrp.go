@@ -1,0 +1,419 @@
+package config
+
+import (
+	"math"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+func syncGroupKeywords() handlers[SyncGroup] {
+	notify := func(f func(*SyncGroup) **Notify) func(*parser, *SyncGroup, *node) {
+		return func(p *parser, g *SyncGroup, n *node) {
+			if s := p.notifyArg(n); s != nil {
+				*f(g) = s
+			}
+		}
+	}
+	return handlers[SyncGroup]{
+		"group": func(p *parser, g *SyncGroup, n *node) {
+			for _, c := range p.values(n, 1) {
+				g.Group = append(g.Group, c.words...)
+			}
+		},
+		"track_interface": func(p *parser, g *SyncGroup, n *node) {
+			g.Tracking.Interfaces = p.tracks(g.Name, n, g.Tracking.Interfaces, -253, 253)
+		},
+		"track_script": func(p *parser, g *SyncGroup, n *node) {
+			g.Tracking.Scripts = p.tracks(g.Name, n, g.Tracking.Scripts, -253, 253)
+		},
+		"track_file": func(p *parser, g *SyncGroup, n *node) {
+			g.Tracking.Files = p.tracks(g.Name, n, g.Tracking.Files, -254, 254)
+		},
+		"track_process": func(p *parser, g *SyncGroup, n *node) {
+			g.Tracking.Processes = p.tracks(g.Name, n, g.Tracking.Processes, -254, 254)
+		},
+		"track_bfd": func(p *parser, g *SyncGroup, n *node) {
+			g.Tracking.BFDs = p.tracks(g.Name, n, g.Tracking.BFDs, -253, 253)
+		},
+		"notify_master": notify(func(g *SyncGroup) **Notify { return &g.Notify.Master }),
+		"notify_backup": notify(func(g *SyncGroup) **Notify { return &g.Notify.Backup }),
+		"notify_fault":  notify(func(g *SyncGroup) **Notify { return &g.Notify.Fault }),
+		"notify_stop":   notify(func(g *SyncGroup) **Notify { return &g.Notify.Stop }),
+		"notify":        notify(func(g *SyncGroup) **Notify { return &g.Notify.Any }),
+		"notify_deleted": func(p *parser, g *SyncGroup, n *node) {
+			if len(n.words) == 1 {
+				g.Notify.Deleted = &Notify{Pos: n.pos}
+				return
+			}
+			g.Notify.Deleted = p.notifyArg(n)
+		},
+		"notify_priority_changes": func(p *parser, g *SyncGroup, n *node) {
+			if v, ok := p.boolArg(n, "vrrp_sync_group notify_priority_changes"); ok {
+				g.NotifyPriorityChanges = v
+			}
+		},
+		"smtp_alert": func(p *parser, g *SyncGroup, n *node) {
+			if v, ok := p.boolArg(n, "vrrp_sync_group smtp_alert"); ok {
+				g.SMTPAlert = v
+			}
+		},
+		"global_tracking":            func(p *parser, g *SyncGroup, n *node) { g.GlobalTracking = true },
+		"sync_group_tracking_weight": func(p *parser, g *SyncGroup, n *node) { g.SyncGroupTrackingWeight = true },
+	}
+}
+
+// tracks reads a track_* block: "NAME [weight W [reverse|noreverse]]".
+func (p *parser) tracks(owner string, n *node, list []Track, lo, hi int64) []Track {
+	seen := make(map[string]bool, len(list))
+	for _, t := range list {
+		seen[t.Name] = true
+	}
+	for _, c := range p.values(n, 1) {
+		t := Track{Pos: c.pos, Name: c.words[0]}
+		if seen[t.Name] {
+			p.errorf(c.pos, "(%s) duplicate %s %s - ignoring", owner, n.words[0], t.Name)
+			continue
+		}
+		seen[t.Name] = true
+		if len(c.words) > 1 {
+			if c.words[1] != "weight" {
+				p.errorf(c.pos, "(%s) unknown option '%s' for tracked %s", n.words[0], c.words[1], t.Name)
+				continue
+			}
+			v, ok := p.intArg(c, 2, lo, hi)
+			if !ok {
+				p.errorf(c.pos, "weight for %s must be between [%d:%d] inclusive. Ignoring...", t.Name, lo, hi)
+				continue
+			}
+			t.Weight, t.HasWeight = int(v), true
+			if len(c.words) > 3 {
+				switch c.words[3] {
+				case "reverse":
+					t.Reverse = true
+				case "noreverse", "no_reverse":
+				default:
+					p.errorf(c.pos, "unknown weight option '%s' for %s", c.words[3], t.Name)
+				}
+			}
+		}
+		list = append(list, t)
+	}
+	return list
+}
+
+func authKeywords() handlers[Auth] {
+	return handlers[Auth]{
+		"auth_type": func(p *parser, a *Auth, n *node) {
+			t, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			switch t {
+			case "PASS", "AH":
+				a.Type = t
+			default:
+				p.errorf(n.pos, "unknown authentication type '%s'", t)
+			}
+		},
+		"auth_pass": func(p *parser, a *Auth, n *node) {
+			pass, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			if len(pass) > 8 {
+				p.errorf(n.pos, "Truncating auth_pass to 8 characters")
+				pass = pass[:8]
+			}
+			a.Pass = pass
+		},
+	}
+}
+
+func instanceKeywords() handlers[Instance] {
+	notify := func(f func(*Instance) **Notify) func(*parser, *Instance, *node) {
+		return func(p *parser, in *Instance, n *node) {
+			if s := p.notifyArg(n); s != nil {
+				*f(in) = s
+			}
+		}
+	}
+	addr := func(f func(*Instance) *netip.Addr, what string) func(*parser, *Instance, *node) {
+		return func(p *parser, in *Instance, n *node) {
+			s, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			a, ok := parseAddr(s)
+			if !ok {
+				p.errorf(n.pos, "(%s) %s address %s is invalid", in.Name, what, s)
+				return
+			}
+			*f(in) = a
+		}
+	}
+	flag := func(f func(*Instance) *bool) func(*parser, *Instance, *node) {
+		return func(p *parser, in *Instance, n *node) { *f(in) = true }
+	}
+	optFlag := func(f func(*Instance) *bool, set func(*instanceSet) *bool) func(*parser, *Instance, *node) {
+		return func(p *parser, in *Instance, n *node) {
+			v, ok := p.boolArg(n, "vrrp_instance "+n.words[0])
+			if ok {
+				*f(in) = v
+				*set(&in.set) = true
+			}
+		}
+	}
+	timer := func(f func(*Instance) *time.Duration, set func(*instanceSet) *bool, hi time.Duration) func(*parser, *Instance, *node) {
+		return func(p *parser, in *Instance, n *node) {
+			if v, ok := p.timerArg(n, 1, 0, hi); ok {
+				*f(in) = v
+				*set(&in.set) = true
+			}
+		}
+	}
+	// count reads a number; a repeat count of 0 keepalived turns into
+	// 1, and other values out of range it reports.
+	count := func(f func(*Instance) *int, set func(*instanceSet) *bool, lo, hi int64) func(*parser, *Instance, *node) {
+		return func(p *parser, in *Instance, n *node) {
+			s, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			if lo == 1 && hi == math.MaxInt32 && strings.TrimSpace(s) == "0" {
+				p.errorf(n.pos, "(%s): %s must be greater than 0, setting to 1", in.Name, n.words[0])
+				*f(in), *set(&in.set) = 1, true
+				return
+			}
+			v, ok := p.intArg(n, 1, lo, hi)
+			if !ok {
+				p.errorf(n.pos, "(%s): Invalid %s [%d:%d] '%s'", in.Name, n.words[0], lo, hi, s)
+				return
+			}
+			*f(in), *set(&in.set) = int(v), true
+		}
+	}
+	h := handlers[Instance]{
+		"state": func(p *parser, in *Instance, n *node) {
+			s, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			switch s {
+			case "MASTER", "BACKUP":
+				in.State = s
+			default:
+				p.errorf(n.pos, "(%s) unknown state '%s', defaulting to BACKUP", in.Name, s)
+				in.State = "BACKUP"
+			}
+		},
+		"interface": func(p *parser, in *Instance, n *node) {
+			if s, ok := p.arg(n, 1); ok {
+				if s == "lo" {
+					p.errorf(n.pos, "(%s) cannot use a loopback interface (lo) for vrrp - ignoring", in.Name)
+					return
+				}
+				in.Interface, in.ifPos = s, n.pos
+			}
+		},
+		"vrf": func(p *parser, in *Instance, n *node) {
+			if s, ok := p.arg(n, 1); ok {
+				in.VRF = s
+			}
+		},
+		"use_vmac": func(p *parser, in *Instance, n *node) {
+			in.UseVMAC = true
+			for _, w := range n.words[1:] {
+				if strings.Count(w, ":") == 5 {
+					in.VMACAddr = w
+				} else {
+					in.VMACName = w
+				}
+			}
+		},
+		"vmac_xmit_base":        flag(func(in *Instance) *bool { return &in.VMACXmitBase }),
+		"native_ipv6":           flag(func(in *Instance) *bool { return &in.NativeIPv6 }),
+		"dont_track_primary":    flag(func(in *Instance) *bool { return &in.DontTrackPrimary }),
+		"track_src_ip":          flag(func(in *Instance) *bool { return &in.TrackSrcIP }),
+		"unicast_fault_no_peer": flag(func(in *Instance) *bool { return &in.UnicastFaultNoPeer }),
+		"promote_secondaries":   flag(func(in *Instance) *bool { return &in.PromoteSecondaries }),
+		"nopreempt":             flag(func(in *Instance) *bool { return &in.Nopreempt }),
+		"preempt":               func(p *parser, in *Instance, n *node) { in.Nopreempt = false },
+		"track_interface": func(p *parser, in *Instance, n *node) {
+			in.Tracking.Interfaces = p.tracks(in.Name, n, in.Tracking.Interfaces, -253, 253)
+		},
+		"track_script": func(p *parser, in *Instance, n *node) {
+			in.Tracking.Scripts = p.tracks(in.Name, n, in.Tracking.Scripts, -253, 253)
+		},
+		"track_file": func(p *parser, in *Instance, n *node) {
+			in.Tracking.Files = p.tracks(in.Name, n, in.Tracking.Files, -254, 254)
+		},
+		"track_process": func(p *parser, in *Instance, n *node) {
+			in.Tracking.Processes = p.tracks(in.Name, n, in.Tracking.Processes, -254, 254)
+		},
+		"track_bfd": func(p *parser, in *Instance, n *node) {
+			in.Tracking.BFDs = p.tracks(in.Name, n, in.Tracking.BFDs, -253, 253)
+		},
+		"mcast_src_ip":   addr(func(in *Instance) *netip.Addr { return &in.McastSrcIP }, "mcast_src_ip"),
+		"unicast_src_ip": addr(func(in *Instance) *netip.Addr { return &in.UnicastSrcIP }, "unicast_src_ip"),
+		"mcast_dst_ip": func(p *parser, in *Instance, n *node) {
+			s, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			a, ok := parseAddr(s)
+			if !ok || !a.IsMulticast() {
+				p.errorf(n.pos, "(%s) mcast_dst_ip %s is not a multicast address", in.Name, s)
+				return
+			}
+			in.McastDstIP = a
+		},
+		"version": func(p *parser, in *Instance, n *node) {
+			if v, ok := p.intArg(n, 1, 2, 3); ok {
+				in.Version = int(v)
+				in.set.version = true
+			} else {
+				p.errorf(n.pos, "(%s): Version must be either 2 or 3", in.Name)
+			}
+		},
+		"check_unicast_src": func(p *parser, in *Instance, n *node) {
+			in.CheckUnicastSrc, in.set.checkUnicastSrc = true, true
+		},
+		"unicast_peer": func(p *parser, in *Instance, n *node) {
+			for _, c := range p.values(n, 1) {
+				p.unicastPeer(in, c)
+			}
+		},
+		"unicast_ttl": func(p *parser, in *Instance, n *node) {
+			if v, ok := p.uintArg(n, 1, 0, 255); ok {
+				in.UnicastTTL, in.ttlPos = int(v), n.pos
+			}
+		},
+		"garp_master_delay": timer(func(in *Instance) *time.Duration { return &in.GarpMasterDelay },
+			func(s *instanceSet) *bool { return &s.garpMasterDelay }, 0),
+		"garp_lower_prio_delay": timer(func(in *Instance) *time.Duration { return &in.GarpLowerPrioDelay },
+			func(s *instanceSet) *bool { return &s.garpLowerPrioDelay }, 0),
+		"garp_master_refresh": timer(func(in *Instance) *time.Duration { return &in.GarpMasterRefresh },
+			func(s *instanceSet) *bool { return &s.garpMasterRefresh }, 0),
+		"garp_master_repeat": count(func(in *Instance) *int { return &in.GarpMasterRepeat },
+			func(s *instanceSet) *bool { return &s.garpMasterRepeat }, 1, math.MaxInt32),
+		"garp_lower_prio_repeat": count(func(in *Instance) *int { return &in.GarpLowerPrioRepeat },
+			func(s *instanceSet) *bool { return &s.garpLowerPrioRepeat }, 0, math.MaxInt32),
+		"garp_master_refresh_repeat": count(func(in *Instance) *int { return &in.GarpMasterRefreshRepeat },
+			func(s *instanceSet) *bool { return &s.garpMasterRefreshRepeat }, 1, math.MaxInt32),
+		"down_timer_adverts": count(func(in *Instance) *int { return &in.DownTimerAdverts },
+			func(s *instanceSet) *bool { return &s.downTimerAdverts }, 1, 100),
+		"lower_prio_no_advert": optFlag(func(in *Instance) *bool { return &in.LowerPrioNoAdvert },
+			func(s *instanceSet) *bool { return &s.lowerPrioNoAdvert }),
+		"higher_prio_send_advert": optFlag(func(in *Instance) *bool { return &in.HigherPrioSendAdvert },
+			func(s *instanceSet) *bool { return &s.higherPrioSendAdvert }),
+		"skip_check_adv_addr": optFlag(func(in *Instance) *bool { return &in.SkipCheckAdvAddr },
+			func(s *instanceSet) *bool { return &s.skipCheckAdvAddr }),
+		"strict_mode": optFlag(func(in *Instance) *bool { return &in.StrictMode },
+			func(s *instanceSet) *bool { return &s.strictMode }),
+		"smtp_alert": optFlag(func(in *Instance) *bool { return &in.SMTPAlert },
+			func(s *instanceSet) *bool { return &s.smtpAlert }),
+		"notify_priority_changes": func(p *parser, in *Instance, n *node) {
+			if v, ok := p.boolArg(n, "vrrp_instance notify_priority_changes"); ok {
+				in.NotifyPriorityChanges = v
+			}
+		},
+		"virtual_router_id": func(p *parser, in *Instance, n *node) {
+			if v, ok := p.uintArg(n, 1, 1, 255); ok {
+				in.VirtualRouterID = int(v)
+			} else if len(n.words) > 1 {
+				p.errorf(n.pos, "(%s): VRID '%s' not valid - must be between 1 & 255", in.Name, n.words[1])
+			}
+		},
+		"priority": func(p *parser, in *Instance, n *node) {
+			if v, ok := p.uintArg(n, 1, 1, 255); ok {
+				in.Priority = int(v)
+			} else if len(n.words) > 1 {
+				p.errorf(n.pos, "(%s) Priority not valid! must be between 1 & 255. Using default 100", in.Name)
+			}
+		},
+		"advert_int": func(p *parser, in *Instance, n *node) {
+			v, ok := p.timerArg(n, 1, 10*time.Millisecond, 255*time.Second)
+			if !ok || v <= 0 {
+				if len(n.words) > 1 {
+					p.errorf(n.pos, "(%s) Advert interval (%s) not valid! Must be > 0 - ignoring", in.Name, n.words[1])
+				}
+				return
+			}
+			in.AdvertInt = v
+		},
+		"authentication": func(p *parser, in *Instance, n *node) {
+			a := Auth{Pos: n.pos}
+			block(p, n, &a, p.kw.auth)
+			in.Auth = &a
+		},
+		"virtual_ipaddress": func(p *parser, in *Instance, n *node) {
+			in.VirtualIPs = p.addresses(p.values(n, 1), in.VirtualIPs, true)
+		},
+		"virtual_ipaddress_excluded": func(p *parser, in *Instance, n *node) {
+			in.ExcludedVIPs = p.addresses(p.values(n, 1), in.ExcludedVIPs, true)
+		},
+		"virtual_routes": func(p *parser, in *Instance, n *node) {
+			in.VirtualRoutes = p.routes(p.values(n, 1), in.VirtualRoutes, true)
+		},
+		"virtual_rules": func(p *parser, in *Instance, n *node) {
+			in.VirtualRules = p.rules(p.values(n, 1), in.VirtualRules)
+		},
+		"accept":    func(p *parser, in *Instance, n *node) { in.accept = opt[bool]{true, true} },
+		"no_accept": func(p *parser, in *Instance, n *node) { in.accept = opt[bool]{false, true} },
+		"preempt_delay": func(p *parser, in *Instance, n *node) {
+			if v, ok := p.timerArg(n, 1, 0, 1000*time.Second); ok {
+				in.PreemptDelay = v
+			} else {
+				p.errorf(n.pos, "(%s) Preempt_delay not valid! must be between 0-1000", in.Name)
+			}
+		},
+		"debug": func(p *parser, in *Instance, n *node) {
+			if v, ok := p.uintArg(n, 1, 0, 4); ok {
+				in.Debug = int(v)
+			}
+		},
+		"notify_master":              notify(func(in *Instance) **Notify { return &in.Notify.Master }),
+		"notify_backup":              notify(func(in *Instance) **Notify { return &in.Notify.Backup }),
+		"notify_fault":               notify(func(in *Instance) **Notify { return &in.Notify.Fault }),
+		"notify_stop":                notify(func(in *Instance) **Notify { return &in.Notify.Stop }),
+		"notify_deleted":             notify(func(in *Instance) **Notify { return &in.Notify.Deleted }),
+		"notify":                     notify(func(in *Instance) **Notify { return &in.Notify.Any }),
+		"notify_master_rx_lower_pri": notify(func(in *Instance) **Notify { return &in.Notify.MasterRxLowerPri }),
+		"old_unicast_checksum":       func(p *parser, in *Instance, n *node) { in.Other = append(in.Other, p.raw(n)) },
+		"lvs_sync_daemon_interface": func(p *parser, in *Instance, n *node) {
+			p.errorf(n.pos, "(%s) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.", in.Name)
+			p.errorf(n.pos, "        Please use global lvs_sync_daemon")
+			in.Other = append(in.Other, p.raw(n))
+		},
+	}
+	keepRaw(h, func(in *Instance) *[]Raw { return &in.Other },
+		"use_vmac_addr use_ipvlan garp_extra_if kernel_rx_buf_size linkbeat_use_polling interface_up_down_delays "+
+			"vrrp_linkbeat_use_polling")
+	return h
+}
+
+// unicastPeer reads "ADDR [min_ttl N] [max_ttl N]".
+func (p *parser) unicastPeer(in *Instance, c *node) {
+	a, ok := parseAddr(c.words[0])
+	if !ok {
+		p.errorf(c.pos, "Configuration error: VRRP instance[%s] malformed unicast peer address[%s]. Skipping...", in.Name, c.words[0])
+		return
+	}
+	peer := UnicastPeer{Pos: c.pos, Addr: a}
+	for i := 1; i < len(c.words); i += 2 {
+		switch c.words[i] {
+		case "min_ttl":
+			if v, ok := p.uintArg(c, i+1, 0, 255); ok {
+				peer.MinTTL = int(v)
+			}
+		case "max_ttl":
+			if v, ok := p.uintArg(c, i+1, 0, 255); ok {
+				peer.MaxTTL = int(v)
+			}
+		default:
+			p.errorf(c.pos, "(%s) unknown unicast_peer option %s", in.Name, c.words[i])
+		}
+	}
+	in.UnicastPeers = append(in.UnicastPeers, peer)
+}
