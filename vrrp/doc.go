@@ -1,5 +1,19 @@
 // Package vrrp implements the Virtual Router Redundancy Protocol as
-// keepalived speaks it: VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798) over IPv4
-// and IPv6, multicast or unicast, with keepalived's PASS and AH
-// authentication, tracking, sync groups and the FAULT state.
+// keepalived speaks it: VRRPv2 (RFC 3768, with keepalived's PASS
+// authentication from RFC 2338) and VRRPv3 (RFC 5798) over IPv4 and IPv6,
+// multicast or unicast.
+//
+// The package has three layers. Advertisement encodes and decodes the
+// protocol's one message. Instance is the state machine of one virtual
+// router (INIT, BACKUP, MASTER, FAULT, STOP as keepalived runs them); it
+// reaches time and the network only through the Clock and Network
+// interfaces, so that it can be driven step by step. A SyncGroup makes
+// instances change state together. Router runs instances on a Linux host:
+// raw IP protocol 112 sockets shared per interface and demultiplexed by
+// VRID (Conn), virtual addresses through rtnetlink (AddressSet),
+// gratuitous ARP and unsolicited neighbour advertisements (Announcer),
+// and FAULT or priority changes on loss of carrier (track_interface).
+//
+// Log messages are worded as keepalived's, so that operators' log
+// watchers keep working.
 package vrrp

@@ -1,0 +1,150 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ethernet"
+	"github.com/mdlayher/ndp"
+	"github.com/sirupsen/logrus"
+)
+
+// An Announcer tells the hosts of a segment that the virtual addresses
+// now live at this interface's link-layer address: gratuitous ARP for
+// IPv4 (RFC 5227 section 3), unsolicited neighbour advertisements for
+// IPv6 (RFC 4861 section 7.2.6).
+type Announcer struct {
+	name     string // instance, for logs
+	ifi      *net.Interface
+	addrs    []netip.Addr
+	interval time.Duration
+	log      logrus.FieldLogger
+	arp      *arp.Client
+	ndp      *ndp.Conn
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	mu     sync.Mutex // one round at a time
+	wg     sync.WaitGroup
+}
+
+// NewAnnouncer returns an announcer for addrs on ifi that waits interval
+// (keepalived's garp_interval or gna_interval) between packets.
+func NewAnnouncer(name string, ifi *net.Interface, addrs []netip.Addr, interval time.Duration, log logrus.FieldLogger) (*Announcer, error) {
+	a := &Announcer{name: name, ifi: ifi, addrs: addrs, interval: interval, log: log}
+	for _, ip := range addrs {
+		var err error
+		switch {
+		case ip.Is4() && a.arp == nil:
+			a.arp, err = arp.Dial(ifi)
+		case ip.Is6() && a.ndp == nil:
+			a.ndp, _, err = ndp.Listen(ifi, ndp.LinkLocal)
+		}
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("opening announcer for %v on %s: %w", ip, ifi.Name, err)
+		}
+	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	return a, nil
+}
+
+// Announce sends rounds announcements of every address. Without an
+// interval it returns once they are sent; with one, they go out in the
+// background, one every interval.
+func (a *Announcer) Announce(rounds int) error {
+	for _, ip := range a.addrs {
+		what := "gratuitous ARPs"
+		if ip.Is6() {
+			what = "Unsolicited Neighbour Adverts"
+		}
+		a.log.Infof("(%s) Sending/queueing %s on %s for %v", a.name, what, a.ifi.Name, ip)
+	}
+	if a.interval == 0 {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.send(rounds)
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if err := a.send(rounds); err != nil {
+			a.log.Warnf("(%s) %v", a.name, err)
+		}
+	}()
+	return nil
+}
+
+func (a *Announcer) send(rounds int) error {
+	var errs []error
+	first := true
+	for range rounds {
+		for _, ip := range a.addrs {
+			if !first && a.interval > 0 {
+				select {
+				case <-a.ctx.Done():
+					return errors.Join(errs...)
+				case <-time.After(a.interval):
+				}
+			}
+			first = false
+			if err := a.sendOne(ip); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *Announcer) sendOne(ip netip.Addr) error {
+	if ip.Is4() {
+		a.log.Infof("Sending gratuitous ARP on %s for %v", a.ifi.Name, ip)
+		// A request from the address to itself: every Linux host
+		// updates an entry it has for the sender from it.
+		p, err := arp.NewPacket(arp.OperationRequest, a.ifi.HardwareAddr, ip, ethernet.Broadcast, ip)
+		if err == nil {
+			err = a.arp.WriteTo(p, ethernet.Broadcast)
+		}
+		if err != nil {
+			return fmt.Errorf("sending gratuitous ARP on %s for %v: %w", a.ifi.Name, ip, err)
+		}
+		return nil
+	}
+	a.log.Infof("Sending unsolicited Neighbour Advert on %s for %v", a.ifi.Name, ip)
+	na := &ndp.NeighborAdvertisement{
+		Override:      true,
+		TargetAddress: ip,
+		Options: []ndp.Option{&ndp.LinkLayerAddress{
+			Direction: ndp.Target,
+			Addr:      a.ifi.HardwareAddr,
+		}},
+	}
+	if err := a.ndp.WriteTo(na, nil, netip.IPv6LinkLocalAllNodes()); err != nil {
+		return fmt.Errorf("sending unsolicited neighbour advert on %s for %v: %w", a.ifi.Name, ip, err)
+	}
+	return nil
+}
+
+// Close stops announcements under way and closes the sockets.
+func (a *Announcer) Close() error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	var errs []error
+	if a.arp != nil {
+		errs = append(errs, a.arp.Close())
+	}
+	if a.ndp != nil {
+		errs = append(errs, a.ndp.Close())
+	}
+	return errors.Join(errs...)
+}

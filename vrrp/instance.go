@@ -1,0 +1,822 @@
+package vrrp
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// A State is the state of a VRRP instance, as keepalived names it.
+type State int
+
+// States. Init and Stop are keepalived's: before start-up and after
+// shutdown, when the instance neither sends nor listens.
+const (
+	StateInit State = iota
+	StateBackup
+	StateMaster
+	StateFault
+	StateStop
+)
+
+func (s State) String() string {
+	switch s {
+	case StateInit:
+		return "INIT"
+	case StateBackup:
+		return "BACKUP"
+	case StateMaster:
+		return "MASTER"
+	case StateFault:
+		return "FAULT"
+	case StateStop:
+		return "STOP"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// Defaults of keepalived for settings whose zero value means something
+// else (none) in Config.
+const (
+	DefaultInterval         = time.Second
+	DefaultDownTimerAdverts = 3
+	DefaultGarpMasterRepeat = 5
+	DefaultGarpMasterDelay  = 5 * time.Second
+)
+
+// A Clock tells the time and runs functions later. Instances take one so
+// that tests drive time themselves.
+type Clock interface {
+	Now() time.Time
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// A Timer is a function scheduled by a Clock.
+type Timer interface {
+	// Stop prevents the function from running, if it has not yet.
+	Stop() bool
+}
+
+// SystemClock returns the clock of the time package.
+func SystemClock() Clock { return systemClock{} }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// A Network is what an instance does to the world: send advertisements
+// and own or release its virtual addresses. Each instance has its own.
+type Network interface {
+	// Advertise sends a to the multicast group or to every unicast peer.
+	Advertise(a *Advertisement) error
+	// AddAddresses adds the virtual addresses to their interfaces.
+	AddAddresses() error
+	// RemoveAddresses removes them, whether or not they are present.
+	RemoveAddresses() error
+	// Announce sends rounds of gratuitous ARP (IPv4) or unsolicited
+	// neighbour advertisements (IPv6) for every virtual address.
+	Announce(rounds int) error
+}
+
+// Config is a vrrp_instance. Zero values of Interval and
+// DownTimerAdverts take keepalived's defaults; the other zero values mean
+// none.
+type Config struct {
+	Name     string // the vrrp_instance name, used in logs and transitions
+	VRID     uint8  // virtual_router_id, 1-255
+	Priority uint8  // priority, 1-255 (255: address owner)
+
+	// Version is 2 or 3; zero means 2 for IPv4 addresses, 3 for IPv6.
+	Version  int
+	Interval time.Duration // advert_int
+
+	// Addresses are the virtual_ipaddress entries as advertised.
+	Addresses []netip.Addr
+
+	// Primary is the source address of the instance's adverts: the
+	// interface's primary address or mcast_src_ip/unicast_src_ip. It
+	// breaks ties between equal priorities.
+	Primary netip.Addr
+
+	AuthType AuthType // version 2 only; AuthAH is not supported
+	AuthPass string   // auth_pass, at most 8 bytes
+
+	Nopreempt        bool          // nopreempt
+	PreemptDelay     time.Duration // preempt_delay
+	SkipCheckAdvAddr bool          // skip_check_adv_addr
+	DownTimerAdverts int           // down_timer_adverts
+
+	// Unicast is set when the instance has unicast peers: keepalived
+	// then does not require a TTL of 255, since a routed peer is allowed.
+	Unicast bool
+
+	LowerPrioNoAdvert    bool // lower_prio_no_advert
+	HigherPrioSendAdvert bool // higher_prio_send_advert
+
+	GarpMasterRepeat        int           // garp_master_repeat
+	GarpMasterDelay         time.Duration // garp_master_delay
+	GarpMasterRefresh       time.Duration // garp_master_refresh
+	GarpMasterRefreshRepeat int           // garp_master_refresh_repeat
+	GarpLowerPrioRepeat     int           // garp_lower_prio_repeat
+	GarpLowerPrioDelay      time.Duration // garp_lower_prio_delay
+
+	// Notify, when set, is called on every state change, in order, with
+	// the instance locked: it must not block or call the Instance.
+	Notify func(Transition)
+}
+
+// A Transition is a change of state, for notify scripts and FIFOs.
+type Transition struct {
+	// Instance is the instance's name, or the sync group's when Group
+	// is set.
+	Instance string
+	Group    bool
+	VRID     uint8
+	From, To State
+	Priority uint8 // effective priority when the state changed
+	Time     time.Time
+}
+
+// Stats are an instance's counters since it was created.
+type Stats struct {
+	AdvertsSent          uint64
+	AdvertsReceived      uint64 // valid adverts, as keepalived counts them
+	PriorityZeroSent     uint64
+	PriorityZeroReceived uint64
+	BecameMaster         uint64
+	ReleasedMaster       uint64
+	Transitions          uint64
+	Drops                map[DropReason]uint64
+}
+
+// Status is a snapshot of an instance.
+type Status struct {
+	Name              string
+	VRID              uint8
+	State             State
+	Priority          uint8         // configured
+	EffectivePriority uint8         // after tracking adjustments
+	Master            netip.Addr    // the current master's address, if known
+	MasterPriority    uint8         // the current master's priority
+	MasterInterval    time.Duration // the master's advert interval (learnt in v3)
+	LastTransition    time.Time
+	Stats             Stats
+}
+
+// An Instance is one VRRP router for one virtual router: the state
+// machine of RFC 3768 section 6.4 and RFC 5798 section 6.4 as keepalived
+// runs it. Its methods are safe for concurrent use.
+type Instance struct {
+	cfg      Config
+	net      Network
+	clock    Clock
+	log      logrus.FieldLogger
+	authData [authDataLen]byte
+
+	// mu is shared by the members of a sync group, which change state
+	// together; it is replaced when the group is re-formed, so it is
+	// taken with lock.
+	mu             atomic.Pointer[sync.Mutex]
+	group          *SyncGroup
+	faulted        bool // FAULT of its own, not by its group
+	wantMaster     bool // down timer expired, waiting for its group
+	state          State
+	basePrio       uint8 // configured, unless lowered by an owner conflict
+	effPrio        uint8
+	masterAddr     netip.Addr
+	masterPrio     uint8
+	masterInt      time.Duration
+	faultAtStart   bool
+	preemptAt      time.Time // zero: no preempt delay running
+	refreshAt      time.Time
+	lastTransition time.Time
+	stats          Stats
+	logged         [numDropReasons]bool
+
+	// gen invalidates timers that fire after being replaced: Stop on a
+	// time.Timer cannot recall a function already started. term does
+	// the same for the delayed gratuitous ARPs of one term as master.
+	gen       uint64
+	term      uint64
+	timer     Timer
+	garpTimer Timer
+}
+
+// NewInstance checks cfg and returns an instance in the INIT state; Start
+// sets it going.
+func NewInstance(cfg Config, network Network, clock Clock, log logrus.FieldLogger) (*Instance, error) {
+	if cfg.VRID == 0 {
+		return nil, fmt.Errorf("vrrp instance %s: the virtual id must be set", cfg.Name)
+	}
+	if cfg.Priority == 0 {
+		return nil, fmt.Errorf("vrrp instance %s: priority must be 1-255", cfg.Name)
+	}
+	if !cfg.Primary.IsValid() {
+		return nil, fmt.Errorf("vrrp instance %s: no source address", cfg.Name)
+	}
+	v6 := cfg.Primary.Is6()
+	for _, a := range cfg.Addresses {
+		if a.Is6() != v6 {
+			return nil, fmt.Errorf("vrrp instance %s: address %v is not of the family of %v", cfg.Name, a, cfg.Primary)
+		}
+	}
+	if cfg.Version == 0 {
+		cfg.Version = Version2
+		if v6 {
+			cfg.Version = Version3
+		}
+	}
+	if cfg.Version != Version2 && cfg.Version != Version3 {
+		return nil, fmt.Errorf("vrrp instance %s: unsupported version %d", cfg.Name, cfg.Version)
+	}
+	if cfg.Version == Version2 && v6 {
+		return nil, fmt.Errorf("vrrp instance %s: IPv6 needs VRRP version 3", cfg.Name)
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.DownTimerAdverts == 0 {
+		cfg.DownTimerAdverts = DefaultDownTimerAdverts
+	}
+	// Marshal knows the limits of each version's interval field.
+	probe := Advertisement{Version: cfg.Version, Interval: cfg.Interval}
+	if _, err := probe.Marshal(cfg.Primary, cfg.Primary); err != nil {
+		return nil, fmt.Errorf("vrrp instance %s: advert_int %v: %w", cfg.Name, cfg.Interval, err)
+	}
+	if cfg.Version == Version3 && cfg.AuthType != AuthNone {
+		log.Warnf("(%s) VRRPv3 has no authentication - ignoring", cfg.Name)
+		cfg.AuthType = AuthNone
+	}
+	switch cfg.AuthType {
+	case AuthNone, AuthPass:
+	default:
+		return nil, fmt.Errorf("vrrp instance %s: authentication %v is not supported", cfg.Name, cfg.AuthType)
+	}
+	if len(cfg.AuthPass) > authDataLen {
+		return nil, fmt.Errorf("vrrp instance %s: auth_pass longer than %d bytes", cfg.Name, authDataLen)
+	}
+	i := &Instance{
+		cfg:       cfg,
+		net:       network,
+		clock:     clock,
+		log:       log,
+		basePrio:  cfg.Priority,
+		effPrio:   cfg.Priority,
+		masterInt: cfg.Interval,
+		stats:     Stats{Drops: make(map[DropReason]uint64)},
+	}
+	i.mu.Store(new(sync.Mutex))
+	if cfg.AuthType == AuthPass {
+		copy(i.authData[:], cfg.AuthPass)
+	}
+	return i, nil
+}
+
+// lock takes the instance's lock, which is its sync group's: a group
+// re-formed while lock waited has given the instance another.
+func (i *Instance) lock() {
+	for {
+		mu := i.mu.Load()
+		mu.Lock()
+		if i.mu.Load() == mu {
+			return
+		}
+		mu.Unlock()
+	}
+}
+
+// unlock releases the lock taken by lock; nobody replaces the lock while
+// it is held.
+func (i *Instance) unlock() { i.mu.Load().Unlock() }
+
+// errNotInit is returned by Start when the instance has already started.
+var errNotInit = errors.New("instance already started")
+
+// Start removes virtual addresses a previous run may have left behind and
+// enters BACKUP, or MASTER for the address owner.
+func (i *Instance) Start() error {
+	i.lock()
+	defer i.unlock()
+	if i.state != StateInit {
+		return fmt.Errorf("starting vrrp instance %s: %w", i.cfg.Name, errNotInit)
+	}
+	i.log.Infof("(%s) removing VIPs.", i.cfg.Name)
+	if err := i.net.RemoveAddresses(); err != nil {
+		i.log.Warnf("(%s) %v", i.cfg.Name, err)
+	}
+	switch {
+	case i.faultAtStart || (i.group != nil && i.group.state == StateFault):
+		i.log.Infof("(%s) Entering FAULT STATE (init)", i.cfg.Name)
+		i.faulted = i.faultAtStart
+		i.setState(StateFault)
+	case i.cfg.Priority == PriorityOwner:
+		i.becomeMaster()
+	default:
+		i.log.Infof("(%s) Entering BACKUP STATE (init)", i.cfg.Name)
+		i.setState(StateBackup)
+		i.arm(i.downInterval())
+	}
+	if i.group != nil {
+		i.group.started(i)
+	}
+	return nil
+}
+
+// Stop shuts the instance down: a master sends an advert of priority 0,
+// so that a backup takes over after its skew time only, and releases the
+// virtual addresses.
+func (i *Instance) Stop() {
+	i.lock()
+	defer i.unlock()
+	if i.state == StateInit || i.state == StateStop {
+		return
+	}
+	i.stopTimers()
+	if i.state == StateMaster {
+		i.sendStop()
+		i.removeAddresses()
+	}
+	i.setState(StateStop)
+}
+
+// sendStop tells the backups that this master is going, so that they take
+// over after their skew time rather than the whole down interval.
+func (i *Instance) sendStop() {
+	if i.advertise(PriorityStop) {
+		i.stats.PriorityZeroSent++
+		i.log.Infof("(%s) sent 0 priority", i.cfg.Name)
+	}
+}
+
+// SetFault puts the instance in FAULT (when its interface loses carrier,
+// for instance) or takes it out again, into BACKUP, or MASTER for the
+// address owner. Before Start, it decides whether Start enters FAULT.
+func (i *Instance) SetFault(fault bool) {
+	i.lock()
+	defer i.unlock()
+	if i.state == StateInit {
+		i.faultAtStart = fault
+		return
+	}
+	if i.state == StateStop || fault == i.faulted {
+		return
+	}
+	i.faulted = fault
+	switch {
+	case fault:
+		i.enterFault()
+		if i.group != nil {
+			i.group.syncFault(i)
+		}
+	case i.group != nil:
+		i.group.leaveFault()
+	default:
+		i.leaveFault()
+	}
+}
+
+func (i *Instance) enterFault() {
+	if i.state != StateBackup && i.state != StateMaster {
+		return
+	}
+	i.log.Infof("(%s) Entering FAULT STATE", i.cfg.Name)
+	i.stopTimers()
+	i.wantMaster = false
+	if i.state == StateMaster {
+		i.sendStop()
+		i.removeAddresses()
+		i.stats.ReleasedMaster++
+	}
+	i.setState(StateFault)
+}
+
+func (i *Instance) leaveFault() {
+	if i.state != StateFault {
+		return
+	}
+	i.masterInt = i.cfg.Interval
+	i.preemptAt = time.Time{}
+	if i.basePrio == PriorityOwner {
+		i.becomeMaster()
+		return
+	}
+	i.log.Infof("(%s) Entering BACKUP STATE", i.cfg.Name)
+	i.setState(StateBackup)
+	i.arm(i.downInterval())
+}
+
+// SetPriorityOffset sets the sum of the weights of the instance's failed
+// or succeeded trackers (keepalived's total_priority): the effective
+// priority is the configured one plus offset, kept within 1-254. The
+// address owner's priority does not move. The change shows in the next
+// advert, and in the elections after it.
+func (i *Instance) SetPriorityOffset(offset int) {
+	i.lock()
+	defer i.unlock()
+	if i.basePrio == PriorityOwner {
+		return
+	}
+	p := min(max(int(i.basePrio)+offset, 1), PriorityOwner-1)
+	if uint8(p) == i.effPrio {
+		return
+	}
+	i.log.Infof("(%s) Changing effective priority from %d to %d", i.cfg.Name, i.effPrio, p)
+	i.effPrio = uint8(p)
+	if i.state == StateMaster {
+		i.masterPrio = i.effPrio
+	}
+}
+
+// Receive processes a VRRP message for this instance's VRID: its bytes
+// after the IP header, the header's addresses, and the TTL or hop limit it
+// arrived with.
+func (i *Instance) Receive(b []byte, src, dst netip.Addr, ttl int) {
+	i.lock()
+	defer i.unlock()
+	if i.state == StateInit || i.state == StateStop {
+		return
+	}
+	a, ok := i.check(b, src, dst, ttl)
+	if !ok {
+		return
+	}
+	switch i.state {
+	case StateBackup:
+		i.backupRx(a, src)
+	case StateMaster:
+		i.masterRx(a, src)
+	}
+}
+
+// check applies the receive checks of RFC 3768 section 7.1 and RFC 5798
+// section 7.1 in keepalived's order, counting and logging drops.
+func (i *Instance) check(b []byte, src, dst netip.Addr, ttl int) (*Advertisement, bool) {
+	if !i.cfg.Unicast && ttl != TTL {
+		return nil, i.drop(dropf(DropTTL, "invalid ttl. %d and expect %d", ttl, TTL))
+	}
+	a := new(Advertisement)
+	if err := a.Unmarshal(b, src, dst); err != nil {
+		var de *DropError
+		if !errors.As(err, &de) {
+			de = dropf(DropLength, "%v", err)
+		}
+		return nil, i.drop(de)
+	}
+	if a.Version == Version2 && i.cfg.Version == Version2 {
+		if a.AuthType != i.cfg.AuthType {
+			return nil, i.drop(dropf(DropAuth, "received a %d auth, expecting %d!", a.AuthType, i.cfg.AuthType))
+		}
+		if a.AuthType == AuthPass && a.AuthData != i.authData {
+			return nil, i.drop(dropf(DropAuth, "received an invalid passwd!"))
+		}
+		if a.Interval != i.cfg.Interval {
+			return nil, i.drop(dropf(DropInterval, "advertisement interval mismatch mine=%d sec rcved=%d sec",
+				i.cfg.Interval/time.Second, a.Interval/time.Second))
+		}
+	}
+	if a.Version != i.cfg.Version {
+		return nil, i.drop(dropf(DropVersion, "invalid version. %d and expect %d", a.Version, i.cfg.Version))
+	}
+	if a.VRID != i.cfg.VRID {
+		return nil, i.drop(dropf(DropVRID, "received VRID mismatch. Received %d, Expected %d", a.VRID, i.cfg.VRID))
+	}
+	if len(a.Addresses) != len(i.cfg.Addresses) {
+		return nil, i.drop(dropf(DropAddresses, "received an invalid ip number count %d, expected %d!", len(a.Addresses), len(i.cfg.Addresses)))
+	}
+	i.stats.AdvertsReceived++
+	// skip_check_adv_addr spares the check for adverts of the master
+	// already known, which have been checked once.
+	if !i.cfg.SkipCheckAdvAddr || i.state != StateBackup || src != i.masterAddr {
+		for _, want := range i.cfg.Addresses {
+			if !contains(a.Addresses, want) {
+				return nil, i.drop(dropf(DropAddresses, "ip address associated with VRID %d not present in MASTER advert : %v", i.cfg.VRID, want))
+			}
+		}
+	}
+	if a.Priority == PriorityStop {
+		i.stats.PriorityZeroReceived++
+	}
+	return a, true
+}
+
+func contains(addrs []netip.Addr, a netip.Addr) bool {
+	for _, b := range addrs {
+		if a == b {
+			return true
+		}
+	}
+	return false
+}
+
+// drop counts a discarded advert and logs the first of each reason; a
+// misconfigured peer would otherwise fill the log once a second.
+func (i *Instance) drop(e *DropError) bool {
+	i.stats.Drops[e.Reason]++
+	if !i.logged[e.Reason] {
+		i.logged[e.Reason] = true
+		i.log.Infof("(%s) %s", i.cfg.Name, e.Msg)
+	} else {
+		i.log.Debugf("(%s) %s", i.cfg.Name, e.Msg)
+	}
+	return false
+}
+
+func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
+	now := i.clock.Now()
+	switch {
+	case a.Priority == PriorityStop:
+		i.log.Infof("(%s) Backup received priority 0 advertisement", i.cfg.Name)
+		i.arm(i.skew())
+	case i.cfg.Nopreempt || a.Priority >= i.effPrio ||
+		(i.cfg.PreemptDelay > 0 && (i.preemptAt.IsZero() || i.preemptAt.After(now))):
+		if i.cfg.Version == Version3 && i.masterInt != a.Interval {
+			i.log.Infof("(%s) advertisement interval updated to %d milli-sec from %d milli-sec",
+				i.cfg.Name, a.Interval.Milliseconds(), i.masterInt.Milliseconds())
+			i.masterInt = a.Interval
+		}
+		i.masterAddr = src
+		i.masterPrio = a.Priority
+		i.wantMaster = false
+		i.arm(i.downInterval())
+		if i.cfg.PreemptDelay > 0 {
+			if a.Priority >= i.effPrio {
+				if !i.preemptAt.IsZero() {
+					i.log.Infof("VRRP_Instance(%s) stop preempt delay", i.cfg.Name)
+					i.preemptAt = time.Time{}
+				}
+			} else if i.preemptAt.IsZero() {
+				i.log.Infof("VRRP_Instance(%s) start preempt delay(%d)", i.cfg.Name, int(i.cfg.PreemptDelay/time.Second))
+				i.preemptAt = now.Add(i.cfg.PreemptDelay)
+			}
+		}
+	default:
+		// Preemption: let the down timer run out rather than reset it.
+		i.log.Infof("(%s) received lower priority (%d) advert from %v - discarding", i.cfg.Name, a.Priority, src)
+		i.masterAddr = src
+	}
+}
+
+func (i *Instance) masterRx(a *Advertisement, src netip.Addr) {
+	cmp := src.Compare(i.cfg.Primary)
+	better := a.Priority > i.effPrio || (a.Priority == i.effPrio && cmp > 0)
+	if a.Priority == PriorityStop || (i.cfg.HigherPrioSendAdvert && better) {
+		// keepalived words both cases the same way.
+		i.log.Infof("(%s) Master received priority 0 message", i.cfg.Name)
+		i.advertise(i.effPrio)
+		if a.Priority == PriorityStop {
+			return
+		}
+	}
+	if a.Priority == i.effPrio {
+		switch {
+		case cmp == 0:
+			i.log.Infof("(%s) WARNING - equal priority advert received from remote host with our IP address.", i.cfg.Name)
+		case i.effPrio == PriorityOwner:
+			// Two owners would both stay master for ever.
+			i.log.Infof("(%s) CONFIGURATION ERROR: local instance and a remote instance are both configured as address owner, please fix - reducing local priority", i.cfg.Name)
+			i.basePrio = PriorityOwner - 1
+			i.effPrio = PriorityOwner - 1
+			better = true
+		}
+	}
+	switch {
+	case better:
+		if a.Priority > i.effPrio {
+			i.log.Infof("(%s) Master received advert from %v with higher priority %d, ours %d",
+				i.cfg.Name, src, a.Priority, i.effPrio)
+		} else {
+			i.log.Infof("(%s) Master received advert from %v with same priority %d but higher IP address than ours",
+				i.cfg.Name, src, a.Priority)
+		}
+		i.masterAddr = src
+		i.masterPrio = a.Priority
+		i.leaveMaster()
+		if i.group != nil {
+			i.group.syncBackup(i)
+		}
+	case a.Priority < i.effPrio || cmp < 0:
+		suffix := ", forcing new election"
+		if i.cfg.LowerPrioNoAdvert {
+			suffix = ""
+		}
+		i.log.Infof("(%s) Received advert from %v with lower priority %d, ours %d%s",
+			i.cfg.Name, src, a.Priority, i.effPrio, suffix)
+		if !i.cfg.LowerPrioNoAdvert {
+			// Answer at once so that the other router, which
+			// believes itself master, hears who is and steps down.
+			i.advertise(i.effPrio)
+		}
+		if i.cfg.GarpLowerPrioRepeat > 0 {
+			i.announce(i.cfg.GarpLowerPrioRepeat)
+			if i.cfg.GarpLowerPrioDelay > 0 {
+				term := i.term
+				i.clock.AfterFunc(i.cfg.GarpLowerPrioDelay, func() {
+					i.lock()
+					defer i.unlock()
+					if i.state == StateMaster && i.term == term {
+						i.announce(i.cfg.GarpLowerPrioRepeat)
+					}
+				})
+			}
+		}
+	}
+}
+
+func (i *Instance) becomeMaster() {
+	i.log.Infof("(%s) Entering MASTER STATE", i.cfg.Name)
+	if i.cfg.Version == Version3 {
+		i.log.Infof("(%s) using locally configured advertisement interval (%d milli-sec)", i.cfg.Name, i.cfg.Interval.Milliseconds())
+	}
+	i.masterInt = i.cfg.Interval
+	i.masterAddr = i.cfg.Primary
+	i.masterPrio = i.effPrio
+	i.wantMaster = false
+	i.term++
+	i.setState(StateMaster)
+	i.stats.BecameMaster++
+	i.log.Infof("(%s) setting VIPs.", i.cfg.Name)
+	if err := i.net.AddAddresses(); err != nil {
+		i.log.Errorf("(%s) %v", i.cfg.Name, err)
+	}
+	i.announce(i.cfg.GarpMasterRepeat)
+	if i.cfg.GarpMasterDelay > 0 && i.cfg.GarpMasterRepeat > 0 {
+		term := i.term
+		i.garpTimer = i.clock.AfterFunc(i.cfg.GarpMasterDelay, func() {
+			i.lock()
+			defer i.unlock()
+			if i.state == StateMaster && i.term == term {
+				i.announce(i.cfg.GarpMasterRepeat)
+			}
+		})
+	}
+	if i.cfg.GarpMasterRefresh > 0 {
+		i.refreshAt = i.clock.Now().Add(i.cfg.GarpMasterRefresh)
+	}
+	i.advertise(i.effPrio)
+	i.arm(i.cfg.Interval)
+}
+
+// masterTx runs every advert interval while master.
+func (i *Instance) masterTx() {
+	if i.cfg.GarpMasterRefresh > 0 && !i.clock.Now().Before(i.refreshAt) {
+		i.announce(max(i.cfg.GarpMasterRefreshRepeat, 1))
+		i.refreshAt = i.clock.Now().Add(i.cfg.GarpMasterRefresh)
+	}
+	i.advertise(i.effPrio)
+	i.arm(i.cfg.Interval)
+}
+
+func (i *Instance) leaveMaster() {
+	i.log.Infof("(%s) Entering BACKUP STATE", i.cfg.Name)
+	i.stopTimers()
+	i.preemptAt = time.Time{}
+	i.masterInt = i.cfg.Interval
+	i.removeAddresses()
+	i.stats.ReleasedMaster++
+	i.setState(StateBackup)
+	i.arm(i.downInterval())
+}
+
+func (i *Instance) removeAddresses() {
+	i.log.Infof("(%s) removing VIPs.", i.cfg.Name)
+	if err := i.net.RemoveAddresses(); err != nil {
+		i.log.Errorf("(%s) %v", i.cfg.Name, err)
+	}
+}
+
+func (i *Instance) announce(rounds int) {
+	if rounds <= 0 || len(i.cfg.Addresses) == 0 {
+		return
+	}
+	if err := i.net.Announce(rounds); err != nil {
+		i.log.Warnf("(%s) %v", i.cfg.Name, err)
+	}
+}
+
+func (i *Instance) advertise(prio uint8) bool {
+	a := &Advertisement{
+		Version:   i.cfg.Version,
+		VRID:      i.cfg.VRID,
+		Priority:  prio,
+		Interval:  i.cfg.Interval,
+		Addresses: i.cfg.Addresses,
+		AuthType:  i.cfg.AuthType,
+		AuthData:  i.authData,
+	}
+	if err := i.net.Advertise(a); err != nil {
+		i.log.Warnf("(%s) %v", i.cfg.Name, err)
+		return false
+	}
+	i.stats.AdvertsSent++
+	return true
+}
+
+func (i *Instance) setState(s State) {
+	from := i.state
+	i.state = s
+	i.lastTransition = i.clock.Now()
+	i.stats.Transitions++
+	if i.cfg.Notify != nil {
+		i.cfg.Notify(Transition{
+			Instance: i.cfg.Name,
+			VRID:     i.cfg.VRID,
+			From:     from,
+			To:       s,
+			Priority: i.effPrio,
+			Time:     i.lastTransition,
+		})
+	}
+}
+
+// skew is the Skew_Time of RFC 3768 and RFC 5798 section 6.1.
+func (i *Instance) skew() time.Duration {
+	if i.cfg.Version == Version3 {
+		return time.Duration(256-int(i.effPrio)) * i.masterInt / 256
+	}
+	return time.Duration(256-int(i.effPrio)) * time.Second / 256
+}
+
+// downInterval is the Master_Down_Interval, with keepalived's
+// down_timer_adverts in place of the RFC's fixed 3.
+func (i *Instance) downInterval() time.Duration {
+	return time.Duration(i.cfg.DownTimerAdverts)*i.masterInt + i.skew()
+}
+
+// arm replaces the instance's timer: the down timer in BACKUP, the advert
+// timer in MASTER.
+func (i *Instance) arm(d time.Duration) {
+	if i.timer != nil {
+		i.timer.Stop()
+	}
+	i.gen++
+	gen := i.gen
+	i.timer = i.clock.AfterFunc(d, func() { i.expire(gen) })
+}
+
+func (i *Instance) stopTimers() {
+	i.gen++
+	if i.timer != nil {
+		i.timer.Stop()
+		i.timer = nil
+	}
+	if i.garpTimer != nil {
+		i.garpTimer.Stop()
+		i.garpTimer = nil
+	}
+}
+
+func (i *Instance) expire(gen uint64) {
+	i.lock()
+	defer i.unlock()
+	if gen != i.gen {
+		return
+	}
+	switch i.state {
+	case StateBackup:
+		i.log.Infof("(%s) Receive advertisement timeout", i.cfg.Name)
+		if i.group == nil {
+			i.becomeMaster()
+			return
+		}
+		i.wantMaster = true
+		i.group.syncMaster(false)
+	case StateMaster:
+		i.masterTx()
+	}
+}
+
+// Status returns a snapshot of the instance.
+func (i *Instance) Status() Status {
+	i.lock()
+	defer i.unlock()
+	st := i.stats
+	st.Drops = make(map[DropReason]uint64, len(i.stats.Drops))
+	for r, n := range i.stats.Drops {
+		st.Drops[r] = n
+	}
+	return Status{
+		Name:              i.cfg.Name,
+		VRID:              i.cfg.VRID,
+		State:             i.state,
+		Priority:          i.cfg.Priority,
+		EffectivePriority: i.effPrio,
+		Master:            i.masterAddr,
+		MasterPriority:    i.masterPrio,
+		MasterInterval:    i.masterInt,
+		LastTransition:    i.lastTransition,
+		Stats:             st,
+	}
+}
+
+// Name returns the instance's name.
+func (i *Instance) Name() string { return i.cfg.Name }
+
+// VRID returns the instance's virtual router identifier.
+func (i *Instance) VRID() uint8 { return i.cfg.VRID }

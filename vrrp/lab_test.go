@@ -1,0 +1,270 @@
+package vrrp
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
+	"github.com/sirupsen/logrus"
+	"github.com/vishvananda/netns"
+)
+
+// routerSpec is one instance of ours, as the helper process runs it.
+type routerSpec struct {
+	Name      string
+	VRID      uint8
+	Priority  uint8
+	Version   int
+	Interval  time.Duration
+	AuthPass  string
+	Nopreempt bool
+	Interface string
+	VIPs      []string
+	Peers     []netip.Addr
+	Source    netip.Addr
+	Track     []TrackedInterface
+}
+
+// helperSpec is what the helper process runs: instances, joined in a
+// sync group when Group is set.
+type helperSpec struct {
+	Group     string
+	Instances []routerSpec
+}
+
+// helperReport is what the helper process prints when it stops.
+type helperReport struct {
+	Instances   []Status
+	SocketDrops map[DropReason]uint64
+}
+
+const statusPrefix = "vrrp-status: "
+
+// TestHelperProcess is not a test: it is our router, run by the lab tests
+// inside a namespace with ip netns exec, so that it can be killed with
+// SIGKILL like a real daemon. On SIGTERM it stops and prints its status.
+func TestHelperProcess(t *testing.T) {
+	args := flag.Args()
+	if len(args) != 2 || args[0] != "vrrp-router" {
+		return
+	}
+	var spec helperSpec
+	if err := json.Unmarshal([]byte(args[1]), &spec); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	os.Exit(runRouter(spec))
+}
+
+func runRouter(spec helperSpec) int {
+	l := logrus.New()
+	l.SetOutput(os.Stderr)
+	l.SetLevel(logrus.DebugLevel)
+	l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000"})
+	log := logrus.NewEntry(l)
+	r := NewRouter(nil, log)
+	var insts []*Instance
+	for _, is := range spec.Instances {
+		cfg := Config{
+			Name: is.Name, VRID: is.VRID, Priority: is.Priority, Version: is.Version,
+			Interval: is.Interval, Nopreempt: is.Nopreempt,
+			GarpMasterRepeat: DefaultGarpMasterRepeat, GarpMasterDelay: DefaultGarpMasterDelay,
+		}
+		if is.AuthPass != "" {
+			cfg.AuthType, cfg.AuthPass = AuthPass, is.AuthPass
+		}
+		nc := NetConfig{Interface: is.Interface, Peers: is.Peers, Source: is.Source, TrackInterfaces: is.Track}
+		for _, s := range is.VIPs {
+			v, err := ParseVIP(s)
+			if err != nil {
+				log.Error(err)
+				return 2
+			}
+			nc.VIPs = append(nc.VIPs, v)
+		}
+		inst, err := r.Add(cfg, nc)
+		if err != nil {
+			log.Error(err)
+			return 1
+		}
+		insts = append(insts, inst)
+	}
+	if spec.Group != "" {
+		if _, err := NewSyncGroup(spec.Group, nil, log, insts...); err != nil {
+			log.Error(err)
+			return 1
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := r.Run(ctx); err != nil {
+		log.Error(err)
+		return 1
+	}
+	rep := helperReport{SocketDrops: r.Drops()}
+	for _, inst := range insts {
+		rep.Instances = append(rep.Instances, inst.Status())
+	}
+	b, _ := json.Marshal(rep)
+	fmt.Fprintf(os.Stderr, "%s%s\n", statusPrefix, b)
+	return 0
+}
+
+// startOurs runs our router with the instances of spec in h's namespace.
+func startOurs(t *testing.T, h *nettest.Host, spec ...routerSpec) *nettest.Daemon {
+	t.Helper()
+	return startOursGroup(t, h, "", spec...)
+}
+
+// startOursGroup runs our router with a sync group of instances.
+func startOursGroup(t *testing.T, h *nettest.Host, group string, specs ...routerSpec) *nettest.Daemon {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := helperSpec{Group: group}
+	for _, s := range specs {
+		if s.Interface == "" {
+			s.Interface = h.Link
+		}
+		hs.Instances = append(hs.Instances, s)
+	}
+	b, err := json.Marshal(hs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.Start(t, exe, "-test.run=^TestHelperProcess$", "--", "vrrp-router", string(b))
+}
+
+// stopOurs stops our router with SIGTERM and returns the final status of
+// its first instance.
+func stopOurs(t *testing.T, d *nettest.Daemon) Status {
+	t.Helper()
+	return stopOursReport(t, d).Instances[0]
+}
+
+// stopOursReport stops our router with SIGTERM and returns its report.
+func stopOursReport(t *testing.T, d *nettest.Daemon) helperReport {
+	t.Helper()
+	if err := d.Stop(t, 5*time.Second); err != nil {
+		t.Fatalf("router exited with %v:\n%s", err, d.Output())
+	}
+	out := d.Output()
+	k := strings.LastIndex(out, statusPrefix)
+	if k < 0 {
+		t.Fatalf("router printed no status:\n%s", out)
+	}
+	line, _, _ := strings.Cut(out[k+len(statusPrefix):], "\n")
+	var rep helperReport
+	if err := json.Unmarshal([]byte(line), &rep); err != nil || len(rep.Instances) == 0 {
+		t.Fatalf("router status %q: %v", line, err)
+	}
+	return rep
+}
+
+// keepalivedConf is a keepalived.conf of one instance; extra lines go in
+// the vrrp_instance block.
+func keepalivedConf(prio int, vip string, extra ...string) string {
+	return fmt.Sprintf(`vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority %d
+  advert_int 1
+  %s
+  virtual_ipaddress {
+    %s
+  }
+}
+`, prio, strings.Join(extra, "\n  "), vip)
+}
+
+// waitVIP waits until h has ip, or fails the test with the daemons'
+// output.
+func waitVIP(t *testing.T, h *nettest.Host, ip string, timeout time.Duration, ds ...*nettest.Daemon) time.Duration {
+	t.Helper()
+	took, ok := nettest.Eventually(timeout, func() bool { return h.HasAddr(ip) })
+	if !ok {
+		for _, d := range ds {
+			t.Logf("daemon output:\n%s", d.Output())
+		}
+		t.Fatalf("%s did not get %s within %v", h.Name, ip, timeout)
+	}
+	return took
+}
+
+// oneMaster checks for d that exactly one of hs holds ip the whole time,
+// and returns it.
+func oneMaster(t *testing.T, ip string, d time.Duration, hs ...*nettest.Host) *nettest.Host {
+	t.Helper()
+	var owner *nettest.Host
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		var have []*nettest.Host
+		for _, h := range hs {
+			if h.HasAddr(ip) {
+				have = append(have, h)
+			}
+		}
+		if len(have) != 1 {
+			names := make([]string, len(have))
+			for k, h := range have {
+				names[k] = h.Name
+			}
+			t.Fatalf("%d routers hold %s: %v", len(have), ip, names)
+		}
+		if owner != nil && owner != have[0] {
+			t.Fatalf("%s moved from %s to %s in steady state", ip, owner.Name, have[0].Name)
+		}
+		owner = have[0]
+	}
+	return owner
+}
+
+// inNamespace runs fn on an OS thread inside h's namespace, like
+// nettest's Host.Do, but returns the thread to the test's namespace
+// afterwards. A thread left in the lab's namespace may be the process's
+// main thread, which Go never destroys; ip netns pids then lists the test
+// binary itself, and the lab's cleanup kills it.
+func inNamespace(h *nettest.Host, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("getting the test's namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		ns, err := netns.GetFromName(h.NS)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("opening namespace %s: %w", h.NS, err)
+			return
+		}
+		defer ns.Close()
+		if err := netns.Set(ns); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("entering namespace %s: %w", h.NS, err)
+			return
+		}
+		err = fn()
+		if netns.Set(orig) == nil {
+			// Only a thread back home may run other goroutines.
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
+}
