@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // addresses reads the lines of a virtual_ipaddress,
@@ -90,6 +91,10 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 			if !valid || peer.Addr().Is4() != pfx.Addr().Is4() {
 				p.errorf(n.pos, "Invalid peer address %s", v)
 				return Address{}, false
+			}
+			if strings.Contains(w[0], "/") {
+				p.errorf(n.pos, "Cannot specify address prefix when specifying peer address - ignoring")
+				a.Prefix = netip.PrefixFrom(pfx.Addr(), pfx.Addr().BitLen())
 			}
 			a.Peer = peer
 			i++

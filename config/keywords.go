@@ -134,7 +134,7 @@ func topKeywords() handlers[Config] {
 			}
 			p.instanceNames[name] = true
 			in := Instance{Pos: n.pos, Name: name, Priority: 100, AdvertInt: time.Second, UnicastTTL: 255}
-			block(p, n, &in, p.kw.instance)
+			in.endPos = block(p, n, &in, p.kw.instance)
 			c.Instances = append(c.Instances, in)
 		},
 		"virtual_server_group": func(p *parser, c *Config, n *node) {
@@ -171,16 +171,26 @@ func globalKeywords() handlers[Global] {
 			}
 		}
 	}
+	boolean := func(p *parser, n *node) (bool, bool) {
+		if len(n.words) < 2 {
+			return true, true
+		}
+		v, ok := trueFalse(n.words[1])
+		if !ok {
+			p.errorf(n.pos, "Invalid value '%s' for global %s specified", n.words[1], n.words[0])
+		}
+		return v, ok
+	}
 	flag := func(f func(*Global) *bool) func(*parser, *Global, *node) {
 		return func(p *parser, g *Global, n *node) {
-			if v, ok := p.boolArg(n, n.words[0]); ok {
+			if v, ok := boolean(p, n); ok {
 				*f(g) = v
 			}
 		}
 	}
 	optFlag := func(f func(*Global) **bool) func(*parser, *Global, *node) {
 		return func(p *parser, g *Global, n *node) {
-			if v, ok := p.boolArg(n, n.words[0]); ok {
+			if v, ok := boolean(p, n); ok {
 				*f(g) = &v
 			}
 		}
@@ -246,12 +256,15 @@ func globalKeywords() handlers[Global] {
 			if !ok {
 				return
 			}
-			g.SMTPServer = host
+			port := uint16(0)
 			if len(n.words) > 2 {
-				if port, ok := p.portValue(n.pos, n.words[2], 1); ok {
-					g.SMTPPort = port
+				var ok bool
+				if port, ok = p.portValue(n.pos, n.words[2], 1); !ok {
+					p.errorf(n.pos, "Invalid smtp server %s %s", host, n.words[2])
+					return
 				}
 			}
+			g.SMTPServer, g.SMTPPort = host, port
 		},
 		"smtp_connect_timeout": func(p *parser, g *Global, n *node) {
 			if v, ok := p.uintArg(n, 1, 1, math.MaxUint32); ok {
@@ -283,7 +296,7 @@ func globalKeywords() handlers[Global] {
 			if s, ok := p.arg(n, 1); ok {
 				a, ok := parseAddr(s)
 				if !ok || !a.Is4() || !a.IsMulticast() {
-					p.errorf(n.pos, "vrrp_mcast_group4 '%s' is not a valid IPv4 multicast address", s)
+					p.errorf(n.pos, "vrrp_mcast_group4 [%s] is not multicast. Skipping", s)
 					return
 				}
 				g.VRRPMcastGroup4 = a
@@ -293,7 +306,7 @@ func globalKeywords() handlers[Global] {
 			if s, ok := p.arg(n, 1); ok {
 				a, ok := parseAddr(s)
 				if !ok || !a.Is6() || !a.IsMulticast() {
-					p.errorf(n.pos, "vrrp_mcast_group6 '%s' is not a valid IPv6 multicast address", s)
+					p.errorf(n.pos, "vrrp_mcast_group6 [%s] is not multicast. Skipping", s)
 					return
 				}
 				g.VRRPMcastGroup6 = a
@@ -337,7 +350,7 @@ func globalKeywords() handlers[Global] {
 					p.errorf(n.pos, "Unknown dynamic_interfaces option '%s'", n.words[1])
 					return
 				}
-				g.DynamicInterfacesAllowIfChg = true
+				g.DynamicInterfacesAllowIfChanges = true
 			}
 		},
 		"notify_fifo":             fifo(func(g *Global) *FIFO { return &g.NotifyFIFO }),
@@ -372,7 +385,7 @@ func globalKeywords() handlers[Global] {
 				case "VS":
 					g.LVSFlushOnStop = "VS"
 				default:
-					p.errorf(n.pos, "lvs_flush_on_stop parameter %s not valid", n.words[1])
+					p.errorf(n.pos, "Unknown lvs_flush_on_stop type %s", n.words[1])
 				}
 			}
 		},
@@ -421,6 +434,13 @@ func globalKeywords() handlers[Global] {
 			g.LVSSyncDaemon = sd
 		},
 	}
+	// Debian's keepalived is built without iptables support.
+	iptables := func(p *parser, g *Global, n *node) {
+		p.errorf(n.pos, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option")
+		g.Other = append(g.Other, p.raw(n))
+	}
+	h["vrrp_iptables"] = iptables
+	h["vrrp_ipsets"] = iptables
 	keepRaw(h, func(g *Global) *[]Raw { return &g.Other },
 		"process_names process_name vrrp_process_name checker_process_name bfd_process_name "+
 			"startup_script startup_script_timeout shutdown_script shutdown_script_timeout "+
@@ -434,15 +454,13 @@ func globalKeywords() handlers[Global] {
 			"nftables_priority no_checker_emails process_monitor_rcv_bufs "+
 			"process_monitor_rcv_bufs_force random_seed reload_check_config reload_file reload_repeat "+
 			"reload_time_file rs_init_notifies tmp_config_directory umask vmac_addr_prefix vmac_prefix "+
-			"vrrp_garp_extra_if vrrp_ipsets vrrp_iptables vrrp_netlink_cmd_rcv_bufs "+
+			"vrrp_garp_extra_if vrrp_netlink_cmd_rcv_bufs "+
 			"vrrp_netlink_cmd_rcv_bufs_force vrrp_netlink_monitor_rcv_bufs "+
 			"vrrp_netlink_monitor_rcv_bufs_force vrrp_notify_priority_changes "+
 			"vrrp_priority vrrp_rlimit_rttime vrrp_rt_priority vrrp_no_swap vrrp_cpu_affinity "+
 			"checker_priority checker_rlimit_rttime checker_rt_priority checker_no_swap checker_cpu_affinity "+
 			"bfd_priority bfd_rlimit_rttime bfd_rt_priority bfd_no_swap bfd_cpu_affinity "+
-			"vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier "+
-			"linkbeat_use_polling net_namespace net_namespace_ipvs namespace_with_ipsets instance "+
-			"use_pid_dir child_wait_time")
+			"vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier")
 	return h
 }
 
@@ -501,7 +519,7 @@ func scriptKeywords() handlers[Script] {
 		},
 		"user": func(p *parser, s *Script, n *node) {
 			if u, ok := p.arg(n, 1); ok {
-				s.User = u
+				s.User, s.userPos = u, n.pos
 				if len(n.words) > 2 {
 					s.Group = n.words[2]
 				}

@@ -3,6 +3,7 @@ package config
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -181,30 +182,43 @@ func (p *parser) forwarding(n *node, i int, what string) (Forwarding, bool) {
 }
 
 // timingKeywords adds delay_loop, connect_timeout, retry,
-// delay_before_retry, warmup and alpha to a handler table.
-func timingKeywords[T any](h handlers[T], get func(*T) (*Timing, *timingSet)) {
-	timer := func(field func(*Timing) *time.Duration, set func(*timingSet) *bool, lo time.Duration) func(*parser, *T, *node) {
+// delay_before_retry, warmup and alpha to the handler table of a block;
+// level ("virtual server", "real server" or "checker") is how
+// keepalived's messages name the block.
+func timingKeywords[T any](h handlers[T], level string, get func(*T) (*Timing, *timingSet)) {
+	// invalid is keepalived's second message about a bad value, if any.
+	timer := func(field func(*Timing) *time.Duration, set func(*timingSet) *bool, lo time.Duration, invalid string) func(*parser, *T, *node) {
 		return func(p *parser, obj *T, n *node) {
 			t, s := get(obj)
-			if v, ok := p.timerArg(n, 1, lo, 0); ok {
-				*field(t) = v
-				*set(s) = true
+			v, ok := p.timerArg(n, 1, lo, 0)
+			if !ok {
+				if invalid != "" && len(n.words) > 1 {
+					p.errorf(n.pos, invalid, level, n.words[1])
+				}
+				return
 			}
+			*field(t) = v
+			*set(s) = true
 		}
 	}
 	h["delay_loop"] = timer(func(t *Timing) *time.Duration { return &t.DelayLoop },
-		func(s *timingSet) *bool { return &s.delayLoop }, time.Microsecond)
+		func(s *timingSet) *bool { return &s.delayLoop }, time.Microsecond, "%s delay loop '%s' invalid - ignoring")
 	h["connect_timeout"] = timer(func(t *Timing) *time.Duration { return &t.ConnectTimeout },
-		func(s *timingSet) *bool { return &s.connectTimeout }, time.Microsecond)
+		func(s *timingSet) *bool { return &s.connectTimeout }, time.Microsecond, "%s connect_timeout %s invalid - ignoring")
 	h["delay_before_retry"] = timer(func(t *Timing) *time.Duration { return &t.DelayBeforeRetry },
-		func(s *timingSet) *bool { return &s.delayBeforeRetry }, 0)
+		func(s *timingSet) *bool { return &s.delayBeforeRetry }, 0, "")
 	h["warmup"] = timer(func(t *Timing) *time.Duration { return &t.Warmup },
-		func(s *timingSet) *bool { return &s.warmup }, 0)
+		func(s *timingSet) *bool { return &s.warmup }, 0, "")
 	retry := func(p *parser, obj *T, n *node) {
 		t, s := get(obj)
-		if v, ok := p.uintArg(n, 1, 0, math.MaxUint32); ok {
-			t.Retry, s.retry = int(v), true
+		v, ok := p.uintArg(n, 1, 0, math.MaxUint32)
+		if !ok {
+			if len(n.words) > 1 {
+				p.errorf(n.pos, "Invalid retry connection value '%s'", n.words[1])
+			}
+			return
 		}
+		t.Retry, s.retry = int(v), true
 	}
 	h["retry"] = retry
 	h["nb_get_retry"] = retry
@@ -273,7 +287,7 @@ func virtualServerKeywords() handlers[VirtualServer] {
 			if !ok {
 				return
 			}
-			if a, ok := parseAddr(s); ok && a.Is4() && isNetmask(a) {
+			if a, ok := parseAddr(s); ok && a.Is4() {
 				vs.PersistenceGranularity = s
 				return
 			}
@@ -367,14 +381,8 @@ func virtualServerKeywords() handlers[VirtualServer] {
 			}
 		},
 	}
-	timingKeywords(h, func(vs *VirtualServer) (*Timing, *timingSet) { return &vs.Timing, &vs.set })
+	timingKeywords(h, "virtual server", func(vs *VirtualServer) (*Timing, *timingSet) { return &vs.Timing, &vs.set })
 	return h
-}
-
-func isNetmask(a netip.Addr) bool {
-	b := a.As4()
-	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	return v != 0 && ^v&(^v+1) == 0
 }
 
 // realServer reads a real_server block.
@@ -403,8 +411,10 @@ func (p *parser) realServer(n *node) (RealServer, bool) {
 func realServerKeywords() handlers[RealServer] {
 	h := handlers[RealServer]{
 		"weight": func(p *parser, rs *RealServer, n *node) {
-			if v, ok := p.intArg(n, 1, 0, 65535); ok {
+			if v, ok := p.uintArg(n, 1, 0, math.MaxInt32); ok {
 				rs.Weight = int(v)
+			} else if len(n.words) > 1 {
+				p.errorf(n.pos, "Real server weight %s is outside range 0-%d", n.words[1], math.MaxInt32)
 			}
 		},
 		"lvs_method": func(p *parser, rs *RealServer, n *node) {
@@ -445,7 +455,7 @@ func realServerKeywords() handlers[RealServer] {
 			}
 		},
 	}
-	timingKeywords(h, func(rs *RealServer) (*Timing, *timingSet) { return &rs.Timing, &rs.set })
+	timingKeywords(h, "real server", func(rs *RealServer) (*Timing, *timingSet) { return &rs.Timing, &rs.set })
 	for _, kind := range []string{HTTPGet, SSLGet, TCPCheck, MiscCheck, SMTPCheck, DNSCheck, UDPCheck, PingCheck, FileCheck, BFDCheck} {
 		h[kind] = func(p *parser, rs *RealServer, n *node) {
 			c := Checker{Pos: n.pos, Type: kind}
@@ -465,8 +475,8 @@ func realServerKeywords() handlers[RealServer] {
 			case BFDCheck:
 				c.BFD = &BFDChecker{}
 			}
-			block(p, n, &c, p.kw.checker[kind])
-			if p.checkerComplete(&c) {
+			end := block(p, n, &c, p.kw.checker[kind])
+			if p.checkerComplete(&c, rs, end) {
 				rs.Checkers = append(rs.Checkers, c)
 			}
 		}
@@ -474,28 +484,30 @@ func realServerKeywords() handlers[RealServer] {
 	return h
 }
 
-// checkerComplete reports checkers keepalived would drop for a missing
-// mandatory setting.
-func (p *parser) checkerComplete(c *Checker) bool {
+// checkerComplete reports checkers keepalived drops, when their block
+// closes at end, for a missing mandatory setting.
+func (p *parser) checkerComplete(c *Checker, rs *RealServer, end Pos) bool {
 	switch c.Type {
 	case HTTPGet, SSLGet:
 		if len(c.HTTP.URLs) == 0 {
-			p.errorf(c.Pos, "%s has no url(s) specified - ignoring", c.Type)
+			p.errorf(end, "HTTP/SSL_GET checker has no urls specified - ignoring")
 			return false
 		}
 	case MiscCheck:
 		if c.Misc.Path == "" {
-			p.errorf(c.Pos, "Misc check has no script specified, ignoring")
+			p.errorf(end, "No script path has been specified for MISC_CHECKER - skipping")
 			return false
 		}
 	case FileCheck:
 		if c.File.TrackFile == "" {
-			p.errorf(c.Pos, "FILE_CHECK has no track_file specified - ignoring")
+			p.errorf(end, "FILE_CHECK has no track_file specified - ignoring")
 			return false
 		}
 	case BFDCheck:
 		if c.BFD.Name == "" {
-			p.errorf(c.Pos, "BFD_CHECK has no name specified - ignoring")
+			// The virtual server is not known yet; keepalived names the
+			// real server with its address and port only.
+			p.errorf(end, "([%s]:tcp:%d) No name has been specified for BFD_CHECKER - skipping", rs.Addr, rs.Port)
 			return false
 		}
 	}
@@ -520,6 +532,8 @@ func checkerKeywords() map[string]handlers[Checker] {
 			"connect_port": func(p *parser, c *Checker, n *node) {
 				if v, ok := p.uintArg(n, 1, 1, 65535); ok {
 					c.ConnectPort = uint16(v)
+				} else if len(n.words) > 1 {
+					p.errorf(n.pos, "Invalid checker connect_port '%s'", n.words[1])
 				}
 			},
 			"bindto": func(p *parser, c *Checker, n *node) {
@@ -547,10 +561,12 @@ func checkerKeywords() map[string]handlers[Checker] {
 			"fwmark": func(p *parser, c *Checker, n *node) {
 				if v, ok := p.uintArg(n, 1, 0, math.MaxUint32); ok {
 					c.FWMark = uint32(v)
+				} else if len(n.words) > 1 {
+					p.errorf(n.pos, "Invalid fwmark connection value '%s'", n.words[1])
 				}
 			},
 		}
-		timingKeywords(h, func(c *Checker) (*Timing, *timingSet) { return &c.Timing, &c.set })
+		timingKeywords(h, "checker", func(c *Checker) (*Timing, *timingSet) { return &c.Timing, &c.set })
 		h["log_all_failures"] = func(p *parser, c *Checker, n *node) {
 			if v, ok := p.boolArg(n, "log_all_failures"); ok {
 				c.LogAllFailures = v
@@ -576,7 +592,7 @@ func checkerKeywords() map[string]handlers[Checker] {
 		case "1.0", "1.0C", "1.1":
 			c.HTTP.Protocol = s
 		default:
-			p.errorf(n.pos, "Invalid http_protocol %s specified", s)
+			p.errorf(n.pos, "Invalid http_protocol version %s", s)
 		}
 	}
 	http["fast_recovery"] = func(p *parser, c *Checker, n *node) {
@@ -587,9 +603,9 @@ func checkerKeywords() map[string]handlers[Checker] {
 	http["virtualhost"] = str(func(c *Checker) *string { return &c.HTTP.Virtualhost })
 	http["url"] = func(p *parser, c *Checker, n *node) {
 		u := URL{Pos: n.pos}
-		block(p, n, &u, p.kw.url)
+		end := block(p, n, &u, p.kw.url)
 		if u.Path == "" {
-			p.errorf(n.pos, "Url has no path - ignoring")
+			p.errorf(end, "HTTP/SSL_GET checker url has no path - ignoring")
 			return
 		}
 		c.HTTP.URLs = append(c.HTTP.URLs, u)
@@ -618,7 +634,7 @@ func checkerKeywords() map[string]handlers[Checker] {
 		case "A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA":
 			c.DNS.Type = strings.ToUpper(s)
 		default:
-			p.errorf(n.pos, "DNS_CHECK: Unknown type %s - defaulting to SOA", s)
+			p.errorf(n.pos, "Unknown DNS check type %s - ignoring", s)
 		}
 	}
 	dns["name"] = str(func(c *Checker) *string { return &c.DNS.Name })
@@ -650,12 +666,12 @@ func checkerKeywords() map[string]handlers[Checker] {
 
 	// MISC_CHECK has only the options from alpha on.
 	misc := handlers[Checker]{}
-	timingKeywords(misc, func(c *Checker) (*Timing, *timingSet) { return &c.Timing, &c.set })
+	timingKeywords(misc, "checker", func(c *Checker) (*Timing, *timingSet) { return &c.Timing, &c.set })
 	delete(misc, "connect_timeout")
 	misc["log_all_failures"] = common()["log_all_failures"]
 	misc["misc_path"] = str(func(c *Checker) *string { return &c.Misc.Path })
 	misc["misc_timeout"] = func(p *parser, c *Checker, n *node) {
-		if v, ok := p.uintArg(n, 1, 1, math.MaxUint32/1000000); ok {
+		if v, ok := p.uintArg(n, 1, 0, math.MaxUint32/1000000); ok {
 			c.Misc.Timeout = time.Duration(v) * time.Second
 		}
 	}
@@ -670,8 +686,18 @@ func checkerKeywords() map[string]handlers[Checker] {
 	}
 
 	file := handlers[Checker]{
-		"track_file": str(func(c *Checker) *string { return &c.File.TrackFile }),
-		"dynamic":    func(p *parser, c *Checker, n *node) { c.File.Dynamic = true },
+		// A track_file must be defined before the checker using it.
+		"track_file": func(p *parser, c *Checker, n *node) {
+			s, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			if !slices.ContainsFunc(p.cfg.TrackFiles, func(f TrackFile) bool { return f.Name == s }) {
+				p.errorf(n.pos, "track_file %s not found", s)
+				return
+			}
+			c.File.TrackFile = s
+		},
 		"weight": func(p *parser, c *Checker, n *node) {
 			if v, ok := p.intArg(n, 1, -math.MaxInt32, math.MaxInt32); ok {
 				c.File.Weight = int(v)
@@ -687,7 +713,11 @@ func checkerKeywords() map[string]handlers[Checker] {
 	}
 	file["file"] = file["track_file"]
 
-	bfd := handlers[Checker]{"name": str(func(c *Checker) *string { return &c.BFD.Name })}
+	bfd := handlers[Checker]{"name": func(p *parser, c *Checker, n *node) {
+		if s, ok := p.arg(n, 1); ok {
+			c.BFD.Name, c.BFD.namePos = s, n.pos
+		}
+	}}
 	bfd["bfd_name"] = bfd["name"]
 
 	return map[string]handlers[Checker]{
@@ -757,7 +787,11 @@ func urlKeywords() handlers[URL] {
 			if !ok {
 				return
 			}
-			if len(s) != 32 || strings.Trim(strings.ToLower(s), "0123456789abcdef") != "" {
+			if len(s) != 32 {
+				p.errorf(n.pos, "digest '%s' character length should be 32 rather than %d", s, len(s))
+				return
+			}
+			if strings.Trim(strings.ToLower(s), "0123456789abcdef") != "" {
 				p.errorf(n.pos, "digest '%s' is not a valid MD5 digest - ignoring", s)
 				return
 			}
@@ -775,7 +809,7 @@ func urlKeywords() handlers[URL] {
 				l, err1 := strconv.Atoi(lo)
 				h, err2 := strconv.Atoi(hi)
 				if err1 != nil || err2 != nil || l < 100 || h > 599 || l > h {
-					p.errorf(n.pos, "Invalid HTTP_GET status code range %s - skipping", w)
+					p.errorf(n.pos, "Invalid HTTP_GET status code '%s'", w)
 					continue
 				}
 				u.StatusCodes = append(u.StatusCodes, StatusRange{Lo: l, Hi: h})

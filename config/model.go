@@ -56,28 +56,28 @@ type Global struct {
 	ScriptUser           string `json:"script_user,omitempty"`
 	ScriptGroup          string `json:"script_group,omitempty"`
 
-	VRRPMcastGroup4             netip.Addr    `json:"vrrp_mcast_group4"`
-	VRRPMcastGroup6             netip.Addr    `json:"vrrp_mcast_group6"`
-	VRRPGarpMasterDelay         time.Duration `json:"vrrp_garp_master_delay"`
-	VRRPGarpMasterRepeat        int           `json:"vrrp_garp_master_repeat"`
-	VRRPGarpLowerPrioDelay      time.Duration `json:"vrrp_garp_lower_prio_delay"`
-	VRRPGarpLowerPrioRepeat     int           `json:"vrrp_garp_lower_prio_repeat"`
-	VRRPGarpMasterRefresh       time.Duration `json:"vrrp_garp_master_refresh"`
-	VRRPGarpMasterRefreshRepeat int           `json:"vrrp_garp_master_refresh_repeat"`
-	VRRPGarpInterval            time.Duration `json:"vrrp_garp_interval"`
-	VRRPGnaInterval             time.Duration `json:"vrrp_gna_interval"`
-	VRRPMinGarp                 bool          `json:"vrrp_min_garp,omitempty"`
-	VRRPLowerPrioNoAdvert       bool          `json:"vrrp_lower_prio_no_advert,omitempty"`
-	VRRPHigherPrioSendAdvert    bool          `json:"vrrp_higher_prio_send_advert,omitempty"`
-	VRRPVersion                 int           `json:"vrrp_version"`
-	VRRPStrict                  bool          `json:"vrrp_strict,omitempty"`
-	VRRPSkipCheckAdvAddr        bool          `json:"vrrp_skip_check_adv_addr,omitempty"`
-	VRRPCheckUnicastSrc         bool          `json:"vrrp_check_unicast_src,omitempty"`
-	VRRPDownTimerAdverts        int           `json:"vrrp_down_timer_adverts"`
-	VRRPStartupDelay            time.Duration `json:"vrrp_startup_delay,omitempty"`
-	MaxAutoPriority             int           `json:"max_auto_priority,omitempty"`
-	DynamicInterfaces           bool          `json:"dynamic_interfaces,omitempty"`
-	DynamicInterfacesAllowIfChg bool          `json:"dynamic_interfaces_allow_if_changes,omitempty"`
+	VRRPMcastGroup4                 netip.Addr    `json:"vrrp_mcast_group4"`
+	VRRPMcastGroup6                 netip.Addr    `json:"vrrp_mcast_group6"`
+	VRRPGarpMasterDelay             time.Duration `json:"vrrp_garp_master_delay"`
+	VRRPGarpMasterRepeat            int           `json:"vrrp_garp_master_repeat"`
+	VRRPGarpLowerPrioDelay          time.Duration `json:"vrrp_garp_lower_prio_delay"`
+	VRRPGarpLowerPrioRepeat         int           `json:"vrrp_garp_lower_prio_repeat"`
+	VRRPGarpMasterRefresh           time.Duration `json:"vrrp_garp_master_refresh"`
+	VRRPGarpMasterRefreshRepeat     int           `json:"vrrp_garp_master_refresh_repeat"`
+	VRRPGarpInterval                time.Duration `json:"vrrp_garp_interval"`
+	VRRPGnaInterval                 time.Duration `json:"vrrp_gna_interval"`
+	VRRPMinGarp                     bool          `json:"vrrp_min_garp,omitempty"`
+	VRRPLowerPrioNoAdvert           bool          `json:"vrrp_lower_prio_no_advert,omitempty"`
+	VRRPHigherPrioSendAdvert        bool          `json:"vrrp_higher_prio_send_advert,omitempty"`
+	VRRPVersion                     int           `json:"vrrp_version"`
+	VRRPStrict                      bool          `json:"vrrp_strict,omitempty"`
+	VRRPSkipCheckAdvAddr            bool          `json:"vrrp_skip_check_adv_addr,omitempty"`
+	VRRPCheckUnicastSrc             bool          `json:"vrrp_check_unicast_src,omitempty"`
+	VRRPDownTimerAdverts            int           `json:"vrrp_down_timer_adverts"`
+	VRRPStartupDelay                time.Duration `json:"vrrp_startup_delay,omitempty"`
+	MaxAutoPriority                 int           `json:"max_auto_priority,omitempty"`
+	DynamicInterfaces               bool          `json:"dynamic_interfaces,omitempty"`
+	DynamicInterfacesAllowIfChanges bool          `json:"dynamic_interfaces_allow_if_changes,omitempty"`
 
 	NotifyFIFO     FIFO `json:"notify_fifo,omitzero"`
 	VRRPNotifyFIFO FIFO `json:"vrrp_notify_fifo,omitzero"`
@@ -195,6 +195,8 @@ type Script struct {
 	User     string        `json:"user,omitempty"`
 	Group    string        `json:"group,omitempty"`
 	InitFail bool          `json:"init_fail,omitempty"`
+
+	userPos Pos
 }
 
 // TrackFile is a track_file block: a file whose number moves priorities.
@@ -335,6 +337,7 @@ type Instance struct {
 	set    instanceSet
 	ifPos  Pos
 	ttlPos Pos // of unicast_ttl, which needs unicast peers
+	endPos Pos // of the closing '}', where keepalived checks the block
 }
 
 // instanceSet records which inheritable settings an instance wrote itself.
@@ -592,7 +595,6 @@ type UDPChecker struct {
 // FileChecker is the FILE_CHECK specific part of a Checker.
 type FileChecker struct {
 	TrackFile string `json:"track_file"`
-	Dynamic   bool   `json:"dynamic,omitempty"`
 	Weight    int    `json:"weight"`
 	Reverse   bool   `json:"reverse,omitempty"`
 }
@@ -600,6 +602,8 @@ type FileChecker struct {
 // BFDChecker is the BFD_CHECK specific part of a Checker.
 type BFDChecker struct {
 	Name string `json:"name"`
+
+	namePos Pos
 }
 
 // SSL is the top-level SSL block used by SSL_GET checkers.

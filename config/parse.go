@@ -52,8 +52,15 @@ func parse(name string, src []byte, opt Options, fsys files, maxLines int) (*Con
 	pp.file(name, src)
 	pp.finish()
 
-	p := &parser{d: d, opt: opt, cfg: &Config{}, kw: newKeywords(), globalSeen: make(map[string]bool), lines: pp.lines,
-		instanceNames: make(map[string]bool), syncGroupNames: make(map[string]bool)}
+	p := &parser{
+		d:              d,
+		cfg:            &Config{},
+		kw:             newKeywords(),
+		lines:          pp.lines,
+		globalSeen:     make(map[string]bool),
+		instanceNames:  make(map[string]bool),
+		syncGroupNames: make(map[string]bool),
+	}
 	decodeBlock(p, p.cfg, p.kw.top)
 	p.resolve()
 	p.validate()
@@ -86,7 +93,6 @@ type node struct {
 // not there, with the same consequences as in keepalived.
 type parser struct {
 	d     *diags
-	opt   Options
 	cfg   *Config
 	kw    *keywords
 	lines []line
@@ -101,8 +107,9 @@ type parser struct {
 	realServers    []RealServer // scratch for the virtual server being read
 }
 
+// errorf reports an Error: everything the parser reports, keepalived -t
+// reports as a configuration error too.
 func (p *parser) errorf(pos Pos, format string, args ...any) { p.d.errorf(pos, format, args...) }
-func (p *parser) warnf(pos Pos, format string, args ...any)  { p.d.warnf(pos, format, args...) }
 
 // handlers maps the keywords valid in one kind of block to what they do.
 type handlers[T any] map[string]func(p *parser, obj *T, n *node)
@@ -171,6 +178,10 @@ func (p *parser) splitKeywords(n *node, known func(string) bool) []*node {
 		if i-start >= 2 && known(n.words[i]) {
 			out = append(out, &node{pos: n.pos, words: n.words[start:i]})
 			start = i
+			// keepalived gives the whole line to its first keyword,
+			// which ignores the words it does not expect; a peer
+			// running keepalived with this line does not apply the rest.
+			p.d.warnf(n.pos, "keepalived ignores '%s' after '%s' on the same line", n.words[i], n.words[0])
 		}
 	}
 	if start == 0 {
@@ -369,13 +380,21 @@ func (p *parser) boolArg(n *node, what string) (bool, bool) {
 	if len(n.words) < 2 {
 		return true, true
 	}
-	switch n.words[1] {
+	v, ok := trueFalse(n.words[1])
+	if !ok {
+		p.errorf(n.pos, "Invalid %s parameter %s", what, n.words[1])
+	}
+	return v, ok
+}
+
+// trueFalse reads keepalived's boolean words.
+func trueFalse(s string) (v, ok bool) {
+	switch s {
 	case "true", "on", "yes":
 		return true, true
 	case "false", "off", "no":
 		return false, true
 	}
-	p.errorf(n.pos, "Invalid %s parameter %s", what, n.words[1])
 	return false, false
 }
 

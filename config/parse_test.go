@@ -72,6 +72,11 @@ func TestParseDiagnostics(t *testing.T) {
 			diags: []string{"1: error: (VI_1) Warning - nopreempt will not work with initial state MASTER - clearing"},
 		},
 		{
+			name:  "preempt_delay needs preemption",
+			src:   vi1 + "    nopreempt\n    preempt_delay 10\n}\n",
+			diags: []string{"1: error: (VI_1) preempt_delay is incompatible with nopreempt mode - resetting"},
+		},
+		{
 			name:  "unknown state",
 			src:   vi1 + "    state FOO\n}\n",
 			diags: []string{"7: error: (VI_1) unknown state 'FOO', defaulting to BACKUP"},
@@ -157,7 +162,7 @@ func TestParseDiagnostics(t *testing.T) {
 		{
 			name:  "checker without url",
 			src:   vs80 + "    real_server 10.0.0.2 80 {\n        HTTP_GET {\n        }\n    }\n}\n",
-			diags: []string{"6: error: HTTP_GET has no url(s) specified - ignoring"},
+			diags: []string{"7: error: HTTP/SSL_GET checker has no urls specified - ignoring"},
 		},
 		{
 			name:  "virtual routes without interface",
@@ -398,8 +403,8 @@ virtual_server group WEB {
 
 func TestParseKeywordsOnOneLine(t *testing.T) {
 	cfg, diags := parseText(t, vi1+"    authentication { auth_type PASS auth_pass 1111 }\n}\n")
-	if len(diags) != 0 {
-		t.Fatalf("diagnostics: %q", diags)
+	if want := []string{"7: warning: keepalived ignores 'auth_pass' after 'auth_type' on the same line"}; !slices.Equal(diags, want) {
+		t.Fatalf("diagnostics:\n got %q\nwant %q", diags, want)
 	}
 	if a := cfg.Instances[0].Auth; a == nil || a.Type != "PASS" || a.Pass != "1111" || a.Pos.Line != 7 {
 		t.Errorf("authentication: %+v", a)
@@ -477,7 +482,8 @@ global_defs {
 
 func TestCheckSystem(t *testing.T) {
 	src := "vrrp_instance VI_1 {\n    interface gk-nosuch0\n    virtual_router_id 1\n    track_interface {\n        lo\n    }\n" +
-		"    virtual_ipaddress {\n        10.0.0.1 dev gk-nosuch1\n    }\n}\n"
+		"    virtual_ipaddress {\n        10.0.0.1 dev gk-nosuch1\n    }\n}\n" +
+		"vrrp_instance VI_2 {\n    interface lo\n    virtual_router_id 2\n    virtual_ipaddress {\n        10.0.0.2\n    }\n}\n"
 	_, ds := Parse("t.conf", []byte(src), Options{ConfigID: "main"})
 	if len(ds) != 0 {
 		t.Fatalf("without CheckSystem: %v", ds)
@@ -490,6 +496,8 @@ func TestCheckSystem(t *testing.T) {
 	want := []string{
 		"t.conf:2: WARNING - interface gk-nosuch0 for vrrp_instance VI_1 doesn't exist",
 		"t.conf:8: WARNING - interface gk-nosuch1 for ip address 10.0.0.1 doesn't exist",
+		"t.conf:12: (VI_2) cannot use a loopback interface (lo) for vrrp - ignoring",
+		"t.conf:11: (VI_2) Unknown interface!",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("with CheckSystem:\n got %q\nwant %q", got, want)

@@ -197,8 +197,12 @@ func (p *preprocessor) file(name string, src []byte) {
 
 		text, more := p.decomment(pos, raw)
 		if more {
-			if _, _, ok := parseDefinition(text); ok {
-				collecting = p.define(text, true)
+			def := text
+			if strings.HasPrefix(def, "@") {
+				def, _ = p.conditional(def)
+			}
+			if _, _, ok := parseDefinition(def); ok {
+				collecting = p.define(def, true)
 				body.WriteString(collecting.value)
 				continue
 			}

@@ -137,6 +137,11 @@ func TestPreprocess(t *testing.T) {
 			},
 		},
 		{
+			name:  "conditional multiline definition",
+			files: map[string]string{"main.conf": "@main $A= \\\na1 \\\na2\n@other $B= \\\nb1\n$A\n"},
+			lines: []string{"5: b1", "6: a1", "6: a2"},
+		},
+		{
 			name:  "builtin definitions",
 			files: map[string]string{"main.conf": "a ${_INSTANCE} x${_HASH}y ${_BANG}\n"},
 			id:    "dir1",

@@ -12,7 +12,59 @@ import (
 // that the interfaces named exist and that the scripts can be run.
 func (p *parser) checkSystem() {
 	p.checkInterfaces()
+	p.checkScriptUsers()
 	p.checkScripts()
+}
+
+// checkScriptUsers drops the vrrp_scripts whose user or group does not
+// exist here, and the tracking of them, as keepalived does.
+func (p *parser) checkScriptUsers() {
+	c := p.cfg
+	dropped := make(map[string]bool)
+	kept := c.Scripts[:0]
+	for _, s := range c.Scripts {
+		if s.User != "" && !accountExists(s.User, s.Group) {
+			prog, _, _ := strings.Cut(s.Cmd, " ")
+			p.errorf(s.userPos, "Unable to set uid/gid for script '%s'", prog)
+			dropped[s.Name] = true
+			continue
+		}
+		kept = append(kept, s)
+	}
+	c.Scripts = kept
+	if len(dropped) == 0 {
+		return
+	}
+	untrack := func(owner string, list []Track) []Track {
+		out := list[:0]
+		for _, t := range list {
+			if dropped[t.Name] {
+				p.errorf(t.Pos, "(%s) track script %s not found, ignoring...", owner, t.Name)
+				continue
+			}
+			out = append(out, t)
+		}
+		return out
+	}
+	for i := range c.Instances {
+		in := &c.Instances[i]
+		in.Tracking.Scripts = untrack(in.Name, in.Tracking.Scripts)
+	}
+	for i := range c.SyncGroups {
+		g := &c.SyncGroups[i]
+		g.Tracking.Scripts = untrack(g.Name, g.Tracking.Scripts)
+	}
+}
+
+func accountExists(name, group string) bool {
+	if _, err := user.Lookup(name); err != nil {
+		return false
+	}
+	if group == "" {
+		return true
+	}
+	_, err := user.LookupGroup(group)
+	return err == nil
 }
 
 func (p *parser) checkInterfaces() {
@@ -23,6 +75,10 @@ func (p *parser) checkInterfaces() {
 	for _, in := range p.cfg.Instances {
 		if in.Interface != "" && !exists(in.Interface) {
 			p.errorf(in.ifPos, "WARNING - interface %s for vrrp_instance %s doesn't exist", in.Interface, in.Name)
+		}
+		if ifi, err := net.InterfaceByName(in.Interface); err == nil && ifi.Flags&net.FlagLoopback != 0 {
+			p.errorf(in.ifPos, "(%s) cannot use a loopback interface (%s) for vrrp - ignoring", in.Name, in.Interface)
+			p.errorf(in.Pos, "(%s) Unknown interface!", in.Name)
 		}
 		for _, t := range in.Tracking.Interfaces {
 			if !exists(t.Name) {
@@ -64,46 +120,58 @@ func (p *parser) checkInterfaces() {
 func (p *parser) checkScripts() {
 	g := &p.cfg.Global
 	type script struct {
-		pos    Pos
-		cmd    string
-		user   string
-		vrrp   string // vrrp_script name, if it is one
-		notify bool
+		pos       Pos
+		cmd       string
+		user      string
+		vrrp      string // vrrp_script name, if it is one
+		checker   bool   // run by the checker process
+		startStop bool   // startup_script or shutdown_script
 	}
 	var all []script
-	add := func(n *Notify) {
+	add := func(n *Notify, checker bool) {
 		if n != nil && n.Cmd != "" {
-			all = append(all, script{pos: n.Pos, cmd: n.Cmd, user: n.User, notify: true})
+			all = append(all, script{pos: n.Pos, cmd: n.Cmd, user: n.User, checker: checker})
 		}
 	}
-	addAll := func(ns Notifies) {
+	addAll := func(ns *Notifies) {
 		for _, n := range []*Notify{ns.Master, ns.Backup, ns.Fault, ns.Stop, ns.Deleted, ns.Any, ns.MasterRxLowerPri} {
-			add(n)
+			add(n, false)
 		}
 	}
 	for _, s := range p.cfg.Scripts {
 		all = append(all, script{pos: s.Pos, cmd: s.Cmd, user: s.User, vrrp: s.Name})
 	}
-	for _, in := range p.cfg.Instances {
-		addAll(in.Notify)
+	for i := range p.cfg.Instances {
+		addAll(&p.cfg.Instances[i].Notify)
 	}
-	for _, sg := range p.cfg.SyncGroups {
-		addAll(sg.Notify)
+	for i := range p.cfg.SyncGroups {
+		addAll(&p.cfg.SyncGroups[i].Notify)
 	}
-	for _, f := range []FIFO{g.NotifyFIFO, g.VRRPNotifyFIFO, g.LVSNotifyFIFO} {
-		add(f.Script)
-	}
-	for _, vs := range p.cfg.VirtualServers {
-		add(vs.QuorumUp)
-		add(vs.QuorumDown)
-		for _, rs := range vs.RealServers {
-			add(rs.NotifyUp)
-			add(rs.NotifyDown)
+	add(g.NotifyFIFO.Script, false)
+	add(g.VRRPNotifyFIFO.Script, false)
+	add(g.LVSNotifyFIFO.Script, true)
+	for i := range p.cfg.VirtualServers {
+		vs := &p.cfg.VirtualServers[i]
+		add(vs.QuorumUp, true)
+		add(vs.QuorumDown, true)
+		for j := range vs.RealServers {
+			rs := &vs.RealServers[j]
+			add(rs.NotifyUp, true)
+			add(rs.NotifyDown, true)
 			for _, c := range rs.Checkers {
 				if c.Misc != nil {
-					all = append(all, script{pos: c.Pos, cmd: c.Misc.Path, user: c.Misc.User})
+					all = append(all, script{pos: c.Pos, cmd: c.Misc.Path, user: c.Misc.User, checker: true})
 				}
 			}
+		}
+	}
+	for _, r := range g.Other {
+		if (r.Words[0] == "startup_script" || r.Words[0] == "shutdown_script") && len(r.Words) > 1 {
+			startStop := script{pos: r.Pos, cmd: r.Words[1], startStop: true}
+			if len(r.Words) > 2 {
+				startStop.user = r.Words[2]
+			}
+			all = append(all, startStop)
 		}
 	}
 	if len(all) == 0 {
@@ -118,7 +186,8 @@ func (p *parser) checkScripts() {
 			p.errorf(g.Pos, "Unable to set default user keepalived_script for script")
 		}
 	}
-	violation := false
+	// keepalived's VRRP and checker processes each report once.
+	violation, checkViolation, startStopViolation := false, false, false
 	for _, s := range all {
 		fields := strings.Fields(s.cmd)
 		if len(fields) == 0 {
@@ -134,7 +203,17 @@ func (p *parser) checkScripts() {
 		if u == "" {
 			u = defaultUser
 		}
-		if (u == "" || u == "root") && !g.EnableScriptSecurity && !violation {
+		if u != "" && u != "root" || g.EnableScriptSecurity {
+			continue
+		}
+		switch {
+		case s.startStop && !startStopViolation:
+			p.errorf(s.pos, "SECURITY VIOLATION - start/shutdown scripts are being executed but script_security not enabled.")
+			startStopViolation = true
+		case s.checker && !checkViolation:
+			p.errorf(s.pos, "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.")
+			checkViolation = true
+		case !s.startStop && !s.checker && !violation:
 			p.errorf(s.pos, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.")
 			violation = true
 		}

@@ -12,11 +12,14 @@ import (
 
 // WriteText writes the parsed, defaulted configuration as
 // keepalived.conf text: every block with every value it ends up with,
-// including those it inherited or took by default. Reading the text back
-// gives the same configuration.
+// including those it inherited or took by default. For a configuration
+// keepalived accepts, it accepts the text too, and reading the text back
+// gives the same Config.
 func (c *Config) WriteText(w io.Writer) error {
 	tw := &textWriter{w: bufio.NewWriter(w)}
 	tw.global(&c.Global)
+	// Blocks such as bfd_instance go first: checkers refer to them.
+	tw.raws(c.Other)
 	if len(c.StaticAddresses) > 0 {
 		tw.open("static_ipaddress")
 		for _, a := range c.StaticAddresses {
@@ -87,7 +90,6 @@ func (c *Config) WriteText(w io.Writer) error {
 		tw.kv("key", quote(c.SSL.Key))
 		tw.close()
 	}
-	tw.raws(c.Other)
 	if tw.err != nil {
 		return fmt.Errorf("writing configuration text: %w", tw.err)
 	}
@@ -257,7 +259,7 @@ func (tw *textWriter) global(g *Global) {
 		tw.kv("max_auto_priority", strconv.Itoa(g.MaxAutoPriority))
 	}
 	if g.DynamicInterfaces {
-		tw.line("dynamic_interfaces", flagWord(g.DynamicInterfacesAllowIfChg, "allow_if_changes"))
+		tw.line("dynamic_interfaces", flagWord(g.DynamicInterfacesAllowIfChanges, "allow_if_changes"))
 	}
 	for _, f := range []struct {
 		key  string
@@ -345,7 +347,7 @@ func (tw *textWriter) instance(in *Instance) {
 	tw.kv("mcast_dst_ip", addrText(in.McastDstIP))
 	tw.flag("track_src_ip", in.TrackSrcIP)
 	tw.kv("version", strconv.Itoa(in.Version))
-	tw.flag("check_unicast_src", in.CheckUnicastSrc)
+	tw.flag("check_unicast_src", in.CheckUnicastSrc && len(in.UnicastPeers) > 0)
 	if len(in.UnicastPeers) > 0 {
 		tw.open("unicast_peer")
 		for _, peer := range in.UnicastPeers {
@@ -572,7 +574,6 @@ func (tw *textWriter) checker(c *Checker) {
 		tw.kv("max_reply_length", strconv.Itoa(c.UDP.MaxReplyLength))
 	case c.File != nil:
 		tw.kv("track_file", c.File.TrackFile)
-		tw.flag("dynamic", c.File.Dynamic)
 		tw.kv("weight", weightText(c.File.Weight, c.File.Reverse))
 	case c.BFD != nil:
 		tw.kv("name", c.BFD.Name)
@@ -616,6 +617,10 @@ func (tw *textWriter) url(u *URL) {
 
 func addressText(a Address) string {
 	words := []string{a.Prefix.String()}
+	if a.Peer.IsValid() {
+		// keepalived takes the prefix from the peer then.
+		words[0] = a.Prefix.Addr().String()
+	}
 	add := func(k, v string) {
 		if v != "" {
 			words = append(words, k, v)
@@ -626,7 +631,11 @@ func addressText(a Address) string {
 	add("scope", a.Scope)
 	add("label", a.Label)
 	if a.Peer.IsValid() {
-		add("peer", a.Peer.String())
+		if a.Peer.IsSingleIP() {
+			add("peer", a.Peer.Addr().String())
+		} else {
+			add("peer", a.Peer.String())
+		}
 	}
 	for _, f := range []struct {
 		on   bool

@@ -1,5 +1,7 @@
 package config
 
+import "net/netip"
+
 // validate checks what keepalived checks once the whole configuration is
 // read: references between blocks and settings that only make sense
 // together, correcting the model as keepalived corrects its own.
@@ -25,7 +27,7 @@ func (p *parser) validate() {
 		groups[c.VirtualServerGroups[i].Name] = &c.VirtualServerGroups[i]
 	}
 	for i := range c.VirtualServers {
-		p.validateVirtualServer(&c.VirtualServers[i], groups, files)
+		p.validateVirtualServer(&c.VirtualServers[i], groups)
 	}
 }
 
@@ -48,6 +50,10 @@ func (p *parser) validateInstance(in *Instance, scripts, files map[string]bool) 
 		p.errorf(in.Pos, "(%s) Warning - nopreempt will not work with initial state MASTER - clearing", in.Name)
 		in.Nopreempt = false
 	}
+	if in.PreemptDelay > 0 && in.Nopreempt {
+		p.errorf(in.Pos, "(%s) preempt_delay is incompatible with nopreempt mode - resetting", in.Name)
+		in.PreemptDelay = 0
+	}
 	if in.PreemptDelay > 0 && in.StrictMode {
 		p.errorf(in.Pos, "(%s) preempt_delay is incompatible with strict mode - resetting", in.Name)
 		in.PreemptDelay = 0
@@ -56,8 +62,14 @@ func (p *parser) validateInstance(in *Instance, scripts, files map[string]bool) 
 		p.errorf(in.Pos, "(%s) Warning - preempt delay will not work with initial state MASTER - clearing", in.Name)
 		in.PreemptDelay = 0
 	}
+	if (in.set.checkUnicastSrc || in.UnicastSrcIP.IsValid()) && len(in.UnicastPeers) == 0 {
+		p.errorf(in.Pos, "(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.", in.Name)
+	}
+	if in.UseVMAC && in.PromoteSecondaries {
+		p.errorf(in.Pos, "(%s) promote_secondaries is automatically set for vmacs - ignoring", in.Name)
+	}
 	if !in.ttlPos.IsZero() && len(in.UnicastPeers) == 0 {
-		p.errorf(in.ttlPos, "(%s): Cannot use unicast_ttl without unicast peers - resetting", in.Name)
+		p.errorf(in.endPos, "(%s): Cannot use unicast_ttl without unicast peers - resetting", in.Name)
 		in.UnicastTTL = 255
 	}
 	if len(in.VirtualIPs) == 0 {
@@ -132,12 +144,16 @@ func (p *parser) validateSyncGroups(scripts, files map[string]bool) {
 			inGroup[name] = g.Name
 			members = append(members, name)
 		}
+		declared := len(g.Group)
 		g.Group = members
-		switch len(members) {
-		case 0:
+		switch {
+		case declared == 0:
 			p.errorf(g.Pos, "Sync group %s has no virtual router(s). removing", g.Name)
 			continue
-		case 1:
+		case len(members) == 0:
+			p.errorf(g.Pos, "Sync group %s, no matching virtual router found in group declaration - removing", g.Name)
+			continue
+		case len(members) == 1:
 			p.errorf(g.Pos, "Sync group %s has only %d virtual router(s) - this probably isn't what you want", g.Name, len(members))
 		}
 		g.Tracking.Scripts = p.existing(g.Tracking.Scripts, scripts, "(%s) track script %s not found, ignoring...", g.Name)
@@ -209,7 +225,7 @@ func (p *parser) dropTrackWeights(in *Instance, scripts map[string]*Script, file
 	}
 }
 
-func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*VirtualServerGroup, files map[string]bool) {
+func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*VirtualServerGroup) {
 	if vs.FWMark != 0 && vs.Protocol != "" {
 		p.errorf(vs.Pos, "Warning: Virtual server %s: protocol specified for fwmark - protocol will be ignored", vs.Name())
 		vs.Protocol = ""
@@ -229,21 +245,26 @@ func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*Vir
 	if vs.Group != "" {
 		g := groups[vs.Group]
 		if g == nil {
-			p.errorf(vs.Pos, "Virtual server group %s specified but not configured - ignoring virtual server %s", vs.Group, vs.Name())
+			// keepalived -t accepts this; the checker process drops the
+			// virtual server when it starts.
+			p.d.warnf(vs.Pos, "Virtual server group %s specified but not configured - ignoring virtual server %s", vs.Group, vs.Name())
 		} else {
 			for _, m := range g.Members {
 				groupHasFWMark = groupHasFWMark || m.FWMark != 0
 			}
 		}
 	}
+	p.dropDuplicateRealServers(vs)
 	if len(vs.RealServers) == 0 && vs.SorryServer == nil {
 		p.errorf(vs.Pos, "Virtual server %s has no real servers - ignoring", vs.Name())
 	}
+	p.validateQuorum(vs)
 	for i := range vs.RealServers {
 		rs := &vs.RealServers[i]
 		if vs.Addr.IsValid() && rs.Addr.Is4() != vs.Addr.Is4() && rs.Forwarding.Method != "TUN" {
 			p.errorf(rs.Pos, "Virtual server %s: real server %s address family must match VS address family", vs.Name(), rs.Addr)
 		}
+		// Only NAT rewrites ports, and a fwmark service has none.
 		switch {
 		case vs.FWMark != 0 && rs.portSet && rs.Port != 0:
 			p.errorf(rs.Pos, "WARNING - fwmark virtual server %s, real server %s has port specified - clearing", vs.Name(), rs.Name(vs))
@@ -255,11 +276,60 @@ func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*Vir
 			rs.Port = vs.Port
 		}
 		for _, ck := range rs.Checkers {
-			if ck.File != nil && !files[ck.File.TrackFile] {
-				p.errorf(ck.Pos, "FILE_CHECK track_file %s not found - ignoring", ck.File.TrackFile)
+			if ck.BFD != nil && !p.hasBFD(ck.BFD.Name) {
+				p.errorf(ck.BFD.namePos, "(%s) BFD_CHECK - BFD %s not configured", rs.Name(vs), ck.BFD.Name)
 			}
 		}
 	}
+}
+
+// dropDuplicateRealServers keeps the first of real servers with the same
+// address and port, as keepalived does.
+func (p *parser) dropDuplicateRealServers(vs *VirtualServer) {
+	seen := make(map[netip.AddrPort]bool, len(vs.RealServers))
+	kept := vs.RealServers[:0]
+	for _, rs := range vs.RealServers {
+		ap := netip.AddrPortFrom(rs.Addr, rs.Port)
+		if seen[ap] {
+			p.errorf(rs.Pos, "VS %s: real server %s is duplicated - removing second rs", vs.Name(), rs.Name(vs))
+			continue
+		}
+		seen[ap] = true
+		kept = append(kept, rs)
+	}
+	vs.RealServers = kept
+}
+
+// validateQuorum keeps quorum and hysteresis within what the real
+// servers' weights can reach.
+func (p *parser) validateQuorum(vs *VirtualServer) {
+	if len(vs.RealServers) == 0 {
+		return
+	}
+	var total uint64
+	for _, rs := range vs.RealServers {
+		total += uint64(rs.Weight)
+	}
+	if uint64(vs.Quorum) > total {
+		p.errorf(vs.Pos, "Warning - quorum %d for %s exceeds total weight of real servers %d, reducing quorum to %d", vs.Quorum, vs.Name(), total, total)
+		vs.Quorum = uint32(total)
+	}
+	if vs.Hysteresis >= vs.Quorum {
+		// keepalived's unsigned arithmetic: a quorum of 0 gives
+		// 4294967295.
+		p.errorf(vs.Pos, "Virtual server %s: hysteresis %d >= quorum %d; setting hysteresis to %d", vs.Name(), vs.Hysteresis, vs.Quorum, vs.Quorum-1)
+		vs.Hysteresis = vs.Quorum - 1
+	}
+}
+
+// hasBFD reports whether a bfd_instance of that name is configured.
+func (p *parser) hasBFD(name string) bool {
+	for _, r := range p.cfg.Other {
+		if len(r.Words) > 1 && r.Words[0] == "bfd_instance" && r.Words[1] == name {
+			return true
+		}
+	}
+	return false
 }
 
 // existing drops tracked entries that name nothing configured.

@@ -172,23 +172,29 @@ func instanceKeywords() handlers[Instance] {
 			}
 		}
 	}
-	// count reads a number; a repeat count of 0 keepalived turns into
-	// 1, and other values out of range it reports.
 	count := func(f func(*Instance) *int, set func(*instanceSet) *bool, lo, hi int64) func(*parser, *Instance, *node) {
 		return func(p *parser, in *Instance, n *node) {
-			s, ok := p.arg(n, 1)
-			if !ok {
-				return
-			}
-			if lo == 1 && hi == math.MaxInt32 && strings.TrimSpace(s) == "0" {
-				p.errorf(n.pos, "(%s): %s must be greater than 0, setting to 1", in.Name, n.words[0])
-				*f(in), *set(&in.set) = 1, true
-				return
-			}
 			v, ok := p.intArg(n, 1, lo, hi)
 			if !ok {
-				p.errorf(n.pos, "(%s): Invalid %s [%d:%d] '%s'", in.Name, n.words[0], lo, hi, s)
+				if len(n.words) > 1 {
+					p.errorf(n.pos, "(%s): Invalid %s [%d:%d] '%s'", in.Name, n.words[0], lo, hi, n.words[1])
+				}
 				return
+			}
+			*f(in), *set(&in.set) = int(v), true
+		}
+	}
+	// repeat reads a garp repeat count, which keepalived turns from 0
+	// into 1 where sending nothing makes no sense.
+	repeat := func(f func(*Instance) *int, set func(*instanceSet) *bool) func(*parser, *Instance, *node) {
+		return func(p *parser, in *Instance, n *node) {
+			v, ok := p.intArg(n, 1, 0, math.MaxInt32)
+			if !ok {
+				return
+			}
+			if v == 0 {
+				p.errorf(n.pos, "(%s): %s must be greater than 0, setting to 1", in.Name, n.words[0])
+				v = 1
 			}
 			*f(in), *set(&in.set) = int(v), true
 		}
@@ -209,10 +215,6 @@ func instanceKeywords() handlers[Instance] {
 		},
 		"interface": func(p *parser, in *Instance, n *node) {
 			if s, ok := p.arg(n, 1); ok {
-				if s == "lo" {
-					p.errorf(n.pos, "(%s) cannot use a loopback interface (lo) for vrrp - ignoring", in.Name)
-					return
-				}
 				in.Interface, in.ifPos = s, n.pos
 			}
 		},
@@ -295,12 +297,12 @@ func instanceKeywords() handlers[Instance] {
 			func(s *instanceSet) *bool { return &s.garpLowerPrioDelay }, 0),
 		"garp_master_refresh": timer(func(in *Instance) *time.Duration { return &in.GarpMasterRefresh },
 			func(s *instanceSet) *bool { return &s.garpMasterRefresh }, 0),
-		"garp_master_repeat": count(func(in *Instance) *int { return &in.GarpMasterRepeat },
-			func(s *instanceSet) *bool { return &s.garpMasterRepeat }, 1, math.MaxInt32),
+		"garp_master_repeat": repeat(func(in *Instance) *int { return &in.GarpMasterRepeat },
+			func(s *instanceSet) *bool { return &s.garpMasterRepeat }),
 		"garp_lower_prio_repeat": count(func(in *Instance) *int { return &in.GarpLowerPrioRepeat },
 			func(s *instanceSet) *bool { return &s.garpLowerPrioRepeat }, 0, math.MaxInt32),
-		"garp_master_refresh_repeat": count(func(in *Instance) *int { return &in.GarpMasterRefreshRepeat },
-			func(s *instanceSet) *bool { return &s.garpMasterRefreshRepeat }, 1, math.MaxInt32),
+		"garp_master_refresh_repeat": repeat(func(in *Instance) *int { return &in.GarpMasterRefreshRepeat },
+			func(s *instanceSet) *bool { return &s.garpMasterRefreshRepeat }),
 		"down_timer_adverts": count(func(in *Instance) *int { return &in.DownTimerAdverts },
 			func(s *instanceSet) *bool { return &s.downTimerAdverts }, 1, 100),
 		"lower_prio_no_advert": optFlag(func(in *Instance) *bool { return &in.LowerPrioNoAdvert },
