@@ -5,17 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
-// Destinations are programmed here rather than through the moby/ipvs
-// library, which sends neither the tunnel attributes nor the destination's
-// own address family (so an IPv4 real server behind an IPv6 service).
+// Services and destinations are programmed here rather than through the
+// moby/ipvs library, which sends neither the tunnel attributes nor the
+// destination's own address family (so an IPv4 real server behind an IPv6
+// service), and whose exchange allocates 64 KiB for every reply.
 
 // Generic netlink values from linux/ip_vs.h.
 const (
+	cmdNewService = 1
+	cmdSetService = 2
+	cmdDelService = 3
+
 	cmdNewDest = 5
 	cmdSetDest = 6
 	cmdDelDest = 7
@@ -24,11 +30,15 @@ const (
 	cmdAttrService = 1
 	cmdAttrDest    = 2
 
-	svcAttrAF       = 1
-	svcAttrProtocol = 2
-	svcAttrAddr     = 3
-	svcAttrPort     = 4
-	svcAttrFWMark   = 5
+	svcAttrAF        = 1
+	svcAttrProtocol  = 2
+	svcAttrAddr      = 3
+	svcAttrPort      = 4
+	svcAttrFWMark    = 5
+	svcAttrSchedName = 6
+	svcAttrFlags     = 7
+	svcAttrTimeout   = 8
+	svcAttrNetmask   = 9
 
 	destAttrAddr       = 1
 	destAttrPort       = 2
@@ -90,6 +100,20 @@ func serviceKeyAttr(s *Service) *nl.RtAttr {
 	a.AddRtAttr(svcAttrProtocol, nl.Uint16Attr(uint16(s.Protocol)))
 	a.AddRtAttr(svcAttrAddr, s.Addr.Addr().AsSlice())
 	a.AddRtAttr(svcAttrPort, binary.BigEndian.AppendUint16(nil, s.Addr.Port()))
+	return a
+}
+
+// serviceAttr is the whole service, as adding or updating it takes it.
+func serviceAttr(s *Service) *nl.RtAttr {
+	a := serviceKeyAttr(s)
+	a.AddRtAttr(svcAttrSchedName, nl.ZeroTerminated(s.Scheduler))
+	// struct ip_vs_flags: the flags, then the mask of those to set; all
+	// of them, as ipvsadm does.
+	flags := binary.NativeEndian.AppendUint32(nil, uint32(s.Flags&^flagHashed))
+	flags = binary.NativeEndian.AppendUint32(flags, ^uint32(0))
+	a.AddRtAttr(svcAttrFlags, flags)
+	a.AddRtAttr(svcAttrTimeout, nl.Uint32Attr(uint32(s.Timeout/time.Second)))
+	a.AddRtAttr(svcAttrNetmask, nl.Uint32Attr(s.netmaskBits()))
 	return a
 }
 

@@ -6,5 +6,8 @@
 // table back, computes the smallest set of changes that turns it into the
 // desired table and applies them, touching only the services and
 // destinations it created itself, so entries made by hand or by another
-// program survive every pass and the shutdown.
+// program survive every pass and the shutdown. ReconcileServices does the
+// same for the services a caller names, reading back only those, so that a
+// health event or a reload touching a few virtual servers costs the same
+// however large the table is.
 package ipvs

@@ -23,7 +23,7 @@ type fakeKernel struct {
 }
 
 func (f *fakeKernel) find(s Service) int {
-	return slices.IndexFunc(f.services, func(h Service) bool { return h.key() == s.key() })
+	return slices.IndexFunc(f.services, func(h Service) bool { return h.Key() == s.Key() })
 }
 
 func (f *fakeKernel) call(op Op) error {
@@ -64,6 +64,24 @@ func (f *fakeKernel) Services() ([]Service, error) {
 	}
 	return out, nil
 }
+
+func (f *fakeKernel) LookupService(s Service) (Service, bool, error) {
+	if err := f.fail["read"]; err != nil {
+		return Service{}, false, err
+	}
+	if err := f.fail["lookup "+s.String()]; err != nil {
+		return Service{}, false, err
+	}
+	i := f.find(s)
+	if i < 0 {
+		return Service{}, false, nil
+	}
+	return f.services[i].header(), true, nil
+}
+
+// listOnly hides the fake's LookupService, as a Kernel that can only list
+// the whole table.
+type listOnly struct{ Kernel }
 
 func (f *fakeKernel) Destinations(s Service) ([]Destination, error) {
 	if err := f.fail["read "+s.String()]; err != nil {

@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -36,6 +37,16 @@ type Kernel interface {
 	SetTimeouts(Timeouts) error
 }
 
+// A LookupKernel can read one service by its key, without listing the
+// table; *Handle does. ReconcileServices uses it so that its cost does not
+// grow with the table, and falls back to listing every service on a Kernel
+// that cannot.
+type LookupKernel interface {
+	// LookupService returns the kernel's copy of the service with s's
+	// key, without destinations; ok is false when the table holds none.
+	LookupService(s Service) (have Service, ok bool, err error)
+}
+
 // Timeouts are the kernel's connection timeouts, keepalived's lvs_timeouts.
 // A zero field leaves that timeout unchanged.
 type Timeouts struct {
@@ -44,16 +55,18 @@ type Timeouts struct {
 	UDP    time.Duration
 }
 
-// socketTimeout bounds each send and receive on the handle's own socket.
+// socketTimeout bounds each request on the handle's own socket.
 const socketTimeout = 10 * time.Second
 
 // A Handle programs the IPVS table of one network namespace over generic
 // netlink.
 type Handle struct {
+	// h reads the services and the timeouts, and flushes.
 	h *mobyipvs.Handle
 
-	// sock carries the commands the moby/ipvs library lacks.
-	sock       *nl.SocketHandle
+	// conn carries every change to services and destinations, the
+	// destination reads and the sync daemon commands.
+	conn       *conn
 	familyOnce sync.Once
 	family     uint16
 	familyErr  error
@@ -75,29 +88,18 @@ func Open(nsPath string) (*Handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening generic netlink socket: %w", err)
 	}
-	// A kernel that never answers must not hang the daemon.
-	tv := unix.NsecToTimeval(socketTimeout.Nanoseconds())
-	if err := sock.SetSendTimeout(&tv); err != nil {
-		sock.Close()
-		return nil, fmt.Errorf("setting generic netlink socket timeout: %w", err)
-	}
-	if err := sock.SetReceiveTimeout(&tv); err != nil {
-		sock.Close()
-		return nil, fmt.Errorf("setting generic netlink socket timeout: %w", err)
-	}
 	h, err := mobyipvs.New(nsPath)
 	if err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("opening IPVS netlink socket: %w", err)
 	}
-	return &Handle{h: h, sock: &nl.SocketHandle{Socket: sock}}, nil
+	return &Handle{h: h, conn: newConn(sock)}, nil
 }
 
-// Close releases the handle's netlink socket.
+// Close releases the handle's netlink sockets.
 func (h *Handle) Close() error {
 	h.h.Close()
-	h.sock.Close()
-	return nil
+	return h.conn.close()
 }
 
 // Services implements Kernel.
@@ -117,14 +119,40 @@ func (h *Handle) Services() ([]Service, error) {
 	return out, nil
 }
 
+// LookupService implements LookupKernel.
+func (h *Handle) LookupService(s Service) (Service, bool, error) {
+	k, err := h.h.GetService(toKernelService(&s))
+	switch {
+	case errors.Is(err, unix.ESRCH):
+		// The kernel's answer for a service it does not have.
+		return Service{}, false, nil
+	case err != nil:
+		return Service{}, false, err
+	}
+	have, err := fromKernelService(k)
+	if err != nil {
+		return Service{}, false, err
+	}
+	return have, true, nil
+}
+
 // NewService implements Kernel.
-func (h *Handle) NewService(s Service) error { return h.h.NewService(toKernelService(&s)) }
+func (h *Handle) NewService(s Service) error {
+	_, err := h.genl(cmdNewService, 0, serviceAttr(&s))
+	return err
+}
 
 // UpdateService implements Kernel.
-func (h *Handle) UpdateService(s Service) error { return h.h.UpdateService(toKernelService(&s)) }
+func (h *Handle) UpdateService(s Service) error {
+	_, err := h.genl(cmdSetService, 0, serviceAttr(&s))
+	return err
+}
 
 // DelService implements Kernel.
-func (h *Handle) DelService(s Service) error { return h.h.DelService(toKernelService(&s)) }
+func (h *Handle) DelService(s Service) error {
+	_, err := h.genl(cmdDelService, 0, serviceKeyAttr(&s))
+	return err
+}
 
 // Flush implements Kernel.
 func (h *Handle) Flush() error { return h.h.Flush() }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -433,14 +434,10 @@ func TestGuestSyncDaemon(t *testing.T) {
 	}
 }
 
-// TestGuestScale measures programming a large table from empty and a
-// one-destination change in it.
-func TestGuestScale(t *testing.T) {
-	if testing.Short() {
-		t.Skip("large table")
-	}
-	h := guest(t)
-	const services, dests = 1000, 10
+// scaleTable returns a table of services x dests: TCP services on
+// 172.16.0.0/16 port 80, each with the same NAT real servers 10.1.j.1:8080
+// of weight 1.
+func scaleTable(services, dests int) []Service {
 	table := make([]Service, 0, services)
 	for i := range services {
 		s := Service{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}), 80), Protocol: TCP, Scheduler: "wlc"}
@@ -451,6 +448,18 @@ func TestGuestScale(t *testing.T) {
 		}
 		table = append(table, s)
 	}
+	return table
+}
+
+// TestGuestScale programs a large table from empty and changes one
+// destination in it, through a full and through a targeted pass.
+func TestGuestScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large table")
+	}
+	h := guest(t)
+	const services, dests = 1000, 10
+	table := scaleTable(services, dests)
 	r := NewReconciler(h, ReconcilerConfig{})
 
 	start := time.Now()
@@ -475,14 +484,175 @@ func TestGuestScale(t *testing.T) {
 		t.Fatalf("changing one destination issued %q", opStrings(ops))
 	}
 
+	// The targeted pass reads the one service and its destinations,
+	// whatever the size of the table.
+	table[700].Destinations[3].Weight = 3
+	before := r.Stats()
+	start = time.Now()
+	ops, err := r.ReconcileServices(context.Background(), table, table[700].Key())
+	targeted := time.Since(start)
+	if err != nil || len(ops) != 1 || ops[0].String() != "update-destination -t 172.16.2.188:80 -r 10.1.3.1:8080 -m -w 3" {
+		t.Fatalf("targeted change of one destination: ops %q, err %v", opStrings(ops), err)
+	}
+	if reads := r.Stats().Reads - before.Reads; reads != 2 {
+		t.Errorf("targeted change read the kernel %d times, want 2", reads)
+	}
+	if out := run(t, "ipvsadm", "-Ln", "-t", "172.16.2.188:80"); !hasWeight(out, "10.1.3.1:8080", 3) {
+		t.Errorf("ipvsadm -Ln lacks weight 3 for 10.1.3.1:8080:\n%s", out)
+	}
+
 	start = time.Now()
 	if _, err := r.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	shutdown := time.Since(start)
 	wantSaved(t)
-	t.Logf("%d services x %d destinations in the kernel guest: program from empty %v, converged pass %v, one-destination change %v, shutdown %v",
-		services, dests, fill.Round(time.Millisecond), idle.Round(time.Millisecond), change.Round(time.Millisecond), shutdown.Round(time.Millisecond))
+	t.Logf("%d services x %d destinations in the kernel guest: program from empty %v, converged pass %v, "+
+		"one-destination change: full pass %v, targeted %v; shutdown %v",
+		services, dests, fill.Round(time.Millisecond), idle.Round(time.Millisecond),
+		change.Round(time.Millisecond), targeted.Round(100*time.Microsecond), shutdown.Round(time.Millisecond))
+}
+
+// hasWeight reports whether the output of ipvsadm -Ln lists the real
+// server at addr with weight w.
+func hasWeight(out, addr string, w int) bool {
+	return slices.ContainsFunc(strings.Split(out, "\n"), func(l string) bool {
+		f := strings.Fields(l)
+		return len(f) >= 4 && f[0] == "->" && f[1] == addr && f[3] == strconv.Itoa(w)
+	})
+}
+
+// TestGuestManyDestinations reads back a service whose destinations take
+// the kernel several messages batches to list.
+func TestGuestManyDestinations(t *testing.T) {
+	h := guest(t)
+	s := Service{Addr: ap("192.0.2.1:80"), Protocol: TCP, Scheduler: "wrr"}
+	for i := range 600 {
+		s.Destinations = append(s.Destinations, Destination{
+			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 3, byte(i >> 8), byte(i)}), 80), Method: NAT, Weight: i % 7,
+		})
+	}
+	r := NewReconciler(h, ReconcilerConfig{})
+	reconcile(t, r, []Service{s})
+	got, err := h.Destinations(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(a, b Destination) int { return a.Addr.Compare(b.Addr) })
+	if !slices.Equal(got, s.Destinations) {
+		t.Errorf("Destinations() returned %d destinations, not the %d programmed", len(got), len(s.Destinations))
+	}
+	if ops := reconcile(t, r, []Service{s}); len(ops) != 0 {
+		t.Errorf("a converged pass issued %d ops", len(ops))
+	}
+}
+
+// TestGuestReconcileServices drives the targeted pass through each kind of
+// change against the kernel, then checks that it left the table and its
+// ownership as a full pass would have.
+func TestGuestReconcileServices(t *testing.T) {
+	h := guest(t)
+	run(t, "ipvsadm", "-A", "-t", "198.51.100.9:443", "-s", "lc")
+	handMade := Service{Addr: ap("198.51.100.9:443"), Protocol: TCP}
+	r := NewReconciler(h, ReconcilerConfig{})
+	table := everyForm()
+	reconcile(t, r, table)
+
+	for _, tt := range []struct {
+		name   string
+		tamper []string                        // an ipvsadm command line run first
+		change func(table []Service) []Service // the new desired table
+		key    Service                         // the service named
+		ops    []string
+		reads  uint64
+	}{
+		{
+			name:   "weight",
+			change: func(table []Service) []Service { table[0].Destinations[1].Weight = 7; return table },
+			key:    everyForm()[0],
+			ops:    []string{"update-destination -t 192.0.2.1:80 -r 10.0.0.2:8080 -m -w 7"},
+			reads:  2,
+		},
+		{
+			name: "destination added to a firewall-mark service",
+			change: func(table []Service) []Service {
+				table[4].Destinations = append(table[4].Destinations, Destination{Addr: ap("10.0.1.2:0"), Method: DirectRoute, Weight: 1})
+				return table
+			},
+			key:   everyForm()[4],
+			ops:   []string{"add-destination -f 7 -r 10.0.1.2:0 -g -w 1"},
+			reads: 2,
+		},
+		{
+			name:   "destination removed from an IPv6 service",
+			change: func(table []Service) []Service { table[3].Destinations = table[3].Destinations[:2]; return table },
+			key:    everyForm()[3],
+			ops:    []string{"delete-destination -t [2001:db8::1]:443 -r 10.0.0.12:443"},
+			reads:  2,
+		},
+		{
+			name:   "service dropped",
+			change: func(table []Service) []Service { return slices.Delete(table, 6, 7) },
+			key:    everyForm()[6],
+			ops:    []string{"delete-service -t 192.0.2.3:443"},
+			reads:  2,
+		},
+		{
+			name:   "hand-made service named",
+			change: func(table []Service) []Service { return table },
+			key:    handMade,
+			ops:    nil,
+			reads:  1,
+		},
+		{
+			name:   "service nowhere",
+			change: func(table []Service) []Service { return table },
+			key:    Service{Addr: ap("192.0.2.99:80"), Protocol: TCP},
+			ops:    nil,
+			reads:  1,
+		},
+		{
+			name:   "service deleted by hand",
+			tamper: []string{"-D", "-u", "192.0.2.1:53"},
+			change: func(table []Service) []Service { return table },
+			key:    everyForm()[1],
+			ops:    []string{"add-service -u 192.0.2.1:53 -s rr flags 0x4", "add-destination -u 192.0.2.1:53 -r 10.0.0.3:53 -g -w 0"},
+			reads:  1,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.tamper != nil {
+				run(t, "ipvsadm", tt.tamper...)
+			}
+			table = tt.change(table)
+			before := r.Stats()
+			ops, err := r.ReconcileServices(context.Background(), table, tt.key.Key())
+			if err != nil {
+				t.Fatalf("ReconcileServices: %v\nops: %q", err, opStrings(ops))
+			}
+			if got := opStrings(ops); !slices.Equal(got, tt.ops) {
+				t.Errorf("ops:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.ops, "\n"))
+			}
+			if reads := r.Stats().Reads - before.Reads; reads != tt.reads {
+				t.Errorf("read the kernel %d times, want %d", reads, tt.reads)
+			}
+		})
+	}
+
+	// A full pass finds nothing left to do, and the table is the one a
+	// full pass programs from empty.
+	if ops := reconcile(t, r, table); len(ops) != 0 {
+		t.Errorf("full pass after the targeted ones issued:\n%s", strings.Join(opStrings(ops), "\n"))
+	}
+	got := saved(t)
+	if _, err := r.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wantSaved(t, "-A -t 198.51.100.9:443 -s lc")
+	reconcile(t, NewReconciler(h, ReconcilerConfig{}), table)
+	if want := saved(t); got != want {
+		t.Errorf("table after targeted passes:\n%s\nafter a full pass from empty:\n%s", got, want)
+	}
 }
 
 // keepalivedConf and keepalivedTable describe the same virtual servers, in

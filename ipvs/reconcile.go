@@ -118,8 +118,8 @@ var ErrNotOwned = errors.New("it exists and is not owned by this reconciler")
 
 // Stats counts what a Reconciler has done since it was made.
 type Stats struct {
-	Passes uint64 // Reconcile and Shutdown calls
-	Reads  uint64 // reads of the kernel's services or of one's destinations
+	Passes uint64 // Reconcile, ReconcileServices and Shutdown calls
+	Reads  uint64 // reads of the kernel's services, of one service or of one's destinations
 	Ops    uint64 // changes issued to the kernel
 	Errors uint64 // failed reads and changes
 }
@@ -155,7 +155,7 @@ type Reconciler struct {
 	adopt  bool
 
 	mu      sync.Mutex
-	owned   map[serviceKey]map[destKey]bool // owned services -> their owned destinations
+	owned   map[ServiceKey]map[destKey]bool // owned services -> their owned destinations
 	daemons map[SyncState]SyncDaemon
 	// timeouts are the kernel's connection timeouts before the first
 	// SetTimeouts, restored at Shutdown.
@@ -177,7 +177,7 @@ func NewReconciler(k Kernel, cfg ReconcilerConfig) *Reconciler {
 		keep:    cfg.KeepOnShutdown,
 		flush:   cfg.FlushOnShutdown,
 		adopt:   cfg.Adopt,
-		owned:   make(map[serviceKey]map[destKey]bool),
+		owned:   make(map[ServiceKey]map[destKey]bool),
 		daemons: make(map[SyncState]SyncDaemon),
 	}
 }
@@ -194,7 +194,7 @@ func (r *Reconciler) Stats() Stats {
 func (r *Reconciler) Owns(s Service, dests ...Destination) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ds, ok := r.owned[s.key()]
+	ds, ok := r.owned[s.Key()]
 	if !ok {
 		return false
 	}
@@ -204,6 +204,14 @@ func (r *Reconciler) Owns(s Service, dests ...Destination) bool {
 		}
 	}
 	return true
+}
+
+// debugging reports whether the log takes debug lines, which the
+// reconciler then formats for each change: for the eleven thousand changes
+// of a large table that is not free. A logger that cannot tell gets them.
+func (r *Reconciler) debugging() bool {
+	l, ok := r.log.(interface{ IsLevelEnabled(logrus.Level) bool })
+	return !ok || l.IsLevelEnabled(logrus.DebugLevel)
 }
 
 // A pass collects the ops and errors of one call.
@@ -255,7 +263,7 @@ func (r *Reconciler) do(ctx context.Context, p *pass, op Op) error {
 		err = fmt.Errorf("%s: %w", op.action(), err)
 		op.Err = err
 		p.errs = append(p.errs, err)
-	} else {
+	} else if r.debugging() {
 		r.log.WithField("op", op.String()).Debug("IPVS change")
 	}
 	p.ops = append(p.ops, op)
@@ -264,17 +272,17 @@ func (r *Reconciler) do(ctx context.Context, p *pass, op Op) error {
 
 // read returns the kernel's services, without destinations, indexed by
 // service key.
-func (r *Reconciler) read() (map[serviceKey]*Service, []serviceKey, error) {
+func (r *Reconciler) read() (map[ServiceKey]*Service, []ServiceKey, error) {
 	r.stats.Reads++
 	ss, err := r.kernel.Services()
 	if err != nil {
 		r.stats.Errors++
 		return nil, nil, fmt.Errorf("reading IPVS table: %w", err)
 	}
-	byKey := make(map[serviceKey]*Service, len(ss))
-	order := make([]serviceKey, 0, len(ss))
+	byKey := make(map[ServiceKey]*Service, len(ss))
+	order := make([]ServiceKey, 0, len(ss))
 	for i := range ss {
-		k := ss[i].key()
+		k := ss[i].Key()
 		byKey[k] = &ss[i]
 		order = append(order, k)
 	}
@@ -303,16 +311,16 @@ func (r *Reconciler) readDestinations(p *pass, s *Service) error {
 // changes it issued; a failed change does not stop the others, and the
 // error joins every failure.
 func (r *Reconciler) Reconcile(ctx context.Context, desired []Service) ([]Op, error) {
-	want := make(map[serviceKey]bool, len(desired))
+	want := make(map[ServiceKey]bool, len(desired))
 	for i := range desired {
 		s := &desired[i]
 		if err := s.Validate(); err != nil {
 			return nil, fmt.Errorf("reconciling IPVS table: %w", err)
 		}
-		if want[s.key()] {
+		if want[s.Key()] {
 			return nil, fmt.Errorf("reconciling IPVS table: service %s listed twice", s)
 		}
-		want[s.key()] = true
+		want[s.Key()] = true
 	}
 
 	r.mu.Lock()
@@ -324,7 +332,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, desired []Service) ([]Op, er
 	}
 	var p pass
 	for i := range desired {
-		if err := r.reconcileService(ctx, &p, &desired[i], kernel[desired[i].key()]); err != nil && ctx.Err() != nil {
+		if err := r.reconcileService(ctx, &p, &desired[i], kernel[desired[i].Key()]); err != nil && ctx.Err() != nil {
 			return p.ops, ctx.Err()
 		}
 	}
@@ -344,10 +352,162 @@ func (r *Reconciler) Reconcile(ctx context.Context, desired []Service) ([]Op, er
 	return p.ops, errors.Join(p.errs...)
 }
 
+// ReconcileServices is Reconcile narrowed to the services with the given
+// keys, for changes whose extent the caller knows: a real server's health
+// or a reload that touched a few virtual servers. It reads back and
+// converges only those services, so the kernel work it costs does not grow
+// with the table.
+//
+// desired is the whole desired table, as for Reconcile. A key it lacks
+// names a service no longer desired, deleted if the reconciler owns it. A
+// service not named is neither read nor changed, even if desired differs
+// from the kernel there: a full Reconcile is still needed to undo what
+// others do to the table.
+func (r *Reconciler) ReconcileServices(ctx context.Context, desired []Service, keys ...ServiceKey) ([]Op, error) {
+	want := make(map[ServiceKey]*Service, len(keys))
+	for _, k := range keys {
+		if !k.valid() {
+			return nil, errors.New("reconciling IPVS services: zero service key")
+		}
+		want[k] = nil
+	}
+	for i := range desired {
+		s := &desired[i]
+		k := s.Key()
+		prev, named := want[k]
+		switch {
+		case !named:
+			continue
+		case prev != nil:
+			return nil, fmt.Errorf("reconciling IPVS services: service %s listed twice", s)
+		}
+		if err := s.Validate(); err != nil {
+			return nil, fmt.Errorf("reconciling IPVS services: %w", err)
+		}
+		want[k] = s
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats.Passes++
+	find, err := r.finder()
+	if err != nil {
+		return nil, err
+	}
+	var p pass
+	done := make(map[ServiceKey]bool, len(keys))
+	for _, k := range keys {
+		if done[k] {
+			continue
+		}
+		done[k] = true
+		if err := r.reconcileKey(ctx, &p, k, want[k], find); err != nil && ctx.Err() != nil {
+			return p.ops, ctx.Err()
+		}
+	}
+	return p.ops, errors.Join(p.errs...)
+}
+
+// ChangedServices returns the keys of the services that differ between two
+// desired tables: added, removed, or with other attributes or destinations.
+// They are what ReconcileServices needs to apply a reload from one table
+// to the other. Services of to come first, in its order, then those
+// removed, in the order of from.
+func ChangedServices(from, to []Service) []ServiceKey {
+	before := make(map[ServiceKey]*Service, len(from))
+	for i := range from {
+		before[from[i].Key()] = &from[i]
+	}
+	var keys []ServiceKey
+	present := make(map[ServiceKey]bool, len(to))
+	for i := range to {
+		s := &to[i]
+		k := s.Key()
+		present[k] = true
+		if old := before[k]; old == nil || !sameService(old, s) {
+			keys = append(keys, k)
+		}
+	}
+	for i := range from {
+		if k := from[i].Key(); !present[k] {
+			keys = append(keys, k)
+			present[k] = true
+		}
+	}
+	return keys
+}
+
+// sameService reports whether two forms of a service would program the
+// same kernel entries; the order of destinations does not matter.
+func sameService(a, b *Service) bool {
+	if !sameAttributes(a, b) || len(a.Destinations) != len(b.Destinations) {
+		return false
+	}
+	dests := make(map[destKey]Destination, len(a.Destinations))
+	for _, d := range a.Destinations {
+		dests[d.Addr] = d
+	}
+	for _, d := range b.Destinations {
+		if ad, ok := dests[d.Addr]; !ok || ad != d {
+			return false
+		}
+	}
+	return true
+}
+
+// reconcileKey converges the one service with key k, reading back only it:
+// want is its desired form, or nil when it is no longer desired.
+func (r *Reconciler) reconcileKey(ctx context.Context, p *pass, k ServiceKey, want *Service, find findFunc) error {
+	have, err := find(k)
+	if err != nil {
+		p.errs = append(p.errs, err)
+		return err
+	}
+	switch {
+	case want != nil:
+		return r.reconcileService(ctx, p, want, have)
+	case r.owned[k] == nil:
+		return nil // never ours, or already gone
+	case have == nil:
+		delete(r.owned, k) // deleted behind our back and no longer wanted
+		return nil
+	}
+	return r.removeService(ctx, p, have)
+}
+
+// A findFunc returns the kernel's copy of the service with a key, without
+// destinations, or nil when the table lacks it.
+type findFunc func(ServiceKey) (*Service, error)
+
+// finder returns a findFunc that looks each service up, or, on a kernel
+// that cannot, one that searches a single read of the list of services.
+func (r *Reconciler) finder() (findFunc, error) {
+	lk, ok := r.kernel.(LookupKernel)
+	if !ok {
+		kernel, _, err := r.read()
+		if err != nil {
+			return nil, err
+		}
+		return func(k ServiceKey) (*Service, error) { return kernel[k], nil }, nil
+	}
+	return func(k ServiceKey) (*Service, error) {
+		r.stats.Reads++
+		have, ok, err := lk.LookupService(k.service())
+		switch {
+		case err != nil:
+			r.stats.Errors++
+			return nil, fmt.Errorf("reading IPVS service %s: %w", k, err)
+		case !ok:
+			return nil, nil
+		}
+		return &have, nil
+	}, nil
+}
+
 // reconcileService brings one desired service and its destinations into the
 // kernel; have is the kernel's copy or nil.
 func (r *Reconciler) reconcileService(ctx context.Context, p *pass, want, have *Service) error {
-	k := want.key()
+	k := want.Key()
 	hdr := want.header()
 	owned := r.owned[k]
 	switch {
@@ -436,7 +596,7 @@ func (r *Reconciler) reconcileService(ctx context.Context, p *pass, want, have *
 // has added destinations to it, only the owned destinations go and the
 // service stays for them.
 func (r *Reconciler) removeService(ctx context.Context, p *pass, have *Service) error {
-	k := have.key()
+	k := have.Key()
 	owned := r.owned[k]
 	hdr := have.header()
 	if err := r.readDestinations(p, have); err != nil {

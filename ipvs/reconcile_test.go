@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 )
 
 func web(weights ...int) Service {
@@ -577,6 +579,423 @@ func TestNetmaskBits(t *testing.T) {
 		back.Netmask = netmaskFromBits(tt.s.family(), tt.bits)
 		if got := back.netmaskBits(); got != tt.bits {
 			t.Errorf("%v: netmask bits %#x read back as %v, which is %#x", tt.s, tt.bits, back.Netmask, got)
+		}
+	}
+}
+
+func TestReconcileServices(t *testing.T) {
+	handMade := Service{Addr: netip.MustParseAddrPort("198.51.100.9:443"), Protocol: TCP, Scheduler: "lc",
+		Destinations: []Destination{{Addr: netip.MustParseAddrPort("10.9.9.9:443"), Weight: 1}}}
+	foreignDest := Destination{Addr: netip.MustParseAddrPort("10.0.0.99:80"), Method: DirectRoute, Weight: 5}
+
+	tests := []struct {
+		name    string
+		adopt   bool
+		foreign []Service              // made by hand before the reconciler starts
+		before  []Service              // fully reconciled first
+		tamper  func(f *fakeKernel)    // someone editing the table by hand
+		desired []Service              // the whole desired table
+		keys    []Service              // the services named in the pass under test
+		ops     []string               // its ops
+		table   string                 // the kernel table afterwards
+		err     string                 // a substring of the error, if one is expected
+		owns    func(*Reconciler) bool // extra ownership check
+		full    []string               // the ops of a full pass that follows
+	}{
+		{
+			name:    "weight change is one update",
+			before:  []Service{web(1, 2, 3), dns()},
+			desired: []Service{web(1, 5, 3), dns()},
+			keys:    []Service{web()},
+			ops:     []string{"update-destination -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 5"},
+		},
+		{
+			name:    "added destination",
+			before:  []Service{web(1, 2), dns()},
+			desired: []Service{web(1, 2, 3), dns()},
+			keys:    []Service{web()},
+			ops:     []string{"add-destination -t 192.0.2.1:80 -r 10.0.0.3:80 -m -w 3"},
+			owns:    func(r *Reconciler) bool { return r.Owns(web(), web(1, 2, 3).Destinations...) },
+		},
+		{
+			name:    "removed destination",
+			before:  []Service{web(1, 2), dns()},
+			desired: []Service{web(1), dns()},
+			keys:    []Service{web()},
+			ops:     []string{"delete-destination -t 192.0.2.1:80 -r 10.0.0.2:80"},
+			owns:    func(r *Reconciler) bool { return !r.Owns(web(), web(1, 2).Destinations[1]) },
+		},
+		{
+			name:    "new service is added and owned",
+			before:  []Service{dns()},
+			desired: []Service{dns(), web(1)},
+			keys:    []Service{web()},
+			ops: []string{
+				"add-service -t 192.0.2.1:80 -s wrr",
+				"add-destination -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 1",
+			},
+			owns: func(r *Reconciler) bool { return r.Owns(web(1), web(1).Destinations...) },
+		},
+		{
+			name:    "dropped owned service is deleted",
+			before:  []Service{web(1, 2), dns()},
+			desired: []Service{dns()},
+			keys:    []Service{web()},
+			ops:     []string{"delete-service -t 192.0.2.1:80"},
+			table:   "-A -u [2001:db8::53]:53 -s rr\n-a -u [2001:db8::53]:53 -r [2001:db8::a]:53 -g -w 1",
+			owns:    func(r *Reconciler) bool { return !r.Owns(web()) },
+		},
+		{
+			name:    "dropped service deleted by hand is forgotten",
+			before:  []Service{web(1), dns()},
+			tamper:  func(f *fakeKernel) { f.services = f.services[1:] },
+			desired: []Service{dns()},
+			keys:    []Service{web()},
+			ops:     nil,
+			owns:    func(r *Reconciler) bool { return !r.Owns(web()) && r.Owns(dns()) },
+		},
+		{
+			name:    "dropped hand-made service is left alone",
+			foreign: []Service{handMade},
+			before:  []Service{web(1)},
+			desired: []Service{web(1)},
+			keys:    []Service{handMade},
+			ops:     nil,
+			table:   "-A -t 192.0.2.1:80 -s wrr\n-A -t 198.51.100.9:443 -s lc\n-a -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 1\n-a -t 198.51.100.9:443 -r 10.9.9.9:443 -m -w 1",
+		},
+		{
+			name:   "dropped owned service keeps a hand-made destination",
+			before: []Service{web(1, 2)},
+			tamper: func(f *fakeKernel) {
+				f.services[0].Destinations = append(f.services[0].Destinations, foreignDest)
+			},
+			desired: nil,
+			keys:    []Service{web()},
+			ops: []string{
+				"delete-destination -t 192.0.2.1:80 -r 10.0.0.1:80",
+				"delete-destination -t 192.0.2.1:80 -r 10.0.0.2:80",
+			},
+			table: "-A -t 192.0.2.1:80 -s wrr\n-a -t 192.0.2.1:80 -r 10.0.0.99:80 -g -w 5",
+			owns:  func(r *Reconciler) bool { return !r.Owns(web()) },
+		},
+		{
+			name:   "unnamed services are not read",
+			before: []Service{web(1), dns()},
+			tamper: func(f *fakeKernel) {
+				f.fail = map[string]error{"read -u [2001:db8::53]:53": syscall.EIO, "lookup -u [2001:db8::53]:53": syscall.EIO}
+			},
+			desired: []Service{web(2), dns()},
+			keys:    []Service{web()},
+			ops:     []string{"update-destination -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 2"},
+		},
+		{
+			name:    "an unnamed change waits for a full pass",
+			before:  []Service{web(1), dns()},
+			desired: []Service{web(1), with(dns(), func(s *Service) { s.Destinations[0].Weight = 5 })},
+			keys:    []Service{web()},
+			ops:     nil,
+			full:    []string{"update-destination -u [2001:db8::53]:53 -r [2001:db8::a]:53 -g -w 5"},
+		},
+		{
+			name:    "service deleted by hand is restored",
+			before:  []Service{web(1, 2)},
+			tamper:  func(f *fakeKernel) { f.services = nil },
+			desired: []Service{web(1, 2)},
+			keys:    []Service{web()},
+			ops: []string{
+				"add-service -t 192.0.2.1:80 -s wrr",
+				"add-destination -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 1",
+				"add-destination -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 2",
+			},
+		},
+		{
+			name:    "hand-made service with a named key is left alone",
+			foreign: []Service{web(1)},
+			desired: []Service{web(4)},
+			keys:    []Service{web()},
+			ops:     nil,
+			err:     "leaving service -t 192.0.2.1:80 alone: it exists and is not owned",
+			table:   "-A -t 192.0.2.1:80 -s wrr\n-a -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 1",
+			owns:    func(r *Reconciler) bool { return !r.Owns(web()) },
+		},
+		{
+			name:    "hand-made service with a named key is adopted when asked",
+			adopt:   true,
+			foreign: []Service{with(web(1), func(s *Service) { s.Scheduler = "rr" })},
+			desired: []Service{web(4, 2)},
+			keys:    []Service{web()},
+			ops: []string{
+				"update-service -t 192.0.2.1:80 -s wrr",
+				"update-destination -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 4",
+				"add-destination -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 2",
+			},
+			owns: func(r *Reconciler) bool { return r.Owns(web(4, 2), web(4, 2).Destinations...) },
+		},
+		{
+			name:    "several keys in their order, each once",
+			before:  []Service{web(1), dns(), mark()},
+			desired: []Service{web(2), mark()},
+			keys:    []Service{dns(), web(), dns()},
+			ops: []string{
+				"delete-service -u [2001:db8::53]:53",
+				"update-destination -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 2",
+			},
+		},
+		{
+			name:    "a key in neither table is no op",
+			before:  []Service{web(1)},
+			desired: []Service{web(1)},
+			keys:    []Service{dns()},
+			ops:     nil,
+		},
+		{
+			name:    "a failed change does not stop the other keys",
+			before:  []Service{web(1), dns()},
+			tamper:  func(f *fakeKernel) { f.fail = map[string]error{"update-destination -t": syscall.EINVAL} },
+			desired: []Service{web(2)},
+			keys:    []Service{web(), dns()},
+			ops: []string{
+				"update-destination -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 2",
+				"delete-service -u [2001:db8::53]:53",
+			},
+			err: "updating destination 10.0.0.1:80 of service -t 192.0.2.1:80: invalid argument",
+		},
+		{
+			name:    "a failed read changes nothing",
+			before:  []Service{web(1)},
+			tamper:  func(f *fakeKernel) { f.fail = map[string]error{"read": syscall.EPERM} },
+			desired: nil,
+			keys:    []Service{web()},
+			ops:     nil,
+			err:     "operation not permitted",
+			owns:    func(r *Reconciler) bool { return r.Owns(web(1), web(1).Destinations...) },
+		},
+		{
+			name:    "a named service listed twice is refused",
+			desired: []Service{web(1), web(2)},
+			keys:    []Service{web()},
+			err:     "service -t 192.0.2.1:80 listed twice",
+		},
+		{
+			name:    "an invalid named service is refused",
+			desired: []Service{with(web(1), func(s *Service) { s.Destinations[0].TunnelType = GRE })},
+			keys:    []Service{web()},
+			err:     "destination 10.0.0.1:80: tunnel options without the tunnel method",
+		},
+		{
+			name:    "the zero key is refused",
+			desired: []Service{web(1)},
+			keys:    []Service{{}},
+			err:     "zero service key",
+		},
+	}
+	kernels := []struct {
+		name string
+		wrap func(*fakeKernel) Kernel
+	}{
+		{"lookup", func(f *fakeKernel) Kernel { return f }},
+		{"list", func(f *fakeKernel) Kernel { return listOnly{f} }},
+	}
+	for _, tt := range tests {
+		for _, kern := range kernels {
+			t.Run(tt.name+"/"+kern.name, func(t *testing.T) {
+				ctx := context.Background()
+				k := &fakeKernel{}
+				for _, s := range tt.foreign {
+					if err := k.NewService(s); err != nil {
+						t.Fatal(err)
+					}
+					k.services[len(k.services)-1].Destinations = slices.Clone(s.Destinations)
+				}
+				r := NewReconciler(kern.wrap(k), ReconcilerConfig{Adopt: tt.adopt})
+				if _, err := r.Reconcile(ctx, tt.before); err != nil {
+					t.Fatalf("first pass: %v", err)
+				}
+				if tt.tamper != nil {
+					tt.tamper(k)
+				}
+				before := r.Stats()
+				var keys []ServiceKey
+				for i := range tt.keys {
+					keys = append(keys, tt.keys[i].Key())
+				}
+
+				ops, err := r.ReconcileServices(ctx, tt.desired, keys...)
+				switch {
+				case tt.err == "" && err != nil:
+					t.Fatalf("ReconcileServices: %v", err)
+				case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+					t.Fatalf("ReconcileServices error = %v, want one containing %q", err, tt.err)
+				}
+				if strings.Contains(tt.err, "not owned") && !errors.Is(err, ErrNotOwned) {
+					t.Errorf("error %v is not ErrNotOwned", err)
+				}
+				if got := opStrings(ops); !slices.Equal(got, tt.ops) {
+					t.Errorf("ops:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.ops, "\n"))
+				}
+				if d := r.Stats().Ops - before.Ops; d != uint64(len(tt.ops)) {
+					t.Errorf("Stats().Ops grew by %d, want %d", d, len(tt.ops))
+				}
+				if tt.table != "" {
+					if got := k.dump(); got != tt.table {
+						t.Errorf("table:\n%s\nwant:\n%s", got, tt.table)
+					}
+				}
+				if tt.owns != nil && !tt.owns(r) {
+					t.Error("ownership check failed")
+				}
+				if err != nil {
+					return
+				}
+				// The full pass must agree with what the targeted one
+				// left behind: nothing to redo, nothing owned forgotten.
+				k.fail = nil
+				full, err := r.Reconcile(ctx, tt.desired)
+				if err != nil {
+					t.Fatalf("full pass: %v", err)
+				}
+				if got := opStrings(full); !slices.Equal(got, tt.full) {
+					t.Errorf("full pass ops:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.full, "\n"))
+				}
+			})
+		}
+	}
+}
+
+// TestReconcileServicesCost checks that a targeted pass reads the named
+// service and its destinations only, however large the table: one lookup
+// or, on a kernel without lookups, one read of the list of services.
+func TestReconcileServicesCost(t *testing.T) {
+	ctx := context.Background()
+	for _, size := range []int{1, 10, 1000} {
+		for _, list := range []bool{false, true} {
+			k := &fakeKernel{}
+			var kern Kernel = k
+			if list {
+				kern = listOnly{k}
+			}
+			r := NewReconciler(kern, ReconcilerConfig{})
+			table := make([]Service, size)
+			for i := range table {
+				table[i] = with(web(1, 2, 3), func(s *Service) {
+					s.Addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)}), 80)
+				})
+			}
+			if _, err := r.Reconcile(ctx, table); err != nil {
+				t.Fatal(err)
+			}
+			named := &table[size/2]
+			k.fail = make(map[string]error)
+			for _, s := range table {
+				if s.Key() != named.Key() {
+					k.fail["read "+s.String()] = syscall.EIO
+					k.fail["lookup "+s.String()] = syscall.EIO
+				}
+			}
+			before := r.Stats()
+			named.Destinations[1].Weight = 7
+			ops, err := r.ReconcileServices(ctx, table, named.Key())
+			if err != nil || len(ops) != 1 || ops[0].Kind != UpdateDestination {
+				t.Fatalf("%d services, list %v: ops %q, err %v; want one update-destination", size, list, opStrings(ops), err)
+			}
+			after := r.Stats()
+			if reads := after.Reads - before.Reads; reads != 2 {
+				t.Errorf("%d services, list %v: %d reads, want 2", size, list, reads)
+			}
+			if after.Passes-before.Passes != 1 {
+				t.Errorf("%d services, list %v: Stats().Passes grew by %d, want 1", size, list, after.Passes-before.Passes)
+			}
+		}
+	}
+}
+
+func TestReconcileServicesCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	k := &fakeKernel{}
+	s := web(1)
+	ops, err := NewReconciler(k, ReconcilerConfig{}).ReconcileServices(ctx, []Service{s}, s.Key())
+	if !errors.Is(err, context.Canceled) || len(ops) != 0 || len(k.calls) != 0 {
+		t.Fatalf("ReconcileServices on a cancelled context: ops %v, calls %v, err %v", ops, k.calls, err)
+	}
+}
+
+func TestServiceKeyString(t *testing.T) {
+	for _, s := range []Service{web(), dns(), mark(), {FWMark: 9, Family: IPv6}} {
+		if got, want := s.Key().String(), s.String(); got != want {
+			t.Errorf("Key().String() = %q, want %q", got, want)
+		}
+	}
+}
+
+func TestChangedServices(t *testing.T) {
+	webKey, dnsKey, markKey := web().Key(), dns().Key(), mark().Key()
+	for _, tt := range []struct {
+		name     string
+		from, to []Service
+		want     []ServiceKey
+	}{
+		{"same tables", []Service{web(1, 2), dns(), mark()}, []Service{web(1, 2), dns(), mark()}, nil},
+		{"both empty", nil, nil, nil},
+		{"destinations reordered", []Service{web(1, 2)}, []Service{with(web(1, 2), func(s *Service) { slices.Reverse(s.Destinations) })}, nil},
+		{"services reordered", []Service{web(1), dns()}, []Service{dns(), web(1)}, nil},
+		{"default netmask spelt out", []Service{web(1)}, []Service{with(web(1), func(s *Service) { s.Netmask = net.CIDRMask(32, 32) })}, nil},
+		{"weight", []Service{web(1, 2), dns()}, []Service{web(1, 3), dns()}, []ServiceKey{webKey}},
+		{"destination added", []Service{web(1), dns()}, []Service{web(1, 2), dns()}, []ServiceKey{webKey}},
+		{"destination removed", []Service{web(1, 2), dns()}, []Service{web(1), dns()}, []ServiceKey{webKey}},
+		{"destination replaced", []Service{web(1, 2)}, []Service{with(web(1, 2), func(s *Service) { s.Destinations[1].Addr = netip.MustParseAddrPort("10.0.0.9:80") })}, []ServiceKey{webKey}},
+		{"scheduler", []Service{mark()}, []Service{with(mark(), func(s *Service) { s.Scheduler = "mh" })}, []ServiceKey{markKey}},
+		{"persistence", []Service{mark()}, []Service{with(mark(), func(s *Service) { s.Timeout = time.Minute })}, []ServiceKey{markKey}},
+		{"service added", []Service{dns()}, []Service{web(1), dns()}, []ServiceKey{webKey}},
+		{"service removed", []Service{web(1), dns(), mark()}, []Service{mark()}, []ServiceKey{webKey, dnsKey}},
+		{"added, changed and removed", []Service{web(1), dns()}, []Service{mark(), web(2)}, []ServiceKey{markKey, webKey, dnsKey}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ChangedServices(tt.from, tt.to); !slices.Equal(got, tt.want) {
+				t.Errorf("ChangedServices = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestChangedServicesConverge applies reloads through ChangedServices and
+// ReconcileServices and checks that a full pass finds nothing left to do.
+func TestChangedServicesConverge(t *testing.T) {
+	ctx := context.Background()
+	tables := [][]Service{
+		{web(1, 2), dns()},
+		{web(1, 3), dns(), mark()},
+		{with(mark(), func(s *Service) { s.Scheduler = "mh" }), web(4)},
+		nil,
+		{dns()},
+	}
+	k := &fakeKernel{}
+	r := NewReconciler(k, ReconcilerConfig{})
+	var from []Service
+	for i, to := range tables {
+		if _, err := r.ReconcileServices(ctx, to, ChangedServices(from, to)...); err != nil {
+			t.Fatalf("reload %d: %v", i, err)
+		}
+		if ops, err := r.Reconcile(ctx, to); err != nil || len(ops) != 0 {
+			t.Fatalf("reload %d: full pass after it: ops %q, err %v; want none", i, opStrings(ops), err)
+		}
+		from = to
+	}
+}
+
+func TestReconcileLogsChangesAtDebugLevel(t *testing.T) {
+	for _, level := range []logrus.Level{logrus.DebugLevel, logrus.InfoLevel} {
+		var out strings.Builder
+		log := logrus.New()
+		log.Out = &out
+		log.Level = level
+		r := NewReconciler(&fakeKernel{}, ReconcilerConfig{Log: log.WithField("component", "ipvs")})
+		if _, err := r.Reconcile(context.Background(), []Service{web(1)}); err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Count(out.String(), `msg="IPVS change" component=ipvs op="add-`)
+		if want := map[logrus.Level]int{logrus.DebugLevel: 2, logrus.InfoLevel: 0}[level]; got != want {
+			t.Errorf("at level %v: %d change lines, want %d:\n%s", level, got, want, out.String())
 		}
 	}
 }

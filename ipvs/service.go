@@ -188,19 +188,43 @@ type Destination struct {
 	TunnelFlags TunnelFlags
 }
 
-// serviceKey identifies a service in the kernel's table.
-type serviceKey struct {
+// A ServiceKey identifies a service in the kernel's table: its address
+// and protocol, or its firewall mark and family. Keys are comparable, so
+// they can index maps.
+type ServiceKey struct {
 	family   Family
 	protocol Protocol
 	addr     netip.AddrPort
 	fwmark   uint32
 }
 
-func (s *Service) key() serviceKey {
+// Key returns the key that identifies the service in the kernel's table.
+func (s Service) Key() ServiceKey {
 	if s.FWMark != 0 {
-		return serviceKey{family: s.family(), fwmark: s.FWMark}
+		return ServiceKey{family: s.family(), fwmark: s.FWMark}
 	}
-	return serviceKey{family: s.family(), protocol: s.Protocol, addr: s.Addr}
+	return ServiceKey{family: s.family(), protocol: s.Protocol, addr: s.Addr}
+}
+
+// String formats the key as Service.String does.
+func (k ServiceKey) String() string {
+	s := k.service()
+	return s.String()
+}
+
+// service returns a service bearing only the key, enough for the kernel to
+// find the one it names.
+func (k ServiceKey) service() Service {
+	if k.fwmark != 0 {
+		return Service{FWMark: k.fwmark, Family: k.family}
+	}
+	return Service{Addr: k.addr, Protocol: k.protocol}
+}
+
+// valid reports whether the key can name a service at all: the zero key
+// cannot.
+func (k ServiceKey) valid() bool {
+	return k.fwmark != 0 || k.addr.IsValid()
 }
 
 func (s *Service) family() Family {

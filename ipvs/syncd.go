@@ -224,24 +224,15 @@ func (h *Handle) genl(cmd uint8, flags int, attrs ...*nl.RtAttr) ([][]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	req := nl.NewNetlinkRequest(int(family), unix.NLM_F_ACK|flags)
-	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_GENERIC: h.sock}
-	req.AddData(&nl.Genlmsg{Command: cmd, Version: 1})
-	for _, a := range attrs {
-		req.AddData(a)
-	}
-	return req.Execute(unix.NETLINK_GENERIC, 0)
+	return h.conn.execute(family, cmd, flags, attrs...)
 }
 
 // ipvsFamily resolves the IPVS generic netlink family in the handle's
 // namespace once.
 func (h *Handle) ipvsFamily() (uint16, error) {
 	h.familyOnce.Do(func() {
-		req := nl.NewNetlinkRequest(unix.GENL_ID_CTRL, unix.NLM_F_ACK)
-		req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_GENERIC: h.sock}
-		req.AddData(&nl.Genlmsg{Command: unix.CTRL_CMD_GETFAMILY, Version: 1})
-		req.AddData(nl.NewRtAttr(genlCtrlAttrFamilyName, nl.ZeroTerminated("IPVS")))
-		msgs, err := req.Execute(unix.NETLINK_GENERIC, unix.GENL_ID_CTRL)
+		msgs, err := h.conn.execute(unix.GENL_ID_CTRL, unix.CTRL_CMD_GETFAMILY, 0,
+			nl.NewRtAttr(genlCtrlAttrFamilyName, nl.ZeroTerminated("IPVS")))
 		if err != nil {
 			h.familyErr = fmt.Errorf("resolving IPVS generic netlink family: %w", err)
 			return

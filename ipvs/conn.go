@@ -1,0 +1,130 @@
+package ipvs
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+)
+
+// A conn sends generic netlink requests on one socket and collects their
+// replies in a buffer it keeps. Programming a large table is one request
+// per entry, and the netlink library's own exchange allocates and clears a
+// 64 KiB buffer for every reply.
+type conn struct {
+	mu   sync.Mutex
+	sock *nl.NetlinkSocket
+	seq  uint32
+	buf  []byte
+}
+
+// recvBuffer is the size of the largest message batch the kernel sends a
+// dumping socket, which it bounds by the receive buffers it has been given,
+// up to 32 KiB.
+const recvBuffer = 32 << 10
+
+func newConn(sock *nl.NetlinkSocket) *conn {
+	return &conn{sock: sock, buf: make([]byte, recvBuffer)}
+}
+
+func (c *conn) close() error {
+	c.sock.Close()
+	return nil
+}
+
+// execute sends one request of the generic netlink family to the kernel,
+// asking for an acknowledgement, and returns the payloads of the replies,
+// generic netlink header included. flags may add NLM_F_DUMP.
+func (c *conn) execute(family uint16, cmd uint8, flags int, attrs ...*nl.RtAttr) ([][]byte, error) {
+	req := nl.NewNetlinkRequest(int(family), unix.NLM_F_ACK|flags)
+	req.AddData(&nl.Genlmsg{Command: cmd, Version: 1})
+	for _, a := range attrs {
+		req.AddData(a)
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	req.Seq = c.seq
+	fd := c.sock.GetFd()
+	deadline := time.Now().Add(socketTimeout)
+	b := req.Serialize()
+	for {
+		err := unix.Sendto(fd, b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		if err == nil {
+			break
+		}
+		if err = wait(fd, unix.POLLOUT, deadline, err); err != nil {
+			return nil, err
+		}
+	}
+
+	var out [][]byte
+	for {
+		n, _, err := unix.Recvfrom(fd, c.buf, 0)
+		if err != nil {
+			if err = wait(fd, unix.POLLIN, deadline, err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		msgs, err := syscall.ParseNetlinkMessage(c.buf[:n])
+		if err != nil {
+			return nil, fmt.Errorf("parsing netlink reply: %w", err)
+		}
+		for _, m := range msgs {
+			if m.Header.Seq != req.Seq {
+				continue // the answer to a request that gave up waiting
+			}
+			switch m.Header.Type {
+			case unix.NLMSG_NOOP:
+				continue
+			case unix.NLMSG_OVERRUN:
+				return nil, errors.New("netlink reply overran the receive buffer")
+			case unix.NLMSG_DONE, unix.NLMSG_ERROR:
+				// A dump ends with DONE, anything else with the
+				// acknowledgement; both may carry an error.
+				if len(m.Data) >= 4 {
+					if errno := int32(binary.NativeEndian.Uint32(m.Data)); errno != 0 {
+						return nil, syscall.Errno(-errno)
+					}
+				}
+				return out, nil
+			}
+			// The buffer is reused for the next read.
+			out = append(out, append([]byte(nil), m.Data...))
+		}
+	}
+}
+
+// wait waits, up to the deadline, for fd to be ready for events after an
+// operation on it failed with err, and returns err itself if that is not
+// the socket having to wait.
+func wait(fd int, events int16, deadline time.Time, err error) error {
+	switch {
+	case errors.Is(err, unix.EINTR):
+		return nil
+	case !errors.Is(err, unix.EAGAIN):
+		return err
+	}
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("waiting for the kernel's netlink reply: %w", unix.ETIMEDOUT)
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: events}}, int(left.Milliseconds())+1)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return err
+		case n > 0:
+			return nil
+		}
+	}
+}

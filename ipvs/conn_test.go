@@ -1,0 +1,117 @@
+package ipvs
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink/nl"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// TestConn exchanges requests with the kernel's generic netlink
+// controller, which every Linux kernel has, IPVS or not.
+func TestConn(t *testing.T) {
+	sock, err := nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_GENERIC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newConn(sock)
+	defer c.close()
+
+	family := func(m []byte) (name string, id uint16) {
+		t.Helper()
+		attrs, err := nl.ParseRouteAttr(m[nl.SizeofGenlmsg:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range attrs {
+			switch a.Attr.Type {
+			case unix.CTRL_ATTR_FAMILY_NAME:
+				name = string(bytes.TrimRight(a.Value, "\x00"))
+			case unix.CTRL_ATTR_FAMILY_ID:
+				id = binary.NativeEndian.Uint16(a.Value)
+			}
+		}
+		return name, id
+	}
+	get := func(name string) ([][]byte, error) {
+		return c.execute(unix.GENL_ID_CTRL, unix.CTRL_CMD_GETFAMILY, 0, nl.NewRtAttr(unix.CTRL_ATTR_FAMILY_NAME, nl.ZeroTerminated(name)))
+	}
+
+	// A reply, then the acknowledgement.
+	msgs, err := get("nlctrl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 {
+		t.Fatalf("got %d replies, want 1", len(msgs))
+	}
+	if name, id := family(msgs[0]); name != "nlctrl" || id != unix.GENL_ID_CTRL {
+		t.Errorf("family %q id %d, want nlctrl %d", name, id, unix.GENL_ID_CTRL)
+	}
+
+	// The kernel's error, and the connection still in step after it.
+	if _, err := get("gk-none"); !errors.Is(err, unix.ENOENT) {
+		t.Errorf("unknown family: err %v, want ENOENT", err)
+	}
+
+	// A dump of every family: each reply must be its own, not a view of
+	// the buffer the next read reuses. TestGuestManyDestinations has
+	// dumps long enough to take several reads.
+	msgs, err = c.execute(unix.GENL_ID_CTRL, unix.CTRL_CMD_GETFAMILY, unix.NLM_F_DUMP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(map[string]bool)
+	for _, m := range msgs {
+		name, _ := family(m)
+		if seen[name] {
+			t.Errorf("family %q listed twice", name)
+		}
+		seen[name] = true
+	}
+	if !seen["nlctrl"] || len(seen) < 2 {
+		t.Errorf("dump lists %d families %v, want nlctrl among several", len(seen), seen)
+	}
+
+	if msgs, err := get("nlctrl"); err != nil || len(msgs) != 1 {
+		t.Errorf("after the dump: %d replies, err %v", len(msgs), err)
+	}
+}
+
+func TestWait(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	idle, ready := fds[0], fds[1]
+	if _, err := unix.Write(idle, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	soon := time.Now().Add(time.Second)
+	for _, tt := range []struct {
+		name     string
+		fd       int
+		deadline time.Time
+		err      error
+		want     error
+	}{
+		{"another error is the error", idle, soon, unix.EIO, unix.EIO},
+		{"an interrupted call is retried", idle, soon, unix.EINTR, nil},
+		{"a ready socket is retried", ready, soon, unix.EAGAIN, nil},
+		{"an idle socket times out", idle, time.Now().Add(20 * time.Millisecond), unix.EAGAIN, unix.ETIMEDOUT},
+		{"a passed deadline times out at once", ready, time.Now().Add(-time.Second), unix.EAGAIN, unix.ETIMEDOUT},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := wait(tt.fd, unix.POLLIN, tt.deadline, tt.err); !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Errorf("wait = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
