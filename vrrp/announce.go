@@ -12,6 +12,7 @@ import (
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/ndp"
+	"github.com/mdlayher/packet"
 	"github.com/sirupsen/logrus"
 )
 
@@ -25,7 +26,7 @@ type Announcer struct {
 	addrs    []netip.Addr
 	interval time.Duration
 	log      logrus.FieldLogger
-	arp      *arp.Client
+	arp      net.PacketConn // raw ARP frames: the interface may have no IPv4 address (use_vmac)
 	ndp      *ndp.Conn
 
 	ctx    context.Context
@@ -42,7 +43,7 @@ func NewAnnouncer(name string, ifi *net.Interface, addrs []netip.Addr, interval 
 		var err error
 		switch {
 		case ip.Is4() && a.arp == nil:
-			a.arp, err = arp.Dial(ifi)
+			a.arp, err = packet.Listen(ifi, packet.Raw, int(ethernet.EtherTypeARP), nil)
 		case ip.Is6() && a.ndp == nil:
 			a.ndp, _, err = ndp.Listen(ifi, ndp.LinkLocal)
 		}
@@ -59,7 +60,12 @@ func NewAnnouncer(name string, ifi *net.Interface, addrs []netip.Addr, interval 
 // interval it returns once they are sent; with one, they go out in the
 // background, one every interval.
 func (a *Announcer) Announce(rounds int) error {
-	for _, ip := range a.addrs {
+	return a.announce(a.addrs, rounds)
+}
+
+// announce announces addrs, some of the announcer's.
+func (a *Announcer) announce(addrs []netip.Addr, rounds int) error {
+	for _, ip := range addrs {
 		what := "gratuitous ARPs"
 		if ip.Is6() {
 			what = "Unsolicited Neighbour Adverts"
@@ -69,25 +75,25 @@ func (a *Announcer) Announce(rounds int) error {
 	if a.interval == 0 {
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		return a.send(rounds)
+		return a.send(addrs, rounds)
 	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		if err := a.send(rounds); err != nil {
+		if err := a.send(addrs, rounds); err != nil {
 			a.log.Warnf("(%s) %v", a.name, err)
 		}
 	}()
 	return nil
 }
 
-func (a *Announcer) send(rounds int) error {
+func (a *Announcer) send(addrs []netip.Addr, rounds int) error {
 	var errs []error
 	first := true
 	for range rounds {
-		for _, ip := range a.addrs {
+		for _, ip := range addrs {
 			if !first && a.interval > 0 {
 				select {
 				case <-a.ctx.Done():
@@ -110,8 +116,16 @@ func (a *Announcer) sendOne(ip netip.Addr) error {
 		// A request from the address to itself: every Linux host
 		// updates an entry it has for the sender from it.
 		p, err := arp.NewPacket(arp.OperationRequest, a.ifi.HardwareAddr, ip, ethernet.Broadcast, ip)
+		var pb, fb []byte
 		if err == nil {
-			err = a.arp.WriteTo(p, ethernet.Broadcast)
+			pb, err = p.MarshalBinary()
+		}
+		if err == nil {
+			f := &ethernet.Frame{Destination: ethernet.Broadcast, Source: a.ifi.HardwareAddr, EtherType: ethernet.EtherTypeARP, Payload: pb}
+			fb, err = f.MarshalBinary()
+		}
+		if err == nil {
+			_, err = a.arp.WriteTo(fb, &packet.Addr{HardwareAddr: ethernet.Broadcast})
 		}
 		if err != nil {
 			return fmt.Errorf("sending gratuitous ARP on %s for %v: %w", a.ifi.Name, ip, err)

@@ -156,6 +156,20 @@ func (c *Conn) Register(vrid uint8, r Receiver) error {
 	return nil
 }
 
+// Unregister stops routing messages for vrid; they are dropped again.
+func (c *Conn) Unregister(vrid uint8) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.receivers, vrid)
+}
+
+// idle reports whether no VRID is registered.
+func (c *Conn) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.receivers) == 0
+}
+
 // WriteTo sends a VRRP message from src (which must be an address of the
 // host) to dst.
 func (c *Conn) WriteTo(b []byte, src, dst netip.Addr) error {

@@ -10,9 +10,17 @@
 // interfaces, so that it can be driven step by step. A SyncGroup makes
 // instances change state together. Router runs instances on a Linux host:
 // raw IP protocol 112 sockets shared per interface and demultiplexed by
-// VRID (Conn), virtual addresses through rtnetlink (AddressSet),
-// gratuitous ARP and unsolicited neighbour advertisements (Announcer),
-// and FAULT or priority changes on loss of carrier (track_interface).
+// VRID (Conn), virtual addresses and routes through rtnetlink
+// (AddressSet, RouteSet), gratuitous ARP and unsolicited neighbour
+// advertisements (Announcer), and FAULT or priority changes from
+// tracking: carrier of interfaces (track_interface, netlink
+// notifications), scripts (track_script, run through a ScriptRunner) and
+// files (track_file, inotify).
+//
+// A running Router is reconfigured in place with Apply, as keepalived
+// reloads its configuration: instances that remain keep their state, and
+// a master its VIPs, with no transition and no gratuitous ARP for the
+// addresses it keeps.
 //
 // Log messages are worded as keepalived's, so that operators' log
 // watchers keep working.

@@ -18,6 +18,7 @@ const (
 	DropAuth                            // authentication type or password mismatch
 	DropInterval                        // advertisement interval differs (version 2)
 	DropAddresses                       // virtual address list differs
+	DropSource                          // not from a unicast peer (check_unicast_src)
 	numDropReasons
 )
 
@@ -42,6 +43,8 @@ func (r DropReason) String() string {
 		return "interval"
 	case DropAddresses:
 		return "addresses"
+	case DropSource:
+		return "source"
 	}
 	return fmt.Sprintf("DropReason(%d)", int(r))
 }

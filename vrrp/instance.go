@@ -116,6 +116,11 @@ type Config struct {
 	// Unicast is set when the instance has unicast peers: keepalived
 	// then does not require a TTL of 255, since a routed peer is allowed.
 	Unicast bool
+	// Peers are the unicast_peer addresses. With CheckUnicastSrc
+	// (check_unicast_src, or vrrp_check_unicast_src in global_defs),
+	// adverts from any other address are dropped.
+	Peers           []netip.Addr
+	CheckUnicastSrc bool
 
 	LowerPrioNoAdvert    bool // lower_prio_no_advert
 	HigherPrioSendAdvert bool // higher_prio_send_advert
@@ -128,7 +133,8 @@ type Config struct {
 	GarpLowerPrioDelay      time.Duration // garp_lower_prio_delay
 
 	// Notify, when set, is called on every state change, in order, with
-	// the instance locked: it must not block or call the Instance.
+	// the instance locked: it must not block or call the Instance or its
+	// Router.
 	Notify func(Transition)
 }
 
@@ -189,6 +195,7 @@ type Instance struct {
 	wantMaster     bool // down timer expired, waiting for its group
 	state          State
 	basePrio       uint8 // configured, unless lowered by an owner conflict
+	offset         int   // the trackers' total weight
 	effPrio        uint8
 	masterAddr     netip.Addr
 	masterPrio     uint8
@@ -212,55 +219,8 @@ type Instance struct {
 // NewInstance checks cfg and returns an instance in the INIT state; Start
 // sets it going.
 func NewInstance(cfg Config, network Network, clock Clock, log logrus.FieldLogger) (*Instance, error) {
-	if cfg.VRID == 0 {
-		return nil, fmt.Errorf("vrrp instance %s: the virtual id must be set", cfg.Name)
-	}
-	if cfg.Priority == 0 {
-		return nil, fmt.Errorf("vrrp instance %s: priority must be 1-255", cfg.Name)
-	}
-	if !cfg.Primary.IsValid() {
-		return nil, fmt.Errorf("vrrp instance %s: no source address", cfg.Name)
-	}
-	v6 := cfg.Primary.Is6()
-	for _, a := range cfg.Addresses {
-		if a.Is6() != v6 {
-			return nil, fmt.Errorf("vrrp instance %s: address %v is not of the family of %v", cfg.Name, a, cfg.Primary)
-		}
-	}
-	if cfg.Version == 0 {
-		cfg.Version = Version2
-		if v6 {
-			cfg.Version = Version3
-		}
-	}
-	if cfg.Version != Version2 && cfg.Version != Version3 {
-		return nil, fmt.Errorf("vrrp instance %s: unsupported version %d", cfg.Name, cfg.Version)
-	}
-	if cfg.Version == Version2 && v6 {
-		return nil, fmt.Errorf("vrrp instance %s: IPv6 needs VRRP version 3", cfg.Name)
-	}
-	if cfg.Interval == 0 {
-		cfg.Interval = DefaultInterval
-	}
-	if cfg.DownTimerAdverts == 0 {
-		cfg.DownTimerAdverts = DefaultDownTimerAdverts
-	}
-	// Marshal knows the limits of each version's interval field.
-	probe := Advertisement{Version: cfg.Version, Interval: cfg.Interval}
-	if _, err := probe.Marshal(cfg.Primary, cfg.Primary); err != nil {
-		return nil, fmt.Errorf("vrrp instance %s: advert_int %v: %w", cfg.Name, cfg.Interval, err)
-	}
-	if cfg.Version == Version3 && cfg.AuthType != AuthNone {
-		log.Warnf("(%s) VRRPv3 has no authentication - ignoring", cfg.Name)
-		cfg.AuthType = AuthNone
-	}
-	switch cfg.AuthType {
-	case AuthNone, AuthPass:
-	default:
-		return nil, fmt.Errorf("vrrp instance %s: authentication %v is not supported", cfg.Name, cfg.AuthType)
-	}
-	if len(cfg.AuthPass) > authDataLen {
-		return nil, fmt.Errorf("vrrp instance %s: auth_pass longer than %d bytes", cfg.Name, authDataLen)
+	if err := cfg.normalize(log); err != nil {
+		return nil, err
 	}
 	i := &Instance{
 		cfg:       cfg,
@@ -295,6 +255,61 @@ func (i *Instance) lock() {
 // unlock releases the lock taken by lock; nobody replaces the lock while
 // it is held.
 func (i *Instance) unlock() { i.mu.Load().Unlock() }
+
+// normalize checks cfg and fills in keepalived's defaults.
+func (cfg *Config) normalize(log logrus.FieldLogger) error {
+	if cfg.VRID == 0 {
+		return fmt.Errorf("vrrp instance %s: the virtual id must be set", cfg.Name)
+	}
+	if cfg.Priority == 0 {
+		return fmt.Errorf("vrrp instance %s: priority must be 1-255", cfg.Name)
+	}
+	if !cfg.Primary.IsValid() {
+		return fmt.Errorf("vrrp instance %s: no source address", cfg.Name)
+	}
+	v6 := cfg.Primary.Is6()
+	for _, a := range cfg.Addresses {
+		if a.Is6() != v6 {
+			return fmt.Errorf("vrrp instance %s: address %v is not of the family of %v", cfg.Name, a, cfg.Primary)
+		}
+	}
+	if cfg.Version == 0 {
+		cfg.Version = Version2
+		if v6 {
+			cfg.Version = Version3
+		}
+	}
+	if cfg.Version != Version2 && cfg.Version != Version3 {
+		return fmt.Errorf("vrrp instance %s: unsupported version %d", cfg.Name, cfg.Version)
+	}
+	if cfg.Version == Version2 && v6 {
+		return fmt.Errorf("vrrp instance %s: IPv6 needs VRRP version 3", cfg.Name)
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.DownTimerAdverts == 0 {
+		cfg.DownTimerAdverts = DefaultDownTimerAdverts
+	}
+	// Marshal knows the limits of each version's interval field.
+	probe := Advertisement{Version: cfg.Version, Interval: cfg.Interval}
+	if _, err := probe.Marshal(cfg.Primary, cfg.Primary); err != nil {
+		return fmt.Errorf("vrrp instance %s: advert_int %v: %w", cfg.Name, cfg.Interval, err)
+	}
+	if cfg.Version == Version3 && cfg.AuthType != AuthNone {
+		log.Warnf("(%s) VRRPv3 has no authentication - ignoring", cfg.Name)
+		cfg.AuthType = AuthNone
+	}
+	switch cfg.AuthType {
+	case AuthNone, AuthPass:
+	default:
+		return fmt.Errorf("vrrp instance %s: authentication %v is not supported", cfg.Name, cfg.AuthType)
+	}
+	if len(cfg.AuthPass) > authDataLen {
+		return fmt.Errorf("vrrp instance %s: auth_pass longer than %d bytes", cfg.Name, authDataLen)
+	}
+	return nil
+}
 
 // errNotInit is returned by Start when the instance has already started.
 var errNotInit = errors.New("instance already started")
@@ -420,10 +435,17 @@ func (i *Instance) leaveFault() {
 func (i *Instance) SetPriorityOffset(offset int) {
 	i.lock()
 	defer i.unlock()
-	if i.basePrio == PriorityOwner {
-		return
+	i.offset = offset
+	i.updatePriority()
+}
+
+// updatePriority derives the effective priority from the configured one
+// and the trackers' offset.
+func (i *Instance) updatePriority() {
+	p := int(i.basePrio)
+	if i.basePrio != PriorityOwner {
+		p = min(max(p+i.offset, 1), PriorityOwner-1)
 	}
-	p := min(max(int(i.basePrio)+offset, 1), PriorityOwner-1)
 	if uint8(p) == i.effPrio {
 		return
 	}
@@ -499,6 +521,9 @@ func (i *Instance) check(b []byte, src, dst netip.Addr, ttl int) (*Advertisement
 				return nil, i.drop(dropf(DropAddresses, "ip address associated with VRID %d not present in MASTER advert : %v", i.cfg.VRID, want))
 			}
 		}
+	}
+	if i.cfg.CheckUnicastSrc && len(i.cfg.Peers) > 0 && !contains(i.cfg.Peers, src) {
+		return nil, i.drop(dropf(DropSource, "unicast source address %v not a unicast peer", src))
 	}
 	if a.Priority == PriorityStop {
 		i.stats.PriorityZeroReceived++

@@ -351,6 +351,9 @@ func TestReceiveDrops(t *testing.T) {
 		{name: "address list", mod: func(a *Advertisement) { a.Addresses = []netip.Addr{netip.MustParseAddr("10.0.0.99")} },
 			want: DropAddresses, log: "(VI_1) ip address associated with VRID 51 not present in MASTER advert : 10.0.0.100", counted: true},
 		{name: "vrid", mod: func(a *Advertisement) { a.VRID = 52 }, want: DropVRID},
+		{name: "not a unicast peer", cfg: func(c *Config) {
+			c.Unicast, c.CheckUnicastSrc, c.Peers = true, true, []netip.Addr{higher}
+		}, want: DropSource, log: "(VI_1) unicast source address 10.0.0.1 not a unicast peer", counted: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -386,6 +389,31 @@ func TestReceiveDrops(t *testing.T) {
 			}
 			if tt.log != "" && logged(hook, tt.log) != 1 {
 				t.Fatalf("%q logged %d times, want once; log: %v", tt.log, logged(hook, tt.log), messages(hook))
+			}
+		})
+	}
+}
+
+// TestCheckUnicastSrc accepts a peer's adverts, and another address's
+// only without check_unicast_src.
+func TestCheckUnicastSrc(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		check  bool
+		src    netip.Addr
+		master bool // the backup took over: the adverts were dropped
+	}{
+		{"peer, checked", true, lower, false},
+		{"stranger, checked", true, higher, true},
+		{"stranger, unchecked", false, higher, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := baseConfig()
+			cfg.Unicast, cfg.CheckUnicastSrc, cfg.Peers = true, tt.check, []netip.Addr{lower}
+			i, c, _, _ := newTestInstance(t, cfg)
+			feed(i, c, advert(t, tt.src, 200, nil), tt.src, time.Second, 10*time.Second)
+			if got := i.Status().State == StateMaster; got != tt.master {
+				t.Fatalf("master = %v, want %v", got, tt.master)
 			}
 		})
 	}

@@ -33,6 +33,27 @@ type routerSpec struct {
 	Peers     []netip.Addr
 	Source    netip.Addr
 	Track     []TrackedInterface
+	Scripts   []helperScript
+	Excluded  []string
+	Routes    []Route
+	CheckSrc  bool
+	Files     []helperFile
+	VMAC      bool
+}
+
+// helperFile is a track_file of a routerSpec.
+type helperFile struct {
+	Name, Path string
+	Weight     int
+}
+
+// helperScript is a track_script of a routerSpec.
+type helperScript struct {
+	Name     string
+	Args     []string
+	Interval time.Duration
+	Weight   int
+	Reverse  bool
 }
 
 // helperSpec is what the helper process runs: instances, joined in a
@@ -40,6 +61,9 @@ type routerSpec struct {
 type helperSpec struct {
 	Group     string
 	Instances []routerSpec
+	// Reload names a file holding the helperSpec the router applies
+	// on SIGHUP.
+	Reload string
 }
 
 // helperReport is what the helper process prints when it stops.
@@ -73,26 +97,14 @@ func runRouter(spec helperSpec) int {
 	l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000"})
 	log := logrus.NewEntry(l)
 	r := NewRouter(nil, log)
+	specs, err := spec.specs()
+	if err != nil {
+		log.Error(err)
+		return 2
+	}
 	var insts []*Instance
-	for _, is := range spec.Instances {
-		cfg := Config{
-			Name: is.Name, VRID: is.VRID, Priority: is.Priority, Version: is.Version,
-			Interval: is.Interval, Nopreempt: is.Nopreempt,
-			GarpMasterRepeat: DefaultGarpMasterRepeat, GarpMasterDelay: DefaultGarpMasterDelay,
-		}
-		if is.AuthPass != "" {
-			cfg.AuthType, cfg.AuthPass = AuthPass, is.AuthPass
-		}
-		nc := NetConfig{Interface: is.Interface, Peers: is.Peers, Source: is.Source, TrackInterfaces: is.Track}
-		for _, s := range is.VIPs {
-			v, err := ParseVIP(s)
-			if err != nil {
-				log.Error(err)
-				return 2
-			}
-			nc.VIPs = append(nc.VIPs, v)
-		}
-		inst, err := r.Add(cfg, nc)
+	for _, s := range specs {
+		inst, err := r.Add(s.Config, s.Net)
 		if err != nil {
 			log.Error(err)
 			return 1
@@ -107,17 +119,98 @@ func runRouter(spec helperSpec) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if spec.Reload != "" {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for range hup {
+				if err := reload(r, spec.Reload); err != nil {
+					log.Errorf("reload: %v", err)
+				} else {
+					log.Info("reload: applied")
+				}
+			}
+		}()
+	}
 	if err := r.Run(ctx); err != nil {
 		log.Error(err)
 		return 1
 	}
 	rep := helperReport{SocketDrops: r.Drops()}
-	for _, inst := range insts {
+	for _, inst := range r.Instances() {
 		rep.Instances = append(rep.Instances, inst.Status())
 	}
 	b, _ := json.Marshal(rep)
 	fmt.Fprintf(os.Stderr, "%s%s\n", statusPrefix, b)
 	return 0
+}
+
+// reload applies the helperSpec in file to r.
+func reload(r *Router, file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var hs helperSpec
+	if err := json.Unmarshal(b, &hs); err != nil {
+		return err
+	}
+	specs, err := hs.specs()
+	if err != nil {
+		return err
+	}
+	var groups []GroupSpec
+	if hs.Group != "" {
+		g := GroupSpec{Name: hs.Group}
+		for _, s := range specs {
+			g.Members = append(g.Members, s.Config.Name)
+		}
+		groups = append(groups, g)
+	}
+	return r.Apply(specs, groups)
+}
+
+// specs returns the instances of hs as the Router takes them.
+func (hs helperSpec) specs() ([]Spec, error) {
+	var out []Spec
+	for _, is := range hs.Instances {
+		cfg := Config{
+			Name: is.Name, VRID: is.VRID, Priority: is.Priority, Version: is.Version,
+			Interval: is.Interval, Nopreempt: is.Nopreempt,
+			GarpMasterRepeat: DefaultGarpMasterRepeat, GarpMasterDelay: DefaultGarpMasterDelay,
+		}
+		if is.AuthPass != "" {
+			cfg.AuthType, cfg.AuthPass = AuthPass, is.AuthPass
+		}
+		cfg.CheckUnicastSrc = is.CheckSrc
+		nc := NetConfig{Interface: is.Interface, Peers: is.Peers, Source: is.Source, TrackInterfaces: is.Track, Routes: is.Routes, UseVMAC: is.VMAC}
+		for _, s := range is.Excluded {
+			v, err := ParseVIP(s)
+			if err != nil {
+				return nil, err
+			}
+			nc.ExcludedVIPs = append(nc.ExcludedVIPs, v)
+		}
+		for _, hf := range is.Files {
+			nc.TrackFiles = append(nc.TrackFiles, TrackedFile{File: &TrackFile{Name: hf.Name, Path: hf.Path}, Weight: hf.Weight})
+		}
+		for _, hs := range is.Scripts {
+			nc.TrackScripts = append(nc.TrackScripts, TrackedScript{
+				Script: &TrackScript{Name: hs.Name, Args: hs.Args, Interval: hs.Interval},
+				Weight: hs.Weight, Reverse: hs.Reverse,
+			})
+		}
+		for _, s := range is.VIPs {
+			v, err := ParseVIP(s)
+			if err != nil {
+				return nil, err
+			}
+			nc.VIPs = append(nc.VIPs, v)
+		}
+		out = append(out, Spec{Config: cfg, Net: nc})
+	}
+	return out, nil
 }
 
 // startOurs runs our router with the instances of spec in h's namespace.

@@ -25,8 +25,25 @@ type NetConfig struct {
 	VIPs      []VIP         // virtual_ipaddress
 	Garp      time.Duration // garp_interval (gna_interval for IPv6)
 
+	// ExcludedVIPs (virtual_ipaddress_excluded) come and go with the
+	// VIPs and are announced with them, but are not advertised.
+	ExcludedVIPs []VIP
+	// Routes (virtual_routes) are installed after the VIPs on becoming
+	// MASTER and removed before them on leaving it.
+	Routes []Route
+
 	TrackInterfaces  []TrackedInterface // track_interface
 	DontTrackPrimary bool               // dont_track_primary
+	TrackScripts     []TrackedScript    // track_script
+	TrackFiles       []TrackedFile      // track_file
+
+	// UseVMAC (use_vmac) puts the instance on a macvlan interface of
+	// Interface, named VMACName or vrrp.{VRID}, with the virtual router
+	// MAC address: the adverts, the VIPs without a device of their own
+	// and the gratuitous ARPs go there. The router creates it and
+	// removes it when the instance stops. IPv4 only.
+	UseVMAC  bool
+	VMACName string
 }
 
 // A TrackedInterface is a track_interface entry. With a zero weight the
@@ -41,16 +58,33 @@ type TrackedInterface struct {
 // interface, family and group, shared by the instances there, and FAULT
 // or a priority change when an instance's interface or a tracked one
 // loses carrier (netlink link notifications, not polling). Instances it
-// returns from Add may be joined with NewSyncGroup before Run.
+// returns from Add may be joined with NewSyncGroup before Run; Apply
+// changes the instances and groups of a running router, as a reload of
+// keepalived.conf does.
 type Router struct {
 	nl    *netlink.Handle
 	log   logrus.FieldLogger
 	clock Clock
 
 	mu      sync.Mutex
-	conns   map[connKey]*Conn
-	members []*member
+	conns   map[connKey]*routerConn
+	members []*member // in the order added
+	carrier map[int]bool
 	running bool
+	runner  ScriptRunner
+	scripts map[string]*scriptTracker
+	files   map[string]*fileTracker
+
+	// While running: the context of the trackers, and their goroutines.
+	trackCtx context.Context
+	trackWG  sync.WaitGroup
+
+	// While running: the context of the sockets' Serve, and its
+	// goroutines and failures.
+	serveCtx context.Context
+	serveWG  sync.WaitGroup
+	serveErr []error
+	fail     context.CancelFunc
 }
 
 type connKey struct {
@@ -59,17 +93,54 @@ type connKey struct {
 	group   netip.Addr // invalid for unicast
 }
 
+type routerConn struct {
+	*Conn
+	stop context.CancelFunc // ends Serve; nil before Run
+}
+
 type member struct {
 	inst         *Instance
+	spec         Spec // as given, to compare with a reload's
+	key          connKey
+	conn         *routerConn
 	ifindex      int
 	trackPrimary bool
 	track        []trackedLink
 	net          *linkNetwork
+	vmac         string // the VMAC interface the router created
+	scripts      []memberScript
+	files        []memberFile
+}
+
+type memberScript struct {
+	t       *scriptTracker
+	weight  int
+	reverse bool
+}
+
+type memberFile struct {
+	t       *fileTracker
+	weight  int
+	reverse bool
 }
 
 type trackedLink struct {
 	ifindex int
 	weight  int
+}
+
+// A Spec is an instance as Apply takes it: its protocol configuration
+// and its place on the network, as given to Add.
+type Spec struct {
+	Config Config
+	Net    NetConfig
+}
+
+// A GroupSpec is a vrrp_sync_group as Apply takes it.
+type GroupSpec struct {
+	Name    string
+	Members []string         // the instances' names
+	Notify  func(Transition) // as NewSyncGroup's
 }
 
 // NewRouter returns a router that manages addresses through nl (nil: the
@@ -78,18 +149,65 @@ func NewRouter(nl *netlink.Handle, log logrus.FieldLogger) *Router {
 	if nl == nil {
 		nl = &netlink.Handle{}
 	}
-	return &Router{nl: nl, log: log, clock: SystemClock(), conns: make(map[connKey]*Conn)}
+	return &Router{
+		nl: nl, log: log, clock: SystemClock(),
+		conns:   make(map[connKey]*routerConn),
+		carrier: make(map[int]bool),
+		runner:  ExecRunner{},
+		scripts: make(map[string]*scriptTracker),
+		files:   make(map[string]*fileTracker),
+	}
+}
+
+// SetScriptRunner makes the router run track scripts with sr instead of
+// ExecRunner. It takes effect for scripts started afterwards.
+func (r *Router) SetScriptRunner(sr ScriptRunner) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.runner = sr
 }
 
 // Add creates an instance of cfg on nc's interface, filling in what cfg
 // leaves to the network: the advertised addresses (from nc.VIPs), the
-// source address and Unicast.
+// source address and Unicast. Once the router runs, Apply changes its
+// instances instead.
 func (r *Router) Add(cfg Config, nc NetConfig) (*Instance, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.running {
 		return nil, fmt.Errorf("adding vrrp instance %s: router already running", cfg.Name)
 	}
+	defer r.closeIdle()
+	p, err := r.plan(Spec{Config: cfg, Net: nc})
+	if err != nil {
+		return nil, err
+	}
+	m, err := r.create(p)
+	if err != nil {
+		return nil, err
+	}
+	return m.inst, nil
+}
+
+// A plan is a Spec checked against the host: the instance's complete
+// configuration and what it needs of the network.
+type plan struct {
+	spec    Spec
+	cfg     Config // filled in
+	ifi     *net.Interface
+	key     connKey
+	dsts    []netip.Addr
+	vips    []VIP          // virtual and excluded
+	onLink  []netip.Addr   // announced on the instance's interface
+	base    *net.Interface // whose carrier the instance follows
+	vmac    string         // use_vmac's interface, to create
+	out     *Conn          // sends from the VMAC interface
+	track   []trackedLink
+	primary bool // track the instance's interface
+}
+
+func (r *Router) plan(spec Spec) (*plan, error) {
+	cfg, nc := spec.Config, spec.Net
 	ifi, err := net.InterfaceByName(nc.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("vrrp instance %s: interface %s: %w", cfg.Name, nc.Interface, err)
@@ -111,62 +229,279 @@ func (r *Router) Add(cfg Config, nc NetConfig) (*Instance, error) {
 	}
 	cfg.Primary = src
 	cfg.Unicast = len(nc.Peers) > 0
-
-	key := connKey{ifindex: ifi.Index, v6: v6}
-	dsts := nc.Peers
-	if !cfg.Unicast {
-		key.group = nc.Group
-		if !key.group.IsValid() {
-			key.group = DefaultGroup4()
-			if v6 {
-				key.group = DefaultGroup6()
-			}
-		}
-		dsts = []netip.Addr{key.group}
+	if cfg.Peers == nil {
+		cfg.Peers = nc.Peers
 	}
-	conn := r.conns[key]
-	if conn == nil {
-		if cfg.Unicast {
-			conn, err = ListenUnicast(ifi, v6, r.log)
-		} else {
-			conn, err = Listen(ifi, key.group, r.log)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("vrrp instance %s: %w", cfg.Name, err)
-		}
-		r.conns[key] = conn
-	}
-	var onLink []netip.Addr
-	for _, v := range nc.VIPs {
-		if v.Device == "" || v.Device == ifi.Name {
-			onLink = append(onLink, v.Prefix.Addr())
-		}
-	}
-	ann, err := NewAnnouncer(cfg.Name, ifi, onLink, nc.Garp, r.log)
-	if err != nil {
-		return nil, fmt.Errorf("vrrp instance %s: %w", cfg.Name, err)
-	}
-	ln := &linkNetwork{conn: conn, src: src, dsts: dsts, addrs: NewAddressSet(r.nl, ifi.Name, nc.VIPs), ann: ann}
-	inst, err := NewInstance(cfg, ln, r.clock, r.log)
-	if err != nil {
-		ann.Close()
+	check := cfg
+	if err := check.normalize(r.log); err != nil {
 		return nil, err
 	}
-	if err := conn.Register(cfg.VRID, inst); err != nil {
-		ann.Close()
-		return nil, fmt.Errorf("vrrp instance %s: %w", cfg.Name, err)
+	p := &plan{spec: spec, cfg: cfg, ifi: ifi, base: ifi, key: connKey{ifindex: ifi.Index, v6: v6}, dsts: nc.Peers, primary: !nc.DontTrackPrimary}
+	if nc.UseVMAC {
+		if v6 {
+			return nil, fmt.Errorf("vrrp instance %s: use_vmac is supported for IPv4 only", cfg.Name)
+		}
+		p.vmac = nc.VMACName
+		if p.vmac == "" {
+			p.vmac = DefaultVMACName(cfg.VRID)
+		}
+		// Already there from a previous configuration, for a reload.
+		if vifi, err := net.InterfaceByName(p.vmac); err == nil {
+			p.ifi = vifi
+		}
 	}
-	m := &member{inst: inst, ifindex: ifi.Index, trackPrimary: !nc.DontTrackPrimary, net: ln}
+	if !cfg.Unicast {
+		p.key.group = nc.Group
+		if !p.key.group.IsValid() {
+			p.key.group = DefaultGroup4()
+			if v6 {
+				p.key.group = DefaultGroup6()
+			}
+		}
+		p.dsts = []netip.Addr{p.key.group}
+	}
+	p.vips = slices.Concat(nc.VIPs, nc.ExcludedVIPs)
+	for k, v := range p.vips {
+		if p.vmac != "" && v.Device == ifi.Name {
+			p.vips[k].Device = "" // on the VMAC interface
+		}
+		if p.vips[k].Device == "" || p.vips[k].Device == ifi.Name || p.vips[k].Device == p.vmac {
+			p.onLink = append(p.onLink, v.Prefix.Addr())
+		}
+	}
 	for _, ti := range nc.TrackInterfaces {
 		tifi, err := net.InterfaceByName(ti.Name)
 		if err != nil {
-			ann.Close()
 			return nil, fmt.Errorf("vrrp instance %s: track_interface %s: %w", cfg.Name, ti.Name, err)
 		}
-		m.track = append(m.track, trackedLink{ifindex: tifi.Index, weight: ti.Weight})
+		p.track = append(p.track, trackedLink{ifindex: tifi.Index, weight: ti.Weight})
 	}
+	for _, ts := range nc.TrackScripts {
+		if ts.Script == nil || ts.Script.Name == "" || len(ts.Script.Args) == 0 {
+			return nil, fmt.Errorf("vrrp instance %s: track_script without a script", cfg.Name)
+		}
+	}
+	for _, tf := range nc.TrackFiles {
+		if tf.File == nil || tf.File.Name == "" {
+			return nil, fmt.Errorf("vrrp instance %s: track_file without a file", cfg.Name)
+		}
+		if _, err := newFileTracker(tf.File); err != nil {
+			return nil, fmt.Errorf("vrrp instance %s: %w", cfg.Name, err)
+		}
+	}
+	return p, nil
+}
+
+// attachTrackers points m at the trackers of its scripts and files,
+// sharing those already running with the same definition.
+func (r *Router) attachTrackers(m *member, nc NetConfig) {
+	m.scripts, m.files = nil, nil
+	for _, ts := range nc.TrackScripts {
+		t := r.scripts[ts.Script.Name]
+		if t == nil || !sameScript(t.script, ts.Script) {
+			nt := newScriptTracker(ts.Script)
+			if t != nil {
+				// As keepalived does on reload, a script keeps its
+				// state by name: no FAULT until its next result.
+				nt.state.carry(&t.state)
+			}
+			t = nt
+			r.scripts[ts.Script.Name] = t
+		}
+		m.scripts = append(m.scripts, memberScript{t: t, weight: ts.Weight, reverse: ts.Reverse})
+	}
+	for _, tf := range nc.TrackFiles {
+		t := r.files[tf.File.Name]
+		if t == nil || *t.file != *tf.File {
+			nt, err := newFileTracker(tf.File)
+			if err != nil {
+				// Checked by plan; the directory went since.
+				r.log.Errorf("(%s) %v", m.inst.Name(), err)
+				continue
+			}
+			t = nt
+			r.files[tf.File.Name] = t
+		}
+		m.files = append(m.files, memberFile{t: t, weight: tf.Weight, reverse: tf.Reverse})
+	}
+}
+
+// startTrackers drops the trackers no instance uses any more and starts
+// the new ones of a running router.
+func (r *Router) startTrackers() {
+	usedScripts := make(map[*scriptTracker]bool)
+	usedFiles := make(map[*fileTracker]bool)
+	for _, m := range r.members {
+		for _, ms := range m.scripts {
+			usedScripts[ms.t] = true
+		}
+		for _, mf := range m.files {
+			usedFiles[mf.t] = true
+		}
+	}
+	for name, t := range r.scripts {
+		if !usedScripts[t] {
+			t.close()
+			delete(r.scripts, name)
+		}
+	}
+	for name, t := range r.files {
+		if !usedFiles[t] {
+			t.close()
+			delete(r.files, name)
+		}
+	}
+	if !r.running {
+		return
+	}
+	for _, t := range r.scripts {
+		if t.stop == nil {
+			t.start(r.trackCtx, &r.trackWG, r.runner, r.log, func(status int, err error) { r.scriptDone(t, status, err) })
+		}
+	}
+	for _, t := range r.files {
+		if t.f == nil {
+			if err := t.start(&r.trackWG, r.log, func(v int) { r.fileChanged(t, v) }); err != nil {
+				r.log.Error(err)
+			}
+		}
+	}
+}
+
+func (r *Router) scriptDone(t *scriptTracker, status int, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.scripts[t.script.Name] != t || !t.record(status, err, r.log) {
+		return
+	}
+	for _, m := range r.members {
+		for _, ms := range m.scripts {
+			if ms.t == t {
+				m.apply(r.carrier)
+				break
+			}
+		}
+	}
+}
+
+func (r *Router) fileChanged(t *fileTracker, v int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.files[t.file.Name] != t || v == t.value {
+		return
+	}
+	t.value = v
+	for _, m := range r.members {
+		for _, mf := range m.files {
+			if mf.t == t {
+				m.apply(r.carrier)
+				break
+			}
+		}
+	}
+}
+
+// conn returns the socket of p's key, opening it if needed; a running
+// router serves it at once.
+func (r *Router) conn(p *plan) (*routerConn, error) {
+	if c := r.conns[p.key]; c != nil {
+		return c, nil
+	}
+	var c *Conn
+	var err error
+	if p.cfg.Unicast {
+		c, err = ListenUnicast(p.ifi, p.key.v6, r.log)
+	} else {
+		c, err = Listen(p.ifi, p.key.group, r.log)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
+	}
+	rc := &routerConn{Conn: c}
+	r.conns[p.key] = rc
+	if r.running {
+		r.serve(rc)
+	}
+	return rc, nil
+}
+
+// network returns p's Network on conn.
+func (r *Router) network(p *plan, conn *routerConn) (*linkNetwork, error) {
+	ann, err := NewAnnouncer(p.cfg.Name, p.ifi, p.onLink, p.spec.Net.Garp, r.log)
+	if err != nil {
+		return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
+	}
+	send := conn.Conn
+	if p.out != nil {
+		send = p.out
+	}
+	return &linkNetwork{
+		conn: send, src: p.cfg.Primary, dsts: p.dsts, ann: ann,
+		nl: r.nl, device: p.ifi.Name, vips: p.vips, routes: p.spec.Net.Routes,
+		addrs: NewAddressSet(r.nl, p.ifi.Name, p.vips),
+	}, nil
+}
+
+// create makes the instance of p, registered on its socket, not started.
+func (r *Router) create(p *plan) (m *member, err error) {
+	if p.vmac != "" {
+		vifi, err := addVMAC(r.nl, r.log, p.cfg.Name, p.vmac, p.base, p.cfg.VRID)
+		if err != nil {
+			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
+		}
+		p.ifi = vifi
+		// Adverts go out from the virtual MAC address. They are
+		// received on the parent: a macvlan does not hear frames from
+		// its own address, which the master's VMAC shares.
+		out, err := ListenUnicast(vifi, false, r.log)
+		if err != nil {
+			removeVMAC(r.nl, r.log, p.cfg.Name, p.vmac)
+			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
+		}
+		defer func() {
+			if err != nil {
+				out.Close()
+				removeVMAC(r.nl, r.log, p.cfg.Name, p.vmac)
+			}
+		}()
+		p.out = out
+	}
+	conn, err := r.conn(p)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := r.network(p, conn)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := NewInstance(p.cfg, ln, r.clock, r.log)
+	if err != nil {
+		ln.ann.Close()
+		return nil, err
+	}
+	if err := conn.Register(p.cfg.VRID, inst); err != nil {
+		ln.ann.Close()
+		return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
+	}
+	m = &member{inst: inst, spec: p.spec, key: p.key, conn: conn, ifindex: p.base.Index, trackPrimary: p.primary, track: p.track, net: ln, vmac: p.vmac}
+	r.attachTrackers(m, p.spec.Net)
 	r.members = append(r.members, m)
-	return inst, nil
+	return m, nil
+}
+
+// closeIdle closes the sockets no instance uses any more.
+func (r *Router) closeIdle() {
+	for k, c := range r.conns {
+		if !c.idle() {
+			continue
+		}
+		if c.stop != nil {
+			c.stop()
+		} else {
+			c.Close()
+		}
+		delete(r.conns, k)
+	}
 }
 
 // primaryAddress picks the address adverts come from when none is
@@ -201,16 +536,13 @@ func primaryAddress(ifi *net.Interface, v6 bool, vips []netip.Addr) (netip.Addr,
 // Run starts every instance and runs them until ctx is done; then masters
 // send priority 0 and release their addresses before Run returns.
 func (r *Router) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	r.mu.Lock()
 	if r.running {
 		r.mu.Unlock()
 		return errors.New("vrrp router already running")
 	}
-	r.running = true
-	r.mu.Unlock()
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	links := make(chan netlink.LinkUpdate, 16)
 	done := make(chan struct{})
 	defer close(done)
@@ -221,85 +553,144 @@ func (r *Router) Run(ctx context.Context) error {
 			}
 		},
 	}); err != nil {
+		r.mu.Unlock()
 		return fmt.Errorf("subscribing to link changes: %w", err)
 	}
-
+	r.running = true
 	// The sockets outlive ctx: stopping masters still send priority 0.
 	serveCtx, stopServing := context.WithCancel(context.Background())
 	defer stopServing()
-	var wg sync.WaitGroup
-	errc := make(chan error, len(r.conns)+1)
+	r.serveCtx, r.fail = serveCtx, cancel
 	for _, c := range r.conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.Serve(serveCtx); err != nil {
-				errc <- err
-				cancel()
-			}
-		}()
+		r.serve(c)
 	}
+	r.trackCtx = ctx
+	r.startTrackers()
 	// Subscribed first, read carrier second: no change falls between.
-	carrier := make(map[int]bool)
-	watch := func(idx int) {
-		if _, seen := carrier[idx]; !seen {
-			link, err := r.nl.LinkByIndex(idx)
-			carrier[idx] = err == nil && running(link.Attrs().RawFlags)
-		}
-	}
 	for _, m := range r.members {
-		watch(m.ifindex)
-		for _, tl := range m.track {
-			watch(tl.ifindex)
-		}
-		m.apply(carrier)
+		r.watch(m)
+		m.apply(r.carrier)
 		if err := m.inst.Start(); err != nil {
+			r.mu.Unlock()
 			cancel()
-			return err
+			return errors.Join(err, r.shutdown(stopServing))
 		}
 	}
+	r.mu.Unlock()
 
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
 		case u, ok := <-links:
 			if !ok {
+				r.mu.Lock()
+				r.serveErr = append(r.serveErr, errors.New("netlink link subscription closed"))
+				r.mu.Unlock()
 				cancel()
-				errc <- errors.New("netlink link subscription closed")
 				break
 			}
-			idx := int(u.Index)
-			up := running(u.IfInfomsg.Flags)
-			was, tracked := carrier[idx]
-			if !tracked || up == was {
-				continue
-			}
-			carrier[idx] = up
-			if up {
-				r.log.Infof("Netlink reports %s up", u.Attrs().Name)
-			} else {
-				r.log.Infof("Netlink reports %s down", u.Attrs().Name)
-			}
-			for _, m := range r.members {
-				if m.uses(idx) {
-					m.apply(carrier)
-				}
-			}
+			r.linkChanged(u)
 		}
 	}
+	return r.shutdown(stopServing)
+}
 
+// shutdown stops the trackers and every instance, and waits for the
+// sockets to close.
+func (r *Router) shutdown(stopServing context.CancelFunc) error {
+	r.mu.Lock()
+	for _, t := range r.scripts {
+		t.close()
+	}
+	for _, t := range r.files {
+		t.close()
+	}
+	r.mu.Unlock()
+	// Outside the lock: a tracker may be waiting for it to report.
+	r.trackWG.Wait()
+	r.mu.Lock()
 	for _, m := range r.members {
 		m.inst.Stop()
 		m.net.ann.Close()
 	}
+	r.mu.Unlock()
 	stopServing()
-	wg.Wait()
-	close(errc)
-	var errs []error
-	for err := range errc {
-		errs = append(errs, err)
+	r.serveWG.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.members {
+		if m.vmac != "" {
+			m.net.conn.Close()
+			removeVMAC(r.nl, r.log, m.inst.Name(), m.vmac)
+		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(r.serveErr...)
+}
+
+// serve reads c until the router stops or c is closed.
+func (r *Router) serve(c *routerConn) {
+	ctx, stop := context.WithCancel(r.serveCtx)
+	c.stop = stop
+	r.serveWG.Add(1)
+	go func() {
+		defer r.serveWG.Done()
+		if err := c.Serve(ctx); err != nil {
+			r.mu.Lock()
+			r.serveErr = append(r.serveErr, err)
+			r.mu.Unlock()
+			r.fail()
+		}
+	}()
+}
+
+// watch starts following the carrier of m's interfaces.
+func (r *Router) watch(m *member) {
+	r.watchLink(m.ifindex)
+	for _, tl := range m.track {
+		r.watchLink(tl.ifindex)
+	}
+}
+
+func (r *Router) watchLink(idx int) {
+	if _, seen := r.carrier[idx]; seen {
+		return
+	}
+	link, err := r.nl.LinkByIndex(idx)
+	r.carrier[idx] = err == nil && running(link.Attrs().RawFlags)
+}
+
+func (r *Router) linkChanged(u netlink.LinkUpdate) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	idx := int(u.Index)
+	up := running(u.IfInfomsg.Flags)
+	was, tracked := r.carrier[idx]
+	if !tracked || up == was {
+		return
+	}
+	r.carrier[idx] = up
+	if up {
+		r.log.Infof("Netlink reports %s up", u.Attrs().Name)
+	} else {
+		r.log.Infof("Netlink reports %s down", u.Attrs().Name)
+	}
+	for _, m := range r.members {
+		if m.uses(idx) {
+			m.apply(r.carrier)
+		}
+	}
+}
+
+// Instances returns the router's instances, in the order they were
+// added.
+func (r *Router) Instances() []*Instance {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Instance, len(r.members))
+	for k, m := range r.members {
+		out[k] = m.inst
+	}
+	return out
 }
 
 // Drops returns the counts of messages dropped by the router's sockets
@@ -329,7 +720,9 @@ func (m *member) uses(ifindex int) bool {
 }
 
 // apply sets the instance's fault and priority from the carrier of its
-// interface and tracked interfaces, as keepalived's track_interface does.
+// interface and tracked interfaces, its scripts' states and its files'
+// values: FAULT if any of them says so, and the sum of their weights
+// (keepalived's total_priority) as the priority's offset.
 func (m *member) apply(carrier map[int]bool) {
 	fault := m.trackPrimary && !carrier[m.ifindex]
 	offset := 0
@@ -341,6 +734,14 @@ func (m *member) apply(carrier map[int]bool) {
 		case tl.weight > 0 && up, tl.weight < 0 && !up:
 			offset += tl.weight
 		}
+	}
+	for _, ms := range m.scripts {
+		f, o := ms.t.state.effect(ms.weight, ms.reverse)
+		fault, offset = fault || f, offset+o
+	}
+	for _, mf := range m.files {
+		f, o := fileEffect(mf.t.value, mf.weight, mf.reverse)
+		fault, offset = fault || f, offset+o
 	}
 	m.inst.SetPriorityOffset(offset)
 	m.inst.SetFault(fault)
@@ -354,11 +755,15 @@ func running(flags uint32) bool {
 
 // linkNetwork is an instance's Network on a Linux interface.
 type linkNetwork struct {
-	conn  *Conn
-	src   netip.Addr
-	dsts  []netip.Addr
-	addrs *AddressSet
-	ann   *Announcer
+	conn   *Conn
+	src    netip.Addr
+	dsts   []netip.Addr
+	nl     *netlink.Handle
+	device string
+	vips   []VIP
+	routes []Route
+	addrs  *AddressSet
+	ann    *Announcer
 }
 
 func (n *linkNetwork) Advertise(a *Advertisement) error {
@@ -376,6 +781,61 @@ func (n *linkNetwork) Advertise(a *Advertisement) error {
 	return errors.Join(errs...)
 }
 
-func (n *linkNetwork) AddAddresses() error       { return n.addrs.Add() }
-func (n *linkNetwork) RemoveAddresses() error    { return n.addrs.Remove() }
+// AddAddresses adds the VIPs, then the routes, which may depend on them.
+func (n *linkNetwork) AddAddresses() error {
+	return errors.Join(n.addrs.Add(), NewRouteSet(n.nl, n.routes).Add())
+}
+
+// RemoveAddresses removes the routes, then the VIPs.
+func (n *linkNetwork) RemoveAddresses() error {
+	return errors.Join(NewRouteSet(n.nl, n.routes).Remove(), n.addrs.Remove())
+}
+
 func (n *linkNetwork) Announce(rounds int) error { return n.ann.Announce(rounds) }
+
+// UpdateAddresses removes the routes and VIPs of old that n lacks, then
+// adds those new to n and announces the new VIPs; those they share stay
+// untouched. Removal comes first: a VIP whose options changed is removed
+// under its old ones before it is added with the new.
+func (n *linkNetwork) UpdateAddresses(old Network, rounds int) error {
+	o, ok := old.(*linkNetwork)
+	if !ok {
+		return fmt.Errorf("updating VIPs on %s: cannot take over from a %T", n.device, old)
+	}
+	gone := missing(o.vips, n.vips)
+	added := missing(n.vips, o.vips)
+	var errs []error
+	if routes := missing(o.routes, n.routes); len(routes) > 0 {
+		errs = append(errs, NewRouteSet(o.nl, routes).Remove())
+	}
+	if len(gone) > 0 {
+		errs = append(errs, NewAddressSet(o.nl, o.device, gone).Remove())
+	}
+	if len(added) > 0 {
+		errs = append(errs, NewAddressSet(n.nl, n.device, added).Add())
+		var announce []netip.Addr
+		for _, v := range added {
+			if slices.Contains(n.ann.addrs, v.Prefix.Addr()) {
+				announce = append(announce, v.Prefix.Addr())
+			}
+		}
+		if len(announce) > 0 && rounds > 0 {
+			errs = append(errs, n.ann.announce(announce, rounds))
+		}
+	}
+	if routes := missing(n.routes, o.routes); len(routes) > 0 {
+		errs = append(errs, NewRouteSet(n.nl, routes).Add())
+	}
+	return errors.Join(errs...)
+}
+
+// missing returns the elements of a that b lacks.
+func missing[T comparable](a, b []T) []T {
+	var out []T
+	for _, v := range a {
+		if !slices.Contains(b, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -21,6 +21,7 @@ type SyncGroup struct {
 	log     logrus.FieldLogger
 	notify  func(Transition)
 	members []*Instance
+	mu      *sync.Mutex // the members'
 	state   State
 }
 
@@ -31,12 +32,12 @@ func NewSyncGroup(name string, notify func(Transition), log logrus.FieldLogger, 
 	if len(members) < 2 {
 		return nil, fmt.Errorf("sync group %s has only %d virtual router(s)", name, len(members))
 	}
-	g := &SyncGroup{name: name, log: log, notify: notify, members: members, state: StateInit}
 	mu := new(sync.Mutex)
+	g := &SyncGroup{name: name, log: log, notify: notify, members: members, mu: mu, state: StateInit}
 	for _, m := range members {
-		m.mu.Lock()
+		m.lock()
 		started, grouped := m.state != StateInit, m.group != nil
-		m.mu.Unlock()
+		m.unlock()
 		switch {
 		case started:
 			return nil, fmt.Errorf("sync group %s: instance %s already started", name, m.cfg.Name)
@@ -45,7 +46,7 @@ func NewSyncGroup(name string, notify func(Transition), log logrus.FieldLogger, 
 		}
 	}
 	for _, m := range members {
-		m.mu = mu
+		m.mu.Store(mu)
 		m.group = g
 	}
 	return g, nil
@@ -57,9 +58,8 @@ func (g *SyncGroup) Name() string { return g.name }
 // State returns the group's state: INIT until a member has a state,
 // then BACKUP, MASTER or FAULT.
 func (g *SyncGroup) State() State {
-	mu := g.members[0].mu
-	mu.Lock()
-	defer mu.Unlock()
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	return g.state
 }
 
