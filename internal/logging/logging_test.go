@@ -37,11 +37,18 @@ func TestFormatter(t *testing.T) {
 			want: "Tue Mar  3 08:05:09 2026: Stopped Keepalived v2.2.7 (01/16,2022)\n",
 		},
 		{
-			name: "fields and a trailing newline are dropped",
+			name: "the ident and a trailing newline are dropped",
 			time: time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC),
 			msg:  "Remove a zombie pid file /run/keepalived.pid\n",
-			data: logrus.Fields{"instance": "VI_1", identField: IdentVRRP},
+			data: logrus.Fields{identField: IdentVRRP},
 			want: "Thu Jan  1 00:00:00 2026: Remove a zombie pid file /run/keepalived.pid\n",
+		},
+		{
+			name: "other fields follow the message",
+			time: time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC),
+			msg:  "IPVS change",
+			data: logrus.Fields{"op": "update-destination -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 3", "attempt": 2, identField: IdentCheckers},
+			want: "Thu Jan  1 00:00:00 2026: IPVS change attempt=2 op=\"update-destination -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 3\"\n",
 		},
 	}
 	for _, tt := range tests {

@@ -3,7 +3,6 @@ package logging
 import (
 	"errors"
 	"log/syslog"
-	"strings"
 	"sync"
 
 	"github.com/sirupsen/logrus"
@@ -46,7 +45,7 @@ func (h *syslogHook) Fire(e *logrus.Entry) error {
 	if err != nil {
 		return nil
 	}
-	msg := strings.TrimSuffix(e.Message, "\n")
+	msg := message(e)
 	switch e.Level {
 	case logrus.PanicLevel:
 		err = w.Emerg(msg)

@@ -1,0 +1,194 @@
+// Package control serves the daemon's live status on a Unix socket, so that
+// operators can ask a running gokeepalived what it is doing without signals
+// and files: `gokeepalived status`.
+//
+// The protocol is one request line ("status") and one JSON document in
+// answer, after which the server closes the connection.
+package control
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// DefaultSocket is where the daemon listens unless told otherwise.
+const DefaultSocket = "/run/gokeepalived.sock"
+
+// Status is a snapshot of the daemon.
+type Status struct {
+	Version        string          `json:"version"`
+	ConfigFile     string          `json:"config_file"`
+	Started        time.Time       `json:"started"`
+	LastReload     time.Time       `json:"last_reload,omitzero"`
+	Instances      []Instance      `json:"vrrp_instances"`
+	VirtualServers []VirtualServer `json:"virtual_servers"`
+}
+
+// Instance is a VRRP instance's state.
+type Instance struct {
+	Name              string    `json:"name"`
+	Interface         string    `json:"interface"`
+	VRID              int       `json:"virtual_router_id"`
+	State             string    `json:"state"`
+	Priority          int       `json:"priority"`
+	EffectivePriority int       `json:"effective_priority"`
+	Master            string    `json:"master,omitempty"`
+	VIPs              []string  `json:"virtual_ipaddress"`
+	LastTransition    time.Time `json:"last_transition,omitzero"`
+	AdvertsSent       uint64    `json:"adverts_sent"`
+	AdvertsReceived   uint64    `json:"adverts_received"`
+	Drops             uint64    `json:"drops"`
+}
+
+// VirtualServer is an IPVS virtual server and the health of its real
+// servers.
+type VirtualServer struct {
+	Name        string       `json:"name"`
+	QuorumUp    bool         `json:"quorum_up"`
+	SorryServer bool         `json:"sorry_server_in_use"`
+	RealServers []RealServer `json:"real_servers"`
+}
+
+// RealServer is one real server's health and place in the pool.
+type RealServer struct {
+	Name       string    `json:"name"`
+	Alive      bool      `json:"alive"`
+	InPool     bool      `json:"in_pool"`
+	Weight     int       `json:"weight"`
+	Configured int       `json:"configured_weight"`
+	LastResult string    `json:"last_result,omitempty"`
+	LastChange time.Time `json:"last_change,omitzero"`
+}
+
+// Serve answers status requests on a Unix socket at path until ctx ends,
+// then removes the socket. A stale socket left by a killed daemon is
+// replaced; a live one (another daemon answering) is an error.
+func Serve(ctx context.Context, path string, status func() Status, log logrus.FieldLogger) error {
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return fmt.Errorf("control socket %s: another daemon is answering on it", path)
+	}
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	// Status is read-only but says much about the network: root only.
+	os.Chmod(path, 0o600)
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	defer os.Remove(path)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("control socket %s: %w", path, err)
+		}
+		go serveConn(c, status, log)
+	}
+}
+
+func serveConn(c net.Conn, status func() Status, log logrus.FieldLogger) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(io.LimitReader(c, 256)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return
+	}
+	switch strings.TrimSpace(line) {
+	case "status":
+		if err := json.NewEncoder(c).Encode(status()); err != nil {
+			log.Debugf("control socket: %v", err)
+		}
+	default:
+		fmt.Fprintf(c, "{\"error\":%q}\n", "unknown request "+strings.TrimSpace(line))
+	}
+}
+
+// Query asks the daemon listening at path for its status.
+func Query(path string) (*Status, error) {
+	c, err := net.DialTimeout("unix", path, 5*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the daemon at %s: %w", path, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "status\n"); err != nil {
+		return nil, fmt.Errorf("asking the daemon at %s: %w", path, err)
+	}
+	var s Status
+	if err := json.NewDecoder(c).Decode(&s); err != nil {
+		return nil, fmt.Errorf("reading the daemon's answer from %s: %w", path, err)
+	}
+	return &s, nil
+}
+
+// WriteTable prints s for a person: one table of VRRP instances, one of
+// real servers under their virtual servers.
+func WriteTable(w io.Writer, s *Status, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "gokeepalived %s, %s, up %s\n\n", s.Version, s.ConfigFile, now.Sub(s.Started).Round(time.Second))
+	if len(s.Instances) > 0 {
+		fmt.Fprintln(tw, "INSTANCE\tINTERFACE\tVRID\tSTATE\tPRIORITY\tEFFECTIVE\tMASTER\tVIPS\tLAST TRANSITION")
+		for _, in := range s.Instances {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\t%s\n", in.Name, in.Interface, in.VRID, in.State,
+				in.Priority, in.EffectivePriority, orDash(in.Master), strings.Join(in.VIPs, ","), ago(in.LastTransition, now))
+		}
+		fmt.Fprintln(tw)
+	}
+	if len(s.VirtualServers) > 0 {
+		fmt.Fprintln(tw, "VIRTUAL SERVER\tREAL SERVER\tHEALTH\tIN POOL\tWEIGHT\tLAST CHECK")
+		for _, vs := range s.VirtualServers {
+			q := "quorum up"
+			if !vs.QuorumUp {
+				q = "quorum down"
+			}
+			if vs.SorryServer {
+				q += ", sorry server in use"
+			}
+			fmt.Fprintf(tw, "%s\t(%s)\t\t\t\t\n", vs.Name, q)
+			for _, rs := range vs.RealServers {
+				health := "down"
+				if rs.Alive {
+					health = "up"
+				}
+				pool := "no"
+				if rs.InPool {
+					pool = "yes"
+				}
+				fmt.Fprintf(tw, "\t%s\t%s\t%s\t%d/%d\t%s\n", rs.Name, health, pool, rs.Weight, rs.Configured,
+					orDash(strings.TrimSpace(rs.LastResult+" "+ago(rs.LastChange, now))))
+			}
+		}
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func ago(t, now time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return now.Sub(t).Round(time.Second).String() + " ago"
+}

@@ -1,0 +1,205 @@
+package lvs
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"regexp"
+	"syscall"
+
+	"github.com/gokeepalived/gokeepalived/check"
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/notify"
+)
+
+// ErrUnsupportedChecker reports a checker kind this package cannot run.
+var ErrUnsupportedChecker = errors.New("checker kind not supported")
+
+// A CheckEnv is what building checkers needs beyond the checker blocks:
+// the top-level blocks they refer to and the default script user.
+type CheckEnv struct {
+	// SSL is the configuration's SSL block, used by SSL_GET; nil means
+	// none.
+	SSL *config.SSL
+	// TrackFiles are the track_file blocks FILE_CHECK names.
+	TrackFiles []config.TrackFile
+	// ScriptUser runs MISC_CHECK scripts that name no user; nil runs them
+	// as this process.
+	ScriptUser *notify.Credential
+}
+
+// checkEnv returns the CheckEnv of a configuration.
+func checkEnv(cfg *config.Config, scriptUser *notify.Credential) CheckEnv {
+	return CheckEnv{SSL: cfg.SSL, TrackFiles: cfg.TrackFiles, ScriptUser: scriptUser}
+}
+
+// CheckServer returns the check.Server that checks rs of vs under the name
+// given. A real server without checkers yields a Server without checks,
+// which the scheduler reports up, as keepalived keeps such a server in
+// its pool. A checker that cannot be built (a BFD_CHECK, which is
+// ErrUnsupportedChecker, a regex RE2 does not take, an unreadable SSL
+// certificate, ...) is left out of the Server and reported in the error,
+// which joins every such failure; the Server is usable either way.
+func CheckServer(name string, vs *config.VirtualServer, rs *config.RealServer, env CheckEnv) (check.Server, error) {
+	srv := check.Server{Name: name, Weight: rs.Weight}
+	var errs []error
+	for i := range rs.Checkers {
+		c := &rs.Checkers[i]
+		ck, err := env.checker(c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("building %s of real server %s of VS %s: %w", c.Type, rs.Name(vs), vs.Name(), err))
+			continue
+		}
+		srv.Checks = append(srv.Checks, check.Check{Name: c.Type, Checker: ck, Timing: timing(c)})
+	}
+	return srv, errors.Join(errs...)
+}
+
+// timing maps a checker block's resolved timing keywords.
+func timing(c *config.Checker) check.Timing {
+	t := check.Timing{
+		DelayLoop:        c.Timing.DelayLoop,
+		Timeout:          c.Timing.ConnectTimeout,
+		Retry:            c.Timing.Retry,
+		DelayBeforeRetry: c.Timing.DelayBeforeRetry,
+		Warmup:           c.Timing.Warmup,
+		Alpha:            c.Timing.Alpha,
+	}
+	if c.Type == config.MiscCheck {
+		// A script is bounded by misc_timeout, which defaults to
+		// delay_loop, never by connect_timeout.
+		t.Timeout = c.Timing.DelayLoop
+		if c.Misc.Timeout > 0 {
+			t.Timeout = c.Misc.Timeout
+		}
+	}
+	return t
+}
+
+func dialer(c *config.Checker) check.Dialer {
+	return check.Dialer{
+		Addr:     netip.AddrPortFrom(c.ConnectIP, c.ConnectPort),
+		BindTo:   c.BindTo,
+		BindPort: c.BindPort,
+		BindIf:   c.BindIf,
+		FWMark:   c.FWMark,
+	}
+}
+
+func (env CheckEnv) checker(c *config.Checker) (check.Checker, error) {
+	switch c.Type {
+	case config.TCPCheck:
+		return &check.TCPCheck{Dialer: dialer(c)}, nil
+	case config.HTTPGet, config.SSLGet:
+		return env.httpGet(c)
+	case config.SMTPCheck:
+		return &check.SMTPCheck{Dialer: dialer(c), HeloName: c.SMTP.HeloName}, nil
+	case config.DNSCheck:
+		t, err := check.ParseDNSType(c.DNS.Type)
+		if err != nil {
+			return nil, err
+		}
+		return &check.DNSCheck{Dialer: dialer(c), Type: t, Name: c.DNS.Name}, nil
+	case config.UDPCheck:
+		u := c.UDP
+		return &check.UDPCheck{
+			Dialer:         dialer(c),
+			Payload:        u.Payload,
+			RequireReply:   u.RequireReply,
+			Reply:          u.Reply,
+			ReplyMask:      u.ReplyMask,
+			MinReplyLength: u.MinReplyLength,
+			MaxReplyLength: u.MaxReplyLength,
+		}, nil
+	case config.PingCheck:
+		return &check.PingCheck{Dialer: dialer(c)}, nil
+	case config.MiscCheck:
+		return env.miscCheck(c)
+	case config.FileCheck:
+		for _, tf := range env.TrackFiles {
+			if tf.Name == c.File.TrackFile {
+				return &check.FileCheck{Path: tf.File, Weight: c.File.Weight, Reverse: c.File.Reverse, Dynamic: c.File.Weight != 0}, nil
+			}
+		}
+		return nil, fmt.Errorf("track_file %s is not defined", c.File.TrackFile)
+	}
+	return nil, ErrUnsupportedChecker
+}
+
+func (env CheckEnv) httpGet(c *config.Checker) (check.Checker, error) {
+	proto, err := check.ParseHTTPProtocol(c.HTTP.Protocol)
+	if err != nil {
+		return nil, err
+	}
+	h := &check.HTTPGet{
+		Dialer:      dialer(c),
+		TLS:         c.Type == config.SSLGet,
+		EnableSNI:   c.HTTP.EnableSNI,
+		VirtualHost: c.HTTP.Virtualhost,
+		Protocol:    proto,
+	}
+	for _, u := range c.HTTP.URLs {
+		cu := check.URL{Path: u.Path, Digest: u.Digest, VirtualHost: u.Virtualhost, RegexNoMatch: u.RegexNoMatch}
+		for _, r := range u.StatusCodes {
+			cu.StatusCodes = append(cu.StatusCodes, check.StatusRange{Min: r.Lo, Max: r.Hi})
+		}
+		if u.Regex != "" {
+			if cu.Regex, err = regexp.Compile(u.Regex); err != nil {
+				return nil, fmt.Errorf("compiling regex of url %s: %w", u.Path, err)
+			}
+		}
+		h.URLs = append(h.URLs, cu)
+	}
+	if h.TLS && env.SSL != nil {
+		if env.SSL.CA != "" {
+			pem, err := os.ReadFile(env.SSL.CA)
+			if err != nil {
+				return nil, fmt.Errorf("reading SSL ca: %w", err)
+			}
+			h.CA = x509.NewCertPool()
+			if !h.CA.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("SSL ca %s holds no PEM certificate", env.SSL.CA)
+			}
+		}
+		if env.SSL.Certificate != "" {
+			key := env.SSL.Key
+			if key == "" {
+				key = env.SSL.Certificate
+			}
+			cert, err := tls.LoadX509KeyPair(env.SSL.Certificate, key)
+			if err != nil {
+				return nil, fmt.Errorf("loading SSL certificate: %w", err)
+			}
+			h.Certificates = []tls.Certificate{cert}
+		}
+	}
+	return h, nil
+}
+
+func (env CheckEnv) miscCheck(c *config.Checker) (check.Checker, error) {
+	args, err := notify.SplitWords(c.Misc.Path)
+	if err != nil {
+		return nil, fmt.Errorf("parsing misc_path %q: %w", c.Misc.Path, err)
+	}
+	if len(args) == 0 {
+		return nil, fmt.Errorf("misc_path %q names no program", c.Misc.Path)
+	}
+	m := &check.MiscCheck{Args: args, Dynamic: c.Misc.Dynamic}
+	cred := env.ScriptUser
+	if c.Misc.User != "" {
+		cr, err := notify.LookupCredential(c.Misc.User, c.Misc.Group)
+		if err != nil {
+			return nil, err
+		}
+		cred = &cr
+	}
+	// Switching to the user this process already runs as would only drop
+	// its supplementary groups.
+	if cred != nil && (int(cred.UID) != os.Geteuid() || int(cred.GID) != os.Getegid()) {
+		m.Credential = &syscall.Credential{Uid: cred.UID, Gid: cred.GID}
+	}
+	return m, nil
+}

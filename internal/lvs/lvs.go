@@ -1,0 +1,566 @@
+package lvs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gokeepalived/gokeepalived/check"
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/ipvs"
+	"github.com/gokeepalived/gokeepalived/notify"
+	"github.com/sirupsen/logrus"
+)
+
+// Checks runs the health checks of real servers and reports their
+// changes of state; *check.Scheduler implements it.
+type Checks interface {
+	Add(check.Server) error
+	Remove(name string)
+	Events() <-chan check.Event
+	Run(ctx context.Context) error
+}
+
+// A Table is the kernel's IPVS table as a reconciler keeps it;
+// *ipvs.Reconciler implements it.
+type Table interface {
+	// Reconcile makes the table hold exactly the desired services among
+	// those it owns.
+	Reconcile(ctx context.Context, desired []ipvs.Service) ([]ipvs.Op, error)
+	// ReconcileServices is Reconcile narrowed to the services with the
+	// given keys.
+	ReconcileServices(ctx context.Context, desired []ipvs.Service, keys ...ipvs.ServiceKey) ([]ipvs.Op, error)
+	// Shutdown removes what the table owns.
+	Shutdown(ctx context.Context) ([]ipvs.Op, error)
+}
+
+// DefaultShutdownTimeout bounds the removal of the IPVS entries at
+// shutdown.
+const DefaultShutdownTimeout = 10 * time.Second
+
+// Options configure an LVS. Table is required.
+type Options struct {
+	// Table is the IPVS table to program.
+	Table Table
+	// Checks runs the checks; nil means a check.Scheduler logging to Log.
+	Checks Checks
+	// Notifier reports real server and quorum changes; nil reports
+	// nothing.
+	Notifier Notifier
+	// Log receives keepalived's messages; nil discards them.
+	Log logrus.FieldLogger
+	// Clock drives the periodic reconcile; nil means check.SystemClock.
+	Clock check.Clock
+	// ResyncInterval is the period of the full reconcile that undoes
+	// changes made to the table behind the daemon's back. Zero means the
+	// smallest delay_loop of the virtual servers.
+	ResyncInterval time.Duration
+	// VIPOwned tells, for virtual servers with ha_suspend, whether an
+	// address is a virtual address of a VRRP instance that is MASTER on
+	// this node. Nil owns every address. Call VIPsChanged when its
+	// answers change.
+	VIPOwned func(netip.Addr) bool
+	// ScriptUser runs the scripts that name no user; nil means
+	// notify.DefaultUser of the configuration's global_defs.
+	ScriptUser *notify.Credential
+	// DontReleaseIPVS leaves the table alone at shutdown, as keepalived's
+	// --dont-release-ipvs: no entry is removed and omega reports nothing.
+	DontReleaseIPVS bool
+}
+
+// An LVS runs keepalived's checker logic for one configuration: it checks
+// every real server of every virtual server, keeps the IPVS table equal
+// to what their health calls for, and reports the changes.
+type LVS struct {
+	log      logrus.FieldLogger
+	checks   Checks
+	table    Table
+	clock    check.Clock
+	resync   time.Duration
+	owned    func(netip.Addr) bool
+	keep     bool
+	userSet  bool // the script user was given, not taken from global_defs
+	vipsChan chan struct{}
+
+	mu      sync.Mutex // guards everything below
+	m       machine
+	cfg     *config.Config
+	user    *notify.Credential
+	vss     []*virtualServer
+	servers map[string]serverRef // by check name
+	running bool
+	ran     bool
+}
+
+type serverRef struct {
+	vs *virtualServer
+	rs *realServer
+}
+
+// New returns an LVS for cfg; checks and table changes begin with Run.
+func New(cfg *config.Config, opts Options) (*LVS, error) {
+	if opts.Table == nil {
+		return nil, errors.New("creating LVS: no IPVS table")
+	}
+	log := opts.Log
+	if log == nil {
+		l := logrus.New()
+		l.Out = io.Discard
+		log = l
+	}
+	l := &LVS{
+		log:      log,
+		checks:   opts.Checks,
+		table:    opts.Table,
+		clock:    opts.Clock,
+		resync:   opts.ResyncInterval,
+		owned:    opts.VIPOwned,
+		keep:     opts.DontReleaseIPVS,
+		user:     opts.ScriptUser,
+		userSet:  opts.ScriptUser != nil,
+		vipsChan: make(chan struct{}, 1),
+		m:        machine{log: log, notifier: opts.Notifier},
+	}
+	if l.checks == nil {
+		l.checks = check.NewScheduler(check.Options{Logger: log})
+	}
+	if l.clock == nil {
+		l.clock = check.SystemClock{}
+	}
+	l.load(cfg)
+	return l, nil
+}
+
+// load makes the state of a configuration, without starting anything.
+func (l *LVS) load(cfg *config.Config) {
+	if !l.userSet {
+		l.user = nil
+		g := &cfg.Global
+		if c, err := notify.DefaultUser(g.ScriptUser, g.ScriptGroup, g.EnableScriptSecurity); err != nil {
+			l.log.WithError(err).Warn("No default script user: scripts that name no user are ignored")
+		} else {
+			l.user = &c
+		}
+	}
+	l.cfg = cfg
+	l.m.initNotifies = hasKeyword(cfg.Global.Other, "rs_init_notifies")
+	l.vss = nil
+	for i := range cfg.VirtualServers {
+		l.vss = append(l.vss, newVirtualServer(&cfg.VirtualServers[i], l.script))
+	}
+	owner := make(map[ipvs.ServiceKey]string)
+	for _, vs := range l.vss {
+		for _, s := range Services(vs.cfg, cfg.VirtualServerGroups, State{}, nil) {
+			if first, dup := owner[s.Key()]; dup {
+				l.log.Warnf("VS %s: service %s is already VS %s's - ignoring it", vs.name, s, first)
+				continue
+			}
+			owner[s.Key()] = vs.name
+		}
+	}
+	names := checkNames(l.vss)
+	l.servers = make(map[string]serverRef)
+	for _, vs := range l.vss {
+		for _, rs := range vs.rs {
+			rs.check = names[rs]
+			l.servers[rs.check] = serverRef{vs, rs}
+		}
+	}
+}
+
+func hasKeyword(raws []config.Raw, kw string) bool {
+	for _, r := range raws {
+		if len(r.Words) > 0 && r.Words[0] == kw {
+			return true
+		}
+	}
+	return false
+}
+
+// checkNames names each real server for the check scheduler: as keepalived
+// logs it, "[10.0.0.2]:tcp:80", and, for a real server several virtual
+// servers share, followed by its virtual server.
+func checkNames(vss []*virtualServer) map[*realServer]string {
+	count := make(map[string]int)
+	for _, vs := range vss {
+		for _, rs := range vs.rs {
+			count[rs.name]++
+		}
+	}
+	names := make(map[*realServer]string)
+	used := make(map[string]bool)
+	for _, vs := range vss {
+		for _, rs := range vs.rs {
+			n := rs.name
+			if count[n] > 1 {
+				n += " of VS " + vs.name
+			}
+			for base, i := n, 2; used[n]; i++ {
+				n = fmt.Sprintf("%s #%d", base, i)
+			}
+			used[n] = true
+			names[rs] = n
+		}
+	}
+	return names
+}
+
+// script builds a notify script from its configuration keyword; keepalived
+// ignores, with a log line, one it cannot use.
+func (l *LVS) script(n *config.Notify, keyword string) *notify.Script {
+	if n == nil {
+		return nil
+	}
+	s, err := notify.NewScript(keyword, n.Cmd, n.User, n.Group, l.user)
+	if err != nil {
+		l.log.WithField("pos", n.Pos.String()).Warn(err.Error())
+		return nil
+	}
+	return s
+}
+
+// addChecks gives a real server's checks to the scheduler. With carry,
+// the checks start in the state the real server already has instead of
+// the configured one, so that replacing them on reload does not flap it:
+// a failed server stays out until all its new checks pass, as keepalived
+// makes new checkers of a failed server start down.
+func (l *LVS) addChecks(vs *virtualServer, rs *realServer, carry bool) {
+	srv, err := CheckServer(rs.check, vs.cfg, rs.cfg, checkEnv(l.cfg, l.user))
+	if err != nil {
+		l.log.WithError(err).Warn("Checker left out")
+	}
+	if carry {
+		for i := range srv.Checks {
+			srv.Checks[i].Timing.Alpha = !rs.alive
+		}
+	}
+	act := "A"
+	if vs.cfg.HASuspend && l.owned != nil && len(vs.services) == 0 {
+		act = "Dea"
+	}
+	for range srv.Checks {
+		l.log.Infof("%sctivating healthchecker for service %s for VS %s", act, rs.name, vs.name)
+	}
+	if err := l.checks.Add(srv); err != nil {
+		l.log.WithError(err).Error("Adding real server checks")
+	}
+}
+
+// VIPsChanged tells a running LVS that the answers of Options.VIPOwned
+// may have changed, so that ha_suspend services come and go.
+func (l *LVS) VIPsChanged() {
+	select {
+	case l.vipsChan <- struct{}{}:
+	default:
+	}
+}
+
+// Run starts every virtual server, runs the checks and applies their
+// verdicts until ctx is done, then shuts down as keepalived does: omega
+// notifies, and the entries the table owns are removed (unless
+// DontReleaseIPVS). It returns ctx's error, joined with any error of the
+// shutdown's table changes. An LVS runs once.
+func (l *LVS) Run(ctx context.Context) error {
+	resync, err := l.begin(ctx)
+	if err != nil {
+		return err
+	}
+
+	cctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.checks.Run(cctx) }()
+
+	timer := l.clock.NewTimer(resync)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			cancel()
+			<-done
+			return errors.Join(ctx.Err(), l.shutdown())
+		case ev := <-l.checks.Events():
+			l.Handle(ctx, ev)
+		case <-l.vipsChan:
+			l.mu.Lock()
+			l.applyLocked(ctx)
+			l.mu.Unlock()
+		case <-timer.C():
+			l.mu.Lock()
+			l.applyLocked(ctx)
+			resync = l.resyncInterval()
+			l.mu.Unlock()
+			timer.Reset(resync)
+		case err := <-done:
+			cancel()
+			return errors.Join(fmt.Errorf("running checks: %w", err), l.shutdown())
+		}
+	}
+}
+
+// begin starts every virtual server and its checks, and programs the
+// table; it returns the period of the full reconcile.
+func (l *LVS) begin(ctx context.Context) (time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ran {
+		return 0, errors.New("LVS already ran")
+	}
+	l.running, l.ran = true, true
+	for _, vs := range l.vss {
+		l.m.start(vs)
+		l.refreshLocked(vs)
+	}
+	for _, vs := range l.vss {
+		for _, rs := range vs.rs {
+			l.addChecks(vs, rs, false)
+		}
+	}
+	l.applyLocked(ctx)
+	return l.resyncInterval(), nil
+}
+
+func (l *LVS) resyncInterval() time.Duration {
+	if l.resync > 0 {
+		return l.resync
+	}
+	d := check.DefaultDelayLoop
+	for _, vs := range l.vss {
+		if dl := vs.cfg.Timing.DelayLoop; dl > 0 && dl < d {
+			d = dl
+		}
+	}
+	return d
+}
+
+// Handle applies one event of the checks: the real server's effective
+// weight first, then its state, as keepalived's checkers do, and the
+// table changes they call for. Run calls it for each event; it is
+// exported for drivers that run the checks themselves.
+func (l *LVS) Handle(ctx context.Context, ev check.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ref, ok := l.servers[ev.Server]
+	if !ok || !l.running {
+		return
+	}
+	vs, rs := ref.vs, ref.rs
+	if ev.Reason != "" {
+		rs.result, rs.since = ev.Reason, ev.Time
+	}
+	before := vs.state()
+	l.m.setWeight(vs, rs, ev.Weight)
+	l.m.setAlive(vs, rs, ev.Up)
+	if reflect.DeepEqual(before, vs.state()) {
+		return
+	}
+	// Only this virtual server's services can have changed: only they
+	// are read back and converged.
+	keys := vs.keys()
+	l.refreshLocked(vs)
+	for _, k := range vs.keys() {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	if _, err := l.table.ReconcileServices(ctx, l.desiredLocked(), keys...); err != nil && ctx.Err() == nil {
+		l.log.WithError(err).Warn("IPVS table not fully applied")
+	}
+}
+
+// refreshLocked recomputes the services a virtual server calls for.
+func (l *LVS) refreshLocked(vs *virtualServer) {
+	vs.services = Services(vs.cfg, l.cfg.VirtualServerGroups, vs.state(), l.owned)
+}
+
+// desiredLocked is the whole table the virtual servers call for. A
+// service that two virtual servers declare is the first one's, as the
+// kernel holds it once.
+func (l *LVS) desiredLocked() []ipvs.Service {
+	var all []ipvs.Service
+	seen := make(map[ipvs.ServiceKey]bool)
+	for _, vs := range l.vss {
+		for _, s := range vs.services {
+			if k := s.Key(); !seen[k] {
+				seen[k] = true
+				all = append(all, s)
+			}
+		}
+	}
+	return all
+}
+
+// applyLocked recomputes every virtual server's services and brings the
+// whole kernel table to them. Failures are logged, in keepalived's words,
+// by the table; the next change or resync tries again.
+func (l *LVS) applyLocked(ctx context.Context) {
+	for _, vs := range l.vss {
+		l.refreshLocked(vs)
+	}
+	if _, err := l.table.Reconcile(ctx, l.desiredLocked()); err != nil && ctx.Err() == nil {
+		l.log.WithError(err).Warn("IPVS table not fully applied")
+	}
+}
+
+// shutdown is keepalived's clear_services.
+func (l *LVS) shutdown() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.running = false
+	if l.keep {
+		return nil
+	}
+	for _, vs := range l.vss {
+		l.m.clearVS(vs, true)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownTimeout)
+	defer cancel()
+	if _, err := l.table.Shutdown(ctx); err != nil {
+		return fmt.Errorf("removing IPVS entries: %w", err)
+	}
+	return nil
+}
+
+// Reload replaces the configuration as keepalived's reload does: virtual
+// servers and real servers that stay keep their state, and real servers
+// whose checkers and weight are unchanged keep their checks running
+// without a new verdict; changed checks are replaced, removed ones
+// stopped, and the table changes only where the configuration or the
+// state did. A real server whose checks changed starts them afresh: its
+// state is what the new checks report first.
+//
+// Before Run, Reload only replaces the configuration Run will start.
+func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.running {
+		l.load(cfg)
+		return
+	}
+	old := l.vss
+	l.load(cfg)
+
+	byKey := make(map[string]*virtualServer, len(old))
+	for _, vs := range old {
+		byKey[vsKey(vs.cfg)] = vs
+	}
+	kept := make(map[string]bool)         // check names still running
+	carried := make(map[*realServer]bool) // real servers whose state carries over
+	for _, nvs := range l.vss {
+		ovs := byKey[vsKey(nvs.cfg)]
+		if ovs == nil {
+			l.m.start(nvs)
+			continue
+		}
+		delete(byKey, vsKey(nvs.cfg))
+		nvs.quorumUp, nvs.sorryIn = ovs.quorumUp, ovs.sorryIn
+		oldRS := make(map[netip.AddrPort]*realServer, len(ovs.rs))
+		for _, rs := range ovs.rs {
+			oldRS[rs.id.Addr] = rs
+		}
+		for _, nrs := range nvs.rs {
+			ors := oldRS[nrs.id.Addr]
+			if ors == nil {
+				nrs.weight = nrs.cfg.Weight
+				nrs.alive = !startsDown(nrs.cfg)
+				continue
+			}
+			delete(oldRS, nrs.id.Addr)
+			nrs.alive, nrs.weight, nrs.result, nrs.since = ors.alive, ors.weight, ors.result, ors.since
+			carried[nrs] = true
+			if ors.check == nrs.check && sameChecks(ors.cfg, nrs.cfg) {
+				kept[nrs.check] = true
+			}
+		}
+		for _, ors := range ovs.rs {
+			if oldRS[ors.id.Addr] == ors {
+				l.log.Infof("service %s no longer exist", ors.name)
+				l.m.clearRS(ovs, ors, false)
+			}
+		}
+		l.m.updateQuorum(nvs, true)
+	}
+	for _, ovs := range old {
+		if byKey[vsKey(ovs.cfg)] != ovs {
+			continue
+		}
+		if ovs.cfg.Group != "" {
+			l.log.Infof("Removing Virtual Server Group [%s]", ovs.cfg.Group)
+		} else {
+			l.log.Infof("Removing Virtual Server %s", ovs.name)
+		}
+		l.m.clearVS(ovs, false)
+	}
+	for _, vs := range old {
+		for _, rs := range vs.rs {
+			if !kept[rs.check] {
+				l.checks.Remove(rs.check)
+			}
+		}
+	}
+	for _, vs := range l.vss {
+		l.refreshLocked(vs)
+		for _, rs := range vs.rs {
+			if !kept[rs.check] {
+				l.addChecks(vs, rs, carried[rs])
+			}
+		}
+	}
+	l.applyLocked(ctx)
+}
+
+// vsKey identifies a virtual server across reloads as keepalived's
+// vs_iseq does.
+func vsKey(vs *config.VirtualServer) string {
+	switch {
+	case vs.Group != "":
+		return "group " + vs.Group
+	case vs.FWMark != 0:
+		return fmt.Sprintf("fwmark %d %v", vs.FWMark, markFamily(vs))
+	}
+	return vs.Protocol + " " + netip.AddrPortFrom(vs.Addr, vs.Port).String()
+}
+
+// sameChecks says whether two versions of a real server are checked
+// alike: same weight, same checkers with the same settings, wherever in
+// the file they are written.
+func sameChecks(a, b *config.RealServer) bool {
+	return a.Weight == b.Weight && reflect.DeepEqual(unplaced(a.Checkers), unplaced(b.Checkers))
+}
+
+// unplaced copies checkers without their positions in the file.
+func unplaced(cs []config.Checker) []config.Checker {
+	out := make([]config.Checker, len(cs))
+	for i, c := range cs {
+		c.Pos = config.Pos{}
+		if c.HTTP != nil {
+			h := *c.HTTP
+			h.URLs = slices.Clone(h.URLs)
+			for j := range h.URLs {
+				h.URLs[j].Pos = config.Pos{}
+			}
+			c.HTTP = &h
+		}
+		c.Other = unplacedRaw(c.Other)
+		out[i] = c
+	}
+	return out
+}
+
+func unplacedRaw(rs []config.Raw) []config.Raw {
+	if rs == nil {
+		return nil
+	}
+	out := make([]config.Raw, len(rs))
+	for i, r := range rs {
+		r.Pos = config.Pos{}
+		r.Block = unplacedRaw(r.Block)
+		out[i] = r
+	}
+	return out
+}

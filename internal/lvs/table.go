@@ -1,0 +1,281 @@
+package lvs
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/ipvs"
+)
+
+// MaxWeight is the highest weight a destination is given: a real server's
+// configured weight plus the adjustments of dynamic checkers may go
+// beyond it, and below zero, but the kernel's table holds 0 to MaxWeight.
+const MaxWeight = 65535
+
+// State is the live state of one virtual server, what keepalived keeps
+// in its virtual_server_t and real_server_t structures.
+type State struct {
+	// QuorumUp says whether the weights of the live real servers reached
+	// the quorum. While it is down, a sorry server, if there is one,
+	// replaces the real servers in the pool.
+	QuorumUp bool
+	// RealServers is the state of each of the virtual server's real
+	// servers, in the order of its RealServers.
+	RealServers []RealServerState
+}
+
+// RealServerState is the live state of one real server.
+type RealServerState struct {
+	// Alive says whether every checker of the real server is up.
+	Alive bool
+	// Weight is the effective weight: the configured weight plus the
+	// adjustments of dynamic checkers (MISC_CHECK misc_dynamic,
+	// FILE_CHECK).
+	Weight int
+}
+
+// realWeight clamps an effective weight into what the kernel takes, as
+// keepalived's real_weight does.
+func realWeight(w int) int {
+	return min(max(w, 0), MaxWeight)
+}
+
+// liveWeight is the sum of the live real servers' weights, which the
+// quorum is compared with.
+func (st *State) liveWeight() int64 {
+	var sum int64
+	for _, rs := range st.RealServers {
+		if rs.Alive {
+			sum += int64(realWeight(rs.Weight))
+		}
+	}
+	return sum
+}
+
+// Services returns the IPVS services that vs calls for in state st: one
+// for an address or fwmark virtual server, one per address and per fwmark
+// of its virtual_server_group otherwise (groups holds the configuration's
+// groups). With ha_suspend, an address service exists only while owned
+// reports its address as a virtual address of a VRRP instance that is
+// MASTER here; a nil owned owns every address.
+//
+// The destinations follow keepalived's rules: a live real server is in the
+// pool at its effective weight; a failed one is out, or in at weight 0
+// with inhibit_on_failure; while the quorum is down the sorry server is in
+// at weight 1 and the real servers are out (at weight 0 with
+// inhibit_on_failure); otherwise the sorry server is out, or in at weight
+// 0 with sorry_server_inhibit.
+func Services(vs *config.VirtualServer, groups []config.VirtualServerGroup, st State, owned func(netip.Addr) bool) []ipvs.Service {
+	hdr := ipvs.Service{
+		Scheduler: vs.Scheduler,
+		Flags:     serviceFlags(vs),
+	}
+	if vs.PersistenceTimeout > 0 {
+		hdr.Flags |= ipvs.FlagPersistent
+		hdr.Timeout = time.Duration(vs.PersistenceTimeout) * time.Second
+	}
+	dests := destinations(vs, st)
+	suspended := func(a netip.Addr) bool { return vs.HASuspend && owned != nil && !owned(a) }
+
+	var out []ipvs.Service
+	addAddr := func(a netip.Addr, port uint16) {
+		if suspended(a) {
+			return
+		}
+		s := hdr
+		s.Addr = netip.AddrPortFrom(a, port)
+		s.Protocol = protocol(vs.Protocol)
+		s.Netmask = netmask(vs.PersistenceGranularity, a.Is6(), hdr.Flags&ipvs.FlagPersistent != 0)
+		s.Destinations = cloneDests(dests)
+		out = append(out, s)
+	}
+	addMark := func(mark uint32) {
+		s := hdr
+		s.FWMark = mark
+		s.Family = markFamily(vs)
+		s.Netmask = netmask(vs.PersistenceGranularity, s.Family == ipvs.IPv6, hdr.Flags&ipvs.FlagPersistent != 0)
+		s.Destinations = cloneDests(dests)
+		out = append(out, s)
+	}
+
+	switch {
+	case vs.Group != "":
+		for _, g := range groups {
+			if g.Name != vs.Group {
+				continue
+			}
+			for _, m := range g.Members {
+				switch {
+				case m.FWMark != 0:
+					addMark(m.FWMark)
+				case m.Last.IsValid():
+					for a := m.Addr; a.IsValid() && a.Compare(m.Last) <= 0; a = a.Next() {
+						addAddr(a, m.Port)
+					}
+				default:
+					addAddr(m.Addr, m.Port)
+				}
+			}
+			break
+		}
+	case vs.FWMark != 0:
+		addMark(vs.FWMark)
+	default:
+		addAddr(vs.Addr, vs.Port)
+	}
+	return out
+}
+
+// destinations lists the destinations of vs in state st, the same for
+// each of its services.
+func destinations(vs *config.VirtualServer, st State) []ipvs.Destination {
+	sorryIn := vs.SorryServer != nil && !st.QuorumUp
+	var ds []ipvs.Destination
+	index := make(map[netip.AddrPort]int)
+	put := func(d ipvs.Destination) {
+		// A sorry server that is also a real server is one destination:
+		// the sorry server's while it is in the pool.
+		if i, ok := index[d.Addr]; ok {
+			ds[i] = d
+			return
+		}
+		index[d.Addr] = len(ds)
+		ds = append(ds, d)
+	}
+	for i := range vs.RealServers {
+		rs := &vs.RealServers[i]
+		var s RealServerState
+		if i < len(st.RealServers) {
+			s = st.RealServers[i]
+		}
+		w := realWeight(s.Weight)
+		switch {
+		case s.Alive && !sorryIn:
+		case rs.InhibitOnFailure:
+			w = 0
+		default:
+			continue
+		}
+		d := destination(netip.AddrPortFrom(rs.Addr, rs.Port), rs.Forwarding, w)
+		d.UpperThreshold, d.LowerThreshold = rs.UThreshold, rs.LThreshold
+		put(d)
+	}
+	if ss := vs.SorryServer; ss != nil {
+		switch {
+		case sorryIn:
+			put(destination(netip.AddrPortFrom(ss.Addr, ss.Port), ss.Forwarding, 1))
+		case ss.Inhibit:
+			if _, dup := index[netip.AddrPortFrom(ss.Addr, ss.Port)]; !dup {
+				put(destination(netip.AddrPortFrom(ss.Addr, ss.Port), ss.Forwarding, 0))
+			}
+		}
+	}
+	return ds
+}
+
+func destination(addr netip.AddrPort, f config.Forwarding, weight int) ipvs.Destination {
+	d := ipvs.Destination{Addr: addr, Weight: weight}
+	switch f.Method {
+	case "DR":
+		d.Method = ipvs.DirectRoute
+	case "TUN":
+		d.Method = ipvs.Tunnel
+		if t := f.Tunnel; t != nil {
+			switch t.Type {
+			case "gue":
+				d.TunnelType, d.TunnelPort = ipvs.GUE, t.Port
+			case "gre":
+				d.TunnelType = ipvs.GRE
+			}
+			switch t.Checksum {
+			case "csum":
+				d.TunnelFlags = ipvs.TunnelChecksum
+			case "remcsum":
+				d.TunnelFlags = ipvs.TunnelRemoteChecksum
+			}
+		}
+	default:
+		d.Method = ipvs.NAT
+	}
+	return d
+}
+
+func cloneDests(ds []ipvs.Destination) []ipvs.Destination {
+	if len(ds) == 0 {
+		return nil
+	}
+	return append([]ipvs.Destination(nil), ds...)
+}
+
+func serviceFlags(vs *config.VirtualServer) ipvs.ServiceFlags {
+	var f ipvs.ServiceFlags
+	if vs.OPS {
+		f |= ipvs.FlagOnePacket
+	}
+	for _, fl := range vs.SchedFlags {
+		switch fl {
+		case "flag-1", "sh-fallback", "mh-fallback":
+			f |= ipvs.FlagSched1
+		case "flag-2", "sh-port", "mh-port":
+			f |= ipvs.FlagSched2
+		case "flag-3":
+			f |= ipvs.FlagSched3
+		}
+	}
+	return f
+}
+
+func protocol(p string) ipvs.Protocol {
+	switch p {
+	case "TCP":
+		return ipvs.TCP
+	case "SCTP":
+		return ipvs.SCTP
+	}
+	return ipvs.UDP
+}
+
+// markFamily is a fwmark service's family: ip_family when given, or else
+// IPv6 when a real server is, as keepalived takes it from them.
+func markFamily(vs *config.VirtualServer) ipvs.Family {
+	switch vs.IPFamily {
+	case "inet6":
+		return ipvs.IPv6
+	case "inet":
+		return ipvs.IPv4
+	}
+	for _, rs := range vs.RealServers {
+		if rs.Addr.Is6() && !rs.Addr.Is4In6() {
+			return ipvs.IPv6
+		}
+	}
+	return ipvs.IPv4
+}
+
+// netmask is persistence_granularity as a mask: a dotted IPv4 netmask or a
+// prefix length. Without persistence it is nil, the kernel's default.
+func netmask(granularity string, v6, persistent bool) net.IPMask {
+	if !persistent || granularity == "" {
+		return nil
+	}
+	bits := 32
+	if v6 {
+		bits = 128
+	}
+	if strings.Contains(granularity, ".") {
+		if a, err := netip.ParseAddr(granularity); err == nil && a.Is4() && !v6 {
+			b := a.As4()
+			return net.IPv4Mask(b[0], b[1], b[2], b[3])
+		}
+		return nil
+	}
+	n, err := strconv.Atoi(granularity)
+	if err != nil || n < 0 || n > bits {
+		return nil
+	}
+	return net.CIDRMask(n, bits)
+}

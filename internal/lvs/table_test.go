@@ -1,0 +1,375 @@
+package lvs
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/ipvs"
+)
+
+// parse reads a configuration. keepalived reports its warnings (a default
+// applied, a port reset) as configuration errors; they are only logged.
+func parse(t *testing.T, text string) *config.Config {
+	t.Helper()
+	cfg, ds := config.Parse("keepalived.conf", []byte(text), config.Options{ConfigID: "test"})
+	for _, d := range ds {
+		t.Logf("configuration: %v", d)
+	}
+	return cfg
+}
+
+// saveLines formats services as `ipvsadm -Sn` does, one line per service
+// and destination, sorted.
+func saveLines(ss []ipvs.Service) []string {
+	var out []string
+	for _, s := range ss {
+		line := "-A " + s.String() + " -s " + s.Scheduler
+		if s.Flags&ipvs.FlagPersistent != 0 {
+			line += fmt.Sprintf(" -p %d", int(s.Timeout.Seconds()))
+			if s.Netmask != nil {
+				if ones, bits := s.Netmask.Size(); bits == 128 {
+					line += fmt.Sprintf(" -M %d", ones)
+				} else {
+					line += " -M " + netip.AddrFrom4([4]byte(s.Netmask)).String()
+				}
+			}
+		}
+		if f := s.Flags &^ ipvs.FlagPersistent; f != 0 {
+			line += fmt.Sprintf(" flags %#x", uint32(f))
+		}
+		out = append(out, line)
+		for _, d := range s.Destinations {
+			m := map[ipvs.Method]string{ipvs.NAT: "-m", ipvs.DirectRoute: "-g", ipvs.Tunnel: "-i"}[d.Method]
+			dl := fmt.Sprintf("-a %s -r %s %s -w %d", s, d.Addr, m, d.Weight)
+			if d.UpperThreshold != 0 || d.LowerThreshold != 0 {
+				dl += fmt.Sprintf(" -x %d -y %d", d.UpperThreshold, d.LowerThreshold)
+			}
+			if d.Method == ipvs.Tunnel {
+				dl += fmt.Sprintf(" --tun-type %v", d.TunnelType)
+				if d.TunnelPort != 0 {
+					dl += fmt.Sprintf(" --tun-port %d", d.TunnelPort)
+				}
+				if d.TunnelFlags != 0 {
+					dl += fmt.Sprintf(" flags %d", d.TunnelFlags)
+				}
+			}
+			out = append(out, dl)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func alive(weights ...int) []RealServerState {
+	var st []RealServerState
+	for _, w := range weights {
+		st = append(st, RealServerState{Alive: w >= 0, Weight: max(w, 1)})
+	}
+	return st
+}
+
+func TestServices(t *testing.T) {
+	const twoRS = `
+virtual_server 192.0.2.1 80 {
+	lb_algo rr
+	protocol TCP
+	%s
+	real_server 10.0.0.2 80 {
+		weight 2
+		%s
+	}
+	real_server 10.0.0.3 8080 {
+		weight 3
+	}
+}`
+	tests := []struct {
+		name  string
+		conf  string
+		st    State
+		owned func(netip.Addr) bool
+		want  []string
+	}{
+		{
+			name: "both alive",
+			conf: fmt.Sprintf(twoRS, "", ""),
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {true, 3}}},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 2",
+				"-a -t 192.0.2.1:80 -r 10.0.0.3:8080 -m -w 3",
+			},
+		},
+		{
+			name: "failed server leaves",
+			conf: fmt.Sprintf(twoRS, "", ""),
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{false, 2}, {true, 3}}},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.3:8080 -m -w 3",
+			},
+		},
+		{
+			name: "inhibit_on_failure keeps it at weight 0",
+			conf: fmt.Sprintf(twoRS, "", "inhibit_on_failure"),
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{false, 2}, {true, 3}}},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 0",
+				"-a -t 192.0.2.1:80 -r 10.0.0.3:8080 -m -w 3",
+			},
+		},
+		{
+			name: "virtual server inhibit_on_failure is inherited",
+			conf: fmt.Sprintf(twoRS, "inhibit_on_failure", ""),
+			st:   State{RealServers: []RealServerState{{false, 2}, {false, 3}}},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 0",
+				"-a -t 192.0.2.1:80 -r 10.0.0.3:8080 -m -w 0",
+			},
+		},
+		{
+			name: "dynamic weights are clamped",
+			conf: fmt.Sprintf(twoRS, "", ""),
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, -7}, {true, 70000}}},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 0",
+				"-a -t 192.0.2.1:80 -r 10.0.0.3:8080 -m -w 65535",
+			},
+		},
+		{
+			name: "thresholds and DR",
+			conf: fmt.Sprintf(twoRS, "lb_kind DR", "uthreshold 100\n lthreshold 10"),
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {true, 3}}},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -g -w 2 -x 100 -y 10",
+				"-a -t 192.0.2.1:80 -r 10.0.0.3:80 -g -w 3",
+			},
+		},
+		{
+			name: "real server lvs_method TUN gue overrides",
+			conf: fmt.Sprintf(twoRS, "lb_kind DR", "lvs_method TUN type gue port 6080 remcsum"),
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {false, 3}}},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -i -w 2 --tun-type gue --tun-port 6080 flags 2",
+			},
+		},
+		{
+			name: "sorry server in while the quorum is down",
+			conf: fmt.Sprintf(twoRS, "sorry_server 10.0.0.9 80", "inhibit_on_failure"),
+			st:   State{QuorumUp: false, RealServers: []RealServerState{{true, 2}, {true, 3}}},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 0",
+				"-a -t 192.0.2.1:80 -r 10.0.0.9:80 -m -w 1",
+			},
+		},
+		{
+			name: "sorry server out with the quorum",
+			conf: fmt.Sprintf(twoRS, "sorry_server 10.0.0.9 80", ""),
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {false, 3}}},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 2",
+			},
+		},
+		{
+			name: "sorry_server_inhibit and sorry_server_lvs_method",
+			conf: fmt.Sprintf(twoRS, "sorry_server 10.0.0.9 80\n sorry_server_inhibit\n sorry_server_lvs_method DR", ""),
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {true, 3}}},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 2",
+				"-a -t 192.0.2.1:80 -r 10.0.0.3:8080 -m -w 3",
+				"-a -t 192.0.2.1:80 -r 10.0.0.9:80 -g -w 0",
+			},
+		},
+		{
+			name: "sorry server that is also a real server",
+			conf: fmt.Sprintf(twoRS, "sorry_server 10.0.0.3 8080", ""),
+			st:   State{QuorumUp: false, RealServers: []RealServerState{{false, 2}, {false, 3}}},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.3:8080 -m -w 1",
+			},
+		},
+		{
+			name: "persistence, granularity and scheduler flags",
+			conf: fmt.Sprintf(twoRS, "persistence_timeout 600\n persistence_granularity 255.255.255.0\n lb_algo sh\n sh-port\n sh-fallback", ""),
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{false, 2}, {false, 3}}},
+			want: []string{"-A -t 192.0.2.1:80 -s sh -p 600 -M 255.255.255.0 flags 0x18"},
+		},
+		{
+			name: "ha_suspend without the VIP",
+			conf: fmt.Sprintf(twoRS, "ha_suspend", ""),
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {true, 3}}},
+			owned: func(a netip.Addr) bool {
+				return a != netip.MustParseAddr("192.0.2.1")
+			},
+			want: nil,
+		},
+		{
+			name:  "ha_suspend with the VIP",
+			conf:  fmt.Sprintf(twoRS, "ha_suspend", ""),
+			st:    State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {false, 3}}},
+			owned: func(a netip.Addr) bool { return a == netip.MustParseAddr("192.0.2.1") },
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 2",
+			},
+		},
+		{
+			name:  "owned is ignored without ha_suspend",
+			conf:  fmt.Sprintf(twoRS, "", ""),
+			st:    State{QuorumUp: true, RealServers: []RealServerState{{false, 2}, {false, 3}}},
+			owned: func(netip.Addr) bool { return false },
+			want:  []string{"-A -t 192.0.2.1:80 -s rr"},
+		},
+		{
+			name: "fwmark: real server port cleared, ops",
+			conf: `
+virtual_server fwmark 7 {
+	lb_algo wrr
+	lb_kind DR
+	ops
+	real_server 10.0.0.2 80 {
+		weight 5
+	}
+}`,
+			st: State{QuorumUp: true, RealServers: []RealServerState{{true, 5}}},
+			want: []string{
+				"-A -f 7 -s wrr flags 0x4",
+				"-a -f 7 -r 10.0.0.2:0 -g -w 5",
+			},
+		},
+		{
+			name: "fwmark IPv6 from its real servers, persistence prefix",
+			conf: `
+virtual_server fwmark 8 {
+	lb_algo wlc
+	lb_kind DR
+	persistence_timeout
+	persistence_granularity 64
+	real_server 2001:db8::2 {
+	}
+}`,
+			st: State{QuorumUp: true, RealServers: []RealServerState{{true, 1}}},
+			want: []string{
+				"-A -f 8 -6 -s wlc -p 360 -M 64",
+				"-a -f 8 -6 -r [2001:db8::2]:0 -g -w 1",
+			},
+		},
+		{
+			name: "IPv6 UDP",
+			conf: `
+virtual_server 2001:db8::1 53 {
+	protocol UDP
+	lb_algo rr
+	real_server 2001:db8::2 53 {
+	}
+}`,
+			st: State{QuorumUp: true, RealServers: []RealServerState{{true, 1}}},
+			want: []string{
+				"-A -u [2001:db8::1]:53 -s rr",
+				"-a -u [2001:db8::1]:53 -r [2001:db8::2]:53 -m -w 1",
+			},
+		},
+		{
+			name: "virtual_server_group expands ranges and fwmarks",
+			conf: `
+virtual_server_group web {
+	192.0.2.1-3 80
+	fwmark 5
+}
+virtual_server group web {
+	lb_algo rr
+	lb_kind DR
+	protocol TCP
+	real_server 10.0.0.2 80 {
+	}
+}`,
+			st: State{QuorumUp: true, RealServers: []RealServerState{{true, 1}}},
+			want: []string{
+				"-A -f 5 -s rr",
+				"-A -t 192.0.2.1:80 -s rr",
+				"-A -t 192.0.2.2:80 -s rr",
+				"-A -t 192.0.2.3:80 -s rr",
+				"-a -f 5 -r 10.0.0.2:80 -g -w 1",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -g -w 1",
+				"-a -t 192.0.2.2:80 -r 10.0.0.2:80 -g -w 1",
+				"-a -t 192.0.2.3:80 -r 10.0.0.2:80 -g -w 1",
+			},
+		},
+		{
+			name: "ha_suspend filters the group's addresses",
+			conf: `
+virtual_server_group web {
+	192.0.2.1-2 80
+}
+virtual_server group web {
+	ha_suspend
+	protocol TCP
+	real_server 10.0.0.2 80 {
+	}
+}`,
+			st:    State{QuorumUp: true, RealServers: []RealServerState{{true, 1}}},
+			owned: func(a netip.Addr) bool { return a == netip.MustParseAddr("192.0.2.2") },
+			want: []string{
+				"-A -t 192.0.2.2:80 -s wlc",
+				"-a -t 192.0.2.2:80 -r 10.0.0.2:80 -m -w 1",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := parse(t, tt.conf)
+			if len(cfg.VirtualServers) != 1 {
+				t.Fatalf("%d virtual servers, want 1", len(cfg.VirtualServers))
+			}
+			got := Services(&cfg.VirtualServers[0], cfg.VirtualServerGroups, tt.st, tt.owned)
+			for i := range got {
+				if err := got[i].Validate(); err != nil {
+					t.Errorf("invalid service: %v", err)
+				}
+			}
+			if g := saveLines(got); !slices.Equal(g, slices.Sorted(slices.Values(tt.want))) {
+				t.Errorf("Services:\n%s\nwant:\n%s", strings.Join(g, "\n"), strings.Join(slices.Sorted(slices.Values(tt.want)), "\n"))
+			}
+		})
+	}
+}
+
+func TestServicesDoNotShareDestinations(t *testing.T) {
+	cfg := parse(t, `
+virtual_server_group g {
+	192.0.2.1-2 80
+}
+virtual_server group g {
+	protocol TCP
+	real_server 10.0.0.2 80 {
+	}
+}`)
+	ss := Services(&cfg.VirtualServers[0], cfg.VirtualServerGroups, State{QuorumUp: true, RealServers: alive(1)}, nil)
+	if len(ss) != 2 {
+		t.Fatalf("%d services, want 2", len(ss))
+	}
+	ss[0].Destinations[0].Weight = 9
+	if ss[1].Destinations[0].Weight != 1 {
+		t.Fatal("services of one group share their destination slice")
+	}
+}
+
+func TestRealWeight(t *testing.T) {
+	for _, tt := range []struct{ in, want int }{{-1, 0}, {0, 0}, {7, 7}, {MaxWeight, MaxWeight}, {MaxWeight + 1, MaxWeight}} {
+		if got := realWeight(tt.in); got != tt.want {
+			t.Errorf("realWeight(%d) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
