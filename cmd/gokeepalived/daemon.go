@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gokeepalived/gokeepalived/internal/control"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -56,7 +58,12 @@ type daemon struct {
 	// configuration was loaded with.
 	cfgErrors []string
 	subs      map[string]subsystem
-	reload    func(cfg *config.Config) // for tests: called after each successful reload
+
+	started    time.Time
+	lastReload time.Time
+	vrrp       *vrrpLoop // nil when VRRP does not run
+	checkers   *checkers // nil when the checkers do not run
+	metrics    *metrics
 }
 
 // runDaemon is gokeepalived without -t, -d, -v or -h: the service itself.
@@ -108,7 +115,8 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 	log.Infof("Command line: '%s'", strings.Join(append([]string{prog}, args...), "' '"))
 	log.Infof("Configuration file %s", s.configFile)
 
-	d := &daemon{s: s, log: log, sinks: sinks, sd: systemd.FromEnvironment(), subs: map[string]subsystem{}}
+	d := &daemon{s: s, log: log, sinks: sinks, sd: systemd.FromEnvironment(), subs: map[string]subsystem{}, started: time.Now()}
+	d.metrics = newMetrics(d)
 	cfg, ok := d.loadConfig(true)
 	if !ok {
 		return exitConfig
@@ -163,13 +171,35 @@ func (d *daemon) run() int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	n, err := newNotifier(&d.cfg.Global, d.log)
+	if err != nil {
+		d.log.Errorf("%v", err)
+		return exitConfig
+	}
+	defer n.close()
+	subs, closeSubs := d.subsystems(n)
+	defer closeSubs()
 	var wg sync.WaitGroup
-	for name, sub := range d.subsystems() {
+	for name, sub := range subs {
 		d.subs[name] = sub
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			supervise(ctx, d.log, name, sub.Run)
+		}()
+	}
+	if d.s.controlSocket != "" {
+		go func() {
+			if err := control.Serve(ctx, d.s.controlSocket, d.status, d.log); err != nil {
+				d.log.Errorf("%v", err)
+			}
+		}()
+	}
+	if d.s.metricsListen != "" {
+		go func() {
+			if err := d.metrics.serve(ctx, d.s.metricsListen); err != nil {
+				d.log.Errorf("metrics on %s: %v", d.s.metricsListen, err)
+			}
 		}()
 	}
 	d.sd.Ready()
@@ -181,6 +211,19 @@ func (d *daemon) run() int {
 			d.doReload()
 		case syscall.SIGUSR1:
 			d.writeData()
+		case syscall.SIGUSR2, sigStatsClear:
+			if d.vrrp != nil {
+				clear := sig == sigStatsClear
+				if err := writeFile(statsFile, func(w io.Writer) error { d.vrrp.writeStats(w, clear); return nil }); err != nil {
+					d.log.Errorf("Can't open %s (%v)", statsFile, err)
+				}
+			}
+		case sigJSON:
+			if d.vrrp != nil {
+				if err := writeFile(jsonFile, d.vrrp.writeJSON); err != nil {
+					d.log.Errorf("Can't open %s (%v)", jsonFile, err)
+				}
+			}
 		case syscall.SIGTERM, syscall.SIGINT:
 			d.log.Info("Stopping")
 			d.sd.Stopping()
@@ -193,9 +236,48 @@ func (d *daemon) run() int {
 	return exitOK
 }
 
-// subsystems builds the loops the command line asks for.
-func (d *daemon) subsystems() map[string]subsystem {
-	return map[string]subsystem{}
+// subsystems builds the loops the command line and the configuration ask
+// for. A loop that cannot start is logged and left out, as keepalived
+// leaves out a child process that fails; the others run.
+func (d *daemon) subsystems(n *notifier) (map[string]subsystem, func()) {
+	subs := map[string]subsystem{}
+	var closers []func()
+	var v *vrrpLoop
+	if !d.s.checkOnly && len(d.cfg.Instances) > 0 {
+		var err error
+		v, err = newVRRP(d.cfg, n, logging.WithIdent(d.log, logging.IdentVRRP))
+		if err != nil {
+			d.log.Errorf("VRRP not started: %v", err)
+			v = nil
+		} else {
+			subs["vrrp"] = v
+			d.vrrp = v
+		}
+	}
+	if !d.s.vrrpOnly && len(d.cfg.VirtualServers) > 0 {
+		var owned func(netip.Addr) bool
+		if v != nil {
+			owned = v.Owned
+		}
+		c, err := newCheckers(d.cfg, d.s, n, logging.WithIdent(d.log, logging.IdentCheckers), owned)
+		if err != nil {
+			d.log.Errorf("Health checkers not started: %v", err)
+		} else {
+			subs["checker"] = c
+			d.checkers = c
+			closers = append(closers, c.close)
+			if v != nil {
+				v.mu.Lock()
+				v.changed = c.lvs.VIPsChanged
+				v.mu.Unlock()
+			}
+		}
+	}
+	return subs, func() {
+		for _, c := range closers {
+			c()
+		}
+	}
 }
 
 // doReload reads the configuration again and hands it to every loop if it
@@ -207,10 +289,13 @@ func (d *daemon) doReload() {
 	d.sinks.Reopen()
 	cfg, ok := d.loadConfig(false)
 	if !ok {
+		d.metrics.reloadsFailed.Add(1)
 		return
 	}
+	d.metrics.reloadsOK.Add(1)
 	d.mu.Lock()
 	d.cfg = cfg
+	d.lastReload = time.Now()
 	d.mu.Unlock()
 	for name, sub := range d.subs {
 		if err := sub.Reload(cfg); err != nil {
@@ -218,9 +303,6 @@ func (d *daemon) doReload() {
 		}
 	}
 	d.log.Info("Reload finished")
-	if d.reload != nil {
-		d.reload(cfg)
-	}
 }
 
 // writeData answers SIGUSR1 with the data file keepalived writes.
@@ -310,4 +392,18 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// status is the snapshot the control socket serves.
+func (d *daemon) status() control.Status {
+	d.mu.Lock()
+	st := control.Status{Version: version, ConfigFile: d.s.configFile, Started: d.started, LastReload: d.lastReload}
+	d.mu.Unlock()
+	if d.vrrp != nil {
+		st.Instances = d.vrrp.status()
+	}
+	if d.checkers != nil {
+		st.VirtualServers = d.checkers.status()
+	}
+	return st
 }

@@ -71,7 +71,8 @@ func (l *lockedBuffer) String() string {
 }
 
 func (p *proc) pidFiles() []string {
-	return []string{"-p", filepath.Join(p.dir, "k.pid"), "-r", filepath.Join(p.dir, "v.pid"), "-c", filepath.Join(p.dir, "c.pid")}
+	return []string{"-p", filepath.Join(p.dir, "k.pid"), "-r", filepath.Join(p.dir, "v.pid"), "-c", filepath.Join(p.dir, "c.pid"),
+		"--control-socket", filepath.Join(p.dir, "ctl.sock")}
 }
 
 func startDaemon(t *testing.T, conf string, env []string, extra ...string) *proc {
@@ -178,7 +179,8 @@ func TestDaemonForks(t *testing.T) {
 	conf := writeConf(t, "k.conf", validLVS)
 	dir := t.TempDir()
 	pid := filepath.Join(dir, "k.pid")
-	cmd := exec.Command(gokeepalivedBinary(t), "-G", "-f", conf, "-p", pid, "-r", filepath.Join(dir, "v"), "-c", filepath.Join(dir, "c"))
+	cmd := exec.Command(gokeepalivedBinary(t), "-G", "-f", conf, "-p", pid, "-r", filepath.Join(dir, "v"), "-c", filepath.Join(dir, "c"),
+		"--control-socket", filepath.Join(dir, "ctl.sock"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("parent: %v: %s", err, out)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/gokeepalived/gokeepalived/internal/control"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,29 +15,29 @@ func TestParseSettings(t *testing.T) {
 		want settings
 		err  string
 	}{
-		{name: "defaults", args: nil, want: settings{configFile: defaultConfigFile}},
+		{name: "defaults", args: nil, want: settings{controlSocket: control.DefaultSocket, configFile: defaultConfigFile}},
 		{name: "systemd unit", args: []string{"--dont-fork", "--log-console", "--log-detail", "-f", "/etc/k.conf"},
-			want: settings{configFile: "/etc/k.conf", dontFork: true, logConsole: true, logDetail: true}},
+			want: settings{controlSocket: control.DefaultSocket, configFile: "/etc/k.conf", dontFork: true, logConsole: true, logDetail: true}},
 		{name: "clustered", args: []string{"-nlDG", "-f/x.conf"},
-			want: settings{configFile: "/x.conf", dontFork: true, logConsole: true, logDetail: true, noSyslog: true}},
+			want: settings{controlSocket: control.DefaultSocket, configFile: "/x.conf", dontFork: true, logConsole: true, logDetail: true, noSyslog: true}},
 		{name: "cluster ending in arg", args: []string{"-nf", "/y.conf"},
-			want: settings{configFile: "/y.conf", dontFork: true}},
+			want: settings{controlSocket: control.DefaultSocket, configFile: "/y.conf", dontFork: true}},
 		{name: "long with =", args: []string{"--use-file=/z.conf", "--config-id=lb1"},
-			want: settings{configFile: "/z.conf", configID: "lb1"}},
+			want: settings{controlSocket: control.DefaultSocket, configFile: "/z.conf", configID: "lb1"}},
 		{name: "abbreviated long", args: []string{"--use=/a.conf", "--dont-f"},
-			want: settings{configFile: "/a.conf", dontFork: true}},
+			want: settings{controlSocket: control.DefaultSocket, configFile: "/a.conf", dontFork: true}},
 		{name: "optional arg attached", args: []string{"-t/tmp/log"},
-			want: settings{configFile: defaultConfigFile, configTest: true, configTestLog: "/tmp/log"}},
+			want: settings{controlSocket: control.DefaultSocket, configFile: defaultConfigFile, configTest: true, configTestLog: "/tmp/log"}},
 		{name: "optional arg not taken when separate", args: []string{"-t", "-f", "/b.conf"},
-			want: settings{configFile: "/b.conf", configTest: true}},
+			want: settings{controlSocket: control.DefaultSocket, configFile: "/b.conf", configTest: true}},
 		{name: "config-test long", args: []string{"--config-test=/tmp/l2"},
-			want: settings{configFile: defaultConfigFile, configTest: true, configTestLog: "/tmp/l2"}},
+			want: settings{controlSocket: control.DefaultSocket, configFile: defaultConfigFile, configTest: true, configTestLog: "/tmp/l2"}},
 		{name: "pid files", args: []string{"-p", "/run/k.pid", "-r", "/run/v.pid", "-c", "/run/c.pid"},
-			want: settings{configFile: defaultConfigFile, pidFile: "/run/k.pid", vrrpPidFile: "/run/v.pid", checkerPidFile: "/run/c.pid"}},
+			want: settings{controlSocket: control.DefaultSocket, configFile: defaultConfigFile, pidFile: "/run/k.pid", vrrpPidFile: "/run/v.pid", checkerPidFile: "/run/c.pid"}},
 		{name: "release flags", args: []string{"-X", "-V", "-I", "-P", "-C"},
-			want: settings{configFile: defaultConfigFile, releaseVIPs: true, keepVRRP: true, keepIPVS: true, vrrpOnly: true, checkOnly: true}},
+			want: settings{controlSocket: control.DefaultSocket, configFile: defaultConfigFile, releaseVIPs: true, keepVRRP: true, keepIPVS: true, vrrpOnly: true, checkOnly: true}},
 		{name: "accepted without effect", args: []string{"-B", "--all", "-R", "-x", "-m", "-u", "022"},
-			want: settings{configFile: defaultConfigFile}},
+			want: settings{controlSocket: control.DefaultSocket, configFile: defaultConfigFile}},
 		{name: "unknown short", args: []string{"-Z"}, err: "invalid option -- 'Z'"},
 		{name: "unknown long", args: []string{"--bogus"}, err: "unrecognized option '--bogus'"},
 		{name: "ambiguous long", args: []string{"--dont"}, err: "ambiguous"},

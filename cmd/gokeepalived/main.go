@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/gokeepalived/gokeepalived/internal/control"
 	"io"
 	"os"
 	"strings"
@@ -60,6 +61,8 @@ var options = []option{
 	{0, "signum", requiredArg},
 	{'t', "config-test", optionalArg},
 	{0, "json", noArg},
+	{0, "control-socket", requiredArg},
+	{0, "metrics-listen", requiredArg},
 	{'v', "version", noArg},
 	{'h', "help", noArg},
 }
@@ -92,6 +95,8 @@ type settings struct {
 	checkerPidFile string
 	namespace      string
 	allConfig      bool
+	controlSocket  string
+	metricsListen  string
 }
 
 func main() {
@@ -105,6 +110,9 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	// genhash, whose flags overlap keepalived's.
 	if len(args) > 0 && (args[0] == "-T" || args[0] == "--genhash" || args[0] == "genhash") {
 		return runGenhash(prog, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "status" {
+		return runStatus(args[1:], stdout, stderr)
 	}
 	s, err := parseSettings(args)
 	if err != nil {
@@ -139,7 +147,7 @@ func parseSettings(args []string) (*settings, error) {
 	if len(rest) > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", rest[0])
 	}
-	s := &settings{configFile: defaultConfigFile}
+	s := &settings{configFile: defaultConfigFile, controlSocket: control.DefaultSocket}
 	for _, p := range opts {
 		switch p.opt.long {
 		case "use-file":
@@ -192,6 +200,10 @@ func parseSettings(args []string) (*settings, error) {
 			s.namespace = p.value
 		case "all-config":
 			s.allConfig = true
+		case "control-socket":
+			s.controlSocket = p.value
+		case "metrics-listen":
+			s.metricsListen = p.value
 		}
 		// The remaining options (BFD, SNMP, umask, core dumps, respawn,
 		// address monitoring) are accepted so that keepalived's unit
@@ -247,8 +259,14 @@ func usage(w io.Writer) {
       --signum=SIGFUNC         Return signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON
   -t, --config-test[=LOG_FILE] Check the configuration for obvious errors, output to
                                 stderr by default
+      --metrics-listen=ADDR    Serve Prometheus metrics on ADDR (host:port), /metrics
+      --control-socket=PATH    Serve status on this Unix socket (default /run/gokeepalived.sock)
   -v, --version                Display the version number
   -h, --help                   Display this help message
+
+Commands:
+  gokeepalived status [--json] [--control-socket=PATH]
+                               Show a running daemon's instances and real servers
 Accepted for compatibility and without effect: -B, --all, -u, -R, -a, -b, -x, -A, -s, -m, -M, -e.
 `)
 }

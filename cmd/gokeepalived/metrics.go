@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gokeepalived/gokeepalived/vrrp"
+)
+
+// metrics exports the daemon's state to Prometheus. Values are read from
+// the loops when scraped, so nothing on the advert or check paths pays for
+// them.
+type metrics struct {
+	d *daemon
+
+	reloadsOK, reloadsFailed atomic.Uint64
+
+	vrrpState, vrrpPriority, vrrpEffective, vrrpTransitions *prometheus.Desc
+	advertsSent, advertsReceived, vrrpDrops, socketDrops    *prometheus.Desc
+	rsUp, rsWeight, rsInPool, vsQuorum, vsSorry             *prometheus.Desc
+	ipvsPasses, ipvsOps, ipvsErrors, reloads                *prometheus.Desc
+}
+
+func newMetrics(d *daemon) *metrics {
+	inst := []string{"instance"}
+	rs := []string{"virtual_server", "real_server"}
+	return &metrics{
+		d:               d,
+		vrrpState:       prometheus.NewDesc("gokeepalived_vrrp_state", "1 for the state the VRRP instance is in.", []string{"instance", "state"}, nil),
+		vrrpPriority:    prometheus.NewDesc("gokeepalived_vrrp_priority", "Configured priority of the VRRP instance.", inst, nil),
+		vrrpEffective:   prometheus.NewDesc("gokeepalived_vrrp_effective_priority", "Priority after tracking adjustments.", inst, nil),
+		vrrpTransitions: prometheus.NewDesc("gokeepalived_vrrp_transitions_total", "State transitions of the VRRP instance.", inst, nil),
+		advertsSent:     prometheus.NewDesc("gokeepalived_vrrp_adverts_sent_total", "VRRP advertisements sent.", inst, nil),
+		advertsReceived: prometheus.NewDesc("gokeepalived_vrrp_adverts_received_total", "Valid VRRP advertisements received.", inst, nil),
+		vrrpDrops:       prometheus.NewDesc("gokeepalived_vrrp_dropped_total", "VRRP advertisements dropped by an instance, by reason.", []string{"instance", "reason"}, nil),
+		socketDrops:     prometheus.NewDesc("gokeepalived_vrrp_socket_dropped_total", "VRRP packets dropped before reaching an instance (unknown VRID, bad header), by reason.", []string{"reason"}, nil),
+		rsUp:            prometheus.NewDesc("gokeepalived_checker_real_server_up", "1 when every checker of the real server passes.", rs, nil),
+		rsWeight:        prometheus.NewDesc("gokeepalived_checker_real_server_weight", "Effective weight of the real server.", rs, nil),
+		rsInPool:        prometheus.NewDesc("gokeepalived_ipvs_real_server_in_pool", "1 when the real server is in the IPVS table.", rs, nil),
+		vsQuorum:        prometheus.NewDesc("gokeepalived_ipvs_virtual_server_quorum_up", "1 when the virtual server has its quorum.", []string{"virtual_server"}, nil),
+		vsSorry:         prometheus.NewDesc("gokeepalived_ipvs_virtual_server_sorry_server", "1 when the sorry server is in use.", []string{"virtual_server"}, nil),
+		ipvsPasses:      prometheus.NewDesc("gokeepalived_ipvs_reconcile_passes_total", "Reconcile passes over the IPVS table.", nil, nil),
+		ipvsOps:         prometheus.NewDesc("gokeepalived_ipvs_operations_total", "Changes issued to the kernel's IPVS table.", nil, nil),
+		ipvsErrors:      prometheus.NewDesc("gokeepalived_ipvs_errors_total", "Failed IPVS reads and changes.", nil, nil),
+		reloads:         prometheus.NewDesc("gokeepalived_config_reloads_total", "Configuration reloads, by result.", []string{"result"}, nil),
+	}
+}
+
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(m, ch) }
+
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), l...)
+	}
+	b := func(ok bool) float64 {
+		if ok {
+			return 1
+		}
+		return 0
+	}
+	if v := m.d.vrrp; v != nil {
+		v.mu.Lock()
+		instances := v.instances
+		v.mu.Unlock()
+		for _, inst := range instances {
+			st := inst.Status()
+			for _, s := range []vrrp.State{vrrp.StateInit, vrrp.StateBackup, vrrp.StateMaster, vrrp.StateFault, vrrp.StateStop} {
+				gauge(m.vrrpState, b(st.State == s), st.Name, s.String())
+			}
+			gauge(m.vrrpPriority, float64(st.Priority), st.Name)
+			gauge(m.vrrpEffective, float64(st.EffectivePriority), st.Name)
+			counter(m.vrrpTransitions, st.Stats.Transitions, st.Name)
+			counter(m.advertsSent, st.Stats.AdvertsSent, st.Name)
+			counter(m.advertsReceived, st.Stats.AdvertsReceived, st.Name)
+			for _, r := range vrrp.DropReasons() {
+				counter(m.vrrpDrops, st.Stats.Drops[r], st.Name, r.String())
+			}
+		}
+		drops := v.router.Drops()
+		for _, r := range vrrp.DropReasons() {
+			counter(m.socketDrops, drops[r], r.String())
+		}
+	}
+	if c := m.d.checkers; c != nil {
+		for _, vs := range c.lvs.Status() {
+			gauge(m.vsQuorum, b(vs.QuorumUp), vs.Name)
+			gauge(m.vsSorry, b(vs.SorryServer), vs.Name)
+			for _, rs := range vs.RealServers {
+				gauge(m.rsUp, b(rs.Alive), vs.Name, rs.Name)
+				gauge(m.rsWeight, float64(rs.Weight), vs.Name, rs.Name)
+				gauge(m.rsInPool, b(rs.InPool), vs.Name, rs.Name)
+			}
+		}
+		st := c.table.Stats()
+		counter(m.ipvsPasses, st.Passes)
+		counter(m.ipvsOps, st.Ops)
+		counter(m.ipvsErrors, st.Errors)
+	}
+	counter(m.reloads, m.reloadsOK.Load(), "success")
+	counter(m.reloads, m.reloadsFailed.Load(), "failure")
+}
+
+// serveMetrics serves /metrics on addr until ctx ends.
+func (m *metrics) serve(ctx context.Context, addr string) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/ipvs"
+)
+
+// syncDaemon runs the kernel's IPVS connection synchronisation daemon for
+// lvs_sync_daemon: as master while the named VRRP instance is MASTER, as
+// backup otherwise, so that the connections of a failed master survive on
+// the new one. As in keepalived, the VRRP loop owns it.
+type syncDaemon struct {
+	log      logrus.FieldLogger
+	instance string
+	handle   *ipvs.Handle
+	table    *ipvs.Reconciler
+	base     ipvs.SyncDaemon
+	state    ipvs.SyncState // 0 until started
+}
+
+func newSyncDaemon(c *config.LVSSyncDaemon, log logrus.FieldLogger) (*syncDaemon, error) {
+	h, err := openIPVS()
+	if err != nil {
+		return nil, fmt.Errorf("lvs_sync_daemon: %w", err)
+	}
+	return &syncDaemon{
+		log:      log,
+		instance: c.Instance,
+		handle:   h,
+		table:    ipvs.NewReconciler(h, ipvs.ReconcilerConfig{Log: log}),
+		base: ipvs.SyncDaemon{
+			Interface: c.Interface,
+			SyncID:    uint8(c.SyncID),
+			MaxLen:    uint16(c.MaxLen),
+			Port:      c.Port,
+			TTL:       uint8(c.TTL),
+			Group:     c.Group,
+		},
+	}, nil
+}
+
+// set switches the daemon to master or backup.
+func (s *syncDaemon) set(master bool) {
+	want := ipvs.SyncBackup
+	if master {
+		want = ipvs.SyncMaster
+	}
+	if s.state == want {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if s.state != 0 {
+		if _, err := s.table.StopSyncDaemon(ctx, s.state); err != nil {
+			s.log.Errorf("Stopping IPVS sync daemon %s: %v", s.state, err)
+		}
+	}
+	d := s.base
+	d.State = want
+	if _, err := s.table.StartSyncDaemon(ctx, d); err != nil {
+		s.log.Errorf("Starting IPVS sync daemon %s: %v", want, err)
+		s.state = 0
+		return
+	}
+	s.state = want
+}
+
+// close stops what it started.
+func (s *syncDaemon) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.table.Shutdown(ctx)
+	s.handle.Close()
+}

@@ -1,0 +1,574 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"github.com/gokeepalived/gokeepalived/internal/control"
+	"golang.org/x/sys/unix"
+	"io"
+	"net/netip"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/vishvananda/netlink"
+
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/notify"
+	"github.com/gokeepalived/gokeepalived/vrrp"
+)
+
+// vrrpLoop is keepalived's VRRP process: the instances of the
+// configuration, their sync groups, and their notify scripts.
+type vrrpLoop struct {
+	log    logrus.FieldLogger
+	n      *notifier
+	router *vrrp.Router
+
+	mu        sync.Mutex
+	instances []*vrrp.Instance
+	scripts   map[string]*notify.Instance  // by instance name
+	groups    map[string]*notify.SyncGroup // by sync group name
+	vips      map[string][]netip.Addr      // by instance name
+	ifaces    map[string]string            // by instance name
+	configs   map[string]*config.Instance  // by instance name
+	baseline  map[string]vrrp.Stats        // counters at the last STATS_CLEAR
+	// changed is told, outside any lock, that the set of addresses owned
+	// by MASTER instances may have changed (for ha_suspend).
+	changed func()
+
+	events chan vrrp.Transition
+	syncd  *syncDaemon // lvs_sync_daemon, if configured
+}
+
+// newVRRP builds the instances of cfg. Scripts that fail keepalived's
+// script security checks are left out, with keepalived's messages.
+func newVRRP(cfg *config.Config, n *notifier, log logrus.FieldLogger) (*vrrpLoop, error) {
+	v := &vrrpLoop{
+		log:    log,
+		n:      n,
+		router: vrrp.NewRouter(nil, log),
+		events: make(chan vrrp.Transition, 256),
+	}
+	if c := cfg.Global.LVSSyncDaemon; c != nil {
+		sd, err := newSyncDaemon(c, log)
+		if err != nil {
+			log.Errorf("%v", err)
+		} else {
+			v.syncd = sd
+		}
+	}
+	if err := v.apply(cfg); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// apply makes the router's instances and sync groups those of cfg: at
+// start-up, and on reload, where instances that stay keep their state.
+func (v *vrrpLoop) apply(cfg *config.Config) error {
+	sec := &notify.Security{Enabled: cfg.Global.EnableScriptSecurity, Log: v.log}
+	scripts := map[string]*notify.Instance{}
+	groups := map[string]*notify.SyncGroup{}
+	vips := map[string][]netip.Addr{}
+	ifaces := map[string]string{}
+	configs := map[string]*config.Instance{}
+	tracked := v.trackScripts(cfg, sec)
+	files := map[string]*vrrp.TrackFile{}
+	for i := range cfg.TrackFiles {
+		f := &cfg.TrackFiles[i]
+		files[f.Name] = &vrrp.TrackFile{Name: f.Name, Path: f.File, InitFile: f.InitFile, InitValue: f.InitValue, InitOverwrite: f.InitOverwrite}
+	}
+	inGroup := map[string]*config.SyncGroup{}
+	for i := range cfg.SyncGroups {
+		for _, m := range cfg.SyncGroups[i].Group {
+			inGroup[m] = &cfg.SyncGroups[i]
+		}
+	}
+
+	var specs []vrrp.Spec
+	for i := range cfg.Instances {
+		ci := &cfg.Instances[i]
+		vc, nc, err := vrrpConfig(ci, &cfg.Global)
+		if err != nil {
+			return fmt.Errorf("(%s) %w", ci.Name, err)
+		}
+		vc.Notify = v.enqueue
+		// keepalived ignores the weights of a sync group member's
+		// trackers unless told otherwise: the group moves as one.
+		zeroWeights := inGroup[ci.Name] != nil && !inGroup[ci.Name].SyncGroupTrackingWeight
+		for _, t := range ci.Tracking.Scripts {
+			ts := tracked[t.Name]
+			if ts == nil {
+				continue
+			}
+			w := ts.weight
+			if t.HasWeight {
+				w = t.Weight
+			}
+			if zeroWeights {
+				w = 0
+			}
+			nc.TrackScripts = append(nc.TrackScripts, vrrp.TrackedScript{Script: ts.script, Weight: w, Reverse: t.Reverse != ts.reverse})
+		}
+		for _, t := range ci.Tracking.Files {
+			tf := files[t.Name]
+			if tf == nil {
+				continue
+			}
+			w := t.Weight
+			if !t.HasWeight {
+				w = trackFileWeight(cfg, t.Name)
+			}
+			if zeroWeights {
+				w = 0
+			}
+			nc.TrackFiles = append(nc.TrackFiles, vrrp.TrackedFile{File: tf, Weight: w, Reverse: t.Reverse})
+		}
+		specs = append(specs, vrrp.Spec{Config: vc, Net: nc})
+		ifaces[ci.Name] = ci.Interface
+		configs[ci.Name] = ci
+		for _, vip := range nc.VIPs {
+			vips[ci.Name] = append(vips[ci.Name], vip.Prefix.Addr())
+		}
+		scripts[ci.Name] = &notify.Instance{
+			Name:             ci.Name,
+			Master:           v.script(sec, "notify_master", ci.Notify.Master),
+			Backup:           v.script(sec, "notify_backup", ci.Notify.Backup),
+			Fault:            v.script(sec, "notify_fault", ci.Notify.Fault),
+			Stop:             v.script(sec, "notify_stop", ci.Notify.Stop),
+			Deleted:          v.script(sec, "notify_deleted", ci.Notify.Deleted),
+			Notify:           v.script(sec, "notify", ci.Notify.Any),
+			MasterRxLowerPri: v.script(sec, "notify_master_rx_lower_pri", ci.Notify.MasterRxLowerPri),
+		}
+	}
+	var gspecs []vrrp.GroupSpec
+	for i := range cfg.SyncGroups {
+		g := &cfg.SyncGroups[i]
+		var members []string
+		for _, name := range g.Group {
+			if configs[name] != nil {
+				members = append(members, name)
+			}
+		}
+		if len(members) == 0 {
+			continue
+		}
+		gspecs = append(gspecs, vrrp.GroupSpec{Name: g.Name, Members: members, Notify: v.enqueue})
+		groups[g.Name] = &notify.SyncGroup{
+			Name:   g.Name,
+			Master: v.script(sec, "notify_master", g.Notify.Master),
+			Backup: v.script(sec, "notify_backup", g.Notify.Backup),
+			Fault:  v.script(sec, "notify_fault", g.Notify.Fault),
+			Stop:   v.script(sec, "notify_stop", g.Notify.Stop),
+			Notify: v.script(sec, "notify", g.Notify.Any),
+		}
+	}
+
+	// The notify maps change before the router so that the transitions
+	// of new instances find their scripts.
+	v.mu.Lock()
+	v.scripts, v.groups, v.vips, v.ifaces, v.configs = scripts, groups, vips, ifaces, configs
+	if v.baseline == nil {
+		v.baseline = map[string]vrrp.Stats{}
+	}
+	v.mu.Unlock()
+	if err := v.router.Apply(specs, gspecs); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.instances = v.router.Instances()
+	v.mu.Unlock()
+	return nil
+}
+
+// trackedScript is a vrrp_script ready for the router, with its own weight
+// and reverse, which a track_script entry may override.
+type trackedScript struct {
+	script  *vrrp.TrackScript
+	weight  int
+	reverse bool
+}
+
+// trackScripts builds the vrrp_scripts. One that script security refuses,
+// or whose user does not exist, is left out, as keepalived disables it.
+func (v *vrrpLoop) trackScripts(cfg *config.Config, sec *notify.Security) map[string]*trackedScript {
+	out := map[string]*trackedScript{}
+	for i := range cfg.Scripts {
+		cs := &cfg.Scripts[i]
+		s, err := notify.NewScript("script", cs.Cmd, cs.User, cs.Group, &v.n.user)
+		if err != nil {
+			v.log.Errorf("Disabling track script %s: %v", cs.Name, err)
+			continue
+		}
+		if !sec.Check(s) {
+			continue
+		}
+		out[cs.Name] = &trackedScript{
+			script: &vrrp.TrackScript{
+				Name:       cs.Name,
+				Args:       s.Args,
+				Interval:   cs.Interval,
+				Timeout:    cs.Timeout,
+				Rise:       cs.Rise,
+				Fall:       cs.Fall,
+				InitFail:   cs.InitFail,
+				Credential: &syscall.Credential{Uid: s.Cred.UID, Gid: s.Cred.GID},
+			},
+			weight:  cs.Weight,
+			reverse: cs.Reverse,
+		}
+	}
+	return out
+}
+
+func trackFileWeight(cfg *config.Config, name string) int {
+	for _, f := range cfg.TrackFiles {
+		if f.Name == name {
+			return f.Weight
+		}
+	}
+	return 1
+}
+
+// script builds a notify script from its configuration, or nil when there
+// is none or script security refuses it.
+func (v *vrrpLoop) script(sec *notify.Security, keyword string, c *config.Notify) *notify.Script {
+	if c == nil {
+		return nil
+	}
+	s, err := notify.NewScript(keyword, c.Cmd, c.User, c.Group, &v.n.user)
+	if err != nil {
+		v.log.Errorf("%s %s: %v", keyword, c.Cmd, err)
+		return nil
+	}
+	if !sec.Check(s) {
+		return nil
+	}
+	return s
+}
+
+// enqueue takes a transition from an instance, which holds its lock while
+// it calls: the scripts and FIFO lines go out from another goroutine, in
+// order.
+func (v *vrrpLoop) enqueue(t vrrp.Transition) {
+	select {
+	case v.events <- t:
+	default:
+		v.log.Errorf("(%s) notify queue full: transition to %s not reported", t.Instance, t.To)
+	}
+}
+
+// Run runs the instances until ctx ends, then stops them as keepalived
+// does: masters send priority 0 and release their addresses.
+func (v *vrrpLoop) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		v.report(ctx)
+	}()
+	if v.syncd != nil {
+		// Backup until the instance is master, as keepalived starts it.
+		v.syncd.set(false)
+	}
+	err := v.router.Run(ctx)
+	<-done
+	if v.syncd != nil {
+		v.syncd.close()
+	}
+	return err
+}
+
+// report sends transitions to the notify scripts and FIFOs until ctx ends
+// and the queue is drained (the STOP transitions come last).
+func (v *vrrpLoop) report(ctx context.Context) {
+	for {
+		select {
+		case t := <-v.events:
+			v.notify(t)
+		case <-ctx.Done():
+			// Give the shutdown's STOP transitions time to arrive.
+			deadline := time.After(2 * time.Second)
+			for {
+				select {
+				case t := <-v.events:
+					v.notify(t)
+				case <-deadline:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (v *vrrpLoop) notify(t vrrp.Transition) {
+	s, ok := notifyState(t.To)
+	if !ok {
+		return
+	}
+	v.mu.Lock()
+	inst, group, changed := v.scripts[t.Instance], v.groups[t.Instance], v.changed
+	v.mu.Unlock()
+	if t.Group {
+		if group != nil {
+			v.n.GroupState(group, s)
+		}
+	} else if inst != nil {
+		v.n.InstanceState(inst, s, int(t.Priority))
+	}
+	if v.syncd != nil && !t.Group && t.Instance == v.syncd.instance && t.To != vrrp.StateStop {
+		v.syncd.set(t.To == vrrp.StateMaster)
+	}
+	if changed != nil && (t.To == vrrp.StateMaster || t.From == vrrp.StateMaster) {
+		changed()
+	}
+}
+
+func notifyState(s vrrp.State) (notify.State, bool) {
+	switch s {
+	case vrrp.StateMaster:
+		return notify.Master, true
+	case vrrp.StateBackup:
+		return notify.Backup, true
+	case vrrp.StateFault:
+		return notify.Fault, true
+	case vrrp.StateStop:
+		return notify.Stop, true
+	}
+	return 0, false
+}
+
+// Owned reports whether a with MASTER instance here has addr among its
+// virtual addresses: ha_suspend's question.
+func (v *vrrpLoop) Owned(addr netip.Addr) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, inst := range v.instances {
+		if inst.Status().State != vrrp.StateMaster {
+			continue
+		}
+		for _, a := range v.vips[inst.Name()] {
+			if a == addr {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Reload applies a new configuration: instances that stay keep their
+// state and VIPs, new ones start, removed ones stop.
+func (v *vrrpLoop) Reload(cfg *config.Config) error {
+	return v.apply(cfg)
+}
+
+// Dump writes the instances' state, as keepalived's data file lists them.
+func (v *vrrpLoop) Dump(w io.Writer) {
+	fmt.Fprintf(w, "------< VRRP Topology >------\n")
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, inst := range v.instances {
+		st := inst.Status()
+		fmt.Fprintf(w, " VRRP Instance = %s\n", st.Name)
+		fmt.Fprintf(w, "   State = %s\n", st.State)
+		fmt.Fprintf(w, "   Virtual Router ID = %d\n", st.VRID)
+		fmt.Fprintf(w, "   Priority = %d\n", st.Priority)
+		fmt.Fprintf(w, "   Effective priority = %d\n", st.EffectivePriority)
+		if st.Master.IsValid() {
+			fmt.Fprintf(w, "   Master router = %s\n", st.Master)
+			fmt.Fprintf(w, "   Master priority = %d\n", st.MasterPriority)
+		}
+		if !st.LastTransition.IsZero() {
+			fmt.Fprintf(w, "   Last transition = %d (%s)\n", st.LastTransition.Unix(), st.LastTransition.UTC().Format(time.RFC1123))
+		}
+	}
+}
+
+// vrrpConfig maps a vrrp_instance to the protocol's and the network's
+// settings.
+func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetConfig, error) {
+	vc := vrrp.Config{
+		Name:                    ci.Name,
+		VRID:                    uint8(ci.VirtualRouterID),
+		Priority:                uint8(ci.Priority),
+		Version:                 ci.Version,
+		Interval:                ci.AdvertInt,
+		Nopreempt:               ci.Nopreempt,
+		PreemptDelay:            ci.PreemptDelay,
+		SkipCheckAdvAddr:        ci.SkipCheckAdvAddr,
+		DownTimerAdverts:        ci.DownTimerAdverts,
+		LowerPrioNoAdvert:       ci.LowerPrioNoAdvert,
+		HigherPrioSendAdvert:    ci.HigherPrioSendAdvert,
+		GarpMasterRepeat:        ci.GarpMasterRepeat,
+		GarpMasterDelay:         ci.GarpMasterDelay,
+		GarpMasterRefresh:       ci.GarpMasterRefresh,
+		GarpMasterRefreshRepeat: ci.GarpMasterRefreshRepeat,
+		GarpLowerPrioRepeat:     ci.GarpLowerPrioRepeat,
+		GarpLowerPrioDelay:      ci.GarpLowerPrioDelay,
+	}
+	if ci.Auth != nil && ci.Auth.Type == "PASS" {
+		vc.AuthType, vc.AuthPass = vrrp.AuthPass, ci.Auth.Pass
+	} else if ci.Auth != nil && ci.Auth.Type == "AH" {
+		return vc, vrrp.NetConfig{}, fmt.Errorf("auth_type AH is not supported yet")
+	}
+	nc := vrrp.NetConfig{
+		Interface:        ci.Interface,
+		Source:           ci.McastSrcIP,
+		Garp:             ci.GarpInterval,
+		DontTrackPrimary: ci.DontTrackPrimary,
+	}
+	if ci.UnicastSrcIP.IsValid() {
+		nc.Source = ci.UnicastSrcIP
+	}
+	for _, p := range ci.UnicastPeers {
+		nc.Peers = append(nc.Peers, p.Addr)
+	}
+	for _, t := range ci.Tracking.Interfaces {
+		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: t.Weight})
+	}
+	vc.CheckUnicastSrc = ci.CheckUnicastSrc || g.VRRPCheckUnicastSrc
+	nc.UseVMAC, nc.VMACName = ci.UseVMAC, ci.VMACName
+	for _, a := range ci.VirtualIPs {
+		vip, err := vrrpVIP(a)
+		if err != nil {
+			return vc, nc, err
+		}
+		nc.VIPs = append(nc.VIPs, vip)
+	}
+	for _, a := range ci.ExcludedVIPs {
+		vip, err := vrrpVIP(a)
+		if err != nil {
+			return vc, nc, err
+		}
+		nc.ExcludedVIPs = append(nc.ExcludedVIPs, vip)
+	}
+	for _, r := range ci.VirtualRoutes {
+		vr, err := vrrpRoute(r)
+		if err != nil {
+			return vc, nc, err
+		}
+		nc.Routes = append(nc.Routes, vr)
+	}
+	switch {
+	case ci.McastDstIP.IsValid():
+		nc.Group = ci.McastDstIP
+	case len(ci.VirtualIPs) > 0 && ci.VirtualIPs[0].Prefix.Addr().Is6():
+		nc.Group = g.VRRPMcastGroup6
+	default:
+		nc.Group = g.VRRPMcastGroup4
+	}
+	if len(ci.VirtualIPs) > 0 && ci.VirtualIPs[0].Prefix.Addr().Is6() && ci.GnaInterval != 0 {
+		nc.Garp = ci.GnaInterval
+	}
+	return vc, nc, nil
+}
+
+// vrrpVIP maps a virtual_ipaddress line.
+func vrrpVIP(a config.Address) (vrrp.VIP, error) {
+	v := vrrp.VIP{Prefix: a.Prefix, Device: a.Dev, Label: a.Label}
+	switch a.Broadcast {
+	case "", "-", "+":
+		// "+" asks the kernel's default broadcast; netlink computes it
+		// when none is given.
+	default:
+		b, err := netip.ParseAddr(a.Broadcast)
+		if err != nil {
+			return v, fmt.Errorf("broadcast %q of %s: %w", a.Broadcast, a.Prefix, err)
+		}
+		v.Broadcast = b
+	}
+	scope, err := parseScope(a.Scope)
+	if err != nil {
+		return v, fmt.Errorf("%w of %s", err, a.Prefix)
+	}
+	v.Scope = scope
+	return v, nil
+}
+
+func parseScope(s string) (netlink.Scope, error) {
+	switch s {
+	case "", "global", "universe":
+		return netlink.SCOPE_UNIVERSE, nil
+	case "site":
+		return netlink.SCOPE_SITE, nil
+	case "link":
+		return netlink.SCOPE_LINK, nil
+	case "host":
+		return netlink.SCOPE_HOST, nil
+	case "nowhere":
+		return netlink.SCOPE_NOWHERE, nil
+	}
+	return 0, fmt.Errorf("scope %q is not known", s)
+}
+
+// vrrpRoute maps a virtual_routes line.
+func vrrpRoute(r config.Route) (vrrp.Route, error) {
+	vr := vrrp.Route{Dst: r.To, Src: r.Src, Gateway: r.Via, Device: r.Dev, Metric: r.Metric}
+	switch r.Type {
+	case "", "unicast":
+		vr.Type = unix.RTN_UNICAST
+	case "blackhole":
+		vr.Type = unix.RTN_BLACKHOLE
+	case "unreachable":
+		vr.Type = unix.RTN_UNREACHABLE
+	case "prohibit":
+		vr.Type = unix.RTN_PROHIBIT
+	default:
+		return vr, fmt.Errorf("route type %q of %s is not supported", r.Type, r.To)
+	}
+	switch r.Table {
+	case "", "main":
+	case "local":
+		vr.Table = unix.RT_TABLE_LOCAL
+	case "default":
+		vr.Table = unix.RT_TABLE_DEFAULT
+	default:
+		n, err := strconv.Atoi(r.Table)
+		if err != nil {
+			return vr, fmt.Errorf("route table %q of %s: only numbers, main, local and default are known", r.Table, r.To)
+		}
+		vr.Table = n
+	}
+	if r.Scope != "" {
+		scope, err := parseScope(r.Scope)
+		if err != nil {
+			return vr, fmt.Errorf("%w of route %s", err, r.To)
+		}
+		vr.Scope = scope
+	}
+	return vr, nil
+}
+
+// status reports the instances for the control socket.
+func (v *vrrpLoop) status() []control.Instance {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []control.Instance
+	for _, inst := range v.instances {
+		st := inst.Status()
+		ci := control.Instance{
+			Name:              st.Name,
+			Interface:         v.ifaces[st.Name],
+			VRID:              int(st.VRID),
+			State:             st.State.String(),
+			Priority:          int(st.Priority),
+			EffectivePriority: int(st.EffectivePriority),
+			LastTransition:    st.LastTransition,
+			AdvertsSent:       st.Stats.AdvertsSent,
+			AdvertsReceived:   st.Stats.AdvertsReceived,
+		}
+		if st.Master.IsValid() {
+			ci.Master = st.Master.String()
+		}
+		for _, a := range v.vips[st.Name] {
+			ci.VIPs = append(ci.VIPs, a.String())
+		}
+		for _, n := range st.Stats.Drops {
+			ci.Drops += n
+		}
+		out = append(out, ci)
+	}
+	return out
+}
