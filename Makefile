@@ -28,9 +28,9 @@ test: deps vet build
 bench: build
 	@echo "bench: benchmarks are added with the issues that set their goals"
 
-demo: build
-	@echo "make demo: the two-director namespace lab arrives with the daemon; for now:"
-	@bin/gokeepalived -v || true
+# demo: the two-director LVS-DR lab of examples/dr-*.conf, narrated (root).
+demo: deps build
+	@GO="$(GO)" scripts/demo.sh
 
 install: build
 	install -D -m 0755 bin/gokeepalived $(DESTDIR)$(PREFIX)/sbin/gokeepalived
