@@ -25,7 +25,7 @@ func TestAnnouncerInterval(t *testing.T) {
 	log, _ := testLogger()
 
 	var sniffer *arp.Client
-	if err := inNamespace(c, func() error {
+	if err := c.Do(func() error {
 		ifi, err := net.InterfaceByName(c.Link)
 		if err == nil {
 			sniffer, err = arp.Dial(ifi)
@@ -36,7 +36,7 @@ func TestAnnouncerInterval(t *testing.T) {
 	}
 	t.Cleanup(func() { sniffer.Close() })
 	var ann *Announcer
-	if err := inNamespace(a, func() error {
+	if err := a.Do(func() error {
 		ifi, err := net.InterfaceByName(a.Link)
 		if err == nil {
 			ann, err = NewAnnouncer("VI_1", ifi, vips, interval, log)

@@ -40,7 +40,7 @@ func TestConn(t *testing.T) {
 	log, _ := testLogger()
 	listen := func(t *testing.T, h *nettest.Host, group netip.Addr, v6 bool) *Conn {
 		var c *Conn
-		if err := inNamespace(h, func() error {
+		if err := h.Do(func() error {
 			ifi, err := net.InterfaceByName(h.Link)
 			if err != nil {
 				return err
@@ -59,7 +59,7 @@ func TestConn(t *testing.T) {
 	}
 	linkLocal := func(h *nettest.Host) netip.Addr {
 		var ip netip.Addr
-		if err := inNamespace(h, func() error {
+		if err := h.Do(func() error {
 			ifi, err := net.InterfaceByName(h.Link)
 			if err != nil {
 				return err
@@ -133,7 +133,7 @@ func TestConn(t *testing.T) {
 
 			// A packet from a router away: TTL below 255 must be seen.
 			got = sendUntilReceived(t, rec, func() error {
-				return inNamespace(b, func() error { return sendWithTTL(pkt, tt.src, tt.dst, b.Link, 64) })
+				return b.Do(func() error { return sendWithTTL(pkt, tt.src, tt.dst, b.Link, 64) })
 			}, func(r received) bool { return r.ttl != TTL })
 			if got.ttl != 64 {
 				t.Fatalf("TTL %d, want 64", got.ttl)

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 	"github.com/sirupsen/logrus"
-	"github.com/vishvananda/netns"
 )
 
 // routerSpec is one instance of ours, as the helper process runs it.
@@ -322,42 +320,4 @@ func oneMaster(t *testing.T, ip string, d time.Duration, hs ...*nettest.Host) *n
 		owner = have[0]
 	}
 	return owner
-}
-
-// inNamespace runs fn on an OS thread inside h's namespace, like
-// nettest's Host.Do, but returns the thread to the test's namespace
-// afterwards. A thread left in the lab's namespace may be the process's
-// main thread, which Go never destroys; ip netns pids then lists the test
-// binary itself, and the lab's cleanup kills it.
-func inNamespace(h *nettest.Host, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("getting the test's namespace: %w", err)
-			return
-		}
-		defer orig.Close()
-		ns, err := netns.GetFromName(h.NS)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("opening namespace %s: %w", h.NS, err)
-			return
-		}
-		defer ns.Close()
-		if err := netns.Set(ns); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("entering namespace %s: %w", h.NS, err)
-			return
-		}
-		err = fn()
-		if netns.Set(orig) == nil {
-			// Only a thread back home may run other goroutines.
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
 }
