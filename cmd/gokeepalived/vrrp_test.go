@@ -324,3 +324,80 @@ func reloadWhilePinged(t *testing.T, h *hostDaemon, client *nettest.Host) {
 		t.Errorf("status after reload does not show priority 160:\n%s", st.String())
 	}
 }
+
+// v3Conf is a VRRPv3 instance at advert_int 0.1 s.
+func v3Conf(prio int) string {
+	return fmt.Sprintf(`vrrp_instance VI_3 {
+    state BACKUP
+    interface eth0
+    version 3
+    virtual_router_id 78
+    priority %d
+    advert_int 0.1
+    virtual_ipaddress {
+        %s/24
+    }
+}
+`, prio, daemonVIP)
+}
+
+// serveName answers every TCP connection to port 7000 with the host's name,
+// so that a client can tell which director holds the VIP.
+func serveName(t *testing.T, h *nettest.Host) {
+	t.Helper()
+	h.Start(t, "busybox", "nc", "-ll", "-p", "7000", "-e", "/bin/echo", h.Name)
+}
+
+func askVIP(c *nettest.Host) string {
+	out, _ := c.Exec("busybox", "nc", "-w", "1", daemonVIP, "7000").Output()
+	return strings.TrimSpace(string(out))
+}
+
+// TestDaemonVRRPv3FastFailover runs real keepalived as master and the
+// gokeepalived daemon as backup with VRRPv3 at advert_int 0.1: a TCP
+// service on the VIP answers from whichever director holds it, through a
+// kill -9 of keepalived and its return.
+func TestDaemonVRRPv3FastFailover(t *testing.T) {
+	lab := nettest.NewLab(t)
+	k := lab.AddHost("k", "10.77.0.1/24")
+	g := lab.AddHost("g", "10.77.0.2/24")
+	c := lab.AddHost("c", "10.77.0.3/24")
+	serveName(t, k)
+	serveName(t, g)
+
+	theirs := k.StartKeepalived(t, v3Conf(150), "-P")
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	os.WriteFile(conf, []byte(v3Conf(100)), 0o644)
+	ours := g.Start(t, gokeepalivedBinary(t), "-n", "-l", "-G", "-P", "-f", conf,
+		"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"),
+		"--control-socket", filepath.Join(dir, "ctl.sock"))
+
+	waitFor(t, "keepalived is master and answers on the VIP", 10*time.Second, func() bool {
+		return k.HasAddr(daemonVIP) && !g.HasAddr(daemonVIP) && askVIP(c) == "k"
+	})
+	if !ours.WaitOutput("(VI_3) Entering BACKUP STATE", 5*time.Second) {
+		t.Fatal("gokeepalived did not log entering BACKUP")
+	}
+	// Steady state: no dual master over a second of 0.1 s adverts.
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if g.HasAddr(daemonVIP) {
+			t.Fatal("gokeepalived took the VIP from a live keepalived master")
+		}
+	}
+
+	theirs.Kill()
+	took := waitFor(t, "gokeepalived takes over", 3*time.Second, func() bool { return g.HasAddr(daemonVIP) })
+	// Master_Down_Interval = 3 x 0.1 s + (256-100) x 0.1 s / 256.
+	const bound = 300*time.Millisecond + 61*time.Millisecond
+	t.Logf("kill -9 of keepalived: gokeepalived owned the VIP after %v (bound %v)", took, bound)
+	if took > bound+200*time.Millisecond {
+		t.Errorf("takeover took %v, bound %v", took, bound)
+	}
+	waitFor(t, "the TCP service on the VIP answers from gokeepalived's director", 5*time.Second, func() bool { return askVIP(c) == "g" })
+
+	k.StartKeepalived(t, v3Conf(150), "-P")
+	waitFor(t, "keepalived preempts and answers again", 10*time.Second, func() bool {
+		return k.HasAddr(daemonVIP) && !g.HasAddr(daemonVIP) && askVIP(c) == "k"
+	})
+}
