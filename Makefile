@@ -25,8 +25,9 @@ vet:
 test: deps vet build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-bench: build
-	@echo "bench: benchmarks are added with the issues that set their goals"
+# bench: every benchmark, each beside keepalived in the same run (root; long).
+bench: deps build
+	@GO="$(GO)" scripts/bench.sh
 
 # demo: the two-director LVS-DR lab of examples/dr-*.conf, narrated (root).
 demo: deps build
