@@ -114,6 +114,9 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "status" {
 		return runStatus(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "realserver" {
+		return runRealServer(args[1:], stdout, stderr)
+	}
 	s, err := parseSettings(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "gokeepalived: %v\n", err)
@@ -267,6 +270,8 @@ func usage(w io.Writer) {
 Commands:
   gokeepalived status [--json] [--control-socket=PATH]
                                Show a running daemon's instances and real servers
+  gokeepalived realserver start|stop --vip ADDR [--tun]
+                               Prepare this host as an LVS-DR (or TUN) real server
 Accepted for compatibility and without effect: -B, --all, -u, -R, -a, -b, -x, -A, -s, -m, -M, -e.
 `)
 }
