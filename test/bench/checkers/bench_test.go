@@ -1,0 +1,393 @@
+// Package checkers measures the health checker side by side with
+// keepalived: the same configuration of TCP_CHECK and HTTP_GET real
+// servers, against the same local listeners, in the same kernel guest,
+// one daemon after the other. It reports the checks per second each
+// achieved, the CPU seconds each used per minute and each one's peak
+// resident set.
+//
+// TestCheckerBench, on the host, boots the guest of test/vm (IPVS, which
+// keepalived's checker will not run without) and runs
+// TestGuestCheckerBench there. It runs only with GOKEEPALIVED_BENCH=1; see
+// README.md.
+package checkers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gokeepalived/gokeepalived/test/vm"
+)
+
+// Environment of the benchmark; the host passes the last three to the
+// guest.
+const (
+	benchEnv  = "GOKEEPALIVED_BENCH"        // 1 runs it
+	sizesEnv  = "GOKEEPALIVED_BENCH_SIZES"  // TCP:HTTP real servers, comma-separated
+	windowEnv = "GOKEEPALIVED_BENCH_WINDOW" // measured window per daemon
+	warmupEnv = "GOKEEPALIVED_BENCH_WARMUP" // settling time before it
+	orderEnv  = "GOKEEPALIVED_BENCH_ORDER"  // "reverse" runs gokeepalived first
+)
+
+// The size, then a tenth and a hundredth of it: a single TCG vCPU
+// holds neither daemon to the first two.
+const (
+	defaultSizes  = "10000:2000,1000:200,100:20"
+	defaultWindow = time.Minute
+	defaultWarmup = 15 * time.Second
+	// defaultMem is the guest's RAM: two daemons' worth of 12,000 checks
+	// and the listeners must fit beside the initramfs.
+	defaultMem = "3072"
+)
+
+// TestCheckerBench runs the benchmark in one boot of the kernel guest.
+func TestCheckerBench(t *testing.T) {
+	if vm.InGuest() {
+		t.Skip("already inside the kernel guest")
+	}
+	if os.Getenv(benchEnv) != "1" {
+		t.Skipf("a benchmark of several minutes: set %s=1", benchEnv)
+	}
+	vm.Require(t)
+	if os.Getenv("VMRUN_MEM") == "" {
+		t.Setenv("VMRUN_MEM", defaultMem)
+	}
+	guestEnv := []string{sizesEnv + "=" + envOr(sizesEnv, defaultSizes)}
+	for _, k := range []string{windowEnv, warmupEnv, orderEnv} {
+		if v := os.Getenv(k); v != "" {
+			guestEnv = append(guestEnv, k+"="+v)
+		}
+	}
+	ctx := t.Context()
+	timeout := 60 * time.Minute
+	if deadline, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-15*time.Second))
+		defer cancel()
+		timeout = time.Until(deadline) - 30*time.Second
+	}
+	dir := t.TempDir()
+	goBuild(t, ctx, "build", "-o", filepath.Join(dir, "gokeepalived"), "github.com/gokeepalived/gokeepalived/cmd/gokeepalived")
+	goBuild(t, ctx, "test", "-c", "-o", filepath.Join(dir, "checkers.test"), ".")
+	command := fmt.Sprintf("env %s ./checkers.test -test.v -test.count=1 -test.run '^TestGuestCheckerBench$' -test.timeout=%s",
+		strings.Join(guestEnv, " "), timeout.Round(time.Second))
+	code, err := vm.Run(ctx, dir, command, t.Output())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Fatalf("benchmark in the kernel guest failed: exit status %d", code)
+	}
+}
+
+// goBuild runs the go command with CGO_ENABLED=0: the guest has no C
+// library for Go programs.
+func goBuild(t *testing.T, ctx context.Context, args ...string) {
+	t.Helper()
+	gocmd := envOr("GO", "go")
+	cmd := exec.CommandContext(ctx, gocmd, args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envDuration(t *testing.T, key string, def time.Duration) time.Duration {
+	t.Helper()
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		t.Fatalf("%s=%q: want a positive duration", key, v)
+	}
+	return d
+}
+
+// A daemon is one of the two programs compared.
+type daemon struct {
+	name string
+	path string
+}
+
+// TestGuestCheckerBench measures both daemons in turn, keepalived first
+// unless the order is reversed, at each size, and prints the table.
+func TestGuestCheckerBench(t *testing.T) {
+	if !vm.InGuest() {
+		t.Skip("runs inside the kernel guest, through TestCheckerBench")
+	}
+	sizes, err := parseSizes(envOr(sizesEnv, defaultSizes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	window := envDuration(t, windowEnv, defaultWindow)
+	warmup := envDuration(t, warmupEnv, defaultWarmup)
+	if err := raiseFileLimit(); err != nil {
+		t.Fatal(err)
+	}
+	daemons := []daemon{{"keepalived", "keepalived"}, {"gokeepalived", "./gokeepalived"}}
+	if os.Getenv(orderEnv) == "reverse" {
+		slices.Reverse(daemons)
+	}
+	var results []result
+	for _, s := range sizes {
+		t.Run(s.String(), func(t *testing.T) {
+			newLink(t, s)
+			lst := startListeners(t, s)
+			conf := filepath.Join(t.TempDir(), "keepalived.conf")
+			if err := os.WriteFile(conf, []byte(s.config()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range daemons {
+				r := measure(t, d, conf, s, lst, warmup, window)
+				t.Logf("%s at %s: %.0f checks/s of %.0f, %.2f CPU s/min, %.1f MB peak RSS, %d of %d real servers in the table at the end; "+
+					"guest CPU %.0f%% busy, listeners %.2f CPU s/min; started in %v, stopped in %v; most frequent log lines:\n%s",
+					d.name, s, r.checksPerSecond(), s.checksPerSecond(), r.cpuPerMinute(), r.rssMB(), r.inTable, s.total(),
+					100*r.guestBusy, r.listenersCPU.Seconds()/r.window.Minutes(), r.startup.Round(time.Second), r.stopped.Round(time.Second),
+					r.log.Digest(12))
+				results = append(results, r)
+			}
+			if err := lst.stop(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Logf("checker benchmark, %s window per daemon after %s settling:\n%s", window, warmup, table(results))
+}
+
+// A result is one daemon's measured window at one size.
+type result struct {
+	daemon    string
+	size      size
+	window    time.Duration
+	tcp, http uint64 // connections and requests the listeners took
+	cpu       time.Duration
+	procs     int
+	rss       uint64
+	inTable   int // real servers in the table at the end
+	startup   time.Duration
+	stopped   time.Duration
+	// guestBusy is the fraction of the window the guest's CPU was busy,
+	// and listenersCPU the listeners' share: with both near saturation,
+	// a daemon short of its checks was short of CPU.
+	guestBusy    float64
+	listenersCPU time.Duration
+	log          *daemonLog
+}
+
+func (r result) checksPerSecond() float64 {
+	return float64(r.tcp+r.http) / r.window.Seconds()
+}
+
+func (r result) cpuPerMinute() float64 {
+	return r.cpu.Seconds() / r.window.Minutes()
+}
+
+func (r result) rssMB() float64 { return float64(r.rss) / (1 << 20) }
+
+// measure runs d on conf: it waits until the table holds every real
+// server, lets the checks settle for warmup, then measures window.
+func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, warmup, window time.Duration) result {
+	t.Helper()
+	run(t, "ipvsadm", "-C")
+	dir := t.TempDir()
+	cmd := exec.Command(d.path, "-C", "-n", "-l", "-G", "-f", conf,
+		"-p", filepath.Join(dir, "main.pid"), "-r", filepath.Join(dir, "vrrp.pid"), "-c", filepath.Join(dir, "checkers.pid"))
+	out := newDaemonLog(32 << 10)
+	cmd.Stdout, cmd.Stderr = out, out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", d.name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			cmd.Process.Kill()
+			<-done
+		}
+		exec.Command("ipvsadm", "-C").Run()
+	})
+	alive := func() {
+		t.Helper()
+		select {
+		case err := <-done:
+			stopped = true
+			t.Fatalf("%s exited: %v\n%s", d.name, err, out)
+		default:
+		}
+	}
+
+	r := result{daemon: d.name, size: s, window: window}
+	for n := 0; n != s.total(); time.Sleep(2 * time.Second) {
+		alive()
+		if time.Since(start) > 5*time.Minute {
+			t.Fatalf("%s: %d of %d real servers in the table after 5 minutes\n%s", d.name, n, s.total(), out)
+		}
+		n = destinations(t)
+	}
+	r.startup = time.Since(start)
+	time.Sleep(warmup)
+	alive()
+
+	proc := os.DirFS("/proc")
+	u0, err := treeUsage(proc, cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l0, err := treeUsage(proc, lst.cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c0, err := readCPUTimes(proc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp0, http0, err := lst.counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	time.Sleep(window)
+	alive()
+	u1, err := treeUsage(proc, cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1, err := treeUsage(proc, lst.cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, err := readCPUTimes(proc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.guestBusy = busyFraction(c0, c1)
+	r.listenersCPU = l1.cpu - l0.cpu
+	tcp1, http1, err := lst.counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.window = time.Since(t0)
+	r.cpu, r.rss, r.procs = u1.cpu-u0.cpu, u1.hwm, u1.procs
+	r.tcp, r.http = tcp1-tcp0, http1-http0
+	r.inTable = destinations(t)
+
+	stop := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("stopping %s: %v", d.name, err)
+	}
+	select {
+	case err := <-done:
+		stopped = true
+		if err != nil {
+			t.Errorf("%s after SIGTERM: %v\n%s", d.name, err, out)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("%s still running 2 minutes after SIGTERM\n%s", d.name, out)
+	}
+	r.stopped = time.Since(stop)
+	r.log = out
+	// A daemon that falls behind is a result; one that checks nothing
+	// at all did not run.
+	if r.tcp+r.http == 0 {
+		t.Errorf("%s ran no checks in %v\n%s", d.name, r.window, out)
+	}
+	if r.procs == 0 || r.cpu <= 0 || r.rss == 0 {
+		t.Errorf("%s: usage %+v: not measured", d.name, u1)
+	}
+	return r
+}
+
+// newLink puts the addresses of s on a dummy link, gone when t ends.
+func newLink(t *testing.T, s size) {
+	t.Helper()
+	exec.Command("ip", "link", "del", labLink).Run()
+	var batch bytes.Buffer
+	fmt.Fprintf(&batch, "link add %s type dummy\n", labLink)
+	for _, a := range s.addrs() {
+		fmt.Fprintf(&batch, "addr add %s/32 dev %s\n", a, labLink)
+	}
+	fmt.Fprintf(&batch, "link set %s up\n", labLink)
+	cmd := exec.Command("ip", "-batch", "-")
+	cmd.Stdin = &batch
+	t.Cleanup(func() { exec.Command("ip", "link", "del", labLink).Run() })
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("setting up %s: %v\n%s", labLink, err, out)
+	}
+}
+
+// destinations counts the real servers in the table, as ipvsadm -Ln
+// lists them.
+func destinations(t *testing.T) int {
+	t.Helper()
+	n := 0
+	for line := range strings.Lines(run(t, "ipvsadm", "-Ln")) {
+		if strings.HasPrefix(line, "  -> ") && !strings.Contains(line, "RemoteAddress") {
+			n++
+		}
+	}
+	return n
+}
+
+// run runs a command and returns its output; it fails t if the command
+// fails.
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// table lays results out, each daemon's row followed, at each size, by
+// the ratios of gokeepalived to keepalived.
+func table(results []result) string {
+	find := func(daemon string, s size) (result, bool) {
+		i := slices.IndexFunc(results, func(r result) bool { return r.daemon == daemon && r.size == s })
+		if i < 0 {
+			return result{}, false
+		}
+		return results[i], true
+	}
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "size (TCP:HTTP)\tdaemon\tchecks/s\tof\tTCP/s\tHTTP/s\tCPU s/min\tpeak RSS MB\tprocs\tin table\tguest busy\t")
+	for i, r := range results {
+		secs := r.window.Seconds()
+		fmt.Fprintf(w, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t%d\t%d/%d\t%.0f%%\t\n",
+			r.size, r.daemon, r.checksPerSecond(), r.size.checksPerSecond(), float64(r.tcp)/secs, float64(r.http)/secs,
+			r.cpuPerMinute(), r.rssMB(), r.procs, r.inTable, r.size.total(), 100*r.guestBusy)
+		if i == 0 || results[i-1].size != r.size {
+			continue
+		}
+		g, gok := find("gokeepalived", r.size)
+		k, kok := find("keepalived", r.size)
+		if !gok || !kok {
+			continue
+		}
+		fmt.Fprintf(w, "%s\tgo/keepalived\t%.2f\t\t\t\t%.2f\t%.2f\t\t\t\t\n",
+			r.size, g.checksPerSecond()/k.checksPerSecond(), g.cpuPerMinute()/k.cpuPerMinute(), g.rssMB()/k.rssMB())
+	}
+	w.Flush()
+	return b.String()
+}

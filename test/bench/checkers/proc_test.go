@@ -1,0 +1,182 @@
+package checkers
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"time"
+)
+
+// userHZ is the unit of the times in /proc/PID/stat: USER_HZ, which the
+// kernel fixes at 100 for user space whatever its own tick rate.
+const userHZ = 100
+
+// A procStat is what the benchmark reads of /proc/PID/stat.
+type procStat struct {
+	pid, ppid int
+	// cpu is utime+stime+cutime+cstime: the process's own time, all its
+	// threads, and that of the children it has waited for.
+	cpu time.Duration
+}
+
+// parseStat reads a /proc/PID/stat line. The command name is in
+// parentheses and may hold spaces and parentheses itself, so the fields
+// are counted from the last ')'.
+func parseStat(b []byte) (procStat, error) {
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 1 || end < open {
+		return procStat{}, fmt.Errorf("parsing /proc stat %q: no (comm)", b)
+	}
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(b[:open])))
+	if err != nil {
+		return procStat{}, fmt.Errorf("parsing /proc stat %q: pid: %w", b, err)
+	}
+	// f[0] is field 3 of proc(5), state.
+	f := bytes.Fields(b[end+1:])
+	if len(f) < 15 {
+		return procStat{}, fmt.Errorf("parsing /proc stat of %d: %d fields after comm, want at least 15", pid, len(f))
+	}
+	ps := procStat{pid: pid}
+	if ps.ppid, err = strconv.Atoi(string(f[1])); err != nil {
+		return procStat{}, fmt.Errorf("parsing /proc stat of %d: ppid: %w", pid, err)
+	}
+	var ticks uint64
+	for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime
+		n, err := strconv.ParseUint(string(f[i]), 10, 64)
+		if err != nil {
+			return procStat{}, fmt.Errorf("parsing /proc stat of %d: field %d: %w", pid, i+3, err)
+		}
+		ticks += n
+	}
+	ps.cpu = time.Duration(ticks) * time.Second / userHZ
+	return ps, nil
+}
+
+// parseHWM returns VmHWM, the peak resident set size, from a
+// /proc/PID/status file, in bytes.
+func parseHWM(status []byte) (uint64, error) {
+	for line := range bytes.Lines(status) {
+		v, ok := bytes.CutPrefix(line, []byte("VmHWM:"))
+		if !ok {
+			continue
+		}
+		f := bytes.Fields(v)
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return 0, fmt.Errorf("parsing VmHWM %q", bytes.TrimSpace(line))
+		}
+		kb, err := strconv.ParseUint(string(f[0]), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parsing VmHWM %q: %w", bytes.TrimSpace(line), err)
+		}
+		return kb << 10, nil
+	}
+	return 0, fmt.Errorf("parsing /proc status: no VmHWM")
+}
+
+// A usage is what a process tree has used so far.
+type usage struct {
+	procs int
+	cpu   time.Duration
+	// hwm is the sum of the processes' VmHWM: keepalived's work is split
+	// between a parent and its checker child, and both are resident.
+	hwm uint64
+}
+
+// treeUsage sums the usage of root and its descendants, read from proc,
+// a procfs. Processes that exit while it reads are left out.
+func treeUsage(proc fs.FS, root int) (usage, error) {
+	ents, err := fs.ReadDir(proc, ".")
+	if err != nil {
+		return usage{}, fmt.Errorf("listing processes: %w", err)
+	}
+	stats := make(map[int]procStat)
+	children := make(map[int][]int)
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil || !e.IsDir() {
+			continue
+		}
+		b, err := fs.ReadFile(proc, e.Name()+"/stat")
+		if err != nil {
+			continue // gone since the listing
+		}
+		ps, err := parseStat(b)
+		if err != nil {
+			return usage{}, err
+		}
+		stats[ps.pid] = ps
+		children[ps.ppid] = append(children[ps.ppid], ps.pid)
+	}
+	if _, ok := stats[root]; !ok {
+		return usage{}, fmt.Errorf("reading usage of process %d: no such process", root)
+	}
+	var u usage
+	for todo := []int{root}; len(todo) > 0; {
+		pid := todo[len(todo)-1]
+		todo = append(todo[:len(todo)-1], children[pid]...)
+		b, err := fs.ReadFile(proc, strconv.Itoa(pid)+"/status")
+		if err != nil {
+			if pid == root {
+				return usage{}, fmt.Errorf("reading usage of process %d: %w", root, err)
+			}
+			continue
+		}
+		hwm, err := parseHWM(b)
+		if err != nil {
+			return usage{}, fmt.Errorf("reading usage of process %d: %w", pid, err)
+		}
+		u.procs++
+		u.cpu += stats[pid].cpu
+		u.hwm += hwm
+	}
+	return u, nil
+}
+
+// A cpuTimes is the first line of /proc/stat: the time all CPUs spent
+// busy and idle (idle and iowait) since boot.
+type cpuTimes struct {
+	busy, idle time.Duration
+}
+
+// parseCPUTimes reads the aggregate "cpu" line of /proc/stat. guest and
+// guest_nice are left out: user already counts them.
+func parseCPUTimes(b []byte) (cpuTimes, error) {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 9 || string(f[0]) != "cpu" {
+		return cpuTimes{}, fmt.Errorf("parsing /proc/stat %q: want the cpu line first", line)
+	}
+	var ct cpuTimes
+	for i, v := range f[1:9] { // user nice system idle iowait irq softirq steal
+		n, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			return cpuTimes{}, fmt.Errorf("parsing /proc/stat %q: %w", line, err)
+		}
+		d := time.Duration(n) * time.Second / userHZ
+		if i == 3 || i == 4 {
+			ct.idle += d
+		} else {
+			ct.busy += d
+		}
+	}
+	return ct, nil
+}
+
+// readCPUTimes reads /proc/stat of proc.
+func readCPUTimes(proc fs.FS) (cpuTimes, error) {
+	b, err := fs.ReadFile(proc, "stat")
+	if err != nil {
+		return cpuTimes{}, fmt.Errorf("reading CPU times: %w", err)
+	}
+	return parseCPUTimes(b)
+}
+
+// busyFraction returns how much of the time from a to b the CPUs were
+// busy.
+func busyFraction(a, b cpuTimes) float64 {
+	busy, all := b.busy-a.busy, b.busy-a.busy+b.idle-a.idle
+	if all <= 0 {
+		return 0
+	}
+	return float64(busy) / float64(all)
+}

@@ -1,0 +1,31 @@
+package checkers
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTable(t *testing.T) {
+	s := size{100, 20}
+	results := []result{
+		// In reverse order: the ratio still divides gokeepalived's by
+		// keepalived's.
+		{daemon: "gokeepalived", size: s, window: time.Minute, tcp: 6000, http: 600, cpu: 30 * time.Second, procs: 1, rss: 40 << 20, inTable: 120, guestBusy: 0.5},
+		{daemon: "keepalived", size: s, window: time.Minute, tcp: 6000, http: 600, cpu: 10 * time.Second, procs: 2, rss: 20 << 20, inTable: 120, guestBusy: 0.25},
+	}
+	var rows []string
+	for line := range strings.Lines(table(results)) {
+		rows = append(rows, strings.Join(strings.Fields(line), " "))
+	}
+	want := []string{
+		"size (TCP:HTTP) daemon checks/s of TCP/s HTTP/s CPU s/min peak RSS MB procs in table guest busy",
+		"100:20 gokeepalived 110 110 100 10 30.00 40.0 1 120/120 50%",
+		"100:20 keepalived 110 110 100 10 10.00 20.0 2 120/120 25%",
+		"100:20 go/keepalived 1.00 3.00 2.00",
+	}
+	if !slices.Equal(rows, want) {
+		t.Errorf("table rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+}
