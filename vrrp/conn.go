@@ -205,6 +205,13 @@ func (c *Conn) Serve(ctx context.Context) error {
 			}
 			return fmt.Errorf("reading VRRP on %s: %w", c.ifi.Name, err)
 		}
+		if !c.mine(dst) {
+			// A raw socket sees every VRRP packet on the interface;
+			// the router's other socket there (multicast or unicast)
+			// takes this one, so it is neither handled nor counted
+			// twice.
+			continue
+		}
 		if n < headerLen {
 			c.drop(dropf(DropLength, "vrrp header too short. %d and expect at least %d", n, headerLen))
 			continue
@@ -219,6 +226,19 @@ func (c *Conn) Serve(ctx context.Context) error {
 		}
 		r.Receive(append([]byte(nil), buf[:n]...), src, dst, ttl)
 	}
+}
+
+// mine reports whether a packet sent to dst belongs to this socket: a
+// multicast socket takes its group's packets, a unicast socket the packets
+// sent to an address of this host.
+func (c *Conn) mine(dst netip.Addr) bool {
+	if !dst.IsValid() {
+		return true
+	}
+	if c.group.IsValid() {
+		return dst == c.group
+	}
+	return !dst.IsMulticast()
 }
 
 func (c *Conn) read(b []byte) (n int, src, dst netip.Addr, ttl int, err error) {

@@ -53,7 +53,11 @@ func TestRouterFailover(t *testing.T) {
 				t.Fatalf("client's neighbour entry for the VIP = %v, want b's %v after the announcements:\n%s",
 					c.Neighbor(tt.vip), b.MAC, db.Output())
 			}
-			c.Run("ping", "-c1", "-W2", tt.vip)
+			if _, ok := nettest.Eventually(5*time.Second, func() bool {
+				return c.Exec("ping", "-c1", "-W1", tt.vip).Run() == nil
+			}); !ok {
+				t.Fatalf("the VIP does not answer the client from the new master")
+			}
 			if !strings.Contains(db.Output(), tt.announce+tt.vip) {
 				t.Fatalf("no announcement logged:\n%s", db.Output())
 			}
