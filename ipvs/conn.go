@@ -20,7 +20,8 @@ type conn struct {
 	mu   sync.Mutex
 	sock *nl.NetlinkSocket
 	seq  uint32
-	buf  []byte
+	buf  []byte // answers
+	out  []byte // requests of a batch
 }
 
 // recvBuffer is the size of the largest message batch the kernel sends a

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -56,20 +55,17 @@ const (
 
 // NewDestination implements Kernel.
 func (h *Handle) NewDestination(s Service, d Destination) error {
-	_, err := h.genl(cmdNewDest, 0, serviceKeyAttr(&s), destAttr(&d))
-	return err
+	return h.applyOne(Op{Kind: AddDestination, Service: s, Destination: d})
 }
 
 // UpdateDestination implements Kernel.
 func (h *Handle) UpdateDestination(s Service, d Destination) error {
-	_, err := h.genl(cmdSetDest, 0, serviceKeyAttr(&s), destAttr(&d))
-	return err
+	return h.applyOne(Op{Kind: UpdateDestination, Service: s, Destination: d})
 }
 
 // DelDestination implements Kernel.
 func (h *Handle) DelDestination(s Service, d Destination) error {
-	_, err := h.genl(cmdDelDest, 0, serviceKeyAttr(&s), destAttr(&d))
-	return err
+	return h.applyOne(Op{Kind: DeleteDestination, Service: s, Destination: d})
 }
 
 // Destinations implements Kernel.
@@ -100,39 +96,6 @@ func serviceKeyAttr(s *Service) *nl.RtAttr {
 	a.AddRtAttr(svcAttrProtocol, nl.Uint16Attr(uint16(s.Protocol)))
 	a.AddRtAttr(svcAttrAddr, s.Addr.Addr().AsSlice())
 	a.AddRtAttr(svcAttrPort, binary.BigEndian.AppendUint16(nil, s.Addr.Port()))
-	return a
-}
-
-// serviceAttr is the whole service, as adding or updating it takes it.
-func serviceAttr(s *Service) *nl.RtAttr {
-	a := serviceKeyAttr(s)
-	a.AddRtAttr(svcAttrSchedName, nl.ZeroTerminated(s.Scheduler))
-	// struct ip_vs_flags: the flags, then the mask of those to set; all
-	// of them, as ipvsadm does.
-	flags := binary.NativeEndian.AppendUint32(nil, uint32(s.Flags&^flagHashed))
-	flags = binary.NativeEndian.AppendUint32(flags, ^uint32(0))
-	a.AddRtAttr(svcAttrFlags, flags)
-	a.AddRtAttr(svcAttrTimeout, nl.Uint32Attr(uint32(s.Timeout/time.Second)))
-	a.AddRtAttr(svcAttrNetmask, nl.Uint32Attr(s.netmaskBits()))
-	return a
-}
-
-func destAttr(d *Destination) *nl.RtAttr {
-	a := nl.NewRtAttr(cmdAttrDest|unix.NLA_F_NESTED, nil)
-	f := IPv6
-	if d.Addr.Addr().Is4() {
-		f = IPv4
-	}
-	a.AddRtAttr(destAttrAddrFamily, nl.Uint16Attr(uint16(f)))
-	a.AddRtAttr(destAttrAddr, d.Addr.Addr().AsSlice())
-	a.AddRtAttr(destAttrPort, binary.BigEndian.AppendUint16(nil, d.Addr.Port()))
-	a.AddRtAttr(destAttrFwdMethod, nl.Uint32Attr(uint32(d.Method)))
-	a.AddRtAttr(destAttrWeight, nl.Uint32Attr(uint32(d.Weight)))
-	a.AddRtAttr(destAttrUThresh, nl.Uint32Attr(d.UpperThreshold))
-	a.AddRtAttr(destAttrLThresh, nl.Uint32Attr(d.LowerThreshold))
-	a.AddRtAttr(destAttrTunType, nl.Uint8Attr(uint8(d.TunnelType)))
-	a.AddRtAttr(destAttrTunPort, binary.BigEndian.AppendUint16(nil, d.TunnelPort))
-	a.AddRtAttr(destAttrTunFlags, nl.Uint16Attr(uint16(d.TunnelFlags)))
 	return a
 }
 

@@ -248,3 +248,34 @@ func (f *fakeKernel) dump() string {
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
 }
+
+// batchingFake gives the fake the batchKernel interface, as a Handle has
+// it, and keeps the size of each batch it takes.
+type batchingFake struct {
+	*fakeKernel
+	batches []int
+}
+
+func (b *batchingFake) apply(ops []Op) []error {
+	b.batches = append(b.batches, len(ops))
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		switch op.Kind {
+		case AddService:
+			errs[i] = b.NewService(op.Service)
+		case UpdateService:
+			errs[i] = b.UpdateService(op.Service)
+		case DeleteService:
+			errs[i] = b.DelService(op.Service)
+		case AddDestination:
+			errs[i] = b.NewDestination(op.Service, op.Destination)
+		case UpdateDestination:
+			errs[i] = b.UpdateDestination(op.Service, op.Destination)
+		case DeleteDestination:
+			errs[i] = b.DelDestination(op.Service, op.Destination)
+		default:
+			errs[i] = fmt.Errorf("%v in a batch", op.Kind)
+		}
+	}
+	return errs
+}

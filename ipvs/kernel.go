@@ -138,20 +138,17 @@ func (h *Handle) LookupService(s Service) (Service, bool, error) {
 
 // NewService implements Kernel.
 func (h *Handle) NewService(s Service) error {
-	_, err := h.genl(cmdNewService, 0, serviceAttr(&s))
-	return err
+	return h.applyOne(Op{Kind: AddService, Service: s})
 }
 
 // UpdateService implements Kernel.
 func (h *Handle) UpdateService(s Service) error {
-	_, err := h.genl(cmdSetService, 0, serviceAttr(&s))
-	return err
+	return h.applyOne(Op{Kind: UpdateService, Service: s})
 }
 
 // DelService implements Kernel.
 func (h *Handle) DelService(s Service) error {
-	_, err := h.genl(cmdDelService, 0, serviceKeyAttr(&s))
-	return err
+	return h.applyOne(Op{Kind: DeleteService, Service: s})
 }
 
 // Flush implements Kernel.

@@ -225,36 +225,45 @@ func (r *Reconciler) do(ctx context.Context, p *pass, op Op) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var err error
-	switch op.Kind {
-	case AddService:
-		err = r.kernel.NewService(op.Service)
-	case UpdateService:
-		err = r.kernel.UpdateService(op.Service)
-	case DeleteService:
-		err = r.kernel.DelService(op.Service)
-	case AddDestination:
-		err = r.kernel.NewDestination(op.Service, op.Destination)
-	case UpdateDestination:
-		err = r.kernel.UpdateDestination(op.Service, op.Destination)
-	case DeleteDestination:
-		err = r.kernel.DelDestination(op.Service, op.Destination)
-	case FlushTable:
-		err = r.kernel.Flush()
-	case SetTimeouts:
-		err = r.kernel.SetTimeouts(op.Timeouts)
-	case StartSyncDaemon, StopSyncDaemon:
-		sk, ok := r.kernel.(SyncDaemonKernel)
-		if !ok {
-			err = errors.ErrUnsupported
-		} else if op.Kind == StartSyncDaemon {
-			err = sk.NewSyncDaemon(op.SyncDaemon)
-		} else {
-			err = sk.DelSyncDaemon(op.SyncDaemon)
-		}
-	default:
+	if op.Kind < AddService || op.Kind > StopSyncDaemon {
 		return fmt.Errorf("unknown IPVS operation %v", op.Kind)
 	}
+	return r.record(p, op, r.exec(op))
+}
+
+// exec issues one change of a known kind to the kernel.
+func (r *Reconciler) exec(op Op) error {
+	switch op.Kind {
+	case AddService:
+		return r.kernel.NewService(op.Service)
+	case UpdateService:
+		return r.kernel.UpdateService(op.Service)
+	case DeleteService:
+		return r.kernel.DelService(op.Service)
+	case AddDestination:
+		return r.kernel.NewDestination(op.Service, op.Destination)
+	case UpdateDestination:
+		return r.kernel.UpdateDestination(op.Service, op.Destination)
+	case DeleteDestination:
+		return r.kernel.DelDestination(op.Service, op.Destination)
+	case FlushTable:
+		return r.kernel.Flush()
+	case SetTimeouts:
+		return r.kernel.SetTimeouts(op.Timeouts)
+	}
+	sk, ok := r.kernel.(SyncDaemonKernel)
+	switch {
+	case !ok:
+		return errors.ErrUnsupported
+	case op.Kind == StartSyncDaemon:
+		return sk.NewSyncDaemon(op.SyncDaemon)
+	}
+	return sk.DelSyncDaemon(op.SyncDaemon)
+}
+
+// record counts and logs an issued change and its outcome, the kernel's
+// error, and returns that error wrapped with the change.
+func (r *Reconciler) record(p *pass, op Op, err error) error {
 	r.stats.Ops++
 	if err != nil {
 		r.stats.Errors++
@@ -268,6 +277,33 @@ func (r *Reconciler) do(ctx context.Context, p *pass, op Op) error {
 	}
 	p.ops = append(p.ops, op)
 	return err
+}
+
+// applyChunk bounds the changes issued between two looks at the context.
+const applyChunk = 1024
+
+// apply issues changes to services and destinations, that do not depend
+// on one another's outcome, many at a time on a kernel that can take them
+// so, and returns the kernel's error for each. When ctx is done before all
+// are issued, it returns the errors of those that were, and ctx's error.
+func (r *Reconciler) apply(ctx context.Context, ops []Op) ([]error, error) {
+	errs := make([]error, 0, len(ops))
+	bk, batching := r.kernel.(batchKernel)
+	for len(ops) > 0 {
+		if err := ctx.Err(); err != nil {
+			return errs, err
+		}
+		chunk := ops[:min(applyChunk, len(ops))]
+		ops = ops[len(chunk):]
+		if batching {
+			errs = append(errs, bk.apply(chunk)...)
+			continue
+		}
+		for _, op := range chunk {
+			errs = append(errs, r.exec(op))
+		}
+	}
+	return errs, nil
 }
 
 // read returns the kernel's services, without destinations, indexed by
@@ -330,11 +366,28 @@ func (r *Reconciler) Reconcile(ctx context.Context, desired []Service) ([]Op, er
 	if err != nil {
 		return nil, err
 	}
-	var p pass
+	// Each desired service records its changes in a pass of its own, so
+	// that those of the services created together come out in the same
+	// order as the others'.
+	each := make([]pass, len(desired))
+	stopped := r.create(ctx, desired, kernel, each)
 	for i := range desired {
-		if err := r.reconcileService(ctx, &p, &desired[i], kernel[desired[i].Key()]); err != nil && ctx.Err() != nil {
-			return p.ops, ctx.Err()
+		if stopped != nil {
+			break
 		}
+		if have := kernel[desired[i].Key()]; have != nil {
+			if err := r.reconcileService(ctx, &each[i], &desired[i], have); err != nil && ctx.Err() != nil {
+				stopped = ctx.Err()
+			}
+		}
+	}
+	var p pass
+	for i := range each {
+		p.ops = append(p.ops, each[i].ops...)
+		p.errs = append(p.errs, each[i].errs...)
+	}
+	if stopped != nil {
+		return p.ops, stopped
 	}
 	for _, k := range order {
 		if want[k] || r.owned[k] == nil {
@@ -350,6 +403,56 @@ func (r *Reconciler) Reconcile(ctx context.Context, desired []Service) ([]Op, er
 		}
 	}
 	return p.ops, errors.Join(p.errs...)
+}
+
+// create adds the desired services the kernel lacks, and their
+// destinations, recording the changes of desired[i] in each[i]. Nothing
+// is read back for a service it adds, nor needed. The services go to the
+// kernel together, then the destinations of those it took, together; the
+// kernel's refusal of one change is that change's alone. It returns ctx's
+// error if ctx is done before all are issued.
+func (r *Reconciler) create(ctx context.Context, desired []Service, kernel map[ServiceKey]*Service, each []pass) error {
+	var (
+		ops   []Op
+		owner []int // the index in desired of each op's service
+	)
+	for i := range desired {
+		if kernel[desired[i].Key()] == nil {
+			ops = append(ops, Op{Kind: AddService, Service: desired[i].header()})
+			owner = append(owner, i)
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	errs, stopped := r.apply(ctx, ops)
+	var (
+		dests     []Op
+		destOwner []int
+	)
+	for j, err := range errs {
+		i := owner[j]
+		if r.record(&each[i], ops[j], err) != nil {
+			continue
+		}
+		s := &desired[i]
+		r.owned[s.Key()] = make(map[destKey]bool, len(s.Destinations))
+		for _, d := range s.Destinations {
+			dests = append(dests, Op{Kind: AddDestination, Service: ops[j].Service, Destination: d})
+			destOwner = append(destOwner, i)
+		}
+	}
+	if stopped != nil {
+		return stopped
+	}
+	errs, stopped = r.apply(ctx, dests)
+	for j, err := range errs {
+		op := dests[j]
+		if r.record(&each[destOwner[j]], op, err) == nil {
+			r.owned[op.Service.Key()][op.Destination.Addr] = true
+		}
+	}
+	return stopped
 }
 
 // ReconcileServices is Reconcile narrowed to the services with the given
