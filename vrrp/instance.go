@@ -132,6 +132,11 @@ type Config struct {
 	GarpLowerPrioRepeat     int           // garp_lower_prio_repeat
 	GarpLowerPrioDelay      time.Duration // garp_lower_prio_delay
 
+	// KeepAddressesOnStop leaves a master's virtual addresses and routes
+	// in place when it stops (keepalived's --dont-release-vrrp); it
+	// still sends priority 0.
+	KeepAddressesOnStop bool
+
 	// Notify, when set, is called on every state change, in order, with
 	// the instance locked: it must not block or call the Instance or its
 	// Router.
@@ -356,7 +361,9 @@ func (i *Instance) Stop() {
 	i.stopTimers()
 	if i.state == StateMaster {
 		i.sendStop()
-		i.removeAddresses()
+		if !i.cfg.KeepAddressesOnStop {
+			i.removeAddresses()
+		}
 	}
 	i.setState(StateStop)
 }

@@ -245,7 +245,7 @@ func (d *daemon) subsystems(n *notifier) (map[string]subsystem, func()) {
 	var v *vrrpLoop
 	if !d.s.checkOnly && len(d.cfg.Instances) > 0 {
 		var err error
-		v, err = newVRRP(d.cfg, n, logging.WithIdent(d.log, logging.IdentVRRP))
+		v, err = newVRRP(d.cfg, d.s, n, logging.WithIdent(d.log, logging.IdentVRRP))
 		if err != nil {
 			d.log.Errorf("VRRP not started: %v", err)
 			v = nil

@@ -23,6 +23,7 @@ import (
 // vrrpLoop is keepalived's VRRP process: the instances of the
 // configuration, their sync groups, and their notify scripts.
 type vrrpLoop struct {
+	keep   bool // --dont-release-vrrp
 	log    logrus.FieldLogger
 	n      *notifier
 	router *vrrp.Router
@@ -45,8 +46,9 @@ type vrrpLoop struct {
 
 // newVRRP builds the instances of cfg. Scripts that fail keepalived's
 // script security checks are left out, with keepalived's messages.
-func newVRRP(cfg *config.Config, n *notifier, log logrus.FieldLogger) (*vrrpLoop, error) {
+func newVRRP(cfg *config.Config, s *settings, n *notifier, log logrus.FieldLogger) (*vrrpLoop, error) {
 	v := &vrrpLoop{
+		keep:   s.keepVRRP,
 		log:    log,
 		n:      n,
 		router: vrrp.NewRouter(nil, log),
@@ -96,6 +98,7 @@ func (v *vrrpLoop) apply(cfg *config.Config) error {
 			return fmt.Errorf("(%s) %w", ci.Name, err)
 		}
 		vc.Notify = v.enqueue
+		vc.KeepAddressesOnStop = v.keep
 		// keepalived ignores the weights of a sync group member's
 		// trackers unless told otherwise: the group moves as one.
 		zeroWeights := inGroup[ci.Name] != nil && !inGroup[ci.Name].SyncGroupTrackingWeight

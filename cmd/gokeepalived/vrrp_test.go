@@ -401,3 +401,29 @@ func TestDaemonVRRPv3FastFailover(t *testing.T) {
 		return k.HasAddr(daemonVIP) && !g.HasAddr(daemonVIP) && askVIP(c) == "k"
 	})
 }
+
+// TestDaemonDontReleaseVRRP checks -V: a stopping master keeps its VIP,
+// while without -V it releases it.
+func TestDaemonDontReleaseVRRP(t *testing.T) {
+	lab := nettest.NewLab(t)
+	m := lab.AddHost("m", "10.77.0.1/24")
+	for _, keep := range []bool{false, true} {
+		dir := t.TempDir()
+		notifyScript(t, dir)
+		conf := filepath.Join(dir, "keepalived.conf")
+		os.WriteFile(conf, []byte(vrrpConf(dir, 150)), 0o644)
+		args := []string{"-n", "-l", "-G", "-P", "-f", conf, "-p", filepath.Join(dir, "k.pid"),
+			"-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"), "--control-socket", filepath.Join(dir, "ctl.sock")}
+		if keep {
+			args = append(args, "--dont-release-vrrp")
+		}
+		d := m.Start(t, gokeepalivedBinary(t), args...)
+		waitFor(t, "master", 10*time.Second, func() bool { return m.HasAddr(daemonVIP) })
+		if err := d.Stop(t, 10*time.Second); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+		if got := m.HasAddr(daemonVIP); got != keep {
+			t.Errorf("with --dont-release-vrrp=%v, VIP present after stop = %v", keep, got)
+		}
+	}
+}
