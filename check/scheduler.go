@@ -469,19 +469,26 @@ func (s *Scheduler) finish(r result) {
 	if r.deltaChanged {
 		e.delta = r.delta
 	}
-	log := s.log.WithFields(logrus.Fields{"server": sv.name, "checker": e.check.Name})
+	// The fields are built only for an attempt that logs: most attempts
+	// confirm a state and log nothing, and at thousands of checks a
+	// second the fields would cost more than the check's bookkeeping.
+	log := func() logrus.FieldLogger {
+		return s.log.WithFields(logrus.Fields{"server": sv.name, "checker": e.check.Name})
+	}
 	var reason string
 	// Like keepalived, the first verdict is logged even when it confirms
 	// the state the checker started in.
 	switch {
 	case ok && (changed || firstRun):
 		reason = e.check.Name + " succeeded"
-		log.Info(upMessage(e.check.Name, sv.name))
+		log().Info(upMessage(e.check.Name, sv.name))
 	case changed || (firstRun && loop):
 		reason = fmt.Sprintf("%s failed: %v", e.check.Name, r.err)
-		log.WithError(r.err).Info(downMessage(e.check.Name, sv.name, retries))
+		log().WithError(r.err).Info(downMessage(e.check.Name, sv.name, retries))
 	case !ok:
-		log.WithError(r.err).Debugf("%s on service %s failed, retry %d of %d.", e.check.Name, sv.name, e.state.retryIt, e.check.Timing.Retry)
+		if s.debug() {
+			log().WithError(r.err).Debugf("%s on service %s failed, retry %d of %d.", e.check.Name, sv.name, e.state.retryIt, e.check.Timing.Retry)
+		}
 	case r.deltaChanged:
 		reason = e.check.Name + " set the weight"
 	}
@@ -510,6 +517,18 @@ func (s *Scheduler) finish(r result) {
 	}
 	sv.up, sv.cur = up, weight
 	s.queue = append(s.queue, Event{Server: sv.name, Up: up, Weight: weight, Reason: reason, Time: now})
+}
+
+// debug tells whether the logger keeps debug messages; a logger that
+// cannot tell is assumed to.
+func (s *Scheduler) debug() bool {
+	switch l := s.log.(type) {
+	case *logrus.Logger:
+		return l.IsLevelEnabled(logrus.DebugLevel)
+	case *logrus.Entry:
+		return l.Logger.IsLevelEnabled(logrus.DebugLevel)
+	}
+	return true
 }
 
 // upMessage words a checker coming up as keepalived logs it.

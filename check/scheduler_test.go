@@ -395,3 +395,53 @@ func TestSchedulerLogsAsKeepalived(t *testing.T) {
 		})
 	}
 }
+
+// TestSchedulerLogsRetriesAtDebug checks that a failed attempt short of a
+// verdict is logged, with its fields, only by a logger that keeps debug
+// messages, whichever form of logger the Scheduler was given.
+func TestSchedulerLogsRetriesAtDebug(t *testing.T) {
+	const (
+		success = "TCP connection to [192.0.2.1]:tcp:80 success."
+		retry   = "TCP_CHECK on service [192.0.2.1]:tcp:80 failed, retry 1 of 2."
+	)
+	tests := []struct {
+		name  string
+		level logrus.Level
+		entry bool // pass a *logrus.Entry rather than the *logrus.Logger
+		want  []string
+	}{
+		{"logger at debug", logrus.DebugLevel, false, []string{success, retry}},
+		{"entry at debug", logrus.DebugLevel, true, []string{success, retry}},
+		{"logger at info", logrus.InfoLevel, false, []string{success}},
+		{"entry at info", logrus.InfoLevel, true, []string{success}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logger, hook := test.NewNullLogger()
+			logger.SetLevel(tt.level)
+			var log logrus.FieldLogger = logger
+			if tt.entry {
+				log = logger.WithField("component", "checker")
+			}
+			clk := newFakeClock()
+			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Logger: log})
+			c := &scriptedChecker{clock: clk, results: []error{nil, errDown, nil}}
+			name := Dialer{Addr: netip.MustParseAddrPort("192.0.2.1:80")}.String()
+			timing := Timing{DelayLoop: 10 * time.Second, Retry: 2, DelayBeforeRetry: time.Second}
+			if err := sch.Add(Server{Name: name, Checks: []Check{{Name: "TCP_CHECK", Checker: c, Timing: timing}}}); err != nil {
+				t.Fatal(err)
+			}
+			drive(t, sch, clk, 15*time.Second)
+			var got []string
+			for _, e := range hook.AllEntries() {
+				got = append(got, e.Message)
+				if e.Data["server"] != name || e.Data["checker"] != "TCP_CHECK" {
+					t.Errorf("%q logged with fields %v", e.Message, e.Data)
+				}
+			}
+			if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tt.want) {
+				t.Errorf("logged %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -19,6 +19,11 @@ type fakeKernel struct {
 	mu       sync.Mutex
 	services map[string]*ipvs.Service
 	ops      int
+
+	// clock, when set, advances by dumpCost at each dump of the
+	// services, as a large table takes time to read back.
+	clock    *manualClock
+	dumpCost time.Duration
 }
 
 func newFakeKernel() *fakeKernel { return &fakeKernel{services: make(map[string]*ipvs.Service)} }
@@ -26,6 +31,9 @@ func newFakeKernel() *fakeKernel { return &fakeKernel{services: make(map[string]
 func (k *fakeKernel) Services() ([]ipvs.Service, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.clock != nil {
+		k.clock.advance(k.dumpCost)
+	}
 	var out []ipvs.Service
 	for _, s := range k.services {
 		h := *s

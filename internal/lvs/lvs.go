@@ -59,7 +59,12 @@ type Options struct {
 	Clock check.Clock
 	// ResyncInterval is the period of the full reconcile that undoes
 	// changes made to the table behind the daemon's back. Zero means the
-	// smallest delay_loop of the virtual servers.
+	// smallest delay_loop of the virtual servers, stretched to
+	// ResyncCost times the duration of the last full reconcile: a full
+	// pass reads back every service and destination, and with tens of
+	// thousands of them a pass every delay_loop would cost more CPU than
+	// the checks themselves. An ordinary table is still resynced every
+	// delay_loop; a huge one takes at most 1/ResyncCost of one CPU.
 	ResyncInterval time.Duration
 	// VIPOwned tells, for virtual servers with ha_suspend, whether an
 	// address is a virtual address of a VRRP instance that is MASTER on
@@ -74,6 +79,10 @@ type Options struct {
 	DontReleaseIPVS bool
 }
 
+// ResyncCost is the factor by which the period of the full reconcile
+// exceeds the duration of one, when Options.ResyncInterval is zero.
+const ResyncCost = 50
+
 // An LVS runs keepalived's checker logic for one configuration: it checks
 // every real server of every virtual server, keeps the IPVS table equal
 // to what their health calls for, and reports the changes.
@@ -82,7 +91,7 @@ type LVS struct {
 	checks   Checks
 	table    Table
 	clock    check.Clock
-	resync   time.Duration
+	resync   time.Duration // Options.ResyncInterval
 	owned    func(netip.Addr) bool
 	keep     bool
 	userSet  bool // the script user was given, not taken from global_defs
@@ -90,6 +99,7 @@ type LVS struct {
 
 	mu      sync.Mutex // guards everything below
 	m       machine
+	pass    time.Duration // duration of the last full reconcile
 	cfg     *config.Config
 	user    *notify.Credential
 	vss     []*virtualServer
@@ -293,7 +303,7 @@ func (l *LVS) Run(ctx context.Context) error {
 		case <-timer.C():
 			l.mu.Lock()
 			l.applyLocked(ctx)
-			resync = l.resyncInterval()
+			resync = l.resyncIntervalLocked()
 			l.mu.Unlock()
 			timer.Reset(resync)
 		case err := <-done:
@@ -322,10 +332,12 @@ func (l *LVS) begin(ctx context.Context) (time.Duration, error) {
 		}
 	}
 	l.applyLocked(ctx)
-	return l.resyncInterval(), nil
+	return l.resyncIntervalLocked(), nil
 }
 
-func (l *LVS) resyncInterval() time.Duration {
+// resyncIntervalLocked is the period of the full reconcile, as
+// Options.ResyncInterval defines it.
+func (l *LVS) resyncIntervalLocked() time.Duration {
 	if l.resync > 0 {
 		return l.resync
 	}
@@ -335,7 +347,7 @@ func (l *LVS) resyncInterval() time.Duration {
 			d = dl
 		}
 	}
-	return d
+	return max(d, ResyncCost*l.pass)
 }
 
 // Handle applies one event of the checks: the real server's effective
@@ -368,7 +380,7 @@ func (l *LVS) Handle(ctx context.Context, ev check.Event) {
 			keys = append(keys, k)
 		}
 	}
-	if _, err := l.table.ReconcileServices(ctx, l.desiredLocked(), keys...); err != nil && ctx.Err() == nil {
+	if _, err := l.table.ReconcileServices(ctx, l.desiredLocked(keys...), keys...); err != nil && ctx.Err() == nil {
 		l.log.WithError(err).Warn("IPVS table not fully applied")
 	}
 }
@@ -378,15 +390,20 @@ func (l *LVS) refreshLocked(vs *virtualServer) {
 	vs.services = Services(vs.cfg, l.cfg.VirtualServerGroups, vs.state(), l.owned)
 }
 
-// desiredLocked is the whole table the virtual servers call for. A
-// service that two virtual servers declare is the first one's, as the
-// kernel holds it once.
-func (l *LVS) desiredLocked() []ipvs.Service {
+// desiredLocked is the table the virtual servers call for: all of it, or
+// only the services with the given keys, so that a change of one real
+// server does not copy the whole table. A service that two virtual
+// servers declare is the first one's, as the kernel holds it once.
+func (l *LVS) desiredLocked(keys ...ipvs.ServiceKey) []ipvs.Service {
 	var all []ipvs.Service
 	seen := make(map[ipvs.ServiceKey]bool)
 	for _, vs := range l.vss {
 		for _, s := range vs.services {
-			if k := s.Key(); !seen[k] {
+			k := s.Key()
+			if len(keys) > 0 && !slices.Contains(keys, k) {
+				continue
+			}
+			if !seen[k] {
 				seen[k] = true
 				all = append(all, s)
 			}
@@ -399,12 +416,14 @@ func (l *LVS) desiredLocked() []ipvs.Service {
 // whole kernel table to them. Failures are logged, in keepalived's words,
 // by the table; the next change or resync tries again.
 func (l *LVS) applyLocked(ctx context.Context) {
+	start := l.clock.Now()
 	for _, vs := range l.vss {
 		l.refreshLocked(vs)
 	}
 	if _, err := l.table.Reconcile(ctx, l.desiredLocked()); err != nil && ctx.Err() == nil {
 		l.log.WithError(err).Warn("IPVS table not fully applied")
 	}
+	l.pass = l.clock.Now().Sub(start)
 }
 
 // shutdown is keepalived's clear_services.

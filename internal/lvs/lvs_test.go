@@ -136,6 +136,40 @@ func TestResyncUndoesTampering(t *testing.T) {
 	h.wantTable("after resync", svc, dst2+"1", dst3+"1")
 }
 
+// TestResyncCost checks that the full reconcile keeps to delay_loop for
+// an ordinary table and backs off for one slow to read back.
+func TestResyncCost(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dump time.Duration // one dump of the services
+		want time.Duration
+	}{
+		{"instant", 0, 5 * time.Second},
+		{"fast", 10 * time.Millisecond, 5 * time.Second},
+		{"at the bound", 100 * time.Millisecond, 5 * time.Second},
+		{"slow", 300 * time.Millisecond, ResyncCost * 300 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, twoServers("", ""), Options{})
+			h.kernel.clock, h.kernel.dumpCost = h.clock, tc.dump
+			h.run()
+			// The first period follows the pass of the start, the
+			// second that of the first resync.
+			for i := range 2 {
+				period, err := h.clock.fire()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if period != tc.want {
+					t.Errorf("period %d: resync every %v, want %v", i+1, period, tc.want)
+				}
+				h.settle()
+			}
+			h.wantTable("after resync", svc, dst2+"1", dst3+"1")
+		})
+	}
+}
+
 func TestHASuspend(t *testing.T) {
 	var master atomic.Bool
 	owned := func(a netip.Addr) bool { return master.Load() && a == netip.MustParseAddr("192.0.2.1") }
