@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -18,6 +20,9 @@ type notifier struct {
 	user   notify.Credential
 	fifos  []*notify.FIFO
 	runner *notify.Runner
+	// mailer sends smtp_alert emails; nil without smtp_server and
+	// notification_email.
+	mailer *notify.Mailer
 }
 
 // newNotifier opens the FIFOs global_defs names and starts their reader
@@ -32,6 +37,21 @@ func newNotifier(g *config.Global, log logrus.FieldLogger) (*notifier, error) {
 		runner: notify.NewRunner(log, notify.RunnerConfig{}),
 	}
 	n.Notifier = &notify.Notifier{Runner: n.runner, Log: log}
+	if g.SMTPServer != "" && len(g.NotificationEmail) > 0 {
+		server := g.SMTPServer
+		if g.SMTPPort != 0 && g.SMTPPort != notify.DefaultSMTPPort {
+			server = net.JoinHostPort(g.SMTPServer, strconv.Itoa(int(g.SMTPPort)))
+		}
+		n.mailer = &notify.Mailer{
+			Server:         server,
+			HeloName:       g.SMTPHeloName,
+			From:           g.NotificationEmailFrom,
+			To:             g.NotificationEmail,
+			ConnectTimeout: g.SMTPConnectTimeout,
+			RouterID:       g.RouterID,
+			Log:            log,
+		}
+	}
 	for _, f := range []struct {
 		cfg  config.FIFO
 		dest **notify.FIFO
@@ -77,6 +97,9 @@ func (n *notifier) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	n.runner.Close(ctx)
+	if n.mailer != nil {
+		n.mailer.Close(ctx)
+	}
 	for _, f := range n.fifos {
 		f.Close()
 	}

@@ -31,6 +31,8 @@ type vrrpLoop struct {
 	mu        sync.Mutex
 	instances []*vrrp.Instance
 	scripts   map[string]*notify.Instance  // by instance name
+	mail      map[string]bool              // smtp_alert, by instance or group name
+	mailed    map[string]notify.State      // the last state mailed, by name
 	groups    map[string]*notify.SyncGroup // by sync group name
 	vips      map[string][]netip.Addr      // by instance name
 	ifaces    map[string]string            // by instance name
@@ -74,6 +76,7 @@ func (v *vrrpLoop) apply(cfg *config.Config) error {
 	sec := &notify.Security{Enabled: cfg.Global.EnableScriptSecurity, Log: v.log}
 	scripts := map[string]*notify.Instance{}
 	groups := map[string]*notify.SyncGroup{}
+	mail := map[string]bool{}
 	vips := map[string][]netip.Addr{}
 	ifaces := map[string]string{}
 	configs := map[string]*config.Instance{}
@@ -131,6 +134,7 @@ func (v *vrrpLoop) apply(cfg *config.Config) error {
 			nc.TrackFiles = append(nc.TrackFiles, vrrp.TrackedFile{File: tf, Weight: w, Reverse: t.Reverse})
 		}
 		specs = append(specs, vrrp.Spec{Config: vc, Net: nc})
+		mail[ci.Name] = ci.SMTPAlert
 		ifaces[ci.Name] = ci.Interface
 		configs[ci.Name] = ci
 		for _, vip := range nc.VIPs {
@@ -160,6 +164,7 @@ func (v *vrrpLoop) apply(cfg *config.Config) error {
 			continue
 		}
 		gspecs = append(gspecs, vrrp.GroupSpec{Name: g.Name, Members: members, Notify: v.enqueue})
+		mail[g.Name] = g.SMTPAlert
 		groups[g.Name] = &notify.SyncGroup{
 			Name:   g.Name,
 			Master: v.script(sec, "notify_master", g.Notify.Master),
@@ -173,7 +178,10 @@ func (v *vrrpLoop) apply(cfg *config.Config) error {
 	// The notify maps change before the router so that the transitions
 	// of new instances find their scripts.
 	v.mu.Lock()
-	v.scripts, v.groups, v.vips, v.ifaces, v.configs = scripts, groups, vips, ifaces, configs
+	v.scripts, v.groups, v.vips, v.ifaces, v.configs, v.mail = scripts, groups, vips, ifaces, configs, mail
+	if v.mailed == nil {
+		v.mailed = map[string]notify.State{}
+	}
 	if v.baseline == nil {
 		v.baseline = map[string]vrrp.Stats{}
 	}
@@ -313,7 +321,19 @@ func (v *vrrpLoop) notify(t vrrp.Transition) {
 	}
 	v.mu.Lock()
 	inst, group, changed := v.scripts[t.Instance], v.groups[t.Instance], v.changed
+	// keepalived mails a state once, not again when it is re-entered.
+	mail := v.n.mailer != nil && v.mail[t.Instance] && v.mailed[t.Instance] != s
+	if mail {
+		v.mailed[t.Instance] = s
+	}
 	v.mu.Unlock()
+	if mail {
+		if t.Group {
+			v.n.mailer.GroupState(t.Instance, s)
+		} else {
+			v.n.mailer.VRRPState(t.Instance, s)
+		}
+	}
 	if t.Group {
 		if group != nil {
 			v.n.GroupState(group, s)
