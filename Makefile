@@ -33,6 +33,12 @@ bench: deps build
 demo: deps build
 	@GO="$(GO)" scripts/demo.sh
 
+# fuzz: each fuzz target for FUZZTIME (make test replays their corpora).
+FUZZTIME ?= 10m
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz FuzzUnmarshal -fuzztime $(FUZZTIME) ./vrrp
+
 install: build
 	install -D -m 0755 bin/gokeepalived $(DESTDIR)$(PREFIX)/sbin/gokeepalived
 
