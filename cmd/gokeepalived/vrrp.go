@@ -275,16 +275,20 @@ func (v *vrrpLoop) enqueue(t vrrp.Transition) {
 // Run runs the instances until ctx ends, then stops them as keepalived
 // does: masters send priority 0 and release their addresses.
 func (v *vrrpLoop) Run(ctx context.Context) error {
+	stopped := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		v.report(ctx)
+		v.report(stopped)
 	}()
 	if v.syncd != nil {
 		// Backup until the instance is master, as keepalived starts it.
 		v.syncd.set(false)
 	}
 	err := v.router.Run(ctx)
+	// The router has stopped every instance: the STOP transitions are
+	// queued, and report sends them before it returns.
+	close(stopped)
 	<-done
 	if v.syncd != nil {
 		v.syncd.close()
@@ -292,21 +296,19 @@ func (v *vrrpLoop) Run(ctx context.Context) error {
 	return err
 }
 
-// report sends transitions to the notify scripts and FIFOs until ctx ends
-// and the queue is drained (the STOP transitions come last).
-func (v *vrrpLoop) report(ctx context.Context) {
+// report sends transitions to the notify scripts and FIFOs, in order,
+// until stopped is closed and the queue is empty.
+func (v *vrrpLoop) report(stopped <-chan struct{}) {
 	for {
 		select {
 		case t := <-v.events:
 			v.notify(t)
-		case <-ctx.Done():
-			// Give the shutdown's STOP transitions time to arrive.
-			deadline := time.After(2 * time.Second)
+		case <-stopped:
 			for {
 				select {
 				case t := <-v.events:
 					v.notify(t)
-				case <-deadline:
+				default:
 					return
 				}
 			}
