@@ -1,0 +1,147 @@
+package vrrp
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
+)
+
+// An impl starts one VRRP implementation in a host with a configuration.
+type impl struct {
+	name  string
+	start func(t *testing.T, h *nettest.Host, conf string) *nettest.Daemon
+}
+
+// gokeepalived runs bin with keepalived's own command line.
+func gokeepalived(bin string) impl {
+	return impl{name: "gokeepalived", start: func(t *testing.T, h *nettest.Host, conf string) *nettest.Daemon {
+		t.Helper()
+		dir := writeConf(t, conf)
+		return h.Start(t, bin, append(daemonArgs(dir), "--control-socket", filepath.Join(dir, "ctl.sock"))...)
+	}}
+}
+
+// keepalived runs the installed keepalived with the same arguments as
+// gokeepalived, so that neither logs or forks more than the other.
+func keepalived(t *testing.T) impl {
+	t.Helper()
+	bin, err := exec.LookPath("keepalived")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("keepalived is not installed (CI=true)")
+		}
+		t.Skip("keepalived is not installed")
+	}
+	return impl{name: "keepalived", start: func(t *testing.T, h *nettest.Host, conf string) *nettest.Daemon {
+		t.Helper()
+		return h.Start(t, bin, daemonArgs(writeConf(t, conf))...)
+	}}
+}
+
+func daemonArgs(dir string) []string {
+	return []string{"-P", "-n", "-l", "-G", "-f", filepath.Join(dir, "keepalived.conf"),
+		"-p", filepath.Join(dir, "keepalived.pid"),
+		"-r", filepath.Join(dir, "vrrp.pid"),
+		"-c", filepath.Join(dir, "checkers.pid")}
+}
+
+func writeConf(t *testing.T, conf string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "keepalived.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// An instance is the part of a vrrp_instance block that the scenarios
+// vary.
+type instance struct {
+	version  int // 2 or 3
+	advert   time.Duration
+	master   bool // state MASTER, else BACKUP
+	priority int
+	vrid     int
+	vip      string // CIDR
+}
+
+// makeConf renders a keepalived.conf with the given instances on eth0.
+func makeConf(routerID string, ins ...instance) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n}\n", routerID)
+	for _, in := range ins {
+		state := "BACKUP"
+		if in.master {
+			state = "MASTER"
+		}
+		fmt.Fprintf(&b, `vrrp_instance VI_%[1]d {
+    state %[2]s
+    interface eth0
+    version %[3]d
+    virtual_router_id %[1]d
+    priority %[4]d
+    advert_int %[5]s
+    virtual_ipaddress {
+        %[6]s
+    }
+}
+`, in.vrid, state, in.version, in.priority, strconv.FormatFloat(in.advert.Seconds(), 'f', -1, 64), in.vip)
+	}
+	return b.String()
+}
+
+// A scenario is one way of taking the master away.
+type scenario struct {
+	version int
+	advert  time.Duration
+	kill    bool // SIGKILL of the master's process group, else SIGTERM
+}
+
+var scenarios = []scenario{
+	{version: 2, advert: time.Second, kill: true},
+	{version: 3, advert: 100 * time.Millisecond, kill: true},
+	{version: 2, advert: time.Second},
+	{version: 3, advert: 100 * time.Millisecond},
+}
+
+// Priorities of the pair; the bound depends on the backup's.
+const (
+	masterPriority = 150
+	backupPriority = 100
+)
+
+func (sc scenario) name() string {
+	how := "sigterm"
+	if sc.kill {
+		how = "sigkill"
+	}
+	return fmt.Sprintf("%s-v%d-%v", how, sc.version, sc.advert)
+}
+
+// skew is Skew_Time for a backup of priority prio: RFC 3768 section 6.1
+// counts it in seconds, (256-prio)/256, since VRRPv2's advertisement
+// interval is whole seconds; RFC 5798 section 6.1 scales it by the
+// interval, (256-prio)*interval/256. With advert_int 1 the two agree.
+func (sc scenario) skew(prio int) time.Duration {
+	if sc.version == 2 {
+		return time.Duration(256-prio) * time.Second / 256
+	}
+	return time.Duration(256-prio) * sc.advert / 256
+}
+
+// bound is the time the protocol allows the backup to take over:
+// Master_Down_Interval (3 x interval + Skew_Time) when the master dies, and
+// Skew_Time when it announces priority 0.
+func (sc scenario) bound() time.Duration {
+	if sc.kill {
+		return 3*sc.advert + sc.skew(backupPriority)
+	}
+	return sc.skew(backupPriority)
+}
