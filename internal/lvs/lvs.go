@@ -461,6 +461,7 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 		l.load(cfg)
 		return
 	}
+	prev := l.desiredLocked()
 	old := l.vss
 	l.load(cfg)
 
@@ -491,6 +492,12 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 			}
 			delete(oldRS, nrs.id.Addr)
 			nrs.alive, nrs.weight, nrs.result, nrs.since = ors.alive, ors.weight, ors.result, ors.since
+			if nrs.cfg.Weight != ors.cfg.Weight {
+				// A new configured weight replaces the old one and
+				// what dynamic checkers made of it; they adjust the
+				// new one at their next verdict.
+				nrs.weight = nrs.cfg.Weight
+			}
 			carried[nrs] = true
 			if ors.check == nrs.check && sameChecks(ors.cfg, nrs.cfg) {
 				kept[nrs.check] = true
@@ -530,7 +537,15 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 			}
 		}
 	}
-	l.applyLocked(ctx)
+	// Only the services the reload changed are read back and converged,
+	// so that a one-line change costs the same in a table of any size;
+	// the periodic full pass still catches anything else.
+	next := l.desiredLocked()
+	if keys := ipvs.ChangedServices(prev, next); len(keys) > 0 {
+		if _, err := l.table.ReconcileServices(ctx, next, keys...); err != nil && ctx.Err() == nil {
+			l.log.WithError(err).Warn("IPVS table not fully applied")
+		}
+	}
 }
 
 // vsKey identifies a virtual server across reloads as keepalived's

@@ -3,6 +3,7 @@ package lvs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -514,4 +515,42 @@ virtual_server 192.0.2.2 80 {
 				table: []string{"-A -t 192.0.2.2:80 -s rr", "-a -t 192.0.2.2:80 -r 10.0.0.5:80 -m -w 1"}})
 		})
 	}
+}
+
+// TestReloadTouchesOnlyChangedServices checks that a reload converges the
+// services it changed and reads nothing else: damage done by hand to
+// another service stays until the periodic full reconcile.
+func TestReloadTouchesOnlyChangedServices(t *testing.T) {
+	conf := func(weight int) string {
+		return fmt.Sprintf(`
+virtual_server 192.0.2.1 80 {
+	protocol TCP
+	lb_kind NAT
+	lb_algo rr
+	real_server 10.0.0.2 80 {
+		weight %d
+	}
+}
+virtual_server 192.0.2.2 80 {
+	protocol TCP
+	lb_kind NAT
+	lb_algo rr
+	real_server 10.0.0.5 80 {
+	}
+}`, weight)
+	}
+	h := newHarness(t, conf(1), Options{})
+	h.run()
+	other := "-A -t 192.0.2.2:80 -s rr"
+	s := ipvs.Service{Addr: netip.MustParseAddrPort("192.0.2.2:80"), Protocol: ipvs.TCP}
+	if err := h.kernel.DelDestination(s, ipvs.Destination{Addr: netip.MustParseAddrPort("10.0.0.5:80")}); err != nil {
+		t.Fatal(err)
+	}
+	ops := h.kernel.opCount()
+	h.l.Reload(context.Background(), parse(t, conf(3)))
+	h.settle()
+	if n := h.kernel.opCount() - ops; n != 1 {
+		t.Errorf("reload changing one weight made %d table changes, want 1", n)
+	}
+	h.wantTable("after the reload", svc, dst2+"3", other)
 }
