@@ -35,8 +35,12 @@ func newCheckers(cfg *config.Config, s *settings, n *notifier, log logrus.FieldL
 		return nil, err
 	}
 	table := ipvs.NewReconciler(h, ipvs.ReconcilerConfig{
-		Log:             log,
-		KeepOnShutdown:  s.keepIPVS,
+		Log:            log,
+		KeepOnShutdown: s.keepIPVS,
+		// The services of the configuration that a previous run left
+		// (with -I, or killed) are taken over, as keepalived does;
+		// others stay untouched.
+		Adopt:           true,
 		FlushOnShutdown: cfg.Global.LVSFlushOnStop == "ALL" && !s.keepIPVS,
 	})
 	l, err := lvs.New(cfg, lvs.Options{
