@@ -78,7 +78,9 @@ func (p *proc) pidFiles() []string {
 func startDaemon(t *testing.T, conf string, env []string, extra ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, dir: t.TempDir(), out: &lockedBuffer{}, done: make(chan struct{})}
-	args := append([]string{"-n", "-l", "-G", "-f", conf}, p.pidFiles()...)
+	// -P: these tests are about the process, and the host kernel may
+	// have no IPVS for the checkers to probe (which can be slow).
+	args := append([]string{"-P", "-n", "-l", "-G", "-f", conf}, p.pidFiles()...)
 	p.cmd = exec.Command(gokeepalivedBinary(t), append(args, extra...)...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -124,8 +126,12 @@ func TestDaemonReloadAndStop(t *testing.T) {
 	p := startDaemon(t, conf, nil)
 	p.waitLog("Configuration file "+conf, 1)
 
-	// The pid files hold the daemon's pid.
-	for _, f := range []string{"k.pid", "v.pid", "c.pid"} {
+	// The pid files of the parent and of VRRP hold the daemon's pid;
+	// with -P, as keepalived, there is no checkers pid file.
+	if _, err := os.Stat(filepath.Join(p.dir, "c.pid")); !os.IsNotExist(err) {
+		t.Errorf("checkers pid file written with -P")
+	}
+	for _, f := range []string{"k.pid", "v.pid"} {
 		b, err := os.ReadFile(filepath.Join(p.dir, f))
 		if err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(p.cmd.Process.Pid) {
 			t.Errorf("%s = %q, %v; want %d", f, b, err, p.cmd.Process.Pid)
@@ -165,7 +171,7 @@ func TestDaemonAlreadyRunning(t *testing.T) {
 	conf := writeConf(t, "k.conf", validLVS)
 	p := startDaemon(t, conf, nil)
 	p.waitLog("Configuration file", 1)
-	args := append([]string{"-n", "-l", "-G", "-f", conf}, p.pidFiles()...)
+	args := append([]string{"-P", "-n", "-l", "-G", "-f", conf}, p.pidFiles()...)
 	out, err := exec.Command(gokeepalivedBinary(t), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("second daemon: %v (keepalived exits 0 here)", err)
@@ -179,7 +185,7 @@ func TestDaemonForks(t *testing.T) {
 	conf := writeConf(t, "k.conf", validLVS)
 	dir := t.TempDir()
 	pid := filepath.Join(dir, "k.pid")
-	cmd := exec.Command(gokeepalivedBinary(t), "-G", "-f", conf, "-p", pid, "-r", filepath.Join(dir, "v"), "-c", filepath.Join(dir, "c"),
+	cmd := exec.Command(gokeepalivedBinary(t), "-P", "-G", "-f", conf, "-p", pid, "-r", filepath.Join(dir, "v"), "-c", filepath.Join(dir, "c"),
 		"--control-socket", filepath.Join(dir, "ctl.sock"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("parent: %v: %s", err, out)
