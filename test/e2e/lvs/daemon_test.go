@@ -57,43 +57,11 @@ type daemon struct {
 }
 
 // startDaemon runs kind in l on a copy of the configuration src, with its
-// pid files in a directory of its own. The daemon is killed when t ends if
-// the test has not stopped it.
+// pid files in a directory of its own, running the checkers only (-C). The
+// daemon is killed when t ends if the test has not stopped it.
 func startDaemon(t *testing.T, l *lab, kind daemonKind, src string) *daemon {
 	t.Helper()
-	dir := t.TempDir()
-	d := &daemon{
-		kind:  kind,
-		lab:   l,
-		conf:  filepath.Join(dir, "keepalived.conf"),
-		marks: filepath.Join(dir, "marks"),
-		log:   &syncBuffer{},
-		done:  make(chan struct{}),
-	}
-	if err := os.Mkdir(d.marks, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	d.load(t, src)
-	cmd := l.command(kind.path(t), "-C", "-n", "-l", "-G", "-D", "-f", d.conf,
-		"-p", filepath.Join(dir, "main.pid"), "-r", filepath.Join(dir, "vrrp.pid"), "-c", filepath.Join(dir, "checkers.pid"))
-	cmd.Stdout, cmd.Stderr = d.log, d.log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s -f %s: %v", kind, src, err)
-	}
-	d.proc = cmd.Process
-	go func() {
-		d.err = cmd.Wait()
-		close(d.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-d.done:
-		default:
-			d.proc.Kill()
-			<-d.done
-		}
-	})
-	return d
+	return startWith(t, l, kind, src, "-C")
 }
 
 // load writes the configuration src where the daemon reads it.

@@ -109,8 +109,9 @@ func (dir *director) start(t *testing.T, args ...string) {
 	dir.d = startWith(t, dir.lab, gokeepalived, src, append(args, "--control-socket="+sock)...)
 }
 
-// startWith runs kind in l on a copy of the configuration src, like
-// startDaemon, but with args in place of -C (checkers only).
+// startWith runs kind in l on a copy of the configuration src with args
+// (such as -C) before the common ones, and its pid files in a directory of
+// its own. The daemon is killed when t ends if the test has not stopped it.
 func startWith(t *testing.T, l *lab, kind daemonKind, src string, args ...string) *daemon {
 	t.Helper()
 	dir := t.TempDir()
