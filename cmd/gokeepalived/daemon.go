@@ -210,19 +210,15 @@ func (d *daemon) run() int {
 		case syscall.SIGHUP:
 			d.doReload()
 		case syscall.SIGUSR1:
-			d.writeData()
+			d.writeSignalFile(dataFile, d.writeData)
 		case syscall.SIGUSR2, sigStatsClear:
 			if d.vrrp != nil {
 				clear := sig == sigStatsClear
-				if err := writeFile(statsFile, func(w io.Writer) error { d.vrrp.writeStats(w, clear); return nil }); err != nil {
-					d.log.Errorf("Can't open %s (%v)", statsFile, err)
-				}
+				d.writeSignalFile(statsFile, func(w io.Writer) error { d.vrrp.writeStats(w, clear); return nil })
 			}
 		case sigJSON:
 			if d.vrrp != nil {
-				if err := writeFile(jsonFile, d.vrrp.writeJSON); err != nil {
-					d.log.Errorf("Can't open %s (%v)", jsonFile, err)
-				}
+				d.writeSignalFile(jsonFile, d.vrrp.writeJSON)
 			}
 		case syscall.SIGTERM, syscall.SIGINT:
 			d.log.Info("Stopping")
@@ -306,21 +302,24 @@ func (d *daemon) doReload() {
 }
 
 // writeData answers SIGUSR1 with the data file keepalived writes.
-func (d *daemon) writeData() {
-	f, err := os.OpenFile(dataFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		d.log.Errorf("Can't open %s (%v)", dataFile, err)
-		return
-	}
-	defer f.Close()
-	fmt.Fprintf(f, "------< Global definitions >------\n")
+func (d *daemon) writeData(w io.Writer) error {
 	d.mu.Lock()
 	cfg := d.cfg
 	d.mu.Unlock()
-	fmt.Fprintf(f, " Config file = %s\n", d.s.configFile)
-	fmt.Fprintf(f, " Router ID = %s\n", cfg.Global.RouterID)
+	fmt.Fprintf(w, "------< Global definitions >------\n")
+	fmt.Fprintf(w, " Config file = %s\n", d.s.configFile)
+	fmt.Fprintf(w, " Router ID = %s\n", cfg.Global.RouterID)
 	for _, sub := range d.subs {
-		sub.Dump(f)
+		sub.Dump(w)
+	}
+	return nil
+}
+
+// writeSignalFile replaces one of the files keepalived writes on a signal,
+// logging a failure in keepalived's words.
+func (d *daemon) writeSignalFile(name string, write func(io.Writer) error) {
+	if err := writeFile(name, write); err != nil {
+		d.log.Errorf("Can't open %s (%v)", name, err)
 	}
 }
 

@@ -82,8 +82,10 @@ func (v *vrrpLoop) apply(cfg *config.Config) error {
 	configs := map[string]*config.Instance{}
 	tracked := v.trackScripts(cfg, sec)
 	files := map[string]*vrrp.TrackFile{}
+	fileWeights := map[string]int{} // track_file's own weight, which an instance may override
 	for i := range cfg.TrackFiles {
 		f := &cfg.TrackFiles[i]
+		fileWeights[f.Name] = f.Weight
 		files[f.Name] = &vrrp.TrackFile{Name: f.Name, Path: f.File, InitFile: f.InitFile, InitValue: f.InitValue, InitOverwrite: f.InitOverwrite}
 	}
 	inGroup := map[string]*config.SyncGroup{}
@@ -126,7 +128,7 @@ func (v *vrrpLoop) apply(cfg *config.Config) error {
 			}
 			w := t.Weight
 			if !t.HasWeight {
-				w = trackFileWeight(cfg, t.Name)
+				w = fileWeights[t.Name]
 			}
 			if zeroWeights {
 				w = 0
@@ -233,15 +235,6 @@ func (v *vrrpLoop) trackScripts(cfg *config.Config, sec *notify.Security) map[st
 		}
 	}
 	return out
-}
-
-func trackFileWeight(cfg *config.Config, name string) int {
-	for _, f := range cfg.TrackFiles {
-		if f.Name == name {
-			return f.Weight
-		}
-	}
-	return 1
 }
 
 // script builds a notify script from its configuration, or nil when there
