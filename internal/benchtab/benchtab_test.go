@@ -1,0 +1,33 @@
+package benchtab
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestAppend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "table.tsv")
+	t.Setenv(Env, path)
+	if err := Append(Row{"parse\tlarge", "204 ms", "404 ms", Ratio(204, 404), "faster: met"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Append(Row{Measurement: "x", Gokeepalived: "1", Keepalived: "0", Ratio: Ratio(1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "parse large\t204 ms\t404 ms\t0.50\tfaster: met\nx\t1\t0\t-\t\n"
+	if string(b) != want {
+		t.Fatalf("table file:\n%q\nwant:\n%q", b, want)
+	}
+}
+
+func TestAppendWithoutEnv(t *testing.T) {
+	t.Setenv(Env, "")
+	if err := Append(Row{Measurement: "x"}); err != nil {
+		t.Fatal(err)
+	}
+}
