@@ -56,7 +56,13 @@ func TestKernel(t *testing.T) {
 	if err := os.CopyFS(filepath.Join(dir, "testdata"), os.DirFS("testdata")); err != nil {
 		t.Fatalf("copying testdata: %v", err)
 	}
-	args := []string{"./e2e.test", "-test.v", "-test.count=1", "-test.run", "'^TestGuest'",
+	// E2E_GUEST_RUN narrows the guest's run to some tests, for work on
+	// one of them.
+	pattern := "^TestGuest"
+	if p := os.Getenv("E2E_GUEST_RUN"); p != "" {
+		pattern = p
+	}
+	args := []string{"./e2e.test", "-test.v", "-test.count=1", "-test.run", "'" + pattern + "'",
 		fmt.Sprintf("-test.timeout=%s", guestTimeout)}
 	if testing.Short() {
 		args = append(args, "-test.short")
@@ -127,6 +133,8 @@ func copyFile(t *testing.T, src, dst string) {
 // table of its own, so that keepalived and gokeepalived run side by side.
 type lab struct {
 	ns string
+	// servers stops each live real server newLab started, by address.
+	servers map[string]func()
 }
 
 // healthBody is what /health answers; the configurations' digest is its
@@ -145,7 +153,7 @@ func requireGuest(t *testing.T) {
 // started; all of it goes when t ends.
 func newLab(t *testing.T, kind daemonKind) *lab {
 	t.Helper()
-	l := &lab{ns: "e2elvs-" + string(kind)}
+	l := &lab{ns: "e2elvs-" + string(kind), servers: make(map[string]func())}
 	exec.Command("ip", "netns", "del", l.ns).Run()
 	run(t, "ip", "netns", "add", l.ns)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", l.ns).Run() })
@@ -161,7 +169,7 @@ func newLab(t *testing.T, kind daemonKind) *lab {
 	}
 	run(t, "ip", "-n", l.ns, "link", "set", "rs0", "up")
 	for _, addr := range []string{"192.168.200.1:8080", "192.168.200.2:8080", "192.168.200.3:8080", "[fd00:200::1]:8080", "[fd00:200::2]:8080"} {
-		l.startHTTP(t, addr)
+		l.servers[addr] = l.startHTTP(t, addr)
 	}
 	return l
 }
