@@ -1,11 +1,13 @@
 package vrrp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,7 +45,10 @@ func NewAnnouncer(name string, ifi *net.Interface, addrs []netip.Addr, interval 
 		var err error
 		switch {
 		case ip.Is4() && a.arp == nil:
-			a.arp, err = packet.Listen(ifi, packet.Raw, int(ethernet.EtherTypeARP), nil)
+			// Protocol 0: the socket only sends. Bound to ARP it would
+			// receive a copy of every ARP frame on the link, once per
+			// instance, and nothing reads them.
+			a.arp, err = packet.Listen(ifi, packet.Raw, 0, nil)
 		case ip.Is6() && a.ndp == nil:
 			a.ndp, _, err = ndp.Listen(ifi, ndp.LinkLocal)
 		}
@@ -145,6 +150,13 @@ func (a *Announcer) sendOne(ip netip.Addr) error {
 		return fmt.Errorf("sending unsolicited neighbour advert on %s for %v: %w", a.ifi.Name, ip, err)
 	}
 	return nil
+}
+
+// announces reports whether a announces addrs on ifi as instance name,
+// every interval: whether it can serve a new configuration unchanged.
+func (a *Announcer) announces(name string, ifi *net.Interface, addrs []netip.Addr, interval time.Duration) bool {
+	return a != nil && a.name == name && a.ifi.Index == ifi.Index && a.ifi.Name == ifi.Name &&
+		bytes.Equal(a.ifi.HardwareAddr, ifi.HardwareAddr) && slices.Equal(a.addrs, addrs) && a.interval == interval
 }
 
 // Close stops announcements under way and closes the sockets.

@@ -29,12 +29,13 @@ func (r *Router) Apply(specs []Spec, groups []GroupSpec) error {
 
 	plans := make([]*plan, 0, len(specs))
 	byName := make(map[string]*plan, len(specs))
+	links := newLinkCache()
 	for _, spec := range specs {
 		name := spec.Config.Name
 		if byName[name] != nil {
 			return fmt.Errorf("applying vrrp configuration: instance %s defined twice", name)
 		}
-		p, err := r.plan(spec)
+		p, err := r.plan(spec, links)
 		if err != nil {
 			return fmt.Errorf("applying vrrp configuration: %w", err)
 		}
@@ -123,15 +124,19 @@ func (r *Router) update(m *member, p *plan) error {
 	if m.vmac != "" {
 		p.out = m.net.conn // the VMAC's sending socket stays
 	}
-	ln, err := r.network(p, m.conn)
+	ln, err := r.network(p, m.conn, m.net.ann)
 	if err != nil {
 		return err
 	}
 	if err := m.inst.Reconfigure(p.cfg, ln); err != nil {
-		ln.ann.Close()
+		if ln.ann != m.net.ann {
+			ln.ann.Close()
+		}
 		return err
 	}
-	m.net.ann.Close()
+	if ln.ann != m.net.ann {
+		m.net.ann.Close()
+	}
 	m.net, m.spec = ln, p.spec
 	m.trackPrimary, m.track = p.primary, p.track
 	r.attachTrackers(m, p.spec.Net)

@@ -178,7 +178,7 @@ func (r *Router) Add(cfg Config, nc NetConfig) (*Instance, error) {
 		return nil, fmt.Errorf("adding vrrp instance %s: router already running", cfg.Name)
 	}
 	defer r.closeIdle()
-	p, err := r.plan(Spec{Config: cfg, Net: nc})
+	p, err := r.plan(Spec{Config: cfg, Net: nc}, newLinkCache())
 	if err != nil {
 		return nil, err
 	}
@@ -206,9 +206,9 @@ type plan struct {
 	primary bool // track the instance's interface
 }
 
-func (r *Router) plan(spec Spec) (*plan, error) {
+func (r *Router) plan(spec Spec, links *linkCache) (*plan, error) {
 	cfg, nc := spec.Config, spec.Net
-	ifi, err := net.InterfaceByName(nc.Interface)
+	ifi, err := links.interfaceByName(nc.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("vrrp instance %s: interface %s: %w", cfg.Name, nc.Interface, err)
 	}
@@ -223,7 +223,7 @@ func (r *Router) plan(spec Spec) (*plan, error) {
 	}
 	src := nc.Source
 	if !src.IsValid() {
-		if src, err = primaryAddress(ifi, v6, cfg.Addresses); err != nil {
+		if src, err = links.primaryAddress(ifi, v6, cfg.Addresses); err != nil {
 			return nil, fmt.Errorf("vrrp instance %s: %w", cfg.Name, err)
 		}
 	}
@@ -246,7 +246,7 @@ func (r *Router) plan(spec Spec) (*plan, error) {
 			p.vmac = DefaultVMACName(cfg.VRID)
 		}
 		// Already there from a previous configuration, for a reload.
-		if vifi, err := net.InterfaceByName(p.vmac); err == nil {
+		if vifi, err := links.interfaceByName(p.vmac); err == nil {
 			p.ifi = vifi
 		}
 	}
@@ -270,7 +270,7 @@ func (r *Router) plan(spec Spec) (*plan, error) {
 		}
 	}
 	for _, ti := range nc.TrackInterfaces {
-		tifi, err := net.InterfaceByName(ti.Name)
+		tifi, err := links.interfaceByName(ti.Name)
 		if err != nil {
 			return nil, fmt.Errorf("vrrp instance %s: track_interface %s: %w", cfg.Name, ti.Name, err)
 		}
@@ -426,10 +426,17 @@ func (r *Router) conn(p *plan) (*routerConn, error) {
 }
 
 // network returns p's Network on conn.
-func (r *Router) network(p *plan, conn *routerConn) (*linkNetwork, error) {
-	ann, err := NewAnnouncer(p.cfg.Name, p.ifi, p.onLink, p.spec.Net.Garp, r.log)
-	if err != nil {
-		return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
+func (r *Router) network(p *plan, conn *routerConn, old *Announcer) (*linkNetwork, error) {
+	// A packet socket's close waits for an RCU grace period, tens of
+	// milliseconds: reopening one per instance would make a reload of
+	// hundreds of instances take seconds.
+	ann := old
+	if !old.announces(p.cfg.Name, p.ifi, p.onLink, p.spec.Net.Garp) {
+		var err error
+		ann, err = NewAnnouncer(p.cfg.Name, p.ifi, p.onLink, p.spec.Net.Garp, r.log)
+		if err != nil {
+			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
+		}
 	}
 	send := conn.Conn
 	if p.out != nil {
@@ -470,7 +477,7 @@ func (r *Router) create(p *plan) (m *member, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := r.network(p, conn)
+	ln, err := r.network(p, conn, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -502,35 +509,6 @@ func (r *Router) closeIdle() {
 		}
 		delete(r.conns, k)
 	}
-}
-
-// primaryAddress picks the address adverts come from when none is
-// configured: the interface's first IPv4 address, or its IPv6 link-local
-// address as RFC 5798 section 5.1.2.1 requires.
-func primaryAddress(ifi *net.Interface, v6 bool, vips []netip.Addr) (netip.Addr, error) {
-	addrs, err := ifi.Addrs()
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("listing addresses of %s: %w", ifi.Name, err)
-	}
-	for _, a := range addrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok {
-			continue
-		}
-		ip, _ := netip.AddrFromSlice(ipn.IP)
-		ip = ip.Unmap()
-		if slices.Contains(vips, ip) {
-			continue
-		}
-		if (!v6 && ip.Is4()) || (v6 && ip.Is6() && ip.IsLinkLocalUnicast()) {
-			return ip, nil
-		}
-	}
-	family := "IPv4"
-	if v6 {
-		family = "IPv6 link-local"
-	}
-	return netip.Addr{}, fmt.Errorf("interface %s has no %s address", ifi.Name, family)
 }
 
 // Run starts every instance and runs them until ctx is done; then masters
