@@ -63,7 +63,8 @@ func (r *Router) Apply(specs []Spec, groups []GroupSpec) error {
 	var stay []*member
 	for _, m := range r.members {
 		p := byName[m.inst.Name()]
-		if p != nil && p.key == m.key && p.cfg.VRID == m.inst.VRID() && p.vmac == m.vmac {
+		if p != nil && p.key == m.key && p.cfg.VRID == m.inst.VRID() && p.vmac == m.vmac &&
+			(m.vmac == "" || p.xmitBase == (m.out == nil)) {
 			kept[m.inst.Name()] = m
 			stay = append(stay, m)
 			continue
@@ -72,7 +73,7 @@ func (r *Router) Apply(specs []Spec, groups []GroupSpec) error {
 		m.inst.Ungroup()
 		r.remove(m)
 		if m.vmac != "" {
-			m.net.conn.Close()
+			m.closeOut()
 			if p == nil || p.vmac != m.vmac {
 				removeVMAC(r.nl, r.log, m.inst.Name(), m.vmac)
 			}
@@ -122,7 +123,7 @@ func (r *Router) remove(m *member) {
 // the socket, and re-reads its trackers.
 func (r *Router) update(m *member, p *plan) error {
 	if m.vmac != "" {
-		p.out = m.net.conn // the VMAC's sending socket stays
+		p.out = m.out // the VMAC's sending socket stays
 	}
 	ln, err := r.network(p, m.conn, m.net.ann)
 	if err != nil {

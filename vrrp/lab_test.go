@@ -37,6 +37,7 @@ type routerSpec struct {
 	CheckSrc  bool
 	Files     []helperFile
 	VMAC      bool
+	XmitBase  bool
 }
 
 // helperFile is a track_file of a routerSpec.
@@ -182,7 +183,7 @@ func (hs helperSpec) specs() ([]Spec, error) {
 			cfg.AuthType, cfg.AuthPass = AuthPass, is.AuthPass
 		}
 		cfg.CheckUnicastSrc = is.CheckSrc
-		nc := NetConfig{Interface: is.Interface, Peers: is.Peers, Source: is.Source, TrackInterfaces: is.Track, Routes: is.Routes, UseVMAC: is.VMAC}
+		nc := NetConfig{Interface: is.Interface, Peers: is.Peers, Source: is.Source, TrackInterfaces: is.Track, Routes: is.Routes, UseVMAC: is.VMAC, VMACXmitBase: is.XmitBase}
 		for _, s := range is.Excluded {
 			v, err := ParseVIP(s)
 			if err != nil {

@@ -40,10 +40,15 @@ type NetConfig struct {
 	// UseVMAC (use_vmac) puts the instance on a macvlan interface of
 	// Interface, named VMACName or vrrp.{VRID}, with the virtual router
 	// MAC address: the adverts, the VIPs without a device of their own
-	// and the gratuitous ARPs go there. The router creates it and
-	// removes it when the instance stops. IPv4 only.
+	// and the gratuitous ARPs or neighbour adverts go there. The router
+	// creates it and removes it when the instance stops. An IPv6
+	// instance's VMAC carries Interface's link-local address, as
+	// keepalived's does, for the adverts' source.
 	UseVMAC  bool
 	VMACName string
+	// VMACXmitBase (vmac_xmit_base) sends the adverts from Interface
+	// itself, with its own MAC address, rather than from the VMAC.
+	VMACXmitBase bool
 }
 
 // A TrackedInterface is a track_interface entry. With a zero weight the
@@ -108,8 +113,17 @@ type member struct {
 	track        []trackedLink
 	net          *linkNetwork
 	vmac         string // the VMAC interface the router created
+	out          *Conn  // the VMAC's sending socket; nil with vmac_xmit_base
 	scripts      []memberScript
 	files        []memberFile
+}
+
+// closeOut closes the VMAC's own sending socket, if it has one: with
+// vmac_xmit_base the instance sends on the shared socket of its parent.
+func (m *member) closeOut() {
+	if m.out != nil {
+		m.out.Close()
+	}
 }
 
 type memberScript struct {
@@ -192,18 +206,20 @@ func (r *Router) Add(cfg Config, nc NetConfig) (*Instance, error) {
 // A plan is a Spec checked against the host: the instance's complete
 // configuration and what it needs of the network.
 type plan struct {
-	spec    Spec
-	cfg     Config // filled in
-	ifi     *net.Interface
-	key     connKey
-	dsts    []netip.Addr
-	vips    []VIP          // virtual and excluded
-	onLink  []netip.Addr   // announced on the instance's interface
-	base    *net.Interface // whose carrier the instance follows
-	vmac    string         // use_vmac's interface, to create
-	out     *Conn          // sends from the VMAC interface
-	track   []trackedLink
-	primary bool // track the instance's interface
+	spec     Spec
+	cfg      Config // filled in
+	ifi      *net.Interface
+	key      connKey
+	dsts     []netip.Addr
+	vips     []VIP          // virtual and excluded
+	onLink   []netip.Addr   // announced on the instance's interface
+	base     *net.Interface // whose carrier the instance follows
+	vmac     string         // use_vmac's interface, to create
+	xmitBase bool           // vmac_xmit_base
+	local    netip.Addr     // an IPv6 VMAC's link-local address
+	out      *Conn          // sends from the VMAC interface
+	track    []trackedLink
+	primary  bool // track the instance's interface
 }
 
 func (r *Router) plan(spec Spec, links *linkCache) (*plan, error) {
@@ -239,8 +255,14 @@ func (r *Router) plan(spec Spec, links *linkCache) (*plan, error) {
 	p := &plan{spec: spec, cfg: cfg, ifi: ifi, base: ifi, key: connKey{ifindex: ifi.Index, v6: v6}, dsts: nc.Peers, primary: !nc.DontTrackPrimary}
 	if nc.UseVMAC {
 		if v6 {
-			return nil, fmt.Errorf("vrrp instance %s: use_vmac is supported for IPv4 only", cfg.Name)
+			// The base's own link-local address: a VMAC's address
+			// derived from the virtual MAC would be the same on
+			// every router.
+			if p.local, err = links.primaryAddress(ifi, true, nil); err != nil {
+				return nil, fmt.Errorf("vrrp instance %s: use_vmac: %w", cfg.Name, err)
+			}
 		}
+		p.xmitBase = nc.VMACXmitBase
 		p.vmac = nc.VMACName
 		if p.vmac == "" {
 			p.vmac = DefaultVMACName(cfg.VRID)
@@ -409,10 +431,14 @@ func (r *Router) conn(p *plan) (*routerConn, error) {
 	}
 	var c *Conn
 	var err error
+	// On the parent, also for a VMAC instance (p.ifi is then the
+	// VMAC): the socket is shared by every instance of the parent's key,
+	// and a macvlan does not hear frames from its own address, which the
+	// master's VMAC shares.
 	if p.cfg.Unicast {
-		c, err = ListenUnicast(p.ifi, p.key.v6, r.log)
+		c, err = ListenUnicast(p.base, p.key.v6, r.log)
 	} else {
-		c, err = Listen(p.ifi, p.key.group, r.log)
+		c, err = Listen(p.base, p.key.group, r.log)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
@@ -452,26 +478,32 @@ func (r *Router) network(p *plan, conn *routerConn, old *Announcer) (*linkNetwor
 // create makes the instance of p, registered on its socket, not started.
 func (r *Router) create(p *plan) (m *member, err error) {
 	if p.vmac != "" {
-		vifi, err := addVMAC(r.nl, r.log, p.cfg.Name, p.vmac, p.base, p.cfg.VRID)
+		vifi, err := addVMAC(r.nl, r.log, p.cfg.Name, p.vmac, p.base, p.cfg.VRID, p.local)
 		if err != nil {
 			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 		}
 		p.ifi = vifi
-		// Adverts go out from the virtual MAC address. They are
-		// received on the parent: a macvlan does not hear frames from
-		// its own address, which the master's VMAC shares.
-		out, err := ListenUnicast(vifi, false, r.log)
-		if err != nil {
-			removeVMAC(r.nl, r.log, p.cfg.Name, p.vmac)
-			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
-		}
 		defer func() {
 			if err != nil {
-				out.Close()
 				removeVMAC(r.nl, r.log, p.cfg.Name, p.vmac)
 			}
 		}()
-		p.out = out
+		// Adverts go out from the virtual MAC address, unless
+		// vmac_xmit_base. They are received on the parent: a macvlan
+		// does not hear frames from its own address, which the
+		// master's VMAC shares.
+		if !p.xmitBase {
+			out, err := ListenUnicast(vifi, p.key.v6, r.log)
+			if err != nil {
+				return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
+			}
+			defer func() {
+				if err != nil {
+					out.Close()
+				}
+			}()
+			p.out = out
+		}
 	}
 	conn, err := r.conn(p)
 	if err != nil {
@@ -490,7 +522,7 @@ func (r *Router) create(p *plan) (m *member, err error) {
 		ln.ann.Close()
 		return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 	}
-	m = &member{inst: inst, spec: p.spec, key: p.key, conn: conn, ifindex: p.base.Index, trackPrimary: p.primary, track: p.track, net: ln, vmac: p.vmac}
+	m = &member{inst: inst, spec: p.spec, key: p.key, conn: conn, ifindex: p.base.Index, trackPrimary: p.primary, track: p.track, net: ln, vmac: p.vmac, out: p.out}
 	r.attachTrackers(m, p.spec.Net)
 	r.members = append(r.members, m)
 	return m, nil
@@ -598,7 +630,7 @@ func (r *Router) shutdown(stopServing context.CancelFunc) error {
 	defer r.mu.Unlock()
 	for _, m := range r.members {
 		if m.vmac != "" {
-			m.net.conn.Close()
+			m.closeOut()
 			removeVMAC(r.nl, r.log, m.inst.Name(), m.vmac)
 		}
 	}

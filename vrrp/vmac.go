@@ -3,13 +3,16 @@ package vrrp
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/sirupsen/logrus"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // VirtualMAC returns the virtual router MAC address of RFC 3768 section
@@ -29,11 +32,14 @@ func DefaultVMACName(vrid uint8) string { return "vrrp." + strconv.Itoa(int(vrid
 
 // addVMAC creates, or reuses when it has the right parent and address,
 // the macvlan interface name on parent, in private mode with the virtual
-// MAC of vrid, as keepalived's use_vmac does, and brings it up. Its IPv4
-// settings are written through /proc/sys, in the caller's network
-// namespace.
-func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, parent *net.Interface, vrid uint8) (*net.Interface, error) {
-	mac := VirtualMAC(vrid, false)
+// MAC of vrid, as keepalived's use_vmac does, and brings it up. An IPv6
+// instance's VMAC (local valid: the parent's link-local address) gets the
+// IPv6 virtual MAC and local as its only link-local address; an IPv4
+// one, no IPv6 at all. Its settings are written through /proc/sys, in the
+// caller's network namespace.
+func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, parent *net.Interface, vrid uint8, local netip.Addr) (*net.Interface, error) {
+	v6 := local.IsValid()
+	mac := VirtualMAC(vrid, v6)
 	if link, err := nl.LinkByName(name); err == nil {
 		a := link.Attrs()
 		if _, ok := link.(*netlink.Macvlan); !ok {
@@ -47,6 +53,11 @@ func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, 
 		} else if err := nl.LinkSetUp(link); err != nil {
 			return nil, fmt.Errorf("bringing up VMAC interface %s: %w", name, err)
 		} else {
+			if v6 {
+				if err := addLinkLocal(nl, link, local); err != nil {
+					return nil, fmt.Errorf("VMAC interface %s: %w", name, err)
+				}
+			}
 			return net.InterfaceByName(name)
 		}
 	}
@@ -70,9 +81,15 @@ func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, 
 		writeConf("ipv4", parent.Name, "arp_ignore", "1"),
 		writeConf("ipv4", parent.Name, "arp_filter", "1"),
 	}
-	// No IPv6 on an IPv4 instance's VMAC: a link-local address from the
-	// virtual MAC would be the same on every router.
-	errs = append(errs, writeConf("ipv6", name, "disable_ipv6", "1"))
+	if v6 {
+		// No link-local address from the virtual MAC, which would be
+		// the same on every router: the parent's, added below.
+		errs = append(errs, writeConf("ipv6", name, "addr_gen_mode", "1"),
+			writeConf("ipv6", name, "accept_dad", "0"))
+	} else {
+		// No IPv6 on an IPv4 instance's VMAC, for the same reason.
+		errs = append(errs, writeConf("ipv6", name, "disable_ipv6", "1"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		log.Warnf("(%s) setting up VMAC interface %s: %v", instance, name, err)
 	}
@@ -80,7 +97,30 @@ func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, 
 		nl.LinkDel(link)
 		return nil, fmt.Errorf("bringing up VMAC interface %s: %w", name, err)
 	}
+	if v6 {
+		if err := addLinkLocal(nl, link, local); err != nil {
+			nl.LinkDel(link)
+			return nil, fmt.Errorf("VMAC interface %s: %w", name, err)
+		}
+	}
 	return net.InterfaceByName(name)
+}
+
+// addLinkLocal gives an IPv6 VMAC interface its parent's link-local
+// address, as keepalived does: without duplicate address detection, which
+// would find the parent's, and deprecated, so that the kernel picks it as
+// a source only where asked to, for the adverts.
+func addLinkLocal(nl *netlink.Handle, link netlink.Link, local netip.Addr) error {
+	addr := &netlink.Addr{
+		IPNet:       &net.IPNet{IP: local.AsSlice(), Mask: net.CIDRMask(64, 128)},
+		Flags:       unix.IFA_F_NODAD,
+		ValidLft:    math.MaxUint32, // forever
+		PreferedLft: 0,
+	}
+	if err := nl.AddrReplace(link, addr); err != nil {
+		return fmt.Errorf("adding link-local address %v: %w", local, err)
+	}
+	return nil
 }
 
 // removeVMAC deletes the VMAC interface name.
