@@ -57,16 +57,6 @@ func serveListeners() {
 	bufio.NewReader(os.Stdin).ReadString('\n')
 }
 
-type countingChecker struct {
-	Checker
-	n *atomic.Int64
-}
-
-func (c countingChecker) Check(ctx context.Context) error {
-	c.n.Add(1)
-	return c.Checker.Check(ctx)
-}
-
 // BenchmarkScheduler10k runs 10,000 TCP_CHECKs at delay_loop 1 against
 // listeners in another process for GOKEEPALIVED_BENCH_SECONDS (default 10)
 // and reports this process's CPU time per minute of checking, its peak RSS
@@ -106,9 +96,9 @@ func BenchmarkScheduler10k(b *testing.B) {
 
 	for b.Loop() {
 		var attempts atomic.Int64
-		sch := NewScheduler(Options{})
+		sch := NewScheduler(Options{Observe: func(Attempt) { attempts.Add(1) }})
 		for i := range 10000 {
-			c := countingChecker{Checker: &TCPCheck{Dialer: Dialer{Addr: targets[i%len(targets)]}}, n: &attempts}
+			c := &TCPCheck{Dialer: Dialer{Addr: targets[i%len(targets)]}}
 			timing := Timing{DelayLoop: time.Second, Timeout: 5 * time.Second, Retry: 1, DelayBeforeRetry: time.Second}
 			if err := sch.Add(Server{Name: strconv.Itoa(i), Checks: []Check{{Name: "TCP_CHECK", Checker: c, Timing: timing}}}); err != nil {
 				b.Fatal(err)
@@ -176,4 +166,40 @@ func peakRSS(b *testing.B) int64 {
 	}
 	b.Fatal("no VmHWM in /proc/self/status")
 	return 0
+}
+
+// BenchmarkHTTPGetCheck runs HTTP_GET attempts with a digest against a
+// minimal server in this process, as the Scheduler runs them (a context
+// with the checker's timeout each); allocs/op is the figure of interest.
+func BenchmarkHTTPGetCheck(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 1024)
+				c.Read(buf)
+				c.Write([]byte("HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello"))
+			}()
+		}
+	}()
+	addr := ln.Addr().(*net.TCPAddr).AddrPort()
+	h := &HTTPGet{Dialer: Dialer{Addr: addr}, URLs: []URL{{Path: "/index.html", Digest: "5d41402abc4b2a76b9719d911017c592"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := h.Check(ctx)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -74,32 +74,35 @@ func (d Dialer) control(_, _ string, c syscall.RawConn) error {
 		return nil
 	}
 	var serr error
-	err := c.Control(func(fd uintptr) {
-		if d.BindPort != 0 {
-			// A fixed source port is reused by every attempt; without
-			// SO_REUSEADDR the next bind fails while the last connection
-			// lingers.
-			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
-				serr = fmt.Errorf("setting SO_REUSEADDR: %w", serr)
-				return
-			}
-		}
-		if d.FWMark != 0 {
-			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, int(d.FWMark)); serr != nil {
-				serr = fmt.Errorf("setting SO_MARK %d: %w", d.FWMark, serr)
-				return
-			}
-		}
-		if d.BindIf != "" {
-			if serr = unix.BindToDevice(int(fd), d.BindIf); serr != nil {
-				serr = fmt.Errorf("binding to device %s: %w", d.BindIf, serr)
-			}
-		}
-	})
+	err := c.Control(func(fd uintptr) { serr = d.setSockopts(int(fd)) })
 	if err != nil {
 		return err
 	}
 	return serr
+}
+
+// setSockopts applies bind_port's SO_REUSEADDR, fwmark and bind_if to a
+// socket not yet bound.
+func (d Dialer) setSockopts(fd int) error {
+	if d.BindPort != 0 {
+		// A fixed source port is reused by every attempt; without
+		// SO_REUSEADDR the next bind fails while the last connection
+		// lingers.
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return fmt.Errorf("setting SO_REUSEADDR: %w", err)
+		}
+	}
+	if d.FWMark != 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(d.FWMark)); err != nil {
+			return fmt.Errorf("setting SO_MARK %d: %w", d.FWMark, err)
+		}
+	}
+	if d.BindIf != "" {
+		if err := unix.BindToDevice(fd, d.BindIf); err != nil {
+			return fmt.Errorf("binding to device %s: %w", d.BindIf, err)
+		}
+	}
+	return nil
 }
 
 // DialContext connects to d.Addr over network ("tcp" or "udp") with d's

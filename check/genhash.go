@@ -61,7 +61,8 @@ func GenhashFetch(ctx context.Context, path string, opts GenhashOptions) (*Genha
 	}
 	u := URL{Path: path}
 	start := time.Now()
-	resp, err := h.fetch(ctx, &u, bodyKeep)
+	deadline, _ := ctx.Deadline()
+	resp, err := h.fetch(ctx, deadline, &u, bodyKeep)
 	if err != nil {
 		return nil, fmt.Errorf("genhash %s: %w", path, err)
 	}

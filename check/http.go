@@ -10,9 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,18 +126,26 @@ type HTTPGet struct {
 // Check requests every url in turn, each on a new connection, and fails on
 // the first that does not pass. ctx's deadline bounds all of them together.
 func (h *HTTPGet) Check(ctx context.Context) error {
+	deadline, _ := ctx.Deadline()
+	return h.checkBy(ctx, deadline)
+}
+
+// checkBy is Check with its timeout given as a deadline of its own, ctx
+// only cancelling it, which spares the Scheduler a context and timer per
+// attempt.
+func (h *HTTPGet) checkBy(ctx context.Context, deadline time.Time) error {
 	if len(h.URLs) == 0 {
 		return errors.New("HTTP/SSL_GET checker has no urls specified")
 	}
 	for i := range h.URLs {
-		if err := h.checkURL(ctx, &h.URLs[i]); err != nil {
+		if err := h.checkURL(ctx, deadline, &h.URLs[i]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (h *HTTPGet) checkURL(ctx context.Context, u *URL) error {
+func (h *HTTPGet) checkURL(ctx context.Context, deadline time.Time, u *URL) error {
 	need := bodySkip
 	switch {
 	case u.Regex != nil:
@@ -145,7 +153,7 @@ func (h *HTTPGet) checkURL(ctx context.Context, u *URL) error {
 	case u.Digest != "":
 		need = bodyDigest
 	}
-	resp, err := h.fetch(ctx, u, need)
+	resp, err := h.fetch(ctx, deadline, u, need)
 	if err != nil {
 		return err
 	}
@@ -171,20 +179,29 @@ func (h *HTTPGet) virtualHost(u *URL) string {
 }
 
 // request builds the GET exactly as keepalived's request template does.
-func (h *HTTPGet) request(u *URL) string {
+func (h *HTTPGet) request(u *URL) []byte {
 	host := h.virtualHost(u)
 	if host == "" {
 		// RFC 2732 brackets for a literal IPv6 address.
 		host = h.Dialer.Addr.String()
 	}
-	minor, conn := 0, ""
+	version, conn := " HTTP/1.0\r\n", ""
 	switch h.Protocol {
 	case HTTP10C:
 		conn = "Connection: close\r\n"
 	case HTTP11:
-		minor, conn = 1, "Connection: close\r\n"
+		version, conn = " HTTP/1.1\r\n", "Connection: close\r\n"
 	}
-	return fmt.Sprintf("GET %s HTTP/1.%d\r\nUser-Agent: KeepAliveClient\r\n%sHost: %s\r\n\r\n", u.Path, minor, conn, host)
+	const agent = "User-Agent: KeepAliveClient\r\n"
+	b := make([]byte, 0, len("GET ")+len(u.Path)+len(version)+len(agent)+len(conn)+len("Host: ")+len(host)+4)
+	b = append(b, "GET "...)
+	b = append(b, u.Path...)
+	b = append(b, version...)
+	b = append(b, agent...)
+	b = append(b, conn...)
+	b = append(b, "Host: "...)
+	b = append(b, host...)
+	return append(b, "\r\n\r\n"...)
 }
 
 func (h *HTTPGet) tlsConfig(u *URL) *tls.Config {
@@ -234,26 +251,28 @@ type response struct {
 	digest [md5.Size]byte
 }
 
-func (h *HTTPGet) fetch(ctx context.Context, u *URL, need bodyNeed) (*response, error) {
+func (h *HTTPGet) fetch(ctx context.Context, deadline time.Time, u *URL, need bodyNeed) (*response, error) {
 	start := time.Now()
-	raw, err := h.Dialer.DialContext(ctx, "tcp")
+	raw, stop, err := h.Dialer.dialTCP(ctx, deadline)
 	if err != nil {
 		return nil, err
 	}
-	defer closeReset(raw)
-	stop := bindDeadline(ctx, raw)
+	defer raw.Close()
 	defer stop()
 
-	var conn net.Conn = raw
+	conn := raw
 	if h.TLS {
 		tc := tls.Client(raw, h.tlsConfig(u))
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, fmt.Errorf("SSL handshake with %s: %w", h.Dialer.Addr, ctxErr(ctx, err))
+		// Handshake, not HandshakeContext: the connection's deadline
+		// and its binding to ctx already end it, without the goroutine
+		// HandshakeContext starts to watch ctx.
+		if err := tc.Handshake(); err != nil {
+			return nil, fmt.Errorf("SSL handshake with %s: %w", h.Dialer.Addr, deadlineErr(ctx, deadline, err))
 		}
 		conn = tc
 	}
-	if _, err := io.WriteString(conn, h.request(u)); err != nil {
-		return nil, fmt.Errorf("cannot send get request to %s: %w", h.Dialer.Addr, ctxErr(ctx, err))
+	if _, err := conn.Write(h.request(u)); err != nil {
+		return nil, fmt.Errorf("cannot send get request to %s: %w", h.Dialer.Addr, deadlineErr(ctx, deadline, err))
 	}
 
 	maxBody := h.MaxBody
@@ -262,7 +281,7 @@ func (h *HTTPGet) fetch(ctx context.Context, u *URL, need bodyNeed) (*response, 
 	}
 	resp, err := readResponse(conn, need, maxBody)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s from %s after %v: %w", u.Path, h.Dialer.Addr, time.Since(start).Round(time.Millisecond), ctxErr(ctx, err))
+		return nil, fmt.Errorf("reading %s from %s after %v: %w", u.Path, h.Dialer.Addr, time.Since(start).Round(time.Millisecond), deadlineErr(ctx, deadline, err))
 	}
 	return resp, nil
 }
@@ -281,19 +300,25 @@ const (
 // decodes chunked bodies nor otherwise interprets them: the digest is over
 // the bytes as sent.
 func readResponse(r io.Reader, need bodyNeed, maxBody int64) (*response, error) {
+	// The reads go straight into buf's spare capacity; most responses'
+	// headers fit its first 4 KiB.
 	buf := make([]byte, 0, 4096)
-	chunk := make([]byte, 4096)
 	var end int
 	for {
-		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
-			end = i + 4
-			break
-		}
 		if len(buf) >= maxHeader {
 			return nil, fmt.Errorf("no end of headers in the first %d bytes", maxHeader)
 		}
-		n, err := r.Read(chunk)
-		buf = append(buf, chunk[:n]...)
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, len(buf))
+		}
+		// The terminator may straddle this read and the last one.
+		from := max(0, len(buf)-3)
+		n, err := r.Read(buf[len(buf):min(cap(buf), maxHeader)])
+		buf = buf[:len(buf)+n]
+		if i := bytes.Index(buf[from:], []byte("\r\n\r\n")); i >= 0 {
+			end = from + i + 4
+			break
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				if len(buf) == 0 {
@@ -304,7 +329,7 @@ func readResponse(r io.Reader, need bodyNeed, maxBody int64) (*response, error) 
 			return nil, err
 		}
 	}
-	resp := &response{header: buf[:end]}
+	resp := &response{header: buf[:end:end]}
 	status, err := parseStatus(resp.header)
 	if err != nil {
 		return nil, err
@@ -331,7 +356,13 @@ func readResponse(r io.Reader, need bodyNeed, maxBody int64) (*response, error) 
 		first = first[:limit]
 	}
 	w.Write(first)
-	n, err := io.Copy(w, io.LimitReader(r, limit-int64(len(first))))
+	// What follows the headers in buf has been consumed: the rest of
+	// buf serves as io.Copy's buffer instead of a new 32 KiB one.
+	scratch := buf[end:cap(buf)]
+	if len(scratch) < 512 {
+		scratch = make([]byte, 4096)
+	}
+	n, err := io.CopyBuffer(w, io.LimitReader(r, limit-int64(len(first))), scratch)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +374,8 @@ func readResponse(r io.Reader, need bodyNeed, maxBody int64) (*response, error) 
 	return resp, nil
 }
 
-// parseStatus reads the code of a status line such as "HTTP/1.1 200 OK".
+// parseStatus reads the code of a status line such as "HTTP/1.1 200 OK":
+// the three digits after the first space.
 func parseStatus(header []byte) (int, error) {
 	line, _, _ := bytes.Cut(header, []byte("\r\n"))
 	if !bytes.HasPrefix(line, []byte("HTTP/")) {
@@ -353,9 +385,12 @@ func parseStatus(header []byte) (int, error) {
 	if !ok || len(rest) < 3 {
 		return 0, fmt.Errorf("malformed status line %q", truncate(line, 64))
 	}
-	code, err := strconv.Atoi(string(rest[:3]))
-	if err != nil {
-		return 0, fmt.Errorf("malformed status line %q", truncate(line, 64))
+	code := 0
+	for _, c := range rest[:3] {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("malformed status line %q", truncate(line, 64))
+		}
+		code = code*10 + int(c-'0')
 	}
 	return code, nil
 }
@@ -398,12 +433,19 @@ func bindDeadline(ctx context.Context, conn interface{ SetDeadline(time.Time) er
 // ctxErr prefers the context's error to the I/O error it caused, so that a
 // check ended by its deadline says so.
 func ctxErr(ctx context.Context, err error) error {
+	deadline, _ := ctx.Deadline()
+	return deadlineErr(ctx, deadline, err)
+}
+
+// deadlineErr is ctxErr for I/O under a deadline (none if zero) that
+// ctx does not carry.
+func deadlineErr(ctx context.Context, deadline time.Time, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("%w (%v)", cerr, err)
 	}
-	// The connection's deadline, set to the context's, can expire a
-	// moment before the context notices.
-	if _, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) {
+	// The connection's deadline can expire a moment before a context
+	// with the same deadline notices.
+	if !deadline.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) {
 		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
 	}
 	return err

@@ -114,6 +114,14 @@ type Event struct {
 	// checker that came up.
 	Reason string
 	Time   time.Time
+	// Confirmed marks an event whose Up, false, is no change: the first
+	// verdict of an alpha checker, failing as the checker was assumed to
+	// be. keepalived 2.2 runs the real server's notifiers for it all the
+	// same (update_svr_checker_state calls do_rs_notifies when an alpha
+	// checker's first verdict matches its initial state), so a consumer
+	// runs notify_down and writes the notify FIFO's "RS ... DOWN" line on
+	// it, as for a server going down, once per such checker.
+	Confirmed bool
 }
 
 // Options configure a Scheduler. The zero value is usable.
@@ -134,6 +142,26 @@ type Options struct {
 	// Spread is the longest random delay of a first attempt without
 	// warmup; zero means DefaultSpread, negative none.
 	Spread time.Duration
+	// Observe, when set, is called after every attempt, whether or not
+	// it changed any state, for metrics. It is called from the workers,
+	// possibly from several at once, and holds a worker while it runs, so
+	// it must be quick. Attempts ended by Remove or by the end of Run are
+	// not real verdicts and are not observed.
+	Observe func(Attempt)
+}
+
+// An Attempt is one run of one checker, as given to Options.Observe.
+type Attempt struct {
+	// Server is the real server's Server.Name.
+	Server string
+	// Checker is the Check.Name: the checker keyword, e.g. TCP_CHECK.
+	Checker string
+	// Start is when the attempt began, by the Scheduler's Clock.
+	Start time.Time
+	// Duration is how long the attempt took.
+	Duration time.Duration
+	// Err is nil when the server passed, and why it failed otherwise.
+	Err error
 }
 
 // A Scheduler runs the checks of many real servers from one timer heap and
@@ -144,6 +172,7 @@ type Scheduler struct {
 	workers int
 	jitter  float64
 	spread  time.Duration
+	observe func(Attempt)
 	events  chan Event
 	wake    chan struct{}
 
@@ -199,6 +228,7 @@ func NewScheduler(opts Options) *Scheduler {
 		rand:    opts.Rand,
 		jitter:  opts.Jitter,
 		spread:  opts.Spread,
+		observe: opts.Observe,
 		events:  make(chan Event),
 		wake:    make(chan struct{}, 1),
 		servers: make(map[string]*server),
@@ -335,18 +365,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Unlock()
 
 	jobs := make(chan *entry)
-	results := make(chan result)
-	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range s.workers {
 		wg.Go(func() {
 			for e := range jobs {
-				r := s.attempt(e)
-				select {
-				case results <- r:
-				case <-stop:
-					return
-				}
+				s.complete(s.attempt(e))
 			}
 		})
 	}
@@ -356,7 +379,6 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			sv.cancel()
 		}
 		s.mu.Unlock()
-		close(stop)
 		close(jobs)
 		wg.Wait()
 
@@ -426,11 +448,6 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			s.ready = s.ready[1:]
 			s.busy++
 			s.mu.Unlock()
-		case r := <-results:
-			s.mu.Lock()
-			s.busy--
-			s.finish(r)
-			s.mu.Unlock()
 		case evc <- ev:
 			s.mu.Lock()
 			s.queue = s.queue[1:]
@@ -439,16 +456,62 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
+// complete applies an attempt's result on the worker that ran it, rather
+// than waking Run for each one, and wakes Run only when it has something
+// to do: an entry due before the one its timer waits for, an event to
+// deliver, or (for tests) an idle state to report. An attempt whose server
+// was removed, or cut short by the end of Run, is dropped; Run's shutdown
+// schedules it again for the next Run.
+func (s *Scheduler) complete(r result) {
+	s.mu.Lock()
+	s.busy--
+	if r.e.srv.ctx.Err() == nil {
+		s.finish(r)
+	}
+	wake := r.e.index == 0 || len(s.queue) > 0 || (s.busy <= 0 && s.onIdle != nil)
+	s.mu.Unlock()
+	if wake {
+		s.poke()
+	}
+}
+
+// A deadlineChecker takes its timeout as a deadline apart from its
+// context, which then only cancels it. The Scheduler runs such a checker
+// without a context and timer of its own per attempt: at thousands of
+// checks a second they cost more than a TCP_CHECK's system calls.
+type deadlineChecker interface {
+	checkBy(ctx context.Context, deadline time.Time) error
+}
+
 // attempt runs one check under its timeout; it runs on a worker and reads
 // only what does not change after Add.
 func (s *Scheduler) attempt(e *entry) result {
-	ctx, cancel := context.WithTimeout(e.srv.ctx, e.check.Timing.timeout())
-	defer cancel()
+	var start time.Time
+	if s.observe != nil {
+		start = s.clock.Now()
+	}
 	r := result{e: e}
-	if wc, ok := e.check.Checker.(WeightChecker); ok {
-		r.delta, r.deltaChanged, r.err = wc.CheckWeight(ctx, e.srv.weight)
-	} else {
-		r.err = e.check.Checker.Check(ctx)
+	switch c := e.check.Checker.(type) {
+	case deadlineChecker:
+		// The deadline is for real I/O: real time, whatever the Clock.
+		r.err = c.checkBy(e.srv.ctx, time.Now().Add(e.check.Timing.timeout()))
+	case WeightChecker:
+		ctx, cancel := context.WithTimeout(e.srv.ctx, e.check.Timing.timeout())
+		r.delta, r.deltaChanged, r.err = c.CheckWeight(ctx, e.srv.weight)
+		cancel()
+	default:
+		ctx, cancel := context.WithTimeout(e.srv.ctx, e.check.Timing.timeout())
+		r.err = c.Check(ctx)
+		cancel()
+	}
+	if s.observe != nil && e.srv.ctx.Err() == nil {
+		s.observe(Attempt{
+			Server:   e.srv.name,
+			Checker:  e.check.Name,
+			Start:    start,
+			Duration: s.clock.Now().Sub(start),
+			Err:      r.err,
+		})
 	}
 	return r
 }
@@ -512,11 +575,14 @@ func (s *Scheduler) finish(r result) {
 		up = up && x.state.up
 		weight += x.delta
 	}
-	if up == sv.up && weight == sv.cur {
+	// An alpha checker starts down, so its first verdict changes nothing
+	// when it fails; keepalived notifies it nonetheless.
+	confirmed := firstRun && loop && !ok && !changed && e.check.Timing.Alpha
+	if up == sv.up && weight == sv.cur && !confirmed {
 		return
 	}
 	sv.up, sv.cur = up, weight
-	s.queue = append(s.queue, Event{Server: sv.name, Up: up, Weight: weight, Reason: reason, Time: now})
+	s.queue = append(s.queue, Event{Server: sv.name, Up: up, Weight: weight, Reason: reason, Time: now, Confirmed: confirmed})
 }
 
 // debug tells whether the logger keeps debug messages; a logger that

@@ -76,6 +76,17 @@ type sawEvent struct {
 func drive(t *testing.T, s *Scheduler, clk *fakeClock, horizon time.Duration) []sawEvent {
 	t.Helper()
 	start := clk.Now()
+	var evs []sawEvent
+	for _, ev := range driveEvents(t, s, clk, horizon) {
+		evs = append(evs, sawEvent{ev.Time.Sub(start), ev.Up, ev.Weight})
+	}
+	return evs
+}
+
+// driveEvents is drive returning the events whole.
+func driveEvents(t *testing.T, s *Scheduler, clk *fakeClock, horizon time.Duration) []Event {
+	t.Helper()
+	start := clk.Now()
 	idle := make(chan time.Time)
 	s.onIdle = func(next time.Time) { idle <- next }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -93,11 +104,11 @@ func drive(t *testing.T, s *Scheduler, clk *fakeClock, horizon time.Duration) []
 			}
 		}
 	}()
-	var evs []sawEvent
+	var evs []Event
 	for {
 		select {
 		case ev := <-s.Events():
-			evs = append(evs, sawEvent{ev.Time.Sub(start), ev.Up, ev.Weight})
+			evs = append(evs, ev)
 		case next := <-idle:
 			if next.IsZero() || next.Sub(start) > horizon {
 				return evs
@@ -141,7 +152,9 @@ func TestSchedulerTiming(t *testing.T) {
 			results:  []error{errDown, errDown, errDown, nil},
 			horizon:  11 * s,
 			attempts: []time.Duration{0, 5 * s, 6 * s, 11 * s},
-			events:   []sawEvent{{0, false, 1}, {11 * s, true, 1}},
+			// The second event is the first verdict confirming the
+			// down state (Event.Confirmed).
+			events: []sawEvent{{0, false, 1}, {0, false, 1}, {11 * s, true, 1}},
 		},
 		{
 			name:     "delay_before_retry 0 retries at once",
@@ -441,6 +454,119 @@ func TestSchedulerLogsRetriesAtDebug(t *testing.T) {
 			}
 			if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tt.want) {
 				t.Errorf("logged %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSchedulerObservesEveryAttempt(t *testing.T) {
+	s := time.Second
+	clk := newFakeClock()
+	start := clk.Now()
+	var mu sync.Mutex
+	var seen []Attempt
+	sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Workers: 2, Observe: func(a Attempt) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, a)
+	}})
+	c := &scriptedChecker{clock: clk, results: []error{nil, nil, errDown, errDown, nil}}
+	timing := Timing{DelayLoop: 5 * s, Retry: 1, DelayBeforeRetry: s}
+	if err := sch.Add(Server{Name: "rs", Weight: 1, Checks: []Check{{Name: "TCP_CHECK", Checker: c, Timing: timing}}}); err != nil {
+		t.Fatal(err)
+	}
+	drive(t, sch, clk, 16*s)
+	mu.Lock()
+	defer mu.Unlock()
+	// Two attempts that change nothing (0 s, 5 s), a failure that only
+	// counts a retry (10 s), the verdict down (11 s), up again (16 s).
+	want := []struct {
+		at  time.Duration
+		err error
+	}{{0, nil}, {5 * s, nil}, {10 * s, errDown}, {11 * s, errDown}, {16 * s, nil}}
+	if len(seen) != len(want) {
+		t.Fatalf("observed %d attempts, want %d: %+v", len(seen), len(want), seen)
+	}
+	for i, a := range seen {
+		if a.Server != "rs" || a.Checker != "TCP_CHECK" || a.Start.Sub(start) != want[i].at || a.Err != want[i].err || a.Duration != 0 {
+			t.Errorf("attempt %d = %+v, want rs TCP_CHECK at %v err %v", i, a, want[i].at, want[i].err)
+		}
+	}
+}
+
+// TestSchedulerConfirmsAlphaFirstFailure follows keepalived's
+// update_svr_checker_state: an alpha checker's first verdict, a failure,
+// changes no state but is reported (Confirmed) so that notify_down runs, once
+// per such checker; no other event is Confirmed.
+func TestSchedulerConfirmsAlphaFirstFailure(t *testing.T) {
+	s := time.Second
+	type want struct {
+		at        time.Duration
+		up        bool
+		confirmed bool
+		reason    string
+	}
+	tests := []struct {
+		name   string
+		checks [][]error // each checker's scripted results
+		alpha  []bool
+		events []want
+	}{
+		{
+			name:   "alpha failing",
+			checks: [][]error{{errDown}},
+			alpha:  []bool{true},
+			events: []want{{0, false, false, "added"}, {0, false, true, "A failed: down"}},
+		},
+		{
+			name:   "alpha succeeding",
+			checks: [][]error{{nil}},
+			alpha:  []bool{true},
+			events: []want{{0, false, false, "added"}, {0, true, false, "A succeeded"}},
+		},
+		{
+			name:   "not alpha failing",
+			checks: [][]error{{errDown}},
+			alpha:  []bool{false},
+			events: []want{{0, true, false, "added"}, {0, false, false, "A failed: down"}},
+		},
+		{
+			name:   "two alpha checkers failing",
+			checks: [][]error{{errDown}, {errDown}},
+			alpha:  []bool{true, true},
+			events: []want{{0, false, false, "added"}, {0, false, true, "A failed: down"}, {0, false, true, "B failed: down"}},
+		},
+		{
+			name:   "alpha failing beside a checker up",
+			checks: [][]error{{nil}, {errDown}},
+			alpha:  []bool{false, true},
+			events: []want{{0, false, false, "added"}, {0, false, true, "B failed: down"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			start := clk.Now()
+			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Workers: 1})
+			var checks []Check
+			for i, results := range tt.checks {
+				checks = append(checks, Check{
+					Name:    string(rune('A' + i)),
+					Checker: &scriptedChecker{clock: clk, results: results},
+					// Checker i runs i ms after the first, so that
+					// the events come in a known order.
+					Timing: Timing{DelayLoop: 10 * s, Retry: 1, DelayBeforeRetry: s, Alpha: tt.alpha[i], Warmup: time.Duration(i) * time.Millisecond},
+				})
+			}
+			if err := sch.Add(Server{Name: "rs", Weight: 1, Checks: checks}); err != nil {
+				t.Fatal(err)
+			}
+			var got []want
+			for _, ev := range driveEvents(t, sch, clk, 25*s) {
+				got = append(got, want{ev.Time.Sub(start).Truncate(s), ev.Up, ev.Confirmed, ev.Reason})
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.events) {
+				t.Errorf("events\n%v\nwant\n%v", got, tt.events)
 			}
 		})
 	}

@@ -11,7 +11,9 @@ package check
 //   - any other failure counts one more retry and waits delay_before_retry.
 //
 // So once running, a checker is declared down after retry+1 consecutive
-// failures spaced delay_before_retry apart, and up after one success.
+// failures spaced delay_before_retry apart, and up after one success. An
+// alpha checker's first verdict, a failure, changes nothing here, but
+// keepalived notifies it; the Scheduler reports it as Event.Confirmed.
 type checkerState struct {
 	retry   int
 	retryIt int

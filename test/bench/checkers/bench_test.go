@@ -36,7 +36,15 @@ const (
 	windowEnv = "GOKEEPALIVED_BENCH_WINDOW" // measured window per daemon
 	warmupEnv = "GOKEEPALIVED_BENCH_WARMUP" // settling time before it
 	orderEnv  = "GOKEEPALIVED_BENCH_ORDER"  // "reverse" runs gokeepalived first
+	// baselineEnv names, on the host, another gokeepalived binary (say,
+	// built from an earlier commit) measured in the same boot; the host
+	// tells the guest with baselineEnv=1.
+	baselineEnv = "GOKEEPALIVED_BENCH_BASELINE"
 )
+
+// baselineBinary is the file name of the baseline in the guest's
+// directory.
+const baselineBinary = "gokeepalived-baseline"
 
 // The size, then a tenth and a hundredth of it: a single TCG vCPU
 // holds neither daemon to the first two.
@@ -62,7 +70,7 @@ func TestCheckerBench(t *testing.T) {
 		t.Setenv("VMRUN_MEM", defaultMem)
 	}
 	guestEnv := []string{sizesEnv + "=" + envOr(sizesEnv, defaultSizes)}
-	for _, k := range []string{windowEnv, warmupEnv, orderEnv} {
+	for _, k := range []string{windowEnv, warmupEnv, orderEnv, schedulerEnv} {
 		if v := os.Getenv(k); v != "" {
 			guestEnv = append(guestEnv, k+"="+v)
 		}
@@ -76,6 +84,16 @@ func TestCheckerBench(t *testing.T) {
 		timeout = time.Until(deadline) - 30*time.Second
 	}
 	dir := t.TempDir()
+	if base := os.Getenv(baselineEnv); base != "" {
+		b, err := os.ReadFile(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, baselineBinary), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		guestEnv = append(guestEnv, baselineEnv+"=1")
+	}
 	goBuild(t, ctx, "build", "-o", filepath.Join(dir, "gokeepalived"), "github.com/gokeepalived/gokeepalived/cmd/gokeepalived")
 	goBuild(t, ctx, "test", "-c", "-o", filepath.Join(dir, "checkers.test"), ".")
 	command := fmt.Sprintf("env %s ./checkers.test -test.v -test.count=1 -test.run '^TestGuestCheckerBench$' -test.timeout=%s",
@@ -143,6 +161,9 @@ func TestGuestCheckerBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	daemons := []daemon{{"keepalived", "keepalived"}, {"gokeepalived", "./gokeepalived"}}
+	if os.Getenv(baselineEnv) == "1" {
+		daemons = slices.Insert(daemons, 1, daemon{"baseline", "./" + baselineBinary})
+	}
 	if os.Getenv(orderEnv) == "reverse" {
 		slices.Reverse(daemons)
 	}
@@ -154,6 +175,12 @@ func TestGuestCheckerBench(t *testing.T) {
 			conf := filepath.Join(t.TempDir(), "keepalived.conf")
 			if err := os.WriteFile(conf, []byte(s.config()), 0o644); err != nil {
 				t.Fatal(err)
+			}
+			if mode := os.Getenv(schedulerEnv); mode != "" {
+				r := measureScheduler(t, s, lst, warmup, window, mode == "profile")
+				t.Logf("check.Scheduler at %s: %.0f checks/s of %.0f, %.2f CPU s/min, %d of %d real servers up at the end; guest CPU %.0f%% busy",
+					s, r.checksPerSecond(), s.checksPerSecond(), r.cpuPerMinute(), r.inTable, s.total(), 100*r.guestBusy)
+				results = append(results, r)
 			}
 			for _, d := range daemons {
 				r := measure(t, d, conf, s, lst, warmup, window)
@@ -198,6 +225,14 @@ func (r result) checksPerSecond() float64 {
 
 func (r result) cpuPerMinute() float64 {
 	return r.cpu.Seconds() / r.window.Minutes()
+}
+
+// cpuPerCheck is the CPU milliseconds spent per check the listeners saw.
+func (r result) cpuPerCheck() float64 {
+	if r.tcp+r.http == 0 {
+		return 0
+	}
+	return float64(r.cpu.Microseconds()) / 1000 / float64(r.tcp+r.http)
 }
 
 func (r result) rssMB() float64 { return float64(r.rss) / (1 << 20) }
@@ -359,34 +394,37 @@ func run(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-// table lays results out, each daemon's row followed, at each size, by
-// the ratios of gokeepalived to keepalived.
+// table lays results out, each daemon's row followed, after the last row
+// of a size, by the ratios of each other daemon to keepalived.
 func table(results []result) string {
-	find := func(daemon string, s size) (result, bool) {
-		i := slices.IndexFunc(results, func(r result) bool { return r.daemon == daemon && r.size == s })
-		if i < 0 {
-			return result{}, false
-		}
-		return results[i], true
-	}
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "size (TCP:HTTP)\tdaemon\tchecks/s\tof\tTCP/s\tHTTP/s\tCPU s/min\tpeak RSS MB\tprocs\tin table\tguest busy\t")
+	fmt.Fprintln(w, "size (TCP:HTTP)\tdaemon\tchecks/s\tof\tTCP/s\tHTTP/s\tCPU s/min\tCPU ms/check\tpeak RSS MB\tprocs\tin table\tguest busy\t")
 	for i, r := range results {
 		secs := r.window.Seconds()
-		fmt.Fprintf(w, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t%d\t%d/%d\t%.0f%%\t\n",
+		fmt.Fprintf(w, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.3f\t%.1f\t%d\t%d/%d\t%.0f%%\t\n",
 			r.size, r.daemon, r.checksPerSecond(), r.size.checksPerSecond(), float64(r.tcp)/secs, float64(r.http)/secs,
-			r.cpuPerMinute(), r.rssMB(), r.procs, r.inTable, r.size.total(), 100*r.guestBusy)
-		if i == 0 || results[i-1].size != r.size {
+			r.cpuPerMinute(), r.cpuPerCheck(), r.rssMB(), r.procs, r.inTable, r.size.total(), 100*r.guestBusy)
+		if i+1 < len(results) && results[i+1].size == r.size {
 			continue
 		}
-		g, gok := find("gokeepalived", r.size)
-		k, kok := find("keepalived", r.size)
-		if !gok || !kok {
+		var k *result
+		for j := range results {
+			if results[j].size == r.size && results[j].daemon == "keepalived" {
+				k = &results[j]
+			}
+		}
+		if k == nil {
 			continue
 		}
-		fmt.Fprintf(w, "%s\tgo/keepalived\t%.2f\t\t\t\t%.2f\t%.2f\t\t\t\t\n",
-			r.size, g.checksPerSecond()/k.checksPerSecond(), g.cpuPerMinute()/k.cpuPerMinute(), g.rssMB()/k.rssMB())
+		for _, g := range results {
+			if g.size != r.size || g.daemon == "keepalived" {
+				continue
+			}
+			fmt.Fprintf(w, "%s\t%s/keepalived\t%.2f\t\t\t\t%.2f\t%.2f\t%.2f\t\t\t\t\n",
+				r.size, g.daemon, g.checksPerSecond()/k.checksPerSecond(), g.cpuPerMinute()/k.cpuPerMinute(),
+				g.cpuPerCheck()/k.cpuPerCheck(), g.rssMB()/k.rssMB())
+		}
 	}
 	w.Flush()
 	return b.String()

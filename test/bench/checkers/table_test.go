@@ -14,16 +14,19 @@ func TestTable(t *testing.T) {
 		// keepalived's.
 		{daemon: "gokeepalived", size: s, window: time.Minute, tcp: 6000, http: 600, cpu: 30 * time.Second, procs: 1, rss: 40 << 20, inTable: 120, guestBusy: 0.5},
 		{daemon: "keepalived", size: s, window: time.Minute, tcp: 6000, http: 600, cpu: 10 * time.Second, procs: 2, rss: 20 << 20, inTable: 120, guestBusy: 0.25},
+		{daemon: "baseline", size: s, window: time.Minute, tcp: 3000, http: 300, cpu: 33 * time.Second, procs: 1, rss: 30 << 20, inTable: 120, guestBusy: 0.75},
 	}
 	var rows []string
 	for line := range strings.Lines(table(results)) {
 		rows = append(rows, strings.Join(strings.Fields(line), " "))
 	}
 	want := []string{
-		"size (TCP:HTTP) daemon checks/s of TCP/s HTTP/s CPU s/min peak RSS MB procs in table guest busy",
-		"100:20 gokeepalived 110 110 100 10 30.00 40.0 1 120/120 50%",
-		"100:20 keepalived 110 110 100 10 10.00 20.0 2 120/120 25%",
-		"100:20 go/keepalived 1.00 3.00 2.00",
+		"size (TCP:HTTP) daemon checks/s of TCP/s HTTP/s CPU s/min CPU ms/check peak RSS MB procs in table guest busy",
+		"100:20 gokeepalived 110 110 100 10 30.00 4.545 40.0 1 120/120 50%",
+		"100:20 keepalived 110 110 100 10 10.00 1.515 20.0 2 120/120 25%",
+		"100:20 baseline 55 110 50 5 33.00 10.000 30.0 1 120/120 75%",
+		"100:20 gokeepalived/keepalived 1.00 3.00 3.00 2.00",
+		"100:20 baseline/keepalived 0.50 3.30 6.60 1.50",
 	}
 	if !slices.Equal(rows, want) {
 		t.Errorf("table rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
