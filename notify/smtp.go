@@ -95,6 +95,44 @@ func (m *Mailer) RealServerState(rs netip.AddrPort, vs VirtualServer, up bool, b
 		m.RouterID, trio(rs, vs.Protocol), vs, upDown(up)), body)
 }
 
+// VirtualServerState mails a virtual server's quorum change as
+// keepalived's do_vs_notifies does; body is keepalived's line, such as
+// "=> Gained quorum 1+0=1 <= 2 <=".
+func (m *Mailer) VirtualServerState(vs VirtualServer, up bool, body string) {
+	m.send(fmt.Sprintf("[%s] Virtualserver %s - %s", m.RouterID, vs, upDown(up)), body)
+}
+
+// CheckerBody is the body keepalived 2.2.7's checker of kind checker
+// (TCP_CHECK, HTTP_GET, ...) mails when it brings its real server up or
+// takes it down, and false for a kind that sends no mail. HTTP_GET,
+// SSL_GET and SMTP_CHECK add the reason of a failure to keepalived's
+// line ("=> CHECK failed on service : connection error <="); this is the
+// line they send without one.
+func CheckerBody(checker string, up bool) (string, bool) {
+	var kind string
+	switch checker {
+	case "TCP_CHECK":
+		kind = "TCP CHECK"
+	case "UDP_CHECK":
+		kind = "UDP CHECK"
+	case "PING_CHECK":
+		kind = "ICMP CHECK"
+	case "MISC_CHECK":
+		kind = "MISC CHECK"
+	case "DNS_CHECK":
+		kind = "DNS_CHECK:"
+	case "HTTP_GET", "SSL_GET", "SMTP_CHECK":
+		kind = "CHECK"
+	default:
+		return "", false
+	}
+	verb := "failed"
+	if up {
+		verb = "succeed"
+	}
+	return "=> " + kind + " " + verb + " on service <=", true
+}
+
 // Alert mails a free-form alert, such as keepalived's checker messages,
 // with subject "[router_id] subject", or just subject without a router_id.
 func (m *Mailer) Alert(subject, body string) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/gokeepalived/gokeepalived/internal/control"
 	"github.com/vishvananda/netlink"
-	"io"
 	"net/netip"
 
 	"github.com/sirupsen/logrus"
@@ -23,13 +22,15 @@ type checkers struct {
 	handle *ipvs.Handle
 	table  *ipvs.Reconciler
 	lvs    *lvs.LVS
+	alerts *checkerAlerts
 	global config.Global
+	cfg    *config.Config // for the data file; Reload and Dump run on the same goroutine
 }
 
 // newCheckers opens IPVS and builds the checks of cfg's virtual servers.
 // vipOwned answers, for ha_suspend, whether a VRRP instance that is MASTER
-// here owns an address.
-func newCheckers(cfg *config.Config, s *settings, n *notifier, log logrus.FieldLogger, vipOwned func(netip.Addr) bool) (*checkers, error) {
+// here owns an address; observe, if not nil, is told of every attempt.
+func newCheckers(cfg *config.Config, s *settings, n *notifier, log logrus.FieldLogger, vipOwned func(netip.Addr) bool, observe func(check.Attempt)) (*checkers, error) {
 	h, err := openIPVS()
 	if err != nil {
 		return nil, err
@@ -43,10 +44,16 @@ func newCheckers(cfg *config.Config, s *settings, n *notifier, log logrus.FieldL
 		Adopt:           true,
 		FlushOnShutdown: cfg.Global.LVSFlushOnStop == "ALL" && !s.keepIPVS,
 	})
+	alerts := newCheckerAlerts(n.Notifier, n.mailer, cfg)
 	l, err := lvs.New(cfg, lvs.Options{
-		Table:           table,
-		Checks:          check.NewScheduler(check.Options{Logger: log}),
-		Notifier:        n.Notifier,
+		Table: table,
+		Checks: check.NewScheduler(check.Options{Logger: log, Observe: func(a check.Attempt) {
+			alerts.observe(a)
+			if observe != nil {
+				observe(a)
+			}
+		}}),
+		Notifier:        alerts,
 		Log:             log,
 		VIPOwned:        vipOwned,
 		ScriptUser:      &n.user,
@@ -56,7 +63,7 @@ func newCheckers(cfg *config.Config, s *settings, n *notifier, log logrus.FieldL
 		h.Close()
 		return nil, err
 	}
-	return &checkers{log: log, handle: h, table: table, lvs: l, global: cfg.Global}, nil
+	return &checkers{log: log, handle: h, table: table, lvs: l, alerts: alerts, global: cfg.Global, cfg: cfg}, nil
 }
 
 // Run applies the global LVS settings, then runs the checks until ctx
@@ -79,19 +86,10 @@ func (c *checkers) Run(ctx context.Context) error {
 // Reload hands the new configuration to the checks and the table.
 func (c *checkers) Reload(cfg *config.Config) error {
 	c.global = cfg.Global
+	c.cfg = cfg
+	c.alerts.apply(cfg)
 	c.lvs.Reload(context.Background(), cfg)
 	return nil
-}
-
-// Dump writes the virtual servers and their real servers' health.
-func (c *checkers) Dump(w io.Writer) {
-	fmt.Fprintf(w, "------< LVS Topology >------\n")
-	for _, vs := range c.lvs.Status() {
-		fmt.Fprintf(w, " VS = %s, quorum %s, live weight %d\n", vs.Name, upDown(vs.QuorumUp), vs.LiveWeight)
-		for _, rs := range vs.RealServers {
-			fmt.Fprintf(w, "   RS = %s, weight %d (configured %d), %s\n", rs.Name, rs.Weight, rs.Configured, aliveWord(rs.Alive))
-		}
-	}
 }
 
 // close releases the netlink handle once Run has returned.

@@ -42,7 +42,8 @@ type subsystem interface {
 	// Reload switches to cfg, which has been validated, touching only
 	// what changed.
 	Reload(cfg *config.Config) error
-	// Dump writes the subsystem's part of the USR1 data file.
+	// Dump writes the subsystem's part of its USR1 data file, after the
+	// global definitions.
 	Dump(w io.Writer)
 }
 
@@ -210,7 +211,7 @@ func (d *daemon) run() int {
 		case syscall.SIGHUP:
 			d.doReload()
 		case syscall.SIGUSR1:
-			d.writeSignalFile(dataFile, d.writeData)
+			d.writeData()
 		case syscall.SIGUSR2, sigStatsClear:
 			if d.vrrp != nil {
 				clear := sig == sigStatsClear
@@ -255,7 +256,7 @@ func (d *daemon) subsystems(n *notifier) (map[string]subsystem, func()) {
 		if v != nil {
 			owned = v.Owned
 		}
-		c, err := newCheckers(d.cfg, d.s, n, logging.WithIdent(d.log, logging.IdentCheckers), owned)
+		c, err := newCheckers(d.cfg, d.s, n, logging.WithIdent(d.log, logging.IdentCheckers), owned, d.metrics.observeAttempt)
 		if err != nil {
 			d.log.Errorf("Health checkers not started: %v", err)
 		} else {
@@ -301,18 +302,26 @@ func (d *daemon) doReload() {
 	d.log.Info("Reload finished")
 }
 
-// writeData answers SIGUSR1 with the data file keepalived writes.
-func (d *daemon) writeData(w io.Writer) error {
+// writeData answers SIGUSR1 as keepalived's processes do: VRRP writes
+// dataFile and the checkers checkDataFile, each the global definitions
+// and then its own part.
+func (d *daemon) writeData() {
 	d.mu.Lock()
 	cfg := d.cfg
 	d.mu.Unlock()
-	fmt.Fprintf(w, "------< Global definitions >------\n")
-	fmt.Fprintf(w, " Config file = %s\n", d.s.configFile)
-	fmt.Fprintf(w, " Router ID = %s\n", cfg.Global.RouterID)
-	for _, sub := range d.subs {
-		sub.Dump(w)
+	for _, f := range []struct {
+		name string
+		sub  subsystem
+	}{{dataFile, d.subs["vrrp"]}, {checkDataFile, d.subs["checker"]}} {
+		if f.sub == nil {
+			continue
+		}
+		d.writeSignalFile(f.name, func(w io.Writer) error {
+			dumpGlobal(w, &cfg.Global)
+			f.sub.Dump(w)
+			return nil
+		})
 	}
-	return nil
 }
 
 // writeSignalFile replaces one of the files keepalived writes on a signal,
@@ -323,7 +332,12 @@ func (d *daemon) writeSignalFile(name string, write func(io.Writer) error) {
 	}
 }
 
-const dataFile = "/tmp/keepalived.data"
+// The files of SIGUSR1, as keepalived 2.2's VRRP and checker processes
+// name them.
+const (
+	dataFile      = "/tmp/keepalived.data"
+	checkDataFile = "/tmp/keepalived_check.data"
+)
 
 // supervise runs fn until ctx ends. A panic in fn is logged with its stack
 // and fn starts again after a pause, so that one loop's bug does not take

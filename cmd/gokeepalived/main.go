@@ -69,23 +69,30 @@ var options = []option{
 
 // settings is what the command line asks for.
 type settings struct {
-	configFile     string
-	configID       string
-	configTest     bool
-	configTestLog  string // -t=FILE: write the check's messages there
-	dump           bool
-	json           bool
-	signum         string
-	genhash        bool
-	version        bool
-	help           bool
-	vrrpOnly       bool
-	checkOnly      bool
-	logConsole     bool
-	logDetail      bool
-	logFacility    string
-	logFile        string
-	noSyslog       bool
+	configFile    string
+	configID      string
+	configTest    bool
+	configTestLog string // -t=FILE: write the check's messages there
+	dump          bool
+	json          bool
+	signum        string
+	genhash       bool
+	version       bool
+	help          bool
+	vrrpOnly      bool
+	checkOnly     bool
+	logConsole    bool
+	logDetail     bool
+	logFacility   string
+	logFile       string
+	noSyslog      bool
+	// releaseVIPs is -X. keepalived 2.2.7 uses it only to let an
+	// instance that leaves MASTER or stops try to delete its VIPs even
+	// when it did not add them in this run; its deletion still skips
+	// addresses it did not add itself, so nothing on the host changes.
+	// The vrrp package always releases a master's VIPs when it leaves
+	// MASTER, which is what -X asks for, so the flag selects nothing
+	// more (TestDaemonReleaseVIPs compares both daemons with -X).
 	releaseVIPs    bool
 	keepVRRP       bool
 	keepIPVS       bool

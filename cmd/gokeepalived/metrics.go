@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
@@ -26,6 +27,11 @@ type metrics struct {
 	advertsSent, advertsReceived, vrrpDrops, socketDrops    *prometheus.Desc
 	rsUp, rsWeight, rsInPool, vsQuorum, vsSorry             *prometheus.Desc
 	ipvsPasses, ipvsOps, ipvsErrors, reloads                *prometheus.Desc
+
+	// The checkers' attempts are counted as they end, from the
+	// scheduler's observer, since no loop keeps them.
+	checkDuration *prometheus.HistogramVec
+	checkFailures *prometheus.CounterVec
 }
 
 func newMetrics(d *daemon) *metrics {
@@ -50,6 +56,26 @@ func newMetrics(d *daemon) *metrics {
 		ipvsOps:         prometheus.NewDesc("gokeepalived_ipvs_operations_total", "Changes issued to the kernel's IPVS table.", nil, nil),
 		ipvsErrors:      prometheus.NewDesc("gokeepalived_ipvs_errors_total", "Failed IPVS reads and changes.", nil, nil),
 		reloads:         prometheus.NewDesc("gokeepalived_config_reloads_total", "Configuration reloads, by result.", []string{"result"}, nil),
+		checkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "gokeepalived_check_duration_seconds",
+			Help: "Duration of health check attempts, passed or failed, by checker kind.",
+			// From a local TCP connect (well under a millisecond) to
+			// connect_timeout's default of 5 s and beyond.
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"checker"}),
+		checkFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gokeepalived_check_failures_total",
+			Help: "Failed health check attempts, retries included, by checker kind.",
+		}, []string{"checker"}),
+	}
+}
+
+// observeAttempt counts one checker attempt. It runs on the checkers'
+// workers, several at once; the vectors are safe for that.
+func (m *metrics) observeAttempt(a check.Attempt) {
+	m.checkDuration.WithLabelValues(a.Checker).Observe(a.Duration.Seconds())
+	if a.Err != nil {
+		m.checkFailures.WithLabelValues(a.Checker).Inc()
 	}
 }
 
@@ -113,7 +139,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 // serveMetrics serves /metrics on addr until ctx ends.
 func (m *metrics) serve(ctx context.Context, addr string) error {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(m, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(m, m.checkDuration, m.checkFailures, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	ln, err := net.Listen("tcp", addr)

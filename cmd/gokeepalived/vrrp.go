@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"github.com/gokeepalived/gokeepalived/internal/control"
 	"golang.org/x/sys/unix"
-	"io"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/vishvananda/netlink"
@@ -34,6 +33,7 @@ type vrrpLoop struct {
 	mail      map[string]bool              // smtp_alert, by instance or group name
 	mailed    map[string]notify.State      // the last state mailed, by name
 	groups    map[string]*notify.SyncGroup // by sync group name
+	memberOf  map[string]string            // sync group name, by member instance name
 	vips      map[string][]netip.Addr      // by instance name
 	ifaces    map[string]string            // by instance name
 	configs   map[string]*config.Instance  // by instance name
@@ -135,6 +135,9 @@ func (v *vrrpLoop) apply(cfg *config.Config) error {
 			}
 			nc.TrackFiles = append(nc.TrackFiles, vrrp.TrackedFile{File: tf, Weight: w, Reverse: t.Reverse})
 		}
+		if g := inGroup[ci.Name]; g != nil {
+			v.groupTracking(&nc, g, cfg, tracked, files, fileWeights)
+		}
 		specs = append(specs, vrrp.Spec{Config: vc, Net: nc})
 		mail[ci.Name] = ci.SMTPAlert
 		ifaces[ci.Name] = ci.Interface
@@ -181,6 +184,10 @@ func (v *vrrpLoop) apply(cfg *config.Config) error {
 	// of new instances find their scripts.
 	v.mu.Lock()
 	v.scripts, v.groups, v.vips, v.ifaces, v.configs, v.mail = scripts, groups, vips, ifaces, configs, mail
+	v.memberOf = make(map[string]string)
+	for name, g := range inGroup {
+		v.memberOf[name] = g.Name
+	}
 	if v.mailed == nil {
 		v.mailed = map[string]notify.State{}
 	}
@@ -195,6 +202,61 @@ func (v *vrrpLoop) apply(cfg *config.Config) error {
 	v.instances = v.router.Instances()
 	v.mu.Unlock()
 	return nil
+}
+
+// groupTracking adds a sync group's track_interface, track_script and
+// track_file to one of its members, as keepalived 2.2.7 adds them to
+// every member: with the group entry's weight (or the script's or file's
+// own), which, unlike a member's own trackers, keeps its weight, so that
+// every member moves by the same amount. A member that is address owner
+// (priority 255) cannot have weights, so keepalived clears them for the
+// whole group. A tracker the member already has itself is not added
+// twice.
+func (v *vrrpLoop) groupTracking(nc *vrrp.NetConfig, g *config.SyncGroup, cfg *config.Config,
+	tracked map[string]*trackedScript, files map[string]*vrrp.TrackFile, fileWeights map[string]int) {
+	owner := false
+	for i := range cfg.Instances {
+		if slices.Contains(g.Group, cfg.Instances[i].Name) && cfg.Instances[i].Priority == 255 {
+			owner = true
+		}
+	}
+	weight := func(w int) int {
+		if owner {
+			return 0
+		}
+		return w
+	}
+	for _, t := range g.Tracking.Interfaces {
+		if slices.ContainsFunc(nc.TrackInterfaces, func(ti vrrp.TrackedInterface) bool { return ti.Name == t.Name }) {
+			continue
+		}
+		if t.Reverse {
+			v.log.Warnf("(%s) track_interface %s: reverse is not supported; tracking it without", g.Name, t.Name)
+		}
+		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: weight(t.Weight)})
+	}
+	for _, t := range g.Tracking.Scripts {
+		ts := tracked[t.Name]
+		if ts == nil || slices.ContainsFunc(nc.TrackScripts, func(x vrrp.TrackedScript) bool { return x.Script == ts.script }) {
+			continue
+		}
+		w := ts.weight
+		if t.HasWeight {
+			w = t.Weight
+		}
+		nc.TrackScripts = append(nc.TrackScripts, vrrp.TrackedScript{Script: ts.script, Weight: weight(w), Reverse: t.Reverse != ts.reverse})
+	}
+	for _, t := range g.Tracking.Files {
+		tf := files[t.Name]
+		if tf == nil || slices.ContainsFunc(nc.TrackFiles, func(x vrrp.TrackedFile) bool { return x.File == tf }) {
+			continue
+		}
+		w := fileWeights[t.Name]
+		if t.HasWeight {
+			w = t.Weight
+		}
+		nc.TrackFiles = append(nc.TrackFiles, vrrp.TrackedFile{File: tf, Weight: weight(w), Reverse: t.Reverse})
+	}
 }
 
 // trackedScript is a vrrp_script ready for the router, with its own weight
@@ -382,28 +444,6 @@ func (v *vrrpLoop) Reload(cfg *config.Config) error {
 	return v.apply(cfg)
 }
 
-// Dump writes the instances' state, as keepalived's data file lists them.
-func (v *vrrpLoop) Dump(w io.Writer) {
-	fmt.Fprintf(w, "------< VRRP Topology >------\n")
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	for _, inst := range v.instances {
-		st := inst.Status()
-		fmt.Fprintf(w, " VRRP Instance = %s\n", st.Name)
-		fmt.Fprintf(w, "   State = %s\n", st.State)
-		fmt.Fprintf(w, "   Virtual Router ID = %d\n", st.VRID)
-		fmt.Fprintf(w, "   Priority = %d\n", st.Priority)
-		fmt.Fprintf(w, "   Effective priority = %d\n", st.EffectivePriority)
-		if st.Master.IsValid() {
-			fmt.Fprintf(w, "   Master router = %s\n", st.Master)
-			fmt.Fprintf(w, "   Master priority = %d\n", st.MasterPriority)
-		}
-		if !st.LastTransition.IsZero() {
-			fmt.Fprintf(w, "   Last transition = %d (%s)\n", st.LastTransition.Unix(), st.LastTransition.UTC().Format(time.RFC1123))
-		}
-	}
-}
-
 // vrrpConfig maps a vrrp_instance to the protocol's and the network's
 // settings.
 func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetConfig, error) {
@@ -447,7 +487,7 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: t.Weight})
 	}
 	vc.CheckUnicastSrc = ci.CheckUnicastSrc || g.VRRPCheckUnicastSrc
-	nc.UseVMAC, nc.VMACName = ci.UseVMAC, ci.VMACName
+	nc.UseVMAC, nc.VMACName, nc.VMACXmitBase = ci.UseVMAC, ci.VMACName, ci.VMACXmitBase
 	for _, a := range ci.VirtualIPs {
 		vip, err := vrrpVIP(a)
 		if err != nil {

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gokeepalived/gokeepalived/check"
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/notify"
+)
+
+// checkerAlerts is what the checkers report real server and quorum
+// changes through: it hands every report to the notify scripts and FIFOs
+// and sends the smtp_alert mails keepalived's checkers send when a real
+// server goes down or comes up, is removed by a reload, or is shut down.
+//
+// keepalived mails from inside each checker, which knows its own kind;
+// here the reports come per real server, so the checker whose attempt
+// decided is taken from the scheduler's observer: the latest failed
+// attempt for a server going down, the latest passed one for a server
+// coming up.
+type checkerAlerts struct {
+	*notify.Notifier
+	mailer *notify.Mailer // nil: no smtp_server or no notification_email
+
+	mu      sync.Mutex
+	servers map[rsKey]*alertServer // the real servers of the configuration
+	removed map[rsKey]*alertServer // those the last reload removed
+	byCheck map[string]*alertServer
+	vss     map[notify.VirtualServer]*alertVS
+}
+
+// alertVS is what a virtual server's quorum mail says: keepalived writes
+// the threshold and the live weight the quorum was judged on. The live
+// weight is summed here from the real servers' reports, with their
+// configured weights.
+type alertVS struct {
+	mail       bool // smtp_alert
+	quorum     int64
+	hysteresis int64
+	judged     bool // a quorum report came since the virtual server was configured
+	up         bool // the last quorum reported
+}
+
+// rsKey names a real server as the reports do.
+type rsKey struct {
+	vs notify.VirtualServer
+	rs netip.AddrPort
+}
+
+// alertServer is a real server's smtp_alert and its latest attempts.
+type alertServer struct {
+	mail      bool // smtp_alert, resolved from real_server, virtual_server and global_defs
+	weight    int  // configured weight, for the quorum mails
+	alive     bool // as last reported
+	attempted bool // an attempt has ended since the server was configured
+	failed    string
+	passed    string
+	failedAt  time.Time
+	passedAt  time.Time
+	// lastOK is each checker kind's latest attempt, for the data file.
+	lastOK map[string]bool
+}
+
+func newCheckerAlerts(n *notify.Notifier, mailer *notify.Mailer, cfg *config.Config) *checkerAlerts {
+	a := &checkerAlerts{Notifier: n, mailer: mailer}
+	a.apply(cfg)
+	return a
+}
+
+// apply takes the real servers of cfg. It runs before the checkers see
+// cfg, so that the reports of a reload find the servers it removes in
+// removed, and those it keeps keep their attempts.
+func (a *checkerAlerts) apply(cfg *config.Config) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old, oldVS := a.servers, a.vss
+	a.servers = make(map[rsKey]*alertServer)
+	a.byCheck = make(map[string]*alertServer)
+	a.vss = make(map[notify.VirtualServer]*alertVS)
+	names := schedulerNames(cfg)
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		id := notifyVS(vs)
+		av := oldVS[id]
+		if av == nil {
+			av = &alertVS{}
+		}
+		av.mail, av.quorum, av.hysteresis = vs.SMTPAlert, int64(vs.Quorum), int64(vs.Hysteresis)
+		a.vss[id] = av
+		for j := range vs.RealServers {
+			rs := &vs.RealServers[j]
+			k := rsKey{id, netip.AddrPortFrom(rs.Addr, rs.Port)}
+			s := old[k]
+			if s == nil {
+				// A real server starts alive unless a checker is
+				// in alpha mode, as the checkers start it.
+				s = &alertServer{alive: !slices.ContainsFunc(rs.Checkers, func(c config.Checker) bool { return c.Timing.Alpha })}
+			}
+			s.mail, s.weight = rs.SMTPAlert, rs.Weight
+			a.servers[k] = s
+			a.byCheck[names[rs]] = s
+		}
+	}
+	a.removed = make(map[rsKey]*alertServer)
+	for k, s := range old {
+		if a.servers[k] == nil {
+			a.removed[k] = s
+		}
+	}
+}
+
+// observe records an attempt of the scheduler.
+func (a *checkerAlerts) observe(at check.Attempt) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.byCheck[at.Server]
+	if s == nil {
+		return
+	}
+	s.attempted = true
+	if s.lastOK == nil {
+		s.lastOK = make(map[string]bool)
+	}
+	s.lastOK[at.Checker] = at.Err == nil
+	if at.Err != nil {
+		s.failed, s.failedAt = at.Checker, at.Start
+	} else {
+		s.passed, s.passedAt = at.Checker, at.Start
+	}
+}
+
+// RealServerState reports to the scripts and FIFOs, then mails as
+// keepalived does: "=> Shutting down <=" at shutdown (the checkers only
+// report it with omega), "=> Removing <=" for a server a reload removed,
+// and the deciding checker's line for a change of health. The reports
+// of rs_init_notifies, made before any check, are not mailed, as no
+// checker of keepalived's has run then.
+func (a *checkerAlerts) RealServerState(rs *notify.RealServer, vs notify.VirtualServer, up, stopping bool) {
+	a.Notifier.RealServerState(rs, vs, up, stopping)
+	if a.mailer == nil {
+		return
+	}
+	k := rsKey{vs, rs.Addr}
+	a.mu.Lock()
+	s, removed := a.servers[k], false
+	if s == nil {
+		s, removed = a.removed[k], true
+	}
+	if s != nil {
+		s.alive = up
+	}
+	var body string
+	switch {
+	case s == nil || !s.mail:
+	case stopping:
+		body = "=> Shutting down <="
+	case removed:
+		body = "=> Removing <="
+	case !s.attempted:
+	case up:
+		body, _ = notify.CheckerBody(s.passed, true)
+	default:
+		body, _ = notify.CheckerBody(s.failed, false)
+	}
+	a.mu.Unlock()
+	if body != "" {
+		a.mailer.RealServerState(rs.Addr, vs, up, body)
+	}
+}
+
+// QuorumState reports to the scripts and FIFOs, then mails as
+// keepalived's do_vs_notifies does when the virtual server has
+// smtp_alert: "=> Gained quorum 1+0=1 <= 2 <=", "Lost quorum",
+// "Starting with quorum up" or "down" for the first judgement after the
+// virtual server was configured, and "=> Shutting down <=" at shutdown
+// (reported only with omega).
+func (a *checkerAlerts) QuorumState(q *notify.Quorum, vs notify.VirtualServer, up, stopping bool) {
+	a.Notifier.QuorumState(q, vs, up, stopping)
+	if a.mailer == nil {
+		return
+	}
+	a.mu.Lock()
+	av := a.vss[vs]
+	if av == nil || !av.mail {
+		a.mu.Unlock()
+		return
+	}
+	init := !av.judged
+	wasUp := av.up
+	av.judged, av.up = true, up
+	var sum int64
+	for k, s := range a.servers {
+		if k.vs == vs && s.alive {
+			sum += int64(min(max(s.weight, 0), 65535))
+		}
+	}
+	// keepalived's threshold is the one the old state was judged on.
+	quorum, hysteresis := av.quorum, av.hysteresis
+	threshold := quorum + hysteresis
+	if wasUp && !init {
+		threshold = quorum - hysteresis
+	}
+	a.mu.Unlock()
+	what := "Lost quorum"
+	switch {
+	case stopping:
+		a.mailer.VirtualServerState(vs, up, "=> Shutting down <=")
+		return
+	case up && init:
+		what = "Starting with quorum up"
+	case up:
+		what = "Gained quorum"
+	case init:
+		what = "Starting with quorum down"
+	}
+	a.mailer.VirtualServerState(vs, up, fmt.Sprintf("=> %s %d+%d=%d <= %d <=", what, quorum, hysteresis, threshold, sum))
+}
+
+// notifyVS names a virtual server as the checkers' reports do.
+func notifyVS(vs *config.VirtualServer) notify.VirtualServer {
+	id := notify.VirtualServer{Group: vs.Group, FWMark: vs.FWMark}
+	if vs.Group == "" && vs.FWMark == 0 {
+		id.Addr = netip.AddrPortFrom(vs.Addr, vs.Port)
+	}
+	if vs.FWMark == 0 {
+		switch vs.Protocol {
+		case "TCP":
+			id.Protocol = notify.TCP
+		case "UDP":
+			id.Protocol = notify.UDP
+		case "SCTP":
+			id.Protocol = notify.SCTP
+		}
+	}
+	return id
+}
+
+// schedulerNames names each real server as the checkers name it to the
+// scheduler, and so in the attempts: keepalived's "[10.0.0.2]:tcp:80",
+// followed by " of VS ..." when several virtual servers have it.
+func schedulerNames(cfg *config.Config) map[*config.RealServer]string {
+	count := make(map[string]int)
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		for j := range vs.RealServers {
+			count[vs.RealServers[j].Name(vs)]++
+		}
+	}
+	names := make(map[*config.RealServer]string)
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		for j := range vs.RealServers {
+			rs := &vs.RealServers[j]
+			n := rs.Name(vs)
+			if count[n] > 1 {
+				n += " of VS " + vs.Name()
+			}
+			names[rs] = n
+		}
+	}
+	return names
+}
+
+// lastAttempt returns whether the latest attempt of a real server's
+// checker of kind checker passed, whether there was one, and when the
+// server's latest attempt began.
+func (a *checkerAlerts) lastAttempt(vs *config.VirtualServer, rs *config.RealServer, checker string) (ok, ran bool, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.servers[rsKey{notifyVS(vs), netip.AddrPortFrom(rs.Addr, rs.Port)}]
+	if s == nil || s.lastOK == nil {
+		return false, false, time.Time{}
+	}
+	ok, ran = s.lastOK[checker]
+	at = s.passedAt
+	if s.failedAt.After(at) {
+		at = s.failedAt
+	}
+	return ok, ran, at
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gokeepalived/gokeepalived/check"
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/notify"
+)
+
+func loadConf(t *testing.T, text string) *config.Config {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := config.Load(path, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+const alertsConf = `global_defs {
+    router_id lb
+}
+virtual_server 192.0.2.1 80 {
+    protocol TCP
+    omega
+    real_server 10.0.0.1 80 {
+        TCP_CHECK {
+        }
+    }
+    real_server 10.0.0.2 80 {
+        HTTP_GET {
+            url {
+                path /
+            }
+        }
+        TCP_CHECK {
+        }
+    }
+    real_server 10.0.0.3 80 {
+        smtp_alert off
+        TCP_CHECK {
+        }
+    }
+}
+`
+
+// TestCheckerAlerts drives checkerAlerts as the checkers do and requires
+// keepalived's mails: none for the start-up report of a real server no
+// check has seen, the deciding checker's line for a change of health,
+// "=> Removing <=" for a real server a reload removed, "=> Shutting down
+// <=" at shutdown, and nothing for a real server with smtp_alert off.
+func TestCheckerAlerts(t *testing.T) {
+	sink := &smtpSink{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go sink.serve(ln)
+	mailer := &notify.Mailer{Server: ln.Addr().String(), From: "lb@example.com", To: []string{"ops@example.com"}, RouterID: "lb"}
+	cfg := loadConf(t, alertsConf)
+	a := newCheckerAlerts(&notify.Notifier{}, mailer, cfg)
+	vs := notifyVS(&cfg.VirtualServers[0])
+	rs := func(i int) *notify.RealServer {
+		return &notify.RealServer{Addr: netip.MustParseAddrPort("10.0.0." + string(rune('0'+i)) + ":80")}
+	}
+	fail := errors.New("connection refused")
+	attempt := func(i int, checker string, err error) {
+		a.observe(check.Attempt{Server: "[10.0.0." + string(rune('0'+i)) + "]:tcp:80", Checker: checker, Start: time.Now(), Err: err})
+	}
+	var want []string
+	expect := func(i int, state, body string) {
+		want = append(want, "[lb] Realserver [10.0.0."+string(rune('0'+i))+"]:tcp:80 of virtual server [192.0.2.1]:tcp:80 - "+state+" | "+body)
+	}
+
+	a.RealServerState(rs(1), vs, true, false) // rs_init_notifies: no check yet
+	attempt(1, "TCP_CHECK", nil)
+	attempt(1, "TCP_CHECK", fail)
+	a.RealServerState(rs(1), vs, false, false)
+	expect(1, "DOWN", "=> TCP CHECK failed on service <=")
+	attempt(1, "TCP_CHECK", nil)
+	a.RealServerState(rs(1), vs, true, false)
+	expect(1, "UP", "=> TCP CHECK succeed on service <=")
+
+	attempt(2, "TCP_CHECK", nil)
+	attempt(2, "HTTP_GET", fail)
+	a.RealServerState(rs(2), vs, false, false)
+	expect(2, "DOWN", "=> CHECK failed on service <=")
+
+	attempt(3, "TCP_CHECK", fail)
+	a.RealServerState(rs(3), vs, false, false)
+
+	// A reload removes 10.0.0.1, then the daemon stops.
+	a.apply(loadConf(t, strings.Replace(alertsConf, "real_server 10.0.0.1 80 {\n        TCP_CHECK {\n        }\n    }\n", "", 1)))
+	a.RealServerState(rs(1), vs, false, false)
+	expect(1, "DOWN", "=> Removing <=")
+	attempt(2, "HTTP_GET", nil)
+	a.RealServerState(rs(2), vs, true, false)
+	expect(2, "UP", "=> CHECK succeed on service <=")
+	a.RealServerState(rs(2), vs, false, true)
+	expect(2, "DOWN", "=> Shutting down <=")
+
+	// Mails go out in the background, each on its own connection.
+	waitFor(t, "mails", 5*time.Second, func() bool { return len(sink.messages()) >= len(want) })
+	time.Sleep(200 * time.Millisecond)
+	var got []string
+	for _, m := range sink.messages() {
+		got = append(got, mailSummary(m))
+	}
+	// Delivery order is not the order of the alerts.
+	if strings.Join(sorted(got), "\n") != strings.Join(sorted(want), "\n") {
+		t.Errorf("mails:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func sorted(s []string) []string {
+	return slices.Sorted(slices.Values(s))
+}

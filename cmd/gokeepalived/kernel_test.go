@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gokeepalived/gokeepalived/test/vm"
+)
+
+// envRunDaemon makes the test binary run as gokeepalived itself, so that
+// the kernel guest, which has no Go toolchain, needs no second binary.
+const envRunDaemon = "GOKEEPALIVED_TEST_RUN_DAEMON"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envRunDaemon) == "1" {
+		os.Exit(run(os.Args, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestKernel runs the TestGuest tests, which need IPVS, in one boot of
+// the kernel guest.
+func TestKernel(t *testing.T) {
+	if vm.InGuest() {
+		t.Skip("already inside the kernel guest")
+	}
+	vm.RunTests(t, "^TestGuest")
+}
+
+func requireGuest(t *testing.T) {
+	t.Helper()
+	if !vm.InGuest() {
+		t.Skip("runs inside the kernel guest, through TestKernel")
+	}
+}
+
+// guestProc is a daemon started in the guest: gokeepalived (this binary)
+// or keepalived, in the foreground, logging to its output.
+type guestProc struct {
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{}
+}
+
+func startGuest(t *testing.T, ours bool, conf string, extra ...string) *guestProc {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"-n", "-l", "-G", "-f", path, "-p", filepath.Join(dir, "k.pid"),
+		"-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid")}, extra...)
+	var cmd *exec.Cmd
+	if ours {
+		self, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd = exec.Command(self, append(args, "--control-socket", filepath.Join(dir, "ctl.sock"))...)
+		cmd.Env = append(os.Environ(), envRunDaemon+"=1")
+	} else {
+		cmd = exec.Command("keepalived", append(args, "-D")...)
+	}
+	p := &guestProc{cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", cmd.Path, err)
+	}
+	go func() { cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("output of %s:\n%s", cmd.Path, p.out.String())
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits for the daemon to exit, killing it after
+// 10 s; it may be called more than once.
+func (p *guestProc) stop(t *testing.T) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+		t.Errorf("%s did not stop within 10 s of SIGTERM", p.cmd.Path)
+	}
+}
+
+// toggleServer is a TCP server that can be taken down and brought back.
+type toggleServer struct {
+	addr string
+	mu   sync.Mutex
+	ln   net.Listener
+}
+
+func (s *toggleServer) up(t *testing.T) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ln = ln
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+}
+
+func (s *toggleServer) down() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		s.ln.Close()
+		s.ln = nil
+	}
+}
+
+const checkMailConf = `global_defs {
+    router_id lb-check
+    notification_email {
+        ops@example.com
+        oncall@example.com
+    }
+    notification_email_from lb@example.com
+    smtp_server 127.0.0.1 %[1]d
+    smtp_connect_timeout 5
+}
+virtual_server 192.0.2.10 80 {
+    delay_loop 1
+    smtp_alert
+    quorum 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 127.0.0.1 %[2]d {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+    real_server 127.0.0.1 %[3]d {
+        weight 1
+        smtp_alert off
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+`
+
+// mailSummary is a mail's subject and body, the parts keepalived fills in.
+func mailSummary(msg string) string {
+	head, body, _ := strings.Cut(msg, "\r\n\r\n")
+	subject := ""
+	for _, l := range strings.Split(head, "\r\n") {
+		if s, ok := strings.CutPrefix(l, "Subject: "); ok {
+			subject = s
+		}
+	}
+	return subject + " | " + strings.TrimSpace(body)
+}
+
+// TestGuestCheckerMail takes a TCP real server down and up under
+// keepalived and then under gokeepalived, with the same configuration,
+// and requires the same smtp_alert mails: one DOWN and one UP for the real
+// server with smtp_alert, none for the one with smtp_alert off, which is
+// down from the start, and the quorum mails of the virtual server, which
+// has smtp_alert and loses its quorum with the live server. Under
+// gokeepalived it also scrapes the checker metrics.
+func TestGuestCheckerMail(t *testing.T) {
+	requireGuest(t)
+	lo := exec.Command("ip", "link", "set", "lo", "up")
+	if out, err := lo.CombinedOutput(); err != nil {
+		t.Fatalf("ip link set lo up: %v\n%s", err, out)
+	}
+	const live, dead = 18080, 18081
+	want := []string{
+		"[lb-check] Realserver [127.0.0.1]:tcp:18080 of virtual server [192.0.2.10]:tcp:80 - DOWN | => TCP CHECK failed on service <=",
+		"[lb-check] Realserver [127.0.0.1]:tcp:18080 of virtual server [192.0.2.10]:tcp:80 - UP | => TCP CHECK succeed on service <=",
+	}
+	mails := map[bool][]string{}
+	for i, ours := range []bool{false, true} {
+		name := map[bool]string{false: "keepalived", true: "gokeepalived"}[ours]
+		sink := &smtpSink{}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go sink.serve(ln)
+		rs := &toggleServer{addr: fmt.Sprintf("127.0.0.1:%d", live)}
+		rs.up(t)
+		conf := fmt.Sprintf(checkMailConf, ln.Addr().(*net.TCPAddr).Port, live, dead)
+		extra := []string{"-C"}
+		metricsAddr := fmt.Sprintf("127.0.0.1:%d", 9660+i)
+		if ours {
+			extra = append(extra, "--metrics-listen", metricsAddr)
+		}
+		d := startGuest(t, ours, conf, extra...)
+		// The dead server's first failure and the live one's first
+		// success come within the first delay_loop and its warmup.
+		time.Sleep(3 * time.Second)
+		rs.down()
+		waitFor(t, name+": DOWN mail", 10*time.Second, func() bool {
+			return slices.ContainsFunc(sink.messages(), func(m string) bool { return strings.Contains(m, "Realserver") && strings.Contains(m, "- DOWN\r\n") })
+		})
+		rs.up(t)
+		waitFor(t, name+": UP mail", 10*time.Second, func() bool {
+			return slices.ContainsFunc(sink.messages(), func(m string) bool { return strings.Contains(m, "Realserver") && strings.Contains(m, "- UP\r\n") })
+		})
+		if ours {
+			m := scrapeLocal(t, metricsAddr)
+			checkMetric(t, m, `gokeepalived_check_duration_seconds_count{checker="TCP_CHECK"}`, 4)
+			checkMetric(t, m, `gokeepalived_check_failures_total{checker="TCP_CHECK"}`, 2)
+			checkMetric(t, m, `gokeepalived_check_duration_seconds_bucket{checker="TCP_CHECK",le="+Inf"}`, 4)
+		}
+		time.Sleep(time.Second) // the quorum mail that goes with the UP one
+		d.stop(t)
+		rs.down()
+		time.Sleep(500 * time.Millisecond) // a mail sent at the stop
+		ln.Close()
+		var got, rsMails []string
+		for _, msg := range sink.messages() {
+			got = append(got, mailSummary(msg))
+			if strings.Contains(msg, "Realserver") {
+				rsMails = append(rsMails, mailSummary(msg))
+			}
+			if !strings.Contains(msg, "To: ops@example.com, oncall@example.com\r\n") || !strings.Contains(msg, "From: lb@example.com\r\n") {
+				t.Errorf("%s: mail headers:\n%s", name, msg)
+			}
+		}
+		// Each alert has a connection of its own, so the order in
+		// which they arrive is not the order they were sent.
+		slices.Sort(got)
+		slices.Sort(rsMails)
+		mails[ours] = got
+		if strings.Join(rsMails, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s mailed for real servers:\n%s\nwant:\n%s", name, strings.Join(rsMails, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	if strings.Join(mails[true], "\n") != strings.Join(mails[false], "\n") {
+		t.Errorf("gokeepalived mailed:\n%s\nkeepalived mailed:\n%s", strings.Join(mails[true], "\n"), strings.Join(mails[false], "\n"))
+	}
+}
+
+// scrapeLocal fetches /metrics from addr.
+func scrapeLocal(t *testing.T, addr string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatalf("scraping %s: %v", addr, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET /metrics HTTP/1.0\r\nHost: %s\r\n\r\n", addr)
+	body, err := io.ReadAll(c)
+	if err != nil || !bytes.HasPrefix(body, []byte("HTTP/1.0 200")) {
+		t.Fatalf("scraping %s: %v %.200s", addr, err, body)
+	}
+	return string(body)
+}
+
+// checkMetric requires a sample named exactly series with a value of at
+// least min.
+func checkMetric(t *testing.T, metrics, series string, min float64) {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` ([0-9.e+-]+)$`)
+	m := re.FindStringSubmatch(metrics)
+	if m == nil {
+		t.Errorf("metrics lack %s", series)
+		return
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil || v < min {
+		t.Errorf("%s = %s, want at least %v", series, m[1], min)
+	}
+}
