@@ -368,6 +368,11 @@ func (l *LVS) Handle(ctx context.Context, ev check.Event) {
 	before := vs.state()
 	l.m.setWeight(vs, rs, ev.Weight)
 	l.m.setAlive(vs, rs, ev.Up)
+	if ev.Confirmed && !rs.alive {
+		// An alpha checker's first failure changes nothing, yet
+		// keepalived runs notify_down for it.
+		l.m.rsNotify(vs, rs, false)
+	}
 	if reflect.DeepEqual(before, vs.state()) {
 		return
 	}
