@@ -28,6 +28,7 @@ type Announcer struct {
 	addrs    []netip.Addr
 	interval time.Duration
 	log      logrus.FieldLogger
+	guard    *guard
 	arp      net.PacketConn // raw ARP frames: the interface may have no IPv4 address (use_vmac)
 	ndp      *ndp.Conn
 
@@ -40,7 +41,7 @@ type Announcer struct {
 // NewAnnouncer returns an announcer for addrs on ifi that waits interval
 // (keepalived's garp_interval or gna_interval) between packets.
 func NewAnnouncer(name string, ifi *net.Interface, addrs []netip.Addr, interval time.Duration, log logrus.FieldLogger) (*Announcer, error) {
-	a := &Announcer{name: name, ifi: ifi, addrs: addrs, interval: interval, log: log}
+	a := &Announcer{name: name, ifi: ifi, addrs: addrs, interval: interval, log: log, guard: &guard{log: log}}
 	for _, ip := range addrs {
 		var err error
 		switch {
@@ -85,11 +86,13 @@ func (a *Announcer) announce(addrs []netip.Addr, rounds int) error {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if err := a.send(addrs, rounds); err != nil {
-			a.log.Warnf("(%s) %v", a.name, err)
-		}
+		a.guard.run("("+a.name+") gratuitous ARP", func() {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if err := a.send(addrs, rounds); err != nil {
+				a.log.Warnf("(%s) %v", a.name, err)
+			}
+		})
 	}()
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/net/ipv4"
@@ -27,6 +28,10 @@ func DefaultGroup6() netip.Addr {
 
 // A Receiver takes the VRRP messages of one VRID; *Instance is one.
 type Receiver interface {
+	// Receive handles one message: the bytes after the IP header, the
+	// header's addresses, and the TTL or hop limit it arrived with. b
+	// is valid only until Receive returns: the socket reads the next
+	// messages into it.
 	Receive(b []byte, src, dst netip.Addr, ttl int)
 }
 
@@ -37,13 +42,16 @@ type Conn struct {
 	ifi   *net.Interface
 	group netip.Addr // invalid when unicast only
 	v6    bool
+	ah    bool // IP protocol 51: adverts behind an Authentication Header
 	pc    net.PacketConn
 	p4    *ipv4.PacketConn
 	p6    *ipv6.PacketConn
 	log   logrus.FieldLogger
+	guard *guard
 
 	mu        sync.Mutex
-	receivers map[uint8]Receiver
+	receivers [256]Receiver // by VRID
+	nrecv     int
 	drops     map[DropReason]uint64
 	logged    map[DropReason]bool
 }
@@ -54,19 +62,33 @@ func Listen(ifi *net.Interface, group netip.Addr, log logrus.FieldLogger) (*Conn
 	if !group.IsMulticast() {
 		return nil, fmt.Errorf("listening for VRRP on %s: %v is not a multicast group", ifi.Name, group)
 	}
-	return listen(ifi, group.Is6(), group, log)
+	return listen(ifi, group.Is6(), false, group, log)
 }
 
 // ListenUnicast opens a socket on ifi for unicast peers of the given
 // family (IPv6 when ipv6 is set) only.
 func ListenUnicast(ifi *net.Interface, ipv6 bool, log logrus.FieldLogger) (*Conn, error) {
-	return listen(ifi, ipv6, netip.Addr{}, log)
+	return listen(ifi, ipv6, false, netip.Addr{}, log)
 }
 
-func listen(ifi *net.Interface, v6 bool, group netip.Addr, log logrus.FieldLogger) (*Conn, error) {
+// ListenAH opens an IPv4 socket on ifi for the adverts of instances with
+// keepalived's AH authentication, IP protocol 51, joining group unless it
+// is invalid (unicast peers only). It sends whole datagrams, IP header
+// included, since the header takes part in the authentication.
+func ListenAH(ifi *net.Interface, group netip.Addr, log logrus.FieldLogger) (*Conn, error) {
+	if group.IsValid() && (!group.Is4() || !group.IsMulticast()) {
+		return nil, fmt.Errorf("listening for VRRP with AH on %s: %v is not an IPv4 multicast group", ifi.Name, group)
+	}
+	return listen(ifi, false, true, group, log)
+}
+
+func listen(ifi *net.Interface, v6, ah bool, group netip.Addr, log logrus.FieldLogger) (*Conn, error) {
 	network, laddr := "ip4:112", "0.0.0.0"
-	if v6 {
+	switch {
+	case v6:
 		network, laddr = "ip6:112", "::"
+	case ah:
+		network = "ip4:51"
 	}
 	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
@@ -79,6 +101,9 @@ func listen(ifi *net.Interface, v6 bool, group netip.Addr, log logrus.FieldLogge
 				// by any socket to a raw socket.
 				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
 			}
+			if serr == nil && ah {
+				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_HDRINCL, 1)
+			}
 		})
 		if err != nil {
 			return err
@@ -90,10 +115,9 @@ func listen(ifi *net.Interface, v6 bool, group netip.Addr, log logrus.FieldLogge
 		return nil, fmt.Errorf("opening VRRP socket on %s: %w", ifi.Name, err)
 	}
 	c := &Conn{
-		ifi: ifi, group: group, v6: v6, pc: pc, log: log,
-		receivers: make(map[uint8]Receiver),
-		drops:     make(map[DropReason]uint64),
-		logged:    make(map[DropReason]bool),
+		ifi: ifi, group: group, v6: v6, ah: ah, pc: pc, log: log, guard: &guard{log: log},
+		drops:  make(map[DropReason]uint64),
+		logged: make(map[DropReason]bool),
 	}
 	if err := c.setup(); err != nil {
 		pc.Close()
@@ -135,7 +159,8 @@ func (c *Conn) setup() error {
 		p.SetTTL(TTL),
 		p.SetMulticastLoopback(false),
 		p.SetTOS(0xc0),
-		p.SetControlMessage(ipv4.FlagTTL|ipv4.FlagDst|ipv4.FlagInterface, true),
+		// No control messages: the TTL and addresses of a received
+		// packet are read from its IPv4 header.
 	)
 }
 
@@ -149,10 +174,11 @@ func (c *Conn) Group() netip.Addr { return c.group }
 func (c *Conn) Register(vrid uint8, r Receiver) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, dup := c.receivers[vrid]; dup {
+	if c.receivers[vrid] != nil {
 		return fmt.Errorf("registering VRID %d on %s: already in use", vrid, c.ifi.Name)
 	}
 	c.receivers[vrid] = r
+	c.nrecv++
 	return nil
 }
 
@@ -160,21 +186,30 @@ func (c *Conn) Register(vrid uint8, r Receiver) error {
 func (c *Conn) Unregister(vrid uint8) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.receivers, vrid)
+	if c.receivers[vrid] != nil {
+		c.receivers[vrid] = nil
+		c.nrecv--
+	}
 }
 
 // idle reports whether no VRID is registered.
 func (c *Conn) idle() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.receivers) == 0
+	return c.nrecv == 0
 }
 
 // WriteTo sends a VRRP message from src (which must be an address of the
-// host) to dst.
+// host) to dst. On a socket of ListenAH, b is the whole IPv4 datagram.
 func (c *Conn) WriteTo(b []byte, src, dst netip.Addr) error {
 	var err error
 	to := &net.IPAddr{IP: dst.AsSlice()}
+	if c.ah {
+		if _, err := c.pc.WriteTo(b, to); err != nil {
+			return fmt.Errorf("sending VRRP advert with AH from %v to %v on %s: %w", src, dst, c.ifi.Name, err)
+		}
+		return nil
+	}
 	if c.v6 {
 		if dst.IsLinkLocalUnicast() {
 			// By index: the net package caches interface names
@@ -196,36 +231,98 @@ func (c *Conn) WriteTo(b []byte, src, dst netip.Addr) error {
 func (c *Conn) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { c.pc.Close() })
 	defer stop()
-	buf := make([]byte, 65536)
+	sc, ok := c.pc.(syscall.Conn)
+	if !ok {
+		return fmt.Errorf("reading VRRP on %s: %T has no file descriptor", c.ifi.Name, c.pc)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("reading VRRP on %s: %w", c.ifi.Name, err)
+	}
+	rd := newRawReader(rc, c.v6)
+	var last time.Time
 	for {
-		n, src, dst, ttl, err := c.read(buf)
+		n, err := rd.read()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("reading VRRP on %s: %w", c.ifi.Name, err)
 		}
-		if !c.mine(dst) {
-			// A raw socket sees every VRRP packet on the interface;
-			// the router's other socket there (multicast or unicast)
-			// takes this one, so it is neither handled nor counted
-			// twice.
-			continue
+		now := time.Now()
+		if now.Sub(last) < 2*burstHold && n < rxBatch {
+			holdBurst()
+			// Take what came meanwhile along with this batch's.
 		}
-		if n < headerLen {
-			c.drop(dropf(DropLength, "vrrp header too short. %d and expect at least %d", n, headerLen))
-			continue
+		last = now
+		for k := range n {
+			p, ok := rd.packet(k)
+			if !ok {
+				c.drop(dropf(DropLength, "IP header too short on %s", c.ifi.Name))
+				continue
+			}
+			c.deliver(&p)
 		}
-		vrid := buf[1]
-		c.mu.Lock()
-		r := c.receivers[vrid]
-		c.mu.Unlock()
-		if r == nil {
-			c.drop(dropf(DropVRID, "received VRID %d from %v: no instance on %s", vrid, src, c.ifi.Name))
-			continue
-		}
-		r.Receive(append([]byte(nil), buf[:n]...), src, dst, ttl)
 	}
+}
+
+// deliver hands p to the receiver of its VRID. A panic there is
+// contained: the next packet is read as usual.
+func (c *Conn) deliver(p *rawPacket) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.guard.recovered("VRRP reader on "+c.ifi.Name, v)
+		}
+	}()
+	if !c.mine(p.dst) {
+		// A raw socket sees every VRRP packet on the interface;
+		// the router's other socket there (multicast or unicast)
+		// takes this one, so it is neither handled nor counted
+		// twice.
+		return
+	}
+	b := p.payload
+	vrrp := b
+	if c.ah {
+		if len(b) < ahLen {
+			c.drop(dropf(DropLength, "AH header too short. %d and expect at least %d", len(b), ahLen))
+			return
+		}
+		vrrp = b[ahLen:]
+	}
+	if len(vrrp) < headerLen {
+		c.drop(dropf(DropLength, "vrrp header too short. %d and expect at least %d", len(vrrp), headerLen))
+		return
+	}
+	if p.trunc {
+		c.drop(dropf(DropLength, "received packet from %v longer than %d bytes", p.src, rxBufLen))
+		return
+	}
+	vrid := vrrp[1]
+	c.mu.Lock()
+	r := c.receivers[vrid]
+	c.mu.Unlock()
+	if r == nil {
+		c.drop(dropf(DropVRID, "received VRID %d from %v: no instance on %s", vrid, p.src, c.ifi.Name))
+		return
+	}
+	if c.ah {
+		ar, ok := r.(ahReceiver)
+		if !ok {
+			c.drop(dropf(DropAuth, "received AH for VRID %d from %v: instance on %s without AH", vrid, p.src, c.ifi.Name))
+			return
+		}
+		// The header and what follows it, adjacent in one buffer.
+		ar.receiveAH(p.ip[:len(p.ip)+len(b)], p.src, p.dst, p.ttl)
+		return
+	}
+	r.Receive(b, p.src, p.dst, p.ttl)
+}
+
+// An ahReceiver takes whole datagrams with an Authentication Header;
+// *Instance is one.
+type ahReceiver interface {
+	receiveAH(datagram []byte, src, dst netip.Addr, ttl int)
 }
 
 // mine reports whether a packet sent to dst belongs to this socket: a
@@ -239,32 +336,6 @@ func (c *Conn) mine(dst netip.Addr) bool {
 		return dst == c.group
 	}
 	return !dst.IsMulticast()
-}
-
-func (c *Conn) read(b []byte) (n int, src, dst netip.Addr, ttl int, err error) {
-	var from net.Addr
-	if c.v6 {
-		var cm *ipv6.ControlMessage
-		n, cm, from, err = c.p6.ReadFrom(b)
-		if err == nil && cm != nil {
-			ttl = cm.HopLimit
-			dst, _ = netip.AddrFromSlice(cm.Dst)
-		}
-	} else {
-		var cm *ipv4.ControlMessage
-		n, cm, from, err = c.p4.ReadFrom(b)
-		if err == nil && cm != nil {
-			ttl = cm.TTL
-			dst, _ = netip.AddrFromSlice(cm.Dst)
-		}
-	}
-	if err != nil {
-		return 0, src, dst, 0, err
-	}
-	if ia, ok := from.(*net.IPAddr); ok {
-		src, _ = netip.AddrFromSlice(ia.IP)
-	}
-	return n, src.Unmap(), dst.Unmap(), ttl, nil
 }
 
 func (c *Conn) drop(e *DropError) {

@@ -21,10 +21,11 @@ type received struct {
 
 type recorder chan received
 
-// Receive never blocks, so that Serve can always see its context end.
+// Receive never blocks, so that Serve can always see its context end. It
+// keeps a copy of b, which the socket reuses.
 func (r recorder) Receive(b []byte, src, dst netip.Addr, ttl int) {
 	select {
-	case r <- received{b, src, dst, ttl}:
+	case r <- received{append([]byte(nil), b...), src, dst, ttl}:
 	default:
 	}
 }

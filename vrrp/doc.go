@@ -1,6 +1,7 @@
 // Package vrrp implements the Virtual Router Redundancy Protocol as
-// keepalived speaks it: VRRPv2 (RFC 3768, with keepalived's PASS
-// authentication from RFC 2338) and VRRPv3 (RFC 5798) over IPv4 and IPv6,
+// keepalived speaks it: VRRPv2 (RFC 3768, with keepalived's PASS and AH
+// authentication from RFC 2338, AH being an IPsec Authentication Header
+// of RFC 2402 with HMAC-MD5-96) and VRRPv3 (RFC 5798) over IPv4 and IPv6,
 // multicast or unicast.
 //
 // The package has three layers. Advertisement encodes and decodes the
@@ -21,6 +22,11 @@
 // reloads its configuration: instances that remain keep their state, and
 // a master its VIPs, with no transition and no gratuitous ARP for the
 // addresses it keeps.
+//
+// A panic in a goroutine of the package (a packet reader, a timer, the
+// link watcher, a tracker) is contained: logged with its stack, counted
+// (Router.Panics), and the instance concerned keeps its state, its
+// addresses and its timers.
 //
 // Log messages are worded as keepalived's, so that operators' log
 // watchers keep working.

@@ -54,6 +54,16 @@ func (t *fakeTimer) Stop() bool {
 	return was
 }
 
+func (t *fakeTimer) Reset(d time.Duration) bool {
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	was := !t.stopped
+	c.seq++
+	t.at, t.seq, t.stopped = c.now.Add(d), c.seq, false
+	return was
+}
+
 // Advance moves time forward by d, running every timer that falls due.
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()

@@ -60,6 +60,9 @@ type Clock interface {
 type Timer interface {
 	// Stop prevents the function from running, if it has not yet.
 	Stop() bool
+	// Reset schedules the function to run after d instead, or again
+	// if it has already run.
+	Reset(d time.Duration) bool
 }
 
 // SystemClock returns the clock of the time package.
@@ -105,8 +108,8 @@ type Config struct {
 	// breaks ties between equal priorities.
 	Primary netip.Addr
 
-	AuthType AuthType // version 2 only; AuthAH is not supported
-	AuthPass string   // auth_pass, at most 8 bytes
+	AuthType AuthType // version 2 only
+	AuthPass string   // auth_pass, at most 8 bytes: the password, or AH's key
 
 	Nopreempt        bool          // nopreempt
 	PreemptDelay     time.Duration // preempt_delay
@@ -161,10 +164,13 @@ type Stats struct {
 	AdvertsReceived      uint64 // valid adverts, as keepalived counts them
 	PriorityZeroSent     uint64
 	PriorityZeroReceived uint64
-	BecameMaster         uint64
-	ReleasedMaster       uint64
-	Transitions          uint64
-	Drops                map[DropReason]uint64
+	// Panics counts the panics contained in the instance's timers; see
+	// Router.Panics.
+	Panics         uint64
+	BecameMaster   uint64
+	ReleasedMaster uint64
+	Transitions    uint64
+	Drops          map[DropReason]uint64
 }
 
 // Status is a snapshot of an instance.
@@ -185,11 +191,18 @@ type Status struct {
 // machine of RFC 3768 section 6.4 and RFC 5798 section 6.4 as keepalived
 // runs it. Its methods are safe for concurrent use.
 type Instance struct {
-	cfg      Config
-	net      Network
-	clock    Clock
-	log      logrus.FieldLogger
-	authData [authDataLen]byte
+	cfg       Config
+	net       Network
+	clock     Clock
+	log       logrus.FieldLogger
+	authData  [authDataLen]byte
+	guard     *guard
+	timerWhat string // names the instance's timers in the guard's logs
+	// ahSeq is the AH sequence number: the last one accepted from the
+	// master, and counted on from there while master, as keepalived
+	// keeps one counter for both, so that a new master's numbers go on
+	// rising.
+	ahSeq uint32
 
 	// mu is shared by the members of a sync group, which change state
 	// together; it is replaced when the group is re-formed, so it is
@@ -211,13 +224,19 @@ type Instance struct {
 	lastTransition time.Time
 	stats          Stats
 	logged         [numDropReasons]bool
+	// rx is the advert being checked, kept to reuse its address slice.
+	rx Advertisement
 
-	// gen invalidates timers that fire after being replaced: Stop on a
-	// time.Timer cannot recall a function already started. term does
-	// the same for the delayed gratuitous ARPs of one term as master.
-	gen       uint64
-	term      uint64
+	// timer is the instance's one timer, the down timer in BACKUP and
+	// the advert timer in MASTER; it is created once and reset after
+	// every advert. deadline is when it is due, and armed whether it is
+	// set: Stop or Reset cannot recall a function already started, so
+	// the function checks both. term does the same for the delayed
+	// gratuitous ARPs of one term as master.
 	timer     Timer
+	deadline  time.Time
+	armed     bool
+	term      uint64
 	garpTimer Timer
 }
 
@@ -236,6 +255,8 @@ func NewInstance(cfg Config, network Network, clock Clock, log logrus.FieldLogge
 		effPrio:   cfg.Priority,
 		masterInt: cfg.Interval,
 		stats:     Stats{Drops: make(map[DropReason]uint64)},
+		guard:     &guard{log: log},
+		timerWhat: "(" + cfg.Name + ") timer",
 	}
 	i.mu.Store(new(sync.Mutex))
 	if cfg.AuthType == AuthPass {
@@ -306,7 +327,7 @@ func (cfg *Config) normalize(log logrus.FieldLogger) error {
 		cfg.AuthType = AuthNone
 	}
 	switch cfg.AuthType {
-	case AuthNone, AuthPass:
+	case AuthNone, AuthPass, AuthAH:
 	default:
 		return fmt.Errorf("vrrp instance %s: authentication %v is not supported", cfg.Name, cfg.AuthType)
 	}
@@ -472,6 +493,15 @@ func (i *Instance) Receive(b []byte, src, dst netip.Addr, ttl int) {
 	if i.state == StateInit || i.state == StateStop {
 		return
 	}
+	if i.cfg.AuthType == AuthAH {
+		i.drop(dropf(DropAuth, "No AH header but auth type is AH"))
+		return
+	}
+	i.receive(b, src, dst, ttl)
+}
+
+// receive is Receive with the instance locked and running.
+func (i *Instance) receive(b []byte, src, dst netip.Addr, ttl int) {
 	a, ok := i.check(b, src, dst, ttl)
 	if !ok {
 		return
@@ -484,14 +514,41 @@ func (i *Instance) Receive(b []byte, src, dst netip.Addr, ttl int) {
 	}
 }
 
+// receiveAH processes a datagram with an Authentication Header for this
+// instance's VRID, IP header included: it is authenticated, its sequence
+// number must be above the last accepted, and its VRRP message then goes
+// through Receive's checks.
+func (i *Instance) receiveAH(d []byte, src, dst netip.Addr, ttl int) {
+	i.lock()
+	defer i.unlock()
+	if i.state == StateInit || i.state == StateStop {
+		return
+	}
+	if i.cfg.AuthType != AuthAH {
+		i.drop(dropf(DropAuth, "Received AH header but auth type not AH"))
+		return
+	}
+	b, seq, derr := verifyAH(d, []byte(i.cfg.AuthPass), i.cfg.Unicast)
+	if derr != nil {
+		i.drop(derr)
+		return
+	}
+	if seq <= i.ahSeq {
+		i.drop(dropf(DropAuth, "IPSEC-AH : sequence number %d already processed. Packet dropped. Local(%d)", seq, i.ahSeq))
+		return
+	}
+	i.ahSeq = seq
+	i.receive(b, src, dst, ttl)
+}
+
 // check applies the receive checks of RFC 3768 section 7.1 and RFC 5798
 // section 7.1 in keepalived's order, counting and logging drops.
 func (i *Instance) check(b []byte, src, dst netip.Addr, ttl int) (*Advertisement, bool) {
 	if !i.cfg.Unicast && ttl != TTL {
 		return nil, i.drop(dropf(DropTTL, "invalid ttl. %d and expect %d", ttl, TTL))
 	}
-	a := new(Advertisement)
-	if err := a.Unmarshal(b, src, dst); err != nil {
+	a := &i.rx
+	if err := a.decode(b, src, dst, a.Addresses[:0]); err != nil {
 		var de *DropError
 		if !errors.As(err, &de) {
 			de = dropf(DropLength, "%v", err)
@@ -576,7 +633,7 @@ func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
 		i.masterAddr = src
 		i.masterPrio = a.Priority
 		i.wantMaster = false
-		i.arm(i.downInterval())
+		i.armAt(now, i.downInterval())
 		if i.cfg.PreemptDelay > 0 {
 			if a.Priority >= i.effPrio {
 				if !i.preemptAt.IsZero() {
@@ -649,7 +706,7 @@ func (i *Instance) masterRx(a *Advertisement, src netip.Addr) {
 			i.announce(i.cfg.GarpLowerPrioRepeat)
 			if i.cfg.GarpLowerPrioDelay > 0 {
 				term := i.term
-				i.clock.AfterFunc(i.cfg.GarpLowerPrioDelay, func() {
+				i.after(i.cfg.GarpLowerPrioDelay, func() {
 					i.lock()
 					defer i.unlock()
 					if i.state == StateMaster && i.term == term {
@@ -680,7 +737,7 @@ func (i *Instance) becomeMaster() {
 	i.announce(i.cfg.GarpMasterRepeat)
 	if i.cfg.GarpMasterDelay > 0 && i.cfg.GarpMasterRepeat > 0 {
 		term := i.term
-		i.garpTimer = i.clock.AfterFunc(i.cfg.GarpMasterDelay, func() {
+		i.garpTimer = i.after(i.cfg.GarpMasterDelay, func() {
 			i.lock()
 			defer i.unlock()
 			if i.state == StateMaster && i.term == term {
@@ -733,7 +790,11 @@ func (i *Instance) announce(rounds int) {
 }
 
 func (i *Instance) advertise(prio uint8) bool {
+	if i.cfg.AuthType == AuthAH {
+		i.ahSeq++
+	}
 	a := &Advertisement{
+		ahSeq:     i.ahSeq,
 		Version:   i.cfg.Version,
 		VRID:      i.cfg.VRID,
 		Priority:  prio,
@@ -781,22 +842,26 @@ func (i *Instance) downInterval() time.Duration {
 	return time.Duration(i.cfg.DownTimerAdverts)*i.masterInt + i.skew()
 }
 
-// arm replaces the instance's timer: the down timer in BACKUP, the advert
-// timer in MASTER.
-func (i *Instance) arm(d time.Duration) {
-	if i.timer != nil {
-		i.timer.Stop()
+// arm sets the instance's timer to expire after d: the down timer in
+// BACKUP, the advert timer in MASTER. A backup does this for every advert
+// it receives, so the timer is reset rather than replaced.
+func (i *Instance) arm(d time.Duration) { i.armAt(i.clock.Now(), d) }
+
+// armAt is arm with the time already read.
+func (i *Instance) armAt(now time.Time, d time.Duration) {
+	i.deadline = now.Add(d)
+	i.armed = true
+	if i.timer == nil {
+		i.timer = i.clock.AfterFunc(d, i.expire)
+		return
 	}
-	i.gen++
-	gen := i.gen
-	i.timer = i.clock.AfterFunc(d, func() { i.expire(gen) })
+	i.timer.Reset(d)
 }
 
 func (i *Instance) stopTimers() {
-	i.gen++
+	i.armed = false
 	if i.timer != nil {
 		i.timer.Stop()
-		i.timer = nil
 	}
 	if i.garpTimer != nil {
 		i.garpTimer.Stop()
@@ -804,12 +869,48 @@ func (i *Instance) stopTimers() {
 	}
 }
 
-func (i *Instance) expire(gen uint64) {
-	i.lock()
-	defer i.unlock()
-	if gen != i.gen {
+// after runs f after d in a goroutine of the clock's, containing a
+// panic in it.
+func (i *Instance) after(d time.Duration, f func()) Timer {
+	return i.clock.AfterFunc(d, func() { i.guard.run(i.timerWhat, f) })
+}
+
+// expire runs when the timer is due. A panic in what it does leaves the
+// instance in the state it had reached, with its timer running again, so
+// that a master goes on advertising and keeps its addresses, and a
+// backup goes on watching for its master.
+func (i *Instance) expire() {
+	if !i.guard.run(i.timerWhat, i.timerDue) {
 		return
 	}
+	i.lock()
+	defer i.unlock()
+	if i.armed {
+		return
+	}
+	switch i.state {
+	case StateMaster:
+		i.arm(i.cfg.Interval)
+	case StateBackup:
+		i.arm(i.downInterval())
+	}
+}
+
+func (i *Instance) timerDue() {
+	i.lock()
+	defer i.unlock()
+	if !i.armed {
+		// Stopped after this run had started.
+		return
+	}
+	if now := i.clock.Now(); now.Before(i.deadline) {
+		// Re-armed after this run had started: the timer is set for
+		// the new deadline already, and setting it again is harmless
+		// and sure.
+		i.timer.Reset(i.deadline.Sub(now))
+		return
+	}
+	i.armed = false
 	switch i.state {
 	case StateBackup:
 		i.log.Infof("(%s) Receive advertisement timeout", i.cfg.Name)
@@ -829,6 +930,7 @@ func (i *Instance) Status() Status {
 	i.lock()
 	defer i.unlock()
 	st := i.stats
+	st.Panics = i.guard.count.Load()
 	st.Drops = make(map[DropReason]uint64, len(i.stats.Drops))
 	for r, n := range i.stats.Drops {
 		st.Drops[r] = n

@@ -679,7 +679,7 @@ func TestNewInstanceErrors(t *testing.T) {
 		{"v2 over IPv6", func(c *Config) { c.Primary = v6; c.Addresses = []netip.Addr{v6}; c.Version = 2 }},
 		{"version 4", func(c *Config) { c.Version = 4 }},
 		{"v2 fractional advert_int", func(c *Config) { c.Interval = 1500 * time.Millisecond }},
-		{"AH", func(c *Config) { c.AuthType = AuthAH }},
+		{"auth type 3", func(c *Config) { c.AuthType = 3 }},
 		{"long password", func(c *Config) { c.AuthType = AuthPass; c.AuthPass = "123456789" }},
 	}
 	for _, tt := range tests {

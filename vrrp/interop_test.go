@@ -28,11 +28,14 @@ func TestInteropKeepalived(t *testing.T) {
 		version int
 		vip     string // with prefix length
 		auth    bool
+		ah      bool
 		unicast bool
 	}{
 		{name: "v2 multicast PASS", version: 2, vip: labVIP + "/24", auth: true},
 		{name: "v3 multicast", version: 3, vip: labVIP + "/24"},
 		{name: "v2 unicast PASS", version: 2, vip: labVIP + "/24", auth: true, unicast: true},
+		{name: "v2 multicast AH", version: 2, vip: labVIP + "/24", ah: true},
+		{name: "v2 unicast AH", version: 2, vip: labVIP + "/24", ah: true, unicast: true},
 		{name: "v3 unicast", version: 3, vip: labVIP + "/24", unicast: true},
 		{name: "v3 IPv6 multicast", version: 3, vip: "fd00:99::100/64"},
 	}
@@ -53,6 +56,10 @@ func TestInteropKeepalived(t *testing.T) {
 			if tt.auth {
 				extra = append(extra, "authentication {\n    auth_type PASS\n    auth_pass secret1\n  }")
 				spec.AuthPass = "secret1"
+			}
+			if tt.ah {
+				extra = append(extra, "authentication {\n    auth_type AH\n    auth_pass secret1\n  }")
+				spec.AuthPass, spec.AuthAH = "secret1", true
 			}
 			if tt.unicast {
 				extra = append(extra, fmt.Sprintf("unicast_src_ip %s\n  unicast_peer {\n    %s\n  }", kAddr4, oAddr4))

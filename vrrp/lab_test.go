@@ -25,6 +25,7 @@ type routerSpec struct {
 	Version   int
 	Interval  time.Duration
 	AuthPass  string
+	AuthAH    bool // AuthPass is AH's key
 	Nopreempt bool
 	Interface string
 	VIPs      []string
@@ -179,7 +180,9 @@ func (hs helperSpec) specs() ([]Spec, error) {
 			Interval: is.Interval, Nopreempt: is.Nopreempt,
 			GarpMasterRepeat: DefaultGarpMasterRepeat, GarpMasterDelay: DefaultGarpMasterDelay,
 		}
-		if is.AuthPass != "" {
+		if is.AuthAH {
+			cfg.AuthType, cfg.AuthPass = AuthAH, is.AuthPass
+		} else if is.AuthPass != "" {
 			cfg.AuthType, cfg.AuthPass = AuthPass, is.AuthPass
 		}
 		cfg.CheckUnicastSrc = is.CheckSrc

@@ -73,6 +73,9 @@ type Advertisement struct {
 	// eight bytes of AuthData, so a shorter password is zero-padded.
 	AuthType AuthType
 	AuthData [authDataLen]byte
+
+	// ahSeq is the AH sequence number the Network sends with it.
+	ahSeq uint32
 }
 
 // Marshal encodes a as sent from src to dst. The addresses take part in
@@ -135,6 +138,12 @@ func (a *Advertisement) Marshal(src, dst netip.Addr) ([]byte, error) {
 // packet's IP addresses, which decide the address family and take part in
 // the version 3 checksum). A malformed packet yields a *DropError.
 func (a *Advertisement) Unmarshal(b []byte, src, dst netip.Addr) error {
+	return a.decode(b, src, dst, nil)
+}
+
+// decode is Unmarshal appending the addresses to addrs, so that a
+// receiver can reuse one slice for every advert.
+func (a *Advertisement) decode(b []byte, src, dst netip.Addr, addrs []netip.Addr) error {
 	if len(b) < headerLen {
 		return dropf(DropLength, "vrrp header too short. %d and expect at least %d", len(b), headerLen)
 	}
@@ -167,11 +176,14 @@ func (a *Advertisement) Unmarshal(b []byte, src, dst netip.Addr) error {
 		return dropf(DropChecksum, "Invalid VRRPv%d checksum", version)
 	}
 
+	if addrs == nil {
+		addrs = make([]netip.Addr, 0, count)
+	}
 	*a = Advertisement{
 		Version:   version,
 		VRID:      b[1],
 		Priority:  b[2],
-		Addresses: make([]netip.Addr, 0, count),
+		Addresses: addrs,
 	}
 	switch version {
 	case Version2:
@@ -183,7 +195,12 @@ func (a *Advertisement) Unmarshal(b []byte, src, dst netip.Addr) error {
 		a.Interval = time.Duration(binary.BigEndian.Uint16(b[4:6])&0xfff) * 10 * time.Millisecond
 	}
 	for off := headerLen; count > 0; count-- {
-		ip, _ := netip.AddrFromSlice(b[off : off+alen])
+		var ip netip.Addr
+		if alen == 4 {
+			ip = netip.AddrFrom4([4]byte(b[off : off+4]))
+		} else {
+			ip = netip.AddrFrom16([16]byte(b[off : off+16]))
+		}
 		a.Addresses = append(a.Addresses, ip)
 		off += alen
 	}
@@ -211,6 +228,13 @@ func checksum(version int, b []byte, src, dst netip.Addr) uint16 {
 
 func sumBytes(b []byte) uint32 {
 	var sum uint32
+	for len(b) >= 8 {
+		// Four 16-bit words at a time; a VRRP message is far too
+		// short for the 32-bit sum to overflow.
+		v := binary.BigEndian.Uint64(b)
+		sum += uint32(v>>48) + uint32(v>>32&0xffff) + uint32(v>>16&0xffff) + uint32(v&0xffff)
+		b = b[8:]
+	}
 	for len(b) >= 2 {
 		sum += uint32(b[0])<<8 | uint32(b[1])
 		b = b[2:]

@@ -70,6 +70,7 @@ type Router struct {
 	nl    *netlink.Handle
 	log   logrus.FieldLogger
 	clock Clock
+	guard guard // counts the panics of every goroutine of the router
 
 	mu      sync.Mutex
 	conns   map[connKey]*routerConn
@@ -96,6 +97,7 @@ type connKey struct {
 	ifindex int
 	v6      bool
 	group   netip.Addr // invalid for unicast
+	ah      bool       // IP protocol 51, for auth_type AH
 }
 
 type routerConn struct {
@@ -164,7 +166,7 @@ func NewRouter(nl *netlink.Handle, log logrus.FieldLogger) *Router {
 		nl = &netlink.Handle{}
 	}
 	return &Router{
-		nl: nl, log: log, clock: SystemClock(),
+		nl: nl, log: log, clock: SystemClock(), guard: guard{log: log},
 		conns:   make(map[connKey]*routerConn),
 		carrier: make(map[int]bool),
 		runner:  ExecRunner{},
@@ -253,6 +255,12 @@ func (r *Router) plan(spec Spec, links *linkCache) (*plan, error) {
 		return nil, err
 	}
 	p := &plan{spec: spec, cfg: cfg, ifi: ifi, base: ifi, key: connKey{ifindex: ifi.Index, v6: v6}, dsts: nc.Peers, primary: !nc.DontTrackPrimary}
+	if check.AuthType == AuthAH {
+		if nc.UseVMAC {
+			return nil, fmt.Errorf("vrrp instance %s: use_vmac with AH authentication is not supported", cfg.Name)
+		}
+		p.key.ah = true
+	}
 	if nc.UseVMAC {
 		if v6 {
 			// The base's own link-local address: a VMAC's address
@@ -378,12 +386,12 @@ func (r *Router) startTrackers() {
 	}
 	for _, t := range r.scripts {
 		if t.stop == nil {
-			t.start(r.trackCtx, &r.trackWG, r.runner, r.log, func(status int, err error) { r.scriptDone(t, status, err) })
+			t.start(r.trackCtx, &r.trackWG, r.runner, &r.guard, func(status int, err error) { r.scriptDone(t, status, err) })
 		}
 	}
 	for _, t := range r.files {
 		if t.f == nil {
-			if err := t.start(&r.trackWG, r.log, func(v int) { r.fileChanged(t, v) }); err != nil {
+			if err := t.start(&r.trackWG, &r.guard, func(v int) { r.fileChanged(t, v) }); err != nil {
 				r.log.Error(err)
 			}
 		}
@@ -435,14 +443,18 @@ func (r *Router) conn(p *plan) (*routerConn, error) {
 	// VMAC): the socket is shared by every instance of the parent's key,
 	// and a macvlan does not hear frames from its own address, which the
 	// master's VMAC shares.
-	if p.cfg.Unicast {
+	switch {
+	case p.key.ah:
+		c, err = ListenAH(p.base, p.key.group, r.log)
+	case p.cfg.Unicast:
 		c, err = ListenUnicast(p.base, p.key.v6, r.log)
-	} else {
+	default:
 		c, err = Listen(p.base, p.key.group, r.log)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 	}
+	c.guard.parent = &r.guard
 	rc := &routerConn{Conn: c}
 	r.conns[p.key] = rc
 	if r.running {
@@ -463,16 +475,21 @@ func (r *Router) network(p *plan, conn *routerConn, old *Announcer) (*linkNetwor
 		if err != nil {
 			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 		}
+		ann.guard.parent = &r.guard
 	}
 	send := conn.Conn
 	if p.out != nil {
 		send = p.out
 	}
-	return &linkNetwork{
+	ln := &linkNetwork{
 		conn: send, src: p.cfg.Primary, dsts: p.dsts, ann: ann,
 		nl: r.nl, device: p.ifi.Name, vips: p.vips, routes: p.spec.Net.Routes,
-		addrs: NewAddressSet(r.nl, p.ifi.Name, p.vips),
-	}, nil
+		addrs: NewAddressSet(r.nl, p.ifi.Name, p.vips), unicast: p.cfg.Unicast,
+	}
+	if p.key.ah {
+		ln.ahKey = []byte(p.cfg.AuthPass)
+	}
+	return ln, nil
 }
 
 // create makes the instance of p, registered on its socket, not started.
@@ -497,6 +514,7 @@ func (r *Router) create(p *plan) (m *member, err error) {
 			if err != nil {
 				return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 			}
+			out.guard.parent = &r.guard
 			defer func() {
 				if err != nil {
 					out.Close()
@@ -518,6 +536,7 @@ func (r *Router) create(p *plan) (m *member, err error) {
 		ln.ann.Close()
 		return nil, err
 	}
+	inst.guard.parent = &r.guard
 	if err := conn.Register(p.cfg.VRID, inst); err != nil {
 		ln.ann.Close()
 		return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
@@ -599,7 +618,7 @@ func (r *Router) Run(ctx context.Context) error {
 				cancel()
 				break
 			}
-			r.linkChanged(u)
+			r.guard.run("link watcher", func() { r.linkChanged(u) })
 		}
 	}
 	return r.shutdown(stopServing)
@@ -644,7 +663,12 @@ func (r *Router) serve(c *routerConn) {
 	r.serveWG.Add(1)
 	go func() {
 		defer r.serveWG.Done()
-		if err := c.Serve(ctx); err != nil {
+		var err error
+		// Serve contains the panics of the instances it calls; one of
+		// its own ends it, and it starts again on the same socket.
+		for r.guard.run("VRRP reader on "+c.ifi.Name, func() { err = c.Serve(ctx) }) && ctx.Err() == nil {
+		}
+		if err != nil {
 			r.mu.Lock()
 			r.serveErr = append(r.serveErr, err)
 			r.mu.Unlock()
@@ -774,6 +798,10 @@ type linkNetwork struct {
 	routes []Route
 	addrs  *AddressSet
 	ann    *Announcer
+	// ahKey is the AH key (auth_pass), nil without AH; unicast leaves
+	// the TTL out of its ICV.
+	ahKey   []byte
+	unicast bool
 }
 
 func (n *linkNetwork) Advertise(a *Advertisement) error {
@@ -781,6 +809,15 @@ func (n *linkNetwork) Advertise(a *Advertisement) error {
 	for _, dst := range n.dsts {
 		// Marshal per destination: the version 3 checksum covers it.
 		b, err := a.Marshal(n.src, dst)
+		if err == nil && n.ahKey != nil {
+			// The identification is covered by the ICV: it must not
+			// be 0, which the kernel would replace.
+			id := uint16(a.ahSeq)
+			if id == 0 {
+				id = 1
+			}
+			b = marshalAH(b, n.src, dst, id, a.ahSeq, n.ahKey, n.unicast)
+		}
 		if err == nil {
 			err = n.conn.WriteTo(b, n.src, dst)
 		}

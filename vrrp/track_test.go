@@ -276,7 +276,7 @@ func TestFileTracker(t *testing.T) {
 	values := make(chan int, 16)
 	log, _ := testLogger()
 	var wg sync.WaitGroup
-	if err := tr.start(&wg, log, func(v int) { values <- v }); err != nil {
+	if err := tr.start(&wg, &guard{log: log}, func(v int) { values <- v }); err != nil {
 		t.Fatal(err)
 	}
 	defer func() {

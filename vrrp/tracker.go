@@ -34,7 +34,9 @@ func newScriptTracker(s *TrackScript) *scriptTracker {
 // close, reporting each outcome, in a goroutine counted by wg; a run
 // still going when the next is due makes that one skipped, as keepalived
 // does.
-func (t *scriptTracker) start(ctx context.Context, wg *sync.WaitGroup, runner ScriptRunner, log logrus.FieldLogger, report func(status int, err error)) {
+func (t *scriptTracker) start(ctx context.Context, wg *sync.WaitGroup, runner ScriptRunner, g *guard, report func(status int, err error)) {
+	log := g.log
+	what := "track script " + t.script.Name
 	ctx, t.stop = context.WithCancel(ctx)
 	interval := t.script.Interval
 	if interval <= 0 {
@@ -47,6 +49,7 @@ func (t *scriptTracker) start(ctx context.Context, wg *sync.WaitGroup, runner Sc
 	type outcome struct {
 		status int
 		err    error
+		none   bool // the runner panicked: no result
 	}
 	wg.Add(1)
 	go func() {
@@ -56,13 +59,17 @@ func (t *scriptTracker) start(ctx context.Context, wg *sync.WaitGroup, runner Sc
 		run := func() {
 			running = true
 			go func() {
-				rctx, cancel := context.WithTimeout(ctx, timeout)
-				defer cancel()
-				status, err := runner.RunScript(rctx, t.script)
-				if err != nil && rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-					err = context.DeadlineExceeded
-				}
-				results <- outcome{status, err}
+				o := outcome{none: true}
+				g.run(what, func() {
+					rctx, cancel := context.WithTimeout(ctx, timeout)
+					defer cancel()
+					status, err := runner.RunScript(rctx, t.script)
+					if err != nil && rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+						err = context.DeadlineExceeded
+					}
+					o = outcome{status: status, err: err}
+				})
+				results <- o
 			}()
 		}
 		tick := time.NewTicker(interval)
@@ -83,8 +90,8 @@ func (t *scriptTracker) start(ctx context.Context, wg *sync.WaitGroup, runner Sc
 				run()
 			case o := <-results:
 				running = false
-				if ctx.Err() == nil {
-					report(o.status, o.err)
+				if ctx.Err() == nil && !o.none {
+					g.run(what, func() { report(o.status, o.err) })
 				}
 			}
 		}
@@ -162,7 +169,8 @@ func newFileTracker(tf *TrackFile) (*fileTracker, error) {
 // start initialises the file if asked to, reads it, and watches its
 // directory for it being written, moved or deleted, reporting each new
 // value from a goroutine counted by wg, until close.
-func (t *fileTracker) start(wg *sync.WaitGroup, log logrus.FieldLogger, report func(value int)) error {
+func (t *fileTracker) start(wg *sync.WaitGroup, g *guard, report func(value int)) error {
+	log := g.log
 	if t.file.InitFile {
 		_, err := os.Stat(t.path)
 		if t.file.InitOverwrite || errors.Is(err, os.ErrNotExist) {
@@ -203,12 +211,14 @@ func (t *fileTracker) start(wg *sync.WaitGroup, log logrus.FieldLogger, report f
 				if ev.Mask&unix.IN_ISDIR != 0 || string(bytes.TrimRight(name, "\x00")) != base {
 					continue
 				}
-				if ev.Mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0 {
-					// Gone: as though it held 0.
-					report(0)
-				} else {
-					report(readTrackFile(t.path))
-				}
+				g.run("track file "+t.file.Name, func() {
+					if ev.Mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0 {
+						// Gone: as though it held 0.
+						report(0)
+					} else {
+						report(readTrackFile(t.path))
+					}
+				})
 			}
 		}
 	}()

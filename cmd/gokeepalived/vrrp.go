@@ -466,10 +466,13 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 		GarpLowerPrioRepeat:     ci.GarpLowerPrioRepeat,
 		GarpLowerPrioDelay:      ci.GarpLowerPrioDelay,
 	}
-	if ci.Auth != nil && ci.Auth.Type == "PASS" {
-		vc.AuthType, vc.AuthPass = vrrp.AuthPass, ci.Auth.Pass
-	} else if ci.Auth != nil && ci.Auth.Type == "AH" {
-		return vc, vrrp.NetConfig{}, fmt.Errorf("auth_type AH is not supported yet")
+	if ci.Auth != nil {
+		switch ci.Auth.Type {
+		case "PASS":
+			vc.AuthType, vc.AuthPass = vrrp.AuthPass, ci.Auth.Pass
+		case "AH":
+			vc.AuthType, vc.AuthPass = vrrp.AuthAH, ci.Auth.Pass
+		}
 	}
 	nc := vrrp.NetConfig{
 		Interface:        ci.Interface,
