@@ -51,11 +51,7 @@ func Append(rows ...Row) error {
 	}
 	w := bufio.NewWriter(f)
 	for _, r := range rows {
-		fields := []string{r.Measurement, r.Gokeepalived, r.Keepalived, r.Ratio, r.Goal}
-		for i, s := range fields {
-			fields[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(s)
-		}
-		fmt.Fprintln(w, strings.Join(fields, "\t"))
+		fmt.Fprintln(w, strings.TrimPrefix(Line(r), Prefix))
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -65,4 +61,18 @@ func Append(rows ...Row) error {
 		return fmt.Errorf("writing benchmark table %s: %w", path, err)
 	}
 	return nil
+}
+
+// Prefix marks a row printed to a log rather than appended to the file,
+// for benchmarks that run where BENCH_TABLE cannot reach (the qemu guest):
+// scripts/bench.sh collects such lines from their logs.
+const Prefix = "benchtab: "
+
+// Line formats r as one line of a log, Prefix first.
+func Line(r Row) string {
+	fields := []string{r.Measurement, r.Gokeepalived, r.Keepalived, r.Ratio, r.Goal}
+	for i, s := range fields {
+		fields[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(s)
+	}
+	return Prefix + strings.Join(fields, "\t")
 }

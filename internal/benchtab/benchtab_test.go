@@ -31,3 +31,10 @@ func TestAppendWithoutEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestLine(t *testing.T) {
+	got := Line(Row{"a\tb", "1 ms", "2 ms", "0.50", "faster: met"})
+	if want := "benchtab: a b\t1 ms\t2 ms\t0.50\tfaster: met"; got != want {
+		t.Fatalf("Line = %q, want %q", got, want)
+	}
+}

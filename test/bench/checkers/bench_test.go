@@ -25,6 +25,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gokeepalived/gokeepalived/internal/benchtab"
 	"github.com/gokeepalived/gokeepalived/test/vm"
 )
 
@@ -197,6 +198,44 @@ func TestGuestCheckerBench(t *testing.T) {
 		})
 	}
 	t.Logf("checker benchmark, %s window per daemon after %s settling:\n%s", window, warmup, table(results))
+	for _, r := range benchRows(results) {
+		t.Log(benchtab.Line(r))
+	}
+}
+
+// benchRows are make bench's rows: for each size, gokeepalived's CPU per
+// check and peak RSS beside keepalived's.
+func benchRows(results []result) []benchtab.Row {
+	var rows []benchtab.Row
+	for _, g := range results {
+		if g.daemon != "gokeepalived" {
+			continue
+		}
+		for _, k := range results {
+			if k.daemon != "keepalived" || k.size != g.size {
+				continue
+			}
+			verdict := "not met"
+			if g.cpuPerCheck() <= k.cpuPerCheck() {
+				verdict = "met"
+			}
+			rows = append(rows, benchtab.Row{
+				Measurement:  fmt.Sprintf("checkers, %s TCP:HTTP real servers, CPU per check", g.size),
+				Gokeepalived: fmt.Sprintf("%.3f ms", g.cpuPerCheck()), Keepalived: fmt.Sprintf("%.3f ms", k.cpuPerCheck()),
+				Ratio: benchtab.Ratio(g.cpuPerCheck(), k.cpuPerCheck()), Goal: "not more than keepalived: " + verdict,
+			})
+			verdict = "not met"
+			if g.rssMB() < 200 {
+				verdict = "met"
+			}
+			rows = append(rows, benchtab.Row{
+				Measurement:  fmt.Sprintf("checkers, %s TCP:HTTP real servers, peak RSS", g.size),
+				Gokeepalived: fmt.Sprintf("%.1f MB", g.rssMB()), Keepalived: fmt.Sprintf("%.1f MB", k.rssMB()),
+				Ratio: benchtab.Ratio(g.rssMB(), k.rssMB()), Goal: "under 200 MB: " + verdict,
+			})
+		}
+	}
+	return rows
 }
 
 // A result is one daemon's measured window at one size.

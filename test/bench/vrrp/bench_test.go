@@ -20,6 +20,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gokeepalived/gokeepalived/internal/benchtab"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
@@ -94,6 +95,9 @@ func TestVRRPBench(t *testing.T) {
 	rep.write(tw, impls[0].name, impls[1].name)
 	tw.Flush()
 	t.Logf("\n%s", b.String())
+	if err := benchtab.Append(rep.table(impls[0].name, impls[1].name)...); err != nil {
+		t.Error(err)
+	}
 }
 
 // binary returns the gokeepalived executable to measure.

@@ -181,3 +181,36 @@ func firstLines(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
 	return strings.Join(lines[:min(n, len(lines))], "\n")
 }
+
+func TestReportTable(t *testing.T) {
+	var r report
+	sc := scenario{version: 2, advert: time.Second, kill: true}
+	ms := func(v ...int) []time.Duration {
+		var ds []time.Duration
+		for _, x := range v {
+			ds = append(ds, time.Duration(x)*time.Millisecond)
+		}
+		return ds
+	}
+	r.addLatency(sc, "gokeepalived", "VIP on backup", "3609ms", ms(3100, 3200, 3620))
+	r.addLatency(sc, "keepalived", "VIP on backup", "3609ms", ms(3100, 3150, 3500))
+	r.addUsage("gokeepalived", "backup", time.Minute, usage{cpu: 70 * time.Millisecond})
+	r.addUsage("keepalived", "backup", time.Minute, usage{cpu: 140 * time.Millisecond})
+	rows := r.table("gokeepalived", "keepalived")
+	if len(rows) != 3 {
+		t.Fatalf("%d rows: %+v", len(rows), rows)
+	}
+	// 3620 ms is within 3609 + 20; the median 3200 is above keepalived's 3150.
+	if g := rows[0].Goal; g != "max under bound 3609ms + 20 ms: met; median not above keepalived's: not met" {
+		t.Errorf("latency goal %q", g)
+	}
+	if rows[0].Ratio != "1.02" {
+		t.Errorf("latency ratio %q", rows[0].Ratio)
+	}
+	if g := rows[1].Goal; g != "not more than keepalived: met" || rows[1].Ratio != "0.50" {
+		t.Errorf("CPU row %+v", rows[1])
+	}
+	if rows[2].Goal != "" {
+		t.Errorf("RSS row has a goal: %+v", rows[2])
+	}
+}
