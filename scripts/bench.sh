@@ -14,9 +14,13 @@ export BENCH_TABLE
 trap 'rm -f "$BENCH_TABLE"' EXIT
 failed=()
 
+# selected reports whether BENCH_ONLY (default: all) names the benchmark.
+selected() { case ",${BENCH_ONLY:-$1}," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+
 run() {
 	local name=$1; shift
-	case ",${BENCH_ONLY:-$name}," in *",$name,"*) ;; *) return 0 ;; esac
+	selected "$name" || return 0
+	rm -f "bench-$name.log"
 	echo "=== $name: $*"
 	if ! "$@" >"bench-$name.log" 2>&1; then
 		failed+=("$name")
@@ -29,7 +33,7 @@ run() {
 row() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_TABLE"; }
 
 run config   $GO test -run '^$' -bench ParseLarge -benchtime 3x ./config
-if [ -s bench-config.log ] && line=$(grep '^BenchmarkParseLarge' bench-config.log | tail -1); then
+if selected config && [ -s bench-config.log ] && line=$(grep '^BenchmarkParseLarge' bench-config.log | tail -1); then
 	set -- $line
 	# BenchmarkParseLarge-N runs ns/op X gokeepalived-ms/op Y keepalived-ms/op R ratio
 	row "parse 1,000 instances + 2,000 x 20 real servers" "$5 ms" "$7 ms" "$(printf %.2f "$9")" \
@@ -37,7 +41,7 @@ if [ -s bench-config.log ] && line=$(grep '^BenchmarkParseLarge' bench-config.lo
 fi
 
 run ipvs     $GO test ./ipvs -run TestKernelBenchmark -v -timeout 40m
-if [ -s bench-ipvs.log ]; then
+if selected ipvs && [ -s bench-ipvs.log ]; then
 	# Lines: NAME reconciler-ms keepalived-ms Nx runs; the ratio printed
 	# there is keepalived over reconciler, the table's is the inverse.
 	awk -v out="$BENCH_TABLE" '
@@ -57,7 +61,7 @@ fi
 run reload   $GO test ./test/bench/reload -run TestReloadBench -v -timeout 20m
 run checkers $GO test ./test/bench/checkers -run TestCheckerBench -v -timeout 45m
 # The checker benchmark runs in the qemu guest: its rows come back in its log.
-[ -s bench-checkers.log ] && grep -o 'benchtab: .*' bench-checkers.log | sed 's/^benchtab: //' >>"$BENCH_TABLE"
+selected checkers && [ -s bench-checkers.log ] && grep -o 'benchtab: .*' bench-checkers.log | sed 's/^benchtab: //' >>"$BENCH_TABLE"
 run vrrp     $GO test ./test/bench/vrrp -run TestVRRPBench -v -timeout 30m
 
 {
