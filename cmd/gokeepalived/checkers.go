@@ -3,14 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/gokeepalived/gokeepalived/internal/control"
-	"github.com/vishvananda/netlink"
 	"net/netip"
+	"os"
+	"runtime/pprof"
 
 	"github.com/sirupsen/logrus"
+	"github.com/vishvananda/netlink"
 
 	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/control"
 	"github.com/gokeepalived/gokeepalived/internal/lvs"
 	"github.com/gokeepalived/gokeepalived/ipvs"
 )
@@ -66,9 +68,23 @@ func newCheckers(cfg *config.Config, s *settings, n *notifier, log logrus.FieldL
 	return &checkers{log: log, handle: h, table: table, lvs: l, alerts: alerts, global: cfg.Global, cfg: cfg}, nil
 }
 
+// cpuProfileEnv names a file that receives a CPU profile of the checker
+// loop, from its start to its end. It is for measuring the daemon where
+// it runs, as in the checker benchmark's kernel guest; it is no option of
+// keepalived's, so it is not on the command line.
+const cpuProfileEnv = "GOKEEPALIVED_CHECKER_CPUPROFILE"
+
 // Run applies the global LVS settings, then runs the checks until ctx
 // ends; the table is released as the command line says.
 func (c *checkers) Run(ctx context.Context) error {
+	if path := os.Getenv(cpuProfileEnv); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			c.log.Errorf("%s: %v", cpuProfileEnv, err)
+		} else {
+			defer stop()
+		}
+	}
 	if c.global.LVSFlush {
 		if _, err := c.table.Flush(ctx); err != nil {
 			c.log.Errorf("lvs_flush: %v", err)
@@ -90,6 +106,22 @@ func (c *checkers) Reload(cfg *config.Config) error {
 	c.alerts.apply(cfg)
 	c.lvs.Reload(context.Background(), cfg)
 	return nil
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("starting CPU profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // close releases the netlink handle once Run has returned.

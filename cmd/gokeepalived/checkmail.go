@@ -61,8 +61,16 @@ type alertServer struct {
 	passed    string
 	failedAt  time.Time
 	passedAt  time.Time
-	// lastOK is each checker kind's latest attempt, for the data file.
-	lastOK map[string]bool
+	// last is each checker kind's latest attempt, for the data file: a
+	// real server has one or two checkers, and a slice spares every
+	// attempt a map's hashing.
+	last []kindResult
+}
+
+// kindResult is the latest attempt of one kind of checker.
+type kindResult struct {
+	checker string
+	ok      bool
 }
 
 func newCheckerAlerts(n *notify.Notifier, mailer *notify.Mailer, cfg *config.Config) *checkerAlerts {
@@ -122,10 +130,13 @@ func (a *checkerAlerts) observe(at check.Attempt) {
 		return
 	}
 	s.attempted = true
-	if s.lastOK == nil {
-		s.lastOK = make(map[string]bool)
+	ok := at.Err == nil
+	i := slices.IndexFunc(s.last, func(r kindResult) bool { return r.checker == at.Checker })
+	if i < 0 {
+		s.last = append(s.last, kindResult{at.Checker, ok})
+	} else {
+		s.last[i].ok = ok
 	}
-	s.lastOK[at.Checker] = at.Err == nil
 	if at.Err != nil {
 		s.failed, s.failedAt = at.Checker, at.Start
 	} else {
@@ -272,10 +283,12 @@ func (a *checkerAlerts) lastAttempt(vs *config.VirtualServer, rs *config.RealSer
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s := a.servers[rsKey{notifyVS(vs), netip.AddrPortFrom(rs.Addr, rs.Port)}]
-	if s == nil || s.lastOK == nil {
+	if s == nil || len(s.last) == 0 {
 		return false, false, time.Time{}
 	}
-	ok, ran = s.lastOK[checker]
+	if i := slices.IndexFunc(s.last, func(r kindResult) bool { return r.checker == checker }); i >= 0 {
+		ok, ran = s.last[i].ok, true
+	}
 	at = s.passedAt
 	if s.failedAt.After(at) {
 		at = s.failedAt

@@ -128,3 +128,42 @@ func TestCheckerAlerts(t *testing.T) {
 func sorted(s []string) []string {
 	return slices.Sorted(slices.Values(s))
 }
+
+// TestCheckerAlertsLastAttempt requires each checker kind's latest
+// verdict, as the data file reports it, and the start of the server's
+// latest attempt, whichever checker made it.
+func TestCheckerAlertsLastAttempt(t *testing.T) {
+	cfg := loadConf(t, alertsConf)
+	a := newCheckerAlerts(&notify.Notifier{}, nil, cfg)
+	vs := &cfg.VirtualServers[0]
+	rs := &vs.RealServers[1] // 10.0.0.2: HTTP_GET and TCP_CHECK
+	if ok, ran, at := a.lastAttempt(vs, rs, "TCP_CHECK"); ok || ran || !at.IsZero() {
+		t.Fatalf("before any attempt: ok %v, ran %v, at %v; want nothing", ok, ran, at)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	observe := func(checker string, at time.Time, err error) {
+		a.observe(check.Attempt{Server: "[10.0.0.2]:tcp:80", Checker: checker, Start: at, Err: err})
+	}
+	observe("TCP_CHECK", t0, nil)
+	observe("HTTP_GET", t0.Add(time.Second), errors.New("status 500"))
+	observe("TCP_CHECK", t0.Add(2*time.Second), errors.New("connection refused"))
+	observe("HTTP_GET", t0.Add(3*time.Second), nil)
+	for _, c := range []struct {
+		checker string
+		ok, ran bool
+	}{
+		{"TCP_CHECK", false, true},
+		{"HTTP_GET", true, true},
+		{"SMTP_CHECK", false, false},
+	} {
+		ok, ran, at := a.lastAttempt(vs, rs, c.checker)
+		if ok != c.ok || ran != c.ran || !at.Equal(t0.Add(3*time.Second)) {
+			t.Errorf("%s: ok %v, ran %v, at %v; want %v, %v, %v", c.checker, ok, ran, at, c.ok, c.ran, t0.Add(3*time.Second))
+		}
+	}
+	// A reload keeps the real server and what its checkers last said.
+	a.apply(loadConf(t, alertsConf))
+	if ok, ran, _ := a.lastAttempt(&cfg.VirtualServers[0], rs, "HTTP_GET"); !ok || !ran {
+		t.Errorf("after a reload: HTTP_GET ok %v, ran %v; want true, true", ok, ran)
+	}
+}

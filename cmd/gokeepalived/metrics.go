@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,13 +26,20 @@ type metrics struct {
 
 	vrrpState, vrrpPriority, vrrpEffective, vrrpTransitions *prometheus.Desc
 	advertsSent, advertsReceived, vrrpDrops, socketDrops    *prometheus.Desc
+	vrrpPanics                                              *prometheus.Desc
 	rsUp, rsWeight, rsInPool, vsQuorum, vsSorry             *prometheus.Desc
 	ipvsPasses, ipvsOps, ipvsErrors, reloads                *prometheus.Desc
 
 	// The checkers' attempts are counted as they end, from the
-	// scheduler's observer, since no loop keeps them.
+	// scheduler's observer, since no loop keeps them; only when
+	// --metrics-listen serves them, as nothing else reads them.
+	served        bool
 	checkDuration *prometheus.HistogramVec
 	checkFailures *prometheus.CounterVec
+	// durations holds each checker kind's duration series, a
+	// prometheus.Observer: looking it up by label hashes the kind and
+	// takes the vector's lock, on every attempt of every real server.
+	durations sync.Map
 }
 
 func newMetrics(d *daemon) *metrics {
@@ -39,6 +47,7 @@ func newMetrics(d *daemon) *metrics {
 	rs := []string{"virtual_server", "real_server"}
 	return &metrics{
 		d:               d,
+		served:          d.s != nil && d.s.metricsListen != "",
 		vrrpState:       prometheus.NewDesc("gokeepalived_vrrp_state", "1 for the state the VRRP instance is in.", []string{"instance", "state"}, nil),
 		vrrpPriority:    prometheus.NewDesc("gokeepalived_vrrp_priority", "Configured priority of the VRRP instance.", inst, nil),
 		vrrpEffective:   prometheus.NewDesc("gokeepalived_vrrp_effective_priority", "Priority after tracking adjustments.", inst, nil),
@@ -47,6 +56,7 @@ func newMetrics(d *daemon) *metrics {
 		advertsReceived: prometheus.NewDesc("gokeepalived_vrrp_adverts_received_total", "Valid VRRP advertisements received.", inst, nil),
 		vrrpDrops:       prometheus.NewDesc("gokeepalived_vrrp_dropped_total", "VRRP advertisements dropped by an instance, by reason.", []string{"instance", "reason"}, nil),
 		socketDrops:     prometheus.NewDesc("gokeepalived_vrrp_socket_dropped_total", "VRRP packets dropped before reaching an instance (unknown VRID, bad header), by reason.", []string{"reason"}, nil),
+		vrrpPanics:      prometheus.NewDesc("gokeepalived_vrrp_panics_total", "Panics recovered in VRRP goroutines (packet readers, timers, trackers); the instance went on in its state.", nil, nil),
 		rsUp:            prometheus.NewDesc("gokeepalived_checker_real_server_up", "1 when every checker of the real server passes.", rs, nil),
 		rsWeight:        prometheus.NewDesc("gokeepalived_checker_real_server_weight", "Effective weight of the real server.", rs, nil),
 		rsInPool:        prometheus.NewDesc("gokeepalived_ipvs_real_server_in_pool", "1 when the real server is in the IPVS table.", rs, nil),
@@ -73,8 +83,17 @@ func newMetrics(d *daemon) *metrics {
 // observeAttempt counts one checker attempt. It runs on the checkers'
 // workers, several at once; the vectors are safe for that.
 func (m *metrics) observeAttempt(a check.Attempt) {
-	m.checkDuration.WithLabelValues(a.Checker).Observe(a.Duration.Seconds())
+	if !m.served {
+		return
+	}
+	v, ok := m.durations.Load(a.Checker)
+	if !ok {
+		v, _ = m.durations.LoadOrStore(a.Checker, m.checkDuration.WithLabelValues(a.Checker))
+	}
+	v.(prometheus.Observer).Observe(a.Duration.Seconds())
 	if a.Err != nil {
+		// Failures are the exception; their series appears with the
+		// first one.
 		m.checkFailures.WithLabelValues(a.Checker).Inc()
 	}
 }
@@ -116,6 +135,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		for _, r := range vrrp.DropReasons() {
 			counter(m.socketDrops, drops[r], r.String())
 		}
+		counter(m.vrrpPanics, v.router.Panics())
 	}
 	if c := m.d.checkers; c != nil {
 		for _, vs := range c.lvs.Status() {

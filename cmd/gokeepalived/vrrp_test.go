@@ -143,6 +143,7 @@ func TestDaemonVRRPWithKeepalived(t *testing.T) {
 		`gokeepalived_vrrp_state{instance="VI_1",state="BACKUP"} 0`,
 		`gokeepalived_vrrp_priority{instance="VI_1"} 150`,
 		`gokeepalived_vrrp_dropped_total{instance="VI_1",reason=`,
+		"gokeepalived_vrrp_panics_total 0",
 		`gokeepalived_config_reloads_total{result="success"} 0`,
 	} {
 		if !strings.Contains(metrics, want) {
