@@ -53,6 +53,11 @@ func groupUsage(proc string, pgrp int) (usage, error) {
 		if err != nil {
 			continue
 		}
+		if !bytes.Contains(status, []byte("\nVmRSS:")) {
+			// A zombie, which has no memory left: another test
+			// binary of the group that just ended, say.
+			continue
+		}
 		rss, hwm, err := parseStatus(status)
 		if err != nil {
 			return usage{}, fmt.Errorf("reading process %d: %w", pid, err)
