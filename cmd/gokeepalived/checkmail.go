@@ -9,6 +9,7 @@ import (
 
 	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/lvs"
 	"github.com/gokeepalived/gokeepalived/notify"
 )
 
@@ -92,7 +93,7 @@ func (a *checkerAlerts) apply(cfg *config.Config) {
 	names := schedulerNames(cfg)
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
-		id := notifyVS(vs)
+		id := lvs.NotifyID(vs)
 		av := oldVS[id]
 		if av == nil {
 			av = &alertVS{}
@@ -231,25 +232,6 @@ func (a *checkerAlerts) QuorumState(q *notify.Quorum, vs notify.VirtualServer, u
 	a.mailer.VirtualServerState(vs, up, fmt.Sprintf("=> %s %d+%d=%d <= %d <=", what, quorum, hysteresis, threshold, sum))
 }
 
-// notifyVS names a virtual server as the checkers' reports do.
-func notifyVS(vs *config.VirtualServer) notify.VirtualServer {
-	id := notify.VirtualServer{Group: vs.Group, FWMark: vs.FWMark}
-	if vs.Group == "" && vs.FWMark == 0 {
-		id.Addr = netip.AddrPortFrom(vs.Addr, vs.Port)
-	}
-	if vs.FWMark == 0 {
-		switch vs.Protocol {
-		case "TCP":
-			id.Protocol = notify.TCP
-		case "UDP":
-			id.Protocol = notify.UDP
-		case "SCTP":
-			id.Protocol = notify.SCTP
-		}
-	}
-	return id
-}
-
 // schedulerNames names each real server as the checkers name it to the
 // scheduler, and so in the attempts: keepalived's "[10.0.0.2]:tcp:80",
 // followed by " of VS ..." when several virtual servers have it.
@@ -282,7 +264,7 @@ func schedulerNames(cfg *config.Config) map[*config.RealServer]string {
 func (a *checkerAlerts) lastAttempt(vs *config.VirtualServer, rs *config.RealServer, checker string) (ok, ran bool, at time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := a.servers[rsKey{notifyVS(vs), netip.AddrPortFrom(rs.Addr, rs.Port)}]
+	s := a.servers[rsKey{lvs.NotifyID(vs), netip.AddrPortFrom(rs.Addr, rs.Port)}]
 	if s == nil || len(s.last) == 0 {
 		return false, false, time.Time{}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/lvs"
 	"github.com/gokeepalived/gokeepalived/notify"
 )
 
@@ -72,7 +73,7 @@ func TestCheckerAlerts(t *testing.T) {
 	mailer := &notify.Mailer{Server: ln.Addr().String(), From: "lb@example.com", To: []string{"ops@example.com"}, RouterID: "lb"}
 	cfg := loadConf(t, alertsConf)
 	a := newCheckerAlerts(&notify.Notifier{}, mailer, cfg)
-	vs := notifyVS(&cfg.VirtualServers[0])
+	vs := lvs.NotifyID(&cfg.VirtualServers[0])
 	rs := func(i int) *notify.RealServer {
 		return &notify.RealServer{Addr: netip.MustParseAddrPort("10.0.0." + string(rune('0'+i)) + ":80")}
 	}

@@ -271,7 +271,7 @@ func newVirtualServer(cfg *config.VirtualServer, scripts func(*config.Notify, st
 	vs := &virtualServer{
 		cfg:    cfg,
 		name:   cfg.Name(),
-		id:     notifyID(cfg),
+		id:     NotifyID(cfg),
 		quorum: notify.Quorum{Up: scripts(cfg.QuorumUp, "quorum_up"), Down: scripts(cfg.QuorumDown, "quorum_down")},
 	}
 	for i := range cfg.RealServers {
@@ -286,8 +286,9 @@ func newVirtualServer(cfg *config.VirtualServer, scripts func(*config.Notify, st
 	return vs
 }
 
-// notifyID names a virtual server for the notifier.
-func notifyID(vs *config.VirtualServer) notify.VirtualServer {
+// NotifyID names a virtual server as the notifier's scripts, FIFO lines
+// and mails name it.
+func NotifyID(vs *config.VirtualServer) notify.VirtualServer {
 	id := notify.VirtualServer{Group: vs.Group, FWMark: vs.FWMark}
 	if vs.Group == "" && vs.FWMark == 0 {
 		id.Addr = netip.AddrPortFrom(vs.Addr, vs.Port)
