@@ -35,15 +35,11 @@ package soak
 
 import (
 	"context"
-	"debug/elf"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -146,10 +142,8 @@ func inGuest(t *testing.T, dur time.Duration, seed uint64) {
 	}
 	dir := t.TempDir()
 	build(t, ctx, "build", "-o", filepath.Join(dir, "gokeepalived"), "github.com/gokeepalived/gokeepalived/cmd/gokeepalived")
-	if self, err := os.Executable(); err == nil && isStatic(self) {
-		copyFile(t, self, filepath.Join(dir, "soak.test"))
-	} else {
-		build(t, ctx, "test", "-c", "-o", filepath.Join(dir, "soak.test"), ".")
+	if err := vm.StaticTestBinary(ctx, filepath.Join(dir, "soak.test")); err != nil {
+		t.Fatal(err)
 	}
 	guestTimeout := dur + setupMax
 	if deadline, ok := ctx.Deadline(); ok {
@@ -172,51 +166,10 @@ func inGuest(t *testing.T, dur time.Duration, seed uint64) {
 	}
 }
 
-// build runs the go command with CGO_ENABLED=0, so that the binaries also
-// run in the guest, which has no C library of its own.
+// build runs the go command for binaries that also run in the guest.
 func build(t *testing.T, ctx context.Context, args ...string) {
 	t.Helper()
-	gocmd := "go"
-	if g := os.Getenv("GO"); g != "" {
-		gocmd = g
-	}
-	cmd := exec.CommandContext(ctx, gocmd, args...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
-func isStatic(path string) bool {
-	f, err := elf.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return false
-		}
-	}
-	return true
-}
-
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		t.Fatalf("copying %s to %s: %v", src, dst, err)
-	}
-	if err := out.Close(); err != nil {
+	if err := vm.GoBuild(ctx, args...); err != nil {
 		t.Fatal(err)
 	}
 }

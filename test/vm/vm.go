@@ -149,7 +149,7 @@ func RunTests(t *testing.T, pattern string, args ...string) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "pkg.test")
-	if err := staticTestBinary(ctx, bin); err != nil {
+	if err := StaticTestBinary(ctx, bin); err != nil {
 		t.Fatal(err)
 	}
 	command := strings.Join(append([]string{"./pkg.test", "-test.v", "-test.count=1", "-test.run", shellQuote(pattern)}, args...), " ")
@@ -162,10 +162,10 @@ func RunTests(t *testing.T, pattern string, args ...string) {
 	}
 }
 
-// staticTestBinary writes a statically linked test binary of the running
+// StaticTestBinary writes a statically linked test binary of the running
 // test's package to dst: the running binary itself when it is static, a
 // CGO_ENABLED=0 build of the package in the working directory otherwise.
-func staticTestBinary(ctx context.Context, dst string) error {
+func StaticTestBinary(ctx context.Context, dst string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("finding the test binary: %w", err)
@@ -173,14 +173,24 @@ func staticTestBinary(ctx context.Context, dst string) error {
 	if isStatic(self) {
 		return copyFile(self, dst)
 	}
+	if err := GoBuild(ctx, "test", "-c", "-o", dst, "."); err != nil {
+		return fmt.Errorf("building a static test binary: %w", err)
+	}
+	return nil
+}
+
+// GoBuild runs the go command ($GO, or go) with args and CGO_ENABLED=0,
+// so that what it builds runs in the guest, which has no C library of its
+// own.
+func GoBuild(ctx context.Context, args ...string) error {
 	gocmd := "go"
 	if g := os.Getenv("GO"); g != "" {
 		gocmd = g
 	}
-	cmd := exec.CommandContext(ctx, gocmd, "test", "-c", "-o", dst, ".")
+	cmd := exec.CommandContext(ctx, gocmd, args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building a static test binary: %w\n%s", err, out)
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	return nil
 }

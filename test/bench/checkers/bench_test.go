@@ -108,15 +108,11 @@ func TestCheckerBench(t *testing.T) {
 	}
 }
 
-// goBuild runs the go command with CGO_ENABLED=0: the guest has no C
-// library for Go programs.
+// goBuild runs the go command for binaries that run in the guest.
 func goBuild(t *testing.T, ctx context.Context, args ...string) {
 	t.Helper()
-	gocmd := envOr("GO", "go")
-	cmd := exec.CommandContext(ctx, gocmd, args...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	if err := vm.GoBuild(ctx, args...); err != nil {
+		t.Fatal(err)
 	}
 }
 
