@@ -7,7 +7,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -169,7 +171,7 @@ func TestSchedulerTiming(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newFakeClock()
 			start := clk.Now()
-			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Workers: 2})
+			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Slack: -1, Workers: 2})
 			c := &scriptedChecker{clock: clk, results: tt.results}
 			if err := sch.Add(Server{Name: "rs", Weight: 1, Checks: []Check{{Name: "TEST", Checker: c, Timing: tt.timing}}}); err != nil {
 				t.Fatal(err)
@@ -220,9 +222,44 @@ func TestSchedulerWarmupAndJitterBounds(t *testing.T) {
 	}
 }
 
+// TestSchedulerSlack checks that attempts due within the slack of the
+// first one start on its wake-up, and that starting late does not stretch
+// delay_loop: the next attempt is due delay_loop after the due time.
+func TestSchedulerSlack(t *testing.T) {
+	ms := time.Millisecond
+	clk := newFakeClock()
+	start := clk.Now()
+	sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Slack: 10 * ms})
+	timing := Timing{DelayLoop: time.Second}
+	checkers := map[string]*scriptedChecker{}
+	// a is due at once, b 4 ms later, c 30 ms later.
+	for _, c := range []struct {
+		name string
+		at   time.Duration
+	}{{"a", 0}, {"b", 4 * ms}, {"c", 30 * ms}} {
+		clk.Set(start.Add(c.at))
+		checkers[c.name] = &scriptedChecker{clock: clk, results: []error{nil}}
+		if err := sch.Add(Server{Name: c.name, Weight: 1, Checks: []Check{{Name: "TEST", Checker: checkers[c.name], Timing: timing}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Set(start)
+	drive(t, sch, clk, 2050*ms)
+	want := map[string][]time.Duration{
+		"a": {0, 1010 * ms, 2010 * ms},
+		"b": {14 * ms, 1010 * ms, 2010 * ms},
+		"c": {40 * ms, 1040 * ms, 2040 * ms},
+	}
+	for name, c := range checkers {
+		if got := c.offsets(start); fmt.Sprint(got) != fmt.Sprint(want[name]) {
+			t.Errorf("%s: attempts at %v, want %v", name, got, want[name])
+		}
+	}
+}
+
 func TestSchedulerServerNeedsAllCheckersAndWeights(t *testing.T) {
 	clk := newFakeClock()
-	sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1})
+	sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Slack: -1})
 	s := time.Second
 	a := &scriptedChecker{clock: clk, results: []error{nil, nil, errDown, nil}}
 	// The dynamic checker sets weights 5, then 7 while the other fails,
@@ -391,7 +428,7 @@ func TestSchedulerLogsAsKeepalived(t *testing.T) {
 			logger, hook := test.NewNullLogger()
 			logger.SetLevel(logrus.InfoLevel)
 			clk := newFakeClock()
-			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Logger: logger})
+			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Slack: -1, Logger: logger})
 			c := &scriptedChecker{clock: clk, results: tt.results}
 			name := Dialer{Addr: netip.MustParseAddrPort("192.0.2.1:80")}.String()
 			if err := sch.Add(Server{Name: name, Checks: []Check{{Name: tt.kind, Checker: c, Timing: tt.timing}}}); err != nil {
@@ -437,7 +474,7 @@ func TestSchedulerLogsRetriesAtDebug(t *testing.T) {
 				log = logger.WithField("component", "checker")
 			}
 			clk := newFakeClock()
-			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Logger: log})
+			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Slack: -1, Logger: log})
 			c := &scriptedChecker{clock: clk, results: []error{nil, errDown, nil}}
 			name := Dialer{Addr: netip.MustParseAddrPort("192.0.2.1:80")}.String()
 			timing := Timing{DelayLoop: 10 * time.Second, Retry: 2, DelayBeforeRetry: time.Second}
@@ -465,7 +502,7 @@ func TestSchedulerObservesEveryAttempt(t *testing.T) {
 	start := clk.Now()
 	var mu sync.Mutex
 	var seen []Attempt
-	sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Workers: 2, Observe: func(a Attempt) {
+	sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Slack: -1, Workers: 2, Observe: func(a Attempt) {
 		mu.Lock()
 		defer mu.Unlock()
 		seen = append(seen, a)
@@ -547,7 +584,7 @@ func TestSchedulerConfirmsAlphaFirstFailure(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newFakeClock()
 			start := clk.Now()
-			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Workers: 1})
+			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Slack: -1, Workers: 1})
 			var checks []Check
 			for i, results := range tt.checks {
 				checks = append(checks, Check{
@@ -569,5 +606,77 @@ func TestSchedulerConfirmsAlphaFirstFailure(t *testing.T) {
 				t.Errorf("events\n%v\nwant\n%v", got, tt.events)
 			}
 		})
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestSchedulerPendingConnect follows a TCP_CHECK whose handshake is still
+// under way when Run's inline connect returns: a worker waits for it until
+// connect_timeout, and removing the server or ending Run while it waits
+// releases the socket.
+func TestSchedulerPendingConnect(t *testing.T) {
+	addr, _ := fullListener(t)
+	fds := openFDs(t)
+	var mu sync.Mutex
+	var attempts []Attempt
+	sch := NewScheduler(Options{Spread: -1, Observe: func(a Attempt) {
+		mu.Lock()
+		attempts = append(attempts, a)
+		mu.Unlock()
+	}})
+	timing := Timing{DelayLoop: time.Hour, Timeout: 300 * time.Millisecond}
+	for _, name := range []string{"timeout", "removed"} {
+		if err := sch.Add(Server{Name: name, Weight: 1, Checks: []Check{{Name: "TCP_CHECK", Checker: &TCPCheck{Dialer: Dialer{Addr: addr}}, Timing: timing}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sch.Run(ctx) }()
+	stop := sync.OnceFunc(func() {
+		cancel()
+		<-done
+	})
+	defer stop()
+	t0 := time.Now()
+	// By now both attempts wait for their handshake.
+	time.Sleep(50 * time.Millisecond)
+	sch.Remove("removed")
+	var down Event
+	for down.Server == "" {
+		select {
+		case ev := <-sch.Events():
+			if ev.Server == "timeout" && !ev.Up {
+				down = ev
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no down event within 5s")
+		}
+	}
+	took := time.Since(t0)
+	if took < 250*time.Millisecond || took > 2*time.Second {
+		t.Errorf("down after %v, want about connect_timeout 300ms", took)
+	}
+	if !strings.Contains(down.Reason, "timeout") {
+		t.Errorf("down reason %q, want a timeout", down.Reason)
+	}
+	mu.Lock()
+	for _, a := range attempts {
+		if a.Server == "removed" {
+			t.Errorf("attempt of the removed server observed: %+v", a)
+		}
+	}
+	mu.Unlock()
+	stop()
+	if n := openFDs(t); n != fds {
+		t.Errorf("%d open descriptors after Run, %d before", n, fds)
 	}
 }

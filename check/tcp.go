@@ -47,22 +47,40 @@ func (c *TCPCheck) checkBy(ctx context.Context, deadline time.Time) error {
 // waits, in the netpoller, until deadline (none if zero) or until ctx is
 // done.
 func (d Dialer) probeTCP(ctx context.Context, deadline time.Time) error {
+	rest, err := d.beginProbeTCP(deadline)
+	if rest == nil {
+		return err
+	}
+	return rest(ctx)
+}
+
+// begin is probeTCP up to the wait for a handshake still under way, for
+// the Scheduler to run inline.
+func (c *TCPCheck) begin(deadline time.Time) (func(ctx context.Context) error, error) {
+	return c.Dialer.beginProbeTCP(deadline)
+}
+
+// beginProbeTCP does what probeTCP does without waiting: it returns the
+// wait, which then owns the socket, if the handshake is still under way.
+func (d Dialer) beginProbeTCP(deadline time.Time) (rest func(ctx context.Context) error, err error) {
 	if d.Addr.Addr().Zone() != "" {
 		// A link-local address's zone is an interface name, which
 		// package net turns into the index the socket address needs.
-		return d.probeTCPNet(ctx, deadline)
+		return func(ctx context.Context) error { return d.probeTCPNet(ctx, deadline) }, nil
 	}
 	fd, sa, pending, err := d.connectTCP()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !pending {
-		return closeFD(fd)
+		return nil, closeFD(fd)
 	}
-	f := os.NewFile(uintptr(fd), "tcp "+d.Addr.String())
-	// SO_LINGER 0 is already set: this close resets too.
-	defer f.Close()
-	return d.waitConnect(ctx, deadline, f, sa)
+	return func(ctx context.Context) error {
+		f := os.NewFile(uintptr(fd), "tcp "+d.Addr.String())
+		// SO_LINGER 0 is already set: this close resets too.
+		defer f.Close()
+		return d.waitConnect(ctx, deadline, f, sa)
+	}, nil
 }
 
 // dialTCP is DialContext("tcp") with the timeout as a deadline of its own,

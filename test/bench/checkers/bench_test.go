@@ -180,7 +180,7 @@ func TestGuestCheckerBench(t *testing.T) {
 				results = append(results, r)
 			}
 			for _, d := range daemons {
-				r := measure(t, d, conf, s, lst, warmup, window)
+				r := measure(t, d, conf, s, lst, warmup, window, os.Getenv(schedulerEnv) == "profile" && d.name == "gokeepalived")
 				t.Logf("%s at %s: %.0f checks/s of %.0f, %.2f CPU s/min, %.1f MB peak RSS, %d of %d real servers in the table at the end; "+
 					"guest CPU %.0f%% busy, listeners %.2f CPU s/min; started in %v, stopped in %v; most frequent log lines:\n%s",
 					d.name, s, r.checksPerSecond(), s.checksPerSecond(), r.cpuPerMinute(), r.rssMB(), r.inTable, s.total(),
@@ -274,12 +274,17 @@ func (r result) rssMB() float64 { return float64(r.rss) / (1 << 20) }
 
 // measure runs d on conf: it waits until the table holds every real
 // server, lets the checks settle for warmup, then measures window.
-func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, warmup, window time.Duration) result {
+func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, warmup, window time.Duration, profile bool) result {
 	t.Helper()
 	run(t, "ipvsadm", "-C")
 	dir := t.TempDir()
 	cmd := exec.Command(d.path, "-C", "-n", "-l", "-G", "-f", conf,
 		"-p", filepath.Join(dir, "main.pid"), "-r", filepath.Join(dir, "vrrp.pid"), "-c", filepath.Join(dir, "checkers.pid"))
+	prof := filepath.Join(dir, "cpu.prof")
+	if profile {
+		// The daemon profiles its checker loop from start to stop.
+		cmd.Env = append(os.Environ(), "GOKEEPALIVED_CHECKER_CPUPROFILE="+prof)
+	}
 	out := newDaemonLog(32 << 10)
 	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
@@ -376,6 +381,14 @@ func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, warmup
 	}
 	r.stopped = time.Since(stop)
 	r.log = out
+	if profile {
+		b, err := os.ReadFile(prof)
+		if err != nil {
+			t.Errorf("%s's CPU profile: %v", d.name, err)
+		} else {
+			writeProfile(d.name, s, b)
+		}
+	}
 	// A daemon that falls behind is a result; one that checks nothing
 	// at all did not run.
 	if r.tcp+r.http == 0 {

@@ -142,7 +142,7 @@ func measureScheduler(t *testing.T, s size, lst *listeners, warmup, window time.
 		t.Fatal(err)
 	}
 	if profile {
-		writeProfile(s, prof.Bytes())
+		writeProfile("check.Scheduler", s, prof.Bytes())
 	}
 	return r
 }
@@ -166,10 +166,11 @@ func selfCPU() (time.Duration, error) {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
-// writeProfile prints a profile to the console in base64 lines.
-func writeProfile(s size, p []byte) {
+// writeProfile prints the profile of who (a daemon or the scheduler) at
+// size s to the console in base64 lines.
+func writeProfile(who string, s size, p []byte) {
 	var b bytes.Buffer
-	b.WriteString(profileBegin + " " + s.String() + " " + strconv.Itoa(len(p)) + "\n")
+	b.WriteString(profileBegin + " " + who + " " + s.String() + " " + strconv.Itoa(len(p)) + "\n")
 	enc := base64.StdEncoding.EncodeToString(p)
 	for len(enc) > 0 {
 		n := min(len(enc), 76)
