@@ -36,9 +36,13 @@ const (
 const (
 	// rssSlopeMax: a leak of a few hundred bytes per check (about 400
 	// checks a second) would exceed it within minutes. The Go heap's
-	// sawtooth moves RSS by about a MiB between samples; over 2.5
-	// minutes of samples that gives slopes of a few tenths of a MiB a
-	// minute.
+	// sawtooth moves RSS by about a MiB between readings: a line through
+	// 2.5 minutes of them tilted by up to 0.7 MiB a minute in flat
+	// five-minute runs (a GC cycle that runs long at the end of the
+	// window), by under 0.05 in 20-minute runs; make test runs eight
+	// minutes. The limit applies to the Theil-Sen slope (the median of
+	// the slopes between pairs of readings), which a burst at either end
+	// does not move; the least-squares slope is reported beside it.
 	rssSlopeMax = 1.0 // MiB per minute
 	// goroutineSlopeMax: one goroutine leaked per flap (more than 80 a
 	// minute) or per check would exceed it by far. The count sits on a
@@ -543,7 +547,8 @@ type result struct {
 
 type daemonResult struct {
 	samples        []sample
-	rssSlope       float64 // MiB per minute, second half
+	rssSlope       float64 // MiB per minute, second half, Theil-Sen
+	rssLSQ         float64 // the same, least squares
 	goroutineSlope float64 // per minute, second half, Theil-Sen
 	goroutineLSQ   float64 // the same, least squares
 	fdMin, fdMax   int     // second half
@@ -613,7 +618,8 @@ func evaluate(obs *observer, rs []realServer, start time.Time, dur, end time.Dur
 			}
 		}
 		dr.rssReadings = len(rss)
-		dr.rssSlope, dr.goroutineSlope, dr.goroutineLSQ = slope(rx, rss), theilSen(xs, gs), slope(xs, gs)
+		dr.rssSlope, dr.rssLSQ = theilSen(rx, rss), slope(rx, rss)
+		dr.goroutineSlope, dr.goroutineLSQ = theilSen(xs, gs), slope(xs, gs)
 		if len(ss) > 0 {
 			last := ss[len(ss)-1]
 			dr.transitions = last.transitions - baseline[name]
@@ -803,8 +809,8 @@ func (r *result) table() string {
 	}
 	for _, name := range r.names {
 		dr := r.daemons[name]
-		fmt.Fprintf(&b, "%s: samples %d, RSS slope %+.3f MiB/min (%d readings), goroutine slope %+.2f/min (least squares %+.2f), fds %d..%d (floor %d -> %d), transitions in the election %.0f and after it %.0f, flaps seen %d/%d, polls %d (%d readings compared, %d stale), CPU %.2f s/min\n",
-			name, len(dr.samples), dr.rssSlope, dr.rssReadings, dr.goroutineSlope, dr.goroutineLSQ, dr.fdMin, dr.fdMax, dr.fdFloor2, dr.fdFloor4, dr.election, dr.transitions, dr.seen, r.applied, dr.polls, dr.checked, dr.staleCount, dr.cpuPerMin)
+		fmt.Fprintf(&b, "%s: samples %d, RSS slope %+.3f MiB/min (least squares %+.3f, %d readings), goroutine slope %+.2f/min (least squares %+.2f), fds %d..%d (floor %d -> %d), transitions in the election %.0f and after it %.0f, flaps seen %d/%d, polls %d (%d readings compared, %d stale), CPU %.2f s/min\n",
+			name, len(dr.samples), dr.rssSlope, dr.rssLSQ, dr.rssReadings, dr.goroutineSlope, dr.goroutineLSQ, dr.fdMin, dr.fdMax, dr.fdFloor2, dr.fdFloor4, dr.election, dr.transitions, dr.seen, r.applied, dr.polls, dr.checked, dr.staleCount, dr.cpuPerMin)
 	}
 	return b.String()
 }

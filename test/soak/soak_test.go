@@ -19,12 +19,12 @@
 // instead of 1 and 2 (guestTiming); the real servers, the flaps and the
 // assertions are the same.
 //
-// Under emulation on a shared machine the test does not yet pass
-// reliably: in some runs the backup director, joining a master that already
-// runs its checkers, times out on adverts the master did send, and a
-// director paused by the host for a second or two reads a few real servers
-// late. On hardware with IPVS it has not run yet. make soak runs it; make
-// test does not.
+// The emulated guest needs the machine's CPUs to itself: on a host busy
+// with other guests, a backup director joining a master that already ran
+// its checkers timed out on adverts the master did send, and a director
+// paused by the host for a second or two read a few real servers late.
+// make test therefore runs the soak last, alone, for eight minutes; make
+// soak runs it for longer. On hardware with IPVS it has not run yet.
 //
 // Environment: SOAK_DURATION (default 5m) is how long the real servers
 // flap; SOAK_SEED (default random, printed) fixes the flap schedule;
