@@ -155,9 +155,9 @@ type Options struct {
 	// with others; zero means DefaultSlack, negative none.
 	Slack time.Duration
 	// Observe, when set, is called after every attempt, whether or not
-	// it changed any state, for metrics. It is called from the workers
-	// and from Run, possibly from several at once, and holds them while
-	// it runs, so it must be quick. Attempts ended by Remove or by the end of Run are
+	// it changed any state, for metrics, and before the Event of a change
+	// it made is delivered. It is called with the Scheduler's lock held,
+	// so it must be quick and must not call the Scheduler. Attempts ended by Remove or by the end of Run are
 	// not real verdicts and are not observed.
 	Observe func(Attempt)
 }
@@ -174,6 +174,16 @@ type Attempt struct {
 	Duration time.Duration
 	// Err is nil when the server passed, and why it failed otherwise.
 	Err error
+	// Changed reports that the attempt changed its checker's verdict,
+	// once the retries were spent; Up is the checker's verdict after the
+	// attempt.
+	Changed bool
+	Up      bool
+	// ServerChanged reports that the attempt changed the real server's
+	// health: an Event reports it, after the attempt is observed.
+	// ServerUp is the server's health after the attempt.
+	ServerChanged bool
+	ServerUp      bool
 }
 
 // A Scheduler runs the checks of many real servers from one timer heap and
@@ -237,6 +247,8 @@ type entry struct {
 
 type result struct {
 	e            *entry
+	start        time.Time     // when the attempt began, if observed
+	took         time.Duration // how long it took, if observed
 	err          error
 	delta        int
 	deltaChanged bool
@@ -587,10 +599,13 @@ func (s *Scheduler) runInline(max int) int {
 			s.mu.Unlock()
 			return ran
 		}
-		s.observeAttempt(e, start, err)
+		r := result{e: e, err: err, start: start}
+		if s.observe != nil {
+			r.took = s.clock.Now().Sub(start)
+		}
 		s.mu.Lock()
 		if e.srv.ctx.Err() == nil {
-			s.finish(result{e: e, err: err})
+			s.observeAttempt(r, s.finish(r))
 		}
 		s.mu.Unlock()
 	}
@@ -607,7 +622,7 @@ func (s *Scheduler) complete(r result) {
 	s.mu.Lock()
 	s.busy--
 	if r.e.srv.ctx.Err() == nil {
-		s.finish(r)
+		s.observeAttempt(r, s.finish(r))
 	}
 	wake := r.e.index == 0 || len(s.queue) > 0 || (s.busy <= 0 && s.onIdle != nil)
 	s.mu.Unlock()
@@ -633,12 +648,14 @@ func (s *Scheduler) attempt(e *entry) result {
 		rest := e.rest
 		e.rest = nil
 		r.err = rest(e.srv.ctx)
-		s.observeAttempt(e, e.start, r.err)
+		r.start = e.start
+		if s.observe != nil {
+			r.took = s.clock.Now().Sub(r.start)
+		}
 		return r
 	}
-	var start time.Time
 	if s.observe != nil {
-		start = s.clock.Now()
+		r.start = s.clock.Now()
 	}
 	switch c := e.check.Checker.(type) {
 	case deadlineChecker:
@@ -653,30 +670,42 @@ func (s *Scheduler) attempt(e *entry) result {
 		r.err = c.Check(ctx)
 		cancel()
 	}
-	s.observeAttempt(e, start, r.err)
+	if s.observe != nil {
+		r.took = s.clock.Now().Sub(r.start)
+	}
 	return r
 }
 
-// observeAttempt reports an attempt to Options.Observe, unless Remove or
-// the end of Run cut it short.
-func (s *Scheduler) observeAttempt(e *entry, start time.Time, err error) {
-	if s.observe != nil && e.srv.ctx.Err() == nil {
-		s.observe(Attempt{
-			Server:   e.srv.name,
-			Checker:  e.check.Name,
-			Start:    start,
-			Duration: s.clock.Now().Sub(start),
-			Err:      err,
-		})
+// A verdict is what finish made of an attempt.
+type verdict struct {
+	changed, serverChanged, serverUp bool
+}
+
+// observeAttempt reports an attempt that finish applied to
+// Options.Observe. s.mu is held.
+func (s *Scheduler) observeAttempt(r result, v verdict) {
+	if s.observe == nil || r.e.srv.removed {
+		return
 	}
+	s.observe(Attempt{
+		Server:        r.e.srv.name,
+		Checker:       r.e.check.Name,
+		Start:         r.start,
+		Duration:      r.took,
+		Err:           r.err,
+		Changed:       v.changed,
+		Up:            r.e.state.up,
+		ServerChanged: v.serverChanged,
+		ServerUp:      v.serverUp,
+	})
 }
 
 // finish applies an attempt's result and schedules the next attempt. s.mu
 // is held.
-func (s *Scheduler) finish(r result) {
+func (s *Scheduler) finish(r result) verdict {
 	e, sv := r.e, r.e.srv
 	if sv.removed {
-		return
+		return verdict{serverUp: sv.up}
 	}
 	ok := r.err == nil
 	retries, firstRun := e.state.retryIt, !e.state.hasRun
@@ -733,11 +762,13 @@ func (s *Scheduler) finish(r result) {
 	// An alpha checker starts down, so its first verdict changes nothing
 	// when it fails; keepalived notifies it nonetheless.
 	confirmed := firstRun && loop && !ok && !changed && e.check.Timing.Alpha
+	v := verdict{changed: changed, serverChanged: up != sv.up, serverUp: up}
 	if up == sv.up && weight == sv.cur && !confirmed {
-		return
+		return v
 	}
 	sv.up, sv.cur = up, weight
 	s.queue = append(s.queue, Event{Server: sv.name, Up: up, Weight: weight, Reason: reason, Time: now, Confirmed: confirmed})
+	return v
 }
 
 // debug tells whether the logger keeps debug messages; a logger that

@@ -512,22 +512,69 @@ func TestSchedulerObservesEveryAttempt(t *testing.T) {
 	if err := sch.Add(Server{Name: "rs", Weight: 1, Checks: []Check{{Name: "TCP_CHECK", Checker: c, Timing: timing}}}); err != nil {
 		t.Fatal(err)
 	}
+	// A server whose first checker is always down: its second checker's
+	// changes leave the server down.
+	once := Timing{DelayLoop: 5 * s}
+	err := sch.Add(Server{Name: "pair", Weight: 1, Checks: []Check{
+		{Name: "DOWN", Checker: &scriptedChecker{clock: clk, results: []error{errDown}}, Timing: once},
+		{Name: "FLAP", Checker: &scriptedChecker{clock: clk, results: []error{nil, errDown, nil}}, Timing: once},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	drive(t, sch, clk, 16*s)
 	mu.Lock()
 	defer mu.Unlock()
-	// Two attempts that change nothing (0 s, 5 s), a failure that only
-	// counts a retry (10 s), the verdict down (11 s), up again (16 s).
-	want := []struct {
-		at  time.Duration
-		err error
-	}{{0, nil}, {5 * s, nil}, {10 * s, errDown}, {11 * s, errDown}, {16 * s, nil}}
-	if len(seen) != len(want) {
-		t.Fatalf("observed %d attempts, want %d: %+v", len(seen), len(want), seen)
+	type obs struct {
+		at                   time.Duration
+		err                  error
+		changed, up          bool
+		serverChanged, srvUp bool
 	}
-	for i, a := range seen {
-		if a.Server != "rs" || a.Checker != "TCP_CHECK" || a.Start.Sub(start) != want[i].at || a.Err != want[i].err || a.Duration != 0 {
-			t.Errorf("attempt %d = %+v, want rs TCP_CHECK at %v err %v", i, a, want[i].at, want[i].err)
+	got := map[string][]obs{}
+	for _, a := range seen {
+		if a.Duration != 0 {
+			t.Errorf("attempt %+v took time on a fake clock", a)
 		}
+		got[a.Server+" "+a.Checker] = append(got[a.Server+" "+a.Checker], obs{a.Start.Sub(start), a.Err, a.Changed, a.Up, a.ServerChanged, a.ServerUp})
+	}
+	want := map[string][]obs{
+		// Two attempts that change nothing (0 s, 5 s), a failure that
+		// only counts a retry (10 s), the verdict down (11 s), up again
+		// (16 s).
+		"rs TCP_CHECK": {
+			{0, nil, false, true, false, true},
+			{5 * s, nil, false, true, false, true},
+			{10 * s, errDown, false, true, false, true},
+			{11 * s, errDown, true, false, true, false},
+			{16 * s, nil, true, true, true, true},
+		},
+		"pair DOWN": {
+			{0, errDown, true, false, true, false},
+			{5 * s, errDown, false, false, false, false},
+			{10 * s, errDown, false, false, false, false},
+			{15 * s, errDown, false, false, false, false},
+		},
+		// Its changes at 5 s and 10 s leave the server down. At 0 s
+		// the two checkers of the server run in either order, so the
+		// server may still be up after its first attempt.
+		"pair FLAP": {
+			{0, nil, false, true, false, false},
+			{5 * s, errDown, true, false, false, false},
+			{10 * s, nil, true, true, false, false},
+			{15 * s, nil, false, true, false, false},
+		},
+	}
+	if f := got["pair FLAP"]; len(f) > 0 && f[0].srvUp {
+		f[0].srvUp = false
+	}
+	for k, w := range want {
+		if fmt.Sprint(got[k]) != fmt.Sprint(w) {
+			t.Errorf("%s observed\n%v\nwant\n%v", k, got[k], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("observed %v", got)
 	}
 }
 

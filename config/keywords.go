@@ -284,6 +284,7 @@ func globalKeywords() handlers[Global] {
 		"vrrp_check_unicast_src":       flag(func(g *Global) *bool { return &g.VRRPCheckUnicastSrc }),
 		"lvs_flush":                    flag(func(g *Global) *bool { return &g.LVSFlush }),
 		"checker_log_all_failures":     flag(func(g *Global) *bool { return &g.CheckerLogAllFailures }),
+		"no_checker_emails":            flag(func(g *Global) *bool { return &g.NoCheckerEmails }),
 		"script_user": func(p *parser, g *Global, n *node) {
 			if u, ok := p.arg(n, 1); ok {
 				g.ScriptUser = u
@@ -451,7 +452,7 @@ func globalKeywords() handlers[Global] {
 			"lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force lvs_netlink_monitor_rcv_bufs "+
 			"lvs_netlink_monitor_rcv_bufs_force min_auto_priority_delay nftables nftables_counters "+
 			"nftables_ifindex nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark "+
-			"nftables_priority no_checker_emails process_monitor_rcv_bufs "+
+			"nftables_priority process_monitor_rcv_bufs "+
 			"process_monitor_rcv_bufs_force random_seed reload_check_config reload_file reload_repeat "+
 			"reload_time_file rs_init_notifies tmp_config_directory umask vmac_addr_prefix vmac_prefix "+
 			"vrrp_garp_extra_if vrrp_netlink_cmd_rcv_bufs "+

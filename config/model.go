@@ -88,6 +88,9 @@ type Global struct {
 	LVSFlushOnStop        string         `json:"lvs_flush_on_stop,omitempty"` // "", "ALL", "VS"
 	LVSSyncDaemon         *LVSSyncDaemon `json:"lvs_sync_daemon,omitempty"`
 	CheckerLogAllFailures bool           `json:"checker_log_all_failures,omitempty"`
+	// NoCheckerEmails mails a real server's checker changes only when
+	// they change the server's state (no_checker_emails).
+	NoCheckerEmails bool `json:"no_checker_emails,omitempty"`
 
 	// Other holds global_defs keywords that are valid keepalived but that
 	// this model does not interpret.

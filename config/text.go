@@ -297,6 +297,7 @@ func (tw *textWriter) global(g *Global) {
 		tw.line(words...)
 	}
 	tw.flag("checker_log_all_failures", g.CheckerLogAllFailures)
+	tw.flag("no_checker_emails", g.NoCheckerEmails)
 	tw.raws(g.Other)
 	tw.close()
 }

@@ -104,11 +104,14 @@ func (m *Mailer) VirtualServerState(vs VirtualServer, up bool, body string) {
 
 // CheckerBody is the body keepalived 2.2.7's checker of kind checker
 // (TCP_CHECK, HTTP_GET, ...) mails when it brings its real server up or
-// takes it down, and false for a kind that sends no mail. HTTP_GET,
-// SSL_GET and SMTP_CHECK add the reason of a failure to keepalived's
-// line ("=> CHECK failed on service : connection error <="); this is the
-// line they send without one.
+// takes it down, and false for a kind that sends no mail. HTTP_GET and
+// SSL_GET say why they failed in one way for every failure ("=> CHECK
+// failed on service : HTTP request failed <="); SMTP_CHECK adds its own
+// reason to that line, and this is the line it sends without one.
 func CheckerBody(checker string, up bool) (string, bool) {
+	if !up && (checker == "HTTP_GET" || checker == "SSL_GET") {
+		return "=> CHECK failed on service : HTTP request failed <=", true
+	}
 	var kind string
 	switch checker {
 	case "TCP_CHECK":

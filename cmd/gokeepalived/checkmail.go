@@ -22,16 +22,19 @@ import (
 // here the reports come per real server, so the checker whose attempt
 // decided is taken from the scheduler's observer: the latest failed
 // attempt for a server going down, the latest passed one for a server
-// coming up.
+// coming up. A checker's change of verdict that leaves its server's
+// health as it was (the server has other checkers) is mailed from the
+// observer, unless no_checker_emails, as keepalived's checkers do.
 type checkerAlerts struct {
 	*notify.Notifier
 	mailer *notify.Mailer // nil: no smtp_server or no notification_email
 
-	mu      sync.Mutex
-	servers map[rsKey]*alertServer // the real servers of the configuration
-	removed map[rsKey]*alertServer // those the last reload removed
-	byCheck map[string]*alertServer
-	vss     map[notify.VirtualServer]*alertVS
+	mu              sync.Mutex
+	noCheckerEmails bool                   // no_checker_emails
+	servers         map[rsKey]*alertServer // the real servers of the configuration
+	removed         map[rsKey]*alertServer // those the last reload removed
+	byCheck         map[string]*alertServer
+	vss             map[notify.VirtualServer]*alertVS
 }
 
 // alertVS is what a virtual server's quorum mail says: keepalived writes
@@ -54,6 +57,7 @@ type rsKey struct {
 
 // alertServer is a real server's smtp_alert and its latest attempts.
 type alertServer struct {
+	key       rsKey
 	mail      bool // smtp_alert, resolved from real_server, virtual_server and global_defs
 	weight    int  // configured weight, for the quorum mails
 	alive     bool // as last reported
@@ -87,6 +91,7 @@ func (a *checkerAlerts) apply(cfg *config.Config) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	old, oldVS := a.servers, a.vss
+	a.noCheckerEmails = cfg.Global.NoCheckerEmails
 	a.servers = make(map[rsKey]*alertServer)
 	a.byCheck = make(map[string]*alertServer)
 	a.vss = make(map[notify.VirtualServer]*alertVS)
@@ -109,7 +114,7 @@ func (a *checkerAlerts) apply(cfg *config.Config) {
 				// in alpha mode, as the checkers start it.
 				s = &alertServer{alive: !slices.ContainsFunc(rs.Checkers, func(c config.Checker) bool { return c.Timing.Alpha })}
 			}
-			s.mail, s.weight = rs.SMTPAlert, rs.Weight
+			s.key, s.mail, s.weight = k, rs.SMTPAlert, rs.Weight
 			a.servers[k] = s
 			a.byCheck[names[rs]] = s
 		}
@@ -122,14 +127,31 @@ func (a *checkerAlerts) apply(cfg *config.Config) {
 	}
 }
 
-// observe records an attempt of the scheduler.
+// observe records an attempt of the scheduler, and mails a checker's
+// change of verdict that leaves its server's health as it was: keepalived
+// mails it with the server's state in the subject and the checker's line
+// in the body, unless no_checker_emails.
 func (a *checkerAlerts) observe(at check.Attempt) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	s := a.byCheck[at.Server]
 	if s == nil {
+		a.mu.Unlock()
 		return
 	}
+	a.record(s, at)
+	mail := at.Changed && !at.ServerChanged && s.mail && !a.noCheckerEmails && a.mailer != nil
+	key := s.key
+	a.mu.Unlock()
+	if !mail {
+		return
+	}
+	if body, ok := notify.CheckerBody(at.Checker, at.Up); ok {
+		a.mailer.RealServerState(key.rs, key.vs, at.ServerUp, body)
+	}
+}
+
+// record keeps an attempt for the mails and the data file. a.mu is held.
+func (a *checkerAlerts) record(s *alertServer, at check.Attempt) {
 	s.attempted = true
 	ok := at.Err == nil
 	i := slices.IndexFunc(s.last, func(r kindResult) bool { return r.checker == at.Checker })

@@ -61,16 +61,11 @@ virtual_server 192.0.2.1 80 {
 // keepalived's mails: none for the start-up report of a real server no
 // check has seen, the deciding checker's line for a change of health,
 // "=> Removing <=" for a real server a reload removed, "=> Shutting down
-// <=" at shutdown, and nothing for a real server with smtp_alert off.
+// <=" at shutdown, nothing for a real server with smtp_alert off, and a
+// mail of its own for a checker's change that leaves its server's health
+// as it was.
 func TestCheckerAlerts(t *testing.T) {
-	sink := &smtpSink{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go sink.serve(ln)
-	mailer := &notify.Mailer{Server: ln.Addr().String(), From: "lb@example.com", To: []string{"ops@example.com"}, RouterID: "lb"}
+	sink, mailer := newMailSink(t)
 	cfg := loadConf(t, alertsConf)
 	a := newCheckerAlerts(&notify.Notifier{}, mailer, cfg)
 	vs := lvs.NotifyID(&cfg.VirtualServers[0])
@@ -98,7 +93,14 @@ func TestCheckerAlerts(t *testing.T) {
 	attempt(2, "TCP_CHECK", nil)
 	attempt(2, "HTTP_GET", fail)
 	a.RealServerState(rs(2), vs, false, false)
-	expect(2, "DOWN", "=> CHECK failed on service <=")
+	expect(2, "DOWN", "=> CHECK failed on service : HTTP request failed <=")
+	// With HTTP_GET down, TCP_CHECK goes down and up again: the server
+	// stays down, and each change of the checker is mailed on its own,
+	// with the server's state in the subject.
+	a.observe(check.Attempt{Server: "[10.0.0.2]:tcp:80", Checker: "TCP_CHECK", Start: time.Now(), Err: fail, Changed: true})
+	expect(2, "DOWN", "=> TCP CHECK failed on service <=")
+	a.observe(check.Attempt{Server: "[10.0.0.2]:tcp:80", Checker: "TCP_CHECK", Start: time.Now(), Changed: true, Up: true})
+	expect(2, "DOWN", "=> TCP CHECK succeed on service <=")
 
 	attempt(3, "TCP_CHECK", fail)
 	a.RealServerState(rs(3), vs, false, false)
@@ -113,17 +115,57 @@ func TestCheckerAlerts(t *testing.T) {
 	a.RealServerState(rs(2), vs, false, true)
 	expect(2, "DOWN", "=> Shutting down <=")
 
+	sink.expect(t, want)
+}
+
+// expect waits for the mails want, in any order, and for no more.
+func (s *smtpSink) expect(t *testing.T, want []string) {
+	t.Helper()
 	// Mails go out in the background, each on its own connection.
-	waitFor(t, "mails", 5*time.Second, func() bool { return len(sink.messages()) >= len(want) })
+	waitFor(t, "mails", 5*time.Second, func() bool { return len(s.messages()) >= len(want) })
 	time.Sleep(200 * time.Millisecond)
 	var got []string
-	for _, m := range sink.messages() {
+	for _, m := range s.messages() {
 		got = append(got, mailSummary(m))
 	}
 	// Delivery order is not the order of the alerts.
 	if strings.Join(sorted(got), "\n") != strings.Join(sorted(want), "\n") {
 		t.Errorf("mails:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// TestCheckerAlertsNoCheckerEmails requires no mail for a checker's change
+// that leaves its server's health as it was when global_defs has
+// no_checker_emails, and the server's own changes mailed as before.
+func TestCheckerAlertsNoCheckerEmails(t *testing.T) {
+	sink, mailer := newMailSink(t)
+	cfg := loadConf(t, strings.Replace(alertsConf, "router_id lb", "router_id lb\n    no_checker_emails", 1))
+	if !cfg.Global.NoCheckerEmails {
+		t.Fatal("no_checker_emails not parsed")
+	}
+	a := newCheckerAlerts(&notify.Notifier{}, mailer, cfg)
+	vs := lvs.NotifyID(&cfg.VirtualServers[0])
+	rs2 := &notify.RealServer{Addr: netip.MustParseAddrPort("10.0.0.2:80")}
+	fail := errors.New("connection refused")
+	a.observe(check.Attempt{Server: "[10.0.0.2]:tcp:80", Checker: "HTTP_GET", Start: time.Now(), Err: fail, Changed: true, ServerChanged: true})
+	a.RealServerState(rs2, vs, false, false)
+	a.observe(check.Attempt{Server: "[10.0.0.2]:tcp:80", Checker: "TCP_CHECK", Start: time.Now(), Err: fail, Changed: true})
+	a.observe(check.Attempt{Server: "[10.0.0.2]:tcp:80", Checker: "TCP_CHECK", Start: time.Now(), Changed: true, Up: true})
+	sink.expect(t, []string{"[lb] Realserver [10.0.0.2]:tcp:80 of virtual server [192.0.2.1]:tcp:80 - DOWN | => CHECK failed on service : HTTP request failed <="})
+}
+
+// newMailSink returns an SMTP server for the test and a mailer of
+// router_id lb that sends to it.
+func newMailSink(t *testing.T) (*smtpSink, *notify.Mailer) {
+	t.Helper()
+	sink := &smtpSink{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go sink.serve(ln)
+	return sink, &notify.Mailer{Server: ln.Addr().String(), From: "lb@example.com", To: []string{"ops@example.com"}, RouterID: "lb"}
 }
 
 func sorted(s []string) []string {

@@ -180,6 +180,27 @@ virtual_server 192.0.2.10 80 {
 }
 `
 
+// checkMailPair is a real server for checkMailConf's virtual server with
+// two checkers: HTTP_GET of the dead port %[1]d keeps it down, so the
+// changes of its TCP_CHECK of the live port %[2]d are mailed on their own.
+const checkMailPair = `    real_server 127.0.0.1 %[3]d {
+        weight 1
+        HTTP_GET {
+            url {
+                path /
+            }
+            connect_port %[1]d
+            connect_timeout 1
+            retry 0
+        }
+        TCP_CHECK {
+            connect_port %[2]d
+            connect_timeout 1
+            retry 0
+        }
+    }
+`
+
 // mailSummary is a mail's subject and body, the parts keepalived fills in.
 func mailSummary(msg string) string {
 	head, body, _ := strings.Cut(msg, "\r\n\r\n")
@@ -205,11 +226,15 @@ func TestGuestCheckerMail(t *testing.T) {
 	if out, err := lo.CombinedOutput(); err != nil {
 		t.Fatalf("ip link set lo up: %v\n%s", err, out)
 	}
-	const live, dead = 18080, 18081
+	const live, dead, pair = 18080, 18081, 18082
 	want := []string{
 		"[lb-check] Realserver [127.0.0.1]:tcp:18080 of virtual server [192.0.2.10]:tcp:80 - DOWN | => TCP CHECK failed on service <=",
 		"[lb-check] Realserver [127.0.0.1]:tcp:18080 of virtual server [192.0.2.10]:tcp:80 - UP | => TCP CHECK succeed on service <=",
+		"[lb-check] Realserver [127.0.0.1]:tcp:18082 of virtual server [192.0.2.10]:tcp:80 - DOWN | => CHECK failed on service : HTTP request failed <=",
+		"[lb-check] Realserver [127.0.0.1]:tcp:18082 of virtual server [192.0.2.10]:tcp:80 - DOWN | => TCP CHECK failed on service <=",
+		"[lb-check] Realserver [127.0.0.1]:tcp:18082 of virtual server [192.0.2.10]:tcp:80 - DOWN | => TCP CHECK succeed on service <=",
 	}
+	slices.Sort(want)
 	mails := map[bool][]string{}
 	for i, ours := range []bool{false, true} {
 		name := map[bool]string{false: "keepalived", true: "gokeepalived"}[ours]
@@ -221,7 +246,8 @@ func TestGuestCheckerMail(t *testing.T) {
 		go sink.serve(ln)
 		rs := &toggleServer{addr: fmt.Sprintf("127.0.0.1:%d", live)}
 		rs.up(t)
-		conf := fmt.Sprintf(checkMailConf, ln.Addr().(*net.TCPAddr).Port, live, dead)
+		conf := strings.TrimSuffix(fmt.Sprintf(checkMailConf, ln.Addr().(*net.TCPAddr).Port, live, dead), "}\n") +
+			fmt.Sprintf(checkMailPair, dead, live, pair) + "}\n"
 		extra := []string{"-C"}
 		metricsAddr := fmt.Sprintf("127.0.0.1:%d", 9660+i)
 		if ours {
@@ -231,14 +257,25 @@ func TestGuestCheckerMail(t *testing.T) {
 		// The dead server's first failure and the live one's first
 		// success come within the first delay_loop and its warmup.
 		time.Sleep(3 * time.Second)
+		mailed := func(want ...string) func() bool {
+			return func() bool {
+				return slices.ContainsFunc(sink.messages(), func(m string) bool {
+					s := mailSummary(m)
+					for _, w := range want {
+						if !strings.Contains(s, w) {
+							return false
+						}
+					}
+					return true
+				})
+			}
+		}
 		rs.down()
-		waitFor(t, name+": DOWN mail", 10*time.Second, func() bool {
-			return slices.ContainsFunc(sink.messages(), func(m string) bool { return strings.Contains(m, "Realserver") && strings.Contains(m, "- DOWN\r\n") })
-		})
+		waitFor(t, name+": DOWN mail", 10*time.Second, mailed("tcp:18080", "- DOWN"))
+		waitFor(t, name+": the second checker's DOWN mail", 10*time.Second, mailed("tcp:18082", "TCP CHECK failed"))
 		rs.up(t)
-		waitFor(t, name+": UP mail", 10*time.Second, func() bool {
-			return slices.ContainsFunc(sink.messages(), func(m string) bool { return strings.Contains(m, "Realserver") && strings.Contains(m, "- UP\r\n") })
-		})
+		waitFor(t, name+": UP mail", 10*time.Second, mailed("tcp:18080", "- UP"))
+		waitFor(t, name+": the second checker's UP mail", 10*time.Second, mailed("tcp:18082", "TCP CHECK succeed"))
 		if ours {
 			m := scrapeLocal(t, metricsAddr)
 			checkMetric(t, m, `gokeepalived_check_duration_seconds_count{checker="TCP_CHECK"}`, 4)
