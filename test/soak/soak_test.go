@@ -129,12 +129,8 @@ func hasIPVS() bool {
 // servers run at once) and runs TestSoak there with the same settings.
 func inGuest(t *testing.T, dur time.Duration, seed uint64) {
 	vm.Require(t)
-	ctx := t.Context()
-	if deadline, ok := t.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-15*time.Second))
-		defer cancel()
-	}
+	ctx, cancel := vm.Context(t)
+	defer cancel()
 	for k, v := range map[string]string{"VMRUN_SMP": "2", "VMRUN_MEM": "2048"} {
 		if os.Getenv(k) == "" {
 			t.Setenv(k, v)

@@ -137,13 +137,8 @@ func Run(ctx context.Context, dir, command string, console io.Writer) (int, erro
 func RunTests(t *testing.T, pattern string, args ...string) {
 	t.Helper()
 	Require(t)
-	ctx := t.Context()
-	if deadline, ok := t.Deadline(); ok {
-		// Leave the guest time to report before go test's own timeout.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-15*time.Second))
-		defer cancel()
-	}
+	ctx, cancel := Context(t)
+	defer cancel()
 	if testing.Short() {
 		args = append(args, "-test.short")
 	}
@@ -160,6 +155,16 @@ func RunTests(t *testing.T, pattern string, args ...string) {
 	if code != 0 {
 		t.Fatalf("tests in the kernel guest failed: exit status %d", code)
 	}
+}
+
+// Context is t's context, ending 15 seconds before t's deadline, if it has
+// one: a guest run under it has time to report before go test's own
+// timeout.
+func Context(t *testing.T) (context.Context, context.CancelFunc) {
+	if deadline, ok := t.Deadline(); ok {
+		return context.WithDeadline(t.Context(), deadline.Add(-15*time.Second))
+	}
+	return context.WithCancel(t.Context())
 }
 
 // StaticTestBinary writes a statically linked test binary of the running
