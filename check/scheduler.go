@@ -247,8 +247,8 @@ type entry struct {
 
 type result struct {
 	e            *entry
-	start        time.Time     // when the attempt began, if observed
-	took         time.Duration // how long it took, if observed
+	start, end   time.Time // when the attempt began and ended
+	took         time.Duration
 	err          error
 	delta        int
 	deltaChanged bool
@@ -590,19 +590,16 @@ func (s *Scheduler) runInline(max int) int {
 		s.mu.Unlock()
 
 		ran++
-		start := s.clock.Now()
-		rest, err := ic.begin(time.Now().Add(e.check.Timing.timeout()))
+		rest, err := ic.begin(s.realTime(now).Add(e.check.Timing.timeout()))
 		if rest != nil {
 			s.mu.Lock()
-			e.rest, e.start = rest, start
+			e.rest, e.start = rest, now
 			s.ready = append([]*entry{e}, s.ready...)
 			s.mu.Unlock()
 			return ran
 		}
-		r := result{e: e, err: err, start: start}
-		if s.observe != nil {
-			r.took = s.clock.Now().Sub(start)
-		}
+		r := result{e: e, err: err, start: now, end: s.clock.Now()}
+		r.took = r.end.Sub(now)
 		s.mu.Lock()
 		if e.srv.ctx.Err() == nil {
 			s.observeAttempt(r, s.finish(r))
@@ -648,19 +645,14 @@ func (s *Scheduler) attempt(e *entry) result {
 		rest := e.rest
 		e.rest = nil
 		r.err = rest(e.srv.ctx)
-		r.start = e.start
-		if s.observe != nil {
-			r.took = s.clock.Now().Sub(r.start)
-		}
+		r.start, r.end = e.start, s.clock.Now()
+		r.took = r.end.Sub(r.start)
 		return r
 	}
-	if s.observe != nil {
-		r.start = s.clock.Now()
-	}
+	r.start = s.clock.Now()
 	switch c := e.check.Checker.(type) {
 	case deadlineChecker:
-		// The deadline is for real I/O: real time, whatever the Clock.
-		r.err = c.checkBy(e.srv.ctx, time.Now().Add(e.check.Timing.timeout()))
+		r.err = c.checkBy(e.srv.ctx, s.realTime(r.start).Add(e.check.Timing.timeout()))
 	case WeightChecker:
 		ctx, cancel := context.WithTimeout(e.srv.ctx, e.check.Timing.timeout())
 		r.delta, r.deltaChanged, r.err = c.CheckWeight(ctx, e.srv.weight)
@@ -670,10 +662,20 @@ func (s *Scheduler) attempt(e *entry) result {
 		r.err = c.Check(ctx)
 		cancel()
 	}
-	if s.observe != nil {
-		r.took = s.clock.Now().Sub(r.start)
-	}
+	r.end = s.clock.Now()
+	r.took = r.end.Sub(r.start)
 	return r
+}
+
+// realTime is now if the Scheduler's Clock is the system's, and the
+// system's time otherwise: deadlines are for real I/O. Under emulation a
+// clock read costs a system call, so a check reads the clock twice, when
+// it begins and when it ends.
+func (s *Scheduler) realTime(now time.Time) time.Time {
+	if _, ok := s.clock.(SystemClock); ok {
+		return now
+	}
+	return time.Now()
 }
 
 // A verdict is what finish made of an attempt.
@@ -740,7 +742,10 @@ func (s *Scheduler) finish(r result) verdict {
 		reason = e.check.Name + " set the weight"
 	}
 
-	now := s.clock.Now()
+	now := r.end
+	if now.IsZero() {
+		now = s.clock.Now()
+	}
 	delay := e.check.Timing.DelayBeforeRetry
 	if loop {
 		delay = e.check.Timing.delayLoop()
