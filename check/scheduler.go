@@ -567,8 +567,8 @@ type inlineChecker interface {
 
 // runInline begins up to max due attempts of inline checkers on Run's
 // goroutine, up to the first attempt that is not one. An attempt with a
-// rest goes back to the head of the ready queue for a worker. It reports
-// how many attempts it began.
+// rest stays at the head of the ready queue for a worker. It reports how
+// many attempts it began.
 func (s *Scheduler) runInline(max int) int {
 	ran := 0
 	for ran < max {
@@ -586,21 +586,22 @@ func (s *Scheduler) runInline(max int) int {
 			s.mu.Unlock()
 			return ran
 		}
-		s.ready = s.ready[1:]
 		s.mu.Unlock()
 
+		// e stays at the head of the ready queue while it begins: only
+		// Run's goroutine changes the queue.
 		ran++
 		rest, err := ic.begin(s.realTime(now).Add(e.check.Timing.timeout()))
 		if rest != nil {
 			s.mu.Lock()
 			e.rest, e.start = rest, now
-			s.ready = append([]*entry{e}, s.ready...)
 			s.mu.Unlock()
 			return ran
 		}
 		r := result{e: e, err: err, start: now, end: s.clock.Now()}
 		r.took = r.end.Sub(now)
 		s.mu.Lock()
+		s.ready = s.ready[1:]
 		if e.srv.ctx.Err() == nil {
 			s.observeAttempt(r, s.finish(r))
 		}

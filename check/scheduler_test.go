@@ -694,8 +694,13 @@ func TestSchedulerPendingConnect(t *testing.T) {
 	})
 	defer stop()
 	t0 := time.Now()
-	// By now both attempts wait for their handshake.
-	time.Sleep(50 * time.Millisecond)
+	// Both attempts wait for their handshake once their sockets are open.
+	for openFDs(t) < fds+2 {
+		if time.Since(t0) > 5*time.Second {
+			t.Fatalf("%d descriptors open, want the two attempts' %d", openFDs(t), fds+2)
+		}
+		time.Sleep(time.Millisecond)
+	}
 	sch.Remove("removed")
 	var down Event
 	for down.Server == "" {

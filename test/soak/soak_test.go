@@ -34,7 +34,6 @@
 package soak
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -75,7 +74,7 @@ func TestSoak(t *testing.T) {
 	}
 	if hasIPVS() {
 		bin := filepath.Join(t.TempDir(), "gokeepalived")
-		build(t, t.Context(), "build", "-o", bin, "github.com/gokeepalived/gokeepalived/cmd/gokeepalived")
+		vm.Build(t, t.Context(), "build", "-o", bin, "github.com/gokeepalived/gokeepalived/cmd/gokeepalived")
 		soak(t, bin, dur, seed, pace(t, nativeTiming))
 		return
 	}
@@ -137,7 +136,7 @@ func inGuest(t *testing.T, dur time.Duration, seed uint64) {
 		}
 	}
 	dir := t.TempDir()
-	build(t, ctx, "build", "-o", filepath.Join(dir, "gokeepalived"), "github.com/gokeepalived/gokeepalived/cmd/gokeepalived")
+	vm.Build(t, ctx, "build", "-o", filepath.Join(dir, "gokeepalived"), "github.com/gokeepalived/gokeepalived/cmd/gokeepalived")
 	if err := vm.StaticTestBinary(ctx, filepath.Join(dir, "soak.test")); err != nil {
 		t.Fatal(err)
 	}
@@ -153,21 +152,7 @@ func inGuest(t *testing.T, dur time.Duration, seed uint64) {
 	}
 	command := fmt.Sprintf("%sSOAK_DURATION=%s SOAK_SEED=%d ./soak.test -test.v -test.count=1 -test.run '^TestSoak$' -test.timeout=%s",
 		env, dur, seed, guestTimeout.Round(time.Second))
-	code, err := vm.Run(ctx, dir, command, t.Output())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code != 0 {
-		t.Fatalf("the soak test in the kernel guest failed: exit status %d", code)
-	}
-}
-
-// build runs the go command for binaries that also run in the guest.
-func build(t *testing.T, ctx context.Context, args ...string) {
-	t.Helper()
-	if err := vm.GoBuild(ctx, args...); err != nil {
-		t.Fatal(err)
-	}
+	vm.RunCommand(t, ctx, dir, command)
 }
 
 func mustGetwd(t *testing.T) string {

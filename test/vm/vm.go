@@ -147,13 +147,19 @@ func RunTests(t *testing.T, pattern string, args ...string) {
 	if err := StaticTestBinary(ctx, bin); err != nil {
 		t.Fatal(err)
 	}
-	command := strings.Join(append([]string{"./pkg.test", "-test.v", "-test.count=1", "-test.run", shellQuote(pattern)}, args...), " ")
+	RunCommand(t, ctx, dir, strings.Join(append([]string{"./pkg.test", "-test.v", "-test.count=1", "-test.run", shellQuote(pattern)}, args...), " "))
+}
+
+// RunCommand is Run with the console going to t's output; it fails t if
+// the guest cannot run command or command exits with a non-zero status.
+func RunCommand(t *testing.T, ctx context.Context, dir, command string) {
+	t.Helper()
 	code, err := Run(ctx, dir, command, t.Output())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if code != 0 {
-		t.Fatalf("tests in the kernel guest failed: exit status %d", code)
+		t.Fatalf("%s, in the kernel guest: exit status %d", command, code)
 	}
 }
 
@@ -198,6 +204,14 @@ func GoBuild(ctx context.Context, args ...string) error {
 		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	return nil
+}
+
+// Build is GoBuild failing t when the go command fails.
+func Build(t testing.TB, ctx context.Context, args ...string) {
+	t.Helper()
+	if err := GoBuild(ctx, args...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // isStatic reports whether the ELF file at path needs no dynamic loader.

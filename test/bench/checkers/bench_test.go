@@ -13,7 +13,6 @@ package checkers
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -76,12 +75,10 @@ func TestCheckerBench(t *testing.T) {
 			guestEnv = append(guestEnv, k+"="+v)
 		}
 	}
-	ctx := t.Context()
+	ctx, cancel := vm.Context(t)
+	defer cancel()
 	timeout := 60 * time.Minute
 	if deadline, ok := t.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-15*time.Second))
-		defer cancel()
 		timeout = time.Until(deadline) - 30*time.Second
 	}
 	dir := t.TempDir()
@@ -95,25 +92,11 @@ func TestCheckerBench(t *testing.T) {
 		}
 		guestEnv = append(guestEnv, baselineEnv+"=1")
 	}
-	goBuild(t, ctx, "build", "-o", filepath.Join(dir, "gokeepalived"), "github.com/gokeepalived/gokeepalived/cmd/gokeepalived")
-	goBuild(t, ctx, "test", "-c", "-o", filepath.Join(dir, "checkers.test"), ".")
+	vm.Build(t, ctx, "build", "-o", filepath.Join(dir, "gokeepalived"), "github.com/gokeepalived/gokeepalived/cmd/gokeepalived")
+	vm.Build(t, ctx, "test", "-c", "-o", filepath.Join(dir, "checkers.test"), ".")
 	command := fmt.Sprintf("env %s ./checkers.test -test.v -test.count=1 -test.run '^TestGuestCheckerBench$' -test.timeout=%s",
 		strings.Join(guestEnv, " "), timeout.Round(time.Second))
-	code, err := vm.Run(ctx, dir, command, t.Output())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code != 0 {
-		t.Fatalf("benchmark in the kernel guest failed: exit status %d", code)
-	}
-}
-
-// goBuild runs the go command for binaries that run in the guest.
-func goBuild(t *testing.T, ctx context.Context, args ...string) {
-	t.Helper()
-	if err := vm.GoBuild(ctx, args...); err != nil {
-		t.Fatal(err)
-	}
+	vm.RunCommand(t, ctx, dir, command)
 }
 
 func envOr(key, def string) string {

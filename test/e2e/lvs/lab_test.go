@@ -9,7 +9,6 @@
 package e2e
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -39,14 +38,10 @@ func TestKernel(t *testing.T) {
 		t.Skip("already inside the kernel guest")
 	}
 	vm.Require(t)
-	ctx := t.Context()
-	if deadline, ok := t.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-15*time.Second))
-		defer cancel()
-	}
+	ctx, cancel := vm.Context(t)
+	defer cancel()
 	dir := t.TempDir()
-	build(t, ctx, "build", "-o", filepath.Join(dir, "gokeepalived"), "github.com/gokeepalived/gokeepalived/cmd/gokeepalived")
+	vm.Build(t, ctx, "build", "-o", filepath.Join(dir, "gokeepalived"), "github.com/gokeepalived/gokeepalived/cmd/gokeepalived")
 	if err := vm.StaticTestBinary(ctx, filepath.Join(dir, "e2e.test")); err != nil {
 		t.Fatal(err)
 	}
@@ -64,21 +59,7 @@ func TestKernel(t *testing.T) {
 	if testing.Short() {
 		args = append(args, "-test.short")
 	}
-	code, err := vm.Run(ctx, dir, strings.Join(args, " "), t.Output())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code != 0 {
-		t.Fatalf("tests in the kernel guest failed: exit status %d", code)
-	}
-}
-
-// build runs the go command for binaries that also run in the guest.
-func build(t *testing.T, ctx context.Context, args ...string) {
-	t.Helper()
-	if err := vm.GoBuild(ctx, args...); err != nil {
-		t.Fatal(err)
-	}
+	vm.RunCommand(t, ctx, dir, strings.Join(args, " "))
 }
 
 // A lab is a network namespace holding one daemon's real servers, on a
