@@ -10,6 +10,12 @@
 // warmup, alpha) and applies them with the same retry semantics as keepalived
 // 2.2, then reports each real server's transitions as Events.
 //
+// The Scheduler runs TCP_CHECK and HTTP_GET as keepalived's checker does:
+// non-blocking sockets begun on the Scheduler's goroutine, whose waits
+// (a handshake, a response) one goroutine drives from one epoll set, so
+// a check costs its system calls and no goroutine, timer or file of its
+// own. SSL_GET and the other checkers run on a bounded pool of workers.
+//
 // Genhash and WriteGenhash reproduce keepalived's genhash utility, which
 // computes the digest an HTTP_GET url block expects.
 package check

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"regexp"
@@ -121,6 +122,8 @@ type HTTPGet struct {
 	// digest or a regex); a longer body fails the check. Zero means
 	// DefaultMaxBody. Without digest or regex only the headers are read.
 	MaxBody int64
+
+	requests [][]byte // of each url, for the poller
 }
 
 // Check requests every url in turn, each on a new connection, and fails on
@@ -146,17 +149,16 @@ func (h *HTTPGet) checkBy(ctx context.Context, deadline time.Time) error {
 }
 
 func (h *HTTPGet) checkURL(ctx context.Context, deadline time.Time, u *URL) error {
-	need := bodySkip
-	switch {
-	case u.Regex != nil:
-		need = bodyKeep
-	case u.Digest != "":
-		need = bodyDigest
-	}
-	resp, err := h.fetch(ctx, deadline, u, need)
+	resp, err := h.fetch(ctx, deadline, u, u.need())
 	if err != nil {
 		return err
 	}
+	return h.verify(u, resp)
+}
+
+// verify checks a url's response against its status codes, digest and
+// regex.
+func (h *HTTPGet) verify(u *URL, resp *response) error {
 	if !u.statusOK(resp.status) {
 		return fmt.Errorf("HTTP status code error to %s url(%s): status %d", h.Dialer.Addr, u.Path, resp.status)
 	}
@@ -169,6 +171,45 @@ func (h *HTTPGet) checkURL(ctx context.Context, deadline time.Time, u *URL) erro
 		return fmt.Errorf("regex match failed on %s url(%s)", h.Dialer.Addr, u.Path)
 	}
 	return nil
+}
+
+// inline reports whether start can run h: SSL_GET and link-local
+// addresses run on a worker.
+func (h *HTTPGet) inline() bool {
+	return !h.TLS && h.Dialer.Addr.Addr().Zone() == "" && len(h.URLs) > 0
+}
+
+// start runs the check on p, as keepalived's checker does, without a
+// goroutine of its own.
+func (h *HTTPGet) start(p *poller, ctx context.Context, deadline time.Time, done func(error)) {
+	if h.requests == nil {
+		// The requests never change: they are built once, here on
+		// the Scheduler's goroutine, before the poller reads them.
+		h.requests = make([][]byte, len(h.URLs))
+		for i := range h.URLs {
+			h.requests[i] = h.request(&h.URLs[i])
+		}
+	}
+	p.startHTTP(ctx, h, deadline, done)
+}
+
+// need is what a url's check needs of the body.
+func (u *URL) need() bodyNeed {
+	switch {
+	case u.Regex != nil:
+		return bodyKeep
+	case u.Digest != "":
+		return bodyDigest
+	}
+	return bodySkip
+}
+
+// maxBody is MaxBody or its default.
+func (h *HTTPGet) maxBody() int64 {
+	if h.MaxBody <= 0 {
+		return DefaultMaxBody
+	}
+	return h.MaxBody
 }
 
 func (h *HTTPGet) virtualHost(u *URL) string {
@@ -275,11 +316,7 @@ func (h *HTTPGet) fetch(ctx context.Context, deadline time.Time, u *URL, need bo
 		return nil, fmt.Errorf("cannot send get request to %s: %w", h.Dialer.Addr, deadlineErr(ctx, deadline, err))
 	}
 
-	maxBody := h.MaxBody
-	if maxBody <= 0 {
-		maxBody = DefaultMaxBody
-	}
-	resp, err := readResponse(conn, need, maxBody)
+	resp, err := readResponse(conn, need, h.maxBody())
 	if err != nil {
 		return nil, fmt.Errorf("reading %s from %s after %v: %w", u.Path, h.Dialer.Addr, time.Since(start).Round(time.Millisecond), deadlineErr(ctx, deadline, err))
 	}
@@ -300,78 +337,151 @@ const (
 // decodes chunked bodies nor otherwise interprets them: the digest is over
 // the bytes as sent.
 func readResponse(r io.Reader, need bodyNeed, maxBody int64) (*response, error) {
-	// The reads go straight into buf's spare capacity; most responses'
-	// headers fit its first 4 KiB.
-	buf := make([]byte, 0, 4096)
-	var end int
+	var rr respReader
+	rr.reset(need, maxBody)
 	for {
-		if len(buf) >= maxHeader {
-			return nil, fmt.Errorf("no end of headers in the first %d bytes", maxHeader)
+		n, err := r.Read(rr.space())
+		done, perr := rr.advance(n, errors.Is(err, io.EOF))
+		if perr != nil {
+			return nil, perr
 		}
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, len(buf))
+		if done {
+			return &rr.resp, nil
 		}
-		// The terminator may straddle this read and the last one.
-		from := max(0, len(buf)-3)
-		n, err := r.Read(buf[len(buf):min(cap(buf), maxHeader)])
-		buf = buf[:len(buf)+n]
-		if i := bytes.Index(buf[from:], []byte("\r\n\r\n")); i >= 0 {
-			end = from + i + 4
-			break
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				if len(buf) == 0 {
-					return nil, errors.New("no data received")
-				}
-				return nil, errors.New("connection closed within the headers")
-			}
+		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
 	}
-	resp := &response{header: buf[:end:end]}
-	status, err := parseStatus(resp.header)
-	if err != nil {
-		return nil, err
-	}
-	resp.status = status
-	if need == bodySkip {
-		return resp, nil
-	}
+}
 
+// A respReader parses a response as it arrives, for readResponse and for
+// the poller alike: the bytes are read into space, then advance takes
+// them.
+type respReader struct {
+	need    bodyNeed
+	maxBody int64
+	// buf holds the headers as they arrive; once they are complete,
+	// what follows them in buf serves as the body's read buffer.
+	buf     []byte
+	end     int   // end of the headers in buf; 0 until they are complete
+	limit   int64 // body bytes wanted: Content-Length, or one past maxBody
+	got     int64 // body bytes taken
+	scratch []byte
+	hash    hash.Hash
+	kept    bytes.Buffer
+	resp    response
+}
+
+// reset readies rr for a new response, keeping its buffers: most
+// responses' headers fit the first 4 KiB.
+func (rr *respReader) reset(need bodyNeed, maxBody int64) {
+	if rr.buf == nil {
+		rr.buf = make([]byte, 0, 4096)
+	}
+	rr.need, rr.maxBody = need, maxBody
+	rr.buf, rr.end, rr.limit, rr.got = rr.buf[:0], 0, 0, 0
+	rr.scratch = nil
+	rr.kept = bytes.Buffer{}
+	rr.resp = response{}
+}
+
+// space returns where the next read goes: never empty while a response is
+// incomplete.
+func (rr *respReader) space() []byte {
+	if rr.end == 0 {
+		if len(rr.buf) == cap(rr.buf) {
+			rr.buf = slices.Grow(rr.buf, len(rr.buf))
+		}
+		return rr.buf[len(rr.buf):min(cap(rr.buf), maxHeader)]
+	}
+	// Reads never go past the body wanted, as an io.LimitReader's.
+	return rr.scratch[:min(int64(len(rr.scratch)), rr.limit-rr.got)]
+}
+
+// advance takes n bytes read into space, and the end of the stream after
+// them when eof is set. done reports a complete response in rr.resp.
+func (rr *respReader) advance(n int, eof bool) (done bool, err error) {
+	if rr.end == 0 {
+		// The terminator may straddle this read and the last one.
+		from := max(0, len(rr.buf)-3)
+		rr.buf = rr.buf[:len(rr.buf)+n]
+		i := bytes.Index(rr.buf[from:], []byte("\r\n\r\n"))
+		if i < 0 {
+			switch {
+			case eof && len(rr.buf) == 0:
+				return false, errors.New("no data received")
+			case eof:
+				return false, errors.New("connection closed within the headers")
+			case len(rr.buf) >= maxHeader:
+				return false, fmt.Errorf("no end of headers in the first %d bytes", maxHeader)
+			}
+			return false, nil
+		}
+		return rr.headers(from+i+4, eof)
+	}
+	rr.take(rr.scratch[:n])
+	if rr.got >= rr.limit || eof {
+		return true, rr.finish()
+	}
+	return false, nil
+}
+
+// headers parses the complete headers, which end at end in rr.buf, and
+// takes the body bytes that came with them.
+func (rr *respReader) headers(end int, eof bool) (bool, error) {
+	rr.end = end
+	rr.resp.header = rr.buf[:end:end]
+	status, err := parseStatus(rr.resp.header)
+	if err != nil {
+		return false, err
+	}
+	rr.resp.status = status
+	if rr.need == bodySkip {
+		return true, nil
+	}
 	// Read one byte past the cap to tell a body of exactly maxBody
 	// bytes from a longer one.
-	limit := maxBody + 1
-	if n := contentLength(resp.header); n >= 0 && n < limit {
-		limit = n
+	rr.limit = rr.maxBody + 1
+	if n := contentLength(rr.resp.header); n >= 0 && n < rr.limit {
+		rr.limit = n
 	}
-	h := md5.New()
-	var w io.Writer = h
-	var kept bytes.Buffer
-	if need == bodyKeep {
-		w = io.MultiWriter(h, &kept)
+	if rr.hash == nil {
+		rr.hash = md5.New()
+	} else {
+		rr.hash.Reset()
 	}
-	first := buf[end:]
-	if int64(len(first)) > limit {
-		first = first[:limit]
+	first := rr.buf[end:]
+	if int64(len(first)) > rr.limit {
+		first = first[:rr.limit]
 	}
-	w.Write(first)
-	// What follows the headers in buf has been consumed: the rest of
-	// buf serves as io.Copy's buffer instead of a new 32 KiB one.
-	scratch := buf[end:cap(buf)]
-	if len(scratch) < 512 {
-		scratch = make([]byte, 4096)
+	rr.take(first)
+	if rr.got >= rr.limit || eof {
+		return true, rr.finish()
 	}
-	n, err := io.CopyBuffer(w, io.LimitReader(r, limit-int64(len(first))), scratch)
-	if err != nil {
-		return nil, err
+	// What follows the headers in buf has been taken: the rest of buf
+	// serves as the read buffer instead of a new one.
+	rr.scratch = rr.buf[end:cap(rr.buf)]
+	if len(rr.scratch) < 512 {
+		rr.scratch = make([]byte, 4096)
 	}
-	if int64(len(first))+n > maxBody {
-		return nil, fmt.Errorf("body longer than %d bytes", maxBody)
+	return false, nil
+}
+
+func (rr *respReader) take(p []byte) {
+	rr.hash.Write(p)
+	if rr.need == bodyKeep {
+		rr.kept.Write(p)
 	}
-	h.Sum(resp.digest[:0])
-	resp.body = kept.Bytes()
-	return resp, nil
+	rr.got += int64(len(p))
+}
+
+func (rr *respReader) finish() error {
+	if rr.got > rr.maxBody {
+		return fmt.Errorf("body longer than %d bytes", rr.maxBody)
+	}
+	rr.hash.Sum(rr.resp.digest[:0])
+	rr.resp.body = rr.kept.Bytes()
+	return nil
 }
 
 // parseStatus reads the code of a status line such as "HTTP/1.1 200 OK":

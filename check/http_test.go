@@ -106,8 +106,30 @@ func TestHTTPGetVerdicts(t *testing.T) {
 			srv.setMode(tt.mode)
 			c := HTTPGet{Dialer: Dialer{Addr: srv.addr()}, URLs: tt.urls, MaxBody: tt.maxBody}
 			checkVerdict(t, &c, timeout, tt.wantErr)
+			// The Scheduler runs HTTP_GET on its poller instead: the
+			// same verdict, in the same words.
+			checkVerdict(t, onPoller{&c}, timeout, tt.wantErr)
 		})
 	}
+}
+
+// onPoller runs an inline checker's attempts on a poller of their own, as
+// the Scheduler does.
+type onPoller struct{ c inlineChecker }
+
+func (o onPoller) Check(ctx context.Context) error {
+	p, err := newPoller()
+	if err != nil {
+		return err
+	}
+	go p.run()
+	defer p.stop()
+	// The Scheduler wakes the poller when it removes a server.
+	defer context.AfterFunc(ctx, p.wake)()
+	deadline, _ := ctx.Deadline()
+	done := make(chan error, 1)
+	o.c.start(p, ctx, deadline, func(err error) { done <- err })
+	return <-done
 }
 
 // checkVerdict runs c under timeout and wants an error containing wantErr

@@ -54,10 +54,22 @@ func (d Dialer) probeTCP(ctx context.Context, deadline time.Time) error {
 	return rest(ctx)
 }
 
-// begin is probeTCP up to the wait for a handshake still under way, for
-// the Scheduler to run inline.
-func (c *TCPCheck) begin(deadline time.Time) (func(ctx context.Context) error, error) {
-	return c.Dialer.beginProbeTCP(deadline)
+// inline reports whether start can run c: a link-local address needs
+// package net to turn its zone into an interface index.
+func (c *TCPCheck) inline() bool { return c.Dialer.Addr.Addr().Zone() == "" }
+
+// start is probeTCP for the Scheduler: a handshake still under way waits
+// on p.
+func (c *TCPCheck) start(p *poller, ctx context.Context, deadline time.Time, done func(error)) {
+	fd, sa, pending, err := c.Dialer.connectTCP()
+	switch {
+	case err != nil:
+		done(err)
+	case !pending:
+		done(closeFD(fd))
+	default:
+		p.startTCP(ctx, c.Dialer, fd, sa, deadline, done)
+	}
 }
 
 // beginProbeTCP does what probeTCP does without waiting: it returns the
@@ -159,22 +171,23 @@ func (c *fileConn) LocalAddr() net.Addr {
 // connectTCP opens a non-blocking socket with d's options and connects it.
 // pending reports a handshake still under way after the second connect;
 // otherwise the connection is established.
-func (d Dialer) connectTCP() (fd int, sa unix.Sockaddr, pending bool, err error) {
-	family, sa, err := sockaddr(d.Addr)
-	if err != nil {
-		return -1, nil, false, fmt.Errorf("connecting to %s: %w", d.Addr, err)
+func (d Dialer) connectTCP() (fd int, sa rawAddr, pending bool, err error) {
+	if err := sa.set(d.Addr); err != nil {
+		return -1, sa, false, fmt.Errorf("connecting to %s: %w", d.Addr, err)
 	}
-	fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
-	if err != nil {
-		return -1, nil, false, fmt.Errorf("connecting to %s: %w", d.Addr, os.NewSyscallError("socket", err))
+	family := int(sa.inet6.Family)
+	r, _, e := syscall.RawSyscall(unix.SYS_SOCKET, uintptr(family), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if e != 0 {
+		return -1, sa, false, fmt.Errorf("connecting to %s: %w", d.Addr, os.NewSyscallError("socket", e))
 	}
+	fd = int(r)
 	if err := d.prepareTCP(fd, family); err != nil {
 		rawClose(fd)
-		return -1, nil, false, fmt.Errorf("connecting to %s: %w", d.Addr, err)
+		return -1, sa, false, fmt.Errorf("connecting to %s: %w", d.Addr, err)
 	}
-	err = rawConnect(fd, sa)
+	err = sa.connect(fd)
 	if err == unix.EINPROGRESS || err == unix.EINTR {
-		err = rawConnect(fd, sa)
+		err = sa.connect(fd)
 	}
 	switch err {
 	case nil, unix.EISCONN:
@@ -183,7 +196,7 @@ func (d Dialer) connectTCP() (fd int, sa unix.Sockaddr, pending bool, err error)
 		return fd, sa, true, nil
 	}
 	rawClose(fd)
-	return -1, nil, false, fmt.Errorf("connecting to %s: %w", d.Addr, os.NewSyscallError("connect", err))
+	return -1, sa, false, fmt.Errorf("connecting to %s: %w", d.Addr, os.NewSyscallError("connect", err))
 }
 
 // The system calls of a check's fast path go through RawSyscall, which,
@@ -196,23 +209,48 @@ func (d Dialer) connectTCP() (fd int, sa unix.Sockaddr, pending bool, err error)
 // polling every 20µs while checks run: a third of the checks' CPU time in
 // the benchmark of test/bench/checkers.
 
-// rawConnect is connect(2) without the scheduler hand-off; sa is IPv4 or
-// IPv6 without a zone, as sockaddr makes it.
-func rawConnect(fd int, sa unix.Sockaddr) error {
-	var e syscall.Errno
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
-		raw := unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: sa.Addr}
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&raw.Port))[:], uint16(sa.Port))
-		_, _, e = syscall.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&raw)), unsafe.Sizeof(raw))
-	case *unix.SockaddrInet6:
-		raw := unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: sa.Addr, Scope_id: sa.ZoneId}
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&raw.Port))[:], uint16(sa.Port))
-		_, _, e = syscall.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&raw)), unsafe.Sizeof(raw))
+// A rawAddr is a socket address as connect(2) takes it: IPv4 or IPv6
+// without a zone, built in place rather than as a unix.Sockaddr, which
+// costs an allocation per check.
+type rawAddr struct {
+	// inet6 has room for either family; Family tells which it holds.
+	inet6 unix.RawSockaddrInet6
+}
+
+// set makes a the socket address of ap; an IPv4-mapped IPv6 address
+// becomes IPv4.
+func (a *rawAddr) set(ap netip.AddrPort) error {
+	ip := ap.Addr()
+	*a = rawAddr{}
+	port := (*[2]byte)(unsafe.Pointer(&a.inet6.Port))
+	switch {
+	case !ip.IsValid():
+		return errors.New("no address")
+	case ip.Is4() || ip.Is4In6():
+		in4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(&a.inet6))
+		in4.Family = unix.AF_INET
+		in4.Addr = ip.Unmap().As4()
+	case ip.Zone() != "":
+		return errors.New("zoned address")
 	default:
-		return unix.EAFNOSUPPORT
+		a.inet6.Family = unix.AF_INET6
+		a.inet6.Addr = ip.As16()
 	}
-	if e != 0 {
+	// The port is at the same offset in both families.
+	binary.BigEndian.PutUint16(port[:], ap.Port())
+	return nil
+}
+
+func (a *rawAddr) len() uintptr {
+	if a.inet6.Family == unix.AF_INET {
+		return unsafe.Sizeof(unix.RawSockaddrInet4{})
+	}
+	return unsafe.Sizeof(a.inet6)
+}
+
+// connect is connect(2) without the scheduler hand-off.
+func (a *rawAddr) connect(fd int) error {
+	if _, _, e := syscall.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&a.inet6)), a.len()); e != 0 {
 		return e
 	}
 	return nil
@@ -261,7 +299,7 @@ func (d Dialer) prepareTCP(fd, family int) error {
 }
 
 // waitConnect waits in the netpoller for a handshake still under way on f.
-func (d Dialer) waitConnect(ctx context.Context, deadline time.Time, f *os.File, sa unix.Sockaddr) error {
+func (d Dialer) waitConnect(ctx context.Context, deadline time.Time, f *os.File, sa rawAddr) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return fmt.Errorf("connecting to %s: %w", d.Addr, err)
@@ -275,7 +313,7 @@ func (d Dialer) waitConnect(ctx context.Context, deadline time.Time, f *os.File,
 	defer stop()
 	var cerr error
 	err = rc.Write(func(fd uintptr) bool {
-		cerr = unix.Connect(int(fd), sa)
+		cerr = sa.connect(int(fd))
 		return cerr != unix.EALREADY && cerr != unix.EINPROGRESS && cerr != unix.EINTR
 	})
 	if err != nil {
