@@ -3,6 +3,8 @@ package check
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -58,4 +60,25 @@ func TestPollerStopEndsAttempts(t *testing.T) {
 			t.Fatalf("%d descriptors open after stop, %d before the poller", openFDs(t), fds)
 		}
 	}
+}
+
+// TestPollerIPv6 runs TCP_CHECK and HTTP_GET against IPv6 servers on the
+// poller, whose socket addresses are built in place for either family.
+func TestPollerIPv6(t *testing.T) {
+	srv := startRawHTTP(t, "tcp6", "[::1]:0", nil)
+	for _, c := range []inlineChecker{
+		&TCPCheck{Dialer: Dialer{Addr: srv.addr()}},
+		&HTTPGet{Dialer: Dialer{Addr: srv.addr()}, URLs: []URL{{Path: "/", Digest: helloMD5}}},
+	} {
+		checkVerdict(t, onPoller{c}, time.Second, "")
+	}
+	// A port nobody listens on is refused, in the words of the
+	// worker's path.
+	closed := netip.AddrPortFrom(netip.IPv6Loopback(), srv.addr().Port()+1)
+	if ln, err := net.Listen("tcp6", closed.String()); err == nil {
+		ln.Close()
+	} else {
+		t.Skipf("port %d in use: %v", closed.Port(), err)
+	}
+	checkVerdict(t, onPoller{&TCPCheck{Dialer: Dialer{Addr: closed}}}, time.Second, "connection refused")
 }
