@@ -3,6 +3,7 @@ package check
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -199,11 +200,27 @@ func TestSMTPCheck(t *testing.T) {
 	})
 	t.Run("refuses service", func(t *testing.T) {
 		addr, _ := smtpServer(t, "554 no service\r\n", false)
-		checkVerdict(t, &SMTPCheck{Dialer: Dialer{Addr: addr}}, timeout, "554")
+		checkVerdict(t, &SMTPCheck{Dialer: Dialer{Addr: addr}}, timeout, "Bad greeting banner from server ["+addr.Addr().String()+"]:")
 	})
 	t.Run("never greets", func(t *testing.T) {
 		addr, _ := smtpServer(t, "", true)
-		checkVerdict(t, &SMTPCheck{Dialer: Dialer{Addr: addr}}, timeout, "deadline exceeded")
+		checkVerdict(t, &SMTPCheck{Dialer: Dialer{Addr: addr}}, timeout, "Read timeout from server")
+	})
+	t.Run("refused", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := ln.Addr().(*net.TCPAddr).AddrPort()
+		ln.Close()
+		err = (&SMTPCheck{Dialer: Dialer{Addr: closed}}).Check(context.Background())
+		// "Could not connect" when connect(2) fails at once,
+		// "Error connecting" when the reset comes after it returned.
+		var se *SMTPError
+		server := fmt.Sprintf("to server [%s]:%d", closed.Addr(), closed.Port())
+		if !errors.As(err, &se) || se.Reason != "Could not connect "+server && se.Reason != "Error connecting "+server {
+			t.Errorf("connecting to a closed port: %v, want keepalived's reason", err)
+		}
 	})
 }
 

@@ -185,7 +185,8 @@ func (d Dialer) connectTCP() (fd int, sa rawAddr, pending bool, err error) {
 		rawClose(fd)
 		return -1, sa, false, fmt.Errorf("connecting to %s: %w", d.Addr, err)
 	}
-	err = sa.connect(fd)
+	first := sa.connect(fd)
+	err = first
 	if err == unix.EINPROGRESS || err == unix.EINTR {
 		err = sa.connect(fd)
 	}
@@ -196,8 +197,21 @@ func (d Dialer) connectTCP() (fd int, sa rawAddr, pending bool, err error) {
 		return fd, sa, true, nil
 	}
 	rawClose(fd)
-	return -1, sa, false, fmt.Errorf("connecting to %s: %w", d.Addr, os.NewSyscallError("connect", err))
+	return -1, sa, false, fmt.Errorf("connecting to %s: %w", d.Addr,
+		&connectError{err: os.NewSyscallError("connect", err), immediate: first == err})
 }
+
+// A connectError is a failed connect(2). immediate tells a failure the
+// first call reported, before any wait for the handshake, as a refusal
+// by the local host is, from one reported later: keepalived's SMTP_CHECK
+// words the two differently in its mails.
+type connectError struct {
+	err       error
+	immediate bool
+}
+
+func (e *connectError) Error() string { return e.err.Error() }
+func (e *connectError) Unwrap() error { return e.err }
 
 // The system calls of a check's fast path go through RawSyscall, which,
 // unlike Syscall, does not tell the Go scheduler that the goroutine may

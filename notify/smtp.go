@@ -106,8 +106,8 @@ func (m *Mailer) VirtualServerState(vs VirtualServer, up bool, body string) {
 // (TCP_CHECK, HTTP_GET, ...) mails when it brings its real server up or
 // takes it down, and false for a kind that sends no mail. HTTP_GET and
 // SSL_GET say why they failed in one way for every failure ("=> CHECK
-// failed on service : HTTP request failed <="); SMTP_CHECK adds its own
-// reason to that line, and this is the line it sends without one.
+// failed on service : HTTP request failed <="); SMTP_CHECK gives its own
+// reason, in CheckerFailureBody, and this is its line without one.
 func CheckerBody(checker string, up bool) (string, bool) {
 	if !up && (checker == "HTTP_GET" || checker == "SSL_GET") {
 		return "=> CHECK failed on service : HTTP request failed <=", true
@@ -134,6 +134,13 @@ func CheckerBody(checker string, up bool) (string, bool) {
 		verb = "succeed"
 	}
 	return "=> " + kind + " " + verb + " on service <=", true
+}
+
+// CheckerFailureBody is the body of the DOWN mail of a checker that says
+// why it failed, as keepalived's SMTP_CHECK does: "=> CHECK failed on
+// service : Bad HELO response from server [192.0.2.1]:25 <=".
+func CheckerFailureBody(reason string) string {
+	return "=> CHECK failed on service : " + reason + " <="
 }
 
 // Alert mails a free-form alert, such as keepalived's checker messages,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -65,6 +66,7 @@ type alertServer struct {
 	failed    string
 	passed    string
 	failedAt  time.Time
+	failure   error // of the last failed attempt
 	passedAt  time.Time
 	// last is each checker kind's latest attempt, for the data file: a
 	// real server has one or two checkers, and a slice spares every
@@ -145,9 +147,20 @@ func (a *checkerAlerts) observe(at check.Attempt) {
 	if !mail {
 		return
 	}
-	if body, ok := notify.CheckerBody(at.Checker, at.Up); ok {
+	if body, ok := checkerBody(at.Checker, at.Up, at.Err); ok {
 		a.mailer.RealServerState(key.rs, key.vs, at.ServerUp, body)
 	}
+}
+
+// checkerBody is the body of the mail for a checker's verdict, from the
+// attempt that decided it: an SMTP_CHECK failure says why, as
+// keepalived's does.
+func checkerBody(checker string, up bool, err error) (string, bool) {
+	var se *check.SMTPError
+	if !up && errors.As(err, &se) {
+		return notify.CheckerFailureBody(se.Reason), true
+	}
+	return notify.CheckerBody(checker, up)
 }
 
 // record keeps an attempt for the mails and the data file. a.mu is held.
@@ -161,7 +174,7 @@ func (a *checkerAlerts) record(s *alertServer, at check.Attempt) {
 		s.last[i].ok = ok
 	}
 	if at.Err != nil {
-		s.failed, s.failedAt = at.Checker, at.Start
+		s.failed, s.failedAt, s.failure = at.Checker, at.Start, at.Err
 	} else {
 		s.passed, s.passedAt = at.Checker, at.Start
 	}
@@ -198,7 +211,7 @@ func (a *checkerAlerts) RealServerState(rs *notify.RealServer, vs notify.Virtual
 	case up:
 		body, _ = notify.CheckerBody(s.passed, true)
 	default:
-		body, _ = notify.CheckerBody(s.failed, false)
+		body, _ = checkerBody(s.failed, false, s.failure)
 	}
 	a.mu.Unlock()
 	if body != "" {

@@ -109,17 +109,44 @@ func (p *guestProc) stop(t *testing.T) {
 	}
 }
 
-// toggleServer is a TCP server that can be taken down and brought back.
-type toggleServer struct {
-	addr string
-	mu   sync.Mutex
-	ln   net.Listener
+// loopbackUp brings up the guest's lo, where the tests' servers listen.
+func loopbackUp(t *testing.T) {
+	t.Helper()
+	lo := exec.Command("ip", "link", "set", "lo", "up")
+	if out, err := lo.CombinedOutput(); err != nil {
+		t.Fatalf("ip link set lo up: %v\n%s", err, out)
+	}
 }
 
+// listenSink starts an smtpSink on a loopback port of its own.
+func listenSink(t *testing.T) (*smtpSink, net.Listener) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &smtpSink{}
+	go sink.serve(ln)
+	return sink, ln
+}
+
+// toggleServer is a TCP server that can be taken down and brought back.
+// It hands each connection to handle, or closes it if handle is nil.
+type toggleServer struct {
+	addr   string
+	handle func(net.Conn)
+	mu     sync.Mutex
+	ln     net.Listener
+}
+
+// up listens, unless it already does.
 func (s *toggleServer) up(t *testing.T) {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ln != nil {
+		return
+	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +158,11 @@ func (s *toggleServer) up(t *testing.T) {
 			if err != nil {
 				return
 			}
-			c.Close()
+			if s.handle == nil {
+				c.Close()
+				continue
+			}
+			go s.handle(c)
 		}
 	}()
 }
@@ -222,10 +253,7 @@ func mailSummary(msg string) string {
 // gokeepalived it also scrapes the checker metrics.
 func TestGuestCheckerMail(t *testing.T) {
 	requireGuest(t)
-	lo := exec.Command("ip", "link", "set", "lo", "up")
-	if out, err := lo.CombinedOutput(); err != nil {
-		t.Fatalf("ip link set lo up: %v\n%s", err, out)
-	}
+	loopbackUp(t)
 	const live, dead, pair = 18080, 18081, 18082
 	want := []string{
 		"[lb-check] Realserver [127.0.0.1]:tcp:18080 of virtual server [192.0.2.10]:tcp:80 - DOWN | => TCP CHECK failed on service <=",
@@ -238,12 +266,7 @@ func TestGuestCheckerMail(t *testing.T) {
 	mails := map[bool][]string{}
 	for i, ours := range []bool{false, true} {
 		name := map[bool]string{false: "keepalived", true: "gokeepalived"}[ours]
-		sink := &smtpSink{}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		go sink.serve(ln)
+		sink, ln := listenSink(t)
 		rs := &toggleServer{addr: fmt.Sprintf("127.0.0.1:%d", live)}
 		rs.up(t)
 		conf := strings.TrimSuffix(fmt.Sprintf(checkMailConf, ln.Addr().(*net.TCPAddr).Port, live, dead), "}\n") +
