@@ -440,10 +440,17 @@ func (p *poller) end(c *pollConn, err error) {
 	done := c.done
 	*c = pollConn{fd: -1, index: -1, rr: c.rr}
 	p.mu.Lock()
-	p.free = append(p.free, c)
+	if len(p.free) < maxFree {
+		p.free = append(p.free, c)
+	}
 	p.mu.Unlock()
 	done(err)
 }
+
+// maxFree bounds the pollConns kept for reuse, and their buffers: a
+// burst of servers that hang up to connect_timeout must not pin its
+// peak in memory.
+const maxFree = 256
 
 // get returns a pollConn, with the buffers of an earlier one if it can.
 func (p *poller) get() *pollConn {
