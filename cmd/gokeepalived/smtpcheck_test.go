@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +19,13 @@ import (
 type smtpRealServer struct {
 	toggleServer
 	mode atomic.Value // string
+	// quits counts the conversations that reached QUIT, by mode.
+	quits sync.Map // string -> *atomic.Int64
+}
+
+func (s *smtpRealServer) quitted(mode string) int64 {
+	n, _ := s.quits.LoadOrStore(mode, new(atomic.Int64))
+	return n.(*atomic.Int64).Load()
 }
 
 func newSMTPRealServer(addr string) *smtpRealServer {
@@ -60,6 +68,8 @@ func (s *smtpRealServer) session(c net.Conn) {
 	if _, err := r.ReadString('\n'); err != nil {
 		return
 	}
+	n, _ := s.quits.LoadOrStore(mode, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
 	if mode == "quit" {
 		fmt.Fprint(c, "500 what\r\n")
 		return
@@ -128,9 +138,12 @@ func TestGuestSMTPCheckMail(t *testing.T) {
 			}
 			return n
 		}
-		time.Sleep(3 * time.Second)
+		waitFor(t, name+": a whole conversation", 10*time.Second, func() bool { return rs.quitted("ok") > 0 })
 		rs.set(t, "quit")
-		time.Sleep(3 * time.Second)
+		// Two checks of a QUIT answered with 500, each a verdict
+		// (retry 0), and the mail a DOWN would have sent.
+		waitFor(t, name+": two checks answered QUIT with 500", 10*time.Second, func() bool { return rs.quitted("quit") >= 2 })
+		time.Sleep(time.Second)
 		if n := count("DOWN"); n != 0 {
 			t.Errorf("%s: %d DOWN mails before any failure or with a QUIT answered by 500:\n%s", name, n, strings.Join(rsMails(), "\n"))
 		}
