@@ -17,7 +17,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,6 +38,7 @@ const (
 	windowEnv = "GOKEEPALIVED_BENCH_WINDOW" // measured window per daemon
 	warmupEnv = "GOKEEPALIVED_BENCH_WARMUP" // settling time before it
 	orderEnv  = "GOKEEPALIVED_BENCH_ORDER"  // "reverse" runs gokeepalived first
+	roundsEnv = "GOKEEPALIVED_BENCH_ROUNDS" // measurements of each daemon per size
 	// baselineEnv names, on the host, another gokeepalived binary (say,
 	// built from an earlier commit) measured in the same boot; the host
 	// tells the guest with baselineEnv=1.
@@ -55,6 +58,9 @@ const (
 	// defaultMem is the guest's RAM: two daemons' worth of 12,000 checks
 	// and the listeners must fit beside the initramfs.
 	defaultMem = "3072"
+	// defaultSMP gives the daemon and the listeners a vCPU each; see
+	// layout.
+	defaultSMP = "2"
 )
 
 // TestCheckerBench runs the benchmark in one boot of the kernel guest.
@@ -69,8 +75,11 @@ func TestCheckerBench(t *testing.T) {
 	if os.Getenv("VMRUN_MEM") == "" {
 		t.Setenv("VMRUN_MEM", defaultMem)
 	}
+	if os.Getenv("VMRUN_SMP") == "" {
+		t.Setenv("VMRUN_SMP", defaultSMP)
+	}
 	guestEnv := []string{sizesEnv + "=" + envOr(sizesEnv, defaultSizes)}
-	for _, k := range []string{windowEnv, warmupEnv, orderEnv, schedulerEnv} {
+	for _, k := range []string{windowEnv, warmupEnv, orderEnv, roundsEnv, schedulerEnv} {
 		if v := os.Getenv(k); v != "" {
 			guestEnv = append(guestEnv, k+"="+v)
 		}
@@ -137,9 +146,20 @@ func TestGuestCheckerBench(t *testing.T) {
 	}
 	window := envDuration(t, windowEnv, defaultWindow)
 	warmup := envDuration(t, warmupEnv, defaultWarmup)
+	rounds := 1
+	if v := os.Getenv(roundsEnv); v != "" {
+		if rounds, err = strconv.Atoi(v); err != nil || rounds < 1 {
+			t.Fatalf("%s=%q: want a positive count", roundsEnv, v)
+		}
+	}
 	if err := raiseFileLimit(); err != nil {
 		t.Fatal(err)
 	}
+	lay, err := newLayout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d CPUs: %s", runtime.NumCPU(), lay)
 	daemons := []daemon{{"keepalived", "keepalived"}, {"gokeepalived", "./gokeepalived"}}
 	if os.Getenv(baselineEnv) == "1" {
 		daemons = slices.Insert(daemons, 1, daemon{"baseline", "./" + baselineBinary})
@@ -151,75 +171,149 @@ func TestGuestCheckerBench(t *testing.T) {
 	for _, s := range sizes {
 		t.Run(s.String(), func(t *testing.T) {
 			newLink(t, s)
-			lst := startListeners(t, s)
+			lst := startListeners(t, s, lay.listeners)
 			conf := filepath.Join(t.TempDir(), "keepalived.conf")
 			if err := os.WriteFile(conf, []byte(s.config()), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			if mode := os.Getenv(schedulerEnv); mode != "" {
-				r := measureScheduler(t, s, lst, warmup, window, mode == "profile")
-				t.Logf("check.Scheduler at %s: %.0f checks/s of %.0f, %.2f CPU s/min, %d of %d real servers up at the end; guest CPU %.0f%% busy",
-					s, r.checksPerSecond(), s.checksPerSecond(), r.cpuPerMinute(), r.inTable, s.total(), 100*r.guestBusy)
+				r := measureScheduler(t, s, lst, lay, warmup, window, mode == "profile")
+				t.Logf("check.Scheduler at %s: %.0f checks/s of %.0f, %.2f CPU s/min, %d of %d real servers up at the end; its CPU %.0f%% busy",
+					s, r.checksPerSecond(), s.checksPerSecond(), r.cpuPerMinute(), r.inTable, s.total(), 100*r.cpuBusy)
 				results = append(results, r)
 			}
-			for _, d := range daemons {
-				r := measure(t, d, conf, s, lst, warmup, window, os.Getenv(schedulerEnv) == "profile" && d.name == "gokeepalived")
-				t.Logf("%s at %s: %.0f checks/s of %.0f, %.2f CPU s/min, %.1f MB peak RSS, %d of %d real servers in the table at the end; "+
-					"guest CPU %.0f%% busy, listeners %.2f CPU s/min; started in %v, stopped in %v; most frequent log lines:\n%s",
-					d.name, s, r.checksPerSecond(), s.checksPerSecond(), r.cpuPerMinute(), r.rssMB(), r.inTable, s.total(),
-					100*r.guestBusy, r.listenersCPU.Seconds()/r.window.Minutes(), r.startup.Round(time.Second), r.stopped.Round(time.Second),
-					r.log.Digest(12))
-				results = append(results, r)
+			for round := range rounds {
+				// Each round runs the daemons in the other order, so
+				// that a drift over the boot favours neither.
+				order := slices.Clone(daemons)
+				if round%2 == 1 {
+					slices.Reverse(order)
+				}
+				for _, d := range order {
+					r := measure(t, d, conf, s, lst, lay, warmup, window, os.Getenv(schedulerEnv) == "profile" && d.name == "gokeepalived")
+					if rounds > 1 {
+						r.round = round + 1
+					}
+					t.Logf("%s at %s: %.0f checks/s of %.0f, %.2f CPU s/min, %.1f MB peak RSS, %d of %d real servers in the table at the end; "+
+						"its CPU %.0f%% busy, listeners %.2f CPU s/min, the test %.2f CPU s/min; started in %v, stopped in %v; most frequent log lines:\n%s",
+						d.name, s, r.checksPerSecond(), s.checksPerSecond(), r.cpuPerMinute(), r.rssMB(), r.inTable, s.total(),
+						100*r.cpuBusy, r.listenersCPU.Seconds()/r.window.Minutes(), r.testCPU.Seconds()/r.window.Minutes(), r.startup.Round(time.Second), r.stopped.Round(time.Second),
+						r.log.Digest(12))
+					results = append(results, r)
+				}
 			}
 			if err := lst.stop(); err != nil {
 				t.Error(err)
 			}
 		})
 	}
-	t.Logf("checker benchmark, %s window per daemon after %s settling:\n%s", window, warmup, table(results))
+	t.Logf("checker benchmark, %s window per daemon after %s settling, %s:\n%s", window, warmup, lay, table(results))
 	for _, r := range benchRows(results) {
 		t.Log(benchtab.Line(r))
 	}
 }
 
 // benchRows are make bench's rows: for each size, gokeepalived's CPU per
-// check and peak RSS beside keepalived's.
+// check and peak RSS beside keepalived's, medians over the rounds.
 func benchRows(results []result) []benchtab.Row {
 	var rows []benchtab.Row
-	for _, g := range results {
-		if g.daemon != "gokeepalived" {
+	for _, z := range sizesOf(results) {
+		g, k := summarize(results, z, "gokeepalived"), summarize(results, z, "keepalived")
+		if g.n == 0 || k.n == 0 {
 			continue
 		}
-		for _, k := range results {
-			if k.daemon != "keepalived" || k.size != g.size {
-				continue
-			}
-			verdict := "not met"
-			if g.cpuPerCheck() <= k.cpuPerCheck() {
-				verdict = "met"
-			}
-			rows = append(rows, benchtab.Row{
-				Measurement:  fmt.Sprintf("checkers, %s TCP:HTTP real servers, CPU per check", g.size),
-				Gokeepalived: fmt.Sprintf("%.3f ms", g.cpuPerCheck()), Keepalived: fmt.Sprintf("%.3f ms", k.cpuPerCheck()),
-				Ratio: benchtab.Ratio(g.cpuPerCheck(), k.cpuPerCheck()), Goal: "not more than keepalived: " + verdict,
-			})
-			verdict = "not met"
-			if g.rssMB() < 200 {
-				verdict = "met"
-			}
-			rows = append(rows, benchtab.Row{
-				Measurement:  fmt.Sprintf("checkers, %s TCP:HTTP real servers, peak RSS", g.size),
-				Gokeepalived: fmt.Sprintf("%.1f MB", g.rssMB()), Keepalived: fmt.Sprintf("%.1f MB", k.rssMB()),
-				Ratio: benchtab.Ratio(g.rssMB(), k.rssMB()), Goal: "under 200 MB: " + verdict,
-			})
+		what := fmt.Sprintf("checkers, %s TCP:HTTP real servers", z)
+		if g.n > 1 || k.n > 1 {
+			what += fmt.Sprintf(" (median of %d and %d)", g.n, k.n)
 		}
+		verdict := "not met"
+		if g.cpuPerCheck <= k.cpuPerCheck {
+			verdict = "met"
+		}
+		rows = append(rows, benchtab.Row{
+			Measurement:  what + ", CPU per check",
+			Gokeepalived: fmt.Sprintf("%.3f ms", g.cpuPerCheck), Keepalived: fmt.Sprintf("%.3f ms", k.cpuPerCheck),
+			Ratio: benchtab.Ratio(g.cpuPerCheck, k.cpuPerCheck), Goal: "not more than keepalived: " + verdict,
+		})
+		verdict = "not met"
+		if g.rssMB < 200 {
+			verdict = "met"
+		}
+		rows = append(rows, benchtab.Row{
+			Measurement:  what + ", peak RSS",
+			Gokeepalived: fmt.Sprintf("%.1f MB", g.rssMB), Keepalived: fmt.Sprintf("%.1f MB", k.rssMB),
+			Ratio: benchtab.Ratio(g.rssMB, k.rssMB), Goal: "under 200 MB: " + verdict,
+		})
 	}
 	return rows
+}
+
+// A summary is one daemon's figures at one size: each the median over
+// its rounds.
+type summary struct {
+	n                                                 int
+	checksPerSecond, cpuPerMinute, cpuPerCheck, rssMB float64
+}
+
+// summarize returns the summary of daemon at size z.
+func summarize(results []result, z size, daemon string) summary {
+	var sm summary
+	var cps, cpm, cpc, rss []float64
+	for _, r := range results {
+		if r.size != z || r.daemon != daemon {
+			continue
+		}
+		sm.n++
+		cps = append(cps, r.checksPerSecond())
+		cpm = append(cpm, r.cpuPerMinute())
+		cpc = append(cpc, r.cpuPerCheck())
+		rss = append(rss, r.rssMB())
+	}
+	if sm.n > 0 {
+		sm.checksPerSecond, sm.cpuPerMinute, sm.cpuPerCheck, sm.rssMB = median(cps), median(cpm), median(cpc), median(rss)
+	}
+	return sm
+}
+
+// median returns the median of xs, which is not empty: the mean of the
+// middle two for an even count.
+func median(xs []float64) float64 {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
+
+// sizesOf returns the sizes of results in the order they first appear.
+func sizesOf(results []result) []size {
+	var zs []size
+	for _, r := range results {
+		if !slices.Contains(zs, r.size) {
+			zs = append(zs, r.size)
+		}
+	}
+	return zs
+}
+
+// daemonsOf returns the daemons measured at size z, in the order they
+// first appear.
+func daemonsOf(results []result, z size) []string {
+	var ds []string
+	for _, r := range results {
+		if r.size == z && !slices.Contains(ds, r.daemon) {
+			ds = append(ds, r.daemon)
+		}
+	}
+	return ds
 }
 
 // A result is one daemon's measured window at one size.
 type result struct {
 	daemon    string
+	round     int // from 1 when there are several, else 0
 	size      size
 	window    time.Duration
 	tcp, http uint64 // connections and requests the listeners took
@@ -229,12 +323,24 @@ type result struct {
 	inTable   int // real servers in the table at the end
 	startup   time.Duration
 	stopped   time.Duration
-	// guestBusy is the fraction of the window the guest's CPU was busy,
-	// and listenersCPU the listeners' share: with both near saturation,
-	// a daemon short of its checks was short of CPU.
-	guestBusy    float64
+	// cpuBusy is the fraction of the window the daemon's CPU was busy
+	// (the guest's only one, or the one the layout gives the daemon),
+	// and listenersCPU the listeners' CPU time: near saturation, a daemon
+	// short of its checks was short of CPU.
+	cpuBusy      float64
 	listenersCPU time.Duration
-	log          *daemonLog
+	// testCPU is this process's own, reading the daemon's console among
+	// other things.
+	testCPU time.Duration
+	log     *daemonLog
+}
+
+// label names the row of r in the table.
+func (r result) label() string {
+	if r.round == 0 {
+		return r.daemon
+	}
+	return fmt.Sprintf("%s #%d", r.daemon, r.round)
 }
 
 func (r result) checksPerSecond() float64 {
@@ -257,7 +363,7 @@ func (r result) rssMB() float64 { return float64(r.rss) / (1 << 20) }
 
 // measure runs d on conf: it waits until the table holds every real
 // server, lets the checks settle for warmup, then measures window.
-func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, warmup, window time.Duration, profile bool) result {
+func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, lay layout, warmup, window time.Duration, profile bool) result {
 	t.Helper()
 	run(t, "ipvsadm", "-C")
 	dir := t.TempDir()
@@ -271,7 +377,7 @@ func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, warmup
 	out := newDaemonLog(32 << 10)
 	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := startOn(cmd, lay.daemon); err != nil {
 		t.Fatalf("starting %s: %v", d.name, err)
 	}
 	done := make(chan error, 1)
@@ -307,6 +413,10 @@ func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, warmup
 	alive()
 
 	proc := os.DirFS("/proc")
+	self0, err := selfCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
 	u0, err := treeUsage(proc, cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +425,7 @@ func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, warmup
 	if err != nil {
 		t.Fatal(err)
 	}
-	c0, err := readCPUTimes(proc)
+	c0, err := readCPUTimes(proc, statLine(lay.daemon))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,12 +444,16 @@ func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, warmup
 	if err != nil {
 		t.Fatal(err)
 	}
-	c1, err := readCPUTimes(proc)
+	c1, err := readCPUTimes(proc, statLine(lay.daemon))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.guestBusy = busyFraction(c0, c1)
-	r.listenersCPU = l1.cpu - l0.cpu
+	self1, err := selfCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.cpuBusy = busyFraction(c0, c1)
+	r.listenersCPU, r.testCPU = l1.cpu-l0.cpu, self1-self0
 	tcp1, http1, err := lst.counts()
 	if err != nil {
 		t.Fatal(err)
@@ -425,36 +539,33 @@ func run(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-// table lays results out, each daemon's row followed, after the last row
-// of a size, by the ratios of each other daemon to keepalived.
+// table lays results out, each measurement's row followed, after the
+// last row of a size, by the ratios of each other daemon to keepalived:
+// of the medians over the rounds when there are several.
 func table(results []result) string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "size (TCP:HTTP)\tdaemon\tchecks/s\tof\tTCP/s\tHTTP/s\tCPU s/min\tCPU ms/check\tpeak RSS MB\tprocs\tin table\tguest busy\t")
+	fmt.Fprintln(w, "size (TCP:HTTP)\tdaemon\tchecks/s\tof\tTCP/s\tHTTP/s\tCPU s/min\tCPU ms/check\tpeak RSS MB\tprocs\tin table\tCPU busy\t")
 	for i, r := range results {
 		secs := r.window.Seconds()
 		fmt.Fprintf(w, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.3f\t%.1f\t%d\t%d/%d\t%.0f%%\t\n",
-			r.size, r.daemon, r.checksPerSecond(), r.size.checksPerSecond(), float64(r.tcp)/secs, float64(r.http)/secs,
-			r.cpuPerMinute(), r.cpuPerCheck(), r.rssMB(), r.procs, r.inTable, r.size.total(), 100*r.guestBusy)
+			r.size, r.label(), r.checksPerSecond(), r.size.checksPerSecond(), float64(r.tcp)/secs, float64(r.http)/secs,
+			r.cpuPerMinute(), r.cpuPerCheck(), r.rssMB(), r.procs, r.inTable, r.size.total(), 100*r.cpuBusy)
 		if i+1 < len(results) && results[i+1].size == r.size {
 			continue
 		}
-		var k *result
-		for j := range results {
-			if results[j].size == r.size && results[j].daemon == "keepalived" {
-				k = &results[j]
-			}
-		}
-		if k == nil {
+		k := summarize(results, r.size, "keepalived")
+		if k.n == 0 {
 			continue
 		}
-		for _, g := range results {
-			if g.size != r.size || g.daemon == "keepalived" {
+		for _, d := range daemonsOf(results, r.size) {
+			if d == "keepalived" {
 				continue
 			}
+			g := summarize(results, r.size, d)
 			fmt.Fprintf(w, "%s\t%s/keepalived\t%.2f\t\t\t\t%.2f\t%.2f\t%.2f\t\t\t\t\n",
-				r.size, g.daemon, g.checksPerSecond()/k.checksPerSecond(), g.cpuPerMinute()/k.cpuPerMinute(),
-				g.cpuPerCheck()/k.cpuPerCheck(), g.rssMB()/k.rssMB())
+				r.size, d, g.checksPerSecond/k.checksPerSecond, g.cpuPerMinute/k.cpuPerMinute,
+				g.cpuPerCheck/k.cpuPerCheck, g.rssMB/k.rssMB)
 		}
 	}
 	w.Flush()

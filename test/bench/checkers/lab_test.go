@@ -151,9 +151,10 @@ type listeners struct {
 	tell *bufio.Reader
 }
 
-// startListeners starts the real servers of s and waits until they all
-// listen. The process goes when t ends.
-func startListeners(t *testing.T, s size) *listeners {
+// startListeners starts the real servers of s on cpu (any when
+// negative) and waits until they all listen. The process goes when t
+// ends.
+func startListeners(t *testing.T, s size, cpu int) *listeners {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -171,7 +172,7 @@ func startListeners(t *testing.T, s size) *listeners {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startOn(cmd, cpu); err != nil {
 		t.Fatalf("starting the listeners: %v", err)
 	}
 	w.Close()

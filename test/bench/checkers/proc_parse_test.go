@@ -128,17 +128,21 @@ func TestParseCPUTimes(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		in   string
+		cpu  string
 		want cpuTimes
 		err  bool
 	}{
-		{name: "kernel 6.1", in: "cpu  100 5 50 800 20 1 4 0 30 0\ncpu0 100 5 50 800 20 1 4 0 30 0\nintr 1\n",
+		{name: "kernel 6.1", in: "cpu  100 5 50 800 20 1 4 0 30 0\ncpu0 100 5 50 800 20 1 4 0 30 0\nintr 1\n", cpu: "cpu",
 			want: cpuTimes{busy: 1600 * time.Millisecond, idle: 8200 * time.Millisecond}},
-		{name: "no cpu line", in: "intr 1 2 3 4 5 6 7 8 9\n", err: true},
-		{name: "short", in: "cpu 1 2 3\n", err: true},
-		{name: "bad number", in: "cpu 1 2 3 x 5 6 7 8\n", err: true},
+		{name: "second CPU", in: "cpu  300 5 50 900 20 1 4 0 30 0\ncpu0 100 5 50 800 20 1 4 0 30 0\ncpu1 200 0 0 100 0 0 0 0 0 0\nintr 1\n", cpu: "cpu1",
+			want: cpuTimes{busy: 2000 * time.Millisecond, idle: 1000 * time.Millisecond}},
+		{name: "not cpu10", in: "cpu10 1 2 3 4 5 6 7 8\n", cpu: "cpu1", err: true},
+		{name: "no cpu line", in: "intr 1 2 3 4 5 6 7 8 9\n", cpu: "cpu", err: true},
+		{name: "short", in: "cpu 1 2 3\n", cpu: "cpu", err: true},
+		{name: "bad number", in: "cpu 1 2 3 x 5 6 7 8\n", cpu: "cpu", err: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseCPUTimes([]byte(tt.in))
+			got, err := parseCPUTimes([]byte(tt.in), tt.cpu)
 			if (err != nil) != tt.err || got != tt.want {
 				t.Errorf("parseCPUTimes = %+v, %v; want %+v, error %v", got, err, tt.want, tt.err)
 			}

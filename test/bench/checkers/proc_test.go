@@ -132,25 +132,31 @@ func treeUsage(proc fs.FS, root int) (usage, error) {
 	return u, nil
 }
 
-// A cpuTimes is the first line of /proc/stat: the time all CPUs spent
-// busy and idle (idle and iowait) since boot.
+// A cpuTimes is a line of /proc/stat: the time one CPU, or all of them,
+// spent busy and idle (idle and iowait) since boot.
 type cpuTimes struct {
 	busy, idle time.Duration
 }
 
-// parseCPUTimes reads the aggregate "cpu" line of /proc/stat. guest and
-// guest_nice are left out: user already counts them.
-func parseCPUTimes(b []byte) (cpuTimes, error) {
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	f := bytes.Fields(line)
-	if len(f) < 9 || string(f[0]) != "cpu" {
-		return cpuTimes{}, fmt.Errorf("parsing /proc/stat %q: want the cpu line first", line)
+// parseCPUTimes reads the line of /proc/stat named cpu: "cpu" for all
+// CPUs, "cpu0" for the first. guest and guest_nice are left out: user
+// already counts them.
+func parseCPUTimes(b []byte, cpu string) (cpuTimes, error) {
+	var f [][]byte
+	for line := range bytes.Lines(b) {
+		if g := bytes.Fields(line); len(g) > 0 && string(g[0]) == cpu {
+			f = g
+			break
+		}
+	}
+	if len(f) < 9 {
+		return cpuTimes{}, fmt.Errorf("parsing /proc/stat: no line of 8 times for %s", cpu)
 	}
 	var ct cpuTimes
 	for i, v := range f[1:9] { // user nice system idle iowait irq softirq steal
 		n, err := strconv.ParseUint(string(v), 10, 64)
 		if err != nil {
-			return cpuTimes{}, fmt.Errorf("parsing /proc/stat %q: %w", line, err)
+			return cpuTimes{}, fmt.Errorf("parsing /proc/stat %q: %w", bytes.Join(f, []byte(" ")), err)
 		}
 		d := time.Duration(n) * time.Second / userHZ
 		if i == 3 || i == 4 {
@@ -162,17 +168,18 @@ func parseCPUTimes(b []byte) (cpuTimes, error) {
 	return ct, nil
 }
 
-// readCPUTimes reads /proc/stat of proc.
-func readCPUTimes(proc fs.FS) (cpuTimes, error) {
+// readCPUTimes reads the times of cpu ("cpu" for all) from /proc/stat of
+// proc.
+func readCPUTimes(proc fs.FS, cpu string) (cpuTimes, error) {
 	b, err := fs.ReadFile(proc, "stat")
 	if err != nil {
 		return cpuTimes{}, fmt.Errorf("reading CPU times: %w", err)
 	}
-	return parseCPUTimes(b)
+	return parseCPUTimes(b, cpu)
 }
 
-// busyFraction returns how much of the time from a to b the CPUs were
-// busy.
+// busyFraction returns how much of the time from a to b the CPU, or CPUs,
+// of a and b were busy.
 func busyFraction(a, b cpuTimes) float64 {
 	busy, all := b.busy-a.busy, b.busy-a.busy+b.idle-a.idle
 	if all <= 0 {

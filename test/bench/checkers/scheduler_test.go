@@ -53,7 +53,7 @@ func schedulerServers(s size) []check.Server {
 // measureScheduler runs the lab's checks on a check.Scheduler in this
 // process and measures it as measure does a daemon; "in table" counts the
 // servers up at the end.
-func measureScheduler(t *testing.T, s size, lst *listeners, warmup, window time.Duration, profile bool) result {
+func measureScheduler(t *testing.T, s size, lst *listeners, lay layout, warmup, window time.Duration, profile bool) result {
 	t.Helper()
 	sch := check.NewScheduler(check.Options{})
 	for _, srv := range schedulerServers(s) {
@@ -93,7 +93,7 @@ func measureScheduler(t *testing.T, s size, lst *listeners, warmup, window time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	c0, err := readCPUTimes(os.DirFS("/proc"))
+	c0, err := readCPUTimes(os.DirFS("/proc"), statLine(lay.listeners))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func measureScheduler(t *testing.T, s size, lst *listeners, warmup, window time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	c1, err := readCPUTimes(os.DirFS("/proc"))
+	c1, err := readCPUTimes(os.DirFS("/proc"), statLine(lay.listeners))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func measureScheduler(t *testing.T, s size, lst *listeners, warmup, window time.
 	}
 	r.cpu = u1 - u0
 	r.tcp, r.http = tcp1-tcp0, http1-http0
-	r.guestBusy = busyFraction(c0, c1)
+	r.cpuBusy = busyFraction(c0, c1)
 	r.listenersCPU = l1.cpu - l0.cpu
 	r.inTable = <-upc
 	status, err := os.ReadFile("/proc/self/status")

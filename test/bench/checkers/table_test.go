@@ -12,16 +12,16 @@ func TestTable(t *testing.T) {
 	results := []result{
 		// In reverse order: the ratio still divides gokeepalived's by
 		// keepalived's.
-		{daemon: "gokeepalived", size: s, window: time.Minute, tcp: 6000, http: 600, cpu: 30 * time.Second, procs: 1, rss: 40 << 20, inTable: 120, guestBusy: 0.5},
-		{daemon: "keepalived", size: s, window: time.Minute, tcp: 6000, http: 600, cpu: 10 * time.Second, procs: 2, rss: 20 << 20, inTable: 120, guestBusy: 0.25},
-		{daemon: "baseline", size: s, window: time.Minute, tcp: 3000, http: 300, cpu: 33 * time.Second, procs: 1, rss: 30 << 20, inTable: 120, guestBusy: 0.75},
+		{daemon: "gokeepalived", size: s, window: time.Minute, tcp: 6000, http: 600, cpu: 30 * time.Second, procs: 1, rss: 40 << 20, inTable: 120, cpuBusy: 0.5},
+		{daemon: "keepalived", size: s, window: time.Minute, tcp: 6000, http: 600, cpu: 10 * time.Second, procs: 2, rss: 20 << 20, inTable: 120, cpuBusy: 0.25},
+		{daemon: "baseline", size: s, window: time.Minute, tcp: 3000, http: 300, cpu: 33 * time.Second, procs: 1, rss: 30 << 20, inTable: 120, cpuBusy: 0.75},
 	}
 	var rows []string
 	for line := range strings.Lines(table(results)) {
 		rows = append(rows, strings.Join(strings.Fields(line), " "))
 	}
 	want := []string{
-		"size (TCP:HTTP) daemon checks/s of TCP/s HTTP/s CPU s/min CPU ms/check peak RSS MB procs in table guest busy",
+		"size (TCP:HTTP) daemon checks/s of TCP/s HTTP/s CPU s/min CPU ms/check peak RSS MB procs in table CPU busy",
 		"100:20 gokeepalived 110 110 100 10 30.00 4.545 40.0 1 120/120 50%",
 		"100:20 keepalived 110 110 100 10 10.00 1.515 20.0 2 120/120 25%",
 		"100:20 baseline 55 110 50 5 33.00 10.000 30.0 1 120/120 75%",
@@ -30,5 +30,47 @@ func TestTable(t *testing.T) {
 	}
 	if !slices.Equal(rows, want) {
 		t.Errorf("table rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestTableRounds(t *testing.T) {
+	s := size{100, 20}
+	r := func(daemon string, round int, cpu time.Duration, rss uint64) result {
+		return result{daemon: daemon, round: round, size: s, window: time.Minute, tcp: 6000, http: 600, cpu: cpu, procs: 1, rss: rss << 20, inTable: 120, cpuBusy: 0.5}
+	}
+	results := []result{
+		r("keepalived", 1, 10*time.Second, 20), r("gokeepalived", 1, 30*time.Second, 40),
+		r("gokeepalived", 2, 12*time.Second, 42), r("keepalived", 2, 14*time.Second, 21),
+		r("keepalived", 3, 11*time.Second, 19), r("gokeepalived", 3, 9*time.Second, 41),
+	}
+	var rows []string
+	for line := range strings.Lines(table(results)) {
+		rows = append(rows, strings.Join(strings.Fields(line), " "))
+	}
+	// Medians: keepalived 11 s and 20 MB, gokeepalived 12 s and 41 MB.
+	want := "100:20 gokeepalived/keepalived 1.00 1.09 1.09 2.05"
+	if len(rows) != 8 || rows[1] != "100:20 keepalived #1 110 110 100 10 10.00 1.515 20.0 1 120/120 50%" || rows[7] != want {
+		t.Errorf("table rows:\n%s\nwant 8, the second for keepalived #1 and the last %q", strings.Join(rows, "\n"), want)
+	}
+	got := benchRows(results)
+	if len(got) != 2 || got[0].Gokeepalived != "1.818 ms" || got[0].Keepalived != "1.667 ms" ||
+		!strings.Contains(got[0].Measurement, "median of 3 and 3") || !strings.HasSuffix(got[0].Goal, "not met") {
+		t.Errorf("benchRows = %+v", got)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tt := range []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{3}, 3},
+		{[]float64{3, 1, 2}, 2},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	} {
+		in := slices.Clone(tt.in)
+		if got := median(tt.in); got != tt.want || !slices.Equal(tt.in, in) {
+			t.Errorf("median(%v) = %v, want %v and the slice unchanged", in, got, tt.want)
+		}
 	}
 }
