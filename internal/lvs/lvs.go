@@ -60,7 +60,8 @@ type Options struct {
 	// ResyncInterval is the period of the full reconcile that undoes
 	// changes made to the table behind the daemon's back. Zero means the
 	// smallest delay_loop of the virtual servers, stretched to
-	// ResyncCost times the duration of the last full reconcile: a full
+	// ResyncCost times the duration of a full reconcile that changed
+	// nothing (the shorter of the last two): a full
 	// pass reads back every service and destination, and with tens of
 	// thousands of them a pass every delay_loop would cost more CPU than
 	// the checks themselves. An ordinary table is still resynced every
@@ -97,15 +98,20 @@ type LVS struct {
 	userSet  bool // the script user was given, not taken from global_defs
 	vipsChan chan struct{}
 
-	mu      sync.Mutex // guards everything below
-	m       machine
-	pass    time.Duration // duration of the last full reconcile
-	cfg     *config.Config
-	user    *notify.Credential
-	vss     []*virtualServer
-	servers map[string]serverRef // by check name
-	running bool
-	ran     bool
+	mu sync.Mutex // guards everything below
+	m  machine
+	// pass is what a full reconcile costs when the table is as it should
+	// be: the shorter of the last two that changed nothing (zero until
+	// there are two). A pass that repaired the table, or one slowed once
+	// by load, does not stretch the resync of an ordinary table beyond
+	// delay_loop.
+	pass, lastPass time.Duration
+	cfg            *config.Config
+	user           *notify.Credential
+	vss            []*virtualServer
+	servers        map[string]serverRef // by check name
+	running        bool
+	ran            bool
 }
 
 type serverRef struct {
@@ -425,10 +431,15 @@ func (l *LVS) applyLocked(ctx context.Context) {
 	for _, vs := range l.vss {
 		l.refreshLocked(vs)
 	}
-	if _, err := l.table.Reconcile(ctx, l.desiredLocked()); err != nil && ctx.Err() == nil {
+	ops, err := l.table.Reconcile(ctx, l.desiredLocked())
+	if err != nil && ctx.Err() == nil {
 		l.log.WithError(err).Warn("IPVS table not fully applied")
 	}
-	l.pass = l.clock.Now().Sub(start)
+	if err != nil || len(ops) > 0 {
+		return
+	}
+	took := l.clock.Now().Sub(start)
+	l.pass, l.lastPass = min(took, l.lastPass), took
 }
 
 // shutdown is keepalived's clear_services.
