@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokeepalived/gokeepalived/internal/benchtab"
 	"github.com/gokeepalived/gokeepalived/test/vm"
 )
 
@@ -137,11 +138,11 @@ func TestBenchmarkInGuest(t *testing.T) {
 	fmt.Fprintf(&b, "%-32s %11s %11s %9s %8s\n", "", "reconciler", "keepalived", "ratio", "runs")
 	row := func(name string, ours, theirs []time.Duration) {
 		if theirs == nil {
-			fmt.Fprintf(&b, "%-32s %11.2f %31d\n", name, ms(median(ours)), len(ours))
+			fmt.Fprintf(&b, "%-32s %11.2f %31d\n", name, ms(benchtab.Median(ours)), len(ours))
 			return
 		}
-		fmt.Fprintf(&b, "%-32s %11.2f %11.2f %8.1fx %3d /%3d\n", name, ms(median(ours)), ms(median(theirs)),
-			float64(median(theirs))/float64(median(ours)), len(ours), len(theirs))
+		fmt.Fprintf(&b, "%-32s %11.2f %11.2f %8.1fx %3d /%3d\n", name, ms(benchtab.Median(ours)), ms(benchtab.Median(theirs)),
+			float64(benchtab.Median(theirs))/float64(benchtab.Median(ours)), len(ours), len(theirs))
 	}
 	row("start -> full table", fill, kaStart)
 	row("change one real server's weight", weight, kaReload)
@@ -173,14 +174,6 @@ func timeRuns(t *testing.T, pass func(i int) ([]Op, error), want OpKind, prepare
 		times = append(times, d)
 	}
 	return times
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Sorted(slices.Values(ds))
-	if n := len(s); n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[len(s)/2]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -29,6 +30,17 @@ type Row struct {
 	Ratio string
 	// Goal states the goal and whether this run met it.
 	Goal string
+}
+
+// Median returns the median of xs, which must not be empty: the mean of
+// the middle two for an even count. xs is left as it was.
+func Median[T ~int64 | ~float64](xs []T) T {
+	s := slices.Sorted(slices.Values(xs))
+	n := len(s)
+	if n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[n/2]
 }
 
 // Ratio formats a/b to two decimals, or "-" when b is zero.

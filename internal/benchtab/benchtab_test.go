@@ -3,7 +3,9 @@ package benchtab
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 )
 
 func TestAppend(t *testing.T) {
@@ -36,5 +38,24 @@ func TestLine(t *testing.T) {
 	got := Line(Row{"a\tb", "1 ms", "2 ms", "0.50", "faster: met"})
 	if want := "benchtab: a b\t1 ms\t2 ms\t0.50\tfaster: met"; got != want {
 		t.Fatalf("Line = %q, want %q", got, want)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tt := range []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{3}, 3},
+		{[]float64{3, 1, 2}, 2},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	} {
+		in := slices.Clone(tt.in)
+		if got := Median(tt.in); got != tt.want || !slices.Equal(tt.in, in) {
+			t.Errorf("Median(%v) = %v, want %v and the slice unchanged", in, got, tt.want)
+		}
+	}
+	if got := Median([]time.Duration{3, 1, 4, 2}); got != 2 {
+		t.Errorf("Median of durations 3, 1, 4, 2 = %v, want 2 (integer halves round down)", got)
 	}
 }

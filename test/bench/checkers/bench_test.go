@@ -270,21 +270,9 @@ func summarize(results []result, z size, daemon string) summary {
 		rss = append(rss, r.rssMB())
 	}
 	if sm.n > 0 {
-		sm.checksPerSecond, sm.cpuPerMinute, sm.cpuPerCheck, sm.rssMB = median(cps), median(cpm), median(cpc), median(rss)
+		sm.checksPerSecond, sm.cpuPerMinute, sm.cpuPerCheck, sm.rssMB = benchtab.Median(cps), benchtab.Median(cpm), benchtab.Median(cpc), benchtab.Median(rss)
 	}
 	return sm
-}
-
-// median returns the median of xs, which is not empty: the mean of the
-// middle two for an even count.
-func median(xs []float64) float64 {
-	xs = slices.Clone(xs)
-	slices.Sort(xs)
-	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // sizesOf returns the sizes of results in the order they first appear.

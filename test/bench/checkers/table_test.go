@@ -58,19 +58,3 @@ func TestTableRounds(t *testing.T) {
 		t.Errorf("benchRows = %+v", got)
 	}
 }
-
-func TestMedian(t *testing.T) {
-	for _, tt := range []struct {
-		in   []float64
-		want float64
-	}{
-		{[]float64{3}, 3},
-		{[]float64{3, 1, 2}, 2},
-		{[]float64{4, 1, 3, 2}, 2.5},
-	} {
-		in := slices.Clone(tt.in)
-		if got := median(tt.in); got != tt.want || !slices.Equal(tt.in, in) {
-			t.Errorf("median(%v) = %v, want %v and the slice unchanged", in, got, tt.want)
-		}
-	}
-}
