@@ -1,7 +1,6 @@
 package check
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -211,8 +210,12 @@ type Scheduler struct {
 	mu      sync.Mutex // guards everything below
 	rand    *rand.Rand
 	running bool
+	// ending is set while Run ends: attempts finishing then were cut
+	// short by the end, not by their servers.
+	ending  bool
 	servers map[string]*server
-	timers  entryHeap // entries waiting for their next attempt
+	epoch   time.Time // what timers count from
+	timers  timerHeap // entries waiting for their next attempt
 	ready   []*entry  // entries due, waiting for a worker
 	busy    int       // entries with an attempt running
 	// wakeSlack is the slack, or a twentieth of the shortest delay_loop
@@ -279,6 +282,7 @@ func NewScheduler(opts Options) *Scheduler {
 	if s.clock == nil {
 		s.clock = SystemClock{}
 	}
+	s.epoch = s.clock.Now()
 	if s.log == nil {
 		l := logrus.New()
 		l.Out = io.Discard
@@ -339,8 +343,7 @@ func (s *Scheduler) Add(srv Server) error {
 		e := &entry{srv: sv, check: c, state: newCheckerState(c.Timing.Retry, c.Timing.Alpha), index: -1}
 		s.wakeSlack = min(s.wakeSlack, c.Timing.delayLoop()/20)
 		sv.up = sv.up && e.state.up
-		e.due = now.Add(s.firstDelay(c.Timing))
-		heap.Push(&s.timers, e)
+		s.schedule(e, now.Add(s.firstDelay(c.Timing)))
 		sv.entries = append(sv.entries, e)
 	}
 	s.servers[srv.Name] = sv
@@ -368,7 +371,7 @@ func (s *Scheduler) Remove(name string) {
 	}
 	for _, e := range sv.entries {
 		if e.index >= 0 {
-			heap.Remove(&s.timers, e.index)
+			s.timers.remove(e.index)
 		}
 	}
 	s.poke()
@@ -443,6 +446,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	defer func() {
 		s.mu.Lock()
+		s.ending = true
 		for _, sv := range s.servers {
 			sv.cancel()
 		}
@@ -462,13 +466,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			sv.ctx, sv.cancel = context.WithCancel(context.Background())
 			for _, e := range sv.entries {
 				if e.index < 0 {
-					e.due = now
-					heap.Push(&s.timers, e)
+					s.schedule(e, now)
 				}
 			}
 		}
 		s.ready, s.busy = nil, 0
-		s.running = false
+		s.running, s.ending = false, false
 	}()
 
 	timer := s.clock.NewTimer(time.Hour)
@@ -483,12 +486,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.dropRemoved()
 		var next time.Time
 		if len(s.timers) > 0 {
-			next = s.timers[0].due
+			next = s.timers[0].e.due
 		}
 		slack := s.wakeSlack
+		// An attempt runInline can begin waits for it: on a worker it
+		// would cost two goroutine switches and a blocking wait.
 		var job *entry
 		var jobc chan<- *entry
-		if len(s.ready) > 0 {
+		if len(s.ready) > 0 && !runsInline(s.ready[0]) {
 			job, jobc = s.ready[0], jobs
 		}
 		var ev Event
@@ -540,10 +545,22 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
+// schedule makes e's next attempt due at due. s.mu is held.
+func (s *Scheduler) schedule(e *entry, due time.Time) {
+	e.due = due
+	s.timers.push(e, s.since(due))
+}
+
+// since is t as the timer heap keys it.
+func (s *Scheduler) since(t time.Time) int64 {
+	return int64(t.Sub(s.epoch))
+}
+
 // popDue moves the entries due by now to the ready queue. s.mu is held.
 func (s *Scheduler) popDue(now time.Time) {
-	for len(s.timers) > 0 && !s.timers[0].due.After(now) {
-		e := heap.Pop(&s.timers).(*entry)
+	at := s.since(now)
+	for len(s.timers) > 0 && s.timers[0].at <= at {
+		e := s.timers.pop()
 		e.late = min(now.Sub(e.due), s.wakeSlack)
 		s.ready = append(s.ready, e)
 	}
@@ -605,11 +622,11 @@ func (s *Scheduler) runInline(max int) int {
 			return ran
 		}
 		e := s.ready[0]
-		ic, ok := e.check.Checker.(inlineChecker)
-		if !ok || !ic.inline() {
+		if !runsInline(e) {
 			s.mu.Unlock()
 			return ran
 		}
+		ic := e.check.Checker.(inlineChecker)
 		s.ready = s.ready[1:]
 		s.busy++
 		e.start = now
@@ -628,6 +645,12 @@ func (s *Scheduler) runInline(max int) int {
 	return ran
 }
 
+// runsInline reports whether runInline begins e's attempts.
+func runsInline(e *entry) bool {
+	ic, ok := e.check.Checker.(inlineChecker)
+	return ok && ic.inline()
+}
+
 // complete applies an attempt's result on the worker that ran it, rather
 // than waking Run for each one, and wakes Run only when it has something
 // to do: an entry due before the one its timer waits for, an event to
@@ -637,7 +660,9 @@ func (s *Scheduler) runInline(max int) int {
 func (s *Scheduler) complete(r result) {
 	s.mu.Lock()
 	s.busy--
-	if r.e.srv.ctx.Err() == nil {
+	// Removal and the end of Run are what cancel a server's context:
+	// the flags say so without taking the context's lock.
+	if !r.e.srv.removed && !s.ending {
 		s.observeAttempt(r, s.finish(r))
 	}
 	wake := r.e.index == 0 || len(s.queue) > 0 || (s.busy <= 0 && s.onIdle != nil)
@@ -768,8 +793,7 @@ func (s *Scheduler) finish(r result) verdict {
 			}
 		}
 	}
-	e.due = now.Add(delay)
-	heap.Push(&s.timers, e)
+	s.schedule(e, now.Add(delay))
 
 	up, weight := true, sv.weight
 	for _, x := range sv.entries {
@@ -821,31 +845,4 @@ func downMessage(kind, server string, retries int) string {
 		return fmt.Sprintf("%s on service %s failed after %d retries.", kind, server, retries)
 	}
 	return fmt.Sprintf("%s on service %s failed.", kind, server)
-}
-
-// entryHeap orders entries by due time.
-type entryHeap []*entry
-
-func (h entryHeap) Len() int           { return len(h) }
-func (h entryHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h entryHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
-}
-
-func (h *entryHeap) Push(x any) {
-	e := x.(*entry)
-	e.index = len(*h)
-	*h = append(*h, e)
-}
-
-func (h *entryHeap) Pop() any {
-	old := *h
-	n := len(old)
-	e := old[n-1]
-	old[n-1] = nil
-	e.index = -1
-	*h = old[:n-1]
-	return e
 }
