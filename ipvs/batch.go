@@ -130,7 +130,7 @@ func (c *conn) roundTrip(first uint32, errs []error) {
 	fd := c.sock.GetFd()
 	deadline := time.Now().Add(socketTimeout)
 	for {
-		err := unix.Sendto(fd, c.out, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		err := send(fd, c.out)
 		if err == nil {
 			break
 		}
@@ -141,7 +141,7 @@ func (c *conn) roundTrip(first uint32, errs []error) {
 	}
 	last := uint32(len(errs) - 1)
 	for {
-		n, _, err := unix.Recvfrom(fd, c.buf, 0)
+		n, err := recv(fd, c.buf)
 		if err != nil {
 			if err = wait(fd, unix.POLLIN, deadline, err); err != nil {
 				// ENOBUFS among others: an answer was lost, and with it

@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -29,8 +31,35 @@ type conn struct {
 // up to 32 KiB.
 const recvBuffer = 32 << 10
 
-func newConn(sock *nl.NetlinkSocket) *conn {
-	return &conn{sock: sock, buf: make([]byte, recvBuffer)}
+// newConn makes sock non-blocking, which send and recv need, and returns
+// a conn on it.
+func newConn(sock *nl.NetlinkSocket) (*conn, error) {
+	if err := unix.SetNonblock(sock.GetFd(), true); err != nil {
+		return nil, fmt.Errorf("setting the generic netlink socket non-blocking: %w", os.NewSyscallError("fcntl", err))
+	}
+	return &conn{sock: sock, buf: make([]byte, recvBuffer)}, nil
+}
+
+// send and recv are sendto(2) to the kernel and recvfrom(2) through
+// RawSyscall, without the scheduler hand-off of Syscall: the kernel
+// builds a dump of a large service's destinations inside the call, and
+// where that takes longer than 20µs the runtime's monitor would hand the
+// processor to another thread in the middle of each, then poll every
+// 20µs while the checks run, as check's fast path explains. Neither
+// blocks: the socket is non-blocking, and wait does the waiting.
+func send(fd int, b []byte) error {
+	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), 0, 0, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+func recv(fd int, b []byte) (int, error) {
+	n, _, e := syscall.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }
 
 func (c *conn) close() error {
@@ -56,7 +85,7 @@ func (c *conn) execute(family uint16, cmd uint8, flags int, attrs ...*nl.RtAttr)
 	deadline := time.Now().Add(socketTimeout)
 	b := req.Serialize()
 	for {
-		err := unix.Sendto(fd, b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		err := send(fd, b)
 		if err == nil {
 			break
 		}
@@ -67,7 +96,7 @@ func (c *conn) execute(family uint16, cmd uint8, flags int, attrs ...*nl.RtAttr)
 
 	var out [][]byte
 	for {
-		n, _, err := unix.Recvfrom(fd, c.buf, 0)
+		n, err := recv(fd, c.buf)
 		if err != nil {
 			if err = wait(fd, unix.POLLIN, deadline, err); err != nil {
 				return nil, err

@@ -19,7 +19,10 @@ func TestConn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newConn(sock)
+	c, err := newConn(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer c.close()
 
 	family := func(m []byte) (name string, id uint16) {

@@ -93,7 +93,13 @@ func Open(nsPath string) (*Handle, error) {
 		sock.Close()
 		return nil, fmt.Errorf("opening IPVS netlink socket: %w", err)
 	}
-	return &Handle{h: h, conn: newConn(sock)}, nil
+	c, err := newConn(sock)
+	if err != nil {
+		h.Close()
+		sock.Close()
+		return nil, err
+	}
+	return &Handle{h: h, conn: c}, nil
 }
 
 // Close releases the handle's netlink sockets.
