@@ -153,3 +153,38 @@ func TestParseCPUTimes(t *testing.T) {
 		t.Errorf("busyFraction = %v, want 0.75", got)
 	}
 }
+
+func TestParseTimeWait(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		sockstat string
+		want     int
+		err      bool
+	}{
+		{name: "some", sockstat: "sockets: used 8\nTCP: inuse 1 orphan 0 tw 61234 alloc 1 mem 36\nUDP: inuse 0 mem 0\n", want: 61234},
+		{name: "none", sockstat: "sockets: used 8\nTCP: inuse 1 orphan 0 tw 0 alloc 1 mem 36\n", want: 0},
+		{name: "no TCP line", sockstat: "sockets: used 8\nUDP: inuse 0 mem 0\n", err: true},
+		{name: "bad count", sockstat: "TCP: inuse 1 orphan 0 tw many alloc 1 mem 36\n", err: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseTimeWait([]byte(tt.sockstat))
+			if (err != nil) != tt.err {
+				t.Fatalf("parseTimeWait error %v, want error %v", err, tt.err)
+			}
+			if got != tt.want {
+				t.Errorf("parseTimeWait = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDrainTimeWait(t *testing.T) {
+	proc := fstest.MapFS{"net/sockstat": {Data: []byte("TCP: inuse 1 orphan 0 tw 0 alloc 1 mem 36\n")}}
+	if first, waited, err := drainTimeWait(proc, time.Minute); err != nil || first != 0 || waited > time.Second {
+		t.Errorf("drained table: %d first, waited %v, err %v; want 0, at once, nil", first, waited, err)
+	}
+	proc["net/sockstat"] = &fstest.MapFile{Data: []byte("TCP: inuse 1 orphan 0 tw 7 alloc 1 mem 36\n")}
+	if first, waited, err := drainTimeWait(proc, 1500*time.Millisecond); err != nil || first != 7 || waited < 1500*time.Millisecond {
+		t.Errorf("sockets that stay: %d first, waited %v, err %v; want 7, the whole limit, nil", first, waited, err)
+	}
+}

@@ -2,6 +2,7 @@ package checkers
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strconv"
@@ -186,4 +187,52 @@ func busyFraction(a, b cpuTimes) float64 {
 		return 0
 	}
 	return float64(busy) / float64(all)
+}
+
+// parseTimeWait returns the TCP sockets in TIME_WAIT from a
+// /proc/net/sockstat file ("TCP: inuse 5 orphan 0 tw 120 alloc 7 mem 1").
+func parseTimeWait(b []byte) (int, error) {
+	for line := range bytes.Lines(b) {
+		f := bytes.Fields(line)
+		if len(f) == 0 || string(f[0]) != "TCP:" {
+			continue
+		}
+		for i := 1; i+1 < len(f); i += 2 {
+			if string(f[i]) == "tw" {
+				n, err := strconv.Atoi(string(f[i+1]))
+				if err != nil {
+					return 0, fmt.Errorf("parsing /proc/net/sockstat %q: %w", bytes.TrimSpace(line), err)
+				}
+				return n, nil
+			}
+		}
+	}
+	return 0, errors.New("parsing /proc/net/sockstat: no TCP line with a tw count")
+}
+
+// drainTimeWait waits, up to limit, until no TCP socket is in TIME_WAIT,
+// and returns how many were at first and how long it waited. keepalived
+// closes its checks' connections with a FIN, which leaves the real
+// servers' ends in TIME_WAIT for 60 s, and the kernel expires them in
+// timer interrupts on the CPU that made them: the daemon's. Measured
+// straight after keepalived, the next daemon would pay for them.
+func drainTimeWait(proc fs.FS, limit time.Duration) (first int, waited time.Duration, err error) {
+	start := time.Now()
+	for i := 0; ; i++ {
+		b, err := fs.ReadFile(proc, "net/sockstat")
+		if err != nil {
+			return first, time.Since(start), fmt.Errorf("reading TIME_WAIT sockets: %w", err)
+		}
+		n, err := parseTimeWait(b)
+		if err != nil {
+			return first, time.Since(start), err
+		}
+		if i == 0 {
+			first = n
+		}
+		if waited = time.Since(start); n == 0 || waited >= limit {
+			return first, waited, nil
+		}
+		time.Sleep(time.Second)
+	}
 }
