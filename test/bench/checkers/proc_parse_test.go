@@ -180,11 +180,14 @@ func TestParseTimeWait(t *testing.T) {
 
 func TestDrainTimeWait(t *testing.T) {
 	proc := fstest.MapFS{"net/sockstat": {Data: []byte("TCP: inuse 1 orphan 0 tw 0 alloc 1 mem 36\n")}}
-	if first, waited, err := drainTimeWait(proc, time.Minute); err != nil || first != 0 || waited > time.Second {
+	if first, waited, err := drainTimeWait(proc, 1, time.Minute); err != nil || first != 0 || waited > time.Second {
 		t.Errorf("drained table: %d first, waited %v, err %v; want 0, at once, nil", first, waited, err)
 	}
 	proc["net/sockstat"] = &fstest.MapFile{Data: []byte("TCP: inuse 1 orphan 0 tw 7 alloc 1 mem 36\n")}
-	if first, waited, err := drainTimeWait(proc, 1500*time.Millisecond); err != nil || first != 7 || waited < 1500*time.Millisecond {
+	if first, waited, err := drainTimeWait(proc, 8, time.Minute); err != nil || first != 7 || waited > time.Second {
+		t.Errorf("below the floor: %d first, waited %v, err %v; want 7, at once, nil", first, waited, err)
+	}
+	if first, waited, err := drainTimeWait(proc, 7, 1500*time.Millisecond); err != nil || first != 7 || waited < 1500*time.Millisecond {
 		t.Errorf("sockets that stay: %d first, waited %v, err %v; want 7, the whole limit, nil", first, waited, err)
 	}
 }

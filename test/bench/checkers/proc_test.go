@@ -210,13 +210,14 @@ func parseTimeWait(b []byte) (int, error) {
 	return 0, errors.New("parsing /proc/net/sockstat: no TCP line with a tw count")
 }
 
-// drainTimeWait waits, up to limit, until no TCP socket is in TIME_WAIT,
-// and returns how many were at first and how long it waited. keepalived
+// drainTimeWait waits, up to limit, until fewer than floor TCP sockets
+// are in TIME_WAIT, and returns how many were at first and how long it
+// waited. keepalived
 // closes its checks' connections with a FIN, which leaves the real
 // servers' ends in TIME_WAIT for 60 s, and the kernel expires them in
 // timer interrupts on the CPU that made them: the daemon's. Measured
 // straight after keepalived, the next daemon would pay for them.
-func drainTimeWait(proc fs.FS, limit time.Duration) (first int, waited time.Duration, err error) {
+func drainTimeWait(proc fs.FS, floor int, limit time.Duration) (first int, waited time.Duration, err error) {
 	start := time.Now()
 	for i := 0; ; i++ {
 		b, err := fs.ReadFile(proc, "net/sockstat")
@@ -230,7 +231,7 @@ func drainTimeWait(proc fs.FS, limit time.Duration) (first int, waited time.Dura
 		if i == 0 {
 			first = n
 		}
-		if waited = time.Since(start); n == 0 || waited >= limit {
+		if waited = time.Since(start); n < floor || waited >= limit {
 			return first, waited, nil
 		}
 		time.Sleep(time.Second)
