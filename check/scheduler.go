@@ -489,11 +489,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			next = s.timers[0].e.due
 		}
 		slack := s.wakeSlack
-		// An attempt runInline can begin waits for it: on a worker it
-		// would cost two goroutine switches and a blocking wait.
+		// An attempt runInline can begin waits for it, even one that
+		// fell due since it looked: on a worker it would cost two
+		// goroutine switches and a blocking wait.
+		inlineDue := len(s.ready) > 0 && runsInline(s.ready[0])
 		var job *entry
 		var jobc chan<- *entry
-		if len(s.ready) > 0 && !runsInline(s.ready[0]) {
+		if len(s.ready) > 0 && !inlineDue {
 			job, jobc = s.ready[0], jobs
 		}
 		var ev Event
@@ -504,7 +506,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		idle := job == nil && evc == nil && s.busy == 0
 		s.mu.Unlock()
 
-		if ran > 0 {
+		if ran > 0 || inlineDue {
 			if ran == inlineBatch {
 				runtime.Gosched()
 			}
