@@ -84,6 +84,61 @@ func TestConn(t *testing.T) {
 	if msgs, err := get("nlctrl"); err != nil || len(msgs) != 1 {
 		t.Errorf("after the dump: %d replies, err %v", len(msgs), err)
 	}
+
+	// A caller that gives up on the first reply of a dump gets its error
+	// back, and the rest of the dump is not taken for the next answer.
+	stop := errors.New("enough")
+	calls := 0
+	err = c.each(unix.GENL_ID_CTRL, unix.CTRL_CMD_GETFAMILY, unix.NLM_F_DUMP, func([]byte) error {
+		calls++
+		return stop
+	})
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("dump stopped by its caller: err %v after %d calls, want %v after 1", err, calls, stop)
+	}
+	if msgs, err := get("nlctrl"); err != nil || len(msgs) != 1 {
+		t.Errorf("after the stopped dump: %d replies, err %v", len(msgs), err)
+	} else if name, _ := family(msgs[0]); name != "nlctrl" {
+		t.Errorf("after the stopped dump: reply for %q, want nlctrl", name)
+	}
+}
+
+// TestNextMessage splits a buffer of two messages, then refuses every
+// truncation of it that cuts a header or a message short.
+func TestNextMessage(t *testing.T) {
+	var b []byte
+	for i, payload := range [][]byte{{1, 2, 3}, {4, 5, 6, 7, 8}} {
+		m := nl.NewNetlinkRequest(unix.NLMSG_MIN_TYPE+i, 0)
+		m.Seq = uint32(10 + i)
+		m.AddRawData(payload)
+		b = append(b, m.Serialize()...)
+		for len(b)%4 != 0 {
+			b = append(b, 0)
+		}
+	}
+	h, data, rest, err := nextMessage(b)
+	if err != nil || h.Seq != 10 || !bytes.Equal(data, []byte{1, 2, 3}) {
+		t.Fatalf("first message: %+v %v, err %v", h, data, err)
+	}
+	h, data, rest, err = nextMessage(rest)
+	if err != nil || h.Seq != 11 || !bytes.Equal(data, []byte{4, 5, 6, 7, 8}) || len(rest) != 0 {
+		t.Fatalf("second message: %+v %v, %d bytes after it, err %v", h, data, len(rest), err)
+	}
+	// The messages end at 19 and 41 bytes, the padding after each
+	// optional; a cut anywhere else leaves a message short.
+	for n := 1; n < len(b); n++ {
+		if n == 19 || n == 20 || n >= 41 {
+			continue
+		}
+		// Split as each does, every cut must end in an error.
+		var err error
+		for rest := b[:n]; len(rest) > 0 && err == nil; {
+			_, _, rest, err = nextMessage(rest)
+		}
+		if err == nil {
+			t.Errorf("%d of %d bytes parsed without an error", n, len(b))
+		}
+	}
 }
 
 func TestWait(t *testing.T) {

@@ -70,17 +70,21 @@ func (h *Handle) DelDestination(s Service, d Destination) error {
 
 // Destinations implements Kernel.
 func (h *Handle) Destinations(s Service) ([]Destination, error) {
-	msgs, err := h.genl(cmdGetDest, unix.NLM_F_DUMP, serviceKeyAttr(&s))
+	family, err := h.ipvsFamily()
 	if err != nil {
 		return nil, fmt.Errorf("listing destinations of service %s: %w", s, err)
 	}
-	out := make([]Destination, 0, len(msgs))
-	for _, m := range msgs {
+	var out []Destination
+	err = h.conn.each(family, cmdGetDest, unix.NLM_F_DUMP, func(m []byte) error {
 		d, err := parseDestination(m)
 		if err != nil {
-			return nil, fmt.Errorf("reading destination of service %s: %w", s, err)
+			return fmt.Errorf("reading destination of service %s: %w", s, err)
 		}
 		out = append(out, d)
+		return nil
+	}, serviceKeyAttr(&s))
+	if err != nil {
+		return nil, fmt.Errorf("listing destinations of service %s: %w", s, err)
 	}
 	return out, nil
 }
@@ -104,18 +108,15 @@ func parseDestination(m []byte) (Destination, error) {
 	if len(m) < nl.SizeofGenlmsg {
 		return Destination{}, errors.New("short message")
 	}
-	top, err := nl.ParseRouteAttr(m[nl.SizeofGenlmsg:])
-	if err != nil {
-		return Destination{}, err
-	}
-	ne := nl.NativeEndian()
-	for _, t := range top {
-		if t.Attr.Type&^unix.NLA_F_NESTED != cmdAttrDest {
-			continue
-		}
-		attrs, err := nl.ParseRouteAttr(t.Value)
+	ne := binary.NativeEndian
+	for top := m[nl.SizeofGenlmsg:]; len(top) > 0; {
+		typ, nested, next, err := nextAttr(top)
 		if err != nil {
 			return Destination{}, err
+		}
+		top = next
+		if typ != cmdAttrDest {
+			continue
 		}
 		var (
 			d    Destination
@@ -123,31 +124,35 @@ func parseDestination(m []byte) (Destination, error) {
 			port uint16
 			af   Family
 		)
-		for _, a := range attrs {
-			v := a.Value
+		for attrs := nested; len(attrs) > 0; {
+			typ, v, next, err := nextAttr(attrs)
+			if err != nil {
+				return Destination{}, err
+			}
+			attrs = next
 			if len(v) == 0 {
 				continue
 			}
-			switch a.Attr.Type {
-			case destAttrAddr:
+			switch {
+			case typ == destAttrAddr:
 				addr = v
-			case destAttrPort:
+			case typ == destAttrPort && len(v) >= 2:
 				port = binary.BigEndian.Uint16(v)
-			case destAttrAddrFamily:
+			case typ == destAttrAddrFamily && len(v) >= 2:
 				af = Family(ne.Uint16(v))
-			case destAttrFwdMethod:
+			case typ == destAttrFwdMethod && len(v) >= 4:
 				d.Method = Method(ne.Uint32(v) & fwdMethodMask)
-			case destAttrWeight:
+			case typ == destAttrWeight && len(v) >= 4:
 				d.Weight = int(ne.Uint32(v))
-			case destAttrUThresh:
+			case typ == destAttrUThresh && len(v) >= 4:
 				d.UpperThreshold = ne.Uint32(v)
-			case destAttrLThresh:
+			case typ == destAttrLThresh && len(v) >= 4:
 				d.LowerThreshold = ne.Uint32(v)
-			case destAttrTunType:
+			case typ == destAttrTunType:
 				d.TunnelType = TunnelType(v[0])
-			case destAttrTunPort:
+			case typ == destAttrTunPort && len(v) >= 2:
 				d.TunnelPort = binary.BigEndian.Uint16(v)
-			case destAttrTunFlags:
+			case typ == destAttrTunFlags && len(v) >= 2:
 				d.TunnelFlags = TunnelFlags(ne.Uint16(v))
 			}
 		}

@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"testing"
@@ -52,5 +53,34 @@ func TestParseDestination(t *testing.T) {
 	}
 	if _, err := parseDestination([]byte{1, 2}); err == nil {
 		t.Error("parsed a short message")
+	}
+}
+
+// TestParseDestinationTruncated feeds every prefix of a reply, and the
+// reply with its attributes' lengths garbled: an error, never a panic.
+func TestParseDestinationTruncated(t *testing.T) {
+	m := kernelDestReply(Destination{Addr: netip.MustParseAddrPort("10.0.0.1:80"), Method: NAT, Weight: 1}, IPv4)
+	for n := range len(m) {
+		if _, err := parseDestination(m[:n]); err == nil {
+			t.Errorf("parsed %d of %d bytes", n, len(m))
+		}
+	}
+	for i := nl.SizeofGenlmsg; i < len(m); i++ {
+		b := bytes.Clone(m)
+		b[i] ^= 0xff
+		parseDestination(b) // must not panic
+	}
+}
+
+// TestParseDestinationAllocs: a dump of tens of thousands of destinations
+// is parsed without garbage.
+func TestParseDestinationAllocs(t *testing.T) {
+	m := kernelDestReply(Destination{Addr: netip.MustParseAddrPort("[2001:db8::1]:443"), Method: DirectRoute, Weight: 3}, IPv6)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := parseDestination(m); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per destination, want 0", n)
 	}
 }

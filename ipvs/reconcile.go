@@ -161,6 +161,11 @@ type Reconciler struct {
 	// SetTimeouts, restored at Shutdown.
 	timeouts *Timeouts
 	stats    Stats
+	// haveDests and wantDests are reconcileService's scratch space, kept
+	// from one service to the next: a resync of thousands of
+	// destinations then allocates no maps.
+	haveDests map[destKey]*Destination
+	wantDests map[destKey]bool
 }
 
 // NewReconciler returns a Reconciler that programs k and owns nothing yet.
@@ -641,11 +646,15 @@ func (r *Reconciler) reconcileService(ctx context.Context, p *pass, want, have *
 		}
 	}
 
-	haveDests := make(map[destKey]*Destination, len(have.Destinations))
+	if r.haveDests == nil {
+		r.haveDests, r.wantDests = make(map[destKey]*Destination), make(map[destKey]bool)
+	}
+	haveDests, wantDests := r.haveDests, r.wantDests
+	defer clear(haveDests)
+	defer clear(wantDests)
 	for i := range have.Destinations {
 		haveDests[have.Destinations[i].Addr] = &have.Destinations[i]
 	}
-	wantDests := make(map[destKey]bool, len(want.Destinations))
 	var firstErr error
 	keep := func(err error) {
 		if firstErr == nil {
