@@ -29,6 +29,7 @@
 #   VMRUN_APPEND="..."        extra kernel command line
 #   VMRUN_FASTBOOT=0          drop "cryptomgr.notests=1 rodata=off mitigations=off"
 #   VMRUN_STRIP_MODSIG=1      strip module signatures (faster insmod, taints the kernel)
+#   VMRUN_ICOUNT=shift        TCG with -icount: guest time counts instructions
 #   VMRUN_QUIET=1             do not echo the guest console (still parsed)
 #   VMRUN_TSC_MHZ=2445.4      host TSC MHz (default: from dmesg, remembered in the cache;
 #                             TCG needs it with microvm, else -M pc is used)
@@ -215,6 +216,14 @@ probe_accel() {   # -> sets ACCEL_ARGS, ACCEL_DESC, ACCEL_APPEND
     tcg)   if [ "$SMP" -gt 1 ]; then ACCEL_ARGS="-accel tcg,thread=multi -cpu max"
            else ACCEL_ARGS="-accel tcg -cpu max"; fi
            ACCEL_DESC="TCG, -cpu max"
+           if [ -n "${VMRUN_ICOUNT:-}" ]; then
+             # Guest time counts instructions (2^shift ns each), not the
+             # host's clock; the TSC then runs at 1 GHz.
+             ACCEL_ARGS="-accel tcg -icount shift=$VMRUN_ICOUNT,sleep=off -cpu max"
+             ACCEL_DESC="TCG, -icount shift=$VMRUN_ICOUNT, -cpu max"
+             ACCEL_APPEND="tsc_early_khz=1000000 tsc=reliable"
+             return 0
+           fi
            # Under TCG the guest TSC is the host TSC.  PIT-based TSC calibration
            # is flaky under TCG when the host is busy, and microvm has no
            # HPET/ACPI-PM fallback, so the kernel hangs ("Unable to calibrate

@@ -39,6 +39,9 @@ const (
 	warmupEnv = "GOKEEPALIVED_BENCH_WARMUP" // settling time before it
 	orderEnv  = "GOKEEPALIVED_BENCH_ORDER"  // "reverse" runs gokeepalived first
 	roundsEnv = "GOKEEPALIVED_BENCH_ROUNDS" // measurements of each daemon per size
+	// icountEnv is qemu's -icount shift for the guest, or "off": see
+	// guestClock.
+	icountEnv = "GOKEEPALIVED_BENCH_ICOUNT"
 	// baselineEnv names, on the host, another gokeepalived binary (say,
 	// built from an earlier commit) measured in the same boot; the host
 	// tells the guest with baselineEnv=1.
@@ -66,7 +69,31 @@ const (
 	// defaultSMP gives the daemon and the listeners a vCPU each; see
 	// layout.
 	defaultSMP = "2"
+	// defaultIcount makes the guest's clock count instructions.
+	defaultIcount = "2"
 )
+
+// guestClock reads icountEnv. Under plain TCG the guest's clock is the
+// host's, and a window's CPU time is how long the host took to emulate
+// the daemon's instructions: it moved by 20-30% from one window to the
+// next with the load of the host's other tenants, as much as the
+// difference measured. Under -icount each instruction advances the
+// guest's clock by 2^shift ns, so CPU time is a count of the daemon's
+// instructions, user and kernel, and the same checks give the same
+// figure whatever the host is doing; the run only takes longer. qemu then
+// runs the vCPUs in turn on one host thread with one shared clock, and a
+// task on one vCPU would be charged for the instructions of the others:
+// icount takes one vCPU. shift is "" for the host's clock.
+func guestClock() (shift string, err error) {
+	v := envOr(icountEnv, defaultIcount)
+	if v == "off" {
+		return "", nil
+	}
+	if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 10 {
+		return "", fmt.Errorf("%s=%q: want a shift of 0 to 10, or off", icountEnv, v)
+	}
+	return v, nil
+}
 
 // TestCheckerBench runs the benchmark in one boot of the kernel guest.
 func TestCheckerBench(t *testing.T) {
@@ -80,10 +107,21 @@ func TestCheckerBench(t *testing.T) {
 	if os.Getenv("VMRUN_MEM") == "" {
 		t.Setenv("VMRUN_MEM", defaultMem)
 	}
-	if os.Getenv("VMRUN_SMP") == "" {
-		t.Setenv("VMRUN_SMP", defaultSMP)
+	shift, err := guestClock()
+	if err != nil {
+		t.Fatal(err)
 	}
 	guestEnv := []string{sizesEnv + "=" + envOr(sizesEnv, defaultSizes)}
+	switch smp := os.Getenv("VMRUN_SMP"); {
+	case shift == "" && smp == "":
+		t.Setenv("VMRUN_SMP", defaultSMP)
+	case shift != "" && smp != "" && smp != "1":
+		t.Fatalf("VMRUN_SMP=%s with %s=%s: an instruction-counting guest has one vCPU (see guestClock)", smp, icountEnv, shift)
+	case shift != "":
+		t.Setenv("VMRUN_SMP", "1")
+		t.Setenv("VMRUN_ICOUNT", shift)
+		guestEnv = append(guestEnv, icountEnv+"="+shift)
+	}
 	for _, k := range []string{windowEnv, warmupEnv, orderEnv, roundsEnv, schedulerEnv} {
 		if v := os.Getenv(k); v != "" {
 			guestEnv = append(guestEnv, k+"="+v)
@@ -111,6 +149,16 @@ func TestCheckerBench(t *testing.T) {
 	command := fmt.Sprintf("env %s ./checkers.test -test.v -test.count=1 -test.run '^TestGuestCheckerBench$' -test.timeout=%s",
 		strings.Join(guestEnv, " "), timeout.Round(time.Second))
 	vm.RunCommand(t, ctx, dir, command)
+}
+
+// clockName says what the guest's clock counts, for shift as the host
+// passed it to the guest ("" for none).
+func clockName(shift string) string {
+	if shift == "" {
+		return "guest clock: the host's (TCG)"
+	}
+	n, _ := strconv.Atoi(shift)
+	return fmt.Sprintf("guest clock: instructions (qemu -icount shift=%s, %d ns each)", shift, 1<<n)
 }
 
 func envOr(key, def string) string {
@@ -164,7 +212,7 @@ func TestGuestCheckerBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d CPUs: %s", runtime.NumCPU(), lay)
+	t.Logf("%d CPUs: %s; %s", runtime.NumCPU(), lay, clockName(os.Getenv(icountEnv)))
 	daemons := []daemon{{"keepalived", "keepalived"}, {"gokeepalived", "./gokeepalived"}}
 	if os.Getenv(baselineEnv) == "1" {
 		daemons = slices.Insert(daemons, 1, daemon{"baseline", "./" + baselineBinary})
@@ -219,15 +267,16 @@ func TestGuestCheckerBench(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("checker benchmark, %s window per daemon after %s settling, %s:\n%s", window, warmup, lay, table(results))
-	for _, r := range benchRows(results) {
+	t.Logf("checker benchmark, %s window per daemon after %s settling, %s, %s:\n%s", window, warmup, lay, clockName(os.Getenv(icountEnv)), table(results))
+	for _, r := range benchRows(results, os.Getenv(icountEnv) != "") {
 		t.Log(benchtab.Line(r))
 	}
 }
 
 // benchRows are make bench's rows: for each size, gokeepalived's CPU per
 // check and peak RSS beside keepalived's, medians over the rounds.
-func benchRows(results []result) []benchtab.Row {
+// icount says the guest's clock counted instructions.
+func benchRows(results []result, icount bool) []benchtab.Row {
 	var rows []benchtab.Row
 	for _, z := range sizesOf(results) {
 		g, k := summarize(results, z, "gokeepalived"), summarize(results, z, "keepalived")
@@ -235,8 +284,15 @@ func benchRows(results []result) []benchtab.Row {
 			continue
 		}
 		what := fmt.Sprintf("checkers, %s TCP:HTTP real servers", z)
+		var notes []string
 		if g.n > 1 || k.n > 1 {
-			what += fmt.Sprintf(" (median of %d and %d)", g.n, k.n)
+			notes = append(notes, fmt.Sprintf("median of %d and %d", g.n, k.n))
+		}
+		if icount {
+			notes = append(notes, "instruction-counted guest")
+		}
+		if len(notes) > 0 {
+			what += " (" + strings.Join(notes, ", ") + ")"
 		}
 		verdict := "not met"
 		if g.cpuPerCheck <= k.cpuPerCheck {

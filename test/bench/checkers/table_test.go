@@ -52,9 +52,35 @@ func TestTableRounds(t *testing.T) {
 	if len(rows) != 8 || rows[1] != "100:20 keepalived #1 110 110 100 10 10.00 1.515 20.0 1 120/120 50%" || rows[7] != want {
 		t.Errorf("table rows:\n%s\nwant 8, the second for keepalived #1 and the last %q", strings.Join(rows, "\n"), want)
 	}
-	got := benchRows(results)
+	got := benchRows(results, false)
 	if len(got) != 2 || got[0].Gokeepalived != "1.818 ms" || got[0].Keepalived != "1.667 ms" ||
 		!strings.Contains(got[0].Measurement, "median of 3 and 3") || !strings.HasSuffix(got[0].Goal, "not met") {
 		t.Errorf("benchRows = %+v", got)
+	}
+	if got := benchRows(results, true); !strings.Contains(got[0].Measurement, "(median of 3 and 3, instruction-counted guest)") {
+		t.Errorf("benchRows of an instruction-counted guest = %+v", got)
+	}
+}
+
+func TestGuestClock(t *testing.T) {
+	for _, tt := range []struct {
+		env, shift string
+		ok         bool
+	}{
+		{"", defaultIcount, true},
+		{"off", "", true},
+		{"3", "3", true},
+		{"11", "", false},
+		{"-1", "", false},
+		{"fast", "", false},
+	} {
+		t.Setenv(icountEnv, tt.env)
+		shift, err := guestClock()
+		if shift != tt.shift || (err == nil) != tt.ok {
+			t.Errorf("%s=%q: shift %q, err %v; want %q, ok %v", icountEnv, tt.env, shift, err, tt.shift, tt.ok)
+		}
+	}
+	if got := clockName("2"); got != "guest clock: instructions (qemu -icount shift=2, 4 ns each)" {
+		t.Errorf("clockName(2) = %q", got)
 	}
 }
