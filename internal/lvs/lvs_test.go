@@ -147,8 +147,8 @@ func TestResyncCost(t *testing.T) {
 	}{
 		{"instant", 0, 5 * time.Second},
 		{"fast", 10 * time.Millisecond, 5 * time.Second},
-		{"at the bound", 100 * time.Millisecond, 5 * time.Second},
-		{"slow", 300 * time.Millisecond, ResyncCost * 300 * time.Millisecond},
+		{"at the bound", 5 * time.Second / ResyncCost, 5 * time.Second},
+		{"slow", 15 * time.Second / ResyncCost, 15 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, twoServers("", ""), Options{})
