@@ -59,13 +59,14 @@ type Options struct {
 	Clock check.Clock
 	// ResyncInterval is the period of the full reconcile that undoes
 	// changes made to the table behind the daemon's back. Zero means the
-	// smallest delay_loop of the virtual servers, stretched to
-	// ResyncCost times the duration of a full reconcile that changed
-	// nothing (the shorter of the last two): a full
-	// pass reads back every service and destination, and with tens of
-	// thousands of them a pass every delay_loop would cost more CPU than
-	// the checks themselves. An ordinary table is still resynced every
-	// delay_loop; a huge one takes at most 1/ResyncCost of one CPU.
+	// smallest delay_loop of the virtual servers, but not under
+	// MinResyncInterval, stretched to ResyncCost times the duration of a
+	// full reconcile that changed nothing (the shorter of the last two):
+	// a full pass reads back every service and destination, and with
+	// tens of thousands of them a pass every delay_loop would cost more
+	// CPU than the checks themselves. An ordinary table is resynced
+	// every delay_loop or MinResyncInterval; a huge one takes at most
+	// 1/ResyncCost of one CPU.
 	ResyncInterval time.Duration
 	// VIPOwned tells, for virtual servers with ha_suspend, whether an
 	// address is a virtual address of a VRRP instance that is MASTER on
@@ -79,6 +80,12 @@ type Options struct {
 	// --dont-release-ipvs: no entry is removed and omega reports nothing.
 	DontReleaseIPVS bool
 }
+
+// MinResyncInterval is the shortest period of the full reconcile when
+// Options.ResyncInterval is zero. keepalived never reads its table back;
+// with delay_loop 1 and 120 real servers, a read-back every second was a
+// tenth of the daemon's CPU.
+const MinResyncInterval = 5 * time.Second
 
 // ResyncCost is the factor by which the period of the full reconcile
 // exceeds the duration of one, when Options.ResyncInterval is zero: the
@@ -357,7 +364,7 @@ func (l *LVS) resyncIntervalLocked() time.Duration {
 			d = dl
 		}
 	}
-	return max(d, ResyncCost*l.pass)
+	return max(d, MinResyncInterval, ResyncCost*l.pass)
 }
 
 // Handle applies one event of the checks: the real server's effective

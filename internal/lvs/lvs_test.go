@@ -137,6 +137,32 @@ func TestResyncUndoesTampering(t *testing.T) {
 	h.wantTable("after resync", svc, dst2+"1", dst3+"1")
 }
 
+// TestResyncFloor checks that a short delay_loop does not bring the full
+// reconcile under MinResyncInterval, and that a long one is kept.
+func TestResyncFloor(t *testing.T) {
+	for _, tc := range []struct {
+		delayLoop string
+		want      time.Duration
+	}{
+		{"1", MinResyncInterval},
+		{"9", 9 * time.Second},
+	} {
+		conf := strings.Replace(twoServers("", ""), "delay_loop 5", "delay_loop "+tc.delayLoop, 1)
+		h := newHarness(t, conf, Options{})
+		h.run()
+		for i := range 2 {
+			period, err := h.clock.fire()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if period != tc.want {
+				t.Errorf("delay_loop %s, period %d: resync every %v, want %v", tc.delayLoop, i+1, period, tc.want)
+			}
+			h.settle()
+		}
+	}
+}
+
 // TestResyncCost checks that the full reconcile keeps to delay_loop for
 // an ordinary table and backs off for one slow to read back.
 func TestResyncCost(t *testing.T) {

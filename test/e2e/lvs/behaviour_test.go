@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gokeepalived/gokeepalived/internal/lvs"
 )
 
 // margin is what the guest, under TCG, may add to a daemon's own timers:
@@ -14,12 +16,13 @@ import (
 const margin = time.Second
 
 // TestGuestTamper changes the table behind gokeepalived's back: every
-// change must be undone by the next resync, within one delay_loop.
+// change must be undone by the next resync, within one delay_loop or
+// lvs.MinResyncInterval, whichever is longer.
 func TestGuestTamper(t *testing.T) {
 	requireGuest(t)
 	d := startDaemon(t, newLab(t, gokeepalived), gokeepalived, "testdata/01-nat-tcp-check.conf")
 	want := converge(t, d)[0]
-	limit := delayLoop + margin
+	limit := max(delayLoop, lvs.MinResyncInterval) + margin
 	for _, tamper := range [][]string{
 		{"-C"},
 		{"-d", "-t", "192.0.2.1:80", "-r", "192.168.200.1:8080"},
