@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"strconv"
@@ -93,6 +94,34 @@ func TestTreeUsage(t *testing.T) {
 	}
 	if _, err := treeUsage(proc, 99); err == nil {
 		t.Error("treeUsage(99) of no process: no error")
+	}
+}
+
+func TestKernelThreads(t *testing.T) {
+	proc := fstest.MapFS{
+		"2/stat":  {Data: []byte(stat(2, "kthreadd", 0, "0", "1", "0", "0"))},
+		"14/stat": {Data: []byte(stat(14, "ksoftirqd/0", 2, "0", "300", "0", "0"))},
+		"15/stat": {Data: []byte(stat(15, "kworker/0:1-events", 2, "0", "20", "0", "0"))},
+		// A process that forks is not a kernel thread, nor its child.
+		"40/stat": {Data: []byte(stat(40, "keepalived", 1, "100", "100", "0", "0"))},
+		"41/stat": {Data: []byte(stat(41, "keepalived", 40, "100", "100", "0", "0"))},
+	}
+	then, err := kernelThreads(proc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]time.Duration{2: 10 * time.Millisecond, 14: 3 * time.Second, 15: 200 * time.Millisecond}
+	if !maps.Equal(then, want) {
+		t.Errorf("kernelThreads = %v, want %v", then, want)
+	}
+	now := map[int]time.Duration{
+		2:  10 * time.Millisecond,  // idle since
+		14: 4 * time.Second,        // ran 1 s
+		16: 500 * time.Millisecond, // started since
+		15: 100 * time.Millisecond, // ended, and its PID went to a new thread
+	}
+	if got, want := cpuSince(then, now), 1600*time.Millisecond; got != want {
+		t.Errorf("cpuSince = %v, want %v", got, want)
 	}
 }
 

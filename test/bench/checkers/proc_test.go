@@ -87,25 +87,12 @@ type usage struct {
 // treeUsage sums the usage of root and its descendants, read from proc,
 // a procfs. Processes that exit while it reads are left out.
 func treeUsage(proc fs.FS, root int) (usage, error) {
-	ents, err := fs.ReadDir(proc, ".")
+	stats, err := readStats(proc)
 	if err != nil {
-		return usage{}, fmt.Errorf("listing processes: %w", err)
+		return usage{}, err
 	}
-	stats := make(map[int]procStat)
 	children := make(map[int][]int)
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil || !e.IsDir() {
-			continue
-		}
-		b, err := fs.ReadFile(proc, e.Name()+"/stat")
-		if err != nil {
-			continue // gone since the listing
-		}
-		ps, err := parseStat(b)
-		if err != nil {
-			return usage{}, err
-		}
-		stats[ps.pid] = ps
+	for _, ps := range stats {
 		children[ps.ppid] = append(children[ps.ppid], ps.pid)
 	}
 	if _, ok := stats[root]; !ok {
@@ -131,6 +118,67 @@ func treeUsage(proc fs.FS, root int) (usage, error) {
 		u.hwm += hwm
 	}
 	return u, nil
+}
+
+// readStats reads /proc/PID/stat of every process of proc, a procfs.
+// Processes that exit while it reads are left out.
+func readStats(proc fs.FS) (map[int]procStat, error) {
+	ents, err := fs.ReadDir(proc, ".")
+	if err != nil {
+		return nil, fmt.Errorf("listing processes: %w", err)
+	}
+	stats := make(map[int]procStat)
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil || !e.IsDir() {
+			continue
+		}
+		b, err := fs.ReadFile(proc, e.Name()+"/stat")
+		if err != nil {
+			continue // gone since the listing
+		}
+		ps, err := parseStat(b)
+		if err != nil {
+			return nil, err
+		}
+		stats[ps.pid] = ps
+	}
+	return stats, nil
+}
+
+// kthreadd is the PID of the kernel's thread that starts all the others.
+const kthreadd = 2
+
+// kernelThreads returns the CPU time so far of each kernel thread of
+// proc, by PID. Among them is ksoftirqd, which takes over the network's
+// softirqs (the far end of a loopback handshake, say) when they pile up
+// faster than the interrupted tasks finish them: that work is the checks'
+// but is charged to no daemon.
+func kernelThreads(proc fs.FS) (map[int]time.Duration, error) {
+	stats, err := readStats(proc)
+	if err != nil {
+		return nil, err
+	}
+	kt := make(map[int]time.Duration)
+	for _, ps := range stats {
+		if ps.pid == kthreadd || ps.ppid == kthreadd {
+			kt[ps.pid] = ps.cpu
+		}
+	}
+	return kt, nil
+}
+
+// cpuSince returns the CPU time the threads of now used since then: all
+// of it for a thread started since. A thread that ended in between is
+// lost, with its time.
+func cpuSince(then, now map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, cpu := range now {
+		if was, ok := then[pid]; ok && was <= cpu {
+			cpu -= was
+		} // else a new thread, or a new one under an old PID
+		d += cpu
+	}
+	return d
 }
 
 // A cpuTimes is a line of /proc/stat: the time one CPU, or all of them,

@@ -12,8 +12,11 @@ func TestTable(t *testing.T) {
 	results := []result{
 		// In reverse order: the ratio still divides gokeepalived's by
 		// keepalived's.
-		{daemon: "gokeepalived", size: s, window: time.Minute, tcp: 6000, http: 600, cpu: 30 * time.Second, procs: 1, rss: 40 << 20, inTable: 120, cpuBusy: 0.5},
-		{daemon: "keepalived", size: s, window: time.Minute, tcp: 6000, http: 600, cpu: 10 * time.Second, procs: 2, rss: 20 << 20, inTable: 120, cpuBusy: 0.25},
+		{daemon: "gokeepalived", size: s, window: time.Minute, tcp: 6000, http: 600, cpu: 30 * time.Second, procs: 1, rss: 40 << 20, inTable: 120, cpuBusy: 0.5,
+			guestCPU: 33 * time.Second, kernelThreadsCPU: time.Second},
+		{daemon: "keepalived", size: s, window: time.Minute, tcp: 6000, http: 600, cpu: 10 * time.Second, procs: 2, rss: 20 << 20, inTable: 120, cpuBusy: 0.25,
+			guestCPU: 22 * time.Second, kernelThreadsCPU: 4 * time.Second},
+		// As the check.Scheduler row: no figures of the guest.
 		{daemon: "baseline", size: s, window: time.Minute, tcp: 3000, http: 300, cpu: 33 * time.Second, procs: 1, rss: 30 << 20, inTable: 120, cpuBusy: 0.75},
 	}
 	var rows []string
@@ -21,15 +24,20 @@ func TestTable(t *testing.T) {
 		rows = append(rows, strings.Join(strings.Fields(line), " "))
 	}
 	want := []string{
-		"size (TCP:HTTP) daemon checks/s of TCP/s HTTP/s CPU s/min CPU ms/check peak RSS MB procs in table CPU busy",
-		"100:20 gokeepalived 110 110 100 10 30.00 4.545 40.0 1 120/120 50%",
-		"100:20 keepalived 110 110 100 10 10.00 1.515 20.0 2 120/120 25%",
-		"100:20 baseline 55 110 50 5 33.00 10.000 30.0 1 120/120 75%",
-		"100:20 gokeepalived/keepalived 1.00 3.00 3.00 2.00",
+		"size (TCP:HTTP) daemon checks/s of TCP/s HTTP/s CPU s/min CPU ms/check peak RSS MB procs in table CPU busy kthreads s/min guest ms/check",
+		"100:20 gokeepalived 110 110 100 10 30.00 4.545 40.0 1 120/120 50% 1.00 5.000",
+		"100:20 keepalived 110 110 100 10 10.00 1.515 20.0 2 120/120 25% 4.00 3.333",
+		"100:20 baseline 55 110 50 5 33.00 10.000 30.0 1 120/120 75% 0.00 0.000",
+		"100:20 gokeepalived/keepalived 1.00 3.00 3.00 2.00 0.25 1.50",
 		"100:20 baseline/keepalived 0.50 3.30 6.60 1.50",
 	}
 	if !slices.Equal(rows, want) {
 		t.Errorf("table rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+	got := benchRows(results, true)
+	if len(got) != 3 || !strings.Contains(got[1].Measurement, "whole guest's CPU per check") ||
+		got[1].Gokeepalived != "5.000 ms" || got[1].Keepalived != "3.333 ms" || got[1].Goal != "" {
+		t.Errorf("benchRows = %+v, want the guest's CPU per check second, without a goal", got)
 	}
 }
 
@@ -49,7 +57,7 @@ func TestTableRounds(t *testing.T) {
 	}
 	// Medians: keepalived 11 s and 20 MB, gokeepalived 12 s and 41 MB.
 	want := "100:20 gokeepalived/keepalived 1.00 1.09 1.09 2.05"
-	if len(rows) != 8 || rows[1] != "100:20 keepalived #1 110 110 100 10 10.00 1.515 20.0 1 120/120 50%" || rows[7] != want {
+	if len(rows) != 8 || rows[1] != "100:20 keepalived #1 110 110 100 10 10.00 1.515 20.0 1 120/120 50% 0.00 0.000" || rows[7] != want {
 		t.Errorf("table rows:\n%s\nwant 8, the second for keepalived #1 and the last %q", strings.Join(rows, "\n"), want)
 	}
 	got := benchRows(results, false)
