@@ -551,11 +551,10 @@ func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, lay la
 	if err != nil {
 		t.Fatal(err)
 	}
-	u1 := s1.daemon
 	r.cpuBusy = busyFraction(s0.cpu, s1.cpu)
 	r.guestCPU, r.kernelThreadsCPU = s1.guest.busy-s0.guest.busy, cpuSince(s0.kthreads, s1.kthreads)
 	r.listenersCPU, r.testCPU = s1.listeners.cpu-s0.listeners.cpu, s1.self-s0.self
-	r.cpu, r.rss, r.procs = u1.cpu-s0.daemon.cpu, u1.hwm, u1.procs
+	r.cpu, r.rss, r.procs = s1.daemon.cpu-s0.daemon.cpu, s1.daemon.hwm, s1.daemon.procs
 	r.tcp, r.http = s1.tcp-s0.tcp, s1.http-s0.http
 	r.window = time.Since(t0)
 	r.inTable = destinations(t)
@@ -589,7 +588,7 @@ func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, lay la
 		t.Errorf("%s ran no checks in %v\n%s", d.name, r.window, out)
 	}
 	if r.procs == 0 || r.cpu <= 0 || r.rss == 0 {
-		t.Errorf("%s: usage %+v: not measured", d.name, u1)
+		t.Errorf("%s: usage %+v: not measured", d.name, s1.daemon)
 	}
 	return r
 }
