@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gokeepalived/gokeepalived/internal/control"
 	"io"
-	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,7 +16,10 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/control"
+	"github.com/gokeepalived/gokeepalived/internal/dump"
 	"github.com/gokeepalived/gokeepalived/internal/logging"
+	"github.com/gokeepalived/gokeepalived/internal/notifyhub"
 	"github.com/gokeepalived/gokeepalived/internal/pidfile"
 	"github.com/gokeepalived/gokeepalived/internal/systemd"
 )
@@ -34,37 +34,23 @@ const (
 // envDaemonized marks the child of the fork that -n turns off.
 const envDaemonized = "GOKEEPALIVED_DAEMONIZED"
 
-// A subsystem is one of the daemon's loops: VRRP or the checkers with IPVS.
-type subsystem interface {
-	// Run works until ctx ends, then releases what it holds unless the
-	// command line says to keep it.
-	Run(ctx context.Context) error
-	// Reload switches to cfg, which has been validated, touching only
-	// what changed.
-	Reload(cfg *config.Config) error
-	// Dump writes the subsystem's part of its USR1 data file, after the
-	// global definitions.
-	Dump(w io.Writer)
-}
-
 // daemon is the running process: its configuration, logs and loops.
 type daemon struct {
-	s     *settings
-	log   *logrus.Logger
-	sinks *logging.Sinks
-	sd    *systemd.Notifier
-	mu    sync.Mutex
-	cfg   *config.Config
+	s       *settings
+	log     *logrus.Logger
+	sinks   *logging.Sinks
+	sd      *systemd.Notifier
+	hub     *notifyhub.Hub
+	metrics *metrics
+
+	mu  sync.Mutex
+	cfg *config.Config
 	// cfgErrors are the messages of the errors the running
 	// configuration was loaded with.
-	cfgErrors []string
-	subs      map[string]subsystem
-
+	cfgErrors  []string
+	loops      [numLoops]*runningLoop // nil: not running
 	started    time.Time
 	lastReload time.Time
-	vrrp       *vrrpLoop // nil when VRRP does not run
-	checkers   *checkers // nil when the checkers do not run
-	metrics    *metrics
 }
 
 // runDaemon is gokeepalived without -t, -d, -v or -h: the service itself.
@@ -116,7 +102,7 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 	log.Infof("Command line: '%s'", strings.Join(append([]string{prog}, args...), "' '"))
 	log.Infof("Configuration file %s", s.configFile)
 
-	d := &daemon{s: s, log: log, sinks: sinks, sd: systemd.FromEnvironment(), subs: map[string]subsystem{}, started: time.Now()}
+	d := &daemon{s: s, log: log, sinks: sinks, sd: systemd.FromEnvironment(), started: time.Now()}
 	d.metrics = newMetrics(d)
 	cfg, ok := d.loadConfig(true)
 	if !ok {
@@ -172,22 +158,17 @@ func (d *daemon) run() int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	n, err := newNotifier(&d.cfg.Global, d.log)
+	hub, err := notifyhub.New(&d.cfg.Global, d.log)
 	if err != nil {
 		d.log.Errorf("%v", err)
 		return exitConfig
 	}
-	defer n.close()
-	subs, closeSubs := d.subsystems(n)
-	defer closeSubs()
-	var wg sync.WaitGroup
-	for name, sub := range subs {
-		d.subs[name] = sub
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			supervise(ctx, d.log, name, sub.Run)
-		}()
+	defer hub.Close()
+	d.hub = hub
+	for k := range numLoops {
+		if d.wants(k, d.cfg) {
+			d.startLoop(ctx, k, d.cfg)
+		}
 	}
 	if d.s.controlSocket != "" {
 		go func() {
@@ -209,23 +190,22 @@ func (d *daemon) run() int {
 	for sig := range sigs {
 		switch sig {
 		case syscall.SIGHUP:
-			d.doReload()
+			d.doReload(ctx)
 		case syscall.SIGUSR1:
 			d.writeData()
 		case syscall.SIGUSR2, sigStatsClear:
-			if d.vrrp != nil {
+			if v := d.vrrpLoop(); v != nil {
 				clear := sig == sigStatsClear
-				d.writeSignalFile(statsFile, func(w io.Writer) error { d.vrrp.writeStats(w, clear); return nil })
+				d.writeSignalFile(statsFile, func(w io.Writer) error { v.WriteStats(w, clear); return nil })
 			}
 		case sigJSON:
-			if d.vrrp != nil {
-				d.writeSignalFile(jsonFile, d.vrrp.writeJSON)
+			if v := d.vrrpLoop(); v != nil {
+				d.writeSignalFile(jsonFile, v.WriteJSON)
 			}
 		case syscall.SIGTERM, syscall.SIGINT:
 			d.log.Info("Stopping")
 			d.sd.Stopping()
-			cancel()
-			wg.Wait()
+			d.stopLoops()
 			d.log.Infof("Stopped gokeepalived v%s", version)
 			return exitOK
 		}
@@ -233,53 +213,9 @@ func (d *daemon) run() int {
 	return exitOK
 }
 
-// subsystems builds the loops the command line and the configuration ask
-// for. A loop that cannot start is logged and left out, as keepalived
-// leaves out a child process that fails; the others run.
-func (d *daemon) subsystems(n *notifier) (map[string]subsystem, func()) {
-	subs := map[string]subsystem{}
-	var closers []func()
-	var v *vrrpLoop
-	if !d.s.checkOnly && len(d.cfg.Instances) > 0 {
-		var err error
-		v, err = newVRRP(d.cfg, d.s, n, logging.WithIdent(d.log, logging.IdentVRRP))
-		if err != nil {
-			d.log.Errorf("VRRP not started: %v", err)
-			v = nil
-		} else {
-			subs["vrrp"] = v
-			d.vrrp = v
-		}
-	}
-	if !d.s.vrrpOnly && len(d.cfg.VirtualServers) > 0 {
-		var owned func(netip.Addr) bool
-		if v != nil {
-			owned = v.Owned
-		}
-		c, err := newCheckers(d.cfg, d.s, n, logging.WithIdent(d.log, logging.IdentCheckers), owned, d.metrics.observeAttempt)
-		if err != nil {
-			d.log.Errorf("Health checkers not started: %v", err)
-		} else {
-			subs["checker"] = c
-			d.checkers = c
-			closers = append(closers, c.close)
-			if v != nil {
-				v.mu.Lock()
-				v.changed = c.lvs.VIPsChanged
-				v.mu.Unlock()
-			}
-		}
-	}
-	return subs, func() {
-		for _, c := range closers {
-			c()
-		}
-	}
-}
-
-// doReload reads the configuration again and hands it to every loop if it
-// is valid; if not, nothing changes.
-func (d *daemon) doReload() {
+// doReload reads the configuration again and hands it to the notify
+// outputs and every loop if it is valid; if not, nothing changes.
+func (d *daemon) doReload(ctx context.Context) {
 	d.log.Info("Reloading")
 	d.sd.Reloading()
 	defer d.sd.Ready()
@@ -294,11 +230,10 @@ func (d *daemon) doReload() {
 	d.cfg = cfg
 	d.lastReload = time.Now()
 	d.mu.Unlock()
-	for name, sub := range d.subs {
-		if err := sub.Reload(cfg); err != nil {
-			d.log.Errorf("Reloading %s: %v", name, err)
-		}
+	if err := d.hub.Reload(&cfg.Global); err != nil {
+		d.log.Errorf("Reloading the notify outputs: %v; keeping the previous ones", err)
 	}
+	d.reloadLoops(ctx, cfg)
 	d.log.Info("Reload finished")
 }
 
@@ -311,14 +246,15 @@ func (d *daemon) writeData() {
 	d.mu.Unlock()
 	for _, f := range []struct {
 		name string
-		sub  subsystem
-	}{{dataFile, d.subs["vrrp"]}, {checkDataFile, d.subs["checker"]}} {
-		if f.sub == nil {
+		kind loopKind
+	}{{dataFile, vrrpKind}, {checkDataFile, checkerKind}} {
+		r := d.loopOf(f.kind)
+		if r == nil {
 			continue
 		}
 		d.writeSignalFile(f.name, func(w io.Writer) error {
-			dumpGlobal(w, &cfg.Global)
-			f.sub.Dump(w)
+			dump.Global(w, &cfg.Global)
+			r.loop.Dump(w)
 			return nil
 		})
 	}
@@ -330,47 +266,6 @@ func (d *daemon) writeSignalFile(name string, write func(io.Writer) error) {
 	if err := writeFile(name, write); err != nil {
 		d.log.Errorf("Can't open %s (%v)", name, err)
 	}
-}
-
-// The files of SIGUSR1, as keepalived 2.2's VRRP and checker processes
-// name them.
-const (
-	dataFile      = "/tmp/keepalived.data"
-	checkDataFile = "/tmp/keepalived_check.data"
-)
-
-// supervise runs fn until ctx ends. A panic in fn is logged with its stack
-// and fn starts again after a pause, so that one loop's bug does not take
-// the VIPs or the IPVS table of the others down with the process.
-func supervise(ctx context.Context, log logrus.FieldLogger, name string, fn func(context.Context) error) {
-	for {
-		err, panicked := runRecovered(ctx, fn)
-		if ctx.Err() != nil {
-			return
-		}
-		switch {
-		case panicked:
-			log.Errorf("%s loop crashed: %v; restarting it", name, err)
-		case err != nil:
-			log.Errorf("%s loop stopped: %v; restarting it", name, err)
-		default:
-			log.Errorf("%s loop returned; restarting it", name)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-func runRecovered(ctx context.Context, fn func(context.Context) error) (err error, panicked bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			err, panicked = fmt.Errorf("panic: %v\n%s", r, debug.Stack()), true
-		}
-	}()
-	return fn(ctx), false
 }
 
 // daemonize starts the daemon again in the background, in its own session
@@ -412,11 +307,11 @@ func (d *daemon) status() control.Status {
 	d.mu.Lock()
 	st := control.Status{Version: version, ConfigFile: d.s.configFile, Started: d.started, LastReload: d.lastReload}
 	d.mu.Unlock()
-	if d.vrrp != nil {
-		st.Instances = d.vrrp.status()
+	if v := d.vrrpLoop(); v != nil {
+		st.Instances = v.Status()
 	}
-	if d.checkers != nil {
-		st.VirtualServers = d.checkers.status()
+	if c := d.checkerLoop(); c != nil {
+		st.VirtualServers = c.Status()
 	}
 	return st
 }

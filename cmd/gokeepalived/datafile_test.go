@@ -197,7 +197,7 @@ func TestGuestDataFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go (&smtpSink{}).serve(ln)
+	go (&nettest.SMTPSink{}).Serve(ln)
 	conf := fmt.Sprintf(checkMailConf, ln.Addr().(*net.TCPAddr).Port, 18080, 18081)
 	conf = strings.Replace(conf, "virtual_server 192.0.2.10 80 {", `virtual_server 192.0.2.10 80 {
     quorum 1

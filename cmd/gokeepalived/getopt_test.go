@@ -2,10 +2,11 @@ package main
 
 import (
 	"bytes"
-	"github.com/gokeepalived/gokeepalived/internal/control"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gokeepalived/gokeepalived/internal/control"
 )
 
 func TestParseSettings(t *testing.T) {

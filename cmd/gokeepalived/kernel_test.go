@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
+
 	"github.com/gokeepalived/gokeepalived/test/vm"
 )
 
@@ -116,18 +118,6 @@ func loopbackUp(t *testing.T) {
 	if out, err := lo.CombinedOutput(); err != nil {
 		t.Fatalf("ip link set lo up: %v\n%s", err, out)
 	}
-}
-
-// listenSink starts an smtpSink on a loopback port of its own.
-func listenSink(t *testing.T) (*smtpSink, net.Listener) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink := &smtpSink{}
-	go sink.serve(ln)
-	return sink, ln
 }
 
 // toggleServer is a TCP server that can be taken down and brought back.
@@ -232,18 +222,6 @@ const checkMailPair = `    real_server 127.0.0.1 %[3]d {
     }
 `
 
-// mailSummary is a mail's subject and body, the parts keepalived fills in.
-func mailSummary(msg string) string {
-	head, body, _ := strings.Cut(msg, "\r\n\r\n")
-	subject := ""
-	for _, l := range strings.Split(head, "\r\n") {
-		if s, ok := strings.CutPrefix(l, "Subject: "); ok {
-			subject = s
-		}
-	}
-	return subject + " | " + strings.TrimSpace(body)
-}
-
 // TestGuestCheckerMail takes a TCP real server down and up under
 // keepalived and then under gokeepalived, with the same configuration,
 // and requires the same smtp_alert mails: one DOWN and one UP for the real
@@ -266,7 +244,7 @@ func TestGuestCheckerMail(t *testing.T) {
 	mails := map[bool][]string{}
 	for i, ours := range []bool{false, true} {
 		name := map[bool]string{false: "keepalived", true: "gokeepalived"}[ours]
-		sink, ln := listenSink(t)
+		sink, ln := nettest.ListenSMTPSink(t)
 		rs := &toggleServer{addr: fmt.Sprintf("127.0.0.1:%d", live)}
 		rs.up(t)
 		conf := strings.TrimSuffix(fmt.Sprintf(checkMailConf, ln.Addr().(*net.TCPAddr).Port, live, dead), "}\n") +
@@ -282,8 +260,8 @@ func TestGuestCheckerMail(t *testing.T) {
 		time.Sleep(3 * time.Second)
 		mailed := func(want ...string) func() bool {
 			return func() bool {
-				return slices.ContainsFunc(sink.messages(), func(m string) bool {
-					s := mailSummary(m)
+				return slices.ContainsFunc(sink.Messages(), func(m string) bool {
+					s := nettest.MailSummary(m)
 					for _, w := range want {
 						if !strings.Contains(s, w) {
 							return false
@@ -311,10 +289,10 @@ func TestGuestCheckerMail(t *testing.T) {
 		time.Sleep(500 * time.Millisecond) // a mail sent at the stop
 		ln.Close()
 		var got, rsMails []string
-		for _, msg := range sink.messages() {
-			got = append(got, mailSummary(msg))
+		for _, msg := range sink.Messages() {
+			got = append(got, nettest.MailSummary(msg))
 			if strings.Contains(msg, "Realserver") {
-				rsMails = append(rsMails, mailSummary(msg))
+				rsMails = append(rsMails, nettest.MailSummary(msg))
 			}
 			if !strings.Contains(msg, "To: ops@example.com, oncall@example.com\r\n") || !strings.Contains(msg, "From: lb@example.com\r\n") {
 				t.Errorf("%s: mail headers:\n%s", name, msg)

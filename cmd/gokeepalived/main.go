@@ -5,10 +5,11 @@ package main
 
 import (
 	"fmt"
-	"github.com/gokeepalived/gokeepalived/internal/control"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/gokeepalived/gokeepalived/internal/control"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -113,12 +113,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		return 0
 	}
-	if v := m.d.vrrp; v != nil {
-		v.mu.Lock()
-		instances := v.instances
-		v.mu.Unlock()
-		for _, inst := range instances {
-			st := inst.Status()
+	if v := m.d.vrrpLoop(); v != nil {
+		for _, st := range v.Statuses() {
 			for _, s := range []vrrp.State{vrrp.StateInit, vrrp.StateBackup, vrrp.StateMaster, vrrp.StateFault, vrrp.StateStop} {
 				gauge(m.vrrpState, b(st.State == s), st.Name, s.String())
 			}
@@ -131,14 +127,14 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 				counter(m.vrrpDrops, st.Stats.Drops[r], st.Name, r.String())
 			}
 		}
-		drops := v.router.Drops()
+		drops := v.Drops()
 		for _, r := range vrrp.DropReasons() {
 			counter(m.socketDrops, drops[r], r.String())
 		}
-		counter(m.vrrpPanics, v.router.Panics())
+		counter(m.vrrpPanics, v.Panics())
 	}
-	if c := m.d.checkers; c != nil {
-		for _, vs := range c.lvs.Status() {
+	if c := m.d.checkerLoop(); c != nil {
+		for _, vs := range c.Servers() {
 			gauge(m.vsQuorum, b(vs.QuorumUp), vs.Name)
 			gauge(m.vsSorry, b(vs.SorryServer), vs.Name)
 			for _, rs := range vs.RealServers {
@@ -147,7 +143,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 				gauge(m.rsInPool, b(rs.InPool), vs.Name, rs.Name)
 			}
 		}
-		st := c.table.Stats()
+		st := c.TableStats()
 		counter(m.ipvsPasses, st.Passes)
 		counter(m.ipvsOps, st.Ops)
 		counter(m.ipvsErrors, st.Errors)

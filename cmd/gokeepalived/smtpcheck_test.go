@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
 // smtpRealServer is an SMTP server whose answers a test changes: "ok"
@@ -116,15 +118,15 @@ func TestGuestSMTPCheckMail(t *testing.T) {
 	mails := map[bool][]string{}
 	for _, ours := range []bool{false, true} {
 		name := map[bool]string{false: "keepalived", true: "gokeepalived"}[ours]
-		sink, ln := listenSink(t)
+		sink, ln := nettest.ListenSMTPSink(t)
 		rs := newSMTPRealServer(fmt.Sprintf("127.0.0.1:%d", port))
 		rs.set(t, "ok")
 		d := startGuest(t, ours, fmt.Sprintf(smtpCheckConf, ln.Addr().(*net.TCPAddr).Port, port), "-C")
 		rsMails := func() []string {
 			var got []string
-			for _, m := range sink.messages() {
+			for _, m := range sink.Messages() {
 				if strings.Contains(m, "Realserver") {
-					got = append(got, mailSummary(m))
+					got = append(got, nettest.MailSummary(m))
 				}
 			}
 			return got

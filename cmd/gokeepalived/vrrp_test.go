@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/gokeepalived/gokeepalived/internal/control"
 	"io"
 	"net"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gokeepalived/gokeepalived/internal/control"
 
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )

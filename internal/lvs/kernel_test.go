@@ -14,12 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
 	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/ipvs"
 	"github.com/gokeepalived/gokeepalived/notify"
 	"github.com/gokeepalived/gokeepalived/test/vm"
-	"github.com/sirupsen/logrus"
-	logtest "github.com/sirupsen/logrus/hooks/test"
 )
 
 // TestKernel runs the TestGuest tests below in Debian's kernel booted

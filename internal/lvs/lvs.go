@@ -11,11 +11,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/ipvs"
 	"github.com/gokeepalived/gokeepalived/notify"
-	"github.com/sirupsen/logrus"
 )
 
 // Checks runs the health checks of real servers and reports their
@@ -191,11 +192,11 @@ func (l *LVS) load(cfg *config.Config) {
 			owner[s.Key()] = vs.name
 		}
 	}
-	names := checkNames(l.vss)
+	names := CheckNames(cfg)
 	l.servers = make(map[string]serverRef)
 	for _, vs := range l.vss {
 		for _, rs := range vs.rs {
-			rs.check = names[rs]
+			rs.check = names[rs.cfg]
 			l.servers[rs.check] = serverRef{vs, rs}
 		}
 	}
@@ -210,23 +211,28 @@ func hasKeyword(raws []config.Raw, kw string) bool {
 	return false
 }
 
-// checkNames names each real server for the check scheduler: as keepalived
-// logs it, "[10.0.0.2]:tcp:80", and, for a real server several virtual
-// servers share, followed by its virtual server.
-func checkNames(vss []*virtualServer) map[*realServer]string {
+// CheckNames names each real server of cfg for the check scheduler: as
+// keepalived logs it, "[10.0.0.2]:tcp:80", followed by " of VS ..." for a
+// real server several virtual servers share, and by " #2", " #3" ... for
+// one a virtual server lists twice. The checks' attempts and events carry
+// these names.
+func CheckNames(cfg *config.Config) map[*config.RealServer]string {
 	count := make(map[string]int)
-	for _, vs := range vss {
-		for _, rs := range vs.rs {
-			count[rs.name]++
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		for j := range vs.RealServers {
+			count[vs.RealServers[j].Name(vs)]++
 		}
 	}
-	names := make(map[*realServer]string)
+	names := make(map[*config.RealServer]string)
 	used := make(map[string]bool)
-	for _, vs := range vss {
-		for _, rs := range vs.rs {
-			n := rs.name
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		for j := range vs.RealServers {
+			rs := &vs.RealServers[j]
+			n := rs.Name(vs)
 			if count[n] > 1 {
-				n += " of VS " + vs.name
+				n += " of VS " + vs.Name()
 			}
 			for base, i := n, 2; used[n]; i++ {
 				n = fmt.Sprintf("%s #%d", base, i)

@@ -4,10 +4,11 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/ipvs"
 	"github.com/gokeepalived/gokeepalived/notify"
-	"github.com/sirupsen/logrus"
 )
 
 // A Notifier reports real server and quorum changes: *notify.Notifier runs

@@ -1,4 +1,4 @@
-package main
+package checkerd
 
 import (
 	"errors"
@@ -27,8 +27,7 @@ import (
 // health as it was (the server has other checkers) is mailed from the
 // observer, unless no_checker_emails, as keepalived's checkers do.
 type checkerAlerts struct {
-	*notify.Notifier
-	mailer *notify.Mailer // nil: no smtp_server or no notification_email
+	hub Outputs
 
 	mu              sync.Mutex
 	noCheckerEmails bool                   // no_checker_emails
@@ -80,8 +79,8 @@ type kindResult struct {
 	ok      bool
 }
 
-func newCheckerAlerts(n *notify.Notifier, mailer *notify.Mailer, cfg *config.Config) *checkerAlerts {
-	a := &checkerAlerts{Notifier: n, mailer: mailer}
+func newCheckerAlerts(hub Outputs, cfg *config.Config) *checkerAlerts {
+	a := &checkerAlerts{hub: hub}
 	a.apply(cfg)
 	return a
 }
@@ -97,7 +96,7 @@ func (a *checkerAlerts) apply(cfg *config.Config) {
 	a.servers = make(map[rsKey]*alertServer)
 	a.byCheck = make(map[string]*alertServer)
 	a.vss = make(map[notify.VirtualServer]*alertVS)
-	names := schedulerNames(cfg)
+	names := lvs.CheckNames(cfg)
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		id := lvs.NotifyID(vs)
@@ -141,14 +140,15 @@ func (a *checkerAlerts) observe(at check.Attempt) {
 		return
 	}
 	a.record(s, at)
-	mail := at.Changed && !at.ServerChanged && s.mail && !a.noCheckerEmails && a.mailer != nil
+	mailer := a.hub.Mailer()
+	mail := at.Changed && !at.ServerChanged && s.mail && !a.noCheckerEmails && mailer != nil
 	key := s.key
 	a.mu.Unlock()
 	if !mail {
 		return
 	}
 	if body, ok := checkerBody(at.Checker, at.Up, at.Err); ok {
-		a.mailer.RealServerState(key.rs, key.vs, at.ServerUp, body)
+		mailer.RealServerState(key.rs, key.vs, at.ServerUp, body)
 	}
 }
 
@@ -187,8 +187,9 @@ func (a *checkerAlerts) record(s *alertServer, at check.Attempt) {
 // of rs_init_notifies, made before any check, are not mailed, as no
 // checker of keepalived's has run then.
 func (a *checkerAlerts) RealServerState(rs *notify.RealServer, vs notify.VirtualServer, up, stopping bool) {
-	a.Notifier.RealServerState(rs, vs, up, stopping)
-	if a.mailer == nil {
+	a.hub.Notifier().RealServerState(rs, vs, up, stopping)
+	mailer := a.hub.Mailer()
+	if mailer == nil {
 		return
 	}
 	k := rsKey{vs, rs.Addr}
@@ -215,7 +216,7 @@ func (a *checkerAlerts) RealServerState(rs *notify.RealServer, vs notify.Virtual
 	}
 	a.mu.Unlock()
 	if body != "" {
-		a.mailer.RealServerState(rs.Addr, vs, up, body)
+		mailer.RealServerState(rs.Addr, vs, up, body)
 	}
 }
 
@@ -226,8 +227,9 @@ func (a *checkerAlerts) RealServerState(rs *notify.RealServer, vs notify.Virtual
 // virtual server was configured, and "=> Shutting down <=" at shutdown
 // (reported only with omega).
 func (a *checkerAlerts) QuorumState(q *notify.Quorum, vs notify.VirtualServer, up, stopping bool) {
-	a.Notifier.QuorumState(q, vs, up, stopping)
-	if a.mailer == nil {
+	a.hub.Notifier().QuorumState(q, vs, up, stopping)
+	mailer := a.hub.Mailer()
+	if mailer == nil {
 		return
 	}
 	a.mu.Lock()
@@ -255,7 +257,7 @@ func (a *checkerAlerts) QuorumState(q *notify.Quorum, vs notify.VirtualServer, u
 	what := "Lost quorum"
 	switch {
 	case stopping:
-		a.mailer.VirtualServerState(vs, up, "=> Shutting down <=")
+		mailer.VirtualServerState(vs, up, "=> Shutting down <=")
 		return
 	case up && init:
 		what = "Starting with quorum up"
@@ -264,33 +266,7 @@ func (a *checkerAlerts) QuorumState(q *notify.Quorum, vs notify.VirtualServer, u
 	case init:
 		what = "Starting with quorum down"
 	}
-	a.mailer.VirtualServerState(vs, up, fmt.Sprintf("=> %s %d+%d=%d <= %d <=", what, quorum, hysteresis, threshold, sum))
-}
-
-// schedulerNames names each real server as the checkers name it to the
-// scheduler, and so in the attempts: keepalived's "[10.0.0.2]:tcp:80",
-// followed by " of VS ..." when several virtual servers have it.
-func schedulerNames(cfg *config.Config) map[*config.RealServer]string {
-	count := make(map[string]int)
-	for i := range cfg.VirtualServers {
-		vs := &cfg.VirtualServers[i]
-		for j := range vs.RealServers {
-			count[vs.RealServers[j].Name(vs)]++
-		}
-	}
-	names := make(map[*config.RealServer]string)
-	for i := range cfg.VirtualServers {
-		vs := &cfg.VirtualServers[i]
-		for j := range vs.RealServers {
-			rs := &vs.RealServers[j]
-			n := rs.Name(vs)
-			if count[n] > 1 {
-				n += " of VS " + vs.Name()
-			}
-			names[rs] = n
-		}
-	}
-	return names
+	mailer.VirtualServerState(vs, up, fmt.Sprintf("=> %s %d+%d=%d <= %d <=", what, quorum, hysteresis, threshold, sum))
 }
 
 // lastAttempt returns whether the latest attempt of a real server's

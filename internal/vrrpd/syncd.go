@@ -1,4 +1,4 @@
-package main
+package vrrpd
 
 import (
 	"context"
@@ -25,7 +25,7 @@ type syncDaemon struct {
 }
 
 func newSyncDaemon(c *config.LVSSyncDaemon, log logrus.FieldLogger) (*syncDaemon, error) {
-	h, err := openIPVS()
+	h, err := ipvs.OpenKernel()
 	if err != nil {
 		return nil, fmt.Errorf("lvs_sync_daemon: %w", err)
 	}

@@ -1,20 +1,15 @@
-package main
+package vrrpd
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
-// The files keepalived writes on SIGUSR2 and on its JSON signal; tools such
-// as keepalived-exporter read them, so names and layouts are keepalived's.
-const (
-	statsFile = "/tmp/keepalived.stats"
-	jsonFile  = "/tmp/keepalived.json"
-)
+// The files keepalived writes on SIGUSR2 and on its JSON signal are read
+// by tools such as keepalived-exporter, so their layouts are keepalived's.
 
 // keepalivedStats are an instance's counters under keepalived's names.
 type keepalivedStats struct {
@@ -55,16 +50,19 @@ func keepalivedCounters(s, base vrrp.Stats) keepalivedStats {
 	}
 }
 
-// writeStats writes keepalived's statistics file. With clear, the counters
+// WriteStats writes keepalived's statistics file. With clear, the counters
 // start again from zero afterwards, as keepalived's STATS_CLEAR signal does.
-func (v *vrrpLoop) writeStats(w io.Writer, clear bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	for _, inst := range v.instances {
-		st := inst.Status()
-		k := keepalivedCounters(st.Stats, v.baseline[st.Name])
+func (l *Loop) WriteStats(w io.Writer, clear bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, in := range l.instances {
+		if in.vrrp == nil {
+			continue
+		}
+		st := in.vrrp.Status()
+		k := keepalivedCounters(st.Stats, in.baseline)
 		if clear {
-			v.baseline[st.Name] = cloneStats(st.Stats)
+			in.baseline = cloneStats(st.Stats)
 		}
 		fmt.Fprintf(w, "VRRP Instance: %s\n", st.Name)
 		fmt.Fprintf(w, "  Advertisements:\n    Received: %d\n    Sent: %d\n", k.AdvertRcvd, k.AdvertSent)
@@ -126,14 +124,17 @@ func keepalivedState(s vrrp.State) int {
 	return 0
 }
 
-// writeJSON writes keepalived's JSON file: each instance's data and stats.
-func (v *vrrpLoop) writeJSON(w io.Writer) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
+// WriteJSON writes keepalived's JSON file: each instance's data and stats.
+func (l *Loop) WriteJSON(w io.Writer) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	out := []keepalivedJSON{}
-	for _, inst := range v.instances {
-		st := inst.Status()
-		ci := v.configs[st.Name]
+	for _, in := range l.instances {
+		if in.vrrp == nil {
+			continue
+		}
+		st := in.vrrp.Status()
+		ci := in.cfg
 		d := keepalivedData{
 			Iname:             st.Name,
 			IfpIfname:         ci.Interface,
@@ -171,20 +172,7 @@ func (v *vrrpLoop) writeJSON(w io.Writer) error {
 			}
 			d.Vips = append(d.Vips, line)
 		}
-		out = append(out, keepalivedJSON{Data: d, Stats: keepalivedCounters(st.Stats, v.baseline[st.Name])})
+		out = append(out, keepalivedJSON{Data: d, Stats: keepalivedCounters(st.Stats, in.baseline)})
 	}
 	return json.NewEncoder(w).Encode(out)
-}
-
-// writeFile replaces name with what write produces.
-func writeFile(name string, write func(io.Writer) error) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -1,8 +1,7 @@
-package main
+package checkerd
 
 import (
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/lvs"
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
 	"github.com/gokeepalived/gokeepalived/notify"
 )
 
@@ -67,7 +67,7 @@ virtual_server 192.0.2.1 80 {
 func TestCheckerAlerts(t *testing.T) {
 	sink, mailer := newMailSink(t)
 	cfg := loadConf(t, alertsConf)
-	a := newCheckerAlerts(&notify.Notifier{}, mailer, cfg)
+	a := newCheckerAlerts(outputs{mailer}, cfg)
 	vs := lvs.NotifyID(&cfg.VirtualServers[0])
 	rs := func(i int) *notify.RealServer {
 		return &notify.RealServer{Addr: netip.MustParseAddrPort("10.0.0." + string(rune('0'+i)) + ":80")}
@@ -115,18 +115,26 @@ func TestCheckerAlerts(t *testing.T) {
 	a.RealServerState(rs(2), vs, false, true)
 	expect(2, "DOWN", "=> Shutting down <=")
 
-	sink.expect(t, want)
+	expectMails(t, sink, want)
 }
 
-// expect waits for the mails want, in any order, and for no more.
-func (s *smtpSink) expect(t *testing.T, want []string) {
+// outputs is a fixed notifier and mailer.
+type outputs struct{ mailer *notify.Mailer }
+
+func (o outputs) Notifier() *notify.Notifier { return &notify.Notifier{} }
+func (o outputs) Mailer() *notify.Mailer     { return o.mailer }
+
+// expectMails waits for the mails want, in any order, and for no more.
+func expectMails(t *testing.T, sink *nettest.SMTPSink, want []string) {
 	t.Helper()
 	// Mails go out in the background, each on its own connection.
-	waitFor(t, "mails", 5*time.Second, func() bool { return len(s.messages()) >= len(want) })
+	for deadline := time.Now().Add(5 * time.Second); len(sink.Messages()) < len(want) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	time.Sleep(200 * time.Millisecond)
 	var got []string
-	for _, m := range s.messages() {
-		got = append(got, mailSummary(m))
+	for _, m := range sink.Messages() {
+		got = append(got, nettest.MailSummary(m))
 	}
 	// Delivery order is not the order of the alerts.
 	if strings.Join(sorted(got), "\n") != strings.Join(sorted(want), "\n") {
@@ -143,7 +151,7 @@ func TestCheckerAlertsNoCheckerEmails(t *testing.T) {
 	if !cfg.Global.NoCheckerEmails {
 		t.Fatal("no_checker_emails not parsed")
 	}
-	a := newCheckerAlerts(&notify.Notifier{}, mailer, cfg)
+	a := newCheckerAlerts(outputs{mailer}, cfg)
 	vs := lvs.NotifyID(&cfg.VirtualServers[0])
 	rs2 := &notify.RealServer{Addr: netip.MustParseAddrPort("10.0.0.2:80")}
 	fail := errors.New("connection refused")
@@ -151,20 +159,14 @@ func TestCheckerAlertsNoCheckerEmails(t *testing.T) {
 	a.RealServerState(rs2, vs, false, false)
 	a.observe(check.Attempt{Server: "[10.0.0.2]:tcp:80", Checker: "TCP_CHECK", Start: time.Now(), Err: fail, Changed: true})
 	a.observe(check.Attempt{Server: "[10.0.0.2]:tcp:80", Checker: "TCP_CHECK", Start: time.Now(), Changed: true, Up: true})
-	sink.expect(t, []string{"[lb] Realserver [10.0.0.2]:tcp:80 of virtual server [192.0.2.1]:tcp:80 - DOWN | => CHECK failed on service : HTTP request failed <="})
+	expectMails(t, sink, []string{"[lb] Realserver [10.0.0.2]:tcp:80 of virtual server [192.0.2.1]:tcp:80 - DOWN | => CHECK failed on service : HTTP request failed <="})
 }
 
 // newMailSink returns an SMTP server for the test and a mailer of
 // router_id lb that sends to it.
-func newMailSink(t *testing.T) (*smtpSink, *notify.Mailer) {
+func newMailSink(t *testing.T) (*nettest.SMTPSink, *notify.Mailer) {
 	t.Helper()
-	sink := &smtpSink{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go sink.serve(ln)
+	sink, ln := nettest.ListenSMTPSink(t)
 	return sink, &notify.Mailer{Server: ln.Addr().String(), From: "lb@example.com", To: []string{"ops@example.com"}, RouterID: "lb"}
 }
 
@@ -177,7 +179,7 @@ func sorted(s []string) []string {
 // latest attempt, whichever checker made it.
 func TestCheckerAlertsLastAttempt(t *testing.T) {
 	cfg := loadConf(t, alertsConf)
-	a := newCheckerAlerts(&notify.Notifier{}, nil, cfg)
+	a := newCheckerAlerts(outputs{}, cfg)
 	vs := &cfg.VirtualServers[0]
 	rs := &vs.RealServers[1] // 10.0.0.2: HTTP_GET and TCP_CHECK
 	if ok, ran, at := a.lastAttempt(vs, rs, "TCP_CHECK"); ok || ran || !at.IsZero() {

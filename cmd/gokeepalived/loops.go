@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"runtime/debug"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/checkerd"
+	"github.com/gokeepalived/gokeepalived/internal/logging"
+	"github.com/gokeepalived/gokeepalived/internal/vrrpd"
+)
+
+// A loop is one of the daemon's loops, as keepalived's child processes:
+// VRRP, or the checkers with the IPVS table.
+type loop interface {
+	// Run works until ctx ends, then releases what it holds unless the
+	// command line says to keep it.
+	Run(ctx context.Context) error
+	// Reload switches to cfg, which has been validated, touching only
+	// what changed.
+	Reload(ctx context.Context, cfg *config.Config) error
+	// Dump writes the loop's part of its USR1 data file, after the
+	// global definitions.
+	Dump(w io.Writer)
+}
+
+// loopKind names a loop. Loops start, reload and stop in this order.
+type loopKind int
+
+const (
+	vrrpKind loopKind = iota
+	checkerKind
+	numLoops
+)
+
+func (k loopKind) String() string {
+	switch k {
+	case vrrpKind:
+		return "vrrp"
+	case checkerKind:
+		return "checker"
+	}
+	return fmt.Sprintf("loop %d", int(k))
+}
+
+// runningLoop is a loop the daemon started.
+type runningLoop struct {
+	loop   loop
+	close  func() // after Run has returned; may be nil
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the loop has stopped
+}
+
+// wants reports whether cfg and the command line ask for loop k: keepalived
+// starts a child only for a configuration that has something for it.
+func (d *daemon) wants(k loopKind, cfg *config.Config) bool {
+	switch k {
+	case vrrpKind:
+		return !d.s.checkOnly && len(cfg.Instances) > 0
+	case checkerKind:
+		return !d.s.vrrpOnly && len(cfg.VirtualServers) > 0
+	}
+	return false
+}
+
+// build makes loop k for cfg.
+func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
+	switch k {
+	case vrrpKind:
+		v, err := vrrpd.New(cfg, vrrpd.Options{
+			Log:            logging.WithIdent(d.log, logging.IdentVRRP),
+			Notify:         d.hub,
+			KeepAddresses:  d.s.keepVRRP,
+			MastersChanged: d.mastersChanged,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("VRRP not started: %w", err)
+		}
+		return &runningLoop{loop: v}, nil
+	case checkerKind:
+		c, err := checkerd.New(cfg, checkerd.Options{
+			Log:      logging.WithIdent(d.log, logging.IdentCheckers),
+			Notify:   d.hub,
+			KeepIPVS: d.s.keepIPVS,
+			VIPOwned: d.vipOwned,
+			Observe:  d.metrics.observeAttempt,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("Health checkers not started: %w", err)
+		}
+		return &runningLoop{loop: c, close: c.Close}, nil
+	}
+	return nil, fmt.Errorf("unknown %s", k)
+}
+
+// startLoop builds loop k for cfg and runs it under supervise. A loop that
+// cannot start is logged and left out, as keepalived leaves out a child
+// process that fails; the others run.
+func (d *daemon) startLoop(ctx context.Context, k loopKind, cfg *config.Config) {
+	r, err := d.build(k, cfg)
+	if err != nil {
+		d.log.Error(err.Error())
+		return
+	}
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.done = make(chan struct{})
+	d.mu.Lock()
+	d.loops[k] = r
+	d.mu.Unlock()
+	go func() {
+		defer close(r.done)
+		supervise(ctx, d.log, k.String(), r.loop.Run)
+		if r.close != nil {
+			r.close()
+		}
+	}()
+	if k == vrrpKind {
+		d.mastersChanged()
+	}
+}
+
+// stopLoop stops loop k, if it runs, and waits until it has released what
+// it holds.
+func (d *daemon) stopLoop(k loopKind) {
+	d.mu.Lock()
+	r := d.loops[k]
+	d.loops[k] = nil
+	d.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.cancel()
+	<-r.done
+	if k == vrrpKind {
+		d.mastersChanged()
+	}
+}
+
+// reloadLoops hands cfg to every loop in order: a loop cfg asks for and
+// that runs reloads, one that does not run starts, one cfg no longer asks
+// for stops.
+func (d *daemon) reloadLoops(ctx context.Context, cfg *config.Config) {
+	for k := range numLoops {
+		r := d.loopOf(k)
+		switch want := d.wants(k, cfg); {
+		case want && r != nil:
+			if err := r.loop.Reload(ctx, cfg); err != nil {
+				d.log.Errorf("Reloading %s: %v", k, err)
+			}
+		case want:
+			d.log.Infof("Starting the %s loop", k)
+			d.startLoop(ctx, k, cfg)
+		case r != nil:
+			d.log.Infof("Stopping the %s loop: the configuration has nothing for it", k)
+			d.stopLoop(k)
+		}
+	}
+}
+
+// stopLoops stops every loop at once and waits for them.
+func (d *daemon) stopLoops() {
+	d.mu.Lock()
+	loops := d.loops
+	d.mu.Unlock()
+	for _, r := range loops {
+		if r != nil {
+			r.cancel()
+		}
+	}
+	for _, r := range loops {
+		if r != nil {
+			<-r.done
+		}
+	}
+}
+
+// loopOf returns loop k, or nil when it does not run.
+func (d *daemon) loopOf(k loopKind) *runningLoop {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.loops[k]
+}
+
+// vrrpLoop returns the VRRP loop, or nil.
+func (d *daemon) vrrpLoop() *vrrpd.Loop {
+	if r := d.loopOf(vrrpKind); r != nil {
+		return r.loop.(*vrrpd.Loop)
+	}
+	return nil
+}
+
+// checkerLoop returns the checker loop, or nil.
+func (d *daemon) checkerLoop() *checkerd.Loop {
+	if r := d.loopOf(checkerKind); r != nil {
+		return r.loop.(*checkerd.Loop)
+	}
+	return nil
+}
+
+// vipOwned is ha_suspend's question to VRRP: does a master here hold
+// addr? Without VRRP every address counts as held.
+func (d *daemon) vipOwned(addr netip.Addr) bool {
+	if v := d.vrrpLoop(); v != nil {
+		return v.Owned(addr)
+	}
+	return true
+}
+
+// mastersChanged tells the checkers that vipOwned's answers may have
+// changed.
+func (d *daemon) mastersChanged() {
+	if c := d.checkerLoop(); c != nil {
+		c.VIPsChanged()
+	}
+}
+
+// supervise runs fn until ctx ends. A panic in fn is logged with its stack
+// and fn starts again after a pause, so that one loop's bug does not take
+// the VIPs or the IPVS table of the others down with the process.
+func supervise(ctx context.Context, log logrus.FieldLogger, name string, fn func(context.Context) error) {
+	for {
+		err, panicked := runRecovered(ctx, fn)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case panicked:
+			log.Errorf("%s loop crashed: %v; restarting it", name, err)
+		case err != nil:
+			log.Errorf("%s loop stopped: %v; restarting it", name, err)
+		default:
+			log.Errorf("%s loop returned; restarting it", name)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func runRecovered(ctx context.Context, fn func(context.Context) error) (err error, panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			err, panicked = fmt.Errorf("panic: %v\n%s", r, debug.Stack()), true
+		}
+	}()
+	return fn(ctx), false
+}

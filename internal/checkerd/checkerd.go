@@ -1,0 +1,187 @@
+// Package checkerd is keepalived's health-checker process as a library:
+// it opens the kernel's IPVS, applies the global LVS settings (lvs_flush,
+// lvs_timeouts), runs the checks of every real server through package lvs
+// and the check scheduler, sends the checkers' smtp_alert mails, and
+// writes the checker half of keepalived's USR1 data file.
+package checkerd
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"runtime/pprof"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/gokeepalived/gokeepalived/check"
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/control"
+	"github.com/gokeepalived/gokeepalived/internal/lvs"
+	"github.com/gokeepalived/gokeepalived/ipvs"
+	"github.com/gokeepalived/gokeepalived/notify"
+)
+
+// Outputs is where the checkers report; *notifyhub.Hub is the daemon's.
+type Outputs interface {
+	// Notifier runs the scripts and writes the FIFO lines.
+	Notifier() *notify.Notifier
+	// Mailer sends smtp_alert mails; nil sends none.
+	Mailer() *notify.Mailer
+}
+
+// Options configure a Loop.
+type Options struct {
+	// Log receives keepalived's checker messages.
+	Log logrus.FieldLogger
+	// Notify is where real server and quorum changes are reported.
+	Notify Outputs
+	// KeepIPVS leaves the IPVS table as it is when the loop stops:
+	// keepalived's --dont-release-ipvs.
+	KeepIPVS bool
+	// VIPOwned answers, for ha_suspend, whether a VRRP instance that is
+	// MASTER here holds an address; nil holds every address.
+	VIPOwned func(netip.Addr) bool
+	// Observe, if set, is told of every check attempt.
+	Observe func(check.Attempt)
+}
+
+// A Loop runs the checks and the IPVS table of one configuration, and of
+// the configurations reloads give it.
+type Loop struct {
+	log    logrus.FieldLogger
+	handle *ipvs.Handle
+	table  *ipvs.Reconciler
+	lvs    *lvs.LVS
+	alerts *checkerAlerts
+
+	mu  sync.Mutex
+	cfg *config.Config // the running configuration, for Run and the data file
+}
+
+// New opens IPVS and builds the checks of cfg's virtual servers.
+func New(cfg *config.Config, opts Options) (*Loop, error) {
+	h, err := ipvs.OpenKernel()
+	if err != nil {
+		return nil, err
+	}
+	table := ipvs.NewReconciler(h, ipvs.ReconcilerConfig{
+		Log:            opts.Log,
+		KeepOnShutdown: opts.KeepIPVS,
+		// The services of the configuration that a previous run left
+		// (with -I, or killed) are taken over, as keepalived does;
+		// others stay untouched.
+		Adopt:           true,
+		FlushOnShutdown: cfg.Global.LVSFlushOnStop == "ALL" && !opts.KeepIPVS,
+	})
+	alerts := newCheckerAlerts(opts.Notify, cfg)
+	observe := opts.Observe
+	l, err := lvs.New(cfg, lvs.Options{
+		Table: table,
+		Checks: check.NewScheduler(check.Options{Logger: opts.Log, Observe: func(a check.Attempt) {
+			alerts.observe(a)
+			if observe != nil {
+				observe(a)
+			}
+		}}),
+		Notifier:        alerts,
+		Log:             opts.Log,
+		VIPOwned:        opts.VIPOwned,
+		DontReleaseIPVS: opts.KeepIPVS,
+	})
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	return &Loop{log: opts.Log, handle: h, table: table, lvs: l, alerts: alerts, cfg: cfg}, nil
+}
+
+// cpuProfileEnv names a file that receives a CPU profile of the checker
+// loop, from its start to its end. It is for measuring the daemon where
+// it runs, as in the checker benchmark's kernel guest; it is no option of
+// keepalived's, so it is not on the command line.
+const cpuProfileEnv = "GOKEEPALIVED_CHECKER_CPUPROFILE"
+
+// Run applies the global LVS settings, then runs the checks until ctx
+// ends; the table is released as the command line says.
+func (l *Loop) Run(ctx context.Context) error {
+	if path := os.Getenv(cpuProfileEnv); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			l.log.Errorf("%s: %v", cpuProfileEnv, err)
+		} else {
+			defer stop()
+		}
+	}
+	l.mu.Lock()
+	g := l.cfg.Global
+	l.mu.Unlock()
+	if g.LVSFlush {
+		if _, err := l.table.Flush(ctx); err != nil {
+			l.log.Errorf("lvs_flush: %v", err)
+		}
+	}
+	t := g.LVSTimeouts
+	if t.TCP != 0 || t.TCPFin != 0 || t.UDP != 0 {
+		if _, err := l.table.SetTimeouts(ctx, ipvs.Timeouts{TCP: t.TCP, TCPFin: t.TCPFin, UDP: t.UDP}); err != nil {
+			l.log.Errorf("lvs_timeouts: %v", err)
+		}
+	}
+	return l.lvs.Run(ctx)
+}
+
+// Reload hands the new configuration to the checks and the table.
+func (l *Loop) Reload(ctx context.Context, cfg *config.Config) error {
+	l.mu.Lock()
+	l.cfg = cfg
+	l.mu.Unlock()
+	l.alerts.apply(cfg)
+	l.lvs.Reload(ctx, cfg)
+	return nil
+}
+
+// Close releases the netlink handle once Run has returned.
+func (l *Loop) Close() { l.handle.Close() }
+
+// VIPsChanged tells the checks that the answers of Options.VIPOwned may
+// have changed.
+func (l *Loop) VIPsChanged() { l.lvs.VIPsChanged() }
+
+// Servers returns the live state of every virtual and real server.
+func (l *Loop) Servers() []lvs.VirtualServerStatus { return l.lvs.Status() }
+
+// TableStats returns the reconciler's counters.
+func (l *Loop) TableStats() ipvs.Stats { return l.table.Stats() }
+
+// Status reports the virtual servers for the control socket.
+func (l *Loop) Status() []control.VirtualServer {
+	var out []control.VirtualServer
+	for _, vs := range l.lvs.Status() {
+		cv := control.VirtualServer{Name: vs.Name, QuorumUp: vs.QuorumUp, SorryServer: vs.SorryServer}
+		for _, rs := range vs.RealServers {
+			cv.RealServers = append(cv.RealServers, control.RealServer{
+				Name: rs.Name, Alive: rs.Alive, InPool: rs.InPool, Weight: rs.Weight,
+				Configured: rs.Configured, LastResult: rs.LastResult, LastChange: rs.LastChange,
+			})
+		}
+		out = append(out, cv)
+	}
+	return out
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("starting CPU profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}

@@ -1,0 +1,271 @@
+package vrrpd
+
+import (
+	"slices"
+	"syscall"
+
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/notify"
+	"github.com/gokeepalived/gokeepalived/vrrp"
+)
+
+// plan is what a configuration asks of the router and of the loop's
+// records.
+type plan struct {
+	specs      []vrrp.Spec
+	groupSpecs []vrrp.GroupSpec
+	instances  []*instance
+	byName     map[string]*instance
+	groups     map[string]*group
+}
+
+// trackedScript is a vrrp_script ready for the router, with its own weight
+// and reverse, which a track_script entry may override.
+type trackedScript struct {
+	script  *vrrp.TrackScript
+	weight  int
+	reverse bool
+}
+
+// trackedFile is a vrrp_track_file ready for the router, with its own
+// weight, which a track_file entry may override.
+type trackedFile struct {
+	file   *vrrp.TrackFile
+	weight int
+}
+
+// planner builds a plan: the trackers and scripts are built once and
+// shared by the instances that name them.
+type planner struct {
+	l       *Loop
+	cfg     *config.Config
+	sec     *notify.Security
+	user    *notify.Credential
+	scripts map[string]*trackedScript
+	files   map[string]*trackedFile
+	inGroup map[string]*config.SyncGroup
+}
+
+// plan maps cfg to the router's specs and the loop's records.
+func (l *Loop) plan(cfg *config.Config) *plan {
+	pl := &planner{
+		l:       l,
+		cfg:     cfg,
+		sec:     &notify.Security{Enabled: cfg.Global.EnableScriptSecurity, Log: l.log},
+		user:    l.hub.ScriptUser(),
+		files:   make(map[string]*trackedFile),
+		inGroup: make(map[string]*config.SyncGroup),
+	}
+	pl.scripts = pl.trackScripts()
+	for i := range cfg.TrackFiles {
+		f := &cfg.TrackFiles[i]
+		pl.files[f.Name] = &trackedFile{
+			file:   &vrrp.TrackFile{Name: f.Name, Path: f.File, InitFile: f.InitFile, InitValue: f.InitValue, InitOverwrite: f.InitOverwrite},
+			weight: f.Weight,
+		}
+	}
+	for i := range cfg.SyncGroups {
+		for _, m := range cfg.SyncGroups[i].Group {
+			pl.inGroup[m] = &cfg.SyncGroups[i]
+		}
+	}
+
+	p := &plan{byName: make(map[string]*instance), groups: make(map[string]*group)}
+	for i := range cfg.Instances {
+		ci := &cfg.Instances[i]
+		vc, nc, err := vrrpConfig(ci, &cfg.Global)
+		if err != nil {
+			l.log.Errorf("(%s) %v", ci.Name, err)
+			continue
+		}
+		spec := vrrp.Spec{Config: vc, Net: nc}
+		spec.Config.Notify = l.enqueue
+		spec.Config.KeepAddressesOnStop = l.keep
+		pl.track(&spec.Net, ci)
+		p.specs = append(p.specs, spec)
+		in := &instance{cfg: ci, mail: ci.SMTPAlert, scripts: pl.instanceScripts(ci)}
+		if g := pl.inGroup[ci.Name]; g != nil {
+			in.group = g.Name
+		}
+		for _, vip := range spec.Net.VIPs {
+			in.vips = append(in.vips, vip.Prefix.Addr())
+		}
+		p.instances = append(p.instances, in)
+		p.byName[ci.Name] = in
+	}
+	for i := range cfg.SyncGroups {
+		g := &cfg.SyncGroups[i]
+		var members []string
+		for _, name := range g.Group {
+			if p.byName[name] != nil {
+				members = append(members, name)
+			}
+		}
+		if len(members) == 0 {
+			continue
+		}
+		p.groupSpecs = append(p.groupSpecs, vrrp.GroupSpec{Name: g.Name, Members: members, Notify: l.enqueue})
+		p.groups[g.Name] = &group{mail: g.SMTPAlert, scripts: &notify.SyncGroup{
+			Name:   g.Name,
+			Master: pl.script("notify_master", g.Notify.Master),
+			Backup: pl.script("notify_backup", g.Notify.Backup),
+			Fault:  pl.script("notify_fault", g.Notify.Fault),
+			Stop:   pl.script("notify_stop", g.Notify.Stop),
+			Notify: pl.script("notify", g.Notify.Any),
+		}}
+	}
+	return p
+}
+
+// instanceScripts builds an instance's notify scripts.
+func (pl *planner) instanceScripts(ci *config.Instance) *notify.Instance {
+	return &notify.Instance{
+		Name:             ci.Name,
+		Master:           pl.script("notify_master", ci.Notify.Master),
+		Backup:           pl.script("notify_backup", ci.Notify.Backup),
+		Fault:            pl.script("notify_fault", ci.Notify.Fault),
+		Stop:             pl.script("notify_stop", ci.Notify.Stop),
+		Deleted:          pl.script("notify_deleted", ci.Notify.Deleted),
+		Notify:           pl.script("notify", ci.Notify.Any),
+		MasterRxLowerPri: pl.script("notify_master_rx_lower_pri", ci.Notify.MasterRxLowerPri),
+	}
+}
+
+// track adds an instance's track_script and track_file entries, and those
+// of its sync group, to nc. keepalived ignores the weights of a sync group
+// member's own trackers unless sync_group_tracking_weight is set: the
+// group moves as one.
+func (pl *planner) track(nc *vrrp.NetConfig, ci *config.Instance) {
+	g := pl.inGroup[ci.Name]
+	zeroWeights := g != nil && !g.SyncGroupTrackingWeight
+	weight := func(w int) int {
+		if zeroWeights {
+			return 0
+		}
+		return w
+	}
+	for _, t := range ci.Tracking.Scripts {
+		if ts := pl.scripts[t.Name]; ts != nil {
+			nc.TrackScripts = append(nc.TrackScripts, ts.entry(t, weight))
+		}
+	}
+	for _, t := range ci.Tracking.Files {
+		if tf := pl.files[t.Name]; tf != nil {
+			nc.TrackFiles = append(nc.TrackFiles, tf.entry(t, weight))
+		}
+	}
+	if g != nil {
+		pl.groupTracking(nc, g)
+	}
+}
+
+// entry is a track_script line's use of the script: its weight unless the
+// line sets one, reversed when either says so.
+func (ts *trackedScript) entry(t config.Track, weight func(int) int) vrrp.TrackedScript {
+	w := ts.weight
+	if t.HasWeight {
+		w = t.Weight
+	}
+	return vrrp.TrackedScript{Script: ts.script, Weight: weight(w), Reverse: t.Reverse != ts.reverse}
+}
+
+// entry is a track_file line's use of the file.
+func (tf *trackedFile) entry(t config.Track, weight func(int) int) vrrp.TrackedFile {
+	w := tf.weight
+	if t.HasWeight {
+		w = t.Weight
+	}
+	return vrrp.TrackedFile{File: tf.file, Weight: weight(w), Reverse: t.Reverse}
+}
+
+// groupTracking adds a sync group's track_interface, track_script and
+// track_file to one of its members, as keepalived 2.2.7 adds them to
+// every member: with the group entry's weight (or the script's or file's
+// own), which, unlike a member's own trackers, keeps its weight, so that
+// every member moves by the same amount. A member that is address owner
+// (priority 255) cannot have weights, so keepalived clears them for the
+// whole group. A tracker the member already has itself is not added
+// twice.
+func (pl *planner) groupTracking(nc *vrrp.NetConfig, g *config.SyncGroup) {
+	owner := slices.ContainsFunc(pl.cfg.Instances, func(in config.Instance) bool {
+		return in.Priority == 255 && slices.Contains(g.Group, in.Name)
+	})
+	weight := func(w int) int {
+		if owner {
+			return 0
+		}
+		return w
+	}
+	for _, t := range g.Tracking.Interfaces {
+		if slices.ContainsFunc(nc.TrackInterfaces, func(ti vrrp.TrackedInterface) bool { return ti.Name == t.Name }) {
+			continue
+		}
+		if t.Reverse {
+			pl.l.log.Warnf("(%s) track_interface %s: reverse is not supported; tracking it without", g.Name, t.Name)
+		}
+		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: weight(t.Weight)})
+	}
+	for _, t := range g.Tracking.Scripts {
+		ts := pl.scripts[t.Name]
+		if ts == nil || slices.ContainsFunc(nc.TrackScripts, func(x vrrp.TrackedScript) bool { return x.Script == ts.script }) {
+			continue
+		}
+		nc.TrackScripts = append(nc.TrackScripts, ts.entry(t, weight))
+	}
+	for _, t := range g.Tracking.Files {
+		tf := pl.files[t.Name]
+		if tf == nil || slices.ContainsFunc(nc.TrackFiles, func(x vrrp.TrackedFile) bool { return x.File == tf.file }) {
+			continue
+		}
+		nc.TrackFiles = append(nc.TrackFiles, tf.entry(t, weight))
+	}
+}
+
+// trackScripts builds the vrrp_scripts. One that script security refuses,
+// or whose user does not exist, is left out, as keepalived disables it.
+func (pl *planner) trackScripts() map[string]*trackedScript {
+	out := make(map[string]*trackedScript)
+	for i := range pl.cfg.Scripts {
+		cs := &pl.cfg.Scripts[i]
+		s, err := notify.NewScript("script", cs.Cmd, cs.User, cs.Group, pl.user)
+		if err != nil {
+			pl.l.log.Errorf("Disabling track script %s: %v", cs.Name, err)
+			continue
+		}
+		if !pl.sec.Check(s) {
+			continue
+		}
+		out[cs.Name] = &trackedScript{
+			script: &vrrp.TrackScript{
+				Name:       cs.Name,
+				Args:       s.Args,
+				Interval:   cs.Interval,
+				Timeout:    cs.Timeout,
+				Rise:       cs.Rise,
+				Fall:       cs.Fall,
+				InitFail:   cs.InitFail,
+				Credential: &syscall.Credential{Uid: s.Cred.UID, Gid: s.Cred.GID},
+			},
+			weight:  cs.Weight,
+			reverse: cs.Reverse,
+		}
+	}
+	return out
+}
+
+// script builds a notify script from its configuration, or nil when there
+// is none or script security refuses it.
+func (pl *planner) script(keyword string, c *config.Notify) *notify.Script {
+	if c == nil {
+		return nil
+	}
+	s, err := notify.NewScript(keyword, c.Cmd, c.User, c.Group, pl.user)
+	if err != nil {
+		pl.l.log.Errorf("%s %s: %v", keyword, c.Cmd, err)
+		return nil
+	}
+	if !pl.sec.Check(s) {
+		return nil
+	}
+	return s
+}

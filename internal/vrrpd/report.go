@@ -1,0 +1,105 @@
+package vrrpd
+
+import (
+	"github.com/gokeepalived/gokeepalived/notify"
+	"github.com/gokeepalived/gokeepalived/vrrp"
+)
+
+// enqueue takes a transition from an instance, which holds its lock while
+// it calls: the scripts and FIFO lines go out from another goroutine, in
+// order.
+func (l *Loop) enqueue(t vrrp.Transition) {
+	select {
+	case l.events <- t:
+	default:
+		l.log.Errorf("(%s) notify queue full: transition to %s not reported", t.Instance, t.To)
+	}
+}
+
+// report sends transitions to the notify scripts and FIFOs, in order,
+// until stopped is closed and the queue is empty.
+func (l *Loop) report(stopped <-chan struct{}) {
+	for {
+		select {
+		case t := <-l.events:
+			l.notify(t)
+		case <-stopped:
+			for {
+				select {
+				case t := <-l.events:
+					l.notify(t)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// notify reports one transition: smtp_alert first, then the scripts and
+// FIFO lines, then lvs_sync_daemon and ha_suspend.
+func (l *Loop) notify(t vrrp.Transition) {
+	s, ok := notifyState(t.To)
+	if !ok {
+		return
+	}
+	mailer := l.hub.Mailer()
+	var inst *notify.Instance
+	var grp *notify.SyncGroup
+	mail := false
+	l.mu.Lock()
+	if t.Group {
+		if g := l.groups[t.Instance]; g != nil {
+			grp = g.scripts
+			// keepalived mails a state once, not again when it is
+			// re-entered.
+			if mail = mailer != nil && g.mail && g.mailed != s; mail {
+				g.mailed = s
+			}
+		}
+	} else if in := l.byName[t.Instance]; in != nil {
+		inst = in.scripts
+		if mail = mailer != nil && in.mail && in.mailed != s; mail {
+			in.mailed = s
+		}
+	}
+	l.mu.Unlock()
+	if mail {
+		if t.Group {
+			mailer.GroupState(t.Instance, s)
+		} else {
+			mailer.VRRPState(t.Instance, s)
+		}
+	}
+	n := l.hub.Notifier()
+	switch {
+	case grp != nil:
+		n.GroupState(grp, s)
+	case inst != nil:
+		n.InstanceState(inst, s, int(t.Priority))
+	}
+	if l.syncd != nil && !t.Group && t.Instance == l.syncd.instance && t.To != vrrp.StateStop {
+		l.syncd.set(t.To == vrrp.StateMaster)
+	}
+	if l.changed != nil && (t.To == vrrp.StateMaster || t.From == vrrp.StateMaster) {
+		l.changed()
+	}
+}
+
+// notifyState is the notify package's name for a state the scripts hear
+// of; INIT is not reported.
+func notifyState(s vrrp.State) (notify.State, bool) {
+	switch s {
+	case vrrp.StateMaster:
+		return notify.Master, true
+	case vrrp.StateBackup:
+		return notify.Backup, true
+	case vrrp.StateFault:
+		return notify.Fault, true
+	case vrrp.StateStop:
+		return notify.Stop, true
+	case vrrp.StateInit:
+		return 0, false
+	}
+	return 0, false
+}

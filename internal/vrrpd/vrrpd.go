@@ -1,0 +1,256 @@
+// Package vrrpd is keepalived's VRRP process as a library: it turns the
+// vrrp_instance, vrrp_sync_group, vrrp_script and vrrp_track_file blocks
+// of a configuration into the instances of a vrrp.Router, applies
+// keepalived's tracking rules for sync groups, reports every transition to
+// the notify scripts, FIFOs and smtp_alert mails, runs lvs_sync_daemon
+// with the state of its instance, answers ha_suspend's question of which
+// addresses a master here holds, and writes the VRRP halves of
+// keepalived's USR1, USR2 and JSON files.
+//
+// The protocol itself (RFC 3768, RFC 5798) is package vrrp's.
+package vrrpd
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/control"
+	"github.com/gokeepalived/gokeepalived/internal/notifyhub"
+	"github.com/gokeepalived/gokeepalived/notify"
+	"github.com/gokeepalived/gokeepalived/vrrp"
+)
+
+// Options configure a Loop.
+type Options struct {
+	// Log receives keepalived's VRRP messages.
+	Log logrus.FieldLogger
+	// Notify is where transitions are reported.
+	Notify *notifyhub.Hub
+	// KeepAddresses leaves a master's addresses in place when the loop
+	// stops: keepalived's --dont-release-vrrp.
+	KeepAddresses bool
+	// MastersChanged, if set, is told, outside any lock, that the set of
+	// addresses held by MASTER instances may have changed (for
+	// ha_suspend).
+	MastersChanged func()
+}
+
+// A Loop runs the VRRP instances of one configuration, and of the
+// configurations reloads give it.
+type Loop struct {
+	log    logrus.FieldLogger
+	hub    *notifyhub.Hub
+	keep   bool
+	router *vrrp.Router
+	events chan vrrp.Transition
+	syncd  *syncDaemon // lvs_sync_daemon; nil if not configured or IPVS is missing
+	// changed is Options.MastersChanged.
+	changed func()
+
+	mu        sync.Mutex
+	instances []*instance // in the configuration's order
+	byName    map[string]*instance
+	groups    map[string]*group
+}
+
+// instance is what the loop keeps of one vrrp_instance.
+type instance struct {
+	cfg     *config.Instance
+	vrrp    *vrrp.Instance
+	scripts *notify.Instance
+	group   string       // the sync group's name; "" for none
+	vips    []netip.Addr // virtual_ipaddress, for ha_suspend and status
+	mail    bool         // smtp_alert
+	// mailed is the last state mailed: keepalived mails a state once,
+	// not again when it is re-entered. It carries over a reload.
+	mailed notify.State
+	// baseline is the counters at the last STATS_CLEAR; it carries over
+	// a reload.
+	baseline vrrp.Stats
+}
+
+// group is what the loop keeps of one vrrp_sync_group.
+type group struct {
+	scripts *notify.SyncGroup
+	mail    bool
+	mailed  notify.State
+}
+
+// New builds the instances of cfg. Scripts that fail keepalived's script
+// security checks are left out, with keepalived's messages.
+func New(cfg *config.Config, opts Options) (*Loop, error) {
+	l := &Loop{
+		log:     opts.Log,
+		hub:     opts.Notify,
+		keep:    opts.KeepAddresses,
+		router:  vrrp.NewRouter(nil, opts.Log),
+		events:  make(chan vrrp.Transition, 256),
+		changed: opts.MastersChanged,
+	}
+	if c := cfg.Global.LVSSyncDaemon; c != nil {
+		sd, err := newSyncDaemon(c, l.log)
+		if err != nil {
+			l.log.Errorf("%v", err)
+		} else {
+			l.syncd = sd
+		}
+	}
+	if err := l.apply(cfg); err != nil {
+		if l.syncd != nil {
+			l.syncd.close()
+		}
+		return nil, err
+	}
+	return l, nil
+}
+
+// apply makes the router's instances and sync groups those of cfg: at
+// start-up, and on reload, where instances that stay keep their state.
+func (l *Loop) apply(cfg *config.Config) error {
+	p := l.plan(cfg)
+
+	// The records change before the router so that the transitions of
+	// new instances find their scripts.
+	l.mu.Lock()
+	for _, in := range p.instances {
+		if old := l.byName[in.cfg.Name]; old != nil {
+			in.mailed, in.baseline, in.vrrp = old.mailed, old.baseline, old.vrrp
+		}
+	}
+	for name, g := range p.groups {
+		if old := l.groups[name]; old != nil {
+			g.mailed = old.mailed
+		}
+	}
+	l.instances, l.byName, l.groups = p.instances, p.byName, p.groups
+	l.mu.Unlock()
+
+	if err := l.router.Apply(p.specs, p.groupSpecs); err != nil {
+		return err
+	}
+	running := make(map[string]*vrrp.Instance)
+	for _, vi := range l.router.Instances() {
+		running[vi.Name()] = vi
+	}
+	l.mu.Lock()
+	for _, in := range l.instances {
+		in.vrrp = running[in.cfg.Name]
+	}
+	l.mu.Unlock()
+	return nil
+}
+
+// Run runs the instances until ctx ends, then stops them as keepalived
+// does: masters send priority 0 and release their addresses.
+func (l *Loop) Run(ctx context.Context) error {
+	stopped := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.report(stopped)
+	}()
+	if l.syncd != nil {
+		// Backup until the instance is master, as keepalived starts it.
+		l.syncd.set(false)
+	}
+	err := l.router.Run(ctx)
+	// The router has stopped every instance: the STOP transitions are
+	// queued, and report sends them before it returns.
+	close(stopped)
+	<-done
+	if l.syncd != nil {
+		l.syncd.close()
+	}
+	return err
+}
+
+// Reload applies a new configuration: instances that stay keep their
+// state and addresses, new ones start, removed ones stop.
+func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
+	return l.apply(cfg)
+}
+
+// running is the loop's instances that the router runs.
+func (l *Loop) running() []*instance {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]*instance, 0, len(l.instances))
+	for _, in := range l.instances {
+		if in.vrrp != nil {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// Owned reports whether a MASTER instance here has addr among its virtual
+// addresses: ha_suspend's question.
+func (l *Loop) Owned(addr netip.Addr) bool {
+	for _, in := range l.running() {
+		if in.vrrp.Status().State == vrrp.StateMaster && containsAddr(in.vips, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsAddr(as []netip.Addr, a netip.Addr) bool {
+	for _, x := range as {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// Statuses returns the state and counters of every instance, in the
+// configuration's order.
+func (l *Loop) Statuses() []vrrp.Status {
+	ins := l.running()
+	out := make([]vrrp.Status, len(ins))
+	for k, in := range ins {
+		out[k] = in.vrrp.Status()
+	}
+	return out
+}
+
+// Drops returns the counts of packets dropped before reaching an
+// instance.
+func (l *Loop) Drops() map[vrrp.DropReason]uint64 { return l.router.Drops() }
+
+// Panics returns the number of panics recovered in VRRP goroutines.
+func (l *Loop) Panics() uint64 { return l.router.Panics() }
+
+// Status reports the instances for the control socket.
+func (l *Loop) Status() []control.Instance {
+	var out []control.Instance
+	for _, in := range l.running() {
+		st := in.vrrp.Status()
+		ci := control.Instance{
+			Name:              st.Name,
+			Interface:         in.cfg.Interface,
+			VRID:              int(st.VRID),
+			State:             st.State.String(),
+			Priority:          int(st.Priority),
+			EffectivePriority: int(st.EffectivePriority),
+			LastTransition:    st.LastTransition,
+			AdvertsSent:       st.Stats.AdvertsSent,
+			AdvertsReceived:   st.Stats.AdvertsReceived,
+		}
+		if st.Master.IsValid() {
+			ci.Master = st.Master.String()
+		}
+		for _, a := range in.vips {
+			ci.VIPs = append(ci.VIPs, a.String())
+		}
+		for _, n := range st.Stats.Drops {
+			ci.Drops += n
+		}
+		out = append(out, ci)
+	}
+	return out
+}
