@@ -101,6 +101,13 @@ func (r *Router) Apply(specs []Spec, groups []GroupSpec) error {
 	r.regroup(groups)
 	r.startTrackers()
 	if r.running {
+		// Trackers that started just now have read their first value:
+		// the instances that stay take it, as new ones do at Start.
+		for _, m := range r.members {
+			if !slices.Contains(started, m) {
+				m.apply(r.carrier)
+			}
+		}
 		for _, m := range started {
 			r.watch(m)
 			m.apply(r.carrier)
