@@ -375,11 +375,19 @@ func instanceKeywords() handlers[Instance] {
 				in.Debug = int(v)
 			}
 		},
-		"notify_master":              notify(func(in *Instance) **Notify { return &in.Notify.Master }),
-		"notify_backup":              notify(func(in *Instance) **Notify { return &in.Notify.Backup }),
-		"notify_fault":               notify(func(in *Instance) **Notify { return &in.Notify.Fault }),
-		"notify_stop":                notify(func(in *Instance) **Notify { return &in.Notify.Stop }),
-		"notify_deleted":             notify(func(in *Instance) **Notify { return &in.Notify.Deleted }),
+		"notify_master": notify(func(in *Instance) **Notify { return &in.Notify.Master }),
+		"notify_backup": notify(func(in *Instance) **Notify { return &in.Notify.Backup }),
+		"notify_fault":  notify(func(in *Instance) **Notify { return &in.Notify.Fault }),
+		"notify_stop":   notify(func(in *Instance) **Notify { return &in.Notify.Stop }),
+		"notify_deleted": func(p *parser, in *Instance, n *node) {
+			// keepalived takes it alone too: DELETED instead of FAULT,
+			// with no script of its own.
+			if len(n.words) == 1 {
+				in.Notify.Deleted = &Notify{Pos: n.pos}
+				return
+			}
+			in.Notify.Deleted = p.notifyArg(n)
+		},
 		"notify":                     notify(func(in *Instance) **Notify { return &in.Notify.Any }),
 		"notify_master_rx_lower_pri": notify(func(in *Instance) **Notify { return &in.Notify.MasterRxLowerPri }),
 		"old_unicast_checksum":       func(p *parser, in *Instance, n *node) { in.Other = append(in.Other, p.raw(n)) },

@@ -157,6 +157,11 @@ func (d *daemon) reloadLoops(ctx context.Context, cfg *config.Config) {
 			d.log.Infof("Starting the %s loop", k)
 			d.startLoop(ctx, k, cfg)
 		case r != nil:
+			// What the configuration removed goes as a reload removes
+			// it (keepalived's children stay, empty), then the loop.
+			if err := r.loop.Reload(ctx, cfg); err != nil {
+				d.log.Errorf("Reloading %s: %v", k, err)
+			}
 			d.log.Infof("Stopping the %s loop: the configuration has nothing for it", k)
 			d.stopLoop(k)
 		}

@@ -58,15 +58,18 @@ virtual_server 10.78.0.200 80 {
 
 // startReloadDaemon starts gokeepalived on h with conf and both loops
 // asked for.
-func startReloadDaemon(t *testing.T, h *nettest.Host, dir, conf string) *nettest.Daemon {
+func startReloadDaemon(t *testing.T, h *nettest.Host, dir, conf string, extra ...string) *nettest.Daemon {
 	t.Helper()
 	path := filepath.Join(dir, "keepalived.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return h.Start(t, gokeepalivedBinary(t), "-n", "-l", "-G", "-f", path,
+	args := []string{"-n", "-l", "-G", "-f", path,
 		"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"),
-		"--control-socket", filepath.Join(dir, "ctl.sock"))
+		"--control-socket", filepath.Join(dir, "ctl.sock")}
+	d := h.Start(t, gokeepalivedBinary(t), append(args, extra...)...)
+	d.Dir = dir
+	return d
 }
 
 // reloadWith writes conf and sends SIGHUP, and waits for the reload's end.
@@ -83,40 +86,75 @@ func reloadWith(t *testing.T, d *nettest.Daemon, dir, conf string) {
 }
 
 // TestDaemonReloadStartsVRRP reloads a daemon that runs no VRRP instance
-// into a configuration that has one, and back: the first reload starts
-// VRRP in the same process, which becomes master and adds its VIP; the
-// second stops it, and the VIP goes.
+// into a configuration that has one, and back, under keepalived and then
+// under gokeepalived: the first reload starts VRRP in the same process,
+// which becomes master and adds its VIP; the second removes the instance,
+// which keepalived reports as DELETED (notify_deleted), and the VIP goes.
+// The notify script must hear the same from both.
 func TestDaemonReloadStartsVRRP(t *testing.T) {
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.78.0.1/24")
-	dir := t.TempDir()
-	d := startReloadDaemon(t, m, dir, onlyLVS)
-	waitFor(t, "start-up", 10*time.Second, func() bool { return strings.Contains(d.Output(), "Configuration file") })
-	pid := d.Pid()
+	calls := map[bool]string{}
+	for _, ours := range []bool{false, true} {
+		dir := t.TempDir()
+		notifyScript(t, dir)
+		withVRRP := reloadVRRPConf("    script_user root", fmt.Sprintf("    notify \"%s/notify.sh VI_1-words\"\n    notify_deleted", dir))
+		var d *nettest.Daemon
+		if ours {
+			d = startReloadDaemon(t, m, dir, onlyLVS, "-P")
+		} else {
+			d = m.StartKeepalived(t, onlyLVS, "-P")
+		}
+		path := filepath.Join(d.Dir, "keepalived.conf")
+		waitFor(t, "start-up", 10*time.Second, func() bool { return strings.Contains(d.Output(), "Configuration file") || strings.Contains(d.Output(), "Starting VRRP child") })
+		pid := d.Pid()
+		reload := func(conf string) {
+			t.Helper()
+			if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Signal(syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+		}
 
-	reloadWith(t, d, dir, reloadVRRPConf("", ""))
-	waitFor(t, "VIP added by the reloaded configuration", 10*time.Second, func() bool { return m.HasAddr("10.78.0.100") })
-	if !strings.Contains(d.Output(), "Starting the vrrp loop") {
-		t.Error(`reload did not log "Starting the vrrp loop"`)
+		reload(withVRRP)
+		waitFor(t, "VIP added by the reloaded configuration", 10*time.Second, func() bool { return m.HasAddr("10.78.0.100") })
+		reload(onlyLVS)
+		waitFor(t, "VIP released when the instance left the configuration", 10*time.Second, func() bool { return !m.HasAddr("10.78.0.100") })
+		waitFor(t, "DELETED reported", 10*time.Second, func() bool { return strings.Contains(readCalls(dir), "DELETED") })
+		calls[ours] = readCalls(dir)
+		if !ours {
+			d.Stop(t, 10*time.Second)
+			continue
+		}
+		waitFor(t, "the vrrp loop stopped", 10*time.Second, func() bool { return strings.Contains(d.Output(), "Stopping the vrrp loop") })
+		if !strings.Contains(d.Output(), "Starting the vrrp loop") {
+			t.Error(`the first reload did not log "Starting the vrrp loop"`)
+		}
+		if d.Pid() != pid {
+			t.Errorf("pid changed from %d to %d", pid, d.Pid())
+		}
+		// And once more: VRRP comes back in the same process.
+		reload(withVRRP)
+		waitFor(t, "VIP added again", 10*time.Second, func() bool { return m.HasAddr("10.78.0.100") })
+		select {
+		case <-d.Done():
+			t.Fatal("daemon exited")
+		default:
+		}
 	}
+	if calls[true] != calls[false] {
+		t.Errorf("notify calls:\n%s\nkeepalived's:\n%s", calls[true], calls[false])
+	}
+	if want := "VI_1-words INSTANCE VI_1 DELETED 150"; !strings.Contains(calls[false], want) {
+		t.Errorf("keepalived's calls lack %q:\n%s", want, calls[false])
+	}
+}
 
-	reloadWith(t, d, dir, onlyLVS)
-	waitFor(t, "VIP released when VRRP left the configuration", 10*time.Second, func() bool { return !m.HasAddr("10.78.0.100") })
-	if !strings.Contains(d.Output(), "Stopping the vrrp loop") {
-		t.Error(`reload did not log "Stopping the vrrp loop"`)
-	}
-	select {
-	case <-d.Done():
-		t.Fatal("daemon exited")
-	default:
-	}
-	if d.Pid() != pid {
-		t.Errorf("pid changed from %d to %d", pid, d.Pid())
-	}
-
-	// And once more: VRRP comes back in the same process.
-	reloadWith(t, d, dir, reloadVRRPConf("", ""))
-	waitFor(t, "VIP added again", 10*time.Second, func() bool { return m.HasAddr("10.78.0.100") })
+func readCalls(dir string) string {
+	b, _ := os.ReadFile(filepath.Join(dir, "calls"))
+	return string(b)
 }
 
 // fifoReader reads the lines of a notify FIFO the daemon made.
@@ -268,8 +306,10 @@ func TestGuestReloadStartsCheckers(t *testing.T) {
 		t.Fatalf("ip link add: %v: %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("ip", "link", "del", "rl0").Run() })
-	if out, err := exec.Command("ip", "link", "set", "rl0", "up").CombinedOutput(); err != nil {
-		t.Fatalf("ip link set: %v: %s", err, out)
+	for _, args := range [][]string{{"addr", "add", "10.79.0.1/24", "dev", "rl0"}, {"link", "set", "rl0", "up"}} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:8079")
 	if err != nil {

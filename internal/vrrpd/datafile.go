@@ -190,7 +190,11 @@ func dumpInstance(w io.Writer, st vrrp.Status, ci *config.Instance, scripts *not
 		p("Unicast checksum compatibility = no")
 	}
 	p("Using smtp notification = %s", dump.YesNo(ci.SMTPAlert))
-	p("Notify deleted = Fault")
+	if ci.Notify.Deleted != nil {
+		p("Notify deleted = Deleted")
+	} else {
+		p("Notify deleted = Fault")
+	}
 	if scripts != nil {
 		for _, s := range []struct {
 			what   string

@@ -256,7 +256,8 @@ func (pl *planner) trackScripts() map[string]*trackedScript {
 // script builds a notify script from its configuration, or nil when there
 // is none or script security refuses it.
 func (pl *planner) script(keyword string, c *config.Notify) *notify.Script {
-	if c == nil {
+	if c == nil || c.Cmd == "" {
+		// notify_deleted may come without a script.
 		return nil
 	}
 	s, err := notify.NewScript(keyword, c.Cmd, c.User, c.Group, pl.user)

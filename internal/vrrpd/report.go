@@ -57,6 +57,14 @@ func (l *Loop) notify(t vrrp.Transition) {
 				g.mailed = s
 			}
 		}
+	} else if in := l.deleted[t.Instance]; in != nil && t.To == vrrp.StateStop {
+		// keepalived reports an instance a reload removed as DELETED
+		// with notify_deleted, as FAULT without, and mails neither.
+		delete(l.deleted, t.Instance)
+		inst, s = in.scripts, notify.Fault
+		if in.cfg.Notify.Deleted != nil {
+			s = notify.Deleted
+		}
 	} else if in := l.byName[t.Instance]; in != nil {
 		inst = in.scripts
 		if mail = mailer != nil && in.mail && in.mailed != s; mail {

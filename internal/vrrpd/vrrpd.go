@@ -55,6 +55,9 @@ type Loop struct {
 	instances []*instance // in the configuration's order
 	byName    map[string]*instance
 	groups    map[string]*group
+	// deleted holds the instances the last reload removed until their
+	// STOP is reported, which keepalived reports as DELETED or FAULT.
+	deleted map[string]*instance
 }
 
 // instance is what the loop keeps of one vrrp_instance.
@@ -124,6 +127,12 @@ func (l *Loop) apply(cfg *config.Config) error {
 	for name, g := range p.groups {
 		if old := l.groups[name]; old != nil {
 			g.mailed = old.mailed
+		}
+	}
+	l.deleted = make(map[string]*instance)
+	for _, in := range l.instances {
+		if p.byName[in.cfg.Name] == nil {
+			l.deleted[in.cfg.Name] = in
 		}
 	}
 	l.instances, l.byName, l.groups = p.instances, p.byName, p.groups

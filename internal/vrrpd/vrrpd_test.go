@@ -1,0 +1,249 @@
+package vrrpd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
+	"github.com/gokeepalived/gokeepalived/internal/notifyhub"
+	"github.com/gokeepalived/gokeepalived/vrrp"
+)
+
+func loadConf(t *testing.T, text string) *config.Config {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// keepalived's own complaints (weights ignored in a sync group)
+	// are part of what the tests check the effect of.
+	cfg, _, err := config.Load(path, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// newLoop is a Loop whose router is never run: enough for the mapping of a
+// configuration and the reports of transitions.
+func newLoop(t *testing.T, cfg *config.Config) *Loop {
+	t.Helper()
+	log := logrus.New()
+	log.Out = io.Discard
+	hub, err := notifyhub.New(&cfg.Global, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hub.Close)
+	return &Loop{log: log, hub: hub, events: make(chan vrrp.Transition, 16)}
+}
+
+const groupConf = `vrrp_script own {
+    script /bin/true
+    weight 10
+}
+vrrp_script shared {
+    script /bin/true
+    weight 7
+}
+vrrp_track_file flag {
+    file /tmp/vrrpd-test-flag
+    weight 3
+}
+vrrp_sync_group G {
+    group {
+        VI_1
+        VI_2
+    }
+    track_script {
+        shared weight 5
+    }
+    track_file {
+        flag
+    }
+    track_interface {
+        lo weight -20
+    }
+%s
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface lo
+    virtual_router_id 1
+    priority %d
+    virtual_ipaddress {
+        192.0.2.1/32
+    }
+    track_script {
+        own
+        shared weight 2
+    }
+}
+vrrp_instance VI_2 {
+    state BACKUP
+    interface lo
+    virtual_router_id 2
+    priority 100
+    virtual_ipaddress {
+        192.0.2.2/32
+    }
+}
+`
+
+type trackWeights struct {
+	scripts map[string]int
+	files   map[string]int
+	ifaces  map[string]int
+}
+
+func weightsOf(nc vrrp.NetConfig) trackWeights {
+	w := trackWeights{map[string]int{}, map[string]int{}, map[string]int{}}
+	for _, s := range nc.TrackScripts {
+		w.scripts[s.Script.Name] = s.Weight
+	}
+	for _, f := range nc.TrackFiles {
+		w.files[f.File.Name] = f.Weight
+	}
+	for _, i := range nc.TrackInterfaces {
+		w.ifaces[i.Name] = i.Weight
+	}
+	return w
+}
+
+// TestPlanSyncGroupTracking requires keepalived 2.2.7's tracking rules for
+// sync group members: a member's own trackers lose their weights unless
+// sync_group_tracking_weight, the group's trackers keep theirs (the
+// group's entry's, or the script's or file's own) and are added to every
+// member once, and an address owner in the group clears the group's
+// weights.
+func TestPlanSyncGroupTracking(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		groupExtra string
+		prio       int
+		vi1, vi2   trackWeights
+	}{
+		{
+			name: "member weights ignored",
+			prio: 100,
+			vi1:  trackWeights{map[string]int{"own": 0, "shared": 0}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
+			vi2:  trackWeights{map[string]int{"shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
+		},
+		{
+			name:       "sync_group_tracking_weight",
+			groupExtra: "    sync_group_tracking_weight",
+			prio:       100,
+			vi1:        trackWeights{map[string]int{"own": 10, "shared": 2}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
+			vi2:        trackWeights{map[string]int{"shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
+		},
+		{
+			name: "address owner",
+			prio: 255,
+			vi1:  trackWeights{map[string]int{"own": 0, "shared": 0}, map[string]int{"flag": 0}, map[string]int{"lo": 0}},
+			vi2:  trackWeights{map[string]int{"shared": 0}, map[string]int{"flag": 0}, map[string]int{"lo": 0}},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := loadConf(t, fmt.Sprintf(groupConf, c.groupExtra, c.prio))
+			p := newLoop(t, cfg).plan(cfg)
+			if len(p.specs) != 2 || len(p.groupSpecs) != 1 {
+				t.Fatalf("%d specs and %d groups, want 2 and 1", len(p.specs), len(p.groupSpecs))
+			}
+			for k, want := range []trackWeights{c.vi1, c.vi2} {
+				got := weightsOf(p.specs[k].Net)
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("%s: weights %v, want %v", p.specs[k].Config.Name, got, want)
+				}
+			}
+			if g := p.byName["VI_1"].group; g != "G" {
+				t.Errorf("VI_1's group %q, want G", g)
+			}
+		})
+	}
+}
+
+// TestNotifyMailsStateOnce requires keepalived's smtp_alert rule: an
+// instance's state is mailed when it is entered, not again when it is
+// entered once more, and a sync group's states likewise; instances
+// without smtp_alert are not mailed.
+func TestNotifyMailsStateOnce(t *testing.T) {
+	sink, ln := nettest.ListenSMTPSink(t)
+	host, port, _ := strings.Cut(ln.Addr().String(), ":")
+	cfg := loadConf(t, fmt.Sprintf(`global_defs {
+    router_id lb
+    smtp_server %s %s
+    notification_email {
+        ops@example.com
+    }
+}
+vrrp_sync_group G {
+    group {
+        VI_1
+        VI_2
+    }
+    smtp_alert
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface lo
+    virtual_router_id 1
+    priority 100
+    smtp_alert
+    virtual_ipaddress {
+        192.0.2.1/32
+    }
+}
+vrrp_instance VI_2 {
+    state BACKUP
+    interface lo
+    virtual_router_id 2
+    priority 100
+    virtual_ipaddress {
+        192.0.2.2/32
+    }
+}
+`, host, port))
+	l := newLoop(t, cfg)
+	p := l.plan(cfg)
+	l.instances, l.byName, l.groups = p.instances, p.byName, p.groups
+	for _, tr := range []vrrp.Transition{
+		{Instance: "VI_1", From: vrrp.StateInit, To: vrrp.StateBackup},
+		{Instance: "VI_1", From: vrrp.StateBackup, To: vrrp.StateMaster},
+		{Instance: "VI_1", From: vrrp.StateMaster, To: vrrp.StateMaster},
+		{Instance: "VI_2", From: vrrp.StateBackup, To: vrrp.StateMaster},
+		{Instance: "G", Group: true, From: vrrp.StateBackup, To: vrrp.StateMaster},
+		{Instance: "G", Group: true, From: vrrp.StateMaster, To: vrrp.StateMaster},
+	} {
+		l.notify(tr)
+	}
+	want := []string{
+		"[lb] VRRP Instance VI_1 - Entering BACKUP state",
+		"[lb] VRRP Instance VI_1 - Entering MASTER state",
+		"[lb] VRRP Group G - Entering MASTER state",
+	}
+	nettest.Eventually(5*time.Second, func() bool { return len(sink.Messages()) >= len(want) })
+	time.Sleep(200 * time.Millisecond) // and no more
+	var got []string
+	for _, m := range sink.Messages() {
+		s, _, _ := strings.Cut(nettest.MailSummary(m), " | ")
+		got = append(got, s)
+	}
+	if strings.Join(sorted(got), "\n") != strings.Join(sorted(want), "\n") {
+		t.Errorf("mails:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	slices.Sort(out)
+	return out
+}
