@@ -31,16 +31,17 @@ func TestMessageEncoding(t *testing.T) {
 			}
 		}
 		for _, op := range ops {
-			c := &conn{out: []byte{0xff, 0xff, 0xff, 0xff}} // appends after the message before
-			c.appendOp(family, seq, &op)
-			if got, want := c.out[4:], libraryRequest(family, seq, &op); !bytes.Equal(got, want) {
+			e := encoder{b: []byte{0xff, 0xff, 0xff, 0xff}} // appends after the message before
+			e.op(family, seq, &op)
+			if got, want := e.b[4:], libraryRequest(family, seq, &op); !bytes.Equal(got, want) {
 				t.Errorf("%s:\n got %x\nwant %x", op, got, want)
 			}
 		}
 	}
 }
 
-// libraryRequest builds op's request with the netlink library.
+// libraryRequest builds op's request with the netlink library, which the
+// package does not use otherwise: an encoding made apart from its own.
 func libraryRequest(family uint16, seq uint32, op *Op) []byte {
 	cmd, _ := command(op.Kind)
 	req := nl.NewNetlinkRequest(int(family), 0)
