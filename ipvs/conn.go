@@ -112,14 +112,14 @@ func (c *conn) close() error {
 	return err
 }
 
-// A request appends the attributes of one request to e.
-type request func(e *encoder)
+// An encodeFunc appends the attributes of one request to e.
+type encodeFunc func(e *encoder)
 
 // execute sends one request of the generic netlink family to the kernel,
 // asking for an acknowledgement, and returns copies of the payloads of the
 // replies, generic netlink header included. flags may add NLM_F_DUMP;
 // attrs may be nil.
-func (c *conn) execute(family uint16, cmd uint8, flags uint16, attrs request) ([][]byte, error) {
+func (c *conn) execute(family uint16, cmd uint8, flags uint16, attrs encodeFunc) ([][]byte, error) {
 	var out [][]byte
 	err := c.each(family, cmd, flags, attrs, func(m []byte) error {
 		out = append(out, bytes.Clone(m))
@@ -134,7 +134,7 @@ func (c *conn) execute(family uint16, cmd uint8, flags uint16, attrs request) ([
 // sends and allocates nothing more. The first error of fn is returned,
 // once the rest of the reply has been read, so that none of it is left
 // on the socket.
-func (c *conn) each(family uint16, cmd uint8, flags uint16, attrs request, fn func(m []byte) error) error {
+func (c *conn) each(family uint16, cmd uint8, flags uint16, attrs encodeFunc, fn func(m []byte) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++

@@ -91,7 +91,7 @@ func (h *Handle) Close() error {
 
 // request sends one IPVS command on the handle's socket and calls fn, if
 // not nil, with the payload of each reply, valid only during the call.
-func (h *Handle) request(cmd uint8, flags uint16, attrs request, fn func(m []byte) error) error {
+func (h *Handle) request(cmd uint8, flags uint16, attrs encodeFunc, fn func(m []byte) error) error {
 	family, err := h.ipvsFamily()
 	if err != nil {
 		return err
