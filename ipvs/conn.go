@@ -6,25 +6,29 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
 	"unsafe"
 
-	"github.com/vishvananda/netlink/nl"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
 // A conn sends generic netlink requests on one socket and collects their
 // replies in a buffer it keeps. Programming a large table is one request
-// per entry, and the netlink library's own exchange allocates and clears a
+// per entry, and a netlink library's own exchange allocates and clears a
 // 64 KiB buffer for every reply.
+//
+// Every request, a single one or a batch, is built in out by the same
+// encoder and goes through exchange.
 type conn struct {
-	mu   sync.Mutex
-	sock *nl.NetlinkSocket
-	seq  uint32
-	buf  []byte // answers
-	out  []byte // requests of a batch
+	mu  sync.Mutex
+	fd  int
+	seq uint32
+	buf []byte  // answers
+	out encoder // requests
 }
 
 // recvBuffer is the size of the largest message batch the kernel sends a
@@ -32,13 +36,47 @@ type conn struct {
 // up to 32 KiB.
 const recvBuffer = 32 << 10
 
-// newConn makes sock non-blocking, which send and recv need, and returns
-// a conn on it.
-func newConn(sock *nl.NetlinkSocket) (*conn, error) {
-	if err := unix.SetNonblock(sock.GetFd(), true); err != nil {
-		return nil, fmt.Errorf("setting the generic netlink socket non-blocking: %w", os.NewSyscallError("fcntl", err))
+// openSocket opens a non-blocking generic netlink socket in the network
+// namespace ns, or in the caller's when ns is netns.None(). A socket
+// stays in the namespace it was made in, so only its creation needs the
+// thread moved there.
+func openSocket(ns netns.NsHandle) (int, error) {
+	if ns != netns.None() {
+		runtime.LockOSThread()
+		cur, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			return -1, fmt.Errorf("reading the thread's network namespace: %w", err)
+		}
+		defer cur.Close()
+		if err := netns.Set(ns); err != nil {
+			runtime.UnlockOSThread()
+			return -1, fmt.Errorf("entering network namespace: %w", err)
+		}
+		defer func() {
+			// A thread that cannot go back stays locked, so that the
+			// runtime ends it with this goroutine instead of running
+			// other goroutines in the wrong namespace.
+			if netns.Set(cur) == nil {
+				runtime.UnlockOSThread()
+			}
+		}()
 	}
-	return &conn{sock: sock, buf: make([]byte, recvBuffer)}, nil
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_GENERIC)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return -1, os.NewSyscallError("bind", err)
+	}
+	return fd, nil
+}
+
+// newConn returns a conn on fd, a non-blocking generic netlink socket,
+// which it closes.
+func newConn(fd int) *conn {
+	return &conn{fd: fd, buf: make([]byte, recvBuffer)}
 }
 
 // send and recv are sendto(2) to the kernel and recvfrom(2) through
@@ -64,19 +102,29 @@ func recv(fd int, b []byte) (int, error) {
 }
 
 func (c *conn) close() error {
-	c.sock.Close()
-	return nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fd < 0 {
+		return nil
+	}
+	err := unix.Close(c.fd)
+	c.fd = -1
+	return err
 }
+
+// An encodeFunc appends the attributes of one request to e.
+type encodeFunc func(e *encoder)
 
 // execute sends one request of the generic netlink family to the kernel,
 // asking for an acknowledgement, and returns copies of the payloads of the
-// replies, generic netlink header included. flags may add NLM_F_DUMP.
-func (c *conn) execute(family uint16, cmd uint8, flags int, attrs ...*nl.RtAttr) ([][]byte, error) {
+// replies, generic netlink header included. flags may add NLM_F_DUMP;
+// attrs may be nil.
+func (c *conn) execute(family uint16, cmd uint8, flags uint16, attrs encodeFunc) ([][]byte, error) {
 	var out [][]byte
-	err := c.each(family, cmd, flags, func(m []byte) error {
+	err := c.each(family, cmd, flags, attrs, func(m []byte) error {
 		out = append(out, bytes.Clone(m))
 		return nil
-	}, attrs...)
+	})
 	return out, err
 }
 
@@ -86,36 +134,85 @@ func (c *conn) execute(family uint16, cmd uint8, flags int, attrs ...*nl.RtAttr)
 // sends and allocates nothing more. The first error of fn is returned,
 // once the rest of the reply has been read, so that none of it is left
 // on the socket.
-func (c *conn) each(family uint16, cmd uint8, flags int, fn func(m []byte) error, attrs ...*nl.RtAttr) error {
-	req := nl.NewNetlinkRequest(int(family), unix.NLM_F_ACK|flags)
-	req.AddData(&nl.Genlmsg{Command: cmd, Version: 1})
-	for _, a := range attrs {
-		req.AddData(a)
-	}
-
+func (c *conn) each(family uint16, cmd uint8, flags uint16, attrs encodeFunc, fn func(m []byte) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
-	req.Seq = c.seq
-	fd := c.sock.GetFd()
-	deadline := time.Now().Add(socketTimeout)
-	b := req.Serialize()
-	for {
-		err := send(fd, b)
-		if err == nil {
-			break
-		}
-		if err = wait(fd, unix.POLLOUT, deadline, err); err != nil {
-			return err
-		}
+	seq := c.seq
+	c.out = encoder{b: c.out.b[:0]}
+	start := c.out.Message(family, unix.NLM_F_REQUEST|unix.NLM_F_ACK|flags, seq, cmd)
+	if attrs != nil {
+		attrs(&c.out)
+	}
+	c.out.EndMessage(start)
+	if c.out.err != nil {
+		return c.out.err
 	}
 
 	var fnErr error
+	err := c.exchange(func(typ uint16, s uint32, data []byte) (bool, error) {
+		if s != seq {
+			return false, nil // the answer to a request that gave up waiting
+		}
+		switch typ {
+		case unix.NLMSG_NOOP:
+			return false, nil
+		case unix.NLMSG_OVERRUN:
+			return true, errors.New("netlink reply overran the receive buffer")
+		case unix.NLMSG_DONE, unix.NLMSG_ERROR:
+			// A dump ends with DONE, anything else with the
+			// acknowledgement; both may carry an error.
+			if errno := replyErrno(data); errno != 0 {
+				return true, errno
+			}
+			return true, nil
+		}
+		if fnErr == nil {
+			fnErr = fn(data)
+		}
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	return fnErr
+}
+
+// replyErrno is the error an NLMSG_ERROR or NLMSG_DONE message carries,
+// zero for an acknowledgement.
+func replyErrno(data []byte) syscall.Errno {
+	if len(data) >= 4 {
+		if errno := int32(binary.NativeEndian.Uint32(data)); errno < 0 {
+			return syscall.Errno(-errno)
+		}
+	}
+	return 0
+}
+
+// exchange sends the messages in c.out as one datagram and reads the
+// answers, calling handle with the type, sequence number and payload of
+// each, until handle is done or fails. It returns handle's error, or the
+// socket's. The caller holds c.mu.
+func (c *conn) exchange(handle func(typ uint16, seq uint32, data []byte) (done bool, err error)) error {
+	if c.fd < 0 {
+		return fmt.Errorf("netlink socket: %w", os.ErrClosed)
+	}
+	deadline := time.Now().Add(socketTimeout)
 	for {
-		n, err := recv(fd, c.buf)
+		err := send(c.fd, c.out.b)
+		if err == nil {
+			break
+		}
+		if err = wait(c.fd, unix.POLLOUT, deadline, err); err != nil {
+			return fmt.Errorf("sending netlink request: %w", err)
+		}
+	}
+	for {
+		n, err := recv(c.fd, c.buf)
 		if err != nil {
-			if err = wait(fd, unix.POLLIN, deadline, err); err != nil {
-				return err
+			if err = wait(c.fd, unix.POLLIN, deadline, err); err != nil {
+				// ENOBUFS among others: an answer was lost.
+				return fmt.Errorf("reading the kernel's netlink answer: %w", err)
 			}
 			continue
 		}
@@ -124,28 +221,10 @@ func (c *conn) each(family uint16, cmd uint8, flags int, fn func(m []byte) error
 			var data []byte
 			h, data, rest, err = nextMessage(rest)
 			if err != nil {
-				return fmt.Errorf("parsing netlink reply: %w", err)
+				return fmt.Errorf("parsing netlink answer: %w", err)
 			}
-			if h.Seq != req.Seq {
-				continue // the answer to a request that gave up waiting
-			}
-			switch h.Type {
-			case unix.NLMSG_NOOP:
-				continue
-			case unix.NLMSG_OVERRUN:
-				return errors.New("netlink reply overran the receive buffer")
-			case unix.NLMSG_DONE, unix.NLMSG_ERROR:
-				// A dump ends with DONE, anything else with the
-				// acknowledgement; both may carry an error.
-				if len(data) >= 4 {
-					if errno := int32(binary.NativeEndian.Uint32(data)); errno != 0 {
-						return syscall.Errno(-errno)
-					}
-				}
-				return fnErr
-			}
-			if fnErr == nil {
-				fnErr = fn(data)
+			if done, err := handle(h.Type, h.Seq, data); done || err != nil {
+				return err
 			}
 		}
 	}
@@ -154,7 +233,7 @@ func (c *conn) each(family uint16, cmd uint8, flags int, fn func(m []byte) error
 // nextMessage splits the first netlink message off b: its header, its
 // payload and the messages after it.
 func nextMessage(b []byte) (h unix.NlMsghdr, data, rest []byte, err error) {
-	if len(b) < unix.SizeofNlMsghdr {
+	if len(b) < nlmsgHeaderLen {
 		return h, nil, nil, fmt.Errorf("%d bytes left, short of a message header", len(b))
 	}
 	h = unix.NlMsghdr{
@@ -164,31 +243,12 @@ func nextMessage(b []byte) (h unix.NlMsghdr, data, rest []byte, err error) {
 		Seq:   binary.NativeEndian.Uint32(b[8:12]),
 		Pid:   binary.NativeEndian.Uint32(b[12:16]),
 	}
-	if h.Len < unix.SizeofNlMsghdr || int(h.Len) > len(b) {
+	if h.Len < nlmsgHeaderLen || uint64(h.Len) > uint64(len(b)) {
 		return h, nil, nil, fmt.Errorf("message of %d bytes in %d", h.Len, len(b))
 	}
 	next := min(nlAlign(int(h.Len)), len(b))
-	return h, b[unix.SizeofNlMsghdr:h.Len], b[next:], nil
+	return h, b[nlmsgHeaderLen:h.Len], b[next:], nil
 }
-
-// nextAttr splits the first netlink attribute off b: its type, with the
-// nested and byte-order flags cleared, its value and the attributes after
-// it. It allocates nothing, unlike nl.ParseRouteAttr, which a dump of
-// thousands of destinations would call for each.
-func nextAttr(b []byte) (typ uint16, value, rest []byte, err error) {
-	if len(b) < unix.SizeofNlAttr {
-		return 0, nil, nil, fmt.Errorf("%d bytes left, short of an attribute header", len(b))
-	}
-	n := int(binary.NativeEndian.Uint16(b[0:2]))
-	typ = binary.NativeEndian.Uint16(b[2:4]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER)
-	if n < unix.SizeofNlAttr || n > len(b) {
-		return 0, nil, nil, fmt.Errorf("attribute of %d bytes in %d", n, len(b))
-	}
-	return typ, b[unix.SizeofNlAttr:n], b[min(nlAlign(n), len(b)):], nil
-}
-
-// nlAlign rounds n up to netlink's 4-byte alignment.
-func nlAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }
 
 // wait waits, up to the deadline, for fd to be ready for events after an
 // operation on it failed with err, and returns err itself if that is not

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -15,34 +14,31 @@ import (
 // TestConn exchanges requests with the kernel's generic netlink
 // controller, which every Linux kernel has, IPVS or not.
 func TestConn(t *testing.T) {
-	sock, err := nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_GENERIC)
+	fd, err := openSocket(netns.None())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newConn(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newConn(fd)
 	defer c.close()
 
 	family := func(m []byte) (name string, id uint16) {
 		t.Helper()
-		attrs, err := nl.ParseRouteAttr(m[nl.SizeofGenlmsg:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range attrs {
-			switch a.Attr.Type {
+		ad := decodeMessage(m)
+		for ad.Next() {
+			switch ad.Type() {
 			case unix.CTRL_ATTR_FAMILY_NAME:
-				name = string(bytes.TrimRight(a.Value, "\x00"))
+				name = ad.String()
 			case unix.CTRL_ATTR_FAMILY_ID:
-				id = binary.NativeEndian.Uint16(a.Value)
+				id = ad.Uint16()
 			}
+		}
+		if err := ad.Err(); err != nil {
+			t.Fatal(err)
 		}
 		return name, id
 	}
 	get := func(name string) ([][]byte, error) {
-		return c.execute(unix.GENL_ID_CTRL, unix.CTRL_CMD_GETFAMILY, 0, nl.NewRtAttr(unix.CTRL_ATTR_FAMILY_NAME, nl.ZeroTerminated(name)))
+		return c.execute(unix.GENL_ID_CTRL, unix.CTRL_CMD_GETFAMILY, 0, func(e *encoder) { e.String(unix.CTRL_ATTR_FAMILY_NAME, name) })
 	}
 
 	// A reply, then the acknowledgement.
@@ -65,7 +61,7 @@ func TestConn(t *testing.T) {
 	// A dump of every family: each reply must be its own, not a view of
 	// the buffer the next read reuses. TestGuestManyDestinations has
 	// dumps long enough to take several reads.
-	msgs, err = c.execute(unix.GENL_ID_CTRL, unix.CTRL_CMD_GETFAMILY, unix.NLM_F_DUMP)
+	msgs, err = c.execute(unix.GENL_ID_CTRL, unix.CTRL_CMD_GETFAMILY, unix.NLM_F_DUMP, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +85,7 @@ func TestConn(t *testing.T) {
 	// back, and the rest of the dump is not taken for the next answer.
 	stop := errors.New("enough")
 	calls := 0
-	err = c.each(unix.GENL_ID_CTRL, unix.CTRL_CMD_GETFAMILY, unix.NLM_F_DUMP, func([]byte) error {
+	err = c.each(unix.GENL_ID_CTRL, unix.CTRL_CMD_GETFAMILY, unix.NLM_F_DUMP, nil, func([]byte) error {
 		calls++
 		return stop
 	})
@@ -108,10 +104,12 @@ func TestConn(t *testing.T) {
 func TestNextMessage(t *testing.T) {
 	var b []byte
 	for i, payload := range [][]byte{{1, 2, 3}, {4, 5, 6, 7, 8}} {
-		m := nl.NewNetlinkRequest(unix.NLMSG_MIN_TYPE+i, 0)
-		m.Seq = uint32(10 + i)
-		m.AddRawData(payload)
-		b = append(b, m.Serialize()...)
+		b = binary.NativeEndian.AppendUint32(b, uint32(unix.SizeofNlMsghdr+len(payload)))
+		b = binary.NativeEndian.AppendUint16(b, uint16(unix.NLMSG_MIN_TYPE+i))
+		b = binary.NativeEndian.AppendUint16(b, 0)
+		b = binary.NativeEndian.AppendUint32(b, uint32(10+i))
+		b = binary.NativeEndian.AppendUint32(b, 0)
+		b = append(b, payload...)
 		for len(b)%4 != 0 {
 			b = append(b, 0)
 		}

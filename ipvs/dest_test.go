@@ -2,12 +2,8 @@ package ipvs
 
 import (
 	"bytes"
-	"encoding/binary"
 	"net/netip"
 	"testing"
-
-	"github.com/vishvananda/netlink/nl"
-	"golang.org/x/sys/unix"
 )
 
 // kernelDestReply builds a GET_DEST dump reply the way the kernel fills
@@ -15,19 +11,20 @@ import (
 func kernelDestReply(d Destination, af Family) []byte {
 	var addr [16]byte
 	copy(addr[:], d.Addr.Addr().AsSlice())
-	a := nl.NewRtAttr(cmdAttrDest|unix.NLA_F_NESTED, nil)
-	a.AddRtAttr(destAttrAddr, addr[:])
-	a.AddRtAttr(destAttrPort, binary.BigEndian.AppendUint16(nil, d.Addr.Port()))
-	a.AddRtAttr(destAttrFwdMethod, nl.Uint32Attr(uint32(d.Method)|0x100)) // plus a non-method connection flag
-	a.AddRtAttr(destAttrWeight, nl.Uint32Attr(uint32(d.Weight)))
-	a.AddRtAttr(destAttrUThresh, nl.Uint32Attr(d.UpperThreshold))
-	a.AddRtAttr(destAttrLThresh, nl.Uint32Attr(d.LowerThreshold))
-	a.AddRtAttr(destAttrAddrFamily, nl.Uint16Attr(uint16(af)))
-	a.AddRtAttr(destAttrTunType, nl.Uint8Attr(uint8(d.TunnelType)))
-	a.AddRtAttr(destAttrTunPort, binary.BigEndian.AppendUint16(nil, d.TunnelPort))
-	a.AddRtAttr(destAttrTunFlags, nl.Uint16Attr(uint16(d.TunnelFlags)))
-	hdr := (&nl.Genlmsg{Command: cmdNewDest, Version: 1}).Serialize()
-	return append(hdr, a.Serialize()...)
+	e := encoder{b: []byte{cmdNewDest, 1, 0, 0}}
+	start := e.Nest(cmdAttrDest)
+	e.Bytes(destAttrAddr, addr[:])
+	e.Uint16BE(destAttrPort, d.Addr.Port())
+	e.Uint32(destAttrFwdMethod, uint32(d.Method)|0x100) // plus a non-method connection flag
+	e.Uint32(destAttrWeight, uint32(d.Weight))
+	e.Uint32(destAttrUThresh, d.UpperThreshold)
+	e.Uint32(destAttrLThresh, d.LowerThreshold)
+	e.Uint16(destAttrAddrFamily, uint16(af))
+	e.Uint8(destAttrTunType, uint8(d.TunnelType))
+	e.Uint16BE(destAttrTunPort, d.TunnelPort)
+	e.Uint16(destAttrTunFlags, uint16(d.TunnelFlags))
+	e.EndNest(start)
+	return e.b
 }
 
 func TestParseDestination(t *testing.T) {
@@ -65,7 +62,7 @@ func TestParseDestinationTruncated(t *testing.T) {
 			t.Errorf("parsed %d of %d bytes", n, len(m))
 		}
 	}
-	for i := nl.SizeofGenlmsg; i < len(m); i++ {
+	for i := genlHeaderLen; i < len(m); i++ {
 		b := bytes.Clone(m)
 		b[i] ^= 0xff
 		parseDestination(b) // must not panic

@@ -2,7 +2,9 @@
 // table the configuration and the live health of real servers call for.
 //
 // It speaks the Linux IPVS generic netlink family (the interface ipvsadm
-// and keepalived use; there is no RFC). A Reconciler reads the kernel's
+// and keepalived use; there is no RFC) on a socket of its own: every
+// request is built by one attribute encoder and every reply read by one
+// decoder, both in codec.go. A Reconciler reads the kernel's
 // table back, computes the smallest set of changes that turns it into the
 // desired table and applies them, touching only the services and
 // destinations it created itself, so entries made by hand or by another

@@ -3,13 +3,9 @@ package ipvs
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"sync"
 	"time"
 
-	mobyipvs "github.com/moby/ipvs"
-	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -55,17 +51,14 @@ type Timeouts struct {
 	UDP    time.Duration
 }
 
-// socketTimeout bounds each request on the handle's own socket.
+// socketTimeout bounds each request on the handle's socket.
 const socketTimeout = 10 * time.Second
 
 // A Handle programs the IPVS table of one network namespace over generic
 // netlink.
 type Handle struct {
-	// h reads the services and the timeouts, and flushes.
-	h *mobyipvs.Handle
-
-	// conn carries every change to services and destinations, the
-	// destination reads and the sync daemon commands.
+	// conn carries every request: reads, changes, flushes, timeouts and
+	// sync daemon commands.
 	conn       *conn
 	familyOnce sync.Once
 	family     uint16
@@ -84,60 +77,68 @@ func Open(nsPath string) (*Handle, error) {
 		}
 		defer ns.Close()
 	}
-	sock, err := nl.GetNetlinkSocketAt(ns, netns.None(), unix.NETLINK_GENERIC)
+	fd, err := openSocket(ns)
 	if err != nil {
 		return nil, fmt.Errorf("opening generic netlink socket: %w", err)
 	}
-	h, err := mobyipvs.New(nsPath)
-	if err != nil {
-		sock.Close()
-		return nil, fmt.Errorf("opening IPVS netlink socket: %w", err)
-	}
-	c, err := newConn(sock)
-	if err != nil {
-		h.Close()
-		sock.Close()
-		return nil, err
-	}
-	return &Handle{h: h, conn: c}, nil
+	return &Handle{conn: newConn(fd)}, nil
 }
 
-// Close releases the handle's netlink sockets.
+// Close releases the handle's netlink socket.
 func (h *Handle) Close() error {
-	h.h.Close()
 	return h.conn.close()
+}
+
+// request sends one IPVS command on the handle's socket and calls fn, if
+// not nil, with the payload of each reply, valid only during the call.
+func (h *Handle) request(cmd uint8, flags uint16, attrs encodeFunc, fn func(m []byte) error) error {
+	family, err := h.ipvsFamily()
+	if err != nil {
+		return err
+	}
+	if fn == nil {
+		fn = func([]byte) error { return nil }
+	}
+	return h.conn.each(family, cmd, flags, attrs, fn)
 }
 
 // Services implements Kernel.
 func (h *Handle) Services() ([]Service, error) {
-	ks, err := h.h.GetServices()
-	if err != nil {
-		return nil, fmt.Errorf("listing IPVS services: %w", err)
-	}
-	out := make([]Service, 0, len(ks))
-	for _, k := range ks {
-		s, err := fromKernelService(k)
+	var out []Service
+	err := h.request(cmdGetService, unix.NLM_F_DUMP, nil, func(m []byte) error {
+		s, err := parseService(m)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, s)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing IPVS services: %w", err)
 	}
 	return out, nil
 }
 
 // LookupService implements LookupKernel.
 func (h *Handle) LookupService(s Service) (Service, bool, error) {
-	k, err := h.h.GetService(toKernelService(&s))
+	var (
+		have Service
+		n    int
+	)
+	err := h.request(cmdGetService, 0, func(e *encoder) { e.serviceKey(&s) }, func(m []byte) error {
+		var err error
+		have, err = parseService(m)
+		n++
+		return err
+	})
 	switch {
 	case errors.Is(err, unix.ESRCH):
 		// The kernel's answer for a service it does not have.
 		return Service{}, false, nil
 	case err != nil:
-		return Service{}, false, err
-	}
-	have, err := fromKernelService(k)
-	if err != nil {
-		return Service{}, false, err
+		return Service{}, false, fmt.Errorf("reading IPVS service %s: %w", s, err)
+	case n != 1:
+		return Service{}, false, fmt.Errorf("reading IPVS service %s: %d replies", s, n)
 	}
 	return have, true, nil
 }
@@ -158,57 +159,38 @@ func (h *Handle) DelService(s Service) error {
 }
 
 // Flush implements Kernel.
-func (h *Handle) Flush() error { return h.h.Flush() }
+func (h *Handle) Flush() error {
+	if err := h.request(cmdFlush, 0, nil, nil); err != nil {
+		return fmt.Errorf("flushing the IPVS table: %w", err)
+	}
+	return nil
+}
 
 // SetTimeouts implements Kernel.
 func (h *Handle) SetTimeouts(t Timeouts) error {
-	return h.h.SetConfig(&mobyipvs.Config{TimeoutTCP: t.TCP, TimeoutTCPFin: t.TCPFin, TimeoutUDP: t.UDP})
+	if err := h.request(cmdSetConfig, 0, func(e *encoder) { e.timeouts(&t) }, nil); err != nil {
+		return fmt.Errorf("setting IPVS timeouts: %w", err)
+	}
+	return nil
 }
 
 // Timeouts implements Kernel.
 func (h *Handle) Timeouts() (Timeouts, error) {
-	c, err := h.h.GetConfig()
+	var (
+		t Timeouts
+		n int
+	)
+	err := h.request(cmdGetConfig, 0, nil, func(m []byte) error {
+		var err error
+		t, err = parseTimeouts(m)
+		n++
+		return err
+	})
+	if err == nil && n != 1 {
+		err = fmt.Errorf("%d replies", n)
+	}
 	if err != nil {
 		return Timeouts{}, fmt.Errorf("reading IPVS timeouts: %w", err)
 	}
-	return Timeouts{TCP: c.TimeoutTCP, TCPFin: c.TimeoutTCPFin, UDP: c.TimeoutUDP}, nil
-}
-
-func toKernelService(s *Service) *mobyipvs.Service {
-	k := &mobyipvs.Service{
-		AddressFamily: uint16(s.family()),
-		SchedName:     s.Scheduler,
-		Flags:         uint32(s.Flags &^ flagHashed),
-		Timeout:       uint32(s.Timeout / time.Second),
-		Netmask:       s.netmaskBits(),
-	}
-	if s.FWMark != 0 {
-		k.FWMark = s.FWMark
-		return k
-	}
-	k.Address = net.IP(s.Addr.Addr().AsSlice())
-	k.Port = s.Addr.Port()
-	k.Protocol = uint16(s.Protocol)
-	return k
-}
-
-func fromKernelService(k *mobyipvs.Service) (Service, error) {
-	s := Service{
-		Family:    Family(k.AddressFamily),
-		FWMark:    k.FWMark,
-		Scheduler: k.SchedName,
-		Flags:     ServiceFlags(k.Flags) &^ flagHashed,
-		Timeout:   time.Duration(k.Timeout) * time.Second,
-		Netmask:   netmaskFromBits(Family(k.AddressFamily), k.Netmask),
-	}
-	if k.FWMark == 0 {
-		a, ok := netip.AddrFromSlice(k.Address)
-		if !ok {
-			return Service{}, fmt.Errorf("reading IPVS service: bad address %v", k.Address)
-		}
-		s.Addr = netip.AddrPortFrom(a.Unmap(), k.Port)
-		s.Protocol = Protocol(k.Protocol)
-		s.Family = 0
-	}
-	return s, nil
+	return t, nil
 }

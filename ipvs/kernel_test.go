@@ -366,6 +366,13 @@ func TestGuestTimeouts(t *testing.T) {
 	if got, err := h.Timeouts(); err != nil || got != want {
 		t.Errorf("Timeouts() = %+v, %v; want %+v", got, err, want)
 	}
+	// A zero timeout is left as it is.
+	if err := h.SetTimeouts(Timeouts{UDP: 77 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := h.Timeouts(); err != nil || got != (Timeouts{TCP: want.TCP, TCPFin: want.TCPFin, UDP: 77 * time.Second}) {
+		t.Errorf("Timeouts() after setting UDP alone = %+v, %v", got, err)
+	}
 
 	// Like keepalived, the reconciler puts back what it found.
 	if _, err := r.Shutdown(context.Background()); err != nil {
