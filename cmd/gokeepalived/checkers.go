@@ -44,7 +44,7 @@ func newCheckers(cfg *config.Config, s *settings, n *notifier, log logrus.FieldL
 		// (with -I, or killed) are taken over, as keepalived does;
 		// others stay untouched.
 		Adopt:           true,
-		FlushOnShutdown: cfg.Global.LVSFlushOnStop == "ALL" && !s.keepIPVS,
+		FlushOnShutdown: cfg.Global.LVSFlushOnStop == config.FlushOnStopAll && !s.keepIPVS,
 	})
 	alerts := newCheckerAlerts(n.Notifier, n.mailer, cfg)
 	l, err := lvs.New(cfg, lvs.Options{

@@ -175,10 +175,10 @@ func dumpInstance(w io.Writer, st vrrp.Status, ci *config.Instance, scripts *not
 	}
 	p("Promote_secondaries = %s", enabled(ci.PromoteSecondaries))
 	switch {
-	case ci.Auth != nil && ci.Auth.Type == "PASS":
+	case ci.Auth != nil && ci.Auth.Type == config.AuthPass:
 		p("Authentication type = SIMPLE_PASSWORD")
 		p("Password = %s", ci.Auth.Pass)
-	case ci.Auth != nil && ci.Auth.Type == "AH":
+	case ci.Auth != nil && ci.Auth.Type == config.AuthAH:
 		p("Authentication type = IPSEC_AH")
 	case version == 2:
 		p("Authentication type = none")
@@ -239,11 +239,7 @@ func dataAddress(a config.Address, iface string, set bool) string {
 	if dev == "" {
 		dev = iface
 	}
-	scope := a.Scope
-	if scope == "" || scope == "universe" {
-		scope = "global"
-	}
-	s := fmt.Sprintf("%s dev %s scope %s", a.Prefix, dev, scope)
+	s := fmt.Sprintf("%s dev %s scope %s", a.Prefix, dev, a.Scope)
 	if a.Label != "" {
 		s += " label " + a.Label
 	}
@@ -363,7 +359,7 @@ func dumpVS(w io.Writer, vs *config.VirtualServer, st lvs.VirtualServerStatus) {
 	switch {
 	case vs.FWMark != 0:
 		fmt.Fprintf(w, " VS FWMARK = %d\n", vs.FWMark)
-		if vs.IPFamily == "inet6" {
+		if vs.IPFamily == config.FamilyInet6 {
 			family = "inet6"
 		}
 	case vs.Group != "":
@@ -378,14 +374,14 @@ func dumpVS(w io.Writer, vs *config.VirtualServer, st lvs.VirtualServerStatus) {
 	p("connection timeout = %f", vs.Timing.ConnectTimeout.Seconds())
 	p("delay_loop = %f", vs.Timing.DelayLoop.Seconds())
 	p("lvs_sched = %s", vs.Scheduler)
-	flags := map[string]bool{}
+	flags := map[config.SchedFlag]bool{}
 	for _, f := range vs.SchedFlags {
 		flags[f] = true
 	}
-	p("Hashed = %s", enabled(flags["sh-fallback"] || flags["flag-1"]))
-	p("flag-1 = %s", enabled(flags["flag-1"] || flags["sh-fallback"] || flags["mh-fallback"]))
-	p("flag-2 = %s", enabled(flags["flag-2"] || flags["sh-port"] || flags["mh-port"]))
-	p("flag-3 = %s", enabled(flags["flag-3"]))
+	p("Hashed = %s", enabled(flags[config.SHFallback] || flags[config.SchedFlag1]))
+	p("flag-1 = %s", enabled(flags[config.SchedFlag1] || flags[config.SHFallback] || flags[config.MHFallback]))
+	p("flag-2 = %s", enabled(flags[config.SchedFlag2] || flags[config.SHPort] || flags[config.MHPort]))
+	p("flag-3 = %s", enabled(flags[config.SchedFlag3]))
 	p("One packet scheduling = %s", enabled(vs.OPS))
 	if vs.PersistenceTimeout != 0 {
 		p("persistence timeout = %d", vs.PersistenceTimeout)
@@ -393,8 +389,8 @@ func dumpVS(w io.Writer, vs *config.VirtualServer, st lvs.VirtualServerStatus) {
 	if vs.PersistenceGranularity != "" {
 		p("persistence granularity = %s", vs.PersistenceGranularity)
 	}
-	proto := vs.Protocol
-	if vs.FWMark != 0 || proto == "" {
+	proto := vs.Protocol.String()
+	if vs.FWMark != 0 || vs.Protocol == config.ProtocolNone {
 		proto = "none"
 	}
 	p("protocol = %s", proto)
@@ -499,11 +495,7 @@ func (c *checkers) dumpChecker(w io.Writer, vs *config.VirtualServer, rs *config
 	}
 	switch {
 	case ck.HTTP != nil:
-		proto := ck.HTTP.Protocol
-		if proto == "" {
-			proto = "1.0"
-		}
-		p("Keepalive method = %s, http protocol %s", ck.Type, proto)
+		p("Keepalive method = %s, http protocol %s", ck.Type, ck.HTTP.Protocol)
 		p("Enable SNI %s", setUnset(ck.HTTP.EnableSNI))
 		p("Fast recovery %s", setUnset(ck.HTTP.FastRecovery))
 		for _, u := range ck.HTTP.URLs {

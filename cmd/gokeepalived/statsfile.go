@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
@@ -153,7 +154,7 @@ func (v *vrrpLoop) writeJSON(w io.Writer) error {
 		if !st.LastTransition.IsZero() {
 			d.LastTransition = float64(st.LastTransition.UnixMicro()) / 1e6
 		}
-		if ci.Auth != nil && ci.Auth.Type == "PASS" {
+		if ci.Auth != nil && ci.Auth.Type == config.AuthPass {
 			d.AuthType = 1
 		}
 		for _, a := range ci.VirtualIPs {
@@ -161,11 +162,7 @@ func (v *vrrpLoop) writeJSON(w io.Writer) error {
 			if dev == "" {
 				dev = ci.Interface
 			}
-			scope := a.Scope
-			if scope == "" {
-				scope = "global"
-			}
-			line := fmt.Sprintf("%s dev %s scope %s", a.Prefix, dev, scope)
+			line := fmt.Sprintf("%s dev %s scope %s", a.Prefix, dev, a.Scope)
 			if st.State == vrrp.StateMaster {
 				line += " set"
 			}
