@@ -282,7 +282,7 @@ func (p *parser) route(n *node) (Route, bool) {
 					return Route{}, false
 				}
 				if t == RouteNAT || t == RouteXResolve {
-					p.warnf(n.pos, "The kernel refuses %s routes, route %s will not be installed", t, w[i+1])
+					p.warnf(n.pos, "The kernel refuses %s routes: installing route %s will fail", t, w[i+1])
 				}
 				r.Type = t
 				i++
@@ -342,9 +342,14 @@ func (p *parser) rule(n *node) (Rule, bool) {
 	// acted is whether the rule has its action yet: a table, goto, nop,
 	// blackhole, unreachable, prohibit or l3mdev.
 	acted := false
-	act := func() bool {
+	act := func(keyword string) bool {
 		if acted {
-			p.errorf(n.pos, "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev for rule")
+			// keepalived names l3mdev only where it checks an action word.
+			if keyword == "table" || keyword == "lookup" {
+				p.errorf(n.pos, "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable for rule")
+			} else {
+				p.errorf(n.pos, "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev for rule")
+			}
 			return false
 		}
 		acted = true
@@ -387,7 +392,7 @@ func (p *parser) rule(n *node) (Rule, bool) {
 				p.errorf(n.pos, "Table 0 is not valid")
 				return Rule{}, false
 			}
-			if !act() {
+			if !act(w[i]) {
 				return Rule{}, false
 			}
 			r.Table, r.Action = t, RuleToTable
@@ -412,7 +417,7 @@ func (p *parser) rule(n *node) (Rule, bool) {
 				p.errorf(n.pos, "Invalid rule action %s", w[i])
 				return Rule{}, false
 			}
-			if !act() {
+			if !act(w[i]) {
 				return Rule{}, false
 			}
 			r.Action = a
@@ -427,7 +432,7 @@ func (p *parser) rule(n *node) (Rule, bool) {
 			if !needValue() {
 				return Rule{}, false
 			}
-			if (w[i] == "goto" || w[i] == "l3mdev") && !act() {
+			if (w[i] == "goto" || w[i] == "l3mdev") && !act(w[i]) {
 				return Rule{}, false
 			}
 			r.Options = append(r.Options, w[i], w[i+1])
@@ -442,7 +447,7 @@ func (p *parser) rule(n *node) (Rule, bool) {
 				}
 				return Rule{}, false
 			}
-			if !act() {
+			if !act(w[i]) {
 				return Rule{}, false
 			}
 			r.Action = a
