@@ -168,6 +168,11 @@ func (p *parser) routes(lines []*node, list []Route, vrrp bool) []Route {
 			p.errorf(n.pos, "Warning - cannot track route %s with no interface specified, not tracking", r.To)
 			r.NoTrack = true
 		}
+		if vrrp && r.Protocol != 0 && r.Protocol != RouteProtocolKeepalived {
+			// The vrrp package marks every route it installs as
+			// keepalived's, which it needs to find them again.
+			p.warnf(n.pos, "Route %s will be installed with protocol %d, not %s", r.To, RouteProtocolKeepalived, r.Protocol)
+		}
 		list = append(list, r)
 	}
 	return list

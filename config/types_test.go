@@ -331,6 +331,8 @@ func TestParseVocabularyDiagnostics(t *testing.T) {
 			diags: []string{"2: warning: The kernel refuses nat routes: installing route 10.1.0.0/16 will fail"}},
 		{name: "route type number", src: "static_routes {\n200 10.1.0.0/16 dev eth0 no_track\n}\n",
 			diags: []string{"2: warning: Route type 200 is not one the kernel has - ignoring route"}},
+		{name: "virtual route protocol", src: vi1 + "virtual_routes {\n10.1.0.0/16 dev eth0 protocol static no_track\n}\n}\n",
+			diags: []string{"8: warning: Route 10.1.0.0/16 will be installed with protocol 18, not static"}},
 		{name: "rule table 0", src: "static_rules {\nfrom 10.0.0.0/8 table 0 priority 5\n}\n",
 			diags: []string{"2: error: Table 0 is not valid"}},
 		{name: "rule without action", src: "static_rules {\nfrom 10.0.0.0/8 priority 5\n}\n",
