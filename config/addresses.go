@@ -46,11 +46,16 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 			if !ok {
 				return Address{}, false
 			}
-			if _, valid := parseAddr(v); !valid && v != "+" && v != "-" {
+			if pfx.Addr().Is6() {
+				p.errorf(n.pos, "VRRP is trying to assign a broadcast %s to the IPv6 address %s !!?? WTF... skipping VIP...", w[i], w[0])
+				return Address{}, false
+			}
+			brd, valid := parseBroadcast(v)
+			if !valid {
 				p.errorf(n.pos, "VRRP is trying to assign invalid broadcast %s. skipping VIP...", v)
 				return Address{}, false
 			}
-			a.Broadcast = v
+			a.Broadcast = brd
 			i++
 		case "dev":
 			v, ok := value(i)
@@ -65,11 +70,11 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 			if !ok {
 				return Address{}, false
 			}
-			if !validScope(v) {
-				p.errorf(n.pos, "Invalid scope '%s' specified for %s - setting to global", v, w[0])
-				v = "global"
+			if scope, valid := parseScope(v, p.rt); valid {
+				a.Scope = scope
+			} else {
+				p.errorf(n.pos, "Invalid scope '%s' specified for %s - ignoring", v, w[0])
 			}
-			a.Scope = v
 			i++
 		case "label":
 			v, ok := value(i)
@@ -136,16 +141,18 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 			p.errorf(n.pos, "Unknown configuration entry '%s' for ip address - ignoring", w[i])
 		}
 	}
-	return a, true
-}
-
-func validScope(s string) bool {
-	switch s {
-	case "global", "site", "link", "host", "nowhere", "universe":
-		return true
+	if a.Broadcast.Kind != BroadcastNone && a.Peer.IsValid() {
+		p.errorf(n.pos, "Cannot specify broadcast and peer addresses - ignoring broadcast address")
+		a.Broadcast = Broadcast{}
 	}
-	_, err := strconv.ParseUint(s, 10, 8)
-	return err == nil
+	if (a.Broadcast.Kind == BroadcastOnes || a.Broadcast.Kind == BroadcastZeros) && a.Prefix.Bits() > 30 {
+		p.errorf(n.pos, "Address prefix length %d too long for broadcast", a.Prefix.Bits())
+	}
+	if pfx.Addr().Is6() && a.Scope != ScopeGlobal {
+		p.errorf(n.pos, "Cannot specify scope for IPv6 addresses (%s) - ignoring scope", w[0])
+		a.Scope = ScopeGlobal
+	}
+	return a, true
 }
 
 // routes reads the lines of a virtual_routes or static_routes block.
@@ -160,6 +167,11 @@ func (p *parser) routes(lines []*node, list []Route, vrrp bool) []Route {
 		if vrrp && r.Dev == "" && !r.NoTrack {
 			p.errorf(n.pos, "Warning - cannot track route %s with no interface specified, not tracking", r.To)
 			r.NoTrack = true
+		}
+		if vrrp && r.Protocol != 0 && r.Protocol != RouteProtocolKeepalived {
+			// The vrrp package marks every route it installs as
+			// keepalived's, which it needs to find them again.
+			p.warnf(n.pos, "Route %s will be installed with protocol %d, not %s", r.To, RouteProtocolKeepalived, r.Protocol)
 		}
 		list = append(list, r)
 	}
@@ -183,14 +195,9 @@ func (p *parser) route(n *node) (Route, bool) {
 		*dst = a
 		return true
 	}
+	protoSet := false
 	for i := 0; i < len(w); i++ {
 		switch w[i] {
-		case "blackhole", "unreachable", "prohibit", "throw", "local", "broadcast", "anycast", "multicast", "nat", "unicast":
-			if i == 0 {
-				r.Type = w[i]
-				continue
-			}
-			r.Options = append(r.Options, w[i])
 		case "src":
 			if !addr(i, &r.Src) {
 				return Route{}, false
@@ -216,20 +223,36 @@ func (p *parser) route(n *node) (Route, bool) {
 			i++
 		case "to":
 			continue
-		case "dev", "table", "scope", "protocol", "proto":
+		case "dev", "oif", "table", "scope", "protocol":
 			if i+1 >= len(w) {
 				p.errorf(n.pos, "Route %s requires a value", w[i])
 				return Route{}, false
 			}
+			v := w[i+1]
 			switch w[i] {
-			case "dev":
-				r.Dev = w[i+1]
+			case "dev", "oif":
+				r.Dev = v
 			case "table":
-				r.Table = w[i+1]
+				t, ok := parseTable(v, p.rt)
+				if !ok {
+					p.errorf(n.pos, "Routing table %s not found for route", v)
+					return Route{}, false
+				}
+				r.Table = t
 			case "scope":
-				r.Scope = w[i+1]
-			default:
-				r.Protocol = w[i+1]
+				s, ok := parseScope(v, p.rt)
+				if !ok {
+					p.errorf(n.pos, "Scope %s not found or invalid for route", v)
+					return Route{}, false
+				}
+				r.Scope = s
+			case "protocol":
+				proto, ok := parseRouteProtocol(v, p.rt)
+				if !ok {
+					p.errorf(n.pos, "Protocol %s not found or invalid for route", v)
+					return Route{}, false
+				}
+				r.Protocol, protoSet = proto, true
 			}
 			i++
 		case "metric", "priority", "preference":
@@ -256,6 +279,19 @@ func (p *parser) route(n *node) (Route, bool) {
 				i++
 			}
 		default:
+			// As in keepalived, a route type is the word before the
+			// destination.
+			if t, ok := parseRouteType(w[i]); ok && i+1 < len(w) {
+				if t > RouteXResolve {
+					p.warnf(n.pos, "Route type %s is not one the kernel has - ignoring route", w[i])
+					return Route{}, false
+				}
+				if t == RouteNAT || t == RouteXResolve {
+					p.warnf(n.pos, "The kernel refuses %s routes: installing route %s will fail", t, w[i+1])
+				}
+				r.Type = t
+				i++
+			}
 			if haveDest {
 				p.errorf(n.pos, "Unknown route parameter %s", w[i])
 				return Route{}, false
@@ -273,8 +309,12 @@ func (p *parser) route(n *node) (Route, bool) {
 		}
 	}
 	if !haveDest {
-		p.errorf(n.pos, "Route has no destination")
+		p.errorf(n.pos, "Route must have a destination")
 		return Route{}, false
+	}
+	if !r.NoTrack && protoSet && r.Protocol != RouteProtocolKeepalived {
+		p.errorf(n.pos, "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(%d), resetting protocol", RouteProtocolKeepalived)
+		r.Protocol = RouteProtocolKeepalived
 	}
 	return r, true
 }
@@ -304,6 +344,22 @@ func (p *parser) rules(lines []*node, list []Rule) []Rule {
 func (p *parser) rule(n *node) (Rule, bool) {
 	w := n.words
 	r := Rule{Pos: n.pos}
+	// acted is whether the rule has its action yet: a table, goto, nop,
+	// blackhole, unreachable, prohibit or l3mdev.
+	acted := false
+	act := func(keyword string) bool {
+		if acted {
+			// keepalived names l3mdev only where it checks an action word.
+			if keyword == "table" || keyword == "lookup" {
+				p.errorf(n.pos, "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable for rule")
+			} else {
+				p.errorf(n.pos, "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev for rule")
+			}
+			return false
+		}
+		acted = true
+		return true
+	}
 	for i := 0; i < len(w); i++ {
 		needValue := func() bool {
 			if i+1 >= len(w) {
@@ -332,7 +388,19 @@ func (p *parser) rule(n *node) (Rule, bool) {
 			if !needValue() {
 				return Rule{}, false
 			}
-			r.Table = w[i+1]
+			t, ok := parseTable(w[i+1], p.rt)
+			if !ok {
+				p.errorf(n.pos, "Routing table %s not found for rule", w[i+1])
+				return Rule{}, false
+			}
+			if t == TableUnspec {
+				p.errorf(n.pos, "Table 0 is not valid")
+				return Rule{}, false
+			}
+			if !act(w[i]) {
+				return Rule{}, false
+			}
+			r.Table, r.Action = t, RuleToTable
 			i++
 		case "priority", "preference", "prio", "pref":
 			if !needValue() {
@@ -344,8 +412,20 @@ func (p *parser) rule(n *node) (Rule, bool) {
 			}
 			r.Priority = int(v)
 			i++
-		case "blackhole", "unreachable", "prohibit", "nop":
-			r.Action = w[i]
+		case "type":
+			if !needValue() {
+				return Rule{}, false
+			}
+			i++
+			a, ok := parseRuleAction(w[i])
+			if !ok {
+				p.errorf(n.pos, "Invalid rule action %s", w[i])
+				return Rule{}, false
+			}
+			if !act(w[i]) {
+				return Rule{}, false
+			}
+			r.Action = a
 		case "no_track", "invert", "not":
 			if w[i] == "no_track" {
 				r.NoTrack = true
@@ -357,12 +437,30 @@ func (p *parser) rule(n *node) (Rule, bool) {
 			if !needValue() {
 				return Rule{}, false
 			}
+			if (w[i] == "goto" || w[i] == "l3mdev") && !act(w[i]) {
+				return Rule{}, false
+			}
 			r.Options = append(r.Options, w[i], w[i+1])
 			i++
 		default:
-			p.errorf(n.pos, "Unknown rule option %s", w[i])
-			return Rule{}, false
+			a, ok := parseRuleAction(w[i])
+			if !ok {
+				if _, isType := parseRouteType(w[i]); isType {
+					p.errorf(n.pos, "Invalid rule action %s", w[i])
+				} else {
+					p.errorf(n.pos, "Unknown rule option %s", w[i])
+				}
+				return Rule{}, false
+			}
+			if !act(w[i]) {
+				return Rule{}, false
+			}
+			r.Action = a
 		}
+	}
+	if !acted {
+		p.errorf(n.pos, "No action specified for rule - ignoring")
+		return Rule{}, false
 	}
 	return r, true
 }

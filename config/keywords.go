@@ -380,11 +380,11 @@ func globalKeywords() handlers[Global] {
 			}
 		},
 		"lvs_flush_on_stop": func(p *parser, g *Global, n *node) {
-			g.LVSFlushOnStop = "ALL"
+			g.LVSFlushOnStop = FlushOnStopAll
 			if len(n.words) > 1 {
 				switch n.words[1] {
 				case "VS":
-					g.LVSFlushOnStop = "VS"
+					g.LVSFlushOnStop = FlushOnStopVS
 				default:
 					p.errorf(n.pos, "Unknown lvs_flush_on_stop type %s", n.words[1])
 				}

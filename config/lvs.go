@@ -73,7 +73,7 @@ func rangeEnd(first netip.Addr, last string) (netip.Addr, bool) {
 
 // virtualServer reads a virtual_server block and its real servers.
 func (p *parser) virtualServer(n *node) (VirtualServer, bool) {
-	vs := VirtualServer{Pos: n.pos, Scheduler: "wlc", Quorum: 1, Forwarding: Forwarding{Method: "NAT"}}
+	vs := VirtualServer{Pos: n.pos, Scheduler: SchedWLC, Quorum: 1, Forwarding: Forwarding{Method: LBKindNAT}}
 	first, ok := p.arg(n, 1)
 	if !ok {
 		return vs, false
@@ -120,14 +120,16 @@ func (p *parser) forwarding(n *node, i int, what string) (Forwarding, bool) {
 	if !ok {
 		return Forwarding{}, false
 	}
-	f := Forwarding{Method: m}
-	switch m {
-	case "NAT", "DR":
-		return f, true
-	case "TUN":
-	default:
+	method, ok := parseLBKind(m)
+	if !ok {
 		p.errorf(n.pos, "PARSER : unknown [%s] routing method for %s.", m, what)
 		return Forwarding{}, false
+	}
+	f := Forwarding{Method: method}
+	switch method {
+	case LBKindNAT, LBKindDR:
+		return f, true
+	case LBKindTUN:
 	}
 	w := n.words
 	for i++; i < len(w); i++ {
@@ -137,19 +139,18 @@ func (p *parser) forwarding(n *node, i int, what string) (Forwarding, bool) {
 			if !ok {
 				return Forwarding{}, false
 			}
-			switch t {
-			case "ipip", "gue", "gre":
-			default:
+			tt, ok := parseTunnelType(t)
+			if !ok {
 				p.errorf(n.pos, "unknown tunnel type %s", t)
 				return Forwarding{}, false
 			}
 			if f.Tunnel == nil {
 				f.Tunnel = &Tunnel{}
 			}
-			f.Tunnel.Type = t
+			f.Tunnel.Type = tt
 			i++
 		case "port":
-			if f.Tunnel == nil || f.Tunnel.Type != "gue" {
+			if f.Tunnel == nil || f.Tunnel.Type != TunnelGUE {
 				p.errorf(n.pos, "tunnel port specified for non-gue tunnel")
 				return Forwarding{}, false
 			}
@@ -164,17 +165,18 @@ func (p *parser) forwarding(n *node, i int, what string) (Forwarding, bool) {
 				p.errorf(n.pos, "tunnel checksum specified without tunnel type")
 				return Forwarding{}, false
 			}
-			if w[i] == "remcsum" && f.Tunnel.Type != "gue" {
+			c, _ := parseTunnelChecksum(w[i])
+			if c == RemoteChecksum && f.Tunnel.Type != TunnelGUE {
 				p.errorf(n.pos, "remcsum is only valid for gue tunnels")
 				return Forwarding{}, false
 			}
-			f.Tunnel.Checksum = w[i]
+			f.Tunnel.Checksum = c
 		default:
 			p.errorf(n.pos, "unknown TUN option %s", w[i])
 			return Forwarding{}, false
 		}
 	}
-	if f.Tunnel != nil && f.Tunnel.Type == "gue" && f.Tunnel.Port == 0 {
+	if f.Tunnel != nil && f.Tunnel.Type == TunnelGUE && f.Tunnel.Port == 0 {
 		p.errorf(n.pos, "gue tunnel requires a port")
 		return Forwarding{}, false
 	}
@@ -234,18 +236,33 @@ func virtualServerKeywords() handlers[VirtualServer] {
 	flag := func(f func(*VirtualServer) *bool) func(*parser, *VirtualServer, *node) {
 		return func(p *parser, vs *VirtualServer, n *node) { *f(vs) = true }
 	}
+	// schedFlag follows keepalived's lbflags_handler: the sh and mh
+	// flags need that scheduler set first, and one scheduler ignores the
+	// other's flags.
 	schedFlag := func(p *parser, vs *VirtualServer, n *node) {
-		vs.SchedFlags = append(vs.SchedFlags, n.words[0])
+		f, _ := parseSchedFlag(n.words[0])
+		switch f {
+		case SchedFlag1, SchedFlag2, SchedFlag3:
+		case SHPort, SHFallback, MHPort, MHFallback:
+			sh, mh := vs.schedSet && vs.Scheduler == SchedSH, vs.schedSet && vs.Scheduler == SchedMH
+			switch {
+			case !sh && !mh:
+				p.errorf(n.pos, "%s only applies to sh scheduler - ignoring", n.words[0])
+				return
+			case sh != (f == SHPort || f == SHFallback):
+				return
+			}
+		}
+		vs.SchedFlags = append(vs.SchedFlags, f)
 	}
 	sched := func(p *parser, vs *VirtualServer, n *node) {
 		s, ok := p.arg(n, 1)
 		if !ok {
 			return
 		}
-		switch s {
-		case "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos":
-			vs.Scheduler, vs.schedSet = s, true
-		default:
+		if v, ok := parseScheduler(s); ok {
+			vs.Scheduler, vs.schedSet = v, true
+		} else {
 			p.errorf(n.pos, "Invalid lvs_scheduler '%s' - ignoring", s)
 		}
 	}
@@ -302,10 +319,9 @@ func virtualServerKeywords() handlers[VirtualServer] {
 			if !ok {
 				return
 			}
-			switch s {
-			case "TCP", "UDP", "SCTP":
-				vs.Protocol, vs.protoSet = s, true
-			default:
+			if v, ok := parseProtocol(s); ok {
+				vs.Protocol, vs.protoSet = v, true
+			} else {
 				p.errorf(n.pos, "Unknown protocol %s - ignoring", s)
 			}
 		},
@@ -314,11 +330,12 @@ func virtualServerKeywords() handlers[VirtualServer] {
 			if !ok {
 				return
 			}
-			if s != "inet" && s != "inet6" {
+			f, ok := parseFamily(s)
+			if !ok {
 				p.errorf(n.pos, "unknown address family %s", s)
 				return
 			}
-			vs.IPFamily = s
+			vs.IPFamily = f
 		},
 		"smtp_alert": func(p *parser, vs *VirtualServer, n *node) {
 			if v, ok := p.boolArg(n, "virtual_server smtp_alert"); ok {
@@ -588,10 +605,9 @@ func checkerKeywords() map[string]handlers[Checker] {
 		if !ok {
 			return
 		}
-		switch s {
-		case "1.0", "1.0C", "1.1":
-			c.HTTP.Protocol = s
-		default:
+		if v, ok := parseHTTPProtocol(s); ok {
+			c.HTTP.Protocol = v
+		} else {
 			p.errorf(n.pos, "Invalid http_protocol version %s", s)
 		}
 	}

@@ -85,7 +85,7 @@ type Global struct {
 
 	LVSTimeouts           LVSTimeouts    `json:"lvs_timeouts,omitzero"`
 	LVSFlush              bool           `json:"lvs_flush,omitempty"`
-	LVSFlushOnStop        string         `json:"lvs_flush_on_stop,omitempty"` // "", "ALL", "VS"
+	LVSFlushOnStop        FlushOnStop    `json:"lvs_flush_on_stop,omitempty"`
 	LVSSyncDaemon         *LVSSyncDaemon `json:"lvs_sync_daemon,omitempty"`
 	CheckerLogAllFailures bool           `json:"checker_log_all_failures,omitempty"`
 	// NoCheckerEmails mails a real server's checker changes only when
@@ -138,9 +138,9 @@ type Notify struct {
 type Address struct {
 	Pos           Pos          `json:"pos,omitzero"`
 	Prefix        netip.Prefix `json:"prefix"`
-	Broadcast     string       `json:"brd,omitempty"` // an address, "+" or "-"
+	Broadcast     Broadcast    `json:"brd,omitzero"`
 	Dev           string       `json:"dev,omitempty"`
-	Scope         string       `json:"scope,omitempty"`
+	Scope         Scope        `json:"scope,omitempty"`
 	Label         string       `json:"label,omitempty"`
 	Peer          netip.Prefix `json:"peer,omitzero"`
 	Home          bool         `json:"home,omitempty"`
@@ -157,19 +157,19 @@ type Address struct {
 // Route is a virtual_routes or static_routes line. Options keeps the
 // route attributes this model does not interpret, as written.
 type Route struct {
-	Pos      Pos          `json:"pos,omitzero"`
-	Type     string       `json:"type,omitempty"` // blackhole, unreachable, prohibit, ...
-	To       netip.Prefix `json:"to"`
-	Src      netip.Addr   `json:"src,omitzero"`
-	Via      netip.Addr   `json:"via,omitzero"`
-	Dev      string       `json:"dev,omitempty"`
-	Table    string       `json:"table,omitempty"`
-	Metric   int          `json:"metric,omitempty"`
-	Scope    string       `json:"scope,omitempty"`
-	Protocol string       `json:"protocol,omitempty"`
-	NoTrack  bool         `json:"no_track,omitempty"`
-	Options  []string     `json:"options,omitempty"`
-	OrVia    []netip.Addr `json:"or,omitempty"`
+	Pos      Pos           `json:"pos,omitzero"`
+	Type     RouteType     `json:"type,omitempty"`
+	To       netip.Prefix  `json:"to"`
+	Src      netip.Addr    `json:"src,omitzero"`
+	Via      netip.Addr    `json:"via,omitzero"`
+	Dev      string        `json:"dev,omitempty"`
+	Table    Table         `json:"table,omitempty"`
+	Metric   int           `json:"metric,omitempty"`
+	Scope    Scope         `json:"scope,omitempty"`
+	Protocol RouteProtocol `json:"protocol,omitempty"`
+	NoTrack  bool          `json:"no_track,omitempty"`
+	Options  []string      `json:"options,omitempty"`
+	OrVia    []netip.Addr  `json:"or,omitempty"`
 }
 
 // Rule is a virtual_rules or static_rules line.
@@ -177,9 +177,9 @@ type Rule struct {
 	Pos      Pos          `json:"pos,omitzero"`
 	From     netip.Prefix `json:"from,omitzero"`
 	To       netip.Prefix `json:"to,omitzero"`
-	Table    string       `json:"table,omitempty"`
+	Table    Table        `json:"table,omitempty"`
 	Priority int          `json:"priority,omitempty"`
-	Action   string       `json:"action,omitempty"`
+	Action   RuleAction   `json:"action,omitempty"`
 	NoTrack  bool         `json:"no_track,omitempty"`
 	Options  []string     `json:"options,omitempty"`
 }
@@ -263,9 +263,9 @@ type SyncGroup struct {
 
 // Auth is an instance's authentication block (VRRPv2 only).
 type Auth struct {
-	Pos  Pos    `json:"pos,omitzero"`
-	Type string `json:"auth_type"` // "PASS" or "AH"
-	Pass string `json:"auth_pass,omitempty"`
+	Pos  Pos      `json:"pos,omitzero"`
+	Type AuthType `json:"auth_type"`
+	Pass string   `json:"auth_pass,omitempty"`
 }
 
 // UnicastPeer is one unicast_peer entry.
@@ -280,7 +280,7 @@ type UnicastPeer struct {
 type Instance struct {
 	Pos                Pos           `json:"pos,omitzero"`
 	Name               string        `json:"name"`
-	State              string        `json:"state"` // "MASTER" or "BACKUP"
+	State              State         `json:"state"`
 	Interface          string        `json:"interface,omitempty"`
 	VRF                string        `json:"vrf,omitempty"`
 	UseVMAC            bool          `json:"use_vmac,omitempty"`
@@ -348,7 +348,7 @@ type instanceSet struct {
 	version, garpMasterDelay, garpMasterRepeat, garpLowerPrioDelay, garpLowerPrioRepeat,
 	garpMasterRefresh, garpMasterRefreshRepeat,
 	downTimerAdverts, lowerPrioNoAdvert, higherPrioSendAdvert, skipCheckAdvAddr,
-	strictMode, checkUnicastSrc, smtpAlert bool
+	strictMode, checkUnicastSrc, smtpAlert, state bool
 }
 
 // VirtualServerGroup is a virtual_server_group block.
@@ -373,22 +373,22 @@ type VSGMember struct {
 // protocol of its virtual server: "[10.0.0.11]:tcp:8080".
 func (rs *RealServer) Name(vs *VirtualServer) string {
 	proto := "none"
-	if vs.FWMark == 0 && vs.Protocol != "" {
-		proto = strings.ToLower(vs.Protocol)
+	if vs.FWMark == 0 && vs.Protocol != ProtocolNone {
+		proto = strings.ToLower(vs.Protocol.String())
 	}
 	return "[" + rs.Addr.String() + "]:" + proto + ":" + strconv.Itoa(int(rs.Port))
 }
 
 // Tunnel is the encapsulation of lvs_method TUN.
 type Tunnel struct {
-	Type     string `json:"type"` // ipip, gue or gre
-	Port     uint16 `json:"port,omitempty"`
-	Checksum string `json:"checksum,omitempty"` // nocsum, csum or remcsum
+	Type     TunnelType     `json:"type"`
+	Port     uint16         `json:"port,omitempty"`
+	Checksum TunnelChecksum `json:"checksum,omitempty"`
 }
 
 // Forwarding is an LVS forwarding method: NAT, DR or TUN.
 type Forwarding struct {
-	Method string  `json:"method"`
+	Method LBKind  `json:"method"`
 	Tunnel *Tunnel `json:"tunnel,omitempty"`
 }
 
@@ -424,15 +424,15 @@ type VirtualServer struct {
 	FWMark uint32     `json:"fwmark,omitempty"`
 	Group  string     `json:"group,omitempty"`
 
-	Scheduler              string       `json:"lvs_sched"`
-	SchedFlags             []string     `json:"sched_flags,omitempty"`
+	Scheduler              Scheduler    `json:"lvs_sched"`
+	SchedFlags             []SchedFlag  `json:"sched_flags,omitempty"`
 	OPS                    bool         `json:"ops,omitempty"`
 	Forwarding             Forwarding   `json:"lvs_method"`
 	PersistenceEngine      string       `json:"persistence_engine,omitempty"`
 	PersistenceTimeout     uint32       `json:"persistence_timeout,omitempty"` // seconds; 0: not persistent
 	PersistenceGranularity string       `json:"persistence_granularity,omitempty"`
-	Protocol               string       `json:"protocol"` // TCP, UDP or SCTP
-	IPFamily               string       `json:"ip_family,omitempty"`
+	Protocol               Protocol     `json:"protocol"`
+	IPFamily               Family       `json:"ip_family,omitempty"`
 	HASuspend              bool         `json:"ha_suspend,omitempty"`
 	SMTPAlert              bool         `json:"smtp_alert,omitempty"`
 	Virtualhost            string       `json:"virtualhost,omitempty"`
@@ -534,11 +534,11 @@ type Checker struct {
 
 // HTTPChecker is the HTTP_GET / SSL_GET specific part of a Checker.
 type HTTPChecker struct {
-	Protocol     string `json:"http_protocol,omitempty"` // "1.0", "1.0C" or "1.1"
-	FastRecovery bool   `json:"fast_recovery,omitempty"`
-	EnableSNI    bool   `json:"enable_sni,omitempty"`
-	Virtualhost  string `json:"virtualhost,omitempty"`
-	URLs         []URL  `json:"urls"`
+	Protocol     HTTPProtocol `json:"http_protocol"`
+	FastRecovery bool         `json:"fast_recovery,omitempty"`
+	EnableSNI    bool         `json:"enable_sni,omitempty"`
+	Virtualhost  string       `json:"virtualhost,omitempty"`
+	URLs         []URL        `json:"urls"`
 }
 
 // StatusRange is an inclusive range of HTTP status codes.
@@ -634,8 +634,8 @@ func (vs *VirtualServer) Name() string {
 		return "FWM " + strconv.FormatUint(uint64(vs.FWMark), 10)
 	}
 	proto := "none"
-	if vs.Protocol != "" {
-		proto = strings.ToLower(vs.Protocol)
+	if vs.Protocol != ProtocolNone {
+		proto = strings.ToLower(vs.Protocol.String())
 	}
 	return "[" + vs.Addr.String() + "]:" + proto + ":" + strconv.Itoa(int(vs.Port))
 }

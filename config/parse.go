@@ -57,6 +57,7 @@ func parse(name string, src []byte, opt Options, fsys files, maxLines int) (*Con
 		cfg:            &Config{},
 		kw:             newKeywords(),
 		lines:          pp.lines,
+		rt:             &rtFiles{},
 		globalSeen:     make(map[string]bool),
 		instanceNames:  make(map[string]bool),
 		syncGroupNames: make(map[string]bool),
@@ -101,6 +102,7 @@ type parser struct {
 
 	globalSeen     map[string]bool // global_defs keywords written
 	rulePriority   int             // the next rule preference keepalived assigns
+	rt             *rtFiles        // the iproute2 names files read so far
 	instanceNames  map[string]bool
 	syncGroupNames map[string]bool
 	nodes          []node       // slab the nodes of lines are carved from
@@ -110,6 +112,10 @@ type parser struct {
 // errorf reports an Error: everything the parser reports, keepalived -t
 // reports as a configuration error too.
 func (p *parser) errorf(pos Pos, format string, args ...any) { p.d.errorf(pos, format, args...) }
+
+// warnf reports a Warning: something keepalived accepts that gokeepalived
+// cannot do as keepalived would.
+func (p *parser) warnf(pos Pos, format string, args ...any) { p.d.warnf(pos, format, args...) }
 
 // handlers maps the keywords valid in one kind of block to what they do.
 type handlers[T any] map[string]func(p *parser, obj *T, n *node)

@@ -235,7 +235,7 @@ vrrp_instance VI_1 { state MASTER
 	}
 	in := cfg.Instances[0]
 	want := Instance{
-		Name: "VI_1", State: "MASTER", Interface: "eth0", VirtualRouterID: 51, Priority: 150,
+		Name: "VI_1", State: StateMaster, Interface: "eth0", VirtualRouterID: 51, Priority: 150,
 		AdvertInt: 500 * time.Millisecond, Version: 3, StrictMode: true, Accept: false,
 		GarpMasterDelay: 7 * time.Second, GarpMasterRepeat: 2, GarpLowerPrioDelay: 7 * time.Second,
 		GarpLowerPrioRepeat: 2, GarpMasterRefreshRepeat: 1, DownTimerAdverts: 3, UnicastTTL: 255,
@@ -255,8 +255,8 @@ vrrp_instance VI_1 { state MASTER
 	if ts := in.Tracking.Scripts; len(ts) != 1 || ts[0].Name != "chk" || ts[0].HasWeight {
 		t.Errorf("track_script: %+v", ts)
 	}
-	vip := Address{Pos: Pos{"t.conf", 29}, Prefix: netip.MustParsePrefix("10.0.0.1/24"), Broadcast: "10.0.0.255",
-		Dev: "eth0", Scope: "global", Label: "eth0:1", NoTrack: true}
+	vip := Address{Pos: Pos{"t.conf", 29}, Prefix: netip.MustParsePrefix("10.0.0.1/24"), Broadcast: Broadcast{Kind: BroadcastAddr, Addr: netip.MustParseAddr("10.0.0.255")},
+		Dev: "eth0", Scope: ScopeGlobal, Label: "eth0:1", NoTrack: true}
 	if len(in.VirtualIPs) != 1 || in.VirtualIPs[0] != vip {
 		t.Errorf("virtual_ipaddress:\n got %+v\nwant %+v", in.VirtualIPs, vip)
 	}
@@ -276,7 +276,7 @@ func TestParseInstanceDefaults(t *testing.T) {
 		t.Fatalf("diagnostics: %q", diags)
 	}
 	in := cfg.Instances[0]
-	if in.State != "BACKUP" || in.Priority != DefaultPriority || in.AdvertInt != DefaultAdvertInt ||
+	if in.State != StateBackup || in.Priority != DefaultPriority || in.AdvertInt != DefaultAdvertInt ||
 		in.Version != 2 || in.GarpMasterDelay != DefaultGarpMasterDelay || in.GarpMasterRepeat != 5 ||
 		!in.Accept || in.Auth != nil {
 		t.Errorf("defaults: %+v", in)
@@ -357,19 +357,19 @@ virtual_server group WEB {
 	}
 
 	vs := cfg.VirtualServers[0]
-	if vs.Scheduler != "wrr" || vs.PersistenceTimeout != 360 || vs.Protocol != "TCP" ||
-		vs.Forwarding.Method != "TUN" || *vs.Forwarding.Tunnel != (Tunnel{Type: "gue", Port: 6080, Checksum: "csum"}) ||
-		vs.SorryServer == nil || vs.SorryServer.Port != 8080 || vs.SorryServer.Forwarding.Method != "TUN" {
+	if vs.Scheduler != SchedWRR || vs.PersistenceTimeout != 360 || vs.Protocol != ProtocolTCP ||
+		vs.Forwarding.Method != LBKindTUN || *vs.Forwarding.Tunnel != (Tunnel{Type: TunnelGUE, Port: 6080, Checksum: Checksum}) ||
+		vs.SorryServer == nil || vs.SorryServer.Port != 8080 || vs.SorryServer.Forwarding.Method != LBKindTUN {
 		t.Errorf("virtual server: %+v", vs)
 	}
 	rs := vs.RealServers[0]
-	if rs.Weight != 3 || rs.Forwarding.Method != "TUN" || rs.Virtualhost != "www.example.com" {
+	if rs.Weight != 3 || rs.Forwarding.Method != LBKindTUN || rs.Virtualhost != "www.example.com" {
 		t.Errorf("real server: %+v", rs)
 	}
 	http := rs.Checkers[0]
 	wantTiming := Timing{DelayLoop: 10 * time.Second, ConnectTimeout: 2 * time.Second, Retry: 4, DelayBeforeRetry: 3 * time.Second, Warmup: 10 * time.Second}
 	if http.Type != HTTPGet || http.Timing != wantTiming || http.ConnectIP != rs.Addr || http.ConnectPort != 80 ||
-		http.HTTP.Protocol != "1.0" || http.HTTP.URLs[0].Virtualhost != "www.example.com" ||
+		http.HTTP.Protocol != HTTP10 || http.HTTP.URLs[0].Virtualhost != "www.example.com" ||
 		!slices.Equal(http.HTTP.URLs[0].StatusCodes, []StatusRange{{200, 299}, {302, 302}}) {
 		t.Errorf("HTTP_GET: %+v %+v", http, http.HTTP)
 	}
@@ -379,7 +379,7 @@ virtual_server group WEB {
 	}
 
 	rs = vs.RealServers[1]
-	if rs.Port != 80 || rs.Forwarding.Method != "DR" {
+	if rs.Port != 80 || rs.Forwarding.Method != LBKindDR {
 		t.Errorf("real server without port: %+v", rs)
 	}
 	dns, misc, udp := rs.Checkers[0], rs.Checkers[1], rs.Checkers[2]
@@ -406,7 +406,7 @@ func TestParseKeywordsOnOneLine(t *testing.T) {
 	if want := []string{"7: warning: keepalived ignores 'auth_pass' after 'auth_type' on the same line"}; !slices.Equal(diags, want) {
 		t.Fatalf("diagnostics:\n got %q\nwant %q", diags, want)
 	}
-	if a := cfg.Instances[0].Auth; a == nil || a.Type != "PASS" || a.Pass != "1111" || a.Pos.Line != 7 {
+	if a := cfg.Instances[0].Auth; a == nil || a.Type != AuthPass || a.Pass != "1111" || a.Pos.Line != 7 {
 		t.Errorf("authentication: %+v", a)
 	}
 }
@@ -428,16 +428,16 @@ static_rules {
 	if len(diags) != 0 {
 		t.Fatalf("diagnostics: %q", diags)
 	}
-	if a := cfg.StaticAddresses; len(a) != 1 || a[0].Dev != "eth0" || a[0].Scope != "link" {
+	if a := cfg.StaticAddresses; len(a) != 1 || a[0].Dev != "eth0" || a[0].Scope != ScopeLink {
 		t.Errorf("static_ipaddress: %+v", a)
 	}
 	r := cfg.StaticRoutes
 	want := Route{Pos: Pos{"t.conf", 6}, To: netip.MustParsePrefix("10.9.0.0/16"), Src: netip.MustParseAddr("192.168.1.1"),
-		Via: netip.MustParseAddr("192.168.1.254"), Dev: "eth0", Table: "100", Metric: 5, Options: []string{"onlink"}}
-	if len(r) != 2 || !equalJSON(t, r[0], want) || r[1].Type != "blackhole" {
+		Via: netip.MustParseAddr("192.168.1.254"), Dev: "eth0", Table: 100, Metric: 5, Options: []string{"onlink"}}
+	if len(r) != 2 || !equalJSON(t, r[0], want) || r[1].Type != RouteBlackhole {
 		t.Errorf("static_routes: %+v", r)
 	}
-	if ru := cfg.StaticRules; len(ru) != 2 || ru[0].Priority != 100 || ru[0].Table != "100" || ru[1].To != netip.MustParsePrefix("10.1.0.0/16") || !ru[1].NoTrack {
+	if ru := cfg.StaticRules; len(ru) != 2 || ru[0].Priority != 100 || ru[0].Table != 100 || ru[1].To != netip.MustParsePrefix("10.1.0.0/16") || !ru[1].NoTrack {
 		t.Errorf("static_rules: %+v", ru)
 	}
 }
@@ -472,7 +472,7 @@ global_defs {
 		g.ScriptGroup != "nogroup" || g.VRRPMcastGroup4 != netip.MustParseAddr("224.0.0.19") ||
 		g.NotifyFIFO.Path != "/run/k.fifo" || g.NotifyFIFO.Script == nil || g.NotifyFIFO.Script.User != "root" ||
 		g.LVSTimeouts != (LVSTimeouts{TCP: 900 * time.Second, TCPFin: 30 * time.Second, UDP: 60 * time.Second}) ||
-		g.LVSSyncDaemon == nil || g.LVSSyncDaemon.SyncID != 5 || g.LVSFlushOnStop != "VS" || g.MaxAutoPriority != 50 {
+		g.LVSSyncDaemon == nil || g.LVSSyncDaemon.SyncID != 5 || g.LVSFlushOnStop != FlushOnStopVS || g.MaxAutoPriority != 50 {
 		t.Errorf("global_defs: %+v", g)
 	}
 	if len(g.Other) != 1 || g.Other[0].Words[0] != "process_names" || g.Other[0].Pos.Line != 18 {

@@ -87,11 +87,8 @@ func (p *parser) globalSet() map[string]bool {
 
 func (p *parser) resolveInstance(in *Instance) {
 	g := &p.cfg.Global
-	if in.State == "" {
-		in.State = "BACKUP"
-		if in.Priority == 255 {
-			in.State = "MASTER"
-		}
+	if !in.set.state && in.Priority == 255 {
+		in.State = StateMaster
 	}
 	s := in.set
 	if !s.version {
@@ -282,9 +279,6 @@ func (p *parser) resolveChecker(c *Checker, rs *RealServer) {
 	}
 	switch c.Type {
 	case HTTPGet, SSLGet:
-		if c.HTTP.Protocol == "" {
-			c.HTTP.Protocol = "1.0"
-		}
 		if c.HTTP.Virtualhost == "" {
 			c.HTTP.Virtualhost = rs.Virtualhost
 		}

@@ -274,8 +274,14 @@ func (tw *textWriter) global(g *Global) {
 		tw.line("lvs_timeouts", "tcp", seconds(t.TCP), "tcpfin", seconds(t.TCPFin), "udp", seconds(t.UDP))
 	}
 	tw.flag("lvs_flush", g.LVSFlush)
-	if g.LVSFlushOnStop != "" {
-		tw.line("lvs_flush_on_stop", strings.TrimPrefix(g.LVSFlushOnStop, "ALL"))
+	switch g.LVSFlushOnStop {
+	case FlushOnStopNone:
+	case FlushOnStopAll:
+		tw.line("lvs_flush_on_stop")
+	case FlushOnStopVS:
+		tw.line("lvs_flush_on_stop", "VS")
+	default:
+		panic("config: unknown FlushOnStop " + g.LVSFlushOnStop.String())
 	}
 	if sd := g.LVSSyncDaemon; sd != nil {
 		words := []string{"lvs_sync_daemon", sd.Interface, sd.Instance}
@@ -333,7 +339,7 @@ func (tw *textWriter) syncGroup(g *SyncGroup) {
 
 func (tw *textWriter) instance(in *Instance) {
 	tw.open("vrrp_instance", in.Name)
-	tw.kv("state", in.State)
+	tw.kv("state", in.State.String())
 	tw.kv("interface", in.Interface)
 	tw.kv("vrf", in.VRF)
 	if in.UseVMAC {
@@ -381,7 +387,7 @@ func (tw *textWriter) instance(in *Instance) {
 	tw.kv("advert_int", seconds(in.AdvertInt))
 	if in.Auth != nil {
 		tw.open("authentication")
-		tw.kv("auth_type", in.Auth.Type)
+		tw.kv("auth_type", in.Auth.Type.String())
 		tw.kv("auth_pass", quote(in.Auth.Pass))
 		tw.close()
 	}
@@ -443,9 +449,9 @@ func (tw *textWriter) virtualServer(vs *VirtualServer) {
 	default:
 		tw.open("virtual_server", vs.Addr.String(), portText(vs.Port))
 	}
-	tw.kv("lvs_sched", vs.Scheduler)
+	tw.kv("lvs_sched", vs.Scheduler.String())
 	for _, f := range vs.SchedFlags {
-		tw.line(f)
+		tw.line(f.String())
 	}
 	tw.flag("ops", vs.OPS)
 	tw.line(append([]string{"lvs_method"}, forwardingText(vs.Forwarding)...)...)
@@ -454,8 +460,8 @@ func (tw *textWriter) virtualServer(vs *VirtualServer) {
 		tw.kv("persistence_timeout", strconv.FormatUint(uint64(vs.PersistenceTimeout), 10))
 	}
 	tw.kv("persistence_granularity", vs.PersistenceGranularity)
-	tw.kv("protocol", vs.Protocol)
-	tw.kv("ip_family", vs.IPFamily)
+	tw.kv("protocol", vs.Protocol.String())
+	tw.kv("ip_family", vs.IPFamily.String())
 	tw.flag("ha_suspend", vs.HASuspend)
 	tw.kv("smtp_alert", boolText(vs.SMTPAlert))
 	tw.kv("virtualhost", quote(vs.Virtualhost))
@@ -545,7 +551,7 @@ func (tw *textWriter) checker(c *Checker) {
 	}
 	switch {
 	case c.HTTP != nil:
-		tw.kv("http_protocol", c.HTTP.Protocol)
+		tw.kv("http_protocol", c.HTTP.Protocol.String())
 		tw.kv("fast_recovery", boolText(c.HTTP.FastRecovery))
 		if c.Type == SSLGet {
 			tw.kv("enable_sni", boolText(c.HTTP.EnableSNI))
@@ -627,9 +633,11 @@ func addressText(a Address) string {
 			words = append(words, k, v)
 		}
 	}
-	add("brd", a.Broadcast)
+	add("brd", a.Broadcast.String())
 	add("dev", a.Dev)
-	add("scope", a.Scope)
+	if a.Scope != ScopeGlobal {
+		add("scope", a.Scope.String())
+	}
 	add("label", a.Label)
 	if a.Peer.IsValid() {
 		if a.Peer.IsSingleIP() {
@@ -654,8 +662,8 @@ func addressText(a Address) string {
 
 func routeText(r Route) string {
 	var words []string
-	if r.Type != "" {
-		words = append(words, r.Type)
+	if r.Type != RouteUnspec {
+		words = append(words, r.Type.String())
 	}
 	if r.Src.IsValid() {
 		words = append(words, "src", r.Src.String())
@@ -667,10 +675,17 @@ func routeText(r Route) string {
 	for _, a := range r.OrVia {
 		words = append(words, "or", a.String())
 	}
-	for _, kv := range [][2]string{{"dev", r.Dev}, {"table", r.Table}, {"scope", r.Scope}, {"protocol", r.Protocol}} {
-		if kv[1] != "" {
-			words = append(words, kv[0], kv[1])
-		}
+	if r.Dev != "" {
+		words = append(words, "dev", r.Dev)
+	}
+	if r.Table != TableUnspec {
+		words = append(words, "table", r.Table.String())
+	}
+	if r.Scope != ScopeGlobal {
+		words = append(words, "scope", r.Scope.String())
+	}
+	if r.Protocol != 0 {
+		words = append(words, "protocol", r.Protocol.String())
 	}
 	if r.Metric != 0 {
 		words = append(words, "metric", strconv.Itoa(r.Metric))
@@ -690,14 +705,14 @@ func ruleText(r Rule) string {
 	if r.To.IsValid() {
 		words = append(words, "to", r.To.String())
 	}
-	if r.Table != "" {
-		words = append(words, "table", r.Table)
+	if r.Table != TableUnspec {
+		words = append(words, "table", r.Table.String())
 	}
 	if r.Priority != 0 {
 		words = append(words, "priority", strconv.Itoa(r.Priority))
 	}
-	if r.Action != "" {
-		words = append(words, r.Action)
+	if r.Action != RuleToTable {
+		words = append(words, r.Action.String())
 	}
 	words = append(words, r.Options...)
 	if r.NoTrack {
@@ -707,14 +722,14 @@ func ruleText(r Rule) string {
 }
 
 func forwardingText(f Forwarding) []string {
-	words := []string{f.Method}
+	words := []string{f.Method.String()}
 	if t := f.Tunnel; t != nil {
-		words = append(words, "type", t.Type)
+		words = append(words, "type", t.Type.String())
 		if t.Port != 0 {
 			words = append(words, "port", strconv.Itoa(int(t.Port)))
 		}
-		if t.Checksum != "" {
-			words = append(words, t.Checksum)
+		if t.Checksum != NoChecksum {
+			words = append(words, t.Checksum.String())
 		}
 	}
 	return words

@@ -39,14 +39,14 @@ func (p *parser) validateInstance(in *Instance, scripts, files map[string]bool) 
 		p.errorf(in.Auth.Pos, "(%s) VRRP version 3 does not support authentication. Ignoring.", in.Name)
 		in.Auth = nil
 	}
-	if in.Auth != nil && in.Auth.Type == "" {
+	if in.Auth != nil && in.Auth.Type == AuthNone {
 		in.Auth = nil
 	}
-	if in.State == "MASTER" && in.Auth != nil && in.Auth.Type == "AH" {
+	if in.State == StateMaster && in.Auth != nil && in.Auth.Type == AuthAH {
 		p.errorf(in.Pos, "(%s) Initial state master is incompatible with AH authentication - clearing", in.Name)
-		in.State = "BACKUP"
+		in.State = StateBackup
 	}
-	if in.Nopreempt && in.State == "MASTER" {
+	if in.Nopreempt && in.State == StateMaster {
 		p.errorf(in.Pos, "(%s) Warning - nopreempt will not work with initial state MASTER - clearing", in.Name)
 		in.Nopreempt = false
 	}
@@ -58,7 +58,7 @@ func (p *parser) validateInstance(in *Instance, scripts, files map[string]bool) 
 		p.errorf(in.Pos, "(%s) preempt_delay is incompatible with strict mode - resetting", in.Name)
 		in.PreemptDelay = 0
 	}
-	if in.PreemptDelay > 0 && in.State == "MASTER" {
+	if in.PreemptDelay > 0 && in.State == StateMaster {
 		p.errorf(in.Pos, "(%s) Warning - preempt delay will not work with initial state MASTER - clearing", in.Name)
 		in.PreemptDelay = 0
 	}
@@ -226,14 +226,14 @@ func (p *parser) dropTrackWeights(in *Instance, scripts map[string]*Script, file
 }
 
 func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*VirtualServerGroup) {
-	if vs.FWMark != 0 && vs.Protocol != "" {
+	if vs.FWMark != 0 && vs.Protocol != ProtocolNone {
 		p.errorf(vs.Pos, "Warning: Virtual server %s: protocol specified for fwmark - protocol will be ignored", vs.Name())
-		vs.Protocol = ""
+		vs.Protocol = ProtocolNone
 	}
-	if vs.FWMark == 0 && vs.Protocol == "" {
+	if vs.FWMark == 0 && vs.Protocol == ProtocolNone {
 		// keepalived 2.2.7 says, and does, exactly this.
 		p.errorf(vs.Pos, "Virtual server %s: no protocol set - defaulting to UDP", vs.Name())
-		vs.Protocol = "UDP"
+		vs.Protocol = ProtocolUDP
 	}
 	if !vs.fwd {
 		p.errorf(vs.Pos, "Virtual server %s: no forwarding method set, setting default NAT", vs.Name())
@@ -261,7 +261,7 @@ func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*Vir
 	p.validateQuorum(vs)
 	for i := range vs.RealServers {
 		rs := &vs.RealServers[i]
-		if vs.Addr.IsValid() && rs.Addr.Is4() != vs.Addr.Is4() && rs.Forwarding.Method != "TUN" {
+		if vs.Addr.IsValid() && rs.Addr.Is4() != vs.Addr.Is4() && rs.Forwarding.Method != LBKindTUN {
 			p.errorf(rs.Pos, "Virtual server %s: real server %s address family must match VS address family", vs.Name(), rs.Addr)
 		}
 		// Only NAT rewrites ports, and a fwmark service has none.
@@ -269,9 +269,9 @@ func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*Vir
 		case vs.FWMark != 0 && rs.portSet && rs.Port != 0:
 			p.errorf(rs.Pos, "WARNING - fwmark virtual server %s, real server %s has port specified - clearing", vs.Name(), rs.Name(vs))
 			rs.Port = 0
-		case groupHasFWMark && rs.Forwarding.Method != "NAT" && rs.portSet && rs.Port != 0:
+		case groupHasFWMark && rs.Forwarding.Method != LBKindNAT && rs.portSet && rs.Port != 0:
 			p.errorf(rs.Pos, "WARNING - fwmark virtual server %s, real server %s has port specified - port will be ignored", vs.Name(), rs.Name(vs))
-		case vs.Addr.IsValid() && rs.Forwarding.Method != "NAT" && rs.portSet && rs.Port != vs.Port:
+		case vs.Addr.IsValid() && rs.Forwarding.Method != LBKindNAT && rs.portSet && rs.Port != vs.Port:
 			p.errorf(rs.Pos, "WARNING - virtual server %s and real server %s ports don't match - resetting", vs.Name(), rs.Name(vs))
 			rs.Port = vs.Port
 		}

@@ -109,10 +109,9 @@ func authKeywords() handlers[Auth] {
 			if !ok {
 				return
 			}
-			switch t {
-			case "PASS", "AH":
-				a.Type = t
-			default:
+			if v, ok := parseAuthType(t); ok {
+				a.Type = v
+			} else {
 				p.errorf(n.pos, "unknown authentication type '%s'", t)
 			}
 		},
@@ -205,13 +204,12 @@ func instanceKeywords() handlers[Instance] {
 			if !ok {
 				return
 			}
-			switch s {
-			case "MASTER", "BACKUP":
-				in.State = s
-			default:
+			v, ok := parseState(s)
+			if !ok {
 				p.errorf(n.pos, "(%s) unknown state '%s', defaulting to BACKUP", in.Name, s)
-				in.State = "BACKUP"
+				v = StateBackup
 			}
+			in.State, in.set.state = v, true
 		},
 		"interface": func(p *parser, in *Instance, n *node) {
 			if s, ok := p.arg(n, 1); ok {

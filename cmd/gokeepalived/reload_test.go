@@ -106,7 +106,9 @@ func TestDaemonReloadStartsVRRP(t *testing.T) {
 			d = m.StartKeepalived(t, onlyLVS, "-P")
 		}
 		path := filepath.Join(d.Dir, "keepalived.conf")
-		waitFor(t, "start-up", 10*time.Second, func() bool { return strings.Contains(d.Output(), "Configuration file") || strings.Contains(d.Output(), "Starting VRRP child") })
+		waitFor(t, "start-up", 10*time.Second, func() bool {
+			return strings.Contains(d.Output(), "Configuration file") || strings.Contains(d.Output(), "Starting VRRP child")
+		})
 		pid := d.Pid()
 		reload := func(conf string) {
 			t.Helper()

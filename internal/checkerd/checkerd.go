@@ -73,7 +73,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		// (with -I, or killed) are taken over, as keepalived does;
 		// others stay untouched.
 		Adopt:           true,
-		FlushOnShutdown: cfg.Global.LVSFlushOnStop == "ALL" && !opts.KeepIPVS,
+		FlushOnShutdown: cfg.Global.LVSFlushOnStop == config.FlushOnStopAll && !opts.KeepIPVS,
 	})
 	alerts := newCheckerAlerts(opts.Notify, cfg)
 	observe := opts.Observe

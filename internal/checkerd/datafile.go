@@ -52,7 +52,7 @@ func dumpVS(w io.Writer, vs *config.VirtualServer, st lvs.VirtualServerStatus) {
 	switch {
 	case vs.FWMark != 0:
 		fmt.Fprintf(w, " VS FWMARK = %d\n", vs.FWMark)
-		if vs.IPFamily == "inet6" {
+		if vs.IPFamily == config.FamilyInet6 {
 			family = "inet6"
 		}
 	case vs.Group != "":
@@ -67,14 +67,14 @@ func dumpVS(w io.Writer, vs *config.VirtualServer, st lvs.VirtualServerStatus) {
 	p("connection timeout = %f", vs.Timing.ConnectTimeout.Seconds())
 	p("delay_loop = %f", vs.Timing.DelayLoop.Seconds())
 	p("lvs_sched = %s", vs.Scheduler)
-	flags := map[string]bool{}
+	flags := map[config.SchedFlag]bool{}
 	for _, f := range vs.SchedFlags {
 		flags[f] = true
 	}
-	p("Hashed = %s", dump.Enabled(flags["sh-fallback"] || flags["flag-1"]))
-	p("flag-1 = %s", dump.Enabled(flags["flag-1"] || flags["sh-fallback"] || flags["mh-fallback"]))
-	p("flag-2 = %s", dump.Enabled(flags["flag-2"] || flags["sh-port"] || flags["mh-port"]))
-	p("flag-3 = %s", dump.Enabled(flags["flag-3"]))
+	p("Hashed = %s", dump.Enabled(flags[config.SHFallback] || flags[config.SchedFlag1]))
+	p("flag-1 = %s", dump.Enabled(flags[config.SchedFlag1] || flags[config.SHFallback] || flags[config.MHFallback]))
+	p("flag-2 = %s", dump.Enabled(flags[config.SchedFlag2] || flags[config.SHPort] || flags[config.MHPort]))
+	p("flag-3 = %s", dump.Enabled(flags[config.SchedFlag3]))
 	p("One packet scheduling = %s", dump.Enabled(vs.OPS))
 	if vs.PersistenceTimeout != 0 {
 		p("persistence timeout = %d", vs.PersistenceTimeout)
@@ -82,8 +82,8 @@ func dumpVS(w io.Writer, vs *config.VirtualServer, st lvs.VirtualServerStatus) {
 	if vs.PersistenceGranularity != "" {
 		p("persistence granularity = %s", vs.PersistenceGranularity)
 	}
-	proto := vs.Protocol
-	if vs.FWMark != 0 || proto == "" {
+	proto := vs.Protocol.String()
+	if vs.FWMark != 0 || vs.Protocol == config.ProtocolNone {
 		proto = "none"
 	}
 	p("protocol = %s", proto)
@@ -188,11 +188,7 @@ func (l *Loop) dumpChecker(w io.Writer, vs *config.VirtualServer, rs *config.Rea
 	}
 	switch {
 	case ck.HTTP != nil:
-		proto := ck.HTTP.Protocol
-		if proto == "" {
-			proto = "1.0"
-		}
-		p("Keepalive method = %s, http protocol %s", ck.Type, proto)
+		p("Keepalive method = %s, http protocol %s", ck.Type, ck.HTTP.Protocol)
 		p("Enable SNI %s", dump.SetUnset(ck.HTTP.EnableSNI))
 		p("Fast recovery %s", dump.SetUnset(ck.HTTP.FastRecovery))
 		for _, u := range ck.HTTP.URLs {

@@ -130,9 +130,16 @@ func (env CheckEnv) checker(c *config.Checker) (check.Checker, error) {
 }
 
 func (env CheckEnv) httpGet(c *config.Checker) (check.Checker, error) {
-	proto, err := check.ParseHTTPProtocol(c.HTTP.Protocol)
-	if err != nil {
-		return nil, err
+	var proto check.HTTPProtocol
+	switch c.HTTP.Protocol {
+	case config.HTTP10:
+		proto = check.HTTP10
+	case config.HTTP10C:
+		proto = check.HTTP10C
+	case config.HTTP11:
+		proto = check.HTTP11
+	default:
+		panic("lvs: unknown config.HTTPProtocol " + c.HTTP.Protocol.String())
 	}
 	h := &check.HTTPGet{
 		Dialer:      dialer(c),
@@ -147,6 +154,7 @@ func (env CheckEnv) httpGet(c *config.Checker) (check.Checker, error) {
 			cu.StatusCodes = append(cu.StatusCodes, check.StatusRange{Min: r.Lo, Max: r.Hi})
 		}
 		if u.Regex != "" {
+			var err error
 			if cu.Regex, err = regexp.Compile(u.Regex); err != nil {
 				return nil, fmt.Errorf("compiling regex of url %s: %w", u.Path, err)
 			}

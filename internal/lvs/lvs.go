@@ -590,7 +590,7 @@ func vsKey(vs *config.VirtualServer) string {
 	case vs.FWMark != 0:
 		return fmt.Sprintf("fwmark %d %v", vs.FWMark, markFamily(vs))
 	}
-	return vs.Protocol + " " + netip.AddrPortFrom(vs.Addr, vs.Port).String()
+	return vs.Protocol.String() + " " + netip.AddrPortFrom(vs.Addr, vs.Port).String()
 }
 
 // sameChecks says whether two versions of a real server are checked

@@ -296,12 +296,15 @@ func NotifyID(vs *config.VirtualServer) notify.VirtualServer {
 	}
 	if vs.FWMark == 0 {
 		switch vs.Protocol {
-		case "TCP":
+		case config.ProtocolNone:
+		case config.ProtocolTCP:
 			id.Protocol = notify.TCP
-		case "UDP":
+		case config.ProtocolUDP:
 			id.Protocol = notify.UDP
-		case "SCTP":
+		case config.ProtocolSCTP:
 			id.Protocol = notify.SCTP
+		default:
+			panic("lvs: unknown config.Protocol " + vs.Protocol.String())
 		}
 	}
 	return id

@@ -71,7 +71,7 @@ func (st *State) liveWeight() int64 {
 // 0 with sorry_server_inhibit.
 func Services(vs *config.VirtualServer, groups []config.VirtualServerGroup, st State, owned func(netip.Addr) bool) []ipvs.Service {
 	hdr := ipvs.Service{
-		Scheduler: vs.Scheduler,
+		Scheduler: vs.Scheduler.String(), // config's names are IPVS's
 		Flags:     serviceFlags(vs),
 	}
 	if vs.PersistenceTimeout > 0 {
@@ -180,26 +180,35 @@ func destinations(vs *config.VirtualServer, st State) []ipvs.Destination {
 func destination(addr netip.AddrPort, f config.Forwarding, weight int) ipvs.Destination {
 	d := ipvs.Destination{Addr: addr, Weight: weight}
 	switch f.Method {
-	case "DR":
+	case config.LBKindNAT:
+		d.Method = ipvs.NAT
+	case config.LBKindDR:
 		d.Method = ipvs.DirectRoute
-	case "TUN":
+	case config.LBKindTUN:
 		d.Method = ipvs.Tunnel
 		if t := f.Tunnel; t != nil {
 			switch t.Type {
-			case "gue":
+			case config.TunnelIPIP:
+				d.TunnelType = ipvs.IPIP
+			case config.TunnelGUE:
 				d.TunnelType, d.TunnelPort = ipvs.GUE, t.Port
-			case "gre":
+			case config.TunnelGRE:
 				d.TunnelType = ipvs.GRE
+			default:
+				panic("lvs: unknown config.TunnelType " + t.Type.String())
 			}
 			switch t.Checksum {
-			case "csum":
+			case config.NoChecksum:
+			case config.Checksum:
 				d.TunnelFlags = ipvs.TunnelChecksum
-			case "remcsum":
+			case config.RemoteChecksum:
 				d.TunnelFlags = ipvs.TunnelRemoteChecksum
+			default:
+				panic("lvs: unknown config.TunnelChecksum " + t.Checksum.String())
 			}
 		}
 	default:
-		d.Method = ipvs.NAT
+		panic("lvs: unknown config.LBKind " + f.Method.String())
 	}
 	return d
 }
@@ -218,35 +227,44 @@ func serviceFlags(vs *config.VirtualServer) ipvs.ServiceFlags {
 	}
 	for _, fl := range vs.SchedFlags {
 		switch fl {
-		case "flag-1", "sh-fallback", "mh-fallback":
+		case config.SchedFlag1, config.SHFallback, config.MHFallback:
 			f |= ipvs.FlagSched1
-		case "flag-2", "sh-port", "mh-port":
+		case config.SchedFlag2, config.SHPort, config.MHPort:
 			f |= ipvs.FlagSched2
-		case "flag-3":
+		case config.SchedFlag3:
 			f |= ipvs.FlagSched3
+		default:
+			panic("lvs: unknown config.SchedFlag " + fl.String())
 		}
 	}
 	return f
 }
 
-func protocol(p string) ipvs.Protocol {
+// protocol is an address service's protocol; config gives every one a
+// protocol, UDP when the configuration names none.
+func protocol(p config.Protocol) ipvs.Protocol {
 	switch p {
-	case "TCP":
+	case config.ProtocolTCP:
 		return ipvs.TCP
-	case "SCTP":
+	case config.ProtocolUDP, config.ProtocolNone:
+		return ipvs.UDP
+	case config.ProtocolSCTP:
 		return ipvs.SCTP
 	}
-	return ipvs.UDP
+	panic("lvs: unknown config.Protocol " + p.String())
 }
 
 // markFamily is a fwmark service's family: ip_family when given, or else
 // IPv6 when a real server is, as keepalived takes it from them.
 func markFamily(vs *config.VirtualServer) ipvs.Family {
 	switch vs.IPFamily {
-	case "inet6":
+	case config.FamilyInet6:
 		return ipvs.IPv6
-	case "inet":
+	case config.FamilyInet:
 		return ipvs.IPv4
+	case config.FamilyUnspec:
+	default:
+		panic("lvs: unknown config.Family " + vs.IPFamily.String())
 	}
 	for _, rs := range vs.RealServers {
 		if rs.Addr.Is6() && !rs.Addr.Is4In6() {

@@ -160,10 +160,10 @@ func dumpInstance(w io.Writer, st vrrp.Status, ci *config.Instance, scripts *not
 	}
 	p("Promote_secondaries = %s", dump.Enabled(ci.PromoteSecondaries))
 	switch {
-	case ci.Auth != nil && ci.Auth.Type == "PASS":
+	case ci.Auth != nil && ci.Auth.Type == config.AuthPass:
 		p("Authentication type = SIMPLE_PASSWORD")
 		p("Password = %s", ci.Auth.Pass)
-	case ci.Auth != nil && ci.Auth.Type == "AH":
+	case ci.Auth != nil && ci.Auth.Type == config.AuthAH:
 		p("Authentication type = IPSEC_AH")
 	case version == 2:
 		p("Authentication type = none")
@@ -220,11 +220,7 @@ func dataAddress(a config.Address, iface string, set bool) string {
 	if dev == "" {
 		dev = iface
 	}
-	scope := a.Scope
-	if scope == "" || scope == "universe" {
-		scope = "global"
-	}
-	s := fmt.Sprintf("%s dev %s scope %s", a.Prefix, dev, scope)
+	s := fmt.Sprintf("%s dev %s scope %s", a.Prefix, dev, a.Scope)
 	if a.Label != "" {
 		s += " label " + a.Label
 	}

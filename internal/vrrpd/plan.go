@@ -73,11 +73,7 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 	p := &plan{byName: make(map[string]*instance), groups: make(map[string]*group)}
 	for i := range cfg.Instances {
 		ci := &cfg.Instances[i]
-		vc, nc, err := vrrpConfig(ci, &cfg.Global)
-		if err != nil {
-			l.log.Errorf("(%s) %v", ci.Name, err)
-			continue
-		}
+		vc, nc := vrrpConfig(ci, &cfg.Global)
 		spec := vrrp.Spec{Config: vc, Net: nc}
 		spec.Config.Notify = l.enqueue
 		spec.Config.KeepAddressesOnStop = l.keep

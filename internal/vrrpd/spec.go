@@ -1,10 +1,6 @@
 package vrrpd
 
 import (
-	"fmt"
-	"net/netip"
-	"strconv"
-
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -14,7 +10,7 @@ import (
 
 // vrrpConfig maps a vrrp_instance to the protocol's and the network's
 // settings.
-func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetConfig, error) {
+func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetConfig) {
 	vc := vrrp.Config{
 		Name:                    ci.Name,
 		VRID:                    uint8(ci.VirtualRouterID),
@@ -36,10 +32,13 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 	}
 	if ci.Auth != nil {
 		switch ci.Auth.Type {
-		case "PASS":
+		case config.AuthNone:
+		case config.AuthPass:
 			vc.AuthType, vc.AuthPass = vrrp.AuthPass, ci.Auth.Pass
-		case "AH":
+		case config.AuthAH:
 			vc.AuthType, vc.AuthPass = vrrp.AuthAH, ci.Auth.Pass
+		default:
+			panic("unknown config.AuthType " + ci.Auth.Type.String())
 		}
 	}
 	nc := vrrp.NetConfig{
@@ -60,25 +59,13 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 	vc.CheckUnicastSrc = ci.CheckUnicastSrc || g.VRRPCheckUnicastSrc
 	nc.UseVMAC, nc.VMACName, nc.VMACXmitBase = ci.UseVMAC, ci.VMACName, ci.VMACXmitBase
 	for _, a := range ci.VirtualIPs {
-		vip, err := vrrpVIP(a)
-		if err != nil {
-			return vc, nc, err
-		}
-		nc.VIPs = append(nc.VIPs, vip)
+		nc.VIPs = append(nc.VIPs, vrrpVIP(a))
 	}
 	for _, a := range ci.ExcludedVIPs {
-		vip, err := vrrpVIP(a)
-		if err != nil {
-			return vc, nc, err
-		}
-		nc.ExcludedVIPs = append(nc.ExcludedVIPs, vip)
+		nc.ExcludedVIPs = append(nc.ExcludedVIPs, vrrpVIP(a))
 	}
 	for _, r := range ci.VirtualRoutes {
-		vr, err := vrrpRoute(r)
-		if err != nil {
-			return vc, nc, err
-		}
-		nc.Routes = append(nc.Routes, vr)
+		nc.Routes = append(nc.Routes, vrrpRoute(r))
 	}
 	switch {
 	case ci.McastDstIP.IsValid():
@@ -91,81 +78,46 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 	if len(ci.VirtualIPs) > 0 && ci.VirtualIPs[0].Prefix.Addr().Is6() && ci.GnaInterval != 0 {
 		nc.Garp = ci.GnaInterval
 	}
-	return vc, nc, nil
+	return vc, nc
 }
 
-// vrrpVIP maps a virtual_ipaddress line.
-func vrrpVIP(a config.Address) (vrrp.VIP, error) {
-	v := vrrp.VIP{Prefix: a.Prefix, Device: a.Dev, Label: a.Label}
-	switch a.Broadcast {
-	case "", "-", "+":
-		// "+" asks the kernel's default broadcast; netlink computes it
-		// when none is given.
-	default:
-		b, err := netip.ParseAddr(a.Broadcast)
-		if err != nil {
-			return v, fmt.Errorf("broadcast %q of %s: %w", a.Broadcast, a.Prefix, err)
-		}
-		v.Broadcast = b
-	}
-	scope, err := parseScope(a.Scope)
-	if err != nil {
-		return v, fmt.Errorf("%w of %s", err, a.Prefix)
-	}
-	v.Scope = scope
-	return v, nil
+// vrrpVIP maps a virtual_ipaddress line. config.Scope is the kernel's
+// scope number, as netlink.Scope is.
+func vrrpVIP(a config.Address) vrrp.VIP {
+	return vrrp.VIP{Prefix: a.Prefix, Device: a.Dev, Label: a.Label,
+		Broadcast: a.BroadcastAddr(), Scope: netlink.Scope(a.Scope)}
 }
 
-func parseScope(s string) (netlink.Scope, error) {
-	switch s {
-	case "", "global", "universe":
-		return netlink.SCOPE_UNIVERSE, nil
-	case "site":
-		return netlink.SCOPE_SITE, nil
-	case "link":
-		return netlink.SCOPE_LINK, nil
-	case "host":
-		return netlink.SCOPE_HOST, nil
-	case "nowhere":
-		return netlink.SCOPE_NOWHERE, nil
-	}
-	return 0, fmt.Errorf("scope %q is not known", s)
-}
-
-// vrrpRoute maps a virtual_routes line.
-func vrrpRoute(r config.Route) (vrrp.Route, error) {
-	vr := vrrp.Route{Dst: r.To, Src: r.Src, Gateway: r.Via, Device: r.Dev, Metric: r.Metric}
+// vrrpRoute maps a virtual_routes line. config.Table and config.Scope are
+// the kernel's numbers, as vrrp.Route's are.
+func vrrpRoute(r config.Route) vrrp.Route {
+	vr := vrrp.Route{Dst: r.To, Src: r.Src, Gateway: r.Via, Device: r.Dev, Metric: r.Metric,
+		Table: int(r.Table), Scope: netlink.Scope(r.Scope)}
 	switch r.Type {
-	case "", "unicast":
+	case config.RouteUnspec, config.RouteUnicast:
 		vr.Type = unix.RTN_UNICAST
-	case "blackhole":
+	case config.RouteLocal:
+		vr.Type = unix.RTN_LOCAL
+	case config.RouteBroadcast:
+		vr.Type = unix.RTN_BROADCAST
+	case config.RouteAnycast:
+		vr.Type = unix.RTN_ANYCAST
+	case config.RouteMulticast:
+		vr.Type = unix.RTN_MULTICAST
+	case config.RouteBlackhole:
 		vr.Type = unix.RTN_BLACKHOLE
-	case "unreachable":
+	case config.RouteUnreachable:
 		vr.Type = unix.RTN_UNREACHABLE
-	case "prohibit":
+	case config.RouteProhibit:
 		vr.Type = unix.RTN_PROHIBIT
+	case config.RouteThrow:
+		vr.Type = unix.RTN_THROW
+	case config.RouteNAT:
+		vr.Type = unix.RTN_NAT
+	case config.RouteXResolve:
+		vr.Type = unix.RTN_XRESOLVE
 	default:
-		return vr, fmt.Errorf("route type %q of %s is not supported", r.Type, r.To)
+		panic("unknown config.RouteType " + r.Type.String())
 	}
-	switch r.Table {
-	case "", "main":
-	case "local":
-		vr.Table = unix.RT_TABLE_LOCAL
-	case "default":
-		vr.Table = unix.RT_TABLE_DEFAULT
-	default:
-		n, err := strconv.Atoi(r.Table)
-		if err != nil {
-			return vr, fmt.Errorf("route table %q of %s: only numbers, main, local and default are known", r.Table, r.To)
-		}
-		vr.Table = n
-	}
-	if r.Scope != "" {
-		scope, err := parseScope(r.Scope)
-		if err != nil {
-			return vr, fmt.Errorf("%w of route %s", err, r.To)
-		}
-		vr.Scope = scope
-	}
-	return vr, nil
+	return vr
 }

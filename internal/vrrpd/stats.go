@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
@@ -154,7 +155,7 @@ func (l *Loop) WriteJSON(w io.Writer) error {
 		if !st.LastTransition.IsZero() {
 			d.LastTransition = float64(st.LastTransition.UnixMicro()) / 1e6
 		}
-		if ci.Auth != nil && ci.Auth.Type == "PASS" {
+		if ci.Auth != nil && ci.Auth.Type == config.AuthPass {
 			d.AuthType = 1
 		}
 		for _, a := range ci.VirtualIPs {
@@ -162,11 +163,7 @@ func (l *Loop) WriteJSON(w io.Writer) error {
 			if dev == "" {
 				dev = ci.Interface
 			}
-			scope := a.Scope
-			if scope == "" {
-				scope = "global"
-			}
-			line := fmt.Sprintf("%s dev %s scope %s", a.Prefix, dev, scope)
+			line := fmt.Sprintf("%s dev %s scope %s", a.Prefix, dev, a.Scope)
 			if st.State == vrrp.StateMaster {
 				line += " set"
 			}
