@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz FuzzUnmarshal -fuzztime $(FUZZTIME) ./vrrp
 	$(GO) test -run '^$$' -fuzz FuzzHTTPResponse -fuzztime $(FUZZTIME) ./check
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ipvs
 
 # chaos: test/chaos's seeded fault run (root); CHAOS_SEED, CHAOS_DURATION,
 # CHAOS_FAULTS: see test/chaos/README.md.

@@ -3,8 +3,6 @@ package vrrpd
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,18 +16,11 @@ import (
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
+// loadConf parses text; keepalived's own complaints about it are part
+// of what the tests check the effect of.
 func loadConf(t *testing.T, text string) *config.Config {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "keepalived.conf")
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// keepalived's own complaints (weights ignored in a sync group)
-	// are part of what the tests check the effect of.
-	cfg, _, err := config.Load(path, config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := config.Parse("keepalived.conf", []byte(text), config.Options{})
 	return cfg
 }
 
