@@ -173,7 +173,10 @@ type Stats struct {
 	Drops          map[DropReason]uint64
 }
 
-// Status is a snapshot of an instance.
+// Status is a snapshot of an instance. DownInterval is the current
+// Master_Down_Interval, the one a backup's down timer runs for:
+// down_timer_adverts times MasterInterval plus the skew time of the
+// effective priority.
 type Status struct {
 	Name              string
 	VRID              uint8
@@ -183,6 +186,7 @@ type Status struct {
 	Master            netip.Addr    // the current master's address, if known
 	MasterPriority    uint8         // the current master's priority
 	MasterInterval    time.Duration // the master's advert interval (learnt in v3)
+	DownInterval      time.Duration // Master_Down_Interval, as the down timer uses it
 	LastTransition    time.Time
 	Stats             Stats
 }
@@ -944,6 +948,7 @@ func (i *Instance) Status() Status {
 		Master:            i.masterAddr,
 		MasterPriority:    i.masterPrio,
 		MasterInterval:    i.masterInt,
+		DownInterval:      i.downInterval(),
 		LastTransition:    i.lastTransition,
 		Stats:             st,
 	}
