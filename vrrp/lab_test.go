@@ -28,12 +28,12 @@ type routerSpec struct {
 	AuthAH    bool // AuthPass is AH's key
 	Nopreempt bool
 	Interface string
-	VIPs      []string
+	VIPs      []string // prefixes
 	Peers     []netip.Addr
 	Source    netip.Addr
 	Track     []TrackedInterface
 	Scripts   []helperScript
-	Excluded  []string
+	Excluded  []string // prefixes
 	Routes    []Route
 	CheckSrc  bool
 	Files     []helperFile
@@ -188,10 +188,11 @@ func (hs helperSpec) specs() ([]Spec, error) {
 		cfg.CheckUnicastSrc = is.CheckSrc
 		nc := NetConfig{Interface: is.Interface, Peers: is.Peers, Source: is.Source, TrackInterfaces: is.Track, Routes: is.Routes, UseVMAC: is.VMAC, VMACXmitBase: is.XmitBase}
 		for _, s := range is.Excluded {
-			v, err := ParseVIP(s)
+			p, err := netip.ParsePrefix(s)
 			if err != nil {
 				return nil, err
 			}
+			v := VIP{Prefix: p}
 			nc.ExcludedVIPs = append(nc.ExcludedVIPs, v)
 		}
 		for _, hf := range is.Files {
@@ -204,10 +205,11 @@ func (hs helperSpec) specs() ([]Spec, error) {
 			})
 		}
 		for _, s := range is.VIPs {
-			v, err := ParseVIP(s)
+			p, err := netip.ParsePrefix(s)
 			if err != nil {
 				return nil, err
 			}
+			v := VIP{Prefix: p}
 			nc.VIPs = append(nc.VIPs, v)
 		}
 		out = append(out, Spec{Config: cfg, Net: nc})

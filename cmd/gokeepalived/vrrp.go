@@ -12,7 +12,6 @@ import (
 	"syscall"
 
 	"github.com/sirupsen/logrus"
-	"github.com/vishvananda/netlink"
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/notify"
@@ -548,18 +547,18 @@ func vrrpVIP(a config.Address) (vrrp.VIP, error) {
 	return v, nil
 }
 
-func parseScope(s string) (netlink.Scope, error) {
+func parseScope(s string) (vrrp.Scope, error) {
 	switch s {
 	case "", "global", "universe":
-		return netlink.SCOPE_UNIVERSE, nil
+		return vrrp.ScopeUniverse, nil
 	case "site":
-		return netlink.SCOPE_SITE, nil
+		return vrrp.ScopeSite, nil
 	case "link":
-		return netlink.SCOPE_LINK, nil
+		return vrrp.ScopeLink, nil
 	case "host":
-		return netlink.SCOPE_HOST, nil
+		return vrrp.ScopeHost, nil
 	case "nowhere":
-		return netlink.SCOPE_NOWHERE, nil
+		return vrrp.ScopeNowhere, nil
 	}
 	return 0, fmt.Errorf("scope %q is not known", s)
 }
