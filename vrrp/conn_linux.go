@@ -187,7 +187,7 @@ func (c *Conn) WriteTo(b []byte, src, dst netip.Addr) error {
 	var err error
 	to := &net.IPAddr{IP: dst.AsSlice()}
 	if c.ah {
-		if _, err := c.pc.WriteTo(b, to); err != nil {
+		if _, err = c.pc.WriteTo(b, to); err != nil {
 			return fmt.Errorf("sending VRRP advert with AH from %v to %v on %s: %w", src, dst, c.ifi.Name, err)
 		}
 		return nil
