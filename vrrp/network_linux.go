@@ -11,13 +11,12 @@ import (
 
 // network returns p's Network on conn.
 func (r *Router) network(p *plan, conn *routerConn, old *Announcer) (*linkNetwork, error) {
-	// A packet socket's close waits for an RCU grace period, tens of
-	// milliseconds: reopening one per instance would make a reload of
-	// hundreds of instances take seconds.
+	// An instance whose announcements are unchanged keeps its
+	// announcer, and with it the rounds it is sending.
 	ann := old
 	if !old.announces(p.cfg.Name, p.ifi, p.onLink, p.spec.Net.Garp) {
 		var err error
-		ann, err = NewAnnouncer(p.cfg.Name, p.ifi, p.onLink, p.spec.Net.Garp, r.log)
+		ann, err = r.host.announcers.announcer(p.cfg.Name, p.ifi, p.onLink, p.spec.Net.Garp, r.log)
 		if err != nil {
 			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 		}

@@ -19,10 +19,11 @@ func NewRouter(nl *netlink.Handle, log logrus.FieldLogger) *Router {
 }
 
 // host is a Router's Linux side: rtnetlink for links, addresses, routes
-// and VMAC interfaces.
+// and VMAC interfaces, and the announcers' sockets.
 type host struct {
-	nl  *netlink.Handle
-	log logrus.FieldLogger
+	nl         *netlink.Handle
+	log        logrus.FieldLogger
+	announcers announcerPool
 }
 
 // subscribeLinks reports the carrier changes of the host's interfaces
