@@ -354,7 +354,7 @@ func (i *Instance) Start() error {
 	}
 	i.log.Infof("(%s) removing VIPs.", i.cfg.Name)
 	if err := i.net.RemoveAddresses(); err != nil {
-		i.log.Warnf("(%s) %v", i.cfg.Name, err)
+		logEach(i.log.Warnf, i.cfg.Name, err)
 	}
 	switch {
 	case i.faultAtStart || (i.group != nil && i.group.state == StateFault):
@@ -736,7 +736,7 @@ func (i *Instance) becomeMaster() {
 	i.stats.BecameMaster++
 	i.log.Infof("(%s) setting VIPs.", i.cfg.Name)
 	if err := i.net.AddAddresses(); err != nil {
-		i.log.Errorf("(%s) %v", i.cfg.Name, err)
+		logEach(i.log.Errorf, i.cfg.Name, err)
 	}
 	i.announce(i.cfg.GarpMasterRepeat)
 	if i.cfg.GarpMasterDelay > 0 && i.cfg.GarpMasterRepeat > 0 {
@@ -780,7 +780,7 @@ func (i *Instance) leaveMaster() {
 func (i *Instance) removeAddresses() {
 	i.log.Infof("(%s) removing VIPs.", i.cfg.Name)
 	if err := i.net.RemoveAddresses(); err != nil {
-		i.log.Errorf("(%s) %v", i.cfg.Name, err)
+		logEach(i.log.Errorf, i.cfg.Name, err)
 	}
 }
 
@@ -789,7 +789,7 @@ func (i *Instance) announce(rounds int) {
 		return
 	}
 	if err := i.net.Announce(rounds); err != nil {
-		i.log.Warnf("(%s) %v", i.cfg.Name, err)
+		logEach(i.log.Warnf, i.cfg.Name, err)
 	}
 }
 

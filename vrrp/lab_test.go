@@ -34,11 +34,13 @@ type routerSpec struct {
 	Track     []TrackedInterface
 	Scripts   []helperScript
 	Excluded  []string // prefixes
-	Routes    []Route
-	CheckSrc  bool
-	Files     []helperFile
-	VMAC      bool
-	XmitBase  bool
+	// ExcludedVIPs are excluded VIPs with options, after Excluded.
+	ExcludedVIPs []VIP
+	Routes       []Route
+	CheckSrc     bool
+	Files        []helperFile
+	VMAC         bool
+	XmitBase     bool
 }
 
 // helperFile is a track_file of a routerSpec.
@@ -195,6 +197,7 @@ func (hs helperSpec) specs() ([]Spec, error) {
 			v := VIP{Prefix: p}
 			nc.ExcludedVIPs = append(nc.ExcludedVIPs, v)
 		}
+		nc.ExcludedVIPs = append(nc.ExcludedVIPs, is.ExcludedVIPs...)
 		for _, hf := range is.Files {
 			nc.TrackFiles = append(nc.TrackFiles, TrackedFile{File: &TrackFile{Name: hf.Name, Path: hf.Path}, Weight: hf.Weight})
 		}
