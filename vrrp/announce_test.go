@@ -3,6 +3,7 @@ package vrrp
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -71,5 +72,71 @@ func TestAnnouncerInterval(t *testing.T) {
 	// Three gaps of at least the interval between four packets.
 	if took := seen[3].Sub(start); took < 3*interval-10*time.Millisecond {
 		t.Fatalf("four announcements in %v, want them %v apart", took, interval)
+	}
+}
+
+// TestAnnouncerPerInterface applies instances to a router and checks
+// that those on one interface share one linkAnnouncer: opened for the
+// first, kept with its sockets while one remains, through a reload that
+// changes an instance's addresses, and closed with the last.
+func TestAnnouncerPerInterface(t *testing.T) {
+	t.Parallel()
+	l := nettest.NewLab(t)
+	h := l.AddHost("a", "10.99.0.1/24")
+	log, _ := testLogger()
+	r := NewRouter(h.Netlink(), log)
+	spec := func(name string, vrid uint8, vip string) Spec {
+		return Spec{
+			Config: Config{Name: name, VRID: vrid, Priority: 100},
+			Net:    NetConfig{Interface: h.Link, VIPs: []VIP{{Prefix: netip.MustParsePrefix(vip)}}},
+		}
+	}
+	apply := func(specs ...Spec) {
+		t.Helper()
+		if err := h.Do(func() error { return r.Apply(specs, nil) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	links := func() []*linkAnnouncer {
+		t.Helper()
+		var out []*linkAnnouncer
+		for _, m := range r.members {
+			if !slices.Contains(out, m.net.ann.link) {
+				out = append(out, m.net.ann.link)
+			}
+		}
+		if n := r.host.announcers.len(); n != len(out) {
+			t.Fatalf("the pool holds %d interfaces, the instances use %d", n, len(out))
+		}
+		return out
+	}
+
+	// IPv4 only: the net package resolves the IPv6 link-local zone of
+	// the NDP socket by name through a process-wide cache, which the
+	// other labs' eth0 interfaces, in other namespaces, confuse.
+	v4, other := spec("VI_1", 51, "10.99.0.100/24"), spec("VI_2", 52, "10.99.0.110/24")
+	apply(v4, other)
+	ls := links()
+	if len(ls) != 1 {
+		t.Fatalf("two instances on %s use %d announcers, want 1", h.Link, len(ls))
+	}
+	link := ls[0]
+	if link.refs != 2 || link.arp == nil {
+		t.Fatalf("shared announcer: %d references, ARP socket %v; want 2 and one", link.refs, link.arp)
+	}
+	arpConn := link.arp
+
+	// VI_2 goes, VI_1 gets another address: a new Announcer of its
+	// own, on the same sockets.
+	v4.Net.VIPs = append(v4.Net.VIPs, VIP{Prefix: netip.MustParsePrefix("10.99.0.101/24")})
+	apply(v4)
+	if ls := links(); len(ls) != 1 || ls[0] != link || link.refs != 1 || link.arp != arpConn {
+		t.Fatalf("after removing one instance: announcers %v, %d references, ARP socket reopened %v; want the same one, 1, false",
+			ls, link.refs, link.arp != arpConn)
+	}
+
+	apply()
+	if n := r.host.announcers.len(); n != 0 || link.refs != 0 || link.arp != nil || link.ndp != nil {
+		t.Fatalf("after removing both: %d announcers, %d references, sockets %v %v; want none, closed", n, link.refs, link.arp, link.ndp)
 	}
 }

@@ -75,7 +75,7 @@ func (r *Router) Apply(specs []Spec, groups []GroupSpec) error {
 		if m.vmac != "" {
 			m.closeOut()
 			if p == nil || p.vmac != m.vmac {
-				removeVMAC(r.nl, r.log, m.inst.Name(), m.vmac)
+				r.host.removeVMAC(m.inst.Name(), m.vmac)
 			}
 		}
 	}
@@ -216,5 +216,3 @@ func (g *SyncGroup) setNotify(f func(Transition)) {
 	defer g.mu.Unlock()
 	g.notify = f
 }
-
-var _ AddressUpdater = (*linkNetwork)(nil)

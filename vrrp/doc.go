@@ -13,10 +13,19 @@
 // raw IP protocol 112 sockets shared per interface and demultiplexed by
 // VRID (Conn), virtual addresses and routes through rtnetlink
 // (AddressSet, RouteSet), gratuitous ARP and unsolicited neighbour
-// advertisements (Announcer), and FAULT or priority changes from
-// tracking: carrier of interfaces (track_interface, netlink
-// notifications), scripts (track_script, run through a ScriptRunner) and
-// files (track_file, inotify).
+// advertisements (Announcer, one set of sockets per interface shared by
+// its instances), and FAULT or priority changes from tracking: carrier
+// of interfaces (track_interface, netlink notifications), scripts
+// (track_script, run through a ScriptRunner) and files (track_file,
+// inotify).
+//
+// The protocol core (the codec, Instance, SyncGroup, drop reasons and
+// the reconfiguration logic) imports nothing Linux-specific: the
+// sockets, rtnetlink, VMAC interfaces and the announcer are in the
+// _linux.go files beside it, and the configuration types (VIP, Route)
+// carry vrrp's own Scope and RouteType, with the rtnetlink values. A
+// VIP or route the host refuses is logged, with the instance and the
+// object, and the others are applied all the same: the instance goes on.
 //
 // A running Router is reconfigured in place with Apply, as keepalived
 // reloads its configuration: instances that remain keep their state, and

@@ -32,22 +32,15 @@ func ExampleAdvertisement_Unmarshal() {
 func ExampleRouter() {
 	log := logrus.NewEntry(logrus.New())
 	r := vrrp.NewRouter(nil, log)
-	vip := func(s string) vrrp.VIP {
-		v, err := vrrp.ParseVIP(s)
-		if err != nil {
-			panic(err)
-		}
-		return v
-	}
 	notify := func(t vrrp.Transition) { log.Infof("%s is now %v", t.Instance, t.To) }
 	ext, err := r.Add(vrrp.Config{Name: "VI_EXT", VRID: 51, Priority: 150, Notify: notify,
 		GarpMasterRepeat: vrrp.DefaultGarpMasterRepeat, GarpMasterDelay: vrrp.DefaultGarpMasterDelay},
-		vrrp.NetConfig{Interface: "eth0", VIPs: []vrrp.VIP{vip("192.0.2.10/24")}})
+		vrrp.NetConfig{Interface: "eth0", VIPs: []vrrp.VIP{{Prefix: netip.MustParsePrefix("192.0.2.10/24")}}})
 	if err != nil {
 		log.Fatal(err)
 	}
 	in, err := r.Add(vrrp.Config{Name: "VI_INT", VRID: 52, Priority: 150, Interval: 2 * time.Second, Notify: notify},
-		vrrp.NetConfig{Interface: "eth1", VIPs: []vrrp.VIP{vip("10.0.0.1/24 label eth1:gw")}})
+		vrrp.NetConfig{Interface: "eth1", VIPs: []vrrp.VIP{{Prefix: netip.MustParsePrefix("10.0.0.1/24"), Label: "eth1:gw"}}})
 	if err != nil {
 		log.Fatal(err)
 	}

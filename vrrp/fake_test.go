@@ -104,6 +104,7 @@ type fakeNet struct {
 	added   int
 	removed int
 	garps   []int
+	addErr  error // what AddAddresses returns, the addresses added all the same
 }
 
 func (n *fakeNet) Advertise(a *Advertisement) error {
@@ -118,7 +119,7 @@ func (n *fakeNet) Advertise(a *Advertisement) error {
 func (n *fakeNet) AddAddresses() error {
 	n.vipsUp = true
 	n.added++
-	return nil
+	return n.addErr
 }
 
 func (n *fakeNet) RemoveAddresses() error {

@@ -173,7 +173,10 @@ type Stats struct {
 	Drops          map[DropReason]uint64
 }
 
-// Status is a snapshot of an instance.
+// Status is a snapshot of an instance. DownInterval is the current
+// Master_Down_Interval, the one a backup's down timer runs for:
+// down_timer_adverts times MasterInterval plus the skew time of the
+// effective priority.
 type Status struct {
 	Name              string
 	VRID              uint8
@@ -183,6 +186,7 @@ type Status struct {
 	Master            netip.Addr    // the current master's address, if known
 	MasterPriority    uint8         // the current master's priority
 	MasterInterval    time.Duration // the master's advert interval (learnt in v3)
+	DownInterval      time.Duration // Master_Down_Interval, as the down timer uses it
 	LastTransition    time.Time
 	Stats             Stats
 }
@@ -350,7 +354,7 @@ func (i *Instance) Start() error {
 	}
 	i.log.Infof("(%s) removing VIPs.", i.cfg.Name)
 	if err := i.net.RemoveAddresses(); err != nil {
-		i.log.Warnf("(%s) %v", i.cfg.Name, err)
+		logEach(i.log.Warnf, i.cfg.Name, err)
 	}
 	switch {
 	case i.faultAtStart || (i.group != nil && i.group.state == StateFault):
@@ -732,7 +736,7 @@ func (i *Instance) becomeMaster() {
 	i.stats.BecameMaster++
 	i.log.Infof("(%s) setting VIPs.", i.cfg.Name)
 	if err := i.net.AddAddresses(); err != nil {
-		i.log.Errorf("(%s) %v", i.cfg.Name, err)
+		logEach(i.log.Errorf, i.cfg.Name, err)
 	}
 	i.announce(i.cfg.GarpMasterRepeat)
 	if i.cfg.GarpMasterDelay > 0 && i.cfg.GarpMasterRepeat > 0 {
@@ -776,7 +780,7 @@ func (i *Instance) leaveMaster() {
 func (i *Instance) removeAddresses() {
 	i.log.Infof("(%s) removing VIPs.", i.cfg.Name)
 	if err := i.net.RemoveAddresses(); err != nil {
-		i.log.Errorf("(%s) %v", i.cfg.Name, err)
+		logEach(i.log.Errorf, i.cfg.Name, err)
 	}
 }
 
@@ -785,7 +789,7 @@ func (i *Instance) announce(rounds int) {
 		return
 	}
 	if err := i.net.Announce(rounds); err != nil {
-		i.log.Warnf("(%s) %v", i.cfg.Name, err)
+		logEach(i.log.Warnf, i.cfg.Name, err)
 	}
 }
 
@@ -944,6 +948,7 @@ func (i *Instance) Status() Status {
 		Master:            i.masterAddr,
 		MasterPriority:    i.masterPrio,
 		MasterInterval:    i.masterInt,
+		DownInterval:      i.downInterval(),
 		LastTransition:    i.lastTransition,
 		Stats:             st,
 	}

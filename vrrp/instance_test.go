@@ -76,6 +76,9 @@ func TestMasterDownInterval(t *testing.T) {
 			if n.removed != 1 {
 				t.Fatalf("Start removed leftover VIPs %d times, want 1", n.removed)
 			}
+			if d := i.Status().DownInterval; d != tt.want {
+				t.Fatalf("Status().DownInterval = %v, want %v", d, tt.want)
+			}
 			c.Advance(tt.want - time.Nanosecond)
 			if s := i.Status().State; s != StateBackup {
 				t.Fatalf("state just before %v = %v, want BACKUP", tt.want, s)
@@ -230,6 +233,9 @@ func TestV3BackupLearnsMasterInterval(t *testing.T) {
 	}
 	// Down interval 3 x 3 s + (256-100) x 3 s / 256, from the advert.
 	want := 9*time.Second + 156*3*time.Second/256
+	if d := i.Status().DownInterval; d != want {
+		t.Fatalf("Status().DownInterval = %v, want %v", d, want)
+	}
 	start := c.Now()
 	c.Advance(want - time.Nanosecond)
 	if i.Status().State != StateBackup {
@@ -242,6 +248,47 @@ func TestV3BackupLearnsMasterInterval(t *testing.T) {
 	// As master it advertises its own interval.
 	if n.last().Interval != time.Second {
 		t.Fatalf("master advertises %v, want its own 1s", n.last().Interval)
+	}
+}
+
+// TestStatusDownInterval checks that Status reports the interval the
+// down timer runs for, whatever it depends on: a backup hearing its
+// master last at some instant takes over DownInterval later exactly.
+func TestStatusDownInterval(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		cfg    func(*Config)
+		offset int
+		advert func(*Advertisement)
+	}{
+		{"v2", nil, 0, nil},
+		{"v2 tracked down 50", nil, -50, nil},
+		{"v2 down_timer_adverts 4 advert_int 2", func(c *Config) { c.DownTimerAdverts = 4; c.Interval = 2 * time.Second }, 0,
+			func(a *Advertisement) { a.Interval = 2 * time.Second }},
+		{"v3 learnt 700ms", func(c *Config) { c.Version = 3 }, 20, func(a *Advertisement) { a.Version = 3; a.Interval = 700 * time.Millisecond }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := baseConfig()
+			if tt.cfg != nil {
+				tt.cfg(&cfg)
+			}
+			i, c, _, _ := newTestInstance(t, cfg)
+			i.SetPriorityOffset(tt.offset)
+			c.Advance(100 * time.Millisecond)
+			i.Receive(advert(t, higher, 200, tt.advert), higher, group4, TTL)
+			d := i.Status().DownInterval
+			if d <= 0 {
+				t.Fatalf("DownInterval = %v", d)
+			}
+			c.Advance(d - time.Nanosecond)
+			if s := i.Status().State; s != StateBackup {
+				t.Fatalf("state %v before DownInterval %v had passed, want BACKUP", s, d)
+			}
+			c.Advance(time.Nanosecond)
+			if s := i.Status().State; s != StateMaster {
+				t.Fatalf("state %v once DownInterval %v had passed, want MASTER", s, d)
+			}
+		})
 	}
 }
 

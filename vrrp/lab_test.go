@@ -28,17 +28,19 @@ type routerSpec struct {
 	AuthAH    bool // AuthPass is AH's key
 	Nopreempt bool
 	Interface string
-	VIPs      []string
+	VIPs      []string // prefixes
 	Peers     []netip.Addr
 	Source    netip.Addr
 	Track     []TrackedInterface
 	Scripts   []helperScript
-	Excluded  []string
-	Routes    []Route
-	CheckSrc  bool
-	Files     []helperFile
-	VMAC      bool
-	XmitBase  bool
+	Excluded  []string // prefixes
+	// ExcludedVIPs are excluded VIPs with options, after Excluded.
+	ExcludedVIPs []VIP
+	Routes       []Route
+	CheckSrc     bool
+	Files        []helperFile
+	VMAC         bool
+	XmitBase     bool
 }
 
 // helperFile is a track_file of a routerSpec.
@@ -188,12 +190,14 @@ func (hs helperSpec) specs() ([]Spec, error) {
 		cfg.CheckUnicastSrc = is.CheckSrc
 		nc := NetConfig{Interface: is.Interface, Peers: is.Peers, Source: is.Source, TrackInterfaces: is.Track, Routes: is.Routes, UseVMAC: is.VMAC, VMACXmitBase: is.XmitBase}
 		for _, s := range is.Excluded {
-			v, err := ParseVIP(s)
+			p, err := netip.ParsePrefix(s)
 			if err != nil {
 				return nil, err
 			}
+			v := VIP{Prefix: p}
 			nc.ExcludedVIPs = append(nc.ExcludedVIPs, v)
 		}
+		nc.ExcludedVIPs = append(nc.ExcludedVIPs, is.ExcludedVIPs...)
 		for _, hf := range is.Files {
 			nc.TrackFiles = append(nc.TrackFiles, TrackedFile{File: &TrackFile{Name: hf.Name, Path: hf.Path}, Weight: hf.Weight})
 		}
@@ -204,10 +208,11 @@ func (hs helperSpec) specs() ([]Spec, error) {
 			})
 		}
 		for _, s := range is.VIPs {
-			v, err := ParseVIP(s)
+			p, err := netip.ParsePrefix(s)
 			if err != nil {
 				return nil, err
 			}
+			v := VIP{Prefix: p}
 			nc.VIPs = append(nc.VIPs, v)
 		}
 		out = append(out, Spec{Config: cfg, Net: nc})

@@ -61,17 +61,17 @@ func (i *Instance) Reconfigure(cfg Config, network Network) error {
 	}
 	if u, ok := network.(AddressUpdater); ok {
 		if err := u.UpdateAddresses(oldNet, cfg.GarpMasterRepeat); err != nil {
-			i.log.Errorf("(%s) %v", cfg.Name, err)
+			logEach(i.log.Errorf, cfg.Name, err)
 		}
 		return nil
 	}
 	i.log.Infof("(%s) removing VIPs.", cfg.Name)
 	if err := oldNet.RemoveAddresses(); err != nil {
-		i.log.Errorf("(%s) %v", cfg.Name, err)
+		logEach(i.log.Errorf, cfg.Name, err)
 	}
 	i.log.Infof("(%s) setting VIPs.", cfg.Name)
 	if err := network.AddAddresses(); err != nil {
-		i.log.Errorf("(%s) %v", cfg.Name, err)
+		logEach(i.log.Errorf, cfg.Name, err)
 	}
 	i.announce(cfg.GarpMasterRepeat)
 	return nil

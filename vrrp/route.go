@@ -1,128 +1,98 @@
 package vrrp
 
 import (
-	"errors"
-	"fmt"
-	"net"
 	"net/netip"
-
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
+	"strconv"
+	"strings"
 )
 
 // RouteProtocol is the rtnetlink protocol keepalived marks its routes
 // with (RTPROT_KEEPALIVED), so that ip route shows whose they are.
 const RouteProtocol = 18
 
+// A RouteType is an rtnetlink route type (rtm_type), with the kernel's
+// values.
+type RouteType uint8
+
+// The route types keepalived's virtual_routes accept. Blackhole,
+// unreachable, prohibit and throw routes have neither device nor
+// gateway; local, broadcast, anycast and nat routes normally go in the
+// local table. Linux refuses nat routes.
+const (
+	RouteUnicast     RouteType = 1
+	RouteLocal       RouteType = 2
+	RouteBroadcast   RouteType = 3
+	RouteAnycast     RouteType = 4
+	RouteMulticast   RouteType = 5
+	RouteBlackhole   RouteType = 6
+	RouteUnreachable RouteType = 7
+	RouteProhibit    RouteType = 8
+	RouteThrow       RouteType = 9
+	RouteNAT         RouteType = 10
+	RouteXResolve    RouteType = 11
+)
+
+var routeTypeNames = [...]string{
+	RouteUnicast:     "unicast",
+	RouteLocal:       "local",
+	RouteBroadcast:   "broadcast",
+	RouteAnycast:     "anycast",
+	RouteMulticast:   "multicast",
+	RouteBlackhole:   "blackhole",
+	RouteUnreachable: "unreachable",
+	RouteProhibit:    "prohibit",
+	RouteThrow:       "throw",
+	RouteNAT:         "nat",
+	RouteXResolve:    "xresolve",
+}
+
+// String returns the type as ip-route(8) spells it, or its number.
+func (t RouteType) String() string {
+	if int(t) < len(routeTypeNames) && routeTypeNames[t] != "" {
+		return routeTypeNames[t]
+	}
+	return strconv.Itoa(int(t))
+}
+
 // A Route is a virtual_routes entry: a route the master installs with its
-// VIPs and removes when it leaves MASTER.
+// VIPs and removes when it leaves MASTER. It is installed as given: the
+// table and scope a type needs (local routes in table local, scope
+// host, say) are the caller's to set.
 type Route struct {
-	// Type is the route type: unix.RTN_UNICAST (also the zero value),
-	// RTN_BLACKHOLE, RTN_UNREACHABLE or RTN_PROHIBIT.
-	Type    int
+	Type    RouteType    // type; zero: unicast
 	Dst     netip.Prefix // to
 	Src     netip.Addr   // src
 	Gateway netip.Addr   // via or gw
 	Device  string       // dev
 	Table   int          // table; zero: main
 	Metric  int          // metric
-	Scope   netlink.Scope
+	Scope   Scope        // scope; zero: global
 }
 
+// String returns the route as ip-route(8) would show it.
 func (rt Route) String() string {
-	s := rt.Dst.String()
+	var b strings.Builder
+	if rt.Type != 0 && rt.Type != RouteUnicast {
+		b.WriteString(rt.Type.String() + " ")
+	}
+	b.WriteString(rt.Dst.String())
 	if rt.Gateway.IsValid() {
-		s += " via " + rt.Gateway.String()
+		b.WriteString(" via " + rt.Gateway.String())
 	}
 	if rt.Device != "" {
-		s += " dev " + rt.Device
-	}
-	if rt.Table != 0 {
-		s += fmt.Sprintf(" table %d", rt.Table)
-	}
-	return s
-}
-
-// A RouteSet adds and removes an instance's virtual routes with
-// rtnetlink.
-type RouteSet struct {
-	nl     *netlink.Handle
-	routes []Route
-}
-
-// NewRouteSet returns the set of routes. A nil handle works in the
-// caller's network namespace.
-func NewRouteSet(nl *netlink.Handle, routes []Route) *RouteSet {
-	if nl == nil {
-		nl = &netlink.Handle{}
-	}
-	return &RouteSet{nl: nl, routes: routes}
-}
-
-// Add adds every route; one already present is not an error.
-func (s *RouteSet) Add() error {
-	var errs []error
-	for _, rt := range s.routes {
-		r, err := s.resolve(rt)
-		if err == nil {
-			err = s.nl.RouteAdd(r)
-			if errors.Is(err, unix.EEXIST) {
-				err = nil
-			}
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("adding route %v: %w", rt, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// Remove removes every route; one already absent is not an error.
-func (s *RouteSet) Remove() error {
-	var errs []error
-	for _, rt := range s.routes {
-		r, err := s.resolve(rt)
-		if err == nil {
-			err = s.nl.RouteDel(r)
-			if errors.Is(err, unix.ESRCH) || errors.Is(err, unix.ENOENT) {
-				err = nil
-			}
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("removing route %v: %w", rt, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (s *RouteSet) resolve(rt Route) (*netlink.Route, error) {
-	r := &netlink.Route{
-		Dst:      &net.IPNet{IP: rt.Dst.Addr().AsSlice(), Mask: net.CIDRMask(rt.Dst.Bits(), rt.Dst.Addr().BitLen())},
-		Type:     rt.Type,
-		Table:    rt.Table,
-		Priority: rt.Metric,
-		Scope:    rt.Scope,
-		Protocol: RouteProtocol,
-		Family:   netlink.FAMILY_V4,
-	}
-	if rt.Dst.Addr().Is6() {
-		r.Family = netlink.FAMILY_V6
-	}
-	if r.Type == 0 {
-		r.Type = unix.RTN_UNICAST
+		b.WriteString(" dev " + rt.Device)
 	}
 	if rt.Src.IsValid() {
-		r.Src = rt.Src.AsSlice()
+		b.WriteString(" src " + rt.Src.String())
 	}
-	if rt.Gateway.IsValid() {
-		r.Gw = rt.Gateway.AsSlice()
+	if rt.Table != 0 {
+		b.WriteString(" table " + strconv.Itoa(rt.Table))
 	}
-	if rt.Device != "" {
-		link, err := s.nl.LinkByName(rt.Device)
-		if err != nil {
-			return nil, err
-		}
-		r.LinkIndex = link.Attrs().Index
+	if rt.Metric != 0 {
+		b.WriteString(" metric " + strconv.Itoa(rt.Metric))
 	}
-	return r, nil
+	if rt.Scope != ScopeUniverse {
+		b.WriteString(" scope " + rt.Scope.String())
+	}
+	return b.String()
 }

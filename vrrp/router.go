@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // NetConfig is where an instance lives on the network: the parts of a
@@ -67,7 +65,7 @@ type TrackedInterface struct {
 // changes the instances and groups of a running router, as a reload of
 // keepalived.conf does.
 type Router struct {
-	nl    *netlink.Handle
+	host  *host // the operating system's side: links, addresses, routes
 	log   logrus.FieldLogger
 	clock Clock
 	guard guard // counts the panics of every goroutine of the router
@@ -159,14 +157,10 @@ type GroupSpec struct {
 	Notify  func(Transition) // as NewSyncGroup's
 }
 
-// NewRouter returns a router that manages addresses through nl (nil: the
-// caller's network namespace) and logs to log.
-func NewRouter(nl *netlink.Handle, log logrus.FieldLogger) *Router {
-	if nl == nil {
-		nl = &netlink.Handle{}
-	}
+// newRouter returns a router on h that logs to log.
+func newRouter(h *host, log logrus.FieldLogger) *Router {
 	return &Router{
-		nl: nl, log: log, clock: SystemClock(), guard: guard{log: log},
+		host: h, log: log, clock: SystemClock(), guard: guard{log: log},
 		conns:   make(map[connKey]*routerConn),
 		carrier: make(map[int]bool),
 		runner:  ExecRunner{},
@@ -463,46 +457,17 @@ func (r *Router) conn(p *plan) (*routerConn, error) {
 	return rc, nil
 }
 
-// network returns p's Network on conn.
-func (r *Router) network(p *plan, conn *routerConn, old *Announcer) (*linkNetwork, error) {
-	// A packet socket's close waits for an RCU grace period, tens of
-	// milliseconds: reopening one per instance would make a reload of
-	// hundreds of instances take seconds.
-	ann := old
-	if !old.announces(p.cfg.Name, p.ifi, p.onLink, p.spec.Net.Garp) {
-		var err error
-		ann, err = NewAnnouncer(p.cfg.Name, p.ifi, p.onLink, p.spec.Net.Garp, r.log)
-		if err != nil {
-			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
-		}
-		ann.guard.parent = &r.guard
-	}
-	send := conn.Conn
-	if p.out != nil {
-		send = p.out
-	}
-	ln := &linkNetwork{
-		conn: send, src: p.cfg.Primary, dsts: p.dsts, ann: ann,
-		nl: r.nl, device: p.ifi.Name, vips: p.vips, routes: p.spec.Net.Routes,
-		addrs: NewAddressSet(r.nl, p.ifi.Name, p.vips), unicast: p.cfg.Unicast,
-	}
-	if p.key.ah {
-		ln.ahKey = []byte(p.cfg.AuthPass)
-	}
-	return ln, nil
-}
-
 // create makes the instance of p, registered on its socket, not started.
 func (r *Router) create(p *plan) (m *member, err error) {
 	if p.vmac != "" {
-		vifi, err := addVMAC(r.nl, r.log, p.cfg.Name, p.vmac, p.base, p.cfg.VRID, p.local)
+		vifi, err := r.host.addVMAC(p.cfg.Name, p.vmac, p.base, p.cfg.VRID, p.local)
 		if err != nil {
 			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 		}
 		p.ifi = vifi
 		defer func() {
 			if err != nil {
-				removeVMAC(r.nl, r.log, p.cfg.Name, p.vmac)
+				r.host.removeVMAC(p.cfg.Name, p.vmac)
 			}
 		}()
 		// Adverts go out from the virtual MAC address, unless
@@ -572,18 +537,12 @@ func (r *Router) Run(ctx context.Context) error {
 		r.mu.Unlock()
 		return errors.New("vrrp router already running")
 	}
-	links := make(chan netlink.LinkUpdate, 16)
 	done := make(chan struct{})
 	defer close(done)
-	if err := netlink.LinkSubscribeWithOptions(links, done, netlink.LinkSubscribeOptions{
-		ErrorCallback: func(err error) {
-			if ctx.Err() == nil {
-				r.log.Errorf("netlink link subscription: %v", err)
-			}
-		},
-	}); err != nil {
+	links, err := r.host.subscribeLinks(ctx, done)
+	if err != nil {
 		r.mu.Unlock()
-		return fmt.Errorf("subscribing to link changes: %w", err)
+		return err
 	}
 	r.running = true
 	// The sockets outlive ctx: stopping masters still send priority 0.
@@ -613,7 +572,7 @@ func (r *Router) Run(ctx context.Context) error {
 		case u, ok := <-links:
 			if !ok {
 				r.mu.Lock()
-				r.serveErr = append(r.serveErr, errors.New("netlink link subscription closed"))
+				r.serveErr = append(r.serveErr, errors.New("link subscription closed"))
 				r.mu.Unlock()
 				cancel()
 				break
@@ -650,7 +609,7 @@ func (r *Router) shutdown(stopServing context.CancelFunc) error {
 	for _, m := range r.members {
 		if m.vmac != "" {
 			m.closeOut()
-			removeVMAC(r.nl, r.log, m.inst.Name(), m.vmac)
+			r.host.removeVMAC(m.inst.Name(), m.vmac)
 		}
 	}
 	return errors.Join(r.serveErr...)
@@ -689,27 +648,32 @@ func (r *Router) watchLink(idx int) {
 	if _, seen := r.carrier[idx]; seen {
 		return
 	}
-	link, err := r.nl.LinkByIndex(idx)
-	r.carrier[idx] = err == nil && running(link.Attrs().RawFlags)
+	r.carrier[idx] = r.host.carrier(idx)
 }
 
-func (r *Router) linkChanged(u netlink.LinkUpdate) {
+// A linkUpdate is a change of an interface's carrier, as keepalived
+// reads it: administratively up and IFF_RUNNING.
+type linkUpdate struct {
+	index int
+	name  string
+	up    bool
+}
+
+func (r *Router) linkChanged(u linkUpdate) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	idx := int(u.Index)
-	up := running(u.IfInfomsg.Flags)
-	was, tracked := r.carrier[idx]
-	if !tracked || up == was {
+	was, tracked := r.carrier[u.index]
+	if !tracked || u.up == was {
 		return
 	}
-	r.carrier[idx] = up
-	if up {
-		r.log.Infof("Netlink reports %s up", u.Attrs().Name)
+	r.carrier[u.index] = u.up
+	if u.up {
+		r.log.Infof("Netlink reports %s up", u.name)
 	} else {
-		r.log.Infof("Netlink reports %s down", u.Attrs().Name)
+		r.log.Infof("Netlink reports %s down", u.name)
 	}
 	for _, m := range r.members {
-		if m.uses(idx) {
+		if m.uses(u.index) {
 			m.apply(r.carrier)
 		}
 	}
@@ -779,110 +743,4 @@ func (m *member) apply(carrier map[int]bool) {
 	}
 	m.inst.SetPriorityOffset(offset)
 	m.inst.SetFault(fault)
-}
-
-// running reports carrier as keepalived reads it: administratively up and
-// IFF_RUNNING.
-func running(flags uint32) bool {
-	return flags&unix.IFF_UP != 0 && flags&unix.IFF_RUNNING != 0
-}
-
-// linkNetwork is an instance's Network on a Linux interface.
-type linkNetwork struct {
-	conn   *Conn
-	src    netip.Addr
-	dsts   []netip.Addr
-	nl     *netlink.Handle
-	device string
-	vips   []VIP
-	routes []Route
-	addrs  *AddressSet
-	ann    *Announcer
-	// ahKey is the AH key (auth_pass), nil without AH; unicast leaves
-	// the TTL out of its ICV.
-	ahKey   []byte
-	unicast bool
-}
-
-func (n *linkNetwork) Advertise(a *Advertisement) error {
-	var errs []error
-	for _, dst := range n.dsts {
-		// Marshal per destination: the version 3 checksum covers it.
-		b, err := a.Marshal(n.src, dst)
-		if err == nil && n.ahKey != nil {
-			// The identification is covered by the ICV: it must not
-			// be 0, which the kernel would replace.
-			id := uint16(a.ahSeq)
-			if id == 0 {
-				id = 1
-			}
-			b = marshalAH(b, n.src, dst, id, a.ahSeq, n.ahKey, n.unicast)
-		}
-		if err == nil {
-			err = n.conn.WriteTo(b, n.src, dst)
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// AddAddresses adds the VIPs, then the routes, which may depend on them.
-func (n *linkNetwork) AddAddresses() error {
-	return errors.Join(n.addrs.Add(), NewRouteSet(n.nl, n.routes).Add())
-}
-
-// RemoveAddresses removes the routes, then the VIPs.
-func (n *linkNetwork) RemoveAddresses() error {
-	return errors.Join(NewRouteSet(n.nl, n.routes).Remove(), n.addrs.Remove())
-}
-
-func (n *linkNetwork) Announce(rounds int) error { return n.ann.Announce(rounds) }
-
-// UpdateAddresses removes the routes and VIPs of old that n lacks, then
-// adds those new to n and announces the new VIPs; those they share stay
-// untouched. Removal comes first: a VIP whose options changed is removed
-// under its old ones before it is added with the new.
-func (n *linkNetwork) UpdateAddresses(old Network, rounds int) error {
-	o, ok := old.(*linkNetwork)
-	if !ok {
-		return fmt.Errorf("updating VIPs on %s: cannot take over from a %T", n.device, old)
-	}
-	gone := missing(o.vips, n.vips)
-	added := missing(n.vips, o.vips)
-	var errs []error
-	if routes := missing(o.routes, n.routes); len(routes) > 0 {
-		errs = append(errs, NewRouteSet(o.nl, routes).Remove())
-	}
-	if len(gone) > 0 {
-		errs = append(errs, NewAddressSet(o.nl, o.device, gone).Remove())
-	}
-	if len(added) > 0 {
-		errs = append(errs, NewAddressSet(n.nl, n.device, added).Add())
-		var announce []netip.Addr
-		for _, v := range added {
-			if slices.Contains(n.ann.addrs, v.Prefix.Addr()) {
-				announce = append(announce, v.Prefix.Addr())
-			}
-		}
-		if len(announce) > 0 && rounds > 0 {
-			errs = append(errs, n.ann.announce(announce, rounds))
-		}
-	}
-	if routes := missing(n.routes, o.routes); len(routes) > 0 {
-		errs = append(errs, NewRouteSet(n.nl, routes).Add())
-	}
-	return errors.Join(errs...)
-}
-
-// missing returns the elements of a that b lacks.
-func missing[T comparable](a, b []T) []T {
-	var out []T
-	for _, v := range a {
-		if !slices.Contains(b, v) {
-			out = append(out, v)
-		}
-	}
-	return out
 }

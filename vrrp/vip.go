@@ -1,14 +1,9 @@
 package vrrp
 
 import (
-	"errors"
-	"fmt"
-	"net"
 	"net/netip"
+	"strconv"
 	"strings"
-
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // A VIP is a virtual_ipaddress entry: an address with the ip-address(8)
@@ -17,68 +12,10 @@ type VIP struct {
 	// Prefix is the address and its prefix length, /32 or /128 when the
 	// configuration gives none, as keepalived does.
 	Prefix    netip.Prefix
-	Device    string        // dev; empty: the instance's interface
-	Broadcast netip.Addr    // brd
-	Scope     netlink.Scope // scope; zero is global
-	Label     string        // label
-}
-
-// ParseVIP parses a virtual_ipaddress line:
-//
-//	<ADDR>[/<MASK>] [brd <ADDR>] [dev <STRING>] [scope <SCOPE>] [label <LABEL>]
-func ParseVIP(line string) (VIP, error) {
-	f := strings.Fields(line)
-	if len(f) == 0 {
-		return VIP{}, errors.New("parsing virtual address: empty line")
-	}
-	var v VIP
-	var err error
-	if strings.Contains(f[0], "/") {
-		v.Prefix, err = netip.ParsePrefix(f[0])
-	} else {
-		var a netip.Addr
-		a, err = netip.ParseAddr(f[0])
-		v.Prefix = netip.PrefixFrom(a, a.BitLen())
-	}
-	if err != nil {
-		return VIP{}, fmt.Errorf("parsing virtual address %q: %w", line, err)
-	}
-	for k := 1; k < len(f); k += 2 {
-		if k+1 >= len(f) {
-			return VIP{}, fmt.Errorf("parsing virtual address %q: %s needs a value", line, f[k])
-		}
-		val := f[k+1]
-		switch f[k] {
-		case "dev":
-			v.Device = val
-		case "brd":
-			if v.Broadcast, err = netip.ParseAddr(val); err != nil {
-				return VIP{}, fmt.Errorf("parsing virtual address %q: %w", line, err)
-			}
-		case "label":
-			v.Label = val
-		case "scope":
-			s, ok := scopeNames()[val]
-			if !ok {
-				return VIP{}, fmt.Errorf("parsing virtual address %q: unknown scope %q", line, val)
-			}
-			v.Scope = s
-		default:
-			return VIP{}, fmt.Errorf("parsing virtual address %q: unknown keyword %q", line, f[k])
-		}
-	}
-	return v, nil
-}
-
-// scopeNames are the rtnetlink scopes as ip-address(8) spells them.
-func scopeNames() map[string]netlink.Scope {
-	return map[string]netlink.Scope{
-		"global":  netlink.SCOPE_UNIVERSE,
-		"site":    netlink.SCOPE_SITE,
-		"link":    netlink.SCOPE_LINK,
-		"host":    netlink.SCOPE_HOST,
-		"nowhere": netlink.SCOPE_NOWHERE,
-	}
+	Device    string     // dev; empty: the instance's interface
+	Broadcast netip.Addr // brd
+	Scope     Scope      // scope; zero is global
+	Label     string     // label
 }
 
 func (v VIP) String() string {
@@ -90,12 +27,8 @@ func (v VIP) String() string {
 	if v.Device != "" {
 		b.WriteString(" dev " + v.Device)
 	}
-	if v.Scope != netlink.SCOPE_UNIVERSE {
-		for name, s := range scopeNames() {
-			if s == v.Scope {
-				b.WriteString(" scope " + name)
-			}
-		}
+	if v.Scope != ScopeUniverse {
+		b.WriteString(" scope " + v.Scope.String())
 	}
 	if v.Label != "" {
 		b.WriteString(" label " + v.Label)
@@ -103,111 +36,32 @@ func (v VIP) String() string {
 	return b.String()
 }
 
-// An AddressSet adds and removes an instance's virtual addresses with
-// rtnetlink.
-type AddressSet struct {
-	nl     *netlink.Handle
-	device string // default interface
-	vips   []VIP
-}
+// A Scope is an rtnetlink address or route scope (rtm_scope, ifa_scope),
+// with the kernel's values.
+type Scope uint8
 
-// NewAddressSet returns the set of vips, those without a device going on
-// device. A nil handle works in the caller's network namespace.
-func NewAddressSet(nl *netlink.Handle, device string, vips []VIP) *AddressSet {
-	if nl == nil {
-		nl = &netlink.Handle{}
-	}
-	return &AddressSet{nl: nl, device: device, vips: vips}
-}
+// The scopes ip-address(8) and ip-route(8) name.
+const (
+	ScopeUniverse Scope = 0   // global
+	ScopeSite     Scope = 200 // site
+	ScopeLink     Scope = 253 // link
+	ScopeHost     Scope = 254 // host
+	ScopeNowhere  Scope = 255 // nowhere
+)
 
-// Add adds every address; one already present is not an error.
-func (s *AddressSet) Add() error {
-	var errs []error
-	for _, v := range s.vips {
-		link, addr, err := s.resolve(v)
-		if err == nil {
-			err = s.nl.AddrAdd(link, addr)
-			if errors.Is(err, unix.EEXIST) {
-				err = nil
-			}
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("adding VIP %s to %s: %w", v.Prefix, s.dev(v), err))
-		}
+// String returns the scope as ip(8) spells it, or its number.
+func (s Scope) String() string {
+	switch s {
+	case ScopeUniverse:
+		return "global"
+	case ScopeSite:
+		return "site"
+	case ScopeLink:
+		return "link"
+	case ScopeHost:
+		return "host"
+	case ScopeNowhere:
+		return "nowhere"
 	}
-	return errors.Join(errs...)
-}
-
-// Remove removes every address; one already absent is not an error.
-func (s *AddressSet) Remove() error {
-	var errs []error
-	for _, v := range s.vips {
-		link, addr, err := s.resolve(v)
-		if err == nil {
-			err = s.nl.AddrDel(link, addr)
-			if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENOENT) {
-				err = nil
-			}
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("removing VIP %s from %s: %w", v.Prefix, s.dev(v), err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// Present reports whether every address is on its interface.
-func (s *AddressSet) Present() (bool, error) {
-	for _, v := range s.vips {
-		link, _, err := s.resolve(v)
-		if err != nil {
-			return false, err
-		}
-		family := netlink.FAMILY_V4
-		if v.Prefix.Addr().Is6() {
-			family = netlink.FAMILY_V6
-		}
-		addrs, err := s.nl.AddrList(link, family)
-		if err != nil {
-			return false, fmt.Errorf("listing addresses of %s: %w", s.dev(v), err)
-		}
-		found := false
-		for _, a := range addrs {
-			if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == v.Prefix.Addr() {
-				found = true
-			}
-		}
-		if !found {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-func (s *AddressSet) dev(v VIP) string {
-	if v.Device != "" {
-		return v.Device
-	}
-	return s.device
-}
-
-func (s *AddressSet) resolve(v VIP) (netlink.Link, *netlink.Addr, error) {
-	link, err := s.nl.LinkByName(s.dev(v))
-	if err != nil {
-		return nil, nil, err
-	}
-	a := &netlink.Addr{
-		IPNet: &net.IPNet{IP: v.Prefix.Addr().AsSlice(), Mask: net.CIDRMask(v.Prefix.Bits(), v.Prefix.Addr().BitLen())},
-		Label: v.Label,
-		Scope: int(v.Scope),
-	}
-	if v.Broadcast.IsValid() {
-		a.Broadcast = v.Broadcast.AsSlice()
-	}
-	if v.Prefix.Addr().Is6() {
-		// A VIP moves between routers: duplicate address detection
-		// would hold it tentative, unusable, right after a failover.
-		a.Flags = unix.IFA_F_NODAD
-	}
-	return link, a, nil
+	return strconv.Itoa(int(s))
 }

@@ -17,8 +17,8 @@ import (
 // layout (vrrp_data.c's dump_vrrp), line for line for what an instance
 // here has. Lines about keepalived's own machinery that gokeepalived does
 // not have (socket descriptors, the socket pool and interface sections)
-// are left out, and the two timers the vrrp package does not expose are
-// estimated, as noted where they are written.
+// are left out, and the read timeout, which the vrrp package does not
+// expose, is estimated, as noted where it is written.
 
 // Dump writes the instances, as keepalived's VRRP process writes them.
 func (l *Loop) Dump(w io.Writer) {
@@ -84,19 +84,18 @@ func dumpInstance(w io.Writer, st vrrp.Status, ci *config.Instance, scripts *not
 		last = now
 	}
 	p("Last transition = %s", dump.Time(last))
-	// The vrrp package does not expose its timers: a master's next
-	// advert is at most an interval away, and a backup's down timer
-	// at most the master down interval.
-	downTimer := 3*masterInt + time.Duration(256-int(st.EffectivePriority))*masterInt/256
+	// The vrrp package does not expose when its timer fires next: a
+	// master's next advert is at most an interval away, and a backup's
+	// down timer at most the master down interval.
 	switch st.State {
 	case vrrp.StateMaster:
 		p("Read timeout = %s", dump.Time(now.Add(ci.AdvertInt)))
 	case vrrp.StateBackup:
-		p("Read timeout = %s", dump.Time(now.Add(downTimer)))
+		p("Read timeout = %s", dump.Time(now.Add(st.DownInterval)))
 	default:
 		p("Read timeout = DISABLED")
 	}
-	p("Master down timer = %d usecs", downTimer.Microseconds())
+	p("Master down timer = %d usecs", st.DownInterval.Microseconds())
 	p("Interface = %s", ci.Interface)
 	if ci.DontTrackPrimary {
 		p("VRRP interface tracking disabled")

@@ -1,9 +1,6 @@
 package vrrpd
 
 import (
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
-
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
@@ -82,40 +79,40 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 }
 
 // vrrpVIP maps a virtual_ipaddress line. config.Scope is the kernel's
-// scope number, as netlink.Scope is.
+// scope number, as vrrp.Scope is.
 func vrrpVIP(a config.Address) vrrp.VIP {
 	return vrrp.VIP{Prefix: a.Prefix, Device: a.Dev, Label: a.Label,
-		Broadcast: a.BroadcastAddr(), Scope: netlink.Scope(a.Scope)}
+		Broadcast: a.BroadcastAddr(), Scope: vrrp.Scope(a.Scope)}
 }
 
 // vrrpRoute maps a virtual_routes line. config.Table and config.Scope are
 // the kernel's numbers, as vrrp.Route's are.
 func vrrpRoute(r config.Route) vrrp.Route {
 	vr := vrrp.Route{Dst: r.To, Src: r.Src, Gateway: r.Via, Device: r.Dev, Metric: r.Metric,
-		Table: int(r.Table), Scope: netlink.Scope(r.Scope)}
+		Table: int(r.Table), Scope: vrrp.Scope(r.Scope)}
 	switch r.Type {
 	case config.RouteUnspec, config.RouteUnicast:
-		vr.Type = unix.RTN_UNICAST
+		vr.Type = vrrp.RouteUnicast
 	case config.RouteLocal:
-		vr.Type = unix.RTN_LOCAL
+		vr.Type = vrrp.RouteLocal
 	case config.RouteBroadcast:
-		vr.Type = unix.RTN_BROADCAST
+		vr.Type = vrrp.RouteBroadcast
 	case config.RouteAnycast:
-		vr.Type = unix.RTN_ANYCAST
+		vr.Type = vrrp.RouteAnycast
 	case config.RouteMulticast:
-		vr.Type = unix.RTN_MULTICAST
+		vr.Type = vrrp.RouteMulticast
 	case config.RouteBlackhole:
-		vr.Type = unix.RTN_BLACKHOLE
+		vr.Type = vrrp.RouteBlackhole
 	case config.RouteUnreachable:
-		vr.Type = unix.RTN_UNREACHABLE
+		vr.Type = vrrp.RouteUnreachable
 	case config.RouteProhibit:
-		vr.Type = unix.RTN_PROHIBIT
+		vr.Type = vrrp.RouteProhibit
 	case config.RouteThrow:
-		vr.Type = unix.RTN_THROW
+		vr.Type = vrrp.RouteThrow
 	case config.RouteNAT:
-		vr.Type = unix.RTN_NAT
+		vr.Type = vrrp.RouteNAT
 	case config.RouteXResolve:
-		vr.Type = unix.RTN_XRESOLVE
+		vr.Type = vrrp.RouteXResolve
 	default:
 		panic("unknown config.RouteType " + r.Type.String())
 	}

@@ -4,23 +4,22 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
-
 	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
 // TestVRRPRouteEveryType maps every route type config knows: each is the
-// kernel's RTN_* of the same name, and a route that names none is unicast.
+// vrrp type of the same kernel number, and a route that names none is
+// unicast.
 func TestVRRPRouteEveryType(t *testing.T) {
 	for _, rt := range config.RouteTypes {
-		want := int(rt)
+		want := vrrp.RouteType(rt)
 		if rt == config.RouteUnspec {
-			want = unix.RTN_UNICAST
+			want = vrrp.RouteUnicast
 		}
 		r := config.Route{To: netip.MustParsePrefix("10.1.0.0/16"), Type: rt, Table: 1000, Scope: config.ScopeLink}
 		vr := vrrpRoute(r)
-		if vr.Type != want || vr.Table != 1000 || vr.Scope != netlink.SCOPE_LINK {
+		if vr.Type != want || vr.Table != 1000 || vr.Scope != vrrp.ScopeLink {
 			t.Errorf("route type %q: %+v, want type %d table 1000 scope link", rt, vr, want)
 		}
 	}

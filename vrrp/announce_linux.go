@@ -21,7 +21,8 @@ import (
 // An Announcer tells the hosts of a segment that the virtual addresses
 // now live at this interface's link-layer address: gratuitous ARP for
 // IPv4 (RFC 5227 section 3), unsolicited neighbour advertisements for
-// IPv6 (RFC 4861 section 7.2.6).
+// IPv6 (RFC 4861 section 7.2.6). It paces one instance's announcements;
+// the sockets they go out on belong to its interface's linkAnnouncer.
 type Announcer struct {
 	name     string // instance, for logs
 	ifi      *net.Interface
@@ -29,35 +30,28 @@ type Announcer struct {
 	interval time.Duration
 	log      logrus.FieldLogger
 	guard    *guard
-	arp      net.PacketConn // raw ARP frames: the interface may have no IPv4 address (use_vmac)
-	ndp      *ndp.Conn
+	link     *linkAnnouncer
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	mu     sync.Mutex // one round at a time
 	wg     sync.WaitGroup
+	closed sync.Once
 }
 
 // NewAnnouncer returns an announcer for addrs on ifi that waits interval
-// (keepalived's garp_interval or gna_interval) between packets.
+// (keepalived's garp_interval or gna_interval) between packets, on
+// sockets of its own.
 func NewAnnouncer(name string, ifi *net.Interface, addrs []netip.Addr, interval time.Duration, log logrus.FieldLogger) (*Announcer, error) {
-	a := &Announcer{name: name, ifi: ifi, addrs: addrs, interval: interval, log: log, guard: &guard{log: log}}
-	for _, ip := range addrs {
-		var err error
-		switch {
-		case ip.Is4() && a.arp == nil:
-			// Protocol 0: the socket only sends. Bound to ARP it would
-			// receive a copy of every ARP frame on the link, once per
-			// instance, and nothing reads them.
-			a.arp, err = packet.Listen(ifi, packet.Raw, 0, nil)
-		case ip.Is6() && a.ndp == nil:
-			a.ndp, _, err = ndp.Listen(ifi, ndp.LinkLocal)
-		}
-		if err != nil {
-			a.Close()
-			return nil, fmt.Errorf("opening announcer for %v on %s: %w", ip, ifi.Name, err)
-		}
+	return newAnnouncer(&linkAnnouncer{ifi: ifi}, name, addrs, interval, log)
+}
+
+// newAnnouncer returns an announcer on link, which it holds until Close.
+func newAnnouncer(link *linkAnnouncer, name string, addrs []netip.Addr, interval time.Duration, log logrus.FieldLogger) (*Announcer, error) {
+	if err := link.acquire(addrs); err != nil {
+		return nil, err
 	}
+	a := &Announcer{name: name, ifi: link.ifi, addrs: addrs, interval: interval, log: log, guard: &guard{log: log}, link: link}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, nil
 }
@@ -119,6 +113,7 @@ func (a *Announcer) send(addrs []netip.Addr, rounds int) error {
 }
 
 func (a *Announcer) sendOne(ip netip.Addr) error {
+	arpConn, ndpConn := a.link.sockets()
 	if ip.Is4() {
 		a.log.Infof("Sending gratuitous ARP on %s for %v", a.ifi.Name, ip)
 		// A request from the address to itself: every Linux host
@@ -132,8 +127,11 @@ func (a *Announcer) sendOne(ip netip.Addr) error {
 			f := &ethernet.Frame{Destination: ethernet.Broadcast, Source: a.ifi.HardwareAddr, EtherType: ethernet.EtherTypeARP, Payload: pb}
 			fb, err = f.MarshalBinary()
 		}
+		if err == nil && arpConn == nil {
+			err = errClosed
+		}
 		if err == nil {
-			_, err = a.arp.WriteTo(fb, &packet.Addr{HardwareAddr: ethernet.Broadcast})
+			_, err = arpConn.WriteTo(fb, &packet.Addr{HardwareAddr: ethernet.Broadcast})
 		}
 		if err != nil {
 			return fmt.Errorf("sending gratuitous ARP on %s for %v: %w", a.ifi.Name, ip, err)
@@ -149,7 +147,10 @@ func (a *Announcer) sendOne(ip netip.Addr) error {
 			Addr:      a.ifi.HardwareAddr,
 		}},
 	}
-	if err := a.ndp.WriteTo(na, nil, netip.IPv6LinkLocalAllNodes()); err != nil {
+	if ndpConn == nil {
+		return fmt.Errorf("sending unsolicited neighbour advert on %s for %v: %w", a.ifi.Name, ip, errClosed)
+	}
+	if err := ndpConn.WriteTo(na, nil, netip.IPv6LinkLocalAllNodes()); err != nil {
 		return fmt.Errorf("sending unsolicited neighbour advert on %s for %v: %w", a.ifi.Name, ip, err)
 	}
 	return nil
@@ -162,18 +163,14 @@ func (a *Announcer) announces(name string, ifi *net.Interface, addrs []netip.Add
 		bytes.Equal(a.ifi.HardwareAddr, ifi.HardwareAddr) && slices.Equal(a.addrs, addrs) && a.interval == interval
 }
 
-// Close stops announcements under way and closes the sockets.
+// Close stops announcements under way and lets go of the interface's
+// sockets, which close with the last announcer using them.
 func (a *Announcer) Close() error {
-	if a.cancel != nil {
+	var err error
+	a.closed.Do(func() {
 		a.cancel()
-	}
-	a.wg.Wait()
-	var errs []error
-	if a.arp != nil {
-		errs = append(errs, a.arp.Close())
-	}
-	if a.ndp != nil {
-		errs = append(errs, a.ndp.Close())
-	}
-	return errors.Join(errs...)
+		a.wg.Wait()
+		err = a.link.release()
+	})
+	return err
 }

@@ -1,0 +1,140 @@
+package vrrp
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/vishvananda/netlink"
+)
+
+// network returns p's Network on conn.
+func (r *Router) network(p *plan, conn *routerConn, old *Announcer) (*linkNetwork, error) {
+	// An instance whose announcements are unchanged keeps its
+	// announcer, and with it the rounds it is sending.
+	ann := old
+	if !old.announces(p.cfg.Name, p.ifi, p.onLink, p.spec.Net.Garp) {
+		var err error
+		ann, err = r.host.announcers.announcer(p.cfg.Name, p.ifi, p.onLink, p.spec.Net.Garp, r.log)
+		if err != nil {
+			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
+		}
+		ann.guard.parent = &r.guard
+	}
+	send := conn.Conn
+	if p.out != nil {
+		send = p.out
+	}
+	ln := &linkNetwork{
+		conn: send, src: p.cfg.Primary, dsts: p.dsts, ann: ann,
+		nl: r.host.nl, device: p.ifi.Name, vips: p.vips, routes: p.spec.Net.Routes,
+		addrs: NewAddressSet(r.host.nl, p.ifi.Name, p.vips), unicast: p.cfg.Unicast,
+	}
+	if p.key.ah {
+		ln.ahKey = []byte(p.cfg.AuthPass)
+	}
+	return ln, nil
+}
+
+// linkNetwork is an instance's Network on a Linux interface.
+type linkNetwork struct {
+	conn   *Conn
+	src    netip.Addr
+	dsts   []netip.Addr
+	nl     *netlink.Handle
+	device string
+	vips   []VIP
+	routes []Route
+	addrs  *AddressSet
+	ann    *Announcer
+	// ahKey is the AH key (auth_pass), nil without AH; unicast leaves
+	// the TTL out of its ICV.
+	ahKey   []byte
+	unicast bool
+}
+
+func (n *linkNetwork) Advertise(a *Advertisement) error {
+	var errs []error
+	for _, dst := range n.dsts {
+		// Marshal per destination: the version 3 checksum covers it.
+		b, err := a.Marshal(n.src, dst)
+		if err == nil && n.ahKey != nil {
+			// The identification is covered by the ICV: it must not
+			// be 0, which the kernel would replace.
+			id := uint16(a.ahSeq)
+			if id == 0 {
+				id = 1
+			}
+			b = marshalAH(b, n.src, dst, id, a.ahSeq, n.ahKey, n.unicast)
+		}
+		if err == nil {
+			err = n.conn.WriteTo(b, n.src, dst)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// AddAddresses adds the VIPs, then the routes, which may depend on them.
+func (n *linkNetwork) AddAddresses() error {
+	return errors.Join(n.addrs.Add(), NewRouteSet(n.nl, n.routes).Add())
+}
+
+// RemoveAddresses removes the routes, then the VIPs.
+func (n *linkNetwork) RemoveAddresses() error {
+	return errors.Join(NewRouteSet(n.nl, n.routes).Remove(), n.addrs.Remove())
+}
+
+func (n *linkNetwork) Announce(rounds int) error { return n.ann.Announce(rounds) }
+
+// UpdateAddresses removes the routes and VIPs of old that n lacks, then
+// adds those new to n and announces the new VIPs; those they share stay
+// untouched. Removal comes first: a VIP whose options changed is removed
+// under its old ones before it is added with the new.
+func (n *linkNetwork) UpdateAddresses(old Network, rounds int) error {
+	o, ok := old.(*linkNetwork)
+	if !ok {
+		return fmt.Errorf("updating VIPs on %s: cannot take over from a %T", n.device, old)
+	}
+	gone := missing(o.vips, n.vips)
+	added := missing(n.vips, o.vips)
+	var errs []error
+	if routes := missing(o.routes, n.routes); len(routes) > 0 {
+		errs = append(errs, NewRouteSet(o.nl, routes).Remove())
+	}
+	if len(gone) > 0 {
+		errs = append(errs, NewAddressSet(o.nl, o.device, gone).Remove())
+	}
+	if len(added) > 0 {
+		errs = append(errs, NewAddressSet(n.nl, n.device, added).Add())
+		var announce []netip.Addr
+		for _, v := range added {
+			if slices.Contains(n.ann.addrs, v.Prefix.Addr()) {
+				announce = append(announce, v.Prefix.Addr())
+			}
+		}
+		if len(announce) > 0 && rounds > 0 {
+			errs = append(errs, n.ann.announce(announce, rounds))
+		}
+	}
+	if routes := missing(n.routes, o.routes); len(routes) > 0 {
+		errs = append(errs, NewRouteSet(n.nl, routes).Add())
+	}
+	return errors.Join(errs...)
+}
+
+// missing returns the elements of a that b lacks.
+func missing[T comparable](a, b []T) []T {
+	var out []T
+	for _, v := range a {
+		if !slices.Contains(b, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+var _ AddressUpdater = (*linkNetwork)(nil)

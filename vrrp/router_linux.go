@@ -1,0 +1,67 @@
+package vrrp
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sirupsen/logrus"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// NewRouter returns a router that manages addresses through nl (nil: the
+// caller's network namespace) and logs to log.
+func NewRouter(nl *netlink.Handle, log logrus.FieldLogger) *Router {
+	if nl == nil {
+		nl = &netlink.Handle{}
+	}
+	return newRouter(&host{nl: nl, log: log}, log)
+}
+
+// host is a Router's Linux side: rtnetlink for links, addresses, routes
+// and VMAC interfaces, and the announcers' sockets.
+type host struct {
+	nl         *netlink.Handle
+	log        logrus.FieldLogger
+	announcers announcerPool
+}
+
+// subscribeLinks reports the carrier changes of the host's interfaces
+// until done is closed; the channel closes if the subscription fails.
+func (h *host) subscribeLinks(ctx context.Context, done <-chan struct{}) (<-chan linkUpdate, error) {
+	nu := make(chan netlink.LinkUpdate, 16)
+	if err := netlink.LinkSubscribeWithOptions(nu, done, netlink.LinkSubscribeOptions{
+		ErrorCallback: func(err error) {
+			if ctx.Err() == nil {
+				h.log.Errorf("netlink link subscription: %v", err)
+			}
+		},
+	}); err != nil {
+		return nil, fmt.Errorf("subscribing to link changes: %w", err)
+	}
+	out := make(chan linkUpdate, 16)
+	go func() {
+		defer close(out)
+		for u := range nu {
+			lu := linkUpdate{index: int(u.Index), name: u.Attrs().Name, up: running(u.IfInfomsg.Flags)}
+			select {
+			case out <- lu:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// carrier reports whether interface idx has carrier.
+func (h *host) carrier(idx int) bool {
+	link, err := h.nl.LinkByIndex(idx)
+	return err == nil && running(link.Attrs().RawFlags)
+}
+
+// running reports carrier as keepalived reads it: administratively up and
+// IFF_RUNNING.
+func running(flags uint32) bool {
+	return flags&unix.IFF_UP != 0 && flags&unix.IFF_RUNNING != 0
+}
