@@ -146,7 +146,8 @@ type Config struct {
 	Notify func(Transition)
 }
 
-// A Transition is a change of state, for notify scripts and FIFOs.
+// A Transition is a change of state, or an event in a state, for notify
+// scripts and FIFOs.
 type Transition struct {
 	// Instance is the instance's name, or the sync group's when Group
 	// is set.
@@ -156,7 +157,23 @@ type Transition struct {
 	From, To State
 	Priority uint8 // effective priority when the state changed
 	Time     time.Time
+	// Event, when not EventNone, is what happened in state To, which
+	// did not change (From is To).
+	Event Event
 }
+
+// An Event is something keepalived reports to the notify FIFOs and
+// scripts without a change of state.
+type Event uint8
+
+// Events.
+const (
+	EventNone Event = iota
+	// EventMasterRxLowerPri: a master received an advertisement of a
+	// lower priority (notify_master_rx_lower_pri), as when another
+	// router believes itself master.
+	EventMasterRxLowerPri
+)
 
 // Stats are an instance's counters since it was created.
 type Stats struct {
@@ -719,6 +736,10 @@ func (i *Instance) masterRx(a *Advertisement, src netip.Addr) {
 				})
 			}
 		}
+		// keepalived reports it so that a notify_master_rx_lower_pri
+		// script can take back what another router's notify_master
+		// took.
+		i.event(EventMasterRxLowerPri)
 	}
 }
 
@@ -813,6 +834,21 @@ func (i *Instance) advertise(prio uint8) bool {
 	}
 	i.stats.AdvertsSent++
 	return true
+}
+
+// event reports ev in the current state.
+func (i *Instance) event(ev Event) {
+	if i.cfg.Notify != nil {
+		i.cfg.Notify(Transition{
+			Instance: i.cfg.Name,
+			VRID:     i.cfg.VRID,
+			From:     i.state,
+			To:       i.state,
+			Priority: i.effPrio,
+			Time:     i.clock.Now(),
+			Event:    ev,
+		})
+	}
 }
 
 func (i *Instance) setState(s State) {

@@ -257,3 +257,49 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestDaemonMasterRxLowerPri sends a master a valid advert of a lower
+// priority, as from a router that believes itself master, under
+// keepalived and then under gokeepalived: both run
+// notify_master_rx_lower_pri and write the event's FIFO line.
+func TestDaemonMasterRxLowerPri(t *testing.T) {
+	lab := nettest.NewLab(t)
+	m := lab.AddHost("m", "10.79.0.1/24")
+	a := lab.AddHost("a", "10.79.0.2/24")
+	s := newSender(t, a)
+	lines := map[bool]string{}
+	for _, ours := range []bool{false, true} {
+		dir := t.TempDir()
+		notifyScript(t, dir)
+		conf := strings.Replace(hostileConf, "    priority 100\n", fmt.Sprintf("    priority 100\n    notify_master_rx_lower_pri \"%s/notify.sh rx-lower\"\n", dir), 1)
+		fifo := filepath.Join(dir, "fifo")
+		conf = strings.Replace(conf, "router_id hostile", "router_id hostile\n    vrrp_notify_fifo "+fifo+"\n    script_user root", 1)
+		var d *nettest.Daemon
+		if ours {
+			path := filepath.Join(dir, "keepalived.conf")
+			os.WriteFile(path, []byte(conf), 0o644)
+			d = m.Start(t, gokeepalivedBinary(t), "-n", "-l", "-G", "-P", "-f", path,
+				"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"),
+				"--control-socket", filepath.Join(dir, "ctl.sock"))
+		} else {
+			d = m.StartKeepalived(t, conf, "-P")
+		}
+		r := readFIFO(t, fifo)
+		waitFor(t, "VI_M master", 10*time.Second, func() bool { return r.has(`INSTANCE "VI_M" MASTER 100`) })
+		s.send(advert(t, func(a *vrrp.Advertisement) { a.Priority = 50 }), "224.0.0.18", 255)
+		waitFor(t, "notify_master_rx_lower_pri", 10*time.Second, func() bool {
+			b, _ := os.ReadFile(filepath.Join(dir, "calls"))
+			return strings.Contains(string(b), "rx-lower")
+		})
+		waitFor(t, "the event's FIFO line", 10*time.Second, func() bool { return r.has(`INSTANCE "VI_M" MASTER_RX_LOWER_PRI 100`) })
+		b, _ := os.ReadFile(filepath.Join(dir, "calls"))
+		lines[ours] = string(b)
+		if !m.HasAddr("10.79.0.100") {
+			t.Errorf("ours=%v: the master lost its VIP to a lower priority", ours)
+		}
+		d.Stop(t, 10*time.Second)
+	}
+	if lines[true] != lines[false] {
+		t.Errorf("script calls:\n%s\nkeepalived's:\n%s", lines[true], lines[false])
+	}
+}

@@ -1,6 +1,8 @@
 package vrrpd
 
 import (
+	"fmt"
+
 	"github.com/gokeepalived/gokeepalived/notify"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
@@ -39,6 +41,10 @@ func (l *Loop) report(stopped <-chan struct{}) {
 // notify reports one transition: smtp_alert first, then the scripts and
 // FIFO lines, then lvs_sync_daemon and ha_suspend.
 func (l *Loop) notify(t vrrp.Transition) {
+	if t.Event != vrrp.EventNone {
+		l.notifyEvent(t)
+		return
+	}
 	s, ok := notifyState(t.To)
 	if !ok {
 		return
@@ -91,6 +97,26 @@ func (l *Loop) notify(t vrrp.Transition) {
 	}
 	if l.changed != nil && (t.To == vrrp.StateMaster || t.From == vrrp.StateMaster) {
 		l.changed()
+	}
+}
+
+// notifyEvent reports an event without a change of state, to the FIFOs
+// and the event's own script, as keepalived's send_event_notify does.
+func (l *Loop) notifyEvent(t vrrp.Transition) {
+	var ev notify.State
+	switch t.Event {
+	case vrrp.EventMasterRxLowerPri:
+		ev = notify.MasterRxLowerPri
+	case vrrp.EventNone:
+		return
+	default:
+		panic(fmt.Sprintf("vrrpd: unknown vrrp.Event %d", t.Event))
+	}
+	l.mu.Lock()
+	in := l.byName[t.Instance]
+	l.mu.Unlock()
+	if in != nil {
+		l.hub.Notifier().InstanceEvent(in.scripts, ev, int(t.Priority))
 	}
 }
 
