@@ -120,8 +120,17 @@ func TestDaemonReloadStartsVRRP(t *testing.T) {
 			}
 		}
 
+		// keepalived may still be starting and miss the first signal:
+		// the same reload is sent again until it is taken.
 		reload(withVRRP)
-		waitFor(t, "VIP added by the reloaded configuration", 10*time.Second, func() bool { return m.HasAddr("10.78.0.100") })
+		sent := time.Now()
+		waitFor(t, "VIP added by the reloaded configuration", 15*time.Second, func() bool {
+			if time.Since(sent) > 5*time.Second {
+				reload(withVRRP)
+				sent = time.Now()
+			}
+			return m.HasAddr("10.78.0.100")
+		})
 		reload(onlyLVS)
 		waitFor(t, "VIP released when the instance left the configuration", 10*time.Second, func() bool { return !m.HasAddr("10.78.0.100") })
 		waitFor(t, "DELETED reported", 10*time.Second, func() bool { return strings.Contains(readCalls(dir), "DELETED") })
