@@ -25,11 +25,14 @@ type Conn struct {
 	group netip.Addr // invalid when unicast only
 	v6    bool
 	ah    bool // IP protocol 51: adverts behind an Authentication Header
-	pc    net.PacketConn
-	p4    *ipv4.PacketConn
-	p6    *ipv6.PacketConn
 	log   logrus.FieldLogger
 	guard *guard
+
+	// sockMu guards the socket, which Reopen replaces.
+	sockMu sync.RWMutex
+	pc     net.PacketConn
+	p4     *ipv4.PacketConn
+	p6     *ipv6.PacketConn
 
 	mu        sync.Mutex
 	receivers [256]Receiver // by VRID
@@ -65,6 +68,24 @@ func ListenAH(ifi *net.Interface, group netip.Addr, log logrus.FieldLogger) (*Co
 }
 
 func listen(ifi *net.Interface, v6, ah bool, group netip.Addr, log logrus.FieldLogger) (*Conn, error) {
+	pc, err := openSocket(ifi, v6, ah)
+	if err != nil {
+		return nil, err
+	}
+	c := &Conn{
+		ifi: ifi, group: group, v6: v6, ah: ah, pc: pc, log: log, guard: &guard{log: log},
+		drops:  make(map[DropReason]uint64),
+		logged: make(map[DropReason]bool),
+	}
+	if err := c.setup(); err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("setting up VRRP socket on %s: %w", ifi.Name, err)
+	}
+	return c, nil
+}
+
+// openSocket opens a raw socket for VRRP (or AH) on ifi.
+func openSocket(ifi *net.Interface, v6, ah bool) (net.PacketConn, error) {
 	network, laddr := "ip4:112", "0.0.0.0"
 	switch {
 	case v6:
@@ -96,16 +117,28 @@ func listen(ifi *net.Interface, v6, ah bool, group netip.Addr, log logrus.FieldL
 	if err != nil {
 		return nil, fmt.Errorf("opening VRRP socket on %s: %w", ifi.Name, err)
 	}
-	c := &Conn{
-		ifi: ifi, group: group, v6: v6, ah: ah, pc: pc, log: log, guard: &guard{log: log},
-		drops:  make(map[DropReason]uint64),
-		logged: make(map[DropReason]bool),
+	return pc, nil
+}
+
+// Reopen replaces the socket with a new one of the same kind, keeping its
+// receivers and counters: for a socket that failed. A Serve in progress
+// on the old socket returns.
+func (c *Conn) Reopen() error {
+	pc, err := openSocket(c.ifi, c.v6, c.ah)
+	if err != nil {
+		return fmt.Errorf("reopening VRRP socket on %s: %w", c.ifi.Name, err)
 	}
-	if err := c.setup(); err != nil {
+	n := &Conn{ifi: c.ifi, group: c.group, v6: c.v6, ah: c.ah, pc: pc}
+	if err := n.setup(); err != nil {
 		pc.Close()
-		return nil, fmt.Errorf("setting up VRRP socket on %s: %w", ifi.Name, err)
+		return fmt.Errorf("reopening VRRP socket on %s: %w", c.ifi.Name, err)
 	}
-	return c, nil
+	c.sockMu.Lock()
+	old := c.pc
+	c.pc, c.p4, c.p6 = n.pc, n.p4, n.p6
+	c.sockMu.Unlock()
+	old.Close()
+	return nil
 }
 
 func (c *Conn) setup() error {
@@ -186,8 +219,11 @@ func (c *Conn) idle() bool {
 func (c *Conn) WriteTo(b []byte, src, dst netip.Addr) error {
 	var err error
 	to := &net.IPAddr{IP: dst.AsSlice()}
+	c.sockMu.RLock()
+	pc, p4, p6 := c.pc, c.p4, c.p6
+	c.sockMu.RUnlock()
 	if c.ah {
-		if _, err = c.pc.WriteTo(b, to); err != nil {
+		if _, err = pc.WriteTo(b, to); err != nil {
 			return fmt.Errorf("sending VRRP advert with AH from %v to %v on %s: %w", src, dst, c.ifi.Name, err)
 		}
 		return nil
@@ -198,9 +234,9 @@ func (c *Conn) WriteTo(b []byte, src, dst netip.Addr) error {
 			// process-wide, across network namespaces.
 			to.Zone = strconv.Itoa(c.ifi.Index)
 		}
-		_, err = c.p6.WriteTo(b, &ipv6.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index}, to)
+		_, err = p6.WriteTo(b, &ipv6.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index}, to)
 	} else {
-		_, err = c.p4.WriteTo(b, &ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index}, to)
+		_, err = p4.WriteTo(b, &ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index}, to)
 	}
 	if err != nil {
 		return fmt.Errorf("sending VRRP advert from %v to %v on %s: %w", src, dst, c.ifi.Name, err)
@@ -211,11 +247,14 @@ func (c *Conn) WriteTo(b []byte, src, dst netip.Addr) error {
 // Serve reads messages and hands them to their receivers until ctx is
 // done or the socket fails.
 func (c *Conn) Serve(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { c.pc.Close() })
+	c.sockMu.RLock()
+	pc := c.pc
+	c.sockMu.RUnlock()
+	stop := context.AfterFunc(ctx, func() { pc.Close() })
 	defer stop()
-	sc, ok := c.pc.(syscall.Conn)
+	sc, ok := pc.(syscall.Conn)
 	if !ok {
-		return fmt.Errorf("reading VRRP on %s: %T has no file descriptor", c.ifi.Name, c.pc)
+		return fmt.Errorf("reading VRRP on %s: %T has no file descriptor", c.ifi.Name, pc)
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
@@ -339,4 +378,8 @@ func (c *Conn) Drops() map[DropReason]uint64 {
 }
 
 // Close closes the socket.
-func (c *Conn) Close() error { return c.pc.Close() }
+func (c *Conn) Close() error {
+	c.sockMu.RLock()
+	defer c.sockMu.RUnlock()
+	return c.pc.Close()
+}

@@ -66,12 +66,16 @@ type helperSpec struct {
 	// Reload names a file holding the helperSpec the router applies
 	// on SIGHUP.
 	Reload string
+	// BreakSockets makes SIGUSR1 close every VRRP socket of the
+	// router under it, as a socket failure would.
+	BreakSockets bool
 }
 
 // helperReport is what the helper process prints when it stops.
 type helperReport struct {
-	Instances   []Status
-	SocketDrops map[DropReason]uint64
+	Instances    []Status
+	SocketDrops  map[DropReason]uint64
+	SocketErrors uint64
 }
 
 const statusPrefix = "vrrp-status: "
@@ -135,11 +139,28 @@ func runRouter(spec helperSpec) int {
 			}
 		}()
 	}
+	if spec.BreakSockets {
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		defer signal.Stop(usr1)
+		go func() {
+			for range usr1 {
+				r.mu.Lock()
+				for _, c := range r.conns {
+					c.sockMu.RLock()
+					c.pc.Close()
+					c.sockMu.RUnlock()
+				}
+				r.mu.Unlock()
+				log.Info("sockets closed under the router")
+			}
+		}()
+	}
 	if err := r.Run(ctx); err != nil {
 		log.Error(err)
 		return 1
 	}
-	rep := helperReport{SocketDrops: r.Drops()}
+	rep := helperReport{SocketDrops: r.Drops(), SocketErrors: r.SocketErrors()}
 	for _, inst := range r.Instances() {
 		rep.Instances = append(rep.Instances, inst.Status())
 	}
@@ -229,11 +250,16 @@ func startOurs(t *testing.T, h *nettest.Host, spec ...routerSpec) *nettest.Daemo
 // startOursGroup runs our router with a sync group of instances.
 func startOursGroup(t *testing.T, h *nettest.Host, group string, specs ...routerSpec) *nettest.Daemon {
 	t.Helper()
+	return startHelper(t, h, helperSpec{Group: group}, specs...)
+}
+
+// startHelper runs our router with hs and the instances of specs.
+func startHelper(t *testing.T, h *nettest.Host, hs helperSpec, specs ...routerSpec) *nettest.Daemon {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := helperSpec{Group: group}
 	for _, s := range specs {
 		if s.Interface == "" {
 			s.Interface = h.Link

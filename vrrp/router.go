@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -84,11 +85,13 @@ type Router struct {
 	trackWG  sync.WaitGroup
 
 	// While running: the context of the sockets' Serve, and its
-	// goroutines and failures.
+	// goroutines.
 	serveCtx context.Context
 	serveWG  sync.WaitGroup
-	serveErr []error
-	fail     context.CancelFunc
+
+	socketErrors    atomic.Uint64
+	resubscriptions atomic.Uint64
+	progress        atomic.Int64 // UnixNano of the last heartbeat
 }
 
 type connKey struct {
@@ -537,18 +540,23 @@ func (r *Router) Run(ctx context.Context) error {
 		r.mu.Unlock()
 		return errors.New("vrrp router already running")
 	}
-	done := make(chan struct{})
-	defer close(done)
-	links, err := r.host.subscribeLinks(ctx, done)
+	subDone := make(chan struct{})
+	links, err := r.host.subscribeLinks(ctx, subDone)
 	if err != nil {
 		r.mu.Unlock()
 		return err
 	}
+	defer func() { close(subDone) }()
 	r.running = true
+	defer func() {
+		r.mu.Lock()
+		r.running = false
+		r.mu.Unlock()
+	}()
 	// The sockets outlive ctx: stopping masters still send priority 0.
 	serveCtx, stopServing := context.WithCancel(context.Background())
 	defer stopServing()
-	r.serveCtx, r.fail = serveCtx, cancel
+	r.serveCtx = serveCtx
 	for _, c := range r.conns {
 		r.serve(c)
 	}
@@ -566,21 +574,69 @@ func (r *Router) Run(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 
+	beat := time.NewTicker(HeartbeatInterval)
+	defer beat.Stop()
+	r.heartbeat()
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
+		case <-beat.C:
+			r.guard.run("heartbeat", r.heartbeat)
 		case u, ok := <-links:
-			if !ok {
-				r.mu.Lock()
-				r.serveErr = append(r.serveErr, errors.New("link subscription closed"))
-				r.mu.Unlock()
-				cancel()
-				break
+			if ok {
+				r.guard.run("link watcher", func() { r.linkChanged(u) })
+				continue
 			}
-			r.guard.run("link watcher", func() { r.linkChanged(u) })
+			// The subscription failed (a burst of changes overflows
+			// its socket): subscribe again, then read every watched
+			// carrier, so that no change is lost and none is made up.
+			close(subDone)
+			subDone = make(chan struct{})
+			links = r.resubscribe(ctx, subDone)
 		}
 	}
 	return r.shutdown(stopServing)
+}
+
+// HeartbeatInterval is how often a running Router records its Progress.
+const HeartbeatInterval = time.Second
+
+// resubscribe subscribes to link changes again, trying until it works or
+// ctx ends, and then brings the watched carriers up to date. It returns
+// the new subscription, or nil (which blocks) once ctx has ended.
+func (r *Router) resubscribe(ctx context.Context, done chan struct{}) <-chan linkUpdate {
+	r.resubscriptions.Add(1)
+	r.log.Errorf("netlink link subscription lost; subscribing again")
+	pause := socketRetryMin
+	for {
+		links, err := r.host.subscribeLinks(ctx, done)
+		if err == nil {
+			r.guard.run("link watcher", r.rereadCarriers)
+			r.log.Infof("netlink link subscription made again")
+			return links
+		}
+		r.log.Errorf("%v; trying again in %v", err, pause)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, socketRetryMax)
+	}
+}
+
+// rereadCarriers reads the carrier of every watched interface and applies
+// those that changed while no subscription reported them.
+func (r *Router) rereadCarriers() {
+	r.mu.Lock()
+	idxs := make([]int, 0, len(r.carrier))
+	for idx := range r.carrier {
+		idxs = append(idxs, idx)
+	}
+	r.mu.Unlock()
+	for _, idx := range idxs {
+		r.linkChanged(linkUpdate{index: idx, name: r.host.linkName(idx), up: r.host.carrier(idx)})
+	}
 }
 
 // shutdown stops the trackers and every instance, and waits for the
@@ -612,28 +668,78 @@ func (r *Router) shutdown(stopServing context.CancelFunc) error {
 			r.host.removeVMAC(m.inst.Name(), m.vmac)
 		}
 	}
-	return errors.Join(r.serveErr...)
+	return nil
 }
 
-// serve reads c until the router stops or c is closed.
+// serve reads c until the router stops. A socket that fails is opened
+// again, and the instances on it go on in their states: a master keeps
+// its addresses and its adverts, which use the new socket as soon as it
+// is there.
 func (r *Router) serve(c *routerConn) {
 	ctx, stop := context.WithCancel(r.serveCtx)
 	c.stop = stop
 	r.serveWG.Add(1)
 	go func() {
 		defer r.serveWG.Done()
-		var err error
-		// Serve contains the panics of the instances it calls; one of
-		// its own ends it, and it starts again on the same socket.
-		for r.guard.run("VRRP reader on "+c.ifi.Name, func() { err = c.Serve(ctx) }) && ctx.Err() == nil {
-		}
-		if err != nil {
-			r.mu.Lock()
-			r.serveErr = append(r.serveErr, err)
-			r.mu.Unlock()
-			r.fail()
+		pause := socketRetryMin
+		for ctx.Err() == nil {
+			var err error
+			// Serve contains the panics of the instances it calls; one
+			// of its own ends it, and it starts again on the same
+			// socket.
+			if r.guard.run("VRRP reader on "+c.ifi.Name, func() { err = c.Serve(ctx) }) || ctx.Err() != nil {
+				continue
+			}
+			r.socketErrors.Add(1)
+			r.log.Errorf("%v; opening the socket again", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(pause):
+			}
+			if err := c.Reopen(); err != nil {
+				r.log.Errorf("%v; trying again in %v", err, pause)
+				pause = min(2*pause, socketRetryMax)
+				continue
+			}
+			r.log.Infof("VRRP socket on %s opened again", c.ifi.Name)
+			pause = socketRetryMin
 		}
 	}()
+}
+
+// The pauses before a failed socket, or a lost link subscription, is
+// opened again: short, since the instances cannot hear their peers
+// meanwhile, and growing while the host refuses.
+const (
+	socketRetryMin = 10 * time.Millisecond
+	socketRetryMax = time.Second
+)
+
+// SocketErrors returns the number of times a VRRP socket failed and was
+// opened again.
+func (r *Router) SocketErrors() uint64 { return r.socketErrors.Load() }
+
+// LinkResubscriptions returns the number of times the netlink link
+// subscription was lost (as when a burst of link changes overflows it)
+// and made again, with the carrier of every watched interface read anew.
+func (r *Router) LinkResubscriptions() uint64 { return r.resubscriptions.Load() }
+
+// Progress returns when the router last showed that it works: its event
+// loop runs and the locks of the router and of every instance can be
+// taken. A time that stops moving means a wedged router.
+func (r *Router) Progress() time.Time { return time.Unix(0, r.progress.Load()) }
+
+// heartbeat takes the router's lock and every instance's, and records
+// the time: what a wedged goroutine holding one of them would stop.
+func (r *Router) heartbeat() {
+	r.mu.Lock()
+	members := slices.Clone(r.members)
+	r.mu.Unlock()
+	for _, m := range members {
+		m.inst.Status()
+	}
+	r.progress.Store(time.Now().UnixNano())
 }
 
 // watch starts following the carrier of m's interfaces.

@@ -60,6 +60,16 @@ func (h *host) carrier(idx int) bool {
 	return err == nil && running(link.Attrs().RawFlags)
 }
 
+// linkName returns interface idx's name, or its number when it has
+// gone.
+func (h *host) linkName(idx int) string {
+	link, err := h.nl.LinkByIndex(idx)
+	if err != nil {
+		return fmt.Sprintf("interface %d", idx)
+	}
+	return link.Attrs().Name
+}
+
 // running reports carrier as keepalived reads it: administratively up and
 // IFF_RUNNING.
 func running(flags uint32) bool {
