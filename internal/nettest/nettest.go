@@ -325,3 +325,20 @@ func randomID() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// LinkStorm makes n veth pairs in the host's namespace and deletes them:
+// 4n link changes in a burst, as many as overflow a netlink subscriber
+// that does not read them meanwhile.
+func (h *Host) LinkStorm(n int) {
+	h.lab.t.Helper()
+	var add, del strings.Builder
+	for k := range n {
+		fmt.Fprintf(&add, "link add st%da type veth peer name st%db\n", k, k)
+		fmt.Fprintf(&del, "link del st%da\n", k)
+	}
+	for _, batch := range []string{add.String(), del.String()} {
+		cmd := exec.Command("ip", "-n", h.NS, "-batch", "-")
+		cmd.Stdin = strings.NewReader(batch)
+		h.lab.mustRun(cmd)
+	}
+}
