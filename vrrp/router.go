@@ -730,6 +730,14 @@ func (r *Router) LinkResubscriptions() uint64 { return r.resubscriptions.Load() 
 // taken. A time that stops moving means a wedged router.
 func (r *Router) Progress() time.Time { return time.Unix(0, r.progress.Load()) }
 
+// Stall holds the router's lock for d, as a goroutine wedged while
+// holding it would: for tests of what watches Progress.
+func (r *Router) Stall(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	time.Sleep(d)
+}
+
 // heartbeat takes the router's lock and every instance's, and records
 // the time: what a wedged goroutine holding one of them would stop.
 func (r *Router) heartbeat() {

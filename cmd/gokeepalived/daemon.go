@@ -51,6 +51,7 @@ type daemon struct {
 	loops      [numLoops]*runningLoop // nil: not running
 	started    time.Time
 	lastReload time.Time
+	wedged     error // why the watchdog is not fed; nil while it is
 }
 
 // runDaemon is gokeepalived without -t, -d, -v or -h: the service itself.
@@ -185,7 +186,8 @@ func (d *daemon) run() int {
 		}()
 	}
 	d.sd.Ready()
-	go d.sd.Watchdog(ctx)
+	go d.sd.Watchdog(ctx, d.healthy)
+	d.testStall()
 
 	for sig := range sigs {
 		switch sig {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,4 +54,78 @@ func TestDaemonLinkStorm(t *testing.T) {
 
 	startOurs(t, p, 200)
 	waitFor(t, "the higher priority takes over", 10*time.Second, func() bool { return p.HasAddr(daemonVIP) && !m.HasAddr(daemonVIP) })
+}
+
+// TestDaemonWatchdogWedgedLoop wedges the VRRP loop of a daemon whose
+// systemd watchdog is a socket of the test's: the pings stop within
+// WatchdogSec, the daemon says why, and they come back with the loop.
+func TestDaemonWatchdogWedgedLoop(t *testing.T) {
+	lab := nettest.NewLab(t)
+	m := lab.AddHost("m", "10.77.0.1/24")
+	dir := t.TempDir()
+	notifyScript(t, dir)
+	sock := filepath.Join(dir, "notify")
+	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	var pings []time.Time
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := ln.Read(buf)
+			if err != nil {
+				return
+			}
+			if strings.Contains(string(buf[:n]), "WATCHDOG=1") {
+				mu.Lock()
+				pings = append(pings, time.Now())
+				mu.Unlock()
+			}
+		}
+	}()
+	pingsSince := func(from time.Time) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, p := range pings {
+			if p.After(from) {
+				n++
+			}
+		}
+		return n
+	}
+	conf := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(conf, []byte(vrrpConf(dir, 150)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const watchdogSec, stall = 4 * time.Second, 12 * time.Second
+	// The daemon runs in the lab's namespace; the socket is a file.
+	args := []string{"env", "NOTIFY_SOCKET=" + sock, fmt.Sprintf("WATCHDOG_USEC=%d", watchdogSec.Microseconds()),
+		envTestStall + "=vrrp=" + stall.String(), gokeepalivedBinary(t), "-n", "-l", "-G", "-P", "-f", conf,
+		"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"),
+		"--control-socket", filepath.Join(dir, "ctl.sock")}
+	d := m.Start(t, args[0], args[1:]...)
+	if !d.WaitOutput("wedging the vrrp loop", 10*time.Second) {
+		t.Fatalf("the loop was not wedged:\n%s", d.Output())
+	}
+	wedged := time.Now()
+	time.Sleep(watchdogSec)
+	quiet := time.Now()
+	if !d.WaitOutput("no longer feeding the systemd watchdog", time.Second) {
+		t.Fatalf("the daemon did not say why it stopped the watchdog:\n%s", d.Output())
+	}
+	time.Sleep(stall - (watchdogSec + 2*time.Second))
+	if n := pingsSince(quiet); n != 0 {
+		t.Errorf("%d watchdog pings more than WatchdogSec after the loop wedged", n)
+	}
+	if n := pingsSince(time.Time{}); n == 0 {
+		t.Error("no watchdog ping at all")
+	}
+	waitFor(t, "pings again once the loop runs", stall+2*watchdogSec, func() bool { return pingsSince(wedged.Add(stall)) > 0 })
+	if !d.WaitOutput("feeding the systemd watchdog again", time.Second) {
+		t.Errorf("the daemon did not say the watchdog is fed again:\n%s", d.Output())
+	}
 }

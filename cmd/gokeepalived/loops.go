@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -14,6 +16,7 @@ import (
 	"github.com/gokeepalived/gokeepalived/internal/checkerd"
 	"github.com/gokeepalived/gokeepalived/internal/logging"
 	"github.com/gokeepalived/gokeepalived/internal/vrrpd"
+	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
 // A loop is one of the daemon's loops, as keepalived's child processes:
@@ -51,10 +54,25 @@ func (k loopKind) String() string {
 
 // runningLoop is a loop the daemon started.
 type runningLoop struct {
-	loop   loop
-	close  func() // after Run has returned; may be nil
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the loop has stopped
+	loop    loop
+	close   func() // after Run has returned; may be nil
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the loop has stopped
+	started time.Time
+}
+
+// A progressor is a loop that reports when it last showed that it works,
+// at least every few seconds while it does.
+type progressor interface {
+	Progress() time.Time
+}
+
+// staleAfter is how long a loop may show no progress before the daemon
+// stops feeding systemd's watchdog: three of the vrrp package's
+// heartbeats, or half of WatchdogSec if that is longer, so that a wedged
+// loop stops the pings within WatchdogSec.
+func (d *daemon) staleAfter() time.Duration {
+	return max(3*vrrp.HeartbeatInterval, d.sd.WatchdogInterval()/2)
 }
 
 // wants reports whether cfg and the command line ask for loop k: keepalived
@@ -110,6 +128,7 @@ func (d *daemon) startLoop(ctx context.Context, k loopKind, cfg *config.Config) 
 	}
 	ctx, r.cancel = context.WithCancel(ctx)
 	r.done = make(chan struct{})
+	r.started = time.Now()
 	d.mu.Lock()
 	d.loops[k] = r
 	d.mu.Unlock()
@@ -206,6 +225,69 @@ func (d *daemon) checkerLoop() *checkerd.Loop {
 		return r.loop.(*checkerd.Loop)
 	}
 	return nil
+}
+
+// healthy tells the watchdog whether every running loop shows progress.
+// The first loop that stops, and its recovery, are logged once each.
+func (d *daemon) healthy() error {
+	var err error
+	for k := range numLoops {
+		r := d.loopOf(k)
+		p, ok := r.loopProgressor()
+		if !ok {
+			continue
+		}
+		last := p.Progress()
+		if last.Before(r.started) {
+			last = r.started // a loop just started has shown none yet
+		}
+		if since := time.Since(last); since > d.staleAfter() {
+			err = fmt.Errorf("the %s loop shows no progress since %s (%v)", k, last.Format(time.RFC3339), since.Round(time.Second))
+			break
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case err != nil && d.wedged == nil:
+		d.log.Errorf("%v: no longer feeding the systemd watchdog, so that systemd restarts the daemon", err)
+	case err == nil && d.wedged != nil:
+		d.log.Infof("every loop shows progress again: feeding the systemd watchdog again")
+	}
+	d.wedged = err
+	return err
+}
+
+// loopProgressor returns r's loop as a progressor, if r runs and reports
+// progress.
+func (r *runningLoop) loopProgressor() (progressor, bool) {
+	if r == nil {
+		return nil, false
+	}
+	p, ok := r.loop.(progressor)
+	return p, ok
+}
+
+// envTestStall names a loop and a duration, "vrrp=10s", for which the
+// daemon wedges that loop once started: the watchdog tests' way to make
+// a loop stop. It is not for operators.
+const envTestStall = "GOKEEPALIVED_TEST_STALL"
+
+// testStall wedges the loop envTestStall names.
+func (d *daemon) testStall() {
+	name, dur, ok := strings.Cut(os.Getenv(envTestStall), "=")
+	if !ok {
+		return
+	}
+	stall, err := time.ParseDuration(dur)
+	if err != nil || name != vrrpKind.String() {
+		d.log.Errorf("%s=%q: want vrrp=DURATION", envTestStall, os.Getenv(envTestStall))
+		return
+	}
+	if v := d.vrrpLoop(); v != nil {
+		d.log.Warnf("%s: wedging the vrrp loop for %v", envTestStall, stall)
+		go v.Stall(stall)
+	}
 }
 
 // vipOwned is ha_suspend's question to VRRP: does a master here hold

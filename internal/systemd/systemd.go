@@ -132,10 +132,15 @@ func (n *Notifier) Status(status string) error {
 // rate sd_watchdog_enabled(3) advises, until ctx is done, and then returns
 // the context's error. It returns nil at once when the watchdog is off.
 //
+// Before each ping it asks healthy, if not nil: while healthy returns an
+// error, no ping is sent, so that systemd restarts a daemon that has
+// stopped doing its job although its process lives on. Pings resume when
+// healthy returns nil again.
+//
 // A ping that cannot be sent, say while systemd re-executes itself, is
 // tried again at the next tick; if pings stay away, systemd restarts the
 // daemon, which is what the watchdog is for.
-func (n *Notifier) Watchdog(ctx context.Context) error {
+func (n *Notifier) Watchdog(ctx context.Context, healthy func() error) error {
 	interval := n.WatchdogInterval()
 	if interval == 0 {
 		return nil
@@ -143,7 +148,9 @@ func (n *Notifier) Watchdog(ctx context.Context) error {
 	tick, stop := n.newTicker(interval / 2)
 	defer stop()
 	for {
-		n.Notify("WATCHDOG=1")
+		if healthy == nil || healthy() == nil {
+			n.Notify("WATCHDOG=1")
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,7 +131,7 @@ func TestNotSystemd(t *testing.T) {
 		"Reloading": n.Reloading(),
 		"Stopping":  n.Stopping(),
 		"Status":    n.Status("x"),
-		"Watchdog":  n.Watchdog(context.Background()),
+		"Watchdog":  n.Watchdog(context.Background(), nil),
 	} {
 		if err != nil {
 			t.Errorf("%s without NOTIFY_SOCKET: %v", name, err)
@@ -194,7 +195,7 @@ func TestWatchdog(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- n.Watchdog(ctx) }()
+	go func() { done <- n.Watchdog(ctx, nil) }()
 
 	if got := receive(t, c, 100*time.Millisecond); len(got) != 1 || got[0] != "WATCHDOG=1" {
 		t.Fatalf("at start: datagrams %q, want one WATCHDOG=1", got)
@@ -272,5 +273,38 @@ func TestSystemdNotify(t *testing.T) {
 				t.Errorf("NOTIFY_SOCKET=%s %q: ours %q, systemd-notify's %q", name, tt.args, ours, theirs)
 			}
 		}
+	}
+}
+
+// TestWatchdogUnhealthy requires no ping while the health check fails,
+// and pings again once it passes.
+func TestWatchdogUnhealthy(t *testing.T) {
+	c, name := listen(t, false)
+	n := newNotifier(env(map[string]string{"NOTIFY_SOCKET": name, "WATCHDOG_USEC": "10000000"}), 1)
+	tick := make(chan time.Time)
+	n.newTicker = func(time.Duration) (<-chan time.Time, func()) { return tick, func() {} }
+	var fail atomic.Bool
+	healthy := func() error {
+		if fail.Load() {
+			return errors.New("wedged")
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go n.Watchdog(ctx, healthy)
+	if got := receive(t, c, 100*time.Millisecond); len(got) != 1 || got[0] != "WATCHDOG=1" {
+		t.Fatalf("healthy: datagrams %q, want one WATCHDOG=1", got)
+	}
+	fail.Store(true)
+	tick <- time.Time{}
+	tick <- time.Time{}
+	if got := receive(t, c, 100*time.Millisecond); len(got) != 0 {
+		t.Fatalf("unhealthy: datagrams %q, want none", got)
+	}
+	fail.Store(false)
+	tick <- time.Time{}
+	if got := receive(t, c, 100*time.Millisecond); len(got) != 1 || got[0] != "WATCHDOG=1" {
+		t.Fatalf("healthy again: datagrams %q, want one WATCHDOG=1", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -230,6 +231,21 @@ func (l *Loop) Statuses() []vrrp.Status {
 // Drops returns the counts of packets dropped before reaching an
 // instance.
 func (l *Loop) Drops() map[vrrp.DropReason]uint64 { return l.router.Drops() }
+
+// Progress returns when the VRRP loop last showed that it works (see
+// vrrp.Router.Progress).
+func (l *Loop) Progress() time.Time { return l.router.Progress() }
+
+// Stall wedges the loop for d, for tests of what watches Progress.
+func (l *Loop) Stall(d time.Duration) { l.router.Stall(d) }
+
+// SocketErrors returns the number of VRRP sockets that failed and were
+// opened again.
+func (l *Loop) SocketErrors() uint64 { return l.router.SocketErrors() }
+
+// LinkResubscriptions returns the number of times the netlink link
+// subscription was lost and made again.
+func (l *Loop) LinkResubscriptions() uint64 { return l.router.LinkResubscriptions() }
 
 // Panics returns the number of panics recovered in VRRP goroutines.
 func (l *Loop) Panics() uint64 { return l.router.Panics() }
