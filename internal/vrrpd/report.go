@@ -2,6 +2,7 @@ package vrrpd
 
 import (
 	"fmt"
+	"runtime/debug"
 
 	"github.com/gokeepalived/gokeepalived/notify"
 	"github.com/gokeepalived/gokeepalived/vrrp"
@@ -24,18 +25,30 @@ func (l *Loop) report(stopped <-chan struct{}) {
 	for {
 		select {
 		case t := <-l.events:
-			l.notify(t)
+			l.reportOne(t)
 		case <-stopped:
 			for {
 				select {
 				case t := <-l.events:
-					l.notify(t)
+					l.reportOne(t)
 				default:
 					return
 				}
 			}
 		}
 	}
+}
+
+// reportOne reports t, containing a panic: it is logged with its stack
+// and counted, and the next transition is reported as usual.
+func (l *Loop) reportOne(t vrrp.Transition) {
+	defer func() {
+		if v := recover(); v != nil {
+			l.panics.Add(1)
+			l.log.Errorf("(%s) reporting the transition to %s: recovered from panic: %v\n%s", t.Instance, t.To, v, debug.Stack())
+		}
+	}()
+	l.notify(t)
 }
 
 // notify reports one transition: smtp_alert first, then the scripts and

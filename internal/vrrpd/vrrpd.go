@@ -14,6 +14,7 @@ import (
 	"context"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -51,6 +52,7 @@ type Loop struct {
 	syncd  *syncDaemon // lvs_sync_daemon; nil if not configured or IPVS is missing
 	// changed is Options.MastersChanged.
 	changed func()
+	panics  atomic.Uint64 // recovered in reporting transitions
 
 	mu        sync.Mutex
 	instances []*instance // in the configuration's order
@@ -247,8 +249,9 @@ func (l *Loop) SocketErrors() uint64 { return l.router.SocketErrors() }
 // subscription was lost and made again.
 func (l *Loop) LinkResubscriptions() uint64 { return l.router.LinkResubscriptions() }
 
-// Panics returns the number of panics recovered in VRRP goroutines.
-func (l *Loop) Panics() uint64 { return l.router.Panics() }
+// Panics returns the number of panics recovered in VRRP goroutines: the
+// router's and those of reporting transitions.
+func (l *Loop) Panics() uint64 { return l.router.Panics() + l.panics.Load() }
 
 // Status reports the instances for the control socket.
 func (l *Loop) Status() []control.Instance {

@@ -3,8 +3,11 @@ package vrrpd
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -237,4 +240,42 @@ func sorted(s []string) []string {
 	out := append([]string(nil), s...)
 	slices.Sort(out)
 	return out
+}
+
+// TestReportContainsPanic requires a panic while reporting a transition to
+// be counted and the next transition reported as usual.
+func TestReportContainsPanic(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	cfg := loadConf(t, fmt.Sprintf(`global_defs {
+    vrrp_notify_fifo %s
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface lo
+    virtual_router_id 1
+    priority 100
+    virtual_ipaddress {
+        192.0.2.1/32
+    }
+}
+`, fifo))
+	l := newLoop(t, cfg)
+	p := l.plan(cfg)
+	l.instances, l.byName, l.groups = p.instances, p.byName, p.groups
+	l.reportOne(vrrp.Transition{Instance: "VI_1", From: vrrp.StateMaster, To: vrrp.StateMaster, Event: vrrp.Event(200)})
+	if n := l.panics.Load(); n != 1 {
+		t.Fatalf("panics counted: %d, want 1", n)
+	}
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	l.reportOne(vrrp.Transition{Instance: "VI_1", From: vrrp.StateBackup, To: vrrp.StateMaster, Priority: 100})
+	buf := make([]byte, 256)
+	n, _ := r.Read(buf)
+	if got := string(buf[:n]); got != "INSTANCE \"VI_1\" MASTER 100\n" {
+		t.Errorf("FIFO after the panic: %q", got)
+	}
 }
