@@ -230,7 +230,9 @@ func fileEffect(value, weight int, reverse bool) (fault bool, offset int) {
 // text ignored, 0 when there is none or the file cannot be read, and
 // limited to ±254.
 func readTrackFile(path string) int {
-	f, err := os.Open(path)
+	// Non-blocking, as keepalived opens it: a FIFO put at the path
+	// would otherwise block the open until a writer came.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return 0
 	}

@@ -196,6 +196,39 @@ func TestReadTrackFile(t *testing.T) {
 	}
 }
 
+// TestReadTrackFileHostile puts a FIFO with no writer and a 1 TiB sparse
+// file at a track file's path: each is read at once, without blocking and
+// without reading the whole file, as keepalived reads them.
+func TestReadTrackFileHostile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sparse := filepath.Join(dir, "sparse")
+	f, err := os.Create(sparse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("12")
+	if err := f.Truncate(1 << 40); err != nil {
+		t.Fatalf("making a 1 TiB sparse file: %v", err)
+	}
+	f.Close()
+	for path, want := range map[string]int{fifo: 0, sparse: 12} {
+		done := make(chan int, 1)
+		go func() { done <- readTrackFile(path) }()
+		select {
+		case got := <-done:
+			if got != want {
+				t.Errorf("readTrackFile(%s) = %d, want %d", filepath.Base(path), got, want)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("readTrackFile(%s) blocked", filepath.Base(path))
+		}
+	}
+}
+
 // TestScriptTrackerRecord checks keepalived's log lines for outcomes.
 func TestScriptTrackerRecord(t *testing.T) {
 	tr := newScriptTracker(&TrackScript{Name: "chk", Args: []string{"true"}, Rise: 1, Fall: 1})
