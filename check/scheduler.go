@@ -7,7 +7,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -206,6 +208,12 @@ type Scheduler struct {
 	// will wake for the next attempt (zero if none). Tests use it to
 	// drive a fake clock.
 	onIdle func(next time.Time)
+	// testPanic, when set, is called where an attempt runs ("worker",
+	// "inline", "poller"), so that tests can make an attempt panic.
+	testPanic func(where string)
+
+	// panics counts the panics contained in attempts and observers.
+	panics atomic.Uint64
 
 	mu      sync.Mutex // guards everything below
 	rand    *rand.Rand
@@ -253,6 +261,10 @@ type entry struct {
 	// slack: the next attempt is due that much earlier, so that waking
 	// late for company does not stretch delay_loop.
 	late time.Duration
+	// inflight is set from when an attempt is due until complete takes
+	// its result: an attempt whose start panicked is completed
+	// in its place, and a late report of it is then dropped.
+	inflight bool
 }
 
 type result struct {
@@ -428,6 +440,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	s.running = true
 	s.poller = p
+	p.contain, p.testPanic = s.contained, s.testPanic
 	s.mu.Unlock()
 	pollerDone := make(chan struct{})
 	go func() {
@@ -465,6 +478,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		for _, sv := range s.servers {
 			sv.ctx, sv.cancel = context.WithCancel(context.Background())
 			for _, e := range sv.entries {
+				e.inflight = false
 				if e.index < 0 {
 					s.schedule(e, now)
 				}
@@ -564,6 +578,9 @@ func (s *Scheduler) popDue(now time.Time) {
 	for len(s.timers) > 0 && s.timers[0].at <= at {
 		e := s.timers.pop()
 		e.late = min(now.Sub(e.due), s.wakeSlack)
+		// Set before a worker can have the entry, let alone complete
+		// it.
+		e.inflight = true
 		s.ready = append(s.ready, e)
 	}
 }
@@ -642,10 +659,48 @@ func (s *Scheduler) runInline(max int) int {
 		s.mu.Unlock()
 
 		ran++
-		ic.start(p, e.srv.ctx, s.realTime(now).Add(e.check.Timing.timeout()), e.done)
+		s.startInline(ic, p, e, s.realTime(now).Add(e.check.Timing.timeout()))
 	}
 	return ran
 }
+
+// startInline begins e's attempt. A panic in it fails the attempt, as if
+// the checker had reported it, rather than ending Run: left without a
+// verdict, the entry would never be due again and its server would keep
+// its state for good.
+func (s *Scheduler) startInline(ic inlineChecker, p *poller, e *entry, deadline time.Time) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		err := s.contained("check attempt", v)
+		s.mu.Lock()
+		pending := e.inflight
+		s.mu.Unlock()
+		if pending {
+			e.done(err)
+		}
+	}()
+	if s.testPanic != nil {
+		s.testPanic("inline")
+	}
+	ic.start(p, e.srv.ctx, deadline, e.done)
+}
+
+// contained counts and logs a panic recovered in what, and returns it as
+// the error of what.
+func (s *Scheduler) contained(what string, v any) error {
+	s.panics.Add(1)
+	s.log.Errorf("%s: recovered from panic: %v\n%s", what, v, debug.Stack())
+	return fmt.Errorf("%s: panic: %v", what, v)
+}
+
+// Panics returns the number of panics contained in check attempts and in
+// Options.Observe since the Scheduler was created. Each was logged at
+// error level with its stack; an attempt that panicked counted as a
+// failed attempt, and the checks went on.
+func (s *Scheduler) Panics() uint64 { return s.panics.Load() }
 
 // runsInline reports whether runInline begins e's attempts.
 func runsInline(e *entry) bool {
@@ -661,6 +716,12 @@ func runsInline(e *entry) bool {
 // schedules it again for the next Run.
 func (s *Scheduler) complete(r result) {
 	s.mu.Lock()
+	if !r.e.inflight {
+		// The attempt panicked and was completed in its place.
+		s.mu.Unlock()
+		return
+	}
+	r.e.inflight = false
 	s.busy--
 	// Removal and the end of Run are what cancel a server's context:
 	// the flags say so without taking the context's lock.
@@ -684,9 +745,20 @@ type deadlineChecker interface {
 
 // attempt runs one check under its timeout; it runs on a worker and reads
 // only what does not change after Add.
-func (s *Scheduler) attempt(e *entry) result {
-	r := result{e: e}
+func (s *Scheduler) attempt(e *entry) (r result) {
+	r.e = e
 	r.start = s.clock.Now()
+	defer func() {
+		if v := recover(); v != nil {
+			r.err = s.contained("check attempt", v)
+			r.delta, r.deltaChanged = 0, false
+			r.end = s.clock.Now()
+			r.took = r.end.Sub(r.start)
+		}
+	}()
+	if s.testPanic != nil {
+		s.testPanic("worker")
+	}
 	switch c := e.check.Checker.(type) {
 	case deadlineChecker:
 		r.err = c.checkBy(e.srv.ctx, s.realTime(r.start).Add(e.check.Timing.timeout()))
@@ -726,6 +798,13 @@ func (s *Scheduler) observeAttempt(r result, v verdict) {
 	if s.observe == nil || r.e.srv.removed {
 		return
 	}
+	// A panicking observer must not leave s.mu held, nor the attempt
+	// unreported: its verdict is already applied.
+	defer func() {
+		if v := recover(); v != nil {
+			s.contained("observing a check attempt", v)
+		}
+	}()
 	s.observe(Attempt{
 		Server:        r.e.srv.name,
 		Checker:       r.e.check.Name,
