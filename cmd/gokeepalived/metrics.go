@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,10 +24,15 @@ type metrics struct {
 	d *daemon
 
 	reloadsOK, reloadsFailed atomic.Uint64
+	// panics counts the panics contained in the /metrics handler.
+	panics atomic.Uint64
+	// testPanic, when set, is called as each request is handled, so that
+	// tests can make the handler panic.
+	testPanic func()
 
 	vrrpState, vrrpPriority, vrrpEffective, vrrpTransitions *prometheus.Desc
 	advertsSent, advertsReceived, vrrpDrops, socketDrops    *prometheus.Desc
-	vrrpPanics                                              *prometheus.Desc
+	vrrpPanics, panicsTotal                                 *prometheus.Desc
 	rsUp, rsWeight, rsInPool, vsQuorum, vsSorry             *prometheus.Desc
 	ipvsPasses, ipvsOps, ipvsErrors, reloads                *prometheus.Desc
 
@@ -57,6 +63,7 @@ func newMetrics(d *daemon) *metrics {
 		vrrpDrops:       prometheus.NewDesc("gokeepalived_vrrp_dropped_total", "VRRP advertisements dropped by an instance, by reason.", []string{"instance", "reason"}, nil),
 		socketDrops:     prometheus.NewDesc("gokeepalived_vrrp_socket_dropped_total", "VRRP packets dropped before reaching an instance (unknown VRID, bad header), by reason.", []string{"reason"}, nil),
 		vrrpPanics:      prometheus.NewDesc("gokeepalived_vrrp_panics_total", "Panics recovered in VRRP goroutines (packet readers, timers, trackers); the instance went on in its state.", nil, nil),
+		panicsTotal:     prometheus.NewDesc("gokeepalived_panics_total", "Panics recovered, by loop: vrrp and checker (their goroutines, check attempts, and the loop itself, which restarted), control (status socket connections), metrics (/metrics requests). Each was logged with its stack.", []string{"loop"}, nil),
 		rsUp:            prometheus.NewDesc("gokeepalived_checker_real_server_up", "1 when every checker of the real server passes.", rs, nil),
 		rsWeight:        prometheus.NewDesc("gokeepalived_checker_real_server_weight", "Effective weight of the real server.", rs, nil),
 		rsInPool:        prometheus.NewDesc("gokeepalived_ipvs_real_server_in_pool", "1 when the real server is in the IPVS table.", rs, nil),
@@ -148,20 +155,69 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(m.ipvsOps, st.Ops)
 		counter(m.ipvsErrors, st.Errors)
 	}
+	vrrpPanics, checkerPanics := m.d.loopPanics[vrrpKind].Load(), m.d.loopPanics[checkerKind].Load()
+	if v := m.d.vrrpLoop(); v != nil {
+		vrrpPanics += v.Panics()
+	}
+	if c := m.d.checkerLoop(); c != nil {
+		checkerPanics += c.Panics()
+	}
+	var controlPanics uint64
+	if m.d.control != nil {
+		controlPanics = m.d.control.Panics()
+	}
+	counter(m.panicsTotal, vrrpPanics, "vrrp")
+	counter(m.panicsTotal, checkerPanics, "checker")
+	counter(m.panicsTotal, controlPanics, "control")
+	counter(m.panicsTotal, m.panics.Load(), "metrics")
 	counter(m.reloads, m.reloadsOK.Load(), "success")
 	counter(m.reloads, m.reloadsFailed.Load(), "failure")
 }
 
-// serveMetrics serves /metrics on addr until ctx ends.
+// contain wraps the /metrics handler so that a panic in it, a bug in a
+// collector, is counted and logged with its stack; the connection is then
+// dropped, as net/http drops it for http.ErrAbortHandler, without a
+// second log of its own.
+func (m *metrics) contain(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				m.panics.Add(1)
+				m.d.log.Errorf("metrics: recovered from panic: %v\n%s", v, debug.Stack())
+				panic(http.ErrAbortHandler)
+			}
+		}()
+		if m.testPanic != nil {
+			m.testPanic()
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// serve serves /metrics on addr until ctx ends.
 func (m *metrics) serve(ctx context.Context, addr string) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(m, m.checkDuration, m.checkFailures, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux := m.handler()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
+	return m.serveOn(ctx, ln, mux)
+}
+
+// handler is the metrics server's handler: /metrics.
+func (m *metrics) handler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m, m.checkDuration, m.checkFailures, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.contain(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	return mux
+}
+
+// serveOn serves mux on ln until ctx ends.
+func (m *metrics) serveOn(ctx context.Context, ln net.Listener, mux http.Handler) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -54,6 +54,7 @@ type Loop struct {
 	handle *ipvs.Handle
 	table  *ipvs.Reconciler
 	lvs    *lvs.LVS
+	checks *check.Scheduler
 	alerts *checkerAlerts
 
 	mu  sync.Mutex
@@ -77,14 +78,15 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 	})
 	alerts := newCheckerAlerts(opts.Notify, cfg)
 	observe := opts.Observe
+	checks := check.NewScheduler(check.Options{Logger: opts.Log, Observe: func(a check.Attempt) {
+		alerts.observe(a)
+		if observe != nil {
+			observe(a)
+		}
+	}})
 	l, err := lvs.New(cfg, lvs.Options{
-		Table: table,
-		Checks: check.NewScheduler(check.Options{Logger: opts.Log, Observe: func(a check.Attempt) {
-			alerts.observe(a)
-			if observe != nil {
-				observe(a)
-			}
-		}}),
+		Table:           table,
+		Checks:          checks,
 		Notifier:        alerts,
 		Log:             opts.Log,
 		VIPOwned:        opts.VIPOwned,
@@ -94,7 +96,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		h.Close()
 		return nil, err
 	}
-	return &Loop{log: opts.Log, handle: h, table: table, lvs: l, alerts: alerts, cfg: cfg}, nil
+	return &Loop{log: opts.Log, handle: h, table: table, lvs: l, checks: checks, alerts: alerts, cfg: cfg}, nil
 }
 
 // cpuProfileEnv names a file that receives a CPU profile of the checker
@@ -150,6 +152,10 @@ func (l *Loop) VIPsChanged() { l.lvs.VIPsChanged() }
 
 // Servers returns the live state of every virtual and real server.
 func (l *Loop) Servers() []lvs.VirtualServerStatus { return l.lvs.Status() }
+
+// Panics returns the number of panics contained in the check attempts;
+// see check.Scheduler.Panics.
+func (l *Loop) Panics() uint64 { return l.checks.Panics() }
 
 // TableStats returns the reconciler's counters.
 func (l *Loop) TableStats() ipvs.Stats { return l.table.Stats() }

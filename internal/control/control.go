@@ -15,7 +15,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -71,10 +73,33 @@ type RealServer struct {
 	LastChange time.Time `json:"last_change,omitzero"`
 }
 
+// A Server answers status requests on a Unix socket.
+type Server struct {
+	// Path is the socket's path.
+	Path string
+	// Status takes the snapshot a request answers with.
+	Status func() Status
+	// Log receives the errors of connections; nil discards them.
+	Log logrus.FieldLogger
+
+	panics atomic.Uint64
+	// testPanic, when set, is called as each connection is served, so
+	// that tests can make a connection panic.
+	testPanic func()
+}
+
 // Serve answers status requests on a Unix socket at path until ctx ends,
 // then removes the socket. A stale socket left by a killed daemon is
 // replaced; a live one (another daemon answering) is an error.
 func Serve(ctx context.Context, path string, status func() Status, log logrus.FieldLogger) error {
+	return (&Server{Path: path, Status: status, Log: log}).Serve(ctx)
+}
+
+// Serve answers requests until ctx ends, then removes the socket. A stale
+// socket left by a killed daemon is replaced; a live one (another daemon
+// answering) is an error.
+func (s *Server) Serve(ctx context.Context) error {
+	path := s.Path
 	if c, err := net.Dial("unix", path); err == nil {
 		c.Close()
 		return fmt.Errorf("control socket %s: another daemon is answering on it", path)
@@ -99,12 +124,38 @@ func Serve(ctx context.Context, path string, status func() Status, log logrus.Fi
 			}
 			return fmt.Errorf("control socket %s: %w", path, err)
 		}
-		go serveConn(c, status, log)
+		go s.serveConn(c)
 	}
 }
 
-func serveConn(c net.Conn, status func() Status, log logrus.FieldLogger) {
+// Panics returns the number of panics contained in the connections'
+// handlers since the Server was created. Each was logged at error level
+// with its stack and closed its connection; the socket went on serving.
+func (s *Server) Panics() uint64 { return s.panics.Load() }
+
+func (s *Server) log() logrus.FieldLogger {
+	if s.Log == nil {
+		l := logrus.New()
+		l.Out = io.Discard
+		return l
+	}
+	return s.Log
+}
+
+// serveConn answers one request. A panic in it, a bug, closes the
+// connection rather than the daemon, whose VIPs and table outlive any
+// status request.
+func (s *Server) serveConn(c net.Conn) {
 	defer c.Close()
+	defer func() {
+		if v := recover(); v != nil {
+			s.panics.Add(1)
+			s.log().Errorf("control socket %s: recovered from panic: %v\n%s", s.Path, v, debug.Stack())
+		}
+	}()
+	if s.testPanic != nil {
+		s.testPanic()
+	}
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	line, err := bufio.NewReader(io.LimitReader(c, 256)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -112,8 +163,8 @@ func serveConn(c net.Conn, status func() Status, log logrus.FieldLogger) {
 	}
 	switch strings.TrimSpace(line) {
 	case "status":
-		if err := json.NewEncoder(c).Encode(status()); err != nil {
-			log.Debugf("control socket: %v", err)
+		if err := json.NewEncoder(c).Encode(s.Status()); err != nil {
+			s.log().Debugf("control socket: %v", err)
 		}
 	default:
 		fmt.Fprintf(c, "{\"error\":%q}\n", "unknown request "+strings.TrimSpace(line))

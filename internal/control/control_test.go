@@ -3,8 +3,10 @@ package control
 import (
 	"bytes"
 	"context"
+	"net"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,5 +64,63 @@ func TestServeAndQuery(t *testing.T) {
 	}
 	if _, err := Query(path); err == nil {
 		t.Error("socket still answers after Serve returned")
+	}
+}
+
+// serveTest starts s on a socket in a temporary directory and waits until
+// it answers; the returned function stops it.
+func serveTest(t *testing.T, s *Server) (stop func()) {
+	t.Helper()
+	s.Path = filepath.Join(t.TempDir(), "ctl.sock")
+	if s.Status == nil {
+		s.Status = func() Status { return Status{Version: "1"} }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.Dial("unix", s.Path)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("control socket never answered: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}
+}
+
+// TestServerContainsPanic checks that a connection whose handler panics
+// is closed, counted, and that the next request is answered.
+func TestServerContainsPanic(t *testing.T) {
+	var n atomic.Int64
+	s := &Server{Log: logrus.New()}
+	s.testPanic = func() {
+		// The first connection is serveTest's probe.
+		if n.Add(1) == 2 {
+			panic("injected")
+		}
+	}
+	defer serveTest(t, s)()
+	if _, err := Query(s.Path); err == nil {
+		t.Fatal("the panicking connection answered")
+	}
+	if got := s.Panics(); got != 1 {
+		t.Errorf("Panics() = %d, want 1", got)
+	}
+	st, err := Query(s.Path)
+	if err != nil {
+		t.Fatalf("after a panic: %v", err)
+	}
+	if st.Version != "1" {
+		t.Errorf("Query = %+v", st)
 	}
 }
