@@ -10,7 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
+
+	"github.com/gokeepalived/gokeepalived/internal/lvs"
+	"github.com/gokeepalived/gokeepalived/ipvs"
+	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
 // startMetrics serves m on a free port of the loopback and returns the
@@ -110,4 +115,63 @@ func TestSuperviseCountsPanics(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+type fakeVRRP struct{ st []vrrp.Status }
+
+func (f fakeVRRP) Statuses() []vrrp.Status         { return f.st }
+func (fakeVRRP) Drops() map[vrrp.DropReason]uint64 { return nil }
+func (fakeVRRP) Panics() uint64                    { return 2 }
+
+type fakeChecker struct{ vs []lvs.VirtualServerStatus }
+
+func (f fakeChecker) Servers() []lvs.VirtualServerStatus { return f.vs }
+func (fakeChecker) TableStats() ipvs.Stats               { return ipvs.Stats{} }
+func (fakeChecker) Panics() uint64                       { return 3 }
+
+// TestMetricsNonUTF8Names checks that names keepalived accepts but that
+// are not UTF-8 are exported, with U+FFFD for their bad bytes, rather than
+// failing the scrape.
+func TestMetricsNonUTF8Names(t *testing.T) {
+	m := newMetrics(testDaemon())
+	m.vrrp = func() vrrpSource {
+		return fakeVRRP{[]vrrp.Status{{Name: "VI_\xff1", State: vrrp.StateMaster, Priority: 100}}}
+	}
+	m.checker = func() checkerSource {
+		return fakeChecker{[]lvs.VirtualServerStatus{{Name: "[grp\xfe]:0", QuorumUp: true,
+			RealServers: []lvs.RealServerStatus{{Name: "[10.0.0.2]:tcp:80", Alive: true, Weight: 1}}}}}
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(m)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	series := map[string]float64{}
+	for _, mf := range mfs {
+		for _, x := range mf.GetMetric() {
+			k := mf.GetName()
+			for _, l := range x.GetLabel() {
+				k += " " + l.GetName() + "=" + l.GetValue()
+			}
+			switch {
+			case x.GetGauge() != nil:
+				series[k] = x.GetGauge().GetValue()
+			case x.GetCounter() != nil:
+				series[k] = x.GetCounter().GetValue()
+			}
+		}
+	}
+	for k, v := range map[string]float64{
+		"gokeepalived_vrrp_priority instance=VI_\uFFFD1":                                                 100,
+		"gokeepalived_vrrp_state instance=VI_\uFFFD1 state=MASTER":                                       1,
+		"gokeepalived_checker_real_server_up real_server=[10.0.0.2]:tcp:80 virtual_server=[grp\uFFFD]:0": 1,
+		"gokeepalived_ipvs_virtual_server_quorum_up virtual_server=[grp\uFFFD]:0":                        1,
+		"gokeepalived_panics_total loop=vrrp":                                                            2,
+		"gokeepalived_panics_total loop=checker":                                                         3,
+	} {
+		if got, ok := series[k]; !ok || got != v {
+			t.Errorf("%s = %v (present %v), want %v", k, got, ok, v)
+		}
+	}
 }

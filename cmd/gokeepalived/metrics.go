@@ -6,22 +6,45 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gokeepalived/gokeepalived/check"
+	"github.com/gokeepalived/gokeepalived/internal/lvs"
+	"github.com/gokeepalived/gokeepalived/ipvs"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
+
+// vrrpSource is what the metrics read of the VRRP loop; *vrrpd.Loop is
+// one.
+type vrrpSource interface {
+	Statuses() []vrrp.Status
+	Drops() map[vrrp.DropReason]uint64
+	Panics() uint64
+}
+
+// checkerSource is what the metrics read of the checker loop;
+// *checkerd.Loop is one.
+type checkerSource interface {
+	Servers() []lvs.VirtualServerStatus
+	TableStats() ipvs.Stats
+	Panics() uint64
+}
 
 // metrics exports the daemon's state to Prometheus. Values are read from
 // the loops when scraped, so nothing on the advert or check paths pays for
 // them.
 type metrics struct {
 	d *daemon
+	// vrrp and checker return the running loops, or nil.
+	vrrp    func() vrrpSource
+	checker func() checkerSource
 
 	reloadsOK, reloadsFailed atomic.Uint64
 	// panics counts the panics contained in the /metrics handler.
@@ -52,7 +75,19 @@ func newMetrics(d *daemon) *metrics {
 	inst := []string{"instance"}
 	rs := []string{"virtual_server", "real_server"}
 	return &metrics{
-		d:               d,
+		d: d,
+		vrrp: func() vrrpSource {
+			if v := d.vrrpLoop(); v != nil {
+				return v
+			}
+			return nil
+		},
+		checker: func() checkerSource {
+			if c := d.checkerLoop(); c != nil {
+				return c
+			}
+			return nil
+		},
 		served:          d.s != nil && d.s.metricsListen != "",
 		vrrpState:       prometheus.NewDesc("gokeepalived_vrrp_state", "1 for the state the VRRP instance is in.", []string{"instance", "state"}, nil),
 		vrrpPriority:    prometheus.NewDesc("gokeepalived_vrrp_priority", "Configured priority of the VRRP instance.", inst, nil),
@@ -109,10 +144,10 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCo
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, l ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
+		m.emit(ch, d, prometheus.GaugeValue, v, l)
 	}
 	counter := func(d *prometheus.Desc, v uint64, l ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), l...)
+		m.emit(ch, d, prometheus.CounterValue, float64(v), l)
 	}
 	b := func(ok bool) float64 {
 		if ok {
@@ -120,7 +155,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		return 0
 	}
-	if v := m.d.vrrpLoop(); v != nil {
+	vl, cl := m.vrrp(), m.checker()
+	if v := vl; v != nil {
 		for _, st := range v.Statuses() {
 			for _, s := range []vrrp.State{vrrp.StateInit, vrrp.StateBackup, vrrp.StateMaster, vrrp.StateFault, vrrp.StateStop} {
 				gauge(m.vrrpState, b(st.State == s), st.Name, s.String())
@@ -140,7 +176,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(m.vrrpPanics, v.Panics())
 	}
-	if c := m.d.checkerLoop(); c != nil {
+	if c := cl; c != nil {
 		for _, vs := range c.Servers() {
 			gauge(m.vsQuorum, b(vs.QuorumUp), vs.Name)
 			gauge(m.vsSorry, b(vs.SorryServer), vs.Name)
@@ -156,11 +192,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(m.ipvsErrors, st.Errors)
 	}
 	vrrpPanics, checkerPanics := m.d.loopPanics[vrrpKind].Load(), m.d.loopPanics[checkerKind].Load()
-	if v := m.d.vrrpLoop(); v != nil {
-		vrrpPanics += v.Panics()
+	if vl != nil {
+		vrrpPanics += vl.Panics()
 	}
-	if c := m.d.checkerLoop(); c != nil {
-		checkerPanics += c.Panics()
+	if cl != nil {
+		checkerPanics += cl.Panics()
 	}
 	var controlPanics uint64
 	if m.d.control != nil {
@@ -172,6 +208,24 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.panicsTotal, m.panics.Load(), "metrics")
 	counter(m.reloads, m.reloadsOK.Load(), "success")
 	counter(m.reloads, m.reloadsFailed.Load(), "failure")
+}
+
+// emit sends one series. keepalived takes any bytes in a name, and a
+// label value that is not UTF-8 would fail the whole scrape: such bytes
+// become U+FFFD, so that the series is still exported. A series that still
+// cannot be built is logged and left out, never a panic in the scrape.
+func (m *metrics) emit(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType, v float64, labels []string) {
+	for i, l := range labels {
+		if !utf8.ValidString(l) {
+			labels[i] = strings.ToValidUTF8(l, "\uFFFD")
+		}
+	}
+	c, err := prometheus.NewConstMetric(d, t, v, labels...)
+	if err != nil {
+		m.d.log.Debugf("metrics: %s %q: %v", d, labels, err)
+		return
+	}
+	ch <- c
 }
 
 // contain wraps the /metrics handler so that a panic in it, a bug in a
