@@ -5,7 +5,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,9 +28,14 @@ func startMetrics(t *testing.T, m *metrics) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startMetricsOn(t, m, ln, metricsLimits())
+}
+
+func startMetricsOn(t *testing.T, m *metrics, ln net.Listener, lim serverLimits) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- m.serveOn(ctx, ln, m.handler()) }()
+	go func() { done <- m.serveOn(ctx, ln, m.handler(), lim) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -173,5 +180,111 @@ func TestMetricsNonUTF8Names(t *testing.T) {
 		if got, ok := series[k]; !ok || got != v {
 			t.Errorf("%s = %v (present %v), want %v", k, got, ok, v)
 		}
+	}
+}
+
+// countingListener counts the connections accepted and not yet closed,
+// and the most there were at once.
+type countingListener struct {
+	net.Listener
+	mu        sync.Mutex
+	open, max int
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	l.open++
+	l.max = max(l.max, l.open)
+	l.mu.Unlock()
+	return &countedConn{Conn: c, l: l}, nil
+}
+
+func (l *countingListener) counts() (open, max int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.open, l.max
+}
+
+type countedConn struct {
+	net.Conn
+	l    *countingListener
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		c.l.open--
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// openFDs counts the process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestMetricsServerBounded checks that clients that connect and say
+// nothing hold at most the cap of connections, and so of descriptors, and
+// that a scrape is answered once the idle ones have timed out.
+func TestMetricsServerBounded(t *testing.T) {
+	m := newMetrics(testDaemon())
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &countingListener{Listener: inner}
+	lim := serverLimits{readHeader: 300 * time.Millisecond, read: time.Second, write: time.Second, idle: 300 * time.Millisecond, conns: 4}
+	base := openFDs(t)
+	url := startMetricsOn(t, m, ln, lim)
+
+	const idle = 20
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range idle {
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	// The server takes connections up to its cap, and no more.
+	deadline := time.Now().Add(5 * time.Second)
+	for open, _ := ln.counts(); open < lim.conns; open, _ = ln.counts() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server holds %d connections, want %d", open, lim.conns)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// The clients' descriptors and the server's own few (the listener,
+	// the netpoller) aside, the server holds one per accepted connection.
+	if fds, most := openFDs(t)-base-idle, lim.conns+4; fds > most {
+		t.Errorf("%d descriptors beyond the clients', want at most %d", fds, most)
+	}
+
+	c := &http.Client{Timeout: 10 * time.Second}
+	body, err := get(c, url)
+	if err != nil {
+		t.Fatalf("scrape behind idle connections: %v", err)
+	}
+	if !strings.Contains(body, "gokeepalived_config_reloads_total") {
+		t.Errorf("scrape answered without the daemon's metrics")
+	}
+	if _, most := ln.counts(); most > lim.conns {
+		t.Errorf("%d connections held at once, cap %d", most, lim.conns)
 	}
 }

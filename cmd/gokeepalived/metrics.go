@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/internal/lvs"
@@ -251,6 +252,30 @@ func (m *metrics) contain(h http.Handler) http.Handler {
 	})
 }
 
+// serverLimits bound what clients of the metrics server can hold: the
+// daemon's descriptors are the checks' sockets first.
+type serverLimits struct {
+	// readHeader and read bound the reading of a request, write the
+	// answer, idle a kept-alive connection between requests.
+	readHeader, read, write, idle time.Duration
+	// conns caps the connections open at once; the next ones wait in
+	// the listen backlog.
+	conns int
+}
+
+// metricsLimits are the metrics server's limits. A scrape reads a few
+// hundred bytes and writes the table's series; idle outlasts Prometheus's
+// default scrape interval of a minute, so that its connection is kept.
+func metricsLimits() serverLimits {
+	return serverLimits{
+		readHeader: 5 * time.Second,
+		read:       10 * time.Second,
+		write:      30 * time.Second,
+		idle:       65 * time.Second,
+		conns:      16,
+	}
+}
+
 // serve serves /metrics on addr until ctx ends.
 func (m *metrics) serve(ctx context.Context, addr string) error {
 	mux := m.handler()
@@ -258,7 +283,7 @@ func (m *metrics) serve(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	return m.serveOn(ctx, ln, mux)
+	return m.serveOn(ctx, ln, mux, metricsLimits())
 }
 
 // handler is the metrics server's handler: /metrics.
@@ -270,9 +295,16 @@ func (m *metrics) handler() http.Handler {
 	return mux
 }
 
-// serveOn serves mux on ln until ctx ends.
-func (m *metrics) serveOn(ctx context.Context, ln net.Listener, mux http.Handler) error {
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+// serveOn serves mux on ln until ctx ends, within lim.
+func (m *metrics) serveOn(ctx context.Context, ln net.Listener, mux http.Handler, lim serverLimits) error {
+	ln = netutil.LimitListener(ln, lim.conns)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: lim.readHeader,
+		ReadTimeout:       lim.read,
+		WriteTimeout:      lim.write,
+		IdleTimeout:       lim.idle,
+	}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
