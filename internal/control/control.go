@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/net/netutil"
 )
 
 // DefaultSocket is where the daemon listens unless told otherwise.
@@ -73,6 +75,22 @@ type RealServer struct {
 	LastChange time.Time `json:"last_change,omitzero"`
 }
 
+// Limits of a connection: a request is one short line, and neither it nor
+// the answer may take a connection longer than requestTimeout. At most
+// maxConns connections are served at once; the next ones wait in the
+// listen backlog, so that a flood of them cannot take the descriptors the
+// checks need.
+const (
+	maxRequest     = 256
+	requestTimeout = 5 * time.Second
+	maxConns       = 8
+	// maxDrain bounds what is read and dropped of a request too long.
+	maxDrain = 64 << 10
+)
+
+// errRequestTooLong is the error of a request line over maxRequest bytes.
+var errRequestTooLong = fmt.Errorf("request longer than %d bytes", maxRequest)
+
 // A Server answers status requests on a Unix socket.
 type Server struct {
 	// Path is the socket's path.
@@ -86,6 +104,8 @@ type Server struct {
 	// testPanic, when set, is called as each connection is served, so
 	// that tests can make a connection panic.
 	testPanic func()
+	// timeout replaces requestTimeout when set, for tests.
+	timeout time.Duration
 }
 
 // Serve answers status requests on a Unix socket at path until ctx ends,
@@ -104,13 +124,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		c.Close()
 		return fmt.Errorf("control socket %s: another daemon is answering on it", path)
 	}
-	os.Remove(path)
-	ln, err := net.Listen("unix", path)
+	ln, err := listen(path)
 	if err != nil {
-		return fmt.Errorf("control socket: %w", err)
+		return err
 	}
-	// Status is read-only but says much about the network: root only.
-	os.Chmod(path, 0o600)
+	ln = netutil.LimitListener(ln, maxConns)
 	go func() {
 		<-ctx.Done()
 		ln.Close()
@@ -126,6 +144,38 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		go s.serveConn(c)
 	}
+}
+
+// listen listens on a Unix socket at path that only its owner can
+// connect to. Status is read-only but says much about the network: root
+// only, from the first moment. The socket is bound in a directory of its
+// own that only the owner can enter, made 0600 there, and only then moved
+// to path; a connection can reach it nowhere else.
+func listen(path string) (net.Listener, error) {
+	dir, err := os.MkdirTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	if err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	defer os.Remove(dir)
+	tmp := filepath.Join(dir, "sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	// Serve removes the socket at path; the bound name is gone.
+	ln.SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	// The rename replaces a stale socket left by a killed daemon.
+	if err := os.Rename(tmp, path); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	return ln, nil
 }
 
 // Panics returns the number of panics contained in the connections'
@@ -156,19 +206,66 @@ func (s *Server) serveConn(c net.Conn) {
 	if s.testPanic != nil {
 		s.testPanic()
 	}
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(io.LimitReader(c, 256)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
+	// One deadline for the request and its answer: a client that
+	// neither sends nor reads lets go of the connection all the same.
+	timeout := requestTimeout
+	if s.timeout > 0 {
+		timeout = s.timeout
+	}
+	c.SetDeadline(time.Now().Add(timeout))
+	req, readErr := readRequest(c)
+	if readErr != nil && !errors.Is(readErr, errRequestTooLong) {
+		s.log().Debugf("control socket %s: reading a request: %v", s.Path, readErr)
 		return
 	}
-	switch strings.TrimSpace(line) {
-	case "status":
-		if err := json.NewEncoder(c).Encode(s.Status()); err != nil {
-			s.log().Debugf("control socket: %v", err)
-		}
-	default:
-		fmt.Fprintf(c, "{\"error\":%q}\n", "unknown request "+strings.TrimSpace(line))
+	if _, err := c.Write(answer(req, readErr, s.Status)); err != nil {
+		s.log().Debugf("control socket %s: answering %q: %v", s.Path, req, err)
 	}
+	if readErr != nil {
+		// Closed with the rest of the request unread, the socket would
+		// be reset and the client lose the answer: what it still sends,
+		// within bounds, is read and dropped.
+		io.Copy(io.Discard, io.LimitReader(c, maxDrain))
+	}
+}
+
+// readRequest reads a request: one line of at most maxRequest bytes, the
+// newline included, or what comes before the end of the stream. The
+// request is the line without surrounding blanks.
+func readRequest(r io.Reader) (string, error) {
+	// One byte more than the limit tells a long line from one that
+	// just fits.
+	br := bufio.NewReaderSize(io.LimitReader(r, maxRequest+1), maxRequest+1)
+	line, err := br.ReadString('\n')
+	switch {
+	case len(line) > maxRequest:
+		return "", errRequestTooLong
+	case errors.Is(err, io.EOF) && line == "":
+		return "", io.ErrUnexpectedEOF
+	case err != nil && !errors.Is(err, io.EOF):
+		return "", err
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// answer is the answer to req, or to the error reading it: the status as
+// JSON, or a JSON error.
+func answer(req string, readErr error, status func() Status) []byte {
+	var b []byte
+	var err error
+	switch {
+	case readErr != nil:
+		b, err = json.Marshal(map[string]string{"error": readErr.Error()})
+	case req == "status":
+		b, err = json.Marshal(status())
+	default:
+		// The request is echoed as text, whatever its bytes.
+		b, err = json.Marshal(map[string]string{"error": "unknown request " + strings.ToValidUTF8(req, "\uFFFD")})
+	}
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"error": err.Error()})
+	}
+	return append(b, '\n')
 }
 
 // Query asks the daemon listening at path for its status.
