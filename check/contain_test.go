@@ -130,3 +130,49 @@ func TestSchedulerContainsObserverPanic(t *testing.T) {
 		t.Errorf("Panics() = %d, want 3", n)
 	}
 }
+
+// TestSchedulerQueueBounded checks that events no one takes are compacted
+// to each server's newest state instead of piling up.
+func TestSchedulerQueueBounded(t *testing.T) {
+	clk := newFakeClock()
+	s := NewScheduler(Options{Clock: clk})
+	const servers = 10
+	timing := Timing{DelayLoop: time.Second, Timeout: time.Second}
+	for i := range servers {
+		if err := s.Add(Server{Name: fmt.Sprint(i), Weight: 1, Checks: []Check{{Name: "TCP_CHECK", Checker: instant{}, Timing: timing}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n := range 10000 {
+		for _, sv := range s.servers {
+			e := sv.entries[0]
+			if e.index >= 0 {
+				s.timers.remove(e.index)
+			}
+			var err error
+			if n%2 == 0 {
+				err = errDown
+			}
+			s.finish(result{e: e, err: err, end: clk.Now()})
+		}
+	}
+	if max := 2*servers + queueSlack; len(s.queue) > max {
+		t.Fatalf("%d events queued, want at most %d", len(s.queue), max)
+	}
+	// The newest event of each server says its state: up, after the
+	// last, successful, attempt.
+	newest := map[string]Event{}
+	for _, ev := range s.queue {
+		newest[ev.Server] = ev
+	}
+	if len(newest) != servers {
+		t.Errorf("events of %d servers queued, want %d", len(newest), servers)
+	}
+	for name, ev := range newest {
+		if !ev.Up {
+			t.Errorf("server %s: newest event %+v, want up", name, ev)
+		}
+	}
+}

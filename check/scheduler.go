@@ -359,7 +359,7 @@ func (s *Scheduler) Add(srv Server) error {
 		sv.entries = append(sv.entries, e)
 	}
 	s.servers[srv.Name] = sv
-	s.queue = append(s.queue, Event{Server: sv.name, Up: sv.up, Weight: sv.cur, Reason: "added", Time: now})
+	s.enqueue(Event{Server: sv.name, Up: sv.up, Weight: sv.cur, Reason: "added", Time: now})
 	s.poke()
 	return nil
 }
@@ -889,8 +889,37 @@ func (s *Scheduler) finish(r result) verdict {
 		return v
 	}
 	sv.up, sv.cur = up, weight
-	s.queue = append(s.queue, Event{Server: sv.name, Up: up, Weight: weight, Reason: reason, Time: now, Confirmed: confirmed})
+	s.enqueue(Event{Server: sv.name, Up: up, Weight: weight, Reason: reason, Time: now, Confirmed: confirmed})
 	return v
+}
+
+// queueSlack is how many events beyond two per server the queue holds
+// before it is compacted.
+const queueSlack = 64
+
+// enqueue queues ev for delivery. While no one takes the events (the
+// consumer's loop stopped, or is far behind), the queue would grow with
+// every flap of every server: beyond two events per server it is
+// compacted to the newest event of each server, which says all of its
+// state. Only the head stays as it is, since Run may be delivering it.
+// s.mu is held.
+func (s *Scheduler) enqueue(ev Event) {
+	s.queue = append(s.queue, ev)
+	if len(s.queue) <= 2*len(s.servers)+queueSlack {
+		return
+	}
+	last := make(map[string]int, len(s.servers))
+	for i, e := range s.queue[1:] {
+		last[e.Server] = i + 1
+	}
+	out := s.queue[:1]
+	for i, e := range s.queue[1:] {
+		if last[e.Server] == i+1 && s.servers[e.Server] != nil {
+			out = append(out, e)
+		}
+	}
+	clear(s.queue[len(out):])
+	s.queue = out
 }
 
 // debug tells whether the logger keeps debug messages; a logger that
