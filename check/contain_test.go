@@ -176,3 +176,28 @@ func TestSchedulerQueueBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestSchedulerResend checks that Resend delivers every server's current
+// state again.
+func TestSchedulerResend(t *testing.T) {
+	clk := newFakeClock()
+	s := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Slack: -1})
+	timing := Timing{DelayLoop: time.Hour, Timeout: time.Second}
+	down := &scriptedChecker{clock: clk, results: []error{errDown}}
+	if err := s.Add(Server{Name: "down", Weight: 2, Checks: []Check{{Name: "TCP_CHECK", Checker: down, Timing: timing}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add(Server{Name: "up", Weight: 3, Checks: []Check{{Name: "TCP_CHECK", Checker: instant{}, Timing: timing}}}); err != nil {
+		t.Fatal(err)
+	}
+	drive(t, s, clk, time.Second)
+	s.Resend()
+	evs := driveEvents(t, s, clk, time.Second)
+	got := map[string]Event{}
+	for _, ev := range evs {
+		got[ev.Server] = ev
+	}
+	if len(evs) != 2 || got["down"].Up || got["down"].Weight != 2 || !got["up"].Up || got["up"].Weight != 3 {
+		t.Errorf("resent %+v, want down at weight 2 and up at weight 3", evs)
+	}
+}

@@ -364,6 +364,20 @@ func (s *Scheduler) Add(srv Server) error {
 	return nil
 }
 
+// Resend queues an event with the current state of every server, for a
+// consumer that may have lost events: one whose loop ended, by a panic,
+// between taking an event and applying it. A state it already has
+// changes nothing.
+func (s *Scheduler) Resend() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	for _, sv := range s.servers {
+		s.enqueue(Event{Server: sv.name, Up: sv.up, Weight: sv.cur, Time: now})
+	}
+	s.poke()
+}
+
 // Remove stops checking the named server and cancels its running attempts.
 // Removing an unknown server does nothing.
 func (s *Scheduler) Remove(name string) {
