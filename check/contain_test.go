@@ -201,3 +201,25 @@ func TestSchedulerResend(t *testing.T) {
 		t.Errorf("resent %+v, want down at weight 2 and up at weight 3", evs)
 	}
 }
+
+// TestSchedulerContainsApplyPanic checks that a panic while a result is
+// applied leaves the checker due again after delay_loop, and the
+// Scheduler unlocked.
+func TestSchedulerContainsApplyPanic(t *testing.T) {
+	clk := newFakeClock()
+	var observed atomic.Int64
+	s := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Slack: -1, Observe: func(Attempt) { observed.Add(1) }})
+	s.testPanic = panicOnce("apply")
+	timing := Timing{DelayLoop: time.Second, Timeout: time.Second}
+	if err := s.Add(Server{Name: "rs", Weight: 1, Checks: []Check{{Name: "TCP_CHECK", Checker: instant{}, Timing: timing}}}); err != nil {
+		t.Fatal(err)
+	}
+	drive(t, s, clk, 2500*time.Millisecond)
+	// The attempts at 1s and 2s; the one at 0 panicked.
+	if n := observed.Load(); n != 2 {
+		t.Errorf("%d attempts observed, want 2", n)
+	}
+	if n := s.Panics(); n != 1 {
+		t.Errorf("Panics() = %d, want 1", n)
+	}
+}

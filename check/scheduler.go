@@ -209,7 +209,8 @@ type Scheduler struct {
 	// drive a fake clock.
 	onIdle func(next time.Time)
 	// testPanic, when set, is called where an attempt runs ("worker",
-	// "inline", "poller"), so that tests can make an attempt panic.
+	// "inline", "poller") and where its result is applied ("apply"), so
+	// that tests can make them panic.
 	testPanic func(where string)
 
 	// panics counts the panics contained in attempts and observers.
@@ -729,24 +730,43 @@ func runsInline(e *entry) bool {
 // was removed, or cut short by the end of Run, is dropped; Run's shutdown
 // schedules it again for the next Run.
 func (s *Scheduler) complete(r result) {
+	if s.apply(r) {
+		s.poke()
+	}
+}
+
+// apply is complete under s.mu; it reports whether to wake Run. A panic
+// in it, a bug of the Scheduler's own, must neither leave s.mu held nor
+// leave the entry without a next attempt, which would keep its server in
+// its state for good: it is contained, and the entry is due again after
+// delay_loop.
+func (s *Scheduler) apply(r result) (wake bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !r.e.inflight {
 		// The attempt panicked and was completed in its place.
-		s.mu.Unlock()
-		return
+		return false
 	}
 	r.e.inflight = false
 	s.busy--
+	defer func() {
+		if v := recover(); v != nil {
+			s.contained("applying a check attempt", v)
+			if e := r.e; e.index < 0 && !e.srv.removed {
+				s.schedule(e, s.clock.Now().Add(e.check.Timing.delayLoop()))
+			}
+			wake = true
+		}
+	}()
 	// Removal and the end of Run are what cancel a server's context:
 	// the flags say so without taking the context's lock.
 	if !r.e.srv.removed && !s.ending {
+		if s.testPanic != nil {
+			s.testPanic("apply")
+		}
 		s.observeAttempt(r, s.finish(r))
 	}
-	wake := r.e.index == 0 || len(s.queue) > 0 || (s.busy <= 0 && s.onIdle != nil)
-	s.mu.Unlock()
-	if wake {
-		s.poke()
-	}
+	return r.e.index == 0 || len(s.queue) > 0 || (s.busy <= 0 && s.onIdle != nil)
 }
 
 // A deadlineChecker takes its timeout as a deadline apart from its
