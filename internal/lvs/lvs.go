@@ -130,11 +130,15 @@ type LVS struct {
 	running bool
 	// inRun is set while a Run is under way.
 	inRun bool
-	ran   bool
+	// begun is set once a Run has begun to start the virtual servers,
+	// stopped once one has shut them down.
+	begun, stopped bool
 
 	// testPanic, when set, is called by Run with each event before it is
-	// handled, so that tests can make Run panic.
-	testPanic func(check.Event)
+	// handled, and testPanicBegin as a first start gives the checks
+	// their servers, so that tests can make Run panic there.
+	testPanic      func(check.Event)
+	testPanicBegin func()
 }
 
 type serverRef struct {
@@ -318,15 +322,24 @@ func (l *LVS) VIPsChanged() {
 // checks again. Call Close when no Run will follow. Once shut down, an
 // LVS does not run again.
 func (l *LVS) Run(ctx context.Context) error {
-	resync, err := l.begin(ctx)
-	if err != nil {
-		return err
+	l.mu.Lock()
+	if l.inRun {
+		l.mu.Unlock()
+		return errors.New("LVS already running")
 	}
+	l.inRun = true
+	l.mu.Unlock()
+	// Cleared however Run ends, a panic in begin included, or no Run
+	// could follow.
 	defer func() {
 		l.mu.Lock()
 		l.inRun = false
 		l.mu.Unlock()
 	}()
+	resync, err := l.begin(ctx)
+	if err != nil {
+		return err
+	}
 
 	cctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -384,8 +397,8 @@ func (l *LVS) begin(ctx context.Context) (time.Duration, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
-	case l.inRun:
-		return 0, errors.New("LVS already running")
+	case l.stopped:
+		return 0, errors.New("LVS already ran")
 	case l.running:
 		// The state is what the last verdicts made it and the checks
 		// still hold their servers: nothing starts again. The table
@@ -393,24 +406,31 @@ func (l *LVS) begin(ctx context.Context) (time.Duration, error) {
 		// a change of state and its table change, and the checks
 		// report every server again, in case it ended with an event
 		// taken and not applied: only a state that was lost changes.
-		l.inRun = true
 		l.log.Info("Taking over the IPVS table and the real servers' state")
 		l.applyLocked(ctx)
 		l.checks.Resend()
 		return l.resyncIntervalLocked(), nil
-	case l.ran:
-		return 0, errors.New("LVS already ran")
 	}
-	l.running, l.ran, l.inRun = true, true, true
+	// A first start that a panic cut short starts again from the
+	// beginning: the checks it gave are taken back first.
+	retry := l.begun
+	l.begun = true
 	for _, vs := range l.vss {
 		l.m.start(vs)
 		l.refreshLocked(vs)
 	}
+	if l.testPanicBegin != nil {
+		l.testPanicBegin()
+	}
 	for _, vs := range l.vss {
 		for _, rs := range vs.rs {
+			if retry {
+				l.checks.Remove(rs.check)
+			}
 			l.addChecks(vs, rs, false)
 		}
 	}
+	l.running = true
 	l.applyLocked(ctx)
 	return l.resyncIntervalLocked(), nil
 }
@@ -421,7 +441,12 @@ func (l *LVS) begin(ctx context.Context) (time.Duration, error) {
 // Run has shut down, or while a Run is under way.
 func (l *LVS) Close() error {
 	l.mu.Lock()
-	live := l.running && !l.inRun
+	if l.inRun {
+		l.mu.Unlock()
+		return nil
+	}
+	live := l.running
+	l.stopped = true
 	l.mu.Unlock()
 	if !live {
 		return nil
@@ -534,7 +559,7 @@ func (l *LVS) applyLocked(ctx context.Context) {
 func (l *LVS) shutdown() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.running = false
+	l.running, l.stopped = false, true
 	if l.keep {
 		return nil
 	}

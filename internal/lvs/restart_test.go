@@ -147,3 +147,39 @@ func TestCloseAfterPanic(t *testing.T) {
 		t.Error("Run after Close succeeded")
 	}
 }
+
+// TestRunAfterPanicInFirstStart checks that a first start cut short by a
+// panic is made again whole by the next Run, its checks given once.
+func TestRunAfterPanicInFirstStart(t *testing.T) {
+	h := newHarness(t, twoServers("", ""), Options{})
+	armed := true
+	h.l.testPanicBegin = func() {
+		if armed {
+			panic("injected in the first start")
+		}
+	}
+	panicked := make(chan any, 1)
+	go func() {
+		defer func() { panicked <- recover() }()
+		h.l.Run(context.Background())
+	}()
+	select {
+	case v := <-panicked:
+		if v == nil {
+			t.Fatal("Run returned instead of panicking")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not panic")
+	}
+	armed = false
+	h.run()
+	h.wantTable("after the second start", svc, dst2+"1", dst3+"1")
+	h.checks.mu.Lock()
+	n := len(h.checks.servers)
+	h.checks.mu.Unlock()
+	if n != 2 {
+		t.Errorf("%d servers checked, want 2", n)
+	}
+	h.send(rs2, false, 1, "TCP_CHECK failed: connection refused")
+	h.wantTable("after a failure", svc, dst3+"1")
+}
