@@ -96,34 +96,44 @@ func (c *DNSCheck) Check(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("reading DNS response from %s: %w", c.Dialer.Addr, ctxErr(ctx, err))
 		}
-		var p dnsmessage.Parser
-		h, err := p.Start(buf[:n])
-		if err != nil || h.ID != id || !h.Response {
-			continue
+		if done, err := c.reply(buf[:n], id, qtype, name); done {
+			return err
 		}
-		if h.RCode != dnsmessage.RCodeSuccess {
-			return fmt.Errorf("DNS server %s answered %s for %s %s", c.Dialer.Addr, h.RCode, typeName(qtype), name)
+	}
+}
+
+// reply judges a datagram received for the query with the given ID, type
+// and name: done is false for a datagram that is not its response, which
+// the check ignores; otherwise err is the verdict. The datagram comes
+// from the network and may hold anything.
+func (c *DNSCheck) reply(b []byte, id uint16, qtype dnsmessage.Type, name string) (done bool, err error) {
+	var p dnsmessage.Parser
+	h, err := p.Start(b)
+	if err != nil || h.ID != id || !h.Response {
+		return false, nil
+	}
+	if h.RCode != dnsmessage.RCodeSuccess {
+		return true, fmt.Errorf("DNS server %s answered %s for %s %s", c.Dialer.Addr, h.RCode, typeName(qtype), name)
+	}
+	if !c.RequireAnswer {
+		return true, nil
+	}
+	if err := p.SkipAllQuestions(); err != nil {
+		return true, fmt.Errorf("parsing DNS response from %s: %w", c.Dialer.Addr, err)
+	}
+	for {
+		ah, err := p.AnswerHeader()
+		if errors.Is(err, dnsmessage.ErrSectionDone) {
+			return true, fmt.Errorf("DNS server %s has no %s record for %s", c.Dialer.Addr, typeName(qtype), name)
 		}
-		if !c.RequireAnswer {
-			return nil
+		if err != nil {
+			return true, fmt.Errorf("parsing DNS response from %s: %w", c.Dialer.Addr, err)
 		}
-		if err := p.SkipAllQuestions(); err != nil {
-			return fmt.Errorf("parsing DNS response from %s: %w", c.Dialer.Addr, err)
+		if ah.Type == qtype {
+			return true, nil
 		}
-		for {
-			ah, err := p.AnswerHeader()
-			if errors.Is(err, dnsmessage.ErrSectionDone) {
-				return fmt.Errorf("DNS server %s has no %s record for %s", c.Dialer.Addr, typeName(qtype), name)
-			}
-			if err != nil {
-				return fmt.Errorf("parsing DNS response from %s: %w", c.Dialer.Addr, err)
-			}
-			if ah.Type == qtype {
-				return nil
-			}
-			if err := p.SkipAnswer(); err != nil {
-				return fmt.Errorf("parsing DNS response from %s: %w", c.Dialer.Addr, err)
-			}
+		if err := p.SkipAnswer(); err != nil {
+			return true, fmt.Errorf("parsing DNS response from %s: %w", c.Dialer.Addr, err)
 		}
 	}
 }

@@ -33,6 +33,10 @@ type poller struct {
 	file   *os.File // epfd, in the runtime's netpoller
 	raw    syscall.RawConn
 	exited chan struct{}
+	// contain counts and logs a panic recovered in what and returns it
+	// as an error; testPanic, when set, is called before each step.
+	contain   func(what string, v any) error
+	testPanic func(where string)
 
 	mu       sync.Mutex // guards everything below
 	conns    map[int]*pollConn
@@ -68,6 +72,9 @@ type pollConn struct {
 	sent   int
 	began  time.Time // when this url's connection began
 	rr     respReader
+	// ends counts the attempts the pollConn has ended, so that a step
+	// that panicked can tell whether its attempt is still under way.
+	ends uint64
 }
 
 func newPoller() (*poller, error) {
@@ -161,7 +168,7 @@ func (p *poller) run() {
 			c := p.conns[fd]
 			p.mu.Unlock()
 			if c != nil {
-				p.step(c, ev.Events)
+				p.safeStep(c, ev.Events)
 			}
 		}
 		if woken {
@@ -272,6 +279,37 @@ func (p *poller) connect(c *pollConn) {
 		return
 	}
 	p.send(c)
+}
+
+// safeStep is step, with a panic in it contained: the attempt fails with
+// it, if the panic did not end it, and the poller goes on with the
+// others. Left registered, a socket still ready would panic again on
+// every wake-up until its deadline.
+func (p *poller) safeStep(c *pollConn, events uint32) {
+	ends := c.ends
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		err := p.contained("check attempt on the poller", v)
+		// c is the poller's until it is ended; once ended, it is no
+		// longer this attempt.
+		if c.ends == ends {
+			p.end(c, err)
+		}
+	}()
+	if p.testPanic != nil {
+		p.testPanic("poller")
+	}
+	p.step(c, events)
+}
+
+func (p *poller) contained(what string, v any) error {
+	if p.contain == nil {
+		return fmt.Errorf("%s: panic: %v", what, v)
+	}
+	return p.contain(what, v)
 }
 
 // step advances c on the events epoll reported for it.
@@ -438,7 +476,7 @@ func (p *poller) release(c *pollConn) {
 func (p *poller) end(c *pollConn, err error) {
 	p.release(c)
 	done := c.done
-	*c = pollConn{fd: -1, index: -1, rr: c.rr}
+	*c = pollConn{fd: -1, index: -1, rr: c.rr, ends: c.ends + 1}
 	p.mu.Lock()
 	if len(p.free) < maxFree {
 		p.free = append(p.free, c)

@@ -7,7 +7,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -206,6 +208,13 @@ type Scheduler struct {
 	// will wake for the next attempt (zero if none). Tests use it to
 	// drive a fake clock.
 	onIdle func(next time.Time)
+	// testPanic, when set, is called where an attempt runs ("worker",
+	// "inline", "poller") and where its result is applied ("apply"), so
+	// that tests can make them panic.
+	testPanic func(where string)
+
+	// panics counts the panics contained in attempts and observers.
+	panics atomic.Uint64
 
 	mu      sync.Mutex // guards everything below
 	rand    *rand.Rand
@@ -253,6 +262,10 @@ type entry struct {
 	// slack: the next attempt is due that much earlier, so that waking
 	// late for company does not stretch delay_loop.
 	late time.Duration
+	// inflight is set from when an attempt is due until complete takes
+	// its result: an attempt whose start panicked is completed
+	// in its place, and a late report of it is then dropped.
+	inflight bool
 }
 
 type result struct {
@@ -347,9 +360,23 @@ func (s *Scheduler) Add(srv Server) error {
 		sv.entries = append(sv.entries, e)
 	}
 	s.servers[srv.Name] = sv
-	s.queue = append(s.queue, Event{Server: sv.name, Up: sv.up, Weight: sv.cur, Reason: "added", Time: now})
+	s.enqueue(Event{Server: sv.name, Up: sv.up, Weight: sv.cur, Reason: "added", Time: now})
 	s.poke()
 	return nil
+}
+
+// Resend queues an event with the current state of every server, for a
+// consumer that may have lost events: one whose loop ended, by a panic,
+// between taking an event and applying it. A state it already has
+// changes nothing.
+func (s *Scheduler) Resend() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	for _, sv := range s.servers {
+		s.enqueue(Event{Server: sv.name, Up: sv.up, Weight: sv.cur, Time: now})
+	}
+	s.poke()
 }
 
 // Remove stops checking the named server and cancels its running attempts.
@@ -428,6 +455,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	s.running = true
 	s.poller = p
+	p.contain, p.testPanic = s.contained, s.testPanic
 	s.mu.Unlock()
 	pollerDone := make(chan struct{})
 	go func() {
@@ -465,6 +493,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		for _, sv := range s.servers {
 			sv.ctx, sv.cancel = context.WithCancel(context.Background())
 			for _, e := range sv.entries {
+				e.inflight = false
 				if e.index < 0 {
 					s.schedule(e, now)
 				}
@@ -564,6 +593,9 @@ func (s *Scheduler) popDue(now time.Time) {
 	for len(s.timers) > 0 && s.timers[0].at <= at {
 		e := s.timers.pop()
 		e.late = min(now.Sub(e.due), s.wakeSlack)
+		// Set before a worker can have the entry, let alone complete
+		// it.
+		e.inflight = true
 		s.ready = append(s.ready, e)
 	}
 }
@@ -642,10 +674,48 @@ func (s *Scheduler) runInline(max int) int {
 		s.mu.Unlock()
 
 		ran++
-		ic.start(p, e.srv.ctx, s.realTime(now).Add(e.check.Timing.timeout()), e.done)
+		s.startInline(ic, p, e, s.realTime(now).Add(e.check.Timing.timeout()))
 	}
 	return ran
 }
+
+// startInline begins e's attempt. A panic in it fails the attempt, as if
+// the checker had reported it, rather than ending Run: left without a
+// verdict, the entry would never be due again and its server would keep
+// its state for good.
+func (s *Scheduler) startInline(ic inlineChecker, p *poller, e *entry, deadline time.Time) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		err := s.contained("check attempt", v)
+		s.mu.Lock()
+		pending := e.inflight
+		s.mu.Unlock()
+		if pending {
+			e.done(err)
+		}
+	}()
+	if s.testPanic != nil {
+		s.testPanic("inline")
+	}
+	ic.start(p, e.srv.ctx, deadline, e.done)
+}
+
+// contained counts and logs a panic recovered in what, and returns it as
+// the error of what.
+func (s *Scheduler) contained(what string, v any) error {
+	s.panics.Add(1)
+	s.log.Errorf("%s: recovered from panic: %v\n%s", what, v, debug.Stack())
+	return fmt.Errorf("%s: panic: %v", what, v)
+}
+
+// Panics returns the number of panics contained in check attempts and in
+// Options.Observe since the Scheduler was created. Each was logged at
+// error level with its stack; an attempt that panicked counted as a
+// failed attempt, and the checks went on.
+func (s *Scheduler) Panics() uint64 { return s.panics.Load() }
 
 // runsInline reports whether runInline begins e's attempts.
 func runsInline(e *entry) bool {
@@ -660,18 +730,43 @@ func runsInline(e *entry) bool {
 // was removed, or cut short by the end of Run, is dropped; Run's shutdown
 // schedules it again for the next Run.
 func (s *Scheduler) complete(r result) {
+	if s.apply(r) {
+		s.poke()
+	}
+}
+
+// apply is complete under s.mu; it reports whether to wake Run. A panic
+// in it, a bug of the Scheduler's own, must neither leave s.mu held nor
+// leave the entry without a next attempt, which would keep its server in
+// its state for good: it is contained, and the entry is due again after
+// delay_loop.
+func (s *Scheduler) apply(r result) (wake bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !r.e.inflight {
+		// The attempt panicked and was completed in its place.
+		return false
+	}
+	r.e.inflight = false
 	s.busy--
+	defer func() {
+		if v := recover(); v != nil {
+			s.contained("applying a check attempt", v)
+			if e := r.e; e.index < 0 && !e.srv.removed {
+				s.schedule(e, s.clock.Now().Add(e.check.Timing.delayLoop()))
+			}
+			wake = true
+		}
+	}()
 	// Removal and the end of Run are what cancel a server's context:
 	// the flags say so without taking the context's lock.
 	if !r.e.srv.removed && !s.ending {
+		if s.testPanic != nil {
+			s.testPanic("apply")
+		}
 		s.observeAttempt(r, s.finish(r))
 	}
-	wake := r.e.index == 0 || len(s.queue) > 0 || (s.busy <= 0 && s.onIdle != nil)
-	s.mu.Unlock()
-	if wake {
-		s.poke()
-	}
+	return r.e.index == 0 || len(s.queue) > 0 || (s.busy <= 0 && s.onIdle != nil)
 }
 
 // A deadlineChecker takes its timeout as a deadline apart from its
@@ -684,9 +779,20 @@ type deadlineChecker interface {
 
 // attempt runs one check under its timeout; it runs on a worker and reads
 // only what does not change after Add.
-func (s *Scheduler) attempt(e *entry) result {
-	r := result{e: e}
+func (s *Scheduler) attempt(e *entry) (r result) {
+	r.e = e
 	r.start = s.clock.Now()
+	defer func() {
+		if v := recover(); v != nil {
+			r.err = s.contained("check attempt", v)
+			r.delta, r.deltaChanged = 0, false
+			r.end = s.clock.Now()
+			r.took = r.end.Sub(r.start)
+		}
+	}()
+	if s.testPanic != nil {
+		s.testPanic("worker")
+	}
 	switch c := e.check.Checker.(type) {
 	case deadlineChecker:
 		r.err = c.checkBy(e.srv.ctx, s.realTime(r.start).Add(e.check.Timing.timeout()))
@@ -726,6 +832,13 @@ func (s *Scheduler) observeAttempt(r result, v verdict) {
 	if s.observe == nil || r.e.srv.removed {
 		return
 	}
+	// A panicking observer must not leave s.mu held, nor the attempt
+	// unreported: its verdict is already applied.
+	defer func() {
+		if v := recover(); v != nil {
+			s.contained("observing a check attempt", v)
+		}
+	}()
 	s.observe(Attempt{
 		Server:        r.e.srv.name,
 		Checker:       r.e.check.Name,
@@ -810,8 +923,37 @@ func (s *Scheduler) finish(r result) verdict {
 		return v
 	}
 	sv.up, sv.cur = up, weight
-	s.queue = append(s.queue, Event{Server: sv.name, Up: up, Weight: weight, Reason: reason, Time: now, Confirmed: confirmed})
+	s.enqueue(Event{Server: sv.name, Up: up, Weight: weight, Reason: reason, Time: now, Confirmed: confirmed})
 	return v
+}
+
+// queueSlack is how many events beyond two per server the queue holds
+// before it is compacted.
+const queueSlack = 64
+
+// enqueue queues ev for delivery. While no one takes the events (the
+// consumer's loop stopped, or is far behind), the queue would grow with
+// every flap of every server: beyond two events per server it is
+// compacted to the newest event of each server, which says all of its
+// state. Only the head stays as it is, since Run may be delivering it.
+// s.mu is held.
+func (s *Scheduler) enqueue(ev Event) {
+	s.queue = append(s.queue, ev)
+	if len(s.queue) <= 2*len(s.servers)+queueSlack {
+		return
+	}
+	last := make(map[string]int, len(s.servers))
+	for i, e := range s.queue[1:] {
+		last[e.Server] = i + 1
+	}
+	out := s.queue[:1]
+	for i, e := range s.queue[1:] {
+		if last[e.Server] == i+1 && s.servers[e.Server] != nil {
+			out = append(out, e)
+		}
+	}
+	clear(s.queue[len(out):])
+	s.queue = out
 }
 
 // debug tells whether the logger keeps debug messages; a logger that

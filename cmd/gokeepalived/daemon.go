@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,6 +43,10 @@ type daemon struct {
 	sd      *systemd.Notifier
 	hub     *notifyhub.Hub
 	metrics *metrics
+	control *control.Server // nil without a control socket
+	// loopPanics counts, by loop, the panics that ended a loop's Run and
+	// had supervise start it again.
+	loopPanics [numLoops]atomic.Uint64
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -172,8 +177,9 @@ func (d *daemon) run() int {
 		}
 	}
 	if d.s.controlSocket != "" {
+		d.control = &control.Server{Path: d.s.controlSocket, Status: d.status, Log: d.log}
 		go func() {
-			if err := control.Serve(ctx, d.s.controlSocket, d.status, d.log); err != nil {
+			if err := d.control.Serve(ctx); err != nil {
 				d.log.Errorf("%v", err)
 			}
 		}()

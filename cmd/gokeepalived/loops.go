@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -134,7 +135,7 @@ func (d *daemon) startLoop(ctx context.Context, k loopKind, cfg *config.Config) 
 	d.mu.Unlock()
 	go func() {
 		defer close(r.done)
-		supervise(ctx, d.log, k.String(), r.loop.Run)
+		supervise(ctx, d.log, k.String(), &d.loopPanics[k], r.loop.Run)
 		if r.close != nil {
 			r.close()
 		}
@@ -307,12 +308,16 @@ func (d *daemon) mastersChanged() {
 	}
 }
 
-// supervise runs fn until ctx ends. A panic in fn is logged with its stack
-// and fn starts again after a pause, so that one loop's bug does not take
-// the VIPs or the IPVS table of the others down with the process.
-func supervise(ctx context.Context, log logrus.FieldLogger, name string, fn func(context.Context) error) {
+// supervise runs fn until ctx ends. A panic in fn is logged with its stack,
+// counted in panics, and fn starts again after a pause, so that one loop's
+// bug does not take the VIPs or the IPVS table of the others down with the
+// process.
+func supervise(ctx context.Context, log logrus.FieldLogger, name string, panics *atomic.Uint64, fn func(context.Context) error) {
 	for {
 		err, panicked := runRecovered(ctx, fn)
+		if panicked {
+			panics.Add(1)
+		}
 		if ctx.Err() != nil {
 			return
 		}

@@ -5,28 +5,58 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/gokeepalived/gokeepalived/check"
+	"github.com/gokeepalived/gokeepalived/internal/lvs"
+	"github.com/gokeepalived/gokeepalived/ipvs"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
+
+// vrrpSource is what the metrics read of the VRRP loop; *vrrpd.Loop is
+// one.
+type vrrpSource interface {
+	Statuses() []vrrp.Status
+	Drops() map[vrrp.DropReason]uint64
+	Panics() uint64
+}
+
+// checkerSource is what the metrics read of the checker loop;
+// *checkerd.Loop is one.
+type checkerSource interface {
+	Servers() []lvs.VirtualServerStatus
+	TableStats() ipvs.Stats
+	Panics() uint64
+}
 
 // metrics exports the daemon's state to Prometheus. Values are read from
 // the loops when scraped, so nothing on the advert or check paths pays for
 // them.
 type metrics struct {
 	d *daemon
+	// vrrp and checker return the running loops, or nil.
+	vrrp    func() vrrpSource
+	checker func() checkerSource
 
 	reloadsOK, reloadsFailed atomic.Uint64
+	// panics counts the panics contained in the /metrics handler.
+	panics atomic.Uint64
+	// testPanic, when set, is called as each request is handled, so that
+	// tests can make the handler panic.
+	testPanic func()
 
 	vrrpState, vrrpPriority, vrrpEffective, vrrpTransitions *prometheus.Desc
 	advertsSent, advertsReceived, vrrpDrops, socketDrops    *prometheus.Desc
-	vrrpPanics                                              *prometheus.Desc
+	vrrpPanics, panicsTotal                                 *prometheus.Desc
 	rsUp, rsWeight, rsInPool, vsQuorum, vsSorry             *prometheus.Desc
 	ipvsPasses, ipvsOps, ipvsErrors, reloads                *prometheus.Desc
 
@@ -46,7 +76,19 @@ func newMetrics(d *daemon) *metrics {
 	inst := []string{"instance"}
 	rs := []string{"virtual_server", "real_server"}
 	return &metrics{
-		d:               d,
+		d: d,
+		vrrp: func() vrrpSource {
+			if v := d.vrrpLoop(); v != nil {
+				return v
+			}
+			return nil
+		},
+		checker: func() checkerSource {
+			if c := d.checkerLoop(); c != nil {
+				return c
+			}
+			return nil
+		},
 		served:          d.s != nil && d.s.metricsListen != "",
 		vrrpState:       prometheus.NewDesc("gokeepalived_vrrp_state", "1 for the state the VRRP instance is in.", []string{"instance", "state"}, nil),
 		vrrpPriority:    prometheus.NewDesc("gokeepalived_vrrp_priority", "Configured priority of the VRRP instance.", inst, nil),
@@ -57,6 +99,7 @@ func newMetrics(d *daemon) *metrics {
 		vrrpDrops:       prometheus.NewDesc("gokeepalived_vrrp_dropped_total", "VRRP advertisements dropped by an instance, by reason.", []string{"instance", "reason"}, nil),
 		socketDrops:     prometheus.NewDesc("gokeepalived_vrrp_socket_dropped_total", "VRRP packets dropped before reaching an instance (unknown VRID, bad header), by reason.", []string{"reason"}, nil),
 		vrrpPanics:      prometheus.NewDesc("gokeepalived_vrrp_panics_total", "Panics recovered in VRRP goroutines (packet readers, timers, trackers); the instance went on in its state.", nil, nil),
+		panicsTotal:     prometheus.NewDesc("gokeepalived_panics_total", "Panics recovered, by loop: vrrp and checker (their goroutines, check attempts, and the loop itself, which restarted), control (status socket connections), metrics (/metrics requests). Each was logged with its stack.", []string{"loop"}, nil),
 		rsUp:            prometheus.NewDesc("gokeepalived_checker_real_server_up", "1 when every checker of the real server passes.", rs, nil),
 		rsWeight:        prometheus.NewDesc("gokeepalived_checker_real_server_weight", "Effective weight of the real server.", rs, nil),
 		rsInPool:        prometheus.NewDesc("gokeepalived_ipvs_real_server_in_pool", "1 when the real server is in the IPVS table.", rs, nil),
@@ -102,10 +145,10 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCo
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, l ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
+		m.emit(ch, d, prometheus.GaugeValue, v, l)
 	}
 	counter := func(d *prometheus.Desc, v uint64, l ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), l...)
+		m.emit(ch, d, prometheus.CounterValue, float64(v), l)
 	}
 	b := func(ok bool) float64 {
 		if ok {
@@ -113,7 +156,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		return 0
 	}
-	if v := m.d.vrrpLoop(); v != nil {
+	vl, cl := m.vrrp(), m.checker()
+	if v := vl; v != nil {
 		for _, st := range v.Statuses() {
 			for _, s := range []vrrp.State{vrrp.StateInit, vrrp.StateBackup, vrrp.StateMaster, vrrp.StateFault, vrrp.StateStop} {
 				gauge(m.vrrpState, b(st.State == s), st.Name, s.String())
@@ -133,7 +177,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(m.vrrpPanics, v.Panics())
 	}
-	if c := m.d.checkerLoop(); c != nil {
+	if c := cl; c != nil {
 		for _, vs := range c.Servers() {
 			gauge(m.vsQuorum, b(vs.QuorumUp), vs.Name)
 			gauge(m.vsSorry, b(vs.SorryServer), vs.Name)
@@ -148,21 +192,119 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(m.ipvsOps, st.Ops)
 		counter(m.ipvsErrors, st.Errors)
 	}
+	vrrpPanics, checkerPanics := m.d.loopPanics[vrrpKind].Load(), m.d.loopPanics[checkerKind].Load()
+	if vl != nil {
+		vrrpPanics += vl.Panics()
+	}
+	if cl != nil {
+		checkerPanics += cl.Panics()
+	}
+	var controlPanics uint64
+	if m.d.control != nil {
+		controlPanics = m.d.control.Panics()
+	}
+	counter(m.panicsTotal, vrrpPanics, "vrrp")
+	counter(m.panicsTotal, checkerPanics, "checker")
+	counter(m.panicsTotal, controlPanics, "control")
+	counter(m.panicsTotal, m.panics.Load(), "metrics")
 	counter(m.reloads, m.reloadsOK.Load(), "success")
 	counter(m.reloads, m.reloadsFailed.Load(), "failure")
 }
 
-// serveMetrics serves /metrics on addr until ctx ends.
+// emit sends one series. keepalived takes any bytes in a name, and a
+// label value that is not UTF-8 would fail the whole scrape: such bytes
+// become U+FFFD, so that the series is still exported. A series that still
+// cannot be built is logged and left out, never a panic in the scrape.
+func (m *metrics) emit(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType, v float64, labels []string) {
+	for i, l := range labels {
+		if !utf8.ValidString(l) {
+			labels[i] = strings.ToValidUTF8(l, "\uFFFD")
+		}
+	}
+	c, err := prometheus.NewConstMetric(d, t, v, labels...)
+	if err != nil {
+		m.d.log.Debugf("metrics: %s %q: %v", d, labels, err)
+		return
+	}
+	ch <- c
+}
+
+// contain wraps the /metrics handler so that a panic in it, a bug in a
+// collector, is counted and logged with its stack; the connection is then
+// dropped, as net/http drops it for http.ErrAbortHandler, without a
+// second log of its own.
+func (m *metrics) contain(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				m.panics.Add(1)
+				m.d.log.Errorf("metrics: recovered from panic: %v\n%s", v, debug.Stack())
+				panic(http.ErrAbortHandler)
+			}
+		}()
+		if m.testPanic != nil {
+			m.testPanic()
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// serverLimits bound what clients of the metrics server can hold: the
+// daemon's descriptors are the checks' sockets first.
+type serverLimits struct {
+	// readHeader and read bound the reading of a request, write the
+	// answer, idle a kept-alive connection between requests.
+	readHeader, read, write, idle time.Duration
+	// conns caps the connections open at once; the next ones wait in
+	// the listen backlog.
+	conns int
+}
+
+// metricsLimits are the metrics server's limits. A scrape reads a few
+// hundred bytes and writes the table's series; idle outlasts Prometheus's
+// default scrape interval of a minute, so that its connection is kept.
+func metricsLimits() serverLimits {
+	return serverLimits{
+		readHeader: 5 * time.Second,
+		read:       10 * time.Second,
+		write:      30 * time.Second,
+		idle:       65 * time.Second,
+		conns:      16,
+	}
+}
+
+// serve serves /metrics on addr until ctx ends.
 func (m *metrics) serve(ctx context.Context, addr string) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(m, m.checkDuration, m.checkFailures, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux := m.handler()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return m.serveOn(ctx, ln, mux, metricsLimits())
+}
+
+// handler is the metrics server's handler: /metrics.
+func (m *metrics) handler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m, m.checkDuration, m.checkFailures, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.contain(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	return mux
+}
+
+// serveOn serves mux on ln until ctx ends, within lim.
+func (m *metrics) serveOn(ctx context.Context, ln net.Listener, mux http.Handler, lim serverLimits) error {
+	ln = netutil.LimitListener(ln, lim.conns)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: lim.readHeader,
+		ReadTimeout:       lim.read,
+		WriteTimeout:      lim.write,
+		IdleTimeout:       lim.idle,
+	}
 	go func() {
 		<-ctx.Done()
 		srv.Close()

@@ -54,10 +54,14 @@ type Loop struct {
 	handle *ipvs.Handle
 	table  *ipvs.Reconciler
 	lvs    *lvs.LVS
+	checks *check.Scheduler
 	alerts *checkerAlerts
 
 	mu  sync.Mutex
 	cfg *config.Config // the running configuration, for Run and the data file
+	// started is set once a Run has applied the global LVS settings:
+	// the Runs that follow one that failed take the table over as it is.
+	started bool
 }
 
 // New opens IPVS and builds the checks of cfg's virtual servers.
@@ -77,14 +81,15 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 	})
 	alerts := newCheckerAlerts(opts.Notify, cfg)
 	observe := opts.Observe
+	checks := check.NewScheduler(check.Options{Logger: opts.Log, Observe: func(a check.Attempt) {
+		alerts.observe(a)
+		if observe != nil {
+			observe(a)
+		}
+	}})
 	l, err := lvs.New(cfg, lvs.Options{
-		Table: table,
-		Checks: check.NewScheduler(check.Options{Logger: opts.Log, Observe: func(a check.Attempt) {
-			alerts.observe(a)
-			if observe != nil {
-				observe(a)
-			}
-		}}),
+		Table:           table,
+		Checks:          checks,
 		Notifier:        alerts,
 		Log:             opts.Log,
 		VIPOwned:        opts.VIPOwned,
@@ -94,7 +99,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		h.Close()
 		return nil, err
 	}
-	return &Loop{log: opts.Log, handle: h, table: table, lvs: l, alerts: alerts, cfg: cfg}, nil
+	return &Loop{log: opts.Log, handle: h, table: table, lvs: l, checks: checks, alerts: alerts, cfg: cfg}, nil
 }
 
 // cpuProfileEnv names a file that receives a CPU profile of the checker
@@ -104,7 +109,11 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 const cpuProfileEnv = "GOKEEPALIVED_CHECKER_CPUPROFILE"
 
 // Run applies the global LVS settings, then runs the checks until ctx
-// ends; the table is released as the command line says.
+// ends; the table is released as the command line says. A Run after one
+// that failed (a panic, say, which the daemon's supervisor contains)
+// takes over the table and the real servers' state as they are: the
+// settings are not applied again, so lvs_flush does not empty the table
+// the first Run programmed.
 func (l *Loop) Run(ctx context.Context) error {
 	if path := os.Getenv(cpuProfileEnv); path != "" {
 		stop, err := startCPUProfile(path)
@@ -115,34 +124,56 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 	}
 	l.mu.Lock()
-	g := l.cfg.Global
+	g, first := l.cfg.Global, !l.started
+	l.started = true
 	l.mu.Unlock()
-	if g.LVSFlush {
-		if _, err := l.table.Flush(ctx); err != nil {
-			l.log.Errorf("lvs_flush: %v", err)
+	if first {
+		if g.LVSFlush {
+			if _, err := l.table.Flush(ctx); err != nil {
+				l.log.Errorf("lvs_flush: %v", err)
+			}
 		}
-	}
-	t := g.LVSTimeouts
-	if t.TCP != 0 || t.TCPFin != 0 || t.UDP != 0 {
-		if _, err := l.table.SetTimeouts(ctx, ipvs.Timeouts{TCP: t.TCP, TCPFin: t.TCPFin, UDP: t.UDP}); err != nil {
-			l.log.Errorf("lvs_timeouts: %v", err)
-		}
+		l.setTimeouts(ctx, g.LVSTimeouts)
 	}
 	return l.lvs.Run(ctx)
+}
+
+// setTimeouts applies lvs_timeouts, if the configuration sets any.
+func (l *Loop) setTimeouts(ctx context.Context, t config.LVSTimeouts) {
+	if t.TCP == 0 && t.TCPFin == 0 && t.UDP == 0 {
+		return
+	}
+	if _, err := l.table.SetTimeouts(ctx, ipvs.Timeouts{TCP: t.TCP, TCPFin: t.TCPFin, UDP: t.UDP}); err != nil {
+		l.log.Errorf("lvs_timeouts: %v", err)
+	}
 }
 
 // Reload hands the new configuration to the checks and the table.
 func (l *Loop) Reload(ctx context.Context, cfg *config.Config) error {
 	l.mu.Lock()
+	old := l.cfg.Global.LVSTimeouts
 	l.cfg = cfg
+	started := l.started
 	l.mu.Unlock()
+	// keepalived applies lvs_timeouts again on reload; before the first
+	// Run, that Run applies them.
+	if started && cfg.Global.LVSTimeouts != old {
+		l.setTimeouts(ctx, cfg.Global.LVSTimeouts)
+	}
 	l.alerts.apply(cfg)
 	l.lvs.Reload(ctx, cfg)
 	return nil
 }
 
-// Close releases the netlink handle once Run has returned.
-func (l *Loop) Close() { l.handle.Close() }
+// Close releases the netlink handle once Run has returned, and before it
+// what a Run that failed left in the table, unless the command line says
+// to keep it: the loop can stop between a failed Run and the next.
+func (l *Loop) Close() {
+	if err := l.lvs.Close(); err != nil {
+		l.log.Errorf("Releasing the IPVS table: %v", err)
+	}
+	l.handle.Close()
+}
 
 // VIPsChanged tells the checks that the answers of Options.VIPOwned may
 // have changed.
@@ -150,6 +181,10 @@ func (l *Loop) VIPsChanged() { l.lvs.VIPsChanged() }
 
 // Servers returns the live state of every virtual and real server.
 func (l *Loop) Servers() []lvs.VirtualServerStatus { return l.lvs.Status() }
+
+// Panics returns the number of panics contained in the check attempts;
+// see check.Scheduler.Panics.
+func (l *Loop) Panics() uint64 { return l.checks.Panics() }
 
 // TableStats returns the reconciler's counters.
 func (l *Loop) TableStats() ipvs.Stats { return l.table.Stats() }

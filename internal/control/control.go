@@ -15,11 +15,15 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/net/netutil"
 )
 
 // DefaultSocket is where the daemon listens unless told otherwise.
@@ -71,21 +75,60 @@ type RealServer struct {
 	LastChange time.Time `json:"last_change,omitzero"`
 }
 
+// Limits of a connection: a request is one short line, and neither it nor
+// the answer may take a connection longer than requestTimeout. At most
+// maxConns connections are served at once; the next ones wait in the
+// listen backlog, so that a flood of them cannot take the descriptors the
+// checks need.
+const (
+	maxRequest     = 256
+	requestTimeout = 5 * time.Second
+	maxConns       = 8
+	// maxDrain bounds what is read and dropped of a request too long.
+	maxDrain = 64 << 10
+)
+
+// errRequestTooLong is the error of a request line over maxRequest bytes.
+var errRequestTooLong = fmt.Errorf("request longer than %d bytes", maxRequest)
+
+// A Server answers status requests on a Unix socket.
+type Server struct {
+	// Path is the socket's path.
+	Path string
+	// Status takes the snapshot a request answers with.
+	Status func() Status
+	// Log receives the errors of connections; nil discards them.
+	Log logrus.FieldLogger
+
+	panics atomic.Uint64
+	// testPanic, when set, is called as each connection is served, so
+	// that tests can make a connection panic.
+	testPanic func()
+	// timeout replaces requestTimeout when set, for tests.
+	timeout time.Duration
+}
+
 // Serve answers status requests on a Unix socket at path until ctx ends,
 // then removes the socket. A stale socket left by a killed daemon is
 // replaced; a live one (another daemon answering) is an error.
 func Serve(ctx context.Context, path string, status func() Status, log logrus.FieldLogger) error {
+	return (&Server{Path: path, Status: status, Log: log}).Serve(ctx)
+}
+
+// Serve answers requests until ctx ends, then removes the socket. A stale
+// socket left by a killed daemon is replaced; a live one (another daemon
+// answering) is an error.
+func (s *Server) Serve(ctx context.Context) error {
+	path := s.Path
 	if c, err := net.Dial("unix", path); err == nil {
 		c.Close()
 		return fmt.Errorf("control socket %s: another daemon is answering on it", path)
 	}
-	os.Remove(path)
-	ln, err := net.Listen("unix", path)
+	ln, err := listen(path)
 	if err != nil {
-		return fmt.Errorf("control socket: %w", err)
+		return err
 	}
-	// Status is read-only but says much about the network: root only.
-	os.Chmod(path, 0o600)
+	ln = netutil.LimitListener(ln, maxConns)
 	go func() {
 		<-ctx.Done()
 		ln.Close()
@@ -99,25 +142,130 @@ func Serve(ctx context.Context, path string, status func() Status, log logrus.Fi
 			}
 			return fmt.Errorf("control socket %s: %w", path, err)
 		}
-		go serveConn(c, status, log)
+		go s.serveConn(c)
 	}
 }
 
-func serveConn(c net.Conn, status func() Status, log logrus.FieldLogger) {
+// listen listens on a Unix socket at path that only its owner can
+// connect to. Status is read-only but says much about the network: root
+// only, from the first moment. The socket is bound in a directory of its
+// own that only the owner can enter, made 0600 there, and only then moved
+// to path; a connection can reach it nowhere else.
+func listen(path string) (net.Listener, error) {
+	dir, err := os.MkdirTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	if err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	defer os.Remove(dir)
+	tmp := filepath.Join(dir, "sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	// Serve removes the socket at path; the bound name is gone.
+	ln.SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	// The rename replaces a stale socket left by a killed daemon.
+	if err := os.Rename(tmp, path); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	return ln, nil
+}
+
+// Panics returns the number of panics contained in the connections'
+// handlers since the Server was created. Each was logged at error level
+// with its stack and closed its connection; the socket went on serving.
+func (s *Server) Panics() uint64 { return s.panics.Load() }
+
+func (s *Server) log() logrus.FieldLogger {
+	if s.Log == nil {
+		l := logrus.New()
+		l.Out = io.Discard
+		return l
+	}
+	return s.Log
+}
+
+// serveConn answers one request. A panic in it, a bug, closes the
+// connection rather than the daemon, whose VIPs and table outlive any
+// status request.
+func (s *Server) serveConn(c net.Conn) {
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(io.LimitReader(c, 256)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.panics.Add(1)
+			s.log().Errorf("control socket %s: recovered from panic: %v\n%s", s.Path, v, debug.Stack())
+		}
+	}()
+	if s.testPanic != nil {
+		s.testPanic()
+	}
+	// One deadline for the request and its answer: a client that
+	// neither sends nor reads lets go of the connection all the same.
+	timeout := requestTimeout
+	if s.timeout > 0 {
+		timeout = s.timeout
+	}
+	c.SetDeadline(time.Now().Add(timeout))
+	req, readErr := readRequest(c)
+	if readErr != nil && !errors.Is(readErr, errRequestTooLong) {
+		s.log().Debugf("control socket %s: reading a request: %v", s.Path, readErr)
 		return
 	}
-	switch strings.TrimSpace(line) {
-	case "status":
-		if err := json.NewEncoder(c).Encode(status()); err != nil {
-			log.Debugf("control socket: %v", err)
-		}
-	default:
-		fmt.Fprintf(c, "{\"error\":%q}\n", "unknown request "+strings.TrimSpace(line))
+	if _, err := c.Write(answer(req, readErr, s.Status)); err != nil {
+		s.log().Debugf("control socket %s: answering %q: %v", s.Path, req, err)
 	}
+	if readErr != nil {
+		// Closed with the rest of the request unread, the socket would
+		// be reset and the client lose the answer: what it still sends,
+		// within bounds, is read and dropped.
+		io.Copy(io.Discard, io.LimitReader(c, maxDrain))
+	}
+}
+
+// readRequest reads a request: one line of at most maxRequest bytes, the
+// newline included, or what comes before the end of the stream. The
+// request is the line without surrounding blanks.
+func readRequest(r io.Reader) (string, error) {
+	// One byte more than the limit tells a long line from one that
+	// just fits.
+	br := bufio.NewReaderSize(io.LimitReader(r, maxRequest+1), maxRequest+1)
+	line, err := br.ReadString('\n')
+	switch {
+	case len(line) > maxRequest:
+		return "", errRequestTooLong
+	case errors.Is(err, io.EOF) && line == "":
+		return "", io.ErrUnexpectedEOF
+	case err != nil && !errors.Is(err, io.EOF):
+		return "", err
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// answer is the answer to req, or to the error reading it: the status as
+// JSON, or a JSON error.
+func answer(req string, readErr error, status func() Status) []byte {
+	var b []byte
+	var err error
+	switch {
+	case readErr != nil:
+		b, err = json.Marshal(map[string]string{"error": readErr.Error()})
+	case req == "status":
+		b, err = json.Marshal(status())
+	default:
+		// The request is echoed as text, whatever its bytes.
+		b, err = json.Marshal(map[string]string{"error": "unknown request " + strings.ToValidUTF8(req, "\uFFFD")})
+	}
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"error": err.Error()})
+	}
+	return append(b, '\n')
 }
 
 // Query asks the daemon listening at path for its status.

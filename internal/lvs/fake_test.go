@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -170,6 +171,8 @@ func (k *fakeKernel) opCount() int {
 // test sends.
 type fakeChecks struct {
 	events chan check.Event
+	// active counts the Runs under way, resends the calls of Resend.
+	active, resends atomic.Int32
 
 	mu      sync.Mutex
 	servers map[string]check.Server
@@ -203,7 +206,11 @@ func (f *fakeChecks) Remove(name string) {
 
 func (f *fakeChecks) Events() <-chan check.Event { return f.events }
 
+func (f *fakeChecks) Resend() { f.resends.Add(1) }
+
 func (f *fakeChecks) Run(ctx context.Context) error {
+	f.active.Add(1)
+	defer f.active.Add(-1)
 	<-ctx.Done()
 	return ctx.Err()
 }

@@ -26,6 +26,8 @@ type Checks interface {
 	Remove(name string)
 	Events() <-chan check.Event
 	Run(ctx context.Context) error
+	// Resend delivers the current state of every server again.
+	Resend()
 }
 
 // A Table is the kernel's IPVS table as a reconciler keeps it;
@@ -122,8 +124,21 @@ type LVS struct {
 	user           *notify.Credential
 	vss            []*virtualServer
 	servers        map[string]serverRef // by check name
-	running        bool
-	ran            bool
+	// running is set from the first start of the virtual servers to the
+	// shutdown: the state is live and the table is programmed, whether
+	// or not a Run is under way.
+	running bool
+	// inRun is set while a Run is under way.
+	inRun bool
+	// begun is set once a Run has begun to start the virtual servers,
+	// stopped once one has shut them down.
+	begun, stopped bool
+
+	// testPanic, when set, is called by Run with each event before it is
+	// handled, and testPanicBegin as a first start gives the checks
+	// their servers, so that tests can make Run panic there.
+	testPanic      func(check.Event)
+	testPanicBegin func()
 }
 
 type serverRef struct {
@@ -298,8 +313,29 @@ func (l *LVS) VIPsChanged() {
 // verdicts until ctx is done, then shuts down as keepalived does: omega
 // notifies, and the entries the table owns are removed (unless
 // DontReleaseIPVS). It returns ctx's error, joined with any error of the
-// shutdown's table changes. An LVS runs once.
+// shutdown's table changes.
+//
+// A Run that ends otherwise, by a panic or because the checks failed,
+// stops the checks and leaves the state and the table as they are: the
+// next Run takes them over, without a flush, a release or a transition
+// of any real server, reconciles the table with the state and starts the
+// checks again. Call Close when no Run will follow. Once shut down, an
+// LVS does not run again.
 func (l *LVS) Run(ctx context.Context) error {
+	l.mu.Lock()
+	if l.inRun {
+		l.mu.Unlock()
+		return errors.New("LVS already running")
+	}
+	l.inRun = true
+	l.mu.Unlock()
+	// Cleared however Run ends, a panic in begin included, or no Run
+	// could follow.
+	defer func() {
+		l.mu.Lock()
+		l.inRun = false
+		l.mu.Unlock()
+	}()
 	resync, err := l.begin(ctx)
 	if err != nil {
 		return err
@@ -308,6 +344,16 @@ func (l *LVS) Run(ctx context.Context) error {
 	cctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.checks.Run(cctx) }()
+	// However Run ends, a panic included, the checks end with it: they
+	// must not go on with no one to take their events, and the next Run
+	// starts them again.
+	checksEnded := false
+	defer func() {
+		if !checksEnded {
+			cancel()
+			<-done
+		}
+	}()
 
 	timer := l.clock.NewTimer(resync)
 	defer timer.Stop()
@@ -316,46 +362,96 @@ func (l *LVS) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			cancel()
 			<-done
+			checksEnded = true
 			return errors.Join(ctx.Err(), l.shutdown())
 		case ev := <-l.checks.Events():
+			if l.testPanic != nil {
+				l.testPanic(ev)
+			}
 			l.Handle(ctx, ev)
 		case <-l.vipsChan:
-			l.mu.Lock()
-			l.applyLocked(ctx)
-			l.mu.Unlock()
+			l.apply(ctx)
 		case <-timer.C():
-			l.mu.Lock()
-			l.applyLocked(ctx)
-			resync = l.resyncIntervalLocked()
-			l.mu.Unlock()
-			timer.Reset(resync)
+			timer.Reset(l.apply(ctx))
 		case err := <-done:
+			checksEnded = true
 			cancel()
-			return errors.Join(fmt.Errorf("running checks: %w", err), l.shutdown())
+			return fmt.Errorf("running checks: %w", err)
 		}
 	}
 }
 
-// begin starts every virtual server and its checks, and programs the
-// table; it returns the period of the full reconcile.
+// apply brings the whole table to the state, and returns the period of
+// the next full reconcile.
+func (l *LVS) apply(ctx context.Context) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.applyLocked(ctx)
+	return l.resyncIntervalLocked()
+}
+
+// begin starts every virtual server and its checks and programs the
+// table, or takes over those of a Run that ended without a shutdown; it
+// returns the period of the full reconcile.
 func (l *LVS) begin(ctx context.Context) (time.Duration, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.ran {
+	switch {
+	case l.stopped:
 		return 0, errors.New("LVS already ran")
+	case l.running:
+		// The state is what the last verdicts made it and the checks
+		// still hold their servers: nothing starts again. The table
+		// is brought to the state, in case the last Run ended between
+		// a change of state and its table change, and the checks
+		// report every server again, in case it ended with an event
+		// taken and not applied: only a state that was lost changes.
+		l.log.Info("Taking over the IPVS table and the real servers' state")
+		l.applyLocked(ctx)
+		l.checks.Resend()
+		return l.resyncIntervalLocked(), nil
 	}
-	l.running, l.ran = true, true
+	// A first start that a panic cut short starts again from the
+	// beginning: the checks it gave are taken back first.
+	retry := l.begun
+	l.begun = true
 	for _, vs := range l.vss {
 		l.m.start(vs)
 		l.refreshLocked(vs)
 	}
+	if l.testPanicBegin != nil {
+		l.testPanicBegin()
+	}
 	for _, vs := range l.vss {
 		for _, rs := range vs.rs {
+			if retry {
+				l.checks.Remove(rs.check)
+			}
 			l.addChecks(vs, rs, false)
 		}
 	}
+	l.running = true
 	l.applyLocked(ctx)
 	return l.resyncIntervalLocked(), nil
+}
+
+// Close shuts down what a Run that ended without a shutdown left running,
+// as Run's own shutdown does: when the loop stops between a failed Run
+// and the next, the table is released all the same. It does nothing once
+// Run has shut down, or while a Run is under way.
+func (l *LVS) Close() error {
+	l.mu.Lock()
+	if l.inRun {
+		l.mu.Unlock()
+		return nil
+	}
+	live := l.running
+	l.stopped = true
+	l.mu.Unlock()
+	if !live {
+		return nil
+	}
+	return l.shutdown()
 }
 
 // resyncIntervalLocked is the period of the full reconcile, as
@@ -463,7 +559,7 @@ func (l *LVS) applyLocked(ctx context.Context) {
 func (l *LVS) shutdown() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.running = false
+	l.running, l.stopped = false, true
 	if l.keep {
 		return nil
 	}
