@@ -49,7 +49,7 @@ func NewAnnouncer(name string, ifi *net.Interface, addrs []netip.Addr, interval 
 // newAnnouncer returns an announcer on link, which it holds until Close.
 func newAnnouncer(link *linkAnnouncer, name string, addrs []netip.Addr, interval time.Duration, log logrus.FieldLogger) (*Announcer, error) {
 	if err := link.acquire(addrs); err != nil {
-		return nil, err
+		log.Warnf("(%s) %v; trying again when announcing", name, err)
 	}
 	a := &Announcer{name: name, ifi: link.ifi, addrs: addrs, interval: interval, log: log, guard: &guard{log: log}, link: link}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
@@ -113,7 +113,7 @@ func (a *Announcer) send(addrs []netip.Addr, rounds int) error {
 }
 
 func (a *Announcer) sendOne(ip netip.Addr) error {
-	arpConn, ndpConn := a.link.sockets()
+	arpConn, ndpConn, openErr := a.link.sockets(ip)
 	if ip.Is4() {
 		a.log.Infof("Sending gratuitous ARP on %s for %v", a.ifi.Name, ip)
 		// A request from the address to itself: every Linux host
@@ -128,7 +128,7 @@ func (a *Announcer) sendOne(ip netip.Addr) error {
 			fb, err = f.MarshalBinary()
 		}
 		if err == nil && arpConn == nil {
-			err = errClosed
+			err = openErr
 		}
 		if err == nil {
 			_, err = arpConn.WriteTo(fb, &packet.Addr{HardwareAddr: ethernet.Broadcast})
@@ -148,7 +148,7 @@ func (a *Announcer) sendOne(ip netip.Addr) error {
 		}},
 	}
 	if ndpConn == nil {
-		return fmt.Errorf("sending unsolicited neighbour advert on %s for %v: %w", a.ifi.Name, ip, errClosed)
+		return fmt.Errorf("sending unsolicited neighbour advert on %s for %v: %w", a.ifi.Name, ip, openErr)
 	}
 	if err := ndpConn.WriteTo(na, nil, netip.IPv6LinkLocalAllNodes()); err != nil {
 		return fmt.Errorf("sending unsolicited neighbour advert on %s for %v: %w", a.ifi.Name, ip, err)

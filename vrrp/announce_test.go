@@ -4,12 +4,15 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/gokeepalived/gokeepalived/internal/nettest"
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
+	"github.com/sirupsen/logrus"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
 // TestAnnouncerInterval sends two rounds of gratuitous ARP for two
@@ -138,5 +141,25 @@ func TestAnnouncerPerInterface(t *testing.T) {
 	apply()
 	if n := r.host.announcers.len(); n != 0 || link.refs != 0 || link.arp != nil || link.ndp != nil {
 		t.Fatalf("after removing both: %d announcers, %d references, sockets %v %v; want none, closed", n, link.refs, link.arp, link.ndp)
+	}
+}
+
+// TestAnnouncerWithoutLinkLocal creates an announcer for an IPv6 address
+// on an interface with no link-local address yet (lo has none): the
+// instance is not refused for it, and each announcement tries to open the
+// socket again and says why it cannot.
+func TestAnnouncerWithoutLinkLocal(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pool announcerPool
+	a, err := pool.announcer("VI_6", lo, []netip.Addr{netip.MustParseAddr("fd00::1")}, 0, logrus.New())
+	if err != nil {
+		t.Fatalf("announcer refused: %v", err)
+	}
+	defer a.Close()
+	if err := a.Announce(1); err == nil || !strings.Contains(err.Error(), "opening announcer for fd00::1 on lo") {
+		t.Errorf("Announce = %v, want the socket's error", err)
 	}
 }

@@ -29,11 +29,21 @@ type linkAnnouncer struct {
 	ndp  *ndp.Conn
 }
 
-// acquire takes a reference to l, opening the sockets addrs need that
-// it lacks.
+// acquire takes a reference to l and opens the sockets addrs need that
+// it lacks. A socket that cannot be opened yet, such as the NDP socket of
+// an interface whose link-local address is still being set up, is no
+// failure of the instance: the error is returned for the log, the
+// reference is taken, and sockets tries again at the next announcement.
 func (l *linkAnnouncer) acquire(addrs []netip.Addr) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.refs++
+	return l.openLocked(addrs)
+}
+
+// openLocked opens the sockets addrs need that l lacks. l.mu is held.
+func (l *linkAnnouncer) openLocked(addrs []netip.Addr) error {
+	var errs []error
 	for _, ip := range addrs {
 		var err error
 		switch {
@@ -46,24 +56,26 @@ func (l *linkAnnouncer) acquire(addrs []netip.Addr) error {
 			l.ndp, _, err = ndp.Listen(l.ifi, ndp.LinkLocal)
 		}
 		if err != nil {
-			if l.refs == 0 {
-				l.closeSockets()
-			}
-			return fmt.Errorf("opening announcer for %v on %s: %w", ip, l.ifi.Name, err)
+			errs = append(errs, fmt.Errorf("opening announcer for %v on %s: %w", ip, l.ifi.Name, err))
 		}
 	}
-	l.refs++
-	return nil
+	return errors.Join(errs...)
 }
 
 // errClosed is the error of an announcement after its announcer closed.
 var errClosed = errors.New("announcer closed")
 
-// sockets returns the sockets open, nil for those that are not.
-func (l *linkAnnouncer) sockets() (net.PacketConn, *ndp.Conn) {
+// sockets returns the sockets addrs need, opening those that could not be
+// opened before; nil for those that are still not open, or when l is
+// closed.
+func (l *linkAnnouncer) sockets(addrs ...netip.Addr) (net.PacketConn, *ndp.Conn, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.arp, l.ndp
+	if l.refs == 0 {
+		return nil, nil, errClosed
+	}
+	err := l.openLocked(addrs)
+	return l.arp, l.ndp, err
 }
 
 // release lets go of a reference; the last closes the sockets.
