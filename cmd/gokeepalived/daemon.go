@@ -21,6 +21,7 @@ import (
 	"github.com/gokeepalived/gokeepalived/internal/logging"
 	"github.com/gokeepalived/gokeepalived/internal/notifyhub"
 	"github.com/gokeepalived/gokeepalived/internal/pidfile"
+	"github.com/gokeepalived/gokeepalived/internal/safefile"
 	"github.com/gokeepalived/gokeepalived/internal/systemd"
 )
 
@@ -263,7 +264,7 @@ func (d *daemon) writeData() {
 // writeSignalFile replaces one of the files keepalived writes on a signal,
 // logging a failure in keepalived's words.
 func (d *daemon) writeSignalFile(name string, write func(io.Writer) error) {
-	if err := writeFile(name, write); err != nil {
+	if err := writeFile(name, safefile.DefaultUmask, write); err != nil {
 		d.log.Errorf("Can't open %s (%v)", name, err)
 	}
 }
