@@ -17,7 +17,7 @@ func configTest(s *settings, stderr io.Writer) int {
 	out := stderr
 	if s.configTestLog != "" {
 		// keepalived writes it with fopen_safe(name, "w").
-		f, err := safefile.Create(s.configTestLog, safefile.Mode(safefile.DefaultUmask))
+		f, err := safefile.Create(s.configTestLog, safefile.Mode(s.umask))
 		if err != nil {
 			fmt.Fprintf(stderr, "gokeepalived: opening config test log: %v\n", err)
 			return exitProgramError

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/control"
@@ -43,6 +44,8 @@ type daemon struct {
 	sd      *systemd.Notifier
 	hub     *notifyhub.Hub
 	metrics *metrics
+	// umask is the process's umask; only the signal loop changes it.
+	umask int
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -59,6 +62,10 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 	if !s.dontFork && os.Getenv(envDaemonized) == "" {
 		return daemonize(prog, args, stderr)
 	}
+	// keepalived's umask for everything the daemon and its scripts
+	// create. The other modes create no file but through safefile,
+	// which sets the mode itself.
+	unix.Umask(s.umask)
 	facility, err := logging.ParseFacility(orDefault(s.logFacility, "daemon"))
 	var fe *logging.FacilityError
 	if errors.As(err, &fe) {
@@ -70,6 +77,7 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 		Detail:   s.logDetail,
 		Facility: facility,
 		File:     s.logFile,
+		FileMode: safefile.Mode(s.umask),
 		NoSyslog: s.noSyslog,
 		Stderr:   stderr,
 	})
@@ -103,7 +111,7 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 	log.Infof("Command line: '%s'", strings.Join(append([]string{prog}, args...), "' '"))
 	log.Infof("Configuration file %s", s.configFile)
 
-	d := &daemon{s: s, log: log, sinks: sinks, sd: systemd.FromEnvironment(), started: time.Now()}
+	d := &daemon{s: s, log: log, sinks: sinks, sd: systemd.FromEnvironment(), started: time.Now(), umask: s.umask}
 	d.metrics = newMetrics(d)
 	cfg, ok := d.loadConfig(true)
 	if !ok {
@@ -147,7 +155,27 @@ func (d *daemon) loadConfig(startup bool) (*config.Config, bool) {
 		return nil, false
 	}
 	d.cfgErrors = errs
+	d.applyUmask(cfg.Global.Umask)
 	return cfg, true
+}
+
+// applyUmask makes the umask keyword the process's umask, as keepalived's
+// umask_handler does at start-up and on reload, unless -u set it. A
+// configuration without the keyword keeps the umask in force.
+func (d *daemon) applyUmask(m *int) {
+	if m == nil {
+		return
+	}
+	if d.s.umaskCmdline {
+		d.log.Info("umask command line option specified, ignoring config option")
+		return
+	}
+	d.umask = *m
+	unix.Umask(*m)
+	// keepalived's update_log_file_perms.
+	if err := d.sinks.SetFileMode(safefile.Mode(*m)); err != nil {
+		d.log.Errorf("%v", err)
+	}
 }
 
 // run starts the loops and answers signals until told to stop.
@@ -264,7 +292,7 @@ func (d *daemon) writeData() {
 // writeSignalFile replaces one of the files keepalived writes on a signal,
 // logging a failure in keepalived's words.
 func (d *daemon) writeSignalFile(name string, write func(io.Writer) error) {
-	if err := writeFile(name, safefile.DefaultUmask, write); err != nil {
+	if err := writeFile(name, d.umask, write); err != nil {
 		d.log.Errorf("Can't open %s (%v)", name, err)
 	}
 }
