@@ -52,6 +52,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzUnmarshal -fuzztime $(FUZZTIME) ./vrrp
 	$(GO) test -run '^$$' -fuzz FuzzHTTPResponse -fuzztime $(FUZZTIME) ./check
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ipvs
+	$(GO) test -run '^$$' -fuzz FuzzSMTPReply -fuzztime $(FUZZTIME) ./notify
 
 # chaos: test/chaos's seeded fault run (root); CHAOS_SEED, CHAOS_DURATION,
 # CHAOS_FAULTS: see test/chaos/README.md.
