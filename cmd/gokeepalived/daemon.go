@@ -22,6 +22,7 @@ import (
 	"github.com/gokeepalived/gokeepalived/internal/logging"
 	"github.com/gokeepalived/gokeepalived/internal/notifyhub"
 	"github.com/gokeepalived/gokeepalived/internal/pidfile"
+	"github.com/gokeepalived/gokeepalived/internal/reaper"
 	"github.com/gokeepalived/gokeepalived/internal/safefile"
 	"github.com/gokeepalived/gokeepalived/internal/systemd"
 )
@@ -187,6 +188,11 @@ func (d *daemon) run() int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// Before any script runs, so that what scripts leave behind is
+	// reparented here and reaped.
+	if err := reaper.Start(ctx, d.log); err != nil {
+		d.log.Errorf("%v", err)
+	}
 	hub, err := notifyhub.New(&d.cfg.Global, d.log)
 	if err != nil {
 		d.log.Errorf("%v", err)
