@@ -54,6 +54,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ipvs
 	$(GO) test -run '^$$' -fuzz FuzzDNSReply -fuzztime $(FUZZTIME) ./check
 	$(GO) test -run '^$$' -fuzz FuzzRequest -fuzztime $(FUZZTIME) ./internal/control
+	$(GO) test -run '^$$' -fuzz FuzzSMTPReply -fuzztime $(FUZZTIME) ./notify
 
 # chaos: test/chaos's seeded fault run (root); CHAOS_SEED, CHAOS_DURATION,
 # CHAOS_FAULTS: see test/chaos/README.md.

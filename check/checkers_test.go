@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
+	"golang.org/x/sys/unix"
 )
 
 // requireRoot skips a privileged test, except under CI where it must run.
@@ -573,7 +575,15 @@ func TestFileCheck(t *testing.T) {
 		{content: "3", check: FileCheck{Weight: 5, Reverse: true, Dynamic: true}, delta: -15},
 		{content: "3", check: FileCheck{Weight: 5}},
 		{content: "-2147483648", check: FileCheck{Weight: 1, Dynamic: true}, wantErr: true},
-		{content: "junk", check: FileCheck{}, wantErr: true},
+		// strtol's rules, as keepalived reads the file.
+		{content: "junk", check: FileCheck{}},
+		{content: "junk", check: FileCheck{Reverse: true}, wantErr: true},
+		{content: "  0x10 and more", check: FileCheck{Weight: 1, Dynamic: true}, delta: 16},
+		{content: "010", check: FileCheck{Weight: 1, Dynamic: true}, delta: 8},
+		{content: "12abc", check: FileCheck{Weight: 1, Dynamic: true}, delta: 12},
+		{content: "0x", check: FileCheck{}},
+		{content: "-7", check: FileCheck{Weight: 2, Dynamic: true}, delta: -14},
+		{content: "2147483648", check: FileCheck{Weight: 1, Dynamic: true}, delta: math.MaxInt32},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%q %+v", tt.content, tt.check), func(t *testing.T) {
@@ -588,8 +598,69 @@ func TestFileCheck(t *testing.T) {
 			}
 		})
 	}
+	// keepalived reads a file it cannot open as 0.
 	missing := FileCheck{Path: filepath.Join(t.TempDir(), "none")}
+	if err := missing.Check(context.Background()); err != nil {
+		t.Errorf("missing track_file: %v, want 0, not a fault", err)
+	}
+	missing.Reverse = true
 	if err := missing.Check(context.Background()); err == nil {
-		t.Error("missing track_file is not a fault")
+		t.Error("missing track_file with reverse is not a fault")
+	}
+}
+
+// TestFileCheckIgnoresOutOfRange: keepalived ignores a number outside
+// 32 bits, with its message, and the previous verdict stays.
+func TestFileCheckIgnoresOutOfRange(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "track")
+	for _, s := range []string{"2147483649", "-2147483649", "99999999999999999999999"} {
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var logged []string
+		c := FileCheck{Path: p, Logf: func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }}
+		delta, changed, err := c.CheckWeight(context.Background(), 1)
+		if changed || delta != 0 || err != nil {
+			t.Errorf("%s: delta %d changed %v err %v, want the previous verdict kept", s, delta, changed, err)
+		}
+		if len(logged) != 1 || !strings.HasPrefix(logged[0], "Invalid number ") || !strings.HasSuffix(logged[0], " read from "+p+" - ignoring") {
+			t.Errorf("%s: logged %q", s, logged)
+		}
+	}
+}
+
+// TestFileCheckHostileFiles: a 1 TiB sparse file and a FIFO with no
+// writer at the path get keepalived's verdict promptly: it reads at most
+// 127 bytes without blocking, and both read as 0.
+func TestFileCheckHostileFiles(t *testing.T) {
+	dir := t.TempDir()
+	sparse := filepath.Join(dir, "sparse")
+	f, err := os.Create(sparse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 40); err != nil {
+		f.Close()
+		t.Skipf("no 1 TiB sparse file here: %v", err)
+	}
+	f.Close()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{sparse, fifo} {
+		for _, reverse := range []bool{false, true} {
+			c := FileCheck{Path: p, Reverse: reverse}
+			done := make(chan error, 1)
+			go func() { done <- c.Check(context.Background()) }()
+			select {
+			case err := <-done:
+				if (err != nil) != reverse {
+					t.Errorf("%s reverse %v: %v, want it read as 0", p, reverse, err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s: the check has not returned after 5s", p)
+			}
+		}
 	}
 }

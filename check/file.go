@@ -1,12 +1,11 @@
 package check
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math"
-	"os"
-	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // ipvsWeightFault is the weight at or below which a tracked file puts its
@@ -26,6 +25,9 @@ type FileCheck struct {
 	Weight  int
 	Reverse bool
 	Dynamic bool
+	// Logf, when set, receives keepalived's message for a number it
+	// ignores.
+	Logf func(format string, args ...any)
 }
 
 // Check reads the file and ignores any weight it sets.
@@ -34,21 +36,30 @@ func (c *FileCheck) Check(ctx context.Context) error {
 	return err
 }
 
-// CheckWeight reads the file. An empty file reads as 0, as keepalived's
-// does; a file that holds no number is a fault.
+// maxTrackFileRead is what keepalived's process_track_file reads of the
+// file: a buffer of 128 bytes less its terminating NUL.
+const maxTrackFileRead = 127
+
+// CheckWeight reads the file as keepalived's process_track_file
+// (trackers/track_file.c) does: opened non-blocking, so that a FIFO at
+// the path never blocks, and only its first 127 bytes read, so that a huge
+// file costs nothing. The number is read with strtol's rules: leading
+// white space, then decimal, octal or hexadecimal, anything after it
+// ignored; a file that is missing, empty or holds no number reads as 0. A
+// number outside the 32-bit range is ignored, leaving the previous
+// verdict in place, as keepalived ignores it.
 func (c *FileCheck) CheckWeight(_ context.Context, _ int) (delta int, changed bool, err error) {
-	b, err := os.ReadFile(c.Path)
-	if err != nil {
-		return 0, true, fmt.Errorf("reading track_file: %w", err)
-	}
-	s := string(bytes.TrimSpace(b))
-	var v int64
-	if s != "" {
-		v, err = strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, true, fmt.Errorf("track_file %s holds %q, not a number", c.Path, s)
+	v, ok := readTrackFile(c.Path)
+	if !ok {
+		if c.Logf != nil {
+			c.Logf("Invalid number %d read from %s - ignoring", v, c.Path)
 		}
+		return 0, false, nil
 	}
+	return c.verdict(v)
+}
+
+func (c *FileCheck) verdict(v int64) (delta int, changed bool, err error) {
 	if c.Weight == 0 {
 		if (v != 0) != c.Reverse {
 			return 0, true, fmt.Errorf("track_file %s is %d: fault", c.Path, v)
@@ -67,4 +78,80 @@ func (c *FileCheck) CheckWeight(_ context.Context, _ int) (delta int, changed bo
 		return 0, true, nil
 	}
 	return int(w), true, nil
+}
+
+// readTrackFile returns the number in the file at path and whether it is
+// in keepalived's range, INT32_MIN to INT32_MAX+1.
+func readTrackFile(path string) (int64, bool) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, true
+	}
+	var buf [maxTrackFileRead]byte
+	n, err := unix.Read(fd, buf[:])
+	unix.Close(fd)
+	if err != nil || n <= 0 {
+		return 0, true
+	}
+	v, overflow := strtol(buf[:n])
+	if overflow || v < math.MinInt32 || v > math.MaxInt32+1 {
+		return v, false
+	}
+	return v, true
+}
+
+// strtol reads a number from b as C's strtol(b, NULL, 0) does, stopping
+// at the first byte that cannot continue it (a NUL among them). overflow
+// is its ERANGE, with the value clamped as strtol clamps it.
+func strtol(b []byte) (v int64, overflow bool) {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] >= '\t' && b[i] <= '\r') {
+		i++
+	}
+	neg := false
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		neg = b[i] == '-'
+		i++
+	}
+	base := uint64(10)
+	switch {
+	case i+2 < len(b) && b[i] == '0' && (b[i+1] == 'x' || b[i+1] == 'X') && digitVal(b[i+2]) < 16:
+		base = 16
+		i += 2
+	case i < len(b) && b[i] == '0':
+		base = 8
+	}
+	var u uint64
+	for ; i < len(b); i++ {
+		d := uint64(digitVal(b[i]))
+		if d >= base {
+			break
+		}
+		if u > (math.MaxUint64-d)/base {
+			overflow = true
+			continue
+		}
+		u = u*base + d
+	}
+	switch {
+	case !neg && (overflow || u > math.MaxInt64):
+		return math.MaxInt64, true
+	case neg && (overflow || u > 1<<63):
+		return math.MinInt64, true
+	case neg:
+		return -int64(u), false
+	}
+	return int64(u), false
+}
+
+func digitVal(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'Z':
+		return int(c-'A') + 10
+	}
+	return 99
 }

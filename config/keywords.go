@@ -2,6 +2,7 @@ package config
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -285,6 +286,11 @@ func globalKeywords() handlers[Global] {
 		"lvs_flush":                    flag(func(g *Global) *bool { return &g.LVSFlush }),
 		"checker_log_all_failures":     flag(func(g *Global) *bool { return &g.CheckerLogAllFailures }),
 		"no_checker_emails":            flag(func(g *Global) *bool { return &g.NoCheckerEmails }),
+		"umask": func(p *parser, g *Global, n *node) {
+			if m, ok := parseUmask(p, n); ok {
+				g.Umask = &m
+			}
+		},
 		"script_user": func(p *parser, g *Global, n *node) {
 			if u, ok := p.arg(n, 1); ok {
 				g.ScriptUser = u
@@ -454,7 +460,7 @@ func globalKeywords() handlers[Global] {
 			"nftables_ifindex nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark "+
 			"nftables_priority process_monitor_rcv_bufs "+
 			"process_monitor_rcv_bufs_force random_seed reload_check_config reload_file reload_repeat "+
-			"reload_time_file rs_init_notifies tmp_config_directory umask vmac_addr_prefix vmac_prefix "+
+			"reload_time_file rs_init_notifies tmp_config_directory vmac_addr_prefix vmac_prefix "+
 			"vrrp_garp_extra_if vrrp_netlink_cmd_rcv_bufs "+
 			"vrrp_netlink_cmd_rcv_bufs_force vrrp_netlink_monitor_rcv_bufs "+
 			"vrrp_netlink_monitor_rcv_bufs_force vrrp_notify_priority_changes "+
@@ -580,4 +586,61 @@ func sslKeywords() handlers[SSL] {
 		"certificate": set(func(s *SSL) *string { return &s.Certificate }),
 		"key":         set(func(s *SSL) *string { return &s.Key }),
 	}
+}
+
+// parseUmask reads the umask keyword as keepalived's umask_handler
+// (global_parser.c): a number in C's notation (0177, 0x7f, 127), or bit
+// names joined by '|' with or without spaces, such as IXUSR|IRGRP | IWGRP.
+func parseUmask(p *parser, n *node) (int, bool) {
+	const all = 0o777
+	if len(n.words) < 2 {
+		p.errorf(n.pos, "Missing parameter(s) to umask option")
+		return 0, false
+	}
+	mask := n.words[1]
+	if mask[0] >= '0' && mask[0] <= '9' {
+		if len(n.words) != 2 {
+			p.errorf(n.pos, "Extra parameter(s) to umask option")
+			return 0, false
+		}
+		v, err := strconv.ParseInt(mask, 0, 64)
+		if err != nil || v < 0 || v&^all != 0 {
+			p.errorf(n.pos, "invalid umask value %s", mask)
+			return 0, false
+		}
+		return int(v), true
+	}
+	bits := map[string]int{
+		"IRUSR": 0o400, "IWUSR": 0o200, "IXUSR": 0o100,
+		"IRGRP": 0o040, "IWGRP": 0o020, "IXGRP": 0o010,
+		"IROTH": 0o004, "IWOTH": 0o002, "IXOTH": 0o001,
+	}
+	m := 0
+	needOr := false
+	for _, w := range n.words[1:] {
+		for r := w; r != ""; {
+			if needOr {
+				if r[0] != '|' {
+					p.errorf(n.pos, "Invalid umask syntax %s", w)
+					return 0, false
+				}
+				needOr = false
+				r = r[1:]
+				continue
+			}
+			b, ok := bits[r[:min(5, len(r))]]
+			if !ok {
+				p.errorf(n.pos, "Unknown umask bit %s", r)
+				return 0, false
+			}
+			m |= b
+			r = r[min(5, len(r)):]
+			needOr = true
+		}
+	}
+	if !needOr {
+		p.errorf(n.pos, "umask missing bit value")
+		return 0, false
+	}
+	return m, true
 }

@@ -56,6 +56,9 @@ type Global struct {
 	ScriptUser           string `json:"script_user,omitempty"`
 	ScriptGroup          string `json:"script_group,omitempty"`
 
+	// Umask is the umask keyword's mask; nil when absent.
+	Umask *int `json:"umask,omitempty"`
+
 	VRRPMcastGroup4                 netip.Addr    `json:"vrrp_mcast_group4"`
 	VRRPMcastGroup6                 netip.Addr    `json:"vrrp_mcast_group6"`
 	VRRPGarpMasterDelay             time.Duration `json:"vrrp_garp_master_delay"`

@@ -230,6 +230,9 @@ func (tw *textWriter) global(g *Global) {
 	tw.flag("no_email_faults", g.NoEmailFaults)
 	tw.flag("enable_script_security", g.EnableScriptSecurity)
 	tw.kv("script_user", g.ScriptUser, g.ScriptGroup)
+	if g.Umask != nil {
+		tw.kv("umask", fmt.Sprintf("%#o", *g.Umask))
+	}
 	tw.kv("vrrp_mcast_group4", g.VRRPMcastGroup4.String())
 	tw.kv("vrrp_mcast_group6", g.VRRPMcastGroup6.String())
 	tw.kv("vrrp_garp_master_delay", seconds(g.VRRPGarpMasterDelay))

@@ -144,13 +144,11 @@ type FIFO struct {
 	fd int // -1 once closed
 }
 
-// Umask is keepalived's default umask (the umask keyword and -u change
-// it). The daemon sets it for the whole process, so FIFOs and other files
-// get keepalived's modes: a FIFO, created 0644, ends up 0600.
-const Umask = 0o177
-
-// OpenFIFO opens the FIFO at name, creating it (mode 0644 less the process
-// umask, owned by owner) when it does not exist. It is opened for reading and
+// OpenFIFO opens the FIFO at name as keepalived's fifo_open (lib/notify.c)
+// does, creating it (mode 0644 less the process umask, so 0600 under
+// keepalived's default 0177; owned by owner) when it does not exist. An
+// existing FIFO is used whoever owns it, as keepalived uses it; a symlink
+// or anything but a FIFO at name is refused. It is opened for reading and
 // writing so that opening never waits for a reader and writing never fails
 // for the lack of one.
 func OpenFIFO(name string, owner Credential) (*FIFO, error) {

@@ -165,3 +165,33 @@ func requireRoot(t *testing.T) {
 	}
 	t.Skip("needs root")
 }
+
+// TestFIFOUnderKeepalivedUmask: with keepalived's umask 0177, which the
+// daemon sets, a new FIFO is 0600; a symlink at the name is not followed.
+func TestFIFOUnderKeepalivedUmask(t *testing.T) {
+	old := unix.Umask(0o177)
+	defer unix.Umask(old)
+	dir := t.TempDir()
+	name := filepath.Join(dir, "fifo")
+	f, err := OpenFIFO(name, ourCred())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := os.Lstat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode()&os.ModeNamedPipe == 0 || st.Mode().Perm() != 0o600 {
+		t.Errorf("created %v, want a FIFO 0600", st.Mode())
+	}
+
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(name, link); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := OpenFIFO(link, ourCred()); err == nil {
+		g.Close()
+		t.Error("OpenFIFO followed a symlink")
+	}
+}

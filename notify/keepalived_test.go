@@ -106,7 +106,7 @@ func TestKeepalivedVRRP(t *testing.T) {
 	diffLines(t, "vrrp_notify_fifo lines (ours vs keepalived's)", ours.FIFO, theirs.FIFO)
 
 	// Under keepalived's umask, our FIFOs get keepalived's mode.
-	old := unix.Umask(Umask)
+	old := unix.Umask(0o177) // keepalived's default
 	f, err := OpenFIFO(filepath.Join(t.TempDir(), "fifo"), ourCred())
 	unix.Umask(old)
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 
 // Defaults for a Runner's zero RunnerConfig fields.
 const (
-	DefaultTimeout     = 30 * time.Second
 	DefaultQueueLength = 64
 	DefaultOutputLimit = 4096
 )
@@ -25,7 +24,10 @@ const (
 // RunnerConfig tunes a Runner; zero fields take the defaults above.
 type RunnerConfig struct {
 	// Timeout is how long a script may run before its whole process
-	// group is killed.
+	// group is killed; zero never kills it. keepalived's notify_exec
+	// never times a notify script out: a notify_master that promotes a
+	// database may take its time. Only the scripts it runs while
+	// stopping get a second (StopTimeout, set on their Job).
 	Timeout time.Duration
 	// QueueLength bounds the jobs waiting behind a running one of the
 	// same source; more are dropped and logged.
@@ -63,17 +65,21 @@ type Runner struct {
 	stopping context.Context
 	stop     context.CancelFunc
 
+	dropped atomic.Uint64
+
 	mu     sync.Mutex
 	queues map[string]chan Job
 	closed bool
 	wg     sync.WaitGroup
 }
 
+// Dropped returns how many runs were dropped since the Runner started:
+// those that found their source's queue full, and those asked for after
+// Close.
+func (r *Runner) Dropped() uint64 { return r.dropped.Load() }
+
 // NewRunner returns a Runner that logs to log.
 func NewRunner(log logrus.FieldLogger, cfg RunnerConfig) *Runner {
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-	}
 	if cfg.QueueLength == 0 {
 		cfg.QueueLength = DefaultQueueLength
 	}
@@ -96,7 +102,8 @@ func (r *Runner) Run(j Job) {
 	defer r.mu.Unlock()
 	log := r.log.WithFields(logrus.Fields{"source": j.Source, "script": j.Script.String()})
 	if r.closed {
-		log.Warn("Not running script: shutting down")
+		r.dropped.Add(1)
+		log.Warnf("Not running script %s for %s: shutting down", j.Script, j.Source)
 		return
 	}
 	q, ok := r.queues[j.Source]
@@ -109,7 +116,8 @@ func (r *Runner) Run(j Job) {
 	select {
 	case q <- j:
 	default:
-		log.Warnf("Notify queue for %s is full - dropping script run", j.Source)
+		r.dropped.Add(1)
+		log.Warnf("Notify queue for %s is full - dropping script %s", j.Source, j.Script)
 	}
 }
 
@@ -158,7 +166,10 @@ func (r *Runner) exec(j Job) {
 	if timeout <= 0 {
 		timeout = r.cfg.Timeout
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, timeout)
+	ctx, cancel := context.WithCancel(r.ctx)
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(r.ctx, timeout)
+	}
 	defer cancel()
 	p := r.command(ctx, j.Script, j.Args, syscall.SIGKILL)
 	err := p.cmd.Run()
@@ -210,7 +221,7 @@ func (r *Runner) command(ctx context.Context, s *Script, extra []string, kill sy
 	argv := s.Command(extra...)
 	p := &process{out: &cappedBuffer{limit: r.cfg.OutputLimit}, start: time.Now()}
 	if s.usesShell() {
-		p.cmd = exec.CommandContext(ctx, "/bin/sh", "-c", (&Script{Args: argv}).String())
+		p.cmd = exec.CommandContext(ctx, "/bin/sh", "-c", shellCommand(argv))
 	} else {
 		// argv[0] is passed as given, as execve gets it.
 		p.cmd = exec.CommandContext(ctx, argv[0])
@@ -223,7 +234,10 @@ func (r *Runner) command(ctx context.Context, s *Script, extra []string, kill sy
 		Setpgid:   true,
 		Pdeathsig: syscall.SIGTERM,
 	}
-	if c := s.Cred; int(c.UID) != os.Geteuid() || int(c.GID) != os.Getegid() {
+	// keepalived's set_script_env leaves the script its group alone
+	// among the supplementary groups, whatever user it runs as; only
+	// root may set them.
+	if c := s.Cred; int(c.UID) != os.Geteuid() || int(c.GID) != os.Getegid() || os.Geteuid() == 0 {
 		p.cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, Groups: []uint32{c.GID}}
 	}
 	p.cmd.Cancel = func() error {

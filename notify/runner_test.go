@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -176,12 +177,59 @@ func TestRunnerDropsWhenQueueFull(t *testing.T) {
 	}
 	dropped := 0
 	for _, m := range messages(hook) {
-		if m == "Notify queue for VI_1 is full - dropping script run" {
+		if m == "Notify queue for VI_1 is full - dropping script '"+rec+"'" {
 			dropped++
 		}
 	}
 	if dropped+len(runs) != 10 {
 		t.Errorf("%d runs and %d drops logged, want 10 in all", len(runs), dropped)
+	}
+	if got := r.Dropped(); got != uint64(dropped) {
+		t.Errorf("Dropped() = %d, want the %d drops logged", got, dropped)
+	}
+	r.Run(Job{Source: "VI_1", Script: s})
+	if got := r.Dropped(); got != uint64(dropped)+1 {
+		t.Errorf("Dropped() = %d after a run asked for after Close, want %d", got, dropped+1)
+	}
+}
+
+// TestRunnerShellFormQuotes: in the shell form ("</path" tests a file),
+// an argument holding a single quote reaches the shell as one word and
+// runs nothing.
+func TestRunnerShellFormQuotes(t *testing.T) {
+	dir := t.TempDir()
+	pwned := filepath.Join(dir, "pwned")
+	r, hook := newTestRunner(t, RunnerConfig{})
+	s := &Script{Args: []string{"</dev/null"}, Cred: ourCred()}
+	r.Run(Job{Source: "x", Script: s, Args: []string{"it's", "x'; touch " + pwned + "; '"}})
+	must(t, closeRunner(t, r, 10*time.Second))
+	if _, err := os.Stat(pwned); err == nil {
+		t.Fatal("an argument with a quote ran a command through the shell")
+	}
+	if got, want := shellCommand([]string{"</dev/null", "it's"}), `</dev/null 'it'\''s'`; got != want {
+		t.Errorf("shellCommand = %s, want %s", got, want)
+	}
+	// The shell takes the first argument, whole, for a command to run.
+	if !slices.Contains(messages(hook), "Script /bin/sh exited with status 127") {
+		t.Errorf("the shell did not look for the command \"it's\": %q", messages(hook))
+	}
+}
+
+// TestRunnerNoDefaultTimeout: as keepalived's notify_exec, a notify
+// script is never killed for running long unless its job or the Runner
+// sets a timeout.
+func TestRunnerNoDefaultTimeout(t *testing.T) {
+	r := NewRunner(logrus.New(), RunnerConfig{})
+	if r.cfg.Timeout != 0 {
+		t.Errorf("default timeout %v, want none", r.cfg.Timeout)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	slow := writeScript(t, dir, "slow", "sleep 1.5; echo done >"+out+"\n")
+	r.Run(Job{Source: "x", Script: &Script{Args: []string{slow}, Cred: ourCred()}})
+	must(t, closeRunner(t, r, 20*time.Second))
+	if b, _ := os.ReadFile(out); string(b) != "done\n" {
+		t.Errorf("the script was cut off: it wrote %q", b)
 	}
 }
 

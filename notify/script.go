@@ -93,6 +93,27 @@ func (s *Script) String() string {
 	return b.String()
 }
 
+// shellCommand is the command line /bin/sh runs for argv, as keepalived's
+// cmd_str builds it (each word in single quotes but a leading
+// redirection) except that a single quote inside a word closes the
+// quoting, is escaped with a backslash and reopens it, so that it cannot
+// end the word: keepalived's unescaped quote would let an argument run
+// commands.
+func shellCommand(argv []string) string {
+	var b strings.Builder
+	for i, a := range argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if i == 0 && (strings.HasPrefix(a, "<") || strings.HasPrefix(a, ">")) {
+			b.WriteString(a)
+			continue
+		}
+		b.WriteString("'" + strings.ReplaceAll(a, "'", `'\''`) + "'")
+	}
+	return b.String()
+}
+
 // usesShell reports whether keepalived hands the command to /bin/sh
 // rather than executing it: the form "</path" only tests that a file can
 // be opened.

@@ -94,14 +94,37 @@ type Security struct {
 	insecure bool // a script is writable by a non-root user
 }
 
+// A Verdict is what script security decides about one script, as
+// keepalived's check_script_secure flags tell it.
+type Verdict int
+
+// The verdicts: a script runs only when Allowed.
+const (
+	// Allowed: the script runs.
+	Allowed Verdict = iota
+	// Inhibited: enable_script_security refuses it as insecure
+	// (keepalived's SC_INHIBIT).
+	Inhibited
+	// NotFound: it cannot be found or accessed (SC_NOTFOUND).
+	NotFound
+	// NotExecutable: its user cannot execute it.
+	NotExecutable
+)
+
 // Check reports whether s may run. It may rewrite s.Args[0] to the
 // resolved path, as keepalived does. A nil script is allowed.
 func (sec *Security) Check(s *Script) bool {
+	return sec.Verdict(s) == Allowed
+}
+
+// Verdict checks s as Check does and tells why a script is refused.
+func (sec *Security) Verdict(s *Script) Verdict {
 	if s == nil {
-		return true
+		return Allowed
 	}
 	if s.usesShell() {
-		return true
+		sec.scripts = true
+		return Allowed
 	}
 	if !strings.Contains(s.Args[0], "/") {
 		found, err := sec.lookPath(s)
@@ -111,7 +134,7 @@ func (sec *Security) Check(s *Script) bool {
 			} else {
 				sec.logf("Cannot find script %s in path - disabling", s.Args[0])
 			}
-			return false
+			return NotFound
 		}
 		sec.logf("WARNING - script `%s` resolved by path search to `%s`. Please specify full path.", s.Args[0], found)
 		s.Args[0] = found
@@ -123,7 +146,7 @@ func (sec *Security) Check(s *Script) bool {
 	}
 	if err != nil {
 		sec.logf("Script %s cannot be accessed - %s", s.Args[0], errText(err))
-		return false
+		return NotFound
 	}
 	// Some programs behave according to the name they are called by, so
 	// keepalived keeps the configured file name when the resolved
@@ -145,26 +168,26 @@ func (sec *Security) Check(s *Script) bool {
 	}
 	if err := syscall.Stat(stated, &st); err != nil {
 		sec.logf("Unable to access script `%s` - disabling", s.Args[0])
-		return false
+		return NotFound
 	}
 	sec.scripts = true
 	if !executable(&st, s.Cred) {
 		sec.logf("WARNING - script '%s' is not executable for uid:gid %d:%d - disabling.", s.Args[0], s.Cred.UID, s.Cred.GID)
-		return false
+		return NotExecutable
 	}
 	asRoot := s.Cred.UID == 0 || s.Cred.GID == 0 ||
 		st.Uid == 0 && st.Mode&syscall.S_IXUSR != 0 && st.Mode&syscall.S_ISUID != 0 ||
 		st.Gid == 0 && st.Mode&syscall.S_IXGRP != 0 && st.Mode&syscall.S_ISGID != 0
 	if !asRoot {
-		return true
+		return Allowed
 	}
-	if !sec.pathSafe(s.Args[0]) {
-		return false
+	if v := sec.pathSafe(s.Args[0]); v != Allowed {
+		return v
 	}
-	if realFile != "" && !sec.pathSafe(realFile) {
-		return false
+	if realFile != "" {
+		return sec.pathSafe(realFile)
 	}
-	return true
+	return Allowed
 }
 
 // Violation returns keepalived's warning for scripts that will run while
@@ -181,11 +204,11 @@ func (sec *Security) Violation(what string) string {
 	return fmt.Sprintf("SECURITY VIOLATION - %s are being executed but script_security not enabled.%s", what, extra)
 }
 
-// pathSafe walks every directory from / down to the file and reports
-// whether none of them, nor the file, is owned by or writable by a
-// non-root user. A directory with the sticky bit (/tmp) protects the
+// pathSafe walks every directory from / down to the file and refuses the
+// script when one of them, or the file, is owned by or writable by a
+// non-root user and enable_script_security is on. A directory with the sticky bit (/tmp) protects the
 // files in it, as keepalived allows.
-func (sec *Security) pathSafe(name string) bool {
+func (sec *Security) pathSafe(name string) Verdict {
 	prefixes := []string{"/"}
 	for i := 1; i < len(name); i++ {
 		if name[i] == '/' {
@@ -205,12 +228,12 @@ func (sec *Security) pathSafe(name string) bool {
 				errors.As(err, &errno)
 				sec.logf("check_script_secure('%s') returned errno %d - %s - disabling", name, int(errno), errText(err))
 			}
-			return false
+			return NotFound
 		}
 		typ := st.Mode & syscall.S_IFMT
 		if !last && typ != syscall.S_IFDIR || last && typ != syscall.S_IFREG && typ != syscall.S_IFLNK {
 			sec.logf("Wrong file type found in script path '%s'.", name)
-			return false
+			return Inhibited
 		}
 		dirNoSticky := typ == syscall.S_IFDIR && st.Mode&syscall.S_ISVTX == 0
 		writable := st.Gid != 0 && st.Mode&syscall.S_IWGRP != 0 || st.Mode&syscall.S_IWOTH != 0
@@ -221,10 +244,13 @@ func (sec *Security) pathSafe(name string) bool {
 				disabling = " - disabling"
 			}
 			sec.logf("Unsafe permissions found for script '%s'%s.", name, disabling)
-			return !sec.Enabled
+			if sec.Enabled {
+				return Inhibited
+			}
+			return Allowed
 		}
 	}
-	return true
+	return Allowed
 }
 
 // lookPath finds a bare command name on the search path, as execvp would

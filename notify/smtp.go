@@ -266,7 +266,7 @@ func (m *Mailer) dialogue(ctx context.Context, host, subject, body string) error
 	defer stop()
 	m.Log.Infof("Remote SMTP server %s connected.", host)
 
-	s := &session{conn: conn, r: bufio.NewReader(conn), host: host, timeout: timeout}
+	s := &session{conn: conn, r: bufio.NewReaderSize(conn, maxReplyLine), host: host, timeout: timeout}
 	if err := s.expect(220, "Error connecting SMTP server %s. SMTP status code = %d"); err != nil {
 		return err
 	}
@@ -339,35 +339,75 @@ func (s *session) send(cmd string) error {
 	return nil
 }
 
-// expect reads a reply, skipping the continuation lines of a multi-line
-// one, and checks its code.
-func (s *session) expect(code int, fail string) error {
-	for {
-		s.conn.SetReadDeadline(time.Now().Add(s.timeout))
-		line, err := s.r.ReadString('\n')
-		if err != nil {
-			switch {
-			case isTimeout(err):
-				return dialogueError{fmt.Sprintf("Timeout reading data to remote SMTP server %s.", s.host)}
-			case line == "":
-				return dialogueError{fmt.Sprintf("Remote SMTP server %s has closed the connection.", s.host)}
-			}
-			return dialogueError{fmt.Sprintf("Error reading data from remote SMTP server %s.", s.host)}
+// Bounds on a server's reply. maxReplyLine is keepalived's
+// SMTP_BUFFER_MAX, the most it holds of a reply line; keepalived has no
+// bound on the number of continuation lines, but a server that sends
+// "250-" forever must not hold the mailer.
+const (
+	maxReplyLine  = 1024
+	maxReplyLines = 100
+)
+
+// Errors of readReply for a reply beyond the bounds.
+var (
+	errReplyLineTooLong = errors.New("reply line too long")
+	errReplyTooLong     = errors.New("too many reply lines")
+)
+
+// readReply reads one reply from r, whose buffer must hold maxReplyLine
+// bytes: the continuation lines of a multi-line reply ("250-...") and its
+// last line, whose code it returns (-1 when the line starts with no
+// number). A line longer than maxReplyLine or more than maxReplyLines
+// lines are errors; so is the end of input, as io.EOF or
+// io.ErrUnexpectedEOF after part of a line.
+func readReply(r *bufio.Reader) (int, error) {
+	for range maxReplyLines {
+		line, err := r.ReadSlice('\n')
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			return -1, errReplyLineTooLong
+		case errors.Is(err, io.EOF) && len(line) > 0:
+			return -1, io.ErrUnexpectedEOF
+		case err != nil:
+			return -1, err
 		}
 		if len(line) > 3 && line[3] == '-' {
 			continue
 		}
-		got, err := strconv.Atoi(line[:min(3, len(line))])
-		if err != nil {
-			got = -1
+		code := -1
+		if len(line) >= 3 && isDigit(line[0]) && isDigit(line[1]) && isDigit(line[2]) {
+			code = int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
 		}
-		if got == code {
-			return nil
+		return code, nil
+	}
+	return -1, errReplyTooLong
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// expect reads a reply, skipping the continuation lines of a multi-line
+// one, and checks its code. The whole reply must come within the timeout:
+// continuation lines do not extend it.
+func (s *session) expect(code int, fail string) error {
+	s.conn.SetReadDeadline(time.Now().Add(s.timeout))
+	got, err := readReply(s.r)
+	if err != nil {
+		switch {
+		case errors.Is(err, errReplyLineTooLong), errors.Is(err, errReplyTooLong):
+			return dialogueError{fmt.Sprintf("Received buffer from remote SMTP server %s overflow our get read buffer length.", s.host)}
+		case isTimeout(err):
+			return dialogueError{fmt.Sprintf("Timeout reading data to remote SMTP server %s.", s.host)}
+		case errors.Is(err, io.EOF):
+			return dialogueError{fmt.Sprintf("Remote SMTP server %s has closed the connection.", s.host)}
 		}
-		return dialogueError{
-			fmt.Sprintf(fail, s.host, got),
-			fmt.Sprintf("Can not read data from remote SMTP server %s.", s.host),
-		}
+		return dialogueError{fmt.Sprintf("Error reading data from remote SMTP server %s.", s.host)}
+	}
+	if got == code {
+		return nil
+	}
+	return dialogueError{
+		fmt.Sprintf(fail, s.host, got),
+		fmt.Sprintf("Can not read data from remote SMTP server %s.", s.host),
 	}
 }
 

@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/safefile"
 )
 
 // configTest checks the configuration without touching the system and
@@ -16,7 +16,8 @@ import (
 func configTest(s *settings, stderr io.Writer) int {
 	out := stderr
 	if s.configTestLog != "" {
-		f, err := os.OpenFile(s.configTestLog, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		// keepalived writes it with fopen_safe(name, "w").
+		f, err := safefile.Create(s.configTestLog, safefile.Mode(s.umask))
 		if err != nil {
 			fmt.Fprintf(stderr, "gokeepalived: opening config test log: %v\n", err)
 			return exitProgramError

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/control"
@@ -22,6 +23,8 @@ import (
 	"github.com/gokeepalived/gokeepalived/internal/logging"
 	"github.com/gokeepalived/gokeepalived/internal/notifyhub"
 	"github.com/gokeepalived/gokeepalived/internal/pidfile"
+	"github.com/gokeepalived/gokeepalived/internal/reaper"
+	"github.com/gokeepalived/gokeepalived/internal/safefile"
 	"github.com/gokeepalived/gokeepalived/internal/systemd"
 )
 
@@ -47,6 +50,8 @@ type daemon struct {
 	// loopPanics counts, by loop, the panics that ended a loop's Run and
 	// had supervise start it again.
 	loopPanics [numLoops]atomic.Uint64
+	// umask is the process's umask; only the signal loop changes it.
+	umask int
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -64,6 +69,10 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 	if !s.dontFork && os.Getenv(envDaemonized) == "" {
 		return daemonize(prog, args, stderr)
 	}
+	// keepalived's umask for everything the daemon and its scripts
+	// create. The other modes create no file but through safefile,
+	// which sets the mode itself.
+	unix.Umask(s.umask)
 	facility, err := logging.ParseFacility(orDefault(s.logFacility, "daemon"))
 	var fe *logging.FacilityError
 	if errors.As(err, &fe) {
@@ -75,6 +84,7 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 		Detail:   s.logDetail,
 		Facility: facility,
 		File:     s.logFile,
+		FileMode: safefile.Mode(s.umask),
 		NoSyslog: s.noSyslog,
 		Stderr:   stderr,
 	})
@@ -108,7 +118,7 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 	log.Infof("Command line: '%s'", strings.Join(append([]string{prog}, args...), "' '"))
 	log.Infof("Configuration file %s", s.configFile)
 
-	d := &daemon{s: s, log: log, sinks: sinks, sd: systemd.FromEnvironment(), started: time.Now()}
+	d := &daemon{s: s, log: log, sinks: sinks, sd: systemd.FromEnvironment(), started: time.Now(), umask: s.umask}
 	d.metrics = newMetrics(d)
 	cfg, ok := d.loadConfig(true)
 	if !ok {
@@ -152,7 +162,27 @@ func (d *daemon) loadConfig(startup bool) (*config.Config, bool) {
 		return nil, false
 	}
 	d.cfgErrors = errs
+	d.applyUmask(cfg.Global.Umask)
 	return cfg, true
+}
+
+// applyUmask makes the umask keyword the process's umask, as keepalived's
+// umask_handler does at start-up and on reload, unless -u set it. A
+// configuration without the keyword keeps the umask in force.
+func (d *daemon) applyUmask(m *int) {
+	if m == nil {
+		return
+	}
+	if d.s.umaskCmdline {
+		d.log.Info("umask command line option specified, ignoring config option")
+		return
+	}
+	d.umask = *m
+	unix.Umask(*m)
+	// keepalived's update_log_file_perms.
+	if err := d.sinks.SetFileMode(safefile.Mode(*m)); err != nil {
+		d.log.Errorf("%v", err)
+	}
 }
 
 // run starts the loops and answers signals until told to stop.
@@ -164,6 +194,11 @@ func (d *daemon) run() int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// Before any script runs, so that what scripts leave behind is
+	// reparented here and reaped.
+	if err := reaper.Start(ctx, d.log); err != nil {
+		d.log.Errorf("%v", err)
+	}
 	hub, err := notifyhub.New(&d.cfg.Global, d.log)
 	if err != nil {
 		d.log.Errorf("%v", err)
@@ -271,7 +306,7 @@ func (d *daemon) writeData() {
 // writeSignalFile replaces one of the files keepalived writes on a signal,
 // logging a failure in keepalived's words.
 func (d *daemon) writeSignalFile(name string, write func(io.Writer) error) {
-	if err := writeFile(name, write); err != nil {
+	if err := writeFile(name, d.umask, write); err != nil {
 		d.log.Errorf("Can't open %s (%v)", name, err)
 	}
 }

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/gokeepalived/gokeepalived/internal/control"
+	"github.com/gokeepalived/gokeepalived/internal/safefile"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -105,6 +107,12 @@ type settings struct {
 	allConfig      bool
 	controlSocket  string
 	metricsListen  string
+	// umask is the process's file creation mask: keepalived's 0177
+	// unless -u sets it, when umaskCmdline makes the umask keyword
+	// ignored. badUmask is a -u value keepalived would refuse.
+	umask        int
+	umaskCmdline bool
+	badUmask     string
 }
 
 func main() {
@@ -130,6 +138,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gokeepalived: %v\n", err)
 		usage(stderr)
 		return exitProgramError
+	}
+	if s.badUmask != "" {
+		// keepalived's set_umask reports it and keeps its default.
+		fmt.Fprintf(stderr, "Invalid --umask option %s\n", s.badUmask)
 	}
 	switch {
 	case s.help:
@@ -158,7 +170,7 @@ func parseSettings(args []string) (*settings, error) {
 	if len(rest) > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", rest[0])
 	}
-	s := &settings{configFile: defaultConfigFile, controlSocket: control.DefaultSocket}
+	s := &settings{configFile: defaultConfigFile, controlSocket: control.DefaultSocket, umask: safefile.DefaultUmask}
 	for _, p := range opts {
 		switch p.opt.long {
 		case "use-file":
@@ -215,8 +227,17 @@ func parseSettings(args []string) (*settings, error) {
 			s.controlSocket = p.value
 		case "metrics-listen":
 			s.metricsListen = p.value
+		case "umask":
+			// keepalived's set_umask: strtoll's notation, permission
+			// bits only.
+			v, err := strconv.ParseInt(p.value, 0, 64)
+			if err != nil || v < 0 || v&^0o777 != 0 {
+				s.badUmask = p.value
+				continue
+			}
+			s.umask, s.umaskCmdline = int(v), true
 		}
-		// The remaining options (BFD, SNMP, umask, core dumps, respawn,
+		// The remaining options (BFD, SNMP, core dumps, respawn,
 		// address monitoring) are accepted so that keepalived's unit
 		// files work unchanged; they select nothing gokeepalived has.
 	}

@@ -2,7 +2,8 @@ package main
 
 import (
 	"io"
-	"os"
+
+	"github.com/gokeepalived/gokeepalived/internal/safefile"
 )
 
 // The files keepalived writes on signals, under keepalived 2.2's names:
@@ -14,15 +15,10 @@ const (
 	jsonFile      = "/tmp/keepalived.json"       // the JSON signal
 )
 
-// writeFile replaces name with what write produces.
-func writeFile(name string, write func(io.Writer) error) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+// writeFile replaces name with what write produces as keepalived's
+// fopen_safe(name, "w") does: a new file of mode 0666 less umask renamed
+// over the name, so that a symlink or another user's file planted there
+// is replaced, never written through.
+func writeFile(name string, umask int, write func(io.Writer) error) error {
+	return safefile.WriteFile(name, safefile.Mode(umask), write)
 }

@@ -56,6 +56,7 @@ type Loop struct {
 	lvs    *lvs.LVS
 	checks *check.Scheduler
 	alerts *checkerAlerts
+	notify Outputs
 
 	mu  sync.Mutex
 	cfg *config.Config // the running configuration, for Run and the data file
@@ -99,7 +100,8 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		h.Close()
 		return nil, err
 	}
-	return &Loop{log: opts.Log, handle: h, table: table, lvs: l, checks: checks, alerts: alerts, cfg: cfg}, nil
+	reportViolation(opts.Log, cfg, opts.Notify)
+	return &Loop{log: opts.Log, handle: h, table: table, lvs: l, checks: checks, alerts: alerts, cfg: cfg, notify: opts.Notify}, nil
 }
 
 // cpuProfileEnv names a file that receives a CPU profile of the checker
@@ -162,6 +164,7 @@ func (l *Loop) Reload(ctx context.Context, cfg *config.Config) error {
 	}
 	l.alerts.apply(cfg)
 	l.lvs.Reload(ctx, cfg)
+	reportViolation(l.log, cfg, l.notify)
 	return nil
 }
 

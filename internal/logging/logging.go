@@ -16,6 +16,8 @@ import (
 	"os"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/gokeepalived/gokeepalived/internal/safefile"
 )
 
 // The syslog idents keepalived 2.2 uses: the parent process logs as
@@ -49,6 +51,9 @@ type Options struct {
 	Facility syslog.Priority
 	// File (-g) appends every message to this file as well.
 	File string
+	// FileMode is the mode of the file; 0600, keepalived's under its
+	// default umask, when zero.
+	FileMode os.FileMode
 	// NoSyslog (-G) turns syslog off.
 	NoSyslog bool
 	// Ident is the syslog ident of messages logged without WithIdent;
@@ -83,7 +88,11 @@ func New(opts Options) (*logrus.Logger, *Sinks, error) {
 		outs = append(outs, stderr)
 	}
 	if opts.File != "" {
-		f, err := openReopenFile(opts.File)
+		mode := opts.FileMode
+		if mode == 0 {
+			mode = safefile.Mode(safefile.DefaultUmask)
+		}
+		f, err := openReopenFile(opts.File, mode)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -127,6 +136,15 @@ func (s *Sinks) Reopen() error {
 		return nil
 	}
 	return s.file.reopen()
+}
+
+// SetFileMode changes the mode of the log file, now and when reopened, as
+// keepalived does when -u or the umask keyword change its umask.
+func (s *Sinks) SetFileMode(mode os.FileMode) error {
+	if s.file == nil {
+		return nil
+	}
+	return s.file.setMode(mode)
 }
 
 // Close closes the log file and the syslog connections.

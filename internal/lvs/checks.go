@@ -8,7 +8,10 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"strings"
 	"syscall"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/config"
@@ -29,11 +32,14 @@ type CheckEnv struct {
 	// ScriptUser runs MISC_CHECK scripts that name no user; nil runs them
 	// as this process.
 	ScriptUser *notify.Credential
+	// ScriptSecurity is enable_script_security: MISC_CHECK scripts a
+	// non-root user could change are refused.
+	ScriptSecurity bool
 }
 
 // checkEnv returns the CheckEnv of a configuration.
 func checkEnv(cfg *config.Config, scriptUser *notify.Credential) CheckEnv {
-	return CheckEnv{SSL: cfg.SSL, TrackFiles: cfg.TrackFiles, ScriptUser: scriptUser}
+	return CheckEnv{SSL: cfg.SSL, TrackFiles: cfg.TrackFiles, ScriptUser: scriptUser, ScriptSecurity: cfg.Global.EnableScriptSecurity}
 }
 
 // CheckServer returns the check.Server that checks rs of vs under the name
@@ -195,7 +201,6 @@ func (env CheckEnv) miscCheck(c *config.Checker) (check.Checker, error) {
 	if len(args) == 0 {
 		return nil, fmt.Errorf("misc_path %q names no program", c.Misc.Path)
 	}
-	m := &check.MiscCheck{Args: args, Dynamic: c.Misc.Dynamic}
 	cred := env.ScriptUser
 	if c.Misc.User != "" {
 		cr, err := notify.LookupCredential(c.Misc.User, c.Misc.Group)
@@ -204,6 +209,10 @@ func (env CheckEnv) miscCheck(c *config.Checker) (check.Checker, error) {
 		}
 		cred = &cr
 	}
+	if err := env.secureMisc(args, cred); err != nil {
+		return nil, err
+	}
+	m := &check.MiscCheck{Args: args, Dynamic: c.Misc.Dynamic}
 	// Switching to the user this process already runs as would only drop
 	// its supplementary groups.
 	if cred != nil && (int(cred.UID) != os.Geteuid() || int(cred.GID) != os.Getegid()) {
@@ -211,3 +220,46 @@ func (env CheckEnv) miscCheck(c *config.Checker) (check.Checker, error) {
 	}
 	return m, nil
 }
+
+// secureMisc applies script security to a MISC_CHECK script as keepalived's
+// check_misc_script_security (check/check_misc.c) does. It may resolve
+// args[0] to the script's path. A refused script's error holds
+// keepalived's messages about it, the last being "Disabling misc script
+// ... due to insecure" or "... since not found/accessible".
+func (env CheckEnv) secureMisc(args []string, cred *notify.Credential) error {
+	s := &notify.Script{Args: args}
+	if cred != nil {
+		s.Cred = *cred
+	} else {
+		s.Cred = notify.Credential{UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())}
+	}
+	var msgs messages
+	log := logrus.New()
+	log.Out = &msgs
+	log.Formatter = messageOnly{}
+	sec := notify.Security{Enabled: env.ScriptSecurity, Log: log}
+	cmd := strings.Join(args, " ")
+	switch sec.Verdict(s) {
+	case notify.Allowed:
+		args[0] = s.Args[0]
+		return nil
+	case notify.Inhibited:
+		msgs = append(msgs, fmt.Sprintf("Disabling misc script %s due to insecure", cmd))
+	case notify.NotFound:
+		msgs = append(msgs, fmt.Sprintf("Disabling misc script %s since not found/accessible", cmd))
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// messages collects log lines, one per Write.
+type messages []string
+
+func (m *messages) Write(p []byte) (int, error) {
+	*m = append(*m, strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// messageOnly formats a log entry as its message alone.
+type messageOnly struct{}
+
+func (messageOnly) Format(e *logrus.Entry) ([]byte, error) { return []byte(e.Message + "\n"), nil }

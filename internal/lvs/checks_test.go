@@ -52,7 +52,7 @@ virtual_server 192.0.2.1 80 {
 			}
 		}
 		MISC_CHECK {
-			misc_path "/bin/check 'two words'"
+			misc_path "/bin/true 'two words'"
 			misc_dynamic
 		}
 		FILE_CHECK {
@@ -122,7 +122,9 @@ virtual_server 192.0.2.1 80 {
 
 	m := srv.Checks[3]
 	mc := m.Checker.(*check.MiscCheck)
-	if len(mc.Args) != 2 || mc.Args[0] != "/bin/check" || mc.Args[1] != "two words" || !mc.Dynamic {
+	// Script security resolves the path, as keepalived's realpath.
+	trueBin, _ := filepath.EvalSymlinks("/bin/true")
+	if len(mc.Args) != 2 || mc.Args[0] != trueBin || mc.Args[1] != "two words" || !mc.Dynamic {
 		t.Errorf("MISC_CHECK args %q dynamic %v", mc.Args, mc.Dynamic)
 	}
 	if m.Timing.Timeout != 7*time.Second || m.Timing.Retry != 0 {

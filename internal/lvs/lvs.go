@@ -260,7 +260,10 @@ func CheckNames(cfg *config.Config) map[*config.RealServer]string {
 }
 
 // script builds a notify script from its configuration keyword; keepalived
-// ignores, with a log line, one it cannot use.
+// ignores, with a log line, one it cannot use, and one its script
+// security refuses (check_check_script_security's
+// check_notify_script_secure on notify_up, notify_down, quorum_up and
+// quorum_down).
 func (l *LVS) script(n *config.Notify, keyword string) *notify.Script {
 	if n == nil {
 		return nil
@@ -268,6 +271,10 @@ func (l *LVS) script(n *config.Notify, keyword string) *notify.Script {
 	s, err := notify.NewScript(keyword, n.Cmd, n.User, n.Group, l.user)
 	if err != nil {
 		l.log.WithField("pos", n.Pos.String()).Warn(err.Error())
+		return nil
+	}
+	sec := notify.Security{Enabled: l.cfg.Global.EnableScriptSecurity, Log: l.log}
+	if !sec.Check(s) {
 		return nil
 	}
 	return s

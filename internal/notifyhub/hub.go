@@ -44,7 +44,7 @@ type outputs struct {
 	notifier   *notify.Notifier
 	mailer     *notify.Mailer // nil without smtp_server or notification_email
 	mailerConf mailerConf
-	user       notify.Credential
+	user       *notify.Credential // nil: no default script user
 }
 
 // fifoKey identifies an open FIFO: one with the same path, owner and
@@ -83,10 +83,15 @@ func (h *Hub) Notifier() *notify.Notifier { return h.cur.Load().notifier }
 func (h *Hub) Mailer() *notify.Mailer { return h.cur.Load().mailer }
 
 // ScriptUser is the user scripts run as when they name none: script_user,
-// or keepalived's default.
+// or keepalived's default; nil when there is none, as with
+// enable_script_security and no keepalived_script user: scripts that
+// name no user are then ignored.
 func (h *Hub) ScriptUser() *notify.Credential {
-	u := h.cur.Load().user
-	return &u
+	if u := h.cur.Load().user; u != nil {
+		c := *u
+		return &c
+	}
+	return nil
 }
 
 // Reload switches to the outputs of g. FIFOs and a mailer whose settings
@@ -95,21 +100,32 @@ func (h *Hub) ScriptUser() *notify.Credential {
 func (h *Hub) Reload(g *config.Global) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	user, err := notify.DefaultUser(g.ScriptUser, g.ScriptGroup, g.EnableScriptSecurity)
-	if err != nil {
-		return fmt.Errorf("script user: %w", err)
+	// keepalived resolves the default script user only when a script
+	// needs it, so a missing one is no error by itself: the scripts and
+	// FIFOs that need it are ignored, each with keepalived's message.
+	var user *notify.Credential
+	if c, err := notify.DefaultUser(g.ScriptUser, g.ScriptGroup, g.EnableScriptSecurity); err != nil {
+		if g.ScriptUser != "" {
+			h.log.Errorf("%v", err)
+			h.log.Error("Error setting global script uid/gid")
+		} else if needsDefaultUser(g) {
+			h.log.Errorf("Unable to set default user %s for script", notify.DefaultScriptUser)
+		}
+	} else {
+		user = &c
 	}
 	next := &outputs{user: user}
 	n := &notify.Notifier{Runner: h.runner, Log: h.log}
 	opened := make(map[fifoKey]*notify.FIFO)
 	var fresh []*notify.FIFO
 	for _, f := range []struct {
-		cfg  config.FIFO
-		dest **notify.FIFO
+		cfg    config.FIFO
+		dest   **notify.FIFO
+		prefix string // keepalived's name for the kind in messages
 	}{
-		{g.NotifyFIFO, &n.Global},
-		{g.VRRPNotifyFIFO, &n.VRRP},
-		{g.LVSNotifyFIFO, &n.LVS},
+		{g.NotifyFIFO, &n.Global, ""},
+		{g.VRRPNotifyFIFO, &n.VRRP, "vrrp_"},
+		{g.LVSNotifyFIFO, &n.LVS, "lvs_"},
 	} {
 		if f.cfg.Path == "" {
 			continue
@@ -124,6 +140,10 @@ func (h *Hub) Reload(g *config.Global) error {
 		}
 		if fifo := h.fifos[k]; fifo != nil {
 			opened[k], *f.dest = fifo, fifo
+			continue
+		}
+		if f.cfg.User == "" && user == nil {
+			h.log.Infof("Failed to set default user for %s fifo %s - ignoring", f.prefix, f.cfg.Path)
 			continue
 		}
 		fifo, err := h.openFIFO(f.cfg, user)
@@ -170,31 +190,58 @@ func (h *Hub) Reload(g *config.Global) error {
 
 // openFIFO opens one notify FIFO, owned by its configured user or the
 // script user.
-func (h *Hub) openFIFO(c config.FIFO, user notify.Credential) (*notify.FIFO, error) {
-	owner := user
-	if c.User != "" {
-		var err error
-		if owner, err = notify.LookupCredential(c.User, c.Group); err != nil {
-			return nil, fmt.Errorf("notify FIFO %s: %w", c.Path, err)
-		}
+func (h *Hub) openFIFO(c config.FIFO, user *notify.Credential) (*notify.FIFO, error) {
+	if c.User == "" {
+		return notify.OpenFIFO(c.Path, *user)
+	}
+	owner, err := notify.LookupCredential(c.User, c.Group)
+	if err != nil {
+		return nil, fmt.Errorf("notify FIFO %s: %w", c.Path, err)
 	}
 	return notify.OpenFIFO(c.Path, owner)
 }
 
-// startReader starts the script that reads a FIFO just opened.
-func (h *Hub) startReader(g *config.Global, k fifoKey, fifo *notify.FIFO, user notify.Credential) {
+// needsDefaultUser reports whether a FIFO or a FIFO's script of g names
+// no user, and so runs as the default script user.
+func needsDefaultUser(g *config.Global) bool {
+	for _, f := range []config.FIFO{g.NotifyFIFO, g.VRRPNotifyFIFO, g.LVSNotifyFIFO} {
+		if f.Path != "" && f.User == "" || f.Script != nil && f.Script.User == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// FIFOScript builds the reader script of a notify FIFO, running as def
+// when it names no user. It is nil when there is none or it cannot be
+// built; the error says why, in keepalived's words.
+func FIFOScript(f config.FIFO, def *notify.Credential) (*notify.Script, error) {
+	if f.Path == "" || f.Script == nil {
+		return nil, nil
+	}
+	s := f.Script
+	return notify.NewScript("notify_fifo", s.Cmd, s.User, s.Group, def)
+}
+
+// startReader starts the script that reads a FIFO just opened, unless
+// script security refuses it, as keepalived's check_notify_script_secure
+// does for notify_fifo_script and its VRRP and LVS kinds.
+func (h *Hub) startReader(g *config.Global, k fifoKey, fifo *notify.FIFO, user *notify.Credential) {
 	for _, c := range []config.FIFO{g.NotifyFIFO, g.VRRPNotifyFIFO, g.LVSNotifyFIFO} {
 		if c.Path != k.path || c.Script == nil {
 			continue
 		}
-		s := c.Script
-		script, err := notify.NewScript("notify_fifo_script", s.Cmd, s.User, s.Group, &user)
+		script, err := FIFOScript(c, user)
 		if err != nil {
-			h.log.Errorf("notify FIFO script %s: %v", s.Cmd, err)
+			h.log.Errorf("notify FIFO script %s: %v", c.Script.Cmd, err)
+			return
+		}
+		sec := notify.Security{Enabled: g.EnableScriptSecurity, Log: h.log}
+		if !sec.Check(script) {
 			return
 		}
 		if err := h.runner.StartFIFOScript(script, fifo.Name()); err != nil {
-			h.log.Errorf("starting notify FIFO script %s: %v", s.Cmd, err)
+			h.log.Errorf("starting notify FIFO script %s: %v", c.Script.Cmd, err)
 		}
 		return
 	}

@@ -9,12 +9,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/gokeepalived/gokeepalived/internal/safefile"
 )
 
 // keepalived's default pid files for its parent process and its VRRP and
@@ -92,8 +94,9 @@ type File struct {
 }
 
 // Create writes the calling process's pid to path as keepalived does, the
-// number and a newline, replacing whatever was there. A reader sees either
-// the old file or the new one, never a partial write.
+// number and a newline, replacing whatever was there: a symlink planted
+// at path is replaced, never followed. A reader sees either the old file
+// or the new one, never a partial write.
 //
 // keepalived's wording for the failure is "pidfile_write : Cannot open
 // <path> pidfile", after which it stops.
@@ -105,26 +108,14 @@ func Create(path string) (*File, error) {
 	return &File{path: path, pid: pid}, nil
 }
 
+// writeAtomic writes a pid file as safefile does any file the daemon
+// writes, but with keepalived's pidfile_write mode: rw-r--r-- whatever
+// the umask, for monitoring that runs unprivileged.
 func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
+	return safefile.WriteFile(path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	// CreateTemp makes the file 0600; keepalived's pid files are
-	// readable by all, for monitoring that runs unprivileged.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
 }
 
 // Path returns the file's name.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -232,3 +233,54 @@ func messages(hook *test.Hook) []string {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestCreateOverPlant: a symlink or another user's world-writable file at
+// the name is replaced by the daemon's own file, as keepalived's
+// pidfile_write opens with O_NOFOLLOW; the symlink's target is untouched.
+func TestCreateOverPlant(t *testing.T) {
+	for _, kind := range []string{"symlink", "foreign"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "keepalived.pid")
+			target := filepath.Join(dir, "target")
+			if err := os.WriteFile(target, []byte("theirs"), 0o666); err != nil {
+				t.Fatal(err)
+			}
+			if kind == "symlink" {
+				if err := os.Symlink(target, path); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				if err := os.Rename(target, path); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(path, 0o666); err != nil {
+					t.Fatal(err)
+				}
+				if os.Geteuid() == 0 {
+					if err := os.Chown(path, 65534, 65534); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if _, err := Create(path); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Lstat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o644 {
+				t.Errorf("pid file is %v, want a regular file 0644", fi.Mode())
+			}
+			if uid := fi.Sys().(*syscall.Stat_t).Uid; int(uid) != os.Geteuid() {
+				t.Errorf("pid file owned by %d", uid)
+			}
+			if kind == "symlink" {
+				if b, _ := os.ReadFile(target); string(b) != "theirs" {
+					t.Errorf("symlink target now holds %q", b)
+				}
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"syscall"
 
 	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/notifyhub"
 	"github.com/gokeepalived/gokeepalived/notify"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
@@ -110,7 +111,31 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 			Notify: pl.script("notify", g.Notify.Any),
 		}}
 	}
+	pl.reportViolation()
 	return p
+}
+
+// reportViolation logs keepalived's warning when scripts run without
+// enable_script_security, as its VRRP process's
+// check_vrrp_script_security does at start-up and on reload: the
+// instances' scripts and the notify_fifo and vrrp_notify_fifo scripts
+// count, and only when there are instances.
+func (pl *planner) reportViolation() {
+	if len(pl.cfg.Instances) == 0 {
+		return
+	}
+	// The hub reports about the FIFO scripts; here they only count.
+	log := pl.sec.Log
+	pl.sec.Log = nil
+	for _, f := range []config.FIFO{pl.cfg.Global.NotifyFIFO, pl.cfg.Global.VRRPNotifyFIFO} {
+		if s, err := notifyhub.FIFOScript(f, pl.user); err == nil {
+			pl.sec.Check(s)
+		}
+	}
+	pl.sec.Log = log
+	if v := pl.sec.Violation("scripts"); v != "" {
+		pl.l.log.Info(v)
+	}
 }
 
 // instanceScripts builds an instance's notify scripts.
