@@ -25,7 +25,7 @@ vet:
 # The chaos test's netem fault needs sch_netem, which some kernels (this
 # project's CI machine's among them) lack: there TestChaos runs the other
 # faults, and TestChaosNetemGuest runs the netem fault in the qemu guest.
-CHAOS_TEST_FAULTS ?= kill,stop,link,partition,loss,track
+CHAOS_TEST_FAULTS ?= kill,stop,link,partition,loss,track,storm,fds
 #
 # The tests that run in the qemu guest for minutes run last, one at a
 # time and alone: under emulation they need the CPUs to themselves to keep

@@ -117,18 +117,7 @@ func (r *rawReader) packet(k int) (p rawPacket, ok bool) {
 	if !r.v6 {
 		// A raw IPv4 socket returns the header, which has all we
 		// need: no control messages.
-		if len(b) < ipv4HeaderLen {
-			return p, false
-		}
-		hl := int(b[0]&0x0f) << 2
-		if hl < ipv4HeaderLen || len(b) < hl {
-			return p, false
-		}
-		p.ip, p.payload = b[:hl], b[hl:]
-		p.ttl = int(b[8])
-		p.src = netip.AddrFrom4([4]byte(b[12:16]))
-		p.dst = netip.AddrFrom4([4]byte(b[16:20]))
-		return p, true
+		return parseIPv4(b, p.trunc)
 	}
 	p.payload = b
 	if m.Hdr.Namelen >= unix.SizeofSockaddrInet6 && r.names[k].Family == unix.AF_INET6 {
@@ -139,6 +128,24 @@ func (r *rawReader) packet(k int) (p rawPacket, ok bool) {
 }
 
 const ipv4HeaderLen = 20
+
+// parseIPv4 reads a datagram as a raw IPv4 socket returns it, header
+// first; ok is false when it is too short to have the header it claims.
+func parseIPv4(b []byte, trunc bool) (p rawPacket, ok bool) {
+	p.trunc = trunc
+	if len(b) < ipv4HeaderLen {
+		return p, false
+	}
+	hl := int(b[0]&0x0f) << 2
+	if hl < ipv4HeaderLen || len(b) < hl {
+		return p, false
+	}
+	p.ip, p.payload = b[:hl], b[hl:]
+	p.ttl = int(b[8])
+	p.src = netip.AddrFrom4([4]byte(b[12:16]))
+	p.dst = netip.AddrFrom4([4]byte(b[16:20]))
+	return p, true
+}
 
 // parseCmsg6 reads the hop limit and destination address from IPv6
 // control messages.

@@ -56,9 +56,11 @@ const (
 	faultLoss      = "loss"      // random loss both ways on a director (BPF filter)
 	faultNetem     = "netem"     // netem delay, jitter and loss on a director's egress
 	faultTrack     = "track"     // the director's health script fails, then recovers
+	faultStorm     = "storm"     // SIGSTOP while a burst of link changes overflows its netlink subscription, then SIGCONT
+	faultFDs       = "fds"       // its descriptor limit lowered to 64 and its status socket flooded with connections, then lifted
 )
 
-var allFaults = []string{faultKill, faultStop, faultLink, faultPartition, faultLoss, faultNetem, faultTrack}
+var allFaults = []string{faultKill, faultStop, faultLink, faultPartition, faultLoss, faultNetem, faultTrack, faultStorm, faultFDs}
 
 // A phase is one step of a fault (applying or healing it) and the check
 // that follows.
@@ -277,6 +279,19 @@ func (r *run) fault(kind string) {
 		r.check(phase{kind: kind, step: "apply", what: what, bound: r.takeover(), rule: rule{spurious: true}, lossy: true})
 		d.host.Run("tc", "qdisc", "del", "dev", "eth0", "root")
 		r.check(phase{kind: kind, step: "heal", what: "end " + what, bound: r.takeover(), rule: rule{spurious: true}})
+	case faultStorm:
+		lb.signal(d, syscall.SIGSTOP)
+		w.node[k].stopped = true
+		d.host.LinkStorm(stormPairs)
+		r.check(phase{kind: kind, step: "apply", what: fmt.Sprintf("SIGSTOP %s and %d link changes", d.name, 4*stormPairs), bound: r.takeover()})
+		lb.signal(d, syscall.SIGCONT)
+		w.node[k].stopped = false
+		r.check(phase{kind: kind, step: "heal", what: "SIGCONT " + d.name, bound: r.resolve(), rule: rule{spurious: true}})
+	case faultFDs:
+		release := lb.pressFDs(d)
+		r.check(phase{kind: kind, step: "apply", what: "descriptor pressure on " + d.name, bound: r.takeover()})
+		release()
+		r.check(phase{kind: kind, step: "heal", what: "end descriptor pressure on " + d.name, bound: r.takeover()})
 	case faultTrack:
 		if err := os.WriteFile(d.healthFlag(), nil, 0o644); err != nil {
 			lb.t.Fatal(err)

@@ -329,6 +329,47 @@ func (lb *lab) signal(d *director, sig syscall.Signal) {
 	}
 }
 
+// stormPairs is the veth pairs of a storm: 4 link changes each, a burst
+// several times what a netlink subscriber's buffer holds.
+const stormPairs = 300
+
+// pressFDs lowers d's daemon's descriptor limit to a little above what it
+// uses and opens many connections to its status socket, as a client gone
+// wrong would: a daemon that accepted them all would run out of
+// descriptors for its scripts and sockets. It returns the function that
+// closes them and restores the limit.
+func (lb *lab) pressFDs(d *director) func() {
+	lb.t.Helper()
+	pid := strconv.Itoa(d.daemon.Pid())
+	old := strings.TrimSpace(lb.run(exec.Command("prlimit", "--pid", pid, "--nofile", "--output", "SOFT,HARD", "--noheadings")))
+	soft, hard, _ := strings.Cut(strings.Join(strings.Fields(old), ":"), ":")
+	lb.run(exec.Command("prlimit", "--pid", pid, "--nofile=64:64"))
+	var conns []net.Conn
+	for range 200 {
+		c, err := net.DialTimeout("unix", filepath.Join(d.dir, "ctl.sock"), 100*time.Millisecond)
+		if err != nil {
+			break // the backlog is full: the daemon takes no more
+		}
+		conns = append(conns, c)
+	}
+	return func() {
+		for _, c := range conns {
+			c.Close()
+		}
+		lb.run(exec.Command("prlimit", "--pid", pid, "--nofile="+soft+":"+hard))
+	}
+}
+
+// run runs cmd and returns its output; a failure fails the test.
+func (lb *lab) run(cmd *exec.Cmd) string {
+	lb.t.Helper()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		lb.t.Fatalf("%s: %v: %s", strings.Join(cmd.Args, " "), err, out)
+	}
+	return string(out)
+}
+
 func (lb *lab) since() time.Duration { return time.Since(lb.started).Round(time.Millisecond) }
 
 // hosts returns the directors' and the client's hosts, index nDirectors
