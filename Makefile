@@ -50,6 +50,8 @@ FUZZTIME ?= 10m
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz FuzzUnmarshal -fuzztime $(FUZZTIME) ./vrrp
+	$(GO) test -run '^$$' -fuzz FuzzVerifyAH -fuzztime $(FUZZTIME) ./vrrp
+	$(GO) test -run '^$$' -fuzz FuzzRawReceive -fuzztime $(FUZZTIME) ./vrrp
 	$(GO) test -run '^$$' -fuzz FuzzHTTPResponse -fuzztime $(FUZZTIME) ./check
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ipvs
 	$(GO) test -run '^$$' -fuzz FuzzDNSReply -fuzztime $(FUZZTIME) ./check
