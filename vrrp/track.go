@@ -49,11 +49,6 @@ type TrackedScript struct {
 type TrackFile struct {
 	Name string
 	Path string
-	// InitFile writes InitValue to the file at start-up when it does not
-	// exist, or always with InitOverwrite (init_file [VALUE] [overwrite]).
-	InitFile      bool
-	InitValue     int
-	InitOverwrite bool
 }
 
 // A TrackedFile is a track_file entry of an instance. With weight 0 a

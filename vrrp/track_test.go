@@ -302,7 +302,10 @@ func TestExecRunner(t *testing.T) {
 func TestFileTracker(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "prio")
-	tr, err := newFileTracker(&TrackFile{Name: "f", Path: path, InitFile: true, InitValue: 7})
+	if err := os.WriteFile(path, []byte("7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := newFileTracker(&TrackFile{Name: "f", Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +320,7 @@ func TestFileTracker(t *testing.T) {
 		wg.Wait()
 	}()
 	if tr.value != 7 {
-		t.Fatalf("initial value %d, want init_file's 7", tr.value)
+		t.Fatalf("initial value %d, want the file's 7", tr.value)
 	}
 	next := func(what string, want int) {
 		t.Helper()

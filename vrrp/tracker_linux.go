@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"unsafe"
 
@@ -18,14 +17,6 @@ import (
 // value from a goroutine counted by wg, until close.
 func (t *fileTracker) start(wg *sync.WaitGroup, g *guard, report func(value int)) error {
 	log := g.log
-	if t.file.InitFile {
-		_, err := os.Stat(t.path)
-		if t.file.InitOverwrite || errors.Is(err, os.ErrNotExist) {
-			if err := os.WriteFile(t.path, []byte(strconv.Itoa(t.file.InitValue)+"\n"), 0o644); err != nil {
-				log.Errorf("initialising track file %s: %v", t.file.Name, err)
-			}
-		}
-	}
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return fmt.Errorf("watching track file %s: %w", t.file.Name, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/checkerd"
 	"github.com/gokeepalived/gokeepalived/internal/logging"
+	"github.com/gokeepalived/gokeepalived/internal/safefile"
 	"github.com/gokeepalived/gokeepalived/internal/vrrpd"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
@@ -97,6 +98,8 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			Notify:         d.hub,
 			KeepAddresses:  d.s.keepVRRP,
 			MastersChanged: d.mastersChanged,
+			// On the signal loop, which alone changes the umask.
+			FileMode: func() os.FileMode { return safefile.Mode(d.umask) },
 		})
 		if err != nil {
 			return nil, fmt.Errorf("VRRP not started: %w", err)

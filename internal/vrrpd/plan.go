@@ -61,7 +61,7 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 	for i := range cfg.TrackFiles {
 		f := &cfg.TrackFiles[i]
 		pl.files[f.Name] = &trackedFile{
-			file:   &vrrp.TrackFile{Name: f.Name, Path: f.File, InitFile: f.InitFile, InitValue: f.InitValue, InitOverwrite: f.InitOverwrite},
+			file:   &vrrp.TrackFile{Name: f.Name, Path: f.File},
 			weight: f.Weight,
 		}
 	}

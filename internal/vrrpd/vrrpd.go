@@ -13,6 +13,7 @@ package vrrpd
 import (
 	"context"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/control"
 	"github.com/gokeepalived/gokeepalived/internal/notifyhub"
+	"github.com/gokeepalived/gokeepalived/internal/safefile"
 	"github.com/gokeepalived/gokeepalived/notify"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
@@ -39,6 +41,9 @@ type Options struct {
 	// addresses held by MASTER instances may have changed (for
 	// ha_suspend).
 	MastersChanged func()
+	// FileMode is the mode of the files the loop writes (track files'
+	// init_file); nil means safefile.Mode of keepalived's default umask.
+	FileMode func() os.FileMode
 }
 
 // A Loop runs the VRRP instances of one configuration, and of the
@@ -51,8 +56,9 @@ type Loop struct {
 	events chan vrrp.Transition
 	syncd  *syncDaemon // lvs_sync_daemon; nil if not configured or IPVS is missing
 	// changed is Options.MastersChanged.
-	changed func()
-	panics  atomic.Uint64 // recovered in reporting transitions
+	changed  func()
+	fileMode func() os.FileMode
+	panics   atomic.Uint64 // recovered in reporting transitions
 
 	mu        sync.Mutex
 	instances []*instance // in the configuration's order
@@ -90,12 +96,16 @@ type group struct {
 // security checks are left out, with keepalived's messages.
 func New(cfg *config.Config, opts Options) (*Loop, error) {
 	l := &Loop{
-		log:     opts.Log,
-		hub:     opts.Notify,
-		keep:    opts.KeepAddresses,
-		router:  vrrp.NewRouter(nil, opts.Log),
-		events:  make(chan vrrp.Transition, 256),
-		changed: opts.MastersChanged,
+		log:      opts.Log,
+		hub:      opts.Notify,
+		keep:     opts.KeepAddresses,
+		router:   vrrp.NewRouter(nil, opts.Log),
+		events:   make(chan vrrp.Transition, 256),
+		changed:  opts.MastersChanged,
+		fileMode: opts.FileMode,
+	}
+	if l.fileMode == nil {
+		l.fileMode = func() os.FileMode { return safefile.Mode(safefile.DefaultUmask) }
 	}
 	if c := cfg.Global.LVSSyncDaemon; c != nil {
 		sd, err := newSyncDaemon(c, l.log)
@@ -105,6 +115,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 			l.syncd = sd
 		}
 	}
+	l.initTrackFiles(cfg, false)
 	if err := l.apply(cfg); err != nil {
 		if l.syncd != nil {
 			l.syncd.close()
@@ -183,6 +194,7 @@ func (l *Loop) Run(ctx context.Context) error {
 // Reload applies a new configuration: instances that stay keep their
 // state and addresses, new ones start, removed ones stop.
 func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
+	l.initTrackFiles(cfg, true)
 	return l.apply(cfg)
 }
 

@@ -279,3 +279,46 @@ vrrp_instance VI_1 {
 		t.Errorf("FIFO after the panic: %q", got)
 	}
 }
+
+// TestInitTrackFiles requires keepalived's init_file rules: a missing
+// file is created with the value, an existing one kept unless overwrite,
+// overwritten only at start-up, never when it is not a regular file, and
+// a symlink at the path is replaced, not followed.
+func TestInitTrackFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := func(name string) string { return filepath.Join(dir, name) }
+	os.WriteFile(path("kept"), []byte("3\n"), 0o644)
+	os.WriteFile(path("over"), []byte("3\n"), 0o644)
+	os.Mkdir(path("dir"), 0o755)
+	os.WriteFile(path("target"), []byte("3\n"), 0o644)
+	os.Symlink(path("target"), path("link"))
+	conf := ""
+	for _, f := range []struct{ name, init string }{
+		{"new", "init_file 5"}, {"kept", "init_file 5"}, {"over", "init_file 5 overwrite"},
+		{"dir", "init_file 5 overwrite"}, {"link", "init_file 5 overwrite"},
+	} {
+		conf += fmt.Sprintf("vrrp_track_file %s {\n    file %s\n    %s\n}\n", f.name, path(f.name), f.init)
+	}
+	cfg := loadConf(t, conf)
+	l := newLoop(t, cfg)
+	l.fileMode = func() os.FileMode { return 0o600 }
+	read := func(name string) string { b, _ := os.ReadFile(path(name)); return string(b) }
+
+	os.WriteFile(path("over"), []byte("3\n"), 0o644)
+	l.initTrackFiles(cfg, true)
+	if got := read("over"); got != "3\n" {
+		t.Errorf("overwrite on reload: %q, want the file kept", got)
+	}
+	l.initTrackFiles(cfg, false)
+	for name, want := range map[string]string{"new": "5\n", "kept": "3\n", "over": "5\n", "target": "3\n"} {
+		if got := read(name); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	if st, err := os.Lstat(path("link")); err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o600 {
+		t.Errorf("link: %v, %v; want a regular 0600 file in its place", st, err)
+	}
+	if st, err := os.Stat(path("dir")); err != nil || !st.IsDir() {
+		t.Errorf("dir: %v, %v; want the directory kept", st, err)
+	}
+}
