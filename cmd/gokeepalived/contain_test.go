@@ -129,6 +129,8 @@ type fakeVRRP struct{ st []vrrp.Status }
 func (f fakeVRRP) Statuses() []vrrp.Status         { return f.st }
 func (fakeVRRP) Drops() map[vrrp.DropReason]uint64 { return nil }
 func (fakeVRRP) Panics() uint64                    { return 2 }
+func (fakeVRRP) SocketErrors() uint64              { return 0 }
+func (fakeVRRP) LinkResubscriptions() uint64       { return 0 }
 
 type fakeChecker struct{ vs []lvs.VirtualServerStatus }
 

@@ -28,6 +28,8 @@ type vrrpSource interface {
 	Statuses() []vrrp.Status
 	Drops() map[vrrp.DropReason]uint64
 	Panics() uint64
+	SocketErrors() uint64
+	LinkResubscriptions() uint64
 }
 
 // checkerSource is what the metrics read of the checker loop;
@@ -57,6 +59,7 @@ type metrics struct {
 	vrrpState, vrrpPriority, vrrpEffective, vrrpTransitions *prometheus.Desc
 	advertsSent, advertsReceived, vrrpDrops, socketDrops    *prometheus.Desc
 	vrrpPanics, panicsTotal                                 *prometheus.Desc
+	vrrpSocketErrors, vrrpResubscriptions, scriptsDropped   *prometheus.Desc
 	rsUp, rsWeight, rsInPool, vsQuorum, vsSorry             *prometheus.Desc
 	ipvsPasses, ipvsOps, ipvsErrors, reloads                *prometheus.Desc
 
@@ -100,15 +103,21 @@ func newMetrics(d *daemon) *metrics {
 		socketDrops:     prometheus.NewDesc("gokeepalived_vrrp_socket_dropped_total", "VRRP packets dropped before reaching an instance (unknown VRID, bad header), by reason.", []string{"reason"}, nil),
 		vrrpPanics:      prometheus.NewDesc("gokeepalived_vrrp_panics_total", "Panics recovered in VRRP goroutines (packet readers, timers, trackers); the instance went on in its state.", nil, nil),
 		panicsTotal:     prometheus.NewDesc("gokeepalived_panics_total", "Panics recovered, by loop: vrrp and checker (their goroutines, check attempts, and the loop itself, which restarted), control (status socket connections), metrics (/metrics requests). Each was logged with its stack.", []string{"loop"}, nil),
-		rsUp:            prometheus.NewDesc("gokeepalived_checker_real_server_up", "1 when every checker of the real server passes.", rs, nil),
-		rsWeight:        prometheus.NewDesc("gokeepalived_checker_real_server_weight", "Effective weight of the real server.", rs, nil),
-		rsInPool:        prometheus.NewDesc("gokeepalived_ipvs_real_server_in_pool", "1 when the real server is in the IPVS table.", rs, nil),
-		vsQuorum:        prometheus.NewDesc("gokeepalived_ipvs_virtual_server_quorum_up", "1 when the virtual server has its quorum.", []string{"virtual_server"}, nil),
-		vsSorry:         prometheus.NewDesc("gokeepalived_ipvs_virtual_server_sorry_server", "1 when the sorry server is in use.", []string{"virtual_server"}, nil),
-		ipvsPasses:      prometheus.NewDesc("gokeepalived_ipvs_reconcile_passes_total", "Reconcile passes over the IPVS table.", nil, nil),
-		ipvsOps:         prometheus.NewDesc("gokeepalived_ipvs_operations_total", "Changes issued to the kernel's IPVS table.", nil, nil),
-		ipvsErrors:      prometheus.NewDesc("gokeepalived_ipvs_errors_total", "Failed IPVS reads and changes.", nil, nil),
-		reloads:         prometheus.NewDesc("gokeepalived_config_reloads_total", "Configuration reloads, by result.", []string{"result"}, nil),
+		vrrpSocketErrors: prometheus.NewDesc("gokeepalived_vrrp_socket_errors_total",
+			"VRRP sockets that failed and were opened again; the instances on them kept their states.", nil, nil),
+		vrrpResubscriptions: prometheus.NewDesc("gokeepalived_vrrp_netlink_resubscriptions_total",
+			"Netlink link subscriptions lost (as to a burst of link changes) and made again, with every carrier read anew.", nil, nil),
+		scriptsDropped: prometheus.NewDesc("gokeepalived_notify_scripts_dropped_total",
+			"Notify script runs dropped because their source's queue was full; each was logged.", nil, nil),
+		rsUp:       prometheus.NewDesc("gokeepalived_checker_real_server_up", "1 when every checker of the real server passes.", rs, nil),
+		rsWeight:   prometheus.NewDesc("gokeepalived_checker_real_server_weight", "Effective weight of the real server.", rs, nil),
+		rsInPool:   prometheus.NewDesc("gokeepalived_ipvs_real_server_in_pool", "1 when the real server is in the IPVS table.", rs, nil),
+		vsQuorum:   prometheus.NewDesc("gokeepalived_ipvs_virtual_server_quorum_up", "1 when the virtual server has its quorum.", []string{"virtual_server"}, nil),
+		vsSorry:    prometheus.NewDesc("gokeepalived_ipvs_virtual_server_sorry_server", "1 when the sorry server is in use.", []string{"virtual_server"}, nil),
+		ipvsPasses: prometheus.NewDesc("gokeepalived_ipvs_reconcile_passes_total", "Reconcile passes over the IPVS table.", nil, nil),
+		ipvsOps:    prometheus.NewDesc("gokeepalived_ipvs_operations_total", "Changes issued to the kernel's IPVS table.", nil, nil),
+		ipvsErrors: prometheus.NewDesc("gokeepalived_ipvs_errors_total", "Failed IPVS reads and changes.", nil, nil),
+		reloads:    prometheus.NewDesc("gokeepalived_config_reloads_total", "Configuration reloads, by result.", []string{"result"}, nil),
 		checkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "gokeepalived_check_duration_seconds",
 			Help: "Duration of health check attempts, passed or failed, by checker kind.",
@@ -176,6 +185,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			counter(m.socketDrops, drops[r], r.String())
 		}
 		counter(m.vrrpPanics, v.Panics())
+		counter(m.vrrpSocketErrors, v.SocketErrors())
+		counter(m.vrrpResubscriptions, v.LinkResubscriptions())
+	}
+	if h := m.d.hub; h != nil {
+		counter(m.scriptsDropped, h.ScriptsDropped())
 	}
 	if c := cl; c != nil {
 		for _, vs := range c.Servers() {

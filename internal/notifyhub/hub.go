@@ -78,6 +78,10 @@ func New(g *config.Global, log logrus.FieldLogger) (*Hub, error) {
 // Notifier is the notifier of the current configuration.
 func (h *Hub) Notifier() *notify.Notifier { return h.cur.Load().notifier }
 
+// ScriptsDropped returns the number of script runs dropped because their
+// source's queue was full.
+func (h *Hub) ScriptsDropped() uint64 { return h.runner.Dropped() }
+
 // Mailer is the smtp_alert mailer of the current configuration, or nil
 // when it sends no mail.
 func (h *Hub) Mailer() *notify.Mailer { return h.cur.Load().mailer }
