@@ -16,6 +16,7 @@ import (
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/checkerd"
 	"github.com/gokeepalived/gokeepalived/internal/logging"
+	"github.com/gokeepalived/gokeepalived/internal/lvs"
 	"github.com/gokeepalived/gokeepalived/internal/safefile"
 	"github.com/gokeepalived/gokeepalived/internal/vrrpd"
 	"github.com/gokeepalived/gokeepalived/vrrp"
@@ -70,11 +71,11 @@ type progressor interface {
 }
 
 // staleAfter is how long a loop may show no progress before the daemon
-// stops feeding systemd's watchdog: three of the vrrp package's
-// heartbeats, or half of WatchdogSec if that is longer, so that a wedged
-// loop stops the pings within WatchdogSec.
+// stops feeding systemd's watchdog: three of the loops' heartbeats, or
+// half of WatchdogSec if that is longer, so that a wedged loop stops the
+// pings within WatchdogSec.
 func (d *daemon) staleAfter() time.Duration {
-	return max(3*vrrp.HeartbeatInterval, d.sd.WatchdogInterval()/2)
+	return max(3*max(vrrp.HeartbeatInterval, lvs.HeartbeatInterval), d.sd.WatchdogInterval()/2)
 }
 
 // wants reports whether cfg and the command line ask for loop k: keepalived

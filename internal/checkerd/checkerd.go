@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -188,6 +189,10 @@ func (l *Loop) Servers() []lvs.VirtualServerStatus { return l.lvs.Status() }
 // Panics returns the number of panics contained in the check attempts;
 // see check.Scheduler.Panics.
 func (l *Loop) Panics() uint64 { return l.checks.Panics() }
+
+// Progress returns when the checker loop last showed that it works (see
+// lvs.LVS.Progress).
+func (l *Loop) Progress() time.Time { return l.lvs.Progress() }
 
 // TableStats returns the reconciler's counters.
 func (l *Loop) TableStats() ipvs.Stats { return l.table.Stats() }

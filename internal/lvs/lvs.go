@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -102,6 +103,7 @@ const ResyncCost = 200
 // every real server of every virtual server, keeps the IPVS table equal
 // to what their health calls for, and reports the changes.
 type LVS struct {
+	progress atomic.Int64 // UnixNano of the last heartbeat
 	log      logrus.FieldLogger
 	checks   Checks
 	table    Table
@@ -364,6 +366,11 @@ func (l *LVS) Run(ctx context.Context) error {
 
 	timer := l.clock.NewTimer(resync)
 	defer timer.Stop()
+	// The wall clock's, not Options.Clock's: progress is what a watchdog
+	// outside the process sees.
+	beat := time.NewTicker(HeartbeatInterval)
+	defer beat.Stop()
+	l.heartbeat()
 	for {
 		select {
 		case <-ctx.Done():
@@ -371,6 +378,8 @@ func (l *LVS) Run(ctx context.Context) error {
 			<-done
 			checksEnded = true
 			return errors.Join(ctx.Err(), l.shutdown())
+		case <-beat.C:
+			l.heartbeat()
 		case ev := <-l.checks.Events():
 			if l.testPanic != nil {
 				l.testPanic(ev)
@@ -387,6 +396,21 @@ func (l *LVS) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// HeartbeatInterval is how often a running LVS records its Progress.
+const HeartbeatInterval = time.Second
+
+// heartbeat takes the lock and records the time: what a goroutine wedged
+// while holding it would stop.
+func (l *LVS) heartbeat() {
+	l.mu.Lock()
+	l.mu.Unlock()
+	l.progress.Store(time.Now().UnixNano())
+}
+
+// Progress returns when Run last showed that it works: its loop runs and
+// its lock can be taken. A time that stops moving means a wedged loop.
+func (l *LVS) Progress() time.Time { return time.Unix(0, l.progress.Load()) }
 
 // apply brings the whole table to the state, and returns the period of
 // the next full reconcile.

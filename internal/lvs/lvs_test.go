@@ -608,3 +608,26 @@ func TestResyncCostOutlier(t *testing.T) {
 	fire("after a fast one", 5*time.Second)
 	h.wantTable("after resync", svc, dst2+"1", dst3+"1")
 }
+
+// TestProgress requires Run to record its progress while it runs, and no
+// more while its lock is held by a wedged caller.
+func TestProgress(t *testing.T) {
+	h := newHarness(t, twoServers("", ""), Options{})
+	defer h.run()()
+	l := h.l
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Since(l.Progress()) > 2*HeartbeatInterval {
+		if time.Now().After(deadline) {
+			t.Fatalf("no progress recorded: %v", l.Progress())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	l.mu.Lock()
+	wedged := time.Now()
+	time.Sleep(2*HeartbeatInterval + 200*time.Millisecond)
+	p := l.Progress()
+	l.mu.Unlock()
+	if p.After(wedged) {
+		t.Errorf("progress %v recorded while the lock was held from %v", p, wedged)
+	}
+}
