@@ -227,14 +227,6 @@ func (c *countedConn) Close() error {
 }
 
 // openFDs counts the process's open descriptors.
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
-}
 
 // TestMetricsServerBounded checks that clients that connect and say
 // nothing hold at most the cap of connections, and so of descriptors, and
@@ -247,7 +239,7 @@ func TestMetricsServerBounded(t *testing.T) {
 	}
 	ln := &countingListener{Listener: inner}
 	lim := serverLimits{readHeader: 300 * time.Millisecond, read: time.Second, write: time.Second, idle: 300 * time.Millisecond, conns: 4}
-	base := openFDs(t)
+	base := openFDs(t, os.Getpid())
 	url := startMetricsOn(t, m, ln, lim)
 
 	const idle = 20
@@ -274,7 +266,7 @@ func TestMetricsServerBounded(t *testing.T) {
 	}
 	// The clients' descriptors and the server's own few (the listener,
 	// the netpoller) aside, the server holds one per accepted connection.
-	if fds, most := openFDs(t)-base-idle, lim.conns+4; fds > most {
+	if fds, most := openFDs(t, os.Getpid())-base-idle, lim.conns+4; fds > most {
 		t.Errorf("%d descriptors beyond the clients', want at most %d", fds, most)
 	}
 

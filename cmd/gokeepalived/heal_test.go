@@ -4,13 +4,16 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gokeepalived/gokeepalived/internal/control"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
@@ -127,5 +130,123 @@ func TestDaemonWatchdogWedgedLoop(t *testing.T) {
 	waitFor(t, "pings again once the loop runs", stall+2*watchdogSec, func() bool { return pingsSince(wedged.Add(stall)) > 0 })
 	if !d.WaitOutput("feeding the systemd watchdog again", time.Second) {
 		t.Errorf("the daemon did not say the watchdog is fed again:\n%s", d.Output())
+	}
+}
+
+// openFDs counts a process's open descriptors.
+func openFDs(t *testing.T, pid int) int {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestDaemonDescriptorPressure lowers a master's descriptor limit to a
+// little above what it uses and floods its status socket and metrics
+// port with idle connections: it takes no more than its caps, keeps its
+// VIP without a transition, still yields to a router of higher priority
+// (running its notify script), and answers its status socket once the
+// flood is gone.
+func TestDaemonDescriptorPressure(t *testing.T) {
+	lab := nettest.NewLab(t)
+	m := lab.AddHost("m", "10.77.0.1/24")
+	p := lab.AddHost("p", "10.77.0.2/24")
+	ours := startOurs(t, m, 150)
+	waitFor(t, "master", 10*time.Second, func() bool { return m.HasAddr(daemonVIP) })
+	pid := ours.d.Pid()
+	limit := openFDs(t, pid) + 24
+	if out, err := exec.Command("prlimit", "--pid", strconv.Itoa(pid), fmt.Sprintf("--nofile=%d:%d", limit, limit)).CombinedOutput(); err != nil {
+		t.Fatalf("prlimit: %v: %s", err, out)
+	}
+
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	sock := filepath.Join(ours.dir, "ctl.sock")
+	for range 300 {
+		if c, err := net.DialTimeout("unix", sock, 50*time.Millisecond); err == nil {
+			conns = append(conns, c)
+		}
+	}
+	m.Do(func() error {
+		for range 300 {
+			if c, err := net.DialTimeout("tcp", "127.0.0.1:9650", 50*time.Millisecond); err == nil {
+				conns = append(conns, c)
+			}
+		}
+		return nil
+	})
+	t.Logf("%d connections held; the daemon has %d descriptors of %d", len(conns), openFDs(t, pid), limit)
+	time.Sleep(4 * time.Second) // beyond a backup's master down interval
+	if n := openFDs(t, pid); n > limit {
+		t.Fatalf("%d descriptors open over a limit of %d", n, limit)
+	}
+	if !m.HasAddr(daemonVIP) {
+		t.Fatal("the master lost its VIP")
+	}
+	if n := strings.Count(ours.d.Output(), "Entering"); n != 2 {
+		t.Errorf("%d transitions under pressure, want only those of start-up:\n%s", n, ours.d.Output())
+	}
+
+	startOurs(t, p, 200)
+	waitFor(t, "the higher priority takes over", 10*time.Second, func() bool { return p.HasAddr(daemonVIP) && !m.HasAddr(daemonVIP) })
+	waitFor(t, "the notify script of the new state", 10*time.Second, func() bool {
+		return strings.Contains(ours.calls(), "INSTANCE VI_1 BACKUP") && strings.Count(ours.calls(), "\n") >= 3
+	})
+
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	waitFor(t, "the status socket answers", 10*time.Second, func() bool {
+		st, err := control.Query(sock)
+		return err == nil && len(st.Instances) == 1
+	})
+}
+
+// TestDaemonSignalsAfterRefusedReload refuses a reload with a broken file
+// and then asks for every signal file: each is written from the running
+// configuration, and the master keeps its VIP.
+func TestDaemonSignalsAfterRefusedReload(t *testing.T) {
+	lab := nettest.NewLab(t)
+	m := lab.AddHost("m", "10.77.0.1/24")
+	ours := startOurs(t, m, 150)
+	waitFor(t, "master", 10*time.Second, func() bool { return m.HasAddr(daemonVIP) })
+	conf := filepath.Join(ours.dir, "keepalived.conf")
+	if err := os.WriteFile(conf, []byte("vrrp_instance VI_1 {\n    priority\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ours.d.Signal(syscall.SIGHUP)
+	if !ours.d.WaitOutput("refused", 10*time.Second) {
+		t.Fatalf("the broken reload was not refused:\n%s", ours.d.Output())
+	}
+	for _, f := range []struct {
+		name string
+		sig  syscall.Signal
+		want string
+	}{
+		{dataFile, syscall.SIGUSR1, " VRRP Instance = VI_1"},
+		{statsFile, syscall.SIGUSR2, "VRRP Instance: VI_1"},
+		{jsonFile, sigJSON, `"iname":"VI_1"`},
+	} {
+		os.Remove(f.name)
+		ours.d.Signal(f.sig)
+		waitFor(t, f.name, 5*time.Second, func() bool {
+			b, _ := os.ReadFile(f.name)
+			return strings.Contains(string(b), f.want)
+		})
+	}
+	select {
+	case <-ours.d.Done():
+		t.Fatalf("the daemon exited:\n%s", ours.d.Output())
+	default:
+	}
+	if !m.HasAddr(daemonVIP) {
+		t.Error("the master lost its VIP")
 	}
 }
