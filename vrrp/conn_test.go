@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gokeepalived/gokeepalived/internal/nettest"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
 type received struct {

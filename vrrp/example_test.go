@@ -8,8 +8,9 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/gokeepalived/gokeepalived/vrrp"
 	"github.com/sirupsen/logrus"
+
+	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
 func ExampleAdvertisement_Unmarshal() {

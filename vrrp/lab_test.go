@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gokeepalived/gokeepalived/internal/nettest"
 	"github.com/sirupsen/logrus"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
 // routerSpec is one instance of ours, as the helper process runs it.

@@ -5,8 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gokeepalived/gokeepalived/internal/nettest"
 	"golang.org/x/sys/unix"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
 // TestRouteTypeValues checks the route types against the kernel's

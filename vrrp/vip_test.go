@@ -5,8 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gokeepalived/gokeepalived/internal/nettest"
 	"github.com/vishvananda/netlink"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
 func TestVIPString(t *testing.T) {
