@@ -104,8 +104,10 @@ const (
 )
 
 // RouteTypes lists every RouteType, for switches that must cover them.
-var RouteTypes = []RouteType{RouteUnspec, RouteUnicast, RouteLocal, RouteBroadcast, RouteAnycast, RouteMulticast,
-	RouteBlackhole, RouteUnreachable, RouteProhibit, RouteThrow, RouteNAT, RouteXResolve}
+func RouteTypes() []RouteType {
+	return []RouteType{RouteUnspec, RouteUnicast, RouteLocal, RouteBroadcast, RouteAnycast, RouteMulticast,
+		RouteBlackhole, RouteUnreachable, RouteProhibit, RouteThrow, RouteNAT, RouteXResolve}
+}
 
 // routeTypeNames is keepalived's rtntypes, brd being another name of
 // broadcast.
@@ -211,7 +213,9 @@ const (
 )
 
 // RuleActions lists every RuleAction.
-var RuleActions = []RuleAction{RuleToTable, RuleNop, RuleBlackhole, RuleUnreachable, RuleProhibit}
+func RuleActions() []RuleAction {
+	return []RuleAction{RuleToTable, RuleNop, RuleBlackhole, RuleUnreachable, RuleProhibit}
+}
 
 func (a RuleAction) String() string {
 	switch a {
@@ -454,7 +458,9 @@ const (
 )
 
 // LBKinds lists every LBKind.
-var LBKinds = []LBKind{LBKindNAT, LBKindDR, LBKindTUN}
+func LBKinds() []LBKind {
+	return []LBKind{LBKindNAT, LBKindDR, LBKindTUN}
+}
 
 func (k LBKind) String() string {
 	switch k {
@@ -482,7 +488,7 @@ func (k *LBKind) UnmarshalText(b []byte) error {
 }
 
 func parseLBKind(w string) (LBKind, bool) {
-	for _, k := range LBKinds {
+	for _, k := range LBKinds() {
 		if w == k.String() {
 			return k, true
 		}
@@ -501,7 +507,9 @@ const (
 )
 
 // TunnelTypes lists every TunnelType.
-var TunnelTypes = []TunnelType{TunnelIPIP, TunnelGUE, TunnelGRE}
+func TunnelTypes() []TunnelType {
+	return []TunnelType{TunnelIPIP, TunnelGUE, TunnelGRE}
+}
 
 func (t TunnelType) String() string {
 	switch t {
@@ -529,7 +537,7 @@ func (t *TunnelType) UnmarshalText(b []byte) error {
 }
 
 func parseTunnelType(w string) (TunnelType, bool) {
-	for _, t := range TunnelTypes {
+	for _, t := range TunnelTypes() {
 		if w == t.String() {
 			return t, true
 		}
@@ -548,7 +556,9 @@ const (
 )
 
 // TunnelChecksums lists every TunnelChecksum.
-var TunnelChecksums = []TunnelChecksum{NoChecksum, Checksum, RemoteChecksum}
+func TunnelChecksums() []TunnelChecksum {
+	return []TunnelChecksum{NoChecksum, Checksum, RemoteChecksum}
+}
 
 func (c TunnelChecksum) String() string {
 	switch c {
@@ -576,7 +586,7 @@ func (c *TunnelChecksum) UnmarshalText(b []byte) error {
 }
 
 func parseTunnelChecksum(w string) (TunnelChecksum, bool) {
-	for _, c := range TunnelChecksums {
+	for _, c := range TunnelChecksums() {
 		if w == c.String() {
 			return c, true
 		}
@@ -596,7 +606,9 @@ const (
 )
 
 // Protocols lists every Protocol.
-var Protocols = []Protocol{ProtocolNone, ProtocolTCP, ProtocolUDP, ProtocolSCTP}
+func Protocols() []Protocol {
+	return []Protocol{ProtocolNone, ProtocolTCP, ProtocolUDP, ProtocolSCTP}
+}
 
 func (p Protocol) String() string {
 	switch p {
@@ -668,13 +680,13 @@ var schedulerNames = [...]string{
 }
 
 // Schedulers lists every Scheduler.
-var Schedulers = func() []Scheduler {
+func Schedulers() []Scheduler {
 	s := make([]Scheduler, len(schedulerNames))
 	for i := range s {
 		s[i] = Scheduler(i)
 	}
 	return s
-}()
+}
 
 // String is the scheduler's name, which is also the kernel's.
 func (s Scheduler) String() string {
@@ -725,7 +737,9 @@ var schedFlagNames = [...]string{
 }
 
 // SchedFlags lists every SchedFlag.
-var SchedFlags = []SchedFlag{SchedFlag1, SchedFlag2, SchedFlag3, SHPort, SHFallback, MHPort, MHFallback}
+func SchedFlags() []SchedFlag {
+	return []SchedFlag{SchedFlag1, SchedFlag2, SchedFlag3, SHPort, SHFallback, MHPort, MHFallback}
+}
 
 // String is the flag's keyword.
 func (f SchedFlag) String() string {
@@ -857,7 +871,9 @@ const (
 )
 
 // HTTPProtocols lists every HTTPProtocol.
-var HTTPProtocols = []HTTPProtocol{HTTP10, HTTP10C, HTTP11}
+func HTTPProtocols() []HTTPProtocol {
+	return []HTTPProtocol{HTTP10, HTTP10C, HTTP11}
+}
 
 func (p HTTPProtocol) String() string {
 	switch p {

@@ -239,52 +239,52 @@ func TestMarshalTextRoundTrip(t *testing.T) {
 	roundTrip(t, scopes)
 	roundTrip(t, protos)
 	roundTrip(t, []Table{TableUnspec, TableDefault, TableMain, TableLocal, 1, 100, 1<<32 - 1})
-	roundTrip(t, RouteTypes)
-	roundTrip(t, RuleActions)
+	roundTrip(t, RouteTypes())
+	roundTrip(t, RuleActions())
 	roundTrip(t, []Broadcast{{}, {Kind: BroadcastOnes}, {Kind: BroadcastZeros},
 		{Kind: BroadcastAddr, Addr: netip.MustParseAddr("192.0.2.255")}})
 	roundTrip(t, []State{StateBackup, StateMaster})
 	roundTrip(t, []AuthType{AuthNone, AuthPass, AuthAH})
-	roundTrip(t, LBKinds)
-	roundTrip(t, TunnelTypes)
-	roundTrip(t, TunnelChecksums)
-	roundTrip(t, Protocols)
-	roundTrip(t, Schedulers)
-	roundTrip(t, SchedFlags)
+	roundTrip(t, LBKinds())
+	roundTrip(t, TunnelTypes())
+	roundTrip(t, TunnelChecksums())
+	roundTrip(t, Protocols())
+	roundTrip(t, Schedulers())
+	roundTrip(t, SchedFlags())
 	roundTrip(t, []Family{FamilyUnspec, FamilyInet, FamilyInet6})
 	roundTrip(t, []FlushOnStop{FlushOnStopNone, FlushOnStopAll, FlushOnStopVS})
-	roundTrip(t, HTTPProtocols)
+	roundTrip(t, HTTPProtocols())
 }
 
 // TestEveryValueNamed fails when a value is added to a vocabulary without
 // a name, which String would show as Type(N).
 func TestEveryValueNamed(t *testing.T) {
 	var all []textValue
-	for _, v := range RouteTypes[1:] {
+	for _, v := range RouteTypes()[1:] {
 		all = append(all, v)
 	}
-	for _, v := range RuleActions[1:] {
+	for _, v := range RuleActions()[1:] {
 		all = append(all, v)
 	}
-	for _, v := range LBKinds {
+	for _, v := range LBKinds() {
 		all = append(all, v)
 	}
-	for _, v := range TunnelTypes {
+	for _, v := range TunnelTypes() {
 		all = append(all, v)
 	}
-	for _, v := range TunnelChecksums {
+	for _, v := range TunnelChecksums() {
 		all = append(all, v)
 	}
-	for _, v := range Protocols[1:] {
+	for _, v := range Protocols()[1:] {
 		all = append(all, v)
 	}
-	for _, v := range Schedulers {
+	for _, v := range Schedulers() {
 		all = append(all, v)
 	}
-	for _, v := range SchedFlags {
+	for _, v := range SchedFlags() {
 		all = append(all, v)
 	}
-	for _, v := range HTTPProtocols {
+	for _, v := range HTTPProtocols() {
 		all = append(all, v)
 	}
 	all = append(all, StateBackup, StateMaster, AuthPass, AuthAH, FamilyInet, FamilyInet6, FlushOnStopAll, FlushOnStopVS,
@@ -294,8 +294,8 @@ func TestEveryValueNamed(t *testing.T) {
 			t.Errorf("%#v has no name: %q", v, s)
 		}
 	}
-	if len(Schedulers) != 14 || !slices.Contains(Schedulers, SchedTwoS) {
-		t.Errorf("Schedulers = %v, want keepalived's 14", Schedulers)
+	if len(Schedulers()) != 14 || !slices.Contains(Schedulers(), SchedTwoS) {
+		t.Errorf("Schedulers() = %v, want keepalived's 14", Schedulers())
 	}
 }
 

@@ -383,37 +383,37 @@ func TestEveryConfigValueMaps(t *testing.T) {
 	methods := map[config.LBKind]ipvs.Method{
 		config.LBKindNAT: ipvs.NAT, config.LBKindDR: ipvs.DirectRoute, config.LBKindTUN: ipvs.Tunnel,
 	}
-	for _, m := range config.LBKinds {
+	for _, m := range config.LBKinds() {
 		if d := destination(addr, config.Forwarding{Method: m}, 1); d.Method != methods[m] {
 			t.Errorf("%v: method %v, want %v", m, d.Method, methods[m])
 		}
 	}
 	types := map[config.TunnelType]ipvs.TunnelType{config.TunnelIPIP: ipvs.IPIP, config.TunnelGUE: ipvs.GUE, config.TunnelGRE: ipvs.GRE}
 	flags := map[config.TunnelChecksum]ipvs.TunnelFlags{config.NoChecksum: 0, config.Checksum: ipvs.TunnelChecksum, config.RemoteChecksum: ipvs.TunnelRemoteChecksum}
-	for _, tt := range config.TunnelTypes {
-		for _, c := range config.TunnelChecksums {
+	for _, tt := range config.TunnelTypes() {
+		for _, c := range config.TunnelChecksums() {
 			f := config.Forwarding{Method: config.LBKindTUN, Tunnel: &config.Tunnel{Type: tt, Checksum: c}}
 			if d := destination(addr, f, 1); d.TunnelType != types[tt] || d.TunnelFlags != flags[c] {
 				t.Errorf("TUN %v %v: %v %v", tt, c, d.TunnelType, d.TunnelFlags)
 			}
 		}
 	}
-	for _, p := range config.Protocols {
+	for _, p := range config.Protocols() {
 		protocol(p)
 		NotifyID(&config.VirtualServer{Addr: addr.Addr(), Port: 80, Protocol: p})
 	}
-	if f := serviceFlags(&config.VirtualServer{SchedFlags: config.SchedFlags}); f != ipvs.FlagSched1|ipvs.FlagSched2|ipvs.FlagSched3 {
+	if f := serviceFlags(&config.VirtualServer{SchedFlags: config.SchedFlags()}); f != ipvs.FlagSched1|ipvs.FlagSched2|ipvs.FlagSched3 {
 		t.Errorf("every scheduler flag: %v", f)
 	}
 	for _, fam := range []config.Family{config.FamilyUnspec, config.FamilyInet, config.FamilyInet6} {
 		markFamily(&config.VirtualServer{FWMark: 1, IPFamily: fam})
 	}
-	for _, s := range config.Schedulers {
+	for _, s := range config.Schedulers() {
 		if got := Services(&config.VirtualServer{Addr: addr.Addr(), Port: 80, Scheduler: s}, nil, State{}, nil); got[0].Scheduler != s.String() {
 			t.Errorf("%v: scheduler %q", s, got[0].Scheduler)
 		}
 	}
-	for _, p := range config.HTTPProtocols {
+	for _, p := range config.HTTPProtocols() {
 		c := &config.Checker{Type: config.HTTPGet, HTTP: &config.HTTPChecker{Protocol: p}}
 		ck, err := CheckEnv{}.httpGet(c)
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 // vrrp type of the same kernel number, and a route that names none is
 // unicast.
 func TestVRRPRouteEveryType(t *testing.T) {
-	for _, rt := range config.RouteTypes {
+	for _, rt := range config.RouteTypes() {
 		want := vrrp.RouteType(rt)
 		if rt == config.RouteUnspec {
 			want = vrrp.RouteUnicast
