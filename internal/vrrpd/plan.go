@@ -253,7 +253,16 @@ func (pl *planner) trackScripts() map[string]*trackedScript {
 			pl.l.log.Errorf("Disabling track script %s: %v", cs.Name, err)
 			continue
 		}
-		if !pl.sec.Check(s) {
+		// keepalived's check_vrrp_script_security.
+		switch pl.sec.Verdict(s) {
+		case notify.Allowed:
+		case notify.Inhibited:
+			pl.l.log.Errorf("Disabling track script %s due to insecure", cs.Name)
+			continue
+		case notify.NotFound:
+			pl.l.log.Errorf("Disabling track script %s since not found/accessible", cs.Name)
+			continue
+		default:
 			continue
 		}
 		out[cs.Name] = &trackedScript{

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
+)
+
+// securityConf tracks and notifies through the same script, with script
+// security on.
+func securityConf(script string) string {
+	return fmt.Sprintf(`global_defs {
+    router_id sec
+    enable_script_security
+    script_user root
+}
+vrrp_script chk {
+    script "%[1]s track"
+    interval 1
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 77
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        %[2]s/24
+    }
+    track_script {
+        chk
+    }
+    notify "%[1]s notify"
+}
+`, script, daemonVIP)
+}
+
+var securityLine = regexp.MustCompile(`(Unsafe permissions|Disabling|SECURITY VIOLATION|insecure|not found).*`)
+
+// securityLines are a daemon's messages about script security, in order.
+func securityLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if m := securityLine.FindString(l); m != "" {
+			lines = append(lines, m)
+		}
+	}
+	return lines
+}
+
+// TestDaemonScriptSecurityBesideKeepalived runs keepalived and then
+// gokeepalived, with enable_script_security, on a track script and a
+// notify script that are unsafe in each of the ways keepalived checks: a
+// file others may write, a directory on its path others may write, a file
+// another user owns. Both refuse the same scripts with the same messages
+// and run none of them; both run the same scripts when they are safe.
+func TestDaemonScriptSecurityBesideKeepalived(t *testing.T) {
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	lab := nettest.NewLab(t)
+	m := lab.AddHost("m", "10.77.0.1/24")
+	for _, c := range []struct {
+		name   string
+		unsafe func(dir, script string) error
+	}{
+		{"safe", func(string, string) error { return nil }},
+		{"file writable by others", func(_, script string) error { return os.Chmod(script, 0o757) }},
+		{"directory writable by others", func(dir, _ string) error { return os.Chmod(dir, 0o777) }},
+		{"file of another user", func(_, script string) error { return os.Chown(script, uid, -1) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := map[bool][]string{}
+			ran := map[bool]bool{}
+			for _, ours := range []bool{false, true} {
+				top := t.TempDir()
+				os.Chmod(top, 0o755)
+				dir := filepath.Join(top, "scripts")
+				os.Mkdir(dir, 0o755)
+				calls := filepath.Join(top, "calls")
+				script := filepath.Join(dir, "s.sh")
+				if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$*\" >> "+calls+"\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.unsafe(dir, script); err != nil {
+					t.Fatal(err)
+				}
+				conf := securityConf(script)
+				var d *nettest.Daemon
+				if ours {
+					path := filepath.Join(top, "keepalived.conf")
+					os.WriteFile(path, []byte(conf), 0o644)
+					d = m.Start(t, gokeepalivedBinary(t), "-n", "-l", "-G", "-P", "-f", path,
+						"-p", filepath.Join(top, "k.pid"), "-r", filepath.Join(top, "v.pid"), "-c", filepath.Join(top, "c.pid"),
+						"--control-socket", filepath.Join(top, "ctl.sock"))
+				} else {
+					d = m.StartKeepalived(t, conf, "-P")
+				}
+				waitFor(t, "master", 10*time.Second, func() bool { return m.HasAddr(daemonVIP) })
+				time.Sleep(1500 * time.Millisecond) // a track script's interval and more
+				if err := d.Stop(t, 10*time.Second); err != nil {
+					t.Fatal(err)
+				}
+				out[ours] = securityLines(d.Output())
+				b, _ := os.ReadFile(calls)
+				ran[ours] = strings.Contains(string(b), "notify INSTANCE VI_1 MASTER") && strings.Contains(string(b), "track")
+			}
+			if !slices.Equal(out[true], out[false]) {
+				t.Errorf("messages:\n%s\nkeepalived's:\n%s", strings.Join(out[true], "\n"), strings.Join(out[false], "\n"))
+			}
+			if ran[true] != ran[false] || ran[false] != (c.name == "safe") {
+				t.Errorf("scripts ran: ours %v, keepalived's %v", ran[true], ran[false])
+			}
+		})
+	}
+}
