@@ -35,7 +35,7 @@ func TestDaemonReapsOrphans(t *testing.T) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "orphan")
 	script := filepath.Join(dir, "master.sh")
-	body := "#!/bin/sh\n(sleep 1; exit 0) &\necho $! >" + pidFile + ".tmp\nmv " + pidFile + ".tmp " + pidFile + "\n"
+	body := "#!/bin/sh\n(sleep 3; exit 0) &\necho $! >" + pidFile + ".tmp\nmv " + pidFile + ".tmp " + pidFile + "\n"
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -49,9 +49,12 @@ func TestDaemonReapsOrphans(t *testing.T) {
 		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
 		return err == nil
 	})
-	if state, ppid := statOf(pid); state != 0 && ppid != d.Pid() {
-		t.Errorf("the orphan's parent is %d, not the daemon %d", ppid, d.Pid())
-	}
+	// The script exits after writing the file; its child then becomes
+	// the daemon's.
+	waitFor(t, "the orphan adopted by the daemon", 2*time.Second, func() bool {
+		_, ppid := statOf(pid)
+		return ppid == d.Pid()
+	})
 	waitFor(t, "the orphan reaped", 15*time.Second, func() bool {
 		state, _ := statOf(pid)
 		return state == 0

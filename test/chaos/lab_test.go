@@ -333,8 +333,8 @@ func (lb *lab) signal(d *director, sig syscall.Signal) {
 // several times what a netlink subscriber's buffer holds.
 const stormPairs = 300
 
-// pressFDs lowers d's daemon's descriptor limit to a little above what it
-// uses and opens many connections to its status socket, as a client gone
+// pressFDs lowers d's daemon's descriptor limit to 64 and opens many
+// connections to its status socket, as a client gone
 // wrong would: a daemon that accepted them all would run out of
 // descriptors for its scripts and sockets. It returns the function that
 // closes them and restores the limit.
@@ -343,7 +343,9 @@ func (lb *lab) pressFDs(d *director) func() {
 	pid := strconv.Itoa(d.daemon.Pid())
 	old := strings.TrimSpace(lb.run(exec.Command("prlimit", "--pid", pid, "--nofile", "--output", "SOFT,HARD", "--noheadings")))
 	soft, hard, _ := strings.Cut(strings.Join(strings.Fields(old), ":"), ":")
-	lb.run(exec.Command("prlimit", "--pid", pid, "--nofile=64:64"))
+	// The soft limit only: raising a hard limit back takes a capability
+	// the test may not have.
+	lb.run(exec.Command("prlimit", "--pid", pid, "--nofile=64:"+hard))
 	var conns []net.Conn
 	for range 200 {
 		c, err := net.DialTimeout("unix", filepath.Join(d.dir, "ctl.sock"), 100*time.Millisecond)
