@@ -126,3 +126,84 @@ func TestDaemonScriptSecurityBesideKeepalived(t *testing.T) {
 		})
 	}
 }
+
+// checkerSecurityConf has a MISC_CHECK, a real server's notify_up and
+// notify_down and a virtual server's quorum_up, all through script, with
+// script security on.
+func checkerSecurityConf(script string) string {
+	return fmt.Sprintf(`global_defs {
+    router_id sec
+    enable_script_security
+    script_user root
+}
+virtual_server 192.0.2.30 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    quorum_up "%[1]s quorum"
+    real_server 127.0.0.1 18090 {
+        notify_up "%[1]s up"
+        notify_down "%[1]s down"
+        MISC_CHECK {
+            misc_path "%[1]s misc"
+        }
+    }
+}
+`, script)
+}
+
+// TestGuestCheckerScriptSecurity runs keepalived's checkers and then
+// gokeepalived's in the kernel guest, with script security on, on a
+// MISC_CHECK, notify_up, notify_down and quorum_up that are unsafe in
+// each of the ways keepalived checks, or safe: both refuse the same
+// scripts with the same messages, and run the same ones.
+func TestGuestCheckerScriptSecurity(t *testing.T) {
+	requireGuest(t)
+	loopbackUp(t)
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	for _, c := range []struct {
+		name   string
+		unsafe func(dir, script string) error
+	}{
+		{"safe", func(string, string) error { return nil }},
+		{"file writable by others", func(_, script string) error { return os.Chmod(script, 0o757) }},
+		{"directory writable by others", func(dir, _ string) error { return os.Chmod(dir, 0o777) }},
+		{"file of another user", func(_, script string) error { return os.Chown(script, uid, -1) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := map[bool][]string{}
+			ran := map[bool]bool{}
+			for _, ours := range []bool{false, true} {
+				top := t.TempDir()
+				os.Chmod(top, 0o755)
+				dir := filepath.Join(top, "scripts")
+				os.Mkdir(dir, 0o755)
+				calls := filepath.Join(top, "calls")
+				script := filepath.Join(dir, "s.sh")
+				if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$*\" >> "+calls+"\nexit 0\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.unsafe(dir, script); err != nil {
+					t.Fatal(err)
+				}
+				d := startGuest(t, ours, checkerSecurityConf(script), "-C")
+				time.Sleep(4 * time.Second) // the MISC_CHECK's first runs and the notifies they cause
+				d.stop(t)
+				out[ours] = securityLines(d.out.String(), top)
+				b, _ := os.ReadFile(calls)
+				ran[ours] = strings.Contains(string(b), "misc")
+			}
+			if !slices.Equal(out[true], out[false]) {
+				t.Errorf("messages:\n%s\nkeepalived's:\n%s", strings.Join(out[true], "\n"), strings.Join(out[false], "\n"))
+			}
+			if ran[true] != ran[false] || ran[false] != (c.name == "safe") {
+				t.Errorf("MISC_CHECK ran: ours %v, keepalived's %v", ran[true], ran[false])
+			}
+		})
+	}
+}
