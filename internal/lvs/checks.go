@@ -15,6 +15,7 @@ import (
 
 	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/dump"
 	"github.com/gokeepalived/gokeepalived/notify"
 )
 
@@ -238,7 +239,8 @@ func (env CheckEnv) secureMisc(args []string, cred *notify.Credential) error {
 	log.Out = &msgs
 	log.Formatter = messageOnly{}
 	sec := notify.Security{Enabled: env.ScriptSecurity, Log: log}
-	cmd := strings.Join(args, " ")
+	// keepalived names the script by its cmd_str: each word quoted.
+	cmd := dump.QuoteArgs(args)
 	switch sec.Verdict(s) {
 	case notify.Allowed:
 		args[0] = s.Args[0]
@@ -248,8 +250,16 @@ func (env CheckEnv) secureMisc(args []string, cred *notify.Credential) error {
 	case notify.NotFound:
 		msgs = append(msgs, fmt.Sprintf("Disabling misc script %s since not found/accessible", cmd))
 	}
-	return errors.New(strings.Join(msgs, "; "))
+	return &ScriptRefusedError{Messages: msgs}
 }
+
+// A ScriptRefusedError is a script that script security refused, with
+// keepalived's messages about it, each a log line of its own.
+type ScriptRefusedError struct {
+	Messages []string
+}
+
+func (e *ScriptRefusedError) Error() string { return strings.Join(e.Messages, "; ") }
 
 // messages collects log lines, one per Write.
 type messages []string

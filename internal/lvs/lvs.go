@@ -195,6 +195,7 @@ func (l *LVS) load(cfg *config.Config) {
 	}
 	l.cfg = cfg
 	l.m.initNotifies = hasKeyword(cfg.Global.Other, "rs_init_notifies")
+	l.logRefusedMisc(cfg)
 	l.vss = nil
 	for i := range cfg.VirtualServers {
 		l.vss = append(l.vss, newVirtualServer(&cfg.VirtualServers[i], l.script))
@@ -226,6 +227,28 @@ func hasKeyword(raws []config.Raw, kw string) bool {
 		}
 	}
 	return false
+}
+
+// logRefusedMisc reports the MISC_CHECK scripts of cfg that script
+// security refuses, in keepalived's words, when the configuration is
+// loaded: before the other scripts, as keepalived checks them first.
+func (l *LVS) logRefusedMisc(cfg *config.Config) {
+	env := checkEnv(cfg, l.user)
+	for i := range cfg.VirtualServers {
+		for j := range cfg.VirtualServers[i].RealServers {
+			for _, c := range cfg.VirtualServers[i].RealServers[j].Checkers {
+				if c.Misc == nil {
+					continue
+				}
+				var refused *ScriptRefusedError
+				if _, err := env.miscCheck(&c); errors.As(err, &refused) {
+					for _, m := range refused.Messages {
+						l.log.Error(m)
+					}
+				}
+			}
+		}
+	}
 }
 
 // CheckNames names each real server of cfg for the check scheduler: as
@@ -289,7 +312,10 @@ func (l *LVS) script(n *config.Notify, keyword string) *notify.Script {
 // makes new checkers of a failed server start down.
 func (l *LVS) addChecks(vs *virtualServer, rs *realServer, carry bool) {
 	srv, err := CheckServer(rs.check, vs.cfg, rs.cfg, checkEnv(l.cfg, l.user))
-	if err != nil {
+	var refused *ScriptRefusedError
+	if err != nil && !errors.As(err, &refused) {
+		// A script that script security refused was reported when the
+		// configuration was loaded.
 		l.log.WithError(err).Warn("Checker left out")
 	}
 	if carry {

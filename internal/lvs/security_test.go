@@ -112,7 +112,7 @@ virtual_server 192.0.2.1 80 {
 			}
 			for _, want := range []string{
 				fmt.Sprintf("Unsafe permissions found for script '%s' - disabling.", path),
-				fmt.Sprintf("Disabling misc script %s arg due to insecure", path),
+				fmt.Sprintf("Disabling misc script '%s' 'arg' due to insecure", path),
 			} {
 				if err == nil || !strings.Contains(err.Error(), want) {
 					t.Errorf("error %v, want it to say %q", err, want)
