@@ -430,8 +430,8 @@ const HeartbeatInterval = time.Second
 // while holding it would stop.
 func (l *LVS) heartbeat() {
 	l.mu.Lock()
-	l.mu.Unlock()
 	l.progress.Store(time.Now().UnixNano())
+	l.mu.Unlock()
 }
 
 // Progress returns when Run last showed that it works: its loop runs and
