@@ -213,8 +213,9 @@ func TestDaemonDescriptorPressure(t *testing.T) {
 }
 
 // TestDaemonSignalsAfterRefusedReload refuses a reload with a broken file
-// and then asks for every signal file: each is written from the running
-// configuration, and the master keeps its VIP.
+// and then asks for every signal file, each name holding a planted
+// symlink: each is written from the running configuration as a new 0600
+// file, the symlink's target untouched, and the master keeps its VIP.
 func TestDaemonSignalsAfterRefusedReload(t *testing.T) {
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
@@ -228,6 +229,12 @@ func TestDaemonSignalsAfterRefusedReload(t *testing.T) {
 	if !ours.d.WaitOutput("refused", 10*time.Second) {
 		t.Fatalf("the broken reload was not refused:\n%s", ours.d.Output())
 	}
+	// A symlink planted at each file's name, as by a local user in /tmp,
+	// must not be followed.
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("intact\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range []struct {
 		name string
 		sig  syscall.Signal
@@ -238,11 +245,20 @@ func TestDaemonSignalsAfterRefusedReload(t *testing.T) {
 		{jsonFile, sigJSON, `"iname":"VI_1"`},
 	} {
 		os.Remove(f.name)
+		if err := os.Symlink(victim, f.name); err != nil {
+			t.Fatal(err)
+		}
 		ours.d.Signal(f.sig)
 		waitFor(t, f.name, 5*time.Second, func() bool {
 			b, _ := os.ReadFile(f.name)
 			return strings.Contains(string(b), f.want)
 		})
+		if st, err := os.Lstat(f.name); err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v; want a regular 0600 file in place of the symlink", f.name, st, err)
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "intact\n" {
+			t.Fatalf("the file %s pointed to was written: %q", f.name, b)
+		}
 	}
 	select {
 	case <-ours.d.Done():
