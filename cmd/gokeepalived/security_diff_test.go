@@ -58,6 +58,50 @@ func securityLines(out, dir string) []string {
 	return lines
 }
 
+// A scriptCondition is a way keepalived's script security judges a
+// script: unsafe, or safe.
+type scriptCondition struct {
+	name   string
+	unsafe func(dir, script string) error
+}
+
+// scriptConditions are the safe case and each unsafe condition keepalived
+// checks: a file others may write, a directory on its path others may
+// write, a file another user owns.
+func scriptConditions(t *testing.T) []scriptCondition {
+	t.Helper()
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	return []scriptCondition{
+		{"safe", func(string, string) error { return nil }},
+		{"file writable by others", func(_, script string) error { return os.Chmod(script, 0o757) }},
+		{"directory writable by others", func(dir, _ string) error { return os.Chmod(dir, 0o777) }},
+		{"file of another user", func(_, script string) error { return os.Chown(script, uid, -1) }},
+	}
+}
+
+// layout makes a directory for one daemon's run, with a script that
+// records its arguments in calls, under condition c.
+func (c scriptCondition) layout(t *testing.T) (top, script, calls string) {
+	t.Helper()
+	top = t.TempDir()
+	os.Chmod(top, 0o755)
+	dir := filepath.Join(top, "scripts")
+	os.Mkdir(dir, 0o755)
+	calls = filepath.Join(top, "calls")
+	script = filepath.Join(dir, "s.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$*\" >> "+calls+"\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.unsafe(dir, script); err != nil {
+		t.Fatal(err)
+	}
+	return top, script, calls
+}
+
 // TestDaemonScriptSecurityBesideKeepalived runs keepalived and then
 // gokeepalived, with enable_script_security, on a track script and a
 // notify script that are unsafe in each of the ways keepalived checks: a
@@ -65,38 +109,14 @@ func securityLines(out, dir string) []string {
 // another user owns. Both refuse the same scripts with the same messages
 // and run none of them; both run the same scripts when they are safe.
 func TestDaemonScriptSecurityBesideKeepalived(t *testing.T) {
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.Atoi(nobody.Uid)
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
-	for _, c := range []struct {
-		name   string
-		unsafe func(dir, script string) error
-	}{
-		{"safe", func(string, string) error { return nil }},
-		{"file writable by others", func(_, script string) error { return os.Chmod(script, 0o757) }},
-		{"directory writable by others", func(dir, _ string) error { return os.Chmod(dir, 0o777) }},
-		{"file of another user", func(_, script string) error { return os.Chown(script, uid, -1) }},
-	} {
+	for _, c := range scriptConditions(t) {
 		t.Run(c.name, func(t *testing.T) {
 			out := map[bool][]string{}
 			ran := map[bool]bool{}
 			for _, ours := range []bool{false, true} {
-				top := t.TempDir()
-				os.Chmod(top, 0o755)
-				dir := filepath.Join(top, "scripts")
-				os.Mkdir(dir, 0o755)
-				calls := filepath.Join(top, "calls")
-				script := filepath.Join(dir, "s.sh")
-				if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$*\" >> "+calls+"\n"), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.unsafe(dir, script); err != nil {
-					t.Fatal(err)
-				}
+				top, script, calls := c.layout(t)
 				conf := securityConf(script)
 				var d *nettest.Daemon
 				if ours {
@@ -161,36 +181,12 @@ virtual_server 192.0.2.30 80 {
 func TestGuestCheckerScriptSecurity(t *testing.T) {
 	requireGuest(t)
 	loopbackUp(t)
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.Atoi(nobody.Uid)
-	for _, c := range []struct {
-		name   string
-		unsafe func(dir, script string) error
-	}{
-		{"safe", func(string, string) error { return nil }},
-		{"file writable by others", func(_, script string) error { return os.Chmod(script, 0o757) }},
-		{"directory writable by others", func(dir, _ string) error { return os.Chmod(dir, 0o777) }},
-		{"file of another user", func(_, script string) error { return os.Chown(script, uid, -1) }},
-	} {
+	for _, c := range scriptConditions(t) {
 		t.Run(c.name, func(t *testing.T) {
 			out := map[bool][]string{}
 			ran := map[bool]bool{}
 			for _, ours := range []bool{false, true} {
-				top := t.TempDir()
-				os.Chmod(top, 0o755)
-				dir := filepath.Join(top, "scripts")
-				os.Mkdir(dir, 0o755)
-				calls := filepath.Join(top, "calls")
-				script := filepath.Join(dir, "s.sh")
-				if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$*\" >> "+calls+"\nexit 0\n"), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.unsafe(dir, script); err != nil {
-					t.Fatal(err)
-				}
+				top, script, calls := c.layout(t)
 				d := startGuest(t, ours, checkerSecurityConf(script), "-C")
 				time.Sleep(4 * time.Second) // the MISC_CHECK's first runs and the notifies they cause
 				d.stop(t)
