@@ -161,18 +161,7 @@ func TestGuestHealthToTable(t *testing.T) {
 	}
 	conf := fmt.Sprintf(guestConf, script)
 
-	rs2 := &listener{addr: "127.0.0.2:8080"}
-	rs3 := &listener{addr: "127.0.0.3:8080"}
-	rs2.start(t)
-	rs3.start(t)
-	t.Cleanup(rs2.stop)
-	t.Cleanup(rs3.stop)
-
-	h, err := ipvs.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
+	h, rs2, rs3 := startGuestServers(t)
 	log, hook := logtest.NewNullLogger()
 	log.SetLevel(logrus.DebugLevel)
 	runner := notify.NewRunner(log, notify.RunnerConfig{})
@@ -549,4 +538,23 @@ func thresholds(t *testing.T) []string {
 	lines := strings.Split(strings.TrimSpace(guestRun(t, "ipvsadm", "-Ln", "--thresholds")), "\n")
 	slices.Sort(lines)
 	return lines
+}
+
+// startGuestServers starts guestConf's two real servers, 127.0.0.2 and
+// 127.0.0.3 on port 8080, and opens the kernel's IPVS; both end with the
+// test.
+func startGuestServers(t *testing.T) (h *ipvs.Handle, rs2, rs3 *listener) {
+	t.Helper()
+	rs2 = &listener{addr: "127.0.0.2:8080"}
+	rs3 = &listener{addr: "127.0.0.3:8080"}
+	rs2.start(t)
+	rs3.start(t)
+	t.Cleanup(rs2.stop)
+	t.Cleanup(rs3.stop)
+	h, err := ipvs.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h, rs2, rs3
 }

@@ -31,18 +31,7 @@ func TestGuestRunAfterPanic(t *testing.T) {
 	guestRun(t, "ipvsadm", "-C")
 	t.Cleanup(func() { exec.Command("ipvsadm", "-C").Run() })
 
-	rs2 := &listener{addr: "127.0.0.2:8080"}
-	rs3 := &listener{addr: "127.0.0.3:8080"}
-	rs2.start(t)
-	rs3.start(t)
-	t.Cleanup(rs2.stop)
-	t.Cleanup(rs3.stop)
-
-	h, err := ipvs.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
+	h, rs2, _ := startGuestServers(t)
 	log, _ := logtest.NewNullLogger()
 	log.SetLevel(logrus.DebugLevel)
 	table := ipvs.NewReconciler(h, ipvs.ReconcilerConfig{Log: log})
