@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/vrrp"
@@ -78,10 +79,7 @@ func (l *Loop) WriteStats(w io.Writer, clear bool) {
 
 func cloneStats(s vrrp.Stats) vrrp.Stats {
 	c := s
-	c.Drops = make(map[vrrp.DropReason]uint64, len(s.Drops))
-	for r, n := range s.Drops {
-		c.Drops[r] = n
-	}
+	c.Drops = maps.Clone(s.Drops)
 	return c
 }
 

@@ -14,6 +14,7 @@ import (
 	"context"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -215,16 +216,7 @@ func (l *Loop) running() []*instance {
 // addresses: ha_suspend's question.
 func (l *Loop) Owned(addr netip.Addr) bool {
 	for _, in := range l.running() {
-		if in.vrrp.Status().State == vrrp.StateMaster && containsAddr(in.vips, addr) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsAddr(as []netip.Addr, a netip.Addr) bool {
-	for _, x := range as {
-		if x == a {
+		if in.vrrp.Status().State == vrrp.StateMaster && slices.Contains(in.vips, addr) {
 			return true
 		}
 	}
