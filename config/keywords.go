@@ -2,6 +2,7 @@ package config
 
 import (
 	"math"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
@@ -447,10 +448,17 @@ func globalKeywords() handlers[Global] {
 		g.Other = append(g.Other, p.raw(n))
 	}
 	h["vrrp_iptables"] = iptables
+	h["startup_script"] = startStopScript("startup", func(g *Global) (**Notify, *time.Duration) {
+		return &g.StartupScript, &g.StartupScriptTimeout
+	})
+	h["shutdown_script"] = startStopScript("shutdown", func(g *Global) (**Notify, *time.Duration) {
+		return &g.ShutdownScript, &g.ShutdownScriptTimeout
+	})
+	h["startup_script_timeout"] = startStopTimeout("startup", func(g *Global) *time.Duration { return &g.StartupScriptTimeout })
+	h["shutdown_script_timeout"] = startStopTimeout("shutdown", func(g *Global) *time.Duration { return &g.ShutdownScriptTimeout })
 	h["vrrp_ipsets"] = iptables
 	keepRaw(h, func(g *Global) *[]Raw { return &g.Other },
 		"process_names process_name vrrp_process_name checker_process_name bfd_process_name "+
-			"startup_script startup_script_timeout shutdown_script shutdown_script_timeout "+
 			"config_save_dir data_use_instance dbus_service_name default_interface "+
 			"disable_local_igmp enable_dbus enable_snmp_checker enable_snmp_rfc enable_snmp_rfcv2 "+
 			"enable_snmp_rfcv3 enable_snmp_vrrp enable_snmp_keepalived enable_traps snmp_socket "+
@@ -585,6 +593,76 @@ func sslKeywords() handlers[SSL] {
 		"ca":          set(func(s *SSL) *string { return &s.CA }),
 		"certificate": set(func(s *SSL) *string { return &s.Certificate }),
 		"key":         set(func(s *SSL) *string { return &s.Key }),
+	}
+}
+
+// startStopScriptTimeout is a startup or shutdown script's timeout when
+// its keyword sets none.
+const startStopScriptTimeout = 10 * time.Second
+
+// startStopScript reads startup_script or shutdown_script as keepalived's
+// startup_shutdown_script does: one of each, and the timeout defaults to
+// 10 s once a script is set.
+func startStopScript(kind string, field func(*Global) (**Notify, *time.Duration)) func(*parser, *Global, *node) {
+	return func(p *parser, g *Global, n *node) {
+		script, timeout := field(g)
+		switch {
+		case *script != nil:
+			p.errorf(n.pos, "%s script already specified", kind)
+			return
+		case len(n.words) < 2:
+			p.errorf(n.pos, "%s script missing", kind)
+			return
+		}
+		s := &Notify{Pos: n.pos, Cmd: n.words[1]}
+		if len(n.words) > 2 {
+			s.User = n.words[2]
+		}
+		if len(n.words) > 3 {
+			s.Group = n.words[3]
+		}
+		if !p.scriptUserValid(n.pos, s) {
+			p.errorf(n.pos, "Invalid %s script", kind)
+			return
+		}
+		*script = s
+		if *timeout == 0 {
+			*timeout = startStopScriptTimeout
+		}
+	}
+}
+
+// scriptUserValid reports whether the user and group a script runs as
+// exist, or, when it names none, whether there is a default script user.
+func (p *parser) scriptUserValid(pos Pos, s *Notify) bool {
+	if s.User == "" {
+		return p.defaultScriptUser(pos)
+	}
+	if _, err := user.Lookup(s.User); err != nil {
+		return false
+	}
+	if s.Group != "" {
+		if _, err := user.LookupGroup(s.Group); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// startStopTimeout reads startup_script_timeout or shutdown_script_timeout:
+// whole seconds in [1, 1000].
+func startStopTimeout(kind string, field func(*Global) *time.Duration) func(*parser, *Global, *node) {
+	return func(p *parser, g *Global, n *node) {
+		if len(n.words) < 2 {
+			p.errorf(n.pos, "%s_script_timeout requires value", kind)
+			return
+		}
+		v, ok := p.uintValue(n.pos, n.words[1], 1, 1000)
+		if !ok {
+			p.errorf(n.pos, "%s_script_timeout '%s' must be in [1, 1000] - ignoring", kind, n.words[1])
+			return
+		}
+		*field(g) = time.Duration(v) * time.Second
 	}
 }
 

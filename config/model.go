@@ -59,6 +59,13 @@ type Global struct {
 	// Umask is the umask keyword's mask; nil when absent.
 	Umask *int `json:"umask,omitempty"`
 
+	// StartupScript runs before the loops start and ShutdownScript after
+	// they stop, each bounded by its timeout (10 s unless set).
+	StartupScript         *Notify       `json:"startup_script,omitempty"`
+	StartupScriptTimeout  time.Duration `json:"startup_script_timeout,omitempty"`
+	ShutdownScript        *Notify       `json:"shutdown_script,omitempty"`
+	ShutdownScriptTimeout time.Duration `json:"shutdown_script_timeout,omitempty"`
+
 	VRRPMcastGroup4                 netip.Addr    `json:"vrrp_mcast_group4"`
 	VRRPMcastGroup6                 netip.Addr    `json:"vrrp_mcast_group6"`
 	VRRPGarpMasterDelay             time.Duration `json:"vrrp_garp_master_delay"`

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +108,35 @@ type parser struct {
 	syncGroupNames map[string]bool
 	nodes          []node       // slab the nodes of lines are carved from
 	realServers    []RealServer // scratch for the virtual server being read
+	// defaultUser is what became of the default script user, which
+	// keepalived resolves once, when the first script needs it.
+	defaultUser defaultUserState
+}
+
+// defaultUserState is how far the default script user is resolved.
+type defaultUserState int
+
+const (
+	defaultUserUnresolved defaultUserState = iota
+	defaultUserResolved
+	defaultUserFailed
+)
+
+// defaultScriptUser resolves the default script user for a script at pos
+// as keepalived's get_default_script_user does: script_user if set, else
+// keepalived_script, else the daemon's own user unless
+// enable_script_security (so far) forbids it. It reports false when there
+// is no usable default.
+func (p *parser) defaultScriptUser(pos Pos) bool {
+	if p.defaultUser == defaultUserUnresolved {
+		p.defaultUser = defaultUserResolved
+		g := &p.cfg.Global
+		if _, err := user.Lookup("keepalived_script"); err != nil && g.ScriptUser == "" && g.EnableScriptSecurity {
+			p.errorf(pos, "Unable to set default user keepalived_script for script")
+			p.defaultUser = defaultUserFailed
+		}
+	}
+	return p.defaultUser == defaultUserResolved
 }
 
 // errorf reports an Error: everything the parser reports, keepalived -t

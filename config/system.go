@@ -165,13 +165,9 @@ func (p *parser) checkScripts() {
 			}
 		}
 	}
-	for _, r := range g.Other {
-		if (r.Words[0] == "startup_script" || r.Words[0] == "shutdown_script") && len(r.Words) > 1 {
-			startStop := script{pos: r.Pos, cmd: r.Words[1], startStop: true}
-			if len(r.Words) > 2 {
-				startStop.user = r.Words[2]
-			}
-			all = append(all, startStop)
+	for _, n := range []*Notify{g.StartupScript, g.ShutdownScript} {
+		if n != nil {
+			all = append(all, script{pos: n.Pos, cmd: n.Cmd, user: n.User, startStop: true})
 		}
 	}
 	if len(all) == 0 {
@@ -182,7 +178,7 @@ func (p *parser) checkScripts() {
 	if defaultUser == "" {
 		if _, err := user.Lookup("keepalived_script"); err == nil {
 			defaultUser = "keepalived_script"
-		} else if g.EnableScriptSecurity {
+		} else if g.EnableScriptSecurity && p.defaultUser == defaultUserUnresolved {
 			p.errorf(g.Pos, "Unable to set default user keepalived_script for script")
 		}
 	}

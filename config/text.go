@@ -233,6 +233,14 @@ func (tw *textWriter) global(g *Global) {
 	if g.Umask != nil {
 		tw.kv("umask", fmt.Sprintf("%#o", *g.Umask))
 	}
+	tw.notify("startup_script", g.StartupScript)
+	if g.StartupScript != nil {
+		tw.kv("startup_script_timeout", seconds(g.StartupScriptTimeout))
+	}
+	tw.notify("shutdown_script", g.ShutdownScript)
+	if g.ShutdownScript != nil {
+		tw.kv("shutdown_script_timeout", seconds(g.ShutdownScriptTimeout))
+	}
 	tw.kv("vrrp_mcast_group4", g.VRRPMcastGroup4.String())
 	tw.kv("vrrp_mcast_group6", g.VRRPMcastGroup6.String())
 	tw.kv("vrrp_garp_master_delay", seconds(g.VRRPGarpMasterDelay))

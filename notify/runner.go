@@ -218,17 +218,32 @@ type process struct {
 // command prepares a run of s with extra arguments; when ctx ends, the
 // process group gets kill.
 func (r *Runner) command(ctx context.Context, s *Script, extra []string, kill syscall.Signal) *process {
-	argv := s.Command(extra...)
 	p := &process{out: &cappedBuffer{limit: r.cfg.OutputLimit}, start: time.Now()}
+	p.cmd = scriptCmd(ctx, s, s.Command(extra...))
+	p.cmd.Cancel = func() error {
+		p.killed.Store(true)
+		return syscall.Kill(-p.cmd.Process.Pid, kill)
+	}
+	// A child left behind holding the output pipe must not hold us.
+	p.cmd.WaitDelay = time.Second
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	return p
+}
+
+// scriptCmd prepares the process that runs argv, a command of s: in
+// the root directory, in a process group of its own, as the script's
+// user, and sent SIGTERM if the daemon dies.
+func scriptCmd(ctx context.Context, s *Script, argv []string) *exec.Cmd {
+	var cmd *exec.Cmd
 	if s.usesShell() {
-		p.cmd = exec.CommandContext(ctx, "/bin/sh", "-c", shellCommand(argv))
+		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", shellCommand(argv))
 	} else {
 		// argv[0] is passed as given, as execve gets it.
-		p.cmd = exec.CommandContext(ctx, argv[0])
-		p.cmd.Args = argv
+		cmd = exec.CommandContext(ctx, argv[0])
+		cmd.Args = argv
 	}
-	p.cmd.Dir = "/"
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// A group of its own, so that a kill reaches whatever the
 		// script started.
 		Setpgid:   true,
@@ -238,16 +253,9 @@ func (r *Runner) command(ctx context.Context, s *Script, extra []string, kill sy
 	// among the supplementary groups, whatever user it runs as; only
 	// root may set them.
 	if c := s.Cred; int(c.UID) != os.Geteuid() || int(c.GID) != os.Getegid() || os.Geteuid() == 0 {
-		p.cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, Groups: []uint32{c.GID}}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, Groups: []uint32{c.GID}}
 	}
-	p.cmd.Cancel = func() error {
-		p.killed.Store(true)
-		return syscall.Kill(-p.cmd.Process.Pid, kill)
-	}
-	// A child left behind holding the output pipe must not hold us.
-	p.cmd.WaitDelay = time.Second
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	return p
+	return cmd
 }
 
 func (p *process) logger(log *logrus.Entry) *logrus.Entry {

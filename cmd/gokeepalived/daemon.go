@@ -199,6 +199,10 @@ func (d *daemon) run() int {
 	if err := reaper.Start(ctx, d.log); err != nil {
 		d.log.Errorf("%v", err)
 	}
+	// keepalived runs it before it starts its processes, which open the
+	// notify FIFOs.
+	g := &d.cfg.Global
+	d.runStartStop(ctx, "startup", g, g.StartupScript, g.StartupScriptTimeout)
 	hub, err := notifyhub.New(&d.cfg.Global, d.log)
 	if err != nil {
 		d.log.Errorf("%v", err)
@@ -249,6 +253,10 @@ func (d *daemon) run() int {
 			d.log.Info("Stopping")
 			d.sd.Stopping()
 			d.stopLoops()
+			d.mu.Lock()
+			g := &d.cfg.Global
+			d.mu.Unlock()
+			d.runStartStop(ctx, "shutdown", g, g.ShutdownScript, g.ShutdownScriptTimeout)
 			d.log.Infof("Stopped gokeepalived v%s", version)
 			return exitOK
 		}
