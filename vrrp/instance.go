@@ -198,14 +198,19 @@ type Status struct {
 	Name              string
 	VRID              uint8
 	State             State
-	Priority          uint8         // configured
-	EffectivePriority uint8         // after tracking adjustments
-	Master            netip.Addr    // the current master's address, if known
-	MasterPriority    uint8         // the current master's priority
-	MasterInterval    time.Duration // the master's advert interval (learnt in v3)
-	DownInterval      time.Duration // Master_Down_Interval, as the down timer uses it
-	LastTransition    time.Time
-	Stats             Stats
+	Priority          uint8      // configured
+	EffectivePriority uint8      // after tracking adjustments
+	Master            netip.Addr // the current master's address, if known
+	MasterPriority    uint8      // the current master's priority
+	// AdvertPriority is the priority of the last master's advert this
+	// instance accepted, its own adverts aside: keepalived's
+	// master_priority, which stays 0 on a router that has only been
+	// master.
+	AdvertPriority uint8
+	MasterInterval time.Duration // the master's advert interval (learnt in v3)
+	DownInterval   time.Duration // Master_Down_Interval, as the down timer uses it
+	LastTransition time.Time
+	Stats          Stats
 }
 
 // An Instance is one VRRP router for one virtual router: the state
@@ -238,6 +243,7 @@ type Instance struct {
 	effPrio        uint8
 	masterAddr     netip.Addr
 	masterPrio     uint8
+	advertPrio     uint8 // in the last master's advert accepted
 	masterInt      time.Duration
 	faultAtStart   bool
 	preemptAt      time.Time // zero: no preempt delay running
@@ -653,6 +659,7 @@ func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
 		}
 		i.masterAddr = src
 		i.masterPrio = a.Priority
+		i.advertPrio = a.Priority
 		i.wantMaster = false
 		i.armAt(now, i.downInterval())
 		if i.cfg.PreemptDelay > 0 {
@@ -707,6 +714,7 @@ func (i *Instance) masterRx(a *Advertisement, src netip.Addr) {
 		}
 		i.masterAddr = src
 		i.masterPrio = a.Priority
+		i.advertPrio = a.Priority
 		i.leaveMaster()
 		if i.group != nil {
 			i.group.syncBackup(i)
@@ -983,6 +991,7 @@ func (i *Instance) Status() Status {
 		EffectivePriority: i.effPrio,
 		Master:            i.masterAddr,
 		MasterPriority:    i.masterPrio,
+		AdvertPriority:    i.advertPrio,
 		MasterInterval:    i.masterInt,
 		DownInterval:      i.downInterval(),
 		LastTransition:    i.lastTransition,

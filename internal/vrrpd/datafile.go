@@ -219,7 +219,7 @@ func dataAddress(a config.Address, iface string, set bool) string {
 	if dev == "" {
 		dev = iface
 	}
-	s := fmt.Sprintf("%s dev %s scope %s", a.Prefix, dev, a.Scope)
+	s := fmt.Sprintf("%s dev %s scope %s", prefixText(a.Prefix), dev, a.Scope)
 	if a.Label != "" {
 		s += " label " + a.Label
 	}

@@ -5,6 +5,7 @@ import (
 	"syscall"
 
 	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/dump"
 	"github.com/gokeepalived/gokeepalived/internal/notifyhub"
 	"github.com/gokeepalived/gokeepalived/notify"
 	"github.com/gokeepalived/gokeepalived/vrrp"
@@ -83,6 +84,12 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 		in := &instance{cfg: ci, mail: ci.SMTPAlert, scripts: pl.instanceScripts(ci)}
 		if g := pl.inGroup[ci.Name]; g != nil {
 			in.group = g.Name
+		}
+		for _, ti := range spec.Net.TrackInterfaces {
+			in.trackIfs = append(in.trackIfs, ti.Name)
+		}
+		for _, ts := range spec.Net.TrackScripts {
+			in.trackScripts = append(in.trackScripts, dump.QuoteArgs(ts.Script.Args))
 		}
 		for _, vip := range spec.Net.VIPs {
 			in.vips = append(in.vips, vip.Prefix.Addr())

@@ -51,6 +51,12 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 		nc.Peers = append(nc.Peers, p.Addr)
 	}
 	for _, t := range ci.Tracking.Interfaces {
+		if t.Name == ci.Interface {
+			// keepalived ignores it ("Ignoring track_interface ...
+			// since own interface"): the instance's own interface is
+			// tracked unless dont_track_primary says not to.
+			continue
+		}
 		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: t.Weight})
 	}
 	vc.CheckUnicastSrc = ci.CheckUnicastSrc || g.VRRPCheckUnicastSrc

@@ -1,12 +1,10 @@
 package vrrpd
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 
-	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
@@ -81,93 +79,4 @@ func cloneStats(s vrrp.Stats) vrrp.Stats {
 	c := s
 	c.Drops = maps.Clone(s.Drops)
 	return c
-}
-
-// keepalivedJSON is one element of keepalived's JSON file.
-type keepalivedJSON struct {
-	Data  keepalivedData  `json:"data"`
-	Stats keepalivedStats `json:"stats"`
-}
-
-type keepalivedData struct {
-	Iname             string   `json:"iname"`
-	IfpIfname         string   `json:"ifp_ifname"`
-	Vrid              int      `json:"vrid"`
-	BasePriority      int      `json:"base_priority"`
-	EffectivePriority int      `json:"effective_priority"`
-	MasterPriority    int      `json:"master_priority"`
-	LastTransition    float64  `json:"last_transition"`
-	State             int      `json:"state"`
-	Wantstate         int      `json:"wantstate"`
-	Version           int      `json:"version"`
-	AdverInt          float64  `json:"adver_int"`
-	MasterAdverInt    float64  `json:"master_adver_int"`
-	Nopreempt         bool     `json:"nopreempt"`
-	PreemptDelay      float64  `json:"preempt_delay"`
-	Vips              []string `json:"vips"`
-	AuthType          int      `json:"auth_type"`
-}
-
-// keepalivedState numbers states as keepalived's JSON does.
-func keepalivedState(s vrrp.State) int {
-	switch s {
-	case vrrp.StateBackup:
-		return 1
-	case vrrp.StateMaster:
-		return 2
-	case vrrp.StateFault:
-		return 3
-	case vrrp.StateStop:
-		return 98 // VRRP_STATE_STOP
-	}
-	return 0
-}
-
-// WriteJSON writes keepalived's JSON file: each instance's data and stats.
-func (l *Loop) WriteJSON(w io.Writer) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := []keepalivedJSON{}
-	for _, in := range l.instances {
-		if in.vrrp == nil {
-			continue
-		}
-		st := in.vrrp.Status()
-		ci := in.cfg
-		d := keepalivedData{
-			Iname:             st.Name,
-			IfpIfname:         ci.Interface,
-			Vrid:              int(st.VRID),
-			BasePriority:      int(st.Priority),
-			EffectivePriority: int(st.EffectivePriority),
-			MasterPriority:    int(st.MasterPriority),
-			State:             keepalivedState(st.State),
-			Wantstate:         keepalivedState(st.State),
-			Version:           ci.Version,
-			AdverInt:          ci.AdvertInt.Seconds(),
-			MasterAdverInt:    st.MasterInterval.Seconds(),
-			Nopreempt:         ci.Nopreempt,
-			PreemptDelay:      ci.PreemptDelay.Seconds(),
-			Vips:              []string{},
-		}
-		if !st.LastTransition.IsZero() {
-			d.LastTransition = float64(st.LastTransition.UnixMicro()) / 1e6
-		}
-		if ci.Auth != nil && ci.Auth.Type == config.AuthPass {
-			d.AuthType = 1
-		}
-		for _, a := range ci.VirtualIPs {
-			dev := a.Dev
-			if dev == "" {
-				dev = ci.Interface
-			}
-			line := fmt.Sprintf("%s dev %s scope %s", a.Prefix, dev, a.Scope)
-			if st.State == vrrp.StateMaster {
-				line += " set"
-			}
-			d.Vips = append(d.Vips, line)
-		}
-		out = append(out, keepalivedJSON{Data: d, Stats: keepalivedCounters(st.Stats, in.baseline)})
-	}
-	return json.NewEncoder(w).Encode(out)
 }

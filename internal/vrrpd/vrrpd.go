@@ -84,6 +84,11 @@ type instance struct {
 	// baseline is the counters at the last STATS_CLEAR; it carries over
 	// a reload.
 	baseline vrrp.Stats
+	// trackIfs and trackScripts are the interfaces and the commands of
+	// the scripts the instance tracks, its sync group's included, for
+	// the JSON file.
+	trackIfs     []string
+	trackScripts []string
 }
 
 // group is what the loop keeps of one vrrp_sync_group.
