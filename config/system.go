@@ -69,6 +69,11 @@ func accountExists(name, group string) bool {
 
 func (p *parser) checkInterfaces() {
 	exists := func(name string) bool {
+		if p.cfg.Global.DynamicInterfaces {
+			// keepalived takes a missing interface as one that will
+			// be created.
+			return true
+		}
 		_, err := net.InterfaceByName(name)
 		return err == nil
 	}

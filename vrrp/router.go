@@ -79,6 +79,8 @@ type Router struct {
 	runner  ScriptRunner
 	scripts map[string]*scriptTracker
 	files   map[string]*fileTracker
+	// linkHook, if set, hears of every interface the kernel reports.
+	linkHook func(name string)
 
 	// While running: the context of the trackers, and their goroutines.
 	trackCtx context.Context
@@ -585,6 +587,9 @@ func (r *Router) Run(ctx context.Context) error {
 		case u, ok := <-links:
 			if ok {
 				r.guard.run("link watcher", func() { r.linkChanged(u) })
+				if hook := r.hook(); hook != nil {
+					r.guard.run("link hook", func() { hook(u.name) })
+				}
 				continue
 			}
 			// The subscription failed (a burst of changes overflows
@@ -596,6 +601,32 @@ func (r *Router) Run(ctx context.Context) error {
 		}
 	}
 	return r.shutdown(stopServing)
+}
+
+// OnLink sets f to hear the name of each interface the kernel reports
+// added or changed while the router runs: a caller holding back an
+// instance whose interface is missing learns when to Check it again. f
+// runs on the router's goroutine, outside its lock, and must not block.
+func (r *Router) OnLink(f func(name string)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.linkHook = f
+}
+
+func (r *Router) hook() func(string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.linkHook
+}
+
+// Check reports why spec cannot be applied now, or nil: its interfaces
+// must exist and have the address it advertises from. Apply refuses every
+// spec when one of them fails Check.
+func (r *Router) Check(spec Spec) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, err := r.plan(spec, newLinkCache())
+	return err
 }
 
 // HeartbeatInterval is how often a running Router records its Progress.

@@ -84,6 +84,12 @@ func (l *Loop) notify(t vrrp.Transition) {
 		if in.cfg.Notify.Deleted != nil {
 			s = notify.Deleted
 		}
+	} else if in := l.byName[t.Instance]; in != nil && in.rebinding && t.To == vrrp.StateStop && !l.stopping.Load() {
+		// Stopped to start again on its interface's new index: it was
+		// in FAULT, and stays there until the new one is up.
+		in.rebinding = false
+		l.mu.Unlock()
+		return
 	} else if in := l.byName[t.Instance]; in != nil {
 		inst = in.scripts
 		if mail = mailer != nil && in.mail && in.mailed != s; mail {

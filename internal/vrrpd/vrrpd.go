@@ -61,6 +61,17 @@ type Loop struct {
 	fileMode func() os.FileMode
 	panics   atomic.Uint64 // recovered in reporting transitions
 
+	// applyMu serializes apply: a reload, and the retries of instances
+	// waiting for an interface.
+	applyMu sync.Mutex
+	// cfg is the configuration last applied, to apply again when an
+	// interface an instance waits for appears.
+	cfg *config.Config
+	// retry is signalled when an interface appears that a waiting
+	// instance needs, or that a running one used under another index.
+	retry    chan struct{}
+	stopping atomic.Bool // the router is stopping every instance
+
 	mu        sync.Mutex
 	instances []*instance // in the configuration's order
 	byName    map[string]*instance
@@ -89,6 +100,15 @@ type instance struct {
 	// the JSON file.
 	trackIfs     []string
 	trackScripts []string
+	// waiting is why the instance is held back from the router, its
+	// interface missing; nil while it runs.
+	waiting error
+	// needs is the interfaces the instance runs on and tracks, with the
+	// index each had when the instance was applied.
+	needs map[string]int
+	// rebinding marks an instance the router stops and starts again
+	// because its interface was created anew: that STOP is not reported.
+	rebinding bool
 }
 
 // group is what the loop keeps of one vrrp_sync_group.
@@ -109,7 +129,9 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		events:   make(chan vrrp.Transition, 256),
 		changed:  opts.MastersChanged,
 		fileMode: opts.FileMode,
+		retry:    make(chan struct{}, 1),
 	}
+	l.router.OnLink(l.linkAppeared)
 	if l.fileMode == nil {
 		l.fileMode = func() os.FileMode { return safefile.Mode(safefile.DefaultUmask) }
 	}
@@ -134,7 +156,11 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 // apply makes the router's instances and sync groups those of cfg: at
 // start-up, and on reload, where instances that stay keep their state.
 func (l *Loop) apply(cfg *config.Config) error {
+	l.applyMu.Lock()
+	defer l.applyMu.Unlock()
+	l.cfg = cfg
 	p := l.plan(cfg)
+	l.holdBack(p)
 
 	// The records change before the router so that the transitions of
 	// new instances find their scripts.
@@ -142,6 +168,9 @@ func (l *Loop) apply(cfg *config.Config) error {
 	for _, in := range p.instances {
 		if old := l.byName[in.cfg.Name]; old != nil {
 			in.mailed, in.baseline, in.vrrp = old.mailed, old.baseline, old.vrrp
+			if old.vrrp != nil && in.waiting == nil && movedLinks(old.needs, in.needs) {
+				in.rebinding = true
+			}
 		}
 	}
 	for name, g := range p.groups {
@@ -186,7 +215,19 @@ func (l *Loop) Run(ctx context.Context) error {
 		// Backup until the instance is master, as keepalived starts it.
 		l.syncd.set(false)
 	}
+	retryCtx, stopRetries := context.WithCancel(ctx)
+	retried := make(chan struct{})
+	go func() {
+		defer close(retried)
+		l.retryWaiting(retryCtx)
+	}()
+	go func() {
+		<-ctx.Done()
+		l.stopping.Store(true)
+	}()
 	err := l.router.Run(ctx)
+	stopRetries()
+	<-retried
 	// The router has stopped every instance: the STOP transitions are
 	// queued, and report sends them before it returns.
 	close(stopped)
@@ -231,10 +272,24 @@ func (l *Loop) Owned(addr netip.Addr) bool {
 // Statuses returns the state and counters of every instance, in the
 // configuration's order.
 func (l *Loop) Statuses() []vrrp.Status {
-	ins := l.running()
-	out := make([]vrrp.Status, len(ins))
-	for k, in := range ins {
-		out[k] = in.vrrp.Status()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]vrrp.Status, 0, len(l.instances))
+	for _, in := range l.instances {
+		switch {
+		case in.vrrp != nil:
+			out = append(out, in.vrrp.Status())
+		case in.waiting != nil:
+			// Held back for a missing interface: FAULT, as keepalived
+			// shows such an instance.
+			out = append(out, vrrp.Status{
+				Name:              in.cfg.Name,
+				VRID:              uint8(in.cfg.VirtualRouterID),
+				State:             vrrp.StateFault,
+				Priority:          uint8(in.cfg.Priority),
+				EffectivePriority: uint8(in.cfg.Priority),
+			})
+		}
 	}
 	return out
 }
