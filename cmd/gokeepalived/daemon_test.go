@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
 // binary is the gokeepalived command built once for the tests that run it
@@ -259,4 +261,19 @@ func TestDaemonSystemdNotify(t *testing.T) {
 	next("READY=1")
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	next("STOPPING=1")
+}
+
+// startOursOn writes conf to dir/keepalived.conf and starts gokeepalived
+// (bin) on h in the foreground with it, its pid files and control socket
+// in dir, and extra options.
+func startOursOn(t *testing.T, h *nettest.Host, bin, dir, conf string, extra ...string) *nettest.Daemon {
+	t.Helper()
+	path := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-n", "-l", "-P", "-f", path,
+		"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"),
+		"--control-socket", filepath.Join(dir, "ctl.sock")}
+	return h.Start(t, bin, append(args, extra...)...)
 }

@@ -83,11 +83,7 @@ func runDynamic(t *testing.T, m *nettest.Host, bin string, ours, dynamic bool) d
 	conf := dynamicConf(dir, dynamic)
 	var d *nettest.Daemon
 	if ours {
-		path := filepath.Join(dir, "keepalived.conf")
-		os.WriteFile(path, []byte(conf), 0o644)
-		d = m.Start(t, bin, "-n", "-l", "-P", "-f", path,
-			"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"),
-			"--control-socket", filepath.Join(dir, "ctl.sock"))
+		d = startOursOn(t, m, bin, dir, conf)
 	} else {
 		d = m.StartKeepalived(t, conf, "-P")
 	}

@@ -112,11 +112,7 @@ func TestDaemonJSONFileBesideKeepalived(t *testing.T) {
 		var d *nettest.Daemon
 		var pid func() int
 		if ours {
-			path := filepath.Join(top, "keepalived.conf")
-			os.WriteFile(path, []byte(conf), 0o644)
-			d = m.Start(t, bin, "-n", "-l", "-P", "-f", path,
-				"-p", filepath.Join(top, "k.pid"), "-r", filepath.Join(top, "v.pid"), "-c", filepath.Join(top, "c.pid"),
-				"--control-socket", filepath.Join(top, "ctl.sock"))
+			d = startOursOn(t, m, bin, top, conf)
 			pid = d.Pid
 		} else {
 			d = m.StartKeepalived(t, conf, "-P")

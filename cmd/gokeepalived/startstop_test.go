@@ -96,11 +96,7 @@ func TestDaemonStartupShutdownScriptsBesideKeepalived(t *testing.T) {
 				var d *nettest.Daemon
 				began := time.Now()
 				if ours {
-					path := filepath.Join(top, "keepalived.conf")
-					os.WriteFile(path, []byte(conf), 0o644)
-					d = m.Start(t, bin, "-n", "-l", "-D", "-P", "-f", path,
-						"-p", filepath.Join(top, "k.pid"), "-r", filepath.Join(top, "v.pid"), "-c", filepath.Join(top, "c.pid"),
-						"--control-socket", filepath.Join(top, "ctl.sock"))
+					d = startOursOn(t, m, bin, top, conf, "-D")
 				} else {
 					d = m.StartKeepalived(t, conf, "-P", "-D")
 				}
