@@ -482,6 +482,31 @@ func (i *Instance) leaveFault() {
 	i.arm(i.downInterval())
 }
 
+// AddressLost tells a master that one of its addresses was deleted from
+// under it, as keepalived's set_vrrp_backup hears of it: the master
+// leaves MASTER, releasing its addresses, and stands for master again
+// after the skew time alone, which puts them back; the other masters of
+// its sync group do the same. Other states ignore it.
+func (i *Instance) AddressLost() {
+	i.lock()
+	defer i.unlock()
+	if i.state != StateMaster {
+		return
+	}
+	i.leaveMaster()
+	i.arm(i.skew())
+	if i.group == nil {
+		return
+	}
+	for _, m := range i.group.members {
+		if m != i && m.state == StateMaster {
+			m.leaveMaster()
+			m.arm(m.skew())
+		}
+	}
+	i.group.syncBackup(i)
+}
+
 // SetPriorityOffset sets the sum of the weights of the instance's failed
 // or succeeded trackers (keepalived's total_priority): the effective
 // priority is the configured one plus offset, kept within 1-254. The

@@ -549,6 +549,13 @@ func (r *Router) Run(ctx context.Context) error {
 		return err
 	}
 	defer func() { close(subDone) }()
+	addrDone := make(chan struct{})
+	addrs, err := r.host.subscribeAddrs(ctx, addrDone)
+	if err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	defer func() { close(addrDone) }()
 	r.running = true
 	defer func() {
 		r.mu.Lock()
@@ -598,6 +605,18 @@ func (r *Router) Run(ctx context.Context) error {
 			close(subDone)
 			subDone = make(chan struct{})
 			links = r.resubscribe(ctx, subDone)
+		case a, ok := <-addrs:
+			if ok {
+				r.guard.run("address watcher", func() { r.addressDeleted(a) })
+				continue
+			}
+			// Lost as the link subscription can be: a deletion
+			// missed meanwhile leaves a master without that VIP until
+			// its next transition, as a missed RTM_DELADDR leaves
+			// keepalived.
+			close(addrDone)
+			addrDone = make(chan struct{})
+			addrs = r.resubscribeAddrs(ctx, addrDone)
 		}
 	}
 	return r.shutdown(stopServing)
@@ -653,6 +672,50 @@ func (r *Router) resubscribe(ctx context.Context, done chan struct{}) <-chan lin
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, socketRetryMax)
+	}
+}
+
+// resubscribeAddrs subscribes to address deletions again, trying until it
+// works or ctx ends; nil (which blocks) once ctx has ended.
+func (r *Router) resubscribeAddrs(ctx context.Context, done chan struct{}) <-chan netip.Addr {
+	r.resubscriptions.Add(1)
+	r.log.Errorf("netlink address subscription lost; subscribing again")
+	pause := socketRetryMin
+	for {
+		addrs, err := r.host.subscribeAddrs(ctx, done)
+		if err == nil {
+			r.log.Infof("netlink address subscription made again")
+			return addrs
+		}
+		r.log.Errorf("%v; trying again in %v", err, pause)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, socketRetryMax)
+	}
+}
+
+// addressDeleted hears that addr was deleted from an interface: a master
+// that holds it as a VIP or an excluded VIP without no_track leaves
+// MASTER and takes it back, as keepalived does.
+func (r *Router) addressDeleted(addr netip.Addr) {
+	r.mu.Lock()
+	var lost []*Instance
+	for _, m := range r.members {
+		if m.inst.Status().State != StateMaster {
+			continue
+		}
+		vips := slices.Concat(m.spec.Net.VIPs, m.spec.Net.ExcludedVIPs)
+		if slices.ContainsFunc(vips, func(v VIP) bool { return v.Prefix.Addr() == addr && !v.NoTrack }) {
+			lost = append(lost, m.inst)
+		}
+	}
+	r.mu.Unlock()
+	for _, in := range lost {
+		r.log.Infof("(%s) VIP %s deleted from under the master", in.Name(), addr)
+		in.AddressLost()
 	}
 }
 

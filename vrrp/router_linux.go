@@ -3,6 +3,7 @@ package vrrp
 import (
 	"context"
 	"fmt"
+	"net/netip"
 
 	"github.com/sirupsen/logrus"
 	"github.com/vishvananda/netlink"
@@ -46,6 +47,41 @@ func (h *host) subscribeLinks(ctx context.Context, done <-chan struct{}) (<-chan
 			lu := linkUpdate{index: int(u.Index), name: u.Attrs().Name, up: running(u.IfInfomsg.Flags)}
 			select {
 			case out <- lu:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// subscribeAddrs reports the addresses deleted from the host's
+// interfaces until done is closed; the channel closes if the
+// subscription fails.
+func (h *host) subscribeAddrs(ctx context.Context, done <-chan struct{}) (<-chan netip.Addr, error) {
+	nu := make(chan netlink.AddrUpdate, 16)
+	if err := netlink.AddrSubscribeWithOptions(nu, done, netlink.AddrSubscribeOptions{
+		ErrorCallback: func(err error) {
+			if ctx.Err() == nil {
+				h.log.Errorf("netlink address subscription: %v", err)
+			}
+		},
+	}); err != nil {
+		return nil, fmt.Errorf("subscribing to address changes: %w", err)
+	}
+	out := make(chan netip.Addr, 16)
+	go func() {
+		defer close(out)
+		for u := range nu {
+			if u.NewAddr {
+				continue
+			}
+			a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+			if !ok {
+				continue
+			}
+			select {
+			case out <- a.Unmap():
 			case <-done:
 				return
 			}

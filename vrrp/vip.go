@@ -16,6 +16,9 @@ type VIP struct {
 	Broadcast netip.Addr // brd
 	Scope     Scope      // scope; zero is global
 	Label     string     // label
+	// NoTrack (no_track) leaves a master in MASTER when the address is
+	// deleted from under it.
+	NoTrack bool
 }
 
 func (v VIP) String() string {

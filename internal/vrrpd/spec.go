@@ -88,7 +88,7 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 // scope number, as vrrp.Scope is.
 func vrrpVIP(a config.Address) vrrp.VIP {
 	return vrrp.VIP{Prefix: a.Prefix, Device: a.Dev, Label: a.Label,
-		Broadcast: a.BroadcastAddr(), Scope: vrrp.Scope(a.Scope)}
+		Broadcast: a.BroadcastAddr(), Scope: vrrp.Scope(a.Scope), NoTrack: a.NoTrack}
 }
 
 // vrrpRoute maps a virtual_routes line. config.Table and config.Scope are

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
+)
+
+// vipDelConf has a tracked VIP and an excluded one with no_track.
+func vipDelConf(dir string) string {
+	return fmt.Sprintf(`global_defs {
+    router_id vipdel
+    enable_script_security
+    script_user root
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 83
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        %[1]s/24
+    }
+    virtual_ipaddress_excluded {
+        10.77.0.110/24 no_track
+    }
+    notify "%[2]s/notify.sh"
+}
+`, daemonVIP, dir)
+}
+
+// vipDelRun is what one daemon did when its VIPs were deleted by hand.
+type vipDelRun struct {
+	back       time.Duration // until the tracked VIP was back
+	calls      string
+	untracked  bool // the no_track VIP came back
+	stillOwner bool // the tracked VIP is there at the end
+}
+
+func runVIPDel(t *testing.T, m *nettest.Host, bin string, ours bool) vipDelRun {
+	t.Helper()
+	dir := t.TempDir()
+	notifyScript(t, dir)
+	conf := vipDelConf(dir)
+	var d *nettest.Daemon
+	if ours {
+		d = startOursOn(t, m, bin, dir, conf)
+	} else {
+		d = m.StartKeepalived(t, conf, "-P")
+	}
+	defer d.Stop(t, 10*time.Second)
+	waitFor(t, "master", 10*time.Second, func() bool { return m.HasAddr(daemonVIP) && m.HasAddr("10.77.0.110") })
+	time.Sleep(time.Second)
+	var r vipDelRun
+	del := func(addr string) {
+		if out, err := exec.Command("ip", "-n", m.NS, "addr", "del", addr+"/24", "dev", "eth0").CombinedOutput(); err != nil {
+			t.Fatalf("deleting %s: %v: %s", addr, err, out)
+		}
+	}
+	del("10.77.0.110")
+	time.Sleep(2 * time.Second)
+	r.untracked = m.HasAddr("10.77.0.110")
+	del(daemonVIP)
+	r.back = waitFor(t, "the VIP back", 10*time.Second, func() bool { return m.HasAddr(daemonVIP) })
+	time.Sleep(1500 * time.Millisecond)
+	r.stillOwner = m.HasAddr(daemonVIP)
+	b, _ := os.ReadFile(filepath.Join(dir, "calls"))
+	r.calls = strings.TrimSpace(string(b))
+	return r
+}
+
+// TestDaemonVIPDeletedByHandBesideKeepalived deletes a master's VIPs by
+// hand, under keepalived and then under gokeepalived: a VIP with no_track
+// stays deleted; a tracked one makes the master leave MASTER and take it
+// back at once, with the same notify calls, as soon as keepalived does.
+func TestDaemonVIPDeletedByHandBesideKeepalived(t *testing.T) {
+	lab := nettest.NewLab(t)
+	m := lab.AddHost("m", "10.77.0.1/24")
+	bin := gokeepalivedBinary(t)
+	theirs := runVIPDel(t, m, bin, false)
+	ours := runVIPDel(t, m, bin, true)
+	t.Logf("VIP back after %v, keepalived's after %v; notify calls %q", ours.back.Round(time.Millisecond), theirs.back.Round(time.Millisecond), theirs.calls)
+	if ours.calls != theirs.calls {
+		t.Errorf("notify calls:\n%s\nkeepalived's:\n%s", ours.calls, theirs.calls)
+	}
+	if !strings.Contains(theirs.calls, "BACKUP") {
+		t.Errorf("keepalived's notify calls %q: want it to leave MASTER", theirs.calls)
+	}
+	if ours.untracked != theirs.untracked || theirs.untracked {
+		t.Errorf("no_track VIP came back: ours %v, keepalived's %v; want neither", ours.untracked, theirs.untracked)
+	}
+	if !ours.stillOwner || !theirs.stillOwner {
+		t.Errorf("VIP held at the end: ours %v, keepalived's %v", ours.stillOwner, theirs.stillOwner)
+	}
+	if ours.back > theirs.back+500*time.Millisecond {
+		t.Errorf("VIP back after %v, keepalived's after %v", ours.back, theirs.back)
+	}
+}
