@@ -655,37 +655,30 @@ const HeartbeatInterval = time.Second
 // ctx ends, and then brings the watched carriers up to date. It returns
 // the new subscription, or nil (which blocks) once ctx has ended.
 func (r *Router) resubscribe(ctx context.Context, done chan struct{}) <-chan linkUpdate {
-	r.resubscriptions.Add(1)
-	r.log.Errorf("netlink link subscription lost; subscribing again")
-	pause := socketRetryMin
-	for {
-		links, err := r.host.subscribeLinks(ctx, done)
-		if err == nil {
-			r.guard.run("link watcher", r.rereadCarriers)
-			r.log.Infof("netlink link subscription made again")
-			return links
-		}
-		r.log.Errorf("%v; trying again in %v", err, pause)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, socketRetryMax)
+	links := subscribeAgain(ctx, r, "link", func() (<-chan linkUpdate, error) { return r.host.subscribeLinks(ctx, done) })
+	if links != nil {
+		r.guard.run("link watcher", r.rereadCarriers)
 	}
+	return links
 }
 
-// resubscribeAddrs subscribes to address deletions again, trying until it
-// works or ctx ends; nil (which blocks) once ctx has ended.
+// resubscribeAddrs subscribes to address deletions again, as resubscribe
+// does to link changes.
 func (r *Router) resubscribeAddrs(ctx context.Context, done chan struct{}) <-chan netip.Addr {
+	return subscribeAgain(ctx, r, "address", func() (<-chan netip.Addr, error) { return r.host.subscribeAddrs(ctx, done) })
+}
+
+// subscribeAgain counts a lost netlink subscription of what and makes it
+// again, backing off between failures, until it works or ctx ends (nil).
+func subscribeAgain[T any](ctx context.Context, r *Router, what string, subscribe func() (<-chan T, error)) <-chan T {
 	r.resubscriptions.Add(1)
-	r.log.Errorf("netlink address subscription lost; subscribing again")
+	r.log.Errorf("netlink %s subscription lost; subscribing again", what)
 	pause := socketRetryMin
 	for {
-		addrs, err := r.host.subscribeAddrs(ctx, done)
+		ch, err := subscribe()
 		if err == nil {
-			r.log.Infof("netlink address subscription made again")
-			return addrs
+			r.log.Infof("netlink %s subscription made again", what)
+			return ch
 		}
 		r.log.Errorf("%v; trying again in %v", err, pause)
 		select {

@@ -106,7 +106,7 @@ func newMetrics(d *daemon) *metrics {
 		vrrpSocketErrors: prometheus.NewDesc("gokeepalived_vrrp_socket_errors_total",
 			"VRRP sockets that failed and were opened again; the instances on them kept their states.", nil, nil),
 		vrrpResubscriptions: prometheus.NewDesc("gokeepalived_vrrp_netlink_resubscriptions_total",
-			"Netlink link subscriptions lost (as to a burst of link changes) and made again, with every carrier read anew.", nil, nil),
+			"Netlink link and address subscriptions lost (as to a burst of changes) and made again, with every carrier read anew.", nil, nil),
 		scriptsDropped: prometheus.NewDesc("gokeepalived_notify_scripts_dropped_total",
 			"Notify script runs dropped because their source's queue was full; each was logged.", nil, nil),
 		rsUp:       prometheus.NewDesc("gokeepalived_checker_real_server_up", "1 when every checker of the real server passes.", rs, nil),
