@@ -286,6 +286,7 @@ func globalKeywords() handlers[Global] {
 		"vrrp_check_unicast_src":       flag(func(g *Global) *bool { return &g.VRRPCheckUnicastSrc }),
 		"lvs_flush":                    flag(func(g *Global) *bool { return &g.LVSFlush }),
 		"checker_log_all_failures":     flag(func(g *Global) *bool { return &g.CheckerLogAllFailures }),
+		"vrrp_notify_priority_changes": flag(func(g *Global) *bool { return &g.VRRPNotifyPriorityChanges }),
 		"no_checker_emails":            flag(func(g *Global) *bool { return &g.NoCheckerEmails }),
 		"umask": func(p *parser, g *Global, n *node) {
 			if m, ok := parseUmask(p, n); ok {
@@ -471,7 +472,7 @@ func globalKeywords() handlers[Global] {
 			"reload_time_file rs_init_notifies tmp_config_directory vmac_addr_prefix vmac_prefix "+
 			"vrrp_garp_extra_if vrrp_netlink_cmd_rcv_bufs "+
 			"vrrp_netlink_cmd_rcv_bufs_force vrrp_netlink_monitor_rcv_bufs "+
-			"vrrp_netlink_monitor_rcv_bufs_force vrrp_notify_priority_changes "+
+			"vrrp_netlink_monitor_rcv_bufs_force "+
 			"vrrp_priority vrrp_rlimit_rttime vrrp_rt_priority vrrp_no_swap vrrp_cpu_affinity "+
 			"checker_priority checker_rlimit_rttime checker_rt_priority checker_no_swap checker_cpu_affinity "+
 			"bfd_priority bfd_rlimit_rttime bfd_rt_priority bfd_no_swap bfd_cpu_affinity "+

@@ -66,28 +66,31 @@ type Global struct {
 	ShutdownScript        *Notify       `json:"shutdown_script,omitempty"`
 	ShutdownScriptTimeout time.Duration `json:"shutdown_script_timeout,omitempty"`
 
-	VRRPMcastGroup4                 netip.Addr    `json:"vrrp_mcast_group4"`
-	VRRPMcastGroup6                 netip.Addr    `json:"vrrp_mcast_group6"`
-	VRRPGarpMasterDelay             time.Duration `json:"vrrp_garp_master_delay"`
-	VRRPGarpMasterRepeat            int           `json:"vrrp_garp_master_repeat"`
-	VRRPGarpLowerPrioDelay          time.Duration `json:"vrrp_garp_lower_prio_delay"`
-	VRRPGarpLowerPrioRepeat         int           `json:"vrrp_garp_lower_prio_repeat"`
-	VRRPGarpMasterRefresh           time.Duration `json:"vrrp_garp_master_refresh"`
-	VRRPGarpMasterRefreshRepeat     int           `json:"vrrp_garp_master_refresh_repeat"`
-	VRRPGarpInterval                time.Duration `json:"vrrp_garp_interval"`
-	VRRPGnaInterval                 time.Duration `json:"vrrp_gna_interval"`
-	VRRPMinGarp                     bool          `json:"vrrp_min_garp,omitempty"`
-	VRRPLowerPrioNoAdvert           bool          `json:"vrrp_lower_prio_no_advert,omitempty"`
-	VRRPHigherPrioSendAdvert        bool          `json:"vrrp_higher_prio_send_advert,omitempty"`
-	VRRPVersion                     int           `json:"vrrp_version"`
-	VRRPStrict                      bool          `json:"vrrp_strict,omitempty"`
-	VRRPSkipCheckAdvAddr            bool          `json:"vrrp_skip_check_adv_addr,omitempty"`
-	VRRPCheckUnicastSrc             bool          `json:"vrrp_check_unicast_src,omitempty"`
-	VRRPDownTimerAdverts            int           `json:"vrrp_down_timer_adverts"`
-	VRRPStartupDelay                time.Duration `json:"vrrp_startup_delay,omitempty"`
-	MaxAutoPriority                 int           `json:"max_auto_priority,omitempty"`
-	DynamicInterfaces               bool          `json:"dynamic_interfaces,omitempty"`
-	DynamicInterfacesAllowIfChanges bool          `json:"dynamic_interfaces_allow_if_changes,omitempty"`
+	VRRPMcastGroup4             netip.Addr    `json:"vrrp_mcast_group4"`
+	VRRPMcastGroup6             netip.Addr    `json:"vrrp_mcast_group6"`
+	VRRPGarpMasterDelay         time.Duration `json:"vrrp_garp_master_delay"`
+	VRRPGarpMasterRepeat        int           `json:"vrrp_garp_master_repeat"`
+	VRRPGarpLowerPrioDelay      time.Duration `json:"vrrp_garp_lower_prio_delay"`
+	VRRPGarpLowerPrioRepeat     int           `json:"vrrp_garp_lower_prio_repeat"`
+	VRRPGarpMasterRefresh       time.Duration `json:"vrrp_garp_master_refresh"`
+	VRRPGarpMasterRefreshRepeat int           `json:"vrrp_garp_master_refresh_repeat"`
+	VRRPGarpInterval            time.Duration `json:"vrrp_garp_interval"`
+	VRRPGnaInterval             time.Duration `json:"vrrp_gna_interval"`
+	VRRPMinGarp                 bool          `json:"vrrp_min_garp,omitempty"`
+	VRRPLowerPrioNoAdvert       bool          `json:"vrrp_lower_prio_no_advert,omitempty"`
+	VRRPHigherPrioSendAdvert    bool          `json:"vrrp_higher_prio_send_advert,omitempty"`
+	VRRPVersion                 int           `json:"vrrp_version"`
+	VRRPStrict                  bool          `json:"vrrp_strict,omitempty"`
+	VRRPSkipCheckAdvAddr        bool          `json:"vrrp_skip_check_adv_addr,omitempty"`
+	VRRPCheckUnicastSrc         bool          `json:"vrrp_check_unicast_src,omitempty"`
+	VRRPDownTimerAdverts        int           `json:"vrrp_down_timer_adverts"`
+	VRRPStartupDelay            time.Duration `json:"vrrp_startup_delay,omitempty"`
+	MaxAutoPriority             int           `json:"max_auto_priority,omitempty"`
+	DynamicInterfaces           bool          `json:"dynamic_interfaces,omitempty"`
+	// VRRPNotifyPriorityChanges is vrrp_notify_priority_changes: the
+	// default of the instances' notify_priority_changes.
+	VRRPNotifyPriorityChanges       bool `json:"vrrp_notify_priority_changes,omitempty"`
+	DynamicInterfacesAllowIfChanges bool `json:"dynamic_interfaces_allow_if_changes,omitempty"`
 
 	NotifyFIFO     FIFO `json:"notify_fifo,omitzero"`
 	VRRPNotifyFIFO FIFO `json:"vrrp_notify_fifo,omitzero"`
@@ -269,6 +272,8 @@ type SyncGroup struct {
 	SMTPAlert               bool     `json:"smtp_alert,omitempty"`
 	GlobalTracking          bool     `json:"global_tracking,omitempty"`
 	SyncGroupTrackingWeight bool     `json:"sync_group_tracking_weight,omitempty"`
+
+	notifyPrioritySet bool // notify_priority_changes was written
 }
 
 // Auth is an instance's authentication block (VRRPv2 only).
@@ -358,7 +363,7 @@ type instanceSet struct {
 	version, garpMasterDelay, garpMasterRepeat, garpLowerPrioDelay, garpLowerPrioRepeat,
 	garpMasterRefresh, garpMasterRefreshRepeat,
 	downTimerAdverts, lowerPrioNoAdvert, higherPrioSendAdvert, skipCheckAdvAddr,
-	strictMode, checkUnicastSrc, smtpAlert, state bool
+	strictMode, checkUnicastSrc, smtpAlert, state, notifyPriorityChanges bool
 }
 
 // VirtualServerGroup is a virtual_server_group block.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -552,5 +553,25 @@ func TestPreprocessorConf(t *testing.T) {
 	}
 	if p := cfg.VirtualServers[1].RealServers[2].Pos; !strings.HasSuffix(p.File, "testdata/include/services.inc") || p.Line != 2 {
 		t.Errorf("position of an included, expanded real server: %v", p)
+	}
+}
+
+// TestNotifyPriorityChangesInheritance: an instance's own
+// notify_priority_changes wins, then its sync group's, then
+// vrrp_notify_priority_changes, as keepalived resolves them.
+func TestNotifyPriorityChangesInheritance(t *testing.T) {
+	text, err := os.ReadFile("testdata/diff/valid-notify-priority-changes.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := parseText(t, string(text)+strings.Replace(vi1, "VI_1", "VI_3", 1)+"}\n")
+	got := map[string]bool{}
+	for _, in := range cfg.Instances {
+		got[in.Name] = in.NotifyPriorityChanges
+	}
+	// VI_1 sets it, VI_2 takes its group's false, and the instance
+	// outside the group takes the global true.
+	if len(cfg.Instances) != 3 || !got["VI_1"] || got["VI_2"] || !cfg.Instances[2].NotifyPriorityChanges {
+		t.Errorf("notify_priority_changes: %v, %+v", got, cfg.Instances[2].Name)
 	}
 }

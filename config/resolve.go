@@ -69,8 +69,18 @@ func (p *parser) resolve() {
 			for i := range c.Instances {
 				if in := &c.Instances[i]; in.Name == name && in.SyncGroup == "" {
 					in.SyncGroup = sg.Name
+					// keepalived: the instance's own, else its sync
+					// group's, else vrrp_notify_priority_changes.
+					if !in.set.notifyPriorityChanges && sg.notifyPrioritySet {
+						in.NotifyPriorityChanges, in.set.notifyPriorityChanges = sg.NotifyPriorityChanges, true
+					}
 				}
 			}
+		}
+	}
+	for i := range c.Instances {
+		if in := &c.Instances[i]; !in.set.notifyPriorityChanges {
+			in.NotifyPriorityChanges = g.VRRPNotifyPriorityChanges
 		}
 	}
 	for i := range c.VirtualServers {

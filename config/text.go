@@ -272,6 +272,7 @@ func (tw *textWriter) global(g *Global) {
 	if g.DynamicInterfaces {
 		tw.line("dynamic_interfaces", flagWord(g.DynamicInterfacesAllowIfChanges, "allow_if_changes"))
 	}
+	tw.flag("vrrp_notify_priority_changes", g.VRRPNotifyPriorityChanges)
 	for _, f := range []struct {
 		key  string
 		fifo *FIFO

@@ -50,7 +50,7 @@ func syncGroupKeywords() handlers[SyncGroup] {
 		},
 		"notify_priority_changes": func(p *parser, g *SyncGroup, n *node) {
 			if v, ok := p.boolArg(n, "vrrp_sync_group notify_priority_changes"); ok {
-				g.NotifyPriorityChanges = v
+				g.NotifyPriorityChanges, g.notifyPrioritySet = v, true
 			}
 		},
 		"smtp_alert": func(p *parser, g *SyncGroup, n *node) {
@@ -315,7 +315,7 @@ func instanceKeywords() handlers[Instance] {
 			func(s *instanceSet) *bool { return &s.smtpAlert }),
 		"notify_priority_changes": func(p *parser, in *Instance, n *node) {
 			if v, ok := p.boolArg(n, "vrrp_instance notify_priority_changes"); ok {
-				in.NotifyPriorityChanges = v
+				in.NotifyPriorityChanges, in.set.notifyPriorityChanges = v, true
 			}
 		},
 		"virtual_router_id": func(p *parser, in *Instance, n *node) {

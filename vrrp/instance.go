@@ -125,8 +125,11 @@ type Config struct {
 	Peers           []netip.Addr
 	CheckUnicastSrc bool
 
-	LowerPrioNoAdvert    bool // lower_prio_no_advert
-	HigherPrioSendAdvert bool // higher_prio_send_advert
+	LowerPrioNoAdvert bool // lower_prio_no_advert
+	// NotifyPriorityChanges reports each change of the effective
+	// priority as EventPriorityChanged (notify_priority_changes).
+	NotifyPriorityChanges bool
+	HigherPrioSendAdvert  bool // higher_prio_send_advert
 
 	GarpMasterRepeat        int           // garp_master_repeat
 	GarpMasterDelay         time.Duration // garp_master_delay
@@ -173,6 +176,9 @@ const (
 	// lower priority (notify_master_rx_lower_pri), as when another
 	// router believes itself master.
 	EventMasterRxLowerPri
+	// EventPriorityChanged: the effective priority changed
+	// (notify_priority_changes); Transition.Priority is the new one.
+	EventPriorityChanged
 )
 
 // Stats are an instance's counters since it was created.
@@ -533,6 +539,9 @@ func (i *Instance) updatePriority() {
 	i.effPrio = uint8(p)
 	if i.state == StateMaster {
 		i.masterPrio = i.effPrio
+	}
+	if i.cfg.NotifyPriorityChanges {
+		i.event(EventPriorityChanged)
 	}
 }
 

@@ -208,7 +208,7 @@ func dumpInstance(w io.Writer, st vrrp.Status, ci *config.Instance, scripts *not
 			}
 		}
 	}
-	p("Notify priority changes = false")
+	p("Notify priority changes = %t", ci.NotifyPriorityChanges)
 }
 
 // dataAddress formats a virtual address as keepalived's dump of an

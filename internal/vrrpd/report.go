@@ -126,6 +126,13 @@ func (l *Loop) notifyEvent(t vrrp.Transition) {
 	switch t.Event {
 	case vrrp.EventMasterRxLowerPri:
 		ev = notify.MasterRxLowerPri
+	case vrrp.EventPriorityChanged:
+		// keepalived names a master's change MASTER_PRIORITY and any
+		// other state's BACKUP_PRIORITY.
+		ev = notify.BackupPriority
+		if t.To == vrrp.StateMaster {
+			ev = notify.MasterPriority
+		}
 	case vrrp.EventNone:
 		return
 	default:

@@ -19,6 +19,7 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 		SkipCheckAdvAddr:        ci.SkipCheckAdvAddr,
 		DownTimerAdverts:        ci.DownTimerAdverts,
 		LowerPrioNoAdvert:       ci.LowerPrioNoAdvert,
+		NotifyPriorityChanges:   ci.NotifyPriorityChanges,
 		HigherPrioSendAdvert:    ci.HigherPrioSendAdvert,
 		GarpMasterRepeat:        ci.GarpMasterRepeat,
 		GarpMasterDelay:         ci.GarpMasterDelay,
