@@ -124,6 +124,14 @@ type Config struct {
 	// adverts from any other address are dropped.
 	Peers           []netip.Addr
 	CheckUnicastSrc bool
+	// PeerTTL bounds the TTL (hop limit) of the adverts of a unicast peer
+	// (unicast_peer's min_ttl and max_ttl), checked with
+	// CheckUnicastSrc; a peer absent from it may send any.
+	PeerTTL map[netip.Addr]TTLRange
+
+	// StartAfter (vrrp_startup_delay) holds a backup's down timer until
+	// then: no instance stands for master before it.
+	StartAfter time.Time
 
 	LowerPrioNoAdvert bool // lower_prio_no_advert
 	// NotifyPriorityChanges reports each change of the effective
@@ -180,6 +188,9 @@ const (
 	// (notify_priority_changes); Transition.Priority is the new one.
 	EventPriorityChanged
 )
+
+// A TTLRange is the TTLs accepted from a unicast peer, both included.
+type TTLRange struct{ Min, Max int }
 
 // Stats are an instance's counters since it was created.
 type Stats struct {
@@ -395,7 +406,7 @@ func (i *Instance) Start() error {
 	default:
 		i.log.Infof("(%s) Entering BACKUP STATE (init)", i.cfg.Name)
 		i.setState(StateBackup)
-		i.arm(i.downInterval())
+		i.armDown(i.clock.Now())
 	}
 	if i.group != nil {
 		i.group.started(i)
@@ -485,7 +496,7 @@ func (i *Instance) leaveFault() {
 	}
 	i.log.Infof("(%s) Entering BACKUP STATE", i.cfg.Name)
 	i.setState(StateBackup)
-	i.arm(i.downInterval())
+	i.armDown(i.clock.Now())
 }
 
 // AddressLost tells a master that one of its addresses was deleted from
@@ -647,8 +658,13 @@ func (i *Instance) check(b []byte, src, dst netip.Addr, ttl int) (*Advertisement
 			}
 		}
 	}
-	if i.cfg.CheckUnicastSrc && len(i.cfg.Peers) > 0 && !contains(i.cfg.Peers, src) {
-		return nil, i.drop(dropf(DropSource, "unicast source address %v not a unicast peer", src))
+	if i.cfg.CheckUnicastSrc && len(i.cfg.Peers) > 0 {
+		if !contains(i.cfg.Peers, src) {
+			return nil, i.drop(dropf(DropSource, "unicast source address %v not a unicast peer", src))
+		}
+		if r, ok := i.cfg.PeerTTL[src]; ok && ttl >= 0 && (ttl < r.Min || ttl > r.Max) {
+			return nil, i.drop(dropf(DropTTL, "TTL/HL %d not in range %d - %d", ttl, r.Min, r.Max))
+		}
 	}
 	if a.Priority == PriorityStop {
 		i.stats.PriorityZeroReceived++
@@ -695,7 +711,7 @@ func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
 		i.masterPrio = a.Priority
 		i.advertPrio = a.Priority
 		i.wantMaster = false
-		i.armAt(now, i.downInterval())
+		i.armDown(now)
 		if i.cfg.PreemptDelay > 0 {
 			if a.Priority >= i.effPrio {
 				if !i.preemptAt.IsZero() {
@@ -837,7 +853,7 @@ func (i *Instance) leaveMaster() {
 	i.removeAddresses()
 	i.stats.ReleasedMaster++
 	i.setState(StateBackup)
-	i.arm(i.downInterval())
+	i.armDown(i.clock.Now())
 }
 
 func (i *Instance) removeAddresses() {
@@ -924,6 +940,17 @@ func (i *Instance) downInterval() time.Duration {
 	return time.Duration(i.cfg.DownTimerAdverts)*i.masterInt + i.skew()
 }
 
+// armDown arms a backup's down timer: the Master_Down_Interval, from
+// StartAfter rather than now while that is to come, as keepalived's
+// vrrp_startup_delay holds it.
+func (i *Instance) armDown(now time.Time) {
+	d := i.downInterval()
+	if now.Before(i.cfg.StartAfter) {
+		d += i.cfg.StartAfter.Sub(now)
+	}
+	i.armAt(now, d)
+}
+
 // arm sets the instance's timer to expire after d: the down timer in
 // BACKUP, the advert timer in MASTER. A backup does this for every advert
 // it receives, so the timer is reset rather than replaced.
@@ -974,7 +1001,7 @@ func (i *Instance) expire() {
 	case StateMaster:
 		i.arm(i.cfg.Interval)
 	case StateBackup:
-		i.arm(i.downInterval())
+		i.armDown(i.clock.Now())
 	}
 }
 

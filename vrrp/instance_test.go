@@ -780,3 +780,52 @@ func TestTrackApply(t *testing.T) {
 		})
 	}
 }
+
+// TestPeerTTL drops a checked unicast peer's adverts whose TTL is outside
+// its min_ttl-max_ttl, as a TTL error, and takes those inside.
+func TestPeerTTL(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		ttl    int
+		master bool // the adverts were dropped, so the backup took over
+	}{
+		{"inside", 254, false},
+		{"below", 60, true},
+		{"above", 255, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := baseConfig()
+			cfg.Unicast, cfg.CheckUnicastSrc, cfg.Peers = true, true, []netip.Addr{lower}
+			cfg.PeerTTL = map[netip.Addr]TTLRange{lower: {Min: 250, Max: 254}}
+			i, c, _, _ := newTestInstance(t, cfg)
+			b := advert(t, lower, 200, nil)
+			for end := c.Now().Add(10 * time.Second); c.Now().Before(end); c.Advance(time.Second) {
+				i.Receive(b, lower, group4, tt.ttl)
+			}
+			st := i.Status()
+			if got := st.State == StateMaster; got != tt.master {
+				t.Fatalf("master = %v, want %v", got, tt.master)
+			}
+			if dropped := st.Stats.Drops[DropTTL] > 0; dropped != tt.master {
+				t.Fatalf("TTL drops %d", st.Stats.Drops[DropTTL])
+			}
+		})
+	}
+}
+
+// TestStartAfter holds a backup's first down timer until StartAfter
+// (vrrp_startup_delay), and no longer than that.
+func TestStartAfter(t *testing.T) {
+	cfg := baseConfig()
+	cfg.StartAfter = newFakeClock().Now().Add(10 * time.Second)
+	i, c, _, _ := newTestInstance(t, cfg)
+	down := i.Status().DownInterval
+	c.Advance(10*time.Second + down - time.Nanosecond)
+	if s := i.Status().State; s != StateBackup {
+		t.Fatalf("state before the delay and the down interval = %v, want BACKUP", s)
+	}
+	c.Advance(time.Nanosecond)
+	if s := i.Status().State; s != StateMaster {
+		t.Fatalf("state after the delay and the down interval = %v, want MASTER", s)
+	}
+}

@@ -79,6 +79,7 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 		spec := vrrp.Spec{Config: vc, Net: nc}
 		spec.Config.Notify = l.enqueue
 		spec.Config.KeepAddressesOnStop = l.keep
+		spec.Config.StartAfter = l.startAfter
 		pl.track(&spec.Net, ci)
 		p.specs = append(p.specs, spec)
 		in := &instance{cfg: ci, mail: ci.SMTPAlert, scripts: pl.instanceScripts(ci)}

@@ -1,6 +1,9 @@
 package vrrpd
 
 import (
+	"cmp"
+	"net/netip"
+
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
@@ -50,6 +53,12 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 	}
 	for _, p := range ci.UnicastPeers {
 		nc.Peers = append(nc.Peers, p.Addr)
+		if p.MinTTL != 0 || p.MaxTTL != 0 {
+			if vc.PeerTTL == nil {
+				vc.PeerTTL = make(map[netip.Addr]vrrp.TTLRange)
+			}
+			vc.PeerTTL[p.Addr] = vrrp.TTLRange{Min: p.MinTTL, Max: cmp.Or(p.MaxTTL, 255)}
+		}
 	}
 	for _, t := range ci.Tracking.Interfaces {
 		if t.Name == ci.Interface {

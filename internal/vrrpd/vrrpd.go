@@ -71,6 +71,9 @@ type Loop struct {
 	// instance needs, or that a running one used under another index.
 	retry    chan struct{}
 	stopping atomic.Bool // the router is stopping every instance
+	// startAfter is when vrrp_startup_delay, read at start-up only,
+	// lets backups stand for master.
+	startAfter time.Time
 
 	mu        sync.Mutex
 	instances []*instance // in the configuration's order
@@ -142,6 +145,10 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		} else {
 			l.syncd = sd
 		}
+	}
+	if d := cfg.Global.VRRPStartupDelay; d > 0 {
+		l.startAfter = time.Now().Add(d)
+		l.log.Infof("Delaying startup for %g seconds", d.Seconds())
 	}
 	l.initTrackFiles(cfg, false)
 	if err := l.apply(cfg); err != nil {
