@@ -158,7 +158,7 @@ func topKeywords() handlers[Config] {
 	}
 	h["vrrp_track_file"] = h["track_file"]
 	keepRaw(h, func(c *Config) *[]Raw { return &c.Other },
-		"linkbeat_interfaces static_track_group vrrp_track_process bfd_instance garp_group "+
+		"linkbeat_interfaces track_group vrrp_track_process bfd_instance garp_group interface_up_down_delays "+
 			"net_namespace net_namespace_ipvs namespace_with_ipsets instance use_pid_dir "+
 			"child_wait_time linkbeat_use_polling")
 	return h
@@ -286,6 +286,7 @@ func globalKeywords() handlers[Global] {
 		"lvs_flush":                    flag(func(g *Global) *bool { return &g.LVSFlush }),
 		"checker_log_all_failures":     flag(func(g *Global) *bool { return &g.CheckerLogAllFailures }),
 		"no_checker_emails":            flag(func(g *Global) *bool { return &g.NoCheckerEmails }),
+		"rs_init_notifies":             flag(func(g *Global) *bool { return &g.RSInitNotifies }),
 		"umask": func(p *parser, g *Global, n *node) {
 			if m, ok := parseUmask(p, n); ok {
 				g.Umask = &m
@@ -448,6 +449,15 @@ func globalKeywords() handlers[Global] {
 	}
 	h["vrrp_iptables"] = iptables
 	h["vrrp_ipsets"] = iptables
+	// Old spellings keepalived 2.2.7 still takes for the same setting.
+	h["lvs_flush_onstop"] = h["lvs_flush_on_stop"]
+	h["vrrp_garp_extra_if"] = func(p *parser, g *Global, n *node) {
+		g.VRRPGarpExtraIf, g.VRRPGarpExtraIfAll = p.garpExtraIf(n, "", 1)
+	}
+	h["vrrp_vmac_garp_intvl"] = func(p *parser, g *Global, n *node) {
+		p.errorf(n.pos, `Keyword "vrrp_vmac_garp_intvl" is deprecated - please use "vrrp_garp_extra_if"`)
+		g.VRRPGarpExtraIf, g.VRRPGarpExtraIfAll = p.garpExtraIf(n, "", 1)
+	}
 	keepRaw(h, func(g *Global) *[]Raw { return &g.Other },
 		"process_names process_name vrrp_process_name checker_process_name bfd_process_name "+
 			"startup_script startup_script_timeout shutdown_script shutdown_script_timeout "+
@@ -460,14 +470,17 @@ func globalKeywords() handlers[Global] {
 			"nftables_ifindex nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark "+
 			"nftables_priority process_monitor_rcv_bufs "+
 			"process_monitor_rcv_bufs_force random_seed reload_check_config reload_file reload_repeat "+
-			"reload_time_file rs_init_notifies tmp_config_directory vmac_addr_prefix vmac_prefix "+
-			"vrrp_garp_extra_if vrrp_netlink_cmd_rcv_bufs "+
+			"reload_time_file tmp_config_directory vmac_addr_prefix vmac_prefix "+
+			"vrrp_netlink_cmd_rcv_bufs "+
 			"vrrp_netlink_cmd_rcv_bufs_force vrrp_netlink_monitor_rcv_bufs "+
 			"vrrp_netlink_monitor_rcv_bufs_force vrrp_notify_priority_changes "+
 			"vrrp_priority vrrp_rlimit_rttime vrrp_rt_priority vrrp_no_swap vrrp_cpu_affinity "+
 			"checker_priority checker_rlimit_rttime checker_rt_priority checker_no_swap checker_cpu_affinity "+
 			"bfd_priority bfd_rlimit_rttime bfd_rt_priority bfd_no_swap bfd_cpu_affinity "+
-			"vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier")
+			"vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier "+
+			// keepalived logs that these are deprecated, which -t does not
+			// print.
+			"lvs_process_name vrrp_rlimit_rtime checker_rlimit_rtime bfd_rlimit_rtime")
 	return h
 }
 

@@ -59,17 +59,20 @@ type Global struct {
 	// Umask is the umask keyword's mask; nil when absent.
 	Umask *int `json:"umask,omitempty"`
 
-	VRRPMcastGroup4                 netip.Addr    `json:"vrrp_mcast_group4"`
-	VRRPMcastGroup6                 netip.Addr    `json:"vrrp_mcast_group6"`
-	VRRPGarpMasterDelay             time.Duration `json:"vrrp_garp_master_delay"`
-	VRRPGarpMasterRepeat            int           `json:"vrrp_garp_master_repeat"`
-	VRRPGarpLowerPrioDelay          time.Duration `json:"vrrp_garp_lower_prio_delay"`
-	VRRPGarpLowerPrioRepeat         int           `json:"vrrp_garp_lower_prio_repeat"`
-	VRRPGarpMasterRefresh           time.Duration `json:"vrrp_garp_master_refresh"`
-	VRRPGarpMasterRefreshRepeat     int           `json:"vrrp_garp_master_refresh_repeat"`
-	VRRPGarpInterval                time.Duration `json:"vrrp_garp_interval"`
-	VRRPGnaInterval                 time.Duration `json:"vrrp_gna_interval"`
-	VRRPMinGarp                     bool          `json:"vrrp_min_garp,omitempty"`
+	VRRPMcastGroup4             netip.Addr    `json:"vrrp_mcast_group4"`
+	VRRPMcastGroup6             netip.Addr    `json:"vrrp_mcast_group6"`
+	VRRPGarpMasterDelay         time.Duration `json:"vrrp_garp_master_delay"`
+	VRRPGarpMasterRepeat        int           `json:"vrrp_garp_master_repeat"`
+	VRRPGarpLowerPrioDelay      time.Duration `json:"vrrp_garp_lower_prio_delay"`
+	VRRPGarpLowerPrioRepeat     int           `json:"vrrp_garp_lower_prio_repeat"`
+	VRRPGarpMasterRefresh       time.Duration `json:"vrrp_garp_master_refresh"`
+	VRRPGarpMasterRefreshRepeat int           `json:"vrrp_garp_master_refresh_repeat"`
+	VRRPGarpInterval            time.Duration `json:"vrrp_garp_interval"`
+	VRRPGnaInterval             time.Duration `json:"vrrp_gna_interval"`
+	VRRPMinGarp                 bool          `json:"vrrp_min_garp,omitempty"`
+	// VRRPGarpExtraIf is vrrp_garp_extra_if's delay; All is its "all".
+	VRRPGarpExtraIf                 time.Duration `json:"vrrp_garp_extra_if,omitempty"`
+	VRRPGarpExtraIfAll              bool          `json:"vrrp_garp_extra_if_all,omitempty"`
 	VRRPLowerPrioNoAdvert           bool          `json:"vrrp_lower_prio_no_advert,omitempty"`
 	VRRPHigherPrioSendAdvert        bool          `json:"vrrp_higher_prio_send_advert,omitempty"`
 	VRRPVersion                     int           `json:"vrrp_version"`
@@ -91,6 +94,9 @@ type Global struct {
 	LVSFlushOnStop        FlushOnStop    `json:"lvs_flush_on_stop,omitempty"`
 	LVSSyncDaemon         *LVSSyncDaemon `json:"lvs_sync_daemon,omitempty"`
 	CheckerLogAllFailures bool           `json:"checker_log_all_failures,omitempty"`
+	// RSInitNotifies runs the notify_up scripts of the real servers found
+	// up at start-up (rs_init_notifies).
+	RSInitNotifies bool `json:"rs_init_notifies,omitempty"`
 	// NoCheckerEmails mails a real server's checker changes only when
 	// they change the server's state (no_checker_emails).
 	NoCheckerEmails bool `json:"no_checker_emails,omitempty"`
@@ -311,9 +317,12 @@ type Instance struct {
 	GarpMasterRefreshRepeat int           `json:"garp_master_refresh_repeat"`
 	GarpInterval            time.Duration `json:"garp_interval"`
 	GnaInterval             time.Duration `json:"gna_interval"`
-	DownTimerAdverts        int           `json:"down_timer_adverts"`
-	LowerPrioNoAdvert       bool          `json:"lower_prio_no_advert,omitempty"`
-	HigherPrioSendAdvert    bool          `json:"higher_prio_send_advert,omitempty"`
+	// GarpExtraIf is garp_extra_if's delay; All is its "all".
+	GarpExtraIf          time.Duration `json:"garp_extra_if,omitempty"`
+	GarpExtraIfAll       bool          `json:"garp_extra_if_all,omitempty"`
+	DownTimerAdverts     int           `json:"down_timer_adverts"`
+	LowerPrioNoAdvert    bool          `json:"lower_prio_no_advert,omitempty"`
+	HigherPrioSendAdvert bool          `json:"higher_prio_send_advert,omitempty"`
 
 	VirtualRouterID       int           `json:"virtual_router_id"`
 	Priority              int           `json:"priority"`
@@ -452,6 +461,7 @@ type VirtualServer struct {
 	Other                  []Raw        `json:"other,omitempty"`
 
 	set          timingSet
+	weight       int // the weight keyword; 0 when absent
 	fwd          bool
 	inh          opt[bool]
 	smtp         opt[bool]
@@ -480,12 +490,13 @@ type RealServer struct {
 	Checkers         []Checker  `json:"checkers,omitempty"`
 	Other            []Raw      `json:"other,omitempty"`
 
-	set     timingSet
-	fwd     bool
-	inh     opt[bool]
-	smtp    opt[bool]
-	vhost   bool
-	portSet bool
+	set       timingSet
+	fwd       bool
+	inh       opt[bool]
+	smtp      opt[bool]
+	vhost     bool
+	portSet   bool
+	weightSet bool
 }
 
 // timingSet records which Timing fields a block wrote itself.

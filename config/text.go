@@ -129,6 +129,18 @@ func (tw *textWriter) line(words ...string) {
 }
 
 // kv writes a keyword and its values; an empty first value drops the line.
+// garpExtraIf writes garp_extra_if or vrrp_garp_extra_if when set.
+func (tw *textWriter) garpExtraIf(key string, d time.Duration, all bool) {
+	if d <= 0 {
+		return
+	}
+	v := []string{strconv.FormatInt(int64(d/time.Second), 10)}
+	if all {
+		v = append(v, "all")
+	}
+	tw.kv(key, v...)
+}
+
 func (tw *textWriter) kv(key string, values ...string) {
 	if len(values) > 0 && values[0] == "" {
 		return
@@ -248,6 +260,7 @@ func (tw *textWriter) global(g *Global) {
 		tw.kv("vrrp_gna_interval", seconds(g.VRRPGnaInterval))
 	}
 	tw.flag("vrrp_min_garp", g.VRRPMinGarp)
+	tw.garpExtraIf("vrrp_garp_extra_if", g.VRRPGarpExtraIf, g.VRRPGarpExtraIfAll)
 	tw.flag("vrrp_lower_prio_no_advert", g.VRRPLowerPrioNoAdvert)
 	tw.flag("vrrp_higher_prio_send_advert", g.VRRPHigherPrioSendAdvert)
 	tw.kv("vrrp_version", strconv.Itoa(g.VRRPVersion))
@@ -307,6 +320,7 @@ func (tw *textWriter) global(g *Global) {
 	}
 	tw.flag("checker_log_all_failures", g.CheckerLogAllFailures)
 	tw.flag("no_checker_emails", g.NoCheckerEmails)
+	tw.flag("rs_init_notifies", g.RSInitNotifies)
 	tw.raws(g.Other)
 	tw.close()
 }
@@ -383,6 +397,7 @@ func (tw *textWriter) instance(in *Instance) {
 	tw.kv("garp_master_refresh", seconds(in.GarpMasterRefresh))
 	tw.kv("garp_master_refresh_repeat", strconv.Itoa(in.GarpMasterRefreshRepeat))
 	tw.kv("down_timer_adverts", strconv.Itoa(in.DownTimerAdverts))
+	tw.garpExtraIf("garp_extra_if", in.GarpExtraIf, in.GarpExtraIfAll)
 	tw.kv("lower_prio_no_advert", boolText(in.LowerPrioNoAdvert))
 	tw.kv("higher_prio_send_advert", boolText(in.HigherPrioSendAdvert))
 	tw.kv("virtual_router_id", strconv.Itoa(in.VirtualRouterID))
