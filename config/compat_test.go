@@ -151,6 +151,9 @@ func TestImplementedKeywordsAreRead(t *testing.T) {
 			t.Errorf("%s %s: no %s in %s", e.at.block, e.at.keyword, e.test, e.file)
 		}
 	}
+	if !testFuncs(t, "preprocess_test.go")["TestIncludeVariants"] {
+		t.Errorf("the include directives' proof, TestIncludeVariants, is not in config/preprocess_test.go")
+	}
 }
 
 // TestOtherIsNotRead fails when code outside this package reads a raw

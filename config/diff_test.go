@@ -256,12 +256,16 @@ func (m keepalivedMsg) String() string {
 	return "(" + m.file + ": Line " + strconv.Itoa(m.line) + ") " + m.text
 }
 
-// nonFatal reports whether keepalived prints m without failing -t: the
-// file-not-found reports of file_config_error(), which are raised at
-// CONFIG_OK unless -e or include_check is in force.
+// nonFatal reports whether keepalived may print m without failing -t: the
+// reports of file_config_error(), which are raised at CONFIG_OK unless -e,
+// include_check or the include directive (includer, includem, ...) checks
+// for what was found. Which of the two it was, the text does not say.
 func (m keepalivedMsg) nonFatal() bool {
 	return strings.HasPrefix(m.text, "Config files missing '") ||
-		strings.HasPrefix(m.text, "Configuration file '") && strings.HasSuffix(m.text, ") - skipping")
+		strings.HasPrefix(m.text, "Some config files missing: ") ||
+		strings.HasPrefix(m.text, "Configuration file '") && (strings.HasSuffix(m.text, ") - skipping") ||
+			strings.HasSuffix(m.text, "' is a directory - skipping") ||
+			strings.HasSuffix(m.text, "' is not a regular non-executable file - skipping"))
 }
 
 // parseKeepalivedOutput splits keepalived -t's stderr into messages.
