@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	goparser "go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -374,6 +375,8 @@ func warnedReason(at keywordAt) string {
 	switch {
 	case top == "bfd_instance" || k == "bfd_instance" || k == "track_bfd" || k == "BFD_CHECK" || strings.HasPrefix(at.block, "virtual_server/real_server/BFD_CHECK"):
 		return "gokeepalived has no BFD"
+	case strings.HasSuffix(at.block, "SMTP_CHECK/host") || strings.HasSuffix(at.block, "SMTP_CHECK") && k == "host":
+		return "gokeepalived does not implement SMTP_CHECK host blocks"
 	case top == "vrrp_track_process" || k == "vrrp_track_process" || k == "track_process":
 		return "gokeepalived does not track processes"
 	case top == "garp_group" || k == "garp_group" || k == "garp_extra_if" || k == "vrrp_garp_extra_if" || k == "vmac_garp_intvl" || k == "vrrp_vmac_garp_intvl":
@@ -401,4 +404,40 @@ func warnedReason(at keywordAt) string {
 		return "gokeepalived does not implement this reload or file option"
 	}
 	return "accepted and checked as keepalived does; gokeepalived does not act on it"
+}
+
+// TestParserKeywordsExist fails on a keyword the parser takes where
+// keepalived 2.2.7 has no such keyword: keepalived refuses it as unknown.
+func TestParserKeywordsExist(t *testing.T) {
+	known := make(map[keywordAt]bool)
+	for _, at := range keepalivedKeywords(t) {
+		known[at] = true
+	}
+	kw := newKeywords()
+	tables := map[string][]string{
+		"top":                          slices.Collect(maps.Keys(kw.top)),
+		"global_defs":                  slices.Collect(maps.Keys(kw.global)),
+		"vrrp_script":                  slices.Collect(maps.Keys(kw.script)),
+		"track_file":                   slices.Collect(maps.Keys(kw.trackFile)),
+		"vrrp_track_file":              slices.Collect(maps.Keys(kw.trackFile)),
+		"vrrp_sync_group":              slices.Collect(maps.Keys(kw.syncGroup)),
+		"vrrp_instance":                slices.Collect(maps.Keys(kw.instance)),
+		"vrrp_instance/authentication": slices.Collect(maps.Keys(kw.auth)),
+		"virtual_server":               slices.Collect(maps.Keys(kw.vs)),
+		"virtual_server/real_server":   slices.Collect(maps.Keys(kw.rs)),
+		"SSL":                          slices.Collect(maps.Keys(kw.ssl)),
+	}
+	for kind, h := range kw.checker {
+		tables["virtual_server/real_server/"+kind] = slices.Collect(maps.Keys(h))
+		if kind == HTTPGet || kind == SSLGet {
+			tables["virtual_server/real_server/"+kind+"/url"] = slices.Collect(maps.Keys(kw.url))
+		}
+	}
+	for block, names := range tables {
+		for _, name := range names {
+			if !known[keywordAt{block, name}] {
+				t.Errorf("the parser takes %s in %s, where keepalived 2.2.7 has no such keyword", name, block)
+			}
+		}
+	}
 }

@@ -442,13 +442,13 @@ func globalKeywords() handlers[Global] {
 			g.LVSSyncDaemon = sd
 		},
 	}
-	// Debian's keepalived is built without iptables support.
+	// Debian's keepalived is built without iptables support (and so
+	// without vrrp_ipsets, which is then an unknown keyword).
 	iptables := func(p *parser, g *Global, n *node) {
 		p.errorf(n.pos, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option")
 		g.Other = append(g.Other, p.raw(n))
 	}
 	h["vrrp_iptables"] = iptables
-	h["vrrp_ipsets"] = iptables
 	// Old spellings keepalived 2.2.7 still takes for the same setting.
 	h["lvs_flush_onstop"] = h["lvs_flush_on_stop"]
 	h["vrrp_garp_extra_if"] = func(p *parser, g *Global, n *node) {

@@ -763,14 +763,12 @@ func checkerKeywords() map[string]handlers[Checker] {
 			}
 		},
 	}
-	file["file"] = file["track_file"]
 
 	bfd := handlers[Checker]{"name": func(p *parser, c *Checker, n *node) {
 		if s, ok := p.arg(n, 1); ok {
 			c.BFD.Name, c.BFD.namePos = s, n.pos
 		}
 	}}
-	bfd["bfd_name"] = bfd["name"]
 	// keepalived's BFD_CHECK takes alpha but no other timing keyword.
 	bfd["alpha"] = common()["alpha"]
 

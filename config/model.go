@@ -266,7 +266,6 @@ type SyncGroup struct {
 	Notify                  Notifies `json:"notify,omitzero"`
 	NotifyPriorityChanges   bool     `json:"notify_priority_changes,omitempty"`
 	SMTPAlert               bool     `json:"smtp_alert,omitempty"`
-	GlobalTracking          bool     `json:"global_tracking,omitempty"`
 	SyncGroupTrackingWeight bool     `json:"sync_group_tracking_weight,omitempty"`
 }
 

@@ -349,7 +349,6 @@ func (tw *textWriter) syncGroup(g *SyncGroup) {
 	tw.notifies(&g.Notify)
 	tw.kv("notify_priority_changes", boolText(g.NotifyPriorityChanges))
 	tw.kv("smtp_alert", boolText(g.SMTPAlert))
-	tw.flag("global_tracking", g.GlobalTracking)
 	tw.flag("sync_group_tracking_weight", g.SyncGroupTrackingWeight)
 	tw.close()
 }

@@ -41,13 +41,6 @@ func syncGroupKeywords() handlers[SyncGroup] {
 		"notify_fault":  notify(func(g *SyncGroup) **Notify { return &g.Notify.Fault }),
 		"notify_stop":   notify(func(g *SyncGroup) **Notify { return &g.Notify.Stop }),
 		"notify":        notify(func(g *SyncGroup) **Notify { return &g.Notify.Any }),
-		"notify_deleted": func(p *parser, g *SyncGroup, n *node) {
-			if len(n.words) == 1 {
-				g.Notify.Deleted = &Notify{Pos: n.pos}
-				return
-			}
-			g.Notify.Deleted = p.notifyArg(n)
-		},
 		"notify_priority_changes": func(p *parser, g *SyncGroup, n *node) {
 			if v, ok := p.boolArg(n, "vrrp_sync_group notify_priority_changes"); ok {
 				g.NotifyPriorityChanges = v
@@ -58,7 +51,11 @@ func syncGroupKeywords() handlers[SyncGroup] {
 				g.SMTPAlert = v
 			}
 		},
-		"global_tracking":            func(p *parser, g *SyncGroup, n *node) { g.GlobalTracking = true },
+		// global_tracking is sync_group_tracking_weight's old name.
+		"global_tracking": func(p *parser, g *SyncGroup, n *node) {
+			p.errorf(n.pos, "(%s) global_tracking is deprecated. Use track_interface/script/file on the sync group", g.Name)
+			g.SyncGroupTrackingWeight = true
+		},
 		"sync_group_tracking_weight": func(p *parser, g *SyncGroup, n *node) { g.SyncGroupTrackingWeight = true },
 	}
 }
@@ -396,8 +393,11 @@ func instanceKeywords() handlers[Instance] {
 		},
 	}
 	keepRaw(h, func(in *Instance) *[]Raw { return &in.Other },
-		"use_vmac_addr use_ipvlan kernel_rx_buf_size linkbeat_use_polling interface_up_down_delays "+
-			"vrrp_linkbeat_use_polling")
+		"use_vmac_addr use_ipvlan kernel_rx_buf_size")
+	h["linkbeat_use_polling"] = func(p *parser, in *Instance, n *node) {
+		p.errorf(n.pos, "(%s) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block", in.Name)
+		in.Other = append(in.Other, p.raw(n))
+	}
 	h["garp_extra_if"] = func(p *parser, in *Instance, n *node) {
 		in.GarpExtraIf, in.GarpExtraIfAll = p.garpExtraIf(n, in.Name, 0)
 	}
