@@ -277,7 +277,6 @@ func globalKeywords() handlers[Global] {
 		"smtp_alert_checker":           optFlag(func(g *Global) **bool { return &g.SMTPAlertChecker }),
 		"no_email_faults":              flag(func(g *Global) *bool { return &g.NoEmailFaults }),
 		"enable_script_security":       flag(func(g *Global) *bool { return &g.EnableScriptSecurity }),
-		"vrrp_min_garp":                flag(func(g *Global) *bool { return &g.VRRPMinGarp }),
 		"vrrp_lower_prio_no_advert":    flag(func(g *Global) *bool { return &g.VRRPLowerPrioNoAdvert }),
 		"vrrp_higher_prio_send_advert": flag(func(g *Global) *bool { return &g.VRRPHigherPrioSendAdvert }),
 		"vrrp_strict":                  flag(func(g *Global) *bool { return &g.VRRPStrict }),
@@ -449,14 +448,43 @@ func globalKeywords() handlers[Global] {
 		g.Other = append(g.Other, p.raw(n))
 	}
 	h["vrrp_iptables"] = iptables
+	// vrrp_min_garp sends one gratuitous ARP and no refresh, by changing,
+	// at its place in the file, the garp settings still at their default:
+	// a later keyword overrides it, an earlier one stands.
+	h["vrrp_min_garp"] = func(p *parser, g *Global, n *node) {
+		if len(n.words) > 1 {
+			v, ok := trueFalse(n.words[1])
+			if !ok {
+				p.errorf(n.pos, "Invalid value for vrrp_min_garp specified")
+				return
+			}
+			if !v {
+				return
+			}
+		}
+		g.VRRPMinGarp = true
+		set := p.globalSeen
+		if !set["vrrp_garp_master_repeat"] || g.VRRPGarpMasterRepeat == DefaultGarpMasterRepeat {
+			g.VRRPGarpMasterRepeat, set["vrrp_garp_master_repeat"] = 1, true
+		}
+		if !set["vrrp_garp_master_refresh"] {
+			g.VRRPGarpMasterRefresh = 0
+		}
+		if !set["vrrp_garp_master_refresh_repeat"] || g.VRRPGarpMasterRefreshRepeat == 1 {
+			g.VRRPGarpMasterRefreshRepeat, set["vrrp_garp_master_refresh_repeat"] = 0, true
+		}
+		if !set["vrrp_garp_master_delay"] || g.VRRPGarpMasterDelay == DefaultGarpMasterDelay {
+			g.VRRPGarpMasterDelay, set["vrrp_garp_master_delay"] = 0, true
+		}
+	}
 	// Old spellings keepalived 2.2.7 still takes for the same setting.
 	h["lvs_flush_onstop"] = h["lvs_flush_on_stop"]
 	h["vrrp_garp_extra_if"] = func(p *parser, g *Global, n *node) {
-		g.VRRPGarpExtraIf, g.VRRPGarpExtraIfAll = p.garpExtraIf(n, "", 1)
+		p.garpExtraIf(n, "", 1, &g.VRRPGarpExtraIf, &g.VRRPGarpExtraIfAll)
 	}
 	h["vrrp_vmac_garp_intvl"] = func(p *parser, g *Global, n *node) {
 		p.errorf(n.pos, `Keyword "vrrp_vmac_garp_intvl" is deprecated - please use "vrrp_garp_extra_if"`)
-		g.VRRPGarpExtraIf, g.VRRPGarpExtraIfAll = p.garpExtraIf(n, "", 1)
+		p.garpExtraIf(n, "", 1, &g.VRRPGarpExtraIf, &g.VRRPGarpExtraIfAll)
 	}
 	keepRaw(h, func(g *Global) *[]Raw { return &g.Other },
 		"process_names process_name vrrp_process_name checker_process_name bfd_process_name "+

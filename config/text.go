@@ -129,9 +129,10 @@ func (tw *textWriter) line(words ...string) {
 }
 
 // kv writes a keyword and its values; an empty first value drops the line.
-// garpExtraIf writes garp_extra_if or vrrp_garp_extra_if when set.
-func (tw *textWriter) garpExtraIf(key string, d time.Duration, all bool) {
-	if d <= 0 {
+// garpExtraIf writes garp_extra_if or vrrp_garp_extra_if when set; only
+// the instance keyword (zeroOK) takes a delay of 0.
+func (tw *textWriter) garpExtraIf(key string, d time.Duration, all, zeroOK bool) {
+	if d <= 0 && !(zeroOK && all) {
 		return
 	}
 	v := []string{strconv.FormatInt(int64(d/time.Second), 10)}
@@ -247,20 +248,24 @@ func (tw *textWriter) global(g *Global) {
 	}
 	tw.kv("vrrp_mcast_group4", g.VRRPMcastGroup4.String())
 	tw.kv("vrrp_mcast_group6", g.VRRPMcastGroup6.String())
+	// vrrp_min_garp first: the values after it are the ones in force.
+	tw.flag("vrrp_min_garp", g.VRRPMinGarp)
 	tw.kv("vrrp_garp_master_delay", seconds(g.VRRPGarpMasterDelay))
 	tw.kv("vrrp_garp_master_repeat", strconv.Itoa(g.VRRPGarpMasterRepeat))
 	tw.kv("vrrp_garp_lower_prio_delay", seconds(g.VRRPGarpLowerPrioDelay))
 	tw.kv("vrrp_garp_lower_prio_repeat", strconv.Itoa(g.VRRPGarpLowerPrioRepeat))
 	tw.kv("vrrp_garp_master_refresh", seconds(g.VRRPGarpMasterRefresh))
-	tw.kv("vrrp_garp_master_refresh_repeat", strconv.Itoa(g.VRRPGarpMasterRefreshRepeat))
+	// 0, which only vrrp_min_garp sets, is not a value the keyword takes.
+	if g.VRRPGarpMasterRefreshRepeat > 0 {
+		tw.kv("vrrp_garp_master_refresh_repeat", strconv.Itoa(g.VRRPGarpMasterRefreshRepeat))
+	}
 	if g.VRRPGarpInterval > 0 {
 		tw.kv("vrrp_garp_interval", seconds(g.VRRPGarpInterval))
 	}
 	if g.VRRPGnaInterval > 0 {
 		tw.kv("vrrp_gna_interval", seconds(g.VRRPGnaInterval))
 	}
-	tw.flag("vrrp_min_garp", g.VRRPMinGarp)
-	tw.garpExtraIf("vrrp_garp_extra_if", g.VRRPGarpExtraIf, g.VRRPGarpExtraIfAll)
+	tw.garpExtraIf("vrrp_garp_extra_if", g.VRRPGarpExtraIf, g.VRRPGarpExtraIfAll, false)
 	tw.flag("vrrp_lower_prio_no_advert", g.VRRPLowerPrioNoAdvert)
 	tw.flag("vrrp_higher_prio_send_advert", g.VRRPHigherPrioSendAdvert)
 	tw.kv("vrrp_version", strconv.Itoa(g.VRRPVersion))
@@ -394,9 +399,13 @@ func (tw *textWriter) instance(in *Instance) {
 	tw.kv("garp_lower_prio_delay", seconds(in.GarpLowerPrioDelay))
 	tw.kv("garp_lower_prio_repeat", strconv.Itoa(in.GarpLowerPrioRepeat))
 	tw.kv("garp_master_refresh", seconds(in.GarpMasterRefresh))
-	tw.kv("garp_master_refresh_repeat", strconv.Itoa(in.GarpMasterRefreshRepeat))
+	// 0 comes only from the global vrrp_min_garp, which the instance
+	// inherits again.
+	if in.GarpMasterRefreshRepeat > 0 {
+		tw.kv("garp_master_refresh_repeat", strconv.Itoa(in.GarpMasterRefreshRepeat))
+	}
 	tw.kv("down_timer_adverts", strconv.Itoa(in.DownTimerAdverts))
-	tw.garpExtraIf("garp_extra_if", in.GarpExtraIf, in.GarpExtraIfAll)
+	tw.garpExtraIf("garp_extra_if", in.GarpExtraIf, in.GarpExtraIfAll, true)
 	tw.kv("lower_prio_no_advert", boolText(in.LowerPrioNoAdvert))
 	tw.kv("higher_prio_send_advert", boolText(in.HigherPrioSendAdvert))
 	tw.kv("virtual_router_id", strconv.Itoa(in.VirtualRouterID))

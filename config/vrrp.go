@@ -399,46 +399,46 @@ func instanceKeywords() handlers[Instance] {
 		in.Other = append(in.Other, p.raw(n))
 	}
 	h["garp_extra_if"] = func(p *parser, in *Instance, n *node) {
-		in.GarpExtraIf, in.GarpExtraIfAll = p.garpExtraIf(n, in.Name, 0)
+		p.garpExtraIf(n, in.Name, 0, &in.GarpExtraIf, &in.GarpExtraIfAll)
 	}
 	h["vmac_garp_intvl"] = func(p *parser, in *Instance, n *node) {
 		p.errorf(n.pos, `Keyword "vmac_garp_intvl" is deprecated - please use "garp_extra_if"`)
-		in.GarpExtraIf, in.GarpExtraIfAll = p.garpExtraIf(n, in.Name, 0)
+		p.garpExtraIf(n, in.Name, 0, &in.GarpExtraIf, &in.GarpExtraIfAll)
 	}
 	return h
 }
 
 // garpExtraIf reads "[DELAY] [all]" of garp_extra_if (instance names the
-// vrrp_instance, lo is 0) or vrrp_garp_extra_if (global, lo is 1), as
-// keepalived's handlers do: a bad word or no delay drops the keyword.
-func (p *parser) garpExtraIf(n *node, instance string, lo uint64) (time.Duration, bool) {
+// vrrp_instance, lo is 0) or vrrp_garp_extra_if (global, lo is 1) into
+// delay and all, as keepalived's handlers do: an "all" counts as soon as
+// it is read, and a bad word or no delay leaves delay as it was.
+func (p *parser) garpExtraIf(n *node, instance string, lo uint64, delay *time.Duration, all *bool) {
 	prefix := ""
 	if instance != "" {
 		prefix = "(" + instance + "): "
 	}
 	var (
-		delay    uint64
+		d        uint64
 		hasDelay bool
-		all      bool
 	)
 	for _, w := range n.words[1:] {
 		if w == "all" {
-			all = true
+			*all = true
 			continue
 		}
 		v, ok := p.uintValue(n.pos, w, lo, 86400)
 		if !ok {
 			p.errorf(n.pos, "%s%s '%s' invalid - ignoring", prefix, n.words[0], w)
-			return 0, false
+			return
 		}
-		delay, hasDelay = v, true
+		d, hasDelay = v, true
 	}
 	// The global keyword takes 0 as no delay, the instance one does not.
-	if !hasDelay || instance == "" && delay == 0 {
+	if !hasDelay || instance == "" && d == 0 {
 		p.errorf(n.pos, "%s%s specified without time - ignoring", prefix, n.words[0])
-		return 0, false
+		return
 	}
-	return time.Duration(delay) * time.Second, all
+	*delay = time.Duration(d) * time.Second
 }
 
 // unicastPeer reads "ADDR [min_ttl N] [max_ttl N]".
