@@ -14,6 +14,7 @@ type keywords struct {
 	global    handlers[Global]
 	script    handlers[Script]
 	trackFile handlers[TrackFile]
+	process   handlers[TrackProcess]
 	syncGroup handlers[SyncGroup]
 	instance  handlers[Instance]
 	auth      handlers[Auth]
@@ -44,6 +45,7 @@ func newKeywords() *keywords {
 		global:    globalKeywords(),
 		script:    scriptKeywords(),
 		trackFile: trackFileKeywords(),
+		process:   trackProcessKeywords(),
 		syncGroup: syncGroupKeywords(),
 		instance:  instanceKeywords(),
 		auth:      authKeywords(),
@@ -108,6 +110,19 @@ func topKeywords() handlers[Config] {
 			}
 			c.TrackFiles = append(c.TrackFiles, f)
 		},
+		"vrrp_track_process": func(p *parser, c *Config, n *node) {
+			name, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			tp := TrackProcess{Pos: n.pos, Name: name, Quorum: 1, QuorumMax: math.MaxUint32}
+			end := block(p, n, &tp, p.kw.process)
+			if tp.Process == "" {
+				p.errorf(end, "track process '%s' process name not specified", name)
+				return
+			}
+			c.TrackProcesses = append(c.TrackProcesses, tp)
+		},
 		"vrrp_sync_group": func(p *parser, c *Config, n *node) {
 			name, ok := p.arg(n, 1)
 			if !ok {
@@ -158,7 +173,7 @@ func topKeywords() handlers[Config] {
 	}
 	h["vrrp_track_file"] = h["track_file"]
 	keepRaw(h, func(c *Config) *[]Raw { return &c.Other },
-		"linkbeat_interfaces track_group vrrp_track_process bfd_instance garp_group interface_up_down_delays "+
+		"linkbeat_interfaces track_group bfd_instance garp_group interface_up_down_delays "+
 			"net_namespace net_namespace_ipvs namespace_with_ipsets instance use_pid_dir "+
 			"child_wait_time linkbeat_use_polling")
 	return h

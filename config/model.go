@@ -19,6 +19,7 @@ type Config struct {
 	StaticRules         []Rule               `json:"static_rules,omitempty"`
 	Scripts             []Script             `json:"vrrp_scripts,omitempty"`
 	TrackFiles          []TrackFile          `json:"track_files,omitempty"`
+	TrackProcesses      []TrackProcess       `json:"vrrp_track_processes,omitempty"`
 	SyncGroups          []SyncGroup          `json:"vrrp_sync_groups,omitempty"`
 	Instances           []Instance           `json:"vrrp_instances,omitempty"`
 	VirtualServerGroups []VirtualServerGroup `json:"virtual_server_groups,omitempty"`
@@ -222,6 +223,39 @@ type TrackFile struct {
 	// InitValue and InitOverwrite are init_file's [VALUE] [overwrite].
 	InitValue     int  `json:"init_value,omitempty"`
 	InitOverwrite bool `json:"init_overwrite,omitempty"`
+
+	weightSet bool
+}
+
+// ParamMatch is how a vrrp_track_process compares a process's arguments
+// with its process line.
+type ParamMatch string
+
+// The param_match values; ParamMatchNone compares the name alone.
+const (
+	ParamMatchNone    ParamMatch = ""
+	ParamMatchExact   ParamMatch = "exact"
+	ParamMatchInitial ParamMatch = "initial"
+	ParamMatchPartial ParamMatch = "partial"
+)
+
+// TrackProcess is a vrrp_track_process block: a process whose running
+// instances, counted against a quorum, move priorities.
+type TrackProcess struct {
+	Pos         Pos        `json:"pos,omitzero"`
+	Name        string     `json:"name"`
+	Process     string     `json:"process"`
+	Params      []string   `json:"params,omitempty"`
+	ParamMatch  ParamMatch `json:"param_match,omitempty"`
+	FullCommand bool       `json:"full_command,omitempty"`
+	Weight      int        `json:"weight,omitempty"`
+	Reverse     bool       `json:"reverse,omitempty"`
+	Quorum      uint32     `json:"quorum"`
+	QuorumMax   uint32     `json:"quorum_max"`
+	// TerminateDelay and ForkDelay are how long a process count must hold
+	// before it counts (delay sets both).
+	TerminateDelay time.Duration `json:"terminate_delay,omitempty"`
+	ForkDelay      time.Duration `json:"fork_delay,omitempty"`
 
 	weightSet bool
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -52,6 +53,9 @@ func (c *Config) WriteText(w io.Writer) error {
 	}
 	for _, s := range c.Scripts {
 		tw.script(&s)
+	}
+	for i := range c.TrackProcesses {
+		tw.trackProcess(&c.TrackProcesses[i])
 	}
 	for _, g := range c.SyncGroups {
 		tw.syncGroup(&g)
@@ -129,6 +133,37 @@ func (tw *textWriter) line(words ...string) {
 }
 
 // kv writes a keyword and its values; an empty first value drops the line.
+func (tw *textWriter) trackProcess(tp *TrackProcess) {
+	tw.open("vrrp_track_process", tp.Name)
+	tw.kv("process", append([]string{quote(tp.Process)}, tp.Params...)...)
+	if tp.ParamMatch != ParamMatchNone && tp.ParamMatch != ParamMatchExact {
+		tw.kv("param_match", string(tp.ParamMatch))
+	} else if tp.ParamMatch == ParamMatchExact && len(tp.Params) == 0 {
+		tw.kv("param_match")
+	}
+	if tp.FullCommand {
+		tw.kv("full_command")
+	}
+	if tp.Weight != 0 {
+		tw.kv("weight", strconv.Itoa(tp.Weight), flagWord(tp.Reverse, "reverse"))
+	}
+	// quorum_max before quorum, which may not exceed it; without a
+	// quorum_max there is no limit.
+	if tp.QuorumMax != math.MaxUint32 {
+		tw.kv("quorum_max", strconv.FormatUint(uint64(tp.QuorumMax), 10))
+	}
+	if tp.QuorumMax > 0 && tp.Quorum != 1 {
+		tw.kv("quorum", strconv.FormatUint(uint64(tp.Quorum), 10))
+	}
+	if tp.TerminateDelay > 0 {
+		tw.kv("terminate_delay", seconds(tp.TerminateDelay))
+	}
+	if tp.ForkDelay > 0 {
+		tw.kv("fork_delay", seconds(tp.ForkDelay))
+	}
+	tw.close()
+}
+
 // garpExtraIf writes garp_extra_if or vrrp_garp_extra_if when set; only
 // the instance keyword (zeroOK) takes a delay of 0.
 func (tw *textWriter) garpExtraIf(key string, d time.Duration, all, zeroOK bool) {

@@ -17,11 +17,21 @@ func (p *parser) validate() {
 	for _, f := range c.TrackFiles {
 		files[f.Name] = true
 	}
+	tracked := trackedNames{scripts: scripts, files: files,
+		processes: make(map[string]bool, len(c.TrackProcesses)), bfds: make(map[string]bool)}
+	for _, tp := range c.TrackProcesses {
+		tracked.processes[tp.Name] = true
+	}
+	for _, r := range c.Other {
+		if len(r.Words) > 1 && r.Words[0] == "bfd_instance" {
+			tracked.bfds[r.Words[1]] = true
+		}
+	}
 	for i := range c.Instances {
-		p.validateInstance(&c.Instances[i], scripts, files)
+		p.validateInstance(&c.Instances[i], tracked)
 	}
 	p.validateVRIDs()
-	p.validateSyncGroups(scripts, files)
+	p.validateSyncGroups(tracked)
 	groups := make(map[string]*VirtualServerGroup, len(c.VirtualServerGroups))
 	for i := range c.VirtualServerGroups {
 		groups[c.VirtualServerGroups[i].Name] = &c.VirtualServerGroups[i]
@@ -31,7 +41,21 @@ func (p *parser) validate() {
 	}
 }
 
-func (p *parser) validateInstance(in *Instance, scripts, files map[string]bool) {
+// trackedNames are the names of what instances and sync groups may track.
+type trackedNames struct {
+	scripts, files, processes, bfds map[string]bool
+}
+
+// existingTracks drops, with keepalived's message, the tracked entries
+// of owner (an instance or sync group) that name nothing configured.
+func (p *parser) existingTracks(t *Tracking, names trackedNames, owner string) {
+	t.Scripts = p.existing(t.Scripts, names.scripts, "(%s) track script %s not found, ignoring...", owner)
+	t.Files = p.existing(t.Files, names.files, "(%s) track file %s not found, ignoring...", owner)
+	t.Processes = p.existing(t.Processes, names.processes, "(%s) track process %s not found, ignoring...", owner)
+	t.BFDs = p.existing(t.BFDs, names.bfds, "(%s) track bfd %s not found, ignoring...", owner)
+}
+
+func (p *parser) validateInstance(in *Instance, tracked trackedNames) {
 	if in.VirtualRouterID == 0 {
 		p.errorf(in.Pos, "(%s) the virtual router id must be set", in.Name)
 	}
@@ -91,8 +115,7 @@ func (p *parser) validateInstance(in *Instance, scripts, files map[string]bool) 
 			}
 		}
 	}
-	in.Tracking.Scripts = p.existing(in.Tracking.Scripts, scripts, "(%s) track script %s not found, ignoring...", in.Name)
-	in.Tracking.Files = p.existing(in.Tracking.Files, files, "(%s) track file %s not found, ignoring...", in.Name)
+	p.existingTracks(&in.Tracking, tracked, in.Name)
 }
 
 // validateVRIDs reports instances that share a VRID on one interface and
@@ -122,7 +145,7 @@ func (p *parser) validateVRIDs() {
 	}
 }
 
-func (p *parser) validateSyncGroups(scripts, files map[string]bool) {
+func (p *parser) validateSyncGroups(tracked trackedNames) {
 	c := p.cfg
 	instances := make(map[string]bool, len(c.Instances))
 	for _, in := range c.Instances {
@@ -156,8 +179,7 @@ func (p *parser) validateSyncGroups(scripts, files map[string]bool) {
 		case len(members) == 1:
 			p.errorf(g.Pos, "Sync group %s has only %d virtual router(s) - this probably isn't what you want", g.Name, len(members))
 		}
-		g.Tracking.Scripts = p.existing(g.Tracking.Scripts, scripts, "(%s) track script %s not found, ignoring...", g.Name)
-		g.Tracking.Files = p.existing(g.Tracking.Files, files, "(%s) track file %s not found, ignoring...", g.Name)
+		p.existingTracks(&g.Tracking, tracked, g.Name)
 		groups = append(groups, g)
 	}
 	c.SyncGroups = groups

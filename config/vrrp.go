@@ -3,6 +3,7 @@ package config
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -406,6 +407,125 @@ func instanceKeywords() handlers[Instance] {
 		p.garpExtraIf(n, in.Name, 0, &in.GarpExtraIf, &in.GarpExtraIfAll)
 	}
 	return h
+}
+
+// trackProcessKeywords are those of a vrrp_track_process block, with
+// keepalived's messages (vrrp_parser.c vrrp_tprocess_*_handler).
+func trackProcessKeywords() handlers[TrackProcess] {
+	delay := func(prefix string, terminate, fork bool) func(*parser, *TrackProcess, *node) {
+		return func(p *parser, tp *TrackProcess, n *node) {
+			v, ok := p.timerArg(n, 1, time.Microsecond, time.Hour)
+			if !ok {
+				if len(n.words) > 1 {
+					p.errorf(n.pos, "%sdelay (%s) for vrrp_track_process %s must be between [0.000001..3600] inclusive. Ignoring...", prefix, n.words[1], tp.Name)
+				}
+				return
+			}
+			if terminate {
+				tp.TerminateDelay = v
+			}
+			if fork {
+				tp.ForkDelay = v
+			}
+		}
+	}
+	return handlers[TrackProcess]{
+		"process": func(p *parser, tp *TrackProcess, n *node) {
+			name, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			if tp.Process != "" {
+				p.errorf(n.pos, "Process already set for track process %s - ignoring %s", tp.Name, name)
+				return
+			}
+			tp.Process = name
+			if len(n.words) > 2 {
+				tp.Params = slices.Clone(n.words[2:])
+				if tp.ParamMatch == ParamMatchNone {
+					tp.ParamMatch = ParamMatchExact
+				}
+				tp.FullCommand = true
+			}
+		},
+		"param_match": func(p *parser, tp *TrackProcess, n *node) {
+			m := ParamMatchExact
+			if len(n.words) > 1 {
+				switch n.words[1] {
+				case "initial":
+					m = ParamMatchInitial
+				case "partial":
+					m = ParamMatchPartial
+				default:
+					p.errorf(n.pos, "Invalid param_match type %s - ignoring", n.words[1])
+					return
+				}
+			}
+			tp.ParamMatch, tp.FullCommand = m, true
+		},
+		"weight": func(p *parser, tp *TrackProcess, n *node) {
+			if len(n.words) < 2 {
+				p.errorf(n.pos, "No weight specified for track process %s - ignoring", tp.Name)
+				return
+			}
+			if tp.weightSet {
+				p.errorf(n.pos, "Weight already set for track process %s - ignoring %s", tp.Name, n.words[1])
+				return
+			}
+			v, ok := p.intArg(n, 1, -254, 254)
+			if !ok {
+				p.errorf(n.pos, "Weight (%s) for vrrp_track_process %s must be between [-254..254] inclusive. Ignoring...", n.words[1], tp.Name)
+				return
+			}
+			if len(n.words) > 2 {
+				if n.words[2] == "reverse" {
+					tp.Reverse = true
+				} else {
+					p.errorf(n.pos, "vrrp_track_process %s unknown weight option %s", tp.Name, n.words[2])
+				}
+			}
+			// keepalived takes a weight of 0 as no weight set.
+			tp.Weight, tp.weightSet = int(v), v != 0
+		},
+		"quorum": func(p *parser, tp *TrackProcess, n *node) {
+			v, ok := p.uintArg(n, 1, 1, 65535)
+			if !ok {
+				if len(n.words) > 1 {
+					p.errorf(n.pos, "Quorum (%s) for vrrp_track_process %s must be between [1..65535] inclusive. Ignoring...", n.words[1], tp.Name)
+				}
+				return
+			}
+			if uint32(v) > tp.QuorumMax {
+				p.errorf(n.pos, "Quorum is greater than quorum_max - ignoring")
+				return
+			}
+			tp.Quorum = uint32(v)
+		},
+		"quorum_max": func(p *parser, tp *TrackProcess, n *node) {
+			v, ok := p.uintArg(n, 1, 0, 65535)
+			if !ok {
+				if len(n.words) > 1 {
+					p.errorf(n.pos, "quorum_max (%s) for vrrp_track_process %s must be between [0..65535] inclusive. Ignoring...", n.words[1], tp.Name)
+				}
+				return
+			}
+			// quorum_max 0 is allowed while quorum is not set.
+			if (v != 0 || tp.Quorum > 1) && uint32(v) < tp.Quorum {
+				p.errorf(n.pos, "quorum_max is less than quorum - ignoring")
+				return
+			}
+			tp.QuorumMax = uint32(v)
+			if v == 0 {
+				tp.Quorum = 0
+			} else if tp.Quorum == 0 {
+				tp.Quorum = 1
+			}
+		},
+		"delay":           delay("", true, true),
+		"terminate_delay": delay("terminate_", true, false),
+		"fork_delay":      delay("fork_", false, true),
+		"full_command":    func(p *parser, tp *TrackProcess, n *node) { tp.FullCommand = true },
+	}
 }
 
 // garpExtraIf reads "[DELAY] [all]" of garp_extra_if (instance names the
