@@ -98,3 +98,68 @@ func TestGarpExtraIf(t *testing.T) {
 		t.Errorf("garp_extra_if %v all %v, want 0 true", in.GarpExtraIf, in.GarpExtraIfAll)
 	}
 }
+
+// TestStrictForcesValues checks the values strict mode forces on an
+// instance, as keepalived's vrrp_complete_instance does, so that -d shows
+// them and the VRRP loop runs with them: settings written in global_defs
+// give way silently, those the instance writes itself with a message.
+func TestStrictForcesValues(t *testing.T) {
+	src := `global_defs {
+    vrrp_strict
+    vrrp_lower_prio_no_advert false
+    vrrp_higher_prio_send_advert
+    vrrp_garp_lower_prio_repeat 3
+    vrrp_garp_lower_prio_delay 2
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    state MASTER
+    authentication {
+        auth_type PASS
+        auth_pass secret
+    }
+    down_timer_adverts 5
+    virtual_ipaddress {
+        10.0.0.1
+    }
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    lower_prio_no_advert false
+    higher_prio_send_advert
+    garp_lower_prio_repeat 2
+    accept
+    virtual_ipaddress {
+        10.0.0.2
+    }
+}
+`
+	cfg, diags := parseText(t, src)
+	want := []string{
+		"8: error: (VI_1) down_timer_adverts is incompatible with strict mode - resetting",
+		"21: error: (VI_2) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting",
+		"21: error: (VI_2) Strict mode requires no repeat garps. resetting",
+		"21: error: (VI_2) Strict mode requires no lower priority advert. resetting",
+		"21: error: (VI_2) strict mode requires higher_prio_send_advert to be clear. resetting",
+		"8: error: (VI_1) State MASTER must match being address owner",
+		"12: error: (VI_1) Strict mode does not support authentication. Ignoring.",
+	}
+	if len(diags) != len(want) {
+		t.Fatalf("diagnostics:\n got %q\nwant %q", diags, want)
+	}
+	for i := range want {
+		if diags[i] != want[i] {
+			t.Errorf("diagnostics:\n got %q\nwant %q", diags, want)
+			break
+		}
+	}
+	for _, in := range cfg.Instances {
+		if !in.StrictMode || in.Accept || !in.LowerPrioNoAdvert || in.HigherPrioSendAdvert ||
+			in.GarpLowerPrioRepeat != 0 || in.GarpLowerPrioDelay != 0 || in.DownTimerAdverts != 3 ||
+			in.Auth != nil || in.State != StateBackup {
+			t.Errorf("%s: strict mode's values not forced: %+v", in.Name, in)
+		}
+	}
+}

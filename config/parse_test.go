@@ -212,7 +212,7 @@ func TestParseInstance(t *testing.T) {
 global_defs {
     vrrp_garp_master_delay 7
     vrrp_version 3
-    vrrp_strict
+    vrrp_min_garp false
 }
 vrrp_script chk {
     script "/bin/check web"
@@ -248,7 +248,7 @@ vrrp_instance VI_1 { state MASTER
 	in := cfg.Instances[0]
 	want := Instance{
 		Name: "VI_1", State: StateMaster, Interface: "eth0", VirtualRouterID: 51, Priority: 150,
-		AdvertInt: 500 * time.Millisecond, Version: 3, StrictMode: true, Accept: false,
+		AdvertInt: 500 * time.Millisecond, Version: 3, Accept: true,
 		GarpMasterDelay: 7 * time.Second, GarpMasterRepeat: 2, GarpLowerPrioDelay: 7 * time.Second,
 		GarpLowerPrioRepeat: 2, GarpMasterRefreshRepeat: 1, DownTimerAdverts: 3, UnicastTTL: 255,
 		UnicastSrcIP: netip.MustParseAddr("10.0.0.2"),

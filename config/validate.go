@@ -59,9 +59,38 @@ func (p *parser) validateInstance(in *Instance, tracked trackedNames) {
 	if in.VirtualRouterID == 0 {
 		p.errorf(in.Pos, "(%s) the virtual router id must be set", in.Name)
 	}
+	v6 := len(in.VirtualIPs) > 0 && in.VirtualIPs[0].Prefix.Addr().Is6()
+	if v6 && in.Version == 2 {
+		// VRRP version 2 has no IPv6; keepalived takes version 3 unless
+		// the instance asked for 2, which strict mode refuses.
+		if in.StrictMode && in.set.version {
+			p.errorf(in.Pos, "(%s) cannot use IPv6 with VRRP version 2; setting version 3", in.Name)
+		}
+		if in.StrictMode || !in.set.version {
+			in.Version = 3
+		}
+	}
+	if in.StrictMode && in.set.state && (in.State == StateMaster) != (in.Priority == 255) {
+		p.errorf(in.Pos, "(%s) State MASTER must match being address owner", in.Name)
+		in.State = StateBackup
+		if in.Priority == 255 {
+			in.State = StateMaster
+		}
+	}
+	if in.Auth != nil && in.StrictMode {
+		p.errorf(in.Auth.Pos, "(%s) Strict mode does not support authentication. Ignoring.", in.Name)
+		in.Auth = nil
+	}
 	if in.Auth != nil && in.Version == 3 {
 		p.errorf(in.Auth.Pos, "(%s) VRRP version 3 does not support authentication. Ignoring.", in.Name)
 		in.Auth = nil
+	}
+	if v6 && len(in.UnicastPeers) == 0 && in.StrictMode && !in.VirtualIPs[0].Prefix.Addr().IsLinkLocalUnicast() {
+		p.errorf(in.Pos, "(%s) the first IPv6 VIP address must be link local", in.Name)
+	}
+	if in.Priority == 255 && in.Nopreempt {
+		p.errorf(in.Pos, "(%s) nopreempt is incompatible with priority 255. resetting nopreempt", in.Name)
+		in.Nopreempt = false
 	}
 	if in.Auth != nil && in.Auth.Type == AuthNone {
 		in.Auth = nil
@@ -97,7 +126,11 @@ func (p *parser) validateInstance(in *Instance, tracked trackedNames) {
 		in.UnicastTTL = 255
 	}
 	if len(in.VirtualIPs) == 0 {
-		p.errorf(in.Pos, "(%s) No VIP specified; at least one is sensible", in.Name)
+		if in.Version == 3 || in.StrictMode {
+			p.errorf(in.Pos, "(%s) No VIP specified; at least one is required", in.Name)
+		} else {
+			p.errorf(in.Pos, "(%s) No VIP specified; at least one is sensible", in.Name)
+		}
 	} else {
 		v6 := in.VirtualIPs[0].Prefix.Addr().Is6()
 		vips := in.VirtualIPs[:0]
@@ -109,6 +142,23 @@ func (p *parser) validateInstance(in *Instance, tracked trackedNames) {
 			vips = append(vips, a)
 		}
 		in.VirtualIPs = vips
+		// The count is one byte of the advertisement, which must fit in
+		// a 1500 byte frame; the rest are kept, but not advertised.
+		room := (1500 - 14 - 20 - 8 - 8) / 4
+		switch {
+		case v6:
+			room = (1500 - 14 - 40 - 8) / 16
+		case in.Version == 2 && in.Auth != nil && in.Auth.Type == AuthAH:
+			room = (1500 - 14 - 20 - 8 - 8 - 24) / 4
+		case in.Version == 3:
+			room = (1500 - 14 - 20 - 8) / 4
+		}
+		room = min(room, 255)
+		if len(in.VirtualIPs) > room {
+			p.errorf(in.Pos, "(%s) Number of VIPs (%d) exceeds maximum/space available in packet (max %d addresses) - excess moved to eVIPs", in.Name, len(in.VirtualIPs), room)
+			in.ExcludedVIPs = append(in.ExcludedVIPs, in.VirtualIPs[room:]...)
+			in.VirtualIPs = in.VirtualIPs[:room]
+		}
 		for _, peer := range in.UnicastPeers {
 			if peer.Addr.Is6() != v6 {
 				p.errorf(peer.Pos, "(%s) unicast peer %s is not of the instance's address family", in.Name, peer.Addr)
