@@ -19,7 +19,7 @@ const implementedTable = `
 top global_defs Config.Global TestKeepalivedSMTP notify/smtp_test.go
 top vrrp_instance Config.Instances TestDaemonReloadNotifyOutputs cmd/gokeepalived/reload_test.go
 top vrrp_sync_group Config.SyncGroups TestNotifyMailsStateOnce internal/vrrpd/vrrpd_test.go
-top vrrp_script Config.Scripts TestScriptState vrrp/track_test.go
+top vrrp_script Config.Scripts TestRouterTracking vrrp/tracklab_test.go
 top track_file Config.TrackFiles TestInitTrackFiles internal/vrrpd/vrrpd_test.go
 top vrrp_track_file Config.TrackFiles TestInitTrackFiles internal/vrrpd/vrrpd_test.go
 top virtual_server Config.VirtualServers TestServices internal/lvs/table_test.go
@@ -32,8 +32,6 @@ global_defs smtp_server Global.SMTPServer,Global.SMTPPort TestDaemonSMTPAlert cm
 global_defs smtp_helo_name Global.SMTPHeloName TestKeepalivedSMTP notify/smtp_test.go
 global_defs smtp_connect_timeout Global.SMTPConnectTimeout TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go
 global_defs smtp_alert Global.SMTPAlert TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go
-global_defs smtp_alert_vrrp Global.SMTPAlertVRRP TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go
-global_defs smtp_alert_checker Global.SMTPAlertChecker TestCheckerAlerts internal/checkerd/alerts_test.go
 global_defs no_checker_emails Global.NoCheckerEmails TestCheckerAlertsNoCheckerEmails internal/checkerd/alerts_test.go
 global_defs enable_script_security Global.EnableScriptSecurity TestDaemonScriptSecurity cmd/gokeepalived/security_test.go
 global_defs script_user Global.ScriptUser,Global.ScriptGroup TestDaemonScriptSecurity cmd/gokeepalived/security_test.go
@@ -43,34 +41,24 @@ global_defs notify_fifo_script Global.NotifyFIFO TestDaemonScriptSecurity cmd/go
 global_defs vrrp_notify_fifo Global.VRRPNotifyFIFO TestNotifierMatchesKeepalived notify/notifier_test.go
 global_defs vrrp_notify_fifo_script Global.VRRPNotifyFIFO TestDaemonScriptSecurity cmd/gokeepalived/security_test.go
 global_defs lvs_notify_fifo Global.LVSNotifyFIFO TestNotifierMatchesKeepalivedLVS notify/lvs_test.go
-global_defs lvs_notify_fifo_script Global.LVSNotifyFIFO TestNotifierMatchesKeepalivedLVS notify/lvs_test.go
 global_defs lvs_flush Global.LVSFlush TestGuestCheckerLoopTakesOver cmd/gokeepalived/contain_kernel_test.go
-global_defs lvs_flush_on_stop Global.LVSFlushOnStop TestShutdown internal/lvs/state_test.go
-global_defs lvs_flush_onstop Global.LVSFlushOnStop TestShutdown internal/lvs/state_test.go
-global_defs lvs_timeouts Global.LVSTimeouts TestEveryConfigValueMaps internal/lvs/table_test.go
-global_defs lvs_sync_daemon Global.LVSSyncDaemon TestGuestSyncDaemon ipvs/kernel_test.go
+global_defs lvs_sync_daemon Global.LVSSyncDaemon TestGuestSyncDaemon test/e2e/lvs/director_test.go
 global_defs rs_init_notifies Global.RSInitNotifies TestInitNotifies internal/lvs/state_test.go
-global_defs vrrp_mcast_group4 Global.VRRPMcastGroup4 TestRouterStartup vrrp/router_test.go
-global_defs vrrp_mcast_group6 Global.VRRPMcastGroup6 TestRouterVMAC6 vrrp/vmac6_test.go
-global_defs vrrp_garp_master_delay Instance.GarpMasterDelay TestRouterReload vrrp/reload_test.go
+global_defs vrrp_garp_master_delay Instance.GarpMasterDelay TestMasterAdvertisesAndAnnounces vrrp/instance_test.go
 global_defs vrrp_garp_master_repeat Instance.GarpMasterRepeat TestMasterAdvertisesAndAnnounces vrrp/instance_test.go
 global_defs vrrp_garp_lower_prio_delay Instance.GarpLowerPrioDelay TestMasterReceive vrrp/instance_test.go
 global_defs vrrp_garp_lower_prio_repeat Instance.GarpLowerPrioRepeat TestMasterReceive vrrp/instance_test.go
 global_defs vrrp_garp_master_refresh Instance.GarpMasterRefresh TestMasterAdvertisesAndAnnounces vrrp/instance_test.go
 global_defs vrrp_garp_master_refresh_repeat Instance.GarpMasterRefreshRepeat TestMasterAdvertisesAndAnnounces vrrp/instance_test.go
-global_defs vrrp_garp_interval Instance.GarpInterval TestMasterAdvertisesAndAnnounces vrrp/instance_test.go
-global_defs vrrp_gna_interval Instance.GnaInterval TestRouterVMAC6 vrrp/vmac6_test.go
 global_defs vrrp_min_garp Instance.GarpMasterRepeat,Instance.GarpMasterRefresh TestMasterAdvertisesAndAnnounces vrrp/instance_test.go
 global_defs vrrp_lower_prio_no_advert Instance.LowerPrioNoAdvert TestMasterReceive vrrp/instance_test.go
 global_defs vrrp_higher_prio_send_advert Instance.HigherPrioSendAdvert TestMasterReceive vrrp/instance_test.go
 global_defs vrrp_version Instance.Version TestInteropKeepalived vrrp/interop_test.go
-global_defs vrrp_strict Instance.StrictMode TestReceiveDrops vrrp/instance_test.go
 global_defs vrrp_skip_check_adv_addr Instance.SkipCheckAdvAddr TestReceiveDrops vrrp/instance_test.go
-global_defs vrrp_check_unicast_src Instance.CheckUnicastSrc TestRouterCheckUnicastSrc vrrp/extras_test.go
+global_defs vrrp_check_unicast_src Instance.CheckUnicastSrc TestReceiveDrops vrrp/instance_test.go
 global_defs vrrp_down_timer_adverts Instance.DownTimerAdverts TestMasterDownInterval vrrp/instance_test.go
 vrrp_script script Script.Cmd TestScriptState vrrp/track_test.go
-vrrp_script interval Script.Interval TestScriptState vrrp/track_test.go
-vrrp_script timeout Script.Timeout TestScriptState vrrp/track_test.go
+vrrp_script interval Script.Interval TestDaemonScriptSecurityBesideKeepalived cmd/gokeepalived/security_diff_test.go
 vrrp_script weight Script.Weight,Script.Reverse TestPlanSyncGroupTracking internal/vrrpd/vrrpd_test.go
 vrrp_script rise Script.Rise TestScriptState vrrp/track_test.go
 vrrp_script fall Script.Fall TestScriptState vrrp/track_test.go
@@ -95,28 +83,22 @@ vrrp_sync_group smtp_alert SyncGroup.SMTPAlert TestNotifyMailsStateOnce internal
 vrrp_sync_group sync_group_tracking_weight SyncGroup.SyncGroupTrackingWeight TestPlanSyncGroupTracking internal/vrrpd/vrrpd_test.go
 vrrp_instance interface Instance.Interface TestRouterStartup vrrp/router_test.go
 vrrp_instance use_vmac Instance.UseVMAC,Instance.VMACName TestRouterVMAC vrrp/vmac_test.go
-vrrp_instance vmac_xmit_base Instance.VMACXmitBase TestRouterVMAC vrrp/vmac_test.go
+vrrp_instance vmac_xmit_base Instance.VMACXmitBase TestRouterVMACXmitBase vrrp/vmac6_test.go
 vrrp_instance dont_track_primary Instance.DontTrackPrimary TestTrackApply vrrp/instance_test.go
 vrrp_instance track_interface Instance.Tracking TestRouterStartup vrrp/router_test.go
 vrrp_instance track_script Instance.Tracking TestRouterTracking vrrp/tracklab_test.go
 vrrp_instance track_file Instance.Tracking TestInitTrackFiles internal/vrrpd/vrrpd_test.go
-vrrp_instance mcast_src_ip Instance.McastSrcIP TestRouterStartup vrrp/router_test.go
 vrrp_instance unicast_src_ip Instance.UnicastSrcIP TestRouterCheckUnicastSrc vrrp/extras_test.go
-vrrp_instance mcast_dst_ip Instance.McastDstIP TestRouterStartup vrrp/router_test.go
 vrrp_instance unicast_peer Instance.UnicastPeers TestRouterCheckUnicastSrc vrrp/extras_test.go
 vrrp_instance check_unicast_src Instance.CheckUnicastSrc TestRouterCheckUnicastSrc vrrp/extras_test.go
-vrrp_instance unicast_ttl Instance.UnicastTTL TestReceiveDrops vrrp/instance_test.go
 vrrp_instance virtual_router_id Instance.VirtualRouterID TestInteropKeepalived vrrp/interop_test.go
 vrrp_instance version Instance.Version TestInteropKeepalived vrrp/interop_test.go
 vrrp_instance priority Instance.Priority TestRouterPreempt vrrp/router_test.go
 vrrp_instance advert_int Instance.AdvertInt TestReconfigure vrrp/reconfigure_test.go
-vrrp_instance virtual_ipaddress Instance.VirtualIPs TestVRRPVIP internal/vrrpd/spec_test.go
+vrrp_instance virtual_ipaddress Instance.VirtualIPs TestDaemonReloadNotifyOutputs cmd/gokeepalived/reload_test.go
 vrrp_instance virtual_ipaddress_excluded Instance.ExcludedVIPs TestRouterExcludedAndRoutes vrrp/extras_test.go
-vrrp_instance promote_secondaries Instance.PromoteSecondaries TestVRRPVIP internal/vrrpd/spec_test.go
-vrrp_instance virtual_routes Instance.VirtualRoutes TestVRRPRouteEveryType internal/vrrpd/spec_test.go
-vrrp_instance accept Instance.Accept TestRouterExcludedAndRoutes vrrp/extras_test.go
+vrrp_instance virtual_routes Instance.VirtualRoutes TestRouterExcludedAndRoutes vrrp/extras_test.go
 vrrp_instance skip_check_adv_addr Instance.SkipCheckAdvAddr TestReceiveDrops vrrp/instance_test.go
-vrrp_instance strict_mode Instance.StrictMode TestReceiveDrops vrrp/instance_test.go
 vrrp_instance preempt Instance.Nopreempt TestRouterPreempt vrrp/router_test.go
 vrrp_instance nopreempt Instance.Nopreempt TestRouterPreempt vrrp/router_test.go
 vrrp_instance preempt_delay Instance.PreemptDelay TestBackupReceive vrrp/instance_test.go
@@ -142,7 +124,6 @@ vrrp_instance/authentication auth_type Auth.Type TestAHKeepalived vrrp/ah_test.g
 vrrp_instance/authentication auth_pass Auth.Pass TestInteropKeepalived vrrp/interop_test.go
 SSL ca SSL.CA TestSSLGet check/http_test.go
 SSL certificate SSL.Certificate TestSSLGet check/http_test.go
-SSL key SSL.Key TestSSLGet check/http_test.go
 virtual_server ip_family VirtualServer.IPFamily TestServices internal/lvs/table_test.go
 virtual_server retry Timing.Retry TestSchedulerTiming check/scheduler_test.go
 virtual_server delay_before_retry Timing.DelayBeforeRetry TestSchedulerTiming check/scheduler_test.go
@@ -194,12 +175,12 @@ virtual_server/real_server delay_loop Timing.DelayLoop TestSchedulerTiming check
 virtual_server/real_server smtp_alert RealServer.SMTPAlert TestCheckerAlerts internal/checkerd/alerts_test.go
 virtual_server/real_server virtualhost HTTPChecker.Virtualhost TestCheckServerMapping internal/lvs/checks_test.go
 virtual_server/real_server HTTP_GET RealServer.Checkers TestCheckServerMapping internal/lvs/checks_test.go
-virtual_server/real_server SSL_GET RealServer.Checkers TestSSLGet check/http_test.go
+virtual_server/real_server SSL_GET RealServer.Checkers TestChecksTimeOutOnSilentServer check/netns_test.go
 virtual_server/real_server TCP_CHECK RealServer.Checkers TestCheckServerMapping internal/lvs/checks_test.go
 virtual_server/real_server MISC_CHECK RealServer.Checkers TestCheckServerMapping internal/lvs/checks_test.go
 virtual_server/real_server SMTP_CHECK RealServer.Checkers TestCheckServerMapping internal/lvs/checks_test.go
 virtual_server/real_server DNS_CHECK RealServer.Checkers TestCheckServerMapping internal/lvs/checks_test.go
-virtual_server/real_server UDP_CHECK RealServer.Checkers TestUDPCheck check/checkers_test.go
+virtual_server/real_server UDP_CHECK RealServer.Checkers TestChecksTimeOutOnSilentServer check/netns_test.go
 virtual_server/real_server PING_CHECK RealServer.Checkers TestChecksTimeOutOnSilentServer check/netns_test.go
 virtual_server/real_server FILE_CHECK RealServer.Checkers TestCheckServerMapping internal/lvs/checks_test.go
 `
@@ -211,7 +192,6 @@ connect_ip Checker.ConnectIP TestCheckServerMapping internal/lvs/checks_test.go
 connect_port Checker.ConnectPort TestCheckServerMapping internal/lvs/checks_test.go
 bindto Checker.BindTo TestCheckServerMapping internal/lvs/checks_test.go
 bind_port Checker.BindPort TestCheckServerMapping internal/lvs/checks_test.go
-bind_if Checker.BindIf TestCheckServerMapping internal/lvs/checks_test.go
 connect_timeout Timing.ConnectTimeout TestCheckServerMapping internal/lvs/checks_test.go
 fwmark Checker.FWMark TestCheckServerMapping internal/lvs/checks_test.go
 retry Timing.Retry TestSchedulerTiming check/scheduler_test.go
@@ -237,14 +217,13 @@ SSL_GET enable_sni HTTPChecker.EnableSNI TestSSLGet check/http_test.go
 MISC_CHECK misc_path MiscChecker.Path TestMiscCheck check/checkers_test.go
 MISC_CHECK misc_timeout MiscChecker.Timeout TestMiscCheckRunsAsUser check/checkers_test.go
 MISC_CHECK misc_dynamic MiscChecker.Dynamic TestMiscCheck check/checkers_test.go
-MISC_CHECK user MiscChecker.User,MiscChecker.Group TestMiscCheckRunsAsUser check/checkers_test.go
+MISC_CHECK user MiscChecker.User,MiscChecker.Group TestGuestCheckerScriptSecurity cmd/gokeepalived/security_diff_test.go
 SMTP_CHECK helo_name SMTPChecker.HeloName TestCheckServerMapping internal/lvs/checks_test.go
 DNS_CHECK type DNSChecker.Type TestCheckServerMapping internal/lvs/checks_test.go
 DNS_CHECK name DNSChecker.Name TestCheckServerMapping internal/lvs/checks_test.go
 UDP_CHECK payload UDPChecker.Payload TestUDPCheck check/checkers_test.go
 UDP_CHECK require_reply UDPChecker.RequireReply,UDPChecker.Reply,UDPChecker.ReplyMask TestUDPCheck check/checkers_test.go
 UDP_CHECK min_reply_length UDPChecker.MinReplyLength TestUDPCheck check/checkers_test.go
-UDP_CHECK max_reply_length UDPChecker.MaxReplyLength TestUDPCheck check/checkers_test.go
 FILE_CHECK track_file FileChecker.TrackFile TestFileCheck check/checkers_test.go
 FILE_CHECK weight FileChecker.Weight,FileChecker.Reverse TestFileCheck check/checkers_test.go
 `

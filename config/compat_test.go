@@ -130,7 +130,7 @@ func TestImplementedKeywordsAreRead(t *testing.T) {
 	for name := range modelFields(t) {
 		fields[name] = true
 	}
-	funcs := make(map[string]map[string]bool) // file -> test names
+	funcs := make(map[string]map[string]string) // file -> test name -> its source
 	for _, e := range implementedEntries() {
 		read := false
 		for _, f := range e.fields {
@@ -148,11 +148,17 @@ func TestImplementedKeywordsAreRead(t *testing.T) {
 			names = testFuncs(t, filepath.Join("..", e.file))
 			funcs[e.file] = names
 		}
-		if !names[e.test] {
+		if _, ok := names[e.test]; !ok {
 			t.Errorf("%s %s: no %s in %s", e.at.block, e.at.keyword, e.test, e.file)
+			continue
+		}
+		// The test, or the helpers and configurations beside it in its
+		// file, must name what it proves.
+		if src, _ := os.ReadFile(filepath.Join("..", e.file)); !mentions(string(src), e) {
+			t.Errorf("%s %s: %s names neither the keyword nor %s", e.at.block, e.at.keyword, e.file, strings.Join(e.fields, " nor "))
 		}
 	}
-	if !testFuncs(t, "preprocess_test.go")["TestIncludeVariants"] {
+	if _, ok := testFuncs(t, "preprocess_test.go")["TestIncludeVariants"]; !ok {
 		t.Errorf("the include directives' proof, TestIncludeVariants, is not in config/preprocess_test.go")
 	}
 }
@@ -208,21 +214,46 @@ func modelFields(t *testing.T) map[string]bool {
 	return out
 }
 
-// testFuncs lists the Test functions a file declares.
-func testFuncs(t *testing.T, path string) map[string]bool {
+// testFuncs maps the Test functions a file declares to their source.
+func testFuncs(t *testing.T, path string) map[string]string {
 	t.Helper()
-	f, err := goparser.ParseFile(token.NewFileSet(), path, nil, 0)
+	src, err := os.ReadFile(path)
 	if err != nil {
 		t.Errorf("reading the proof: %v", err)
 		return nil
 	}
-	out := make(map[string]bool)
+	fset := token.NewFileSet()
+	f, err := goparser.ParseFile(fset, path, src, 0)
+	if err != nil {
+		t.Errorf("reading the proof: %v", err)
+		return nil
+	}
+	out := make(map[string]string)
 	for _, d := range f.Decls {
 		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && strings.HasPrefix(fd.Name.Name, "Test") {
-			out[fd.Name.Name] = true
+			out[fd.Name.Name] = string(src[fset.Position(fd.Pos()).Offset:fset.Position(fd.End()).Offset])
 		}
 	}
 	return out
+}
+
+// mentions reports whether a test's source names the keyword, as a word
+// of configuration text, or one of the fields it is parsed into: a proof
+// that names neither cannot be about it.
+func mentions(src string, e implementedEntry) bool {
+	for _, w := range strings.FieldsFunc(src, func(r rune) bool {
+		return !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) {
+		if w == e.at.keyword {
+			return true
+		}
+		for _, f := range e.fields {
+			if _, name, _ := strings.Cut(f, "."); w == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // TestUnimplementedWarnings requires one Unimplemented diagnostic, at its

@@ -89,6 +89,18 @@ func (ds Diagnostics) Errors() Diagnostics {
 	return out
 }
 
+// Keepalived returns the Diagnostics keepalived itself has a counterpart
+// of: all but the Unimplemented ones.
+func (ds Diagnostics) Keepalived() Diagnostics {
+	var out Diagnostics
+	for _, d := range ds {
+		if d.Severity != Unimplemented {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // diags collects Diagnostics; both stages of a load append to one.
 type diags struct {
 	list Diagnostics

@@ -31,7 +31,7 @@ func TestMinGarp(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, ds := Parse("t.conf", []byte("global_defs {\n"+tt.global+"\n}\n"+vi1+"}\n"), Options{ConfigID: "main"})
-			if ds = keepalivedDiags(ds); len(ds) != 0 {
+			if ds = ds.Keepalived(); len(ds) != 0 {
 				t.Fatalf("diagnostics: %v", ds)
 			}
 			in := cfg.Instances[0]
@@ -43,7 +43,7 @@ func TestMinGarp(t *testing.T) {
 		})
 	}
 	_, ds := Parse("t.conf", []byte("global_defs {\nvrrp_min_garp maybe\n}\n"), Options{ConfigID: "main"})
-	if ds = keepalivedDiags(ds); len(ds) != 1 || ds[0].String() != "t.conf:2: Invalid value for vrrp_min_garp specified" {
+	if ds = ds.Keepalived(); len(ds) != 1 || ds[0].String() != "t.conf:2: Invalid value for vrrp_min_garp specified" {
 		t.Errorf("diagnostics: %v", ds)
 	}
 }

@@ -15,25 +15,13 @@ func parseText(t *testing.T, src string) (*Config, []string) {
 	t.Helper()
 	cfg, ds := Parse("t.conf", []byte(src), Options{ConfigID: "main"})
 	var out []string
-	for _, d := range keepalivedDiags(ds) {
+	for _, d := range ds.Keepalived() {
 		if d.Pos.File != "t.conf" && !d.Pos.IsZero() {
 			t.Errorf("diagnostic from another file: %v", d)
 		}
 		out = append(out, strconv.Itoa(d.Pos.Line)+": "+d.Severity.String()+": "+d.Msg)
 	}
 	return cfg, out
-}
-
-// keepalivedDiags drops the Unimplemented diagnostics, which keepalived
-// has no counterpart of, from ds.
-func keepalivedDiags(ds Diagnostics) Diagnostics {
-	var out Diagnostics
-	for _, d := range ds {
-		if d.Severity != Unimplemented {
-			out = append(out, d)
-		}
-	}
-	return out
 }
 
 // A valid instance to build test configurations around.
@@ -497,7 +485,7 @@ func TestCheckSystem(t *testing.T) {
 		"    virtual_ipaddress {\n        10.0.0.1 dev gk-nosuch1\n    }\n}\n" +
 		"vrrp_instance VI_2 {\n    interface lo\n    virtual_router_id 2\n    virtual_ipaddress {\n        10.0.0.2\n    }\n}\n"
 	_, ds := Parse("t.conf", []byte(src), Options{ConfigID: "main"})
-	if ds = keepalivedDiags(ds); len(ds) != 0 {
+	if ds = ds.Keepalived(); len(ds) != 0 {
 		t.Fatalf("without CheckSystem: %v", ds)
 	}
 	_, ds = Parse("t.conf", []byte(src), Options{ConfigID: "main", CheckSystem: true})
@@ -527,7 +515,7 @@ func TestLoadMissingFile(t *testing.T) {
 // keepalived accepts (TestKeepalivedAgrees), expands to.
 func TestPreprocessorConf(t *testing.T) {
 	cfg, ds, err := Load("testdata/preprocessor.conf", Options{ConfigID: "main"})
-	if ds = keepalivedDiags(ds); err != nil || len(ds) != 0 {
+	if ds = ds.Keepalived(); err != nil || len(ds) != 0 {
 		t.Fatalf("Load: %v %v", err, ds)
 	}
 	if cfg.Global.RouterID != "main_director" {
