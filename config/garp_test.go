@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -70,13 +71,8 @@ func TestGarpExtraIf(t *testing.T) {
 			if g := cfg.Global; g.VRRPGarpExtraIf != tt.delay || g.VRRPGarpExtraIfAll != tt.all {
 				t.Errorf("vrrp_garp_extra_if %v all %v, want %v %v", g.VRRPGarpExtraIf, g.VRRPGarpExtraIfAll, tt.delay, tt.all)
 			}
-			if len(diags) != len(tt.diags) {
-				t.Fatalf("diagnostics %q, want %q", diags, tt.diags)
-			}
-			for i := range diags {
-				if diags[i] != tt.diags[i] {
-					t.Errorf("diagnostics %q, want %q", diags, tt.diags)
-				}
+			if !slices.Equal(diags, tt.diags) {
+				t.Errorf("diagnostics %q, want %q", diags, tt.diags)
 			}
 		})
 	}
@@ -86,13 +82,8 @@ func TestGarpExtraIf(t *testing.T) {
 		"5: error: invalid number 'x'",
 		"5: error: (VI_1): vmac_garp_intvl 'x' invalid - ignoring",
 	}
-	if len(diags) != len(want) {
-		t.Fatalf("diagnostics %q, want %q", diags, want)
-	}
-	for i := range diags {
-		if diags[i] != want[i] {
-			t.Errorf("diagnostics %q, want %q", diags, want)
-		}
+	if !slices.Equal(diags, want) {
+		t.Errorf("diagnostics %q, want %q", diags, want)
 	}
 	if in := cfg.Instances[0]; in.GarpExtraIf != 0 || !in.GarpExtraIfAll {
 		t.Errorf("garp_extra_if %v all %v, want 0 true", in.GarpExtraIf, in.GarpExtraIfAll)
@@ -146,14 +137,8 @@ vrrp_instance VI_2 {
 		"8: error: (VI_1) State MASTER must match being address owner",
 		"12: error: (VI_1) Strict mode does not support authentication. Ignoring.",
 	}
-	if len(diags) != len(want) {
-		t.Fatalf("diagnostics:\n got %q\nwant %q", diags, want)
-	}
-	for i := range want {
-		if diags[i] != want[i] {
-			t.Errorf("diagnostics:\n got %q\nwant %q", diags, want)
-			break
-		}
+	if !slices.Equal(diags, want) {
+		t.Errorf("diagnostics:\n got %q\nwant %q", diags, want)
 	}
 	for _, in := range cfg.Instances {
 		if !in.StrictMode || in.Accept || !in.LowerPrioNoAdvert || in.HigherPrioSendAdvert ||

@@ -939,9 +939,7 @@ func expandBraces(pattern string) []string {
 			var out []string
 			from := open + 1
 			for _, c := range append(commas, i) {
-				for _, rest := range expandBraces(prefix + pattern[from:c] + suffix) {
-					out = append(out, rest)
-				}
+				out = append(out, expandBraces(prefix+pattern[from:c]+suffix)...)
 				from = c + 1
 			}
 			return out

@@ -429,6 +429,15 @@ func trackProcessKeywords() handlers[TrackProcess] {
 			}
 		}
 	}
+	// quorumArg reads the number of quorum or quorum_max (what), from lo
+	// to 65535.
+	quorumArg := func(p *parser, tp *TrackProcess, n *node, what string, lo uint64) (uint32, bool) {
+		v, ok := p.uintArg(n, 1, lo, 65535)
+		if !ok && len(n.words) > 1 {
+			p.errorf(n.pos, "%s (%s) for vrrp_track_process %s must be between [%d..65535] inclusive. Ignoring...", what, n.words[1], tp.Name, lo)
+		}
+		return uint32(v), ok
+	}
 	return handlers[TrackProcess]{
 		"process": func(p *parser, tp *TrackProcess, n *node) {
 			name, ok := p.arg(n, 1)
@@ -488,33 +497,27 @@ func trackProcessKeywords() handlers[TrackProcess] {
 			tp.Weight, tp.weightSet = int(v), v != 0
 		},
 		"quorum": func(p *parser, tp *TrackProcess, n *node) {
-			v, ok := p.uintArg(n, 1, 1, 65535)
+			v, ok := quorumArg(p, tp, n, "Quorum", 1)
 			if !ok {
-				if len(n.words) > 1 {
-					p.errorf(n.pos, "Quorum (%s) for vrrp_track_process %s must be between [1..65535] inclusive. Ignoring...", n.words[1], tp.Name)
-				}
 				return
 			}
-			if uint32(v) > tp.QuorumMax {
+			if v > tp.QuorumMax {
 				p.errorf(n.pos, "Quorum is greater than quorum_max - ignoring")
 				return
 			}
-			tp.Quorum = uint32(v)
+			tp.Quorum = v
 		},
 		"quorum_max": func(p *parser, tp *TrackProcess, n *node) {
-			v, ok := p.uintArg(n, 1, 0, 65535)
+			v, ok := quorumArg(p, tp, n, "quorum_max", 0)
 			if !ok {
-				if len(n.words) > 1 {
-					p.errorf(n.pos, "quorum_max (%s) for vrrp_track_process %s must be between [0..65535] inclusive. Ignoring...", n.words[1], tp.Name)
-				}
 				return
 			}
 			// quorum_max 0 is allowed while quorum is not set.
-			if (v != 0 || tp.Quorum > 1) && uint32(v) < tp.Quorum {
+			if (v != 0 || tp.Quorum > 1) && v < tp.Quorum {
 				p.errorf(n.pos, "quorum_max is less than quorum - ignoring")
 				return
 			}
-			tp.QuorumMax = uint32(v)
+			tp.QuorumMax = v
 			if v == 0 {
 				tp.Quorum = 0
 			} else if tp.Quorum == 0 {
