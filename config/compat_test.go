@@ -111,6 +111,11 @@ func TestImplementedKeywordsExist(t *testing.T) {
 		}
 		seen[e.at] = true
 	}
+	for _, at := range unproven() {
+		if !known[at] || seen[at] {
+			t.Errorf("unproven %s %s: not a keepalived keyword there, or implemented", at.block, at.keyword)
+		}
+	}
 	for at := range notApplicable() {
 		if !known[at] {
 			t.Errorf("not applicable %s %s: keepalived 2.2.7 has no such keyword there", at.block, at.keyword)
@@ -351,7 +356,8 @@ gokeepalived does with it:
 
 - **implemented**: the keyword has its effect; the proof is the test that
   shows it. A test in config checks that code outside the config package
-  reads the field the keyword is parsed into and that the test exists.
+  reads the field the keyword is parsed into, and that the test exists
+  and names the keyword or the field.
 - **warned**: gokeepalived accepts the keyword and checks it as keepalived
   does, but does not act on it. Every use is reported when the
   configuration is loaded, by the daemon and by ` + "`-t`" + `, as
@@ -399,11 +405,40 @@ var includeProof = map[string]string{
 	"includew": "`TestIncludeVariants` in config/preprocess_test.go",
 }
 
+// unproven lists keywords gokeepalived reads, into fields code outside
+// config uses, but that no test yet shows the effect of: until one does,
+// they are reported as having none.
+func unproven() []keywordAt {
+	var out []keywordAt
+	for _, l := range []string{
+		"SSL key", "global_defs lvs_flush_on_stop", "global_defs lvs_flush_onstop",
+		"global_defs lvs_notify_fifo_script", "global_defs lvs_timeouts",
+		"global_defs smtp_alert_checker", "global_defs smtp_alert_vrrp",
+		"global_defs vrrp_garp_interval", "global_defs vrrp_gna_interval",
+		"global_defs vrrp_mcast_group4", "global_defs vrrp_mcast_group6",
+		"global_defs vrrp_strict", "vrrp_instance strict_mode", "vrrp_instance accept",
+		"vrrp_instance mcast_src_ip", "vrrp_instance mcast_dst_ip",
+		"vrrp_instance promote_secondaries", "vrrp_instance unicast_ttl",
+		"vrrp_script timeout", "virtual_server/real_server/UDP_CHECK max_reply_length",
+	} {
+		block, kw, _ := strings.Cut(l, " ")
+		out = append(out, keywordAt{block, kw})
+	}
+	for _, c := range strings.Fields("HTTP_GET SSL_GET TCP_CHECK SMTP_CHECK DNS_CHECK UDP_CHECK PING_CHECK") {
+		out = append(out, keywordAt{"virtual_server/real_server/" + c, "bind_if"})
+	}
+	return out
+}
+
 // warnedReason says why a keyword has no effect in gokeepalived.
 func warnedReason(at keywordAt) string {
 	k := at.keyword
 	top := strings.SplitN(at.block, "/", 2)[0]
 	switch {
+	case slices.Contains(unproven(), at):
+		return "gokeepalived reads it, but no test shows its effect yet"
+	case at == keywordAt{"vrrp_instance", "state"}:
+		return "gokeepalived starts every instance but an address owner as BACKUP and waits the full master down interval; keepalived's MASTER waits one advertisement"
 	case top == "bfd_instance" || k == "bfd_instance" || k == "track_bfd" || k == "BFD_CHECK" || strings.HasPrefix(at.block, "virtual_server/real_server/BFD_CHECK"):
 		return "gokeepalived has no BFD"
 	case strings.HasSuffix(at.block, "SMTP_CHECK/host") || strings.HasSuffix(at.block, "SMTP_CHECK") && k == "host":
