@@ -27,8 +27,8 @@ const diffConfigID = "director1"
 
 // TestDiffKeepalived runs keepalived -t and config.Load on every corpus file,
 // every example and every sample keepalived ships, and requires the same
-// verdict and, for every line keepalived blames, an error diagnostic at the
-// same file and line. FINDINGS.md in testdata/diff describes what -t does.
+// verdict and, for every message keepalived prints with a position, an error
+// diagnostic with the same text at the same file and line. FINDINGS.md in testdata/diff describes what -t does.
 func TestDiffKeepalived(t *testing.T) {
 	keepalived := requireKeepalived(t)
 	ns := newDiffNetns(t, "t")
@@ -155,14 +155,14 @@ func compareVerdicts(t *testing.T, c diffCase, kv keepalivedVerdict, diags confi
 			if !wantErr {
 				want = "diagnostic"
 			}
-			t.Errorf("keepalived -t says %s\nbut gokeepalived reports no %s on that line; it says:\n%s",
+			t.Errorf("keepalived -t says %s\nbut gokeepalived reports no %s in those words on that line; it says:\n%s",
 				m, want, diagList(diags, loadErr))
 		}
 	}
 }
 
 // namesLine reports whether diags has a diagnostic (an error, if wantErr) at
-// the file and line of m.
+// the file and line of m, in m's words.
 func namesLine(diags config.Diagnostics, dir string, m keepalivedMsg, wantErr bool) bool {
 	for _, d := range diags {
 		// Unimplemented is gokeepalived's own word, never one of
@@ -170,7 +170,7 @@ func namesLine(diags config.Diagnostics, dir string, m keepalivedMsg, wantErr bo
 		if wantErr && d.Severity != config.Error || d.Severity == config.Unimplemented {
 			continue
 		}
-		if d.Pos.Line == m.line && sameFile(dir, m.file, d.Pos.File) {
+		if d.Pos.Line == m.line && sameFile(dir, m.file, d.Pos.File) && d.Msg == m.text {
 			return true
 		}
 	}

@@ -97,7 +97,7 @@ func (p *parser) virtualServer(n *node) (VirtualServer, bool) {
 		if len(n.words) > 2 {
 			port = n.words[2]
 		}
-		pv, portOK := p.portValue(n.pos, port, 0)
+		pv, portOK := p.portValue(n.pos, port, 1)
 		if !ok || !portOK {
 			p.errorf(n.pos, "Invalid virtual server IP address/port %s/%s - skipping", first, port)
 			p.skipBlock()
@@ -318,6 +318,8 @@ func virtualServerKeywords() handlers[VirtualServer] {
 			if len(n.words) > 1 {
 				if v, ok := p.uintArg(n, 1, 1, 86400*31); ok {
 					vs.PersistenceTimeout = uint32(v)
+				} else {
+					p.errorf(n.pos, "persistence_timeout invalid")
 				}
 			}
 		},

@@ -113,6 +113,7 @@ type parser struct {
 	rt             *rtFiles        // the iproute2 names files read so far
 	instanceNames  map[string]bool
 	syncGroupNames map[string]bool
+	instance       string       // the vrrp_instance whose authentication block is read
 	nodes          []node       // slab the nodes of lines are carved from
 	realServers    []RealServer // scratch for the virtual server being read
 }
@@ -460,6 +461,31 @@ func parsePrefix(s string) (netip.Prefix, bool) {
 			return netip.Prefix{}, false
 		}
 		n = v
+	}
+	return netip.PrefixFrom(a, n), true
+}
+
+// ipPrefix reads "addr[/len]" as keepalived's parse_ipaddress does, with
+// its messages: a bad length is reported and the address taken as a
+// host, a bad address is reported and refused.
+func (p *parser) ipPrefix(pos Pos, s string) (netip.Prefix, bool) {
+	addr, bits, hasBits := strings.Cut(s, "/")
+	max := 32
+	if strings.Contains(s, ":") {
+		max = 128
+	}
+	n := max
+	if hasBits {
+		if v, ok := p.uintValue(pos, bits, 0, uint64(max)); ok {
+			n = int(v)
+		} else {
+			p.errorf(pos, "Invalid address prefix len %s for address %s - using %d", bits, s, max)
+		}
+	}
+	a, ok := parseAddr(addr)
+	if !ok || a.BitLen() != max {
+		p.errorf(pos, "VRRP parsed invalid IP %s. skipping IP...", s)
+		return netip.Prefix{}, false
 	}
 	return netip.PrefixFrom(a, n), true
 }

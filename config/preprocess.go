@@ -806,9 +806,10 @@ func (p *preprocessor) include(pos Pos, text string) bool {
 		// keepalived follows an include loop until it runs out of file
 		// descriptors, so everything in the loop is read many times over.
 		// Reading it a second time shows the same effects (blocks
-		// "already defined") without the thousand repetitions.
+		// "already defined") without the thousand repetitions, and the
+		// message is the one keepalived ends with.
 		if n := countOf(p.reading, abs); n >= 2 {
-			report(at, includeR, "Configuration file '%s' open problem (include loop) - skipping", shown(m))
+			report(at, includeR, "Configuration file '%s' open problem (Too many open files) - skipping", shown(m))
 			continue
 		}
 		src, err := p.files.ReadFile(m)

@@ -211,7 +211,7 @@ func TestPreprocess(t *testing.T) {
 			},
 			// Read twice, as keepalived reads a loop over and over.
 			lines: []string{"1: a", "other.conf:1: b", "1: a", "other.conf:1: b"},
-			diags: []string{"other.conf:2: warning: Configuration file 'main.conf' open problem (include loop) - skipping"},
+			diags: []string{"other.conf:2: warning: Configuration file 'main.conf' open problem (Too many open files) - skipping"},
 		},
 		{
 			name:  "definitions do not recurse forever",

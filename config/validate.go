@@ -136,7 +136,7 @@ func (p *parser) validateInstance(in *Instance, tracked trackedNames) {
 		vips := in.VirtualIPs[:0]
 		for _, a := range in.VirtualIPs {
 			if a.Prefix.Addr().Is6() != v6 {
-				p.errorf(a.Pos, "(%s): address family must match VRRP instance [%s] - ignoring", in.Name, a.Prefix.Addr())
+				p.errorf(a.Pos, "(%s): address family must match VRRP instance [%s] - ignoring", in.Name, hostOrPrefix(a.Prefix))
 				continue
 			}
 			vips = append(vips, a)
@@ -166,6 +166,15 @@ func (p *parser) validateInstance(in *Instance, tracked trackedNames) {
 		}
 	}
 	p.existingTracks(&in.Tracking, tracked, in.Name)
+}
+
+// hostOrPrefix writes a prefix as keepalived's ipaddresstos does: the
+// address alone for a host, else with its length.
+func hostOrPrefix(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
 }
 
 // validateVRIDs reports instances that share a VRID on one interface and

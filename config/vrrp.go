@@ -110,7 +110,7 @@ func authKeywords() handlers[Auth] {
 			if v, ok := parseAuthType(t); ok {
 				a.Type = v
 			} else {
-				p.errorf(n.pos, "unknown authentication type '%s'", t)
+				p.errorf(n.pos, "(%s) unknown authentication type '%s'", p.instance, t)
 			}
 		},
 		"auth_pass": func(p *parser, a *Auth, n *node) {
@@ -342,6 +342,7 @@ func instanceKeywords() handlers[Instance] {
 		},
 		"authentication": func(p *parser, in *Instance, n *node) {
 			a := Auth{Pos: n.pos}
+			p.instance = in.Name
 			block(p, n, &a, p.kw.auth)
 			in.Auth = &a
 		},
