@@ -498,6 +498,7 @@ func TestCheckSystem(t *testing.T) {
 		"t.conf:8: WARNING - interface gk-nosuch1 for ip address 10.0.0.1 doesn't exist",
 		"t.conf:12: (VI_2) cannot use a loopback interface (lo) for vrrp - ignoring",
 		"t.conf:11: (VI_2) Unknown interface!",
+		"Non-existent interface specified in configuration",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("with CheckSystem:\n got %q\nwant %q", got, want)
