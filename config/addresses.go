@@ -22,13 +22,10 @@ func (p *parser) addresses(lines []*node, list []Address, vrrp bool) []Address {
 
 func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 	w := n.words
-	pfx, ok := parsePrefix(w[0])
+	// keepalived's static addresses go through the same parser as the
+	// instances' and give the same "VRRP" message.
+	pfx, ok := p.ipPrefix(n.pos, w[0])
 	if !ok {
-		if vrrp {
-			p.errorf(n.pos, "VRRP parsed invalid IP %s. skipping IP...", w[0])
-		} else {
-			p.errorf(n.pos, "Static IP parsed invalid IP %s. skipping IP...", w[0])
-		}
 		return Address{}, false
 	}
 	a := Address{Pos: n.pos, Prefix: pfx}
@@ -373,10 +370,13 @@ func (p *parser) rule(n *node) (Rule, bool) {
 			if !needValue() {
 				return Rule{}, false
 			}
-			pfx, ok := parsePrefix(w[i+1])
-			if !ok && w[i+1] != "all" {
-				p.errorf(n.pos, "Invalid rule %s address %s", w[i], w[i+1])
-				return Rule{}, false
+			var pfx netip.Prefix
+			if w[i+1] != "all" && w[i+1] != "default" && w[i+1] != "any" {
+				var ok bool
+				if pfx, ok = p.ipPrefix(n.pos, w[i+1]); !ok {
+					p.errorf(n.pos, "Invalid rule %s address %s", w[i], w[i+1])
+					return Rule{}, false
+				}
 			}
 			if w[i] == "from" {
 				r.From = pfx

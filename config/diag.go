@@ -27,6 +27,11 @@ const (
 	Warning Severity = iota
 	// Error is a problem that makes keepalived -t fail.
 	Error
+	// Unimplemented marks a keyword keepalived accepts and gokeepalived
+	// parses but does not act on. keepalived has no such message, so it is
+	// kept apart from the Warnings that mirror keepalived's own and, like
+	// them, never fails a configuration test.
+	Unimplemented
 )
 
 func (s Severity) String() string {
@@ -35,6 +40,8 @@ func (s Severity) String() string {
 		return "warning"
 	case Error:
 		return "error"
+	case Unimplemented:
+		return "unimplemented"
 	}
 	return "Severity(" + strconv.Itoa(int(s)) + ")"
 }
@@ -82,6 +89,18 @@ func (ds Diagnostics) Errors() Diagnostics {
 	return out
 }
 
+// Keepalived returns the Diagnostics keepalived itself has a counterpart
+// of: all but the Unimplemented ones.
+func (ds Diagnostics) Keepalived() Diagnostics {
+	var out Diagnostics
+	for _, d := range ds {
+		if d.Severity != Unimplemented {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // diags collects Diagnostics; both stages of a load append to one.
 type diags struct {
 	list Diagnostics
@@ -89,6 +108,12 @@ type diags struct {
 
 func (d *diags) errorf(pos Pos, format string, args ...any) {
 	d.list = append(d.list, Diagnostic{Pos: pos, Severity: Error, Msg: fmt.Sprintf(format, args...)})
+}
+
+// unimplemented reports that keyword, at pos, has no effect.
+func (d *diags) unimplemented(pos Pos, keyword string) {
+	d.list = append(d.list, Diagnostic{Pos: pos, Severity: Unimplemented,
+		Msg: keyword + ": gokeepalived does not implement this keyword; it has no effect"})
 }
 
 func (d *diags) warnf(pos Pos, format string, args ...any) {

@@ -15,6 +15,7 @@ type noFiles struct{}
 
 func (noFiles) Glob(string) ([]string, error)   { return nil, nil }
 func (noFiles) IsFile(string) bool              { return false }
+func (noFiles) Exists(string) bool              { return false }
 func (noFiles) ReadFile(string) ([]byte, error) { return nil, os.ErrNotExist }
 
 // FuzzParse checks that no input makes the parser panic, hang or run out

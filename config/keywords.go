@@ -15,6 +15,7 @@ type keywords struct {
 	global    handlers[Global]
 	script    handlers[Script]
 	trackFile handlers[TrackFile]
+	process   handlers[TrackProcess]
 	syncGroup handlers[SyncGroup]
 	instance  handlers[Instance]
 	auth      handlers[Auth]
@@ -45,6 +46,7 @@ func newKeywords() *keywords {
 		global:    globalKeywords(),
 		script:    scriptKeywords(),
 		trackFile: trackFileKeywords(),
+		process:   trackProcessKeywords(),
 		syncGroup: syncGroupKeywords(),
 		instance:  instanceKeywords(),
 		auth:      authKeywords(),
@@ -109,6 +111,19 @@ func topKeywords() handlers[Config] {
 			}
 			c.TrackFiles = append(c.TrackFiles, f)
 		},
+		"vrrp_track_process": func(p *parser, c *Config, n *node) {
+			name, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			tp := TrackProcess{Pos: n.pos, Name: name, Quorum: 1, QuorumMax: math.MaxUint32}
+			end := block(p, n, &tp, p.kw.process)
+			if tp.Process == "" {
+				p.errorf(end, "track process '%s' process name not specified", name)
+				return
+			}
+			c.TrackProcesses = append(c.TrackProcesses, tp)
+		},
 		"vrrp_sync_group": func(p *parser, c *Config, n *node) {
 			name, ok := p.arg(n, 1)
 			if !ok {
@@ -159,7 +174,7 @@ func topKeywords() handlers[Config] {
 	}
 	h["vrrp_track_file"] = h["track_file"]
 	keepRaw(h, func(c *Config) *[]Raw { return &c.Other },
-		"linkbeat_interfaces static_track_group vrrp_track_process bfd_instance garp_group "+
+		"linkbeat_interfaces track_group bfd_instance garp_group interface_up_down_delays "+
 			"net_namespace net_namespace_ipvs namespace_with_ipsets instance use_pid_dir "+
 			"child_wait_time linkbeat_use_polling")
 	return h
@@ -278,7 +293,6 @@ func globalKeywords() handlers[Global] {
 		"smtp_alert_checker":           optFlag(func(g *Global) **bool { return &g.SMTPAlertChecker }),
 		"no_email_faults":              flag(func(g *Global) *bool { return &g.NoEmailFaults }),
 		"enable_script_security":       flag(func(g *Global) *bool { return &g.EnableScriptSecurity }),
-		"vrrp_min_garp":                flag(func(g *Global) *bool { return &g.VRRPMinGarp }),
 		"vrrp_lower_prio_no_advert":    flag(func(g *Global) *bool { return &g.VRRPLowerPrioNoAdvert }),
 		"vrrp_higher_prio_send_advert": flag(func(g *Global) *bool { return &g.VRRPHigherPrioSendAdvert }),
 		"vrrp_strict":                  flag(func(g *Global) *bool { return &g.VRRPStrict }),
@@ -288,6 +302,7 @@ func globalKeywords() handlers[Global] {
 		"checker_log_all_failures":     flag(func(g *Global) *bool { return &g.CheckerLogAllFailures }),
 		"vrrp_notify_priority_changes": flag(func(g *Global) *bool { return &g.VRRPNotifyPriorityChanges }),
 		"no_checker_emails":            flag(func(g *Global) *bool { return &g.NoCheckerEmails }),
+		"rs_init_notifies":             flag(func(g *Global) *bool { return &g.RSInitNotifies }),
 		"umask": func(p *parser, g *Global, n *node) {
 			if m, ok := parseUmask(p, n); ok {
 				g.Umask = &m
@@ -443,7 +458,8 @@ func globalKeywords() handlers[Global] {
 			g.LVSSyncDaemon = sd
 		},
 	}
-	// Debian's keepalived is built without iptables support.
+	// Debian's keepalived is built without iptables support (and so
+	// without vrrp_ipsets, which is then an unknown keyword).
 	iptables := func(p *parser, g *Global, n *node) {
 		p.errorf(n.pos, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option")
 		g.Other = append(g.Other, p.raw(n))
@@ -457,7 +473,44 @@ func globalKeywords() handlers[Global] {
 	})
 	h["startup_script_timeout"] = startStopTimeout("startup", func(g *Global) *time.Duration { return &g.StartupScriptTimeout })
 	h["shutdown_script_timeout"] = startStopTimeout("shutdown", func(g *Global) *time.Duration { return &g.ShutdownScriptTimeout })
-	h["vrrp_ipsets"] = iptables
+	// vrrp_min_garp sends one gratuitous ARP and no refresh, by changing,
+	// at its place in the file, the garp settings still at their default:
+	// a later keyword overrides it, an earlier one stands.
+	h["vrrp_min_garp"] = func(p *parser, g *Global, n *node) {
+		if len(n.words) > 1 {
+			v, ok := trueFalse(n.words[1])
+			if !ok {
+				p.errorf(n.pos, "Invalid value for vrrp_min_garp specified")
+				return
+			}
+			if !v {
+				return
+			}
+		}
+		g.VRRPMinGarp = true
+		set := p.globalSeen
+		if !set["vrrp_garp_master_repeat"] || g.VRRPGarpMasterRepeat == DefaultGarpMasterRepeat {
+			g.VRRPGarpMasterRepeat, set["vrrp_garp_master_repeat"] = 1, true
+		}
+		if !set["vrrp_garp_master_refresh"] {
+			g.VRRPGarpMasterRefresh = 0
+		}
+		if !set["vrrp_garp_master_refresh_repeat"] || g.VRRPGarpMasterRefreshRepeat == 1 {
+			g.VRRPGarpMasterRefreshRepeat, set["vrrp_garp_master_refresh_repeat"] = 0, true
+		}
+		if !set["vrrp_garp_master_delay"] || g.VRRPGarpMasterDelay == DefaultGarpMasterDelay {
+			g.VRRPGarpMasterDelay, set["vrrp_garp_master_delay"] = 0, true
+		}
+	}
+	// Old spellings keepalived 2.2.7 still takes for the same setting.
+	h["lvs_flush_onstop"] = h["lvs_flush_on_stop"]
+	h["vrrp_garp_extra_if"] = func(p *parser, g *Global, n *node) {
+		p.garpExtraIf(n, "", 1, &g.VRRPGarpExtraIf, &g.VRRPGarpExtraIfAll)
+	}
+	h["vrrp_vmac_garp_intvl"] = func(p *parser, g *Global, n *node) {
+		p.errorf(n.pos, `Keyword "vrrp_vmac_garp_intvl" is deprecated - please use "vrrp_garp_extra_if"`)
+		p.garpExtraIf(n, "", 1, &g.VRRPGarpExtraIf, &g.VRRPGarpExtraIfAll)
+	}
 	keepRaw(h, func(g *Global) *[]Raw { return &g.Other },
 		"process_names process_name vrrp_process_name checker_process_name bfd_process_name "+
 			"config_save_dir data_use_instance dbus_service_name default_interface "+
@@ -469,14 +522,17 @@ func globalKeywords() handlers[Global] {
 			"nftables_ifindex nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark "+
 			"nftables_priority process_monitor_rcv_bufs "+
 			"process_monitor_rcv_bufs_force random_seed reload_check_config reload_file reload_repeat "+
-			"reload_time_file rs_init_notifies tmp_config_directory vmac_addr_prefix vmac_prefix "+
-			"vrrp_garp_extra_if vrrp_netlink_cmd_rcv_bufs "+
+			"reload_time_file tmp_config_directory vmac_addr_prefix vmac_prefix "+
+			"vrrp_netlink_cmd_rcv_bufs "+
 			"vrrp_netlink_cmd_rcv_bufs_force vrrp_netlink_monitor_rcv_bufs "+
 			"vrrp_netlink_monitor_rcv_bufs_force "+
 			"vrrp_priority vrrp_rlimit_rttime vrrp_rt_priority vrrp_no_swap vrrp_cpu_affinity "+
 			"checker_priority checker_rlimit_rttime checker_rt_priority checker_no_swap checker_cpu_affinity "+
 			"bfd_priority bfd_rlimit_rttime bfd_rt_priority bfd_no_swap bfd_cpu_affinity "+
-			"vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier")
+			"vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier "+
+			// keepalived logs that these are deprecated, which -t does not
+			// print.
+			"lvs_process_name vrrp_rlimit_rtime checker_rlimit_rtime bfd_rlimit_rtime")
 	return h
 }
 

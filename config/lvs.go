@@ -97,7 +97,7 @@ func (p *parser) virtualServer(n *node) (VirtualServer, bool) {
 		if len(n.words) > 2 {
 			port = n.words[2]
 		}
-		pv, portOK := p.portValue(n.pos, port, 0)
+		pv, portOK := p.portValue(n.pos, port, 1)
 		if !ok || !portOK {
 			p.errorf(n.pos, "Invalid virtual server IP address/port %s/%s - skipping", first, port)
 			p.skipBlock()
@@ -109,6 +109,15 @@ func (p *parser) virtualServer(n *node) (VirtualServer, bool) {
 	// growing each virtual server's own slice copies them many times.
 	p.realServers = p.realServers[:0]
 	block(p, n, &vs, p.kw.vs)
+	// A real server without a weight of its own takes the virtual
+	// server's, as keepalived's effective_weight does.
+	if vs.weight != 0 {
+		for i := range p.realServers {
+			if !p.realServers[i].weightSet {
+				p.realServers[i].Weight = vs.weight
+			}
+		}
+	}
 	vs.RealServers = append(vs.RealServers, p.realServers...)
 	return vs, true
 }
@@ -223,7 +232,6 @@ func timingKeywords[T any](h handlers[T], level string, get func(*T) (*Timing, *
 		t.Retry, s.retry = int(v), true
 	}
 	h["retry"] = retry
-	h["nb_get_retry"] = retry
 	h["alpha"] = func(p *parser, obj *T, n *node) {
 		t, s := get(obj)
 		if v, ok := p.boolArg(n, "alpha"); ok {
@@ -284,8 +292,22 @@ func virtualServerKeywords() handlers[VirtualServer] {
 		"mh-port":     schedFlag,
 		"mh-fallback": schedFlag,
 		"ops":         flag(func(vs *VirtualServer) *bool { return &vs.OPS }),
-		"ha_suspend":  flag(func(vs *VirtualServer) *bool { return &vs.HASuspend }),
-		"omega":       flag(func(vs *VirtualServer) *bool { return &vs.Omega }),
+		// hashed is a flag of keepalived 1.x: 2.2.7 still takes it, and
+		// only the sh and mh schedulers pass it over without a word.
+		"hashed": func(p *parser, vs *VirtualServer, n *node) {
+			if !vs.schedSet || vs.Scheduler != SchedSH && vs.Scheduler != SchedMH {
+				p.errorf(n.pos, "%s only applies to sh scheduler - ignoring", n.words[0])
+			}
+		},
+		"weight": func(p *parser, vs *VirtualServer, n *node) {
+			if v, ok := p.uintArg(n, 1, 1, math.MaxInt32); ok {
+				vs.weight = int(v)
+			} else if len(n.words) > 1 {
+				p.errorf(n.pos, "Virtual server weight %s is outside range 1-%d", n.words[1], math.MaxInt32)
+			}
+		},
+		"ha_suspend": flag(func(vs *VirtualServer) *bool { return &vs.HASuspend }),
+		"omega":      flag(func(vs *VirtualServer) *bool { return &vs.Omega }),
 		"persistence_engine": func(p *parser, vs *VirtualServer, n *node) {
 			if s, ok := p.arg(n, 1); ok {
 				vs.PersistenceEngine = s
@@ -296,6 +318,8 @@ func virtualServerKeywords() handlers[VirtualServer] {
 			if len(n.words) > 1 {
 				if v, ok := p.uintArg(n, 1, 1, 86400*31); ok {
 					vs.PersistenceTimeout = uint32(v)
+				} else {
+					p.errorf(n.pos, "persistence_timeout invalid")
 				}
 			}
 		},
@@ -429,7 +453,7 @@ func realServerKeywords() handlers[RealServer] {
 	h := handlers[RealServer]{
 		"weight": func(p *parser, rs *RealServer, n *node) {
 			if v, ok := p.uintArg(n, 1, 0, math.MaxInt32); ok {
-				rs.Weight = int(v)
+				rs.Weight, rs.weightSet = int(v), true
 			} else if len(n.words) > 1 {
 				p.errorf(n.pos, "Real server weight %s is outside range 0-%d", n.words[1], math.MaxInt32)
 			}
@@ -626,14 +650,28 @@ func checkerKeywords() map[string]handlers[Checker] {
 		}
 		c.HTTP.URLs = append(c.HTTP.URLs, u)
 	}
-	ssl := common()
-	for k, v := range http {
-		ssl[k] = v
+	// nb_get_retry is retry's old name, for HTTP_GET and SSL_GET only;
+	// keepalived 2.2.7 refuses it with a message, and still sets retry.
+	http["nb_get_retry"] = func(p *parser, c *Checker, n *node) {
+		p.errorf(n.pos, "nb_get_retry is deprecated - please use 'retry'")
+		v, ok := p.uintArg(n, 1, 0, math.MaxUint32)
+		if !ok {
+			if len(n.words) > 1 {
+				p.errorf(n.pos, "Invalid nb_get_retry value '%s'", n.words[1])
+			}
+			return
+		}
+		c.Timing.Retry, c.set.retry = int(v), true
 	}
-	ssl["enable_sni"] = func(p *parser, c *Checker, n *node) {
+	// keepalived takes enable_sni in HTTP_GET too, where it does nothing.
+	http["enable_sni"] = func(p *parser, c *Checker, n *node) {
 		if v, ok := p.boolArg(n, "enable_sni"); ok {
 			c.HTTP.EnableSNI = v
 		}
+	}
+	ssl := common()
+	for k, v := range http {
+		ssl[k] = v
 	}
 
 	smtp := common()
@@ -727,14 +765,14 @@ func checkerKeywords() map[string]handlers[Checker] {
 			}
 		},
 	}
-	file["file"] = file["track_file"]
 
 	bfd := handlers[Checker]{"name": func(p *parser, c *Checker, n *node) {
 		if s, ok := p.arg(n, 1); ok {
 			c.BFD.Name, c.BFD.namePos = s, n.pos
 		}
 	}}
-	bfd["bfd_name"] = bfd["name"]
+	// keepalived's BFD_CHECK takes alpha but no other timing keyword.
+	bfd["alpha"] = common()["alpha"]
 
 	return map[string]handlers[Checker]{
 		HTTPGet: http, SSLGet: ssl, TCPCheck: common(), MiscCheck: misc, SMTPCheck: smtp,

@@ -19,6 +19,7 @@ type Config struct {
 	StaticRules         []Rule               `json:"static_rules,omitempty"`
 	Scripts             []Script             `json:"vrrp_scripts,omitempty"`
 	TrackFiles          []TrackFile          `json:"track_files,omitempty"`
+	TrackProcesses      []TrackProcess       `json:"vrrp_track_processes,omitempty"`
 	SyncGroups          []SyncGroup          `json:"vrrp_sync_groups,omitempty"`
 	Instances           []Instance           `json:"vrrp_instances,omitempty"`
 	VirtualServerGroups []VirtualServerGroup `json:"virtual_server_groups,omitempty"`
@@ -77,16 +78,19 @@ type Global struct {
 	VRRPGarpInterval            time.Duration `json:"vrrp_garp_interval"`
 	VRRPGnaInterval             time.Duration `json:"vrrp_gna_interval"`
 	VRRPMinGarp                 bool          `json:"vrrp_min_garp,omitempty"`
-	VRRPLowerPrioNoAdvert       bool          `json:"vrrp_lower_prio_no_advert,omitempty"`
-	VRRPHigherPrioSendAdvert    bool          `json:"vrrp_higher_prio_send_advert,omitempty"`
-	VRRPVersion                 int           `json:"vrrp_version"`
-	VRRPStrict                  bool          `json:"vrrp_strict,omitempty"`
-	VRRPSkipCheckAdvAddr        bool          `json:"vrrp_skip_check_adv_addr,omitempty"`
-	VRRPCheckUnicastSrc         bool          `json:"vrrp_check_unicast_src,omitempty"`
-	VRRPDownTimerAdverts        int           `json:"vrrp_down_timer_adverts"`
-	VRRPStartupDelay            time.Duration `json:"vrrp_startup_delay,omitempty"`
-	MaxAutoPriority             int           `json:"max_auto_priority,omitempty"`
-	DynamicInterfaces           bool          `json:"dynamic_interfaces,omitempty"`
+	// VRRPGarpExtraIf is vrrp_garp_extra_if's delay; All is its "all".
+	VRRPGarpExtraIf          time.Duration `json:"vrrp_garp_extra_if,omitempty"`
+	VRRPGarpExtraIfAll       bool          `json:"vrrp_garp_extra_if_all,omitempty"`
+	VRRPLowerPrioNoAdvert    bool          `json:"vrrp_lower_prio_no_advert,omitempty"`
+	VRRPHigherPrioSendAdvert bool          `json:"vrrp_higher_prio_send_advert,omitempty"`
+	VRRPVersion              int           `json:"vrrp_version"`
+	VRRPStrict               bool          `json:"vrrp_strict,omitempty"`
+	VRRPSkipCheckAdvAddr     bool          `json:"vrrp_skip_check_adv_addr,omitempty"`
+	VRRPCheckUnicastSrc      bool          `json:"vrrp_check_unicast_src,omitempty"`
+	VRRPDownTimerAdverts     int           `json:"vrrp_down_timer_adverts"`
+	VRRPStartupDelay         time.Duration `json:"vrrp_startup_delay,omitempty"`
+	MaxAutoPriority          int           `json:"max_auto_priority,omitempty"`
+	DynamicInterfaces        bool          `json:"dynamic_interfaces,omitempty"`
 	// VRRPNotifyPriorityChanges is vrrp_notify_priority_changes: the
 	// default of the instances' notify_priority_changes.
 	VRRPNotifyPriorityChanges       bool `json:"vrrp_notify_priority_changes,omitempty"`
@@ -101,6 +105,9 @@ type Global struct {
 	LVSFlushOnStop        FlushOnStop    `json:"lvs_flush_on_stop,omitempty"`
 	LVSSyncDaemon         *LVSSyncDaemon `json:"lvs_sync_daemon,omitempty"`
 	CheckerLogAllFailures bool           `json:"checker_log_all_failures,omitempty"`
+	// RSInitNotifies runs the notify_up scripts of the real servers found
+	// up at start-up (rs_init_notifies).
+	RSInitNotifies bool `json:"rs_init_notifies,omitempty"`
 	// NoCheckerEmails mails a real server's checker changes only when
 	// they change the server's state (no_checker_emails).
 	NoCheckerEmails bool `json:"no_checker_emails,omitempty"`
@@ -230,6 +237,39 @@ type TrackFile struct {
 	weightSet bool
 }
 
+// ParamMatch is how a vrrp_track_process compares a process's arguments
+// with its process line.
+type ParamMatch string
+
+// The param_match values; ParamMatchNone compares the name alone.
+const (
+	ParamMatchNone    ParamMatch = ""
+	ParamMatchExact   ParamMatch = "exact"
+	ParamMatchInitial ParamMatch = "initial"
+	ParamMatchPartial ParamMatch = "partial"
+)
+
+// TrackProcess is a vrrp_track_process block: a process whose running
+// instances, counted against a quorum, move priorities.
+type TrackProcess struct {
+	Pos         Pos        `json:"pos,omitzero"`
+	Name        string     `json:"name"`
+	Process     string     `json:"process"`
+	Params      []string   `json:"params,omitempty"`
+	ParamMatch  ParamMatch `json:"param_match,omitempty"`
+	FullCommand bool       `json:"full_command,omitempty"`
+	Weight      int        `json:"weight,omitempty"`
+	Reverse     bool       `json:"reverse,omitempty"`
+	Quorum      uint32     `json:"quorum"`
+	QuorumMax   uint32     `json:"quorum_max"`
+	// TerminateDelay and ForkDelay are how long a process count must hold
+	// before it counts (delay sets both).
+	TerminateDelay time.Duration `json:"terminate_delay,omitempty"`
+	ForkDelay      time.Duration `json:"fork_delay,omitempty"`
+
+	weightSet bool
+}
+
 // Track is one entry of a track_interface, track_script, track_file,
 // track_process or track_bfd block. HasWeight says whether the entry set
 // its own weight instead of using the tracked object's.
@@ -270,7 +310,6 @@ type SyncGroup struct {
 	Notify                  Notifies `json:"notify,omitzero"`
 	NotifyPriorityChanges   bool     `json:"notify_priority_changes,omitempty"`
 	SMTPAlert               bool     `json:"smtp_alert,omitempty"`
-	GlobalTracking          bool     `json:"global_tracking,omitempty"`
 	SyncGroupTrackingWeight bool     `json:"sync_group_tracking_weight,omitempty"`
 
 	notifyPrioritySet bool // notify_priority_changes was written
@@ -323,9 +362,12 @@ type Instance struct {
 	GarpMasterRefreshRepeat int           `json:"garp_master_refresh_repeat"`
 	GarpInterval            time.Duration `json:"garp_interval"`
 	GnaInterval             time.Duration `json:"gna_interval"`
-	DownTimerAdverts        int           `json:"down_timer_adverts"`
-	LowerPrioNoAdvert       bool          `json:"lower_prio_no_advert,omitempty"`
-	HigherPrioSendAdvert    bool          `json:"higher_prio_send_advert,omitempty"`
+	// GarpExtraIf is garp_extra_if's delay; All is its "all".
+	GarpExtraIf          time.Duration `json:"garp_extra_if,omitempty"`
+	GarpExtraIfAll       bool          `json:"garp_extra_if_all,omitempty"`
+	DownTimerAdverts     int           `json:"down_timer_adverts"`
+	LowerPrioNoAdvert    bool          `json:"lower_prio_no_advert,omitempty"`
+	HigherPrioSendAdvert bool          `json:"higher_prio_send_advert,omitempty"`
 
 	VirtualRouterID       int           `json:"virtual_router_id"`
 	Priority              int           `json:"priority"`
@@ -464,6 +506,7 @@ type VirtualServer struct {
 	Other                  []Raw        `json:"other,omitempty"`
 
 	set          timingSet
+	weight       int // the weight keyword; 0 when absent
 	fwd          bool
 	inh          opt[bool]
 	smtp         opt[bool]
@@ -492,12 +535,13 @@ type RealServer struct {
 	Checkers         []Checker  `json:"checkers,omitempty"`
 	Other            []Raw      `json:"other,omitempty"`
 
-	set     timingSet
-	fwd     bool
-	inh     opt[bool]
-	smtp    opt[bool]
-	vhost   bool
-	portSet bool
+	set       timingSet
+	fwd       bool
+	inh       opt[bool]
+	smtp      opt[bool]
+	vhost     bool
+	portSet   bool
+	weightSet bool
 }
 
 // timingSet records which Timing fields a block wrote itself.

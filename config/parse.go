@@ -57,6 +57,7 @@ func parse(name string, src []byte, opt Options, fsys files, maxLines int) (*Con
 		d:              d,
 		cfg:            &Config{},
 		kw:             newKeywords(),
+		implemented:    implementedKeywords(),
 		lines:          pp.lines,
 		rt:             &rtFiles{},
 		globalSeen:     make(map[string]bool),
@@ -100,12 +101,20 @@ type parser struct {
 	lines []line
 	next  int // index in lines of the next line to read
 	level int // blocks open
+	// blocks names each open block, outermost first, by the keywords that
+	// opened it and its enclosing blocks joined by '/', as the keyword list
+	// names blocks: "virtual_server/real_server/HTTP_GET".
+	blocks []string
+	// implemented holds every keyword gokeepalived acts on or that does not
+	// apply to it; any other keyword read is reported as unimplemented.
+	implemented map[keywordAt]bool
 
 	globalSeen     map[string]bool // global_defs keywords written
 	rulePriority   int             // the next rule preference keepalived assigns
 	rt             *rtFiles        // the iproute2 names files read so far
 	instanceNames  map[string]bool
 	syncGroupNames map[string]bool
+	instance       string       // the vrrp_instance whose authentication block is read
 	nodes          []node       // slab the nodes of lines are carved from
 	realServers    []RealServer // scratch for the virtual server being read
 	// defaultUser is what became of the default script user, which
@@ -176,10 +185,27 @@ func decodeBlock[T any](p *parser, obj *T, h handlers[T]) (end Pos) {
 				p.errorf(n.pos, "Unknown keyword '%s'", n.words[0])
 				continue
 			}
+			p.noteKeyword(n)
 			f(p, obj, n)
 		}
 	}
 	return end
+}
+
+// noteKeyword reports keyword line n as unimplemented unless
+// gokeepalived acts on it where it stands.
+func (p *parser) noteKeyword(n *node) {
+	if !p.implemented[keywordAt{p.blockName(), n.words[0]}] {
+		p.d.unimplemented(n.pos, n.words[0])
+	}
+}
+
+// block names the innermost open block; "top" is the top level.
+func (p *parser) blockName() string {
+	if len(p.blocks) == 0 {
+		return "top"
+	}
+	return p.blocks[len(p.blocks)-1]
 }
 
 // node returns a node for line l from a slab, since every line needs one.
@@ -235,9 +261,17 @@ func (p *parser) openBlock(n *node) {
 		p.errorf(n.pos, "Missing '{' at beginning of configuration block")
 	}
 	p.level++
+	name := n.words[0]
+	if len(p.blocks) > 0 {
+		name = p.blocks[len(p.blocks)-1] + "/" + name
+	}
+	p.blocks = append(p.blocks, name)
 }
 
-func (p *parser) closeBlock() { p.level-- }
+func (p *parser) closeBlock() {
+	p.level--
+	p.blocks = p.blocks[:len(p.blocks)-1]
+}
 
 // block reads the block of keyword line n with the handlers h into obj.
 // It returns the position of the block's '}'.
@@ -457,6 +491,31 @@ func parsePrefix(s string) (netip.Prefix, bool) {
 			return netip.Prefix{}, false
 		}
 		n = v
+	}
+	return netip.PrefixFrom(a, n), true
+}
+
+// ipPrefix reads "addr[/len]" as keepalived's parse_ipaddress does, with
+// its messages: a bad length is reported and the address taken as a
+// host, a bad address is reported and refused.
+func (p *parser) ipPrefix(pos Pos, s string) (netip.Prefix, bool) {
+	addr, bits, hasBits := strings.Cut(s, "/")
+	max := 32
+	if strings.Contains(s, ":") {
+		max = 128
+	}
+	n := max
+	if hasBits {
+		if v, ok := p.uintValue(pos, bits, 0, uint64(max)); ok {
+			n = int(v)
+		} else {
+			p.errorf(pos, "Invalid address prefix len %s for address %s - using %d", bits, s, max)
+		}
+	}
+	a, ok := parseAddr(addr)
+	if !ok || a.BitLen() != max {
+		p.errorf(pos, "VRRP parsed invalid IP %s. skipping IP...", s)
+		return netip.Prefix{}, false
 	}
 	return netip.PrefixFrom(a, n), true
 }

@@ -16,7 +16,7 @@ func parseText(t *testing.T, src string) (*Config, []string) {
 	t.Helper()
 	cfg, ds := Parse("t.conf", []byte(src), Options{ConfigID: "main"})
 	var out []string
-	for _, d := range ds {
+	for _, d := range ds.Keepalived() {
 		if d.Pos.File != "t.conf" && !d.Pos.IsZero() {
 			t.Errorf("diagnostic from another file: %v", d)
 		}
@@ -201,7 +201,7 @@ func TestParseInstance(t *testing.T) {
 global_defs {
     vrrp_garp_master_delay 7
     vrrp_version 3
-    vrrp_strict
+    vrrp_min_garp false
 }
 vrrp_script chk {
     script "/bin/check web"
@@ -237,7 +237,7 @@ vrrp_instance VI_1 { state MASTER
 	in := cfg.Instances[0]
 	want := Instance{
 		Name: "VI_1", State: StateMaster, Interface: "eth0", VirtualRouterID: 51, Priority: 150,
-		AdvertInt: 500 * time.Millisecond, Version: 3, StrictMode: true, Accept: false,
+		AdvertInt: 500 * time.Millisecond, Version: 3, Accept: true,
 		GarpMasterDelay: 7 * time.Second, GarpMasterRepeat: 2, GarpLowerPrioDelay: 7 * time.Second,
 		GarpLowerPrioRepeat: 2, GarpMasterRefreshRepeat: 1, DownTimerAdverts: 3, UnicastTTL: 255,
 		UnicastSrcIP: netip.MustParseAddr("10.0.0.2"),
@@ -486,7 +486,7 @@ func TestCheckSystem(t *testing.T) {
 		"    virtual_ipaddress {\n        10.0.0.1 dev gk-nosuch1\n    }\n}\n" +
 		"vrrp_instance VI_2 {\n    interface lo\n    virtual_router_id 2\n    virtual_ipaddress {\n        10.0.0.2\n    }\n}\n"
 	_, ds := Parse("t.conf", []byte(src), Options{ConfigID: "main"})
-	if len(ds) != 0 {
+	if ds = ds.Keepalived(); len(ds) != 0 {
 		t.Fatalf("without CheckSystem: %v", ds)
 	}
 	_, ds = Parse("t.conf", []byte(src), Options{ConfigID: "main", CheckSystem: true})
@@ -499,6 +499,7 @@ func TestCheckSystem(t *testing.T) {
 		"t.conf:8: WARNING - interface gk-nosuch1 for ip address 10.0.0.1 doesn't exist",
 		"t.conf:12: (VI_2) cannot use a loopback interface (lo) for vrrp - ignoring",
 		"t.conf:11: (VI_2) Unknown interface!",
+		"Non-existent interface specified in configuration",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("with CheckSystem:\n got %q\nwant %q", got, want)
@@ -516,7 +517,7 @@ func TestLoadMissingFile(t *testing.T) {
 // keepalived accepts (TestKeepalivedAgrees), expands to.
 func TestPreprocessorConf(t *testing.T) {
 	cfg, ds, err := Load("testdata/preprocessor.conf", Options{ConfigID: "main"})
-	if err != nil || len(ds) != 0 {
+	if ds = ds.Keepalived(); err != nil || len(ds) != 0 {
 		t.Fatalf("Load: %v %v", err, ds)
 	}
 	if cfg.Global.RouterID != "main_director" {

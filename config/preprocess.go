@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -31,6 +30,8 @@ type files interface {
 	Glob(pattern string) ([]string, error)
 	// IsFile reports whether name is a file rather than a directory.
 	IsFile(name string) bool
+	// Exists reports whether name exists, as lstat(2) sees it.
+	Exists(name string) bool
 	// ReadFile returns a file's contents, or errNotRegular for anything
 	// but a regular, non-executable file.
 	ReadFile(name string) ([]byte, error)
@@ -42,6 +43,11 @@ var errNotRegular = errors.New("not a regular non-executable file")
 type osFiles struct{}
 
 func (osFiles) Glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }
+
+func (osFiles) Exists(name string) bool {
+	_, err := os.Lstat(name)
+	return err == nil
+}
 
 func (osFiles) IsFile(name string) bool {
 	st, err := os.Stat(name)
@@ -692,43 +698,123 @@ func (p *preprocessor) list(pos Pos, text string) {
 	}
 }
 
-// include reads the files an "include PATTERN" line names. It reports
-// whether text was an include line.
+// includeFlags are the findings an include directive makes errors of,
+// as keepalived's lib/parser.c include_t does; plain include makes none,
+// and reports them as warnings.
+type includeFlags uint8
+
+const (
+	includeR includeFlags = 1 << iota // a match that cannot be read
+	includeM                          // a name without wildcards that does not exist
+	includeW                          // a pattern that matches nothing
+	includeB                          // a brace alternative that matches nothing
+)
+
+// includeDirective says whether word is an include directive and what it
+// checks.
+func includeDirective(word string) (includeFlags, bool) {
+	switch word {
+	case "include":
+		return 0, true
+	case "includer":
+		return includeR, true
+	case "includem":
+		return includeR | includeM, true
+	case "includeb":
+		return includeR | includeB, true
+	case "includew":
+		return includeR | includeM | includeW, true
+	case "includea":
+		return includeR | includeM | includeB | includeW, true
+	}
+	return 0, false
+}
+
+// include reads the files an include directive names ("include PATTERN",
+// or includer, includem, includeb, includew, includea). It reports
+// whether text was such a line.
 func (p *preprocessor) include(pos Pos, text string) bool {
 	if !strings.HasPrefix(text, "include") {
 		return false
 	}
 	words := p.words(pos, text)
-	if len(words) != 2 || words[0] != "include" {
+	flags, ok := includeDirective(words[0])
+	if len(words) != 2 || !ok {
 		return false
 	}
-	pattern := words[1]
-	if !filepath.IsAbs(pattern) {
-		pattern = filepath.Join(p.curDir, pattern)
+	written := words[1]
+	// shown is a matched name as keepalived prints it: as the pattern
+	// was written, relative to the including file's directory.
+	shown := func(m string) string {
+		if filepath.IsAbs(written) {
+			return m
+		}
+		r, err := filepath.Rel(p.curDir, m)
+		if err != nil {
+			return m
+		}
+		if strings.HasSuffix(m, "/") {
+			r += "/"
+		}
+		return r
+	}
+	// report is keepalived's file_config_error: an error when the
+	// directive checks for what was found, else a warning.
+	report := func(pos Pos, found includeFlags, format string, args ...any) {
+		if flags&found != 0 {
+			p.d.errorf(pos, format, args...)
+		} else {
+			p.d.warnf(pos, format, args...)
+		}
 	}
 	if len(p.reading) > maxIncludeDepth {
-		p.d.warnf(pos, "Includes nested more than %d deep at '%s'", maxIncludeDepth, words[1])
+		p.d.warnf(pos, "Includes nested more than %d deep at '%s'", maxIncludeDepth, written)
 		return true
 	}
-	matches, err := p.files.Glob(pattern)
-	if err != nil {
-		p.d.errorf(pos, "Error reading config file(s): glob(\"%s\"): %v", words[1], err)
+	g, err := globBraces(p.files, p.curDir, written)
+	switch {
+	case err != nil:
+		report(pos, includeR, "Error reading config file(s): glob(\"%s\"): %v", written, err)
 		return true
+	case len(g.matches) == 0 && g.missing:
+		missing := includeM
+		if strings.Contains(written, "{") {
+			missing = includeB
+		}
+		report(pos, missing, "Config files missing '%s'.", written)
+		return true
+	case len(g.matches) == 0:
+		if g.wildcards && flags&includeW != 0 {
+			report(pos, includeW, "No config files matched '%s'.", written)
+		}
+		return true
+	case g.missing:
+		report(pos, includeB, "Some config files missing: \"%s\".", written)
+		if flags&includeB != 0 {
+			return true
+		}
 	}
-	found := 0
-	for _, m := range matches {
+	// After the first file, keepalived blames what goes wrong with the
+	// next one on the last line of the file it has just read.
+	at := pos
+	for _, m := range g.matches {
+		if strings.HasSuffix(m, "/") {
+			report(at, includeR, "Configuration file '%s' is a directory - skipping", shown(m))
+			continue
+		}
 		abs, _ := filepath.Abs(m)
 		// keepalived follows an include loop until it runs out of file
 		// descriptors, so everything in the loop is read many times over.
 		// Reading it a second time shows the same effects (blocks
-		// "already defined") without the thousand repetitions.
+		// "already defined") without the thousand repetitions, and the
+		// message is the one keepalived ends with.
 		if n := countOf(p.reading, abs); n >= 2 {
-			p.d.warnf(pos, "Configuration file '%s' open problem (include loop) - skipping", m)
+			report(at, includeR, "Configuration file '%s' open problem (Too many open files) - skipping", shown(m))
 			continue
 		}
 		src, err := p.files.ReadFile(m)
 		if errors.Is(err, errNotRegular) {
-			p.d.warnf(pos, "Configuration file '%s' is not a regular non-executable file - skipping", m)
+			report(at, includeR, "Configuration file '%s' is not a regular non-executable file - skipping", shown(m))
 			continue
 		}
 		if err != nil {
@@ -736,18 +822,131 @@ func (p *preprocessor) include(pos Pos, text string) bool {
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			p.d.warnf(pos, "Configuration file '%s' open problem (%v) - skipping", m, err)
+			report(at, includeR, "Configuration file '%s' open problem (%v) - skipping", shown(m), err)
 			continue
 		}
-		found++
 		p.file(m, src)
-	}
-	if found == 0 && !slices.ContainsFunc(matches, func(m string) bool { return p.files.IsFile(m) }) {
-		// keepalived -t reports this but still accepts the configuration
-		// (unless run with -e or include_check).
-		p.d.warnf(pos, "Config files missing '%s'.", words[1])
+		at = Pos{File: m, Line: strings.Count(string(src), "\n")}
+		if len(src) > 0 && src[len(src)-1] != '\n' {
+			at.Line++
+		}
 	}
 	return true
+}
+
+// globbed is what glob(3), with GLOB_BRACE and GLOB_MARK and the
+// directory callbacks keepalived gives it, makes of a pattern.
+type globbed struct {
+	matches   []string // in order; directories end in '/'
+	missing   bool     // a name without wildcards, or a directory to search, is absent
+	wildcards bool     // a directory was searched for a wildcard
+}
+
+// globBraces expands the braces of pattern and globs each alternative,
+// relative to base unless pattern is absolute: keepalived globs from the
+// including file's directory, whose own name is never a pattern.
+func globBraces(fsys files, base, pattern string) (globbed, error) {
+	var g globbed
+	join := func(name string) string {
+		if filepath.IsAbs(name) {
+			return name
+		}
+		return filepath.Join(base, name)
+	}
+	for _, alt := range expandBraces(pattern) {
+		dir, file := filepath.Split(alt)
+		switch {
+		case !hasGlobMeta(alt):
+			if !fsys.Exists(join(alt)) {
+				g.missing = true
+				continue
+			}
+			g.matches = append(g.matches, markDir(fsys, join(alt)))
+			continue
+		case !hasGlobMeta(dir) && hasGlobMeta(file):
+			g.wildcards = true
+			if d := join(filepath.Clean(dir)); !fsys.Exists(d) || fsys.IsFile(d) {
+				g.missing = true
+				continue
+			}
+		default:
+			g.wildcards = true
+		}
+		escaped := alt
+		if !filepath.IsAbs(alt) {
+			escaped = filepath.Join(escapeGlob(base), alt)
+		}
+		ms, err := fsys.Glob(escaped)
+		if err != nil {
+			return g, err
+		}
+		for _, m := range ms {
+			g.matches = append(g.matches, markDir(fsys, m))
+		}
+	}
+	return g, nil
+}
+
+// escapeGlob quotes the pattern characters of a literal name.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// markDir adds the '/' GLOB_MARK gives a directory.
+func markDir(fsys files, name string) string {
+	if fsys.Exists(name) && !fsys.IsFile(name) {
+		return name + "/"
+	}
+	return name
+}
+
+func hasGlobMeta(s string) bool { return strings.ContainsAny(s, "*?[") }
+
+// expandBraces expands the first {a,b} group of pattern, recursively, as
+// GLOB_BRACE does; a backslash escapes the next character.
+func expandBraces(pattern string) []string {
+	open, depth := -1, 0
+	var commas []int
+	for i := 0; i < len(pattern); i++ {
+		switch pattern[i] {
+		case '\\':
+			i++
+		case '{':
+			if depth == 0 {
+				open = i
+				commas = commas[:0]
+			}
+			depth++
+		case ',':
+			if depth == 1 {
+				commas = append(commas, i)
+			}
+		case '}':
+			if depth == 0 {
+				continue
+			}
+			depth--
+			if depth > 0 {
+				continue
+			}
+			prefix, suffix := pattern[:open], pattern[i+1:]
+			var out []string
+			from := open + 1
+			for _, c := range append(commas, i) {
+				out = append(out, expandBraces(prefix+pattern[from:c]+suffix)...)
+				from = c + 1
+			}
+			return out
+		}
+	}
+	return []string{pattern}
 }
 
 // split cuts a line at each '{' and '}' outside quotes, so that braces

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -210,7 +211,7 @@ func TestPreprocess(t *testing.T) {
 			},
 			// Read twice, as keepalived reads a loop over and over.
 			lines: []string{"1: a", "other.conf:1: b", "1: a", "other.conf:1: b"},
-			diags: []string{"other.conf:2: warning: Configuration file 'main.conf' open problem (include loop) - skipping"},
+			diags: []string{"other.conf:2: warning: Configuration file 'main.conf' open problem (Too many open files) - skipping"},
 		},
 		{
 			name:  "definitions do not recurse forever",
@@ -225,6 +226,57 @@ func TestPreprocess(t *testing.T) {
 				id = "main"
 			}
 			lines, diags := preprocessFiles(t, tt.files, id)
+			if !slices.Equal(lines, tt.lines) {
+				t.Errorf("lines:\n got %q\nwant %q", lines, tt.lines)
+			}
+			if !slices.Equal(diags, tt.diags) {
+				t.Errorf("diagnostics:\n got %q\nwant %q", diags, tt.diags)
+			}
+		})
+	}
+}
+
+// TestIncludeVariants checks what each include directive reads and
+// reports, as keepalived 2.2.7's lib/parser.c does: the variants differ
+// in which of their findings are errors (plain include makes none), in
+// whether a pattern matching nothing is reported (includew, includea)
+// and in whether a brace pattern with a missing alternative is read at
+// all (includeb, includea).
+func TestIncludeVariants(t *testing.T) {
+	files := map[string]string{
+		"d/a.conf":     "a\nb\n",
+		"d/b.conf":     "c\n",
+		"d/sub.conf/x": "x\n",
+		"empty/.keep":  "",
+	}
+	tests := []struct {
+		line  string
+		lines []string
+		diags []string
+	}{
+		{"include d/*.conf", []string{"d/a.conf:1: a", "d/a.conf:2: b", "d/b.conf:1: c"},
+			[]string{"d/b.conf:1: warning: Configuration file 'd/sub.conf/' is a directory - skipping"}},
+		{"includer d/b.conf", []string{"d/b.conf:1: c"}, nil},
+		{"includea d/b.conf", []string{"d/b.conf:1: c"}, nil},
+		{"include d/sub.conf", nil, []string{"main.conf:1: warning: Configuration file 'd/sub.conf/' is a directory - skipping"}},
+		{"include empty/*.conf", nil, nil},
+		{"includem empty/*.conf", nil, nil},
+		{"includew empty/*.conf", nil, []string{"main.conf:1: error: No config files matched 'empty/*.conf'."}},
+		{"includea empty/*.conf", nil, []string{"main.conf:1: error: No config files matched 'empty/*.conf'."}},
+		{"includem nosuch.conf", nil, []string{"main.conf:1: error: Config files missing 'nosuch.conf'."}},
+		{"includeb nodir/*.conf", nil, []string{"main.conf:1: warning: Config files missing 'nodir/*.conf'."}},
+		{"includer d", nil, []string{"main.conf:1: error: Configuration file 'd/' is a directory - skipping"}},
+		{"include d/{b,zz}.conf", []string{"d/b.conf:1: c"}, []string{`main.conf:1: warning: Some config files missing: "d/{b,zz}.conf".`}},
+		{"includew d/{b,zz}.conf", []string{"d/b.conf:1: c"}, []string{`main.conf:1: warning: Some config files missing: "d/{b,zz}.conf".`}},
+		{"includeb d/{b,zz}.conf", nil, []string{`main.conf:1: error: Some config files missing: "d/{b,zz}.conf".`}},
+		{"includea d/{b,zz}.conf", nil, []string{`main.conf:1: error: Some config files missing: "d/{b,zz}.conf".`}},
+		{"includeb d/{a,b}.conf", []string{"d/a.conf:1: a", "d/a.conf:2: b", "d/b.conf:1: c"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			fs := maps.Clone(files)
+			fs["main.conf"] = tt.line + "\n"
+			lines, diags := preprocessFiles(t, fs, "main")
 			if !slices.Equal(lines, tt.lines) {
 				t.Errorf("lines:\n got %q\nwant %q", lines, tt.lines)
 			}

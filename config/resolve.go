@@ -101,6 +101,9 @@ func (p *parser) resolveInstance(in *Instance) {
 		in.State = StateMaster
 	}
 	s := in.set
+	if !s.strictMode {
+		in.StrictMode = g.VRRPStrict
+	}
 	if !s.version {
 		in.Version = g.VRRPVersion
 	}
@@ -143,9 +146,6 @@ func (p *parser) resolveInstance(in *Instance) {
 	if !s.skipCheckAdvAddr {
 		in.SkipCheckAdvAddr = g.VRRPSkipCheckAdvAddr
 	}
-	if !s.strictMode {
-		in.StrictMode = g.VRRPStrict
-	}
 	if !s.checkUnicastSrc {
 		in.CheckUnicastSrc = g.VRRPCheckUnicastSrc
 	}
@@ -155,7 +155,51 @@ func (p *parser) resolveInstance(in *Instance) {
 	if in.accept.set {
 		in.Accept = in.accept.v
 	} else {
-		in.Accept = !in.StrictMode
+		in.Accept = in.Priority == 255 || !in.StrictMode
+	}
+	if in.StrictMode {
+		p.strictInstance(in)
+	}
+}
+
+// strictInstance forces on an instance in strict mode (vrrp_strict or
+// strict_mode) the settings RFC 5798 requires, with keepalived's messages
+// for those the configuration set otherwise (vrrp.c
+// vrrp_complete_instance). Settings the instance did not write itself
+// take the strict value without a word, whatever global_defs says.
+func (p *parser) strictInstance(in *Instance) {
+	s := in.set
+	if in.Accept && in.Priority != 255 && in.Version == 2 {
+		p.errorf(in.Pos, "(%s) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting", in.Name)
+		in.Accept = false
+	}
+	if s.garpLowerPrioRepeat && in.GarpLowerPrioRepeat != 0 {
+		p.errorf(in.Pos, "(%s) Strict mode requires no repeat garps. resetting", in.Name)
+	}
+	in.GarpLowerPrioRepeat = 0
+	if s.garpLowerPrioDelay && in.GarpLowerPrioDelay != 0 {
+		p.errorf(in.Pos, "(%s) Strict mode requires no repeat garp delay. resetting", in.Name)
+	}
+	in.GarpLowerPrioDelay = 0
+	if s.lowerPrioNoAdvert && !in.LowerPrioNoAdvert {
+		p.errorf(in.Pos, "(%s) Strict mode requires no lower priority advert. resetting", in.Name)
+	}
+	in.LowerPrioNoAdvert = true
+	if s.higherPrioSendAdvert && in.HigherPrioSendAdvert {
+		p.errorf(in.Pos, "(%s) strict mode requires higher_prio_send_advert to be clear. resetting", in.Name)
+	}
+	in.HigherPrioSendAdvert = false
+	if in.DownTimerAdverts != DefaultDownTimerAdverts {
+		p.errorf(in.Pos, "(%s) down_timer_adverts is incompatible with strict mode - resetting", in.Name)
+		in.DownTimerAdverts = DefaultDownTimerAdverts
+	}
+	if in.UseVMAC && in.VMACAddr != "" {
+		p.errorf(in.Pos, "(%s): cannot specify MAC address with strict mode - clearing", in.Name)
+		in.VMACAddr = ""
+	}
+	if in.UseVMAC && in.VMACXmitBase {
+		p.errorf(in.Pos, "(%s) xmit_base is incompatible with strict mode - resetting", in.Name)
+		in.VMACXmitBase = false
 	}
 }
 

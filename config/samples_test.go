@@ -56,7 +56,9 @@ func TestSamples(t *testing.T) {
 			want, isRefused := refused[name]
 			if !isRefused {
 				for _, d := range ds {
-					t.Errorf("%s", d)
+					if d.Severity != Unimplemented {
+						t.Errorf("%s", d)
+					}
 				}
 				return
 			}

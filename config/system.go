@@ -68,6 +68,9 @@ func accountExists(name, group string) bool {
 }
 
 func (p *parser) checkInterfaces() {
+	// missing records whether a VRRP setting names an interface that does
+	// not exist, which keepalived's VRRP process sums up once at the end.
+	missing := false
 	exists := func(name string) bool {
 		if p.cfg.Global.DynamicInterfaces {
 			// keepalived takes a missing interface as one that will
@@ -75,6 +78,7 @@ func (p *parser) checkInterfaces() {
 			return true
 		}
 		_, err := net.InterfaceByName(name)
+		missing = missing || err != nil
 		return err == nil
 	}
 	for _, in := range p.cfg.Instances {
@@ -113,8 +117,13 @@ func (p *parser) checkInterfaces() {
 			p.errorf(a.Pos, "WARNING - interface %s for ip address %s doesn't exist", a.Dev, a.Prefix.Addr())
 		}
 	}
-	if sd := p.cfg.Global.LVSSyncDaemon; sd != nil && !exists(sd.Interface) {
-		p.errorf(sd.Pos, "WARNING - interface %s for lvs_sync_daemon doesn't exist", sd.Interface)
+	if missing {
+		p.errorf(Pos{}, "Non-existent interface specified in configuration")
+	}
+	if sd := p.cfg.Global.LVSSyncDaemon; sd != nil {
+		if _, err := net.InterfaceByName(sd.Interface); err != nil {
+			p.errorf(sd.Pos, "WARNING - interface %s for lvs_sync_daemon doesn't exist", sd.Interface)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -52,6 +53,9 @@ func (c *Config) WriteText(w io.Writer) error {
 	}
 	for _, s := range c.Scripts {
 		tw.script(&s)
+	}
+	for i := range c.TrackProcesses {
+		tw.trackProcess(&c.TrackProcesses[i])
 	}
 	for _, g := range c.SyncGroups {
 		tw.syncGroup(&g)
@@ -129,6 +133,50 @@ func (tw *textWriter) line(words ...string) {
 }
 
 // kv writes a keyword and its values; an empty first value drops the line.
+func (tw *textWriter) trackProcess(tp *TrackProcess) {
+	tw.open("vrrp_track_process", tp.Name)
+	tw.kv("process", append([]string{quote(tp.Process)}, tp.Params...)...)
+	if tp.ParamMatch != ParamMatchNone && tp.ParamMatch != ParamMatchExact {
+		tw.kv("param_match", string(tp.ParamMatch))
+	} else if tp.ParamMatch == ParamMatchExact && len(tp.Params) == 0 {
+		tw.kv("param_match")
+	}
+	if tp.FullCommand {
+		tw.kv("full_command")
+	}
+	if tp.Weight != 0 {
+		tw.kv("weight", strconv.Itoa(tp.Weight), flagWord(tp.Reverse, "reverse"))
+	}
+	// quorum_max before quorum, which may not exceed it; without a
+	// quorum_max there is no limit.
+	if tp.QuorumMax != math.MaxUint32 {
+		tw.kv("quorum_max", strconv.FormatUint(uint64(tp.QuorumMax), 10))
+	}
+	if tp.QuorumMax > 0 && tp.Quorum != 1 {
+		tw.kv("quorum", strconv.FormatUint(uint64(tp.Quorum), 10))
+	}
+	if tp.TerminateDelay > 0 {
+		tw.kv("terminate_delay", seconds(tp.TerminateDelay))
+	}
+	if tp.ForkDelay > 0 {
+		tw.kv("fork_delay", seconds(tp.ForkDelay))
+	}
+	tw.close()
+}
+
+// garpExtraIf writes garp_extra_if or vrrp_garp_extra_if when set; only
+// the instance keyword (zeroOK) takes a delay of 0.
+func (tw *textWriter) garpExtraIf(key string, d time.Duration, all, zeroOK bool) {
+	if d <= 0 && !(zeroOK && all) {
+		return
+	}
+	v := []string{strconv.FormatInt(int64(d/time.Second), 10)}
+	if all {
+		v = append(v, "all")
+	}
+	tw.kv(key, v...)
+}
+
 func (tw *textWriter) kv(key string, values ...string) {
 	if len(values) > 0 && values[0] == "" {
 		return
@@ -243,19 +291,24 @@ func (tw *textWriter) global(g *Global) {
 	}
 	tw.kv("vrrp_mcast_group4", g.VRRPMcastGroup4.String())
 	tw.kv("vrrp_mcast_group6", g.VRRPMcastGroup6.String())
+	// vrrp_min_garp first: the values after it are the ones in force.
+	tw.flag("vrrp_min_garp", g.VRRPMinGarp)
 	tw.kv("vrrp_garp_master_delay", seconds(g.VRRPGarpMasterDelay))
 	tw.kv("vrrp_garp_master_repeat", strconv.Itoa(g.VRRPGarpMasterRepeat))
 	tw.kv("vrrp_garp_lower_prio_delay", seconds(g.VRRPGarpLowerPrioDelay))
 	tw.kv("vrrp_garp_lower_prio_repeat", strconv.Itoa(g.VRRPGarpLowerPrioRepeat))
 	tw.kv("vrrp_garp_master_refresh", seconds(g.VRRPGarpMasterRefresh))
-	tw.kv("vrrp_garp_master_refresh_repeat", strconv.Itoa(g.VRRPGarpMasterRefreshRepeat))
+	// 0, which only vrrp_min_garp sets, is not a value the keyword takes.
+	if g.VRRPGarpMasterRefreshRepeat > 0 {
+		tw.kv("vrrp_garp_master_refresh_repeat", strconv.Itoa(g.VRRPGarpMasterRefreshRepeat))
+	}
 	if g.VRRPGarpInterval > 0 {
 		tw.kv("vrrp_garp_interval", seconds(g.VRRPGarpInterval))
 	}
 	if g.VRRPGnaInterval > 0 {
 		tw.kv("vrrp_gna_interval", seconds(g.VRRPGnaInterval))
 	}
-	tw.flag("vrrp_min_garp", g.VRRPMinGarp)
+	tw.garpExtraIf("vrrp_garp_extra_if", g.VRRPGarpExtraIf, g.VRRPGarpExtraIfAll, false)
 	tw.flag("vrrp_lower_prio_no_advert", g.VRRPLowerPrioNoAdvert)
 	tw.flag("vrrp_higher_prio_send_advert", g.VRRPHigherPrioSendAdvert)
 	tw.kv("vrrp_version", strconv.Itoa(g.VRRPVersion))
@@ -316,6 +369,7 @@ func (tw *textWriter) global(g *Global) {
 	}
 	tw.flag("checker_log_all_failures", g.CheckerLogAllFailures)
 	tw.flag("no_checker_emails", g.NoCheckerEmails)
+	tw.flag("rs_init_notifies", g.RSInitNotifies)
 	tw.raws(g.Other)
 	tw.close()
 }
@@ -344,7 +398,6 @@ func (tw *textWriter) syncGroup(g *SyncGroup) {
 	tw.notifies(&g.Notify)
 	tw.kv("notify_priority_changes", boolText(g.NotifyPriorityChanges))
 	tw.kv("smtp_alert", boolText(g.SMTPAlert))
-	tw.flag("global_tracking", g.GlobalTracking)
 	tw.flag("sync_group_tracking_weight", g.SyncGroupTrackingWeight)
 	tw.close()
 }
@@ -390,8 +443,13 @@ func (tw *textWriter) instance(in *Instance) {
 	tw.kv("garp_lower_prio_delay", seconds(in.GarpLowerPrioDelay))
 	tw.kv("garp_lower_prio_repeat", strconv.Itoa(in.GarpLowerPrioRepeat))
 	tw.kv("garp_master_refresh", seconds(in.GarpMasterRefresh))
-	tw.kv("garp_master_refresh_repeat", strconv.Itoa(in.GarpMasterRefreshRepeat))
+	// 0 comes only from the global vrrp_min_garp, which the instance
+	// inherits again.
+	if in.GarpMasterRefreshRepeat > 0 {
+		tw.kv("garp_master_refresh_repeat", strconv.Itoa(in.GarpMasterRefreshRepeat))
+	}
 	tw.kv("down_timer_adverts", strconv.Itoa(in.DownTimerAdverts))
+	tw.garpExtraIf("garp_extra_if", in.GarpExtraIf, in.GarpExtraIfAll, true)
 	tw.kv("lower_prio_no_advert", boolText(in.LowerPrioNoAdvert))
 	tw.kv("higher_prio_send_advert", boolText(in.HigherPrioSendAdvert))
 	tw.kv("virtual_router_id", strconv.Itoa(in.VirtualRouterID))

@@ -30,7 +30,7 @@ func TestWriteTextRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			again, ds := Parse("written.conf", text.Bytes(), Options{ConfigID: "main"})
-			for _, d := range ds {
+			for _, d := range ds.Keepalived() {
 				t.Errorf("reading the written text: %s\n%s", d, text.String())
 			}
 			a, b := withoutPositions(t, cfg), withoutPositions(t, again)

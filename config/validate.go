@@ -17,11 +17,21 @@ func (p *parser) validate() {
 	for _, f := range c.TrackFiles {
 		files[f.Name] = true
 	}
+	tracked := trackedNames{scripts: scripts, files: files,
+		processes: make(map[string]bool, len(c.TrackProcesses)), bfds: make(map[string]bool)}
+	for _, tp := range c.TrackProcesses {
+		tracked.processes[tp.Name] = true
+	}
+	for _, r := range c.Other {
+		if len(r.Words) > 1 && r.Words[0] == "bfd_instance" {
+			tracked.bfds[r.Words[1]] = true
+		}
+	}
 	for i := range c.Instances {
-		p.validateInstance(&c.Instances[i], scripts, files)
+		p.validateInstance(&c.Instances[i], tracked)
 	}
 	p.validateVRIDs()
-	p.validateSyncGroups(scripts, files)
+	p.validateSyncGroups(tracked)
 	groups := make(map[string]*VirtualServerGroup, len(c.VirtualServerGroups))
 	for i := range c.VirtualServerGroups {
 		groups[c.VirtualServerGroups[i].Name] = &c.VirtualServerGroups[i]
@@ -31,13 +41,56 @@ func (p *parser) validate() {
 	}
 }
 
-func (p *parser) validateInstance(in *Instance, scripts, files map[string]bool) {
+// trackedNames are the names of what instances and sync groups may track.
+type trackedNames struct {
+	scripts, files, processes, bfds map[string]bool
+}
+
+// existingTracks drops, with keepalived's message, the tracked entries
+// of owner (an instance or sync group) that name nothing configured.
+func (p *parser) existingTracks(t *Tracking, names trackedNames, owner string) {
+	t.Scripts = p.existing(t.Scripts, names.scripts, "(%s) track script %s not found, ignoring...", owner)
+	t.Files = p.existing(t.Files, names.files, "(%s) track file %s not found, ignoring...", owner)
+	t.Processes = p.existing(t.Processes, names.processes, "(%s) track process %s not found, ignoring...", owner)
+	t.BFDs = p.existing(t.BFDs, names.bfds, "(%s) track bfd %s not found, ignoring...", owner)
+}
+
+func (p *parser) validateInstance(in *Instance, tracked trackedNames) {
 	if in.VirtualRouterID == 0 {
 		p.errorf(in.Pos, "(%s) the virtual router id must be set", in.Name)
+	}
+	v6 := len(in.VirtualIPs) > 0 && in.VirtualIPs[0].Prefix.Addr().Is6()
+	if v6 && in.Version == 2 {
+		// VRRP version 2 has no IPv6; keepalived takes version 3 unless
+		// the instance asked for 2, which strict mode refuses.
+		if in.StrictMode && in.set.version {
+			p.errorf(in.Pos, "(%s) cannot use IPv6 with VRRP version 2; setting version 3", in.Name)
+		}
+		if in.StrictMode || !in.set.version {
+			in.Version = 3
+		}
+	}
+	if in.StrictMode && in.set.state && (in.State == StateMaster) != (in.Priority == 255) {
+		p.errorf(in.Pos, "(%s) State MASTER must match being address owner", in.Name)
+		in.State = StateBackup
+		if in.Priority == 255 {
+			in.State = StateMaster
+		}
+	}
+	if in.Auth != nil && in.StrictMode {
+		p.errorf(in.Auth.Pos, "(%s) Strict mode does not support authentication. Ignoring.", in.Name)
+		in.Auth = nil
 	}
 	if in.Auth != nil && in.Version == 3 {
 		p.errorf(in.Auth.Pos, "(%s) VRRP version 3 does not support authentication. Ignoring.", in.Name)
 		in.Auth = nil
+	}
+	if v6 && len(in.UnicastPeers) == 0 && in.StrictMode && !in.VirtualIPs[0].Prefix.Addr().IsLinkLocalUnicast() {
+		p.errorf(in.Pos, "(%s) the first IPv6 VIP address must be link local", in.Name)
+	}
+	if in.Priority == 255 && in.Nopreempt {
+		p.errorf(in.Pos, "(%s) nopreempt is incompatible with priority 255. resetting nopreempt", in.Name)
+		in.Nopreempt = false
 	}
 	if in.Auth != nil && in.Auth.Type == AuthNone {
 		in.Auth = nil
@@ -73,26 +126,55 @@ func (p *parser) validateInstance(in *Instance, scripts, files map[string]bool) 
 		in.UnicastTTL = 255
 	}
 	if len(in.VirtualIPs) == 0 {
-		p.errorf(in.Pos, "(%s) No VIP specified; at least one is sensible", in.Name)
+		if in.Version == 3 || in.StrictMode {
+			p.errorf(in.Pos, "(%s) No VIP specified; at least one is required", in.Name)
+		} else {
+			p.errorf(in.Pos, "(%s) No VIP specified; at least one is sensible", in.Name)
+		}
 	} else {
 		v6 := in.VirtualIPs[0].Prefix.Addr().Is6()
 		vips := in.VirtualIPs[:0]
 		for _, a := range in.VirtualIPs {
 			if a.Prefix.Addr().Is6() != v6 {
-				p.errorf(a.Pos, "(%s): address family must match VRRP instance [%s] - ignoring", in.Name, a.Prefix.Addr())
+				p.errorf(a.Pos, "(%s): address family must match VRRP instance [%s] - ignoring", in.Name, hostOrPrefix(a.Prefix))
 				continue
 			}
 			vips = append(vips, a)
 		}
 		in.VirtualIPs = vips
+		// The count is one byte of the advertisement, which must fit in
+		// a 1500 byte frame; the rest are kept, but not advertised.
+		room := (1500 - 14 - 20 - 8 - 8) / 4
+		switch {
+		case v6:
+			room = (1500 - 14 - 40 - 8) / 16
+		case in.Version == 2 && in.Auth != nil && in.Auth.Type == AuthAH:
+			room = (1500 - 14 - 20 - 8 - 8 - 24) / 4
+		case in.Version == 3:
+			room = (1500 - 14 - 20 - 8) / 4
+		}
+		room = min(room, 255)
+		if len(in.VirtualIPs) > room {
+			p.errorf(in.Pos, "(%s) Number of VIPs (%d) exceeds maximum/space available in packet (max %d addresses) - excess moved to eVIPs", in.Name, len(in.VirtualIPs), room)
+			in.ExcludedVIPs = append(in.ExcludedVIPs, in.VirtualIPs[room:]...)
+			in.VirtualIPs = in.VirtualIPs[:room]
+		}
 		for _, peer := range in.UnicastPeers {
 			if peer.Addr.Is6() != v6 {
 				p.errorf(peer.Pos, "(%s) unicast peer %s is not of the instance's address family", in.Name, peer.Addr)
 			}
 		}
 	}
-	in.Tracking.Scripts = p.existing(in.Tracking.Scripts, scripts, "(%s) track script %s not found, ignoring...", in.Name)
-	in.Tracking.Files = p.existing(in.Tracking.Files, files, "(%s) track file %s not found, ignoring...", in.Name)
+	p.existingTracks(&in.Tracking, tracked, in.Name)
+}
+
+// hostOrPrefix writes a prefix as keepalived's ipaddresstos does: the
+// address alone for a host, else with its length.
+func hostOrPrefix(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
 }
 
 // validateVRIDs reports instances that share a VRID on one interface and
@@ -122,7 +204,7 @@ func (p *parser) validateVRIDs() {
 	}
 }
 
-func (p *parser) validateSyncGroups(scripts, files map[string]bool) {
+func (p *parser) validateSyncGroups(tracked trackedNames) {
 	c := p.cfg
 	instances := make(map[string]bool, len(c.Instances))
 	for _, in := range c.Instances {
@@ -156,8 +238,7 @@ func (p *parser) validateSyncGroups(scripts, files map[string]bool) {
 		case len(members) == 1:
 			p.errorf(g.Pos, "Sync group %s has only %d virtual router(s) - this probably isn't what you want", g.Name, len(members))
 		}
-		g.Tracking.Scripts = p.existing(g.Tracking.Scripts, scripts, "(%s) track script %s not found, ignoring...", g.Name)
-		g.Tracking.Files = p.existing(g.Tracking.Files, files, "(%s) track file %s not found, ignoring...", g.Name)
+		p.existingTracks(&g.Tracking, tracked, g.Name)
 		groups = append(groups, g)
 	}
 	c.SyncGroups = groups

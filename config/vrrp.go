@@ -3,6 +3,7 @@ package config
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -41,15 +42,14 @@ func syncGroupKeywords() handlers[SyncGroup] {
 		"notify_fault":  notify(func(g *SyncGroup) **Notify { return &g.Notify.Fault }),
 		"notify_stop":   notify(func(g *SyncGroup) **Notify { return &g.Notify.Stop }),
 		"notify":        notify(func(g *SyncGroup) **Notify { return &g.Notify.Any }),
-		"notify_deleted": func(p *parser, g *SyncGroup, n *node) {
-			if len(n.words) == 1 {
-				g.Notify.Deleted = &Notify{Pos: n.pos}
-				return
-			}
-			g.Notify.Deleted = p.notifyArg(n)
-		},
 		"notify_priority_changes": func(p *parser, g *SyncGroup, n *node) {
-			if v, ok := p.boolArg(n, "vrrp_sync_group notify_priority_changes"); ok {
+			v, ok := true, true
+			if len(n.words) > 1 {
+				if v, ok = trueFalse(n.words[1]); !ok {
+					p.errorf(n.pos, "(%s) Invalid value '%s' for sync group notify_priority_changes specified", g.Name, n.words[1])
+				}
+			}
+			if ok {
 				g.NotifyPriorityChanges, g.notifyPrioritySet = v, true
 			}
 		},
@@ -58,7 +58,11 @@ func syncGroupKeywords() handlers[SyncGroup] {
 				g.SMTPAlert = v
 			}
 		},
-		"global_tracking":            func(p *parser, g *SyncGroup, n *node) { g.GlobalTracking = true },
+		// global_tracking is sync_group_tracking_weight's old name.
+		"global_tracking": func(p *parser, g *SyncGroup, n *node) {
+			p.errorf(n.pos, "(%s) global_tracking is deprecated. Use track_interface/script/file on the sync group", g.Name)
+			g.SyncGroupTrackingWeight = true
+		},
 		"sync_group_tracking_weight": func(p *parser, g *SyncGroup, n *node) { g.SyncGroupTrackingWeight = true },
 	}
 }
@@ -112,7 +116,7 @@ func authKeywords() handlers[Auth] {
 			if v, ok := parseAuthType(t); ok {
 				a.Type = v
 			} else {
-				p.errorf(n.pos, "unknown authentication type '%s'", t)
+				p.errorf(n.pos, "(%s) unknown authentication type '%s'", p.instance, t)
 			}
 		},
 		"auth_pass": func(p *parser, a *Auth, n *node) {
@@ -314,7 +318,13 @@ func instanceKeywords() handlers[Instance] {
 		"smtp_alert": optFlag(func(in *Instance) *bool { return &in.SMTPAlert },
 			func(s *instanceSet) *bool { return &s.smtpAlert }),
 		"notify_priority_changes": func(p *parser, in *Instance, n *node) {
-			if v, ok := p.boolArg(n, "vrrp_instance notify_priority_changes"); ok {
+			v, ok := true, true
+			if len(n.words) > 1 {
+				if v, ok = trueFalse(n.words[1]); !ok {
+					p.errorf(n.pos, "(%s) Invalid value '%s' for notify_priority_changes specified", in.Name, n.words[1])
+				}
+			}
+			if ok {
 				in.NotifyPriorityChanges, in.set.notifyPriorityChanges = v, true
 			}
 		},
@@ -344,6 +354,7 @@ func instanceKeywords() handlers[Instance] {
 		},
 		"authentication": func(p *parser, in *Instance, n *node) {
 			a := Auth{Pos: n.pos}
+			p.instance = in.Name
 			block(p, n, &a, p.kw.auth)
 			in.Auth = &a
 		},
@@ -396,9 +407,174 @@ func instanceKeywords() handlers[Instance] {
 		},
 	}
 	keepRaw(h, func(in *Instance) *[]Raw { return &in.Other },
-		"use_vmac_addr use_ipvlan garp_extra_if kernel_rx_buf_size linkbeat_use_polling interface_up_down_delays "+
-			"vrrp_linkbeat_use_polling")
+		"use_vmac_addr use_ipvlan kernel_rx_buf_size")
+	h["linkbeat_use_polling"] = func(p *parser, in *Instance, n *node) {
+		p.errorf(n.pos, "(%s) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block", in.Name)
+		in.Other = append(in.Other, p.raw(n))
+	}
+	h["garp_extra_if"] = func(p *parser, in *Instance, n *node) {
+		p.garpExtraIf(n, in.Name, 0, &in.GarpExtraIf, &in.GarpExtraIfAll)
+	}
+	h["vmac_garp_intvl"] = func(p *parser, in *Instance, n *node) {
+		p.errorf(n.pos, `Keyword "vmac_garp_intvl" is deprecated - please use "garp_extra_if"`)
+		p.garpExtraIf(n, in.Name, 0, &in.GarpExtraIf, &in.GarpExtraIfAll)
+	}
 	return h
+}
+
+// trackProcessKeywords are those of a vrrp_track_process block, with
+// keepalived's messages (vrrp_parser.c vrrp_tprocess_*_handler).
+func trackProcessKeywords() handlers[TrackProcess] {
+	delay := func(prefix string, terminate, fork bool) func(*parser, *TrackProcess, *node) {
+		return func(p *parser, tp *TrackProcess, n *node) {
+			v, ok := p.timerArg(n, 1, time.Microsecond, time.Hour)
+			if !ok {
+				if len(n.words) > 1 {
+					p.errorf(n.pos, "%sdelay (%s) for vrrp_track_process %s must be between [0.000001..3600] inclusive. Ignoring...", prefix, n.words[1], tp.Name)
+				}
+				return
+			}
+			if terminate {
+				tp.TerminateDelay = v
+			}
+			if fork {
+				tp.ForkDelay = v
+			}
+		}
+	}
+	// quorumArg reads the number of quorum or quorum_max (what), from lo
+	// to 65535.
+	quorumArg := func(p *parser, tp *TrackProcess, n *node, what string, lo uint64) (uint32, bool) {
+		v, ok := p.uintArg(n, 1, lo, 65535)
+		if !ok && len(n.words) > 1 {
+			p.errorf(n.pos, "%s (%s) for vrrp_track_process %s must be between [%d..65535] inclusive. Ignoring...", what, n.words[1], tp.Name, lo)
+		}
+		return uint32(v), ok
+	}
+	return handlers[TrackProcess]{
+		"process": func(p *parser, tp *TrackProcess, n *node) {
+			name, ok := p.arg(n, 1)
+			if !ok {
+				return
+			}
+			if tp.Process != "" {
+				p.errorf(n.pos, "Process already set for track process %s - ignoring %s", tp.Name, name)
+				return
+			}
+			tp.Process = name
+			if len(n.words) > 2 {
+				tp.Params = slices.Clone(n.words[2:])
+				if tp.ParamMatch == ParamMatchNone {
+					tp.ParamMatch = ParamMatchExact
+				}
+				tp.FullCommand = true
+			}
+		},
+		"param_match": func(p *parser, tp *TrackProcess, n *node) {
+			m := ParamMatchExact
+			if len(n.words) > 1 {
+				switch n.words[1] {
+				case "initial":
+					m = ParamMatchInitial
+				case "partial":
+					m = ParamMatchPartial
+				default:
+					p.errorf(n.pos, "Invalid param_match type %s - ignoring", n.words[1])
+					return
+				}
+			}
+			tp.ParamMatch, tp.FullCommand = m, true
+		},
+		"weight": func(p *parser, tp *TrackProcess, n *node) {
+			if len(n.words) < 2 {
+				p.errorf(n.pos, "No weight specified for track process %s - ignoring", tp.Name)
+				return
+			}
+			if tp.weightSet {
+				p.errorf(n.pos, "Weight already set for track process %s - ignoring %s", tp.Name, n.words[1])
+				return
+			}
+			v, ok := p.intArg(n, 1, -254, 254)
+			if !ok {
+				p.errorf(n.pos, "Weight (%s) for vrrp_track_process %s must be between [-254..254] inclusive. Ignoring...", n.words[1], tp.Name)
+				return
+			}
+			if len(n.words) > 2 {
+				if n.words[2] == "reverse" {
+					tp.Reverse = true
+				} else {
+					p.errorf(n.pos, "vrrp_track_process %s unknown weight option %s", tp.Name, n.words[2])
+				}
+			}
+			// keepalived takes a weight of 0 as no weight set.
+			tp.Weight, tp.weightSet = int(v), v != 0
+		},
+		"quorum": func(p *parser, tp *TrackProcess, n *node) {
+			v, ok := quorumArg(p, tp, n, "Quorum", 1)
+			if !ok {
+				return
+			}
+			if v > tp.QuorumMax {
+				p.errorf(n.pos, "Quorum is greater than quorum_max - ignoring")
+				return
+			}
+			tp.Quorum = v
+		},
+		"quorum_max": func(p *parser, tp *TrackProcess, n *node) {
+			v, ok := quorumArg(p, tp, n, "quorum_max", 0)
+			if !ok {
+				return
+			}
+			// quorum_max 0 is allowed while quorum is not set.
+			if (v != 0 || tp.Quorum > 1) && v < tp.Quorum {
+				p.errorf(n.pos, "quorum_max is less than quorum - ignoring")
+				return
+			}
+			tp.QuorumMax = v
+			if v == 0 {
+				tp.Quorum = 0
+			} else if tp.Quorum == 0 {
+				tp.Quorum = 1
+			}
+		},
+		"delay":           delay("", true, true),
+		"terminate_delay": delay("terminate_", true, false),
+		"fork_delay":      delay("fork_", false, true),
+		"full_command":    func(p *parser, tp *TrackProcess, n *node) { tp.FullCommand = true },
+	}
+}
+
+// garpExtraIf reads "[DELAY] [all]" of garp_extra_if (instance names the
+// vrrp_instance, lo is 0) or vrrp_garp_extra_if (global, lo is 1) into
+// delay and all, as keepalived's handlers do: an "all" counts as soon as
+// it is read, and a bad word or no delay leaves delay as it was.
+func (p *parser) garpExtraIf(n *node, instance string, lo uint64, delay *time.Duration, all *bool) {
+	prefix := ""
+	if instance != "" {
+		prefix = "(" + instance + "): "
+	}
+	var (
+		d        uint64
+		hasDelay bool
+	)
+	for _, w := range n.words[1:] {
+		if w == "all" {
+			*all = true
+			continue
+		}
+		v, ok := p.uintValue(n.pos, w, lo, 86400)
+		if !ok {
+			p.errorf(n.pos, "%s%s '%s' invalid - ignoring", prefix, n.words[0], w)
+			return
+		}
+		d, hasDelay = v, true
+	}
+	// The global keyword takes 0 as no delay, the instance one does not.
+	if !hasDelay || instance == "" && d == 0 {
+		p.errorf(n.pos, "%s%s specified without time - ignoring", prefix, n.words[0])
+		return
+	}
+	*delay = time.Duration(d) * time.Second
 }
 
 // unicastPeer reads "ADDR [min_ttl N] [max_ttl N]".

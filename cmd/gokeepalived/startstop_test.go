@@ -25,6 +25,7 @@ func startStopConf(script, startWord string, timeout int) string {
     startup_script "%[1]s %[2]s"
     startup_script_timeout %[3]d
     shutdown_script "%[1]s stop"
+    shutdown_script_timeout 5
 }
 vrrp_instance VI_1 {
     state MASTER

@@ -194,7 +194,7 @@ func (l *LVS) load(cfg *config.Config) {
 		}
 	}
 	l.cfg = cfg
-	l.m.initNotifies = hasKeyword(cfg.Global.Other, "rs_init_notifies")
+	l.m.initNotifies = cfg.Global.RSInitNotifies
 	l.logRefusedMisc(cfg)
 	l.vss = nil
 	for i := range cfg.VirtualServers {
@@ -218,15 +218,6 @@ func (l *LVS) load(cfg *config.Config) {
 			l.servers[rs.check] = serverRef{vs, rs}
 		}
 	}
-}
-
-func hasKeyword(raws []config.Raw, kw string) bool {
-	for _, r := range raws {
-		if len(r.Words) > 0 && r.Words[0] == kw {
-			return true
-		}
-	}
-	return false
 }
 
 // logRefusedMisc reports the MISC_CHECK scripts of cfg that script
@@ -766,21 +757,10 @@ func unplaced(cs []config.Checker) []config.Checker {
 			}
 			c.HTTP = &h
 		}
-		c.Other = unplacedRaw(c.Other)
+		// Keywords kept raw have no effect on a check, so they never
+		// make two checks differ.
+		c.Other = nil
 		out[i] = c
-	}
-	return out
-}
-
-func unplacedRaw(rs []config.Raw) []config.Raw {
-	if rs == nil {
-		return nil
-	}
-	out := make([]config.Raw, len(rs))
-	for i, r := range rs {
-		r.Pos = config.Pos{}
-		r.Block = unplacedRaw(r.Block)
-		out[i] = r
 	}
 	return out
 }

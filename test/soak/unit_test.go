@@ -204,7 +204,7 @@ func TestConfigParses(t *testing.T) {
 	for _, tm := range []timing{nativeTiming, guestTiming} {
 		rs := realServers(tm)
 		cfg, diags := config.Parse("keepalived.conf", []byte(keepalivedConf("a", 150, rs, tm)), config.Options{})
-		if len(diags) > 0 {
+		if diags = diags.Keepalived(); len(diags) > 0 {
 			t.Fatalf("%s: %v", tm, diags)
 		}
 		if len(cfg.Instances) != instances || len(cfg.VirtualServers) != instances {

@@ -12,7 +12,7 @@ import (
 func TestConfig(t *testing.T) {
 	for _, extra := range []int{0, 3} {
 		cfg, ds := config.Parse("keepalived.conf", []byte(benchConfig("m", true, extra)), config.Options{})
-		if len(ds) > 0 {
+		if ds = ds.Keepalived(); len(ds) > 0 {
 			t.Fatalf("extra %d: %v", extra, ds)
 		}
 		if len(cfg.Instances) != routers {

@@ -122,7 +122,7 @@ func TestConfigs(t *testing.T) {
 			priority: masterPriority, vrid: 77, vip: vipCIDR})
 		os.WriteFile(path, []byte(conf), 0o644)
 		cfg, ds, err := config.Load(path, config.Options{})
-		if err != nil || len(ds) > 0 {
+		if ds = ds.Keepalived(); err != nil || len(ds) > 0 {
 			t.Fatalf("%s: %v %v\n%s", sc.name(), err, ds, conf)
 		}
 		if len(cfg.Instances) != 1 {
@@ -137,7 +137,7 @@ func TestConfigs(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keepalived.conf")
 	os.WriteFile(path, []byte(scaleConfig("m", false)), 0o644)
 	cfg, ds, err := config.Load(path, config.Options{})
-	if err != nil || len(ds) > 0 {
+	if ds = ds.Keepalived(); err != nil || len(ds) > 0 {
 		t.Fatalf("scale: %v %v", err, ds)
 	}
 	seen := make(map[int]bool)
