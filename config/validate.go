@@ -266,7 +266,7 @@ func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*Vir
 		}
 		// Only NAT rewrites ports, and a fwmark service has none.
 		switch {
-		case vs.FWMark != 0 && rs.portSet && rs.Port != 0:
+		case vs.FWMark != 0 && rs.Forwarding.Method != LBKindNAT && rs.portSet && rs.Port != 0:
 			p.errorf(rs.Pos, "WARNING - fwmark virtual server %s, real server %s has port specified - clearing", vs.Name(), rs.Name(vs))
 			rs.Port = 0
 		case groupHasFWMark && rs.Forwarding.Method != LBKindNAT && rs.portSet && rs.Port != 0:

@@ -179,8 +179,24 @@ virtual_server 192.0.2.1 80 {
 	if !errors.Is(err, ErrUnsupportedChecker) {
 		t.Errorf("error %v, want ErrUnsupportedChecker", err)
 	}
-	if len(srv.Checks) != 1 || srv.Checks[0].Name != "TCP_CHECK" {
-		t.Errorf("checks %+v, want the TCP_CHECK alone", srv.Checks)
+	var ce *CheckerError
+	if !errors.As(err, &ce) || ce.Pos.String() != "keepalived.conf:5" || ce.Type != "BFD_CHECK" || ce.RealServer != "[10.0.0.2]:tcp:80" {
+		t.Errorf("error %#v, want a CheckerError at keepalived.conf:5 naming the BFD_CHECK and its real server", ce)
+	}
+	// The FILE_CHECK without its track_file is gone, as keepalived drops
+	// it; the BFD_CHECK fails for good, from the start.
+	if len(srv.Checks) != 2 || srv.Checks[0].Name != "BFD_CHECK" || srv.Checks[1].Name != "TCP_CHECK" {
+		t.Fatalf("checks %+v, want the BFD_CHECK and the TCP_CHECK", srv.Checks)
+	}
+	bfd := srv.Checks[0]
+	if !bfd.Timing.Alpha {
+		t.Error("the BFD_CHECK does not start down")
+	}
+	if err := bfd.Checker.Check(context.Background()); !errors.Is(err, ErrUnsupportedChecker) {
+		t.Errorf("the BFD_CHECK's attempt: %v, want ErrUnsupportedChecker", err)
+	}
+	if !startsDown(&vs.RealServers[0]) {
+		t.Error("a real server with a BFD_CHECK starts up")
 	}
 }
 

@@ -75,10 +75,10 @@ func (vs *virtualServer) inPool(rs *realServer) bool {
 }
 
 // startsDown says whether a real server starts failed: when one of its
-// checkers is in alpha mode.
+// checkers is in alpha mode, or can never run.
 func startsDown(rs *config.RealServer) bool {
-	for _, c := range rs.Checkers {
-		if c.Timing.Alpha {
+	for i := range rs.Checkers {
+		if c := &rs.Checkers[i]; c.Timing.Alpha || unrunnable(c) {
 			return true
 		}
 	}
