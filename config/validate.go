@@ -235,6 +235,12 @@ func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*Vir
 		p.errorf(vs.Pos, "Virtual server %s: no protocol set - defaulting to UDP", vs.Name())
 		vs.Protocol = ProtocolUDP
 	}
+	if vs.PersistenceTimeout == 0 && zeroPort(vs, groups) {
+		// keepalived makes a service without a port persistent, with
+		// IPVS's default timeout.
+		p.errorf(vs.Pos, "Virtual server %s: zero port only valid for persistent services - setting", vs.Name())
+		vs.PersistenceTimeout = 360
+	}
 	if !vs.fwd {
 		p.errorf(vs.Pos, "Virtual server %s: no forwarding method set, setting default NAT", vs.Name())
 	}
@@ -281,6 +287,21 @@ func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*Vir
 			}
 		}
 	}
+}
+
+// zeroPort reports whether an address service of vs has no port.
+func zeroPort(vs *VirtualServer, groups map[string]*VirtualServerGroup) bool {
+	if vs.Group == "" {
+		return vs.FWMark == 0 && vs.Port == 0
+	}
+	if g := groups[vs.Group]; g != nil {
+		for _, m := range g.Members {
+			if m.FWMark == 0 && m.Port == 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dropDuplicateRealServers keeps the first of real servers with the same
