@@ -127,3 +127,36 @@ func (l *lab) timeouts(t *testing.T) string {
 	}
 	return v
 }
+
+// TestGuestBFDCheck runs both daemons whole, BFD process included, on a
+// real server whose only checker is a BFD_CHECK on a session that never
+// comes up: keepalived takes it out of the pool as its BFD process
+// reports the session down; gokeepalived, which has no BFD, never puts it
+// in and says why, at the checker's line.
+func TestGuestBFDCheck(t *testing.T) {
+	requireGuest(t)
+	const conf = "testdata/ports/bfd.conf"
+	var ds []*daemon
+	for _, kind := range daemons() {
+		ds = append(ds, startWith(t, newLab(t, kind), kind, conf))
+	}
+	ours := ds[1]
+	for start := time.Now(); time.Since(start) < 2*delayLoop; time.Sleep(50 * time.Millisecond) {
+		for _, line := range ours.lab.saved(t) {
+			if strings.Contains(line, "192.168.200.1:") {
+				t.Fatalf("gokeepalived put the BFD-checked real server in the pool: %s\n%s", line, ours.log)
+			}
+		}
+	}
+	tables := converge(t, ds...)
+	if !slices.Equal(tables[0], tables[1]) {
+		t.Errorf("tables differ:\nkeepalived:\n  %s\ngokeepalived:\n  %s", strings.Join(tables[0], "\n  "), strings.Join(tables[1], "\n  "))
+	}
+	if slices.ContainsFunc(tables[0], func(l string) bool { return strings.Contains(l, "192.168.200.1:") }) {
+		t.Errorf("keepalived kept the BFD-checked real server: the test measures nothing\n%s", ds[0].log)
+	}
+	if log := ours.log.String(); !strings.Contains(log, "keepalived.conf:14: BFD_CHECK of real server [192.168.200.1]:tcp:8080") {
+		t.Errorf("gokeepalived's log has no warning naming the BFD_CHECK at its line:\n%s", log)
+	}
+	stop(t, ds...)
+}
