@@ -8,8 +8,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/gokeepalived/gokeepalived/check"
 )
@@ -257,5 +260,37 @@ virtual_server 192.0.2.1 80 {
 		if err := c.Checker.Check(ctx); err == nil {
 			t.Errorf("%s passed against a failed server", c.Name)
 		}
+	}
+}
+
+// TestBFDCheckedServerStaysOut runs a virtual server whose first real
+// server has only a BFD_CHECK: it never enters the pool, and the log
+// says why at the checker's line.
+func TestBFDCheckedServerStaysOut(t *testing.T) {
+	h := newHarness(t, `
+virtual_server 192.0.2.1 80 {
+	lb_algo rr
+	protocol TCP
+	real_server 10.0.0.2 80 {
+		BFD_CHECK {
+			name b
+		}
+	}
+	real_server 10.0.0.3 80 {
+	}
+}`, Options{})
+	h.run()
+	h.wantTable("start", "-A -t 192.0.2.1:80 -s rr", "-a -t 192.0.2.1:80 -r 10.0.0.3:80 -m -w 1")
+	var warned bool
+	for _, e := range h.hook.AllEntries() {
+		warned = warned || e.Level == logrus.WarnLevel &&
+			strings.HasPrefix(e.Message, "keepalived.conf:6: BFD_CHECK of real server [10.0.0.2]:tcp:80 of VS [192.0.2.1]:tcp:80 cannot run")
+	}
+	if !warned {
+		t.Errorf("no warning names the BFD_CHECK at its line: %v", h.hook.AllEntries())
+	}
+	srv := h.checks.servers[rs2]
+	if len(srv.Checks) != 1 || !srv.Checks[0].Timing.Alpha {
+		t.Errorf("checks of the BFD-checked server: %+v, want one that starts down", srv)
 	}
 }

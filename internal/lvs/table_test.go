@@ -90,6 +90,26 @@ virtual_server 192.0.2.1 80 {
 		weight 3
 	}
 }`
+	// Only NAT rewrites ports: DR and TUN real servers, and the sorry
+	// server, take the service's.
+	const portRules = `
+virtual_server 192.0.2.1 80 {
+	lb_algo rr
+	lb_kind DR
+	protocol TCP
+	%s
+	real_server 10.0.0.2 8080 {
+	}
+	real_server 10.0.0.3 8080 {
+		lvs_method TUN
+	}
+	real_server 10.0.0.4 8080 {
+		lvs_method NAT
+	}
+	real_server 10.0.0.5 {
+		lvs_method NAT
+	}
+}`
 	tests := []struct {
 		name  string
 		conf  string
@@ -314,25 +334,8 @@ virtual_server group web {
 		},
 		{
 			name: "DR and TUN take the service's port, NAT keeps its own",
-			conf: `
-virtual_server 192.0.2.1 80 {
-	lb_algo rr
-	lb_kind DR
-	protocol TCP
-	sorry_server 10.0.0.9 8081
-	real_server 10.0.0.2 8080 {
-	}
-	real_server 10.0.0.3 8080 {
-		lvs_method TUN
-	}
-	real_server 10.0.0.4 8080 {
-		lvs_method NAT
-	}
-	real_server 10.0.0.5 {
-		lvs_method NAT
-	}
-}`,
-			st: State{RealServers: alive(1, 1, 1, 1)},
+			conf: fmt.Sprintf(portRules, "sorry_server 10.0.0.9 8081"),
+			st:   State{RealServers: alive(1, 1, 1, 1)},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.9:80 -g -w 1",
@@ -340,24 +343,8 @@ virtual_server 192.0.2.1 80 {
 		},
 		{
 			name: "every port rule with the quorum up",
-			conf: `
-virtual_server 192.0.2.1 80 {
-	lb_algo rr
-	lb_kind DR
-	protocol TCP
-	real_server 10.0.0.2 8080 {
-	}
-	real_server 10.0.0.3 8080 {
-		lvs_method TUN
-	}
-	real_server 10.0.0.4 8080 {
-		lvs_method NAT
-	}
-	real_server 10.0.0.5 {
-		lvs_method NAT
-	}
-}`,
-			st: State{QuorumUp: true, RealServers: alive(1, 1, 1, 1)},
+			conf: fmt.Sprintf(portRules, ""),
+			st:   State{QuorumUp: true, RealServers: alive(1, 1, 1, 1)},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -g -w 1",
@@ -410,16 +397,18 @@ virtual_server fwmark 9 {
 	lb_algo rr
 	lb_kind DR
 	real_server 10.0.0.2 8080 {
+		weight 2
 	}
 	real_server 10.0.0.3 8080 {
 		lvs_method NAT
+		weight 3
 	}
 }`,
-			st: State{QuorumUp: true, RealServers: alive(1, 1)},
+			st: State{QuorumUp: true, RealServers: alive(2, 3)},
 			want: []string{
 				"-A -f 9 -s rr",
-				"-a -f 9 -r 10.0.0.2:0 -g -w 1",
-				"-a -f 9 -r 10.0.0.3:8080 -m -w 1",
+				"-a -f 9 -r 10.0.0.2:0 -g -w 2",
+				"-a -f 9 -r 10.0.0.3:8080 -m -w 3",
 			},
 		},
 		{
