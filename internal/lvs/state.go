@@ -260,9 +260,16 @@ func (vs *virtualServer) liveWeight() int64 {
 	return st.liveWeight()
 }
 
+// sorryName names the sorry server as keepalived's log does, with the
+// port its validation leaves: a lone virtual server's own under DR or
+// TUN ("sorry server ports don't match - resetting"), none under a lone
+// firewall mark ("has port specified - clearing").
 func (vs *virtualServer) sorryName() string {
 	ss := vs.cfg.SorryServer
 	rs := config.RealServer{Addr: ss.Addr, Port: ss.Port}
+	if vs.cfg.Group == "" && ss.Forwarding.Method != config.LBKindNAT {
+		rs.Port = vs.cfg.Port
+	}
 	return rs.Name(vs.cfg)
 }
 

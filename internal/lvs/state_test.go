@@ -214,6 +214,21 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		{
+			name: "a DR sorry server on another port takes the service's",
+			conf: twoServers("sorry_server 10.0.0.9 8081\n\tsorry_server_lvs_method DR", "alpha"),
+			steps: []step{
+				{
+					logs: []string{
+						"Starting with quorum down 1-0=1 > 0 for VS " + vs1,
+						"Adding sorry server [10.0.0.9]:tcp:80 to VS " + vs1,
+						"Removing alive servers from the pool for VS " + vs1,
+					},
+					notes: []string{"VS " + vs1 + " DOWN script=qdown"},
+					table: []string{svc, "-a -t 192.0.2.1:80 -r 10.0.0.9:80 -g -w 1"},
+				},
+			},
+		},
+		{
 			name: "alpha servers and the sorry server",
 			conf: twoServers("sorry_server 10.0.0.9 80", "alpha"),
 			steps: []step{
