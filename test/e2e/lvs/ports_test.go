@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -66,58 +65,6 @@ func (l *lab) countAccepts(t *testing.T, addr string) *atomic.Int64 {
 		<-done
 	})
 	return &n
-}
-
-// TestGuestReloadTimeouts reloads lvs_timeouts under both daemons: set,
-// narrowed to one timeout, dropped, set again. After each reload the
-// kernel's timeouts must be keepalived's, and the kernel's own must be
-// back once the daemons stop.
-func TestGuestReloadTimeouts(t *testing.T) {
-	requireGuest(t)
-	steps := []struct{ conf, want string }{
-		{"testdata/timeouts/set.conf", "100 20 30"},
-		// keepalived gives the timeouts it no longer sets their values
-		// from before it started.
-		{"testdata/timeouts/udp.conf", "900 120 50"},
-		{"testdata/timeouts/none.conf", "900 120 300"},
-		{"testdata/timeouts/tcp.conf", "200 120 300"},
-	}
-	var ds []*daemon
-	for _, kind := range daemons() {
-		l := newLab(t, kind)
-		if got := l.timeouts(t); got != "900 120 300" {
-			t.Fatalf("%s: a fresh namespace has timeouts %s, want the kernel's 900 120 300", kind, got)
-		}
-		ds = append(ds, startDaemon(t, l, kind, steps[0].conf))
-	}
-	read := func(d *daemon) []string { return []string{d.lab.timeouts(t)} }
-	for i, step := range steps {
-		if i > 0 {
-			for _, d := range ds {
-				d.load(t, step.conf)
-				d.signal(t, syscall.SIGHUP)
-			}
-		}
-		took := waitLines(t, step.conf, 10*time.Second, read, func(_ *daemon, got []string) bool { return got[0] == step.want }, ds...)
-		t.Logf("%s: timeouts %s in %s", step.conf, step.want, sideBySide(ds, took))
-	}
-	stop(t, ds...)
-	for _, d := range ds {
-		if got := d.lab.timeouts(t); got != "900 120 300" {
-			t.Errorf("%s left timeouts %s, want the kernel's 900 120 300", d.kind, got)
-		}
-	}
-}
-
-// timeouts is the lab's `ipvsadm -L --timeout`: "tcp tcpfin udp".
-func (l *lab) timeouts(t *testing.T) string {
-	t.Helper()
-	out := l.run(t, "ipvsadm", "-L", "--timeout")
-	_, v, ok := strings.Cut(strings.TrimSpace(out), ": ")
-	if !ok {
-		t.Fatalf("%s: ipvsadm -L --timeout: %q", l.ns, out)
-	}
-	return v
 }
 
 // TestGuestBFDCheck runs both daemons whole, BFD process included, on a
