@@ -50,16 +50,17 @@ func checkEnv(cfg *config.Config, scriptUser *notify.Credential) CheckEnv {
 // CheckServer returns the check.Server that checks rs of vs under the name
 // given. A real server without checkers yields a Server without checks,
 // which the scheduler reports up, as keepalived keeps such a server in
-// its pool. A checker that cannot be built (a BFD_CHECK, which is
+// its pool.
+//
+// A checker that cannot be built (a BFD_CHECK, which is
 // ErrUnsupportedChecker, a regex RE2 does not take, an unreadable SSL
-// certificate, ...) is replaced by one that fails every attempt and
-// starts down, and reported as a CheckerError in the error, which joins
-// every failure: the server is never up on the strength of the checkers that
-// remain, or of none. A MISC_CHECK that script security refused and a
-// FILE_CHECK without its track_file are left out, as keepalived drops
-// them. keepalived's BFD_CHECK is such a checker here:
-// without a BFD session to come up, keepalived's BFD process reports it
-// down as it starts.
+// certificate, ...) is replaced by one that starts down and fails every
+// attempt, and reported as a CheckerError, so that the server is never up
+// on the strength of the checkers that remain, or of none: keepalived's
+// BFD process reports a session that never comes up down as it starts.
+// A MISC_CHECK that script security refused and a FILE_CHECK without its
+// track_file are left out, as keepalived drops them. The error joins
+// every such failure.
 func CheckServer(name string, vs *config.VirtualServer, rs *config.RealServer, env CheckEnv) (check.Server, error) {
 	srv := check.Server{Name: name, Weight: rs.Weight}
 	var errs []error
