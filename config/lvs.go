@@ -445,6 +445,7 @@ func (p *parser) realServer(n *node) (RealServer, bool) {
 		return rs, false
 	}
 	rs.Addr, rs.Port, rs.portSet = a, pv, len(n.words) > 2
+	rs.written = pv
 	block(p, n, &rs, p.kw.rs)
 	return rs, true
 }

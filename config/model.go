@@ -542,6 +542,11 @@ type RealServer struct {
 	vhost     bool
 	portSet   bool
 	weightSet bool
+	// written is the port the real_server line gives (0 for none), which
+	// checkers connect to by default: keepalived copies the address into
+	// each checker as it parses it, before validation sets or resets the
+	// real server's port.
+	written uint16
 }
 
 // timingSet records which Timing fields a block wrote itself.

@@ -156,6 +156,28 @@ func TestParseDiagnostics(t *testing.T) {
 			diags: []string{"5: error: WARNING - virtual server [10.0.0.100]:tcp:80 and real server [10.0.0.2]:tcp:8080 ports don't match - resetting"},
 		},
 		{
+			name:  "DR sorry server port",
+			src:   strings.Replace(vs80, "NAT", "DR", 1) + "    sorry_server 10.0.0.9 8080\n    real_server 10.0.0.2 80 {\n    }\n}\n",
+			diags: []string{"5: error: WARNING - virtual server [10.0.0.100]:tcp:80 and sorry server ports don't match - resetting"},
+		},
+		{
+			name:  "fwmark sorry server port",
+			src:   "virtual_server fwmark 1 {\n    lb_algo rr\n    lb_kind DR\n    sorry_server 10.0.0.9 8080\n    real_server 10.0.0.2 {\n    }\n}\n",
+			diags: []string{"4: error: WARNING - virtual server FWM 1, sorry server has port specified - clearing"},
+		},
+		{
+			name: "group entry ports",
+			src: "virtual_server_group G {\n    192.0.2.1-3 80\n    198.51.100.1 443\n    fwmark 2\n}\n" +
+				"virtual_server group G {\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    sorry_server 10.0.0.9 80\n" +
+				"    real_server 10.0.0.2 80 {\n    }\n    real_server 10.0.0.3 {\n    }\n    real_server 10.0.0.4 8080 {\n        lvs_method NAT\n    }\n}\n",
+			diags: []string{
+				"11: error: WARNING - fwmark virtual server [G]:0, real server [10.0.0.2]:tcp:80 has port specified - port will be ignored",
+				"10: error: WARNING - fwmark virtual server [G]:0, sorry server has port specified - port will be ignored",
+				"11: error: virtual server [G]:0:[198.51.100.1,443] and real server [10.0.0.2]:tcp:80 ports don't match",
+				"10: error: WARNING - virtual server [G]:0, sorry server has port specified - port will be ignored",
+			},
+		},
+		{
 			name:  "fwmark with protocol",
 			src:   "virtual_server fwmark 1 {\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    real_server 10.0.0.2 80 {\n    }\n}\n",
 			diags: []string{"1: error: Warning: Virtual server FWM 1: protocol specified for fwmark - protocol will be ignored", "5: error: WARNING - fwmark virtual server FWM 1, real server [10.0.0.2]:none:80 has port specified - clearing"},
@@ -304,7 +326,7 @@ virtual_server 10.0.0.100 80 {
     persistence_timeout
     virtualhost www.example.com
     retry 4
-    sorry_server 10.0.0.99 8080
+    sorry_server 10.0.0.99 80
     real_server 10.0.0.2 80 {
         weight 3
         connect_timeout 2
@@ -360,7 +382,7 @@ virtual_server group WEB {
 	vs := cfg.VirtualServers[0]
 	if vs.Scheduler != SchedWRR || vs.PersistenceTimeout != 360 || vs.Protocol != ProtocolTCP ||
 		vs.Forwarding.Method != LBKindTUN || *vs.Forwarding.Tunnel != (Tunnel{Type: TunnelGUE, Port: 6080, Checksum: Checksum}) ||
-		vs.SorryServer == nil || vs.SorryServer.Port != 8080 || vs.SorryServer.Forwarding.Method != LBKindTUN {
+		vs.SorryServer == nil || vs.SorryServer.Port != 80 || vs.SorryServer.Forwarding.Method != LBKindTUN {
 		t.Errorf("virtual server: %+v", vs)
 	}
 	rs := vs.RealServers[0]

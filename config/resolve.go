@@ -259,7 +259,7 @@ func (p *parser) resolveVirtualServer(vs *VirtualServer) {
 }
 
 // resolveCheckers runs after validation, which may change a real
-// server's port, because checkers connect to that port by default.
+// server's port; checkers connect by default to the port its line gives.
 func (p *parser) resolveCheckers() {
 	for i := range p.cfg.VirtualServers {
 		vs := &p.cfg.VirtualServers[i]
@@ -329,7 +329,7 @@ func (p *parser) resolveChecker(c *Checker, rs *RealServer) {
 		c.ConnectIP = rs.Addr
 	}
 	if c.ConnectPort == 0 {
-		c.ConnectPort = rs.Port
+		c.ConnectPort = rs.written
 	}
 	switch c.Type {
 	case HTTPGet, SSLGet:

@@ -1,6 +1,9 @@
 package config
 
-import "net/netip"
+import (
+	"net/netip"
+	"strconv"
+)
 
 // validate checks what keepalived checks once the whole configuration is
 // read: references between blocks and settings that only make sense
@@ -316,6 +319,12 @@ func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*Vir
 		p.errorf(vs.Pos, "Virtual server %s: no protocol set - defaulting to UDP", vs.Name())
 		vs.Protocol = ProtocolUDP
 	}
+	if vs.PersistenceTimeout == 0 && zeroPort(vs, groups) {
+		// keepalived makes a service without a port persistent, with
+		// IPVS's default timeout.
+		p.errorf(vs.Pos, "Virtual server %s: zero port only valid for persistent services - setting", vs.Name())
+		vs.PersistenceTimeout = 360
+	}
 	if !vs.fwd {
 		p.errorf(vs.Pos, "Virtual server %s: no forwarding method set, setting default NAT", vs.Name())
 	}
@@ -347,7 +356,7 @@ func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*Vir
 		}
 		// Only NAT rewrites ports, and a fwmark service has none.
 		switch {
-		case vs.FWMark != 0 && rs.portSet && rs.Port != 0:
+		case vs.FWMark != 0 && rs.Forwarding.Method != LBKindNAT && rs.portSet && rs.Port != 0:
 			p.errorf(rs.Pos, "WARNING - fwmark virtual server %s, real server %s has port specified - clearing", vs.Name(), rs.Name(vs))
 			rs.Port = 0
 		case groupHasFWMark && rs.Forwarding.Method != LBKindNAT && rs.portSet && rs.Port != 0:
@@ -362,6 +371,82 @@ func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*Vir
 			}
 		}
 	}
+	if g := groups[vs.Group]; g != nil {
+		p.validateGroupPorts(vs, g, groupHasFWMark)
+	} else {
+		p.validateSorryPort(vs)
+	}
+}
+
+// validateSorryPort gives a lone virtual server's DR or TUN sorry server
+// the service's port, and none under a firewall mark, as keepalived does.
+func (p *parser) validateSorryPort(vs *VirtualServer) {
+	ss := vs.SorryServer
+	if ss == nil || vs.Group != "" || ss.Forwarding.Method == LBKindNAT {
+		return
+	}
+	switch {
+	case vs.FWMark != 0 && ss.Port != 0:
+		p.errorf(ss.Pos, "WARNING - virtual server %s, sorry server has port specified - clearing", vs.Name())
+		ss.Port = 0
+	case vs.FWMark == 0 && ss.Port != 0 && ss.Port != vs.Port:
+		p.errorf(ss.Pos, "WARNING - virtual server %s and sorry server ports don't match - resetting", vs.Name())
+		ss.Port = vs.Port
+	case vs.FWMark == 0:
+		ss.Port = vs.Port
+	}
+}
+
+// validateGroupPorts reports the DR and TUN real and sorry servers whose
+// port the entries of group g will not keep, in keepalived's words; the
+// table gives them each entry's port.
+func (p *parser) validateGroupPorts(vs *VirtualServer, g *VirtualServerGroup, hasFWMark bool) {
+	ss := vs.SorryServer
+	if ss != nil && (ss.Forwarding.Method == LBKindNAT || ss.Port == 0) {
+		ss = nil
+	}
+	if hasFWMark && ss != nil {
+		p.errorf(ss.Pos, "WARNING - fwmark virtual server %s, sorry server has port specified - port will be ignored", vs.Name())
+	}
+	for _, m := range g.Members {
+		if m.FWMark != 0 {
+			continue
+		}
+		for i := range vs.RealServers {
+			rs := &vs.RealServers[i]
+			if rs.Forwarding.Method != LBKindNAT && rs.Port != 0 && rs.Port != m.Port {
+				p.errorf(rs.Pos, "virtual server %s:[%s] and real server %s ports don't match", vs.Name(), m.entry(), rs.Name(vs))
+			}
+		}
+		if ss != nil && ss.Port != m.Port {
+			p.errorf(ss.Pos, "WARNING - virtual server %s, sorry server has port specified - port will be ignored", vs.Name())
+		}
+	}
+}
+
+// entry formats an address entry of a group as keepalived's format_vsge
+// does: "192.0.2.1-192.0.2.3,80".
+func (m *VSGMember) entry() string {
+	a := m.Addr.String()
+	if m.Last.IsValid() && m.Last != m.Addr {
+		a += "-" + m.Last.String()
+	}
+	return a + "," + strconv.Itoa(int(m.Port))
+}
+
+// zeroPort reports whether an address service of vs has no port.
+func zeroPort(vs *VirtualServer, groups map[string]*VirtualServerGroup) bool {
+	if vs.Group == "" {
+		return vs.FWMark == 0 && vs.Port == 0
+	}
+	if g := groups[vs.Group]; g != nil {
+		for _, m := range g.Members {
+			if m.FWMark == 0 && m.Port == 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dropDuplicateRealServers keeps the first of real servers with the same

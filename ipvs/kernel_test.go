@@ -115,7 +115,7 @@ func everyForm() []Service {
 		{FWMark: 7, Scheduler: "mh", Flags: FlagPersistent | FlagMHPort, Timeout: 300 * time.Second, Netmask: net.CIDRMask(24, 32),
 			Destinations: []Destination{{Addr: ap("10.0.1.1:0"), Method: DirectRoute, Weight: 1}}},
 		{FWMark: 8, Family: IPv6, Scheduler: "wlc", Flags: FlagPersistent, Timeout: 60 * time.Second, Netmask: net.CIDRMask(64, 128)},
-		{Addr: ap("192.0.2.3:443"), Protocol: TCP, Scheduler: "wlc", Flags: FlagPersistent, Timeout: 120 * time.Second, Netmask: net.IPv4Mask(255, 255, 0, 0),
+		{Addr: ap("192.0.2.3:443"), Protocol: TCP, Scheduler: "wlc", Flags: FlagPersistent, Timeout: 120 * time.Second, Netmask: net.IPv4Mask(255, 255, 0, 0), PE: "sip",
 			Destinations: []Destination{
 				{Addr: ap("10.0.0.5:443"), Method: DirectRoute, Weight: 100},
 				{Addr: ap("10.0.0.6:443"), Method: Tunnel, Weight: 2, TunnelType: GRE, TunnelFlags: TunnelChecksum},
@@ -137,7 +137,7 @@ var everyFormSaved = []string{
 	"-A -f 7 -s mh -p 300 -M 255.255.255.0 -b mh-port",
 	"-a -f 7 -r 10.0.1.1:0 -g -w 1",
 	"-A -f 8 -6 -s wlc -p 60 -M 64",
-	"-A -t 192.0.2.3:443 -s wlc -p 120 -M 255.255.0.0",
+	"-A -t 192.0.2.3:443 -s wlc -p 120 -M 255.255.0.0 --pe sip",
 	"-a -t 192.0.2.3:443 -r 10.0.0.5:443 -g -w 100",
 	"-a -t [2001:db8::1]:443 -r 10.0.0.12:443 -i -w 1 --tun-type gue --tun-port 6080 --tun-remcsum",
 	"-a -t 192.0.2.3:443 -r 10.0.0.6:443 -i -w 2 --tun-type gre --tun-csum",
@@ -200,10 +200,15 @@ func TestGuestTamperIsRestored(t *testing.T) {
 			ops:    []string{"update-service -u 192.0.2.1:53 -s rr flags 0x4"},
 		},
 		{
+			name:   "persistence engine dropped",
+			tamper: []string{"-E", "-t", "192.0.2.3:443", "-s", "wlc", "-p", "120", "-M", "255.255.0.0"},
+			ops:    []string{"update-service -t 192.0.2.3:443 -s wlc -p 120 --pe sip"},
+		},
+		{
 			name:   "service deleted",
 			tamper: []string{"-D", "-t", "192.0.2.3:443"},
 			ops: []string{
-				"add-service -t 192.0.2.3:443 -s wlc -p 120",
+				"add-service -t 192.0.2.3:443 -s wlc -p 120 --pe sip",
 				"add-destination -t 192.0.2.3:443 -r 10.0.0.5:443 -g -w 100",
 				"add-destination -t 192.0.2.3:443 -r 10.0.0.6:443 -i -w 2 --tun-type gre --tun-csum",
 			},

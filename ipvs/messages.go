@@ -54,6 +54,7 @@ const (
 	svcAttrFlags     = 7
 	svcAttrTimeout   = 8
 	svcAttrNetmask   = 9
+	svcAttrPEName    = 11
 )
 
 // Attributes of a destination.
@@ -136,6 +137,9 @@ func (e *encoder) service(s *Service) {
 	e.Bytes(svcAttrFlags, flags[:])
 	e.Uint32(svcAttrTimeout, uint32(s.Timeout/time.Second))
 	e.Uint32(svcAttrNetmask, s.netmaskBits())
+	if s.PE != "" {
+		e.String(svcAttrPEName, s.PE)
+	}
 	e.EndNest(start)
 }
 
@@ -261,6 +265,8 @@ func parseService(m []byte) (Service, error) {
 				s.Timeout = time.Duration(ad.Uint32()) * time.Second
 			case svcAttrNetmask:
 				mask = ad.Uint32()
+			case svcAttrPEName:
+				s.PE = ad.String()
 			}
 		}
 		if err := ad.Err(); err != nil {

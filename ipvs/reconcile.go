@@ -806,11 +806,17 @@ func (r *Reconciler) Flush(ctx context.Context) (Op, error) {
 
 // SetTimeouts sets the kernel's connection timeouts, keepalived's
 // lvs_timeouts. The first call remembers the timeouts it replaces, for
-// Shutdown to restore.
+// Shutdown to restore; as keepalived's ipvs_set_timeout does, a timeout
+// t leaves at zero takes its remembered value again, so that a reload
+// dropping a timeout, or all of them, restores what the kernel had. With
+// all three at zero and nothing changed before, the kernel is left alone.
 func (r *Reconciler) SetTimeouts(ctx context.Context, t Timeouts) (Op, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.timeouts == nil {
+		if t == (Timeouts{}) {
+			return Op{Kind: SetTimeouts}, nil
+		}
 		r.stats.Reads++
 		old, err := r.kernel.Timeouts()
 		if err != nil {
@@ -818,6 +824,15 @@ func (r *Reconciler) SetTimeouts(ctx context.Context, t Timeouts) (Op, error) {
 			return Op{Kind: SetTimeouts, Timeouts: t}, fmt.Errorf("reading IPVS timeouts: %w", err)
 		}
 		r.timeouts = &old
+	}
+	if t.TCP == 0 {
+		t.TCP = r.timeouts.TCP
+	}
+	if t.TCPFin == 0 {
+		t.TCPFin = r.timeouts.TCPFin
+	}
+	if t.UDP == 0 {
+		t.UDP = r.timeouts.UDP
 	}
 	var p pass
 	err := r.do(ctx, &p, Op{Kind: SetTimeouts, Timeouts: t})

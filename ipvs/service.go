@@ -169,6 +169,10 @@ type Service struct {
 	// address (255.255.255.255 or /128), the kernel's and ipvsadm's default.
 	Netmask net.IPMask
 
+	// PE is the persistence engine, such as "sip" (keepalived's
+	// persistence_engine, ipvsadm's --pe); empty means none.
+	PE string
+
 	Destinations []Destination
 }
 
@@ -331,7 +335,8 @@ func sameAttributes(a, b *Service) bool {
 	return a.Scheduler == b.Scheduler &&
 		a.Flags&^flagHashed == b.Flags&^flagHashed &&
 		a.Timeout.Truncate(time.Second) == b.Timeout.Truncate(time.Second) &&
-		a.netmaskBits() == b.netmaskBits()
+		a.netmaskBits() == b.netmaskBits() &&
+		a.PE == b.PE
 }
 
 // Validate reports whether the service can be programmed: its identity is
@@ -399,6 +404,9 @@ func (s *Service) describe() string {
 	fmt.Fprintf(&b, " -s %s", s.Scheduler)
 	if s.Flags&FlagPersistent != 0 {
 		fmt.Fprintf(&b, " -p %d", int(s.Timeout/time.Second))
+	}
+	if s.PE != "" {
+		fmt.Fprintf(&b, " --pe %s", s.PE)
 	}
 	if f := s.Flags &^ (FlagPersistent | flagHashed); f != 0 {
 		fmt.Fprintf(&b, " flags %#x", uint32(f))

@@ -141,11 +141,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	return l.lvs.Run(ctx)
 }
 
-// setTimeouts applies lvs_timeouts, if the configuration sets any.
+// setTimeouts applies lvs_timeouts; the reconciler restores the kernel's
+// own for those the configuration no longer sets.
 func (l *Loop) setTimeouts(ctx context.Context, t config.LVSTimeouts) {
-	if t.TCP == 0 && t.TCPFin == 0 && t.UDP == 0 {
-		return
-	}
 	if _, err := l.table.SetTimeouts(ctx, ipvs.Timeouts{TCP: t.TCP, TCPFin: t.TCPFin, UDP: t.UDP}); err != nil {
 		l.log.Errorf("lvs_timeouts: %v", err)
 	}

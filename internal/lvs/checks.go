@@ -1,6 +1,7 @@
 package lvs
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -21,6 +22,9 @@ import (
 
 // ErrUnsupportedChecker reports a checker kind this package cannot run.
 var ErrUnsupportedChecker = errors.New("checker kind not supported")
+
+// errNoTrackFile is a FILE_CHECK naming no track_file block.
+var errNoTrackFile = errors.New("track_file not defined")
 
 // A CheckEnv is what building checkers needs beyond the checker blocks:
 // the top-level blocks they refer to and the default script user.
@@ -46,23 +50,68 @@ func checkEnv(cfg *config.Config, scriptUser *notify.Credential) CheckEnv {
 // CheckServer returns the check.Server that checks rs of vs under the name
 // given. A real server without checkers yields a Server without checks,
 // which the scheduler reports up, as keepalived keeps such a server in
-// its pool. A checker that cannot be built (a BFD_CHECK, which is
+// its pool.
+//
+// A checker that cannot be built (a BFD_CHECK, which is
 // ErrUnsupportedChecker, a regex RE2 does not take, an unreadable SSL
-// certificate, ...) is left out of the Server and reported in the error,
-// which joins every such failure; the Server is usable either way.
+// certificate, ...) is replaced by one that starts down and fails every
+// attempt, and reported as a CheckerError, so that the server is never up
+// on the strength of the checkers that remain, or of none: keepalived's
+// BFD process reports a session that never comes up down as it starts.
+// A MISC_CHECK that script security refused and a FILE_CHECK without its
+// track_file are left out, as keepalived drops them. The error joins
+// every such failure.
 func CheckServer(name string, vs *config.VirtualServer, rs *config.RealServer, env CheckEnv) (check.Server, error) {
 	srv := check.Server{Name: name, Weight: rs.Weight}
 	var errs []error
 	for i := range rs.Checkers {
 		c := &rs.Checkers[i]
+		t := timing(c)
 		ck, err := env.checker(c)
-		if err != nil {
+		var refused *ScriptRefusedError
+		switch {
+		case err == nil:
+		case errors.As(err, &refused), errors.Is(err, errNoTrackFile):
+			// keepalived drops these checkers, and keeps the real
+			// server as if they had never been written.
 			errs = append(errs, fmt.Errorf("building %s of real server %s of VS %s: %w", c.Type, rs.Name(vs), vs.Name(), err))
 			continue
+		default:
+			err = &CheckerError{Pos: c.Pos, Type: c.Type, RealServer: rs.Name(vs), VirtualServer: vs.Name(), Err: err}
+			errs = append(errs, err)
+			ck, t.Alpha = failing{err}, true
 		}
-		srv.Checks = append(srv.Checks, check.Check{Name: c.Type, Checker: ck, Timing: timing(c)})
+		srv.Checks = append(srv.Checks, check.Check{Name: c.Type, Checker: ck, Timing: t})
 	}
 	return srv, errors.Join(errs...)
+}
+
+// A CheckerError reports a checker block that cannot be run, with its
+// position in the configuration.
+type CheckerError struct {
+	Pos           config.Pos
+	Type          string // the checker's keyword, such as BFD_CHECK
+	RealServer    string
+	VirtualServer string
+	Err           error
+}
+
+func (e *CheckerError) Error() string {
+	return fmt.Sprintf("%s: %s of real server %s of VS %s cannot run, the real server stays down: %v",
+		e.Pos, e.Type, e.RealServer, e.VirtualServer, e.Err)
+}
+
+func (e *CheckerError) Unwrap() error { return e.Err }
+
+// failing stands in for a checker that cannot run.
+type failing struct{ err error }
+
+func (f failing) Check(context.Context) error { return f.err }
+
+// unrunnable says whether a checker kind can never run here, so that its
+// real server starts down.
+func unrunnable(c *config.Checker) bool {
+	return c.Type == config.BFDCheck
 }
 
 // timing maps a checker block's resolved timing keywords.
@@ -131,9 +180,9 @@ func (env CheckEnv) checker(c *config.Checker) (check.Checker, error) {
 				return &check.FileCheck{Path: tf.File, Weight: c.File.Weight, Reverse: c.File.Reverse, Dynamic: c.File.Weight != 0}, nil
 			}
 		}
-		return nil, fmt.Errorf("track_file %s is not defined", c.File.TrackFile)
+		return nil, fmt.Errorf("%w: %s", errNoTrackFile, c.File.TrackFile)
 	}
-	return nil, ErrUnsupportedChecker
+	return nil, fmt.Errorf("%w: gokeepalived does not implement %s", ErrUnsupportedChecker, c.Type)
 }
 
 func (env CheckEnv) httpGet(c *config.Checker) (check.Checker, error) {

@@ -8,8 +8,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/gokeepalived/gokeepalived/check"
 )
@@ -179,8 +182,24 @@ virtual_server 192.0.2.1 80 {
 	if !errors.Is(err, ErrUnsupportedChecker) {
 		t.Errorf("error %v, want ErrUnsupportedChecker", err)
 	}
-	if len(srv.Checks) != 1 || srv.Checks[0].Name != "TCP_CHECK" {
-		t.Errorf("checks %+v, want the TCP_CHECK alone", srv.Checks)
+	var ce *CheckerError
+	if !errors.As(err, &ce) || ce.Pos.String() != "keepalived.conf:5" || ce.Type != "BFD_CHECK" || ce.RealServer != "[10.0.0.2]:tcp:80" {
+		t.Errorf("error %#v, want a CheckerError at keepalived.conf:5 naming the BFD_CHECK and its real server", ce)
+	}
+	// The FILE_CHECK without its track_file is gone, as keepalived drops
+	// it; the BFD_CHECK fails for good, from the start.
+	if len(srv.Checks) != 2 || srv.Checks[0].Name != "BFD_CHECK" || srv.Checks[1].Name != "TCP_CHECK" {
+		t.Fatalf("checks %+v, want the BFD_CHECK and the TCP_CHECK", srv.Checks)
+	}
+	bfd := srv.Checks[0]
+	if !bfd.Timing.Alpha {
+		t.Error("the BFD_CHECK does not start down")
+	}
+	if err := bfd.Checker.Check(context.Background()); !errors.Is(err, ErrUnsupportedChecker) {
+		t.Errorf("the BFD_CHECK's attempt: %v, want ErrUnsupportedChecker", err)
+	}
+	if !startsDown(&vs.RealServers[0]) {
+		t.Error("a real server with a BFD_CHECK starts up")
 	}
 }
 
@@ -241,5 +260,37 @@ virtual_server 192.0.2.1 80 {
 		if err := c.Checker.Check(ctx); err == nil {
 			t.Errorf("%s passed against a failed server", c.Name)
 		}
+	}
+}
+
+// TestBFDCheckedServerStaysOut runs a virtual server whose first real
+// server has only a BFD_CHECK: it never enters the pool, and the log
+// says why at the checker's line.
+func TestBFDCheckedServerStaysOut(t *testing.T) {
+	h := newHarness(t, `
+virtual_server 192.0.2.1 80 {
+	lb_algo rr
+	protocol TCP
+	real_server 10.0.0.2 80 {
+		BFD_CHECK {
+			name b
+		}
+	}
+	real_server 10.0.0.3 80 {
+	}
+}`, Options{})
+	h.run()
+	h.wantTable("start", "-A -t 192.0.2.1:80 -s rr", "-a -t 192.0.2.1:80 -r 10.0.0.3:80 -m -w 1")
+	var warned bool
+	for _, e := range h.hook.AllEntries() {
+		warned = warned || e.Level == logrus.WarnLevel &&
+			strings.HasPrefix(e.Message, "keepalived.conf:6: BFD_CHECK of real server [10.0.0.2]:tcp:80 of VS [192.0.2.1]:tcp:80 cannot run")
+	}
+	if !warned {
+		t.Errorf("no warning names the BFD_CHECK at its line: %v", h.hook.AllEntries())
+	}
+	srv := h.checks.servers[rs2]
+	if len(srv.Checks) != 1 || !srv.Checks[0].Timing.Alpha {
+		t.Errorf("checks of the BFD-checked server: %+v, want one that starts down", srv)
 	}
 }

@@ -303,15 +303,14 @@ func (l *LVS) script(n *config.Notify, keyword string) *notify.Script {
 // makes new checkers of a failed server start down.
 func (l *LVS) addChecks(vs *virtualServer, rs *realServer, carry bool) {
 	srv, err := CheckServer(rs.check, vs.cfg, rs.cfg, checkEnv(l.cfg, l.user))
-	var refused *ScriptRefusedError
-	if err != nil && !errors.As(err, &refused) {
-		// A script that script security refused was reported when the
-		// configuration was loaded.
-		l.log.WithError(err).Warn("Checker left out")
+	if err != nil {
+		l.logCheckErrors(err)
 	}
 	if carry {
 		for i := range srv.Checks {
-			srv.Checks[i].Timing.Alpha = !rs.alive
+			if _, ok := srv.Checks[i].Checker.(failing); !ok {
+				srv.Checks[i].Timing.Alpha = !rs.alive
+			}
 		}
 	}
 	act := "A"
@@ -323,6 +322,27 @@ func (l *LVS) addChecks(vs *virtualServer, rs *realServer, carry bool) {
 	}
 	if err := l.checks.Add(srv); err != nil {
 		l.log.WithError(err).Error("Adding real server checks")
+	}
+}
+
+// logCheckErrors logs each checker CheckServer could not build.
+func (l *LVS) logCheckErrors(err error) {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, err := range errs {
+		var refused *ScriptRefusedError
+		var ce *CheckerError
+		switch {
+		case errors.As(err, &refused):
+			// A script that script security refused was reported when
+			// the configuration was loaded.
+		case errors.As(err, &ce):
+			l.log.WithField("pos", ce.Pos.String()).Warn(err.Error())
+		default:
+			l.log.WithError(err).Warn("Checker left out")
+		}
 	}
 }
 

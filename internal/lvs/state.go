@@ -75,10 +75,10 @@ func (vs *virtualServer) inPool(rs *realServer) bool {
 }
 
 // startsDown says whether a real server starts failed: when one of its
-// checkers is in alpha mode.
+// checkers is in alpha mode, or can never run.
 func startsDown(rs *config.RealServer) bool {
-	for _, c := range rs.Checkers {
-		if c.Timing.Alpha {
+	for i := range rs.Checkers {
+		if c := &rs.Checkers[i]; c.Timing.Alpha || unrunnable(c) {
 			return true
 		}
 	}
@@ -260,9 +260,16 @@ func (vs *virtualServer) liveWeight() int64 {
 	return st.liveWeight()
 }
 
+// sorryName names the sorry server as keepalived's log does, with the
+// port its validation leaves: a lone virtual server's own under DR or
+// TUN ("sorry server ports don't match - resetting"), none under a lone
+// firewall mark ("has port specified - clearing").
 func (vs *virtualServer) sorryName() string {
 	ss := vs.cfg.SorryServer
 	rs := config.RealServer{Addr: ss.Addr, Port: ss.Port}
+	if vs.cfg.Group == "" && ss.Forwarding.Method != config.LBKindNAT {
+		rs.Port = vs.cfg.Port
+	}
 	return rs.Name(vs.cfg)
 }
 

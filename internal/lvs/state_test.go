@@ -12,6 +12,7 @@ import (
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/gokeepalived/gokeepalived/check"
+	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/ipvs"
 	"github.com/gokeepalived/gokeepalived/notify"
 )
@@ -484,5 +485,29 @@ func TestShutdown(t *testing.T) {
 			}
 			h.check("shutdown", step{logs: logs, notes: tt.notes, table: tt.table})
 		})
+	}
+}
+
+// TestSorryName names sorry servers with the port keepalived's
+// validation leaves them.
+func TestSorryName(t *testing.T) {
+	for _, tt := range []struct{ vs, method, want string }{
+		{"192.0.2.1 80", "DR", "[10.0.0.9]:tcp:80"},
+		{"192.0.2.1 80", "TUN", "[10.0.0.9]:tcp:80"},
+		{"192.0.2.1 80", "NAT", "[10.0.0.9]:tcp:8081"},
+		{"fwmark 3", "DR", "[10.0.0.9]:none:0"},
+		{"fwmark 3", "NAT", "[10.0.0.9]:none:8081"},
+	} {
+		cfg := parse(t, fmt.Sprintf(`
+virtual_server %s {
+	protocol TCP
+	sorry_server 10.0.0.9 8081
+	sorry_server_lvs_method %s
+	real_server 10.0.0.2 80 {
+	}
+}`, tt.vs, tt.method))
+		if got := newVirtualServer(&cfg.VirtualServers[0], func(*config.Notify, string) *notify.Script { return nil }).sorryName(); got != tt.want {
+			t.Errorf("%s, %s: sorry server %s, want %s", tt.vs, tt.method, got, tt.want)
+		}
 	}
 }

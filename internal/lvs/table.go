@@ -69,6 +69,11 @@ func (st *State) liveWeight() int64 {
 // at weight 1 and the real servers are out (at weight 0 with
 // inhibit_on_failure); otherwise the sorry server is out, or in at weight
 // 0 with sorry_server_inhibit.
+//
+// Their ports follow ipvswrapper's: only NAT rewrites the port, so a DR or
+// TUN destination takes its service's port, that of each address entry
+// of a group, and no port under a firewall mark; a NAT destination keeps
+// the real server's own.
 func Services(vs *config.VirtualServer, groups []config.VirtualServerGroup, st State, owned func(netip.Addr) bool) []ipvs.Service {
 	hdr := ipvs.Service{
 		Scheduler: vs.Scheduler.String(), // config's names are IPVS's
@@ -77,9 +82,18 @@ func Services(vs *config.VirtualServer, groups []config.VirtualServerGroup, st S
 	if vs.PersistenceTimeout > 0 {
 		hdr.Flags |= ipvs.FlagPersistent
 		hdr.Timeout = time.Duration(vs.PersistenceTimeout) * time.Second
+		// keepalived names the engine only with persistence.
+		hdr.PE = vs.PersistenceEngine
 	}
-	dests := destinations(vs, st)
 	suspended := func(a netip.Addr) bool { return vs.HASuspend && owned != nil && !owned(a) }
+	persistent := hdr.Flags&ipvs.FlagPersistent != 0
+	// keepalived's group commands reset the service's netmask for each
+	// entry, so that persistence_granularity applies to a lone virtual
+	// server only.
+	granularity := vs.PersistenceGranularity
+	if vs.Group != "" {
+		granularity = ""
+	}
 
 	var out []ipvs.Service
 	addAddr := func(a netip.Addr, port uint16) {
@@ -89,16 +103,16 @@ func Services(vs *config.VirtualServer, groups []config.VirtualServerGroup, st S
 		s := hdr
 		s.Addr = netip.AddrPortFrom(a, port)
 		s.Protocol = protocol(vs.Protocol)
-		s.Netmask = netmask(vs.PersistenceGranularity, a.Is6(), hdr.Flags&ipvs.FlagPersistent != 0)
-		s.Destinations = cloneDests(dests)
+		s.Netmask = netmask(granularity, a.Is6(), persistent)
+		s.Destinations = destinations(vs, st, port)
 		out = append(out, s)
 	}
 	addMark := func(mark uint32) {
 		s := hdr
 		s.FWMark = mark
 		s.Family = markFamily(vs)
-		s.Netmask = netmask(vs.PersistenceGranularity, s.Family == ipvs.IPv6, hdr.Flags&ipvs.FlagPersistent != 0)
-		s.Destinations = cloneDests(dests)
+		s.Netmask = netmask(granularity, s.Family == ipvs.IPv6, persistent)
+		s.Destinations = destinations(vs, st, 0)
 		out = append(out, s)
 	}
 
@@ -130,21 +144,25 @@ func Services(vs *config.VirtualServer, groups []config.VirtualServerGroup, st S
 	return out
 }
 
-// destinations lists the destinations of vs in state st, the same for
-// each of its services.
-func destinations(vs *config.VirtualServer, st State) []ipvs.Destination {
+// destinations lists the destinations of vs in state st for one of its
+// services, whose port is svcPort (0 for a firewall mark).
+func destinations(vs *config.VirtualServer, st State, svcPort uint16) []ipvs.Destination {
 	sorryIn := vs.SorryServer != nil && !st.QuorumUp
 	var ds []ipvs.Destination
 	index := make(map[netip.AddrPort]int)
-	put := func(d ipvs.Destination) {
-		// A sorry server that is also a real server is one destination:
-		// the sorry server's while it is in the pool.
-		if i, ok := index[d.Addr]; ok {
+	// add puts d in the pool; a destination already there stays, as the
+	// kernel refuses to add it twice (two real servers whose ports DR
+	// or TUN reset to the service's are one destination), unless replace
+	// says that d takes its place.
+	add := func(d ipvs.Destination, replace bool) {
+		i, ok := index[d.Addr]
+		switch {
+		case !ok:
+			index[d.Addr] = len(ds)
+			ds = append(ds, d)
+		case replace:
 			ds[i] = d
-			return
 		}
-		index[d.Addr] = len(ds)
-		ds = append(ds, d)
 	}
 	for i := range vs.RealServers {
 		rs := &vs.RealServers[i]
@@ -160,21 +178,32 @@ func destinations(vs *config.VirtualServer, st State) []ipvs.Destination {
 		default:
 			continue
 		}
-		d := destination(netip.AddrPortFrom(rs.Addr, rs.Port), rs.Forwarding, w)
+		d := destination(destAddr(rs.Addr, rs.Port, rs.Forwarding, svcPort), rs.Forwarding, w)
 		d.UpperThreshold, d.LowerThreshold = rs.UThreshold, rs.LThreshold
-		put(d)
+		add(d, false)
 	}
 	if ss := vs.SorryServer; ss != nil {
+		addr := destAddr(ss.Addr, ss.Port, ss.Forwarding, svcPort)
 		switch {
 		case sorryIn:
-			put(destination(netip.AddrPortFrom(ss.Addr, ss.Port), ss.Forwarding, 1))
+			// A sorry server that is also a real server is one
+			// destination: the sorry server's while it is in the pool.
+			add(destination(addr, ss.Forwarding, 1), true)
 		case ss.Inhibit:
-			if _, dup := index[netip.AddrPortFrom(ss.Addr, ss.Port)]; !dup {
-				put(destination(netip.AddrPortFrom(ss.Addr, ss.Port), ss.Forwarding, 0))
-			}
+			add(destination(addr, ss.Forwarding, 0), false)
 		}
 	}
 	return ds
+}
+
+// destAddr is the address a real or sorry server has as a destination of
+// a service whose port is svcPort: its own port under NAT, the service's
+// otherwise, as ipvswrapper's ipvs_cmd and ipvs_group_cmd set it.
+func destAddr(a netip.Addr, port uint16, f config.Forwarding, svcPort uint16) netip.AddrPort {
+	if f.Method != config.LBKindNAT {
+		port = svcPort
+	}
+	return netip.AddrPortFrom(a, port)
 }
 
 func destination(addr netip.AddrPort, f config.Forwarding, weight int) ipvs.Destination {
@@ -211,13 +240,6 @@ func destination(addr netip.AddrPort, f config.Forwarding, weight int) ipvs.Dest
 		panic("lvs: unknown config.LBKind " + f.Method.String())
 	}
 	return d
-}
-
-func cloneDests(ds []ipvs.Destination) []ipvs.Destination {
-	if len(ds) == 0 {
-		return nil
-	}
-	return append([]ipvs.Destination(nil), ds...)
 }
 
 func serviceFlags(vs *config.VirtualServer) ipvs.ServiceFlags {

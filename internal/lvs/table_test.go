@@ -31,6 +31,9 @@ func saveLines(ss []ipvs.Service) []string {
 		line := "-A " + s.String() + " -s " + s.Scheduler
 		if s.Flags&ipvs.FlagPersistent != 0 {
 			line += fmt.Sprintf(" -p %d", int(s.Timeout.Seconds()))
+			if s.PE != "" {
+				line += " --pe " + s.PE
+			}
 			if s.Netmask != nil {
 				if ones, bits := s.Netmask.Size(); bits == 128 {
 					line += fmt.Sprintf(" -M %d", ones)
@@ -85,6 +88,26 @@ virtual_server 192.0.2.1 80 {
 	}
 	real_server 10.0.0.3 8080 {
 		weight 3
+	}
+}`
+	// Only NAT rewrites ports: DR and TUN real servers, and the sorry
+	// server, take the service's.
+	const portRules = `
+virtual_server 192.0.2.1 80 {
+	lb_algo rr
+	lb_kind DR
+	protocol TCP
+	%s
+	real_server 10.0.0.2 8080 {
+	}
+	real_server 10.0.0.3 8080 {
+		lvs_method TUN
+	}
+	real_server 10.0.0.4 8080 {
+		lvs_method NAT
+	}
+	real_server 10.0.0.5 {
+		lvs_method NAT
 	}
 }`
 	tests := []struct {
@@ -302,10 +325,110 @@ virtual_server group web {
 				"-A -t 192.0.2.1:80 -s rr",
 				"-A -t 192.0.2.2:80 -s rr",
 				"-A -t 192.0.2.3:80 -s rr",
-				"-a -f 5 -r 10.0.0.2:80 -g -w 1",
+				// A fwmark service has no port for DR to keep.
+				"-a -f 5 -r 10.0.0.2:0 -g -w 1",
 				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -g -w 1",
 				"-a -t 192.0.2.2:80 -r 10.0.0.2:80 -g -w 1",
 				"-a -t 192.0.2.3:80 -r 10.0.0.2:80 -g -w 1",
+			},
+		},
+		{
+			name: "DR and TUN take the service's port, NAT keeps its own",
+			conf: fmt.Sprintf(portRules, "sorry_server 10.0.0.9 8081"),
+			st:   State{RealServers: alive(1, 1, 1, 1)},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.9:80 -g -w 1",
+			},
+		},
+		{
+			name: "every port rule with the quorum up",
+			conf: fmt.Sprintf(portRules, ""),
+			st:   State{QuorumUp: true, RealServers: alive(1, 1, 1, 1)},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -g -w 1",
+				"-a -t 192.0.2.1:80 -r 10.0.0.3:80 -i -w 1 --tun-type ipip",
+				"-a -t 192.0.2.1:80 -r 10.0.0.4:8080 -m -w 1",
+				"-a -t 192.0.2.1:80 -r 10.0.0.5:80 -m -w 1",
+			},
+		},
+		{
+			name: "group entries give DR their ports, fwmarks none, granularity ignored, pe kept",
+			conf: `
+virtual_server_group web {
+	192.0.2.1-2 80
+	192.0.2.9 443
+	fwmark 5
+}
+virtual_server group web {
+	lb_algo rr
+	lb_kind DR
+	protocol UDP
+	persistence_timeout 60
+	persistence_granularity 255.255.255.0
+	persistence_engine sip
+	real_server 10.0.0.2 8080 {
+	}
+	real_server 10.0.0.3 8080 {
+		lvs_method NAT
+	}
+}`,
+			st: State{QuorumUp: true, RealServers: alive(1, 1)},
+			want: []string{
+				"-A -f 5 -s rr -p 60 --pe sip",
+				"-A -u 192.0.2.1:80 -s rr -p 60 --pe sip",
+				"-A -u 192.0.2.2:80 -s rr -p 60 --pe sip",
+				"-A -u 192.0.2.9:443 -s rr -p 60 --pe sip",
+				"-a -f 5 -r 10.0.0.2:0 -g -w 1",
+				"-a -f 5 -r 10.0.0.3:8080 -m -w 1",
+				"-a -u 192.0.2.1:80 -r 10.0.0.2:80 -g -w 1",
+				"-a -u 192.0.2.1:80 -r 10.0.0.3:8080 -m -w 1",
+				"-a -u 192.0.2.2:80 -r 10.0.0.2:80 -g -w 1",
+				"-a -u 192.0.2.2:80 -r 10.0.0.3:8080 -m -w 1",
+				"-a -u 192.0.2.9:443 -r 10.0.0.2:443 -g -w 1",
+				"-a -u 192.0.2.9:443 -r 10.0.0.3:8080 -m -w 1",
+			},
+		},
+		{
+			name: "fwmark keeps NAT ports and clears DR's",
+			conf: `
+virtual_server fwmark 9 {
+	lb_algo rr
+	lb_kind DR
+	real_server 10.0.0.2 8080 {
+		weight 2
+	}
+	real_server 10.0.0.3 8080 {
+		lvs_method NAT
+		weight 3
+	}
+}`,
+			st: State{QuorumUp: true, RealServers: alive(2, 3)},
+			want: []string{
+				"-A -f 9 -s rr",
+				"-a -f 9 -r 10.0.0.2:0 -g -w 2",
+				"-a -f 9 -r 10.0.0.3:8080 -m -w 3",
+			},
+		},
+		{
+			name: "DR real servers whose ports reset alike are one destination",
+			conf: `
+virtual_server 192.0.2.1 80 {
+	lb_algo rr
+	lb_kind DR
+	protocol TCP
+	real_server 10.0.0.2 8080 {
+		weight 2
+	}
+	real_server 10.0.0.2 8081 {
+		weight 3
+	}
+}`,
+			st: State{QuorumUp: true, RealServers: alive(2, 3)},
+			want: []string{
+				"-A -t 192.0.2.1:80 -s rr",
+				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -g -w 2",
 			},
 		},
 		{

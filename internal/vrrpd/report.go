@@ -111,7 +111,7 @@ func (l *Loop) notify(t vrrp.Transition) {
 	case inst != nil:
 		n.InstanceState(inst, s, int(t.Priority))
 	}
-	if l.syncd != nil && !t.Group && t.Instance == l.syncd.instance && t.To != vrrp.StateStop {
+	if l.syncd != nil && !t.Group && l.syncd.follows(t.Instance) && t.To != vrrp.StateStop {
 		l.syncd.set(t.To == vrrp.StateMaster)
 	}
 	if l.changed != nil && (t.To == vrrp.StateMaster || t.From == vrrp.StateMaster) {

@@ -3,6 +3,7 @@ package vrrpd
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -16,10 +17,14 @@ import (
 // backup otherwise, so that the connections of a failed master survive on
 // the new one. As in keepalived, the VRRP loop owns it.
 type syncDaemon struct {
-	log      logrus.FieldLogger
+	log    logrus.FieldLogger
+	handle *ipvs.Handle
+	table  *ipvs.Reconciler
+
+	// mu guards what follows: transitions and reloads come from
+	// different goroutines.
+	mu       sync.Mutex
 	instance string
-	handle   *ipvs.Handle
-	table    *ipvs.Reconciler
 	base     ipvs.SyncDaemon
 	state    ipvs.SyncState // 0 until started
 }
@@ -34,15 +39,27 @@ func newSyncDaemon(c *config.LVSSyncDaemon, log logrus.FieldLogger) (*syncDaemon
 		instance: c.Instance,
 		handle:   h,
 		table:    ipvs.NewReconciler(h, ipvs.ReconcilerConfig{Log: log}),
-		base: ipvs.SyncDaemon{
-			Interface: c.Interface,
-			SyncID:    uint8(c.SyncID),
-			MaxLen:    uint16(c.MaxLen),
-			Port:      c.Port,
-			TTL:       uint8(c.TTL),
-			Group:     c.Group,
-		},
+		base:     syncBase(c),
 	}, nil
+}
+
+// syncBase is the daemon lvs_sync_daemon asks for, in no state yet.
+func syncBase(c *config.LVSSyncDaemon) ipvs.SyncDaemon {
+	return ipvs.SyncDaemon{
+		Interface: c.Interface,
+		SyncID:    uint8(c.SyncID),
+		MaxLen:    uint16(c.MaxLen),
+		Port:      c.Port,
+		TTL:       uint8(c.TTL),
+		Group:     c.Group,
+	}
+}
+
+// follows reports whether the daemon follows the named instance.
+func (s *syncDaemon) follows(instance string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.instance == instance
 }
 
 // set switches the daemon to master or backup.
@@ -51,9 +68,16 @@ func (s *syncDaemon) set(master bool) {
 	if master {
 		want = ipvs.SyncMaster
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.state == want {
 		return
 	}
+	s.switchTo(want)
+}
+
+// switchTo stops the running daemon, if any, and starts it in state want.
+func (s *syncDaemon) switchTo(want ipvs.SyncState) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if s.state != 0 {
@@ -69,6 +93,27 @@ func (s *syncDaemon) set(master bool) {
 		return
 	}
 	s.state = want
+}
+
+// reload takes lvs_sync_daemon's settings after a reload as keepalived's
+// VRRP process does: a running daemon whose settings changed is started
+// again, in its state, with the new ones. A configuration without the
+// keyword leaves the running daemon as it is, as keepalived does.
+func (s *syncDaemon) reload(c *config.LVSSyncDaemon) {
+	if c == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.instance = c.Instance
+	base := syncBase(c)
+	if base == s.base {
+		return
+	}
+	s.base = base
+	if s.state != 0 {
+		s.switchTo(s.state)
+	}
 }
 
 // close stops what it started.

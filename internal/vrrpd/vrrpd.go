@@ -246,9 +246,13 @@ func (l *Loop) Run(ctx context.Context) error {
 }
 
 // Reload applies a new configuration: instances that stay keep their
-// state and addresses, new ones start, removed ones stop.
+// state and addresses, new ones start, removed ones stop; a sync daemon
+// whose lvs_sync_daemon settings changed starts again with the new ones.
 func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
 	l.initTrackFiles(cfg, true)
+	if l.syncd != nil {
+		l.syncd.reload(cfg.Global.LVSSyncDaemon)
+	}
 	return l.apply(cfg)
 }
 

@@ -213,6 +213,13 @@ func converge(t *testing.T, ds ...*daemon) [][]string {
 // long that took for each; it fails t after limit.
 func waitTables(t *testing.T, what string, limit time.Duration, ok func(d *daemon, table []string) bool, ds ...*daemon) []time.Duration {
 	t.Helper()
+	return waitLines(t, what, limit, func(d *daemon) []string { return d.lab.saved(t) }, ok, ds...)
+}
+
+// waitLines waits until what read returns for each daemon satisfies ok
+// and returns how long that took for each; it fails t after limit.
+func waitLines(t *testing.T, what string, limit time.Duration, read func(d *daemon) []string, ok func(d *daemon, lines []string) bool, ds ...*daemon) []time.Duration {
+	t.Helper()
 	took := make([]time.Duration, len(ds))
 	last := make([][]string, len(ds))
 	start := time.Now()
@@ -222,7 +229,7 @@ func waitTables(t *testing.T, what string, limit time.Duration, ok func(d *daemo
 			if took[i] != 0 {
 				continue
 			}
-			if last[i] = d.lab.saved(t); ok(d, last[i]) {
+			if last[i] = read(d); ok(d, last[i]) {
 				took[i] = time.Since(start)
 				continue
 			}
@@ -235,7 +242,7 @@ func waitTables(t *testing.T, what string, limit time.Duration, ok func(d *daemo
 	}
 	for i, d := range ds {
 		if took[i] == 0 {
-			t.Errorf("%s: %s: not within %v; table:\n  %s\n%s", d.kind, what, limit, strings.Join(last[i], "\n  "), d.log)
+			t.Errorf("%s: %s: not within %v; have:\n  %s\n%s", d.kind, what, limit, strings.Join(last[i], "\n  "), d.log)
 		}
 	}
 	t.FailNow()

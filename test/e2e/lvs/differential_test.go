@@ -34,8 +34,8 @@ func TestGuestDifferential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(confs) < 15 {
-		t.Fatalf("the corpus has %d configurations, want at least 15", len(confs))
+	if len(confs) < 30 {
+		t.Fatalf("the corpus has %d configurations, want at least 30", len(confs))
 	}
 	labs := []*lab{newLab(t, keepalived), newLab(t, gokeepalived)}
 	ran, identical := 0, 0
