@@ -43,6 +43,7 @@ global_defs vrrp_notify_fifo_script Global.VRRPNotifyFIFO TestDaemonScriptSecuri
 global_defs lvs_notify_fifo Global.LVSNotifyFIFO TestNotifierMatchesKeepalivedLVS notify/lvs_test.go
 global_defs lvs_flush Global.LVSFlush TestGuestCheckerLoopTakesOver cmd/gokeepalived/contain_kernel_test.go
 global_defs lvs_sync_daemon Global.LVSSyncDaemon TestGuestSyncDaemon test/e2e/lvs/director_test.go
+global_defs lvs_timeouts Global.LVSTimeouts TestGuestReloadTimeouts test/e2e/lvs/settings_test.go
 global_defs rs_init_notifies Global.RSInitNotifies TestInitNotifies internal/lvs/state_test.go
 global_defs startup_script Global.StartupScript TestDaemonStartupShutdownScriptsBesideKeepalived cmd/gokeepalived/startstop_test.go
 global_defs startup_script_timeout Global.StartupScriptTimeout TestDaemonStartupShutdownScriptsBesideKeepalived cmd/gokeepalived/startstop_test.go
@@ -134,6 +135,7 @@ vrrp_instance/authentication auth_pass Auth.Pass TestInteropKeepalived vrrp/inte
 SSL ca SSL.CA TestSSLGet check/http_test.go
 SSL certificate SSL.Certificate TestSSLGet check/http_test.go
 virtual_server ip_family VirtualServer.IPFamily TestServices internal/lvs/table_test.go
+virtual_server persistence_engine VirtualServer.PersistenceEngine TestGuestDifferential test/e2e/lvs/differential_test.go
 virtual_server retry Timing.Retry TestSchedulerTiming check/scheduler_test.go
 virtual_server delay_before_retry Timing.DelayBeforeRetry TestSchedulerTiming check/scheduler_test.go
 virtual_server warmup Timing.Warmup TestSchedulerWarmupAndJitterBounds check/scheduler_test.go

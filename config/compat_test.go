@@ -412,7 +412,7 @@ func unproven() []keywordAt {
 	var out []keywordAt
 	for _, l := range []string{
 		"SSL key", "global_defs lvs_flush_on_stop", "global_defs lvs_flush_onstop",
-		"global_defs lvs_notify_fifo_script", "global_defs lvs_timeouts",
+		"global_defs lvs_notify_fifo_script",
 		"global_defs smtp_alert_checker", "global_defs smtp_alert_vrrp",
 		"global_defs vrrp_garp_interval", "global_defs vrrp_gna_interval",
 		"global_defs vrrp_mcast_group4", "global_defs vrrp_mcast_group6",
