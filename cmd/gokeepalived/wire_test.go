@@ -46,6 +46,7 @@ func wireCases() []wireCase {
 		{"mcast_src_ip", global("") + wireInstance("    mcast_src_ip 10.77.0.9\n"), "10.77.0.9 > 224.0.0.18", 0},
 		{"mcast_dst_ip", global("") + wireInstance("    mcast_dst_ip 224.0.0.19\n"), "> 224.0.0.19", 0},
 		{"vrrp_mcast_group4", global("    vrrp_mcast_group4 224.0.0.20\n") + wireInstance(""), "> 224.0.0.20", 0},
+		{"vrrp_mcast_group6", global("    vrrp_mcast_group6 ff02::13\n") + strings.Replace(wireInstance(""), "10.77.0.120/24", "2001:db8::120/64", 1), "> ff02::13", 0},
 		// The script overruns its timeout, fails, and lowers the
 		// priority by its weight.
 		{"vrrp_script timeout", global("") + `vrrp_script slow {
@@ -60,7 +61,7 @@ func wireCases() []wireCase {
 
 // advertLine keeps what a tcpdump -v line of a VRRP advert says about the
 // advert: addresses, TTL, VRID, priority, interval and VIPs.
-var advertNoise = regexp.MustCompile(`^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]+ |, id [0-9]+|, offset [0-9]+|, flags \[[^]]*\]|, length [0-9]+`)
+var advertNoise = regexp.MustCompile(`^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]+ |, id [0-9]+|, offset [0-9]+|, flags \[[^]]*\]|, length [0-9]+|, flowlabel 0x[0-9a-f]+`)
 
 // captureAdverts runs tcpdump on h for d and returns the VRRP adverts it
 // saw, normalised, once each.
@@ -68,17 +69,23 @@ func captureAdverts(t *testing.T, h *nettest.Host, d time.Duration) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	out, _ := h.ExecContext(ctx, "tcpdump", "-l", "-n", "-v", "-i", "eth0", "ip proto 112").Output()
+	out, _ := h.ExecContext(ctx, "tcpdump", "-l", "-n", "-v", "-i", "eth0", "ip proto 112 or ip6 proto 112").Output()
 	var lines []string
-	// tcpdump -v writes the IP header on one line and the VRRP header,
+	// tcpdump -v writes an IPv4 header on one line and the VRRP header,
 	// indented, on the next.
 	var head string
 	for _, l := range strings.Split(string(out), "\n") {
-		if !strings.HasPrefix(l, " ") {
+		var line string
+		switch {
+		case strings.Contains(l, ": VRRP"):
+			// IPv6: header and advert on one line.
+			line = advertNoise.ReplaceAllString(l, "")
+		case !strings.HasPrefix(l, " "):
 			head = advertNoise.ReplaceAllString(l, "")
 			continue
+		default:
+			line = head + " | " + strings.TrimSpace(advertNoise.ReplaceAllString(strings.TrimSpace(l), ""))
 		}
-		line := head + " | " + strings.TrimSpace(advertNoise.ReplaceAllString(strings.TrimSpace(l), ""))
 		if !slices.Contains(lines, line) {
 			lines = append(lines, line)
 		}
@@ -107,7 +114,7 @@ func TestDaemonAdvertsBesideKeepalived(t *testing.T) {
 				} else {
 					d = m.StartKeepalived(t, c.conf, "-P")
 				}
-				waitFor(t, "master", 10*time.Second, func() bool { return m.HasAddr("10.77.0.120") })
+				waitFor(t, "master", 10*time.Second, func() bool { return m.HasAddr("10.77.0.120") || m.HasAddr("2001:db8::120") })
 				time.Sleep(c.settle)
 				seen[ours] = captureAdverts(t, o, 2500*time.Millisecond)
 				if err := d.Stop(t, 10*time.Second); err != nil {
