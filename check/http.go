@@ -12,11 +12,12 @@ import (
 	"hash"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gokeepalived/gokeepalived/check/pcre"
 )
 
 // HTTPProtocol is the http_protocol keyword of HTTP_GET and SSL_GET.
@@ -70,10 +71,16 @@ type URL struct {
 	StatusCodes []StatusRange
 	// VirtualHost overrides the checker's virtualhost for this url.
 	VirtualHost string
-	// Regex must match the body (or must not, with RegexNoMatch). Go's RE2
-	// syntax stands in for keepalived's PCRE2.
-	Regex        *regexp.Regexp
+	// Regex must match the response (or must not, with RegexNoMatch).
+	// Like keepalived's, it is matched against the headers and body
+	// together when the body's first bytes arrive with the end of the
+	// headers, as they mostly do, and against the body alone otherwise.
+	Regex        *pcre.Regexp
 	RegexNoMatch bool
+	// RegexMinOffset and RegexMaxOffset (regex_min_offset and
+	// regex_max_offset) bound where in that subject a match may start, in
+	// bytes; a zero RegexMaxOffset bounds nothing.
+	RegexMinOffset, RegexMaxOffset int
 }
 
 func (u *URL) statusOK(code int) bool {
@@ -167,10 +174,31 @@ func (h *HTTPGet) verify(u *URL, resp *response) error {
 			return fmt.Errorf("MD5 digest error to %s url(%s): got %s, want %s", h.Dialer.Addr, u.Path, got, u.Digest)
 		}
 	}
-	if u.Regex != nil && u.Regex.Match(resp.body) == u.RegexNoMatch {
-		return fmt.Errorf("regex match failed on %s url(%s)", h.Dialer.Addr, u.Path)
+	if u.Regex != nil {
+		matched, err := u.matchRegex(resp)
+		if matched == u.RegexNoMatch {
+			if err != nil {
+				return fmt.Errorf("regex match failed on %s url(%s): %w", h.Dialer.Addr, u.Path, err)
+			}
+			return fmt.Errorf("regex match failed on %s url(%s)", h.Dialer.Addr, u.Path)
+		}
 	}
 	return nil
+}
+
+// matchRegex matches u's regex in resp within u's offsets. A match that
+// could not run to its end counts as none, as in keepalived, and err says
+// why.
+func (u *URL) matchRegex(resp *response) (matched bool, err error) {
+	subject := resp.body
+	if resp.bodyWithHeader {
+		subject = append(resp.header, resp.body...)
+	}
+	maxOffset := -1
+	if u.RegexMaxOffset > 0 {
+		maxOffset = u.RegexMaxOffset
+	}
+	return u.Regex.Match(subject, u.RegexMinOffset, maxOffset)
 }
 
 // inline reports whether start can run h: SSL_GET and link-local
@@ -289,6 +317,9 @@ type response struct {
 	status int
 	header []byte
 	body   []byte
+	// bodyWithHeader tells that the body's first bytes came in the read
+	// that ended the headers.
+	bodyWithHeader bool
 	digest [md5.Size]byte
 }
 
@@ -451,6 +482,7 @@ func (rr *respReader) headers(end int, eof bool) (bool, error) {
 		rr.hash.Reset()
 	}
 	first := rr.buf[end:]
+	rr.resp.bodyWithHeader = len(first) > 0
 	if int64(len(first)) > rr.limit {
 		first = first[:rr.limit]
 	}

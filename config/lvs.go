@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gokeepalived/gokeepalived/check/pcre"
 )
 
 // virtualServerGroup reads the members of a virtual_server_group:
@@ -624,6 +626,7 @@ func checkerKeywords() map[string]handlers[Checker] {
 			p.errorf(end, "HTTP/SSL_GET checker url has no path - ignoring")
 			return
 		}
+		p.urlRegex(&u, end)
 		c.HTTP.URLs = append(c.HTTP.URLs, u)
 	}
 	ssl := common()
@@ -834,25 +837,70 @@ func urlKeywords() handlers[URL] {
 		"regex_no_match": func(p *parser, u *URL, n *node) { u.RegexNoMatch = true },
 		"regex_options": func(p *parser, u *URL, n *node) {
 			for _, o := range n.words[1:] {
-				switch o {
-				case "allow_empty_class", "alt_bsux", "auto_callout", "caseless", "dollar_endonly", "dotall",
-					"dupnames", "extended", "firstline", "match_unset_backref", "multiline", "never_ucp",
-					"never_utf", "no_auto_capture", "no_auto_possess", "no_dotstar_anchor", "no_start_optimize",
-					"ucp", "ungreedy", "utf", "never_backslash_c", "alt_circumflex", "alt_verbnames", "use_offset_limit":
-					u.RegexOptions = append(u.RegexOptions, o)
-				default:
-					p.errorf(n.pos, "Unknown regex option %s", o)
+				opt, ok := pcre.ParseOption(o)
+				if !ok {
+					// keepalived skips an option it does not know
+					// without a word.
+					p.warnf(n.pos, "Unknown regex option %s - ignoring", o)
+					continue
 				}
+				if opt&pcre.Unsupported != 0 {
+					p.warnf(n.pos, "regex option %s is not implemented by gokeepalived - ignoring", o)
+				}
+				u.RegexOptions = append(u.RegexOptions, o)
 			}
 		},
 		"regex_stack": func(p *parser, u *URL, n *node) {
+			if len(n.words) != 3 {
+				p.warnf(n.pos, "regex_stack requires start and max values")
+				return
+			}
 			start, ok1 := p.uintArg(n, 1, 0, math.MaxUint32)
 			limit, ok2 := p.uintArg(n, 2, 0, math.MaxUint32)
-			if ok1 && ok2 {
-				u.RegexStack = [2]int{int(start), int(limit)}
+			if !ok1 || !ok2 {
+				return
 			}
+			if start > limit {
+				p.warnf(n.pos, "regex stack start cannot exceed max value")
+				return
+			}
+			u.RegexStack = [2]int{int(start), int(limit)}
 		},
 		"regex_min_offset": offset(func(u *URL) *int { return &u.RegexMinOffset }),
 		"regex_max_offset": offset(func(u *URL) *int { return &u.RegexMaxOffset }),
 	}
+}
+
+// urlRegex checks a url's regex keywords once its block has been read, as
+// keepalived's url_check does: regex parameters without a regex are
+// dropped, offsets that leave no room are dropped, and a pattern is
+// compiled so that one the engine refuses is reported where it stands.
+// A refused pattern is kept: the url then never matches, as keepalived's
+// freed regex does not.
+func (p *parser) urlRegex(u *URL, end Pos) {
+	if u.Regex == "" {
+		if len(u.RegexOptions) > 0 || u.RegexNoMatch || u.RegexMinOffset != 0 || u.RegexMaxOffset != 0 || u.RegexStack != [2]int{} {
+			p.warnf(end, "regex parameters specified without regex")
+			u.RegexOptions, u.RegexNoMatch, u.RegexMinOffset, u.RegexMaxOffset, u.RegexStack = nil, false, 0, 0, [2]int{}
+		}
+		return
+	}
+	if u.RegexMaxOffset != 0 && u.RegexMinOffset > u.RegexMaxOffset {
+		p.warnf(end, "regex min offset %d > regex_max_offset %d - ignoring", u.RegexMinOffset, u.RegexMaxOffset)
+		u.RegexMinOffset, u.RegexMaxOffset = 0, 0
+	}
+	if _, err := CompileRegex(u); err != nil {
+		p.warnf(u.Pos, "%v", err)
+	}
+}
+
+// CompileRegex compiles a url's regex with its regex_options and
+// regex_stack.
+func CompileRegex(u *URL) (*pcre.Regexp, error) {
+	var opts pcre.Option
+	for _, o := range u.RegexOptions {
+		opt, _ := pcre.ParseOption(o)
+		opts |= opt
+	}
+	return pcre.Compile(u.Regex, opts, u.RegexStack[1])
 }

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"regexp"
 	"strings"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/gokeepalived/gokeepalived/check"
+	"github.com/gokeepalived/gokeepalived/check/pcre"
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/dump"
 	"github.com/gokeepalived/gokeepalived/notify"
@@ -156,14 +156,18 @@ func (env CheckEnv) httpGet(c *config.Checker) (check.Checker, error) {
 		Protocol:    proto,
 	}
 	for _, u := range c.HTTP.URLs {
-		cu := check.URL{Path: u.Path, Digest: u.Digest, VirtualHost: u.Virtualhost, RegexNoMatch: u.RegexNoMatch}
+		cu := check.URL{Path: u.Path, Digest: u.Digest, VirtualHost: u.Virtualhost, RegexNoMatch: u.RegexNoMatch,
+			RegexMinOffset: u.RegexMinOffset, RegexMaxOffset: u.RegexMaxOffset}
 		for _, r := range u.StatusCodes {
 			cu.StatusCodes = append(cu.StatusCodes, check.StatusRange{Min: r.Lo, Max: r.Hi})
 		}
 		if u.Regex != "" {
+			// A pattern the engine refuses was reported with the
+			// configuration; the url then never matches, as in
+			// keepalived, rather than the checker being left out.
 			var err error
-			if cu.Regex, err = regexp.Compile(u.Regex); err != nil {
-				return nil, fmt.Errorf("compiling regex of url %s: %w", u.Path, err)
+			if cu.Regex, err = config.CompileRegex(&u); err != nil {
+				cu.Regex = pcre.Never(u.Regex)
 			}
 		}
 		h.URLs = append(h.URLs, cu)
