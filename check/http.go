@@ -320,7 +320,7 @@ type response struct {
 	// bodyWithHeader tells that the body's first bytes came in the read
 	// that ended the headers.
 	bodyWithHeader bool
-	digest [md5.Size]byte
+	digest         [md5.Size]byte
 }
 
 func (h *HTTPGet) fetch(ctx context.Context, deadline time.Time, u *URL, need bodyNeed) (*response, error) {
