@@ -188,7 +188,7 @@ func (env CheckEnv) httpGet(c *config.Checker) (check.Checker, error) {
 			if key == "" {
 				key = env.SSL.Certificate
 			}
-			cert, err := tls.LoadX509KeyPair(env.SSL.Certificate, key)
+			cert, err := check.LoadKeyPair(env.SSL.Certificate, key, env.SSL.Password)
 			if err != nil {
 				return nil, fmt.Errorf("loading SSL certificate: %w", err)
 			}
