@@ -103,6 +103,10 @@ type Check struct {
 	Name    string
 	Checker Checker
 	Timing  Timing
+	// LogAllFailures logs every failed attempt in keepalived's words,
+	// not only the verdicts (log_all_failures, or global_defs'
+	// checker_log_all_failures).
+	LogAllFailures bool
 }
 
 // A Server is a real server and its checkers. It is up when all its
@@ -860,7 +864,7 @@ func (s *Scheduler) finish(r result) verdict {
 		return verdict{serverUp: sv.up}
 	}
 	ok := r.err == nil
-	retries, firstRun := e.state.retryIt, !e.state.hasRun
+	retries, firstRun, wasUp := e.state.retryIt, !e.state.hasRun, e.state.up
 	if firstRun {
 		retries = 0
 	}
@@ -873,6 +877,11 @@ func (s *Scheduler) finish(r result) verdict {
 	// second the fields would cost more than the check's bookkeeping.
 	log := func() logrus.FieldLogger {
 		return s.log.WithFields(logrus.Fields{"server": sv.name, "checker": e.check.Name})
+	}
+	if !ok && e.check.LogAllFailures {
+		if line, ok := failureLine(e.check.Name, sv.name, r.err, wasUp, !firstRun); ok {
+			log().WithError(r.err).Info(line)
+		}
 	}
 	var reason string
 	// Like keepalived, the first verdict is logged even when it confirms

@@ -589,6 +589,13 @@ func checkerKeywords() map[string]handlers[Checker] {
 		h["log_all_failures"] = func(p *parser, c *Checker, n *node) {
 			if v, ok := p.boolArg(n, "log_all_failures"); ok {
 				c.LogAllFailures = v
+				switch c.Type {
+				case HTTPGet, SSLGet, TCPCheck, UDPCheck, SMTPCheck:
+				default:
+					if v {
+						p.warnf(n.pos, "log_all_failures of %s is not implemented by gokeepalived: only its verdicts are logged", c.Type)
+					}
+				}
 			}
 		}
 		return h

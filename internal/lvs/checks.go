@@ -36,11 +36,14 @@ type CheckEnv struct {
 	// ScriptSecurity is enable_script_security: MISC_CHECK scripts a
 	// non-root user could change are refused.
 	ScriptSecurity bool
+	// LogAllFailures is global_defs' checker_log_all_failures.
+	LogAllFailures bool
 }
 
 // checkEnv returns the CheckEnv of a configuration.
 func checkEnv(cfg *config.Config, scriptUser *notify.Credential) CheckEnv {
-	return CheckEnv{SSL: cfg.SSL, TrackFiles: cfg.TrackFiles, ScriptUser: scriptUser, ScriptSecurity: cfg.Global.EnableScriptSecurity}
+	return CheckEnv{SSL: cfg.SSL, TrackFiles: cfg.TrackFiles, ScriptUser: scriptUser, ScriptSecurity: cfg.Global.EnableScriptSecurity,
+		LogAllFailures: cfg.Global.CheckerLogAllFailures}
 }
 
 // CheckServer returns the check.Server that checks rs of vs under the name
@@ -60,7 +63,7 @@ func CheckServer(name string, vs *config.VirtualServer, rs *config.RealServer, e
 			errs = append(errs, fmt.Errorf("building %s of real server %s of VS %s: %w", c.Type, rs.Name(vs), vs.Name(), err))
 			continue
 		}
-		srv.Checks = append(srv.Checks, check.Check{Name: c.Type, Checker: ck, Timing: timing(c)})
+		srv.Checks = append(srv.Checks, check.Check{Name: c.Type, Checker: ck, Timing: timing(c), LogAllFailures: c.LogAllFailures || env.LogAllFailures})
 	}
 	return srv, errors.Join(errs...)
 }
