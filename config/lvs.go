@@ -807,7 +807,13 @@ func urlKeywords() handlers[URL] {
 	return handlers[URL]{
 		"path":        str(func(u *URL) *string { return &u.Path }),
 		"virtualhost": str(func(u *URL) *string { return &u.Virtualhost }),
-		"regex":       str(func(u *URL) *string { return &u.Regex }),
+		"regex": func(p *parser, u *URL, n *node) {
+			if len(n.words) != 2 {
+				p.warnf(n.pos, "regex missing or too many fields")
+				return
+			}
+			u.Regex = n.words[1]
+		},
 		"digest": func(p *parser, u *URL, n *node) {
 			s, ok := p.arg(n, 1)
 			if !ok {
@@ -902,12 +908,74 @@ func (p *parser) urlRegex(u *URL, end Pos) {
 }
 
 // CompileRegex compiles a url's regex with its regex_options and
-// regex_stack.
+// regex_stack. The pattern is the regex word after keepalived's escape
+// processing: "\\d" in the configuration is "\d" to PCRE2.
 func CompileRegex(u *URL) (*pcre.Regexp, error) {
 	var opts pcre.Option
 	for _, o := range u.RegexOptions {
 		opt, _ := pcre.ParseOption(o)
 		opts |= opt
 	}
-	return pcre.Compile(u.Regex, opts, u.RegexStack[1])
+	pattern, err := unescape(u.Regex)
+	if err != nil {
+		return nil, err
+	}
+	return pcre.Compile(pattern, opts, u.RegexStack[1])
+}
+
+// errMissingEscape is a regex ending in a lone backslash, in
+// keepalived's words.
+type errMissingEscape string
+
+func (e errMissingEscape) Error() string { return "Missing escape char at end: '" + string(e) + "'" }
+
+// unescape applies the escapes keepalived's alloc_strvec_quoted_escaped
+// (lib/parser.c) reads the regex keyword's line with: \xHH..., \cX,
+// octal \NNN, \a \b \E \f \n \r \t \v, and a backslash before any
+// other character stands for that character. A NUL ends the pattern, as
+// it ends keepalived's C string.
+func unescape(s string) (string, error) {
+	if !strings.Contains(s, `\`) {
+		return s, nil
+	}
+	var b strings.Builder
+	isHex := func(c byte) bool { return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'f' }
+	for i := 0; i < len(s); {
+		c := s[i]
+		i++
+		if c != '\\' {
+			b.WriteByte(c)
+			continue
+		}
+		if i == len(s) {
+			return "", errMissingEscape(s)
+		}
+		var op byte
+		switch e := s[i]; {
+		case e == 'x' && i+1 < len(s) && isHex(s[i+1]):
+			for i++; i < len(s) && isHex(s[i]); i++ {
+				v, _ := strconv.ParseUint(s[i:i+1], 16, 8)
+				op = op<<4 | byte(v)
+			}
+		case e == 'c' && i+1 < len(s):
+			op = s[i+1] & 0x1f
+			i += 2
+		case e >= '0' && e <= '7':
+			for n := 0; n < 3 && i < len(s) && s[i] >= '0' && s[i] <= '7'; n++ {
+				op = op<<3 + s[i] - '0'
+				i++
+			}
+		default:
+			op = map[byte]byte{'a': '\a', 'b': '\b', 'E': 0x1b, 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v'}[e]
+			if op == 0 {
+				op = e
+			}
+			i++
+		}
+		if op == 0 {
+			break
+		}
+		b.WriteByte(op)
+	}
+	return b.String(), nil
 }
