@@ -125,6 +125,11 @@ type HTTPGet struct {
 	VirtualHost string
 	Protocol    HTTPProtocol
 	URLs        []URL
+	// FastRecovery is fast_recovery: while the server is down and its
+	// failed url passes again, and before the first verdict, the
+	// Scheduler checks the next url at once rather than delay_loop
+	// later.
+	FastRecovery bool
 	// MaxBody caps the bytes of body read when a url needs the body (a
 	// digest or a regex); a longer body fails the check. Zero means
 	// DefaultMaxBody. Without digest or regex only the headers are read.
@@ -210,15 +215,35 @@ func (h *HTTPGet) inline() bool {
 // start runs the check on p, as keepalived's checker does, without a
 // goroutine of its own.
 func (h *HTTPGet) start(p *poller, ctx context.Context, deadline time.Time, done func(error)) {
+	h.prepare()
+	p.startHTTP(ctx, h, 0, len(h.URLs)-1, deadline, done)
+}
+
+// prepare builds the requests the poller sends. They never change: they
+// are built once, on the Scheduler's goroutine, before the poller reads
+// them.
+func (h *HTTPGet) prepare() {
 	if h.requests == nil {
-		// The requests never change: they are built once, here on
-		// the Scheduler's goroutine, before the poller reads them.
 		h.requests = make([][]byte, len(h.URLs))
 		for i := range h.URLs {
 			h.requests[i] = h.request(&h.URLs[i])
 		}
 	}
-	p.startHTTP(ctx, h, deadline, done)
+}
+
+// The Scheduler checks one url per attempt, as keepalived's HTTP_GET
+// does: steps, checkStepBy and startStep are Check, checkBy and start
+// for url i alone.
+
+func (h *HTTPGet) steps() int { return len(h.URLs) }
+
+func (h *HTTPGet) checkStepBy(ctx context.Context, deadline time.Time, i int) error {
+	return h.checkURL(ctx, deadline, &h.URLs[i])
+}
+
+func (h *HTTPGet) startStep(p *poller, ctx context.Context, deadline time.Time, i int, done func(error)) {
+	h.prepare()
+	p.startHTTP(ctx, h, i, i, deadline, done)
 }
 
 // need is what a url's check needs of the body.

@@ -157,6 +157,9 @@ func (env CheckEnv) httpGet(c *config.Checker) (check.Checker, error) {
 		EnableSNI:   c.HTTP.EnableSNI,
 		VirtualHost: c.HTTP.Virtualhost,
 		Protocol:    proto,
+		// fast_recovery: checked by the Scheduler, which steps through
+		// the urls as keepalived does.
+		FastRecovery: c.HTTP.FastRecovery,
 	}
 	for _, u := range c.HTTP.URLs {
 		cu := check.URL{Path: u.Path, Digest: u.Digest, VirtualHost: u.Virtualhost, RegexNoMatch: u.RegexNoMatch,
