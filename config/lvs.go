@@ -496,7 +496,7 @@ func realServerKeywords() handlers[RealServer] {
 			}
 			end := block(p, n, &c, p.kw.checker[kind])
 			if p.checkerComplete(&c, rs, end) {
-				rs.Checkers = append(rs.Checkers, c)
+				rs.Checkers = append(rs.Checkers, p.smtpHosts(&c)...)
 			}
 		}
 	}
@@ -648,7 +648,22 @@ func checkerKeywords() map[string]handlers[Checker] {
 
 	smtp := common()
 	smtp["helo_name"] = str(func(c *Checker) *string { return &c.SMTP.HeloName })
-	smtp["host"] = func(p *parser, c *Checker, n *node) { c.Other = append(c.Other, p.raw(n)) }
+	// A host block's connection keywords are the host's; its other
+	// keywords, timing among them, are the SMTP_CHECK's own, as
+	// keepalived reads them into the checker it is building.
+	hostKW := handlers[smtpHost]{}
+	for k, f := range common() {
+		if smtpHostConn[k] {
+			hostKW[k] = func(p *parser, h *smtpHost, n *node) { f(p, h.conn, n) }
+		} else {
+			hostKW[k] = func(p *parser, h *smtpHost, n *node) { f(p, h.main, n) }
+		}
+	}
+	smtp["host"] = func(p *parser, c *Checker, n *node) {
+		host := Checker{Pos: n.pos, Type: SMTPCheck}
+		block(p, n, &smtpHost{main: c, conn: &host}, hostKW)
+		c.SMTP.hosts = append(c.SMTP.hosts, host)
+	}
 
 	dns := common()
 	dns["type"] = func(p *parser, c *Checker, n *node) {
@@ -978,4 +993,49 @@ func unescape(s string) (string, error) {
 		b.WriteByte(op)
 	}
 	return b.String(), nil
+}
+
+// smtpHost is an SMTP_CHECK host block being read: the host's connection,
+// and the checker its other keywords set.
+type smtpHost struct {
+	main, conn *Checker
+}
+
+// smtpHostConn are the keywords of a host block that set its connection.
+var smtpHostConn = map[string]bool{
+	"connect_ip": true, "connect_port": true, "bindto": true, "bind_port": true,
+	"bind_if": true, "fwmark": true, "connect_timeout": true,
+}
+
+// smtpHosts returns the checkers an SMTP_CHECK block stands for, as
+// keepalived's smtp_check_end_handler makes them: one per host block,
+// each with the block's settings and the host's connection. The block's
+// own connection (the real server's by default) is checked too when the
+// block sets any connection keyword or has no host; otherwise the first
+// host takes its place. Any other checker is returned as it is.
+//
+// keepalived leaves a host without connect_timeout a timeout of zero;
+// here it has the checker's.
+func (p *parser) smtpHosts(c *Checker) []Checker {
+	if c.SMTP == nil || len(c.SMTP.hosts) == 0 {
+		return []Checker{*c}
+	}
+	hosts := c.SMTP.hosts
+	c.SMTP.hosts = nil
+	var out []Checker
+	if c.ConnectIP.IsValid() || c.ConnectPort != 0 || c.BindTo.IsValid() || c.BindPort != 0 ||
+		c.BindIf != "" || c.FWMark != 0 || c.set.connectTimeout {
+		out = append(out, *c)
+	}
+	for _, h := range hosts {
+		nc := *c
+		nc.SMTP = &SMTPChecker{HeloName: c.SMTP.HeloName}
+		nc.ConnectIP, nc.ConnectPort, nc.BindTo, nc.BindPort = h.ConnectIP, h.ConnectPort, h.BindTo, h.BindPort
+		nc.BindIf, nc.FWMark = h.BindIf, h.FWMark
+		if h.set.connectTimeout {
+			nc.Timing.ConnectTimeout, nc.set.connectTimeout = h.Timing.ConnectTimeout, true
+		}
+		out = append(out, nc)
+	}
+	return out
 }
