@@ -20,9 +20,10 @@ func mustRegex(t *testing.T, pattern string, opts pcre.Option) *pcre.Regexp {
 	return re
 }
 
-// startFixedHTTP serves every connection the same response, in the writes
-// given, a pause apart so that each arrives in a read of its own.
-func startFixedHTTP(t *testing.T, writes ...string) netip.AddrPort {
+// serveLoopback accepts connections on a loopback port until the test
+// ends, and hands each to handle on a goroutine of its own, which closes
+// it after.
+func serveLoopback(t *testing.T, handle func(net.Conn)) netip.AddrPort {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,20 +38,29 @@ func startFixedHTTP(t *testing.T, writes ...string) netip.AddrPort {
 			}
 			go func() {
 				defer c.Close()
-				buf := make([]byte, 4096)
-				_, _ = c.Read(buf)
-				for i, w := range writes {
-					if i > 0 {
-						time.Sleep(50 * time.Millisecond)
-					}
-					if _, err := c.Write([]byte(w)); err != nil {
-						return
-					}
-				}
+				handle(c)
 			}()
 		}
 	}()
 	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// startFixedHTTP serves every connection the same response, in the writes
+// given, a pause apart so that each arrives in a read of its own.
+func startFixedHTTP(t *testing.T, writes ...string) netip.AddrPort {
+	t.Helper()
+	return serveLoopback(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		_, _ = c.Read(buf)
+		for i, w := range writes {
+			if i > 0 {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if _, err := c.Write([]byte(w)); err != nil {
+				return
+			}
+		}
+	})
 }
 
 const regexHeader = "HTTP/1.0 200 OK\r\nServer: fixture\r\n\r\n"

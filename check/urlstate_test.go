@@ -26,25 +26,10 @@ type pathServer struct {
 func startPathServer(t *testing.T, clk Clock, script func(path string, n int) int) (*pathServer, netip.AddrPort) {
 	t.Helper()
 	s := &pathServer{clk: clk, start: clk.Now(), script: script, count: map[string]int{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
-	return s, ln.Addr().(*net.TCPAddr).AddrPort()
+	return s, serveLoopback(t, s.serve)
 }
 
 func (s *pathServer) serve(c net.Conn) {
-	defer c.Close()
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
 		return

@@ -73,7 +73,12 @@ func TestGuestRegexBesideKeepalived(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go serveFixed(ln, "HTTP/1.0 200 OK\r\nContent-Length: "+fmt.Sprint(len(regexBody))+"\r\n\r\n"+regexBody)
+	resp := "HTTP/1.0 200 OK\r\nContent-Length: " + fmt.Sprint(len(regexBody)) + "\r\n\r\n" + regexBody
+	go serve(ln, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		_, _ = c.Read(buf)
+		_, _ = c.Write([]byte(resp))
+	})
 
 	for _, tc := range []struct {
 		name  string
@@ -179,20 +184,4 @@ func gokeepalivedVerdict(t *testing.T, conf string) bool {
 		t.Logf("gokeepalived's output:\n%s", out.String())
 	}
 	return up
-}
-
-// serveFixed answers every connection on ln with resp.
-func serveFixed(ln net.Listener, resp string) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			buf := make([]byte, 4096)
-			_, _ = c.Read(buf)
-			_, _ = c.Write([]byte(resp))
-		}()
-	}
 }

@@ -31,36 +31,37 @@ func startSMTPHost(t *testing.T, banner string) *smtpHostServer {
 	}
 	t.Cleanup(func() { ln.Close() })
 	s := &smtpHostServer{addr: ln.Addr().(*net.TCPAddr).AddrPort()}
-	go func() {
+	go serve(ln, func(c net.Conn) {
+		fmt.Fprint(c, banner)
+		r := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			l, err := r.ReadString('\n')
+			if err != nil || !strings.HasPrefix(l, "HELO ") {
+				fmt.Fprint(c, "221 bye\r\n")
 				return
 			}
-			go func() {
-				defer c.Close()
-				fmt.Fprint(c, banner)
-				r := bufio.NewReader(c)
-				for {
-					l, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					switch {
-					case strings.HasPrefix(l, "HELO "):
-						s.mu.Lock()
-						s.helos++
-						s.mu.Unlock()
-						fmt.Fprint(c, "250 ok\r\n")
-					default:
-						fmt.Fprint(c, "221 bye\r\n")
-						return
-					}
-				}
-			}()
+			s.mu.Lock()
+			s.helos++
+			s.mu.Unlock()
+			fmt.Fprint(c, "250 ok\r\n")
 		}
-	}()
+	})
 	return s
+}
+
+// serve hands each connection ln accepts to handle, on a goroutine of
+// its own that closes it after, until ln is closed.
+func serve(ln net.Listener, handle func(net.Conn)) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			handle(c)
+		}()
+	}
 }
 
 func (s *smtpHostServer) helo() int {
