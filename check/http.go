@@ -246,6 +246,19 @@ func (h *HTTPGet) startStep(p *poller, ctx context.Context, deadline time.Time, 
 	p.startHTTP(ctx, h, i, i, deadline, done)
 }
 
+// successMessage words a url that passed as keepalived logs it while
+// the checker is down: by the last of its tests.
+func (u *URL) successMessage(server string) string {
+	what := "HTTP status code"
+	switch {
+	case u.Regex != nil:
+		what = "Regex match"
+	case u.Digest != "":
+		what = "MD5 digest"
+	}
+	return what + " success to " + server + " url(" + u.Path + ")"
+}
+
 // need is what a url's check needs of the body.
 func (u *URL) need() bodyNeed {
 	switch {

@@ -892,6 +892,13 @@ func (s *Scheduler) finish(r result) verdict {
 	var changed, loop, upLog, downLog bool
 	wait := waitRetry
 	if e.urls != nil {
+		if ok && !wasUp {
+			// check_http.c logs each url that passes while the
+			// checker is down.
+			if h, isHTTP := e.check.Checker.(*HTTPGet); isHTTP {
+				s.log.WithFields(logrus.Fields{"server": sv.name, "checker": e.check.Name}).Info(h.URLs[e.urls.it].successMessage(sv.name))
+			}
+		}
 		changed, upLog, downLog, wait = e.urls.observe(&e.state, ok)
 		loop = wait != waitRetry
 		// keepalived counts the retries of a url as spent at its

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus/hooks/test"
 )
 
 // pathServer answers GET requests with the status script gives for the
@@ -104,7 +106,8 @@ func TestHTTPGetURLOrderAndFastRecovery(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newFakeClock()
 			srv, addr := startPathServer(t, clk, script)
-			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Slack: -1})
+			logger, hook := test.NewNullLogger()
+			sch := NewScheduler(Options{Clock: clk, Jitter: -1, Spread: -1, Slack: -1, Logger: logger})
 			h := &HTTPGet{Dialer: Dialer{Addr: addr}, URLs: []URL{{Path: "/a"}, {Path: "/b"}}, FastRecovery: tc.fast}
 			timing := Timing{DelayLoop: 10 * s, Retry: 1, DelayBeforeRetry: 2 * s, Timeout: s}
 			if err := sch.Add(Server{Name: "rs", Weight: 1, Checks: []Check{{Name: "HTTP_GET", Checker: h, Timing: timing}}}); err != nil {
@@ -120,6 +123,22 @@ func TestHTTPGetURLOrderAndFastRecovery(t *testing.T) {
 			}
 			if fmt.Sprint(evs) != fmt.Sprint(tc.events) {
 				t.Errorf("events %v, want %v", evs, tc.events)
+			}
+			var lines []string
+			for _, e := range hook.AllEntries() {
+				lines = append(lines, e.Message)
+			}
+			// The recovery: the failed url, then every url, each
+			// logged as it passes while the checker is down.
+			want := []string{
+				"HTTP_CHECK on service rs failed after 1 retries.",
+				"HTTP status code success to rs url(/b)",
+				"HTTP status code success to rs url(/a)",
+				"HTTP status code success to rs url(/b)",
+				"Remote Web server rs succeed on service.",
+			}
+			if len(lines) < len(want) || fmt.Sprintf("%q", lines[len(lines)-len(want):]) != fmt.Sprintf("%q", want) {
+				t.Errorf("logged %q, want it to end with %q", lines, want)
 			}
 		})
 	}
