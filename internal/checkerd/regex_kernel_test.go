@@ -65,9 +65,7 @@ func TestGuestRegexBesideKeepalived(t *testing.T) {
 	if !vm.InGuest() {
 		t.Skip("runs inside the kernel guest, through TestKernel")
 	}
-	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("ip link set lo up: %v\n%s", err, out)
-	}
+	loopbackUpGuest(t)
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", regexPort))
 	if err != nil {
 		t.Fatal(err)
@@ -94,8 +92,8 @@ func TestGuestRegexBesideKeepalived(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conf := fmt.Sprintf(regexConf, regexPort, tc.lines)
-			theirs := keepalivedVerdict(t, conf)
-			ours := gokeepalivedVerdict(t, conf)
+			theirs := runKeepalived(t, conf, settle, regexPort)
+			ours := runGokeepalived(t, conf, settle, regexPort)
 			if theirs != tc.up {
 				t.Errorf("keepalived: real server in the table %v, want %v", theirs, tc.up)
 			}
@@ -110,20 +108,29 @@ func TestGuestRegexBesideKeepalived(t *testing.T) {
 // first attempt comes within delay_loop's warmup.
 const settle = 3 * time.Second
 
-// inTable reports whether the guest test's real server is in the IPVS
+// loopbackUpGuest brings up the guest's lo, where the tests' servers
+// listen.
+func loopbackUpGuest(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("ip link set lo up: %v\n%s", err, out)
+	}
+}
+
+// inTable reports whether the real server 127.0.0.1:port is in the IPVS
 // table.
-func inTable(t *testing.T) bool {
+func inTable(t *testing.T, port int) bool {
 	t.Helper()
 	out, err := exec.Command("ipvsadm", "-Ln").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ipvsadm -Ln: %v\n%s", err, out)
 	}
-	return strings.Contains(string(out), fmt.Sprintf("127.0.0.1:%d", regexPort))
+	return strings.Contains(string(out), fmt.Sprintf("127.0.0.1:%d", port))
 }
 
-// keepalivedVerdict runs keepalived's checker process on conf and tells
-// whether the real server entered the table.
-func keepalivedVerdict(t *testing.T, conf string) bool {
+// runKeepalived runs keepalived's checker process on conf for d and
+// tells whether the real server 127.0.0.1:port is in the table then.
+func runKeepalived(t *testing.T, conf string, d time.Duration, port int) bool {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keepalived.conf")
@@ -140,8 +147,8 @@ func keepalivedVerdict(t *testing.T, conf string) bool {
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	time.Sleep(settle)
-	up := inTable(t)
+	time.Sleep(d)
+	up := inTable(t, port)
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:
@@ -156,9 +163,9 @@ func keepalivedVerdict(t *testing.T, conf string) bool {
 	return up
 }
 
-// gokeepalivedVerdict runs this package's checker loop on conf and tells
-// whether the real server entered the table.
-func gokeepalivedVerdict(t *testing.T, conf string) bool {
+// runGokeepalived runs this package's checker loop on conf for d and
+// tells whether the real server 127.0.0.1:port is in the table then.
+func runGokeepalived(t *testing.T, conf string, d time.Duration, port int) bool {
 	t.Helper()
 	log := logrus.New()
 	var out strings.Builder
@@ -170,14 +177,14 @@ func gokeepalivedVerdict(t *testing.T, conf string) bool {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()
-	time.Sleep(settle)
-	up := inTable(t)
+	time.Sleep(d)
+	up := inTable(t, port)
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Errorf("Run: %v", err)
 	}
 	l.Close()
-	if inTable(t) {
+	if inTable(t, port) {
 		t.Error("the real server stayed in the table after Close")
 	}
 	if t.Failed() {
