@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -92,8 +93,8 @@ func TestGuestRegexBesideKeepalived(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conf := fmt.Sprintf(regexConf, regexPort, tc.lines)
-			theirs := runKeepalived(t, conf, settle, regexPort)
-			ours := runGokeepalived(t, conf, settle, regexPort)
+			theirs, _ := runKeepalived(t, conf, settle, regexPort)
+			ours, _ := runGokeepalived(t, conf, settle, regexPort)
 			if theirs != tc.up {
 				t.Errorf("keepalived: real server in the table %v, want %v", theirs, tc.up)
 			}
@@ -129,8 +130,9 @@ func inTable(t *testing.T, port int) bool {
 }
 
 // runKeepalived runs keepalived's checker process on conf for d and
-// tells whether the real server 127.0.0.1:port is in the table then.
-func runKeepalived(t *testing.T, conf string, d time.Duration, port int) bool {
+// tells whether the real server 127.0.0.1:port is in the table then, and
+// what keepalived logged.
+func runKeepalived(t *testing.T, conf string, d time.Duration, port int) (bool, string) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keepalived.conf")
@@ -160,16 +162,18 @@ func runKeepalived(t *testing.T, conf string, d time.Duration, port int) bool {
 	if t.Failed() {
 		t.Logf("keepalived's output:\n%s", out.String())
 	}
-	return up
+	return up, out.String()
 }
 
 // runGokeepalived runs this package's checker loop on conf for d and
-// tells whether the real server 127.0.0.1:port is in the table then.
-func runGokeepalived(t *testing.T, conf string, d time.Duration, port int) bool {
+// tells whether the real server 127.0.0.1:port is in the table then, and
+// the messages it logged, a line each.
+func runGokeepalived(t *testing.T, conf string, d time.Duration, port int) (bool, string) {
 	t.Helper()
 	log := logrus.New()
-	var out strings.Builder
+	var out lockedBuilder
 	log.Out = &out
+	log.Formatter = messageOnly{}
 	l, err := New(loadConf(t, conf), Options{Log: log, Notify: outputs{}})
 	if err != nil {
 		t.Fatal(err)
@@ -190,5 +194,29 @@ func runGokeepalived(t *testing.T, conf string, d time.Duration, port int) bool 
 	if t.Failed() {
 		t.Logf("gokeepalived's output:\n%s", out.String())
 	}
-	return up
+	return up, out.String()
+}
+
+// messageOnly formats a log entry as its message alone, as keepalived's
+// lines read once their prefix is taken off.
+type messageOnly struct{}
+
+func (messageOnly) Format(e *logrus.Entry) ([]byte, error) { return []byte(e.Message + "\n"), nil }
+
+// lockedBuilder is a strings.Builder the checkers' goroutines can log to.
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -115,10 +115,10 @@ func TestGuestURLOrderBesideKeepalived(t *testing.T) {
 			conf := fmt.Sprintf(urlsConf, urlsPort, tc.extra)
 			const window = 14 * time.Second
 			log.reset(3)
-			theirsUp := runKeepalived(t, conf, window, urlsPort)
+			theirsUp, _ := runKeepalived(t, conf, window, urlsPort)
 			theirs := log.requests()
 			log.reset(3)
-			oursUp := runGokeepalived(t, conf, window, urlsPort)
+			oursUp, _ := runGokeepalived(t, conf, window, urlsPort)
 			ours := log.requests()
 			t.Logf("keepalived's requests:   %v", theirs)
 			t.Logf("gokeepalived's requests: %v", ours)
@@ -130,5 +130,96 @@ func TestGuestURLOrderBesideKeepalived(t *testing.T) {
 				t.Errorf("in the table at the end: ours %v, keepalived's %v", oursUp, theirsUp)
 			}
 		})
+	}
+}
+
+// logAllConf is two real servers under log_all_failures: an HTTP_GET of
+// the url log's /b, and a TCP_CHECK of a port nothing listens on.
+const logAllConf = `virtual_server 192.0.2.22 80 {
+    delay_loop 2
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 127.0.0.1 %[1]d {
+        HTTP_GET {
+            warmup 0
+            retry 1
+            delay_before_retry 1
+            connect_timeout 1
+            log_all_failures
+            url {
+                path /b
+            }
+        }
+    }
+    real_server 127.0.0.1 %[2]d {
+        TCP_CHECK {
+            warmup 0
+            retry 1
+            delay_before_retry 1
+            connect_timeout 1
+            log_all_failures
+        }
+    }
+}
+`
+
+// checkerLines returns the lines of out about the real server on
+// 127.0.0.1:port, without keepalived's prefix, leaving out those about
+// the table (they name the virtual server).
+func checkerLines(out string, port int) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		// keepalived's console lines begin with a date, "Fri Dec  4
+		// 23:27:25 2026: ", or its process, "Keepalived_healthcheckers[178]: ".
+		if f := strings.Fields(l); len(f) > 5 {
+			if _, err := time.Parse(time.ANSIC, strings.TrimSuffix(strings.Join(f[:5], " "), ":")); err == nil {
+				_, l, _ = strings.Cut(l, ": ")
+			}
+		}
+		if _, rest, ok := strings.Cut(l, "]: "); ok && strings.HasPrefix(l, "Keepalived") {
+			l = rest
+		}
+		if strings.Contains(l, fmt.Sprintf("[127.0.0.1]:tcp:%d", port)) && !strings.Contains(l, "VS [") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// TestGuestLogAllFailuresBesideKeepalived runs keepalived's checker and
+// then gokeepalived's with log_all_failures on an HTTP_GET whose url
+// fails its first three requests and a TCP_CHECK of a closed port, and
+// requires the same checker lines, in the same order.
+func TestGuestLogAllFailuresBesideKeepalived(t *testing.T) {
+	if !vm.InGuest() {
+		t.Skip("runs inside the kernel guest, through TestKernel")
+	}
+	loopbackUpGuest(t)
+	const web, closed = 18192, 18193
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", web))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var log urlLog
+	go serve(ln, log.handle)
+	conf := fmt.Sprintf(logAllConf, web, closed)
+	// Up again 8 s after the first attempt, and keepalived's start
+	// takes a second or so.
+	const window = 12 * time.Second
+	log.reset(3)
+	_, theirs := runKeepalived(t, conf, window, web)
+	log.reset(3)
+	_, ours := runGokeepalived(t, conf, window, web)
+	// The two servers' checkers run side by side: each server's lines
+	// are compared on their own.
+	for _, port := range []int{web, closed} {
+		tl, ol := checkerLines(theirs, port), checkerLines(ours, port)
+		t.Logf("keepalived's lines:\n%s", strings.Join(tl, "\n"))
+		if len(tl) < 2 || strings.Join(ol, "\n") != strings.Join(tl, "\n") {
+			t.Errorf("gokeepalived's lines:\n%s\nkeepalived's:\n%s", strings.Join(ol, "\n"), strings.Join(tl, "\n"))
+		}
 	}
 }
