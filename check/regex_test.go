@@ -129,14 +129,16 @@ func TestHTTPGetRegexSubject(t *testing.T) {
 			addr := startFixedHTTP(t, tc.writes...)
 			u := URL{Path: "/", Regex: mustRegex(t, `^HTTP/1\.0 200`, 0)}
 			c := &HTTPGet{Dialer: Dialer{Addr: addr}, URLs: []URL{u}}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			err := c.Check(ctx)
-			if (err == nil) != tc.pass {
-				t.Fatalf("Check = %v, want pass %v", err, tc.pass)
-			}
-			if err != nil && !strings.Contains(err.Error(), "regex match failed") {
-				t.Fatalf("Check = %v, want a regex failure", err)
+			for _, ck := range []Checker{c, onPoller{c}} {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				err := ck.Check(ctx)
+				cancel()
+				if (err == nil) != tc.pass {
+					t.Fatalf("%T: Check = %v, want pass %v", ck, err, tc.pass)
+				}
+				if err != nil && !strings.Contains(err.Error(), "regex match failed") {
+					t.Fatalf("%T: Check = %v, want a regex failure", ck, err)
+				}
 			}
 		})
 	}

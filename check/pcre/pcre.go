@@ -97,6 +97,12 @@ const Unsupported = AllowEmptyClass | AltBsux | AltCircumflex | MatchUnsetBackre
 
 // DefaultStack is the backtracking stack, in bytes, a regex without
 // regex_stack gets: regexp2's own default of 100,000 slots.
+//
+// regex_stack sizes PCRE2's JIT stack, the memory a match may use to
+// backtrack; a match that needs more fails. Here it sizes regexp2's
+// backtracking stack in the same bytes. keepalived makes one JIT stack
+// for every url that names regex_stack, as large as the largest; here
+// each url's maximum bounds its own matches.
 const DefaultStack = 100000 * slotSize
 
 // slotSize is the size in bytes of one of regexp2's backtracking stack
