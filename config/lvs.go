@@ -1014,8 +1014,9 @@ var smtpHostConn = map[string]bool{
 // block sets any connection keyword or has no host; otherwise the first
 // host takes its place. Any other checker is returned as it is.
 //
-// keepalived leaves a host without connect_timeout a timeout of zero;
-// here it has the checker's.
+// keepalived leaves a host without connect_timeout a connection timeout
+// of zero, which a nearby server still beats; here such a host has the
+// checker's timeout.
 func (p *parser) smtpHosts(c *Checker) []Checker {
 	if c.SMTP == nil || len(c.SMTP.hosts) == 0 {
 		return []Checker{*c}
