@@ -593,7 +593,7 @@ func checkerKeywords() map[string]handlers[Checker] {
 				case HTTPGet, SSLGet, TCPCheck, UDPCheck, SMTPCheck:
 				default:
 					if v {
-						p.warnf(n.pos, "log_all_failures of %s is not implemented by gokeepalived: only its verdicts are logged", c.Type)
+						p.warnf(n.pos, "log_all_failures of %s: gokeepalived does not implement it, only the verdicts are logged", c.Type)
 					}
 				}
 			}
@@ -873,7 +873,7 @@ func urlKeywords() handlers[URL] {
 					continue
 				}
 				if opt&pcre.Unsupported != 0 {
-					p.warnf(n.pos, "regex option %s is not implemented by gokeepalived - ignoring", o)
+					p.warnf(n.pos, "regex option %s: gokeepalived does not implement it - ignoring", o)
 				}
 				u.RegexOptions = append(u.RegexOptions, o)
 			}
@@ -1015,8 +1015,10 @@ var smtpHostConn = map[string]bool{
 // host takes its place. Any other checker is returned as it is.
 //
 // keepalived leaves a host without connect_timeout a connection timeout
-// of zero, which a nearby server still beats; here such a host has the
-// checker's timeout.
+// of zero: whether a check's reply or its timeout comes first is then a
+// matter of chance, and the check fails now and again even against a
+// nearby server. Here such a host has the checker's timeout, with a
+// warning.
 func (p *parser) smtpHosts(c *Checker) []Checker {
 	if c.SMTP == nil || len(c.SMTP.hosts) == 0 {
 		return []Checker{*c}
@@ -1035,6 +1037,8 @@ func (p *parser) smtpHosts(c *Checker) []Checker {
 		nc.BindIf, nc.FWMark = h.BindIf, h.FWMark
 		if h.set.connectTimeout {
 			nc.Timing.ConnectTimeout, nc.set.connectTimeout = h.Timing.ConnectTimeout, true
+		} else {
+			p.warnf(h.Pos, "SMTP_CHECK host without connect_timeout: keepalived checks it with a connection timeout of 0, which fails at random; gokeepalived does not implement that and uses the checker's timeout")
 		}
 		out = append(out, nc)
 	}

@@ -55,7 +55,7 @@ func TestURLRegexDiagnostics(t *testing.T) {
 		{"options without regex", `regex_options caseless`, "regex parameters specified without regex"},
 		{"offsets that leave no room", "regex x\nregex_min_offset 10\nregex_max_offset 5", "regex min offset 10 > regex_max_offset 5 - ignoring"},
 		{"unknown option", "regex x\nregex_options bogus", "Unknown regex option bogus - ignoring"},
-		{"unsupported option", "regex x\nregex_options allow_empty_class", "regex option allow_empty_class is not implemented by gokeepalived - ignoring"},
+		{"unsupported option", "regex x\nregex_options allow_empty_class", "regex option allow_empty_class: gokeepalived does not implement it - ignoring"},
 		{"stack start past max", "regex x\nregex_stack 10 5", "regex stack start cannot exceed max value"},
 		{"stack without max", "regex x\nregex_stack 10", "regex_stack requires start and max values"},
 		{"too many fields", "regex a b", "regex missing or too many fields"},

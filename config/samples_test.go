@@ -56,6 +56,11 @@ func TestSamples(t *testing.T) {
 			want, isRefused := refused[name]
 			if !isRefused {
 				for _, d := range ds {
+					// gokeepalived's warnings of what it does not do
+					// as keepalived does are not keepalived's.
+					if d.Severity == Warning && strings.Contains(d.Msg, "gokeepalived does not implement") {
+						continue
+					}
 					t.Errorf("%s", d)
 				}
 				return

@@ -63,17 +63,8 @@ const regexConf = `virtual_server 192.0.2.20 80 {
 // server the test starts, and requires the same verdict: the real server
 // in the IPVS table or not.
 func TestGuestRegexBesideKeepalived(t *testing.T) {
-	if !vm.InGuest() {
-		t.Skip("runs inside the kernel guest, through TestKernel")
-	}
-	loopbackUpGuest(t)
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", regexPort))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	resp := "HTTP/1.0 200 OK\r\nContent-Length: " + fmt.Sprint(len(regexBody)) + "\r\n\r\n" + regexBody
-	go serve(ln, func(c net.Conn) {
+	guestServer(t, regexPort, func(c net.Conn) {
 		buf := make([]byte, 4096)
 		_, _ = c.Read(buf)
 		_, _ = c.Write([]byte(resp))
@@ -109,13 +100,29 @@ func TestGuestRegexBesideKeepalived(t *testing.T) {
 // first attempt comes within delay_loop's warmup.
 const settle = 3 * time.Second
 
-// loopbackUpGuest brings up the guest's lo, where the tests' servers
-// listen.
+// loopbackUpGuest skips t outside the kernel guest, and inside brings up
+// its lo, where the tests' servers listen.
 func loopbackUpGuest(t *testing.T) {
 	t.Helper()
+	if !vm.InGuest() {
+		t.Skip("runs inside the kernel guest, through TestKernel")
+	}
 	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("ip link set lo up: %v\n%s", err, out)
 	}
+}
+
+// guestServer is loopbackUpGuest, then a server on 127.0.0.1:port that
+// hands each connection to handle until t ends.
+func guestServer(t *testing.T, port int, handle func(net.Conn)) {
+	t.Helper()
+	loopbackUpGuest(t)
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go serve(ln, handle)
 }
 
 // inTable reports whether the real server 127.0.0.1:port is in the IPVS

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gokeepalived/gokeepalived/test/vm"
 )
 
 // urlsPort is where the url order test's web server listens.
@@ -96,17 +94,8 @@ func (l *urlLog) requests() []string {
 // requests, in the same order, the same seconds after the first, and the
 // real server in the IPVS table at the end.
 func TestGuestURLOrderBesideKeepalived(t *testing.T) {
-	if !vm.InGuest() {
-		t.Skip("runs inside the kernel guest, through TestKernel")
-	}
-	loopbackUpGuest(t)
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", urlsPort))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	var log urlLog
-	go serve(ln, log.handle)
+	guestServer(t, urlsPort, log.handle)
 	for _, tc := range []struct{ name, extra string }{
 		{"default", ""},
 		{"fast_recovery", "fast_recovery"},
@@ -193,18 +182,9 @@ func checkerLines(out string, port int) []string {
 // fails its first three requests and a TCP_CHECK of a closed port, and
 // requires the same checker lines, in the same order.
 func TestGuestLogAllFailuresBesideKeepalived(t *testing.T) {
-	if !vm.InGuest() {
-		t.Skip("runs inside the kernel guest, through TestKernel")
-	}
-	loopbackUpGuest(t)
 	const web, closed = 18192, 18193
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", web))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	var log urlLog
-	go serve(ln, log.handle)
+	guestServer(t, web, log.handle)
 	conf := fmt.Sprintf(logAllConf, web, closed)
 	// Up again 8 s after the first attempt, and keepalived's start
 	// takes a second or so.
