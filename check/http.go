@@ -12,11 +12,12 @@ import (
 	"hash"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gokeepalived/gokeepalived/check/pcre"
 )
 
 // HTTPProtocol is the http_protocol keyword of HTTP_GET and SSL_GET.
@@ -70,10 +71,16 @@ type URL struct {
 	StatusCodes []StatusRange
 	// VirtualHost overrides the checker's virtualhost for this url.
 	VirtualHost string
-	// Regex must match the body (or must not, with RegexNoMatch). Go's RE2
-	// syntax stands in for keepalived's PCRE2.
-	Regex        *regexp.Regexp
+	// Regex must match the response (or must not, with RegexNoMatch).
+	// Like keepalived's, it is matched against the headers and body
+	// together when the body's first bytes arrive with the end of the
+	// headers, as they mostly do, and against the body alone otherwise.
+	Regex        *pcre.Regexp
 	RegexNoMatch bool
+	// RegexMinOffset and RegexMaxOffset (regex_min_offset and
+	// regex_max_offset) bound where in that subject a match may start, in
+	// bytes; a zero RegexMaxOffset bounds nothing.
+	RegexMinOffset, RegexMaxOffset int
 }
 
 func (u *URL) statusOK(code int) bool {
@@ -118,6 +125,11 @@ type HTTPGet struct {
 	VirtualHost string
 	Protocol    HTTPProtocol
 	URLs        []URL
+	// FastRecovery is fast_recovery: while the server is down and its
+	// failed url passes again, and before the first verdict, the
+	// Scheduler checks the next url at once rather than delay_loop
+	// later.
+	FastRecovery bool
 	// MaxBody caps the bytes of body read when a url needs the body (a
 	// digest or a regex); a longer body fails the check. Zero means
 	// DefaultMaxBody. Without digest or regex only the headers are read.
@@ -167,10 +179,31 @@ func (h *HTTPGet) verify(u *URL, resp *response) error {
 			return fmt.Errorf("MD5 digest error to %s url(%s): got %s, want %s", h.Dialer.Addr, u.Path, got, u.Digest)
 		}
 	}
-	if u.Regex != nil && u.Regex.Match(resp.body) == u.RegexNoMatch {
-		return fmt.Errorf("regex match failed on %s url(%s)", h.Dialer.Addr, u.Path)
+	if u.Regex != nil {
+		matched, err := u.matchRegex(resp)
+		if matched == u.RegexNoMatch {
+			if err != nil {
+				return fmt.Errorf("regex match failed on %s url(%s): %w", h.Dialer.Addr, u.Path, err)
+			}
+			return fmt.Errorf("regex match failed on %s url(%s)", h.Dialer.Addr, u.Path)
+		}
 	}
 	return nil
+}
+
+// matchRegex matches u's regex in resp within u's offsets. A match that
+// could not run to its end counts as none, as in keepalived, and err says
+// why.
+func (u *URL) matchRegex(resp *response) (matched bool, err error) {
+	subject := resp.body
+	if resp.bodyWithHeader {
+		subject = append(resp.header, resp.body...)
+	}
+	maxOffset := -1
+	if u.RegexMaxOffset > 0 {
+		maxOffset = u.RegexMaxOffset
+	}
+	return u.Regex.Match(subject, u.RegexMinOffset, maxOffset)
 }
 
 // inline reports whether start can run h: SSL_GET and link-local
@@ -182,15 +215,48 @@ func (h *HTTPGet) inline() bool {
 // start runs the check on p, as keepalived's checker does, without a
 // goroutine of its own.
 func (h *HTTPGet) start(p *poller, ctx context.Context, deadline time.Time, done func(error)) {
+	h.prepare()
+	p.startHTTP(ctx, h, 0, len(h.URLs)-1, deadline, done)
+}
+
+// prepare builds the requests the poller sends. They never change: they
+// are built once, on the Scheduler's goroutine, before the poller reads
+// them.
+func (h *HTTPGet) prepare() {
 	if h.requests == nil {
-		// The requests never change: they are built once, here on
-		// the Scheduler's goroutine, before the poller reads them.
 		h.requests = make([][]byte, len(h.URLs))
 		for i := range h.URLs {
 			h.requests[i] = h.request(&h.URLs[i])
 		}
 	}
-	p.startHTTP(ctx, h, deadline, done)
+}
+
+// The Scheduler checks one url per attempt, as keepalived's HTTP_GET
+// does: steps, checkStepBy and startStep are Check, checkBy and start
+// for url i alone.
+
+func (h *HTTPGet) steps() int { return len(h.URLs) }
+
+func (h *HTTPGet) checkStepBy(ctx context.Context, deadline time.Time, i int) error {
+	return h.checkURL(ctx, deadline, &h.URLs[i])
+}
+
+func (h *HTTPGet) startStep(p *poller, ctx context.Context, deadline time.Time, i int, done func(error)) {
+	h.prepare()
+	p.startHTTP(ctx, h, i, i, deadline, done)
+}
+
+// successMessage words a url that passed as keepalived logs it while
+// the checker is down: by the last of its tests.
+func (u *URL) successMessage(server string) string {
+	what := "HTTP status code"
+	switch {
+	case u.Regex != nil:
+		what = "Regex match"
+	case u.Digest != "":
+		what = "MD5 digest"
+	}
+	return what + " success to " + server + " url(" + u.Path + ")"
 }
 
 // need is what a url's check needs of the body.
@@ -289,7 +355,10 @@ type response struct {
 	status int
 	header []byte
 	body   []byte
-	digest [md5.Size]byte
+	// bodyWithHeader tells that the body's first bytes came in the read
+	// that ended the headers.
+	bodyWithHeader bool
+	digest         [md5.Size]byte
 }
 
 func (h *HTTPGet) fetch(ctx context.Context, deadline time.Time, u *URL, need bodyNeed) (*response, error) {
@@ -451,6 +520,7 @@ func (rr *respReader) headers(end int, eof bool) (bool, error) {
 		rr.hash.Reset()
 	}
 	first := rr.buf[end:]
+	rr.resp.bodyWithHeader = len(first) > 0
 	if int64(len(first)) > rr.limit {
 		first = first[:rr.limit]
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -85,12 +84,12 @@ func TestHTTPGetVerdicts(t *testing.T) {
 		{name: "digest", mode: modeOK, urls: []URL{{Path: "/", Digest: helloMD5}}},
 		{name: "digest upper case", mode: modeOK, urls: []URL{{Path: "/", Digest: strings.ToUpper(helloMD5)}}},
 		{name: "status list", mode: modeStatus, urls: []URL{{Path: "/", StatusCodes: []StatusRange{{200, 200}, {500, 503}}}}},
-		{name: "regex", mode: modeOK, urls: []URL{{Path: "/", Regex: regexp.MustCompile("^hel+o$")}}},
-		{name: "regex_no_match", mode: modeOK, urls: []URL{{Path: "/", Regex: regexp.MustCompile("error"), RegexNoMatch: true}}},
+		{name: "regex", mode: modeOK, urls: []URL{{Path: "/", Regex: mustRegex(t, "hel+o$", 0)}}},
+		{name: "regex_no_match", mode: modeOK, urls: []URL{{Path: "/", Regex: mustRegex(t, "error", 0), RegexNoMatch: true}}},
 		{name: "wrong status", mode: modeStatus, urls: []URL{{Path: "/"}}, wantErr: "HTTP status code error"},
 		{name: "digest mismatch", mode: modeBody, urls: []URL{{Path: "/", Digest: helloMD5}}, wantErr: "MD5 digest error"},
-		{name: "regex fails", mode: modeBody, urls: []URL{{Path: "/", Regex: regexp.MustCompile("hello")}}, wantErr: "regex match failed"},
-		{name: "regex_no_match fails", mode: modeOK, urls: []URL{{Path: "/", Regex: regexp.MustCompile("hello"), RegexNoMatch: true}}, wantErr: "regex match failed"},
+		{name: "regex fails", mode: modeBody, urls: []URL{{Path: "/", Regex: mustRegex(t, "hello", 0)}}, wantErr: "regex match failed"},
+		{name: "regex_no_match fails", mode: modeOK, urls: []URL{{Path: "/", Regex: mustRegex(t, "hello", 0), RegexNoMatch: true}}, wantErr: "regex match failed"},
 		{name: "every url must pass", mode: modeOK, urls: []URL{{Path: "/a", Digest: helloMD5}, {Path: "/b", Digest: "00000000000000000000000000000000"}}, wantErr: "url(/b)"},
 		{name: "never answers", mode: modeHang, urls: []URL{{Path: "/"}}, wantErr: "deadline exceeded"},
 		{name: "answers slowly", mode: modeSlow, urls: []URL{{Path: "/"}}, wantErr: "deadline exceeded"},

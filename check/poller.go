@@ -68,6 +68,7 @@ type pollConn struct {
 	dialer Dialer
 	http   *HTTPGet // nil for TCP_CHECK
 	url    int
+	last   int // the last url of the attempt
 	req    []byte
 	sent   int
 	began  time.Time // when this url's connection began
@@ -253,10 +254,12 @@ func (p *poller) startTCP(ctx context.Context, d Dialer, fd int, sa rawAddr, dea
 	p.watch(c, unix.EPOLLOUT)
 }
 
-// startHTTP begins an HTTP_GET attempt: its first url's connection.
-func (p *poller) startHTTP(ctx context.Context, h *HTTPGet, deadline time.Time, done func(error)) {
+// startHTTP begins an HTTP_GET attempt of urls first to last: the first
+// one's connection.
+func (p *poller) startHTTP(ctx context.Context, h *HTTPGet, first, last int, deadline time.Time, done func(error)) {
 	c := p.get()
 	c.ctx, c.done, c.deadline, c.dialer, c.http = ctx, done, deadline, h.Dialer, h
+	c.url, c.last = first, last
 	p.connect(c)
 }
 
@@ -387,7 +390,7 @@ func (p *poller) receive(c *pollConn) {
 			continue
 		}
 		u := &c.http.URLs[c.url]
-		if err := c.http.verify(u, &c.rr.resp); err != nil || c.url+1 == len(c.http.URLs) {
+		if err := c.http.verify(u, &c.rr.resp); err != nil || c.url == c.last {
 			p.end(c, err)
 			return
 		}

@@ -103,6 +103,10 @@ type Check struct {
 	Name    string
 	Checker Checker
 	Timing  Timing
+	// LogAllFailures logs every failed attempt in keepalived's words,
+	// not only the verdicts (log_all_failures, or global_defs'
+	// checker_log_all_failures).
+	LogAllFailures bool
 }
 
 // A Server is a real server and its checkers. It is up when all its
@@ -250,6 +254,9 @@ type entry struct {
 	srv   *server
 	check Check
 	state checkerState
+	// urls steps an HTTP_GET or SSL_GET through its urls; nil for the
+	// other checkers.
+	urls  *urlState
 	delta int // weight adjustment reported by a WeightChecker
 	due   time.Time
 	index int // in Scheduler.timers, or -1
@@ -354,6 +361,12 @@ func (s *Scheduler) Add(srv Server) error {
 	sv.ctx, sv.cancel = context.WithCancel(context.Background())
 	for _, c := range srv.Checks {
 		e := &entry{srv: sv, check: c, state: newCheckerState(c.Timing.Retry, c.Timing.Alpha), index: -1}
+		if sc, ok := c.Checker.(stepChecker); ok && sc.steps() > 0 {
+			e.urls = &urlState{urls: sc.steps()}
+			if h, ok := c.Checker.(*HTTPGet); ok {
+				e.urls.fast = h.FastRecovery
+			}
+		}
 		s.wakeSlack = min(s.wakeSlack, c.Timing.delayLoop()/20)
 		sv.up = sv.up && e.state.up
 		s.schedule(e, now.Add(s.firstDelay(c.Timing)))
@@ -700,6 +713,10 @@ func (s *Scheduler) startInline(ic inlineChecker, p *poller, e *entry, deadline 
 	if s.testPanic != nil {
 		s.testPanic("inline")
 	}
+	if e.urls != nil {
+		ic.(stepChecker).startStep(p, e.srv.ctx, deadline, e.urls.it, e.done)
+		return
+	}
 	ic.start(p, e.srv.ctx, deadline, e.done)
 }
 
@@ -794,6 +811,14 @@ func (s *Scheduler) attempt(e *entry) (r result) {
 		s.testPanic("worker")
 	}
 	switch c := e.check.Checker.(type) {
+	case stepChecker:
+		if e.urls != nil {
+			r.err = c.checkStepBy(e.srv.ctx, s.realTime(r.start).Add(e.check.Timing.timeout()), e.urls.it)
+			break
+		}
+		ctx, cancel := context.WithTimeout(e.srv.ctx, e.check.Timing.timeout())
+		r.err = e.check.Checker.Check(ctx)
+		cancel()
 	case deadlineChecker:
 		r.err = c.checkBy(e.srv.ctx, s.realTime(r.start).Add(e.check.Timing.timeout()))
 	case WeightChecker:
@@ -860,11 +885,33 @@ func (s *Scheduler) finish(r result) verdict {
 		return verdict{serverUp: sv.up}
 	}
 	ok := r.err == nil
-	retries, firstRun := e.state.retryIt, !e.state.hasRun
+	retries, firstRun, wasUp := e.state.retryIt, !e.state.hasRun, e.state.up
 	if firstRun {
 		retries = 0
 	}
-	changed, loop := e.state.observe(ok)
+	var changed, loop, upLog, downLog bool
+	wait := waitRetry
+	if e.urls != nil {
+		if ok && !wasUp {
+			// check_http.c logs each url that passes while the
+			// checker is down.
+			if h, isHTTP := e.check.Checker.(*HTTPGet); isHTTP {
+				s.log.WithFields(logrus.Fields{"server": sv.name, "checker": e.check.Name}).Info(h.URLs[e.urls.it].successMessage(sv.name))
+			}
+		}
+		changed, upLog, downLog, wait = e.urls.observe(&e.state, ok)
+		loop = wait != waitRetry
+		// keepalived counts the retries of a url as spent at its
+		// verdict, before the first one too.
+		retries = e.check.Timing.Retry
+	} else {
+		changed, loop = e.state.observe(ok)
+		upLog = ok && (changed || firstRun)
+		downLog = !ok && (changed || (firstRun && loop))
+		if loop {
+			wait = waitLoop
+		}
+	}
 	if r.deltaChanged {
 		e.delta = r.delta
 	}
@@ -874,14 +921,19 @@ func (s *Scheduler) finish(r result) verdict {
 	log := func() logrus.FieldLogger {
 		return s.log.WithFields(logrus.Fields{"server": sv.name, "checker": e.check.Name})
 	}
+	if !ok && e.check.LogAllFailures {
+		if line, ok := failureLine(e.check.Name, sv.name, r.err, wasUp, !firstRun); ok {
+			log().WithError(r.err).Info(line)
+		}
+	}
 	var reason string
 	// Like keepalived, the first verdict is logged even when it confirms
 	// the state the checker started in.
 	switch {
-	case ok && (changed || firstRun):
+	case upLog:
 		reason = e.check.Name + " succeeded"
 		log().Info(upMessage(e.check.Name, sv.name))
-	case changed || (firstRun && loop):
+	case downLog:
 		reason = fmt.Sprintf("%s failed: %v", e.check.Name, r.err)
 		log().WithError(r.err).Info(downMessage(e.check.Name, sv.name, retries))
 	case !ok:
@@ -899,7 +951,12 @@ func (s *Scheduler) finish(r result) verdict {
 	// A retry waits delay_before_retry after the failure, as
 	// keepalived's does; the loop makes up for a late start instead.
 	delay := e.check.Timing.DelayBeforeRetry
-	if loop {
+	switch wait {
+	case waitNone:
+		delay = 0
+	case waitFailed:
+		delay = max(delay, e.check.Timing.delayLoop())
+	case waitLoop:
 		delay = e.check.Timing.delayLoop() - e.late
 		if s.jitter > 0 {
 			j := int64(float64(e.check.Timing.delayLoop()) * s.jitter)
@@ -917,7 +974,10 @@ func (s *Scheduler) finish(r result) verdict {
 	}
 	// An alpha checker starts down, so its first verdict changes nothing
 	// when it fails; keepalived notifies it nonetheless.
-	confirmed := firstRun && loop && !ok && !changed && e.check.Timing.Alpha
+	// HTTP_GET and SSL_GET do not: their epilog reports a verdict
+	// only for a checker that was up or had not run, and timeout_epilog
+	// has marked it as run by then.
+	confirmed := firstRun && loop && !ok && !changed && e.check.Timing.Alpha && e.urls == nil
 	v := verdict{changed: changed, serverChanged: up != sv.up, serverUp: up}
 	if up == sv.up && weight == sv.cur && !confirmed {
 		return v

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gokeepalived/gokeepalived/check/pcre"
 )
 
 // virtualServerGroup reads the members of a virtual_server_group:
@@ -519,7 +521,7 @@ func realServerKeywords() handlers[RealServer] {
 			}
 			end := block(p, n, &c, p.kw.checker[kind])
 			if p.checkerComplete(&c, rs, end) {
-				rs.Checkers = append(rs.Checkers, c)
+				rs.Checkers = append(rs.Checkers, p.smtpHosts(&c)...)
 			}
 		}
 	}
@@ -612,6 +614,13 @@ func checkerKeywords() map[string]handlers[Checker] {
 		h["log_all_failures"] = func(p *parser, c *Checker, n *node) {
 			if v, ok := p.boolArg(n, "log_all_failures"); ok {
 				c.LogAllFailures = v
+				switch c.Type {
+				case HTTPGet, SSLGet, TCPCheck, UDPCheck, SMTPCheck:
+				default:
+					if v {
+						p.warnf(n.pos, "log_all_failures of %s: gokeepalived does not implement it, only the verdicts are logged", c.Type)
+					}
+				}
 			}
 		}
 		return h
@@ -649,6 +658,7 @@ func checkerKeywords() map[string]handlers[Checker] {
 			p.errorf(end, "HTTP/SSL_GET checker url has no path - ignoring")
 			return
 		}
+		p.urlRegex(&u, end)
 		c.HTTP.URLs = append(c.HTTP.URLs, u)
 	}
 	// nb_get_retry is retry's old name, for HTTP_GET and SSL_GET only;
@@ -677,7 +687,22 @@ func checkerKeywords() map[string]handlers[Checker] {
 
 	smtp := common()
 	smtp["helo_name"] = str(func(c *Checker) *string { return &c.SMTP.HeloName })
-	smtp["host"] = func(p *parser, c *Checker, n *node) { c.Other = append(c.Other, p.raw(n)) }
+	// A host block's connection keywords are the host's; its other
+	// keywords, timing among them, are the SMTP_CHECK's own, as
+	// keepalived reads them into the checker it is building.
+	hostKW := handlers[smtpHost]{}
+	for k, f := range common() {
+		if smtpHostConn[k] {
+			hostKW[k] = func(p *parser, h *smtpHost, n *node) { f(p, h.conn, n) }
+		} else {
+			hostKW[k] = func(p *parser, h *smtpHost, n *node) { f(p, h.main, n) }
+		}
+	}
+	smtp["host"] = func(p *parser, c *Checker, n *node) {
+		host := Checker{Pos: n.pos, Type: SMTPCheck}
+		block(p, n, &smtpHost{main: c, conn: &host}, hostKW)
+		c.SMTP.hosts = append(c.SMTP.hosts, host)
+	}
 
 	dns := common()
 	dns["type"] = func(p *parser, c *Checker, n *node) {
@@ -836,7 +861,13 @@ func urlKeywords() handlers[URL] {
 	return handlers[URL]{
 		"path":        str(func(u *URL) *string { return &u.Path }),
 		"virtualhost": str(func(u *URL) *string { return &u.Virtualhost }),
-		"regex":       str(func(u *URL) *string { return &u.Regex }),
+		"regex": func(p *parser, u *URL, n *node) {
+			if len(n.words) != 2 {
+				p.warnf(n.pos, "regex missing or too many fields")
+				return
+			}
+			u.Regex = n.words[1]
+		},
 		"digest": func(p *parser, u *URL, n *node) {
 			s, ok := p.arg(n, 1)
 			if !ok {
@@ -873,25 +904,184 @@ func urlKeywords() handlers[URL] {
 		"regex_no_match": func(p *parser, u *URL, n *node) { u.RegexNoMatch = true },
 		"regex_options": func(p *parser, u *URL, n *node) {
 			for _, o := range n.words[1:] {
-				switch o {
-				case "allow_empty_class", "alt_bsux", "auto_callout", "caseless", "dollar_endonly", "dotall",
-					"dupnames", "extended", "firstline", "match_unset_backref", "multiline", "never_ucp",
-					"never_utf", "no_auto_capture", "no_auto_possess", "no_dotstar_anchor", "no_start_optimize",
-					"ucp", "ungreedy", "utf", "never_backslash_c", "alt_circumflex", "alt_verbnames", "use_offset_limit":
-					u.RegexOptions = append(u.RegexOptions, o)
-				default:
-					p.errorf(n.pos, "Unknown regex option %s", o)
+				opt, ok := pcre.ParseOption(o)
+				if !ok {
+					// keepalived skips an option it does not know
+					// without a word.
+					p.warnf(n.pos, "Unknown regex option %s - ignoring", o)
+					continue
 				}
+				if opt&pcre.Unsupported != 0 {
+					p.warnf(n.pos, "regex option %s: gokeepalived does not implement it - ignoring", o)
+				}
+				u.RegexOptions = append(u.RegexOptions, o)
 			}
 		},
 		"regex_stack": func(p *parser, u *URL, n *node) {
+			if len(n.words) != 3 {
+				p.warnf(n.pos, "regex_stack requires start and max values")
+				return
+			}
 			start, ok1 := p.uintArg(n, 1, 0, math.MaxUint32)
 			limit, ok2 := p.uintArg(n, 2, 0, math.MaxUint32)
-			if ok1 && ok2 {
-				u.RegexStack = [2]int{int(start), int(limit)}
+			if !ok1 || !ok2 {
+				return
 			}
+			if start > limit {
+				p.warnf(n.pos, "regex stack start cannot exceed max value")
+				return
+			}
+			u.RegexStack = [2]int{int(start), int(limit)}
 		},
 		"regex_min_offset": offset(func(u *URL) *int { return &u.RegexMinOffset }),
 		"regex_max_offset": offset(func(u *URL) *int { return &u.RegexMaxOffset }),
 	}
+}
+
+// urlRegex checks a url's regex keywords once its block has been read, as
+// keepalived's url_check does: regex parameters without a regex are
+// dropped, offsets that leave no room are dropped, and a pattern is
+// compiled so that one the engine refuses is reported where it stands.
+// A refused pattern is kept: the url then never matches, as keepalived's
+// freed regex does not.
+func (p *parser) urlRegex(u *URL, end Pos) {
+	if u.Regex == "" {
+		if len(u.RegexOptions) > 0 || u.RegexNoMatch || u.RegexMinOffset != 0 || u.RegexMaxOffset != 0 || u.RegexStack != [2]int{} {
+			p.warnf(end, "regex parameters specified without regex")
+			u.RegexOptions, u.RegexNoMatch, u.RegexMinOffset, u.RegexMaxOffset, u.RegexStack = nil, false, 0, 0, [2]int{}
+		}
+		return
+	}
+	if u.RegexMaxOffset != 0 && u.RegexMinOffset > u.RegexMaxOffset {
+		p.warnf(end, "regex min offset %d > regex_max_offset %d - ignoring", u.RegexMinOffset, u.RegexMaxOffset)
+		u.RegexMinOffset, u.RegexMaxOffset = 0, 0
+	}
+	if _, err := CompileRegex(u.Regex, u.RegexOptions, u.RegexStack[1]); err != nil {
+		p.warnf(u.Pos, "%v", err)
+	}
+}
+
+// CompileRegex compiles a url's regex (URL.Regex) with its
+// regex_options (URL.RegexOptions) and the stack limit regex_stack sets
+// (URL.RegexStack[1]; 0 for the default). The pattern is the regex word
+// after keepalived's escape processing: "\\d" in the configuration is
+// "\d" to PCRE2.
+func CompileRegex(regex string, options []string, stack int) (*pcre.Regexp, error) {
+	var opts pcre.Option
+	for _, o := range options {
+		opt, _ := pcre.ParseOption(o)
+		opts |= opt
+	}
+	pattern, err := unescape(regex)
+	if err != nil {
+		return nil, err
+	}
+	return pcre.Compile(pattern, opts, stack)
+}
+
+// errMissingEscape is a regex ending in a lone backslash, in
+// keepalived's words.
+type errMissingEscape string
+
+func (e errMissingEscape) Error() string { return "Missing escape char at end: '" + string(e) + "'" }
+
+// unescape applies the escapes keepalived's alloc_strvec_quoted_escaped
+// (lib/parser.c) reads the regex keyword's line with: \xHH..., \cX,
+// octal \NNN, \a \b \E \f \n \r \t \v, and a backslash before any
+// other character stands for that character. A NUL ends the pattern, as
+// it ends keepalived's C string.
+func unescape(s string) (string, error) {
+	if !strings.Contains(s, `\`) {
+		return s, nil
+	}
+	var b strings.Builder
+	isHex := func(c byte) bool { return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'f' }
+	for i := 0; i < len(s); {
+		c := s[i]
+		i++
+		if c != '\\' {
+			b.WriteByte(c)
+			continue
+		}
+		if i == len(s) {
+			return "", errMissingEscape(s)
+		}
+		var op byte
+		switch e := s[i]; {
+		case e == 'x' && i+1 < len(s) && isHex(s[i+1]):
+			for i++; i < len(s) && isHex(s[i]); i++ {
+				v, _ := strconv.ParseUint(s[i:i+1], 16, 8)
+				op = op<<4 | byte(v)
+			}
+		case e == 'c' && i+1 < len(s):
+			op = s[i+1] & 0x1f
+			i += 2
+		case e >= '0' && e <= '7':
+			for n := 0; n < 3 && i < len(s) && s[i] >= '0' && s[i] <= '7'; n++ {
+				op = op<<3 + s[i] - '0'
+				i++
+			}
+		default:
+			op = map[byte]byte{'a': '\a', 'b': '\b', 'E': 0x1b, 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v'}[e]
+			if op == 0 {
+				op = e
+			}
+			i++
+		}
+		if op == 0 {
+			break
+		}
+		b.WriteByte(op)
+	}
+	return b.String(), nil
+}
+
+// smtpHost is an SMTP_CHECK host block being read: the host's connection,
+// and the checker its other keywords set.
+type smtpHost struct {
+	main, conn *Checker
+}
+
+// smtpHostConn are the keywords of a host block that set its connection.
+var smtpHostConn = map[string]bool{
+	"connect_ip": true, "connect_port": true, "bindto": true, "bind_port": true,
+	"bind_if": true, "fwmark": true, "connect_timeout": true,
+}
+
+// smtpHosts returns the checkers an SMTP_CHECK block stands for, as
+// keepalived's smtp_check_end_handler makes them: one per host block,
+// each with the block's settings and the host's connection. The block's
+// own connection (the real server's by default) is checked too when the
+// block sets any connection keyword or has no host; otherwise the first
+// host takes its place. Any other checker is returned as it is.
+//
+// keepalived leaves a host without connect_timeout a connection timeout
+// of zero: whether a check's reply or its timeout comes first is then a
+// matter of chance, and the check fails now and again even against a
+// nearby server. Here such a host has the checker's timeout, with a
+// warning.
+func (p *parser) smtpHosts(c *Checker) []Checker {
+	if c.SMTP == nil || len(c.SMTP.hosts) == 0 {
+		return []Checker{*c}
+	}
+	hosts := c.SMTP.hosts
+	c.SMTP.hosts = nil
+	var out []Checker
+	if c.ConnectIP.IsValid() || c.ConnectPort != 0 || c.BindTo.IsValid() || c.BindPort != 0 ||
+		c.BindIf != "" || c.FWMark != 0 || c.set.connectTimeout {
+		out = append(out, *c)
+	}
+	for _, h := range hosts {
+		nc := *c
+		nc.SMTP = &SMTPChecker{HeloName: c.SMTP.HeloName}
+		nc.ConnectIP, nc.ConnectPort, nc.BindTo, nc.BindPort = h.ConnectIP, h.ConnectPort, h.BindTo, h.BindPort
+		nc.BindIf, nc.FWMark = h.BindIf, h.FWMark
+		if h.set.connectTimeout {
+			nc.Timing.ConnectTimeout, nc.set.connectTimeout = h.Timing.ConnectTimeout, true
+		} else {
+			p.warnf(h.Pos, "SMTP_CHECK host without connect_timeout: keepalived checks it with a connection timeout of 0, which fails at random; gokeepalived does not implement that and uses the checker's timeout")
+		}
+		out = append(out, nc)
+	}
+	return out
 }

@@ -590,7 +590,7 @@ type Checker struct {
 	File *FileChecker `json:"file,omitempty"`
 	BFD  *BFDChecker  `json:"bfd,omitempty"`
 	// Other holds keywords that are valid keepalived but that this model
-	// does not interpret, such as SMTP_CHECK's obsolete host blocks.
+	// does not interpret.
 	Other []Raw `json:"other,omitempty"`
 
 	set timingSet
@@ -639,6 +639,10 @@ type MiscChecker struct {
 // SMTPChecker is the SMTP_CHECK specific part of a Checker.
 type SMTPChecker struct {
 	HeloName string `json:"helo_name"`
+
+	// hosts are the connections of the block's host blocks while it is
+	// read; each becomes an SMTP_CHECK of its own when it closes.
+	hosts []Checker
 }
 
 // DNSChecker is the DNS_CHECK specific part of a Checker.

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"regexp"
 	"strings"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/gokeepalived/gokeepalived/check"
+	"github.com/gokeepalived/gokeepalived/check/pcre"
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/dump"
 	"github.com/gokeepalived/gokeepalived/notify"
@@ -40,11 +40,14 @@ type CheckEnv struct {
 	// ScriptSecurity is enable_script_security: MISC_CHECK scripts a
 	// non-root user could change are refused.
 	ScriptSecurity bool
+	// LogAllFailures is global_defs' checker_log_all_failures.
+	LogAllFailures bool
 }
 
 // checkEnv returns the CheckEnv of a configuration.
 func checkEnv(cfg *config.Config, scriptUser *notify.Credential) CheckEnv {
-	return CheckEnv{SSL: cfg.SSL, TrackFiles: cfg.TrackFiles, ScriptUser: scriptUser, ScriptSecurity: cfg.Global.EnableScriptSecurity}
+	return CheckEnv{SSL: cfg.SSL, TrackFiles: cfg.TrackFiles, ScriptUser: scriptUser, ScriptSecurity: cfg.Global.EnableScriptSecurity,
+		LogAllFailures: cfg.Global.CheckerLogAllFailures}
 }
 
 // CheckServer returns the check.Server that checks rs of vs under the name
@@ -81,7 +84,7 @@ func CheckServer(name string, vs *config.VirtualServer, rs *config.RealServer, e
 			errs = append(errs, err)
 			ck, t.Alpha = failing{err}, true
 		}
-		srv.Checks = append(srv.Checks, check.Check{Name: c.Type, Checker: ck, Timing: t})
+		srv.Checks = append(srv.Checks, check.Check{Name: c.Type, Checker: ck, Timing: t, LogAllFailures: c.LogAllFailures || env.LogAllFailures})
 	}
 	return srv, errors.Join(errs...)
 }
@@ -203,16 +206,23 @@ func (env CheckEnv) httpGet(c *config.Checker) (check.Checker, error) {
 		EnableSNI:   c.HTTP.EnableSNI,
 		VirtualHost: c.HTTP.Virtualhost,
 		Protocol:    proto,
+		// fast_recovery: checked by the Scheduler, which steps through
+		// the urls as keepalived does.
+		FastRecovery: c.HTTP.FastRecovery,
 	}
 	for _, u := range c.HTTP.URLs {
-		cu := check.URL{Path: u.Path, Digest: u.Digest, VirtualHost: u.Virtualhost, RegexNoMatch: u.RegexNoMatch}
+		cu := check.URL{Path: u.Path, Digest: u.Digest, VirtualHost: u.Virtualhost, RegexNoMatch: u.RegexNoMatch,
+			RegexMinOffset: u.RegexMinOffset, RegexMaxOffset: u.RegexMaxOffset}
 		for _, r := range u.StatusCodes {
 			cu.StatusCodes = append(cu.StatusCodes, check.StatusRange{Min: r.Lo, Max: r.Hi})
 		}
 		if u.Regex != "" {
+			// A pattern the engine refuses was reported with the
+			// configuration; the url then never matches, as in
+			// keepalived, rather than the checker being left out.
 			var err error
-			if cu.Regex, err = regexp.Compile(u.Regex); err != nil {
-				return nil, fmt.Errorf("compiling regex of url %s: %w", u.Path, err)
+			if cu.Regex, err = config.CompileRegex(u.Regex, u.RegexOptions, u.RegexStack[1]); err != nil {
+				cu.Regex = pcre.Never(u.Regex)
 			}
 		}
 		h.URLs = append(h.URLs, cu)
@@ -233,7 +243,7 @@ func (env CheckEnv) httpGet(c *config.Checker) (check.Checker, error) {
 			if key == "" {
 				key = env.SSL.Certificate
 			}
-			cert, err := tls.LoadX509KeyPair(env.SSL.Certificate, key)
+			cert, err := check.LoadKeyPair(env.SSL.Certificate, key, env.SSL.Password)
 			if err != nil {
 				return nil, fmt.Errorf("loading SSL certificate: %w", err)
 			}
