@@ -46,6 +46,7 @@ global_defs lvs_sync_daemon Global.LVSSyncDaemon TestGuestSyncDaemon test/e2e/lv
 global_defs lvs_timeouts Global.LVSTimeouts TestGuestReloadTimeouts test/e2e/lvs/settings_test.go
 global_defs checker_log_all_failures Global.CheckerLogAllFailures TestLogAllFailuresWording check/failures_test.go
 SSL password SSL.Password TestSSLGetPasswordProtectedKey check/tlskey_test.go
+global_defs no_email_faults Global.NoEmailFaults TestNoEmailFaults internal/vrrpd/vrrpd_test.go
 global_defs rs_init_notifies Global.RSInitNotifies TestInitNotifies internal/lvs/state_test.go
 global_defs vrrp_mcast_group4 Global.VRRPMcastGroup4 TestDaemonAdvertsBesideKeepalived cmd/gokeepalived/wire_test.go
 global_defs vrrp_mcast_group6 Global.VRRPMcastGroup6 TestDaemonAdvertsBesideKeepalived cmd/gokeepalived/wire_test.go

@@ -82,7 +82,7 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 		spec.Config.StartAfter = l.startAfter
 		pl.track(&spec.Net, ci)
 		p.specs = append(p.specs, spec)
-		in := &instance{cfg: ci, mail: ci.SMTPAlert, scripts: pl.instanceScripts(ci)}
+		in := &instance{cfg: ci, mail: ci.SMTPAlert, noFaultMail: cfg.Global.NoEmailFaults, scripts: pl.instanceScripts(ci)}
 		if g := pl.inGroup[ci.Name]; g != nil {
 			in.group = g.Name
 		}
@@ -110,7 +110,7 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 			continue
 		}
 		p.groupSpecs = append(p.groupSpecs, vrrp.GroupSpec{Name: g.Name, Members: members, Notify: l.enqueue})
-		p.groups[g.Name] = &group{mail: g.SMTPAlert, scripts: &notify.SyncGroup{
+		p.groups[g.Name] = &group{mail: g.SMTPAlert, noFaultMail: cfg.Global.NoEmailFaults, scripts: &notify.SyncGroup{
 			Name:   g.Name,
 			Master: pl.script("notify_master", g.Notify.Master),
 			Backup: pl.script("notify_backup", g.Notify.Backup),

@@ -72,7 +72,9 @@ func (l *Loop) notify(t vrrp.Transition) {
 			grp = g.scripts
 			// keepalived mails a state once, not again when it is
 			// re-entered.
-			if mail = mailer != nil && g.mail && g.mailed != s; mail {
+			// keepalived's vrrp_sync_smtp_notifier: no_email_faults
+			// leaves FAULT unmailed, and unrecorded.
+			if mail = mailer != nil && g.mail && !(g.noFaultMail && s == notify.Fault) && g.mailed != s; mail {
 				g.mailed = s
 			}
 		}
@@ -92,7 +94,7 @@ func (l *Loop) notify(t vrrp.Transition) {
 		return
 	} else if in := l.byName[t.Instance]; in != nil {
 		inst = in.scripts
-		if mail = mailer != nil && in.mail && in.mailed != s; mail {
+		if mail = mailer != nil && in.mail && !(in.noFaultMail && s == notify.Fault) && in.mailed != s; mail {
 			in.mailed = s
 		}
 	}

@@ -92,6 +92,8 @@ type instance struct {
 	group   string       // the sync group's name; "" for none
 	vips    []netip.Addr // virtual_ipaddress, for ha_suspend and status
 	mail    bool         // smtp_alert
+	// noFaultMail is global_defs' no_email_faults: FAULT is not mailed.
+	noFaultMail bool
 	// mailed is the last state mailed: keepalived mails a state once,
 	// not again when it is re-entered. It carries over a reload.
 	mailed notify.State
@@ -116,9 +118,10 @@ type instance struct {
 
 // group is what the loop keeps of one vrrp_sync_group.
 type group struct {
-	scripts *notify.SyncGroup
-	mail    bool
-	mailed  notify.State
+	scripts     *notify.SyncGroup
+	mail        bool
+	noFaultMail bool // no_email_faults
+	mailed      notify.State
 }
 
 // New builds the instances of cfg. Scripts that fail keepalived's script

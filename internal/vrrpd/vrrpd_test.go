@@ -322,3 +322,72 @@ func TestInitTrackFiles(t *testing.T) {
 		t.Errorf("dir: %v, %v; want the directory kept", st, err)
 	}
 }
+
+// TestNoEmailFaults: with no_email_faults, an instance's and a sync
+// group's FAULT are not mailed, and the next state is mailed as after
+// the state before the fault, as keepalived's notifiers do.
+func TestNoEmailFaults(t *testing.T) {
+	sink, ln := nettest.ListenSMTPSink(t)
+	host, port, _ := strings.Cut(ln.Addr().String(), ":")
+	cfg := loadConf(t, fmt.Sprintf(`global_defs {
+    router_id lb
+    smtp_server %s %s
+    no_email_faults
+    notification_email {
+        ops@example.com
+    }
+}
+vrrp_sync_group G {
+    group {
+        VI_1
+        VI_2
+    }
+    smtp_alert
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface lo
+    virtual_router_id 1
+    priority 100
+    smtp_alert
+    virtual_ipaddress {
+        192.0.2.1/32
+    }
+}
+vrrp_instance VI_2 {
+    state BACKUP
+    interface lo
+    virtual_router_id 2
+    priority 100
+    virtual_ipaddress {
+        192.0.2.2/32
+    }
+}
+`, host, port))
+	l := newLoop(t, cfg)
+	p := l.plan(cfg)
+	l.instances, l.byName, l.groups = p.instances, p.byName, p.groups
+	for _, tr := range []vrrp.Transition{
+		{Instance: "VI_1", From: vrrp.StateInit, To: vrrp.StateBackup},
+		{Instance: "VI_1", From: vrrp.StateBackup, To: vrrp.StateFault},
+		{Instance: "G", Group: true, From: vrrp.StateBackup, To: vrrp.StateFault},
+		{Instance: "VI_1", From: vrrp.StateFault, To: vrrp.StateBackup},
+		{Instance: "VI_1", From: vrrp.StateBackup, To: vrrp.StateMaster},
+	} {
+		l.notify(tr)
+	}
+	want := []string{
+		"[lb] VRRP Instance VI_1 - Entering BACKUP state",
+		"[lb] VRRP Instance VI_1 - Entering MASTER state",
+	}
+	nettest.Eventually(5*time.Second, func() bool { return len(sink.Messages()) >= len(want) })
+	time.Sleep(200 * time.Millisecond) // and no more
+	var got []string
+	for _, m := range sink.Messages() {
+		s, _, _ := strings.Cut(nettest.MailSummary(m), " | ")
+		got = append(got, s)
+	}
+	if strings.Join(sorted(got), "\n") != strings.Join(sorted(want), "\n") {
+		t.Errorf("mails:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
