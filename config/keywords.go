@@ -96,6 +96,10 @@ func topKeywords() handlers[Config] {
 				p.errorf(end, "No script set for vrrp_script %s - removing", name)
 				return
 			}
+			if s.User == "" && !p.defaultScriptUser(end) {
+				p.errorf(end, "Unable to set default user for vrrp script %s - removing", name)
+				return
+			}
 			c.Scripts = append(c.Scripts, s)
 		},
 		"track_file": func(p *parser, c *Config, n *node) {
