@@ -94,6 +94,15 @@ func (p *parser) checkInterfaces() {
 				p.errorf(t.Pos, "(%s) tracked interface %s doesn't exist", in.Name, t.Name)
 			}
 		}
+		if _, err := net.InterfaceByName(in.Interface); err == nil {
+			for _, t := range in.Tracking.Interfaces {
+				if t.Name == in.Interface {
+					// keepalived's vrrp_complete_instance, which
+					// names no line.
+					p.errorf(Pos{}, "(%s) Ignoring track_interface %s since own interface", in.Name, t.Name)
+				}
+			}
+		}
 		for _, list := range [][]Address{in.VirtualIPs, in.ExcludedVIPs} {
 			for _, a := range list {
 				if a.Dev != "" && !exists(a.Dev) {
