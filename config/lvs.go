@@ -95,13 +95,24 @@ func (p *parser) virtualServer(n *node) (VirtualServer, bool) {
 		vs.Group = name
 	default:
 		a, ok := parseAddr(first)
-		port := "0"
-		if len(n.words) > 2 {
+		// keepalived's alloc_vs: a port of zeros is no port, for the
+		// configurations written before no port was allowed.
+		port := ""
+		if len(n.words) > 2 && strings.Trim(n.words[2], "0") != "" {
 			port = n.words[2]
 		}
-		pv, portOK := p.portValue(n.pos, port, 1)
-		if !ok || !portOK {
-			p.errorf(n.pos, "Invalid virtual server IP address/port %s/%s - skipping", first, port)
+		var pv uint16
+		if port != "" {
+			var portOK bool
+			pv, portOK = p.portValue(n.pos, port, 1)
+			ok = ok && portOK
+		}
+		if !ok {
+			if port != "" {
+				p.errorf(n.pos, "Invalid virtual server IP address/port %s/%s - skipping", first, port)
+			} else {
+				p.errorf(n.pos, "Invalid virtual server IP address %s - skipping", first)
+			}
 			p.skipBlock()
 			return vs, false
 		}

@@ -113,8 +113,8 @@ func (l *Loop) notify(t vrrp.Transition) {
 	case inst != nil:
 		n.InstanceState(inst, s, int(t.Priority))
 	}
-	if l.syncd != nil && !t.Group && l.syncd.follows(t.Instance) && t.To != vrrp.StateStop {
-		l.syncd.set(t.To == vrrp.StateMaster)
+	if sd := l.syncd.Load(); sd != nil && !t.Group && sd.follows(t.Instance) && t.To != vrrp.StateStop {
+		sd.set(t.To == vrrp.StateMaster)
 	}
 	if l.changed != nil && (t.To == vrrp.StateMaster || t.From == vrrp.StateMaster) {
 		l.changed()

@@ -55,7 +55,9 @@ type Loop struct {
 	keep   bool
 	router *vrrp.Router
 	events chan vrrp.Transition
-	syncd  *syncDaemon // lvs_sync_daemon; nil if not configured or IPVS is missing
+	// syncd is lvs_sync_daemon's daemon; nil if not configured (yet) or
+	// IPVS is missing. A reload may set it; transitions read it.
+	syncd atomic.Pointer[syncDaemon]
 	// changed is Options.MastersChanged.
 	changed  func()
 	fileMode func() os.FileMode
@@ -146,7 +148,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		if err != nil {
 			l.log.Errorf("%v", err)
 		} else {
-			l.syncd = sd
+			l.syncd.Store(sd)
 		}
 	}
 	if d := cfg.Global.VRRPStartupDelay; d > 0 {
@@ -155,8 +157,8 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 	}
 	l.initTrackFiles(cfg, false)
 	if err := l.apply(cfg); err != nil {
-		if l.syncd != nil {
-			l.syncd.close()
+		if sd := l.syncd.Load(); sd != nil {
+			sd.close()
 		}
 		return nil, err
 	}
@@ -221,9 +223,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		defer close(done)
 		l.report(stopped)
 	}()
-	if l.syncd != nil {
+	if sd := l.syncd.Load(); sd != nil {
 		// Backup until the instance is master, as keepalived starts it.
-		l.syncd.set(false)
+		sd.set(false)
 	}
 	retryCtx, stopRetries := context.WithCancel(ctx)
 	retried := make(chan struct{})
@@ -242,8 +244,8 @@ func (l *Loop) Run(ctx context.Context) error {
 	// queued, and report sends them before it returns.
 	close(stopped)
 	<-done
-	if l.syncd != nil {
-		l.syncd.close()
+	if sd := l.syncd.Swap(nil); sd != nil {
+		sd.close()
 	}
 	return err
 }
@@ -253,10 +255,28 @@ func (l *Loop) Run(ctx context.Context) error {
 // whose lvs_sync_daemon settings changed starts again with the new ones.
 func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
 	l.initTrackFiles(cfg, true)
-	if l.syncd != nil {
-		l.syncd.reload(cfg.Global.LVSSyncDaemon)
+	err := l.apply(cfg)
+	switch c, sd := cfg.Global.LVSSyncDaemon, l.syncd.Load(); {
+	case sd != nil:
+		sd.reload(c)
+	case c != nil:
+		// First written now: keepalived's reload starts it, as master
+		// if its instance is.
+		sd, nerr := newSyncDaemon(c, l.log)
+		if nerr != nil {
+			l.log.Errorf("%v", nerr)
+			break
+		}
+		master := false
+		l.mu.Lock()
+		if in := l.byName[c.Instance]; in != nil && in.vrrp != nil {
+			master = in.vrrp.Status().State == vrrp.StateMaster
+		}
+		l.mu.Unlock()
+		sd.set(master)
+		l.syncd.Store(sd)
 	}
-	return l.apply(cfg)
+	return err
 }
 
 // running is the loop's instances that the router runs.

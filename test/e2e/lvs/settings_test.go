@@ -84,6 +84,24 @@ func (l *lab) timeouts(t *testing.T) string {
 // must be keepalived's.
 func TestGuestReloadSyncDaemon(t *testing.T) {
 	requireGuest(t)
+	ds := startSyncLabs(t, "testdata/syncd/id51.conf")
+	runReloadSteps(t, ds, []reloadStep{
+		{"testdata/syncd/id51.conf", "master sync daemon (mcast=ve0, syncid=51,"},
+		{"testdata/syncd/id52.conf", "master sync daemon (mcast=ve0, syncid=52,"},
+		{"testdata/syncd/none.conf", "master sync daemon (mcast=ve0, syncid=52,"},
+		{"testdata/syncd/id53.conf", "syncid=53, maxlen=1472, group=224.0.0.81, port=8850,"},
+	}, syncDaemons(t), 2*time.Second, electionMax+margin)
+	for _, d := range ds {
+		if left := syncDaemons(t)(d); len(left) != 0 {
+			t.Errorf("%s left sync daemons after SIGTERM: %q", d.kind, left)
+		}
+	}
+}
+
+// startSyncLabs starts keepalived and gokeepalived, each in a lab of its
+// own with the veth pair the sync daemon configurations use, on conf.
+func startSyncLabs(t *testing.T, conf string) []*daemon {
+	t.Helper()
 	var ds []*daemon
 	for _, kind := range daemons() {
 		l := newLab(t, kind)
@@ -92,9 +110,14 @@ func TestGuestReloadSyncDaemon(t *testing.T) {
 		for _, link := range []string{"ve0", "ve1"} {
 			run(t, "ip", "-n", l.ns, "link", "set", link, "up")
 		}
-		ds = append(ds, startWith(t, l, kind, "testdata/syncd/id51.conf"))
+		ds = append(ds, startWith(t, l, kind, conf))
 	}
-	daemons := func(d *daemon) []string {
+	return ds
+}
+
+// syncDaemons reads the sync daemons a daemon's lab runs.
+func syncDaemons(t *testing.T) func(d *daemon) []string {
+	return func(d *daemon) []string {
 		var out []string
 		for line := range strings.Lines(d.lab.run(t, "ipvsadm", "-L", "--daemon")) {
 			if strings.Contains(line, "sync daemon") {
@@ -104,15 +127,33 @@ func TestGuestReloadSyncDaemon(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	runReloadSteps(t, ds, []reloadStep{
-		{"testdata/syncd/id51.conf", "master sync daemon (mcast=ve0, syncid=51,"},
-		{"testdata/syncd/id52.conf", "master sync daemon (mcast=ve0, syncid=52,"},
-		{"testdata/syncd/none.conf", "master sync daemon (mcast=ve0, syncid=52,"},
-		{"testdata/syncd/id53.conf", "syncid=53, maxlen=1472, group=224.0.0.81, port=8850,"},
-	}, daemons, 2*time.Second, electionMax+margin)
+}
+
+// TestGuestReloadAddsSyncDaemon: an lvs_sync_daemon first written by a
+// reload starts, as keepalived's reload starts it, in the state of its
+// instance (master here).
+func TestGuestReloadAddsSyncDaemon(t *testing.T) {
+	requireGuest(t)
+	ds := startSyncLabs(t, "testdata/syncd/none.conf")
+	read := syncDaemons(t)
+	// The instance becomes master with no sync daemon to run.
+	time.Sleep(electionMax + margin)
 	for _, d := range ds {
-		if left := daemons(d); len(left) != 0 {
-			t.Errorf("%s left sync daemons after SIGTERM: %q", d.kind, left)
+		if got := read(d); len(got) != 0 {
+			t.Fatalf("%s runs sync daemons with none configured: %q", d.kind, got)
 		}
 	}
+	const conf, want = "testdata/syncd/id51.conf", "master sync daemon (mcast=ve0, syncid=51,"
+	for _, d := range ds {
+		d.load(t, conf)
+		d.signal(t, syscall.SIGHUP)
+	}
+	took := waitLines(t, conf, electionMax+margin, read, func(_ *daemon, got []string) bool {
+		return len(got) == 1 && strings.Contains(got[0], want)
+	}, ds...)
+	if ka, ours := read(ds[0]), read(ds[1]); !slices.Equal(ka, ours) {
+		t.Errorf("%s: keepalived has %q, gokeepalived %q", conf, ka, ours)
+	}
+	t.Logf("%s: %q in %s", conf, read(ds[1]), sideBySide(ds, took))
+	stop(t, ds...)
 }
