@@ -135,6 +135,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		retry:    make(chan struct{}, 1),
 	}
 	l.router.OnLink(l.linkAppeared)
+	l.router.SetFirewall(firewallConfig(cfg, l.log))
 	if l.fileMode == nil {
 		l.fileMode = func() os.FileMode { return safefile.Mode(safefile.DefaultUmask) }
 	}
@@ -158,6 +159,26 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// firewallConfig is the nftables firewall of cfg: that of global_defs,
+// or keepalived's default table when an instance needs one and none is
+// configured.
+func firewallConfig(cfg *config.Config, log logrus.FieldLogger) vrrp.FirewallConfig {
+	g := &cfg.Global
+	fc := vrrp.FirewallConfig{Table: g.NFTables, Priority: g.NFTablesPriority, Ifindex: g.NFTablesIfindex, Counters: g.NFTablesCounters}
+	if fc.Table != "" {
+		return fc
+	}
+	for i := range cfg.Instances {
+		in := &cfg.Instances[i]
+		if !in.Accept || in.UseVMAC {
+			log.Infof("use_vmac or no_accept/strict specified, but no firewall configured - using nftables")
+			fc.Table = "keepalived"
+			return fc
+		}
+	}
+	return fc
 }
 
 // apply makes the router's instances and sync groups those of cfg: at
