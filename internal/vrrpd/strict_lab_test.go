@@ -73,8 +73,9 @@ func startGokeepalived(t *testing.T, h *nettest.Host, conf string) *nettest.Daem
 
 // strictConf has two instances on eth0: VI_1, master, with IPv4 VIPs and
 // excluded IPv4, IPv6 and link-local IPv6 ones, and VI_2 whose accept
-// strict mode resets. global is what global_defs holds.
-func strictConf(global string) string {
+// strict mode resets. global is what global_defs holds; vi1 is more of
+// VI_1.
+func strictConf(global, vi1 string) string {
 	return `global_defs {
 	` + global + `
 }
@@ -84,6 +85,7 @@ vrrp_instance VI_1 {
 	virtual_router_id 51
 	priority 150
 	advert_int 1
+	` + vi1 + `
 	virtual_ipaddress {
 		10.66.0.100/24
 		10.66.0.101/24
@@ -129,16 +131,54 @@ func ruleset(t *testing.T, h *nettest.Host) []map[string]any {
 				continue
 			}
 			delete(v, "handle")
+			zeroCounters(v)
 			objs = append(objs, map[string]any{kind: v})
 		}
 	}
 	return objs
 }
 
+// hasElement reports whether the ruleset has a set of the name with an
+// element that mentions addr.
+func hasElement(objs []map[string]any, name, addr string) bool {
+	for _, o := range objs {
+		set, ok := o["set"].(map[string]any)
+		if !ok || set["name"] != name {
+			continue
+		}
+		b, _ := json.Marshal(set["elem"])
+		if strings.Contains(string(b), addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// zeroCounters sets the packets and bytes of the counters in v to 0:
+// they count the test's own traffic.
+func zeroCounters(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		if c, ok := x["counter"].(map[string]any); ok {
+			c["packets"], c["bytes"] = 0, 0
+		}
+		for _, e := range x {
+			zeroCounters(e)
+		}
+	case []any:
+		for _, e := range x {
+			zeroCounters(e)
+		}
+	}
+}
+
 // vipSet is the elements of table ip keepalived's vips set, nil when
 // there is no such set.
-func vipSet(h *nettest.Host) []string {
-	out, err := h.Exec("nft", "-j", "list", "set", "ip", "keepalived", "vips").Output()
+func vipSet(h *nettest.Host) []string { return vipSetOf(h, "keepalived") }
+
+// vipSetOf is the elements of the vips set of table ip table.
+func vipSetOf(h *nettest.Host, table string) []string {
+	out, err := h.Exec("nft", "-j", "list", "set", "ip", table, "vips").Output()
 	if err != nil {
 		return nil
 	}
@@ -179,8 +219,11 @@ var allVIPs = []string{"10.66.0.100", "10.66.0.101", "10.66.0.102", "10.66.0.110
 // TestStrictFirewallEqualsKeepalived runs keepalived, then gokeepalived,
 // with the same vrrp_strict config on one host and checks, while both
 // instances are MASTER, that the rulesets are equal, that the VIPs do
-// not answer a peer's ping, and that SIGTERM leaves no table; and that
-// without strict mode the VIPs answer under both.
+// not answer a peer's ping, and that SIGTERM leaves no table; with the
+// default firewall, and with nftables, nftables_priority,
+// nftables_counters and nftables_ifindex, with and without
+// dont_track_primary, which keys link-local VIPs by interface name. And
+// without strict mode, the VIPs answer under both.
 func TestStrictFirewallEqualsKeepalived(t *testing.T) {
 	lab := nettest.NewLab(t)
 	a := lab.AddHost("a", "10.66.0.1/24")
@@ -188,49 +231,65 @@ func TestStrictFirewallEqualsKeepalived(t *testing.T) {
 	if !answers(peer, "10.66.0.1") {
 		t.Fatal("the peer cannot ping the host's own address")
 	}
-	rulesets := make(map[string][]map[string]any)
-	for _, d := range daemons {
-		t.Run(d.name, func(t *testing.T) {
-			p := d.start(t, a, strictConf("vrrp_strict"))
-			wait(t, d.name+" masters with every VIP firewalled", 15*time.Second, func() bool {
-				return a.HasAddr("10.66.0.110") && len(vipSet(a)) == len(allVIPs)
-			})
-			if got := vipSet(a); !reflect.DeepEqual(got, allVIPs) {
-				t.Errorf("vips set %q, want %q", got, allVIPs)
+	variants := []struct {
+		name, global, table, vi1 string
+		llSet                    string // the set of fe80::1234
+	}{
+		{"default", "vrrp_strict", "keepalived", "", "vips_link_local"},
+		{"named", "vrrp_strict\n\tnftables gk_fw\n\tnftables_priority -5\n\tnftables_counters", "gk_fw", "dont_track_primary", "vips_link_local_name"},
+		{"ifindex", "vrrp_strict\n\tnftables_ifindex\n\tnftables_priority 7", "keepalived", "dont_track_primary", "vips_link_local"},
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			rulesets := make(map[string][]map[string]any)
+			for _, d := range daemons {
+				t.Run(d.name, func(t *testing.T) {
+					p := d.start(t, a, strictConf(v.global, v.vi1))
+					wait(t, d.name+" masters with every VIP firewalled", 15*time.Second, func() bool {
+						return a.HasAddr("10.66.0.110") && len(vipSetOf(a, v.table)) == len(allVIPs)
+					})
+					if got := vipSetOf(a, v.table); !reflect.DeepEqual(got, allVIPs) {
+						t.Errorf("vips set %q, want %q", got, allVIPs)
+					}
+					rulesets[d.name] = ruleset(t, a)
+					if !hasElement(rulesets[d.name], v.llSet, "fe80::1234") {
+						t.Errorf("no set %s holding fe80::1234 under %s", v.llSet, d.name)
+					}
+					for _, vip := range []string{"10.66.0.100", "10.66.0.110"} {
+						if answers(peer, vip) {
+							t.Errorf("%s answers a ping under %s in strict mode", vip, d.name)
+						}
+					}
+					if !answers(peer, "10.66.0.1") {
+						t.Error("the host's own address does not answer a ping")
+					}
+					const using = "use_vmac or no_accept/strict specified, but no firewall configured - using nftables"
+					if want := !strings.Contains(v.global, "nftables "); strings.Contains(p.Output(), using) != want {
+						t.Errorf("%s logged %q: %v, want %v", d.name, using, !want, want)
+					}
+					if err := p.Stop(t, 10*time.Second); err != nil {
+						t.Errorf("%s exited with %v", d.name, err)
+					}
+					if rs := ruleset(t, a); len(rs) != 0 {
+						t.Errorf("after SIGTERM %s left %v", d.name, rs)
+					}
+				})
 			}
-			rulesets[d.name] = ruleset(t, a)
-			for _, vip := range []string{"10.66.0.100", "10.66.0.110"} {
-				if answers(peer, vip) {
-					t.Errorf("%s answers a ping under %s in strict mode", vip, d.name)
-				}
+			ka, ours := rulesets["keepalived"], rulesets["gokeepalived"]
+			if ka == nil || ours == nil {
+				t.Fatal("a daemon's ruleset is missing")
 			}
-			if !answers(peer, "10.66.0.1") {
-				t.Error("the host's own address does not answer a ping")
-			}
-			if !strings.Contains(p.Output(), "use_vmac or no_accept/strict specified, but no firewall configured - using nftables") {
-				t.Errorf("%s did not log that it uses nftables", d.name)
-			}
-			if err := p.Stop(t, 10*time.Second); err != nil {
-				t.Errorf("%s exited with %v", d.name, err)
-			}
-			if rs := ruleset(t, a); len(rs) != 0 {
-				t.Errorf("after SIGTERM %s left %v", d.name, rs)
+			if !reflect.DeepEqual(ka, ours) {
+				kj, _ := json.MarshalIndent(ka, "", " ")
+				oj, _ := json.MarshalIndent(ours, "", " ")
+				t.Errorf("rulesets differ\nkeepalived:\n%s\ngokeepalived:\n%s", kj, oj)
 			}
 		})
-	}
-	ka, ours := rulesets["keepalived"], rulesets["gokeepalived"]
-	if ka == nil || ours == nil {
-		t.Fatal("a daemon's ruleset is missing")
-	}
-	if !reflect.DeepEqual(ka, ours) {
-		kj, _ := json.MarshalIndent(ka, "", " ")
-		oj, _ := json.MarshalIndent(ours, "", " ")
-		t.Errorf("rulesets differ\nkeepalived:\n%s\ngokeepalived:\n%s", kj, oj)
 	}
 
 	for _, d := range daemons {
 		t.Run(d.name+"/not strict", func(t *testing.T) {
-			p := d.start(t, a, strictConf(""))
+			p := d.start(t, a, strictConf("", ""))
 			wait(t, d.name+" masters", 15*time.Second, func() bool { return a.HasAddr("10.66.0.110") })
 			for _, vip := range []string{"10.66.0.100", "10.66.0.110"} {
 				if !answers(peer, vip) {
@@ -252,7 +311,7 @@ func TestStrictFirewallEqualsKeepalived(t *testing.T) {
 func TestStrictFirewallLeftoverReplaced(t *testing.T) {
 	lab := nettest.NewLab(t)
 	a := lab.AddHost("a", "10.66.0.1/24")
-	conf := strictConf("vrrp_strict")
+	conf := strictConf("vrrp_strict", "")
 	p := startGokeepalived(t, a, conf)
 	wait(t, "first run masters", 15*time.Second, func() bool { return len(vipSet(a)) == len(allVIPs) })
 	p.Kill()
