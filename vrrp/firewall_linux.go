@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/google/nftables"
@@ -94,9 +95,12 @@ type firewall struct {
 }
 
 // fwState is which parts of the tables exist, as keepalived's
-// ipv4_table_setup and the like.
+// ipv4_vips_setup and the like: each table, made with its chains, vips
+// set and rules, and each set of link-local VIPs with its rules.
+// keepalived makes a table without the rest only for use_vmac, whose
+// rules this firewall does not make.
 type fwState struct {
-	v4, v4VIPs, v6, v6VIPs, llIndex, llName bool
+	v4, v6, llIndex, llName bool
 }
 
 func newFirewall(cfg FirewallConfig, log logrus.FieldLogger, dial func() (*nftables.Conn, error)) *firewall {
@@ -117,12 +121,12 @@ func (f *firewall) add(elems []fwElem) error {
 	defer f.mu.Unlock()
 	var fresh []fwElem
 	for _, e := range elems {
-		if f.refs[e] == 0 && !containsElem(fresh, e) {
+		if f.refs[e] == 0 && !slices.Contains(fresh, e) {
 			fresh = append(fresh, e)
 		}
 	}
 	if len(fresh) == 0 {
-		f.count(elems, 1)
+		f.hold(elems)
 		return nil
 	}
 	c, err := f.dial()
@@ -140,26 +144,14 @@ func (f *firewall) add(elems []fwElem) error {
 		f.st = saved
 		return fmt.Errorf("adding VIPs to nftables table %s: %w", f.cfg.Table, err)
 	}
-	f.count(elems, 1)
+	f.hold(elems)
 	return nil
 }
 
-func containsElem(s []fwElem, e fwElem) bool {
-	for _, x := range s {
-		if x == e {
-			return true
-		}
-	}
-	return false
-}
-
-func (f *firewall) count(elems []fwElem, d int) {
+// hold counts one more holder of each of elems.
+func (f *firewall) hold(elems []fwElem) {
 	for _, e := range elems {
-		if n := f.refs[e] + d; n > 0 {
-			f.refs[e] = n
-		} else {
-			delete(f.refs, e)
-		}
+		f.refs[e]++
 	}
 }
 
@@ -169,11 +161,11 @@ func (f *firewall) count(elems []fwElem, d int) {
 func (f *firewall) build(c *nftables.Conn, elems []fwElem) error {
 	for _, e := range elems {
 		switch {
-		case !e.v6 && !f.st.v4VIPs:
+		case !e.v6 && !f.st.v4:
 			if err := f.setupIPv4(c); err != nil {
 				return err
 			}
-		case e.v6 && !f.st.v6VIPs:
+		case e.v6 && !f.st.v6:
 			if err := f.setupIPv6(c); err != nil {
 				return err
 			}
@@ -187,6 +179,17 @@ func (f *firewall) build(c *nftables.Conn, elems []fwElem) error {
 			f.st.llName = true
 		}
 	}
+	return f.perSet(elems, func(s *nftables.Set, vals []nftables.SetElement) error {
+		if err := c.SetAddElements(s, vals); err != nil {
+			return fmt.Errorf("adding to set %s: %w", s.Name, err)
+		}
+		return nil
+	})
+}
+
+// perSet calls fn for each set that holds some of elems, with those, in
+// the order keepalived sends them.
+func (f *firewall) perSet(elems []fwElem, fn func(*nftables.Set, []nftables.SetElement) error) error {
 	for _, s := range f.elemSets() {
 		var vals []nftables.SetElement
 		for _, e := range elems {
@@ -195,8 +198,8 @@ func (f *firewall) build(c *nftables.Conn, elems []fwElem) error {
 			}
 		}
 		if len(vals) > 0 {
-			if err := c.SetAddElements(s, vals); err != nil {
-				return fmt.Errorf("adding to set %s: %w", s.Name, err)
+			if err := fn(s, vals); err != nil {
+				return err
 			}
 		}
 	}
@@ -269,19 +272,27 @@ func (f *firewall) baseChain(t *nftables.Table, name string) *nftables.Chain {
 	}
 }
 
+// newTable makes family's table and its out chain, as keepalived's
+// nft_setup_ipv4 and nft_setup_ipv6 do, deleting first what a previous
+// run left when it is this run's first table.
+func (f *firewall) newTable(c *nftables.Conn, family nftables.TableFamily) (*nftables.Table, error) {
+	if !f.st.v4 && !f.st.v6 {
+		if err := f.deleteLeftovers(c); err != nil {
+			return nil, err
+		}
+	}
+	t := f.table(family)
+	c.AddTable(t)
+	c.AddChain(f.baseChain(t, fwChainOut))
+	return t, nil
+}
+
 // setupIPv4 makes table ip with its chains, the vips set and the rules
 // that drop packets to and from it.
 func (f *firewall) setupIPv4(c *nftables.Conn) error {
-	t := f.table(nftables.TableFamilyIPv4)
-	if !f.st.v4 {
-		if !f.st.v6 {
-			if err := f.deleteLeftovers(c); err != nil {
-				return err
-			}
-		}
-		c.AddTable(t)
-		c.AddChain(f.baseChain(t, fwChainOut))
-		f.st.v4 = true
+	t, err := f.newTable(c, nftables.TableFamilyIPv4)
+	if err != nil {
+		return err
 	}
 	c.AddChain(f.baseChain(t, fwChainIn))
 	if err := c.AddSet(&nftables.Set{Table: t, Name: fwSetVIPs, KeyType: nftables.TypeIPAddr, KeyByteOrder: binaryutil.BigEndian}, nil); err != nil {
@@ -289,7 +300,7 @@ func (f *firewall) setupIPv4(c *nftables.Conn) error {
 	}
 	c.AddRule(&nftables.Rule{Table: t, Chain: &nftables.Chain{Name: fwChainIn}, Exprs: f.vipRule(false, false)})
 	c.AddRule(&nftables.Rule{Table: t, Chain: &nftables.Chain{Name: fwChainOut}, Exprs: f.vipRule(false, true)})
-	f.st.v4VIPs = true
+	f.st.v4 = true
 	return nil
 }
 
@@ -297,16 +308,9 @@ func (f *firewall) setupIPv4(c *nftables.Conn) error {
 // let neighbour discovery through, send link-local addresses to their
 // own chains, and drop packets to and from the vips set.
 func (f *firewall) setupIPv6(c *nftables.Conn) error {
-	t := f.table(nftables.TableFamilyIPv6)
-	if !f.st.v6 {
-		if !f.st.v4 {
-			if err := f.deleteLeftovers(c); err != nil {
-				return err
-			}
-		}
-		c.AddTable(t)
-		c.AddChain(f.baseChain(t, fwChainOut))
-		f.st.v6 = true
+	t, err := f.newTable(c, nftables.TableFamilyIPv6)
+	if err != nil {
+		return err
 	}
 	c.AddChain(f.baseChain(t, fwChainIn))
 	c.AddChain(&nftables.Chain{Name: fwChainLLIn, Table: t})
@@ -325,7 +329,7 @@ func (f *firewall) setupIPv6(c *nftables.Conn) error {
 	c.AddRule(&nftables.Rule{Table: t, Chain: out, Exprs: f.linkLocalGoto(true)})
 	c.AddRule(&nftables.Rule{Table: t, Chain: in, Exprs: f.vipRule(true, false)})
 	c.AddRule(&nftables.Rule{Table: t, Chain: out, Exprs: f.vipRule(true, true)})
-	f.st.v6VIPs = true
+	f.st.v6 = true
 	return nil
 }
 
@@ -429,11 +433,15 @@ func (f *firewall) remove(elems []fwElem) error {
 	defer f.mu.Unlock()
 	var gone []fwElem
 	for _, e := range elems {
-		if f.refs[e] == 1 && !containsElem(gone, e) {
+		switch f.refs[e] {
+		case 0: // not held: an instance that never was master
+		case 1:
+			delete(f.refs, e)
 			gone = append(gone, e)
+		default:
+			f.refs[e]--
 		}
 	}
-	f.count(elems, -1)
 	if len(gone) == 0 {
 		return nil
 	}
@@ -442,20 +450,11 @@ func (f *firewall) remove(elems []fwElem) error {
 		return fmt.Errorf("removing VIPs from nftables table %s: %w", f.cfg.Table, err)
 	}
 	defer c.CloseLasting()
-	for _, s := range f.elemSets() {
-		var vals []nftables.SetElement
-		for _, e := range gone {
-			if e.v6 == (s.Table.Family == nftables.TableFamilyIPv6) && e.set == s.Name {
-				vals = append(vals, nftables.SetElement{Key: []byte(e.key)})
-			}
-		}
-		if len(vals) > 0 {
-			if err := c.SetDeleteElements(s, vals); err != nil {
-				return fmt.Errorf("removing VIPs from nftables table %s: %w", f.cfg.Table, err)
-			}
-		}
+	err = f.perSet(gone, c.SetDeleteElements)
+	if err == nil {
+		err = c.Flush()
 	}
-	if err := c.Flush(); err != nil {
+	if err != nil {
 		return fmt.Errorf("removing VIPs from nftables table %s: %w", f.cfg.Table, err)
 	}
 	return nil

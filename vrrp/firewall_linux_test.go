@@ -155,6 +155,11 @@ func TestFirewallFirstAddBuildsKeepalivedsTables(t *testing.T) {
 	if want := []string{"delsetelem ip vips 1"}; !reflect.DeepEqual(r.msgs, want) {
 		t.Errorf("removal sent %q, want %q", r.msgs, want)
 	}
+	// An address no instance holds is not sent.
+	r.msgs = nil
+	if err := f.remove(mustElems(t, "10.9.9.9")); err != nil || len(r.msgs) != 0 {
+		t.Errorf("removing an unheld VIP: %v, sent %q", err, r.msgs)
+	}
 	r.msgs = nil
 	if err := f.close(); err != nil {
 		t.Fatal(err)

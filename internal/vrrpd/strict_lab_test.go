@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,33 +16,6 @@ import (
 // The lab tests below run real keepalived and a gokeepalived binary in
 // turn, or side by side, with vrrp_strict, and compare the nftables
 // firewalls they make in their namespaces.
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// gokeepalivedBinary builds the daemon once for the package's tests.
-func gokeepalivedBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gokeepalived-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "gokeepalived")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/gokeepalived/gokeepalived/cmd/gokeepalived").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("%w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building gokeepalived: %v", buildErr)
-	}
-	return binPath
-}
 
 // daemon is keepalived or gokeepalived, started on a host with a config.
 type daemon struct {
@@ -66,7 +37,7 @@ func startGokeepalived(t *testing.T, h *nettest.Host, conf string) *nettest.Daem
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return h.Start(t, gokeepalivedBinary(t), "-n", "-l", "-P", "-f", path,
+	return h.Start(t, nettest.BuildGokeepalived(t), "-n", "-l", "-P", "-f", path,
 		"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"),
 		"--control-socket", filepath.Join(dir, "ctl.sock"))
 }
