@@ -58,7 +58,11 @@ type linkNetwork struct {
 	unicast bool
 	// fw holds the VIPs while they are on the host; nil for an instance
 	// in accept mode or a router without a firewall.
-	fw               *firewall
+	fw *firewall
+	// fwHeld is set while the VIPs are this network's in fw: adding
+	// twice or removing twice changes nothing, as keepalived's per
+	// address nftable_rule_set.
+	fwHeld           bool
 	ifindex          int // device's
 	dontTrackPrimary bool
 }
@@ -94,9 +98,10 @@ func (n *linkNetwork) fwElems(vips []VIP) ([]fwElem, error) {
 
 // firewall adds vips to the firewall, or removes them.
 func (n *linkNetwork) firewall(vips []VIP, add bool) error {
-	if n.fw == nil {
+	if n.fw == nil || n.fwHeld == add {
 		return nil
 	}
+	n.fwHeld = add
 	elems, err := n.fwElems(vips)
 	if add {
 		return errors.Join(err, n.fw.add(elems))
@@ -163,16 +168,24 @@ func (n *linkNetwork) UpdateAddresses(old Network, rounds int) error {
 	// The firewall follows: the old elements that are not new ones go,
 	// the new that were not old come, which also covers an instance
 	// whose accept mode changed.
-	oldElems, err := o.fwElems(o.vips)
-	errs = append(errs, err)
-	newElems, err := n.fwElems(n.vips)
-	errs = append(errs, err)
-	if drop := missing(oldElems, newElems); len(drop) > 0 && o.fw != nil {
+	var oldElems, newElems []fwElem
+	if o.fwHeld {
+		var err error
+		oldElems, err = o.fwElems(o.vips)
+		errs = append(errs, err)
+	}
+	if n.fw != nil {
+		var err error
+		newElems, err = n.fwElems(n.vips)
+		errs = append(errs, err)
+	}
+	if drop := missing(oldElems, newElems); len(drop) > 0 {
 		errs = append(errs, o.fw.remove(drop))
 	}
-	if add := missing(newElems, oldElems); len(add) > 0 && n.fw != nil {
+	if add := missing(newElems, oldElems); len(add) > 0 {
 		errs = append(errs, n.fw.add(add))
 	}
+	o.fwHeld, n.fwHeld = false, n.fw != nil
 	if len(added) > 0 {
 		errs = append(errs, NewAddressSet(n.nl, n.device, added).Add())
 		var announce []netip.Addr

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,9 +38,11 @@ func startGokeepalived(t *testing.T, h *nettest.Host, conf string) *nettest.Daem
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return h.Start(t, nettest.BuildGokeepalived(t), "-n", "-l", "-P", "-f", path,
+	d := h.Start(t, nettest.BuildGokeepalived(t), "-n", "-l", "-P", "-f", path,
 		"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"),
 		"--control-socket", filepath.Join(dir, "ctl.sock"))
+	d.Dir = dir // where keepalived.conf is, as StartKeepalived's
+	return d
 }
 
 // strictConf has two instances on eth0: VI_1, master, with IPv4 VIPs and
@@ -386,5 +389,86 @@ func TestStrictMixedPair(t *testing.T) {
 				t.Errorf("%s left %v", lo.name, rs)
 			}
 		})
+	}
+}
+
+// reloadConf is VI_1 alone, with acceptMode (no_accept or accept) and
+// vips.
+func reloadConf(acceptMode string, vips ...string) string {
+	return `vrrp_instance VI_1 {
+	state MASTER
+	interface eth0
+	virtual_router_id 51
+	priority 150
+	advert_int 1
+	` + acceptMode + `
+	virtual_ipaddress {
+		` + strings.Join(vips, "\n\t\t") + `
+	}
+}
+`
+}
+
+// TestFirewallReloadEqualsKeepalived reloads a master without accept
+// mode with a VIP replaced under keepalived and gokeepalived in turn:
+// the set follows the VIPs, and the rulesets after each step are equal.
+// gokeepalived is then reloaded with accept mode: its set empties and
+// the VIPs answer. keepalived 2.2.7 (measured) keeps the elements then,
+// since the reloaded config no longer names a firewall, and for the same
+// reason leaves its table at SIGTERM; gokeepalived does not copy that.
+func TestFirewallReloadEqualsKeepalived(t *testing.T) {
+	lab := nettest.NewLab(t)
+	a := lab.AddHost("a", "10.66.0.1/24")
+	peer := lab.AddHost("p", "10.66.0.9/24")
+	steps := []struct {
+		conf string
+		set  []string
+	}{
+		{reloadConf("no_accept", "10.66.0.100/24", "10.66.0.101/24"), []string{"10.66.0.100", "10.66.0.101"}},
+		{reloadConf("no_accept", "10.66.0.100/24", "10.66.0.103/24"), []string{"10.66.0.100", "10.66.0.103"}},
+	}
+	reload := func(t *testing.T, p *nettest.Daemon, conf string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(p.Dir, "keepalived.conf"), []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p.Signal(syscall.SIGHUP)
+	}
+	rulesets := make(map[string][][]map[string]any)
+	for _, d := range daemons {
+		t.Run(d.name, func(t *testing.T) {
+			p := d.start(t, a, steps[0].conf)
+			for i, st := range steps {
+				if i > 0 {
+					reload(t, p, st.conf)
+				}
+				wait(t, fmt.Sprintf("%s step %d: the vips set is %q", d.name, i, st.set), 15*time.Second, func() bool {
+					return a.HasAddr("10.66.0.100") && reflect.DeepEqual(vipSet(a), st.set)
+				})
+				rulesets[d.name] = append(rulesets[d.name], ruleset(t, a))
+			}
+			if answers(peer, "10.66.0.103") {
+				t.Errorf("without accept mode under %s the VIP answers a ping", d.name)
+			}
+			if d.name == "gokeepalived" {
+				reload(t, p, reloadConf("accept", "10.66.0.100/24", "10.66.0.103/24"))
+				wait(t, "accept mode empties the set", 15*time.Second, func() bool {
+					s := vipSet(a)
+					return s != nil && len(s) == 0
+				})
+				if !answers(peer, "10.66.0.103") {
+					t.Error("in accept mode the VIP does not answer a ping")
+				}
+			}
+			p.Stop(t, 10*time.Second)
+			if rs := ruleset(t, a); len(rs) != 0 {
+				t.Errorf("after SIGTERM %s left %v", d.name, rs)
+			}
+		})
+	}
+	if ka, ours := rulesets["keepalived"], rulesets["gokeepalived"]; !reflect.DeepEqual(ka, ours) {
+		kj, _ := json.MarshalIndent(ka, "", " ")
+		oj, _ := json.MarshalIndent(ours, "", " ")
+		t.Errorf("rulesets differ\nkeepalived:\n%s\ngokeepalived:\n%s", kj, oj)
 	}
 }

@@ -274,6 +274,9 @@ func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
 	if l.syncd != nil {
 		l.syncd.reload(cfg.Global.LVSSyncDaemon)
 	}
+	// keepalived reads the firewall settings again: a reload that first
+	// needs a firewall gets one, while one already made stays as it is.
+	l.router.SetFirewall(firewallConfig(cfg, l.log))
 	return l.apply(cfg)
 }
 
