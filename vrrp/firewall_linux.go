@@ -52,7 +52,7 @@ type fwElem struct {
 	key string // the element's key bytes
 }
 
-// fwElemOf returns v's element: link-local IPv6 VIPs are keyed with
+// fwElemOf returns addr's element: link-local IPv6 VIPs are keyed with
 // their interface, by name when byName (keepalived's choice for an
 // instance with dont_track_primary) and by index otherwise.
 func fwElemOf(addr netip.Addr, ifindex int, ifname string, byName bool) fwElem {
@@ -80,8 +80,10 @@ func fwElemOf(addr netip.Addr, ifindex int, ifname string, byName bool) fwElem {
 // when the first VIP is added, replacing any a previous run left, and
 // deleted by close.
 type firewall struct {
-	cfg  FirewallConfig
-	log  logrus.FieldLogger
+	cfg FirewallConfig
+	log logrus.FieldLogger
+	// dial returns a connection that opens a netlink socket for each
+	// exchange: the firewall speaks seldom, at state changes.
 	dial func() (*nftables.Conn, error)
 	// tableExists reports a table of the name in family; nil: ask the
 	// kernel.
@@ -133,7 +135,6 @@ func (f *firewall) add(elems []fwElem) error {
 	if err != nil {
 		return fmt.Errorf("adding VIPs to nftables table %s: %w", f.cfg.Table, err)
 	}
-	defer c.CloseLasting()
 	saved := f.st
 	err = f.build(c, fresh)
 	if err == nil {
@@ -449,7 +450,6 @@ func (f *firewall) remove(elems []fwElem) error {
 	if err != nil {
 		return fmt.Errorf("removing VIPs from nftables table %s: %w", f.cfg.Table, err)
 	}
-	defer c.CloseLasting()
 	err = f.perSet(gone, c.SetDeleteElements)
 	if err == nil {
 		err = c.Flush()
@@ -471,7 +471,6 @@ func (f *firewall) close() error {
 	if err != nil {
 		return fmt.Errorf("deleting nftables table %s: %w", f.cfg.Table, err)
 	}
-	defer c.CloseLasting()
 	if f.st.v4 {
 		c.DelTable(f.table(nftables.TableFamilyIPv4))
 	}
