@@ -469,6 +469,36 @@ func globalKeywords() handlers[Global] {
 		g.Other = append(g.Other, p.raw(n))
 	}
 	h["vrrp_iptables"] = iptables
+	h["nftables"] = func(p *parser, g *Global, n *node) {
+		if g.NFTables != "" {
+			p.errorf(n.pos, "nftables already specified - ignoring")
+			return
+		}
+		name := "keepalived"
+		if len(n.words) > 1 {
+			// NFT_TABLE_MAXNAMELEN is 256, the terminating NUL included.
+			if len(n.words[1]) >= 256 {
+				p.errorf(n.pos, "nftables table name too long - ignoring")
+				return
+			}
+			name = n.words[1]
+		}
+		g.NFTables, g.NFTablesPriority = name, -1
+		p.globalSeen[nftPrioritySet] = true
+	}
+	h["nftables_priority"] = func(p *parser, g *Global, n *node) {
+		s, _ := p.arg(n, 1)
+		v, err := strconv.ParseInt(strings.TrimLeft(s, " \t"), 10, 32)
+		if err != nil {
+			p.errorf(n.pos, "invalid nftables chain priority '%s'", s)
+			return
+		}
+		g.NFTablesPriority = int32(v)
+		p.globalSeen[nftPrioritySet] = true
+	}
+	// keepalived takes no argument for these two.
+	h["nftables_ifindex"] = func(p *parser, g *Global, n *node) { g.NFTablesIfindex = true }
+	h["nftables_counters"] = func(p *parser, g *Global, n *node) { g.NFTablesCounters = true }
 	h["startup_script"] = startStopScript("startup", func(g *Global) (**Notify, *time.Duration) {
 		return &g.StartupScript, &g.StartupScriptTimeout
 	})
@@ -522,9 +552,9 @@ func globalKeywords() handlers[Global] {
 			"enable_snmp_rfcv3 enable_snmp_vrrp enable_snmp_keepalived enable_traps snmp_socket "+
 			"fifo_write_vrrp_states_on_reload include_check log_unknown_vrids "+
 			"lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force lvs_netlink_monitor_rcv_bufs "+
-			"lvs_netlink_monitor_rcv_bufs_force min_auto_priority_delay nftables nftables_counters "+
-			"nftables_ifindex nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark "+
-			"nftables_priority process_monitor_rcv_bufs "+
+			"lvs_netlink_monitor_rcv_bufs_force min_auto_priority_delay "+
+			"nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark "+
+			"process_monitor_rcv_bufs "+
 			"process_monitor_rcv_bufs_force random_seed reload_check_config reload_file reload_repeat "+
 			"reload_time_file tmp_config_directory vmac_addr_prefix vmac_prefix "+
 			"vrrp_netlink_cmd_rcv_bufs "+
@@ -783,3 +813,8 @@ func parseUmask(p *parser, n *node) (int, bool) {
 	}
 	return m, true
 }
+
+// nftPrioritySet marks, among the global keywords seen, a chain priority
+// given by nftables_priority or reset by nftables, which resolve leaves
+// alone; no keyword is spelled with a space.
+const nftPrioritySet = "nftables_priority value"

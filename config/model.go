@@ -87,10 +87,22 @@ type Global struct {
 	VRRPStrict               bool          `json:"vrrp_strict,omitempty"`
 	VRRPSkipCheckAdvAddr     bool          `json:"vrrp_skip_check_adv_addr,omitempty"`
 	VRRPCheckUnicastSrc      bool          `json:"vrrp_check_unicast_src,omitempty"`
-	VRRPDownTimerAdverts     int           `json:"vrrp_down_timer_adverts"`
-	VRRPStartupDelay         time.Duration `json:"vrrp_startup_delay,omitempty"`
-	MaxAutoPriority          int           `json:"max_auto_priority,omitempty"`
-	DynamicInterfaces        bool          `json:"dynamic_interfaces,omitempty"`
+	// NFTables is the nftables table of the VIP firewall (nftables),
+	// empty when not given: an instance that needs the firewall then
+	// uses keepalived's default, "keepalived".
+	NFTables string `json:"nftables,omitempty"`
+	// NFTablesPriority is the firewall's base chains' priority
+	// (nftables_priority), -1 by default and again after nftables.
+	NFTablesPriority int32 `json:"nftables_priority"`
+	// NFTablesIfindex (nftables_ifindex) keys link-local VIPs by
+	// interface index even with dont_track_primary.
+	NFTablesIfindex bool `json:"nftables_ifindex,omitempty"`
+	// NFTablesCounters (nftables_counters) gives every rule a counter.
+	NFTablesCounters     bool          `json:"nftables_counters,omitempty"`
+	VRRPDownTimerAdverts int           `json:"vrrp_down_timer_adverts"`
+	VRRPStartupDelay     time.Duration `json:"vrrp_startup_delay,omitempty"`
+	MaxAutoPriority      int           `json:"max_auto_priority,omitempty"`
+	DynamicInterfaces    bool          `json:"dynamic_interfaces,omitempty"`
 	// VRRPNotifyPriorityChanges is vrrp_notify_priority_changes: the
 	// default of the instances' notify_priority_changes.
 	VRRPNotifyPriorityChanges       bool `json:"vrrp_notify_priority_changes,omitempty"`

@@ -39,6 +39,9 @@ func (p *parser) resolve() {
 		g.VRRPMcastGroup6 = netip.MustParseAddr("ff02::12")
 	}
 	set := p.globalSet()
+	if !set[nftPrioritySet] {
+		g.NFTablesPriority = -1
+	}
 	if !set["vrrp_garp_master_delay"] {
 		g.VRRPGarpMasterDelay = DefaultGarpMasterDelay
 	}

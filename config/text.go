@@ -315,6 +315,13 @@ func (tw *textWriter) global(g *Global) {
 	tw.flag("vrrp_strict", g.VRRPStrict)
 	tw.flag("vrrp_skip_check_adv_addr", g.VRRPSkipCheckAdvAddr)
 	tw.flag("vrrp_check_unicast_src", g.VRRPCheckUnicastSrc)
+	// nftables resets the priority: it goes first.
+	tw.kv("nftables", g.NFTables)
+	if g.NFTablesPriority != -1 {
+		tw.kv("nftables_priority", strconv.Itoa(int(g.NFTablesPriority)))
+	}
+	tw.flag("nftables_ifindex", g.NFTablesIfindex)
+	tw.flag("nftables_counters", g.NFTablesCounters)
 	tw.kv("vrrp_down_timer_adverts", strconv.Itoa(g.VRRPDownTimerAdverts))
 	if g.VRRPStartupDelay > 0 {
 		tw.kv("vrrp_startup_delay", seconds(g.VRRPStartupDelay))

@@ -34,6 +34,10 @@ func (r *Router) network(p *plan, conn *routerConn, old *Announcer) (*linkNetwor
 	if p.key.ah {
 		ln.ahKey = []byte(p.cfg.AuthPass)
 	}
+	if p.spec.Net.Firewall {
+		ln.fw = r.host.fw
+	}
+	ln.ifindex, ln.dontTrackPrimary = p.ifi.Index, p.spec.Net.DontTrackPrimary
 	return ln, nil
 }
 
@@ -52,6 +56,57 @@ type linkNetwork struct {
 	// the TTL out of its ICV.
 	ahKey   []byte
 	unicast bool
+	// fw holds the VIPs while they are on the host; nil for an instance
+	// in accept mode or a router without a firewall.
+	fw *firewall
+	// fwHeld is set while the VIPs are this network's in fw: adding
+	// twice or removing twice changes nothing, as keepalived's per
+	// address nftable_rule_set.
+	fwHeld           bool
+	ifindex          int // device's
+	dontTrackPrimary bool
+}
+
+// fwElems is vips as elements of fw's sets.
+func (n *linkNetwork) fwElems(vips []VIP) ([]fwElem, error) {
+	if n.fw == nil {
+		return nil, nil
+	}
+	var elems []fwElem
+	var errs []error
+	for _, v := range vips {
+		dev, idx := n.device, n.ifindex
+		if v.Device != "" && v.Device != n.device {
+			dev = v.Device
+			if v.Prefix.Addr().IsLinkLocalUnicast() {
+				link, err := n.nl.LinkByName(dev)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("firewalling VIP %s on %s: %w", v.Prefix, dev, err))
+					continue
+				}
+				idx = link.Attrs().Index
+			}
+		}
+		// keepalived keys a link-local VIP by interface name only for
+		// an instance with dont_track_primary, when the VIP is on the
+		// instance's interface or is no_track.
+		byName := !n.fw.cfg.Ifindex && n.dontTrackPrimary && (dev == n.device || v.NoTrack)
+		elems = append(elems, fwElemOf(v.Prefix.Addr(), idx, dev, byName))
+	}
+	return elems, errors.Join(errs...)
+}
+
+// firewall adds vips to the firewall, or removes them.
+func (n *linkNetwork) firewall(vips []VIP, add bool) error {
+	if n.fw == nil || n.fwHeld == add {
+		return nil
+	}
+	n.fwHeld = add
+	elems, err := n.fwElems(vips)
+	if add {
+		return errors.Join(err, n.fw.add(elems))
+	}
+	return errors.Join(err, n.fw.remove(elems))
 }
 
 func (n *linkNetwork) Advertise(a *Advertisement) error {
@@ -78,14 +133,16 @@ func (n *linkNetwork) Advertise(a *Advertisement) error {
 	return errors.Join(errs...)
 }
 
-// AddAddresses adds the VIPs, then the routes, which may depend on them.
+// AddAddresses firewalls the VIPs, so that none accepts a packet before
+// it is, adds them, then the routes, which may depend on them.
 func (n *linkNetwork) AddAddresses() error {
-	return errors.Join(n.addrs.Add(), NewRouteSet(n.nl, n.routes).Add())
+	return errors.Join(n.firewall(n.vips, true), n.addrs.Add(), NewRouteSet(n.nl, n.routes).Add())
 }
 
-// RemoveAddresses removes the routes, then the VIPs.
+// RemoveAddresses removes the routes, then the VIPs, then their firewall
+// elements.
 func (n *linkNetwork) RemoveAddresses() error {
-	return errors.Join(NewRouteSet(n.nl, n.routes).Remove(), n.addrs.Remove())
+	return errors.Join(NewRouteSet(n.nl, n.routes).Remove(), n.addrs.Remove(), n.firewall(n.vips, false))
 }
 
 func (n *linkNetwork) Announce(rounds int) error { return n.ann.Announce(rounds) }
@@ -108,6 +165,27 @@ func (n *linkNetwork) UpdateAddresses(old Network, rounds int) error {
 	if len(gone) > 0 {
 		errs = append(errs, NewAddressSet(o.nl, o.device, gone).Remove())
 	}
+	// The firewall follows: the old elements that are not new ones go,
+	// the new that were not old come, which also covers an instance
+	// whose accept mode changed.
+	var oldElems, newElems []fwElem
+	if o.fwHeld {
+		var err error
+		oldElems, err = o.fwElems(o.vips)
+		errs = append(errs, err)
+	}
+	if n.fw != nil {
+		var err error
+		newElems, err = n.fwElems(n.vips)
+		errs = append(errs, err)
+	}
+	if drop := missing(oldElems, newElems); len(drop) > 0 {
+		errs = append(errs, o.fw.remove(drop))
+	}
+	if add := missing(newElems, oldElems); len(add) > 0 {
+		errs = append(errs, n.fw.add(add))
+	}
+	o.fwHeld, n.fwHeld = false, n.fw != nil
 	if len(added) > 0 {
 		errs = append(errs, NewAddressSet(n.nl, n.device, added).Add())
 		var announce []netip.Addr

@@ -33,8 +33,14 @@ type NetConfig struct {
 
 	TrackInterfaces  []TrackedInterface // track_interface
 	DontTrackPrimary bool               // dont_track_primary
-	TrackScripts     []TrackedScript    // track_script
-	TrackFiles       []TrackedFile      // track_file
+
+	// Firewall puts the VIPs in the router's nftables firewall (see
+	// Router.SetFirewall) while the instance is MASTER, before they are
+	// added and after they are removed: an instance without accept
+	// mode (no_accept, strict mode) that is not the address owner.
+	Firewall     bool
+	TrackScripts []TrackedScript // track_script
+	TrackFiles   []TrackedFile   // track_file
 
 	// UseVMAC (use_vmac) puts the instance on a macvlan interface of
 	// Interface, named VMACName or vrrp.{VRID}, with the virtual router
@@ -753,6 +759,13 @@ func (r *Router) shutdown(stopServing context.CancelFunc) error {
 		if m.vmac != "" {
 			m.closeOut()
 			r.host.removeVMAC(m.inst.Name(), m.vmac)
+		}
+	}
+	// The instances have released their VIPs: the firewall's tables go,
+	// as keepalived's do when it stops.
+	if r.host.fw != nil {
+		if err := r.host.fw.close(); err != nil {
+			r.log.Errorf("%v", err)
 		}
 	}
 	return nil

@@ -25,6 +25,20 @@ type host struct {
 	nl         *netlink.Handle
 	log        logrus.FieldLogger
 	announcers announcerPool
+	// fw is the VIP firewall, nil without one.
+	fw *firewall
+}
+
+// SetFirewall gives the router keepalived's nftables VIP firewall, for
+// the instances whose NetConfig asks for it; a config with no Table
+// gives none. Only the first call counts: keepalived keeps its firewall
+// settings over a reload.
+func (r *Router) SetFirewall(cfg FirewallConfig) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.host.fw == nil && cfg.Table != "" {
+		r.host.fw = newFirewall(cfg, r.log, nil)
+	}
 }
 
 // subscribeLinks reports the carrier changes of the host's interfaces

@@ -47,6 +47,9 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 		Source:           ci.McastSrcIP,
 		Garp:             ci.GarpInterval,
 		DontTrackPrimary: ci.DontTrackPrimary,
+		// keepalived's vrrp_handle_accept_mode: the address owner
+		// accepts whatever accept says.
+		Firewall: !ci.Accept && ci.Priority != 255,
 	}
 	if ci.UnicastSrcIP.IsValid() {
 		nc.Source = ci.UnicastSrcIP

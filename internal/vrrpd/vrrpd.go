@@ -140,6 +140,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		retry:    make(chan struct{}, 1),
 	}
 	l.router.OnLink(l.linkAppeared)
+	l.router.SetFirewall(firewallConfig(cfg, l.log))
 	if l.fileMode == nil {
 		l.fileMode = func() os.FileMode { return safefile.Mode(safefile.DefaultUmask) }
 	}
@@ -163,6 +164,26 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// firewallConfig is the nftables firewall of cfg: that of global_defs,
+// or keepalived's default table when an instance needs one and none is
+// configured.
+func firewallConfig(cfg *config.Config, log logrus.FieldLogger) vrrp.FirewallConfig {
+	g := &cfg.Global
+	fc := vrrp.FirewallConfig{Table: g.NFTables, Priority: g.NFTablesPriority, Ifindex: g.NFTablesIfindex, Counters: g.NFTablesCounters}
+	if fc.Table != "" {
+		return fc
+	}
+	for i := range cfg.Instances {
+		in := &cfg.Instances[i]
+		if !in.Accept || in.UseVMAC {
+			log.Infof("use_vmac or no_accept/strict specified, but no firewall configured - using nftables")
+			fc.Table = "keepalived"
+			return fc
+		}
+	}
+	return fc
 }
 
 // apply makes the router's instances and sync groups those of cfg: at
@@ -255,6 +276,9 @@ func (l *Loop) Run(ctx context.Context) error {
 // whose lvs_sync_daemon settings changed starts again with the new ones.
 func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
 	l.initTrackFiles(cfg, true)
+	// keepalived reads the firewall settings again: a reload that first
+	// needs a firewall gets one, while one already made stays as it is.
+	l.router.SetFirewall(firewallConfig(cfg, l.log))
 	err := l.apply(cfg)
 	switch c, sd := cfg.Global.LVSSyncDaemon, l.syncd.Load(); {
 	case sd != nil:
