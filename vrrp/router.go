@@ -706,6 +706,13 @@ func (r *Router) addressDeleted(addr netip.Addr) {
 		if m.inst.Status().State != StateMaster {
 			continue
 		}
+		// An interface going down or away takes its addresses with it,
+		// and the link's event, on another socket, may come second: the
+		// master then goes to FAULT, not through BACKUP, as keepalived
+		// (which hears both on one socket) does.
+		if !r.host.carrier(m.ifindex) {
+			continue
+		}
 		vips := slices.Concat(m.spec.Net.VIPs, m.spec.Net.ExcludedVIPs)
 		if slices.ContainsFunc(vips, func(v VIP) bool { return v.Prefix.Addr() == addr && !v.NoTrack }) {
 			lost = append(lost, m.inst)
