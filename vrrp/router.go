@@ -420,14 +420,9 @@ func (r *Router) scriptDone(t *scriptTracker, status int, err error) {
 	if r.scripts[t.script.Name] != t || !t.record(status, err, r.log) {
 		return
 	}
-	for _, m := range r.members {
-		for _, ms := range m.scripts {
-			if ms.t == t {
-				m.apply(r.carrier)
-				break
-			}
-		}
-	}
+	r.applyTracking(func(m *member) bool {
+		return slices.ContainsFunc(m.scripts, func(ms memberScript) bool { return ms.t == t })
+	})
 }
 
 func (r *Router) fileChanged(t *fileTracker, v int) {
@@ -437,12 +432,17 @@ func (r *Router) fileChanged(t *fileTracker, v int) {
 		return
 	}
 	t.value = v
+	r.applyTracking(func(m *member) bool {
+		return slices.ContainsFunc(m.files, func(mf memberFile) bool { return mf.t == t })
+	})
+}
+
+// applyTracking makes the members that tracks says track a changed
+// tracker take its new state.
+func (r *Router) applyTracking(tracks func(*member) bool) {
 	for _, m := range r.members {
-		for _, mf := range m.files {
-			if mf.t == t {
-				m.apply(r.carrier)
-				break
-			}
+		if tracks(m) {
+			m.apply(r.carrier)
 		}
 	}
 }

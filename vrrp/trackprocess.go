@@ -201,14 +201,9 @@ func (r *Router) processChanged(gen uint64, name string, up bool) {
 		return
 	}
 	t.quorum = up
-	for _, m := range r.members {
-		for _, mp := range m.processes {
-			if mp.t == t {
-				m.apply(r.carrier)
-				break
-			}
-		}
-	}
+	r.applyTracking(func(m *member) bool {
+		return slices.ContainsFunc(m.processes, func(mp memberProcess) bool { return mp.t == t })
+	})
 }
 
 // close stops the watcher, without waiting.

@@ -25,21 +25,17 @@ type tracked struct {
 	termTimer func()
 }
 
-func (t *tracked) cancelFork() bool {
-	if t.forkTimer == nil {
-		return false
-	}
-	t.forkTimer()
-	t.forkTimer = nil
-	return true
-}
+func (t *tracked) cancelFork() bool { return stopTimer(&t.forkTimer) }
+func (t *tracked) cancelTerm() bool { return stopTimer(&t.termTimer) }
 
-func (t *tracked) cancelTerm() bool {
-	if t.termTimer == nil {
+// stopTimer cancels the timer *cancel holds, if any, and reports whether
+// there was one.
+func stopTimer(cancel *func()) bool {
+	if *cancel == nil {
 		return false
 	}
-	t.termTimer()
-	t.termTimer = nil
+	(*cancel)()
+	*cancel = nil
 	return true
 }
 

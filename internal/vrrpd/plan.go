@@ -314,23 +314,21 @@ func (tp *trackedProcess) entry(t config.Track) vrrp.TrackedProcess {
 	return vrrp.TrackedProcess{Process: tp.process, Weight: w, Reverse: t.Reverse || tp.reverse}
 }
 
+// paramMatch maps the configuration's param_match to the router's.
+func paramMatch(m config.ParamMatch) vrrp.ParamMatch {
+	// In the order of vrrp's constants.
+	modes := [...]config.ParamMatch{config.ParamMatchNone, config.ParamMatchExact, config.ParamMatchPartial, config.ParamMatchInitial}
+	return vrrp.ParamMatch(max(slices.Index(modes[:], m), 0))
+}
+
 // trackProcesses builds the vrrp_track_processes.
 func trackProcesses(cps []config.TrackProcess) map[string]*trackedProcess {
 	out := make(map[string]*trackedProcess, len(cps))
 	for i := range cps {
 		cp := &cps[i]
-		var m vrrp.ParamMatch
-		switch cp.ParamMatch {
-		case config.ParamMatchExact:
-			m = vrrp.ParamMatchExact
-		case config.ParamMatchPartial:
-			m = vrrp.ParamMatchPartial
-		case config.ParamMatchInitial:
-			m = vrrp.ParamMatchInitial
-		}
 		out[cp.Name] = &trackedProcess{
 			process: &vrrp.TrackProcess{
-				Name: cp.Name, Process: cp.Process, Params: cp.Params, ParamMatch: m,
+				Name: cp.Name, Process: cp.Process, Params: cp.Params, ParamMatch: paramMatch(cp.ParamMatch),
 				FullCommand: cp.FullCommand, Quorum: cp.Quorum, QuorumMax: cp.QuorumMax,
 				TerminateDelay: cp.TerminateDelay, ForkDelay: cp.ForkDelay,
 			},
