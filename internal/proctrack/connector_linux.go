@@ -45,10 +45,16 @@ type connector struct {
 // dialConnector opens the process connector and subscribes to its events.
 // In a network namespace other than the initial one the kernel has no
 // connector and the subscription fails with ECONNREFUSED.
-func dialConnector() (*connector, error) {
+func dialConnector(rcvbuf int) (*connector, error) {
 	c, err := netlink.Dial(unix.NETLINK_CONNECTOR, &netlink.Config{Groups: cnIdxProc})
 	if err != nil {
 		return nil, fmt.Errorf("opening process monitoring socket: %w", err)
+	}
+	if rcvbuf > 0 {
+		if err := c.SetReadBuffer(rcvbuf); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("setting process monitor SO_RCVBUF to %d: %w", rcvbuf, err)
+		}
 	}
 	pc := &connector{c: c}
 	if err := pc.listen(true); err != nil {

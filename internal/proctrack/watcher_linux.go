@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -37,17 +38,21 @@ type Config struct {
 	// NoConnector makes the Watcher poll even where the connector
 	// works.
 	NoConnector bool
+	// ReceiveBuffer is the connector socket's receive buffer
+	// (process_monitor_rcv_bufs); zero: the system's default.
+	ReceiveBuffer int
 }
 
 // A Watcher follows the processes of its definitions until closed.
 type Watcher struct {
-	cfg    Config
-	fs     procfs
-	m      *monitor
-	conn   *connector // nil while polling
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	done   chan struct{}
+	cfg     Config
+	fs      procfs
+	m       *monitor
+	conn    *connector // nil while polling
+	polling atomic.Bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	done    chan struct{}
 
 	timers chan func()
 
@@ -80,7 +85,7 @@ func Start(ctx context.Context, cfg Config) (*Watcher, map[string]bool, error) {
 	// Subscribed before the scan, as keepalived: a process starting
 	// between the two is not missed.
 	if !cfg.NoConnector {
-		c, err := dialConnector()
+		c, err := dialConnector(cfg.ReceiveBuffer)
 		switch {
 		case err == nil:
 			w.conn = c
@@ -100,6 +105,7 @@ func Start(ctx context.Context, cfg Config) (*Watcher, map[string]bool, error) {
 		return nil, nil, fmt.Errorf("tracking processes: %w", err)
 	}
 	q := w.m.quorums()
+	w.polling.Store(w.conn == nil)
 	w.wg.Add(1)
 	go w.run(ctx)
 	go func() {
@@ -116,9 +122,8 @@ func (w *Watcher) Close() { w.cancel() }
 func (w *Watcher) Done() <-chan struct{} { return w.done }
 
 // Polling reports whether the Watcher polls /proc rather than hearing
-// the process connector; it is meant for tests and is racy while the
-// Watcher falls back.
-func (w *Watcher) Polling() bool { return w.conn == nil }
+// the process connector.
+func (w *Watcher) Polling() bool { return w.polling.Load() }
 
 // after is the monitor's timer: f runs in the Watcher's goroutine, not
 // at all once cancelled there.
@@ -322,6 +327,7 @@ func errnoOf(err error) int {
 // startPolling takes the processes the monitor counts as the poller's
 // first view and watches their exits.
 func (w *Watcher) startPolling(ctx context.Context) {
+	w.polling.Store(true)
 	w.known = make(map[int]uint64)
 	w.pidfds = make(map[int]*os.File)
 	procs, err := w.fs.List(0)

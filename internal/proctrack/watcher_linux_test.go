@@ -9,6 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,4 +156,94 @@ func TestWatcher(t *testing.T) {
 			}
 		})
 	}
+}
+
+// logLines collects a logger's messages.
+type logLines struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logLines) Levels() []logrus.Level { return logrus.AllLevels }
+
+func (l *logLines) Fire(e *logrus.Entry) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, e.Message)
+	return nil
+}
+
+func (l *logLines) has(prefix string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.ContainsFunc(l.msgs, func(m string) bool { return strings.HasPrefix(m, prefix) })
+}
+
+// TestWatcherOverflow floods a connector socket of the smallest receive
+// buffer with process events and kills the tracked process amid them:
+// events are lost (ENOBUFS), and the Watcher, as keepalived, doubles its
+// buffer, says so, and reads /proc again a second later, so that the
+// process's exit counts though its event may have been lost.
+func TestWatcherOverflow(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the process connector needs CAP_NET_ADMIN")
+	}
+	path, name := sleeper(t)
+	tracked := start(t, path)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	hook := &logLines{}
+	log.AddHook(hook)
+	ch := make(chan bool, 10)
+	w, q, err := Start(context.Background(), Config{
+		Specs:         []Spec{{Name: "p", Process: name, Quorum: 1, QuorumMax: math.MaxUint32}},
+		Log:           log,
+		Changed:       func(_ string, up bool) { ch <- up },
+		ReceiveBuffer: 1, // the kernel's minimum
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		w.Close()
+		<-w.Done()
+	}()
+	if !q["p"] || w.Polling() {
+		t.Fatalf("quorum %v, polling %v: want the process found by the connector", q["p"], w.Polling())
+	}
+	// Hundreds of processes at once, from several goroutines.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				exec.Command("true").Run()
+			}
+		})
+	}
+	time.Sleep(20 * time.Millisecond)
+	tracked.Process.Kill()
+	tracked.Wait()
+	wg.Wait()
+	select {
+	case up := <-ch:
+		if up {
+			t.Fatal("quorum gained, want lost")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the exit did not count")
+	}
+	if _, ok := eventually(5*time.Second, func() bool { return hook.has("Setting global_def process_monitor_rcv_bufs to ") }); !ok {
+		t.Fatalf("no events lost, or no rescan after losing them: %q", hook.msgs)
+	}
+}
+
+func eventually(timeout time.Duration, cond func() bool) (time.Duration, bool) {
+	start := time.Now()
+	for time.Since(start) < timeout {
+		if cond() {
+			return time.Since(start), true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start), false
 }
