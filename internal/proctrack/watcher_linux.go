@@ -170,6 +170,18 @@ func (w *Watcher) run(ctx context.Context) {
 		tick = ticker.C
 		w.startPolling(ctx)
 	}
+	// fallback leaves the connector for polling; its reader, left
+	// sending to no one, ends with ctx.
+	fallback := func() {
+		log.Infof("track_process: watching /proc every %v instead", w.cfg.PollInterval)
+		w.conn.close()
+		w.conn, evc, ackWait = nil, nil, nil
+		if settle != nil {
+			settle.Stop()
+			settle, settleC = nil, nil
+		}
+		startPolling()
+	}
 	if w.conn != nil {
 		w.wg.Add(1)
 		go w.read(ctx, w.conn, evc)
@@ -203,6 +215,11 @@ func (w *Watcher) run(ctx context.Context) {
 		case f := <-w.timers:
 			f()
 		case r := <-evc:
+			if r.err == nil || errors.Is(r.err, errOverflow) {
+				// Events come: the kernel has them, though its
+				// acknowledgement may be among those lost.
+				ackWait = nil
+			}
 			if errors.Is(r.err, errOverflow) {
 				// Lost events: count again once things settle,
 				// as keepalived does.
@@ -215,12 +232,12 @@ func (w *Watcher) run(ctx context.Context) {
 			}
 			if r.err != nil {
 				log.Infof("process monitor netlink recv error - %v", r.err)
-				return
+				fallback()
+				continue
 			}
 			for _, ev := range r.evs {
 				if ev.what == procEventNone {
 					if ev.ack != 0 {
-						ackWait = nil
 						log.Debug("proc_events has confirmed it is configured")
 					}
 					continue
@@ -233,11 +250,7 @@ func (w *Watcher) run(ctx context.Context) {
 			}
 		case <-ackWait:
 			log.Info("WARNING - the kernel does not support proc events - track_process will not work")
-			log.Infof("track_process: watching /proc every %v instead", w.cfg.PollInterval)
-			w.conn.close()
-			w.conn = nil
-			ackWait = nil
-			startPolling()
+			fallback()
 		case <-settleC:
 			settle, settleC = nil, nil
 			w.growBuffer()

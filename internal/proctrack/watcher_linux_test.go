@@ -173,10 +173,14 @@ func (l *logLines) Fire(e *logrus.Entry) error {
 	return nil
 }
 
-func (l *logLines) has(prefix string) bool {
+func (l *logLines) all() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return slices.ContainsFunc(l.msgs, func(m string) bool { return strings.HasPrefix(m, prefix) })
+	return slices.Clone(l.msgs)
+}
+
+func (l *logLines) has(prefix string) bool {
+	return slices.ContainsFunc(l.all(), func(m string) bool { return strings.HasPrefix(m, prefix) })
 }
 
 // TestWatcherOverflow floods a connector socket of the smallest receive
@@ -192,6 +196,9 @@ func TestWatcherOverflow(t *testing.T) {
 	tracked := start(t, path)
 	log := logrus.New()
 	log.SetOutput(io.Discard)
+	if testing.Verbose() {
+		log.SetOutput(os.Stderr)
+	}
 	hook := &logLines{}
 	log.AddHook(hook)
 	ch := make(chan bool, 10)
@@ -230,10 +237,10 @@ func TestWatcherOverflow(t *testing.T) {
 			t.Fatal("quorum gained, want lost")
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("the exit did not count")
+		t.Fatalf("the exit did not count: %q", hook.all())
 	}
 	if _, ok := eventually(5*time.Second, func() bool { return hook.has("Setting global_def process_monitor_rcv_bufs to ") }); !ok {
-		t.Fatalf("no events lost, or no rescan after losing them: %q", hook.msgs)
+		t.Fatalf("no events lost, or no rescan after losing them: %q", hook.all())
 	}
 }
 
