@@ -115,12 +115,16 @@ func since(t *testing.T, d *nettest.Daemon, s string, n int, t0 time.Time, timeo
 
 // TestTrackProcessFailover kills the tracked process on the master, with
 // weight -60 (priority 150 to 90, under the backup's 100) and weight 0
-// (FAULT), keepalived being master and gokeepalived backup, then the
-// other way round, three times each, and logs the times from the
-// process's exit to the master's "Quorum lost" and the backup's MASTER
-// state. Each time, the process starts again and the master takes the
-// VIP back. gokeepalived must not be slower than keepalived by more than
-// the jitter of the lab (a quarter of a second).
+// (FAULT), three times each, and logs the times from the process's exit
+// to the master's "Quorum lost" and to the backup's MASTER state; each
+// time the process starts again and the master takes the VIP back. The
+// master and backup are keepalived and gokeepalived both ways, and
+// gokeepalived twice, so that the failovers of the two masters compare
+// with the same backup. gokeepalived must lose the quorum no later than
+// keepalived (within 20ms of lab jitter), and fail over no later (within
+// 250ms with FAULT, which sends priority 0 at once; within an advert
+// interval with a weight, whose lower priority goes with the next
+// advert).
 func TestTrackProcessFailover(t *testing.T) {
 	nettest.RequireRoot(t)
 	if _, err := exec.LookPath("keepalived"); err != nil {
@@ -128,15 +132,26 @@ func TestTrackProcessFailover(t *testing.T) {
 	}
 	const rounds = 3
 	type result struct {
-		master   string
-		weight   int
-		quorum   []time.Duration // exit to "Quorum lost"
-		failover []time.Duration // exit to the backup's MASTER
+		master, backup string
+		weight         int
+		quorum         []time.Duration // exit to "Quorum lost"
+		failover       []time.Duration // exit to the backup's MASTER
 	}
-	var results []result
+	startMaster := map[string]func(*testing.T, *nettest.Host, string) *nettest.Daemon{
+		"keepalived":   startKeepalivedNetns,
+		"gokeepalived": startGokeepalived,
+	}
+	startBackup := map[string]func(*testing.T, *nettest.Host, string) *nettest.Daemon{
+		"keepalived": func(t *testing.T, h *nettest.Host, conf string) *nettest.Daemon {
+			return h.StartKeepalived(t, conf, "-P")
+		},
+		"gokeepalived": startGokeepalived,
+	}
+	var results []*result
 	for _, weight := range []int{-60, 0} {
-		for _, master := range []string{"keepalived", "gokeepalived"} {
-			name := fmt.Sprintf("%s master weight %d", master, weight)
+		for _, pair := range [][2]string{{"keepalived", "gokeepalived"}, {"gokeepalived", "keepalived"}, {"gokeepalived", "gokeepalived"}} {
+			r := &result{master: pair[0], backup: pair[1], weight: weight}
+			name := fmt.Sprintf("%s over %s weight %d", r.master, r.backup, weight)
 			t.Run(name, func(t *testing.T) {
 				l := nettest.NewLab(t)
 				a := l.AddHost("a", "10.77.0.1/24")
@@ -144,16 +159,9 @@ func TestTrackProcessFailover(t *testing.T) {
 				proc := trackedName()
 				p := runTracked(t, proc)
 				defer func() { endTracked(p) }()
-				var da, db *nettest.Daemon
-				if master == "keepalived" {
-					da = startKeepalivedNetns(t, a, processLabConf(150, proc, weight))
-					db = startGokeepalived(t, b, processLabConf(100, "", 0))
-				} else {
-					da = startGokeepalived(t, a, processLabConf(150, proc, weight))
-					db = b.StartKeepalived(t, processLabConf(100, "", 0), "-P")
-				}
+				da := startMaster[r.master](t, a, processLabConf(150, proc, weight))
+				db := startBackup[r.backup](t, b, processLabConf(100, "", 0))
 				wait(t, "a MASTER with the VIP", 15*time.Second, func() bool { return a.HasAddr(processLabVIP) })
-				r := result{master: master, weight: weight}
 				for range rounds {
 					nq, nm := count(da, "Quorum lost for tracked process proc"), count(db, "(VI_1) Entering MASTER STATE")
 					endTracked(p)
@@ -176,7 +184,7 @@ func TestTrackProcessFailover(t *testing.T) {
 						return a.HasAddr(processLabVIP) && !b.HasAddr(processLabVIP)
 					})
 				}
-				if master == "gokeepalived" {
+				if r.master == "gokeepalived" {
 					for _, msg := range []string{"Failed to set/clear process event listen - errno 111 - Connection refused",
 						"track_process: no process connector in this network namespace"} {
 						if count(da, msg) != 1 {
@@ -184,7 +192,7 @@ func TestTrackProcessFailover(t *testing.T) {
 						}
 					}
 				}
-				t.Logf("%s: exit to quorum lost %v, to backup MASTER %v", name, r.quorum, r.failover)
+				t.Logf("exit to quorum lost %v, to backup MASTER %v", r.quorum, r.failover)
 				results = append(results, r)
 			})
 		}
@@ -194,25 +202,29 @@ func TestTrackProcessFailover(t *testing.T) {
 		slices.Sort(s)
 		return s[len(s)/2]
 	}
-	for _, weight := range []int{-60, 0} {
-		var ka, gk *result
-		for k := range results {
-			r := &results[k]
-			if r.weight != weight {
-				continue
-			}
-			if r.master == "keepalived" {
-				ka = r
-			} else {
-				gk = r
+	find := func(master, backup string, weight int) *result {
+		for _, r := range results {
+			if r.master == master && r.backup == backup && r.weight == weight {
+				return r
 			}
 		}
-		if ka == nil || gk == nil {
+		return nil
+	}
+	for _, weight := range []int{-60, 0} {
+		ka, gk, gkka := find("keepalived", "gokeepalived", weight), find("gokeepalived", "gokeepalived", weight), find("gokeepalived", "keepalived", weight)
+		if ka == nil || gk == nil || gkka == nil {
 			continue
 		}
-		t.Logf("weight %d: median exit to quorum lost: keepalived %v, gokeepalived %v; to backup MASTER: keepalived %v, gokeepalived %v",
-			weight, median(ka.quorum), median(gk.quorum), median(ka.failover), median(gk.failover))
-		if median(gk.failover) > median(ka.failover)+250*time.Millisecond {
+		t.Logf("weight %d, medians: exit to quorum lost: keepalived %v, gokeepalived %v; to backup MASTER (gokeepalived): keepalived %v, gokeepalived %v; gokeepalived over keepalived %v",
+			weight, median(ka.quorum), median(gk.quorum), median(ka.failover), median(gk.failover), median(gkka.failover))
+		if q := median(slices.Concat(gk.quorum, gkka.quorum)); q > median(ka.quorum)+20*time.Millisecond {
+			t.Errorf("weight %d: gokeepalived loses the quorum in %v, keepalived in %v", weight, q, median(ka.quorum))
+		}
+		margin := time.Second
+		if weight == 0 {
+			margin = 250 * time.Millisecond
+		}
+		if median(gk.failover) > median(ka.failover)+margin {
 			t.Errorf("weight %d: gokeepalived fails over in %v, keepalived in %v", weight, median(gk.failover), median(ka.failover))
 		}
 	}
