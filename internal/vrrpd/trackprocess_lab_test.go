@@ -49,9 +49,10 @@ func endTracked(cmd *exec.Cmd) {
 	cmd.Wait()
 }
 
-// startKeepalivedNetns runs keepalived from the initial network
-// namespace (through nsenter) with net_namespace h's, VRRP only, until
-// the test ends.
+// startKeepalivedNetns runs keepalived in the test's own network
+// namespace, the initial one, where the process connector is (nsenter
+// takes it back there from h's), with net_namespace h's, VRRP only,
+// until the test ends.
 func startKeepalivedNetns(t *testing.T, h *nettest.Host, conf string) *nettest.Daemon {
 	t.Helper()
 	bin, err := exec.LookPath("keepalived")
@@ -64,7 +65,7 @@ func startKeepalivedNetns(t *testing.T, h *nettest.Host, conf string) *nettest.D
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return h.Start(t, "nsenter", "--net=/proc/1/ns/net", "--", bin, "-n", "-l", "-D", "-G", "-P", "-f", path,
+	return h.Start(t, "nsenter", fmt.Sprintf("--net=/proc/%d/ns/net", os.Getpid()), "--", bin, "-n", "-l", "-D", "-G", "-P", "-f", path,
 		"-p", filepath.Join(dir, "keepalived.pid"), "-r", filepath.Join(dir, "vrrp.pid"),
 		"-c", filepath.Join(dir, "checkers.pid"))
 }
