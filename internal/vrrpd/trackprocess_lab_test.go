@@ -84,12 +84,11 @@ func processLabConf(prio int, process string, weight int) string {
 		def += "}\n"
 		track = "\ttrack_process {\n\t\tproc\n\t}\n"
 	}
+	// Both start as BACKUP (the default), advertising every second.
 	return def + fmt.Sprintf(`vrrp_instance VI_1 {
-	state BACKUP
 	interface eth0
 	virtual_router_id 77
 	priority %d
-	advert_int 1
 	virtual_ipaddress {
 		%s/24
 	}

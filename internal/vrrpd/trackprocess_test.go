@@ -2,6 +2,7 @@ package vrrpd
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,42 +36,25 @@ vrrp_sync_group G {
         db
     }
 }
-vrrp_instance VI_1 {
-    state BACKUP
-    interface lo
-    virtual_router_id 1
-    priority %d
-    virtual_ipaddress {
-        192.0.2.1/32
-    }
-    track_process {
-        db weight -8
-        gone
-    }
+%s`
+
+// processInstance is a vrrp_instance on lo with a track_process block
+// of tracks, when given.
+func processInstance(name string, prio int, tracks ...string) string {
+	block := ""
+	if len(tracks) > 0 {
+		block = "    track_process {\n        " + strings.Join(tracks, "\n        ") + "\n    }\n"
+	}
+	vrid := name[len(name)-1:]
+	return fmt.Sprintf("vrrp_instance %s {\n    interface lo\n    virtual_router_id %s\n    priority %d\n"+
+		"    virtual_ipaddress {\n        192.0.2.%s/32\n    }\n%s}\n", name, vrid, prio, vrid, block)
 }
-vrrp_instance VI_2 {
-    state BACKUP
-    interface lo
-    virtual_router_id 2
-    priority 100
-    virtual_ipaddress {
-        192.0.2.2/32
-    }
+
+// processConfig is processConf with VI_1 at priority prio.
+func processConfig(prio int) string {
+	return fmt.Sprintf(processConf, processInstance("VI_1", prio, "db weight -8", "gone")+
+		processInstance("VI_2", 100)+processInstance("VI_3", 100, "web", "db weight 0"))
 }
-vrrp_instance VI_3 {
-    state BACKUP
-    interface lo
-    virtual_router_id 3
-    priority 100
-    virtual_ipaddress {
-        192.0.2.3/32
-    }
-    track_process {
-        web
-        db weight 0
-    }
-}
-`
 
 func processWeights(nc vrrp.NetConfig) string {
 	s := ""
@@ -87,7 +71,7 @@ func processWeights(nc vrrp.NetConfig) string {
 // has itself the group's weight unless its own is 0; an address owner in
 // the group clears the group's weights.
 func TestPlanTrackProcess(t *testing.T) {
-	cfg := loadConf(t, fmt.Sprintf(processConf, 100))
+	cfg := loadConf(t, processConfig(100))
 	p := newLoop(t, cfg).plan(cfg)
 	want := []string{
 		"db:-30:false gone:0:false web:5:true ",
@@ -115,7 +99,7 @@ func TestPlanTrackProcess(t *testing.T) {
 		t.Errorf("gone: quorum [%d:%d], want [0:0]", gone.Quorum, gone.QuorumMax)
 	}
 
-	cfg = loadConf(t, fmt.Sprintf(processConf, 255))
+	cfg = loadConf(t, processConfig(255))
 	p = newLoop(t, cfg).plan(cfg)
 	want[0], want[1] = "db:0:false gone:0:false web:0:true ", "web:0:true db:0:false "
 	for k, w := range want {
