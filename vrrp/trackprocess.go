@@ -3,6 +3,7 @@ package vrrp
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gokeepalived/gokeepalived/internal/proctrack"
@@ -135,15 +136,7 @@ func (r *Router) startProcesses() {
 		}
 		all = append(all, t)
 	}
-	slices.SortFunc(all, func(a, b *processTracker) int {
-		switch {
-		case a.proc.Name < b.proc.Name:
-			return -1
-		case a.proc.Name > b.proc.Name:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(all, func(a, b *processTracker) int { return strings.Compare(a.proc.Name, b.proc.Name) })
 	if !r.running || slices.Equal(all, pt.watched) && pt.watcher != nil {
 		return
 	}
@@ -156,6 +149,7 @@ func (r *Router) startProcesses() {
 	for k, t := range all {
 		p := t.proc
 		specs[k] = proctrack.Spec{
+			// vrrp's ParamMatch values are proctrack's.
 			Name: p.Name, Process: p.Process, Params: p.Params, ParamMatch: proctrack.ParamMatch(p.ParamMatch),
 			FullCommand: p.FullCommand, Quorum: p.Quorum, QuorumMax: p.QuorumMax,
 			TerminateDelay: p.TerminateDelay, ForkDelay: p.ForkDelay,

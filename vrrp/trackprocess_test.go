@@ -1,6 +1,10 @@
 package vrrp
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/gokeepalived/gokeepalived/internal/proctrack"
+)
 
 // TestProcessEffect requires keepalived's process_update_track_process_status
 // and initialise_process_tracking_priorities: weight 0 is FAULT without
@@ -30,6 +34,21 @@ func TestProcessEffect(t *testing.T) {
 		if fault != tc.fault || offset != tc.offset {
 			t.Errorf("quorum %v weight %d reverse %v: fault %v offset %d, want %v %d",
 				tc.quorum, tc.weight, tc.reverse, fault, offset, tc.fault, tc.offset)
+		}
+	}
+}
+
+// TestParamMatchValues requires vrrp's param_match values to be
+// proctrack's, which the router passes on as they are.
+func TestParamMatchValues(t *testing.T) {
+	for v, p := range map[ParamMatch]proctrack.ParamMatch{
+		ParamMatchNone:    proctrack.ParamMatchNone,
+		ParamMatchExact:   proctrack.ParamMatchExact,
+		ParamMatchPartial: proctrack.ParamMatchPartial,
+		ParamMatchInitial: proctrack.ParamMatchInitial,
+	} {
+		if int(v) != int(p) {
+			t.Errorf("vrrp's %d is proctrack's %d", v, p)
 		}
 	}
 }
