@@ -164,8 +164,10 @@ func TestTrackProcessFailover(t *testing.T) {
 				wait(t, "a MASTER with the VIP", 15*time.Second, func() bool { return a.HasAddr(processLabVIP) })
 				for range rounds {
 					nq, nm := count(da, "Quorum lost for tracked process proc"), count(db, "(VI_1) Entering MASTER STATE")
-					endTracked(p)
+					// From the kill: the daemons may hear of the exit
+					// before the test has reaped the process.
 					t0 := time.Now()
+					endTracked(p)
 					r.quorum = append(r.quorum, since(t, da, "Quorum lost for tracked process proc", nq, t0, 10*time.Second))
 					r.failover = append(r.failover, since(t, db, "(VI_1) Entering MASTER STATE", nm, t0, 10*time.Second))
 					wait(t, "b with the VIP", 5*time.Second, func() bool { return b.HasAddr(processLabVIP) })
