@@ -361,8 +361,9 @@ func (w *Watcher) startPolling(ctx context.Context) {
 	}
 }
 
-// poll looks for new processes, and with full for every process's
-// program and name, and for the exits its pidfds missed.
+// poll looks for new processes and the ends of counted ones no pidfd
+// watches, and with full at every process's program and name; it
+// counts the exits its pidfds missed.
 func (w *Watcher) poll(ctx context.Context, full bool) {
 	pids, err := w.fs.pids()
 	if err != nil {
@@ -373,11 +374,18 @@ func (w *Watcher) poll(ctx context.Context, full bool) {
 	for _, pid := range pids {
 		seen[pid] = true
 		start, known := w.known[pid]
-		if known && !full {
+		// A counted process no pidfd watches is looked at every time.
+		watched := len(w.m.pids[pid]) == 0 || w.pidfds[pid] != nil
+		if known && !full && watched {
 			continue
 		}
 		p, ok := w.fs.Lookup(pid, w.m.cmdlineLen)
 		if !ok {
+			// Gone, or a zombie: it has ended.
+			if known {
+				delete(w.known, pid)
+				w.m.exit(pid)
+			}
 			continue
 		}
 		switch {
