@@ -48,14 +48,14 @@ func (fp fakeProc) remove(t *testing.T, pid int) {
 // counted, a child of a counted process counts as a fork (fork_delay), a
 // zombie or a vanished process is gone, a PID used again by another
 // program is an exit, and a process that executes the program comes in
-// at the full pass.
+// at the full pass unless it is young.
 func TestPoll(t *testing.T) {
 	fp := fakeProc(t.TempDir())
 	fp.set(t, fakePID, 1, "other", 100, "S")
 	s := Spec{Name: "p", Process: "prog", Quorum: 2, QuorumMax: math.MaxUint32, ForkDelay: time.Second}
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	w := &Watcher{cfg: Config{Log: log}, fs: procfs{root: string(fp)}, exited: make(chan int)}
+	w := &Watcher{cfg: Config{Log: log, PollInterval: DefaultPollInterval}, fs: procfs{root: string(fp)}, exited: make(chan int)}
 	w.m = newMonitor([]Spec{s}, w.fs, log)
 	timers := &fakeTimers{}
 	w.m.after = timers.after
@@ -67,6 +67,8 @@ func TestPoll(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w.startPolling(ctx)
+	// Past the young age of the processes there.
+	w.polls = w.youngFor
 	expect := func(what string, count uint32, want ...change) {
 		t.Helper()
 		if got := w.m.tracked[0].count; got != count {
@@ -78,11 +80,11 @@ func TestPoll(t *testing.T) {
 	}
 
 	fp.set(t, fakePID+1, 1, "prog", 200, "S")
-	w.poll(ctx, false)
+	w.poll(ctx)
 	expect("one prog", 1)
 	// Its child: a fork, which waits fork_delay.
 	fp.set(t, fakePID+2, fakePID+1, "prog", 300, "S")
-	w.poll(ctx, false)
+	w.poll(ctx)
 	expect("a forked prog", 2)
 	if n := timers.fire(); n != 1 {
 		t.Fatalf("%d timers fired, want fork_delay's", n)
@@ -90,20 +92,35 @@ func TestPoll(t *testing.T) {
 	expect("fork_delay over", 2, change{"p", true})
 	// A zombie has gone.
 	fp.set(t, fakePID+2, fakePID+1, "prog", 300, "Z")
-	w.poll(ctx, true)
+	w.full(ctx)
 	expect("a zombie", 1, change{"p", true}, change{"p", false})
 	// The other process executes prog: seen at the full pass only.
 	fp.set(t, fakePID, 1, "prog", 100, "S")
-	w.poll(ctx, false)
+	w.poll(ctx)
 	expect("exec unseen yet", 1, change{"p", true}, change{"p", false})
-	w.poll(ctx, true)
+	w.full(ctx)
 	expect("exec seen", 2, change{"p", true}, change{"p", false}, change{"p", true})
 	// A PID used again, by another program, between two polls.
 	fp.set(t, fakePID+1, 1, "else", 400, "S")
-	w.poll(ctx, true)
+	w.full(ctx)
 	expect("PID used again", 1, change{"p", true}, change{"p", false}, change{"p", true}, change{"p", false})
 	// A process that vanishes.
 	fp.remove(t, fakePID)
-	w.poll(ctx, false)
+	w.poll(ctx)
 	expect("gone", 0, change{"p", true}, change{"p", false}, change{"p", true}, change{"p", false})
+	// A shell that comes, then executes prog: young, it is seen at the
+	// next poll.
+	changes = nil
+	fp.set(t, fakePID+3, 1, "sh", 500, "S")
+	w.poll(ctx)
+	fp.set(t, fakePID+3, 1, "prog", 500, "S")
+	w.poll(ctx)
+	expect("a young process executes prog", 1)
+}
+
+// full polls until a full pass, and once more.
+func (w *Watcher) full(ctx context.Context) {
+	for w.poll(ctx); w.polls%w.youngFor != 0; {
+		w.poll(ctx)
+	}
 }

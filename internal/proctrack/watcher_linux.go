@@ -56,12 +56,21 @@ type Watcher struct {
 
 	timers chan func()
 
-	// The poller's: the processes it has seen, by PID, with their start
-	// time; the pidfds of those counted, whose exits it hears at once;
-	// the exits heard.
-	known  map[int]uint64
-	pidfds map[int]*os.File
-	exited chan int
+	// The poller's: the processes it has seen, by PID; the pidfds of
+	// those counted, whose exits it hears at once; the exits heard; the
+	// polls so far, and for how many a process is young.
+	known    map[int]seenProc
+	pidfds   map[int]*os.File
+	exited   chan int
+	polls    int
+	youngFor int
+}
+
+// A seenProc is a process the poller has seen: its start time, telling a
+// PID used again, and the poll that first saw it.
+type seenProc struct {
+	start uint64
+	poll  int
 }
 
 // Start reads /proc for the definitions' processes, subscribes to the
@@ -192,7 +201,6 @@ func (w *Watcher) run(ctx context.Context) {
 		startPolling()
 	}
 	cpuSeq := make(map[uint32]uint32)
-	polls, fullEvery := 0, max(int(fullPollEvery/w.cfg.PollInterval), 1)
 	defer func() {
 		w.m.stop()
 		if w.conn != nil {
@@ -222,12 +230,14 @@ func (w *Watcher) run(ctx context.Context) {
 			}
 			if errors.Is(r.err, errOverflow) {
 				// Lost events: count again once things settle,
-				// as keepalived does.
-				if settle != nil {
-					settle.Stop()
+				// as keepalived does. keepalived puts the count
+				// off at each new loss, for ever under a lasting
+				// storm; here it comes a second after the first,
+				// with a buffer twice as large.
+				if settle == nil {
+					settle = time.NewTimer(overflowSettle)
+					settleC = settle.C
 				}
-				settle = time.NewTimer(overflowSettle)
-				settleC = settle.C
 				continue
 			}
 			if r.err != nil {
@@ -242,8 +252,15 @@ func (w *Watcher) run(ctx context.Context) {
 					}
 					continue
 				}
-				if last, ok := cpuSeq[ev.cpu]; ok && ev.seq != last+1 {
-					log.Infof("Missed %d messages on CPU %d", int64(ev.seq)-int64(last)-1, ev.cpu)
+				if last, ok := cpuSeq[ev.cpu]; ok && ev.seq != last+1 && settle == nil {
+					log.Infof("Missed %d messages on CPU %d", int64(ev.seq-last-1), ev.cpu)
+					// The kernel reports an overflow only once
+					// the socket's queue has emptied, which a
+					// busy system may put off: keepalived waits
+					// for it, here a gap in the sequence is
+					// enough to count again.
+					settle = time.NewTimer(overflowSettle)
+					settleC = settle.C
 				}
 				cpuSeq[ev.cpu] = ev.seq
 				w.handle(ev)
@@ -259,8 +276,7 @@ func (w *Watcher) run(ctx context.Context) {
 				log.Errorf("%v", err)
 			}
 		case <-tick:
-			polls++
-			w.poll(ctx, polls%fullEvery == 0)
+			w.poll(ctx)
 		case pid := <-w.exited:
 			if f := w.pidfds[pid]; f != nil {
 				f.Close()
@@ -341,14 +357,15 @@ func errnoOf(err error) int {
 // first view and watches their exits.
 func (w *Watcher) startPolling(ctx context.Context) {
 	w.polling.Store(true)
-	w.known = make(map[int]uint64)
+	w.youngFor = max(int(fullPollEvery/w.cfg.PollInterval), 1)
+	w.known = make(map[int]seenProc)
 	w.pidfds = make(map[int]*os.File)
 	procs, err := w.fs.List(0)
 	if err != nil {
 		w.cfg.Log.Errorf("%v", err)
 	}
 	for _, p := range procs {
-		w.known[p.PID] = p.Start
+		w.known[p.PID] = seenProc{start: p.Start, poll: w.polls}
 	}
 	for pid := range w.m.pids {
 		w.watchExit(ctx, pid)
@@ -361,10 +378,13 @@ func (w *Watcher) startPolling(ctx context.Context) {
 	}
 }
 
-// poll looks for new processes and the ends of counted ones no pidfd
-// watches, and with full at every process's program and name; it
-// counts the exits its pidfds missed.
-func (w *Watcher) poll(ctx context.Context, full bool) {
+// poll looks for new processes, at the programs and names of young ones
+// (a shell forks, then executes the program), and for the ends of
+// counted ones no pidfd watches; every youngFor polls, at every
+// process's program and name. It counts the exits its pidfds missed.
+func (w *Watcher) poll(ctx context.Context) {
+	w.polls++
+	full := w.polls%w.youngFor == 0
 	pids, err := w.fs.pids()
 	if err != nil {
 		w.cfg.Log.Errorf("%v", err)
@@ -373,10 +393,11 @@ func (w *Watcher) poll(ctx context.Context, full bool) {
 	seen := make(map[int]bool, len(pids))
 	for _, pid := range pids {
 		seen[pid] = true
-		start, known := w.known[pid]
+		sp, known := w.known[pid]
 		// A counted process no pidfd watches is looked at every time.
 		watched := len(w.m.pids[pid]) == 0 || w.pidfds[pid] != nil
-		if known && !full && watched {
+		young := w.polls-sp.poll < w.youngFor
+		if known && !full && watched && !young {
 			continue
 		}
 		p, ok := w.fs.Lookup(pid, w.m.cmdlineLen)
@@ -390,16 +411,16 @@ func (w *Watcher) poll(ctx context.Context, full bool) {
 		}
 		switch {
 		case !known:
-			w.known[pid] = p.Start
+			w.known[pid] = seenProc{start: p.Start, poll: w.polls}
 			// A child of a counted process counts as a fork, as the
 			// connector would tell it, then as what it executes.
 			if len(w.m.pids[p.PPID]) > 0 {
 				w.m.fork(p.PPID, pid)
 			}
-		case p.Start != start:
+		case p.Start != sp.start:
 			// The PID was used again between two polls.
 			w.m.exit(pid)
-			w.known[pid] = p.Start
+			w.known[pid] = seenProc{start: p.Start, poll: w.polls}
 		}
 		w.m.recheck(&p, true)
 		if len(w.m.pids[pid]) > 0 && w.pidfds[pid] == nil {
