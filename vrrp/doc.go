@@ -16,8 +16,9 @@
 // advertisements (Announcer, one set of sockets per interface shared by
 // its instances), and FAULT or priority changes from tracking: carrier
 // of interfaces (track_interface, netlink notifications), scripts
-// (track_script, run through a ScriptRunner) and files (track_file,
-// inotify).
+// (track_script, run through a ScriptRunner), files (track_file,
+// inotify) and processes (track_process, the kernel's process
+// connector, or /proc and pidfds where a network namespace has none).
 //
 // The protocol core (the codec, Instance, SyncGroup, drop reasons and
 // the reconfiguration logic) imports nothing Linux-specific: the

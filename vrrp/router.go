@@ -41,6 +41,9 @@ type NetConfig struct {
 	Firewall     bool
 	TrackScripts []TrackedScript // track_script
 	TrackFiles   []TrackedFile   // track_file
+	// TrackProcesses (track_process) are counted by one process
+	// monitor for all the router's instances.
+	TrackProcesses []TrackedProcess
 
 	// UseVMAC (use_vmac) puts the instance on a macvlan interface of
 	// Interface, named VMACName or vrrp.{VRID}, with the virtual router
@@ -85,6 +88,8 @@ type Router struct {
 	runner  ScriptRunner
 	scripts map[string]*scriptTracker
 	files   map[string]*fileTracker
+	// processes are the track_process trackers and their watcher.
+	processes processTrackers
 	// linkHook, if set, hears of every interface the kernel reports.
 	linkHook func(name string)
 
@@ -127,6 +132,7 @@ type member struct {
 	out          *Conn  // the VMAC's sending socket; nil with vmac_xmit_base
 	scripts      []memberScript
 	files        []memberFile
+	processes    []memberProcess
 }
 
 // closeOut closes the VMAC's own sending socket, if it has one: with
@@ -324,6 +330,9 @@ func (r *Router) plan(spec Spec, links *linkCache) (*plan, error) {
 			return nil, fmt.Errorf("vrrp instance %s: %w", cfg.Name, err)
 		}
 	}
+	if err := checkProcesses(cfg.Name, nc); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -359,6 +368,7 @@ func (r *Router) attachTrackers(m *member, nc NetConfig) {
 		}
 		m.files = append(m.files, memberFile{t: t, weight: tf.Weight, reverse: tf.Reverse})
 	}
+	r.attachProcesses(m, nc)
 }
 
 // startTrackers drops the trackers no instance uses any more and starts
@@ -386,6 +396,7 @@ func (r *Router) startTrackers() {
 			delete(r.files, name)
 		}
 	}
+	r.startProcesses()
 	if !r.running {
 		return
 	}
@@ -409,14 +420,9 @@ func (r *Router) scriptDone(t *scriptTracker, status int, err error) {
 	if r.scripts[t.script.Name] != t || !t.record(status, err, r.log) {
 		return
 	}
-	for _, m := range r.members {
-		for _, ms := range m.scripts {
-			if ms.t == t {
-				m.apply(r.carrier)
-				break
-			}
-		}
-	}
+	r.applyTracking(func(m *member) bool {
+		return slices.ContainsFunc(m.scripts, func(ms memberScript) bool { return ms.t == t })
+	})
 }
 
 func (r *Router) fileChanged(t *fileTracker, v int) {
@@ -426,12 +432,17 @@ func (r *Router) fileChanged(t *fileTracker, v int) {
 		return
 	}
 	t.value = v
+	r.applyTracking(func(m *member) bool {
+		return slices.ContainsFunc(m.files, func(mf memberFile) bool { return mf.t == t })
+	})
+}
+
+// applyTracking makes the members that tracks says track a changed
+// tracker take its new state.
+func (r *Router) applyTracking(tracks func(*member) bool) {
 	for _, m := range r.members {
-		for _, mf := range m.files {
-			if mf.t == t {
-				m.apply(r.carrier)
-				break
-			}
+		if tracks(m) {
+			m.apply(r.carrier)
 		}
 	}
 }
@@ -749,6 +760,7 @@ func (r *Router) shutdown(stopServing context.CancelFunc) error {
 	for _, t := range r.files {
 		t.close()
 	}
+	r.processes.close()
 	r.mu.Unlock()
 	// Outside the lock: a tracker may be waiting for it to report.
 	r.trackWG.Wait()
@@ -960,6 +972,10 @@ func (m *member) apply(carrier map[int]bool) {
 	}
 	for _, mf := range m.files {
 		f, o := fileEffect(mf.t.value, mf.weight, mf.reverse)
+		fault, offset = fault || f, offset+o
+	}
+	for _, mp := range m.processes {
+		f, o := mp.t.effect(mp.weight, mp.reverse)
 		fault, offset = fault || f, offset+o
 	}
 	m.inst.SetPriorityOffset(offset)

@@ -36,6 +36,14 @@ type trackedFile struct {
 	weight int
 }
 
+// trackedProcess is a vrrp_track_process ready for the router, with its
+// own weight and reverse, which a track_process entry may override.
+type trackedProcess struct {
+	process *vrrp.TrackProcess
+	weight  int
+	reverse bool
+}
+
 // planner builds a plan: the trackers and scripts are built once and
 // shared by the instances that name them.
 type planner struct {
@@ -45,6 +53,8 @@ type planner struct {
 	user    *notify.Credential
 	scripts map[string]*trackedScript
 	files   map[string]*trackedFile
+	procs   map[string]*trackedProcess
+	warned  map[string]bool // the sync groups' process weights cleared, as "group\x00process"
 	inGroup map[string]*config.SyncGroup
 }
 
@@ -56,9 +66,11 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 		sec:     &notify.Security{Enabled: cfg.Global.EnableScriptSecurity, Log: l.log},
 		user:    l.hub.ScriptUser(),
 		files:   make(map[string]*trackedFile),
+		warned:  make(map[string]bool),
 		inGroup: make(map[string]*config.SyncGroup),
 	}
 	pl.scripts = pl.trackScripts()
+	pl.procs = trackProcesses(cfg.TrackProcesses)
 	for i := range cfg.TrackFiles {
 		f := &cfg.TrackFiles[i]
 		pl.files[f.Name] = &trackedFile{
@@ -183,8 +195,16 @@ func (pl *planner) track(nc *vrrp.NetConfig, ci *config.Instance) {
 			nc.TrackFiles = append(nc.TrackFiles, tf.entry(t, weight))
 		}
 	}
+	// keepalived 2.2.7 keeps the weights of a sync group member's own
+	// track_process, unlike those of its scripts and files.
+	for _, t := range ci.Tracking.Processes {
+		if tp := pl.procs[t.Name]; tp != nil {
+			nc.TrackProcesses = append(nc.TrackProcesses, tp.entry(t))
+		}
+	}
 	if g != nil {
 		pl.groupTracking(nc, g)
+		pl.groupProcesses(nc, ci.Name, g)
 	}
 }
 
@@ -248,6 +268,75 @@ func (pl *planner) groupTracking(nc *vrrp.NetConfig, g *config.SyncGroup) {
 		}
 		nc.TrackFiles = append(nc.TrackFiles, tf.entry(t, weight))
 	}
+}
+
+// groupProcesses adds a sync group's track_process entries to one of its
+// members as keepalived's sync_group_tracking_init and
+// add_vrrp_to_track_process do: with no weight when a member is address
+// owner, and, for a process the member tracks itself, the group's
+// weight unless the member's is 0, the member's reverse staying.
+func (pl *planner) groupProcesses(nc *vrrp.NetConfig, member string, g *config.SyncGroup) {
+	owner := slices.ContainsFunc(pl.cfg.Instances, func(in config.Instance) bool {
+		return in.Priority == 255 && slices.Contains(g.Group, in.Name)
+	})
+	for _, t := range g.Tracking.Processes {
+		tp := pl.procs[t.Name]
+		if tp == nil {
+			continue
+		}
+		e := tp.entry(t)
+		if owner && e.Weight != 0 {
+			if k := g.Name + "\x00" + t.Name; !pl.warned[k] {
+				pl.warned[k] = true
+				pl.l.log.Errorf("(%s) Cannot have weighted track process '%s' with member having priority %d - setting weight 0", g.Name, t.Name, vrrp.PriorityOwner)
+			}
+			e.Weight = 0
+		}
+		k := slices.IndexFunc(nc.TrackProcesses, func(x vrrp.TrackedProcess) bool { return x.Process == tp.process })
+		if k < 0 {
+			nc.TrackProcesses = append(nc.TrackProcesses, e)
+			continue
+		}
+		pl.l.log.Infof("(%s) track_process %s is configured on VRRP instance and sync group. Remove vrrp instance config", member, t.Name)
+		if nc.TrackProcesses[k].Weight != 0 {
+			nc.TrackProcesses[k].Weight = e.Weight
+		}
+	}
+}
+
+// entry is a track_process line's use of the process: its weight unless
+// the line sets one, reversed when either says so.
+func (tp *trackedProcess) entry(t config.Track) vrrp.TrackedProcess {
+	w := tp.weight
+	if t.HasWeight {
+		w = t.Weight
+	}
+	return vrrp.TrackedProcess{Process: tp.process, Weight: w, Reverse: t.Reverse || tp.reverse}
+}
+
+// paramMatch maps the configuration's param_match to the router's.
+func paramMatch(m config.ParamMatch) vrrp.ParamMatch {
+	// In the order of vrrp's constants.
+	modes := [...]config.ParamMatch{config.ParamMatchNone, config.ParamMatchExact, config.ParamMatchPartial, config.ParamMatchInitial}
+	return vrrp.ParamMatch(max(slices.Index(modes[:], m), 0))
+}
+
+// trackProcesses builds the vrrp_track_processes.
+func trackProcesses(cps []config.TrackProcess) map[string]*trackedProcess {
+	out := make(map[string]*trackedProcess, len(cps))
+	for i := range cps {
+		cp := &cps[i]
+		out[cp.Name] = &trackedProcess{
+			process: &vrrp.TrackProcess{
+				Name: cp.Name, Process: cp.Process, Params: cp.Params, ParamMatch: paramMatch(cp.ParamMatch),
+				FullCommand: cp.FullCommand, Quorum: cp.Quorum, QuorumMax: cp.QuorumMax,
+				TerminateDelay: cp.TerminateDelay, ForkDelay: cp.ForkDelay,
+			},
+			weight:  cp.Weight,
+			reverse: cp.Reverse,
+		}
+	}
+	return out
 }
 
 // trackScripts builds the vrrp_scripts. One that script security refuses,
