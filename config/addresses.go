@@ -170,15 +170,14 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 }
 
 // routes reads the lines of a virtual_routes or static_routes block.
-// Routes of an instance are tracked unless they say no_track, which
-// needs an interface.
+// Routes are tracked unless they say no_track, which needs an interface.
 func (p *parser) routes(lines []*node, list []Route, vrrp bool) []Route {
 	for _, n := range lines {
 		r, ok := p.route(n)
 		if !ok {
 			continue
 		}
-		if vrrp && r.Dev == "" && !r.NoTrack {
+		if r.Dev == "" && !r.NoTrack {
 			p.errorf(n.pos, "Warning - cannot track route %s with no interface specified, not tracking", r.To)
 			r.NoTrack = true
 		}
@@ -382,6 +381,7 @@ func (p *parser) rule(n *node) (Rule, bool) {
 	// acted is whether the rule has its action yet: a table, goto, nop,
 	// blackhole, unreachable, prohibit or l3mdev.
 	acted := false
+	protoSet := false
 	act := func(keyword string) bool {
 		if acted {
 			// keepalived names l3mdev only where it checks an action word.
@@ -507,8 +507,19 @@ func (p *parser) rule(n *node) (Rule, bool) {
 			}
 			r.Action, r.Goto = RuleGoto, int(v)
 			i++
+		case "protocol":
+			if !needValue() {
+				return Rule{}, false
+			}
+			i++
+			v, err := strconv.ParseUint(w[i], 10, 8)
+			if err != nil {
+				p.errorf(n.pos, "Invalid protocol %s", w[i])
+				continue
+			}
+			r.Protocol, protoSet = uint8(v), true
 		case "tos", "dsfield", "uidrange", "ipproto", "sport", "dport",
-			"realms", "suppress_prefixlength", "suppress_ifgroup", "l3mdev", "protocol", "track_group":
+			"realms", "suppress_prefixlength", "suppress_ifgroup", "l3mdev", "track_group":
 			if !needValue() {
 				return Rule{}, false
 			}
@@ -536,6 +547,13 @@ func (p *parser) rule(n *node) (Rule, bool) {
 	if !acted {
 		p.errorf(n.pos, "No action specified for rule - ignoring")
 		return Rule{}, false
+	}
+	if !r.NoTrack {
+		// A tracked rule is known by keepalived's protocol.
+		if protoSet && r.Protocol != uint8(RouteProtocolKeepalived) {
+			p.errorf(n.pos, "Rule cannot be tracked if protocol is not RTPROT_KEEPALIVED(%d), resetting protocol", RouteProtocolKeepalived)
+		}
+		r.Protocol = uint8(RouteProtocolKeepalived)
 	}
 	p.unappliedOptions(n.pos, "rule", r.Options)
 	return r, true

@@ -219,8 +219,10 @@ type Rule struct {
 	Oif      string       `json:"oif,omitempty"`    // oif
 	Invert   bool         `json:"not,omitempty"`    // not
 	IPv6     bool         `json:"inet6,omitempty"`  // inet6: a rule of neither from nor to
-	NoTrack  bool         `json:"no_track,omitempty"`
-	Options  []string     `json:"options,omitempty"`
+	// Protocol is the rule's protocol: keepalived's for a tracked rule.
+	Protocol uint8    `json:"protocol,omitempty"`
+	NoTrack  bool     `json:"no_track,omitempty"`
+	Options  []string `json:"options,omitempty"`
 }
 
 // Fwmark is a rule's fwmark: a mark, and the mask that HasMask says was

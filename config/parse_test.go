@@ -441,7 +441,7 @@ static_ipaddress {
 }
 static_routes {
     src 192.168.1.1 10.9.0.0/16 via 192.168.1.254 dev eth0 table 100 metric 5 onlink
-    blackhole 10.10.0.0/16
+    blackhole 10.10.0.0/16 no_track
 }
 static_rules {
     from 10.0.0.0/8 table 100 priority 100

@@ -810,6 +810,9 @@ func ruleText(r Rule) string {
 	if r.Oif != "" {
 		words = append(words, "oif", r.Oif)
 	}
+	if r.Protocol != 0 && (r.NoTrack || r.Protocol != uint8(RouteProtocolKeepalived)) {
+		words = append(words, "protocol", strconv.Itoa(int(r.Protocol)))
+	}
 	switch r.Action {
 	case RuleToTable:
 	case RuleGoto:

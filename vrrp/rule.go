@@ -66,8 +66,8 @@ type Rule struct {
 	Protocol uint8
 }
 
-// v6 reports whether the rule is an IPv6 one.
-func (ru Rule) v6() bool {
+// Is6 reports whether the rule is an IPv6 one.
+func (ru Rule) Is6() bool {
 	switch {
 	case ru.From.IsValid():
 		return ru.From.Addr().Is6()
@@ -77,30 +77,28 @@ func (ru Rule) v6() bool {
 	return ru.IPv6
 }
 
-// String returns the rule as ip-rule(8) would show it.
+// String returns the rule as keepalived's format_iprule writes it.
 func (ru Rule) String() string {
 	var b strings.Builder
-	if ru.v6() {
+	if ru.IPv6 && !ru.From.IsValid() && !ru.To.IsValid() {
 		b.WriteString("inet6 ")
 	}
-	b.WriteString("pref " + strconv.Itoa(ru.Priority))
 	if ru.Invert {
-		b.WriteString(" not")
+		b.WriteString("not ")
 	}
 	if ru.From.IsValid() {
-		b.WriteString(" from " + ru.From.String())
+		b.WriteString("from " + prefixText(ru.From))
 	} else {
-		b.WriteString(" from all")
+		b.WriteString("from all")
 	}
 	if ru.To.IsValid() {
-		b.WriteString(" to " + ru.To.String())
+		b.WriteString(" to " + prefixText(ru.To))
 	}
-	if ru.Tos != 0 {
-		b.WriteString(" tos " + strconv.Itoa(int(ru.Tos)))
-	}
+	b.WriteString(" priority " + strconv.Itoa(ru.Priority))
+	b.WriteString(" tos 0x" + strconv.FormatUint(uint64(ru.Tos), 16))
 	if ru.HasFwmark {
 		b.WriteString(" fwmark 0x" + strconv.FormatUint(uint64(ru.Fwmark), 16))
-		if ru.HasFwMask {
+		if ru.HasFwMask && ru.FwMask != 0xffffffff {
 			b.WriteString("/0x" + strconv.FormatUint(uint64(ru.FwMask), 16))
 		}
 	}
@@ -109,6 +107,9 @@ func (ru Rule) String() string {
 	}
 	if ru.Oif != "" {
 		b.WriteString(" oif " + ru.Oif)
+	}
+	if ru.Protocol != 0 {
+		b.WriteString(" protocol " + strconv.Itoa(int(ru.Protocol)))
 	}
 	switch ru.Action {
 	case RuleToTable:
@@ -119,11 +120,19 @@ func (ru Rule) String() string {
 		b.WriteString(" lookup " + strconv.Itoa(t))
 	case RuleGoto:
 		b.WriteString(" goto " + strconv.Itoa(ru.Goto))
+	case RuleNop:
+		b.WriteString(" nop")
 	default:
-		b.WriteString(" " + ru.Action.String())
-	}
-	if ru.Protocol != 0 {
-		b.WriteString(" proto " + strconv.Itoa(int(ru.Protocol)))
+		b.WriteString(" type " + ru.Action.String())
 	}
 	return b.String()
+}
+
+// prefixText is p as keepalived's ipaddresstos writes it: no length for a
+// host address.
+func prefixText(p netip.Prefix) string {
+	if p.Bits() == p.Addr().BitLen() {
+		return p.Addr().String()
+	}
+	return p.String()
 }

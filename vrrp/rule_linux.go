@@ -54,7 +54,7 @@ func (s *RuleSet) Remove() error {
 func netlinkRule(ru Rule) *netlink.Rule {
 	r := netlink.NewRule()
 	r.Family = unix.AF_INET
-	if ru.v6() {
+	if ru.Is6() {
 		r.Family = unix.AF_INET6
 	}
 	r.Priority = ru.Priority

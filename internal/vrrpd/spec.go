@@ -145,7 +145,7 @@ func vrrpRoute(r config.Route) vrrp.Route {
 // kernel's number, as vrrp.Rule's is.
 func vrrpRule(r config.Rule) vrrp.Rule {
 	vr := vrrp.Rule{IPv6: r.IPv6, From: r.From, To: r.To, Priority: r.Priority, Table: int(r.Table),
-		Goto: r.Goto, Iif: r.Iif, Oif: r.Oif, Invert: r.Invert}
+		Goto: r.Goto, Iif: r.Iif, Oif: r.Oif, Invert: r.Invert, Protocol: r.Protocol}
 	if m := r.Fwmark; m != nil {
 		vr.HasFwmark, vr.Fwmark, vr.HasFwMask, vr.FwMask = true, m.Mark, m.HasMask, m.Mask
 	}
