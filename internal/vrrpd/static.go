@@ -1,6 +1,7 @@
 package vrrpd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -285,8 +286,8 @@ func addressText(v vrrp.VIP) string {
 	return b.String()
 }
 
-// routeText is a static route as keepalived's format_iproute writes it,
-// for the options the daemon installs.
+// routeText is a restored static route as keepalived's format_iproute
+// writes it, for the options the daemon installs.
 func routeText(rt vrrp.Route) string {
 	var b strings.Builder
 	b.WriteString("prepend ")
@@ -310,9 +311,9 @@ func routeText(rt vrrp.Route) string {
 	if rt.Table != 0 && rt.Table != 254 {
 		b.WriteString(" table " + strconv.Itoa(rt.Table))
 	}
-	if rt.Protocol != 0 {
-		b.WriteString(" proto " + strconv.Itoa(int(rt.Protocol)))
-	}
+	// Only tracked routes are restored, and keepalived gives them its
+	// protocol.
+	b.WriteString(" proto " + strconv.Itoa(int(cmp.Or(rt.Protocol, vrrp.RouteProtocol))))
 	if rt.Scope != vrrp.ScopeUniverse {
 		b.WriteString(" scope " + strconv.Itoa(int(rt.Scope)))
 	}
