@@ -178,18 +178,18 @@ func (s *statics) reload(cfg *config.Config) {
 		return
 	}
 	gone := staticSet{
-		addrs:  missingVIPs(old.addrs, next.addrs),
-		routes: missingBy(old.routes, next.routes),
-		rules:  missingBy(old.rules, next.rules),
+		addrs:  missingFrom(old.addrs, next.addrs),
+		routes: missingFrom(old.routes, next.routes),
+		rules:  missingFrom(old.rules, next.rules),
 	}
 	added := staticSet{
-		addrs:  missingVIPs(next.addrs, old.addrs),
-		routes: missingBy(next.routes, old.routes),
-		rules:  missingBy(next.rules, old.rules),
+		addrs:  missingFrom(next.addrs, old.addrs),
+		routes: missingFrom(next.routes, old.routes),
+		rules:  missingFrom(next.rules, old.rules),
 	}
 	s.logErr(s.remove(gone))
 	s.logErr(s.add(added))
-	// Which families are watched may have changed.
+	// What is watched may have changed: the watch starts again.
 	s.mu.Lock()
 	stop := s.stopWatch
 	s.stopWatch = nil
@@ -197,28 +197,13 @@ func (s *statics) reload(cfg *config.Config) {
 	if stop != nil {
 		stop()
 		s.watching.Wait()
-		s.watch(ctx)
 	}
+	s.watch(ctx)
 }
 
-func missingVIPs(a, b []vrrp.VIP) []vrrp.VIP {
-	var out []vrrp.VIP
-	for _, v := range a {
-		if !slices.Contains(b, v) {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func missingBy[T comparable](a, b []T) []T {
-	var out []T
-	for _, v := range a {
-		if !slices.Contains(b, v) {
-			out = append(out, v)
-		}
-	}
-	return out
+// missingFrom returns the elements of a that b lacks.
+func missingFrom[T comparable](a, b []T) []T {
+	return slices.DeleteFunc(slices.Clone(a), func(v T) bool { return slices.Contains(b, v) })
 }
 
 // add installs set's addresses, routes and rules, in that order.
