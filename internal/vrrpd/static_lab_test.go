@@ -3,9 +3,12 @@ package vrrpd_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -469,5 +472,78 @@ func TestStaticLeftoversCleaned(t *testing.T) {
 	left := kernelEntries(t, h)
 	if extra, gone := diffLines(left, baseline), diffLines(baseline, left); len(extra) > 0 || len(gone) > 0 {
 		t.Errorf("after SIGTERM, left:\n%s\nremoved:\n%s", strings.Join(extra, "\n"), strings.Join(gone, "\n"))
+	}
+}
+
+// reloadConfs are a configuration and the one a reload brings: one static
+// entry of each kind goes, one stays, one comes.
+var reloadConfs = [2]string{`static_ipaddress {
+	10.80.8.1/24 dev eth0
+	10.80.9.1/24 dev eth0
+}
+static_routes {
+	10.110.0.0/16 via 10.80.0.254 dev eth0 table 100
+	10.111.0.0/16 via 10.80.0.254 dev eth0 table 100
+}
+static_rules {
+	from 10.80.8.0/24 table 100 priority 600
+	from 10.80.9.0/24 table 100 priority 601
+}
+` + staticInstance(""), `static_ipaddress {
+	10.80.9.1/24 dev eth0
+	10.80.10.1/24 dev eth0
+}
+static_routes {
+	10.111.0.0/16 via 10.80.0.254 dev eth0 table 100
+	10.112.0.0/16 via 10.80.0.254 dev eth0 table 100
+}
+static_rules {
+	from 10.80.9.0/24 table 100 priority 601
+	from 10.80.10.0/24 table 100 priority 602
+}
+` + staticInstance("")}
+
+// TestStaticReloadAsKeepalived reloads a configuration whose static
+// entries change under keepalived and under gokeepalived: both leave the
+// same entries after the reload, and none after SIGTERM.
+func TestStaticReloadAsKeepalived(t *testing.T) {
+	gone := []string{`"local":"10.80.8.1"`, `"dst":"10.110.0.0/16"`, `"priority":600`}
+	kept := []string{`"local":"10.80.9.1"`, `"dst":"10.111.0.0/16"`, `"priority":601`}
+	added := []string{`"local":"10.80.10.1"`, `"dst":"10.112.0.0/16"`, `"priority":602`}
+	after := map[string][]string{}
+	for _, dm := range daemons {
+		lab := nettest.NewLab(t)
+		h := lab.AddHost("m", "10.80.0.1/24")
+		baseline := kernelEntries(t, h)
+		d := dm.start(t, h, reloadConfs[0])
+		if !d.WaitOutput("Entering MASTER STATE", 15*time.Second) {
+			t.Fatalf("%s: no MASTER:\n%s", dm.name, d.Output())
+		}
+		settled(t, h, slices.Concat(gone, kept))
+		if err := os.WriteFile(filepath.Join(d.Dir, "keepalived.conf"), []byte(reloadConfs[1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		now := settled(t, h, slices.Concat(kept, added))
+		all := strings.Join(now, "\n")
+		for _, m := range gone {
+			if strings.Contains(all, m) {
+				t.Errorf("%s: %s stays after the reload", dm.name, m)
+			}
+		}
+		after[dm.name] = now
+		if err := d.Stop(t, 10*time.Second); err != nil {
+			t.Fatalf("%s: %v", dm.name, err)
+		}
+		left := kernelEntries(t, h)
+		if extra, gone := diffLines(left, baseline), diffLines(baseline, left); len(extra) > 0 || len(gone) > 0 {
+			t.Errorf("%s: after SIGTERM, left:\n%s\nremoved:\n%s", dm.name, strings.Join(extra, "\n"), strings.Join(gone, "\n"))
+		}
+	}
+	if ka, ours := after["keepalived"], after["gokeepalived"]; !slices.Equal(ka, ours) {
+		t.Errorf("after the reload, keepalived only:\n%s\ngokeepalived only:\n%s",
+			strings.Join(diffLines(ka, ours), "\n"), strings.Join(diffLines(ours, ka), "\n"))
 	}
 }
