@@ -409,6 +409,11 @@ func (p *parser) rule(n *node) (Rule, bool) {
 				return Rule{}, false
 			}
 			var pfx netip.Prefix
+			if (w[i+1] == "all" || w[i+1] == "default" || w[i+1] == "any") && r.IPv6 {
+				// keepalived's "all" is an IPv4 address.
+				p.errorf(n.pos, "rule specification has mixed IPv4 and IPv6")
+				return Rule{}, false
+			}
 			if w[i+1] != "all" && w[i+1] != "default" && w[i+1] != "any" {
 				var ok bool
 				if pfx, ok = p.ipPrefix(n.pos, w[i+1]); !ok {
@@ -470,9 +475,11 @@ func (p *parser) rule(n *node) (Rule, bool) {
 			r.Invert = true
 		case "invert":
 			r.Options = append(r.Options, w[i])
-		case "inet6":
-			r.IPv6 = true
-		case "inet":
+		case "inet6", "inet":
+			// keepalived's alloc_rule steps over the word after
+			// inet6 or inet as well.
+			r.IPv6 = w[i] == "inet6"
+			i++
 		case "iif", "dev", "oif":
 			if !needValue() {
 				return Rule{}, false

@@ -46,13 +46,19 @@ func TestUnappliedLineOptions(t *testing.T) {
 // TestParseRuleSelectors checks the typed rule selectors the daemon
 // installs.
 func TestParseRuleSelectors(t *testing.T) {
-	cfg, diags := parseText(t, "static_rules {\ninet6 not fwmark 0x10/0xff dev eth0 oif eth1 priority 7 goto 9\nfrom 10.0.0.0/8 fwmark 12 lookup 100 priority 8\n}\n")
+	cfg, diags := parseText(t, "static_rules {\ninet6 inet6 not fwmark 0x10/0xff dev eth0 oif eth1 priority 7 goto 9\nfrom 10.0.0.0/8 fwmark 12 lookup 100 priority 8\n}\n")
 	if len(diags) != 0 {
 		t.Fatalf("diagnostics: %q", diags)
 	}
 	r := cfg.StaticRules
 	if len(r) != 2 {
 		t.Fatalf("rules: %+v", r)
+	}
+	// keepalived steps over the word after inet6, and takes "all" for
+	// IPv4.
+	_, diags = parseText(t, "static_rules {\ninet6 fwmark 3 lookup 5 priority 7\ninet6 inet6 from all lookup 5 priority 8\n}\n")
+	if want := []string{"2: error: Invalid rule action 3", "3: error: rule specification has mixed IPv4 and IPv6"}; !slices.Equal(diags, want) {
+		t.Errorf("diagnostics: %q, want %q", diags, want)
 	}
 	if !r[0].IPv6 || !r[0].Invert || r[0].Fwmark == nil || *r[0].Fwmark != (Fwmark{Mark: 0x10, Mask: 0xff, HasMask: true}) ||
 		r[0].Iif != "eth0" || r[0].Oif != "eth1" || r[0].Action != RuleGoto || r[0].Goto != 9 || r[0].Priority != 7 {

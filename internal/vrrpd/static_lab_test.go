@@ -136,7 +136,8 @@ func settled(t *testing.T, h *nettest.Host, markers []string) []string {
 type staticCase struct {
 	name string
 	conf string
-	// setup prepares the host: interfaces the configuration names.
+	// setup prepares the host: interfaces the configuration names
+	// (a veth pair: the lab's kernel may lack dummy interfaces).
 	setup [][]string
 	// markers are substrings of kernelEntries lines that show the
 	// configuration installed.
@@ -157,8 +158,9 @@ var staticCases = []staticCase{
 	2001:db8:80::1/64 dev eth0
 }
 ` + staticInstance(""),
-		setup:   [][]string{{"ip", "link", "add", "dum0", "type", "dummy"}, {"ip", "link", "set", "dum0", "up"}},
-		markers: []string{`"local":"10.80.1.1"`, `"local":"10.80.2.1"`, `"local":"10.80.3.1"`, `"local":"192.0.2.7"`, `"local":"2001:db8:80::1"`},
+		setup: [][]string{{"ip", "link", "add", "dum0", "type", "veth", "peer", "name", "dum1"},
+			{"ip", "link", "set", "dum0", "up"}, {"ip", "link", "set", "dum1", "up"}},
+		markers: []string{`local="10.80.1.1"`, `local="10.80.2.1"`, `local="10.80.3.1"`, `local="192.0.2.7"`, `local="2001:db8:80::1"`},
 	},
 	{
 		name: "static IPv6 host address",
@@ -166,9 +168,9 @@ var staticCases = []staticCase{
 	2001:db8:81::5/128 dev eth0
 }
 ` + staticInstance(""),
-		markers: []string{`"local":"2001:db8:81::5"`},
+		markers: []string{`local="2001:db8:81::5"`},
 		differ: map[string]string{
-			`"local":"2001:db8:81::5"`: "keepalived deprecates an IPv6 /128 address given no preferred_lft (preferred_lft 0); " +
+			`local="2001:db8:81::5"`: "keepalived deprecates an IPv6 /128 address given no preferred_lft (preferred_lft 0); " +
 				"gokeepalived's addresses do not carry preferred_lft",
 		},
 	},
@@ -184,8 +186,8 @@ var staticCases = []staticCase{
 	local 10.86.0.1/32 dev eth0 table local scope host
 }
 ` + staticInstance(""),
-		markers: []string{`"dst":"10.81.0.0/16"`, `"dst":"10.82.0.0/16"`, `"dst":"10.83.0.0/16"`, `"table":"300"`,
-			`"dst":"10.84.0.0/16"`, `"dst":"10.85.0.0/16"`, `"dst":"10.86.0.1"`},
+		markers: []string{`dst="10.81.0.0/16"`, `dst="10.82.0.0/16"`, `dst="10.83.0.0/16"`, `table="300"`,
+			`dst="10.84.0.0/16"`, `dst="10.85.0.0/16"`, `dst="10.86.0.1"`},
 	},
 	{
 		name: "routes with proto metric onlink src",
@@ -204,8 +206,8 @@ static_routes {
 		10.91.0.0/16 dev eth0 src 10.80.0.100 protocol 5 no_track
 		10.92.0.0/16 via 192.0.2.9 dev eth0 onlink
 	}`),
-		markers: []string{`"dst":"10.87.0.0/16"`, `"dst":"10.88.0.0/16"`, `"dst":"10.89.0.0/16"`, `"dst":"2001:db8:89::/48"`,
-			`"dst":"2001:db8:8a::/48"`, `"dst":"10.90.0.0/16"`, `"dst":"10.91.0.0/16"`, `"dst":"10.92.0.0/16"`},
+		markers: []string{`dst="10.87.0.0/16"`, `dst="10.88.0.0/16"`, `dst="10.89.0.0/16"`, `dst="2001:db8:89::/48"`,
+			`dst="2001:db8:8a::/48"`, `dst="10.90.0.0/16"`, `dst="10.91.0.0/16"`, `dst="10.92.0.0/16"`},
 	},
 	{
 		name: "rules with priorities fwmark iif",
@@ -221,11 +223,11 @@ static_routes {
 	to 10.96.0.0/16 unreachable priority 109
 	from all nop priority 110
 	from 2001:db8:80::/64 table 100 priority 106
-	inet6 fwmark 0x3 table 300 priority 111
+	inet6 inet6 fwmark 0x3 table 300 priority 111
 }
 ` + staticInstance(""),
-		markers: []string{`"priority":100`, `"priority":101`, `"priority":102`, `"priority":103`, `"priority":104`,
-			`"priority":105`, `"priority":106`, `"priority":107`, `"priority":108`, `"priority":109`, `"priority":110`, `"priority":111`},
+		markers: []string{`priority=100 `, `priority=101 `, `priority=102 `, `priority=103 `, `priority=104 `,
+			`priority=105 `, `priority=106 `, `priority=107 `, `priority=108 `, `priority=109 `, `priority=110 `, `priority=111 `},
 	},
 	{
 		name: "virtual rules with a master",
@@ -236,9 +238,9 @@ static_routes {
 		from 10.80.0.100 table 100 priority 200
 		to 10.97.0.0/16 fwmark 3 table 100 priority 201
 		iif eth0 oif eth0 lookup 100 priority 202 no_track
-		inet6 from all lookup 100 priority 203
+		from 2001:db8:80::/64 lookup 100 priority 203
 	}`),
-		markers: []string{`"priority":200`, `"priority":201`, `"priority":202`, `"priority":203`, `"dst":"10.97.0.0/16"`},
+		markers: []string{`priority=200 `, `priority=201 `, `priority=202 `, `priority=203 `, `dst="10.97.0.0/16"`},
 	},
 	{
 		name: "static and virtual together",
@@ -257,7 +259,7 @@ static_rules {
 	virtual_rules {
 		from 10.80.0.100 table 150 priority 301
 	}`),
-		markers: []string{`"local":"10.80.5.1"`, `"dst":"10.98.0.0/16"`, `"dst":"10.99.0.0/16"`, `"priority":300`, `"priority":301`},
+		markers: []string{`local="10.80.5.1"`, `dst="10.98.0.0/16"`, `dst="10.99.0.0/16"`, `priority=300 `, `priority=301 `},
 	},
 	{
 		name: "IPv6 routes and rules",
@@ -275,8 +277,8 @@ static_rules {
 	to 2001:db8:93::/48 table 100 priority 401 no_track
 }
 ` + staticInstance(""),
-		markers: []string{`"local":"2001:db8:90::1"`, `"local":"fd00:90::1"`, `"dst":"2001:db8:91::/48"`, `"dst":"2001:db8:92::/48"`,
-			`"dst":"2001:db8:93::/48"`, `"priority":400`, `"priority":401`},
+		markers: []string{`local="2001:db8:90::1"`, `local="fd00:90::1"`, `dst="2001:db8:91::/48"`, `dst="2001:db8:92::/48"`,
+			`dst="2001:db8:93::/48"`, `priority=400 `, `priority=401 `},
 	},
 }
 
@@ -384,15 +386,15 @@ var restoreProbes = []struct {
 	del  []string
 	mark string
 }{
-	{"address", []string{"ip", "addr", "del", "10.80.6.1/24", "dev", "eth0"}, `"local":"10.80.6.1"`},
-	{"no_track address", []string{"ip", "addr", "del", "10.80.7.1/24", "dev", "eth0"}, `"local":"10.80.7.1"`},
-	{"IPv6 address", []string{"ip", "addr", "del", "2001:db8:a0::1/64", "dev", "eth0"}, `"local":"2001:db8:a0::1"`},
-	{"route", []string{"ip", "route", "del", "10.100.0.0/16", "table", "100"}, `"dst":"10.100.0.0/16"`},
-	{"no_track route", []string{"ip", "route", "del", "10.101.0.0/16", "table", "100"}, `"dst":"10.101.0.0/16"`},
-	{"IPv6 route", []string{"ip", "-6", "route", "del", "2001:db8:a1::/48", "table", "100"}, `"dst":"2001:db8:a1::/48"`},
-	{"rule", []string{"ip", "rule", "del", "priority", "500"}, `"priority":500`},
-	{"no_track rule", []string{"ip", "rule", "del", "priority", "501"}, `"priority":501`},
-	{"IPv6 rule", []string{"ip", "-6", "rule", "del", "priority", "502"}, `"priority":502`},
+	{"address", []string{"ip", "addr", "del", "10.80.6.1/24", "dev", "eth0"}, `local="10.80.6.1"`},
+	{"no_track address", []string{"ip", "addr", "del", "10.80.7.1/24", "dev", "eth0"}, `local="10.80.7.1"`},
+	{"IPv6 address", []string{"ip", "addr", "del", "2001:db8:a0::1/64", "dev", "eth0"}, `local="2001:db8:a0::1"`},
+	{"route", []string{"ip", "route", "del", "10.100.0.0/16", "table", "100"}, `dst="10.100.0.0/16"`},
+	{"no_track route", []string{"ip", "route", "del", "10.101.0.0/16", "table", "100"}, `dst="10.101.0.0/16"`},
+	{"IPv6 route", []string{"ip", "-6", "route", "del", "2001:db8:a1::/48", "table", "100"}, `dst="2001:db8:a1::/48"`},
+	{"rule", []string{"ip", "rule", "del", "priority", "500"}, `priority=500 `},
+	{"no_track rule", []string{"ip", "rule", "del", "priority", "501"}, `priority=501 `},
+	{"IPv6 rule", []string{"ip", "-6", "rule", "del", "priority", "502"}, `priority=502 `},
 }
 
 // TestStaticRestoredAsKeepalived deletes static entries by hand under
@@ -448,7 +450,7 @@ func TestStaticLeftoversCleaned(t *testing.T) {
 	lab := nettest.NewLab(t)
 	h := lab.AddHost("m", "10.80.0.1/24")
 	baseline := kernelEntries(t, h)
-	marks := []string{`"local":"10.80.6.1"`, `"dst":"10.100.0.0/16"`, `"dst":"10.102.0.0/16"`, `"priority":500`, `"priority":503`}
+	marks := []string{`local="10.80.6.1"`, `dst="10.100.0.0/16"`, `dst="10.102.0.0/16"`, `priority=500 `, `priority=503 `}
 	d := startGokeepalived(t, h, restoreConf)
 	if !d.WaitOutput("Entering MASTER STATE", 15*time.Second) {
 		t.Fatalf("no MASTER:\n%s", d.Output())
@@ -507,9 +509,9 @@ static_rules {
 // entries change under keepalived and under gokeepalived: both leave the
 // same entries after the reload, and none after SIGTERM.
 func TestStaticReloadAsKeepalived(t *testing.T) {
-	gone := []string{`"local":"10.80.8.1"`, `"dst":"10.110.0.0/16"`, `"priority":600`}
-	kept := []string{`"local":"10.80.9.1"`, `"dst":"10.111.0.0/16"`, `"priority":601`}
-	added := []string{`"local":"10.80.10.1"`, `"dst":"10.112.0.0/16"`, `"priority":602`}
+	gone := []string{`local="10.80.8.1"`, `dst="10.110.0.0/16"`, `priority=600 `}
+	kept := []string{`local="10.80.9.1"`, `dst="10.111.0.0/16"`, `priority=601 `}
+	added := []string{`local="10.80.10.1"`, `dst="10.112.0.0/16"`, `priority=602 `}
 	after := map[string][]string{}
 	for _, dm := range daemons {
 		lab := nettest.NewLab(t)

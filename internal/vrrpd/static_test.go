@@ -27,7 +27,7 @@ static_routes {
 }
 static_rules {
 	from 10.1.0.0/24 table 100 priority 10
-	inet6 fwmark 0x4/0xf lookup 100 priority 11 no_track
+	inet6 inet6 fwmark 0x4/0xf lookup 100 priority 11 no_track
 }
 vrrp_instance VI_1 {
 	interface eth0
@@ -40,7 +40,7 @@ vrrp_instance VI_1 {
 		2001:db8::/48 no_track
 	}
 	virtual_rules {
-		inet6 lookup 100 priority 12
+		inet6 inet6 lookup 100 priority 12
 	}
 }
 `), config.Options{ConfigID: "main"})
