@@ -513,10 +513,10 @@ func TestStaticReloadAsKeepalived(t *testing.T) {
 	kept := []string{`local="10.80.9.1"`, `dst="10.111.0.0/16"`, `priority=601 `}
 	added := []string{`local="10.80.10.1"`, `dst="10.112.0.0/16"`, `priority=602 `}
 	after := map[string][]string{}
+	lab := nettest.NewLab(t)
+	h := lab.AddHost("m", "10.80.0.1/24")
+	baseline := kernelEntries(t, h)
 	for _, dm := range daemons {
-		lab := nettest.NewLab(t)
-		h := lab.AddHost("m", "10.80.0.1/24")
-		baseline := kernelEntries(t, h)
 		d := dm.start(t, h, reloadConfs[0])
 		if !d.WaitOutput("Entering MASTER STATE", 15*time.Second) {
 			t.Fatalf("%s: no MASTER:\n%s", dm.name, d.Output())
