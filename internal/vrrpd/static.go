@@ -106,7 +106,10 @@ type statics struct {
 	log logrus.FieldLogger
 	nl  *netlink.Handle
 
-	mu  sync.Mutex
+	// op serializes start, reload and stop: a reload racing the stop
+	// would install what the stop has just removed.
+	op sync.Mutex
+	mu sync.Mutex
 	set staticSet
 	// ctx is the daemon's, which the watch follows; nil before start.
 	ctx context.Context
@@ -128,6 +131,8 @@ func (s *statics) start(ctx context.Context) {
 		// A loop made for its reports only has none.
 		return
 	}
+	s.op.Lock()
+	defer s.op.Unlock()
 	s.mu.Lock()
 	set := s.set
 	s.ctx = ctx
@@ -147,6 +152,8 @@ func (s *statics) stop() {
 		// A loop made for its reports only has none.
 		return
 	}
+	s.op.Lock()
+	defer s.op.Unlock()
 	s.mu.Lock()
 	stop := s.stopWatch
 	s.stopWatch, s.ctx = nil, nil
@@ -167,6 +174,8 @@ func (s *statics) reload(cfg *config.Config) {
 		// A loop made for its reports only has none.
 		return
 	}
+	s.op.Lock()
+	defer s.op.Unlock()
 	next := staticsOf(cfg)
 	s.mu.Lock()
 	old, ctx := s.set, s.ctx
