@@ -108,8 +108,8 @@ type statics struct {
 
 	// op serializes start, reload and stop: a reload racing the stop
 	// would install what the stop has just removed.
-	op sync.Mutex
-	mu sync.Mutex
+	op  sync.Mutex
+	mu  sync.Mutex
 	set staticSet
 	// ctx is the daemon's, which the watch follows; nil before start.
 	ctx context.Context
