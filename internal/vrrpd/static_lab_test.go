@@ -549,3 +549,58 @@ func TestStaticReloadAsKeepalived(t *testing.T) {
 			strings.Join(diffLines(ka, ours), "\n"), strings.Join(diffLines(ours, ka), "\n"))
 	}
 }
+
+// TestVirtualRulesLeaveWithMaster makes a master's instance BACKUP, a
+// router of higher priority appearing, under keepalived and under
+// gokeepalived: each removes the virtual rules and routes as it leaves
+// MASTER, and leaves the static ones.
+func TestVirtualRulesLeaveWithMaster(t *testing.T) {
+	conf := `static_rules {
+	from 10.80.11.0/24 table 100 priority 700
+}
+` + staticInstance(`virtual_routes {
+		10.120.0.0/16 via 10.80.0.254 dev eth0 table 100
+	}
+	virtual_rules {
+		from 10.80.0.100 table 100 priority 701
+		to 10.120.0.0/16 fwmark 9 table 100 priority 702
+	}`)
+	higher := strings.Replace(staticInstance(""), "priority 150", "priority 200", 1)
+	virtual := []string{`dst="10.120.0.0/16"`, `priority=701 `, `priority=702 `}
+	backup := map[string][]string{}
+	lab := nettest.NewLab(t)
+	h := lab.AddHost("m", "10.80.0.1/24")
+	other := lab.AddHost("o", "10.80.0.2/24")
+	for _, dm := range daemons {
+		d := dm.start(t, h, conf)
+		if !d.WaitOutput("Entering MASTER STATE", 15*time.Second) {
+			t.Fatalf("%s: no MASTER:\n%s", dm.name, d.Output())
+		}
+		settled(t, h, append(virtual, `priority=700 `))
+		o := other.StartKeepalived(t, higher, "-P")
+		// The first BACKUP is the one of start-up.
+		if _, ok := nettest.Eventually(15*time.Second, func() bool {
+			return strings.Count(d.Output(), "Entering BACKUP STATE") >= 2
+		}); !ok {
+			t.Fatalf("%s: stays MASTER beside a higher priority:\n%s", dm.name, d.Output())
+		}
+		now := settled(t, h, []string{`priority=700 `})
+		all := strings.Join(now, "\n")
+		for _, m := range virtual {
+			if strings.Contains(all, m) {
+				t.Errorf("%s: %s stays in BACKUP", dm.name, m)
+			}
+		}
+		backup[dm.name] = now
+		if err := o.Stop(t, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Stop(t, 10*time.Second); err != nil {
+			t.Fatalf("%s: %v", dm.name, err)
+		}
+	}
+	if ka, ours := backup["keepalived"], backup["gokeepalived"]; !slices.Equal(ka, ours) {
+		t.Errorf("in BACKUP, keepalived only:\n%s\ngokeepalived only:\n%s",
+			strings.Join(diffLines(ka, ours), "\n"), strings.Join(diffLines(ours, ka), "\n"))
+	}
+}
