@@ -108,6 +108,26 @@ func diffLines(a, b []string) []string {
 	return out
 }
 
+// checkAsBefore fails the test if the host's entries, after who stopped,
+// are not those of baseline, before it started.
+func checkAsBefore(t *testing.T, who string, h *nettest.Host, baseline []string) {
+	t.Helper()
+	left := kernelEntries(t, h)
+	if extra, gone := diffLines(left, baseline), diffLines(baseline, left); len(extra) > 0 || len(gone) > 0 {
+		t.Errorf("%s: after SIGTERM, left:\n%s\nremoved:\n%s", who, strings.Join(extra, "\n"), strings.Join(gone, "\n"))
+	}
+}
+
+// checkSame fails the test if the entries each daemon left, by its name,
+// differ.
+func checkSame(t *testing.T, when string, entries map[string][]string) {
+	t.Helper()
+	if ka, ours := entries["keepalived"], entries["gokeepalived"]; !slices.Equal(ka, ours) {
+		t.Errorf("%s, keepalived only:\n%s\ngokeepalived only:\n%s", when,
+			strings.Join(diffLines(ka, ours), "\n"), strings.Join(diffLines(ours, ka), "\n"))
+	}
+}
+
 // settled returns the kernel's entries once two reads in a row agree and
 // every marker is among them.
 func settled(t *testing.T, h *nettest.Host, markers []string) []string {
@@ -309,10 +329,7 @@ func TestStaticEntriesMatchKeepalived(t *testing.T) {
 				if err := d.Stop(t, 10*time.Second); err != nil {
 					t.Fatalf("%s: %v", dm.name, err)
 				}
-				left := kernelEntries(t, h)
-				if extra, gone := diffLines(left, baseline), diffLines(baseline, left); len(extra) > 0 || len(gone) > 0 {
-					t.Errorf("%s: after SIGTERM, left:\n%s\nremoved:\n%s", dm.name, strings.Join(extra, "\n"), strings.Join(gone, "\n"))
-				}
+				checkAsBefore(t, dm.name, h, baseline)
 				if dm.name == "gokeepalived" && strings.Contains(d.Output(), "static: ") {
 					t.Errorf("gokeepalived failed on a static entry:\n%s", d.Output())
 				}
@@ -471,10 +488,7 @@ func TestStaticLeftoversCleaned(t *testing.T) {
 	if err := d.Stop(t, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	left := kernelEntries(t, h)
-	if extra, gone := diffLines(left, baseline), diffLines(baseline, left); len(extra) > 0 || len(gone) > 0 {
-		t.Errorf("after SIGTERM, left:\n%s\nremoved:\n%s", strings.Join(extra, "\n"), strings.Join(gone, "\n"))
-	}
+	checkAsBefore(t, "gokeepalived", h, baseline)
 }
 
 // reloadConfs are a configuration and the one a reload brings: one static
@@ -539,15 +553,9 @@ func TestStaticReloadAsKeepalived(t *testing.T) {
 		if err := d.Stop(t, 10*time.Second); err != nil {
 			t.Fatalf("%s: %v", dm.name, err)
 		}
-		left := kernelEntries(t, h)
-		if extra, gone := diffLines(left, baseline), diffLines(baseline, left); len(extra) > 0 || len(gone) > 0 {
-			t.Errorf("%s: after SIGTERM, left:\n%s\nremoved:\n%s", dm.name, strings.Join(extra, "\n"), strings.Join(gone, "\n"))
-		}
+		checkAsBefore(t, dm.name, h, baseline)
 	}
-	if ka, ours := after["keepalived"], after["gokeepalived"]; !slices.Equal(ka, ours) {
-		t.Errorf("after the reload, keepalived only:\n%s\ngokeepalived only:\n%s",
-			strings.Join(diffLines(ka, ours), "\n"), strings.Join(diffLines(ours, ka), "\n"))
-	}
+	checkSame(t, "after the reload", after)
 }
 
 // TestVirtualRulesLeaveWithMaster makes a master's instance BACKUP, a
@@ -599,8 +607,5 @@ func TestVirtualRulesLeaveWithMaster(t *testing.T) {
 			t.Fatalf("%s: %v", dm.name, err)
 		}
 	}
-	if ka, ours := backup["keepalived"], backup["gokeepalived"]; !slices.Equal(ka, ours) {
-		t.Errorf("in BACKUP, keepalived only:\n%s\ngokeepalived only:\n%s",
-			strings.Join(diffLines(ka, ours), "\n"), strings.Join(diffLines(ours, ka), "\n"))
-	}
+	checkSame(t, "in BACKUP", backup)
 }
