@@ -94,26 +94,30 @@ func (s *statics) watchAddrs(ctx context.Context) error {
 	return fmt.Errorf("address subscription closed")
 }
 
+// findStatic returns the first entry of list that match takes, both
+// given the static set under s.mu.
+func findStatic[T any](s *statics, list func(staticSet) []T, match func(staticSet, T) bool) (T, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := list(s.set)
+	if i := slices.IndexFunc(l, func(v T) bool { return match(s.set, v) }); i >= 0 {
+		return l[i], true
+	}
+	var zero T
+	return zero, false
+}
+
 // addressDeleted restores the static address addr of interface ifindex,
 // unless it is no_track.
 func (s *statics) addressDeleted(ifindex int, addr netip.Addr) {
-	s.mu.Lock()
-	var lost *vrrp.VIP
-	for i, v := range s.set.addrs {
+	v, ok := findStatic(s, func(set staticSet) []vrrp.VIP { return set.addrs }, func(_ staticSet, v vrrp.VIP) bool {
 		if v.NoTrack || v.Prefix.Addr() != addr {
-			continue
+			return false
 		}
-		if link, err := s.nl.LinkByName(v.Device); err == nil && link.Attrs().Index == ifindex {
-			lost = &s.set.addrs[i]
-			break
-		}
-	}
-	var v vrrp.VIP
-	if lost != nil {
-		v = *lost
-	}
-	s.mu.Unlock()
-	if lost == nil {
+		link, err := s.nl.LinkByName(v.Device)
+		return err == nil && link.Attrs().Index == ifindex
+	})
+	if !ok {
 		return
 	}
 	s.logErr(vrrp.NewAddressSet(s.nl, v.Device, []vrrp.VIP{v}).Add())
@@ -146,29 +150,22 @@ func (s *statics) routeDeleted(r netlink.Route) {
 			dst = netip.PrefixFrom(a.Unmap(), bits)
 		}
 	}
-	s.mu.Lock()
-	var found *vrrp.Route
-	for i, sr := range s.set.routes {
+	sr, ok := findStatic(s, func(set staticSet) []staticRoute { return set.routes }, func(set staticSet, sr staticRoute) bool {
 		rt := sr.route
-		if sr.noTrack || r.Tos != 0 || !sameTable(rt.Table, r.Table) {
-			continue
+		switch {
+		case sr.noTrack, r.Tos != 0, !sameTable(rt.Table, r.Table),
+			!(rt.Dst.Addr().Is4() && set.watchRoutes4 || rt.Dst.Addr().Is6() && set.watchRoutes6):
+			return false
+		case dst.IsValid():
+			return rt.Dst == dst
 		}
-		if !(rt.Dst.Addr().Is4() && s.set.watchRoutes4 || rt.Dst.Addr().Is6() && s.set.watchRoutes6) {
-			continue
-		}
-		if dst.IsValid() && rt.Dst == dst || !dst.IsValid() && rt.Dst.Bits() == 0 && (rt.Dst.Addr().Is4() == (r.Family == unix.AF_INET)) {
-			found = &s.set.routes[i].route
-			break
-		}
-	}
-	var rt vrrp.Route
-	if found != nil {
-		rt = *found
-	}
-	s.mu.Unlock()
-	if found == nil {
+		// A default route has no destination attribute.
+		return rt.Dst.Bits() == 0 && rt.Dst.Addr().Is4() == (r.Family == unix.AF_INET)
+	})
+	if !ok {
 		return
 	}
+	rt := sr.route
 	s.logErr(vrrp.NewRouteSet(s.nl, []vrrp.Route{rt}).Add())
 	s.log.Infof("Restoring deleted static route %s", routeText(rt))
 }
@@ -328,24 +325,14 @@ func (s *statics) ruleDeleted(d deletedRule) {
 		// Not one of keepalived's tracked rules.
 		return
 	}
-	s.mu.Lock()
-	var found *vrrp.Rule
-	for i, sr := range s.set.rules {
+	sr, ok := findStatic(s, func(set staticSet) []staticRule { return set.rules }, func(set staticSet, sr staticRule) bool {
 		v6 := sr.rule.Is6()
-		if sr.noTrack || !(v6 && s.set.watchRules6 || !v6 && s.set.watchRules4) || !d.matches(sr.rule) {
-			continue
-		}
-		found = &s.set.rules[i].rule
-		break
-	}
-	var ru vrrp.Rule
-	if found != nil {
-		ru = *found
-	}
-	s.mu.Unlock()
-	if found == nil {
+		return !sr.noTrack && (v6 && set.watchRules6 || !v6 && set.watchRules4) && d.matches(sr.rule)
+	})
+	if !ok {
 		return
 	}
+	ru := sr.rule
 	s.logErr(vrrp.NewRuleSet(s.nl, []vrrp.Rule{ru}).Add())
 	s.log.Infof("Restoring deleted static rule %s", ru)
 }
