@@ -149,26 +149,37 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 		p.errorf(n.pos, "Cannot specify scope for IPv6 addresses (%s) - ignoring scope", w[0])
 		a.Scope = ScopeGlobal
 	}
+	if !vrrp {
+		// The daemon installs a static address with its device,
+		// broadcast, scope and label; these it takes but does not
+		// apply.
+		for _, o := range []struct {
+			set  bool
+			name string
+		}{
+			{a.Peer.IsValid(), "peer"}, {a.Home, "home"}, {a.MngTmpAddr, "mngtmpaddr"},
+			{a.NoPrefixRoute, "noprefixroute"}, {a.AutoJoin, "autojoin"}, {a.PreferredLft != "", "preferred_lft"},
+			{a.TrackGroup != "", "track_group"}, {a.UseVMAC, "use_vmac"}, {a.NoDAD && pfx.Addr().Is4(), "nodad"},
+		} {
+			if o.set {
+				p.d.unimplemented(n.pos, "static_ipaddress option "+o.name)
+			}
+		}
+	}
 	return a, true
 }
 
 // routes reads the lines of a virtual_routes or static_routes block.
-// Routes of an instance are tracked unless they say no_track, which
-// needs an interface.
+// Routes are tracked unless they say no_track, which needs an interface.
 func (p *parser) routes(lines []*node, list []Route, vrrp bool) []Route {
 	for _, n := range lines {
 		r, ok := p.route(n)
 		if !ok {
 			continue
 		}
-		if vrrp && r.Dev == "" && !r.NoTrack {
+		if r.Dev == "" && !r.NoTrack {
 			p.errorf(n.pos, "Warning - cannot track route %s with no interface specified, not tracking", r.To)
 			r.NoTrack = true
-		}
-		if vrrp && r.Protocol != 0 && r.Protocol != RouteProtocolKeepalived {
-			// The vrrp package marks every route it installs as
-			// keepalived's, which it needs to find them again.
-			p.warnf(n.pos, "Route %s will be installed with protocol %d, not %s", r.To, RouteProtocolKeepalived, r.Protocol)
 		}
 		list = append(list, r)
 	}
@@ -265,7 +276,9 @@ func (p *parser) route(n *node) (Route, bool) {
 			i++
 		case "no_track":
 			r.NoTrack = true
-		case "onlink", "pervasive", "ttl-propagate":
+		case "onlink":
+			r.OnLink = true
+		case "pervasive", "ttl-propagate":
 			r.Options = append(r.Options, w[i])
 		case "mtu", "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh", "realms",
 			"rto_min", "initcwnd", "initrwnd", "features", "quickack", "congctl", "pref",
@@ -313,7 +326,31 @@ func (p *parser) route(n *node) (Route, bool) {
 		p.errorf(n.pos, "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(%d), resetting protocol", RouteProtocolKeepalived)
 		r.Protocol = RouteProtocolKeepalived
 	}
+	p.unappliedOptions(n.pos, "route", r.Options)
 	return r, true
+}
+
+// unappliedOptions reports the options of a route or rule line that the
+// daemon takes but does not install: the words of opts that are not the
+// values of the one before.
+func (p *parser) unappliedOptions(pos Pos, what string, opts []string) {
+	for i := 0; i < len(opts); i++ {
+		o := opts[i]
+		p.d.unimplemented(pos, what+" option "+o)
+		if !flagOption(o) {
+			i++
+		}
+	}
+}
+
+// flagOption reports whether a route or rule option stands alone, with
+// no value after it.
+func flagOption(o string) bool {
+	switch o {
+	case "pervasive", "ttl-propagate", "invert":
+		return true
+	}
+	return false
 }
 
 // rules reads the lines of a virtual_rules or static_rules block.
@@ -344,6 +381,7 @@ func (p *parser) rule(n *node) (Rule, bool) {
 	// acted is whether the rule has its action yet: a table, goto, nop,
 	// blackhole, unreachable, prohibit or l3mdev.
 	acted := false
+	protoSet := false
 	act := func(keyword string) bool {
 		if acted {
 			// keepalived names l3mdev only where it checks an action word.
@@ -371,6 +409,11 @@ func (p *parser) rule(n *node) (Rule, bool) {
 				return Rule{}, false
 			}
 			var pfx netip.Prefix
+			if (w[i+1] == "all" || w[i+1] == "default" || w[i+1] == "any") && r.IPv6 {
+				// keepalived's "all" is an IPv4 address.
+				p.errorf(n.pos, "rule specification has mixed IPv4 and IPv6")
+				return Rule{}, false
+			}
 			if w[i+1] != "all" && w[i+1] != "default" && w[i+1] != "any" {
 				var ok bool
 				if pfx, ok = p.ipPrefix(n.pos, w[i+1]); !ok {
@@ -426,18 +469,68 @@ func (p *parser) rule(n *node) (Rule, bool) {
 				return Rule{}, false
 			}
 			r.Action = a
-		case "no_track", "invert", "not":
-			if w[i] == "no_track" {
-				r.NoTrack = true
-			} else {
-				r.Options = append(r.Options, w[i])
-			}
-		case "iif", "oif", "fwmark", "tos", "dsfield", "uidrange", "ipproto", "sport", "dport",
-			"goto", "realms", "suppress_prefixlength", "suppress_ifgroup", "l3mdev", "protocol", "track_group":
+		case "no_track":
+			r.NoTrack = true
+		case "not":
+			r.Invert = true
+		case "invert":
+			r.Options = append(r.Options, w[i])
+		case "inet6", "inet":
+			// keepalived's alloc_rule steps over the word after
+			// inet6 or inet as well.
+			r.IPv6 = w[i] == "inet6"
+			i++
+		case "iif", "dev", "oif":
 			if !needValue() {
 				return Rule{}, false
 			}
-			if (w[i] == "goto" || w[i] == "l3mdev") && !act(w[i]) {
+			if w[i] == "oif" {
+				r.Oif = w[i+1]
+			} else {
+				r.Iif = w[i+1]
+			}
+			i++
+		case "fwmark":
+			if !needValue() {
+				return Rule{}, false
+			}
+			m, ok := parseFwmark(w[i+1])
+			if !ok {
+				p.errorf(n.pos, "Invalid rule fwmark %s specified", w[i+1])
+				return Rule{}, false
+			}
+			r.Fwmark = &m
+			i++
+		case "goto":
+			if !needValue() {
+				return Rule{}, false
+			}
+			if !act(w[i]) {
+				return Rule{}, false
+			}
+			v, ok := p.uintValue(n.pos, w[i+1], 0, math.MaxUint32)
+			if !ok {
+				return Rule{}, false
+			}
+			r.Action, r.Goto = RuleGoto, int(v)
+			i++
+		case "protocol":
+			if !needValue() {
+				return Rule{}, false
+			}
+			i++
+			v, err := strconv.ParseUint(w[i], 10, 8)
+			if err != nil {
+				p.errorf(n.pos, "Invalid protocol %s", w[i])
+				continue
+			}
+			r.Protocol, protoSet = uint8(v), true
+		case "tos", "dsfield", "uidrange", "ipproto", "sport", "dport",
+			"realms", "suppress_prefixlength", "suppress_ifgroup", "l3mdev", "track_group":
+			if !needValue() {
+				return Rule{}, false
+			}
+			if w[i] == "l3mdev" && !act(w[i]) {
 				return Rule{}, false
 			}
 			r.Options = append(r.Options, w[i], w[i+1])
@@ -462,5 +555,33 @@ func (p *parser) rule(n *node) (Rule, bool) {
 		p.errorf(n.pos, "No action specified for rule - ignoring")
 		return Rule{}, false
 	}
+	if !r.NoTrack {
+		// A tracked rule is known by keepalived's protocol.
+		if protoSet && r.Protocol != uint8(RouteProtocolKeepalived) {
+			p.errorf(n.pos, "Rule cannot be tracked if protocol is not RTPROT_KEEPALIVED(%d), resetting protocol", RouteProtocolKeepalived)
+		}
+		r.Protocol = uint8(RouteProtocolKeepalived)
+	}
+	p.unappliedOptions(n.pos, "rule", r.Options)
 	return r, true
+}
+
+// parseFwmark reads a rule's fwmark, "MARK[/MASK]", each a number in C's
+// bases, as keepalived's strtoul does.
+func parseFwmark(s string) (Fwmark, bool) {
+	mark, mask, hasMask := strings.Cut(s, "/")
+	var m Fwmark
+	v, err := strconv.ParseUint(mark, 0, 32)
+	if err != nil || strings.HasPrefix(mark, "-") {
+		return Fwmark{}, false
+	}
+	m.Mark = uint32(v)
+	if hasMask {
+		v, err := strconv.ParseUint(mask, 0, 32)
+		if err != nil {
+			return Fwmark{}, false
+		}
+		m.Mask, m.HasMask = uint32(v), true
+	}
+	return m, true
 }

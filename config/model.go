@@ -200,6 +200,7 @@ type Route struct {
 	Scope    Scope         `json:"scope,omitempty"`
 	Protocol RouteProtocol `json:"protocol,omitempty"`
 	NoTrack  bool          `json:"no_track,omitempty"`
+	OnLink   bool          `json:"onlink,omitempty"`
 	Options  []string      `json:"options,omitempty"`
 	OrVia    []netip.Addr  `json:"or,omitempty"`
 }
@@ -212,8 +213,24 @@ type Rule struct {
 	Table    Table        `json:"table,omitempty"`
 	Priority int          `json:"priority,omitempty"`
 	Action   RuleAction   `json:"action,omitempty"`
-	NoTrack  bool         `json:"no_track,omitempty"`
-	Options  []string     `json:"options,omitempty"`
+	Goto     int          `json:"goto,omitempty"`   // goto's target
+	Fwmark   *Fwmark      `json:"fwmark,omitempty"` // fwmark
+	Iif      string       `json:"iif,omitempty"`    // iif, dev
+	Oif      string       `json:"oif,omitempty"`    // oif
+	Invert   bool         `json:"not,omitempty"`    // not
+	IPv6     bool         `json:"inet6,omitempty"`  // inet6: a rule of neither from nor to
+	// Protocol is the rule's protocol: keepalived's for a tracked rule.
+	Protocol uint8    `json:"protocol,omitempty"`
+	NoTrack  bool     `json:"no_track,omitempty"`
+	Options  []string `json:"options,omitempty"`
+}
+
+// Fwmark is a rule's fwmark: a mark, and the mask that HasMask says was
+// given.
+type Fwmark struct {
+	Mark    uint32 `json:"mark"`
+	Mask    uint32 `json:"mask,omitempty"`
+	HasMask bool   `json:"has_mask,omitempty"`
 }
 
 // Script is a vrrp_script block.

@@ -441,7 +441,7 @@ static_ipaddress {
 }
 static_routes {
     src 192.168.1.1 10.9.0.0/16 via 192.168.1.254 dev eth0 table 100 metric 5 onlink
-    blackhole 10.10.0.0/16
+    blackhole 10.10.0.0/16 no_track
 }
 static_rules {
     from 10.0.0.0/8 table 100 priority 100
@@ -456,7 +456,7 @@ static_rules {
 	}
 	r := cfg.StaticRoutes
 	want := Route{Pos: Pos{"t.conf", 6}, To: netip.MustParsePrefix("10.9.0.0/16"), Src: netip.MustParseAddr("192.168.1.1"),
-		Via: netip.MustParseAddr("192.168.1.254"), Dev: "eth0", Table: 100, Metric: 5, Options: []string{"onlink"}}
+		Via: netip.MustParseAddr("192.168.1.254"), Dev: "eth0", Table: 100, Metric: 5, OnLink: true}
 	if len(r) != 2 || !equalJSON(t, r[0], want) || r[1].Type != RouteBlackhole {
 		t.Errorf("static_routes: %+v", r)
 	}

@@ -767,6 +767,9 @@ func routeText(r Route) string {
 	if r.Metric != 0 {
 		words = append(words, "metric", strconv.Itoa(r.Metric))
 	}
+	if r.OnLink {
+		words = append(words, "onlink")
+	}
 	words = append(words, r.Options...)
 	if r.NoTrack {
 		words = append(words, "no_track")
@@ -776,6 +779,12 @@ func routeText(r Route) string {
 
 func ruleText(r Rule) string {
 	var words []string
+	if r.IPv6 {
+		words = append(words, "inet6")
+	}
+	if r.Invert {
+		words = append(words, "not")
+	}
 	if r.From.IsValid() {
 		words = append(words, "from", r.From.String())
 	}
@@ -788,7 +797,27 @@ func ruleText(r Rule) string {
 	if r.Priority != 0 {
 		words = append(words, "priority", strconv.Itoa(r.Priority))
 	}
-	if r.Action != RuleToTable {
+	if r.Fwmark != nil {
+		m := "0x" + strconv.FormatUint(uint64(r.Fwmark.Mark), 16)
+		if r.Fwmark.HasMask {
+			m += "/0x" + strconv.FormatUint(uint64(r.Fwmark.Mask), 16)
+		}
+		words = append(words, "fwmark", m)
+	}
+	if r.Iif != "" {
+		words = append(words, "iif", r.Iif)
+	}
+	if r.Oif != "" {
+		words = append(words, "oif", r.Oif)
+	}
+	if r.Protocol != 0 && (r.NoTrack || r.Protocol != uint8(RouteProtocolKeepalived)) {
+		words = append(words, "protocol", strconv.Itoa(int(r.Protocol)))
+	}
+	switch r.Action {
+	case RuleToTable:
+	case RuleGoto:
+		words = append(words, "goto", strconv.Itoa(r.Goto))
+	default:
 		words = append(words, r.Action.String())
 	}
 	words = append(words, r.Options...)

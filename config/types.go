@@ -210,11 +210,12 @@ const (
 	RuleBlackhole
 	RuleUnreachable
 	RuleProhibit
+	RuleGoto // goto: on to the rule of Rule.Goto's priority
 )
 
 // RuleActions lists every RuleAction.
 func RuleActions() []RuleAction {
-	return []RuleAction{RuleToTable, RuleNop, RuleBlackhole, RuleUnreachable, RuleProhibit}
+	return []RuleAction{RuleToTable, RuleNop, RuleBlackhole, RuleUnreachable, RuleProhibit, RuleGoto}
 }
 
 func (a RuleAction) String() string {
@@ -229,6 +230,8 @@ func (a RuleAction) String() string {
 		return "unreachable"
 	case RuleProhibit:
 		return "prohibit"
+	case RuleGoto:
+		return "goto"
 	}
 	return "RuleAction(" + strconv.Itoa(int(a)) + ")"
 }
@@ -242,9 +245,13 @@ func (a *RuleAction) UnmarshalText(b []byte) error {
 		*a = RuleToTable
 		return nil
 	}
+	if string(b) == "goto" {
+		*a = RuleGoto
+		return nil
+	}
 	v, ok := parseRuleAction(string(b))
 	if !ok {
-		return fmt.Errorf("parsing rule action %q: not nop, blackhole, unreachable or prohibit", b)
+		return fmt.Errorf("parsing rule action %q: not nop, blackhole, unreachable, prohibit or goto", b)
 	}
 	*a = v
 	return nil

@@ -28,7 +28,7 @@ func (r *Router) network(p *plan, conn *routerConn, old *Announcer) (*linkNetwor
 	}
 	ln := &linkNetwork{
 		conn: send, src: p.cfg.Primary, dsts: p.dsts, ann: ann,
-		nl: r.host.nl, device: p.ifi.Name, vips: p.vips, routes: p.spec.Net.Routes,
+		nl: r.host.nl, device: p.ifi.Name, vips: p.vips, routes: p.spec.Net.Routes, rules: p.spec.Net.Rules,
 		addrs: NewAddressSet(r.host.nl, p.ifi.Name, p.vips), unicast: p.cfg.Unicast,
 	}
 	if p.key.ah {
@@ -50,6 +50,7 @@ type linkNetwork struct {
 	device string
 	vips   []VIP
 	routes []Route
+	rules  []Rule
 	addrs  *AddressSet
 	ann    *Announcer
 	// ahKey is the AH key (auth_pass), nil without AH; unicast leaves
@@ -134,20 +135,23 @@ func (n *linkNetwork) Advertise(a *Advertisement) error {
 }
 
 // AddAddresses firewalls the VIPs, so that none accepts a packet before
-// it is, adds them, then the routes, which may depend on them.
+// it is, adds them, then the routes, which may depend on them, then the
+// rules, as keepalived's vrrp_state_become_master does.
 func (n *linkNetwork) AddAddresses() error {
-	return errors.Join(n.firewall(n.vips, true), n.addrs.Add(), NewRouteSet(n.nl, n.routes).Add())
+	return errors.Join(n.firewall(n.vips, true), n.addrs.Add(), NewRouteSet(n.nl, n.routes).Add(),
+		NewRuleSet(n.nl, n.rules).Add())
 }
 
-// RemoveAddresses removes the routes, then the VIPs, then their firewall
-// elements.
+// RemoveAddresses removes the rules, the routes, then the VIPs, then
+// their firewall elements, as keepalived's vrrp_restore_interface does.
 func (n *linkNetwork) RemoveAddresses() error {
-	return errors.Join(NewRouteSet(n.nl, n.routes).Remove(), n.addrs.Remove(), n.firewall(n.vips, false))
+	return errors.Join(NewRuleSet(n.nl, n.rules).Remove(), NewRouteSet(n.nl, n.routes).Remove(), n.addrs.Remove(),
+		n.firewall(n.vips, false))
 }
 
 func (n *linkNetwork) Announce(rounds int) error { return n.ann.Announce(rounds) }
 
-// UpdateAddresses removes the routes and VIPs of old that n lacks, then
+// UpdateAddresses removes the rules, routes and VIPs of old that n lacks, then
 // adds those new to n and announces the new VIPs; those they share stay
 // untouched. Removal comes first: a VIP whose options changed is removed
 // under its old ones before it is added with the new.
@@ -159,6 +163,9 @@ func (n *linkNetwork) UpdateAddresses(old Network, rounds int) error {
 	gone := missing(o.vips, n.vips)
 	added := missing(n.vips, o.vips)
 	var errs []error
+	if rules := missing(o.rules, n.rules); len(rules) > 0 {
+		errs = append(errs, NewRuleSet(o.nl, rules).Remove())
+	}
 	if routes := missing(o.routes, n.routes); len(routes) > 0 {
 		errs = append(errs, NewRouteSet(o.nl, routes).Remove())
 	}
@@ -200,6 +207,9 @@ func (n *linkNetwork) UpdateAddresses(old Network, rounds int) error {
 	}
 	if routes := missing(n.routes, o.routes); len(routes) > 0 {
 		errs = append(errs, NewRouteSet(n.nl, routes).Add())
+	}
+	if rules := missing(n.rules, o.rules); len(rules) > 0 {
+		errs = append(errs, NewRuleSet(n.nl, rules).Add())
 	}
 	return errors.Join(errs...)
 }

@@ -67,6 +67,20 @@ type Route struct {
 	Table   int          // table; zero: main
 	Metric  int          // metric
 	Scope   Scope        // scope; zero: global
+	// Protocol is the rtnetlink protocol (proto); zero: keepalived's,
+	// RouteProtocol.
+	Protocol uint8
+	// OnLink (onlink) takes the gateway as on the device's link even
+	// when no route says it is.
+	OnLink bool
+}
+
+// protocol returns the protocol the route is installed with.
+func (rt Route) protocol() uint8 {
+	if rt.Protocol == 0 {
+		return RouteProtocol
+	}
+	return rt.Protocol
 }
 
 // String returns the route as ip-route(8) would show it.
@@ -93,6 +107,12 @@ func (rt Route) String() string {
 	}
 	if rt.Scope != ScopeUniverse {
 		b.WriteString(" scope " + rt.Scope.String())
+	}
+	if rt.Protocol != 0 {
+		b.WriteString(" proto " + strconv.Itoa(int(rt.Protocol)))
+	}
+	if rt.OnLink {
+		b.WriteString(" onlink")
 	}
 	return b.String()
 }

@@ -68,8 +68,11 @@ func (s *RouteSet) resolve(rt Route) (*netlink.Route, error) {
 		Table:    rt.Table,
 		Priority: rt.Metric,
 		Scope:    netlink.Scope(rt.Scope),
-		Protocol: RouteProtocol,
+		Protocol: netlink.RouteProtocol(rt.protocol()),
 		Family:   netlink.FAMILY_V4,
+	}
+	if rt.OnLink {
+		r.Flags = int(netlink.FLAG_ONLINK)
 	}
 	if rt.Dst.Addr().Is6() {
 		r.Family = netlink.FAMILY_V6

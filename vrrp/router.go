@@ -30,6 +30,9 @@ type NetConfig struct {
 	// Routes (virtual_routes) are installed after the VIPs on becoming
 	// MASTER and removed before them on leaving it.
 	Routes []Route
+	// Rules (virtual_rules) are installed after the routes on becoming
+	// MASTER and removed before them on leaving it.
+	Rules []Rule
 
 	TrackInterfaces  []TrackedInterface // track_interface
 	DontTrackPrimary bool               // dont_track_primary

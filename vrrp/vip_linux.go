@@ -108,8 +108,14 @@ func (s *AddressSet) resolve(v VIP) (netlink.Link, *netlink.Addr, error) {
 		Label: v.Label,
 		Scope: int(v.Scope),
 	}
-	if v.Broadcast.IsValid() {
+	switch {
+	case v.Broadcast.IsValid():
 		a.Broadcast = v.Broadcast.AsSlice()
+	case v.Prefix.Addr().Is4():
+		// netlink makes up a broadcast address for an IPv4 address
+		// without one; 0.0.0.0 tells it not to, and keepalived sends
+		// none.
+		a.Broadcast = net.IPv4zero
 	}
 	if v.Prefix.Addr().Is6() {
 		// A VIP moves between routers: duplicate address detection

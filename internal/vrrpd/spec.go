@@ -83,6 +83,9 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 	for _, r := range ci.VirtualRoutes {
 		nc.Routes = append(nc.Routes, vrrpRoute(r))
 	}
+	for _, r := range ci.VirtualRules {
+		nc.Rules = append(nc.Rules, vrrpRule(r))
+	}
 	switch {
 	case ci.McastDstIP.IsValid():
 		nc.Group = ci.McastDstIP
@@ -108,7 +111,7 @@ func vrrpVIP(a config.Address) vrrp.VIP {
 // the kernel's numbers, as vrrp.Route's are.
 func vrrpRoute(r config.Route) vrrp.Route {
 	vr := vrrp.Route{Dst: r.To, Src: r.Src, Gateway: r.Via, Device: r.Dev, Metric: r.Metric,
-		Table: int(r.Table), Scope: vrrp.Scope(r.Scope)}
+		Table: int(r.Table), Scope: vrrp.Scope(r.Scope), Protocol: uint8(r.Protocol), OnLink: r.OnLink}
 	switch r.Type {
 	case config.RouteUnspec, config.RouteUnicast:
 		vr.Type = vrrp.RouteUnicast
@@ -134,6 +137,33 @@ func vrrpRoute(r config.Route) vrrp.Route {
 		vr.Type = vrrp.RouteXResolve
 	default:
 		panic("unknown config.RouteType " + r.Type.String())
+	}
+	return vr
+}
+
+// vrrpRule maps a virtual_rules or static_rules line. config.Table is the
+// kernel's number, as vrrp.Rule's is.
+func vrrpRule(r config.Rule) vrrp.Rule {
+	vr := vrrp.Rule{IPv6: r.IPv6, From: r.From, To: r.To, Priority: r.Priority, Table: int(r.Table),
+		Goto: r.Goto, Iif: r.Iif, Oif: r.Oif, Invert: r.Invert, Protocol: r.Protocol}
+	if m := r.Fwmark; m != nil {
+		vr.HasFwmark, vr.Fwmark, vr.HasFwMask, vr.FwMask = true, m.Mark, m.HasMask, m.Mask
+	}
+	switch r.Action {
+	case config.RuleToTable:
+		vr.Action = vrrp.RuleToTable
+	case config.RuleGoto:
+		vr.Action = vrrp.RuleGoto
+	case config.RuleNop:
+		vr.Action = vrrp.RuleNop
+	case config.RuleBlackhole:
+		vr.Action = vrrp.RuleBlackhole
+	case config.RuleUnreachable:
+		vr.Action = vrrp.RuleUnreachable
+	case config.RuleProhibit:
+		vr.Action = vrrp.RuleProhibit
+	default:
+		panic("unknown config.RuleAction " + r.Action.String())
 	}
 	return vr
 }

@@ -76,6 +76,9 @@ type Loop struct {
 	// startAfter is when vrrp_startup_delay, read at start-up only,
 	// lets backups stand for master.
 	startAfter time.Time
+	// statics is static_ipaddress, static_routes and static_rules,
+	// installed while Run runs.
+	statics *statics
 
 	mu        sync.Mutex
 	instances []*instance // in the configuration's order
@@ -138,6 +141,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		changed:  opts.MastersChanged,
 		fileMode: opts.FileMode,
 		retry:    make(chan struct{}, 1),
+		statics:  newStatics(cfg, opts.Log),
 	}
 	l.router.OnLink(l.linkAppeared)
 	l.router.SetFirewall(firewallConfig(cfg, l.log))
@@ -258,7 +262,11 @@ func (l *Loop) Run(ctx context.Context) error {
 		<-ctx.Done()
 		l.stopping.Store(true)
 	}()
+	l.statics.start(ctx)
 	err := l.router.Run(ctx)
+	// keepalived clears the static entries once the instances have
+	// released theirs.
+	l.statics.stop()
 	stopRetries()
 	<-retried
 	// The router has stopped every instance: the STOP transitions are
@@ -280,6 +288,7 @@ func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
 	// needs a firewall gets one, while one already made stays as it is.
 	l.router.SetFirewall(firewallConfig(cfg, l.log))
 	err := l.apply(cfg)
+	l.statics.reload(cfg)
 	switch c, sd := cfg.Global.LVSSyncDaemon, l.syncd.Load(); {
 	case sd != nil:
 		sd.reload(c)

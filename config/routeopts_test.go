@@ -1,0 +1,70 @@
+package config
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestUnappliedLineOptions checks that an option of an address, route or
+// rule line that the daemon takes but does not install is reported with
+// its line, and that those it installs are not.
+func TestUnappliedLineOptions(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []string
+	}{
+		{"route", "static_routes {\n10.1.0.0/16 dev eth0 mtu 1400 onlink pervasive metric 5\n}\n",
+			[]string{"t.conf:2: route option mtu", "t.conf:2: route option pervasive"}},
+		{"rule", "static_rules {\nfrom 10.0.0.0/8 table 5 priority 5 tos 0x10 fwmark 0x3/0xff iif eth0 oif eth1 not\n}\n",
+			[]string{"t.conf:2: rule option tos"}},
+		{"static address", "static_ipaddress {\n10.1.0.1/24 dev eth0 home label eth0:1\n}\n",
+			[]string{"t.conf:2: static_ipaddress option home"}},
+		{"vrrp route", vi1 + "virtual_routes {\n10.1.0.0/16 dev eth0 realms 5 no_track\n}\n}\n",
+			[]string{"t.conf:8: route option realms"}},
+		{"applied only", "static_routes {\n10.1.0.0/16 via 10.0.0.1 dev eth0 src 10.0.0.2 table 5 metric 3 scope link protocol 18 onlink\n}\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ds := Parse("t.conf", []byte(tt.src), Options{ConfigID: "main"})
+			var got []string
+			for _, d := range ds {
+				// The keywords of the blocks themselves are the
+				// compatibility table's to list.
+				if d.Severity == Unimplemented && strings.Contains(d.Msg, " option ") {
+					got = append(got, d.Pos.File+":"+strconv.Itoa(d.Pos.Line)+": "+strings.TrimSuffix(d.Msg, ": gokeepalived does not implement this keyword; it has no effect"))
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("unimplemented options:\n got %q\nwant %q\nall: %v", got, tt.want, ds)
+			}
+		})
+	}
+}
+
+// TestParseRuleSelectors checks the typed rule selectors the daemon
+// installs.
+func TestParseRuleSelectors(t *testing.T) {
+	cfg, diags := parseText(t, "static_rules {\ninet6 inet6 not fwmark 0x10/0xff dev eth0 oif eth1 priority 7 goto 9\nfrom 10.0.0.0/8 fwmark 12 lookup 100 priority 8\n}\n")
+	if len(diags) != 0 {
+		t.Fatalf("diagnostics: %q", diags)
+	}
+	r := cfg.StaticRules
+	if len(r) != 2 {
+		t.Fatalf("rules: %+v", r)
+	}
+	// keepalived steps over the word after inet6, and takes "all" for
+	// IPv4.
+	_, diags = parseText(t, "static_rules {\ninet6 fwmark 3 lookup 5 priority 7\ninet6 inet6 from all lookup 5 priority 8\n}\n")
+	if want := []string{"2: error: Invalid rule action 3", "3: error: rule specification has mixed IPv4 and IPv6"}; !slices.Equal(diags, want) {
+		t.Errorf("diagnostics: %q, want %q", diags, want)
+	}
+	if !r[0].IPv6 || !r[0].Invert || r[0].Fwmark == nil || *r[0].Fwmark != (Fwmark{Mark: 0x10, Mask: 0xff, HasMask: true}) ||
+		r[0].Iif != "eth0" || r[0].Oif != "eth1" || r[0].Action != RuleGoto || r[0].Goto != 9 || r[0].Priority != 7 {
+		t.Errorf("rule 1: %+v", r[0])
+	}
+	if r[1].Fwmark == nil || *r[1].Fwmark != (Fwmark{Mark: 12}) || r[1].Action != RuleToTable || r[1].Table != 100 {
+		t.Errorf("rule 2: %+v", r[1])
+	}
+}
