@@ -68,6 +68,8 @@ vrrp_instance VI_1 {
     virtual_rules {
         from 10.77.0.100 table 100 priority 100
         to 192.0.2.0/24 lookup 100
+        from 10.77.0.101 fwmark 0x10/0xff iif eth0 table 101 priority 110
+        not from 10.77.0.102 goto 110 priority 105
     }
     track_interface {
         eth0

@@ -259,6 +259,12 @@ func formatRoute(r config.Route, iface string) string {
 // formatRule writes a virtual rule as keepalived's format_iprule does.
 func formatRule(r config.Rule) string {
 	var b strings.Builder
+	if r.IPv6 && !r.From.IsValid() && !r.To.IsValid() {
+		b.WriteString("inet6 ")
+	}
+	if r.Invert {
+		b.WriteString("not ")
+	}
 	if r.From.IsValid() {
 		fmt.Fprintf(&b, "from %s", prefixText(r.From))
 	} else {
@@ -271,12 +277,29 @@ func formatRule(r config.Rule) string {
 		fmt.Fprintf(&b, " priority %d", r.Priority)
 	}
 	b.WriteString(" tos 0x0")
-	if !r.NoTrack {
+	if f := r.Fwmark; f != nil {
+		fmt.Fprintf(&b, " fwmark 0x%x", f.Mark)
+		if f.HasMask && f.Mask != 0xffffffff {
+			fmt.Fprintf(&b, "/0x%x", f.Mask)
+		}
+	}
+	if r.Iif != "" {
+		fmt.Fprintf(&b, " iif %s", r.Iif)
+	}
+	if r.Oif != "" {
+		fmt.Fprintf(&b, " oif %s", r.Oif)
+	}
+	switch {
+	case r.Protocol != 0:
+		fmt.Fprintf(&b, " protocol %d", r.Protocol)
+	case !r.NoTrack:
 		fmt.Fprintf(&b, " protocol %d", uint8(config.RouteProtocolKeepalived))
 	}
 	switch r.Action {
 	case config.RuleToTable:
 		fmt.Fprintf(&b, " lookup %d", uint32(r.Table))
+	case config.RuleGoto:
+		fmt.Fprintf(&b, " goto %d", r.Goto)
 	case config.RuleNop:
 		b.WriteString(" nop")
 	default:
