@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
 // TestConfigTestWarnsUnimplemented runs gokeepalived -t and keepalived -t on
@@ -16,10 +18,7 @@ func TestConfigTestWarnsUnimplemented(t *testing.T) {
 	keepalived := requireKeepalived(t)
 	ns := newDiffNetns(t, "w")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "gokeepalived")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/gokeepalived").CombinedOutput(); err != nil {
-		t.Fatalf("building gokeepalived: %v\n%s", err, out)
-	}
+	bin := nettest.BuildGokeepalived(t)
 	conf := filepath.Join(dir, "keepalived.conf")
 	src := `global_defs {
     vrrp_no_swap

@@ -277,3 +277,14 @@ func startOursOn(t *testing.T, h *nettest.Host, bin, dir, conf string, extra ...
 		"--control-socket", filepath.Join(dir, "ctl.sock")}
 	return h.Start(t, bin, append(args, extra...)...)
 }
+
+// startEither starts gokeepalived (ours, with startOursOn in dir) or
+// keepalived on h with conf, VRRP only, each with extra options: the two
+// sides of a comparison started the same way.
+func startEither(t *testing.T, h *nettest.Host, bin string, ours bool, dir, conf string, extra ...string) *nettest.Daemon {
+	t.Helper()
+	if ours {
+		return startOursOn(t, h, bin, dir, conf, extra...)
+	}
+	return h.StartKeepalived(t, conf, append([]string{"-P"}, extra...)...)
+}

@@ -81,12 +81,7 @@ func runDynamic(t *testing.T, m *nettest.Host, bin string, ours, dynamic bool) d
 	dir := t.TempDir()
 	notifyScript(t, dir)
 	conf := dynamicConf(dir, dynamic)
-	var d *nettest.Daemon
-	if ours {
-		d = startOursOn(t, m, bin, dir, conf)
-	} else {
-		d = m.StartKeepalived(t, conf, "-P")
-	}
+	d := startEither(t, m, bin, ours, dir, conf)
 	defer func() {
 		d.Stop(t, 10*time.Second)
 		exec.Command("ip", "-n", m.NS, "link", "del", "eth5").Run()

@@ -111,13 +111,10 @@ func TestDaemonJSONFileBesideKeepalived(t *testing.T) {
 			t.Fatal(err)
 		}
 		conf := jsonConf(script)
-		var d *nettest.Daemon
-		var pid func() int
-		if ours {
-			d = startOursOn(t, m, bin, top, conf)
-			pid = d.Pid
-		} else {
-			d = m.StartKeepalived(t, conf, "-P")
+		d := startEither(t, m, bin, ours, top, conf)
+		pid := d.Pid
+		if !ours {
+			// keepalived's VRRP child writes the JSON file.
 			pid = func() int {
 				p, err := nettest.PidFromFile(filepath.Join(d.Dir, "vrrp.pid"))
 				if err != nil {

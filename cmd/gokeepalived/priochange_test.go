@@ -60,12 +60,7 @@ func runPrio(t *testing.T, m *nettest.Host, bin string, ours bool) []string {
 	}
 	os.WriteFile(filepath.Join(dir, "weight"), []byte("0\n"), 0o644)
 	conf := prioConf(dir)
-	var d *nettest.Daemon
-	if ours {
-		d = startOursOn(t, m, bin, dir, conf)
-	} else {
-		d = m.StartKeepalived(t, conf, "-P")
-	}
+	d := startEither(t, m, bin, ours, dir, conf)
 	defer d.Stop(t, 10*time.Second)
 	waitFor(t, "masters", 10*time.Second, func() bool {
 		return m.HasAddr("10.77.0.91") && m.HasAddr("10.77.0.92") && m.HasAddr("10.77.0.93")

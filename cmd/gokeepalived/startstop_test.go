@@ -94,14 +94,9 @@ func TestDaemonStartupShutdownScriptsBesideKeepalived(t *testing.T) {
 					t.Fatal(err)
 				}
 				conf := startStopConf(script, word, 2)
-				var d *nettest.Daemon
 				began := time.Now()
-				if ours {
-					d = startOursOn(t, m, bin, top, conf, "-D")
-				} else {
-					d = m.StartKeepalived(t, conf, "-P", "-D")
-				}
-				upAfter[ours] = waitFor(t, "master", 20*time.Second, func() bool { return m.HasAddr(daemonVIP) })
+				d := startEither(t, m, bin, ours, top, conf, "-D")
+				waitFor(t, "master", 20*time.Second, func() bool { return m.HasAddr(daemonVIP) })
 				upAfter[ours] = time.Since(began)
 				if err := d.Stop(t, 20*time.Second); err != nil {
 					t.Fatal(err)

@@ -34,13 +34,8 @@ vrrp_instance VI_1 {
 `, daemonVIP)
 	took := map[bool]time.Duration{}
 	for _, ours := range []bool{false, true} {
-		var d *nettest.Daemon
 		began := time.Now()
-		if ours {
-			d = startOursOn(t, m, bin, t.TempDir(), conf)
-		} else {
-			d = m.StartKeepalived(t, conf, "-P")
-		}
+		d := startEither(t, m, bin, ours, t.TempDir(), conf)
 		waitFor(t, "master", 15*time.Second, func() bool { return m.HasAddr(daemonVIP) })
 		took[ours] = time.Since(began)
 		if !strings.Contains(d.Output(), "Delaying startup for 3 seconds") {

@@ -49,12 +49,7 @@ func runVIPDel(t *testing.T, m *nettest.Host, bin string, ours bool) vipDelRun {
 	dir := t.TempDir()
 	notifyScript(t, dir)
 	conf := vipDelConf(dir)
-	var d *nettest.Daemon
-	if ours {
-		d = startOursOn(t, m, bin, dir, conf)
-	} else {
-		d = m.StartKeepalived(t, conf, "-P")
-	}
+	d := startEither(t, m, bin, ours, dir, conf)
 	defer d.Stop(t, 10*time.Second)
 	waitFor(t, "master", 10*time.Second, func() bool { return m.HasAddr(daemonVIP) && m.HasAddr("10.77.0.110") })
 	time.Sleep(time.Second)

@@ -108,12 +108,7 @@ func TestDaemonAdvertsBesideKeepalived(t *testing.T) {
 			for _, ours := range []bool{false, true} {
 				dir := t.TempDir()
 				os.Chmod(dir, 0o755)
-				var d *nettest.Daemon
-				if ours {
-					d = startOursOn(t, m, bin, dir, c.conf)
-				} else {
-					d = m.StartKeepalived(t, c.conf, "-P")
-				}
+				d := startEither(t, m, bin, ours, dir, c.conf)
 				waitFor(t, "master", 10*time.Second, func() bool { return m.HasAddr("10.77.0.120") || m.HasAddr("2001:db8::120") })
 				time.Sleep(c.settle)
 				seen[ours] = captureAdverts(t, o, 2500*time.Millisecond)

@@ -165,17 +165,15 @@ func TestPlanSyncGroupTracking(t *testing.T) {
 	}
 }
 
-// TestNotifyMailsStateOnce requires keepalived's smtp_alert rule: an
-// instance's state is mailed when it is entered, not again when it is
-// entered once more, and a sync group's states likewise; instances
-// without smtp_alert are not mailed.
-func TestNotifyMailsStateOnce(t *testing.T) {
-	sink, ln := nettest.ListenSMTPSink(t)
-	host, port, _ := strings.Cut(ln.Addr().String(), ":")
-	cfg := loadConf(t, fmt.Sprintf(`global_defs {
+// mailConf is a sync group G of VI_1 (with smtp_alert) and VI_2
+// (without), mailing to the sink at addr, with extra global_defs lines.
+func mailConf(t *testing.T, addr, extra string) *config.Config {
+	t.Helper()
+	host, port, _ := strings.Cut(addr, ":")
+	return loadConf(t, fmt.Sprintf(`global_defs {
     router_id lb
     smtp_server %s %s
-    notification_email {
+%s    notification_email {
         ops@example.com
     }
 }
@@ -205,24 +203,18 @@ vrrp_instance VI_2 {
         192.0.2.2/32
     }
 }
-`, host, port))
+`, host, port, extra))
+}
+
+// requireMails reports the transitions to a loop of cfg and requires the
+// sink to receive the mails of want, with those subjects, and no more.
+func requireMails(t *testing.T, sink *nettest.SMTPSink, cfg *config.Config, trs []vrrp.Transition, want []string) {
+	t.Helper()
 	l := newLoop(t, cfg)
 	p := l.plan(cfg)
 	l.instances, l.byName, l.groups = p.instances, p.byName, p.groups
-	for _, tr := range []vrrp.Transition{
-		{Instance: "VI_1", From: vrrp.StateInit, To: vrrp.StateBackup},
-		{Instance: "VI_1", From: vrrp.StateBackup, To: vrrp.StateMaster},
-		{Instance: "VI_1", From: vrrp.StateMaster, To: vrrp.StateMaster},
-		{Instance: "VI_2", From: vrrp.StateBackup, To: vrrp.StateMaster},
-		{Instance: "G", Group: true, From: vrrp.StateBackup, To: vrrp.StateMaster},
-		{Instance: "G", Group: true, From: vrrp.StateMaster, To: vrrp.StateMaster},
-	} {
+	for _, tr := range trs {
 		l.notify(tr)
-	}
-	want := []string{
-		"[lb] VRRP Instance VI_1 - Entering BACKUP state",
-		"[lb] VRRP Instance VI_1 - Entering MASTER state",
-		"[lb] VRRP Group G - Entering MASTER state",
 	}
 	nettest.Eventually(5*time.Second, func() bool { return len(sink.Messages()) >= len(want) })
 	time.Sleep(200 * time.Millisecond) // and no more
@@ -234,6 +226,26 @@ vrrp_instance VI_2 {
 	if strings.Join(sorted(got), "\n") != strings.Join(sorted(want), "\n") {
 		t.Errorf("mails:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// TestNotifyMailsStateOnce requires keepalived's smtp_alert rule: an
+// instance's state is mailed when it is entered, not again when it is
+// entered once more, and a sync group's states likewise; instances
+// without smtp_alert are not mailed.
+func TestNotifyMailsStateOnce(t *testing.T) {
+	sink, ln := nettest.ListenSMTPSink(t)
+	requireMails(t, sink, mailConf(t, ln.Addr().String(), ""), []vrrp.Transition{
+		{Instance: "VI_1", From: vrrp.StateInit, To: vrrp.StateBackup},
+		{Instance: "VI_1", From: vrrp.StateBackup, To: vrrp.StateMaster},
+		{Instance: "VI_1", From: vrrp.StateMaster, To: vrrp.StateMaster},
+		{Instance: "VI_2", From: vrrp.StateBackup, To: vrrp.StateMaster},
+		{Instance: "G", Group: true, From: vrrp.StateBackup, To: vrrp.StateMaster},
+		{Instance: "G", Group: true, From: vrrp.StateMaster, To: vrrp.StateMaster},
+	}, []string{
+		"[lb] VRRP Instance VI_1 - Entering BACKUP state",
+		"[lb] VRRP Instance VI_1 - Entering MASTER state",
+		"[lb] VRRP Group G - Entering MASTER state",
+	})
 }
 
 func sorted(s []string) []string {
@@ -328,66 +340,14 @@ func TestInitTrackFiles(t *testing.T) {
 // the state before the fault, as keepalived's notifiers do.
 func TestNoEmailFaults(t *testing.T) {
 	sink, ln := nettest.ListenSMTPSink(t)
-	host, port, _ := strings.Cut(ln.Addr().String(), ":")
-	cfg := loadConf(t, fmt.Sprintf(`global_defs {
-    router_id lb
-    smtp_server %s %s
-    no_email_faults
-    notification_email {
-        ops@example.com
-    }
-}
-vrrp_sync_group G {
-    group {
-        VI_1
-        VI_2
-    }
-    smtp_alert
-}
-vrrp_instance VI_1 {
-    state BACKUP
-    interface lo
-    virtual_router_id 1
-    priority 100
-    smtp_alert
-    virtual_ipaddress {
-        192.0.2.1/32
-    }
-}
-vrrp_instance VI_2 {
-    state BACKUP
-    interface lo
-    virtual_router_id 2
-    priority 100
-    virtual_ipaddress {
-        192.0.2.2/32
-    }
-}
-`, host, port))
-	l := newLoop(t, cfg)
-	p := l.plan(cfg)
-	l.instances, l.byName, l.groups = p.instances, p.byName, p.groups
-	for _, tr := range []vrrp.Transition{
+	requireMails(t, sink, mailConf(t, ln.Addr().String(), "    no_email_faults\n"), []vrrp.Transition{
 		{Instance: "VI_1", From: vrrp.StateInit, To: vrrp.StateBackup},
 		{Instance: "VI_1", From: vrrp.StateBackup, To: vrrp.StateFault},
 		{Instance: "G", Group: true, From: vrrp.StateBackup, To: vrrp.StateFault},
 		{Instance: "VI_1", From: vrrp.StateFault, To: vrrp.StateBackup},
 		{Instance: "VI_1", From: vrrp.StateBackup, To: vrrp.StateMaster},
-	} {
-		l.notify(tr)
-	}
-	want := []string{
+	}, []string{
 		"[lb] VRRP Instance VI_1 - Entering BACKUP state",
 		"[lb] VRRP Instance VI_1 - Entering MASTER state",
-	}
-	nettest.Eventually(5*time.Second, func() bool { return len(sink.Messages()) >= len(want) })
-	time.Sleep(200 * time.Millisecond) // and no more
-	var got []string
-	for _, m := range sink.Messages() {
-		s, _, _ := strings.Cut(nettest.MailSummary(m), " | ")
-		got = append(got, s)
-	}
-	if strings.Join(sorted(got), "\n") != strings.Join(sorted(want), "\n") {
-		t.Errorf("mails:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	})
 }
