@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
 // writeClientKeys writes the client certificate of cert and its key,
@@ -21,7 +23,7 @@ func writeClientKeys(t *testing.T, cert tls.Certificate, password string) (certF
 	t.Helper()
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
-		t.Skip("no openssl to encrypt keys with")
+		nettest.SkipUnlessCI(t, "no openssl to encrypt keys with")
 	}
 	dir := t.TempDir()
 	certFile = filepath.Join(dir, "client.pem")

@@ -17,6 +17,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
 // sleeper copies sleep to a name of its own, so that the test's
@@ -102,7 +104,7 @@ func watch(t *testing.T, name string, cfg Config, netns func() error) (*Watcher,
 
 func TestWatcher(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("the process connector needs CAP_NET_ADMIN")
+		nettest.SkipUnlessCI(t, "the process connector needs CAP_NET_ADMIN")
 	}
 	for _, tc := range []struct {
 		name    string
@@ -190,7 +192,7 @@ func (l *logLines) has(prefix string) bool {
 // process's exit counts though its event may have been lost.
 func TestWatcherOverflow(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("the process connector needs CAP_NET_ADMIN")
+		nettest.SkipUnlessCI(t, "the process connector needs CAP_NET_ADMIN")
 	}
 	path, name := sleeper(t)
 	tracked := start(t, path)

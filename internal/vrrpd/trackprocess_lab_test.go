@@ -63,7 +63,7 @@ func startKeepalivedTracking(t *testing.T, h *nettest.Host, name string) *nettes
 	t.Helper()
 	bin, err := exec.LookPath("keepalived")
 	if err != nil {
-		t.Skip("keepalived is not installed")
+		nettest.SkipUnlessCI(t, "keepalived is not installed")
 	}
 	ifname := fmt.Sprintf("gkn%09d", time.Now().UnixNano()%1e9)
 	if _, err := net.InterfaceByName(ifname); err == nil {
@@ -182,7 +182,7 @@ func median(d []time.Duration) time.Duration {
 func TestTrackProcessFailover(t *testing.T) {
 	nettest.RequireRoot(t)
 	if _, err := exec.LookPath("keepalived"); err != nil {
-		t.Skip("keepalived is not installed")
+		nettest.SkipUnlessCI(t, "keepalived is not installed")
 	}
 	const rounds = 3
 	startBackup := map[string]func(*testing.T, *nettest.Host, string) *nettest.Daemon{
