@@ -28,6 +28,7 @@ top SSL Config.SSL TestSSLGet check/http_test.go
 global_defs router_id Global.RouterID TestKeepalivedSMTP notify/smtp_test.go
 global_defs notification_email Global.NotificationEmail TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go
 global_defs notification_email_from Global.NotificationEmailFrom TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go
+global_defs vmac_prefix Global.VMACPrefix TestVMACNamesAndAddressesAsKeepalived internal/vrrpd/vmac_lab_test.go
 global_defs smtp_server Global.SMTPServer,Global.SMTPPort TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go
 global_defs smtp_helo_name Global.SMTPHeloName TestKeepalivedSMTP notify/smtp_test.go
 global_defs smtp_connect_timeout Global.SMTPConnectTimeout TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go
@@ -123,7 +124,7 @@ vrrp_sync_group notify SyncGroup.Notify TestNotifierEvents notify/notifier_test.
 vrrp_sync_group smtp_alert SyncGroup.SMTPAlert TestNotifyMailsStateOnce internal/vrrpd/vrrpd_test.go
 vrrp_sync_group sync_group_tracking_weight SyncGroup.SyncGroupTrackingWeight TestPlanSyncGroupTracking internal/vrrpd/vrrpd_test.go
 vrrp_instance interface Instance.Interface TestRouterStartup vrrp/router_test.go
-vrrp_instance use_vmac Instance.UseVMAC,Instance.VMACName TestRouterVMAC vrrp/vmac_test.go
+vrrp_instance use_vmac Instance.UseVMAC,Instance.VMACName,Instance.VMACAddr TestVMACNamesAndAddressesAsKeepalived internal/vrrpd/vmac_lab_test.go
 vrrp_instance vmac_xmit_base Instance.VMACXmitBase TestRouterVMACXmitBase vrrp/vmac6_test.go
 vrrp_instance dont_track_primary Instance.DontTrackPrimary TestTrackApply vrrp/instance_test.go
 vrrp_instance track_interface Instance.Tracking TestRouterStartup vrrp/router_test.go

@@ -541,6 +541,16 @@ func globalKeywords() handlers[Global] {
 	h["vrrp_garp_extra_if"] = func(p *parser, g *Global, n *node) {
 		p.garpExtraIf(n, "", 1, &g.VRRPGarpExtraIf, &g.VRRPGarpExtraIfAll)
 	}
+	h["vmac_prefix"] = func(p *parser, g *Global, n *node) {
+		s, ok := p.arg(n, 1)
+		switch {
+		case !ok:
+		case g.VMACPrefix != "":
+			p.errorf(n.pos, "vmac prefix has already been specified - ignoring %s", s)
+		default:
+			g.VMACPrefix = s
+		}
+	}
 	h["vrrp_vmac_garp_intvl"] = func(p *parser, g *Global, n *node) {
 		p.errorf(n.pos, `Keyword "vrrp_vmac_garp_intvl" is deprecated - please use "vrrp_garp_extra_if"`)
 		p.garpExtraIf(n, "", 1, &g.VRRPGarpExtraIf, &g.VRRPGarpExtraIfAll)
@@ -556,7 +566,7 @@ func globalKeywords() handlers[Global] {
 			"nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark "+
 			"process_monitor_rcv_bufs "+
 			"process_monitor_rcv_bufs_force random_seed reload_check_config reload_file reload_repeat "+
-			"reload_time_file tmp_config_directory vmac_addr_prefix vmac_prefix "+
+			"reload_time_file tmp_config_directory vmac_addr_prefix "+
 			"vrrp_netlink_cmd_rcv_bufs "+
 			"vrrp_netlink_cmd_rcv_bufs_force vrrp_netlink_monitor_rcv_bufs "+
 			"vrrp_netlink_monitor_rcv_bufs_force "+

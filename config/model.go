@@ -85,8 +85,11 @@ type Global struct {
 	VRRPHigherPrioSendAdvert bool          `json:"vrrp_higher_prio_send_advert,omitempty"`
 	VRRPVersion              int           `json:"vrrp_version"`
 	VRRPStrict               bool          `json:"vrrp_strict,omitempty"`
-	VRRPSkipCheckAdvAddr     bool          `json:"vrrp_skip_check_adv_addr,omitempty"`
-	VRRPCheckUnicastSrc      bool          `json:"vrrp_check_unicast_src,omitempty"`
+	// VMACPrefix (vmac_prefix) starts the name of a VMAC interface
+	// use_vmac does not name; "vrrp" when empty.
+	VMACPrefix           string `json:"vmac_prefix,omitempty"`
+	VRRPSkipCheckAdvAddr bool   `json:"vrrp_skip_check_adv_addr,omitempty"`
+	VRRPCheckUnicastSrc  bool   `json:"vrrp_check_unicast_src,omitempty"`
 	// NFTables is the nftables table of the VIP firewall (nftables),
 	// empty when not given: an instance that needs the firewall then
 	// uses keepalived's default, "keepalived".

@@ -2,8 +2,10 @@ package config
 
 import (
 	"math"
+	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -225,16 +227,7 @@ func instanceKeywords() handlers[Instance] {
 				in.VRF = s
 			}
 		},
-		"use_vmac": func(p *parser, in *Instance, n *node) {
-			in.UseVMAC = true
-			for _, w := range n.words[1:] {
-				if strings.Count(w, ":") == 5 {
-					in.VMACAddr = w
-				} else {
-					in.VMACName = w
-				}
-			}
-		},
+		"use_vmac":              (*parser).useVMAC,
 		"vmac_xmit_base":        flag(func(in *Instance) *bool { return &in.VMACXmitBase }),
 		"native_ipv6":           flag(func(in *Instance) *bool { return &in.NativeIPv6 }),
 		"dont_track_primary":    flag(func(in *Instance) *bool { return &in.DontTrackPrimary }),
@@ -600,4 +593,111 @@ func (p *parser) unicastPeer(in *Instance, c *node) {
 		}
 	}
 	in.UnicastPeers = append(in.UnicastPeers, peer)
+}
+
+// useVMAC reads use_vmac [NAME] [MAC], in either order: a word with a
+// colon is the MAC address, which keepalived accepts with five octets to
+// have the VRID as the sixth. Of the words after the first two, nothing
+// is read.
+func (p *parser) useVMAC(in *Instance, n *node) {
+	in.UseVMAC = true
+	for i, w := range n.words[1:] {
+		if i == 2 {
+			break
+		}
+		if strings.Contains(w, ":") {
+			if in.VMACAddr != "" {
+				p.errorf(n.pos, "VMAC interface address already specified")
+				continue
+			}
+			p.vmacAddr(in, n.pos, w)
+			continue
+		}
+		if in.VMACName != "" {
+			p.errorf(n.pos, "VMAC interface name already specified")
+			continue
+		}
+		if !devNameValid(w) {
+			p.errorf(n.pos, "VMAC interface name '%s' too long or invalid characters - ignoring", w)
+			continue
+		}
+		used := false
+		for _, o := range p.cfg.Instances {
+			if o.VMACName == w {
+				p.errorf(n.pos, "(%s) VRRP instance %s is already using %s - ignoring name", in.Name, o.Name, w)
+				used = true
+				break
+			}
+		}
+		if !used {
+			in.VMACName = w
+		}
+	}
+}
+
+// vmacAddr checks use_vmac's MAC address as keepalived does and keeps it
+// in in.VMACAddr, canonical, when it is usable.
+func (p *parser) vmacAddr(in *Instance, pos Pos, w string) {
+	if strings.Trim(w, "0123456789ABCDEFabcdef:") != "" {
+		p.errorf(pos, "VMAC invalid MAC address %s", w)
+		return
+	}
+	mac, useVRID, ok := parseVMACAddr(w)
+	switch {
+	case !ok:
+		p.errorf(pos, "VMAC invalid MAC address %s - ignored", w)
+	case mac[0]&1 != 0:
+		p.errorf(pos, "VMAC MAC address is multicast %s - ignoring", w)
+	case mac[0] == 0 && mac[1] == 0 && mac[2] == 0x5e && mac[3] == 0 && (mac[4] == 1 || mac[4] == 2):
+		p.errorf(pos, "VMAC MAC address not allowed to be RFC5798 address (%s) - ignoring", w)
+	default:
+		in.VMACAddr = mac.String()
+		if useVRID {
+			in.VMACAddr = mac[:5].String()
+		}
+	}
+}
+
+// parseVMACAddr parses a MAC address of six octets, or of five (with an
+// optional trailing colon), which means the VRID completes it. Octets
+// are one or two hexadecimal digits, as strtoul reads them.
+func parseVMACAddr(s string) (mac net.HardwareAddr, useVRID, ok bool) {
+	mac = make(net.HardwareAddr, 6)
+	rest := s
+	for j := 0; j < 6; j++ {
+		end := 0
+		for end < len(rest) && end < 3 && strings.IndexByte("0123456789ABCDEFabcdef", rest[end]) >= 0 {
+			end++
+		}
+		if end == 0 || end > 2 {
+			return nil, false, false
+		}
+		v, _ := strconv.ParseUint(rest[:end], 16, 8)
+		mac[j] = byte(v)
+		rest = rest[end:]
+		if j == 4 && (rest == "" || rest == ":") {
+			return mac, true, true
+		}
+		if j == 5 {
+			// keepalived reads no further than the sixth octet.
+			return mac, false, rest == "" || rest[0] == ':'
+		}
+		if rest == "" || rest[0] != ':' {
+			return nil, false, false
+		}
+		rest = rest[1:]
+		if rest == "" {
+			return nil, false, false
+		}
+	}
+	return nil, false, false
+}
+
+// devNameValid reports whether name can name a network interface, by
+// the rules keepalived applies to a VMAC's name.
+func devNameValid(name string) bool {
+	if name == "" || len(name) >= 16 || name == "." || name == ".." {
+		return false
+	}
+	return !strings.ContainsAny(name, "/: \t\n\v\f\r")
 }

@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -64,7 +65,8 @@ func (r *Router) Apply(specs []Spec, groups []GroupSpec) error {
 	for _, m := range r.members {
 		p := byName[m.inst.Name()]
 		if p != nil && p.key == m.key && p.cfg.VRID == m.inst.VRID() && p.vmac == m.vmac &&
-			(m.vmac == "" || p.xmitBase == (m.out == nil)) {
+			(m.vmac == "" || p.xmitBase == (m.out == nil)) &&
+			bytes.Equal(p.spec.Net.VMACAddr, m.spec.Net.VMACAddr) {
 			kept[m.inst.Name()] = m
 			stay = append(stay, m)
 			continue
@@ -74,7 +76,8 @@ func (r *Router) Apply(specs []Spec, groups []GroupSpec) error {
 		r.remove(m)
 		if m.vmac != "" {
 			m.closeOut()
-			if p == nil || p.vmac != m.vmac {
+			// A VMAC whose MAC changes is created again.
+			if p == nil || p.vmac != m.vmac || !bytes.Equal(p.spec.Net.VMACAddr, m.spec.Net.VMACAddr) {
 				r.host.removeVMAC(m.inst.Name(), m.vmac)
 			}
 		}

@@ -57,6 +57,9 @@ type NetConfig struct {
 	// keepalived's does, for the adverts' source.
 	UseVMAC  bool
 	VMACName string
+	// VMACAddr (use_vmac's MAC address) is the VMAC's MAC address in
+	// place of the virtual router MAC.
+	VMACAddr net.HardwareAddr
 	// VMACXmitBase (vmac_xmit_base) sends the adverts from Interface
 	// itself, with its own MAC address, rather than from the VMAC.
 	VMACXmitBase bool
@@ -485,7 +488,11 @@ func (r *Router) conn(p *plan) (*routerConn, error) {
 // create makes the instance of p, registered on its socket, not started.
 func (r *Router) create(p *plan) (m *member, err error) {
 	if p.vmac != "" {
-		vifi, err := r.host.addVMAC(p.cfg.Name, p.vmac, p.base, p.cfg.VRID, p.local)
+		mac := p.spec.Net.VMACAddr
+		if mac == nil {
+			mac = VirtualMAC(p.cfg.VRID, p.local.IsValid())
+		}
+		vifi, err := r.host.addVMAC(p.cfg.Name, p.vmac, p.base, mac, p.local)
 		if err != nil {
 			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 		}

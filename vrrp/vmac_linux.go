@@ -21,9 +21,8 @@ import (
 // IPv6 virtual MAC and local as its only link-local address; an IPv4
 // one, no IPv6 at all. Its settings are written through /proc/sys, in the
 // caller's network namespace.
-func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, parent *net.Interface, vrid uint8, local netip.Addr) (*net.Interface, error) {
+func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, parent *net.Interface, mac net.HardwareAddr, local netip.Addr) (*net.Interface, error) {
 	v6 := local.IsValid()
-	mac := VirtualMAC(vrid, v6)
 	if link, err := nl.LinkByName(name); err == nil {
 		a := link.Attrs()
 		if _, ok := link.(*netlink.Macvlan); !ok {
@@ -108,8 +107,8 @@ func addLinkLocal(nl *netlink.Handle, link netlink.Link, local netip.Addr) error
 }
 
 // addVMAC is addVMAC on h.
-func (h *host) addVMAC(instance, name string, parent *net.Interface, vrid uint8, local netip.Addr) (*net.Interface, error) {
-	return addVMAC(h.nl, h.log, instance, name, parent, vrid, local)
+func (h *host) addVMAC(instance, name string, parent *net.Interface, mac net.HardwareAddr, local netip.Addr) (*net.Interface, error) {
+	return addVMAC(h.nl, h.log, instance, name, parent, mac, local)
 }
 
 // removeVMAC is removeVMAC on h.

@@ -20,6 +20,30 @@ func TestVirtualMAC(t *testing.T) {
 	}
 }
 
+// TestVMACNames follows keepalived's create_vmac_name: the prefix dot
+// VRID, or when taken a number before the dot, from 6 for IPv6, and a
+// prefix cut to fit an interface name.
+func TestVMACNames(t *testing.T) {
+	got := VMACNames("", []string{"vrrp.5", "vrrp6.5"}, []VMACWant{
+		{VRID: 5}, {VRID: 5, IPv6: true}, {VRID: 5, IPv6: true}, {VRID: 5, IPv6: true},
+		{VRID: 9, IPv6: true}, {VRID: 9}, {VRID: 9},
+	})
+	want := []string{"vrrp1.5", "vrrp2.5", "vrrp3.5", "vrrp4.5", "vrrp.9", "vrrp1.9", "vrrp2.9"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("names %v, want %v", got, want)
+	}
+	got = VMACNames("", nil, []VMACWant{{VRID: 1, IPv6: true}, {VRID: 1, IPv6: true}, {VRID: 1, IPv6: true},
+		{VRID: 1, IPv6: true}, {VRID: 1, IPv6: true}, {VRID: 1, IPv6: true}, {VRID: 1, IPv6: true}, {VRID: 1}})
+	want = []string{"vrrp.1", "vrrp6.1", "vrrp1.1", "vrrp2.1", "vrrp3.1", "vrrp4.1", "vrrp5.1", "vrrp7.1"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("IPv6 names %v, want %v", got, want)
+	}
+	got = VMACNames("averyverylongprefix", nil, []VMACWant{{VRID: 200}, {VRID: 200}})
+	if got[0] != "averyverylo.200" || got[1] != "averyveryl1.200" {
+		t.Errorf("long prefix names %v", got)
+	}
+}
+
 // TestRouterVMAC runs our master with use_vmac against a keepalived
 // backup with use_vmac: the VIP lives on vrrp.51 with the virtual MAC,
 // which the client learns; when ours stops, it removes its VMAC

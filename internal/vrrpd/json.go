@@ -152,12 +152,7 @@ func jsonData(st vrrp.Status, in *instance) keepalivedData {
 		TrackIfp:             in.trackIfs,
 		TrackScript:          in.trackScripts,
 	}
-	if ci.UseVMAC {
-		d.VMACIfname = ci.VMACName
-		if d.VMACIfname == "" {
-			d.VMACIfname = vrrp.DefaultVMACName(st.VRID)
-		}
-	}
+	d.VMACIfname = in.vmac
 	if d.MasterAdverInt == 0 {
 		d.MasterAdverInt = d.AdverInt
 	}

@@ -85,16 +85,20 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 	}
 
 	p := &plan{byName: make(map[string]*instance), groups: make(map[string]*group)}
+	vmacs := vmacNames(cfg)
 	for i := range cfg.Instances {
 		ci := &cfg.Instances[i]
 		vc, nc := vrrpConfig(ci, &cfg.Global)
+		if ci.UseVMAC {
+			nc.VMACName = vmacs[i]
+		}
 		spec := vrrp.Spec{Config: vc, Net: nc}
 		spec.Config.Notify = l.enqueue
 		spec.Config.KeepAddressesOnStop = l.keep
 		spec.Config.StartAfter = l.startAfter
 		pl.track(&spec.Net, ci)
 		p.specs = append(p.specs, spec)
-		in := &instance{cfg: ci, mail: ci.SMTPAlert, noFaultMail: cfg.Global.NoEmailFaults, scripts: pl.instanceScripts(ci)}
+		in := &instance{cfg: ci, vmac: nc.VMACName, mail: ci.SMTPAlert, noFaultMail: cfg.Global.NoEmailFaults, scripts: pl.instanceScripts(ci)}
 		if g := pl.inGroup[ci.Name]; g != nil {
 			in.group = g.Name
 		}

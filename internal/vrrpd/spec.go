@@ -2,6 +2,7 @@ package vrrpd
 
 import (
 	"cmp"
+	"net"
 	"net/netip"
 
 	"github.com/gokeepalived/gokeepalived/config"
@@ -74,6 +75,9 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 	}
 	vc.CheckUnicastSrc = ci.CheckUnicastSrc || g.VRRPCheckUnicastSrc
 	nc.UseVMAC, nc.VMACName, nc.VMACXmitBase = ci.UseVMAC, ci.VMACName, ci.VMACXmitBase
+	if ci.UseVMAC && ci.VMACAddr != "" {
+		nc.VMACAddr = vmacAddr(ci.VMACAddr, uint8(ci.VirtualRouterID))
+	}
 	for _, a := range ci.VirtualIPs {
 		nc.VIPs = append(nc.VIPs, vrrpVIP(a))
 	}
@@ -166,4 +170,42 @@ func vrrpRule(r config.Rule) vrrp.Rule {
 		panic("unknown config.RuleAction " + r.Action.String())
 	}
 	return vr
+}
+
+// vmacAddr is use_vmac's MAC address, checked by the parser: of five
+// octets, the VRID is the sixth.
+func vmacAddr(s string, vrid uint8) net.HardwareAddr {
+	mac, err := net.ParseMAC(s)
+	if err != nil {
+		// Five octets: net.ParseMAC takes six or more.
+		mac, _ = net.ParseMAC(s + ":00")
+		mac[5] = vrid
+	}
+	return mac
+}
+
+// vmacNames names each instance's VMAC interface, by its index in
+// cfg.Instances: use_vmac's name, or the one keepalived would give it.
+func vmacNames(cfg *config.Config) []string {
+	names := make([]string, len(cfg.Instances))
+	var named []string
+	var wants []vrrp.VMACWant
+	var unnamed []int
+	for i := range cfg.Instances {
+		ci := &cfg.Instances[i]
+		switch {
+		case !ci.UseVMAC:
+		case ci.VMACName != "":
+			names[i] = ci.VMACName
+			named = append(named, ci.VMACName)
+		default:
+			v6 := len(ci.VirtualIPs) > 0 && ci.VirtualIPs[0].Prefix.Addr().Is6()
+			wants = append(wants, vrrp.VMACWant{VRID: uint8(ci.VirtualRouterID), IPv6: v6})
+			unnamed = append(unnamed, i)
+		}
+	}
+	for k, name := range vrrp.VMACNames(cfg.Global.VMACPrefix, named, wants) {
+		names[unnamed[k]] = name
+	}
+	return names
 }

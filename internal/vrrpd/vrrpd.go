@@ -95,6 +95,7 @@ type instance struct {
 	vrrp    *vrrp.Instance
 	scripts *notify.Instance
 	group   string       // the sync group's name; "" for none
+	vmac    string       // the VMAC interface's name; "" without use_vmac
 	vips    []netip.Addr // virtual_ipaddress, for ha_suspend and status
 	mail    bool         // smtp_alert
 	// noFaultMail is global_defs' no_email_faults: FAULT is not mailed.
