@@ -499,8 +499,9 @@ func (i *Instance) leaveFault() {
 	i.armDown(i.clock.Now())
 }
 
-// AddressLost tells a master that one of its addresses was deleted from
-// under it, as keepalived's set_vrrp_backup hears of it: the master
+// AddressLost tells a master that one of its addresses, virtual routes
+// or virtual rules was deleted from under it, as keepalived's
+// set_vrrp_backup hears of it: the master
 // leaves MASTER, releasing its addresses, and stands for master again
 // after the skew time alone, which puts them back; the other masters of
 // its sync group do the same. Other states ignore it.

@@ -73,6 +73,8 @@ type Route struct {
 	// OnLink (onlink) takes the gateway as on the device's link even
 	// when no route says it is.
 	OnLink bool
+	// NoTrack (no_track): the route's deletion by hand is not acted on.
+	NoTrack bool
 }
 
 // protocol returns the protocol the route is installed with.

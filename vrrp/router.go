@@ -583,6 +583,13 @@ func (r *Router) Run(ctx context.Context) error {
 		return err
 	}
 	defer func() { close(addrDone) }()
+	delDone := make(chan struct{})
+	dels, err := r.host.subscribeDeletions(ctx, delDone)
+	if err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	defer func() { close(delDone) }()
 	r.running = true
 	defer func() {
 		r.mu.Lock()
@@ -644,6 +651,14 @@ func (r *Router) Run(ctx context.Context) error {
 			close(addrDone)
 			addrDone = make(chan struct{})
 			addrs = r.resubscribeAddrs(ctx, addrDone)
+		case d, ok := <-dels:
+			if ok {
+				r.guard.run("route and rule watcher", func() { r.deleted(d) })
+				continue
+			}
+			close(delDone)
+			delDone = make(chan struct{})
+			dels = subscribeAgain(ctx, r, "route and rule", func() (<-chan deletion, error) { return r.host.subscribeDeletions(ctx, delDone) })
 		}
 	}
 	return r.shutdown(stopServing)
@@ -742,6 +757,39 @@ func (r *Router) addressDeleted(addr netip.Addr) {
 	r.mu.Unlock()
 	for _, in := range lost {
 		r.log.Infof("(%s) VIP %s deleted from under the master", in.Name(), addr)
+		in.AddressLost()
+	}
+}
+
+// deleted hears that a route or a rule was deleted: a master whose
+// virtual_routes or virtual_rules hold it without no_track leaves MASTER
+// and takes it back, as keepalived's netlink_route_filter and
+// netlink_rule_filter make it do.
+func (r *Router) deleted(d deletion) {
+	r.mu.Lock()
+	var lost []*Instance
+	for _, m := range r.members {
+		if m.inst.Status().State != StateMaster || !r.host.carrier(m.ifindex) {
+			// As for addresses: a link going away takes its routes.
+			continue
+		}
+		var found bool
+		if d.route != nil {
+			found = slices.ContainsFunc(m.spec.Net.Routes, func(rt Route) bool { return !rt.NoTrack && rt.IsKernel(*d.route) })
+		} else {
+			found = slices.ContainsFunc(m.spec.Net.Rules, func(ru Rule) bool { return !ru.NoTrack && d.rule.Is(ru) })
+		}
+		if found {
+			lost = append(lost, m.inst)
+		}
+	}
+	r.mu.Unlock()
+	for _, in := range lost {
+		what := "rule"
+		if d.route != nil {
+			what = "route"
+		}
+		r.log.Infof("(%s) virtual %s deleted from under the master", in.Name(), what)
 		in.AddressLost()
 	}
 }

@@ -42,6 +42,8 @@ func (a RuleAction) String() string {
 // A Rule is a virtual_rules or static_rules entry: a policy routing rule,
 // installed as keepalived's netlink_rule sends it.
 type Rule struct {
+	// NoTrack (no_track): the rule's deletion by hand is not acted on.
+	NoTrack bool
 	// IPv6 makes a rule with neither From nor To an IPv6 one (inet6);
 	// otherwise their family decides.
 	IPv6     bool

@@ -98,3 +98,118 @@ func TestDaemonVIPDeletedByHandBesideKeepalived(t *testing.T) {
 		t.Errorf("VIP back after %v, keepalived's after %v", ours.back, theirs.back)
 	}
 }
+
+// routeDelConf has a tracked virtual route and rule, and one of each
+// with no_track.
+func routeDelConf(dir string) string {
+	return fmt.Sprintf(`global_defs {
+    router_id routedel
+    enable_script_security
+    script_user root
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 84
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        %[1]s/24
+    }
+    virtual_routes {
+        10.88.0.0/24 via 10.77.0.254 dev eth0
+        10.88.1.0/24 dev eth0 no_track
+    }
+    virtual_rules {
+        from 10.77.0.0/24 table 100 priority 100
+        from 10.77.5.0/24 table 101 priority 101 no_track
+    }
+    notify "%[2]s/notify.sh"
+}
+`, daemonVIP, dir)
+}
+
+// routeDelRun is what one daemon did when its virtual routes and rules
+// were deleted by hand.
+type routeDelRun struct {
+	routeBack, ruleBack time.Duration // until the tracked ones were back
+	calls               string
+	untracked           string // the no_track entries that came back
+}
+
+func runRouteDel(t *testing.T, m *nettest.Host, bin string, ours bool) routeDelRun {
+	t.Helper()
+	dir := t.TempDir()
+	notifyScript(t, dir)
+	d := startEither(t, m, bin, ours, dir, routeDelConf(dir))
+	defer d.Stop(t, 10*time.Second)
+	has := func(args ...string) bool {
+		return strings.TrimSpace(m.Run("ip", args...)) != ""
+	}
+	route := func(dst string) bool { return has("route", "show", dst) }
+	rule := func(prio string) bool { return has("rule", "show", "priority", prio) }
+	waitFor(t, "master", 10*time.Second, func() bool {
+		return m.HasAddr(daemonVIP) && route("10.88.0.0/24") && route("10.88.1.0/24") && rule("100") && rule("101")
+	})
+	time.Sleep(time.Second)
+	ip := func(args ...string) {
+		if out, err := m.Exec("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	var r routeDelRun
+	ip("route", "del", "10.88.1.0/24", "dev", "eth0")
+	ip("rule", "del", "priority", "101")
+	time.Sleep(2 * time.Second)
+	if route("10.88.1.0/24") {
+		r.untracked += " route"
+	}
+	if rule("101") {
+		r.untracked += " rule"
+	}
+	ip("route", "del", "10.88.0.0/24")
+	// Gone and back: the master left MASTER and stood again.
+	r.routeBack = waitFor(t, "the route back", 10*time.Second, func() bool { return route("10.88.0.0/24") && m.HasAddr(daemonVIP) })
+	time.Sleep(2 * time.Second)
+	ip("rule", "del", "priority", "100")
+	r.ruleBack = waitFor(t, "the rule back", 10*time.Second, func() bool { return rule("100") && m.HasAddr(daemonVIP) })
+	time.Sleep(1500 * time.Millisecond)
+	b, _ := os.ReadFile(filepath.Join(dir, "calls"))
+	r.calls = strings.TrimSpace(string(b))
+	return r
+}
+
+// TestDaemonVirtualRouteDeletedBesideKeepalived deletes a master's
+// virtual routes and rules by hand, under keepalived and then under
+// gokeepalived: those with no_track stay deleted; a tracked one makes
+// the master leave MASTER and take it back, with the same notify calls,
+// as soon as keepalived does.
+func TestDaemonVirtualRouteDeletedBesideKeepalived(t *testing.T) {
+	lab := nettest.NewLab(t)
+	m := lab.AddHost("m", "10.77.0.1/24")
+	bin := gokeepalivedBinary(t)
+	theirs := runRouteDel(t, m, bin, false)
+	ours := runRouteDel(t, m, bin, true)
+	t.Logf("route back after %v (keepalived %v), rule back after %v (keepalived %v); notify calls %q",
+		ours.routeBack.Round(time.Millisecond), theirs.routeBack.Round(time.Millisecond),
+		ours.ruleBack.Round(time.Millisecond), theirs.ruleBack.Round(time.Millisecond), theirs.calls)
+	if ours.calls != theirs.calls {
+		t.Errorf("notify calls:\n%s\nkeepalived's:\n%s", ours.calls, theirs.calls)
+	}
+	// BACKUP and MASTER at start, then once for the route and once for
+	// the rule.
+	if strings.Count(theirs.calls, "BACKUP") != 3 {
+		t.Errorf("keepalived's notify calls %q: want it to leave MASTER twice after the start", theirs.calls)
+	}
+	if ours.untracked != theirs.untracked || theirs.untracked != "" {
+		t.Errorf("no_track entries back: ours %q, keepalived's %q; want none", ours.untracked, theirs.untracked)
+	}
+	for _, c := range []struct {
+		what        string
+		ours, their time.Duration
+	}{{"route", ours.routeBack, theirs.routeBack}, {"rule", ours.ruleBack, theirs.ruleBack}} {
+		if c.ours > c.their+500*time.Millisecond {
+			t.Errorf("%s back after %v, keepalived's after %v", c.what, c.ours, c.their)
+		}
+	}
+}

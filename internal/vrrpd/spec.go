@@ -115,7 +115,7 @@ func vrrpVIP(a config.Address) vrrp.VIP {
 // the kernel's numbers, as vrrp.Route's are.
 func vrrpRoute(r config.Route) vrrp.Route {
 	vr := vrrp.Route{Dst: r.To, Src: r.Src, Gateway: r.Via, Device: r.Dev, Metric: r.Metric,
-		Table: int(r.Table), Scope: vrrp.Scope(r.Scope), Protocol: uint8(r.Protocol), OnLink: r.OnLink}
+		Table: int(r.Table), Scope: vrrp.Scope(r.Scope), Protocol: uint8(r.Protocol), OnLink: r.OnLink, NoTrack: r.NoTrack}
 	switch r.Type {
 	case config.RouteUnspec, config.RouteUnicast:
 		vr.Type = vrrp.RouteUnicast
@@ -149,7 +149,7 @@ func vrrpRoute(r config.Route) vrrp.Route {
 // kernel's number, as vrrp.Rule's is.
 func vrrpRule(r config.Rule) vrrp.Rule {
 	vr := vrrp.Rule{IPv6: r.IPv6, From: r.From, To: r.To, Priority: r.Priority, Table: int(r.Table),
-		Goto: r.Goto, Iif: r.Iif, Oif: r.Oif, Invert: r.Invert, Protocol: r.Protocol}
+		Goto: r.Goto, Iif: r.Iif, Oif: r.Oif, Invert: r.Invert, Protocol: r.Protocol, NoTrack: r.NoTrack}
 	if m := r.Fwmark; m != nil {
 		vr.HasFwmark, vr.Fwmark, vr.HasFwMask, vr.FwMask = true, m.Mark, m.HasMask, m.Mask
 	}

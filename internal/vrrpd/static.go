@@ -22,14 +22,12 @@ const defaultStaticInterface = "eth0"
 
 // staticRoute is a static_routes line as the daemon installs it.
 type staticRoute struct {
-	route   vrrp.Route
-	noTrack bool
+	route vrrp.Route
 }
 
 // staticRule is a static_rules line as the daemon installs it.
 type staticRule struct {
-	rule    vrrp.Rule
-	noTrack bool
+	rule vrrp.Rule
 }
 
 // staticSet is the static_ipaddress, static_routes and static_rules of one
@@ -57,10 +55,10 @@ func staticsOf(cfg *config.Config) staticSet {
 		s.addrs = append(s.addrs, v)
 	}
 	for _, r := range cfg.StaticRoutes {
-		s.routes = append(s.routes, staticRoute{route: vrrpRoute(r), noTrack: r.NoTrack})
+		s.routes = append(s.routes, staticRoute{route: vrrpRoute(r)})
 	}
 	for _, r := range cfg.StaticRules {
-		s.rules = append(s.rules, staticRule{rule: vrrpRule(r), noTrack: r.NoTrack})
+		s.rules = append(s.rules, staticRule{rule: vrrpRule(r)})
 	}
 	for i := range cfg.Instances {
 		in := &cfg.Instances[i]

@@ -1,13 +1,8 @@
 package vrrpd
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"testing"
-
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netlink/nl"
-	"golang.org/x/sys/unix"
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/vrrp"
@@ -53,11 +48,11 @@ vrrp_instance VI_1 {
 	}
 	want := vrrp.Route{Dst: netip.MustParsePrefix("10.2.0.0/16"), Gateway: netip.MustParseAddr("10.1.0.254"), Device: "eth1",
 		Table: 100, Type: vrrp.RouteUnicast, OnLink: true}
-	if len(s.routes) != 1 || s.routes[0].route != want || s.routes[0].noTrack {
+	if len(s.routes) != 1 || s.routes[0].route != want || s.routes[0].route.NoTrack {
 		t.Errorf("routes: %+v, want %+v", s.routes, want)
 	}
 	if len(s.rules) != 2 || s.rules[0].rule.Protocol != vrrp.RouteProtocol || s.rules[1].rule.Protocol != 0 ||
-		!s.rules[1].rule.Is6() || !s.rules[1].rule.HasFwMask || s.rules[1].rule.FwMask != 0xf || !s.rules[1].noTrack {
+		!s.rules[1].rule.Is6() || !s.rules[1].rule.HasFwMask || s.rules[1].rule.FwMask != 0xf || !s.rules[1].rule.NoTrack {
 		t.Errorf("rules: %+v", s.rules)
 	}
 	if !s.watchRoutes4 || s.watchRoutes6 || s.watchRules4 || !s.watchRules6 {
@@ -71,56 +66,5 @@ vrrp_instance VI_1 {
 	}
 	if got, want := s.rules[0].rule.String(), "from 10.1.0.0/24 priority 10 tos 0x0 protocol 18 lookup 100"; got != want {
 		t.Errorf("rule text %q, want %q", got, want)
-	}
-}
-
-// ruleMsg is a RTM_DELRULE payload as the kernel sends it.
-func ruleMsg(family, srcLen, table, action uint8, flags uint32, attrs ...*nl.RtAttr) []byte {
-	b := []byte{family, 0, srcLen, 0, table, 0, 0, action, 0, 0, 0, 0}
-	binary.NativeEndian.PutUint32(b[8:], flags)
-	for _, a := range attrs {
-		b = append(b, a.Serialize()...)
-	}
-	return b
-}
-
-func u32(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
-
-// TestDeletedRuleMatches checks that a deleted rule is known by the
-// fields keepalived's compare_rule compares.
-func TestDeletedRuleMatches(t *testing.T) {
-	ru := vrrp.Rule{From: netip.MustParsePrefix("10.80.6.0/24"), Priority: 500, Action: vrrp.RuleToTable, Table: 100,
-		Protocol: vrrp.RouteProtocol}
-	msg := func(prio uint32, flags uint32, extra ...*nl.RtAttr) deletedRule {
-		attrs := append([]*nl.RtAttr{
-			nl.NewRtAttr(nl.FRA_PRIORITY, u32(prio)),
-			nl.NewRtAttr(nl.FRA_SRC, []byte{10, 80, 6, 0}),
-			nl.NewRtAttr(nl.FRA_PROTOCOL, []byte{vrrp.RouteProtocol}),
-		}, extra...)
-		d, ok := parseRuleMsg(ruleMsg(unix.AF_INET, 24, 100, 1, flags, attrs...))
-		if !ok {
-			t.Fatal("message not parsed")
-		}
-		return d
-	}
-	if d := msg(500, 0); !d.matches(ru) || !d.hasProto || d.protocol != vrrp.RouteProtocol {
-		t.Errorf("the rule itself does not match: %+v", d)
-	}
-	if msg(501, 0).matches(ru) {
-		t.Error("another priority matches")
-	}
-	if msg(500, netlink.FibRuleInvert).matches(ru) {
-		t.Error("an inverted rule matches")
-	}
-	if msg(500, 0, nl.NewRtAttr(nl.FRA_FWMARK, u32(3))).matches(ru) {
-		t.Error("a rule with a fwmark matches")
-	}
-	marked := ru
-	marked.HasFwmark, marked.Fwmark = true, 3
-	if !msg(500, 0, nl.NewRtAttr(nl.FRA_FWMARK, u32(3)), nl.NewRtAttr(nl.FRA_FWMASK, u32(0xffffffff))).matches(marked) {
-		t.Error("fwmark 3 with the kernel's mask does not match fwmark 3")
-	}
-	if _, ok := parseRuleMsg([]byte{2, 0}); ok {
-		t.Error("a short message parsed")
 	}
 }

@@ -1,9 +1,7 @@
 package vrrpd
 
 import (
-	"cmp"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -33,10 +31,10 @@ func (s *statics) watch(ctx context.Context) {
 	set := s.set
 	addrs := slices.ContainsFunc(set.addrs, func(v vrrp.VIP) bool { return !v.NoTrack })
 	routes := slices.ContainsFunc(set.routes, func(r staticRoute) bool {
-		return !r.noTrack && (r.route.Dst.Addr().Is4() && set.watchRoutes4 || r.route.Dst.Addr().Is6() && set.watchRoutes6)
+		return !r.route.NoTrack && (r.route.Dst.Addr().Is4() && set.watchRoutes4 || r.route.Dst.Addr().Is6() && set.watchRoutes6)
 	})
 	rules := slices.ContainsFunc(set.rules, func(r staticRule) bool {
-		return !r.noTrack && (!r.rule.Is6() && set.watchRules4 || r.rule.Is6() && set.watchRules6)
+		return !r.rule.NoTrack && (!r.rule.Is6() && set.watchRules4 || r.rule.Is6() && set.watchRules6)
 	})
 	if !addrs && !routes && !rules {
 		return
@@ -141,26 +139,12 @@ func (s *statics) watchRoutes(ctx context.Context) error {
 }
 
 // routeDeleted restores the static route r was, found as keepalived's
-// route_is_ours finds it: by table, family, destination and tos.
+// route_is_ours finds it.
 func (s *statics) routeDeleted(r netlink.Route) {
-	dst := netip.Prefix{}
-	if r.Dst != nil {
-		if a, ok := netip.AddrFromSlice(r.Dst.IP); ok {
-			bits, _ := r.Dst.Mask.Size()
-			dst = netip.PrefixFrom(a.Unmap(), bits)
-		}
-	}
 	sr, ok := findStatic(s, func(set staticSet) []staticRoute { return set.routes }, func(set staticSet, sr staticRoute) bool {
 		rt := sr.route
-		switch {
-		case sr.noTrack, r.Tos != 0, !sameTable(rt.Table, r.Table),
-			!(rt.Dst.Addr().Is4() && set.watchRoutes4 || rt.Dst.Addr().Is6() && set.watchRoutes6):
-			return false
-		case dst.IsValid():
-			return rt.Dst == dst
-		}
-		// A default route has no destination attribute.
-		return rt.Dst.Bits() == 0 && rt.Dst.Addr().Is4() == (r.Family == unix.AF_INET)
+		v4 := rt.Dst.Addr().Is4()
+		return !sr.route.NoTrack && (v4 && set.watchRoutes4 || !v4 && set.watchRoutes6) && rt.IsKernel(r)
 	})
 	if !ok {
 		return
@@ -168,15 +152,6 @@ func (s *statics) routeDeleted(r netlink.Route) {
 	rt := sr.route
 	s.logErr(vrrp.NewRouteSet(s.nl, []vrrp.Route{rt}).Add())
 	s.log.Infof("Restoring deleted static route %s", routeText(rt))
-}
-
-// sameTable reports whether a route of table configured is in the kernel's
-// table got: zero is main.
-func sameTable(configured, got int) bool {
-	if configured == 0 {
-		configured = unix.RT_TABLE_MAIN
-	}
-	return configured == got
 }
 
 // watchRules restores the static rules deleted until ctx ends, as
@@ -202,132 +177,23 @@ func (s *statics) watchRules(ctx context.Context) error {
 			if m.Header.Type != unix.RTM_DELRULE || ctx.Err() != nil {
 				continue
 			}
-			if ru, ok := parseRuleMsg(m.Data); ok {
+			if ru, ok := vrrp.ParseDeletedRule(m.Data); ok {
 				s.ruleDeleted(ru)
 			}
 		}
 	}
 }
 
-// deletedRule is what a RTM_DELRULE message says of the rule, to find it
-// as keepalived's compare_rule does.
-type deletedRule struct {
-	family   uint8
-	action   uint8
-	invert   bool
-	tos      uint8
-	table    int
-	priority int
-	hasPrio  bool
-	src, dst netip.Prefix
-	protocol uint8
-	hasProto bool
-	fwmark   uint32
-	hasMark  bool
-	fwmask   uint32
-	hasMask  bool
-	iif, oif string
-	gotoPrio int
-}
-
-// parseRuleMsg reads a fib_rule_hdr and its attributes.
-func parseRuleMsg(b []byte) (deletedRule, bool) {
-	const hdrLen = 12 // struct fib_rule_hdr
-	if len(b) < hdrLen {
-		return deletedRule{}, false
-	}
-	d := deletedRule{family: b[0], tos: b[3], table: int(b[4]), action: b[7],
-		invert: binary.NativeEndian.Uint32(b[8:12])&netlink.FibRuleInvert != 0}
-	dstLen, srcLen := int(b[1]), int(b[2])
-	attrs, err := nl.ParseRouteAttr(b[hdrLen:])
-	if err != nil {
-		return deletedRule{}, false
-	}
-	u32 := func(v []byte) uint32 {
-		if len(v) < 4 {
-			return 0
-		}
-		return binary.NativeEndian.Uint32(v)
-	}
-	prefix := func(v []byte, bits int) netip.Prefix {
-		a, ok := netip.AddrFromSlice(v)
-		if !ok {
-			return netip.Prefix{}
-		}
-		return netip.PrefixFrom(a, bits)
-	}
-	for _, a := range attrs {
-		switch a.Attr.Type {
-		case nl.FRA_PRIORITY:
-			d.priority, d.hasPrio = int(u32(a.Value)), true
-		case nl.FRA_TABLE:
-			d.table = int(u32(a.Value))
-		case nl.FRA_SRC:
-			d.src = prefix(a.Value, srcLen)
-		case nl.FRA_DST:
-			d.dst = prefix(a.Value, dstLen)
-		case nl.FRA_FWMARK:
-			d.fwmark, d.hasMark = u32(a.Value), true
-		case nl.FRA_FWMASK:
-			d.fwmask, d.hasMask = u32(a.Value), true
-		case nl.FRA_IIFNAME:
-			d.iif = cString(a.Value)
-		case nl.FRA_OIFNAME:
-			d.oif = cString(a.Value)
-		case nl.FRA_GOTO:
-			d.gotoPrio = int(u32(a.Value))
-		case nl.FRA_PROTOCOL:
-			if len(a.Value) > 0 {
-				d.protocol, d.hasProto = a.Value[0], true
-			}
-		}
-	}
-	return d, true
-}
-
-// cString is a NUL-terminated attribute as a string.
-func cString(b []byte) string {
-	if i := slices.Index(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
-}
-
-// matches reports whether d is ru, as keepalived's compare_rule decides.
-func (d deletedRule) matches(ru vrrp.Rule) bool {
-	family := uint8(unix.AF_INET)
-	if ru.Is6() {
-		family = unix.AF_INET6
-	}
-	table := 0
-	if ru.Action == vrrp.RuleToTable {
-		table = cmp.Or(ru.Table, unix.RT_TABLE_MAIN)
-	}
-	mask := uint32(0xffffffff)
-	if ru.HasFwMask {
-		mask = ru.FwMask
-	}
-	switch {
-	case d.family != family, !d.hasPrio || d.priority != ru.Priority, d.action != uint8(ru.Action),
-		d.action == uint8(vrrp.RuleGoto) && d.gotoPrio != ru.Goto, d.table != table, d.invert != ru.Invert,
-		d.src.Masked() != ru.From.Masked(), d.dst.Masked() != ru.To.Masked(),
-		d.tos != ru.Tos, d.hasMark != ru.HasFwmark, d.hasMark && d.fwmark != ru.Fwmark,
-		d.hasMask && d.fwmask != mask, d.iif != ru.Iif, d.oif != ru.Oif:
-		return false
-	}
-	return true
-}
-
 // ruleDeleted restores the static rule d was, unless it is no_track or of
 // a family keepalived does not hear of.
-func (s *statics) ruleDeleted(d deletedRule) {
-	if d.hasProto && d.protocol != vrrp.RouteProtocol {
+func (s *statics) ruleDeleted(d vrrp.DeletedRule) {
+	if !d.Ours() {
 		// Not one of keepalived's tracked rules.
 		return
 	}
 	sr, ok := findStatic(s, func(set staticSet) []staticRule { return set.rules }, func(set staticSet, sr staticRule) bool {
 		v6 := sr.rule.Is6()
-		return !sr.noTrack && (v6 && set.watchRules6 || !v6 && set.watchRules4) && d.matches(sr.rule)
+		return !sr.rule.NoTrack && (v6 && set.watchRules6 || !v6 && set.watchRules4) && d.Is(sr.rule)
 	})
 	if !ok {
 		return
