@@ -220,14 +220,20 @@ func (p *parser) route(n *node) (Route, bool) {
 			}
 			i++
 		case "or":
-			if len(r.OrVia) == 0 {
-				p.errorf(n.pos, "\"or\" for routes is deprecated. Please use \"nexthop\"")
+			p.errorf(n.pos, "\"or\" for routes is deprecated. Please use \"nexthop\"")
+			if len(r.Nexthops) > 0 {
+				p.errorf(n.pos, "\"or\" route already specified - ignoring subsequent")
+				i++
+				continue
 			}
 			var a netip.Addr
 			if !addr(i, &a) {
 				return Route{}, false
 			}
-			r.OrVia = append(r.OrVia, a)
+			// keepalived makes the route's via and the or address
+			// the two nexthops of a multipath route.
+			r.Nexthops = []Nexthop{{Via: r.Via}, {Via: a}}
+			r.Via = netip.Addr{}
 			i++
 		case "to":
 			continue
@@ -281,8 +287,22 @@ func (p *parser) route(n *node) (Route, bool) {
 		case "pervasive", "ttl-propagate":
 			r.Options = append(r.Options, w[i])
 		case "mtu", "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh", "realms",
-			"rto_min", "initcwnd", "initrwnd", "features", "quickack", "congctl", "pref",
-			"fastopen_no_cookie", "hoplimit", "expires", "nexthop", "encap", "tos", "dsfield", "track_group":
+			"rto_min", "initcwnd", "initrwnd", "features", "quickack", "congctl",
+			"fastopen_no_cookie", "hoplimit", "tos", "dsfield":
+			next, ok := p.routeOption(n, w, i, &r)
+			if !ok {
+				return Route{}, false
+			}
+			i = next
+		case "nexthop":
+			if len(r.Nexthops) > 0 {
+				p.errorf(n.pos, "Cannot specify nexthops with \"or\" route")
+				p.errorf(n.pos, "Route has trailing nonsense - %s", w[i])
+				return Route{}, false
+			}
+			p.nexthops(n, w, i, &r)
+			i = len(w)
+		case "pref", "expires", "encap", "track_group":
 			r.Options = append(r.Options, w[i])
 			if i+1 < len(w) {
 				r.Options = append(r.Options, w[i+1])
@@ -325,6 +345,14 @@ func (p *parser) route(n *node) (Route, bool) {
 	if !r.NoTrack && protoSet && r.Protocol != RouteProtocolKeepalived {
 		p.errorf(n.pos, "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(%d), resetting protocol", RouteProtocolKeepalived)
 		r.Protocol = RouteProtocolKeepalived
+	}
+	if r.Realms != 0 && r.To.Addr().Is6() {
+		p.errorf(n.pos, "realms are only valid for IPv4")
+		return Route{}, false
+	}
+	if r.Metrics.Lock&^(1<<metricNumbers["mtu"]|1<<metricNumbers["rto_min"]) != 0 {
+		// The netlink library locks only these two.
+		p.d.unimplemented(n.pos, "route option lock (other than on mtu and rto_min)")
 	}
 	p.unappliedOptions(n.pos, "route", r.Options)
 	return r, true
@@ -584,4 +612,279 @@ func parseFwmark(s string) (Fwmark, bool) {
 		m.Mask, m.HasMask = uint32(v), true
 	}
 	return m, true
+}
+
+// routeOption reads the route option at w[i] and its value into r, as
+// keepalived's alloc_route does, and returns the index of the last word
+// it read.
+func (p *parser) routeOption(n *node, w []string, i int, r *Route) (int, bool) {
+	o := w[i]
+	i++
+	if i >= len(w) {
+		p.errorf(n.pos, "Route %s requires a value", o)
+		return i, false
+	}
+	m := &r.Metrics
+	// lock fixes the metric: the kernel's own path MTU discovery and
+	// the like leave it alone.
+	lock := func() bool {
+		if w[i] != "lock" {
+			return true
+		}
+		i++
+		if i >= len(w) {
+			p.errorf(n.pos, "Route %s requires a value", o)
+			return false
+		}
+		m.Lock |= 1 << metricNumbers[o]
+		return true
+	}
+	u32 := func(dst *uint32, max uint64, msg string) bool {
+		v, ok := p.uintValue(n.pos, w[i], 0, max)
+		if !ok {
+			p.errorf(n.pos, msg, w[i])
+			return false
+		}
+		*dst = uint32(v)
+		return true
+	}
+	ok := true
+	switch o {
+	case "tos", "dsfield":
+		v, found := findRTEntry(w[i], p.rt.list("rt_dsfield", 255), nil, 255)
+		if !found {
+			p.errorf(n.pos, "TOS value %s is invalid", w[i])
+			return i, false
+		}
+		r.Tos = uint8(v)
+	case "realms":
+		v, found := p.realms(w[i])
+		if !found {
+			p.errorf(n.pos, "Invalid realms %s for route", w[i])
+			return i, false
+		}
+		r.Realms = v
+	case "mtu":
+		ok = lock() && u32(&m.MTU, math.MaxUint32, "Invalid MTU %s specified for route")
+	case "hoplimit":
+		ok = u32(&m.Hoplimit, 255, "Invalid hoplimit %s specified for route")
+	case "advmss":
+		ok = lock() && u32(&m.AdvMSS, math.MaxUint32, "Invalid advmss %s specified for route")
+	case "rtt":
+		ok = lock() && p.rtt(n.pos, w[i], &m.RTT, 8, "Invalid rtt %s for route")
+	case "rttvar":
+		ok = lock() && p.rtt(n.pos, w[i], &m.RTTVar, 4, "Invalid rttvar %s for route")
+	case "reordering":
+		ok = lock() && u32(&m.Reordering, math.MaxUint32, "Invalid reordering value %s specified for route")
+	case "window":
+		ok = u32(&m.Window, math.MaxUint32, "Invalid window value %s specified for route")
+	case "cwnd":
+		ok = lock() && u32(&m.Cwnd, math.MaxUint32, "Invalid cwnd value %s specified for route")
+	case "ssthresh":
+		ok = lock() && u32(&m.Ssthresh, math.MaxUint32, "Invalid ssthresh value %s specified for route")
+	case "rto_min":
+		ok = lock() && p.rtt(n.pos, w[i], &m.RtoMin, 1, "Invalid rto_min value %s specified for route")
+	case "initcwnd":
+		ok = u32(&m.InitCwnd, math.MaxUint32, "Invalid initcwnd value %s specified for route")
+	case "initrwnd":
+		ok = u32(&m.InitRwnd, math.MaxUint32, "Invalid initrwnd value %s specified for route")
+	case "features":
+		if w[i] == "ecn" {
+			m.FeatureECN = true
+		} else {
+			p.errorf(n.pos, "feature %s not supported", w[i])
+		}
+	case "quickack":
+		ok = u32(&m.QuickACK, 1, "Invalid quickack value %s specified for route")
+	case "fastopen_no_cookie":
+		ok = u32(&m.FastOpenNoCookie, 1, "Invalid fastopen_no_cookie value %s specified for route")
+	case "congctl":
+		if ok = lock(); ok {
+			m.Congctl = w[i]
+		}
+	}
+	return i, ok
+}
+
+// rtt reads a round trip time as keepalived's get_time_rtt does: a
+// number in the kernel's units of 1/unit ms, or with s, sec, secs or ms
+// after it a time, which it multiplies out; both held between 200 ms and
+// 120 s.
+func (p *parser) rtt(pos Pos, s string, dst *uint32, unit uint32, msg string) bool {
+	const minMS, maxMS = 200, 120000
+	str := strings.TrimLeft(s, " \t")
+	raw, shift := true, 0
+	if k := strings.IndexAny(str, "sS"); k >= 0 {
+		switch strings.ToLower(str[k:]) {
+		case "s", "sec", "secs":
+		default:
+			p.errorf(pos, msg, s)
+			return false
+		}
+		raw, shift = false, 3
+		if k > 0 && (str[k-1] == 'm' || str[k-1] == 'M') {
+			shift = 0
+			k--
+		}
+		if k == 0 {
+			p.errorf(pos, msg, s)
+			return false
+		}
+		str = str[:k]
+	}
+	if strings.ContainsAny(str, "eE") {
+		p.errorf(pos, msg, s)
+		return false
+	}
+	v, ok := p.decimalValue(pos, str, uint64(maxMS*unit), shift)
+	if !ok {
+		p.errorf(pos, msg, s)
+		return false
+	}
+	if !raw {
+		v *= uint64(unit)
+	}
+	v = min(max(v, uint64(minMS*unit)), uint64(maxMS*unit))
+	*dst = uint32(v)
+	return true
+}
+
+// decimalValue reads s as keepalived's read_decimal_unsigned does: a
+// number with at most shift decimal places, scaled by 10^shift.
+func (p *parser) decimalValue(pos Pos, s string, hi uint64, shift int) (uint64, bool) {
+	if strings.HasPrefix(s, "-") {
+		p.errorf(pos, "negative number '%s'", s)
+		return 0, false
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	roundUp := false
+	if len(frac) > shift {
+		p.errorf(pos, "number '%s' has too many decimal places", s)
+		roundUp = frac[shift] >= '5'
+		frac = frac[:shift]
+	}
+	digits := intPart + frac + strings.Repeat("0", shift-len(frac))
+	v, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		p.errorf(pos, "invalid number '%s'", s)
+		return 0, false
+	}
+	if roundUp {
+		v++
+	}
+	if v > hi {
+		p.errorf(pos, "number '%s' outside range [0, %d]", s, hi)
+		return 0, false
+	}
+	return v, true
+}
+
+// realms reads realms: a realm, or source/destination realms, each a
+// number or a name of rt_realms.
+func (p *parser) realms(s string) (uint32, bool) {
+	list := p.rt.list("rt_realms", 255)
+	src, dst, pair := strings.Cut(s, "/")
+	v, ok := findRTEntry(src, list, nil, 255)
+	if !ok {
+		return 0, false
+	}
+	if pair {
+		d, ok := findRTEntry(dst, list, nil, 255)
+		if !ok {
+			return 0, false
+		}
+		v = v<<16 | d
+	}
+	return v, true
+}
+
+// nexthops reads the nexthop clauses from w[i] to the end of the line,
+// as keepalived's parse_nexthops does: a clause it cannot read ends the
+// list, keeping the nexthops read before it.
+func (p *parser) nexthops(n *node, w []string, i int, r *Route) {
+	for i < len(w) && w[i] == "nexthop" {
+		i++
+		nh := Nexthop{}
+	clause:
+		for ; i < len(w); i++ {
+			val := func() (string, bool) {
+				if i+1 >= len(w) {
+					p.errorf(n.pos, "Route %s requires a value", w[i])
+					return "", false
+				}
+				i++
+				return w[i], true
+			}
+			switch w[i] {
+			case "via":
+				v, ok := val()
+				if !ok {
+					return
+				}
+				if v == "inet" || v == "inet6" {
+					if v, ok = val(); !ok {
+						return
+					}
+				}
+				a, ok := parseAddr(v)
+				if !ok {
+					p.errorf(n.pos, "invalid nexthop address %s", v)
+					return
+				}
+				if r.To.IsValid() && a.Is4() != r.To.Addr().Is4() {
+					p.errorf(n.pos, "Address family mismatch for next hop")
+					return
+				}
+				nh.Via = a
+			case "dev":
+				v, ok := val()
+				if !ok {
+					return
+				}
+				nh.Dev = v
+			case "weight":
+				v, ok := val()
+				if !ok {
+					return
+				}
+				wt, ok := p.uintValue(n.pos, v, 0, 256)
+				if !ok {
+					p.errorf(n.pos, "Invalid weight %s specified for route", v)
+					return
+				}
+				if wt == 0 {
+					p.errorf(n.pos, "Invalid weight 0 specified for route")
+					return
+				}
+				nh.Weight = int(wt)
+			case "onlink":
+				nh.OnLink = true
+			case "encap", "realms":
+				if _, ok := val(); !ok {
+					return
+				}
+				p.d.unimplemented(n.pos, "route option nexthop "+w[i-1])
+			case "as":
+				if i+1 < len(w) && w[i+1] == "to" {
+					i++
+				}
+				p.errorf(n.pos, "'as [to]' (nat) not supported")
+				return
+			default:
+				break clause
+			}
+		}
+		r.Nexthops = append(r.Nexthops, nh)
+	}
+	if i < len(w) {
+		p.errorf(n.pos, "Route has trailing nonsense after nexthops - %s", w[i])
+	}
+}
+
+// metricNumbers are the kernel's numbers of the route metrics (RTAX_*),
+// by keyword: a lock is the bit of its metric's number.
+var metricNumbers = map[string]uint{
+	"mtu": 2, "window": 3, "rtt": 4, "rttvar": 5, "ssthresh": 6, "cwnd": 7, "advmss": 8,
+	"reordering": 9, "hoplimit": 10, "initcwnd": 11, "features": 12, "rto_min": 13,
+	"initrwnd": 14, "quickack": 15, "congctl": 16, "fastopen_no_cookie": 17,
 }

@@ -205,7 +205,43 @@ type Route struct {
 	NoTrack  bool          `json:"no_track,omitempty"`
 	OnLink   bool          `json:"onlink,omitempty"`
 	Options  []string      `json:"options,omitempty"`
-	OrVia    []netip.Addr  `json:"or,omitempty"`
+	Tos      uint8         `json:"tos,omitempty"`    // tos or dsfield
+	Realms   uint32        `json:"realms,omitempty"` // source realm << 16 | destination realm
+	Metrics  RouteMetrics  `json:"metrics,omitzero"`
+	// Nexthops are the nexthop clauses of a multipath route, or the
+	// via and or addresses of the older form.
+	Nexthops []Nexthop `json:"nexthops,omitempty"`
+}
+
+// RouteMetrics are a route's metrics (RTA_METRICS); zero is unset.
+type RouteMetrics struct {
+	// Lock has the bit 1 << RTAX_* of each metric given with lock.
+	Lock       uint32 `json:"lock,omitempty"`
+	MTU        uint32 `json:"mtu,omitempty"`
+	Hoplimit   uint32 `json:"hoplimit,omitempty"`
+	AdvMSS     uint32 `json:"advmss,omitempty"`
+	RTT        uint32 `json:"rtt,omitempty"`    // in 1/8 ms
+	RTTVar     uint32 `json:"rttvar,omitempty"` // in 1/4 ms
+	Reordering uint32 `json:"reordering,omitempty"`
+	Window     uint32 `json:"window,omitempty"`
+	Cwnd       uint32 `json:"cwnd,omitempty"`
+	Ssthresh   uint32 `json:"ssthresh,omitempty"`
+	RtoMin     uint32 `json:"rto_min,omitempty"` // in ms
+	InitCwnd   uint32 `json:"initcwnd,omitempty"`
+	InitRwnd   uint32 `json:"initrwnd,omitempty"`
+	FeatureECN bool   `json:"features_ecn,omitempty"`
+	QuickACK   uint32 `json:"quickack,omitempty"`
+	// FastOpenNoCookie is fastopen_no_cookie.
+	FastOpenNoCookie uint32 `json:"fastopen_no_cookie,omitempty"`
+	Congctl          string `json:"congctl,omitempty"`
+}
+
+// A Nexthop is one path of a multipath route.
+type Nexthop struct {
+	Via    netip.Addr `json:"via,omitzero"`
+	Dev    string     `json:"dev,omitempty"`
+	Weight int        `json:"weight,omitempty"` // 1-256; zero is 1
+	OnLink bool       `json:"onlink,omitempty"`
 }
 
 // Rule is a virtual_rules or static_rules line.

@@ -15,15 +15,19 @@ func TestUnappliedLineOptions(t *testing.T) {
 		name, src string
 		want      []string
 	}{
-		{"route", "static_routes {\n10.1.0.0/16 dev eth0 mtu 1400 onlink pervasive metric 5\n}\n",
-			[]string{"t.conf:2: route option mtu", "t.conf:2: route option pervasive"}},
+		{"route", "static_routes {\n10.1.0.0/16 dev eth0 mtu lock 1400 cwnd lock 5 onlink pervasive metric 5 pref high\n}\n",
+			[]string{"t.conf:2: route option lock (other than on mtu and rto_min)", "t.conf:2: route option pervasive", "t.conf:2: route option pref"}},
 		{"rule", "static_rules {\nfrom 10.0.0.0/8 table 5 priority 5 tos 0x10 fwmark 0x3/0xff iif eth0 oif eth1 not\n}\n",
 			[]string{"t.conf:2: rule option tos"}},
 		{"static address", "static_ipaddress {\n10.1.0.1/24 dev eth0 home label eth0:1\n}\n",
 			[]string{"t.conf:2: static_ipaddress option home"}},
-		{"vrrp route", vi1 + "virtual_routes {\n10.1.0.0/16 dev eth0 realms 5 no_track\n}\n}\n",
-			[]string{"t.conf:8: route option realms"}},
-		{"applied only", "static_routes {\n10.1.0.0/16 via 10.0.0.1 dev eth0 src 10.0.0.2 table 5 metric 3 scope link protocol 18 onlink\n}\n", nil},
+		{"vrrp route", vi1 + "virtual_routes {\n10.1.0.0/16 dev eth0 realms 5 expires 5 no_track\n}\n}\n",
+			[]string{"t.conf:8: route option expires"}},
+		{"nexthop", "static_routes {\n10.1.0.0/16 nexthop via 10.0.0.1 realms 3 nexthop via 10.0.0.2 dev eth0 weight 3 onlink\n}\n",
+			[]string{"t.conf:2: route option nexthop realms"}},
+		{"applied only", "static_routes {\n10.1.0.0/16 via 10.0.0.1 dev eth0 src 10.0.0.2 table 5 metric 3 scope link protocol 18 onlink " +
+			"mtu lock 1400 rto_min lock 300ms rtt 1s rttvar 1s advmss 1 hoplimit 2 window 3 cwnd 4 ssthresh 5 reordering 6 " +
+			"initcwnd 7 initrwnd 8 quickack 1 fastopen_no_cookie 1 features ecn congctl cubic tos 8 realms 1/2\n}\n", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -750,9 +750,6 @@ func routeText(r Route) string {
 	if r.Via.IsValid() {
 		words = append(words, "via", r.Via.String())
 	}
-	for _, a := range r.OrVia {
-		words = append(words, "or", a.String())
-	}
 	if r.Dev != "" {
 		words = append(words, "dev", r.Dev)
 	}
@@ -771,9 +768,31 @@ func routeText(r Route) string {
 	if r.OnLink {
 		words = append(words, "onlink")
 	}
+	if r.Tos != 0 {
+		words = append(words, "tos", strconv.Itoa(int(r.Tos)))
+	}
+	if r.Realms != 0 {
+		words = append(words, "realms", fmt.Sprintf("%d/%d", r.Realms>>16, r.Realms&0xffff))
+	}
+	words = append(words, metricsText(r.Metrics)...)
 	words = append(words, r.Options...)
 	if r.NoTrack {
 		words = append(words, "no_track")
+	}
+	for _, nh := range r.Nexthops {
+		words = append(words, "nexthop")
+		if nh.Via.IsValid() {
+			words = append(words, "via", nh.Via.String())
+		}
+		if nh.Dev != "" {
+			words = append(words, "dev", nh.Dev)
+		}
+		if nh.Weight != 0 {
+			words = append(words, "weight", strconv.Itoa(nh.Weight))
+		}
+		if nh.OnLink {
+			words = append(words, "onlink")
+		}
 	}
 	return strings.Join(words, " ")
 }
@@ -913,4 +932,44 @@ func quote(s string) string {
 		return `"` + s + `"`
 	}
 	return s
+}
+
+// metricsText writes a route's metrics as options.
+func metricsText(m RouteMetrics) []string {
+	var words []string
+	add := func(key string, v uint32) {
+		if v == 0 {
+			return
+		}
+		words = append(words, key)
+		if m.Lock&(1<<metricNumbers[key]) != 0 {
+			words = append(words, "lock")
+		}
+		words = append(words, strconv.FormatUint(uint64(v), 10))
+	}
+	add("mtu", m.MTU)
+	add("hoplimit", m.Hoplimit)
+	add("advmss", m.AdvMSS)
+	add("rtt", m.RTT)
+	add("rttvar", m.RTTVar)
+	add("reordering", m.Reordering)
+	add("window", m.Window)
+	add("cwnd", m.Cwnd)
+	add("ssthresh", m.Ssthresh)
+	add("rto_min", m.RtoMin)
+	add("initcwnd", m.InitCwnd)
+	add("initrwnd", m.InitRwnd)
+	add("quickack", m.QuickACK)
+	add("fastopen_no_cookie", m.FastOpenNoCookie)
+	if m.FeatureECN {
+		words = append(words, "features", "ecn")
+	}
+	if m.Congctl != "" {
+		words = append(words, "congctl")
+		if m.Lock&(1<<metricNumbers["congctl"]) != 0 {
+			words = append(words, "lock")
+		}
+		words = append(words, m.Congctl)
+	}
+	return words
 }

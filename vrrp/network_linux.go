@@ -166,7 +166,7 @@ func (n *linkNetwork) UpdateAddresses(old Network, rounds int) error {
 	if rules := missing(o.rules, n.rules); len(rules) > 0 {
 		errs = append(errs, NewRuleSet(o.nl, rules).Remove())
 	}
-	if routes := missing(o.routes, n.routes); len(routes) > 0 {
+	if routes := missingFunc(o.routes, n.routes, Route.Equal); len(routes) > 0 {
 		errs = append(errs, NewRouteSet(o.nl, routes).Remove())
 	}
 	if len(gone) > 0 {
@@ -205,7 +205,7 @@ func (n *linkNetwork) UpdateAddresses(old Network, rounds int) error {
 			errs = append(errs, n.ann.announce(announce, rounds))
 		}
 	}
-	if routes := missing(n.routes, o.routes); len(routes) > 0 {
+	if routes := missingFunc(n.routes, o.routes, Route.Equal); len(routes) > 0 {
 		errs = append(errs, NewRouteSet(n.nl, routes).Add())
 	}
 	if rules := missing(n.rules, o.rules); len(rules) > 0 {
@@ -216,9 +216,14 @@ func (n *linkNetwork) UpdateAddresses(old Network, rounds int) error {
 
 // missing returns the elements of a that b lacks.
 func missing[T comparable](a, b []T) []T {
+	return missingFunc(a, b, func(x, y T) bool { return x == y })
+}
+
+// missingFunc returns the elements of a that b lacks, by eq.
+func missingFunc[T any](a, b []T, eq func(T, T) bool) []T {
 	var out []T
 	for _, v := range a {
-		if !slices.Contains(b, v) {
+		if !slices.ContainsFunc(b, func(w T) bool { return eq(v, w) }) {
 			out = append(out, v)
 		}
 	}

@@ -2,6 +2,8 @@ package vrrp
 
 import (
 	"net/netip"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -75,6 +77,40 @@ type Route struct {
 	OnLink bool
 	// NoTrack (no_track): the route's deletion by hand is not acted on.
 	NoTrack bool
+	Tos     uint8  // tos or dsfield
+	Realms  uint32 // realms: source << 16 | destination
+	Metrics RouteMetrics
+	// Nexthops make a multipath route: Gateway and Device are then
+	// unset.
+	Nexthops []Nexthop
+}
+
+// RouteMetrics are a route's metrics, in the kernel's units; zero is
+// unset.
+type RouteMetrics struct {
+	MTU, Hoplimit, AdvMSS, RTT, RTTVar, Reordering, Window uint32
+	Cwnd, Ssthresh, RtoMin, InitCwnd, InitRwnd, QuickACK   uint32
+	FastOpenNoCookie                                       uint32
+	MTULock, RtoMinLock, FeatureECN                        bool
+	Congctl                                                string
+}
+
+// A Nexthop is one path of a multipath route.
+type Nexthop struct {
+	Gateway netip.Addr
+	Device  string
+	Weight  int // 1-256; zero is 1
+	OnLink  bool
+}
+
+// Equal reports whether rt and o are the same route.
+func (rt Route) Equal(o Route) bool {
+	if !slices.Equal(rt.Nexthops, o.Nexthops) {
+		return false
+	}
+	rt.Nexthops, o.Nexthops = nil, nil
+	// Every other field is comparable.
+	return reflect.DeepEqual(rt, o)
 }
 
 // protocol returns the protocol the route is installed with.

@@ -93,5 +93,32 @@ func (s *RouteSet) resolve(rt Route) (*netlink.Route, error) {
 		}
 		r.LinkIndex = link.Attrs().Index
 	}
+	r.Tos, r.Realm = int(rt.Tos), int(rt.Realms)
+	m := rt.Metrics
+	r.MTU, r.MTULock, r.Hoplimit, r.AdvMSS = int(m.MTU), m.MTULock, int(m.Hoplimit), int(m.AdvMSS)
+	r.Rtt, r.RttVar, r.Reordering, r.Window = int(m.RTT), int(m.RTTVar), int(m.Reordering), int(m.Window)
+	r.Cwnd, r.Ssthresh, r.RtoMin, r.RtoMinLock = int(m.Cwnd), int(m.Ssthresh), int(m.RtoMin), m.RtoMinLock
+	r.InitCwnd, r.InitRwnd, r.QuickACK = int(m.InitCwnd), int(m.InitRwnd), int(m.QuickACK)
+	r.FastOpenNoCookie, r.Congctl = int(m.FastOpenNoCookie), m.Congctl
+	if m.FeatureECN {
+		r.Features = unix.RTAX_FEATURE_ECN
+	}
+	for _, nh := range rt.Nexthops {
+		info := &netlink.NexthopInfo{Hops: max(nh.Weight, 1) - 1}
+		if nh.Gateway.IsValid() {
+			info.Gw = nh.Gateway.AsSlice()
+		}
+		if nh.OnLink {
+			info.Flags = int(netlink.FLAG_ONLINK)
+		}
+		if nh.Device != "" {
+			link, err := s.nl.LinkByName(nh.Device)
+			if err != nil {
+				return nil, err
+			}
+			info.LinkIndex = link.Attrs().Index
+		}
+		r.MultiPath = append(r.MultiPath, info)
+	}
 	return r, nil
 }

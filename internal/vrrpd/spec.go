@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
@@ -115,7 +117,17 @@ func vrrpVIP(a config.Address) vrrp.VIP {
 // the kernel's numbers, as vrrp.Route's are.
 func vrrpRoute(r config.Route) vrrp.Route {
 	vr := vrrp.Route{Dst: r.To, Src: r.Src, Gateway: r.Via, Device: r.Dev, Metric: r.Metric,
-		Table: int(r.Table), Scope: vrrp.Scope(r.Scope), Protocol: uint8(r.Protocol), OnLink: r.OnLink, NoTrack: r.NoTrack}
+		Table: int(r.Table), Scope: vrrp.Scope(r.Scope), Protocol: uint8(r.Protocol), OnLink: r.OnLink, NoTrack: r.NoTrack,
+		Tos: r.Tos, Realms: r.Realms}
+	m := r.Metrics
+	vr.Metrics = vrrp.RouteMetrics{MTU: m.MTU, Hoplimit: m.Hoplimit, AdvMSS: m.AdvMSS, RTT: m.RTT, RTTVar: m.RTTVar,
+		Reordering: m.Reordering, Window: m.Window, Cwnd: m.Cwnd, Ssthresh: m.Ssthresh, RtoMin: m.RtoMin,
+		InitCwnd: m.InitCwnd, InitRwnd: m.InitRwnd, QuickACK: m.QuickACK, FastOpenNoCookie: m.FastOpenNoCookie,
+		MTULock: m.Lock&(1<<unix.RTAX_MTU) != 0, RtoMinLock: m.Lock&(1<<unix.RTAX_RTO_MIN) != 0,
+		FeatureECN: m.FeatureECN, Congctl: m.Congctl}
+	for _, nh := range r.Nexthops {
+		vr.Nexthops = append(vr.Nexthops, vrrp.Nexthop{Gateway: nh.Via, Device: nh.Dev, Weight: nh.Weight, OnLink: nh.OnLink})
+	}
 	switch r.Type {
 	case config.RouteUnspec, config.RouteUnicast:
 		vr.Type = vrrp.RouteUnicast

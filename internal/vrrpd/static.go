@@ -25,6 +25,8 @@ type staticRoute struct {
 	route vrrp.Route
 }
 
+func (r staticRoute) equal(o staticRoute) bool { return r.route.Equal(o.route) }
+
 // staticRule is a static_rules line as the daemon installs it.
 type staticRule struct {
 	rule vrrp.Rule
@@ -186,12 +188,12 @@ func (s *statics) reload(cfg *config.Config) {
 	}
 	gone := staticSet{
 		addrs:  missingFrom(old.addrs, next.addrs),
-		routes: missingFrom(old.routes, next.routes),
+		routes: missingFunc(old.routes, next.routes, staticRoute.equal),
 		rules:  missingFrom(old.rules, next.rules),
 	}
 	added := staticSet{
 		addrs:  missingFrom(next.addrs, old.addrs),
-		routes: missingFrom(next.routes, old.routes),
+		routes: missingFunc(next.routes, old.routes, staticRoute.equal),
 		rules:  missingFrom(next.rules, old.rules),
 	}
 	s.logErr(s.remove(gone))
@@ -210,7 +212,14 @@ func (s *statics) reload(cfg *config.Config) {
 
 // missingFrom returns the elements of a that b lacks.
 func missingFrom[T comparable](a, b []T) []T {
-	return slices.DeleteFunc(slices.Clone(a), func(v T) bool { return slices.Contains(b, v) })
+	return missingFunc(a, b, func(x, y T) bool { return x == y })
+}
+
+// missingFunc returns the elements of a that b lacks, by eq.
+func missingFunc[T any](a, b []T, eq func(T, T) bool) []T {
+	return slices.DeleteFunc(slices.Clone(a), func(v T) bool {
+		return slices.ContainsFunc(b, func(w T) bool { return eq(v, w) })
+	})
 }
 
 // add installs set's addresses, routes and rules, in that order.

@@ -230,6 +230,27 @@ static_routes {
 			`dst="2001:db8:8a::/48"`, `dst="10.90.0.0/16"`, `dst="10.91.0.0/16"`, `dst="10.92.0.0/16"`},
 	},
 	{
+		name: "routes with metrics, tos, realms and nexthops",
+		conf: `static_ipaddress {
+	2001:db8:83::1/64 dev eth0
+}
+static_routes {
+	10.100.0.0/16 via 10.80.0.254 dev eth0 mtu lock 1400 advmss 1300 hoplimit 9 window 7000 initcwnd 12 initrwnd 13
+	10.101.0.0/16 dev eth0 rtt 300ms rttvar 2s rto_min lock 250ms cwnd 20 ssthresh 30 reordering 5 no_track
+	10.102.0.0/16 dev eth0 tos 0x10 realms 3/7 features ecn quickack 1 fastopen_no_cookie 1 congctl cubic no_track
+	10.103.0.0/16 table 100 nexthop via 10.80.0.253 dev eth0 weight 2 nexthop via 10.80.0.254 dev eth0 weight 5
+	10.104.0.0/16 via 10.80.0.252 or 10.80.0.251 no_track
+	2001:db8:94::/48 dev eth0 mtu 1300 rtt 1600 hoplimit 3
+	10.105.0.0/16 table 100 nexthop via 192.0.2.1 dev eth0 onlink nexthop via 192.0.2.2 dev eth0 onlink weight 256
+}
+` + staticInstance(`virtual_routes {
+		10.106.0.0/16 dev eth0 mtu 1280 realms 9 table 100
+		10.107.0.0/16 nexthop via 10.80.0.241 dev eth0 nexthop via 10.80.0.242 dev eth0
+	}`),
+		markers: []string{`dst="10.100.0.0/16"`, `dst="10.101.0.0/16"`, `dst="10.102.0.0/16"`, `dst="10.103.0.0/16"`,
+			`dst="10.104.0.0/16"`, `dst="2001:db8:94::/48"`, `dst="10.105.0.0/16"`, `dst="10.106.0.0/16"`, `dst="10.107.0.0/16"`},
+	},
+	{
 		name: "rules with priorities fwmark iif",
 		conf: `static_rules {
 	from 10.80.0.0/24 table 100 priority 100

@@ -48,7 +48,7 @@ vrrp_instance VI_1 {
 	}
 	want := vrrp.Route{Dst: netip.MustParsePrefix("10.2.0.0/16"), Gateway: netip.MustParseAddr("10.1.0.254"), Device: "eth1",
 		Table: 100, Type: vrrp.RouteUnicast, OnLink: true}
-	if len(s.routes) != 1 || s.routes[0].route != want || s.routes[0].route.NoTrack {
+	if len(s.routes) != 1 || !s.routes[0].route.Equal(want) || s.routes[0].route.NoTrack {
 		t.Errorf("routes: %+v, want %+v", s.routes, want)
 	}
 	if len(s.rules) != 2 || s.rules[0].rule.Protocol != vrrp.RouteProtocol || s.rules[1].rule.Protocol != 0 ||
