@@ -1,8 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -375,7 +378,7 @@ func (p *parser) unappliedOptions(pos Pos, what string, opts []string) {
 // no value after it.
 func flagOption(o string) bool {
 	switch o {
-	case "pervasive", "ttl-propagate", "invert":
+	case "pervasive", "ttl-propagate", "invert", "l3mdev":
 		return true
 	}
 	return false
@@ -553,12 +556,25 @@ func (p *parser) rule(n *node) (Rule, bool) {
 				continue
 			}
 			r.Protocol, protoSet = uint8(v), true
-		case "tos", "dsfield", "uidrange", "ipproto", "sport", "dport",
-			"realms", "suppress_prefixlength", "suppress_ifgroup", "l3mdev", "track_group":
+		case "l3mdev":
+			if acted {
+				p.errorf(n.pos, "Cannot specify l3mdev with other action")
+				return Rule{}, false
+			}
+			acted = true
+			// The netlink library cannot send FRA_L3MDEV.
+			r.Options = append(r.Options, w[i])
+		case "tos", "dsfield", "uidrange", "ipproto", "sport", "dport", "tunnel-id",
+			"realms", "suppress_prefixlength", "sup_pl", "suppress_ifgroup", "sup_group":
 			if !needValue() {
 				return Rule{}, false
 			}
-			if w[i] == "l3mdev" && !act(w[i]) {
+			if !p.ruleOption(n, w[i], w[i+1], &r) {
+				return Rule{}, false
+			}
+			i++
+		case "track_group":
+			if !needValue() {
 				return Rule{}, false
 			}
 			r.Options = append(r.Options, w[i], w[i+1])
@@ -581,6 +597,15 @@ func (p *parser) rule(n *node) (Rule, bool) {
 	}
 	if !acted {
 		p.errorf(n.pos, "No action specified for rule - ignoring")
+		return Rule{}, false
+	}
+	if r.Realms != 0 && (r.IPv6 || r.From.Addr().Is6() || r.To.Addr().Is6()) {
+		// realms made the rule IPv4 before an IPv6 address came.
+		p.errorf(n.pos, "rule specification has mixed IPv4 and IPv6")
+		return Rule{}, false
+	}
+	if (r.Realms != 0 || r.SuppressPrefixlen != nil || r.SuppressIfgroup != nil) && r.Action != RuleToTable {
+		p.errorf(n.pos, "suppressor/realm specified for non table action - skipping")
 		return Rule{}, false
 	}
 	if !r.NoTrack {
@@ -887,4 +912,123 @@ var metricNumbers = map[string]uint{
 	"mtu": 2, "window": 3, "rtt": 4, "rttvar": 5, "ssthresh": 6, "cwnd": 7, "advmss": 8,
 	"reordering": 9, "hoplimit": 10, "initcwnd": 11, "features": 12, "rto_min": 13,
 	"initrwnd": 14, "quickack": 15, "congctl": 16, "fastopen_no_cookie": 17,
+}
+
+// ruleOption reads the rule option o and its value v into r, as
+// keepalived's alloc_rule does; false drops the rule.
+func (p *parser) ruleOption(n *node, o, v string, r *Rule) bool {
+	switch o {
+	case "tos", "dsfield":
+		t, ok := findRTEntry(v, p.rt.list("rt_dsfield", 255), nil, 255)
+		if !ok {
+			p.errorf(n.pos, "TOS value %s is invalid", v)
+			return false
+		}
+		r.Tos = uint8(t)
+	case "realms":
+		re, ok := p.realms(v)
+		if !ok {
+			p.errorf(n.pos, "invalid realms %s for rule", v)
+			return false
+		}
+		if r.IPv6 || r.From.Addr().Is6() || r.To.Addr().Is6() {
+			p.errorf(n.pos, "realms is only valid for IPv4")
+			return false
+		}
+		r.Realms = re
+	case "suppress_prefixlength", "sup_pl":
+		l, ok := p.uintValue(n.pos, v, 0, math.MaxInt32)
+		if !ok {
+			p.errorf(n.pos, "Invalid suppress_prefixlength %s specified", o)
+			return false
+		}
+		r.SuppressPrefixlen = &[]int{int(l)}[0]
+	case "suppress_ifgroup", "sup_group":
+		g, ok := findRTEntry(v, p.rt.list("group", math.MaxInt32), nil, math.MaxInt32)
+		if !ok {
+			p.errorf(n.pos, "suppress_group %s is invalid", v)
+			return false
+		}
+		r.SuppressIfgroup = &[]uint32{g}[0]
+	case "tunnel-id":
+		t := strings.TrimLeft(v, " \t")
+		id, err := strconv.ParseUint(t, 10, 64)
+		if err != nil || strings.HasPrefix(t, "-") {
+			if strings.HasPrefix(t, "-") {
+				p.errorf(n.pos, "negative number '%s'", v)
+			} else {
+				p.errorf(n.pos, "invalid number '%s'", v)
+			}
+			p.errorf(n.pos, "Invalid tunnel-id %s specified", o)
+			return false
+		}
+		// Checked, not installed: the netlink library sends
+		// FRA_TUN_ID in 32 bits, which the kernel refuses.
+		r.Options = append(r.Options, o, strconv.FormatUint(id, 10))
+	case "uidrange":
+		var lo, hi uint32
+		if c, _ := fmt.Sscanf(v, "%d-%d", &lo, &hi); c != 2 {
+			p.errorf(n.pos, "Invalid uidrange %s specified", o)
+			return false
+		}
+		r.UIDRange = &[2]uint32{lo, hi}
+	case "ipproto":
+		proto, ok := ipProto(v)
+		if !ok {
+			p.errorf(n.pos, "Invalid ipproto %s", v)
+			return true
+		}
+		r.IPProto = &proto
+	case "sport", "dport":
+		var lo, hi uint16
+		// keepalived's sscanf wants both ends: a single port is
+		// refused, and the rule kept without it.
+		if c, _ := fmt.Sscanf(v, "%d-%d", &lo, &hi); c != 2 {
+			p.errorf(n.pos, "invalid %s range %s", o, v)
+			return true
+		}
+		if o == "sport" {
+			r.Sport = &[2]uint16{lo, hi}
+		} else {
+			r.Dport = &[2]uint16{lo, hi}
+		}
+	}
+	return true
+}
+
+// ipProto reads an IP protocol as keepalived's inet_proto_a2n does: a
+// number below 128, or a name of /etc/protocols.
+func ipProto(s string) (uint8, bool) {
+	s = strings.TrimLeft(s, " \t")
+	if s == "" || s[0] == '-' {
+		return 0, false
+	}
+	end := 0
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	v, err := strconv.ParseUint(s[:end], 10, 64)
+	if end > 0 && (err != nil || v > math.MaxInt8) {
+		return 0, false
+	}
+	if end == len(s) {
+		return uint8(v), true
+	}
+	b, err := os.ReadFile("/etc/protocols")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		if f[0] == s || slices.Contains(f[2:], s) {
+			if n, err := strconv.ParseUint(f[1], 10, 8); err == nil {
+				return uint8(n), true
+			}
+		}
+	}
+	return 0, false
 }

@@ -259,9 +259,19 @@ type Rule struct {
 	Invert   bool         `json:"not,omitempty"`    // not
 	IPv6     bool         `json:"inet6,omitempty"`  // inet6: a rule of neither from nor to
 	// Protocol is the rule's protocol: keepalived's for a tracked rule.
-	Protocol uint8    `json:"protocol,omitempty"`
-	NoTrack  bool     `json:"no_track,omitempty"`
-	Options  []string `json:"options,omitempty"`
+	Protocol uint8  `json:"protocol,omitempty"`
+	Tos      uint8  `json:"tos,omitempty"`    // tos, dsfield
+	Realms   uint32 `json:"realms,omitempty"` // realms: source << 16 | destination
+	// SuppressPrefixlen is suppress_prefixlength; nil when not given.
+	SuppressPrefixlen *int `json:"suppress_prefixlength,omitempty"`
+	// SuppressIfgroup is suppress_ifgroup; nil when not given.
+	SuppressIfgroup *uint32    `json:"suppress_ifgroup,omitempty"`
+	UIDRange        *[2]uint32 `json:"uidrange,omitempty"`
+	IPProto         *uint8     `json:"ipproto,omitempty"`
+	Sport           *[2]uint16 `json:"sport,omitempty"`
+	Dport           *[2]uint16 `json:"dport,omitempty"`
+	NoTrack         bool       `json:"no_track,omitempty"`
+	Options         []string   `json:"options,omitempty"`
 }
 
 // Fwmark is a rule's fwmark: a mark, and the mask that HasMask says was

@@ -17,8 +17,10 @@ func TestUnappliedLineOptions(t *testing.T) {
 	}{
 		{"route", "static_routes {\n10.1.0.0/16 dev eth0 mtu lock 1400 cwnd lock 5 onlink pervasive metric 5 pref high\n}\n",
 			[]string{"t.conf:2: route option lock (other than on mtu and rto_min)", "t.conf:2: route option pervasive", "t.conf:2: route option pref"}},
-		{"rule", "static_rules {\nfrom 10.0.0.0/8 table 5 priority 5 tos 0x10 fwmark 0x3/0xff iif eth0 oif eth1 not\n}\n",
-			[]string{"t.conf:2: rule option tos"}},
+		{"rule", "static_rules {\nfrom 10.0.0.0/8 table 5 priority 5 tos 0x10 fwmark 0x3/0xff iif eth0 oif eth1 not tunnel-id 7 " +
+			"realms 3 suppress_prefixlength 0 suppress_ifgroup 1 uidrange 1-2 ipproto 6 sport 1-2 dport 3-4\n}\n",
+			[]string{"t.conf:2: rule option tunnel-id"}},
+		{"l3mdev", "static_rules {\nfrom 10.0.0.0/8 l3mdev priority 5\n}\n", []string{"t.conf:2: rule option l3mdev"}},
 		{"static address", "static_ipaddress {\n10.1.0.1/24 dev eth0 home label eth0:1\n}\n",
 			[]string{"t.conf:2: static_ipaddress option home"}},
 		{"vrrp route", vi1 + "virtual_routes {\n10.1.0.0/16 dev eth0 realms 5 expires 5 no_track\n}\n}\n",

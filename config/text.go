@@ -840,6 +840,30 @@ func ruleText(r Rule) string {
 	default:
 		words = append(words, r.Action.String())
 	}
+	if r.Tos != 0 {
+		words = append(words, "tos", strconv.Itoa(int(r.Tos)))
+	}
+	if r.Realms != 0 {
+		words = append(words, "realms", fmt.Sprintf("%d/%d", r.Realms>>16, r.Realms&0xffff))
+	}
+	if r.SuppressPrefixlen != nil {
+		words = append(words, "suppress_prefixlength", strconv.Itoa(*r.SuppressPrefixlen))
+	}
+	if r.SuppressIfgroup != nil {
+		words = append(words, "suppress_ifgroup", strconv.FormatUint(uint64(*r.SuppressIfgroup), 10))
+	}
+	if u := r.UIDRange; u != nil {
+		words = append(words, "uidrange", fmt.Sprintf("%d-%d", u[0], u[1]))
+	}
+	if r.IPProto != nil {
+		words = append(words, "ipproto", strconv.Itoa(int(*r.IPProto)))
+	}
+	if pr := r.Sport; pr != nil {
+		words = append(words, "sport", fmt.Sprintf("%d-%d", pr[0], pr[1]))
+	}
+	if pr := r.Dport; pr != nil {
+		words = append(words, "dport", fmt.Sprintf("%d-%d", pr[0], pr[1]))
+	}
 	words = append(words, r.Options...)
 	if r.NoTrack {
 		words = append(words, "no_track")

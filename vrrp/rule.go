@@ -66,6 +66,18 @@ type Rule struct {
 	// Protocol is the rule's protocol (FRA_PROTOCOL); zero sends none,
 	// as keepalived does unless protocol is given.
 	Protocol uint8
+	Realms   uint32 // realms: source << 16 | destination
+	// The selectors below are sent when their Has is set.
+	SuppressPrefixlen    int // suppress_prefixlength
+	HasSuppressPrefixlen bool
+	SuppressIfgroup      uint32 // suppress_ifgroup
+	HasSuppressIfgroup   bool
+	UIDRange             [2]uint32 // uidrange, first and last
+	HasUIDRange          bool
+	IPProto              uint8 // ipproto
+	HasIPProto           bool
+	Sport, Dport         [2]uint16 // sport, dport ranges
+	HasSport, HasDport   bool
 }
 
 // Is6 reports whether the rule is an IPv6 one.

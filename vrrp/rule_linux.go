@@ -81,6 +81,27 @@ func netlinkRule(ru Rule) *netlink.Rule {
 	}
 	r.IifName, r.OifName = ru.Iif, ru.Oif
 	r.Protocol = ru.Protocol
+	if ru.Realms != 0 {
+		r.Flow = int(ru.Realms)
+	}
+	if ru.HasSuppressPrefixlen {
+		r.SuppressPrefixlen = ru.SuppressPrefixlen
+	}
+	if ru.HasSuppressIfgroup {
+		r.SuppressIfgroup = int(ru.SuppressIfgroup)
+	}
+	if ru.HasUIDRange {
+		r.UIDRange = netlink.NewRuleUIDRange(ru.UIDRange[0], ru.UIDRange[1])
+	}
+	if ru.HasIPProto {
+		r.IPProto = int(ru.IPProto)
+	}
+	if ru.HasSport {
+		r.Sport = netlink.NewRulePortRange(ru.Sport[0], ru.Sport[1])
+	}
+	if ru.HasDport {
+		r.Dport = netlink.NewRulePortRange(ru.Dport[0], ru.Dport[1])
+	}
 	return r
 }
 

@@ -161,7 +161,26 @@ func vrrpRoute(r config.Route) vrrp.Route {
 // kernel's number, as vrrp.Rule's is.
 func vrrpRule(r config.Rule) vrrp.Rule {
 	vr := vrrp.Rule{IPv6: r.IPv6, From: r.From, To: r.To, Priority: r.Priority, Table: int(r.Table),
-		Goto: r.Goto, Iif: r.Iif, Oif: r.Oif, Invert: r.Invert, Protocol: r.Protocol, NoTrack: r.NoTrack}
+		Goto: r.Goto, Iif: r.Iif, Oif: r.Oif, Invert: r.Invert, Protocol: r.Protocol, NoTrack: r.NoTrack,
+		Tos: r.Tos, Realms: r.Realms}
+	if v := r.SuppressPrefixlen; v != nil {
+		vr.SuppressPrefixlen, vr.HasSuppressPrefixlen = *v, true
+	}
+	if v := r.SuppressIfgroup; v != nil {
+		vr.SuppressIfgroup, vr.HasSuppressIfgroup = *v, true
+	}
+	if v := r.UIDRange; v != nil {
+		vr.UIDRange, vr.HasUIDRange = *v, true
+	}
+	if v := r.IPProto; v != nil {
+		vr.IPProto, vr.HasIPProto = *v, true
+	}
+	if v := r.Sport; v != nil {
+		vr.Sport, vr.HasSport = *v, true
+	}
+	if v := r.Dport; v != nil {
+		vr.Dport, vr.HasDport = *v, true
+	}
 	if m := r.Fwmark; m != nil {
 		vr.HasFwmark, vr.Fwmark, vr.HasFwMask, vr.FwMask = true, m.Mark, m.HasMask, m.Mask
 	}

@@ -271,6 +271,23 @@ static_routes {
 			`priority=105 `, `priority=106 `, `priority=107 `, `priority=108 `, `priority=109 `, `priority=110 `, `priority=111 `},
 	},
 	{
+		name: "rules with tos, realms, suppressors, ranges and ipproto",
+		conf: `static_rules {
+	from 10.80.0.0/24 table 100 priority 120 tos 0x10
+	from 10.80.1.0/24 table 100 priority 121 realms 3/4
+	from 10.80.2.0/24 table 100 priority 122 suppress_prefixlength 0 suppress_ifgroup 3
+	from 10.80.3.0/24 table 100 priority 123 uidrange 1000-2000 no_track
+	from 10.80.4.0/24 table 100 priority 124 ipproto tcp sport 1000-2000 dport 80-80
+	from 2001:db8:80::/64 table 100 priority 125 ipproto 17 no_track
+}
+` + staticInstance(`virtual_rules {
+		to 10.108.0.0/16 table 100 priority 210 realms 9 dsfield 0x08
+		from 10.80.0.100 table 100 priority 211 ipproto udp dport 53-53
+	}`),
+		markers: []string{`priority=120 `, `priority=121 `, `priority=122 `, `priority=123 `, `priority=124 `, `priority=125 `,
+			`priority=210 `, `priority=211 `},
+	},
+	{
 		name: "virtual rules with a master",
 		conf: staticInstance(`virtual_routes {
 		10.97.0.0/16 via 10.80.0.254 dev eth0 table 100
