@@ -116,6 +116,9 @@ func (pl *place) enter(prog string, log logrus.FieldLogger) bool {
 		log.Info(err.Error())
 		log.Errorf("Unable to set network namespace %s - exiting", pl.namespace)
 	}
+	if pl.usePidDir {
+		netns.RemovePidDir(log)
+	}
 	return false
 }
 

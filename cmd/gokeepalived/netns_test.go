@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokeepalived/gokeepalived/internal/netns"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
@@ -145,11 +146,15 @@ type nsRun struct {
 	pidIsOwn bool          // the parent's pid file names the started process
 	ident    bool          // it logged the syslog ident keepalived's rule gives
 	cleaned  bool          // VIP and /run/keepalived/NS gone after SIGTERM
+	// overridden: it logged that -s overrides net_namespace.
+	overridden bool
 }
 
 // TestDaemonNamespaceOption starts keepalived and then gokeepalived from
 // the host's namespace with -s naming a lab namespace and an instance
-// name in the configuration, each with its default pid files. Both must
+// name in the configuration, each with its default pid files; the
+// configuration's net_namespace names another namespace, which -s
+// overrides. Both must
 // put the VIP on the namespace's eth0 and never in the host's namespace,
 // send adverts there, write their pid files in /run/keepalived/NS under
 // the instance's names (seen at /run/keepalived in the daemon's own mount
@@ -167,7 +172,8 @@ func TestDaemonNamespaceOption(t *testing.T) {
 	for i, ours := range []bool{false, true} {
 		dir := t.TempDir()
 		conf := filepath.Join(dir, "keepalived.conf")
-		if err := os.WriteFile(conf, []byte(nsConf("instance "+inst+"\n")), 0o644); err != nil {
+		// -s overrides net_namespace.
+		if err := os.WriteFile(conf, []byte(nsConf("net_namespace "+b.NS+"\ninstance "+inst+"\n")), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		args := []string{kbin, "-n", "-l", "-D", "-G", "-P", "-s", a.NS, "-f", conf}
@@ -177,12 +183,13 @@ func TestDaemonNamespaceOption(t *testing.T) {
 		d := startFromRoot(t, args...)
 		r := &runs[i]
 		r.toVIP = waitFor(t, "the VIP in the namespace", 10*time.Second, func() bool { return a.HasAddr(nsVIP) })
-		if rootHasAddr(t, nsVIP) {
-			t.Errorf("ours=%v: the VIP %s is in the host's namespace", ours, nsVIP)
+		if rootHasAddr(t, nsVIP) || b.HasAddr(nsVIP) {
+			t.Errorf("ours=%v: the VIP %s is in the host's namespace or net_namespace's", ours, nsVIP)
 		}
 		if !sawAdvert(b, nsAddr, 3*time.Second) {
 			t.Errorf("ours=%v: no advert from %s reached b", ours, nsAddr)
 		}
+		r.overridden = strings.Contains(d.output(), fmt.Sprintf("Overriding config net_namespace '%s' with command line namespace '%s'", b.NS, a.NS))
 		entries, _ := os.ReadDir(nsDir)
 		for _, e := range entries {
 			r.pidFiles = append(r.pidFiles, e.Name())
@@ -195,9 +202,10 @@ func TestDaemonNamespaceOption(t *testing.T) {
 		d.stop(t)
 		_, err = os.Stat(nsDir)
 		r.cleaned = !a.HasAddr(nsVIP) && errors.Is(err, os.ErrNotExist)
-		t.Logf("ours=%v: VIP after %v, pid files %v, own pid %v, ident %v, cleaned %v", ours, r.toVIP, r.pidFiles, r.pidIsOwn, r.ident, r.cleaned)
+		t.Logf("ours=%v: VIP after %v, pid files %v, own pid %v, ident %v, cleaned %v, override logged %v",
+			ours, r.toVIP, r.pidFiles, r.pidIsOwn, r.ident, r.cleaned, r.overridden)
 	}
-	want := nsRun{pidFiles: []string{"keepalived_" + inst + ".pid", "vrrp_" + inst + ".pid"}, pidIsOwn: true, ident: true, cleaned: true}
+	want := nsRun{pidFiles: []string{"keepalived_" + inst + ".pid", "vrrp_" + inst + ".pid"}, pidIsOwn: true, ident: true, cleaned: true, overridden: true}
 	for i, name := range []string{"keepalived", "gokeepalived"} {
 		got := runs[i]
 		got.toVIP = 0
@@ -212,8 +220,9 @@ func TestDaemonNamespaceOption(t *testing.T) {
 // host's namespace with net_namespace in the configuration and pid files
 // in the test's directory: the VIP goes on the namespace's eth0 only, the
 // pid files are where -p and -r say, a reload that names another
-// namespace is refused with keepalived's message and leaves the VIP where
-// it is, and SIGTERM removes it.
+// namespace, another instance name or an IPVS namespace is refused with
+// keepalived's message and leaves the VIP where it is, and SIGTERM
+// removes it.
 func TestDaemonNetNamespace(t *testing.T) {
 	kbin := keepalivedPath(t)
 	bin := gokeepalivedBinary(t)
@@ -246,15 +255,20 @@ func TestDaemonNetNamespace(t *testing.T) {
 			t.Errorf("ours=%v: %v", ours, err)
 		}
 
-		if err := os.WriteFile(conf, []byte(nsConf("net_namespace "+b.NS+"\n")), 0o644); err != nil {
-			t.Fatal(err)
+		for _, r := range []struct{ top, refused string }{
+			{"net_namespace " + b.NS + "\n", "Cannot change network namespace at a reload - please restart keepalived"},
+			{"net_namespace " + a.NS + "\ninstance other\n", "Cannot change instance name at a reload - please restart keepalived"},
+			{"net_namespace " + a.NS + "\nnet_namespace_ipvs\n", "Cannot change IPVS network namespace at a reload - please restart keepalived"},
+		} {
+			if err := os.WriteFile(conf, []byte(nsConf(r.top)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			d.cmd.Process.Signal(syscall.SIGHUP)
+			waitFor(t, "the reload refused", 5*time.Second, func() bool { return strings.Contains(d.output(), r.refused) })
 		}
-		d.cmd.Process.Signal(syscall.SIGHUP)
-		const refused = "Cannot change network namespace at a reload - please restart keepalived"
-		waitFor(t, "the reload refused", 5*time.Second, func() bool { return strings.Contains(d.output(), refused) })
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 		if !a.HasAddr(nsVIP) || b.HasAddr(nsVIP) || rootHasAddr(t, nsVIP) {
-			t.Errorf("ours=%v: after the refused reload the VIP is on a %v, b %v, host %v; want a only",
+			t.Errorf("ours=%v: after the refused reloads the VIP is on a %v, b %v, host %v; want a only",
 				ours, a.HasAddr(nsVIP), b.HasAddr(nsVIP), rootHasAddr(t, nsVIP))
 		}
 		d.stop(t)
@@ -366,6 +380,48 @@ func TestConfigTestNamespace(t *testing.T) {
 				t.Errorf("%s -t, %s: status %d, warned %v; want %d, %v\n%s", filepath.Base(b), c.name,
 					code, strings.Contains(string(out), noIf), c.code, c.warned, out)
 			}
+		}
+	}
+}
+
+// TestDaemonMissingNamespace starts keepalived and gokeepalived with -s
+// naming a namespace that does not exist: neither creates it; each logs
+// keepalived's message, exits with status 0 and leaves no pid directory.
+func TestDaemonMissingNamespace(t *testing.T) {
+	nettest.RequireRoot(t)
+	kbin := keepalivedPath(t)
+	bin := gokeepalivedBinary(t)
+	name := "gknosuch" + strconv.Itoa(os.Getpid())
+	_, err := os.Stat(netns.PidDir)
+	hadPidDir := err == nil
+	for _, b := range []string{kbin, bin} {
+		dir := t.TempDir()
+		conf := filepath.Join(dir, "keepalived.conf")
+		if err := os.WriteFile(conf, []byte(nsConf("")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{b, "-n", "-l", "-G", "-P", "-s", name, "-f", conf,
+			"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid")}
+		if b == bin {
+			args = append(args, "--control-socket", filepath.Join(dir, "ctl.sock"))
+		}
+		d := startFromRoot(t, args...)
+		select {
+		case <-d.done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s -s %s still runs after 5s", filepath.Base(b), name)
+		}
+		msg := "Unable to set network namespace " + name + " - exiting"
+		if code := d.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(d.output(), msg) {
+			t.Errorf("%s -s %s: status %d, want 0 and %q in:\n%s", filepath.Base(b), name, code, msg, d.output())
+		}
+		for _, p := range []string{filepath.Join(netns.Dir, name), filepath.Join("/run/keepalived", name)} {
+			if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s -s %s: %s exists (%v)", filepath.Base(b), name, p, err)
+			}
+		}
+		if _, err := os.Stat(netns.PidDir); err == nil && !hadPidDir {
+			t.Errorf("%s -s %s: leaves %s behind", filepath.Base(b), name, netns.PidDir)
 		}
 	}
 }
