@@ -43,9 +43,8 @@ func placeOf(s *settings) place {
 		pl = place{namespace: g.NetNamespace, instance: g.InstanceName, usePidDir: g.UsePidDir}
 	}
 	if s.namespace != "" {
-		if pl.namespace != "" && pl.namespace != s.namespace {
-			pl.configNamespace = pl.namespace
-		}
+		// keepalived says so even when the two are the same.
+		pl.configNamespace = pl.namespace
 		pl.namespace = s.namespace
 	}
 	if pl.namespace != "" || pl.instance != "" {
