@@ -13,6 +13,7 @@ import (
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/netns"
 	"github.com/gokeepalived/gokeepalived/internal/pidfile"
+	"github.com/gokeepalived/gokeepalived/internal/safefile"
 )
 
 // envNetns carries, across the exec that moves the process into its
@@ -200,13 +201,23 @@ func configTestIn(s *settings, prog string, stderr io.Writer) (code int, done bo
 		return 0, false
 	}
 	err := reexecIn(prog, pl.namespace, nil)
+	out := stderr
+	if s.configTestLog != "" {
+		f, err := safefile.Create(s.configTestLog, safefile.Mode(s.umask))
+		if err != nil {
+			fmt.Fprintf(stderr, "gokeepalived: opening config test log: %v\n", err)
+			return exitProgramError, true
+		}
+		defer f.Close()
+		out = f
+	}
 	// keepalived has printed what it found reading the file by then.
 	if _, diags, lerr := config.Load(s.configFile, config.Options{ConfigID: s.configID}); lerr == nil {
 		for _, d := range diags {
-			fmt.Fprintln(stderr, d.String())
+			fmt.Fprintln(out, d.String())
 		}
 	}
-	fmt.Fprintln(stderr, err)
-	fmt.Fprintf(stderr, "Unable to set network namespace %s - exiting\n", pl.namespace)
+	fmt.Fprintln(out, err)
+	fmt.Fprintf(out, "Unable to set network namespace %s - exiting\n", pl.namespace)
 	return exitOK, true
 }
