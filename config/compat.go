@@ -59,6 +59,9 @@ top vrrp_track_process Config.TrackProcesses TestTrackProcessFailover internal/v
 vrrp_track_process process TrackProcess.Process TestMatch internal/proctrack/match_test.go
 vrrp_track_process param_match TrackProcess.ParamMatch,TrackProcess.Params TestMatch internal/proctrack/match_test.go
 vrrp_track_process full_command TrackProcess.FullCommand TestMatch internal/proctrack/match_test.go
+top net_namespace Global.NetNamespace TestDaemonNetNamespace cmd/gokeepalived/netns_test.go
+top instance Global.InstanceName TestDaemonNamespaceOption cmd/gokeepalived/netns_test.go
+top use_pid_dir Global.UsePidDir TestDaemonInstancePidDir cmd/gokeepalived/netns_test.go
 vrrp_track_process weight TrackProcess.Weight,TrackProcess.Reverse TestTrackProcessFailover internal/vrrpd/trackprocess_lab_test.go
 vrrp_track_process quorum TrackProcess.Quorum TestQuorum internal/proctrack/match_test.go
 vrrp_track_process quorum_max TrackProcess.QuorumMax TestQuorumNone internal/proctrack/match_test.go
@@ -288,6 +291,7 @@ FILE_CHECK weight FileChecker.Weight,FileChecker.Reverse TestFileCheck check/che
 // notApplicableTable lists keywords that have nothing to act on in
 // gokeepalived, with the reason.
 const notApplicableTable = `
+top namespace_with_ipsets keepalived uses it only to name the ipsets of its iptables rules in a namespace; the reference keepalived 2.2.7 build has no iptables (it refuses vrrp_iptables and uses nftables) and gokeepalived installs no iptables rules, so it changes nothing in either
 vrrp_instance state keepalived 2.2.7 starts an instance that is not the address owner in BACKUP and stands for master after the same down interval whatever state says (measured at advert_int 1, priority 150: 3.50 s with state MASTER, 3.47 s with BACKUP), as gokeepalived does; state MASTER with AH authentication is cleared with keepalived's message
 `
 

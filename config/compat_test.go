@@ -459,8 +459,8 @@ func warnedReason(at keywordAt) string {
 		return "gokeepalived does not change its scheduling, memory locking or limits"
 	case strings.Contains(k, "process_name"):
 		return "gokeepalived runs as one process and does not rename it"
-	case strings.HasPrefix(k, "net_namespace") || k == "namespace_with_ipsets" || k == "instance" || k == "use_pid_dir":
-		return "gokeepalived does not run in a named network namespace or instance"
+	case k == "net_namespace_ipvs":
+		return "gokeepalived runs IPVS in the namespace the daemon runs in; another would need the IPVS generic netlink socket opened from a thread moved into that namespace, which the IPVS client does not do"
 	case strings.Contains(k, "regex"):
 		return "gokeepalived does not implement this regex option"
 	case strings.HasPrefix(k, "reload_") || k == "config_save_dir" || k == "tmp_config_directory" || k == "data_use_instance":

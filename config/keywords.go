@@ -177,9 +177,9 @@ func topKeywords() handlers[Config] {
 		},
 	}
 	h["vrrp_track_file"] = h["track_file"]
+	namespaceKeywords(h)
 	keepRaw(h, func(c *Config) *[]Raw { return &c.Other },
 		"linkbeat_interfaces track_group bfd_instance garp_group interface_up_down_delays "+
-			"net_namespace net_namespace_ipvs namespace_with_ipsets instance use_pid_dir "+
 			"child_wait_time linkbeat_use_polling")
 	return h
 }
@@ -828,3 +828,42 @@ func parseUmask(p *parser, n *node) (int, bool) {
 // given by nftables_priority or reset by nftables, which resolve leaves
 // alone; no keyword is spelled with a space.
 const nftPrioritySet = "nftables_priority value"
+
+// namespaceKeywords adds the top-level keywords that choose the network
+// namespace and the instance name, with keepalived's messages: a missing
+// name and a second definition are errors, and the first definition
+// stands.
+func namespaceKeywords(h handlers[Config]) {
+	once := func(kw string, f func(*Global) *string) func(*parser, *Config, *node) {
+		return func(p *parser, c *Config, n *node) {
+			if len(n.words) < 2 {
+				p.errorf(n.pos, "%s name missing - ignoring", kw)
+				return
+			}
+			if v := f(&c.Global); *v != "" {
+				p.errorf(n.pos, "Duplicate %s definition %s - ignoring", kw, n.words[1])
+				return
+			}
+			*f(&c.Global) = n.words[1]
+			c.Global.UsePidDir = true
+		}
+	}
+	h["net_namespace"] = once("net_namespace", func(g *Global) *string { return &g.NetNamespace })
+	h["instance"] = once("instance", func(g *Global) *string { return &g.InstanceName })
+	h["net_namespace_ipvs"] = func(p *parser, c *Config, n *node) {
+		if c.Global.NetNamespaceIPVS != nil {
+			if name, ok := p.arg(n, 1); ok {
+				p.errorf(n.pos, "Duplicate net_namespace_ipvs definition %s - ignoring", name)
+			}
+			return
+		}
+		// No name is the default namespace.
+		name := ""
+		if len(n.words) > 1 {
+			name = n.words[1]
+		}
+		c.Global.NetNamespaceIPVS = &name
+	}
+	h["namespace_with_ipsets"] = func(_ *parser, c *Config, _ *node) { c.Global.NamespaceWithIpsets = true }
+	h["use_pid_dir"] = func(_ *parser, c *Config, _ *node) { c.Global.UsePidDir = true }
+}

@@ -60,6 +60,22 @@ type Global struct {
 	// Umask is the umask keyword's mask; nil when absent.
 	Umask *int `json:"umask,omitempty"`
 
+	// NetNamespace is net_namespace: the network namespace, named as
+	// under /run/netns, the daemon does all its network work in; empty
+	// for the namespace it is started in. -s overrides it.
+	NetNamespace string `json:"net_namespace,omitempty"`
+	// NetNamespaceIPVS is net_namespace_ipvs; nil when absent, empty
+	// for the default namespace.
+	NetNamespaceIPVS *string `json:"net_namespace_ipvs,omitempty"`
+	// NamespaceWithIpsets is namespace_with_ipsets.
+	NamespaceWithIpsets bool `json:"namespace_with_ipsets,omitempty"`
+	// InstanceName is the instance keyword: it names the pid files
+	// and the syslog ident, so that several daemons can run on a host.
+	InstanceName string `json:"instance,omitempty"`
+	// UsePidDir is use_pid_dir: the pid files go in /run/keepalived/.
+	// net_namespace and instance imply it.
+	UsePidDir bool `json:"use_pid_dir,omitempty"`
+
 	// StartupScript runs before the loops start and ShutdownScript after
 	// they stop, each bounded by its timeout (10 s unless set).
 	StartupScript         *Notify       `json:"startup_script,omitempty"`

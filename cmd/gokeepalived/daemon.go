@@ -41,6 +41,7 @@ const envDaemonized = "GOKEEPALIVED_DAEMONIZED"
 // daemon is the running process: its configuration, logs and loops.
 type daemon struct {
 	s       *settings
+	place   place // where the daemon runs, fixed for its life
 	log     *logrus.Logger
 	sinks   *logging.Sinks
 	sd      *systemd.Notifier
@@ -79,7 +80,9 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 		// keepalived reports it and carries on with LOG_DAEMON.
 		fmt.Fprintln(stderr, fe.Error())
 	}
+	pl := placeOf(s)
 	log, sinks, err := logging.New(logging.Options{
+		Ident:    pl.ident(logging.IdentParent),
 		Console:  s.logConsole && s.dontFork,
 		Detail:   s.logDetail,
 		Facility: facility,
@@ -94,12 +97,17 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 	}
 	defer sinks.Close()
 
-	pids := []string{orDefault(s.pidFile, pidfile.DefaultPath)}
+	if !pl.enter(prog, log) {
+		return exitOK
+	}
+	defer pl.leave(log)
+	parentPid, vrrpPid, checkersPid := pl.pidFiles(s)
+	pids := []string{parentPid}
 	if !s.checkOnly {
-		pids = append(pids, orDefault(s.vrrpPidFile, pidfile.DefaultVRRPPath))
+		pids = append(pids, vrrpPid)
 	}
 	if !s.vrrpOnly {
-		pids = append(pids, orDefault(s.checkerPidFile, pidfile.DefaultCheckersPath))
+		pids = append(pids, checkersPid)
 	}
 	if pidfile.Running(log, pids...) {
 		log.Info("daemon is already running")
@@ -117,8 +125,9 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 	log.Infof("Starting gokeepalived v%s (keepalived 2.2 compatible)", version)
 	log.Infof("Command line: '%s'", strings.Join(append([]string{prog}, args...), "' '"))
 	log.Infof("Configuration file %s", s.configFile)
+	pl.logStart(log)
 
-	d := &daemon{s: s, log: log, sinks: sinks, sd: systemd.FromEnvironment(), started: time.Now(), umask: s.umask}
+	d := &daemon{s: s, place: pl, log: log, sinks: sinks, sd: systemd.FromEnvironment(), started: time.Now(), umask: s.umask}
 	d.metrics = newMetrics(d)
 	cfg, ok := d.loadConfig(true)
 	if !ok {
@@ -159,6 +168,9 @@ func (d *daemon) loadConfig(startup bool) (*config.Config, bool) {
 	}
 	if !startup && fresh > 0 {
 		d.log.Errorf("Reload of %s refused: %d new errors; still running the previous configuration", d.s.configFile, fresh)
+		return nil, false
+	}
+	if !startup && !d.sameRestartOnly(cfg) {
 		return nil, false
 	}
 	d.cfgErrors = errs
@@ -304,7 +316,10 @@ func (d *daemon) writeData() {
 			continue
 		}
 		d.writeSignalFile(f.name, func(w io.Writer) error {
-			dump.Global(w, &cfg.Global)
+			g := cfg.Global
+			// keepalived's -s replaces net_namespace.
+			g.NetNamespace = d.s.namespaceOf(cfg)
+			dump.Global(w, &g)
 			r.loop.Dump(w)
 			return nil
 		})

@@ -95,7 +95,7 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 	switch k {
 	case vrrpKind:
 		v, err := vrrpd.New(cfg, vrrpd.Options{
-			Log:            logging.WithIdent(d.log, logging.IdentVRRP),
+			Log:            logging.WithIdent(d.log, d.place.ident(logging.IdentVRRP)),
 			Notify:         d.hub,
 			KeepAddresses:  d.s.keepVRRP,
 			MastersChanged: d.mastersChanged,
@@ -108,7 +108,7 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 		return &runningLoop{loop: v}, nil
 	case checkerKind:
 		c, err := checkerd.New(cfg, checkerd.Options{
-			Log:      logging.WithIdent(d.log, logging.IdentCheckers),
+			Log:      logging.WithIdent(d.log, d.place.ident(logging.IdentCheckers)),
 			Notify:   d.hub,
 			KeepIPVS: d.s.keepIPVS,
 			VIPOwned: d.vipOwned,

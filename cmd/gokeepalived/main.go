@@ -155,6 +155,9 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	case s.genhash:
 		return runGenhash(prog, nil, stdout, stderr)
 	case s.configTest:
+		if code, done := configTestIn(s, prog, stderr); done {
+			return code
+		}
 		return configTest(s, stderr)
 	case s.dump:
 		return dumpConfig(s, stdout, stderr)
@@ -288,6 +291,7 @@ func usage(w io.Writer) {
   -i, --config-id id           Skip any configuration lines beginning '@' that don't match id
                                 or any lines beginning @^ that do match.
                                 The config-id defaults to the node name if option not used
+  -s, --namespace=NAME         Run in network namespace NAME (overrides config)
       --signum=SIGFUNC         Return signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON
   -t, --config-test[=LOG_FILE] Check the configuration for obvious errors, output to
                                 stderr by default
@@ -301,6 +305,6 @@ Commands:
                                Show a running daemon's instances and real servers
   gokeepalived realserver start|stop --vip ADDR [--tun]
                                Prepare this host as an LVS-DR (or TUN) real server
-Accepted for compatibility and without effect: -B, --all, -u, -R, -a, -b, -x, -A, -s, -m, -M, -e.
+Accepted for compatibility and without effect: -B, --all, -u, -R, -a, -b, -x, -A, -m, -M, -e.
 `)
 }

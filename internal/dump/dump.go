@@ -116,8 +116,15 @@ func Command(cmd string) string {
 func Global(w io.Writer, g *config.Global) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, " "+format+"\n", a...) }
 	fmt.Fprintf(w, "------< Global definitions >------\n")
-	p("Network namespace = (default)")
-	p("Network namespace ipvs = (main namespace)")
+	p("Network namespace = %s", orText(g.NetNamespace, "(default)"))
+	if ipvs := g.NetNamespaceIPVS; ipvs != nil {
+		p("Network namespace ipvs = %s", orText(*ipvs, "(default)"))
+	} else {
+		p("Network namespace ipvs = (main namespace)")
+	}
+	if g.InstanceName != "" {
+		p("Instance name = %s", g.InstanceName)
+	}
 	p("Router ID = %s", g.RouterID)
 	if g.SMTPServer != "" {
 		p("Smtp server = %s", g.SMTPServer)
@@ -151,4 +158,11 @@ func optBool(b *bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
