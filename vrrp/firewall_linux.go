@@ -40,9 +40,14 @@ const (
 	fwChainOut     = "out"
 	fwChainLLIn    = "in_link_local"
 	fwChainLLOut   = "out_link_local"
+	fwMapVMAC      = "vmac_map"
+	fwSetVMAC      = "vmac_set"
 	ifNameSize     = unix.IFNAMSIZ
 	icmpv6NDSolict = 135
 	icmpv6NDAdvert = 136
+	// icmpv6RouterSolicit and icmpv6MLD2Report are ICMPv6 types.
+	icmpv6RouterSolicit = 133
+	icmpv6MLD2Report    = 143
 )
 
 // A fwElem is one VIP as an element of one of the firewall's sets.
@@ -97,12 +102,14 @@ type firewall struct {
 }
 
 // fwState is which parts of the tables exist, as keepalived's
-// ipv4_vips_setup and the like: each table, made with its chains, vips
-// set and rules, and each set of link-local VIPs with its rules.
-// keepalived makes a table without the rest only for use_vmac, whose
-// rules this firewall does not make.
+// ipv4_table_setup, ipv4_vips_setup and the like: each table with its out
+// chain; its vips set with its chains and rules; its VMAC map and rules;
+// and each set of link-local VIPs with its rules.
 type fwState struct {
-	v4, v6, llIndex, llName bool
+	v4Table, v6Table bool
+	v4, v6           bool
+	vmac4, vmac6     bool
+	llIndex, llName  bool
 }
 
 func newFirewall(cfg FirewallConfig, log logrus.FieldLogger, dial func() (*nftables.Conn, error)) *firewall {
@@ -277,14 +284,22 @@ func (f *firewall) baseChain(t *nftables.Table, name string) *nftables.Chain {
 // nft_setup_ipv4 and nft_setup_ipv6 do, deleting first what a previous
 // run left when it is this run's first table.
 func (f *firewall) newTable(c *nftables.Conn, family nftables.TableFamily) (*nftables.Table, error) {
-	if !f.st.v4 && !f.st.v6 {
+	t := f.table(family)
+	if family == nftables.TableFamilyIPv4 && f.st.v4Table || family == nftables.TableFamilyIPv6 && f.st.v6Table {
+		return t, nil
+	}
+	if !f.st.v4Table && !f.st.v6Table {
 		if err := f.deleteLeftovers(c); err != nil {
 			return nil, err
 		}
 	}
-	t := f.table(family)
 	c.AddTable(t)
 	c.AddChain(f.baseChain(t, fwChainOut))
+	if family == nftables.TableFamilyIPv4 {
+		f.st.v4Table = true
+	} else {
+		f.st.v6Table = true
+	}
 	return t, nil
 }
 
@@ -464,17 +479,17 @@ func (f *firewall) remove(elems []fwElem) error {
 func (f *firewall) close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.st.v4 && !f.st.v6 {
+	if !f.st.v4Table && !f.st.v6Table {
 		return nil
 	}
 	c, err := f.dial()
 	if err != nil {
 		return fmt.Errorf("deleting nftables table %s: %w", f.cfg.Table, err)
 	}
-	if f.st.v4 {
+	if f.st.v4Table {
 		c.DelTable(f.table(nftables.TableFamilyIPv4))
 	}
-	if f.st.v6 {
+	if f.st.v6Table {
 		c.DelTable(f.table(nftables.TableFamilyIPv6))
 	}
 	err = c.Flush()
@@ -484,4 +499,160 @@ func (f *firewall) close() error {
 		return fmt.Errorf("deleting nftables table %s: %w", f.cfg.Table, err)
 	}
 	return nil
+}
+
+// metaKeyOIFKind is NFT_META_OIFKIND, which the nftables package does
+// not name: the kind of the output interface, as "macvlan".
+const metaKeyOIFKind expr.MetaKey = 27
+
+// addVMAC puts the VMAC interface vmac, on base, in the firewall's VMAC
+// map (and, for IPv6, set) of its family, and of the other family too
+// when otherFamily, making their rules first, as keepalived's
+// nft_add_vmac does. The rules send the IGMP and MLD reports a VMAC
+// would send from the virtual MAC out of its parent instead, and drop
+// the router solicitations of an IPv6 VMAC.
+func (f *firewall) addVMAC(vmac, base int, v6, otherFamily bool) error {
+	return f.vmac(vmac, base, v6, otherFamily, true)
+}
+
+// removeVMAC takes vmac out of the VMAC map and set.
+func (f *firewall) removeVMAC(vmac, base int, v6, otherFamily bool) error {
+	return f.vmac(vmac, base, v6, otherFamily, false)
+}
+
+func (f *firewall) vmac(vmac, base int, v6, otherFamily, add bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.dial()
+	if err != nil {
+		return fmt.Errorf("VMAC %d in nftables table %s: %w", vmac, f.cfg.Table, err)
+	}
+	families := []bool{v6}
+	if otherFamily {
+		families = append(families, !v6)
+	}
+	saved := f.st
+	for _, fam6 := range families {
+		if !add && !(fam6 && f.st.vmac6 || !fam6 && f.st.vmac4) {
+			continue
+		}
+		if err := f.vmacFamily(c, vmac, base, fam6, add); err != nil {
+			f.st = saved
+			return err
+		}
+	}
+	if err := c.Flush(); err != nil {
+		f.st = saved
+		if !add && errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return fmt.Errorf("VMAC %d in nftables table %s: %w", vmac, f.cfg.Table, err)
+	}
+	return nil
+}
+
+// vmacFamily queues the VMAC's elements of one family, after the map,
+// set and rules they need when this is the family's first VMAC.
+func (f *firewall) vmacFamily(c *nftables.Conn, vmac, base int, v6, add bool) error {
+	family := nftables.TableFamilyIPv4
+	if v6 {
+		family = nftables.TableFamilyIPv6
+	}
+	t := f.table(family)
+	vmacMap := &nftables.Set{Table: t, Name: fwMapVMAC, IsMap: true, KeyType: nftables.TypeIFIndex,
+		DataType: nftables.TypeIFIndex, KeyByteOrder: binaryutil.NativeEndian}
+	vmacSet := &nftables.Set{Table: t, Name: fwSetVMAC, KeyType: nftables.TypeIFIndex, KeyByteOrder: binaryutil.NativeEndian}
+	if add && !(v6 && f.st.vmac6 || !v6 && f.st.vmac4) {
+		if _, err := f.newTable(c, family); err != nil {
+			return err
+		}
+		if err := c.AddSet(vmacMap, nil); err != nil {
+			return fmt.Errorf("adding map %s: %w", fwMapVMAC, err)
+		}
+		if v6 {
+			if err := c.AddSet(vmacSet, nil); err != nil {
+				return fmt.Errorf("adding set %s: %w", fwSetVMAC, err)
+			}
+		}
+		out := &nftables.Chain{Name: fwChainOut}
+		c.AddRule(&nftables.Rule{Table: t, Chain: out, Exprs: f.reportRule(v6)})
+		if v6 {
+			c.AddRule(&nftables.Rule{Table: t, Chain: out, Exprs: f.solicitRule()})
+		}
+		if v6 {
+			f.st.vmac6 = true
+		} else {
+			f.st.vmac4 = true
+		}
+	}
+	key := binary.NativeEndian.AppendUint32(nil, uint32(vmac))
+	elems := []nftables.SetElement{{Key: key, Val: binary.NativeEndian.AppendUint32(nil, uint32(base))}}
+	setElems := []nftables.SetElement{{Key: key}}
+	op := c.SetAddElements
+	if !add {
+		op = c.SetDeleteElements
+	}
+	if err := op(vmacMap, elems); err != nil {
+		return fmt.Errorf("VMAC %d in map %s: %w", vmac, fwMapVMAC, err)
+	}
+	if v6 {
+		if err := op(vmacSet, setElems); err != nil {
+			return fmt.Errorf("VMAC %d in set %s: %w", vmac, fwSetVMAC, err)
+		}
+	}
+	return nil
+}
+
+// macvlanKind is the macvlan kind as the oifkind comparison wants it:
+// keepalived compares 16 bytes.
+var macvlanKind = func() []byte {
+	b := make([]byte, ifNameSize)
+	copy(b, "macvlan")
+	return b
+}()
+
+// reportRule is "ip protocol igmp meta oifkind "macvlan" dup to ip daddr
+// device oif map @vmac_map drop", or for IPv6 "icmpv6 type
+// mld2-listener-report ...".
+func (f *firewall) reportRule(v6 bool) []expr.Any {
+	var exprs []expr.Any
+	if v6 {
+		exprs = []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_ICMPV6}},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{icmpv6MLD2Report}},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 24, Len: 16},
+		}
+	} else {
+		exprs = []expr.Any{
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 9, Len: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_IGMP}},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+		}
+	}
+	exprs = append(exprs,
+		&expr.Meta{Key: metaKeyOIFKind, Register: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 2, Data: macvlanKind},
+		&expr.Meta{Key: expr.MetaKeyOIF, Register: 2},
+		&expr.Lookup{SourceRegister: 2, DestRegister: 2, IsDestRegSet: true, SetName: fwMapVMAC},
+		&expr.Dup{RegAddr: 1, RegDev: 2, IsRegDevSet: true},
+	)
+	return f.tail(exprs, &expr.Verdict{Kind: expr.VerdictDrop})
+}
+
+// solicitRule is "icmpv6 type nd-router-solicit meta oifkind "macvlan"
+// oif @vmac_set drop": a VMAC must not solicit routers from the virtual
+// MAC.
+func (f *firewall) solicitRule() []expr.Any {
+	return f.tail([]expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_ICMPV6}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{icmpv6RouterSolicit}},
+		&expr.Meta{Key: metaKeyOIFKind, Register: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 2, Data: macvlanKind},
+		&expr.Meta{Key: expr.MetaKeyOIF, Register: 2},
+		&expr.Lookup{SourceRegister: 2, SetName: fwSetVMAC},
+	}, &expr.Verdict{Kind: expr.VerdictDrop})
 }

@@ -492,7 +492,8 @@ func (r *Router) create(p *plan) (m *member, err error) {
 		if mac == nil {
 			mac = VirtualMAC(p.cfg.VRID, p.local.IsValid())
 		}
-		vifi, err := r.host.addVMAC(p.cfg.Name, p.vmac, p.base, mac, p.local)
+		other := slices.ContainsFunc(p.spec.Net.ExcludedVIPs, func(v VIP) bool { return v.Prefix.Addr().Is6() != p.key.v6 })
+		vifi, err := r.host.addVMAC(p.cfg.Name, p.vmac, p.base, mac, p.local, other)
 		if err != nil {
 			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 		}

@@ -106,13 +106,31 @@ func addLinkLocal(nl *netlink.Handle, link netlink.Link, local netip.Addr) error
 	return nil
 }
 
-// addVMAC is addVMAC on h.
-func (h *host) addVMAC(instance, name string, parent *net.Interface, mac net.HardwareAddr, local netip.Addr) (*net.Interface, error) {
-	return addVMAC(h.nl, h.log, instance, name, parent, mac, local)
+// addVMAC is addVMAC on h, with the VMAC put in the firewall's VMAC
+// map, as keepalived's firewall_add_vmac does: for its family, and the
+// other family's too when otherFamily (excluded VIPs of that family).
+func (h *host) addVMAC(instance, name string, parent *net.Interface, mac net.HardwareAddr, local netip.Addr, otherFamily bool) (*net.Interface, error) {
+	ifi, err := addVMAC(h.nl, h.log, instance, name, parent, mac, local)
+	if err == nil && h.fw != nil {
+		if err := h.fw.addVMAC(ifi.Index, parent.Index, local.IsValid(), otherFamily); err != nil {
+			h.log.Errorf("(%s) %v", instance, err)
+		}
+	}
+	return ifi, err
 }
 
-// removeVMAC is removeVMAC on h.
-func (h *host) removeVMAC(instance, name string) { removeVMAC(h.nl, h.log, instance, name) }
+// removeVMAC is removeVMAC on h, with the VMAC taken out of the
+// firewall's VMAC maps.
+func (h *host) removeVMAC(instance, name string) {
+	if h.fw != nil {
+		if link, err := h.nl.LinkByName(name); err == nil {
+			if err := h.fw.removeVMAC(link.Attrs().Index, link.Attrs().ParentIndex, false, true); err != nil {
+				h.log.Errorf("(%s) %v", instance, err)
+			}
+		}
+	}
+	removeVMAC(h.nl, h.log, instance, name)
+}
 
 // removeVMAC deletes the VMAC interface name.
 func removeVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string) {

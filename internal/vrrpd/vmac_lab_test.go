@@ -1,10 +1,12 @@
 package vrrpd_test
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -63,6 +65,20 @@ vrrp_instance VI_D {
 		10.67.0.111/24
 	}
 }
+vrrp_instance VI_F {
+	state MASTER
+	interface eth0
+	virtual_router_id 12
+	priority 150
+	advert_int 1
+	use_vmac
+	virtual_ipaddress {
+		fd00:67::12/64
+	}
+	virtual_ipaddress_excluded {
+		10.67.1.12/24
+	}
+}
 vrrp_instance VI_E {
 	state MASTER
 	interface eth0
@@ -108,17 +124,19 @@ func macvlans(t *testing.T, h *nettest.Host) []string {
 
 // TestVMACNamesAndAddressesAsKeepalived runs keepalived, then
 // gokeepalived, with vmacConf and requires the same VMAC interfaces
-// (names, MAC addresses, mode, parent) while the instances are MASTER,
-// and none after SIGTERM.
+// (names, MAC addresses, mode, parent) and the same nftables ruleset
+// (keepalived's VMAC maps, which move IGMP and MLD reports to the
+// parent) while the instances are MASTER, and neither after SIGTERM.
 func TestVMACNamesAndAddressesAsKeepalived(t *testing.T) {
 	lab := nettest.NewLab(t)
 	a := lab.AddHost("a", "10.67.0.1/24")
 	seen := make(map[string][]string)
+	rulesets := make(map[string][]map[string]any)
 	for _, d := range daemons {
 		t.Run(d.name, func(t *testing.T) {
 			p := d.start(t, a, vmacConf)
 			wait(t, d.name+" masters", 20*time.Second, func() bool {
-				for _, vip := range []string{"10.67.0.107", "10.67.0.108", "10.67.0.109", "10.67.0.110", "10.67.0.111"} {
+				for _, vip := range []string{"10.67.0.107", "10.67.0.108", "10.67.0.109", "10.67.0.110", "10.67.0.111", "fd00:67::12"} {
 					if !a.HasAddr(vip) {
 						return false
 					}
@@ -126,12 +144,16 @@ func TestVMACNamesAndAddressesAsKeepalived(t *testing.T) {
 				return true
 			})
 			seen[d.name] = macvlans(t, a)
+			rulesets[d.name] = vmacRuleset(t, a)
 			t.Logf("%s: %v", d.name, seen[d.name])
 			if err := p.Stop(t, 10*time.Second); err != nil {
 				t.Errorf("%s exited with %v", d.name, err)
 			}
 			if left := macvlans(t, a); len(left) != 0 {
 				t.Errorf("after SIGTERM %s left %v", d.name, left)
+			}
+			if left := ruleset(t, a); len(left) != 0 {
+				t.Errorf("after SIGTERM %s left the ruleset %v", d.name, left)
 			}
 		})
 	}
@@ -140,13 +162,72 @@ func TestVMACNamesAndAddressesAsKeepalived(t *testing.T) {
 		"lb.9 00:00:5e:00:01:09 private eth0 up=true",
 		"lb.10 00:00:5e:00:01:0b private eth0 up=true",
 		"lb1.10 00:00:5e:00:01:0a private eth0 up=true",
+		"lb.12 00:00:5e:00:02:0c private eth0 up=true",
 		"vb 02:0a:0b:0c:0d:0e private eth0 up=true",
 	}
 	slices.Sort(want)
 	if ka := seen["keepalived"]; !reflect.DeepEqual(ka, want) {
 		t.Errorf("keepalived's VMACs:\n%v\nthe test expects\n%v", ka, want)
 	}
+	if !reflect.DeepEqual(rulesets["gokeepalived"], rulesets["keepalived"]) {
+		kj, _ := json.MarshalIndent(rulesets["keepalived"], "", " ")
+		oj, _ := json.MarshalIndent(rulesets["gokeepalived"], "", " ")
+		t.Errorf("rulesets differ\nkeepalived:\n%s\ngokeepalived:\n%s", kj, oj)
+	}
 	if !reflect.DeepEqual(seen["gokeepalived"], seen["keepalived"]) {
 		t.Errorf("VMACs differ\nkeepalived:   %v\ngokeepalived: %v", seen["keepalived"], seen["gokeepalived"])
 	}
+}
+
+// vmacRuleset is h's ruleset, as ruleset gives it, with the data of the
+// VMAC maps' elements by interface name. nft names an interface index
+// by the byte order the map's user data records for its data; the
+// nftables package cannot record one, so nft reads gokeepalived's
+// host-order index as big-endian and shows a number. The bytes, which
+// the kernel's dup statement uses, are the same as keepalived's.
+func vmacRuleset(t *testing.T, h *nettest.Host) []map[string]any {
+	t.Helper()
+	objs := ruleset(t, h)
+	if len(objs) == 0 {
+		t.Fatal("no nftables ruleset")
+	}
+	out, err := h.Exec("ip", "-j", "link").Output()
+	if err != nil {
+		t.Fatalf("ip -j link: %v", err)
+	}
+	var links []struct {
+		Index int    `json:"ifindex"`
+		Name  string `json:"ifname"`
+	}
+	if err := json.Unmarshal(out, &links); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		m, ok := o["map"].(map[string]any)
+		if !ok || m["name"] != "vmac_map" {
+			continue
+		}
+		elems, _ := m["elem"].([]any)
+		for _, e := range elems {
+			pair, ok := e.([]any)
+			if !ok || len(pair) != 2 {
+				continue
+			}
+			s, ok := pair[1].(string)
+			if !ok {
+				continue
+			}
+			n, err := strconv.ParseInt(s, 10, 32)
+			if err != nil {
+				continue
+			}
+			idx := int(binary.NativeEndian.Uint32(binary.BigEndian.AppendUint32(nil, uint32(n))))
+			for _, l := range links {
+				if l.Index == idx {
+					pair[1] = l.Name
+				}
+			}
+		}
+	}
+	return objs
 }
