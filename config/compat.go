@@ -292,6 +292,7 @@ FILE_CHECK weight FileChecker.Weight,FileChecker.Reverse TestFileCheck check/che
 // gokeepalived, with the reason.
 const notApplicableTable = `
 top namespace_with_ipsets keepalived uses it only to name the ipsets of its iptables rules in a namespace; the reference keepalived 2.2.7 build has no iptables (it refuses vrrp_iptables and uses nftables) and gokeepalived installs no iptables rules, so it changes nothing in either
+vrrp_instance vrf keepalived 2.2.7 takes vrf only on an instance without interface, and refuses every instance without one ("Unknown interface!": it checks for an interface before it marks an instance unicast), so vrf never has an effect there; gokeepalived gives the same messages and verdict
 vrrp_instance state keepalived 2.2.7 starts an instance that is not the address owner in BACKUP and stands for master after the same down interval whatever state says (measured at advert_int 1, priority 150: 3.50 s with state MASTER, 3.47 s with BACKUP), as gokeepalived does; state MASTER with AH authentication is cleared with keepalived's message
 `
 

@@ -490,6 +490,7 @@ type Instance struct {
 	accept opt[bool]
 	set    instanceSet
 	ifPos  Pos
+	vrfPos Pos
 	ttlPos Pos // of unicast_ttl, which needs unicast peers
 	endPos Pos // of the closing '}', where keepalived checks the block
 }

@@ -89,6 +89,13 @@ func (p *parser) checkInterfaces() {
 			p.errorf(in.ifPos, "(%s) cannot use a loopback interface (%s) for vrrp - ignoring", in.Name, in.Interface)
 			p.errorf(in.Pos, "(%s) Unknown interface!", in.Name)
 		}
+		if in.VRF != "" {
+			if !exists(in.VRF) {
+				p.errorf(in.vrfPos, "(%s) WARNING - VRF interface %s doesn't exist", in.Name, in.VRF)
+			} else if ifi, err := net.InterfaceByName(in.VRF); err == nil && ifi.Flags&net.FlagLoopback != 0 {
+				p.errorf(in.vrfPos, "(%s) cannot use a loopback interface (%s) for VRF - ignoring", in.Name, in.VRF)
+			}
+		}
 		for _, t := range in.Tracking.Interfaces {
 			if !exists(t.Name) {
 				p.errorf(t.Pos, "(%s) tracked interface %s doesn't exist", in.Name, t.Name)

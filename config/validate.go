@@ -61,6 +61,15 @@ func (p *parser) existingTracks(t *Tracking, names trackedNames, owner string) {
 func (p *parser) validateInstance(in *Instance, tracked trackedNames) {
 	if in.VirtualRouterID == 0 {
 		p.errorf(in.Pos, "(%s) the virtual router id must be set", in.Name)
+	} else if in.Interface == "" {
+		// keepalived 2.2.7 checks for an interface before it marks an
+		// instance unicast, so that an instance without one, which
+		// unicast would allow, is refused all the same.
+		p.errorf(in.Pos, "(%s) Unknown interface!", in.Name)
+	}
+	if in.VRF != "" && in.Interface != "" {
+		p.errorf(in.Pos, "(%s) vrf can only be specified without interface - clearing", in.Name)
+		in.VRF = ""
 	}
 	v6 := len(in.VirtualIPs) > 0 && in.VirtualIPs[0].Prefix.Addr().Is6()
 	if v6 && in.Version == 2 {

@@ -218,13 +218,27 @@ func instanceKeywords() handlers[Instance] {
 			in.State, in.set.state = v, true
 		},
 		"interface": func(p *parser, in *Instance, n *node) {
-			if s, ok := p.arg(n, 1); ok {
+			s, ok := p.arg(n, 1)
+			switch {
+			case !ok:
+			case len(s) >= 16:
+				p.errorf(n.pos, "Interface name '%s' too long - ignoring", s)
+			default:
 				in.Interface, in.ifPos = s, n.pos
 			}
 		},
 		"vrf": func(p *parser, in *Instance, n *node) {
-			if s, ok := p.arg(n, 1); ok {
-				in.VRF = s
+			s, ok := p.arg(n, 1)
+			switch {
+			case !ok:
+			case len(s) >= 16:
+				p.errorf(n.pos, "(%s) VRF interface name '%s' too long - ignoring", in.Name, s)
+			case in.Interface != "":
+				p.errorf(n.pos, "(%s) Cannot specify VRF interface and interface - ignoring", in.Name)
+			case in.VRF != "":
+				p.errorf(n.pos, "(%s) VRF interface already specified as '%s' - ignoring", in.Name, in.VRF)
+			default:
+				in.VRF, in.vrfPos = s, n.pos
 			}
 		},
 		"use_vmac":              (*parser).useVMAC,
