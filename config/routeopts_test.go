@@ -19,8 +19,8 @@ func TestUnappliedLineOptions(t *testing.T) {
 			[]string{"t.conf:2: route option mtu", "t.conf:2: route option pervasive"}},
 		{"rule", "static_rules {\nfrom 10.0.0.0/8 table 5 priority 5 tos 0x10 fwmark 0x3/0xff iif eth0 oif eth1 not\n}\n",
 			[]string{"t.conf:2: rule option tos"}},
-		{"static address", "static_ipaddress {\n10.1.0.1/24 dev eth0 home label eth0:1\n}\n",
-			[]string{"t.conf:2: static_ipaddress option home"}},
+		{"static address", "static_ipaddress {\n10.1.0.1/24 dev eth0 home label eth0:1 track_group G\n}\n",
+			[]string{"t.conf:2: static_ipaddress option track_group"}},
 		{"vrrp route", vi1 + "virtual_routes {\n10.1.0.0/16 dev eth0 realms 5 no_track\n}\n}\n",
 			[]string{"t.conf:8: route option realms"}},
 		{"applied only", "static_routes {\n10.1.0.0/16 via 10.0.0.1 dev eth0 src 10.0.0.2 table 5 metric 3 scope link protocol 18 onlink\n}\n", nil},
@@ -66,5 +66,34 @@ func TestParseRuleSelectors(t *testing.T) {
 	}
 	if r[1].Fwmark == nil || *r[1].Fwmark != (Fwmark{Mark: 12}) || r[1].Action != RuleToTable || r[1].Table != 100 {
 		t.Errorf("rule 2: %+v", r[1])
+	}
+}
+
+// TestDefaultRouteFamily checks that a default route takes its family
+// from its gateway or source, as keepalived's does, and is IPv4 without
+// either.
+func TestDefaultRouteFamily(t *testing.T) {
+	cfg, diags := parseText(t, "static_routes {\ndefault via fd00::1 dev eth0 table 5\ndefault src fd00::2 dev eth0 table 6\ndefault via 10.0.0.1 dev eth0\nblackhole default table 7 no_track\n}\n")
+	if len(diags) != 0 {
+		t.Fatalf("diagnostics: %q", diags)
+	}
+	var got []string
+	for _, r := range cfg.StaticRoutes {
+		got = append(got, r.To.String())
+	}
+	if want := []string{"::/0", "::/0", "0.0.0.0/0", "0.0.0.0/0"}; !slices.Equal(got, want) {
+		t.Errorf("destinations %q, want %q", got, want)
+	}
+}
+
+// TestNodadSpelling checks that only -nodad turns duplicate address
+// detection back on: keepalived knows no "nodad" and says so.
+func TestNodadSpelling(t *testing.T) {
+	cfg, diags := parseText(t, "static_ipaddress {\nfd00::1/64 dev eth0 -nodad\nfd00::2/64 dev eth0 nodad\n}\n")
+	if want := []string{"3: error: Unknown configuration entry 'nodad' for ip address - ignoring"}; !slices.Equal(diags, want) {
+		t.Errorf("diagnostics %q, want %q", diags, want)
+	}
+	if a := cfg.StaticAddresses; len(a) != 2 || !a[0].NoDAD || a[1].NoDAD {
+		t.Errorf("addresses %+v", a)
 	}
 }
