@@ -65,13 +65,14 @@ func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, 
 		writeConf("ipv4", parent.Name, "arp_ignore", "1"),
 		writeConf("ipv4", parent.Name, "arp_filter", "1"),
 	}
+	// No link-local address from the virtual MAC, which would be the
+	// same on every router: an IPv6 instance's VMAC gets the parent's,
+	// added below; keepalived sets the mode on an IPv4 one's too.
+	errs = append(errs, writeConf("ipv6", name, "addr_gen_mode", "1"))
 	if v6 {
-		// No link-local address from the virtual MAC, which would be
-		// the same on every router: the parent's, added below.
-		errs = append(errs, writeConf("ipv6", name, "addr_gen_mode", "1"),
-			writeConf("ipv6", name, "accept_dad", "0"))
+		errs = append(errs, writeConf("ipv6", name, "accept_dad", "0"))
 	} else {
-		// No IPv6 on an IPv4 instance's VMAC, for the same reason.
+		// No IPv6 on an IPv4 instance's VMAC.
 		errs = append(errs, writeConf("ipv6", name, "disable_ipv6", "1"))
 	}
 	if err := errors.Join(errs...); err != nil {
