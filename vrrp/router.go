@@ -233,6 +233,9 @@ type plan struct {
 	vmac     string         // use_vmac's interface, to create
 	xmitBase bool           // vmac_xmit_base
 	local    netip.Addr     // an IPv6 VMAC's link-local address
+	// otherFamily: an IPv4 instance's VMAC keeps IPv6, for excluded
+	// addresses of that family, as keepalived's does.
+	otherFamily bool
 	out      *Conn          // sends from the VMAC interface
 	track    []trackedLink
 	primary  bool // track the instance's interface
@@ -306,7 +309,14 @@ func (r *Router) plan(spec Spec, links *linkCache) (*plan, error) {
 	}
 	p.vips = slices.Concat(nc.VIPs, nc.ExcludedVIPs)
 	for k, v := range p.vips {
-		if p.vmac != "" && v.Device == ifi.Name {
+		switch {
+		case p.vmac == "" || v.Device != "" && v.Device != ifi.Name:
+		case v.Prefix.Addr().Is6() != v6:
+			// keepalived leaves an address of the other family on
+			// the configured interface.
+			p.vips[k].Device = ifi.Name
+			p.otherFamily = true
+		default:
 			p.vips[k].Device = "" // on the VMAC interface
 		}
 		if p.vips[k].Device == "" || p.vips[k].Device == ifi.Name || p.vips[k].Device == p.vmac {
@@ -485,7 +495,7 @@ func (r *Router) conn(p *plan) (*routerConn, error) {
 // create makes the instance of p, registered on its socket, not started.
 func (r *Router) create(p *plan) (m *member, err error) {
 	if p.vmac != "" {
-		vifi, err := r.host.addVMAC(p.cfg.Name, p.vmac, p.base, p.cfg.VRID, p.local)
+		vifi, err := r.host.addVMAC(p.cfg.Name, p.vmac, p.base, p.cfg.VRID, p.local, p.otherFamily)
 		if err != nil {
 			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 		}

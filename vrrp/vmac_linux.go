@@ -19,9 +19,9 @@ import (
 // MAC of vrid, as keepalived's use_vmac does, and brings it up. An IPv6
 // instance's VMAC (local valid: the parent's link-local address) gets the
 // IPv6 virtual MAC and local as its only link-local address; an IPv4
-// one, no IPv6 at all. Its settings are written through /proc/sys, in the
-// caller's network namespace.
-func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, parent *net.Interface, vrid uint8, local netip.Addr) (*net.Interface, error) {
+// one, no IPv6 at all unless keepIPv6. Its settings are written through
+// /proc/sys, in the caller's network namespace.
+func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, parent *net.Interface, vrid uint8, local netip.Addr, keepIPv6 bool) (*net.Interface, error) {
 	v6 := local.IsValid()
 	mac := VirtualMAC(vrid, v6)
 	if link, err := nl.LinkByName(name); err == nil {
@@ -71,8 +71,9 @@ func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, 
 	errs = append(errs, writeConf("ipv6", name, "addr_gen_mode", "1"))
 	if v6 {
 		errs = append(errs, writeConf("ipv6", name, "accept_dad", "0"))
-	} else {
-		// No IPv6 on an IPv4 instance's VMAC.
+	} else if !keepIPv6 {
+		// No IPv6 on an IPv4 instance's VMAC, unless it has IPv6
+		// excluded addresses.
 		errs = append(errs, writeConf("ipv6", name, "disable_ipv6", "1"))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -109,8 +110,8 @@ func addLinkLocal(nl *netlink.Handle, link netlink.Link, local netip.Addr) error
 }
 
 // addVMAC is addVMAC on h.
-func (h *host) addVMAC(instance, name string, parent *net.Interface, vrid uint8, local netip.Addr) (*net.Interface, error) {
-	return addVMAC(h.nl, h.log, instance, name, parent, vrid, local)
+func (h *host) addVMAC(instance, name string, parent *net.Interface, vrid uint8, local netip.Addr, keepIPv6 bool) (*net.Interface, error) {
+	return addVMAC(h.nl, h.log, instance, name, parent, vrid, local, keepIPv6)
 }
 
 // removeVMAC is removeVMAC on h.
