@@ -233,12 +233,13 @@ type plan struct {
 	vmac     string         // use_vmac's interface, to create
 	xmitBase bool           // vmac_xmit_base
 	local    netip.Addr     // an IPv6 VMAC's link-local address
-	// otherFamily: an IPv4 instance's VMAC keeps IPv6, for excluded
-	// addresses of that family, as keepalived's does.
-	otherFamily bool
 	out      *Conn          // sends from the VMAC interface
 	track    []trackedLink
 	primary  bool // track the instance's interface
+
+	// otherFamily: an IPv4 instance's VMAC keeps IPv6, for excluded
+	// addresses of that family, as keepalived's does.
+	otherFamily bool
 }
 
 func (r *Router) plan(spec Spec, links *linkCache) (*plan, error) {
