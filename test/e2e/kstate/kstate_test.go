@@ -392,3 +392,19 @@ func startGokeepalived(t *testing.T, h *nettest.Host, bin, conf string) *nettest
 		"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"),
 		"--control-socket", filepath.Join(dir, "ctl.sock"))
 }
+
+func TestMatches(t *testing.T) {
+	for _, tt := range []struct {
+		line, match string
+		want        bool
+	}{
+		{`{"a":1,"b":2}`, `"a":1`, true},
+		{`{"a":1,"b":2}`, `"a":1` + anything + `"b":2`, true},
+		{`{"a":1,"b":2}`, `"b":2` + anything + `"a":1`, false},
+		{`{"a":1,"b":2}`, `"c":3`, false},
+	} {
+		if got := matches(tt.line, tt.match); got != tt.want {
+			t.Errorf("matches(%s, %q) = %v, want %v", tt.line, tt.match, got, tt.want)
+		}
+	}
+}
