@@ -83,7 +83,7 @@ const peerLeft = "keepalived 2.2.7 deletes an address with a peer giving its own
 
 // expectedDiffs are the reviewed differences. A difference not listed
 // fails the test, and so does an entry no difference matches.
-var expectedDiffs = []expectedDiff{
+var expectedDiffs = append(shiftedByVMAC(), []expectedDiff{
 	{[]string{"03-vip-options"}, afterStop, keepalived, kstate.Addrs, `"local":"10.80.0.106"`, peerLeft},
 	{[]string{"03-vip-options"}, afterStop, keepalived, kstate.Routes4, `"prefsrc":"10.80.0.106"`, peerLeft},
 	{[]string{"17-static-addresses"}, afterStop, keepalived, kstate.Addrs, `"local":"10.80.4.1"`, peerLeft},
@@ -98,7 +98,7 @@ var expectedDiffs = []expectedDiff{
 	{vmacOnly, asMaster, keepalived, kstate.Nft, `"table":"keepalived"`, vmacIGMP},
 	{vmacOnly, asMaster, keepalived, kstate.Nft, `{"table":{"family":"ip`, vmacIGMP},
 	{[]string{"28-vmac-no-accept", "36-strict-vmac"}, asMaster, keepalived, kstate.Nft, `vmac_`, vmacIGMP},
-}
+}...)
 
 // vmacOnly are the configurations with a VMAC and no firewall of strict
 // mode or no_accept.
@@ -108,9 +108,11 @@ var vmacOnly = []string{"25-vmac", "26-vmac-xmit-base", "27-vmac-ipv6", "33-vmac
 const orIgnored = "keepalived 2.2.7 makes the gateways of \"or\" the nexthops of a multipath route; gokeepalived " +
 	"ignores \"or\" and installs the route through the first gateway"
 
-// With strict mode's rules in chain out, keepalived's VMAC rules come
-// first: the same rules stand further down in its chain.
-func init() {
+// shiftedByVMAC are the rules of strict mode in chain out, which
+// keepalived's VMAC rules precede: the same rules stand further down in
+// its chain.
+func shiftedByVMAC() []expectedDiff {
+	var diffs []expectedDiff
 	for _, r := range []struct {
 		conf, family, match string
 		ka, ours            int
@@ -122,11 +124,12 @@ func init() {
 		{"36-strict-vmac", "ip6", `"field":"saddr","protocol":"ip6"}},"op":"==","right":"@vips"}},{"drop":null}]`, 4, 2},
 	} {
 		for who, pos := range map[string]int{keepalived: r.ka, gokeepalive: r.ours} {
-			expectedDiffs = append(expectedDiffs, expectedDiff{[]string{r.conf}, asMaster, who, kstate.Nft,
+			diffs = append(diffs, expectedDiff{[]string{r.conf}, asMaster, who, kstate.Nft,
 				fmt.Sprintf(`{"rule":{"chain":"out","expr":[%s%s,"family":%q,"position":%d,`, anything, r.match, r.family, pos),
 				vmacIGMP})
 		}
 	}
+	return diffs
 }
 
 // A labConf is one configuration of the corpus with its directives.
