@@ -125,7 +125,7 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 			i++
 		case "home":
 			a.Home = true
-		case "-nodad", "nodad":
+		case "-nodad":
 			a.NoDAD = true
 		case "mngtmpaddr":
 			a.MngTmpAddr = true
@@ -153,15 +153,12 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 		a.Scope = ScopeGlobal
 	}
 	if !vrrp {
-		// The daemon installs a static address with its device,
-		// broadcast, scope and label; these it takes but does not
-		// apply.
+		// The daemon installs a static address with the options of a
+		// virtual one; these it takes but does not apply.
 		for _, o := range []struct {
 			set  bool
 			name string
 		}{
-			{a.Peer.IsValid(), "peer"}, {a.Home, "home"}, {a.MngTmpAddr, "mngtmpaddr"},
-			{a.NoPrefixRoute, "noprefixroute"}, {a.AutoJoin, "autojoin"}, {a.PreferredLft != "", "preferred_lft"},
 			{a.TrackGroup != "", "track_group"}, {a.UseVMAC, "use_vmac"}, {a.NoDAD && pfx.Addr().Is4(), "nodad"},
 		} {
 			if o.set {
@@ -206,7 +203,7 @@ func (p *parser) route(n *node) (Route, bool) {
 		*dst = a
 		return true
 	}
-	protoSet := false
+	protoSet, isDefault := false, false
 	for i := 0; i < len(w); i++ {
 		switch w[i] {
 		case "src":
@@ -331,7 +328,9 @@ func (p *parser) route(n *node) (Route, bool) {
 			}
 			dest := w[i]
 			if dest == "default" {
-				dest = "0.0.0.0/0"
+				// Of the family of the gateway or source, as
+				// keepalived's; IPv4 when the route has neither.
+				dest, isDefault = "0.0.0.0/0", true
 			}
 			pfx, ok := parsePrefix(dest)
 			if !ok {
@@ -344,6 +343,9 @@ func (p *parser) route(n *node) (Route, bool) {
 	if !haveDest {
 		p.errorf(n.pos, "Route must have a destination")
 		return Route{}, false
+	}
+	if isDefault && (r.Via.Is6() || r.Src.Is6() || len(r.Nexthops) > 0 && r.Nexthops[0].Via.Is6()) {
+		r.To = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
 	}
 	if !r.NoTrack && protoSet && r.Protocol != RouteProtocolKeepalived {
 		p.errorf(n.pos, "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(%d), resetting protocol", RouteProtocolKeepalived)

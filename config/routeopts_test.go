@@ -21,8 +21,8 @@ func TestUnappliedLineOptions(t *testing.T) {
 			"realms 3 suppress_prefixlength 0 suppress_ifgroup 1 uidrange 1-2 ipproto 6 sport 1-2 dport 3-4\n}\n",
 			[]string{"t.conf:2: rule option tunnel-id"}},
 		{"l3mdev", "static_rules {\nfrom 10.0.0.0/8 l3mdev priority 5\n}\n", []string{"t.conf:2: rule option l3mdev"}},
-		{"static address", "static_ipaddress {\n10.1.0.1/24 dev eth0 home label eth0:1\n}\n",
-			[]string{"t.conf:2: static_ipaddress option home"}},
+		{"static address", "static_ipaddress {\n10.1.0.1/24 dev eth0 home label eth0:1 track_group G\n}\n",
+			[]string{"t.conf:2: static_ipaddress option track_group"}},
 		{"vrrp route", vi1 + "virtual_routes {\n10.1.0.0/16 dev eth0 realms 5 expires 5 no_track\n}\n}\n",
 			[]string{"t.conf:8: route option expires"}},
 		{"nexthop", "static_routes {\n10.1.0.0/16 nexthop via 10.0.0.1 realms 3 nexthop via 10.0.0.2 dev eth0 weight 3 onlink\n}\n",
@@ -72,5 +72,34 @@ func TestParseRuleSelectors(t *testing.T) {
 	}
 	if r[1].Fwmark == nil || *r[1].Fwmark != (Fwmark{Mark: 12}) || r[1].Action != RuleToTable || r[1].Table != 100 {
 		t.Errorf("rule 2: %+v", r[1])
+	}
+}
+
+// TestDefaultRouteFamily checks that a default route takes its family
+// from its gateway or source, as keepalived's does, and is IPv4 without
+// either.
+func TestDefaultRouteFamily(t *testing.T) {
+	cfg, diags := parseText(t, "static_routes {\ndefault via fd00::1 dev eth0 table 5\ndefault src fd00::2 dev eth0 table 6\ndefault via 10.0.0.1 dev eth0\nblackhole default table 7 no_track\n}\n")
+	if len(diags) != 0 {
+		t.Fatalf("diagnostics: %q", diags)
+	}
+	var got []string
+	for _, r := range cfg.StaticRoutes {
+		got = append(got, r.To.String())
+	}
+	if want := []string{"::/0", "::/0", "0.0.0.0/0", "0.0.0.0/0"}; !slices.Equal(got, want) {
+		t.Errorf("destinations %q, want %q", got, want)
+	}
+}
+
+// TestNodadSpelling checks that only -nodad turns duplicate address
+// detection back on: keepalived knows no "nodad" and says so.
+func TestNodadSpelling(t *testing.T) {
+	cfg, diags := parseText(t, "static_ipaddress {\nfd00::1/64 dev eth0 -nodad\nfd00::2/64 dev eth0 nodad\n}\n")
+	if want := []string{"3: error: Unknown configuration entry 'nodad' for ip address - ignoring"}; !slices.Equal(diags, want) {
+		t.Errorf("diagnostics %q, want %q", diags, want)
+	}
+	if a := cfg.StaticAddresses; len(a) != 2 || !a[0].NoDAD || a[1].NoDAD {
+		t.Errorf("addresses %+v", a)
 	}
 }

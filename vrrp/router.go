@@ -239,6 +239,10 @@ type plan struct {
 	out      *Conn          // sends from the VMAC interface
 	track    []trackedLink
 	primary  bool // track the instance's interface
+
+	// otherFamily: an IPv4 instance's VMAC keeps IPv6, for excluded
+	// addresses of that family, as keepalived's does.
+	otherFamily bool
 }
 
 func (r *Router) plan(spec Spec, links *linkCache) (*plan, error) {
@@ -309,7 +313,14 @@ func (r *Router) plan(spec Spec, links *linkCache) (*plan, error) {
 	}
 	p.vips = slices.Concat(nc.VIPs, nc.ExcludedVIPs)
 	for k, v := range p.vips {
-		if p.vmac != "" && v.Device == ifi.Name {
+		switch {
+		case p.vmac == "" || v.Device != "" && v.Device != ifi.Name:
+		case v.Prefix.Addr().Is6() != v6:
+			// keepalived leaves an address of the other family on
+			// the configured interface.
+			p.vips[k].Device = ifi.Name
+			p.otherFamily = true
+		default:
 			p.vips[k].Device = "" // on the VMAC interface
 		}
 		if p.vips[k].Device == "" || p.vips[k].Device == ifi.Name || p.vips[k].Device == p.vmac {
@@ -492,8 +503,7 @@ func (r *Router) create(p *plan) (m *member, err error) {
 		if mac == nil {
 			mac = VirtualMAC(p.cfg.VRID, p.local.IsValid())
 		}
-		other := slices.ContainsFunc(p.spec.Net.ExcludedVIPs, func(v VIP) bool { return v.Prefix.Addr().Is6() != p.key.v6 })
-		vifi, err := r.host.addVMAC(p.cfg.Name, p.vmac, p.base, mac, p.local, other)
+		vifi, err := r.host.addVMAC(p.cfg.Name, p.vmac, p.base, mac, p.local, p.otherFamily)
 		if err != nil {
 			return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 		}

@@ -19,6 +19,22 @@ type VIP struct {
 	// NoTrack (no_track) leaves a master in MASTER when the address is
 	// deleted from under it.
 	NoTrack bool
+	// Peer (peer) is the remote end of a point-to-point address; the
+	// address then takes the peer's prefix length, as keepalived's does.
+	Peer netip.Prefix
+	// Home, MngTmpAddr, NoPrefixRoute and AutoJoin are the address
+	// flags of ip-address(8)'s home, mngtmpaddr, noprefixroute and
+	// autojoin.
+	Home, MngTmpAddr, NoPrefixRoute, AutoJoin bool
+	// DAD (-nodad) lets an IPv6 address go through duplicate address
+	// detection, which a VIP otherwise skips.
+	DAD bool
+	// PreferredLft, when Deprecating, is an IPv6 address's preferred
+	// lifetime in seconds (preferred_lft; 0 deprecates it at once, as
+	// keepalived does by default for a /128). Otherwise the address is
+	// preferred forever.
+	PreferredLft uint32
+	Deprecating  bool
 }
 
 func (v VIP) String() string {
@@ -35,6 +51,9 @@ func (v VIP) String() string {
 	}
 	if v.Label != "" {
 		b.WriteString(" label " + v.Label)
+	}
+	if v.Peer.IsValid() {
+		b.WriteString(" peer " + v.Peer.String())
 	}
 	return b.String()
 }

@@ -98,6 +98,9 @@ func (s *AddressSet) dev(v VIP) string {
 	return s.device
 }
 
+// infiniteLifetime is the lifetime rtnetlink reads as forever.
+const infiniteLifetime uint32 = 0xffffffff
+
 func (s *AddressSet) resolve(v VIP) (netlink.Link, *netlink.Addr, error) {
 	link, err := s.nl.LinkByName(s.dev(v))
 	if err != nil {
@@ -108,7 +111,29 @@ func (s *AddressSet) resolve(v VIP) (netlink.Link, *netlink.Addr, error) {
 		Label: v.Label,
 		Scope: int(v.Scope),
 	}
+	if v.Peer.IsValid() {
+		// The peer goes in IFA_ADDRESS, with its prefix length, on
+		// removal as well: the kernel finds a point-to-point address
+		// by its peer. keepalived 2.2.7 gives its own address there
+		// when it deletes one, which the kernel refuses, and leaves the
+		// address behind; gokeepalived removes it.
+		a.Peer = &net.IPNet{IP: v.Peer.Addr().AsSlice(), Mask: net.CIDRMask(v.Peer.Bits(), v.Peer.Addr().BitLen())}
+	}
+	for _, f := range []struct {
+		set  bool
+		flag int
+	}{
+		{v.Home, unix.IFA_F_HOMEADDRESS}, {v.MngTmpAddr, unix.IFA_F_MANAGETEMPADDR},
+		{v.NoPrefixRoute, unix.IFA_F_NOPREFIXROUTE}, {v.AutoJoin, unix.IFA_F_MCAUTOJOIN},
+	} {
+		if f.set {
+			a.Flags |= f.flag
+		}
+	}
 	switch {
+	case v.Peer.IsValid():
+		// No broadcast beside a peer, as keepalived's.
+		a.Broadcast = net.IPv4zero
 	case v.Broadcast.IsValid():
 		a.Broadcast = v.Broadcast.AsSlice()
 	case v.Prefix.Addr().Is4():
@@ -120,7 +145,13 @@ func (s *AddressSet) resolve(v VIP) (netlink.Link, *netlink.Addr, error) {
 	if v.Prefix.Addr().Is6() {
 		// A VIP moves between routers: duplicate address detection
 		// would hold it tentative, unusable, right after a failover.
-		a.Flags = unix.IFA_F_NODAD
+		if !v.DAD {
+			a.Flags |= unix.IFA_F_NODAD
+		}
+		if v.Deprecating {
+			a.PreferedLft = int(v.PreferredLft)
+			a.ValidLft = int(infiniteLifetime)
+		}
 	}
 	return link, a, nil
 }

@@ -16,12 +16,12 @@ import (
 
 // addVMAC creates, or reuses when it has the right parent and address,
 // the macvlan interface name on parent, in private mode with the virtual
-// MAC of vrid, as keepalived's use_vmac does, and brings it up. An IPv6
+// MAC address mac, as keepalived's use_vmac does, and brings it up. An IPv6
 // instance's VMAC (local valid: the parent's link-local address) gets the
 // IPv6 virtual MAC and local as its only link-local address; an IPv4
-// one, no IPv6 at all. Its settings are written through /proc/sys, in the
-// caller's network namespace.
-func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, parent *net.Interface, mac net.HardwareAddr, local netip.Addr) (*net.Interface, error) {
+// one, no IPv6 at all unless keepIPv6. Its settings are written through
+// /proc/sys, in the caller's network namespace.
+func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, parent *net.Interface, mac net.HardwareAddr, local netip.Addr, keepIPv6 bool) (*net.Interface, error) {
 	v6 := local.IsValid()
 	if link, err := nl.LinkByName(name); err == nil {
 		a := link.Attrs()
@@ -64,13 +64,15 @@ func addVMAC(nl *netlink.Handle, log logrus.FieldLogger, instance, name string, 
 		writeConf("ipv4", parent.Name, "arp_ignore", "1"),
 		writeConf("ipv4", parent.Name, "arp_filter", "1"),
 	}
+	// No link-local address from the virtual MAC, which would be the
+	// same on every router: an IPv6 instance's VMAC gets the parent's,
+	// added below; keepalived sets the mode on an IPv4 one's too.
+	errs = append(errs, writeConf("ipv6", name, "addr_gen_mode", "1"))
 	if v6 {
-		// No link-local address from the virtual MAC, which would be
-		// the same on every router: the parent's, added below.
-		errs = append(errs, writeConf("ipv6", name, "addr_gen_mode", "1"),
-			writeConf("ipv6", name, "accept_dad", "0"))
-	} else {
-		// No IPv6 on an IPv4 instance's VMAC, for the same reason.
+		errs = append(errs, writeConf("ipv6", name, "accept_dad", "0"))
+	} else if !keepIPv6 {
+		// No IPv6 on an IPv4 instance's VMAC, unless it has IPv6
+		// excluded addresses.
 		errs = append(errs, writeConf("ipv6", name, "disable_ipv6", "1"))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -108,9 +110,10 @@ func addLinkLocal(nl *netlink.Handle, link netlink.Link, local netip.Addr) error
 
 // addVMAC is addVMAC on h, with the VMAC put in the firewall's VMAC
 // map, as keepalived's firewall_add_vmac does: for its family, and the
-// other family's too when otherFamily (excluded VIPs of that family).
+// other family's too when otherFamily (excluded VIPs of that family),
+// which also keeps IPv6 on an IPv4 instance's VMAC.
 func (h *host) addVMAC(instance, name string, parent *net.Interface, mac net.HardwareAddr, local netip.Addr, otherFamily bool) (*net.Interface, error) {
-	ifi, err := addVMAC(h.nl, h.log, instance, name, parent, mac, local)
+	ifi, err := addVMAC(h.nl, h.log, instance, name, parent, mac, local, otherFamily)
 	if err == nil && h.fw != nil {
 		if err := h.fw.addVMAC(ifi.Index, parent.Index, local.IsValid(), otherFamily); err != nil {
 			h.log.Errorf("(%s) %v", instance, err)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net"
 	"net/netip"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -109,8 +110,26 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 // vrrpVIP maps a virtual_ipaddress line. config.Scope is the kernel's
 // scope number, as vrrp.Scope is.
 func vrrpVIP(a config.Address) vrrp.VIP {
-	return vrrp.VIP{Prefix: a.Prefix, Device: a.Dev, Label: a.Label,
-		Broadcast: a.BroadcastAddr(), Scope: vrrp.Scope(a.Scope), NoTrack: a.NoTrack}
+	v := vrrp.VIP{Prefix: a.Prefix, Device: a.Dev, Label: a.Label,
+		Broadcast: a.BroadcastAddr(), Scope: vrrp.Scope(a.Scope), NoTrack: a.NoTrack,
+		Peer: a.Peer, Home: a.Home, MngTmpAddr: a.MngTmpAddr, NoPrefixRoute: a.NoPrefixRoute,
+		AutoJoin: a.AutoJoin, DAD: a.NoDAD}
+	if a.Peer.IsValid() {
+		// The address takes the peer's prefix length.
+		v.Prefix = netip.PrefixFrom(a.Prefix.Addr(), a.Peer.Bits())
+	}
+	if a.Prefix.Addr().Is6() {
+		// keepalived deprecates an IPv6 /128 given no preferred_lft.
+		switch a.PreferredLft {
+		case "":
+			v.Deprecating = a.Prefix.Bits() == 128
+		case "forever":
+		default:
+			n, _ := strconv.ParseUint(a.PreferredLft, 10, 32) // checked by the parser
+			v.PreferredLft, v.Deprecating = uint32(n), true
+		}
+	}
+	return v
 }
 
 // vrrpRoute maps a virtual_routes line. config.Table and config.Scope are

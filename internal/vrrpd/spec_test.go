@@ -32,3 +32,28 @@ func TestVRRPVIP(t *testing.T) {
 		t.Errorf("vrrpVIP(%+v) = %+v", a, v)
 	}
 }
+
+// TestVRRPVIPOptions maps the address options: a peer's prefix length
+// becomes the address's, and an IPv6 address is deprecated by default
+// when it is a /128, as keepalived's, or by preferred_lft.
+func TestVRRPVIPOptions(t *testing.T) {
+	p := netip.MustParsePrefix
+	tests := []struct {
+		a    config.Address
+		want vrrp.VIP
+	}{
+		{config.Address{Prefix: p("10.1.2.3/32"), Peer: p("10.1.2.0/24"), Home: true, NoPrefixRoute: true},
+			vrrp.VIP{Prefix: p("10.1.2.3/24"), Peer: p("10.1.2.0/24"), Home: true, NoPrefixRoute: true}},
+		{config.Address{Prefix: p("10.1.2.3/32"), PreferredLft: "0"}, vrrp.VIP{Prefix: p("10.1.2.3/32")}},
+		{config.Address{Prefix: p("fd00::1/128"), NoDAD: true, AutoJoin: true, MngTmpAddr: true},
+			vrrp.VIP{Prefix: p("fd00::1/128"), DAD: true, AutoJoin: true, MngTmpAddr: true, Deprecating: true}},
+		{config.Address{Prefix: p("fd00::1/128"), PreferredLft: "forever"}, vrrp.VIP{Prefix: p("fd00::1/128")}},
+		{config.Address{Prefix: p("fd00::1/64")}, vrrp.VIP{Prefix: p("fd00::1/64")}},
+		{config.Address{Prefix: p("fd00::1/64"), PreferredLft: "30"}, vrrp.VIP{Prefix: p("fd00::1/64"), PreferredLft: 30, Deprecating: true}},
+	}
+	for _, tt := range tests {
+		if got := vrrpVIP(tt.a); got != tt.want {
+			t.Errorf("vrrpVIP(%+v) = %+v, want %+v", tt.a, got, tt.want)
+		}
+	}
+}

@@ -188,11 +188,9 @@ var staticCases = []staticCase{
 	2001:db8:81::5/128 dev eth0
 }
 ` + staticInstance(""),
-		markers: []string{`local="2001:db8:81::5"`},
-		differ: map[string]string{
-			`local="2001:db8:81::5"`: "keepalived deprecates an IPv6 /128 address given no preferred_lft (preferred_lft 0); " +
-				"gokeepalived's addresses do not carry preferred_lft",
-		},
+		// Deprecated (preferred_lft 0) under both, as keepalived
+		// makes a /128 given no preferred_lft.
+		markers: []string{`local="2001:db8:81::5"`, `preferred_life_time=0 `},
 	},
 	{
 		name: "static routes in tables",
