@@ -117,12 +117,22 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 			a.PreferredLft = v
 			i++
 		case "track_group":
+			if vrrp {
+				p.errorf(n.pos, "Unknown configuration entry '%s' for ip address - ignoring", w[i])
+				continue
+			}
 			v, ok := value(i)
 			if !ok {
 				return Address{}, false
 			}
-			a.TrackGroup = v
 			i++
+			if a.TrackGroup != "" {
+				// keepalived reads no further.
+				p.errorf(n.pos, "track_group %s is a duplicate", v)
+				i = len(w)
+				continue
+			}
+			a.TrackGroup = p.trackGroup(n.pos, v)
 		case "home":
 			a.Home = true
 		case "-nodad":
@@ -152,6 +162,11 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 		p.errorf(n.pos, "Cannot specify scope for IPv6 addresses (%s) - ignoring scope", w[0])
 		a.Scope = ScopeGlobal
 	}
+	if vrrp && a.UseVMAC {
+		// A VMAC of its own for an address on another interface,
+		// which use_vmac_addr asks for every such address.
+		p.d.unimplemented(n.pos, "virtual_ipaddress option use_vmac")
+	}
 	if !vrrp {
 		// The daemon installs a static address with the options of a
 		// virtual one; these it takes but does not apply.
@@ -159,7 +174,7 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 			set  bool
 			name string
 		}{
-			{a.TrackGroup != "", "track_group"}, {a.UseVMAC, "use_vmac"}, {a.NoDAD && pfx.Addr().Is4(), "nodad"},
+			{a.UseVMAC, "use_vmac"}, {a.NoDAD && pfx.Addr().Is4(), "nodad"},
 		} {
 			if o.set {
 				p.d.unimplemented(n.pos, "static_ipaddress option "+o.name)
@@ -173,7 +188,7 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 // Routes are tracked unless they say no_track, which needs an interface.
 func (p *parser) routes(lines []*node, list []Route, vrrp bool) []Route {
 	for _, n := range lines {
-		r, ok := p.route(n)
+		r, ok := p.route(n, !vrrp)
 		if !ok {
 			continue
 		}
@@ -181,12 +196,16 @@ func (p *parser) routes(lines []*node, list []Route, vrrp bool) []Route {
 			p.errorf(n.pos, "Warning - cannot track route %s with no interface specified, not tracking", r.To)
 			r.NoTrack = true
 		}
+		if r.TrackGroup != "" && r.Dev == "" {
+			p.errorf(n.pos, "Static route cannot have track group if no oif specified")
+			r.TrackGroup = ""
+		}
 		list = append(list, r)
 	}
 	return list
 }
 
-func (p *parser) route(n *node) (Route, bool) {
+func (p *parser) route(n *node, static bool) (Route, bool) {
 	w := n.words
 	r := Route{Pos: n.pos}
 	haveDest := false
@@ -302,7 +321,25 @@ func (p *parser) route(n *node) (Route, bool) {
 			}
 			p.nexthops(n, w, i, &r)
 			i = len(w)
-		case "pref", "expires", "encap", "track_group":
+		case "track_group":
+			if !static {
+				p.errorf(n.pos, "VRRP parsed invalid IP %s. skipping IP...", w[i])
+				p.errorf(n.pos, "unknown route keyword %s", w[i])
+				return Route{}, false
+			}
+			if i+1 >= len(w) {
+				p.errorf(n.pos, "Route %s requires a value", w[i])
+				return Route{}, false
+			}
+			i++
+			if r.TrackGroup != "" {
+				// keepalived stops there, and refuses the rest.
+				p.errorf(n.pos, "track_group %s is a duplicate", w[i])
+				p.errorf(n.pos, "Route has trailing nonsense - %s", w[i])
+				return Route{}, false
+			}
+			r.TrackGroup = p.trackGroup(n.pos, w[i])
+		case "pref", "expires", "encap":
 			r.Options = append(r.Options, w[i])
 			if i+1 < len(w) {
 				r.Options = append(r.Options, w[i+1])
@@ -322,19 +359,25 @@ func (p *parser) route(n *node) (Route, bool) {
 				r.Type = t
 				i++
 			}
-			if haveDest {
-				p.errorf(n.pos, "Unknown route parameter %s", w[i])
-				return Route{}, false
-			}
+			// A word keepalived does not know is a destination, which
+			// replaces any before it.
 			dest := w[i]
-			if dest == "default" {
+			var pfx netip.Prefix
+			switch dest {
+			case "default", "any", "all":
 				// Of the family of the gateway or source, as
 				// keepalived's; IPv4 when the route has neither.
-				dest, isDefault = "0.0.0.0/0", true
+				pfx, isDefault = netip.PrefixFrom(netip.IPv4Unspecified(), 0), true
+			default:
+				var ok bool
+				if pfx, ok = p.ipPrefix(n.pos, dest); !ok {
+					p.errorf(n.pos, "unknown route keyword %s", dest)
+					return Route{}, false
+				}
+				isDefault = false
 			}
-			pfx, ok := parsePrefix(dest)
-			if !ok {
-				p.errorf(n.pos, "Invalid route destination %s", w[i])
+			if haveDest && !isDefault && pfx.Addr().Is4() != r.To.Addr().Is4() {
+				p.errorf(n.pos, "Cannot mix IPv4 and IPv6 addresses for route (%s)", dest)
 				return Route{}, false
 			}
 			r.To, haveDest = pfx.Masked(), true
@@ -387,9 +430,9 @@ func flagOption(o string) bool {
 }
 
 // rules reads the lines of a virtual_rules or static_rules block.
-func (p *parser) rules(lines []*node, list []Rule) []Rule {
+func (p *parser) rules(lines []*node, list []Rule, static bool) []Rule {
 	for _, n := range lines {
-		r, ok := p.rule(n)
+		r, ok := p.rule(n, static)
 		if !ok {
 			continue
 		}
@@ -408,7 +451,7 @@ func (p *parser) rules(lines []*node, list []Rule) []Rule {
 	return list
 }
 
-func (p *parser) rule(n *node) (Rule, bool) {
+func (p *parser) rule(n *node, static bool) (Rule, bool) {
 	w := n.words
 	r := Rule{Pos: n.pos}
 	// acted is whether the rule has its action yet: a table, goto, nop,
@@ -576,11 +619,20 @@ func (p *parser) rule(n *node) (Rule, bool) {
 			}
 			i++
 		case "track_group":
+			if !static {
+				p.errorf(n.pos, "Unknown rule option %s", w[i])
+				return Rule{}, false
+			}
 			if !needValue() {
 				return Rule{}, false
 			}
-			r.Options = append(r.Options, w[i], w[i+1])
 			i++
+			if r.TrackGroup != "" {
+				p.errorf(n.pos, "track_group %s is a duplicate", w[i])
+				i = len(w)
+				continue
+			}
+			r.TrackGroup = p.trackGroup(n.pos, w[i])
 		default:
 			a, ok := parseRuleAction(w[i])
 			if !ok {
@@ -609,6 +661,10 @@ func (p *parser) rule(n *node) (Rule, bool) {
 	if (r.Realms != 0 || r.SuppressPrefixlen != nil || r.SuppressIfgroup != nil) && r.Action != RuleToTable {
 		p.errorf(n.pos, "suppressor/realm specified for non table action - skipping")
 		return Rule{}, false
+	}
+	if r.TrackGroup != "" && r.Iif == "" {
+		p.errorf(n.pos, "Static rule cannot have track_group if dev/iif not specified")
+		r.TrackGroup = ""
 	}
 	if !r.NoTrack {
 		// A tracked rule is known by keepalived's protocol.
@@ -1033,4 +1089,16 @@ func ipProto(s string) (uint8, bool) {
 		}
 	}
 	return 0, false
+}
+
+// trackGroup returns name when a track_group of that name is defined
+// above, as keepalived looks it up while it reads; "" otherwise.
+func (p *parser) trackGroup(pos Pos, name string) string {
+	for _, g := range p.cfg.TrackGroups {
+		if g.Name == name {
+			return name
+		}
+	}
+	p.errorf(pos, "track_group %s not found", name)
+	return ""
 }

@@ -25,6 +25,8 @@ top vrrp_track_file Config.TrackFiles TestInitTrackFiles internal/vrrpd/vrrpd_te
 top virtual_server Config.VirtualServers TestServices internal/lvs/table_test.go
 top virtual_server_group Config.VirtualServerGroups TestServices internal/lvs/table_test.go
 top SSL Config.SSL TestSSLGet check/http_test.go
+top track_group Config.TrackGroups TestDaemonTrackGroupBesideKeepalived cmd/gokeepalived/trackgroup_test.go
+track_group group TrackGroup.Group TestDaemonTrackGroupBesideKeepalived cmd/gokeepalived/trackgroup_test.go
 global_defs router_id Global.RouterID TestKeepalivedSMTP notify/smtp_test.go
 global_defs notification_email Global.NotificationEmail TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go
 global_defs notification_email_from Global.NotificationEmailFrom TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go

@@ -11,19 +11,20 @@ import (
 // keywords holds the keyword tables of every kind of block. They are
 // built per parse so that the package has no mutable state.
 type keywords struct {
-	top       handlers[Config]
-	global    handlers[Global]
-	script    handlers[Script]
-	trackFile handlers[TrackFile]
-	process   handlers[TrackProcess]
-	syncGroup handlers[SyncGroup]
-	instance  handlers[Instance]
-	auth      handlers[Auth]
-	vs        handlers[VirtualServer]
-	rs        handlers[RealServer]
-	checker   map[string]handlers[Checker]
-	url       handlers[URL]
-	ssl       handlers[SSL]
+	top        handlers[Config]
+	global     handlers[Global]
+	script     handlers[Script]
+	trackFile  handlers[TrackFile]
+	process    handlers[TrackProcess]
+	syncGroup  handlers[SyncGroup]
+	trackGroup handlers[TrackGroup]
+	instance   handlers[Instance]
+	auth       handlers[Auth]
+	vs         handlers[VirtualServer]
+	rs         handlers[RealServer]
+	checker    map[string]handlers[Checker]
+	url        handlers[URL]
+	ssl        handlers[SSL]
 }
 
 // keepRaw adds keywords that keepalived accepts but this model does not
@@ -42,19 +43,20 @@ func keepRaw[T any](h handlers[T], other func(*T) *[]Raw, names string) {
 
 func newKeywords() *keywords {
 	k := &keywords{
-		top:       topKeywords(),
-		global:    globalKeywords(),
-		script:    scriptKeywords(),
-		trackFile: trackFileKeywords(),
-		process:   trackProcessKeywords(),
-		syncGroup: syncGroupKeywords(),
-		instance:  instanceKeywords(),
-		auth:      authKeywords(),
-		vs:        virtualServerKeywords(),
-		rs:        realServerKeywords(),
-		checker:   checkerKeywords(),
-		url:       urlKeywords(),
-		ssl:       sslKeywords(),
+		top:        topKeywords(),
+		global:     globalKeywords(),
+		script:     scriptKeywords(),
+		trackFile:  trackFileKeywords(),
+		process:    trackProcessKeywords(),
+		syncGroup:  syncGroupKeywords(),
+		trackGroup: trackGroupKeywords(),
+		instance:   instanceKeywords(),
+		auth:       authKeywords(),
+		vs:         virtualServerKeywords(),
+		rs:         realServerKeywords(),
+		checker:    checkerKeywords(),
+		url:        urlKeywords(),
+		ssl:        sslKeywords(),
 	}
 	for name, f := range k.global {
 		k.global[name] = func(p *parser, g *Global, n *node) {
@@ -80,7 +82,7 @@ func topKeywords() handlers[Config] {
 			c.StaticRoutes = p.routes(p.values(n, 1), c.StaticRoutes, false)
 		},
 		"static_rules": func(p *parser, c *Config, n *node) {
-			c.StaticRules = p.rules(p.values(n, 1), c.StaticRules)
+			c.StaticRules = p.rules(p.values(n, 1), c.StaticRules, true)
 		},
 		"vrrp_script": func(p *parser, c *Config, n *node) {
 			name, ok := p.arg(n, 1)
@@ -177,9 +179,10 @@ func topKeywords() handlers[Config] {
 		},
 	}
 	h["vrrp_track_file"] = h["track_file"]
+	h["track_group"] = (*parser).trackGroupBlock
 	namespaceKeywords(h)
 	keepRaw(h, func(c *Config) *[]Raw { return &c.Other },
-		"linkbeat_interfaces track_group bfd_instance garp_group interface_up_down_delays "+
+		"linkbeat_interfaces bfd_instance garp_group interface_up_down_delays "+
 			"child_wait_time linkbeat_use_polling")
 	return h
 }
@@ -866,4 +869,45 @@ func namespaceKeywords(h handlers[Config]) {
 	}
 	h["namespace_with_ipsets"] = func(_ *parser, c *Config, _ *node) { c.Global.NamespaceWithIpsets = true }
 	h["use_pid_dir"] = func(_ *parser, c *Config, _ *node) { c.Global.UsePidDir = true }
+}
+
+// trackGroupBlock reads a track_group block, as keepalived's
+// static_track_group_handler does.
+func (p *parser) trackGroupBlock(c *Config, n *node) {
+	if len(n.words) != 2 {
+		p.errorf(n.pos, "track_group must have a name - skipping")
+		p.skipBlock()
+		return
+	}
+	name := n.words[1]
+	for _, g := range c.TrackGroups {
+		if g.Name == name {
+			p.errorf(n.pos, "track_group %s already defined", name)
+			p.skipBlock()
+			return
+		}
+	}
+	g := TrackGroup{Pos: n.pos, Name: name}
+	block(p, n, &g, p.kw.trackGroup)
+	c.TrackGroups = append(c.TrackGroups, g)
+}
+
+func trackGroupKeywords() handlers[TrackGroup] {
+	return handlers[TrackGroup]{
+		"group": func(p *parser, g *TrackGroup, n *node) {
+			if g.Group != nil {
+				p.errorf(n.pos, "Group list already specified for sync group %s", g.Name)
+				p.skipBlock()
+				return
+			}
+			g.Group = []string{}
+			for _, c := range p.values(n, 1) {
+				g.Group = append(g.Group, c.words...)
+			}
+			if len(g.Group) == 0 {
+				// keepalived blames the line that closes the block.
+				p.errorf(p.lines[p.next-1].pos, "Warning - track group %s has empty group block", g.Name)
+			}
+		},
+	}
 }

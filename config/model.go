@@ -13,14 +13,17 @@ import (
 // are already resolved into each block. Timers are time.Durations, which
 // encoding/json writes as nanoseconds.
 type Config struct {
-	Global              Global               `json:"global"`
-	StaticAddresses     []Address            `json:"static_addresses,omitempty"`
-	StaticRoutes        []Route              `json:"static_routes,omitempty"`
-	StaticRules         []Rule               `json:"static_rules,omitempty"`
-	Scripts             []Script             `json:"vrrp_scripts,omitempty"`
-	TrackFiles          []TrackFile          `json:"track_files,omitempty"`
-	TrackProcesses      []TrackProcess       `json:"vrrp_track_processes,omitempty"`
-	SyncGroups          []SyncGroup          `json:"vrrp_sync_groups,omitempty"`
+	Global          Global         `json:"global"`
+	StaticAddresses []Address      `json:"static_addresses,omitempty"`
+	StaticRoutes    []Route        `json:"static_routes,omitempty"`
+	StaticRules     []Rule         `json:"static_rules,omitempty"`
+	Scripts         []Script       `json:"vrrp_scripts,omitempty"`
+	TrackFiles      []TrackFile    `json:"track_files,omitempty"`
+	TrackProcesses  []TrackProcess `json:"vrrp_track_processes,omitempty"`
+	SyncGroups      []SyncGroup    `json:"vrrp_sync_groups,omitempty"`
+	// TrackGroups are the track_group blocks: the instances that track
+	// the interfaces of the static entries that name them.
+	TrackGroups         []TrackGroup         `json:"track_groups,omitempty"`
 	Instances           []Instance           `json:"vrrp_instances,omitempty"`
 	VirtualServerGroups []VirtualServerGroup `json:"virtual_server_groups,omitempty"`
 	VirtualServers      []VirtualServer      `json:"virtual_servers,omitempty"`
@@ -227,6 +230,16 @@ type Route struct {
 	// Nexthops are the nexthop clauses of a multipath route, or the
 	// via and or addresses of the older form.
 	Nexthops []Nexthop `json:"nexthops,omitempty"`
+	// TrackGroup is a static route's track_group: its instances track
+	// the route's interface.
+	TrackGroup string `json:"track_group,omitempty"`
+}
+
+// TrackGroup is a track_group block.
+type TrackGroup struct {
+	Pos   Pos      `json:"pos,omitzero"`
+	Name  string   `json:"name"`
+	Group []string `json:"group,omitempty"`
 }
 
 // RouteMetrics are a route's metrics (RTA_METRICS); zero is unset.
@@ -286,8 +299,11 @@ type Rule struct {
 	IPProto         *uint8     `json:"ipproto,omitempty"`
 	Sport           *[2]uint16 `json:"sport,omitempty"`
 	Dport           *[2]uint16 `json:"dport,omitempty"`
-	NoTrack         bool       `json:"no_track,omitempty"`
-	Options         []string   `json:"options,omitempty"`
+	// TrackGroup is a static rule's track_group: its instances track
+	// the rule's iif.
+	TrackGroup string   `json:"track_group,omitempty"`
+	NoTrack    bool     `json:"no_track,omitempty"`
+	Options    []string `json:"options,omitempty"`
 }
 
 // Fwmark is a rule's fwmark: a mark, and the mask that HasMask says was

@@ -21,6 +21,18 @@ func (c *Config) WriteText(w io.Writer) error {
 	tw.global(&c.Global)
 	// Blocks such as bfd_instance go first: checkers refer to them.
 	tw.raws(c.Other)
+	// Static entries name track groups defined above them.
+	for _, g := range c.TrackGroups {
+		tw.open("track_group", g.Name)
+		if g.Group != nil {
+			tw.open("group")
+			for _, name := range g.Group {
+				tw.line(name)
+			}
+			tw.close()
+		}
+		tw.close()
+	}
 	if len(c.StaticAddresses) > 0 {
 		tw.open("static_ipaddress")
 		for _, a := range c.StaticAddresses {
@@ -776,6 +788,9 @@ func routeText(r Route) string {
 	}
 	words = append(words, metricsText(r.Metrics)...)
 	words = append(words, r.Options...)
+	if r.TrackGroup != "" {
+		words = append(words, "track_group", r.TrackGroup)
+	}
 	if r.NoTrack {
 		words = append(words, "no_track")
 	}
@@ -863,6 +878,9 @@ func ruleText(r Rule) string {
 	}
 	if pr := r.Dport; pr != nil {
 		words = append(words, "dport", fmt.Sprintf("%d-%d", pr[0], pr[1]))
+	}
+	if r.TrackGroup != "" {
+		words = append(words, "track_group", r.TrackGroup)
 	}
 	words = append(words, r.Options...)
 	if r.NoTrack {

@@ -326,7 +326,7 @@ func TestParseVocabularyDiagnostics(t *testing.T) {
 		{name: "tracked route protocol", src: "static_routes {\n10.1.0.0/16 dev eth0 protocol static\n}\n",
 			diags: []string{"2: error: Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol"}},
 		{name: "route proto is not a keyword", src: "static_routes {\n10.1.0.0/16 dev eth0 proto static no_track\n}\n",
-			diags: []string{"2: error: Unknown route parameter proto"}},
+			diags: []string{"2: error: VRRP parsed invalid IP proto. skipping IP...", "2: error: unknown route keyword proto"}},
 		{name: "route nat", src: "static_routes {\nnat 10.1.0.0/16 dev eth0 no_track\n}\n",
 			diags: []string{"2: warning: The kernel refuses nat routes: installing route 10.1.0.0/16 will fail"}},
 		{name: "route type number", src: "static_routes {\n200 10.1.0.0/16 dev eth0 no_track\n}\n",

@@ -375,7 +375,7 @@ func instanceKeywords() handlers[Instance] {
 			in.VirtualRoutes = p.routes(p.values(n, 1), in.VirtualRoutes, true)
 		},
 		"virtual_rules": func(p *parser, in *Instance, n *node) {
-			in.VirtualRules = p.rules(p.values(n, 1), in.VirtualRules)
+			in.VirtualRules = p.rules(p.values(n, 1), in.VirtualRules, false)
 		},
 		"accept":    func(p *parser, in *Instance, n *node) { in.accept = opt[bool]{true, true} },
 		"no_accept": func(p *parser, in *Instance, n *node) { in.accept = opt[bool]{false, true} },

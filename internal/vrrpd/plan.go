@@ -86,6 +86,7 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 
 	p := &plan{byName: make(map[string]*instance), groups: make(map[string]*group)}
 	vmacs := vmacNames(cfg)
+	statics := staticTracks(cfg, l.log)
 	for i := range cfg.Instances {
 		ci := &cfg.Instances[i]
 		vc, nc := vrrpConfig(ci, &cfg.Global)
@@ -97,6 +98,7 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 		spec.Config.KeepAddressesOnStop = l.keep
 		spec.Config.StartAfter = l.startAfter
 		pl.track(&spec.Net, ci)
+		spec.Net.TrackInterfaces = trackStatics(spec.Net.TrackInterfaces, ci.Interface, statics[ci.Name])
 		p.specs = append(p.specs, spec)
 		in := &instance{cfg: ci, vmac: nc.VMACName, mail: ci.SMTPAlert, noFaultMail: cfg.Global.NoEmailFaults, scripts: pl.instanceScripts(ci)}
 		if g := pl.inGroup[ci.Name]; g != nil {
@@ -400,4 +402,23 @@ func (pl *planner) script(keyword string, c *config.Notify) *notify.Script {
 		return nil
 	}
 	return s
+}
+
+// trackStatics adds to an instance's tracked interfaces those its track
+// groups give it, with weight 0: down, they put it in FAULT. keepalived
+// gives an interface it tracks already weight 0 too, and leaves its own
+// interface as it is.
+func trackStatics(tracked []vrrp.TrackedInterface, own string, ifnames []string) []vrrp.TrackedInterface {
+	for _, name := range ifnames {
+		if name == own {
+			continue
+		}
+		i := slices.IndexFunc(tracked, func(t vrrp.TrackedInterface) bool { return t.Name == name })
+		if i < 0 {
+			tracked = append(tracked, vrrp.TrackedInterface{Name: name})
+			continue
+		}
+		tracked[i].Weight = 0
+	}
+	return tracked
 }

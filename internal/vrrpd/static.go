@@ -62,6 +62,21 @@ func staticsOf(cfg *config.Config) staticSet {
 	for _, r := range cfg.StaticRules {
 		s.rules = append(s.rules, staticRule{rule: vrrpRule(r)})
 	}
+	// A static route or rule with a track group asks for the deletions
+	// of its family too (keepalived's process_static_entries).
+	for _, r := range cfg.StaticRoutes {
+		if r.TrackGroup != "" {
+			s.watchRoutes4 = s.watchRoutes4 || r.To.Addr().Is4()
+			s.watchRoutes6 = s.watchRoutes6 || r.To.Addr().Is6()
+		}
+	}
+	for _, r := range cfg.StaticRules {
+		if r.TrackGroup != "" {
+			v6 := vrrpRule(r).Is6()
+			s.watchRules4 = s.watchRules4 || !v6
+			s.watchRules6 = s.watchRules6 || v6
+		}
+	}
 	for i := range cfg.Instances {
 		in := &cfg.Instances[i]
 		for _, r := range in.VirtualRoutes {
@@ -325,4 +340,67 @@ func routeText(rt vrrp.Route) string {
 		b.WriteString(" onlink")
 	}
 	return b.String()
+}
+
+// staticTracks returns, by instance name, the interfaces the instances
+// of track groups track for the static entries that name their group, as
+// keepalived's static_track_group_init adds them: an interface going down
+// puts each of them in FAULT. It logs what keepalived logs of the groups
+// and entries it cannot use.
+func staticTracks(cfg *config.Config, log logrus.FieldLogger) map[string][]string {
+	exists := make(map[string]bool, len(cfg.Instances))
+	for _, in := range cfg.Instances {
+		exists[in.Name] = true
+	}
+	members := make(map[string][]string)
+	for _, g := range cfg.TrackGroups {
+		if g.Group == nil {
+			log.Infof("Static track group %s has no virtual router(s)", g.Name)
+			log.Infof("Static track group %s init fails - removing", g.Name)
+			continue
+		}
+		var ok []string
+		for _, name := range g.Group {
+			if !exists[name] {
+				log.Infof("vrrp instance %s specified in track group %s doesn't exist - ignoring", name, g.Name)
+				continue
+			}
+			ok = append(ok, name)
+		}
+		if len(ok) == 0 {
+			log.Infof("Static track group %s has no VRRP instance(s)", g.Name)
+			log.Infof("Static track group %s init fails - removing", g.Name)
+			continue
+		}
+		members[g.Name] = ok
+	}
+	tracks := make(map[string][]string)
+	add := func(what, group, ifname string, noTrack bool) {
+		names, ok := members[group]
+		if group == "" || !ok {
+			return
+		}
+		if noTrack {
+			log.Infof("Static %s has both track_group and no_track set - not tracking", what)
+			return
+		}
+		if ifname == "" {
+			return
+		}
+		for _, name := range names {
+			if !slices.Contains(tracks[name], ifname) {
+				tracks[name] = append(tracks[name], ifname)
+			}
+		}
+	}
+	for _, a := range cfg.StaticAddresses {
+		add("address", a.TrackGroup, cmp.Or(a.Dev, defaultStaticInterface), a.NoTrack)
+	}
+	for _, r := range cfg.StaticRoutes {
+		add("route", r.TrackGroup, r.Dev, r.NoTrack)
+	}
+	for _, r := range cfg.StaticRules {
+		add("rule", r.TrackGroup, r.Iif, r.NoTrack)
+	}
+	return tracks
 }
