@@ -241,6 +241,7 @@ connect_ip Checker.ConnectIP TestCheckServerMapping internal/lvs/checks_test.go
 connect_port Checker.ConnectPort TestCheckServerMapping internal/lvs/checks_test.go
 bindto Checker.BindTo TestCheckServerMapping internal/lvs/checks_test.go
 bind_port Checker.BindPort TestCheckServerMapping internal/lvs/checks_test.go
+bind_if Checker.BindIf TestCheckersBindIf check/bindif_test.go
 connect_timeout Timing.ConnectTimeout TestCheckServerMapping internal/lvs/checks_test.go
 fwmark Checker.FWMark TestCheckServerMapping internal/lvs/checks_test.go
 retry Timing.Retry TestSchedulerTiming check/scheduler_test.go

@@ -421,9 +421,6 @@ func unproven() []keywordAt {
 		block, kw, _ := strings.Cut(l, " ")
 		out = append(out, keywordAt{block, kw})
 	}
-	for _, c := range strings.Fields("HTTP_GET SSL_GET TCP_CHECK SMTP_CHECK DNS_CHECK UDP_CHECK PING_CHECK") {
-		out = append(out, keywordAt{"virtual_server/real_server/" + c, "bind_if"})
-	}
 	return out
 }
 

@@ -38,6 +38,7 @@ virtual_server 192.0.2.1 80 {
 			connect_port 81
 			bindto 10.0.0.1
 			bind_port 4000
+			bind_if eth3
 			fwmark 9
 			retry 4
 			delay_before_retry 2
@@ -101,7 +102,7 @@ virtual_server 192.0.2.1 80 {
 	}
 
 	tcp2 := srv.Checks[1]
-	want := check.Dialer{Addr: netip.MustParseAddrPort("10.0.1.2:81"), BindTo: netip.MustParseAddr("10.0.0.1"), BindPort: 4000, FWMark: 9}
+	want := check.Dialer{Addr: netip.MustParseAddrPort("10.0.1.2:81"), BindTo: netip.MustParseAddr("10.0.0.1"), BindPort: 4000, BindIf: "eth3", FWMark: 9}
 	if d := tcp2.Checker.(*check.TCPCheck).Dialer; d != want {
 		t.Errorf("TCP_CHECK dials %+v, want %+v", d, want)
 	}
