@@ -404,6 +404,10 @@ func TestUDPCheck(t *testing.T) {
 		{name: "reply differs", addr: udpServer(t, []byte{0xca, 0xff, 0x12}, false), check: UDPCheck{RequireReply: true, Reply: pattern, ReplyMask: mask}, wantErr: "differs"},
 		{name: "reply too short", addr: udpServer(t, []byte{1}, false), check: UDPCheck{RequireReply: true, MinReplyLength: 2}, wantErr: "1 bytes"},
 		{name: "reply too long", addr: udpServer(t, make([]byte, 300), false), check: UDPCheck{RequireReply: true}, wantErr: "256 bytes"},
+		// max_reply_length: a reply longer than it fails, one as long
+		// passes.
+		{name: "reply over max_reply_length", addr: udpServer(t, make([]byte, 10), false), check: UDPCheck{RequireReply: true, MaxReplyLength: 9}, wantErr: "10 bytes, want 0 to 9"},
+		{name: "reply of max_reply_length", addr: udpServer(t, make([]byte, 10), false), check: UDPCheck{RequireReply: true, MaxReplyLength: 10}},
 		{name: "port unreachable", addr: closed, check: UDPCheck{}, wantErr: "connection refused"},
 		{name: "silence without require_reply is up", addr: udpServer(t, nil, true), check: UDPCheck{}},
 		{name: "silence with require_reply is down", addr: udpServer(t, nil, true), check: UDPCheck{RequireReply: true}, wantErr: "deadline exceeded"},

@@ -288,6 +288,7 @@ DNS_CHECK name DNSChecker.Name TestCheckServerMapping internal/lvs/checks_test.g
 UDP_CHECK payload UDPChecker.Payload TestUDPCheck check/checkers_test.go
 UDP_CHECK require_reply UDPChecker.RequireReply,UDPChecker.Reply,UDPChecker.ReplyMask TestUDPCheck check/checkers_test.go
 UDP_CHECK min_reply_length UDPChecker.MinReplyLength TestUDPCheck check/checkers_test.go
+UDP_CHECK max_reply_length UDPChecker.MaxReplyLength TestUDPCheck check/checkers_test.go
 FILE_CHECK track_file FileChecker.TrackFile TestFileCheck check/checkers_test.go
 FILE_CHECK weight FileChecker.Weight,FileChecker.Reverse TestFileCheck check/checkers_test.go
 `

@@ -416,7 +416,6 @@ func unproven() []keywordAt {
 		"global_defs smtp_alert_checker",
 		"global_defs vrrp_garp_interval", "global_defs vrrp_gna_interval",
 		"vrrp_instance strict_mode", "vrrp_instance promote_secondaries", "vrrp_instance unicast_ttl",
-		"virtual_server/real_server/UDP_CHECK max_reply_length",
 	} {
 		block, kw, _ := strings.Cut(l, " ")
 		out = append(out, keywordAt{block, kw})
