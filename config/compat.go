@@ -44,6 +44,7 @@ global_defs notify_fifo Global.NotifyFIFO TestNotifierMatchesKeepalived notify/n
 global_defs notify_fifo_script Global.NotifyFIFO TestDaemonScriptSecurity cmd/gokeepalived/security_test.go
 global_defs vrrp_notify_fifo Global.VRRPNotifyFIFO TestNotifierMatchesKeepalived notify/notifier_test.go
 global_defs vrrp_notify_fifo_script Global.VRRPNotifyFIFO TestDaemonScriptSecurity cmd/gokeepalived/security_test.go
+global_defs lvs_notify_fifo_script Global.LVSNotifyFIFO TestDaemonScriptSecurity cmd/gokeepalived/security_test.go
 global_defs lvs_notify_fifo Global.LVSNotifyFIFO TestNotifierMatchesKeepalivedLVS notify/lvs_test.go
 global_defs lvs_flush Global.LVSFlush TestGuestCheckerLoopTakesOver cmd/gokeepalived/contain_kernel_test.go
 global_defs lvs_sync_daemon Global.LVSSyncDaemon TestGuestSyncDaemon test/e2e/lvs/director_test.go

@@ -30,7 +30,7 @@ func markerScript(t *testing.T, dir, name, marker string, mode os.FileMode) stri
 // without a keepalived_script user and without scripts it starts, as
 // keepalived does; a notify_fifo_script or notify script a non-root user
 // could change is refused with keepalived's message while a safe one
-// runs; and without enable_script_security keepalived's SECURITY
+// (notify_fifo_script, lvs_notify_fifo_script) runs; and without enable_script_security keepalived's SECURITY
 // VIOLATION line is logged at start-up and on reload.
 func TestDaemonScriptSecurity(t *testing.T) {
 	nettest.RequireRoot(t)
@@ -53,12 +53,16 @@ func TestDaemonScriptSecurity(t *testing.T) {
 	safeRan, unsafeRan := filepath.Join(dir, "safe.ran"), filepath.Join(dir, "unsafe.ran")
 	safe := markerScript(t, dir, "safe.sh", safeRan, 0o755)
 	unsafe := markerScript(t, dir, "unsafe.sh", unsafeRan, 0o757)
+	lvsRan := filepath.Join(dir, "lvs.ran")
+	lvs := markerScript(t, dir, "lvs.sh", lvsRan, 0o755)
 	global := fmt.Sprintf(`    enable_script_security
     script_user root
     notify_fifo %s
     notify_fifo_script %s
     vrrp_notify_fifo %s
-    vrrp_notify_fifo_script %s`, filepath.Join(dir, "fifo1"), safe, filepath.Join(dir, "fifo2"), unsafe)
+    vrrp_notify_fifo_script %s
+    lvs_notify_fifo %s
+    lvs_notify_fifo_script %s`, filepath.Join(dir, "fifo1"), safe, filepath.Join(dir, "fifo2"), unsafe, filepath.Join(dir, "fifo3"), lvs)
 	reloadWith(t, d, dir, reloadVRRPConf(global, "    notify_master "+unsafe))
 	refused := fmt.Sprintf("Unsafe permissions found for script '%s' - disabling.", unsafe)
 	waitFor(t, "the unsafe scripts refused", 10*time.Second, func() bool {
@@ -66,6 +70,10 @@ func TestDaemonScriptSecurity(t *testing.T) {
 	})
 	waitFor(t, "the safe FIFO script run", 10*time.Second, func() bool {
 		_, err := os.Stat(safeRan)
+		return err == nil
+	})
+	waitFor(t, "the lvs_notify_fifo_script run", 10*time.Second, func() bool {
+		_, err := os.Stat(lvsRan)
 		return err == nil
 	})
 	if _, err := os.Stat(unsafeRan); err == nil {
