@@ -173,6 +173,7 @@ vrrp_instance/authentication auth_type Auth.Type TestAHKeepalived vrrp/ah_test.g
 vrrp_instance/authentication auth_pass Auth.Pass TestInteropKeepalived vrrp/interop_test.go
 SSL ca SSL.CA TestSSLGet check/http_test.go
 SSL certificate SSL.Certificate TestSSLGet check/http_test.go
+SSL key SSL.Key TestSSLGetKeyFile internal/lvs/sslkey_test.go
 virtual_server ip_family VirtualServer.IPFamily TestServices internal/lvs/table_test.go
 virtual_server persistence_engine VirtualServer.PersistenceEngine TestGuestDifferential test/e2e/lvs/differential_test.go
 virtual_server retry Timing.Retry TestSchedulerTiming check/scheduler_test.go
