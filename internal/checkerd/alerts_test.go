@@ -205,3 +205,36 @@ func TestCheckerAlertsLastAttempt(t *testing.T) {
 		t.Errorf("after a reload: HTTP_GET ok %v, ran %v; want true, true", ok, ran)
 	}
 }
+
+// TestCheckerAlertsSMTPAlertChecker checks global_defs' smtp_alert_checker:
+// off, it silences the real servers' mails that smtp_alert and the
+// default would send; on, it mails them over smtp_alert off. A real
+// server's own smtp_alert still decides for it.
+func TestCheckerAlertsSMTPAlertChecker(t *testing.T) {
+	for _, tt := range []struct {
+		global string
+		mailed []int // the real servers whose DOWN is mailed
+	}{
+		{"smtp_alert_checker off", nil},
+		{"smtp_alert off\n    smtp_alert_checker", []int{1, 2}},
+		{"", []int{1, 2}},
+	} {
+		t.Run(tt.global, func(t *testing.T) {
+			sink, mailer := newMailSink(t)
+			cfg := loadConf(t, strings.Replace(alertsConf, "router_id lb", "router_id lb\n    "+tt.global, 1))
+			a := newCheckerAlerts(outputs{mailer}, cfg)
+			vs := lvs.NotifyID(&cfg.VirtualServers[0])
+			var want []string
+			for i := 1; i <= 3; i++ {
+				addr := "10.0.0." + string(rune('0'+i))
+				a.observe(check.Attempt{Server: "[" + addr + "]:tcp:80", Checker: "TCP_CHECK", Start: time.Now()})
+				a.observe(check.Attempt{Server: "[" + addr + "]:tcp:80", Checker: "TCP_CHECK", Start: time.Now(), Err: errors.New("connection refused")})
+				a.RealServerState(&notify.RealServer{Addr: netip.MustParseAddrPort(addr + ":80")}, vs, false, false)
+				if slices.Contains(tt.mailed, i) {
+					want = append(want, "[lb] Realserver ["+addr+"]:tcp:80 of virtual server [192.0.2.1]:tcp:80 - DOWN | => TCP CHECK failed on service <=")
+				}
+			}
+			expectMails(t, sink, want)
+		})
+	}
+}
