@@ -30,6 +30,8 @@ track_group group TrackGroup.Group TestDaemonTrackGroupBesideKeepalived cmd/goke
 global_defs router_id Global.RouterID TestKeepalivedSMTP notify/smtp_test.go
 global_defs notification_email Global.NotificationEmail TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go
 global_defs notification_email_from Global.NotificationEmailFrom TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go
+global_defs lvs_flush_on_stop Global.LVSFlushOnStop TestGuestFlushOnStop test/e2e/lvs/settings_test.go
+global_defs lvs_flush_onstop Global.LVSFlushOnStop TestGuestFlushOnStop test/e2e/lvs/settings_test.go
 global_defs smtp_alert_checker Global.SMTPAlertChecker,RealServer.SMTPAlert TestCheckerAlertsSMTPAlertChecker internal/checkerd/alerts_test.go
 global_defs smtp_alert_vrrp Global.SMTPAlertVRRP,Instance.SMTPAlert TestDaemonSMTPAlertVRRPBesideKeepalived cmd/gokeepalived/smtp_test.go
 global_defs vmac_prefix Global.VMACPrefix TestVMACNamesAndAddressesAsKeepalived internal/vrrpd/vmac_lab_test.go

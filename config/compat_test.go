@@ -411,7 +411,6 @@ var includeProof = map[string]string{
 func unproven() []keywordAt {
 	var out []keywordAt
 	for _, l := range []string{
-		"global_defs lvs_flush_on_stop", "global_defs lvs_flush_onstop",
 		"global_defs vrrp_garp_interval", "global_defs vrrp_gna_interval",
 		"vrrp_instance strict_mode", "vrrp_instance promote_secondaries", "vrrp_instance unicast_ttl",
 	} {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -156,4 +157,43 @@ func TestGuestReloadAddsSyncDaemon(t *testing.T) {
 	}
 	t.Logf("%s: %q in %s", conf, read(ds[1]), sideBySide(ds, took))
 	stop(t, ds...)
+}
+
+// TestGuestFlushOnStop stops both daemons with a service of someone
+// else's in the table beside theirs: with lvs_flush_on_stop the whole
+// table goes, as keepalived flushes it; with lvs_flush_on_stop VS only
+// the daemon's own services go, and the other stays. lvs_flush_onstop,
+// the older spelling, is the same keyword.
+func TestGuestFlushOnStop(t *testing.T) {
+	requireGuest(t)
+	const foreign = "-A -t 198.51.100.7:25 -s wlc"
+	for _, c := range []struct {
+		conf string
+		want []string // what is left after SIGTERM
+	}{
+		{"testdata/flush/flush.conf", nil},
+		{"testdata/flush/vs.conf", []string{foreign}},
+	} {
+		t.Run(filepath.Base(c.conf), func(t *testing.T) {
+			var ds []*daemon
+			for _, kind := range daemons() {
+				ds = append(ds, startDaemon(t, newLab(t, kind), kind, c.conf))
+			}
+			converge(t, ds...)
+			for _, d := range ds {
+				d.lab.run(t, "ipvsadm", "-A", "-t", "198.51.100.7:25", "-s", "wlc")
+				d.signal(t, syscall.SIGTERM)
+			}
+			for _, d := range ds {
+				select {
+				case <-d.done:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%s still running 10s after SIGTERM\n%s", d.kind, d.log)
+				}
+				if left := d.lab.saved(t); !slices.Equal(left, c.want) {
+					t.Errorf("%s left:\n  %s\nwant:\n  %s\n%s", d.kind, strings.Join(left, "\n  "), strings.Join(c.want, "\n  "), d.log)
+				}
+			}
+		})
+	}
 }
