@@ -161,9 +161,8 @@ func TestGuestReloadAddsSyncDaemon(t *testing.T) {
 
 // TestGuestFlushOnStop stops both daemons with a service of someone
 // else's in the table beside theirs: with lvs_flush_on_stop the whole
-// table goes, as keepalived flushes it; with lvs_flush_on_stop VS only
-// the daemon's own services go, and the other stays. lvs_flush_onstop,
-// the older spelling, is the same keyword.
+// table goes, as keepalived flushes it; with lvs_flush_onstop VS (the
+// older spelling) only the daemon's own services go, and the other stays.
 func TestGuestFlushOnStop(t *testing.T) {
 	requireGuest(t)
 	const foreign = "-A -t 198.51.100.7:25 -s wlc"
