@@ -12,9 +12,10 @@ import (
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
-// TestDaemonSMTPAlert checks smtp_alert: the daemon mails its instance's
-// transitions, as keepalived does, to the SMTP server of global_defs.
-func TestDaemonSMTPAlert(t *testing.T) {
+// mailLab is a lab with the director m and, beside it, an SMTP sink
+// listening on 10.77.0.25:25.
+func mailLab(t *testing.T) (*nettest.Host, *nettest.SMTPSink) {
+	t.Helper()
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	mx := lab.AddHost("mx", "10.77.0.25/24")
@@ -25,6 +26,13 @@ func TestDaemonSMTPAlert(t *testing.T) {
 	}
 	t.Cleanup(func() { ln.Close() })
 	go sink.Serve(ln)
+	return m, sink
+}
+
+// TestDaemonSMTPAlert checks smtp_alert: the daemon mails its instance's
+// transitions, as keepalived does, to the SMTP server of global_defs.
+func TestDaemonSMTPAlert(t *testing.T) {
+	m, sink := mailLab(t)
 
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "keepalived.conf")
@@ -93,16 +101,7 @@ vrrp_instance VI_1 {
 // keepalived and then gokeepalived: on its own it mails the instances'
 // transitions; set off, it silences smtp_alert for them.
 func TestDaemonSMTPAlertVRRPBesideKeepalived(t *testing.T) {
-	lab := nettest.NewLab(t)
-	m := lab.AddHost("m", "10.77.0.1/24")
-	mx := lab.AddHost("mx", "10.77.0.25/24")
-	sink := &nettest.SMTPSink{}
-	var ln net.Listener
-	if err := mx.Do(func() (err error) { ln, err = net.Listen("tcp", "10.77.0.25:25"); return err }); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go sink.Serve(ln)
+	m, sink := mailLab(t)
 	bin := gokeepalivedBinary(t)
 	const subject = "Subject: [lb-mail] VRRP Instance VI_1 - Entering MASTER state"
 	mailed := func(from int) bool {

@@ -1,15 +1,16 @@
 package vrrpd_test
 
 import (
-	"encoding/binary"
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
-	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gokeepalived/gokeepalived/internal/kstate"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
@@ -131,7 +132,7 @@ func TestVMACNamesAndAddressesAsKeepalived(t *testing.T) {
 	lab := nettest.NewLab(t)
 	a := lab.AddHost("a", "10.67.0.1/24")
 	seen := make(map[string][]string)
-	rulesets := make(map[string][]map[string]any)
+	rulesets := make(map[string][]string)
 	for _, d := range daemons {
 		t.Run(d.name, func(t *testing.T) {
 			p := d.start(t, a, vmacConf)
@@ -144,7 +145,7 @@ func TestVMACNamesAndAddressesAsKeepalived(t *testing.T) {
 				return true
 			})
 			seen[d.name] = macvlans(t, a)
-			rulesets[d.name] = vmacRuleset(t, a)
+			rulesets[d.name] = nftState(t, a)
 			t.Logf("%s: %v", d.name, seen[d.name])
 			if err := p.Stop(t, 10*time.Second); err != nil {
 				t.Errorf("%s exited with %v", d.name, err)
@@ -169,65 +170,25 @@ func TestVMACNamesAndAddressesAsKeepalived(t *testing.T) {
 	if ka := seen["keepalived"]; !reflect.DeepEqual(ka, want) {
 		t.Errorf("keepalived's VMACs:\n%v\nthe test expects\n%v", ka, want)
 	}
-	if !reflect.DeepEqual(rulesets["gokeepalived"], rulesets["keepalived"]) {
-		kj, _ := json.MarshalIndent(rulesets["keepalived"], "", " ")
-		oj, _ := json.MarshalIndent(rulesets["gokeepalived"], "", " ")
-		t.Errorf("rulesets differ\nkeepalived:\n%s\ngokeepalived:\n%s", kj, oj)
+	if len(rulesets["keepalived"]) == 0 {
+		t.Error("keepalived made no nftables ruleset")
+	}
+	if !slices.Equal(rulesets["gokeepalived"], rulesets["keepalived"]) {
+		t.Errorf("rulesets differ\nkeepalived:\n%s\ngokeepalived:\n%s",
+			strings.Join(rulesets["keepalived"], "\n"), strings.Join(rulesets["gokeepalived"], "\n"))
 	}
 	if !reflect.DeepEqual(seen["gokeepalived"], seen["keepalived"]) {
 		t.Errorf("VMACs differ\nkeepalived:   %v\ngokeepalived: %v", seen["keepalived"], seen["gokeepalived"])
 	}
 }
 
-// vmacRuleset is h's ruleset, as ruleset gives it, with the data of the
-// VMAC maps' elements by interface name. nft names an interface index
-// by the byte order the map's user data records for its data; the
-// nftables package cannot record one, so nft reads gokeepalived's
-// host-order index as big-endian and shows a number. The bytes, which
-// the kernel's dup statement uses, are the same as keepalived's.
-func vmacRuleset(t *testing.T, h *nettest.Host) []map[string]any {
+// nftState is h's nftables ruleset as the kernel-state lab captures it:
+// without handles and counts, and the VMAC maps' data by interface name.
+func nftState(t *testing.T, h *nettest.Host) []string {
 	t.Helper()
-	objs := ruleset(t, h)
-	if len(objs) == 0 {
-		t.Fatal("no nftables ruleset")
-	}
-	out, err := h.Exec("ip", "-j", "link").Output()
+	st, err := kstate.Capture(context.Background(), h.NS)
 	if err != nil {
-		t.Fatalf("ip -j link: %v", err)
-	}
-	var links []struct {
-		Index int    `json:"ifindex"`
-		Name  string `json:"ifname"`
-	}
-	if err := json.Unmarshal(out, &links); err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range objs {
-		m, ok := o["map"].(map[string]any)
-		if !ok || m["name"] != "vmac_map" {
-			continue
-		}
-		elems, _ := m["elem"].([]any)
-		for _, e := range elems {
-			pair, ok := e.([]any)
-			if !ok || len(pair) != 2 {
-				continue
-			}
-			s, ok := pair[1].(string)
-			if !ok {
-				continue
-			}
-			n, err := strconv.ParseInt(s, 10, 32)
-			if err != nil {
-				continue
-			}
-			idx := int(binary.NativeEndian.Uint32(binary.BigEndian.AppendUint32(nil, uint32(n))))
-			for _, l := range links {
-				if l.Index == idx {
-					pair[1] = l.Name
-				}
-			}
-		}
-	}
-	return objs
+	return st[kstate.Nft]
 }
