@@ -34,6 +34,7 @@ global_defs lvs_flush_on_stop Global.LVSFlushOnStop TestGuestFlushOnStop test/e2
 global_defs lvs_flush_onstop Global.LVSFlushOnStop TestGuestFlushOnStop test/e2e/lvs/settings_test.go
 global_defs smtp_alert_checker Global.SMTPAlertChecker,RealServer.SMTPAlert TestCheckerAlertsSMTPAlertChecker internal/checkerd/alerts_test.go
 global_defs smtp_alert_vrrp Global.SMTPAlertVRRP,Instance.SMTPAlert TestDaemonSMTPAlertVRRPBesideKeepalived cmd/gokeepalived/smtp_test.go
+global_defs default_interface Global.DefaultInterface TestStaticEntriesMatchKeepalived internal/vrrpd/static_lab_test.go
 global_defs vmac_prefix Global.VMACPrefix TestVMACNamesAndAddressesAsKeepalived internal/vrrpd/vmac_lab_test.go
 global_defs smtp_server Global.SMTPServer,Global.SMTPPort TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go
 global_defs smtp_helo_name Global.SMTPHeloName TestKeepalivedSMTP notify/smtp_test.go

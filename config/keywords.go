@@ -544,6 +544,13 @@ func globalKeywords() handlers[Global] {
 	h["vrrp_garp_extra_if"] = func(p *parser, g *Global, n *node) {
 		p.garpExtraIf(n, "", 1, &g.VRRPGarpExtraIf, &g.VRRPGarpExtraIfAll)
 	}
+	h["default_interface"] = func(p *parser, g *Global, n *node) {
+		if len(n.words) < 2 {
+			p.errorf(n.pos, "default_interface requires interface name")
+			return
+		}
+		g.DefaultInterface = n.words[1]
+	}
 	h["vmac_prefix"] = func(p *parser, g *Global, n *node) {
 		s, ok := p.arg(n, 1)
 		switch {
@@ -560,7 +567,7 @@ func globalKeywords() handlers[Global] {
 	}
 	keepRaw(h, func(g *Global) *[]Raw { return &g.Other },
 		"process_names process_name vrrp_process_name checker_process_name bfd_process_name "+
-			"config_save_dir data_use_instance dbus_service_name default_interface "+
+			"config_save_dir data_use_instance dbus_service_name "+
 			"disable_local_igmp enable_dbus enable_snmp_checker enable_snmp_rfc enable_snmp_rfcv2 "+
 			"enable_snmp_rfcv3 enable_snmp_vrrp enable_snmp_keepalived enable_traps snmp_socket "+
 			"fifo_write_vrrp_states_on_reload include_check log_unknown_vrids "+

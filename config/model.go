@@ -104,6 +104,9 @@ type Global struct {
 	VRRPHigherPrioSendAdvert bool          `json:"vrrp_higher_prio_send_advert,omitempty"`
 	VRRPVersion              int           `json:"vrrp_version"`
 	VRRPStrict               bool          `json:"vrrp_strict,omitempty"`
+	// DefaultInterface (default_interface) is where a static address
+	// without dev goes; the package's DefaultInterface when empty.
+	DefaultInterface string `json:"default_interface,omitempty"`
 	// VMACPrefix (vmac_prefix) starts the name of a VMAC interface
 	// use_vmac does not name; "vrrp" when empty.
 	VMACPrefix           string `json:"vmac_prefix,omitempty"`
@@ -818,3 +821,7 @@ func (vs *VirtualServer) Name() string {
 	}
 	return "[" + vs.Addr.String() + "]:" + proto + ":" + strconv.Itoa(int(vs.Port))
 }
+
+// DefaultInterface is keepalived's DFLT_INT: the interface of a static
+// address without dev when default_interface names none.
+const DefaultInterface = "eth0"

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"net"
 	"os"
 	"os/exec"
@@ -131,6 +132,9 @@ func (p *parser) checkInterfaces() {
 	for _, a := range p.cfg.StaticAddresses {
 		if a.Dev != "" && !exists(a.Dev) {
 			p.errorf(a.Pos, "WARNING - interface %s for ip address %s doesn't exist", a.Dev, a.Prefix.Addr())
+		}
+		if a.Dev == "" && !exists(cmp.Or(p.cfg.Global.DefaultInterface, DefaultInterface)) {
+			p.errorf(a.Pos, "Static address %s requires either an interface or default interface must exist", a.Prefix)
 		}
 	}
 	if missing {

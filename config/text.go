@@ -326,6 +326,7 @@ func (tw *textWriter) global(g *Global) {
 	tw.kv("vrrp_version", strconv.Itoa(g.VRRPVersion))
 	tw.flag("vrrp_strict", g.VRRPStrict)
 	tw.kv("vmac_prefix", g.VMACPrefix)
+	tw.kv("default_interface", g.DefaultInterface)
 	tw.flag("vrrp_skip_check_adv_addr", g.VRRPSkipCheckAdvAddr)
 	tw.flag("vrrp_check_unicast_src", g.VRRPCheckUnicastSrc)
 	// nftables resets the priority: it goes first.

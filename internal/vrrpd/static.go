@@ -16,10 +16,6 @@ import (
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
-// defaultStaticInterface is where a static address without dev goes:
-// keepalived's DFLT_INT, as default_interface is not implemented.
-const defaultStaticInterface = "eth0"
-
 // staticRoute is a static_routes line as the daemon installs it.
 type staticRoute struct {
 	route vrrp.Route
@@ -52,7 +48,7 @@ func staticsOf(cfg *config.Config) staticSet {
 	for _, a := range cfg.StaticAddresses {
 		v := vrrpVIP(a)
 		if v.Device == "" {
-			v.Device = defaultStaticInterface
+			v.Device = cmp.Or(cfg.Global.DefaultInterface, config.DefaultInterface)
 		}
 		s.addrs = append(s.addrs, v)
 	}
@@ -394,7 +390,7 @@ func staticTracks(cfg *config.Config, log logrus.FieldLogger) map[string][]strin
 		}
 	}
 	for _, a := range cfg.StaticAddresses {
-		add("address", a.TrackGroup, cmp.Or(a.Dev, defaultStaticInterface), a.NoTrack)
+		add("address", a.TrackGroup, cmp.Or(a.Dev, cmp.Or(cfg.Global.DefaultInterface, config.DefaultInterface)), a.NoTrack)
 	}
 	for _, r := range cfg.StaticRoutes {
 		add("route", r.TrackGroup, r.Dev, r.NoTrack)

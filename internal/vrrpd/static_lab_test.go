@@ -169,6 +169,20 @@ type staticCase struct {
 
 var staticCases = []staticCase{
 	{
+		name: "default_interface",
+		conf: `global_defs {
+	default_interface dum0
+}
+static_ipaddress {
+	10.80.6.1/24
+	10.80.7.1/24 dev eth0
+}
+` + staticInstance(""),
+		setup: [][]string{{"ip", "link", "add", "dum0", "type", "veth", "peer", "name", "dum1"},
+			{"ip", "link", "set", "dum0", "up"}, {"ip", "link", "set", "dum1", "up"}},
+		markers: []string{`dev="dum0" family="inet" label="dum0" local="10.80.6.1"`, `local="10.80.7.1"`},
+	},
+	{
 		name: "static addresses with options",
 		conf: `static_ipaddress {
 	10.80.1.1/24 dev eth0 brd 10.80.1.255 scope link label eth0:st
