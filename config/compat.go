@@ -134,6 +134,8 @@ vrrp_sync_group notify_stop SyncGroup.Notify TestNotifierEvents notify/notifier_
 vrrp_sync_group notify SyncGroup.Notify TestNotifierEvents notify/notifier_test.go
 vrrp_sync_group smtp_alert SyncGroup.SMTPAlert TestNotifyMailsStateOnce internal/vrrpd/vrrpd_test.go
 vrrp_sync_group sync_group_tracking_weight SyncGroup.SyncGroupTrackingWeight TestPlanSyncGroupTracking internal/vrrpd/vrrpd_test.go
+vrrp_instance debug Instance.Debug TestDaemonDataFile cmd/gokeepalived/datafile_test.go
+vrrp_sync_group global_tracking SyncGroup.SyncGroupTrackingWeight TestPlanSyncGroupTracking internal/vrrpd/vrrpd_test.go
 vrrp_instance interface Instance.Interface TestRouterStartup vrrp/router_test.go
 vrrp_instance use_vmac Instance.UseVMAC,Instance.VMACName,Instance.VMACAddr TestVMACNamesAndAddressesAsKeepalived internal/vrrpd/vmac_lab_test.go
 vrrp_instance vmac_xmit_base Instance.VMACXmitBase TestRouterVMACXmitBase vrrp/vmac6_test.go

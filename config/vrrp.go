@@ -389,6 +389,8 @@ func instanceKeywords() handlers[Instance] {
 		"debug": func(p *parser, in *Instance, n *node) {
 			if v, ok := p.uintArg(n, 1, 0, 4); ok {
 				in.Debug = int(v)
+			} else if len(n.words) > 1 {
+				p.errorf(n.pos, "(%s) Debug value '%s' not valid; must be between 0-4", in.Name, n.words[1])
 			}
 		},
 		"notify_master": notify(func(in *Instance) **Notify { return &in.Notify.Master }),

@@ -50,6 +50,7 @@ func dataConf(self, peer string, prio1, prio2 int) string {
     priority 100
     advert_int 1
     nopreempt
+    debug 2
     virtual_ipaddress {
         10.77.0.103/24
     }
@@ -125,7 +126,8 @@ func fetchData(t *testing.T, name string, pid int) string {
 // TestDaemonDataFile compares the VRRP Topology of the USR1 data file
 // with keepalived's, on two directors that are each master of one
 // instance and backup of another, with numbers masked: the same lines,
-// in the same order, for a master, a backup and a multicast backup.
+// in the same order, for a master, a backup and a multicast backup (whose
+// debug level, keepalived's only use of debug, shows).
 func TestDaemonDataFile(t *testing.T) {
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")

@@ -167,6 +167,10 @@ func dumpInstance(w io.Writer, st vrrp.Status, ci *config.Instance, scripts *not
 	case version == 2:
 		p("Authentication type = none")
 	}
+	if ci.Debug != 0 {
+		// keepalived's only use of an instance's debug.
+		p("Debug level = %d", ci.Debug)
+	}
 	if len(ci.VirtualIPs) > 0 {
 		p("Virtual IP (%d):", len(ci.VirtualIPs))
 		for _, a := range ci.VirtualIPs {

@@ -140,6 +140,15 @@ func TestPlanSyncGroupTracking(t *testing.T) {
 			vi2:        trackWeights{map[string]int{"shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
 		},
 		{
+			// global_tracking is its old name, which keepalived 2.2.7
+			// still takes, with a deprecation message.
+			name:       "global_tracking",
+			groupExtra: "    global_tracking",
+			prio:       100,
+			vi1:        trackWeights{map[string]int{"own": 10, "shared": 2}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
+			vi2:        trackWeights{map[string]int{"shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
+		},
+		{
 			name: "address owner",
 			prio: 255,
 			vi1:  trackWeights{map[string]int{"own": 0, "shared": 0}, map[string]int{"flag": 0}, map[string]int{"lo": 0}},
