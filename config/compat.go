@@ -134,6 +134,7 @@ vrrp_sync_group notify_stop SyncGroup.Notify TestNotifierEvents notify/notifier_
 vrrp_sync_group notify SyncGroup.Notify TestNotifierEvents notify/notifier_test.go
 vrrp_sync_group smtp_alert SyncGroup.SMTPAlert TestNotifyMailsStateOnce internal/vrrpd/vrrpd_test.go
 vrrp_sync_group sync_group_tracking_weight SyncGroup.SyncGroupTrackingWeight TestPlanSyncGroupTracking internal/vrrpd/vrrpd_test.go
+vrrp_instance lvs_sync_daemon_interface Global.LVSSyncDaemon TestGuestSyncDaemonInterface test/e2e/lvs/director_test.go
 vrrp_instance debug Instance.Debug TestDaemonDataFile cmd/gokeepalived/datafile_test.go
 vrrp_sync_group global_tracking SyncGroup.SyncGroupTrackingWeight TestPlanSyncGroupTracking internal/vrrpd/vrrpd_test.go
 vrrp_instance interface Instance.Interface TestRouterStartup vrrp/router_test.go

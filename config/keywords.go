@@ -435,7 +435,7 @@ func globalKeywords() handlers[Global] {
 				switch n.words[i] {
 				case "id":
 					if v, ok := p.uintArg(n, i+1, 0, 255); ok {
-						sd.SyncID = int(v)
+						sd.SyncID, sd.idSet = int(v), true
 					}
 				case "maxlen":
 					if v, ok := p.uintArg(n, i+1, 1, 65535-20-8); ok {

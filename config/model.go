@@ -172,14 +172,17 @@ type LVSTimeouts struct {
 
 // LVSSyncDaemon is the lvs_sync_daemon keyword.
 type LVSSyncDaemon struct {
-	Pos       Pos        `json:"pos,omitzero"`
-	Interface string     `json:"interface"`
-	Instance  string     `json:"instance"`
-	SyncID    int        `json:"id,omitempty"`
-	MaxLen    int        `json:"maxlen,omitempty"`
-	Port      uint16     `json:"port,omitempty"`
-	TTL       int        `json:"ttl,omitempty"`
-	Group     netip.Addr `json:"group,omitzero"`
+	Pos       Pos    `json:"pos,omitzero"`
+	Interface string `json:"interface"`
+	Instance  string `json:"instance"`
+	// SyncID is id; without one, the VRID of Instance, as keepalived
+	// takes it.
+	SyncID int        `json:"id,omitempty"`
+	MaxLen int        `json:"maxlen,omitempty"`
+	Port   uint16     `json:"port,omitempty"`
+	TTL    int        `json:"ttl,omitempty"`
+	Group  netip.Addr `json:"group,omitzero"`
+	idSet  bool
 }
 
 // Notify is a script keepalived runs, with the user and group to run it as.

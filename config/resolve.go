@@ -89,6 +89,13 @@ func (p *parser) resolve() {
 	for i := range c.VirtualServers {
 		p.resolveVirtualServer(&c.VirtualServers[i])
 	}
+	if sd := g.LVSSyncDaemon; sd != nil && !sd.idSet {
+		for _, in := range c.Instances {
+			if in.Name == sd.Instance {
+				sd.SyncID = in.VirtualRouterID
+			}
+		}
+	}
 }
 
 // globalSet records which global_defs keywords were written, for the

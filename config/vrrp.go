@@ -409,10 +409,18 @@ func instanceKeywords() handlers[Instance] {
 		"notify":                     notify(func(in *Instance) **Notify { return &in.Notify.Any }),
 		"notify_master_rx_lower_pri": notify(func(in *Instance) **Notify { return &in.Notify.MasterRxLowerPri }),
 		"old_unicast_checksum":       func(p *parser, in *Instance, n *node) { in.Other = append(in.Other, p.raw(n)) },
+		// lvs_sync_daemon_interface is the old form of global_defs'
+		// lvs_sync_daemon IFNAME INSTANCE, for the instance it is in.
 		"lvs_sync_daemon_interface": func(p *parser, in *Instance, n *node) {
 			p.errorf(n.pos, "(%s) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.", in.Name)
-			p.errorf(n.pos, "        Please use global lvs_sync_daemon")
-			in.Other = append(in.Other, p.raw(n))
+			p.errorf(n.pos, "      %sPlease use global lvs_sync_daemon", strings.Repeat(" ", max(len(in.Name)-2, 0)))
+			if sd := p.cfg.Global.LVSSyncDaemon; sd != nil {
+				p.errorf(n.pos, "(%s) lvs_sync_daemon_interface has already been specified as %s - ignoring", in.Name, sd.Interface)
+				return
+			}
+			if s, ok := p.arg(n, 1); ok {
+				p.cfg.Global.LVSSyncDaemon = &LVSSyncDaemon{Pos: n.pos, Interface: s, Instance: in.Name}
+			}
 		},
 	}
 	keepRaw(h, func(in *Instance) *[]Raw { return &in.Other },

@@ -149,7 +149,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 	if l.fileMode == nil {
 		l.fileMode = func() os.FileMode { return safefile.Mode(safefile.DefaultUmask) }
 	}
-	if c := cfg.Global.LVSSyncDaemon; c != nil {
+	if c := syncDaemonOf(cfg, l.log); c != nil {
 		sd, err := newSyncDaemon(c, l.log)
 		if err != nil {
 			l.log.Errorf("%v", err)
@@ -290,7 +290,7 @@ func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
 	l.router.SetFirewall(firewallConfig(cfg, l.log))
 	err := l.apply(cfg)
 	l.statics.reload(cfg)
-	switch c, sd := cfg.Global.LVSSyncDaemon, l.syncd.Load(); {
+	switch c, sd := syncDaemonOf(cfg, l.log), l.syncd.Load(); {
 	case sd != nil:
 		sd.reload(c)
 	case c != nil:
@@ -413,4 +413,20 @@ func (l *Loop) Status() []control.Instance {
 		out = append(out, ci)
 	}
 	return out
+}
+
+// syncDaemonOf is cfg's lvs_sync_daemon, nil when it names no instance
+// of cfg: keepalived then clears it, with its message.
+func syncDaemonOf(cfg *config.Config, log logrus.FieldLogger) *config.LVSSyncDaemon {
+	c := cfg.Global.LVSSyncDaemon
+	if c == nil {
+		return nil
+	}
+	for _, in := range cfg.Instances {
+		if in.Name == c.Instance {
+			return c
+		}
+	}
+	log.Infof("Unable to find vrrp instance %s for lvs_syncd - clearing lvs_syncd config", c.Instance)
+	return nil
 }

@@ -49,7 +49,10 @@ type directorConf struct {
 	Name       string
 	Priority   int
 	SyncDaemon bool // lvs_sync_daemon eth0 VI_1 id 51
-	HASuspend  bool
+	// SyncDaemonInterface is the old form, lvs_sync_daemon_interface
+	// eth0 in VI_1, whose sync id is VI_1's VRID, 51.
+	SyncDaemonInterface bool
+	HASuspend           bool
 }
 
 // newDirectors sets up directors a (priority 150, 10.0.0.1) and b (100,
@@ -307,6 +310,28 @@ func TestGuestSyncDaemon(t *testing.T) {
 	stop(t, b.d)
 	if got := b.syncStates(t); len(got) != 0 {
 		t.Errorf("b's sync daemons after SIGTERM: %v, want none", got)
+	}
+}
+
+// TestGuestSyncDaemonInterface checks lvs_sync_daemon_interface, the
+// instance's old form of lvs_sync_daemon: without an id the sync
+// daemons take VI_1's VRID, 51, as keepalived's do, master on the VRRP
+// master and backup on the backup, and SIGTERM stops them.
+func TestGuestSyncDaemonInterface(t *testing.T) {
+	requireGuest(t)
+	a, b := newDirectors(t, directorConf{SyncDaemonInterface: true})
+	b.start(t)
+	a.start(t)
+	master, backup := []string{"master"}, []string{"backup"}
+	took := waitFor(t, "sync daemons master on a, backup on b", electionMax, func() bool {
+		return a.master(t) && slices.Equal(a.syncStates(t), master) && slices.Equal(b.syncStates(t), backup)
+	}, a, b)
+	t.Logf("a master with its sync daemon (syncid 51) in %v", took.Round(time.Millisecond))
+	stop(t, a.d, b.d)
+	for _, dir := range []*director{a, b} {
+		if got := dir.syncStates(t); len(got) != 0 {
+			t.Errorf("%s's sync daemons after SIGTERM: %v, want none", dir.name, got)
+		}
 	}
 }
 
