@@ -339,6 +339,20 @@ func (p *parser) route(n *node, static bool) (Route, bool) {
 				return Route{}, false
 			}
 			r.TrackGroup = p.trackGroup(n.pos, w[i])
+		case "add":
+			r.Mode = RouteAdd
+		case "append":
+			r.Mode = RouteAppend
+		case "prepend":
+			r.Mode = RoutePrepend
+		case "inet6", "inet":
+			// keepalived's alloc_route steps over the word after
+			// them as well.
+			if v6 := w[i] == "inet6"; r.To.IsValid() && r.To.Addr().Is6() != v6 {
+				p.errorf(n.pos, "%s specified for IPv%s route", w[i], map[bool]string{true: "4", false: "6"}[v6])
+				return Route{}, false
+			}
+			i++
 		case "pref", "expires", "encap":
 			r.Options = append(r.Options, w[i])
 			if i+1 < len(w) {

@@ -239,7 +239,23 @@ type Route struct {
 	// TrackGroup is a static route's track_group: its instances track
 	// the route's interface.
 	TrackGroup string `json:"track_group,omitempty"`
+	// Mode is how the route goes in beside routes of the same
+	// destination: add, append or prepend (the default).
+	Mode RouteMode `json:"mode,omitempty"`
 }
+
+// RouteMode is a route's add, append or prepend.
+type RouteMode uint8
+
+const (
+	// RoutePrepend puts the route before those of the same key, the
+	// kernel's and keepalived's default.
+	RoutePrepend RouteMode = iota
+	// RouteAdd adds the route only when none of the same key exists.
+	RouteAdd
+	// RouteAppend puts the route after those of the same key.
+	RouteAppend
+)
 
 // TrackGroup is a track_group block.
 type TrackGroup struct {

@@ -792,6 +792,12 @@ func routeText(r Route) string {
 	if r.TrackGroup != "" {
 		words = append(words, "track_group", r.TrackGroup)
 	}
+	switch r.Mode {
+	case RouteAdd:
+		words = append(words, "add")
+	case RouteAppend:
+		words = append(words, "append")
+	}
 	if r.NoTrack {
 		words = append(words, "no_track")
 	}

@@ -83,7 +83,23 @@ type Route struct {
 	// Nexthops make a multipath route: Gateway and Device are then
 	// unset.
 	Nexthops []Nexthop
+	// Mode is how the route goes in beside those of the same key.
+	Mode RouteMode
 }
+
+// RouteMode is how a route is added beside routes of the same key
+// (destination, tos, priority, table): keepalived's prepend, add and
+// append.
+type RouteMode uint8
+
+const (
+	// RoutePrepend puts it first (NLM_F_CREATE alone), the default.
+	RoutePrepend RouteMode = iota
+	// RouteAdd adds it only if no route has the key (NLM_F_EXCL).
+	RouteAdd
+	// RouteAppend puts it last (NLM_F_APPEND).
+	RouteAppend
+)
 
 // RouteMetrics are a route's metrics, in the kernel's units; zero is
 // unset.

@@ -31,7 +31,15 @@ func (s *RouteSet) Add() error {
 	for _, rt := range s.routes {
 		r, err := s.resolve(rt)
 		if err == nil {
-			err = s.nl.RouteAdd(r)
+			switch rt.Mode {
+			case RouteAdd:
+				err = s.nl.RouteAdd(r)
+			case RouteAppend:
+				err = s.nl.RouteAppend(r)
+			default:
+				// keepalived's default: NLM_F_CREATE alone.
+				err = s.nl.RouteAddEcmp(r)
+			}
 			if errors.Is(err, unix.EEXIST) {
 				err = nil
 			}

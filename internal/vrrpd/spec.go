@@ -138,6 +138,12 @@ func vrrpRoute(r config.Route) vrrp.Route {
 	vr := vrrp.Route{Dst: r.To, Src: r.Src, Gateway: r.Via, Device: r.Dev, Metric: r.Metric,
 		Table: int(r.Table), Scope: vrrp.Scope(r.Scope), Protocol: uint8(r.Protocol), OnLink: r.OnLink, NoTrack: r.NoTrack,
 		Tos: r.Tos, Realms: r.Realms}
+	switch r.Mode {
+	case config.RouteAdd:
+		vr.Mode = vrrp.RouteAdd
+	case config.RouteAppend:
+		vr.Mode = vrrp.RouteAppend
+	}
 	m := r.Metrics
 	vr.Metrics = vrrp.RouteMetrics{MTU: m.MTU, Hoplimit: m.Hoplimit, AdvMSS: m.AdvMSS, RTT: m.RTT, RTTVar: m.RTTVar,
 		Reordering: m.Reordering, Window: m.Window, Cwnd: m.Cwnd, Ssthresh: m.Ssthresh, RtoMin: m.RtoMin,
