@@ -429,6 +429,10 @@ type Instance struct {
 	endPos Pos // of the closing '}', where keepalived checks the block
 }
 
+// HasUnicastTTL reports whether the instance sets unicast_ttl: without
+// it, IPv6 adverts to unicast peers carry the kernel's hop limit.
+func (in *Instance) HasUnicastTTL() bool { return !in.ttlPos.IsZero() }
+
 // instanceSet records which inheritable settings an instance wrote itself.
 type instanceSet struct {
 	version, garpMasterDelay, garpMasterRepeat, garpLowerPrioDelay, garpLowerPrioRepeat,

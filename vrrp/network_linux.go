@@ -29,7 +29,10 @@ func (r *Router) network(p *plan, conn *routerConn, old *Announcer) (*linkNetwor
 	ln := &linkNetwork{
 		conn: send, src: p.cfg.Primary, dsts: p.dsts, ann: ann,
 		nl: r.host.nl, device: p.ifi.Name, vips: p.vips, routes: p.spec.Net.Routes, rules: p.spec.Net.Rules,
-		addrs: NewAddressSet(r.host.nl, p.ifi.Name, p.vips), unicast: p.cfg.Unicast,
+		addrs: NewAddressSet(r.host.nl, p.ifi.Name, p.vips), unicast: p.cfg.Unicast, ttl: -1,
+	}
+	if p.cfg.Unicast && p.spec.Net.HasUnicastTTL {
+		ln.ttl = int(p.spec.Net.UnicastTTL)
 	}
 	if p.key.ah {
 		ln.ahKey = []byte(p.cfg.AuthPass)
@@ -57,6 +60,9 @@ type linkNetwork struct {
 	// the TTL out of its ICV.
 	ahKey   []byte
 	unicast bool
+	// ttl is unicast_ttl for an instance with unicast peers, -1 for the
+	// socket's.
+	ttl int
 	// fw holds the VIPs while they are on the host; nil for an instance
 	// in accept mode or a router without a firewall.
 	fw *firewall
@@ -122,10 +128,10 @@ func (n *linkNetwork) Advertise(a *Advertisement) error {
 			if id == 0 {
 				id = 1
 			}
-			b = marshalAH(b, n.src, dst, id, a.ahSeq, n.ahKey, n.unicast)
+			b = marshalAH(b, n.src, dst, id, a.ahSeq, n.ahKey, n.unicast, n.ttl)
 		}
 		if err == nil {
-			err = n.conn.WriteTo(b, n.src, dst)
+			err = n.conn.WriteToTTL(b, n.src, dst, n.ttl)
 		}
 		if err != nil {
 			errs = append(errs, err)

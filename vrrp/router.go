@@ -23,6 +23,12 @@ type NetConfig struct {
 	Peers     []netip.Addr
 	VIPs      []VIP         // virtual_ipaddress
 	Garp      time.Duration // garp_interval (gna_interval for IPv6)
+	// UnicastTTL (unicast_ttl) is the TTL or hop limit of the adverts
+	// sent to Peers when HasUnicastTTL is set. Without it IPv4 adverts
+	// carry 255 and IPv6 ones the interface's default hop limit, as
+	// keepalived's do.
+	UnicastTTL    uint8
+	HasUnicastTTL bool
 
 	// ExcludedVIPs (virtual_ipaddress_excluded) come and go with the
 	// VIPs and are announced with them, but are not advertised.
@@ -36,6 +42,11 @@ type NetConfig struct {
 
 	TrackInterfaces  []TrackedInterface // track_interface
 	DontTrackPrimary bool               // dont_track_primary
+
+	// ConfigFault keeps the instance in FAULT for as long as the
+	// configuration stands, as a keepalived config fault does: for
+	// unicast_fault_no_peer without unicast peers.
+	ConfigFault bool
 
 	// Firewall puts the VIPs in the router's nftables firewall (see
 	// Router.SetFirewall) while the instance is MASTER, before they are
@@ -958,7 +969,7 @@ func (m *member) uses(ifindex int) bool {
 // values: FAULT if any of them says so, and the sum of their weights
 // (keepalived's total_priority) as the priority's offset.
 func (m *member) apply(carrier map[int]bool) {
-	fault := m.trackPrimary && !carrier[m.ifindex]
+	fault := m.spec.Net.ConfigFault || m.trackPrimary && !carrier[m.ifindex]
 	offset := 0
 	for _, tl := range m.track {
 		up := carrier[tl.ifindex]

@@ -88,6 +88,9 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 	for i := range cfg.Instances {
 		ci := &cfg.Instances[i]
 		vc, nc := vrrpConfig(ci, &cfg.Global)
+		if nc.ConfigFault {
+			l.log.Infof("(%s) Cannot use unicast without any peers - going to fault state", ci.Name)
+		}
 		spec := vrrp.Spec{Config: vc, Net: nc}
 		spec.Config.Notify = l.enqueue
 		spec.Config.KeepAddressesOnStop = l.keep

@@ -54,6 +54,10 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 	if ci.UnicastSrcIP.IsValid() {
 		nc.Source = ci.UnicastSrcIP
 	}
+	nc.ConfigFault = configFault(ci)
+	if len(ci.UnicastPeers) > 0 {
+		nc.UnicastTTL, nc.HasUnicastTTL = uint8(ci.UnicastTTL), ci.HasUnicastTTL()
+	}
 	for _, p := range ci.UnicastPeers {
 		nc.Peers = append(nc.Peers, p.Addr)
 		if p.MinTTL != 0 || p.MaxTTL != 0 {
@@ -98,6 +102,13 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 		nc.Garp = ci.GnaInterval
 	}
 	return vc, nc
+}
+
+// configFault reports whether keepalived counts a config fault against
+// the instance, which keeps it in FAULT: unicast_fault_no_peer without
+// unicast peers.
+func configFault(ci *config.Instance) bool {
+	return ci.UnicastFaultNoPeer && len(ci.UnicastPeers) == 0
 }
 
 // vrrpVIP maps a virtual_ipaddress line. config.Scope is the kernel's
