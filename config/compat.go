@@ -289,6 +289,7 @@ FILE_CHECK weight FileChecker.Weight,FileChecker.Reverse TestFileCheck check/che
 // notApplicableTable lists keywords that have nothing to act on in
 // gokeepalived, with the reason.
 const notApplicableTable = `
+vrrp_instance track_src_ip keepalived 2.2.7 compares a removed interface address with the start of the instance's source socket address, not with its address, so an instance whose source is configured never goes to FAULT when the source leaves the interface; gokeepalived does as it does (TestDaemonTrackSrcIPBesideKeepalived, cmd/gokeepalived/tracksrcip_test.go: both stay MASTER)
 vrrp_instance state keepalived 2.2.7 starts an instance that is not the address owner in BACKUP and stands for master after the same down interval whatever state says (measured at advert_int 1, priority 150: 3.50 s with state MASTER, 3.47 s with BACKUP), as gokeepalived does; state MASTER with AH authentication is cleared with keepalived's message
 `
 

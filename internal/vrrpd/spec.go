@@ -55,6 +55,10 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 		nc.Source = ci.UnicastSrcIP
 	}
 	nc.ConfigFault = configFault(ci)
+	// track_src_ip is not mapped: keepalived 2.2.7 compares a removed
+	// address with the start of the source's socket address rather than
+	// with the address itself, so it never acts on it (a bug kept, so
+	// that an instance fails over as keepalived's does).
 	if len(ci.UnicastPeers) > 0 {
 		nc.UnicastTTL, nc.HasUnicastTTL = uint8(ci.UnicastTTL), ci.HasUnicastTTL()
 	}
