@@ -128,7 +128,7 @@ vrrp_instance interface Instance.Interface TestRouterStartup vrrp/router_test.go
 vrrp_instance use_vmac Instance.UseVMAC,Instance.VMACName TestRouterVMAC vrrp/vmac_test.go
 vrrp_instance vmac_xmit_base Instance.VMACXmitBase TestRouterVMACXmitBase vrrp/vmac6_test.go
 vrrp_instance dont_track_primary Instance.DontTrackPrimary TestTrackApply vrrp/instance_test.go
-vrrp_instance track_interface Instance.Tracking TestRouterStartup vrrp/router_test.go
+vrrp_instance track_interface Instance.Tracking TestDaemonTrackInterfaceReverseBesideKeepalived cmd/gokeepalived/trackif_test.go
 vrrp_instance track_script Instance.Tracking TestRouterTracking vrrp/tracklab_test.go
 vrrp_instance track_file Instance.Tracking TestInitTrackFiles internal/vrrpd/vrrpd_test.go
 vrrp_instance unicast_src_ip Instance.UnicastSrcIP TestRouterCheckUnicastSrc vrrp/extras_test.go

@@ -76,9 +76,12 @@ type NetConfig struct {
 // A TrackedInterface is a track_interface entry. With a zero weight the
 // instance goes to FAULT while the interface is down; a positive weight is
 // added to the priority while it is up, a negative one while it is down.
+// Reverse (weight ... reverse) subtracts the weight where it would be
+// added, and with a zero weight faults while the interface is up.
 type TrackedInterface struct {
-	Name   string
-	Weight int
+	Name    string
+	Weight  int
+	Reverse bool
 }
 
 // A Router runs VRRP instances on the host's interfaces: one socket per
@@ -172,6 +175,7 @@ type memberFile struct {
 type trackedLink struct {
 	ifindex int
 	weight  int
+	reverse bool
 }
 
 // A Spec is an instance as Apply takes it: its protocol configuration
@@ -329,7 +333,7 @@ func (r *Router) plan(spec Spec, links *linkCache) (*plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("vrrp instance %s: track_interface %s: %w", cfg.Name, ti.Name, err)
 		}
-		p.track = append(p.track, trackedLink{ifindex: tifi.Index, weight: ti.Weight})
+		p.track = append(p.track, trackedLink{ifindex: tifi.Index, weight: ti.Weight, reverse: ti.Reverse})
 	}
 	for _, ts := range nc.TrackScripts {
 		if ts.Script == nil || ts.Script.Name == "" || len(ts.Script.Args) == 0 {
@@ -972,12 +976,17 @@ func (m *member) apply(carrier map[int]bool) {
 	fault := m.spec.Net.ConfigFault || m.trackPrimary && !carrier[m.ifindex]
 	offset := 0
 	for _, tl := range m.track {
-		up := carrier[tl.ifindex]
+		// keepalived's weight multiplier: reverse turns the effect
+		// round, not the state it follows.
+		up, mult := carrier[tl.ifindex], 1
+		if tl.reverse {
+			mult = -1
+		}
 		switch {
-		case tl.weight == 0 && !up:
+		case tl.weight == 0 && up == tl.reverse:
 			fault = true
 		case tl.weight > 0 && up, tl.weight < 0 && !up:
-			offset += tl.weight
+			offset += tl.weight * mult
 		}
 	}
 	for _, ms := range m.scripts {

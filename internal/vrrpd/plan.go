@@ -252,10 +252,7 @@ func (pl *planner) groupTracking(nc *vrrp.NetConfig, g *config.SyncGroup) {
 		if slices.ContainsFunc(nc.TrackInterfaces, func(ti vrrp.TrackedInterface) bool { return ti.Name == t.Name }) {
 			continue
 		}
-		if t.Reverse {
-			pl.l.log.Warnf("(%s) track_interface %s: reverse is not supported; tracking it without", g.Name, t.Name)
-		}
-		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: weight(t.Weight)})
+		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: weight(t.Weight), Reverse: t.Reverse})
 	}
 	for _, t := range g.Tracking.Scripts {
 		ts := pl.scripts[t.Name]
