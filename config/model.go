@@ -107,6 +107,10 @@ type Global struct {
 	// default of the instances' notify_priority_changes.
 	VRRPNotifyPriorityChanges       bool `json:"vrrp_notify_priority_changes,omitempty"`
 	DynamicInterfacesAllowIfChanges bool `json:"dynamic_interfaces_allow_if_changes,omitempty"`
+	// FIFOWriteVRRPStatesOnReload (fifo_write_vrrp_states_on_reload)
+	// writes the state of every instance and group a reload leaves as
+	// it was to the notify FIFOs.
+	FIFOWriteVRRPStatesOnReload bool `json:"fifo_write_vrrp_states_on_reload,omitempty"`
 
 	NotifyFIFO     FIFO `json:"notify_fifo,omitzero"`
 	VRRPNotifyFIFO FIFO `json:"vrrp_notify_fifo,omitzero"`

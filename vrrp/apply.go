@@ -189,6 +189,9 @@ func (r *Router) regroup(groups []GroupSpec) {
 	}
 }
 
+// SyncGroup returns the sync group the instance is in, nil if none.
+func (i *Instance) SyncGroup() *SyncGroup { return i.syncGroup() }
+
 // syncGroup returns the instance's group, if any.
 func (i *Instance) syncGroup() *SyncGroup {
 	i.lock()

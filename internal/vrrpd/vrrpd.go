@@ -287,7 +287,19 @@ func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
 	// keepalived reads the firewall settings again: a reload that first
 	// needs a firewall gets one, while one already made stays as it is.
 	l.router.SetFirewall(firewallConfig(cfg, l.log))
+	l.mu.Lock()
+	kept := make(map[string]bool)
+	for name, in := range l.byName {
+		kept[name] = in.vrrp != nil
+	}
+	for name := range l.groups {
+		kept["group "+name] = true
+	}
+	l.mu.Unlock()
 	err := l.apply(cfg)
+	if cfg.Global.FIFOWriteVRRPStatesOnReload {
+		l.writeStates(kept)
+	}
 	l.statics.reload(cfg)
 	switch c, sd := cfg.Global.LVSSyncDaemon, l.syncd.Load(); {
 	case sd != nil:
@@ -310,6 +322,53 @@ func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
 		l.syncd.Store(sd)
 	}
 	return err
+}
+
+// writeStates writes to the notify FIFOs the state of the sync groups,
+// then of the instances, that were there before a reload, as keepalived's
+// fifo_write_vrrp_states_on_reload does where it sends no notification:
+// every group, and every instance but a master, which keepalived's reload
+// takes through its master path without a word. kept holds the instances'
+// names and the groups' as "group NAME".
+func (l *Loop) writeStates(kept map[string]bool) {
+	n := l.hub.Notifier()
+	l.mu.Lock()
+	names := make([]string, 0, len(l.instances))
+	insts := make(map[string]*vrrp.Instance, len(l.instances))
+	for _, in := range l.instances {
+		if kept[in.cfg.Name] && in.vrrp != nil {
+			names = append(names, in.cfg.Name)
+			insts[in.cfg.Name] = in.vrrp
+		}
+	}
+	var groups []string
+	for _, g := range l.cfg.SyncGroups {
+		if kept["group "+g.Name] && l.groups[g.Name] != nil {
+			groups = append(groups, g.Name)
+		}
+	}
+	l.mu.Unlock()
+	// A group's state is its members'.
+	state := make(map[string]vrrp.State)
+	for _, name := range names {
+		if g := insts[name].SyncGroup(); g != nil {
+			state[g.Name()] = g.State()
+		}
+	}
+	for _, g := range groups {
+		if s, ok := notifyState(state[g]); ok {
+			n.VRRPLine(notify.GroupLine(g, s))
+		}
+	}
+	for _, name := range names {
+		st := insts[name].Status()
+		if st.State == vrrp.StateMaster {
+			continue
+		}
+		if s, ok := notifyState(st.State); ok {
+			n.VRRPLine(notify.InstanceLine(name, s, int(st.EffectivePriority)))
+		}
+	}
 }
 
 // running is the loop's instances that the router runs.
