@@ -415,7 +415,6 @@ func unproven() []keywordAt {
 		"global_defs lvs_notify_fifo_script",
 		"global_defs smtp_alert_checker", "global_defs smtp_alert_vrrp",
 		"global_defs vrrp_garp_interval", "global_defs vrrp_gna_interval",
-		"vrrp_instance promote_secondaries",
 		"virtual_server/real_server/UDP_CHECK max_reply_length",
 	} {
 		block, kw, _ := strings.Cut(l, " ")

@@ -62,6 +62,9 @@ type Loop struct {
 	changed  func()
 	fileMode func() os.FileMode
 	panics   atomic.Uint64 // recovered in reporting transitions
+	// promote sets promote_secondaries where instances ask for it;
+	// apply and Run's end use it, under applyMu.
+	promote promoter
 
 	// applyMu serializes apply: a reload, and the retries of instances
 	// waiting for an interface.
@@ -197,6 +200,8 @@ func (l *Loop) apply(cfg *config.Config) error {
 	defer l.applyMu.Unlock()
 	l.cfg = cfg
 	p := l.plan(cfg)
+	l.promote.log = l.log
+	l.promote.apply(cfg)
 	l.holdBack(p)
 
 	// The records change before the router so that the transitions of
@@ -267,6 +272,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	// keepalived clears the static entries once the instances have
 	// released theirs.
 	l.statics.stop()
+	l.applyMu.Lock()
+	l.promote.restore()
+	l.applyMu.Unlock()
 	stopRetries()
 	<-retried
 	// The router has stopped every instance: the STOP transitions are
