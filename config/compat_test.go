@@ -414,7 +414,6 @@ func unproven() []keywordAt {
 		"SSL key", "global_defs lvs_flush_on_stop", "global_defs lvs_flush_onstop",
 		"global_defs lvs_notify_fifo_script",
 		"global_defs smtp_alert_checker", "global_defs smtp_alert_vrrp",
-		"global_defs vrrp_garp_interval", "global_defs vrrp_gna_interval",
 		"virtual_server/real_server/UDP_CHECK max_reply_length",
 	} {
 		block, kw, _ := strings.Cut(l, " ")
