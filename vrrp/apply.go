@@ -123,6 +123,7 @@ func (r *Router) Apply(specs []Spec, groups []GroupSpec) error {
 func (r *Router) remove(m *member) {
 	m.inst.Stop()
 	m.net.ann.Close()
+	m.net.closeExtra()
 	m.conn.Unregister(m.inst.VRID())
 }
 
@@ -140,11 +141,13 @@ func (r *Router) update(m *member, p *plan) error {
 		if ln.ann != m.net.ann {
 			ln.ann.Close()
 		}
+		ln.closeExtra()
 		return err
 	}
 	if ln.ann != m.net.ann {
 		m.net.ann.Close()
 	}
+	m.net.closeExtra()
 	m.net, m.spec = ln, p.spec
 	m.trackPrimary, m.track = p.primary, p.track
 	r.attachTrackers(m, p.spec.Net)

@@ -3,6 +3,7 @@ package vrrp
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 
@@ -41,7 +42,61 @@ func (r *Router) network(p *plan, conn *routerConn, old *Announcer) (*linkNetwor
 		ln.fw = r.host.fw
 	}
 	ln.ifindex, ln.dontTrackPrimary = p.ifi.Index, p.spec.Net.DontTrackPrimary
+	if p.vmac == "" {
+		ln.extra = r.otherAnnouncers(p)
+	}
 	return ln, nil
+}
+
+// otherAnnouncers returns an announcer for each interface other than
+// the instance's that VIPs are on (dev), of those VIPs: keepalived
+// announces every VIP on its own interface.
+func (r *Router) otherAnnouncers(p *plan) []*Announcer {
+	var devs []string
+	addrs := make(map[string][]netip.Addr)
+	for _, v := range p.vips {
+		if v.Device == "" || v.Device == p.ifi.Name {
+			continue
+		}
+		if addrs[v.Device] == nil {
+			devs = append(devs, v.Device)
+		}
+		addrs[v.Device] = append(addrs[v.Device], v.Prefix.Addr())
+	}
+	var out []*Announcer
+	for _, dev := range devs {
+		ifi, err := net.InterfaceByName(dev)
+		if err != nil {
+			r.log.Warnf("(%s) announcing VIPs on %s: %v", p.cfg.Name, dev, err)
+			continue
+		}
+		a, err := r.host.announcers.announcer(p.cfg.Name, ifi, addrs[dev], p.spec.Net.Garp, r.log)
+		if err != nil {
+			r.log.Warnf("(%s) announcing VIPs on %s: %v", p.cfg.Name, dev, err)
+			continue
+		}
+		a.guard.parent = &r.guard
+		out = append(out, a)
+	}
+	return out
+}
+
+// AnnounceExtra announces the first VIP on each other interface once,
+// for garp_extra_if, as keepalived sends one per interface.
+func (n *linkNetwork) AnnounceExtra() error {
+	var errs []error
+	for _, a := range n.extra {
+		errs = append(errs, a.announce(a.addrs[:1], 1))
+	}
+	return errors.Join(errs...)
+}
+
+// closeExtra closes the announcers of the other interfaces.
+func (n *linkNetwork) closeExtra() {
+	for _, a := range n.extra {
+		a.Close()
+	}
+	n.extra = nil
 }
 
 // linkNetwork is an instance's Network on a Linux interface.
@@ -56,6 +111,9 @@ type linkNetwork struct {
 	rules  []Rule
 	addrs  *AddressSet
 	ann    *Announcer
+	// extra announces the VIPs on other interfaces, one announcer per
+	// interface.
+	extra []*Announcer
 	// ahKey is the AH key (auth_pass), nil without AH; unicast leaves
 	// the TTL out of its ICV.
 	ahKey   []byte
@@ -155,7 +213,13 @@ func (n *linkNetwork) RemoveAddresses() error {
 		n.firewall(n.vips, false))
 }
 
-func (n *linkNetwork) Announce(rounds int) error { return n.ann.Announce(rounds) }
+func (n *linkNetwork) Announce(rounds int) error {
+	errs := []error{n.ann.Announce(rounds)}
+	for _, a := range n.extra {
+		errs = append(errs, a.Announce(rounds))
+	}
+	return errors.Join(errs...)
+}
 
 // UpdateAddresses removes the rules, routes and VIPs of old that n lacks, then
 // adds those new to n and announces the new VIPs; those they share stay

@@ -539,11 +539,13 @@ func (r *Router) create(p *plan) (m *member, err error) {
 	inst, err := NewInstance(p.cfg, ln, r.clock, r.log)
 	if err != nil {
 		ln.ann.Close()
+		ln.closeExtra()
 		return nil, err
 	}
 	inst.guard.parent = &r.guard
 	if err := conn.Register(p.cfg.VRID, inst); err != nil {
 		ln.ann.Close()
+		ln.closeExtra()
 		return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 	}
 	m = &member{inst: inst, spec: p.spec, key: p.key, conn: conn, ifindex: p.base.Index, trackPrimary: p.primary, track: p.track, net: ln, vmac: p.vmac, out: p.out}

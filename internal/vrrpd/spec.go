@@ -3,6 +3,8 @@ package vrrpd
 import (
 	"cmp"
 	"net/netip"
+	"slices"
+	"time"
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/vrrp"
@@ -55,6 +57,7 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 		nc.Source = ci.UnicastSrcIP
 	}
 	nc.ConfigFault = configFault(ci)
+	vc.GarpExtraIf = garpExtraIf(ci, g)
 	// track_src_ip is not mapped: keepalived 2.2.7 compares a removed
 	// address with the start of the source's socket address rather than
 	// with the address itself, so it never acts on it (a bug kept, so
@@ -106,6 +109,27 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 		nc.Garp = ci.GnaInterval
 	}
 	return vc, nc
+}
+
+// garpExtraIf is the instance's garp_extra_if delay, or the global
+// vrrp_garp_extra_if's when it sets none. keepalived keeps it only where
+// there is something to send: without a VMAC, that is with "all" and a
+// VIP on another interface than the instance's. A VMAC instance's extra
+// interfaces are left out.
+func garpExtraIf(ci *config.Instance, g *config.Global) time.Duration {
+	d, all := ci.GarpExtraIf, ci.GarpExtraIfAll
+	if d == 0 && !all {
+		d, all = g.VRRPGarpExtraIf, g.VRRPGarpExtraIfAll
+	}
+	if d == 0 || !all || ci.UseVMAC {
+		return 0
+	}
+	for _, a := range slices.Concat(ci.VirtualIPs, ci.ExcludedVIPs) {
+		if a.Dev != "" && a.Dev != ci.Interface {
+			return d
+		}
+	}
+	return 0
 }
 
 // configFault reports whether keepalived counts a config fault against
