@@ -14,7 +14,8 @@ import (
 
 // TestDaemonGarpExtraIfBesideKeepalived runs a master with two VIPs on
 // another interface (ex0) and garp_extra_if 2 all (or vrrp_garp_extra_if
-// 2 all) under keepalived and then gokeepalived, capturing on ex0's peer: both announce every VIP
+// 2 all, or their deprecated names vmac_garp_intvl and
+// vrrp_vmac_garp_intvl) under keepalived and then gokeepalived, capturing on ex0's peer: both announce every VIP
 // once on becoming master (garp_master_repeat 1), then the first VIP on
 // ex0 alone every 2 s, at the advert that follows.
 func TestDaemonGarpExtraIfBesideKeepalived(t *testing.T) {
@@ -31,6 +32,9 @@ func TestDaemonGarpExtraIfBesideKeepalived(t *testing.T) {
 	for _, c := range []struct{ name, conf string }{
 		{"garp_extra_if", instance("    garp_extra_if 2 all\n")},
 		{"vrrp_garp_extra_if", "global_defs {\n    vrrp_garp_extra_if 2 all\n}\n" + instance("")},
+		// The deprecated names, with their warnings.
+		{"vmac_garp_intvl", instance("    vmac_garp_intvl 2 all\n")},
+		{"vrrp_vmac_garp_intvl", "global_defs {\n    vrrp_vmac_garp_intvl 2 all\n}\n" + instance("")},
 	} {
 		t.Run(c.name, func(t *testing.T) { compareGarpExtra(t, m, bin, c.conf) })
 	}
