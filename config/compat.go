@@ -90,6 +90,17 @@ global_defs startup_script_timeout Global.StartupScriptTimeout TestDaemonStartup
 global_defs shutdown_script Global.ShutdownScript TestDaemonStartupShutdownScriptsBesideKeepalived cmd/gokeepalived/startstop_test.go
 global_defs shutdown_script_timeout Global.ShutdownScriptTimeout TestDaemonStartupShutdownScriptsBesideKeepalived cmd/gokeepalived/startstop_test.go
 global_defs dynamic_interfaces Global.DynamicInterfaces TestDaemonDynamicInterfacesBesideKeepalived cmd/gokeepalived/dynamic_test.go
+vrrp_instance unicast_ttl Instance.UnicastTTL TestDaemonUnicastTTLBesideKeepalived cmd/gokeepalived/unicastttl_test.go
+vrrp_instance unicast_fault_no_peer Instance.UnicastFaultNoPeer TestDaemonUnicastFaultNoPeerBesideKeepalived cmd/gokeepalived/unicastfault_test.go
+vrrp_instance strict_mode Instance.StrictMode,Instance.Accept TestStrictModeInstanceEqualsKeepalived internal/vrrpd/strictmode_lab_test.go
+global_defs fifo_write_vrrp_states_on_reload Global.FIFOWriteVRRPStatesOnReload TestDaemonFIFOStatesOnReloadBesideKeepalived cmd/gokeepalived/fiforeload_test.go
+vrrp_instance promote_secondaries Instance.PromoteSecondaries TestDaemonPromoteSecondariesBesideKeepalived cmd/gokeepalived/promote_test.go
+global_defs vrrp_garp_interval Instance.GarpInterval TestDaemonGarpIntervalBesideKeepalived cmd/gokeepalived/garp_test.go
+global_defs vrrp_gna_interval Instance.GnaInterval TestDaemonGarpIntervalBesideKeepalived cmd/gokeepalived/garp_test.go
+vrrp_instance garp_extra_if Instance.GarpExtraIf,Instance.GarpExtraIfAll TestDaemonGarpExtraIfBesideKeepalived cmd/gokeepalived/garpextra_test.go
+global_defs vrrp_garp_extra_if Global.VRRPGarpExtraIf,Global.VRRPGarpExtraIfAll TestDaemonGarpExtraIfBesideKeepalived cmd/gokeepalived/garpextra_test.go
+vrrp_instance vmac_garp_intvl Instance.GarpExtraIf,Instance.GarpExtraIfAll TestDaemonGarpExtraIfBesideKeepalived cmd/gokeepalived/garpextra_test.go
+global_defs vrrp_vmac_garp_intvl Global.VRRPGarpExtraIf,Global.VRRPGarpExtraIfAll TestDaemonGarpExtraIfBesideKeepalived cmd/gokeepalived/garpextra_test.go
 global_defs vrrp_startup_delay Global.VRRPStartupDelay TestDaemonStartupDelayBesideKeepalived cmd/gokeepalived/startupdelay_test.go
 global_defs vrrp_notify_priority_changes Instance.NotifyPriorityChanges TestDaemonNotifyPriorityChangesBesideKeepalived cmd/gokeepalived/priochange_test.go
 vrrp_instance mcast_src_ip Instance.McastSrcIP TestDaemonAdvertsBesideKeepalived cmd/gokeepalived/wire_test.go
@@ -141,7 +152,7 @@ vrrp_instance interface Instance.Interface TestRouterStartup vrrp/router_test.go
 vrrp_instance use_vmac Instance.UseVMAC,Instance.VMACName,Instance.VMACAddr TestVMACNamesAndAddressesAsKeepalived internal/vrrpd/vmac_lab_test.go
 vrrp_instance vmac_xmit_base Instance.VMACXmitBase TestRouterVMACXmitBase vrrp/vmac6_test.go
 vrrp_instance dont_track_primary Instance.DontTrackPrimary TestTrackApply vrrp/instance_test.go
-vrrp_instance track_interface Instance.Tracking TestRouterStartup vrrp/router_test.go
+vrrp_instance track_interface Instance.Tracking TestDaemonTrackInterfaceReverseBesideKeepalived cmd/gokeepalived/trackif_test.go
 vrrp_instance track_script Instance.Tracking TestRouterTracking vrrp/tracklab_test.go
 vrrp_instance track_file Instance.Tracking TestInitTrackFiles internal/vrrpd/vrrpd_test.go
 vrrp_instance unicast_src_ip Instance.UnicastSrcIP TestRouterCheckUnicastSrc vrrp/extras_test.go
@@ -307,6 +318,7 @@ FILE_CHECK weight FileChecker.Weight,FileChecker.Reverse TestFileCheck check/che
 const notApplicableTable = `
 top namespace_with_ipsets keepalived uses it only to name the ipsets of its iptables rules in a namespace; the reference keepalived 2.2.7 build has no iptables (it refuses vrrp_iptables and uses nftables) and gokeepalived installs no iptables rules, so it changes nothing in either
 vrrp_instance vrf keepalived 2.2.7 takes vrf only on an instance without interface, and refuses every instance without one ("Unknown interface!": it checks for an interface before it marks an instance unicast), so vrf never has an effect there; gokeepalived gives the same messages and verdict
+vrrp_instance track_src_ip keepalived 2.2.7 compares a removed interface address with the start of the instance's source socket address, not with its address, so an instance whose source is configured never goes to FAULT when the source leaves the interface; gokeepalived does as it does (TestDaemonTrackSrcIPBesideKeepalived, cmd/gokeepalived/tracksrcip_test.go: both stay MASTER)
 vrrp_instance state keepalived 2.2.7 starts an instance that is not the address owner in BACKUP and stands for master after the same down interval whatever state says (measured at advert_int 1, priority 150: 3.50 s with state MASTER, 3.47 s with BACKUP), as gokeepalived does; state MASTER with AH authentication is cleared with keepalived's message
 `
 

@@ -410,10 +410,7 @@ var includeProof = map[string]string{
 // they are reported as having none.
 func unproven() []keywordAt {
 	var out []keywordAt
-	for _, l := range []string{
-		"global_defs vrrp_garp_interval", "global_defs vrrp_gna_interval",
-		"vrrp_instance strict_mode", "vrrp_instance promote_secondaries", "vrrp_instance unicast_ttl",
-	} {
+	for _, l := range []string{} {
 		block, kw, _ := strings.Cut(l, " ")
 		out = append(out, keywordAt{block, kw})
 	}

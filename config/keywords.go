@@ -541,6 +541,7 @@ func globalKeywords() handlers[Global] {
 	}
 	// Old spellings keepalived 2.2.7 still takes for the same setting.
 	h["lvs_flush_onstop"] = h["lvs_flush_on_stop"]
+	h["fifo_write_vrrp_states_on_reload"] = flag(func(g *Global) *bool { return &g.FIFOWriteVRRPStatesOnReload })
 	h["vrrp_garp_extra_if"] = func(p *parser, g *Global, n *node) {
 		p.garpExtraIf(n, "", 1, &g.VRRPGarpExtraIf, &g.VRRPGarpExtraIfAll)
 	}
@@ -570,7 +571,7 @@ func globalKeywords() handlers[Global] {
 			"config_save_dir data_use_instance dbus_service_name "+
 			"disable_local_igmp enable_dbus enable_snmp_checker enable_snmp_rfc enable_snmp_rfcv2 "+
 			"enable_snmp_rfcv3 enable_snmp_vrrp enable_snmp_keepalived enable_traps snmp_socket "+
-			"fifo_write_vrrp_states_on_reload include_check log_unknown_vrids "+
+			"include_check log_unknown_vrids "+
 			"lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force lvs_netlink_monitor_rcv_bufs "+
 			"lvs_netlink_monitor_rcv_bufs_force min_auto_priority_delay "+
 			"nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark "+

@@ -132,6 +132,10 @@ type Global struct {
 	// default of the instances' notify_priority_changes.
 	VRRPNotifyPriorityChanges       bool `json:"vrrp_notify_priority_changes,omitempty"`
 	DynamicInterfacesAllowIfChanges bool `json:"dynamic_interfaces_allow_if_changes,omitempty"`
+	// FIFOWriteVRRPStatesOnReload (fifo_write_vrrp_states_on_reload)
+	// writes the state of every instance and group a reload leaves as
+	// it was to the notify FIFOs.
+	FIFOWriteVRRPStatesOnReload bool `json:"fifo_write_vrrp_states_on_reload,omitempty"`
 
 	NotifyFIFO     FIFO `json:"notify_fifo,omitzero"`
 	VRRPNotifyFIFO FIFO `json:"vrrp_notify_fifo,omitzero"`
@@ -532,6 +536,10 @@ type Instance struct {
 	ttlPos Pos // of unicast_ttl, which needs unicast peers
 	endPos Pos // of the closing '}', where keepalived checks the block
 }
+
+// HasUnicastTTL reports whether the instance sets unicast_ttl: without
+// it, IPv6 adverts to unicast peers carry the kernel's hop limit.
+func (in *Instance) HasUnicastTTL() bool { return !in.ttlPos.IsZero() }
 
 // instanceSet records which inheritable settings an instance wrote itself.
 type instanceSet struct {

@@ -347,6 +347,7 @@ func (tw *textWriter) global(g *Global) {
 		tw.line("dynamic_interfaces", flagWord(g.DynamicInterfacesAllowIfChanges, "allow_if_changes"))
 	}
 	tw.flag("vrrp_notify_priority_changes", g.VRRPNotifyPriorityChanges)
+	tw.flag("fifo_write_vrrp_states_on_reload", g.FIFOWriteVRRPStatesOnReload)
 	for _, f := range []struct {
 		key  string
 		fifo *FIFO

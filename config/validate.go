@@ -127,13 +127,18 @@ func (p *parser) validateInstance(in *Instance, tracked trackedNames) {
 		p.errorf(in.Pos, "(%s) Warning - preempt delay will not work with initial state MASTER - clearing", in.Name)
 		in.PreemptDelay = 0
 	}
-	if (in.set.checkUnicastSrc || in.UnicastSrcIP.IsValid()) && len(in.UnicastPeers) == 0 {
+	// unicast_fault_no_peer turns keepalived's warning into a fault,
+	// which it logs when the VRRP process starts.
+	if (in.set.checkUnicastSrc || in.UnicastSrcIP.IsValid()) && len(in.UnicastPeers) == 0 && !in.UnicastFaultNoPeer {
 		p.errorf(in.Pos, "(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.", in.Name)
 	}
 	if in.UseVMAC && in.PromoteSecondaries {
 		p.errorf(in.Pos, "(%s) promote_secondaries is automatically set for vmacs - ignoring", in.Name)
 	}
 	if !in.ttlPos.IsZero() && len(in.UnicastPeers) == 0 {
+		// keepalived resets it to 0, not to its default, and then
+		// builds its IPv4 multicast adverts with TTL 0, which the
+		// kernel does not send: the default is kept here instead.
 		p.errorf(in.endPos, "(%s): Cannot use unicast_ttl without unicast peers - resetting", in.Name)
 		in.UnicastTTL = 255
 	}

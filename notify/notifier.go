@@ -123,6 +123,11 @@ func (n *Notifier) GroupState(g *SyncGroup, s State) {
 	n.write(GroupLine(g.Name, s), n.VRRP)
 }
 
+// VRRPLine writes a VRRP state line (InstanceLine, GroupLine) to the
+// FIFOs without running any script: keepalived's
+// fifo_write_vrrp_states_on_reload reports states that did not change.
+func (n *Notifier) VRRPLine(line string) { n.write(line, n.VRRP) }
+
 // RealServerState reports that a real server of vs went up or down;
 // stopping marks the reports keepalived makes while shutting down, whose
 // scripts get StopTimeout.

@@ -35,7 +35,8 @@ const (
 // is the VRRPv2 message (auth type AH), sent from src to dst with IP
 // identification id and AH sequence number seq, its ICV keyed with key.
 // unicast zeroes the TTL in the ICV, as keepalived does for unicast peers.
-func marshalAH(vrrp []byte, src, dst netip.Addr, id uint16, seq uint32, key []byte, unicast bool) []byte {
+// The datagram carries TTL 255 unless ttl is in 0-255.
+func marshalAH(vrrp []byte, src, dst netip.Addr, id uint16, seq uint32, key []byte, unicast bool, ttl int) []byte {
 	b := make([]byte, ipv4HeaderLen+ahLen+len(vrrp))
 	ip := b[:ipv4HeaderLen]
 	ip[0] = 4<<4 | ipv4HeaderLen/4
@@ -43,6 +44,9 @@ func marshalAH(vrrp []byte, src, dst netip.Addr, id uint16, seq uint32, key []by
 	binary.BigEndian.PutUint16(ip[2:4], uint16(len(b)))
 	binary.BigEndian.PutUint16(ip[4:6], id)
 	ip[8] = TTL
+	if ttl >= 0 && ttl <= 255 {
+		ip[8] = byte(ttl)
+	}
 	ip[9] = ProtocolAH
 	s4, d4 := src.As4(), dst.As4()
 	copy(ip[12:16], s4[:])

@@ -59,7 +59,7 @@ func TestAHKeepalived(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := marshalAH(ours, src, dst, uint16(seq), seq, key, false); !bytes.Equal(got, p) {
+		if got := marshalAH(ours, src, dst, uint16(seq), seq, key, false, -1); !bytes.Equal(got, p) {
 			t.Fatalf("vector %d: built\n%x\nkeepalived sent\n%x", k, got, p)
 		}
 	}
@@ -108,7 +108,7 @@ func TestAHRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := marshalAH(b, src, dst, 1, 1, key, true)
+	p := marshalAH(b, src, dst, 1, 1, key, true, -1)
 	p[8] = 62
 	if _, _, derr := verifyAH(p, key, true); derr != nil {
 		t.Fatalf("unicast datagram routed twice: %v", derr)
@@ -131,7 +131,7 @@ func TestInstanceAH(t *testing.T) {
 	i, c, n, _ := newTestInstance(t, cfg)
 	adv := func(seq uint32, key string) []byte {
 		b := advert(t, lower, 150, func(a *Advertisement) { a.AuthType = AuthAH })
-		return marshalAH(b, lower, group4, uint16(seq), seq, []byte(key), false)
+		return marshalAH(b, lower, group4, uint16(seq), seq, []byte(key), false, -1)
 	}
 	for seq := uint32(10); seq < 15; seq++ {
 		i.receiveAH(adv(seq, "secret1"), lower, group4, TTL)

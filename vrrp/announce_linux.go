@@ -16,6 +16,7 @@ import (
 	"github.com/mdlayher/ndp"
 	"github.com/mdlayher/packet"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/net/ipv6"
 )
 
 // An Announcer tells the hosts of a segment that the virtual addresses
@@ -28,9 +29,12 @@ type Announcer struct {
 	ifi      *net.Interface
 	addrs    []netip.Addr
 	interval time.Duration
-	log      logrus.FieldLogger
-	guard    *guard
-	link     *linkAnnouncer
+	// next is when the next packet may go with an interval; a.mu
+	// guards it.
+	next  time.Time
+	log   logrus.FieldLogger
+	guard *guard
+	link  *linkAnnouncer
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -92,22 +96,51 @@ func (a *Announcer) announce(addrs []netip.Addr, rounds int) error {
 }
 
 func (a *Announcer) send(addrs []netip.Addr, rounds int) error {
+	if a.interval > 0 {
+		return a.sendSpaced(addrs, rounds)
+	}
 	var errs []error
-	first := true
 	for range rounds {
 		for _, ip := range addrs {
-			if !first && a.interval > 0 {
-				select {
-				case <-a.ctx.Done():
-					return errors.Join(errs...)
-				case <-time.After(a.interval):
-				}
-			}
-			first = false
 			if err := a.sendOne(ip); err != nil {
 				errs = append(errs, err)
 			}
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// sendSpaced sends with the interval between packets as keepalived's
+// garp_interval and gna_interval do: the first packet goes at once if
+// the interval since the last has passed, and every other address
+// waits for its turn, in order. An address that waits is sent once,
+// however many rounds asked for it: keepalived marks it pending rather
+// than counting, so that two rounds of two addresses are three packets.
+func (a *Announcer) sendSpaced(addrs []netip.Addr, rounds int) error {
+	if rounds <= 0 || len(addrs) == 0 {
+		return nil
+	}
+	var errs []error
+	pending := addrs
+	if now := time.Now(); !now.Before(a.next) {
+		if err := a.sendOne(addrs[0]); err != nil {
+			errs = append(errs, err)
+		}
+		a.next = now.Add(a.interval)
+		if rounds == 1 {
+			pending = addrs[1:]
+		}
+	}
+	for _, ip := range pending {
+		select {
+		case <-a.ctx.Done():
+			return errors.Join(errs...)
+		case <-time.After(time.Until(a.next)):
+		}
+		if err := a.sendOne(ip); err != nil {
+			errs = append(errs, err)
+		}
+		a.next = time.Now().Add(a.interval)
 	}
 	return errors.Join(errs...)
 }
@@ -126,6 +159,11 @@ func (a *Announcer) sendOne(ip netip.Addr) error {
 		if err == nil {
 			f := &ethernet.Frame{Destination: ethernet.Broadcast, Source: a.ifi.HardwareAddr, EtherType: ethernet.EtherTypeARP, Payload: pb}
 			fb, err = f.MarshalBinary()
+		}
+		if err == nil {
+			// Unpadded, as keepalived sends it: a NIC pads a short
+			// frame itself.
+			fb = fb[:14+len(pb)]
 		}
 		if err == nil && arpConn == nil {
 			err = openErr
@@ -150,7 +188,14 @@ func (a *Announcer) sendOne(ip netip.Addr) error {
 	if ndpConn == nil {
 		return fmt.Errorf("sending unsolicited neighbour advert on %s for %v: %w", a.ifi.Name, ip, openErr)
 	}
-	if err := ndpConn.WriteTo(na, nil, netip.IPv6LinkLocalAllNodes()); err != nil {
+	// From the address itself, as keepalived sends it; from the
+	// interface's own address if the kernel will not take it (still
+	// tentative, say).
+	err := ndpConn.WriteTo(na, &ipv6.ControlMessage{Src: ip.AsSlice(), IfIndex: a.ifi.Index}, netip.IPv6LinkLocalAllNodes())
+	if err != nil {
+		err = ndpConn.WriteTo(na, nil, netip.IPv6LinkLocalAllNodes())
+	}
+	if err != nil {
 		return fmt.Errorf("sending unsolicited neighbour advert on %s for %v: %w", a.ifi.Name, ip, err)
 	}
 	return nil

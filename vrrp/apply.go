@@ -126,6 +126,7 @@ func (r *Router) Apply(specs []Spec, groups []GroupSpec) error {
 func (r *Router) remove(m *member) {
 	m.inst.Stop()
 	m.net.ann.Close()
+	m.net.closeExtra()
 	m.conn.Unregister(m.inst.VRID())
 }
 
@@ -143,11 +144,13 @@ func (r *Router) update(m *member, p *plan) error {
 		if ln.ann != m.net.ann {
 			ln.ann.Close()
 		}
+		ln.closeExtra()
 		return err
 	}
 	if ln.ann != m.net.ann {
 		m.net.ann.Close()
 	}
+	m.net.closeExtra()
 	m.net, m.spec = ln, p.spec
 	m.trackPrimary, m.track = p.primary, p.track
 	r.attachTrackers(m, p.spec.Net)
@@ -191,6 +194,9 @@ func (r *Router) regroup(groups []GroupSpec) {
 		}
 	}
 }
+
+// SyncGroup returns the sync group the instance is in, nil if none.
+func (i *Instance) SyncGroup() *SyncGroup { return i.syncGroup() }
 
 // syncGroup returns the instance's group, if any.
 func (i *Instance) syncGroup() *SyncGroup {

@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/net/ipv4"
@@ -151,10 +153,12 @@ func (c *Conn) setup() error {
 				return err
 			}
 		}
+		// The unicast hop limit stays the kernel's, the interface's
+		// hop_limit, as keepalived leaves it: only unicast_ttl sets one,
+		// per advert.
 		return errors.Join(
 			p.SetMulticastInterface(c.ifi),
 			p.SetMulticastHopLimit(TTL),
-			p.SetHopLimit(TTL),
 			p.SetMulticastLoopback(false),
 			// Internet control, like keepalived's IPv4 TOS.
 			p.SetTrafficClass(0xc0),
@@ -217,6 +221,14 @@ func (c *Conn) idle() bool {
 // WriteTo sends a VRRP message from src (which must be an address of the
 // host) to dst. On a socket of ListenAH, b is the whole IPv4 datagram.
 func (c *Conn) WriteTo(b []byte, src, dst netip.Addr) error {
+	return c.WriteToTTL(b, src, dst, -1)
+}
+
+// WriteToTTL is WriteTo with the IPv4 TTL or IPv6 hop limit ttl instead
+// of the socket's, unless ttl is negative. Linux takes no IPv4 TTL of 0
+// from a control message: 0 is sent as 1. On a socket of ListenAH the
+// datagram in b carries its own TTL.
+func (c *Conn) WriteToTTL(b []byte, src, dst netip.Addr, ttl int) error {
 	var err error
 	to := &net.IPAddr{IP: dst.AsSlice()}
 	c.sockMu.RLock()
@@ -228,20 +240,52 @@ func (c *Conn) WriteTo(b []byte, src, dst netip.Addr) error {
 		}
 		return nil
 	}
-	if c.v6 {
-		if dst.IsLinkLocalUnicast() {
-			// By index: the net package caches interface names
-			// process-wide, across network namespaces.
-			to.Zone = strconv.Itoa(c.ifi.Index)
-		}
+	if c.v6 && dst.IsLinkLocalUnicast() {
+		// By index: the net package caches interface names
+		// process-wide, across network namespaces.
+		to.Zone = strconv.Itoa(c.ifi.Index)
+	}
+	switch {
+	case ttl >= 0:
+		err = writeWithTTL(pc, b, src, to, c.ifi.Index, c.v6, ttl)
+	case c.v6:
 		_, err = p6.WriteTo(b, &ipv6.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index}, to)
-	} else {
+	default:
 		_, err = p4.WriteTo(b, &ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index}, to)
 	}
 	if err != nil {
 		return fmt.Errorf("sending VRRP advert from %v to %v on %s: %w", src, dst, c.ifi.Name, err)
 	}
 	return nil
+}
+
+// writeWithTTL sends b to to from src on interface ifindex with the TTL
+// or hop limit ttl in a control message beside the packet info.
+func writeWithTTL(pc net.PacketConn, b []byte, src netip.Addr, to *net.IPAddr, ifindex int, v6 bool, ttl int) error {
+	ic, ok := pc.(*net.IPConn)
+	if !ok {
+		return fmt.Errorf("setting the TTL: %T is not an IP socket", pc)
+	}
+	var oob []byte
+	if v6 {
+		oob = (&ipv6.ControlMessage{Src: src.AsSlice(), IfIndex: ifindex}).Marshal()
+		oob = append(oob, intCmsg(unix.IPPROTO_IPV6, unix.IPV6_HOPLIMIT, ttl)...)
+	} else {
+		oob = (&ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: ifindex}).Marshal()
+		oob = append(oob, intCmsg(unix.IPPROTO_IP, unix.IP_TTL, max(ttl, 1))...)
+	}
+	_, _, err := ic.WriteMsgIP(b, oob, to)
+	return err
+}
+
+// intCmsg returns a control message of level and typ carrying the C int v.
+func intCmsg(level, typ, v int) []byte {
+	b := make([]byte, unix.CmsgSpace(4))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+	h.Level, h.Type = int32(level), int32(typ)
+	h.SetLen(unix.CmsgLen(4))
+	binary.NativeEndian.PutUint32(b[unix.CmsgLen(0):], uint32(v))
+	return b
 }
 
 // Serve reads messages and hands them to their receivers until ctx is

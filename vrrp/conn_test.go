@@ -79,11 +79,16 @@ func TestConn(t *testing.T) {
 		group    netip.Addr
 		v6       bool
 		src, dst netip.Addr
+		// ttl is sent (-1: the socket's), want received: unicast
+		// IPv6 has the kernel's default hop limit.
+		ttl, want int
 	}{
-		{"IPv4 multicast", DefaultGroup4(), false, netip.MustParseAddr("10.99.0.2"), DefaultGroup4()},
-		{"IPv4 unicast", netip.Addr{}, false, netip.MustParseAddr("10.99.0.2"), netip.MustParseAddr("10.99.0.1")},
-		{"IPv6 multicast", DefaultGroup6(), true, bLL, DefaultGroup6()},
-		{"IPv6 unicast", netip.Addr{}, true, bLL, aLL},
+		{"IPv4 multicast", DefaultGroup4(), false, netip.MustParseAddr("10.99.0.2"), DefaultGroup4(), -1, TTL},
+		{"IPv4 unicast", netip.Addr{}, false, netip.MustParseAddr("10.99.0.2"), netip.MustParseAddr("10.99.0.1"), -1, TTL},
+		{"IPv4 unicast TTL", netip.Addr{}, false, netip.MustParseAddr("10.99.0.2"), netip.MustParseAddr("10.99.0.1"), 7, 7},
+		{"IPv6 multicast", DefaultGroup6(), true, bLL, DefaultGroup6(), -1, TTL},
+		{"IPv6 unicast", netip.Addr{}, true, bLL, aLL, -1, 64},
+		{"IPv6 unicast TTL", netip.Addr{}, true, bLL, aLL, 9, 9},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,13 +122,13 @@ func TestConn(t *testing.T) {
 			other.VRID = 52
 			pkt52, _ := other.Marshal(tt.src, tt.dst)
 			got := sendUntilReceived(t, rec, func() error {
-				if err := cb.WriteTo(pkt52, tt.src, tt.dst); err != nil {
+				if err := cb.WriteToTTL(pkt52, tt.src, tt.dst, tt.ttl); err != nil {
 					return err
 				}
-				return cb.WriteTo(pkt, tt.src, tt.dst)
+				return cb.WriteToTTL(pkt, tt.src, tt.dst, tt.ttl)
 			}, func(received) bool { return true })
-			if got.src != tt.src || got.dst != tt.dst || got.ttl != TTL {
-				t.Fatalf("received from %v to %v with TTL %d; want %v, %v, %d", got.src, got.dst, got.ttl, tt.src, tt.dst, TTL)
+			if got.src != tt.src || got.dst != tt.dst || got.ttl != tt.want {
+				t.Fatalf("received from %v to %v with TTL %d; want %v, %v, %d", got.src, got.dst, got.ttl, tt.src, tt.dst, tt.want)
 			}
 			var back Advertisement
 			if err := back.Unmarshal(got.b, got.src, got.dst); err != nil || back.VRID != 51 {

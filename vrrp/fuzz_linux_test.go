@@ -26,7 +26,7 @@ func FuzzVerifyAH(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		d := marshalAH(b, netip.MustParseAddr("10.0.0.1"), dst, 7, 42, key, unicast)
+		d := marshalAH(b, netip.MustParseAddr("10.0.0.1"), dst, 7, 42, key, unicast, -1)
 		f.Add(d, unicast)
 		f.Add(d[:len(d)-1], unicast)
 		bad := bytes.Clone(d)

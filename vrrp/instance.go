@@ -145,6 +145,10 @@ type Config struct {
 	GarpMasterRefreshRepeat int           // garp_master_refresh_repeat
 	GarpLowerPrioRepeat     int           // garp_lower_prio_repeat
 	GarpLowerPrioDelay      time.Duration // garp_lower_prio_delay
+	// GarpExtraIf (garp_extra_if, vrrp_garp_extra_if) is how often a
+	// master announces again its VIPs on other interfaces than its own,
+	// checked at each advert, if its Network can (AnnounceExtra).
+	GarpExtraIf time.Duration
 
 	// KeepAddressesOnStop leaves a master's virtual addresses and routes
 	// in place when it stops (keepalived's --dont-release-vrrp); it
@@ -265,6 +269,7 @@ type Instance struct {
 	faultAtStart   bool
 	preemptAt      time.Time // zero: no preempt delay running
 	refreshAt      time.Time
+	extraAt        time.Time // next garp_extra_if announcement
 	lastTransition time.Time
 	stats          Stats
 	logged         [numDropReasons]bool
@@ -832,8 +837,17 @@ func (i *Instance) becomeMaster() {
 	if i.cfg.GarpMasterRefresh > 0 {
 		i.refreshAt = i.clock.Now().Add(i.cfg.GarpMasterRefresh)
 	}
+	if i.cfg.GarpExtraIf > 0 {
+		i.extraAt = i.clock.Now().Add(i.cfg.GarpExtraIf)
+	}
 	i.advertise(i.effPrio)
 	i.arm(i.cfg.Interval)
+}
+
+// extraAnnouncer is a Network that announces the VIPs on interfaces
+// other than the instance's, for garp_extra_if.
+type extraAnnouncer interface {
+	AnnounceExtra() error
 }
 
 // masterTx runs every advert interval while master.
@@ -841,6 +855,12 @@ func (i *Instance) masterTx() {
 	if i.cfg.GarpMasterRefresh > 0 && !i.clock.Now().Before(i.refreshAt) {
 		i.announce(max(i.cfg.GarpMasterRefreshRepeat, 1))
 		i.refreshAt = i.clock.Now().Add(i.cfg.GarpMasterRefresh)
+	}
+	if x, ok := i.net.(extraAnnouncer); ok && i.cfg.GarpExtraIf > 0 && i.clock.Now().After(i.extraAt) {
+		if err := x.AnnounceExtra(); err != nil {
+			logEach(i.log.Warnf, i.cfg.Name, err)
+		}
+		i.extraAt = i.clock.Now().Add(i.cfg.GarpExtraIf)
 	}
 	i.advertise(i.effPrio)
 	i.arm(i.cfg.Interval)

@@ -753,14 +753,20 @@ func TestTrackApply(t *testing.T) {
 		state        State
 		prio         uint8
 	}{
-		{"all up", true, []trackedLink{{t1, -20}, {t2, 10}}, nil, StateBackup, 110},
-		{"negative weight down", true, []trackedLink{{t1, -20}, {t2, 10}}, []int{t1}, StateBackup, 90},
-		{"positive weight down", true, []trackedLink{{t1, -20}, {t2, 10}}, []int{t2}, StateBackup, 100},
-		{"both down", true, []trackedLink{{t1, -20}, {t2, 10}}, []int{t1, t2}, StateBackup, 80},
-		{"weight 0 down", true, []trackedLink{{t1, 0}}, []int{t1}, StateFault, 100},
+		{"all up", true, []trackedLink{{t1, -20, false}, {t2, 10, false}}, nil, StateBackup, 110},
+		{"negative weight down", true, []trackedLink{{t1, -20, false}, {t2, 10, false}}, []int{t1}, StateBackup, 90},
+		{"positive weight down", true, []trackedLink{{t1, -20, false}, {t2, 10, false}}, []int{t2}, StateBackup, 100},
+		{"both down", true, []trackedLink{{t1, -20, false}, {t2, 10, false}}, []int{t1, t2}, StateBackup, 80},
+		{"weight 0 down", true, []trackedLink{{t1, 0, false}}, []int{t1}, StateFault, 100},
 		{"own interface down", true, nil, []int{own}, StateFault, 100},
 		{"dont_track_primary", false, nil, []int{own}, StateBackup, 100},
-		{"clamped", true, []trackedLink{{t1, -200}}, []int{t1}, StateBackup, 1},
+		{"clamped", true, []trackedLink{{t1, -200, false}}, []int{t1}, StateBackup, 1},
+		{"reverse positive up", true, []trackedLink{{t1, 10, true}}, nil, StateBackup, 90},
+		{"reverse positive down", true, []trackedLink{{t1, 10, true}}, []int{t1}, StateBackup, 100},
+		{"reverse negative up", true, []trackedLink{{t1, -20, true}}, nil, StateBackup, 100},
+		{"reverse negative down", true, []trackedLink{{t1, -20, true}}, []int{t1}, StateBackup, 120},
+		{"reverse weight 0 up", true, []trackedLink{{t1, 0, true}}, nil, StateFault, 100},
+		{"reverse weight 0 down", true, []trackedLink{{t1, 0, true}}, []int{t1}, StateBackup, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

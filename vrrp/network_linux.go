@@ -3,6 +3,7 @@ package vrrp
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 
@@ -29,7 +30,10 @@ func (r *Router) network(p *plan, conn *routerConn, old *Announcer) (*linkNetwor
 	ln := &linkNetwork{
 		conn: send, src: p.cfg.Primary, dsts: p.dsts, ann: ann,
 		nl: r.host.nl, device: p.ifi.Name, vips: p.vips, routes: p.spec.Net.Routes, rules: p.spec.Net.Rules,
-		addrs: NewAddressSet(r.host.nl, p.ifi.Name, p.vips), unicast: p.cfg.Unicast,
+		addrs: NewAddressSet(r.host.nl, p.ifi.Name, p.vips), unicast: p.cfg.Unicast, ttl: -1,
+	}
+	if p.cfg.Unicast && p.spec.Net.HasUnicastTTL {
+		ln.ttl = int(p.spec.Net.UnicastTTL)
 	}
 	if p.key.ah {
 		ln.ahKey = []byte(p.cfg.AuthPass)
@@ -38,7 +42,61 @@ func (r *Router) network(p *plan, conn *routerConn, old *Announcer) (*linkNetwor
 		ln.fw = r.host.fw
 	}
 	ln.ifindex, ln.dontTrackPrimary = p.ifi.Index, p.spec.Net.DontTrackPrimary
+	if p.vmac == "" {
+		ln.extra = r.otherAnnouncers(p)
+	}
 	return ln, nil
+}
+
+// otherAnnouncers returns an announcer for each interface other than
+// the instance's that VIPs are on (dev), of those VIPs: keepalived
+// announces every VIP on its own interface.
+func (r *Router) otherAnnouncers(p *plan) []*Announcer {
+	var devs []string
+	addrs := make(map[string][]netip.Addr)
+	for _, v := range p.vips {
+		if v.Device == "" || v.Device == p.ifi.Name {
+			continue
+		}
+		if addrs[v.Device] == nil {
+			devs = append(devs, v.Device)
+		}
+		addrs[v.Device] = append(addrs[v.Device], v.Prefix.Addr())
+	}
+	var out []*Announcer
+	for _, dev := range devs {
+		ifi, err := net.InterfaceByName(dev)
+		if err != nil {
+			r.log.Warnf("(%s) announcing VIPs on %s: %v", p.cfg.Name, dev, err)
+			continue
+		}
+		a, err := r.host.announcers.announcer(p.cfg.Name, ifi, addrs[dev], p.spec.Net.Garp, r.log)
+		if err != nil {
+			r.log.Warnf("(%s) announcing VIPs on %s: %v", p.cfg.Name, dev, err)
+			continue
+		}
+		a.guard.parent = &r.guard
+		out = append(out, a)
+	}
+	return out
+}
+
+// AnnounceExtra announces the first VIP on each other interface once,
+// for garp_extra_if, as keepalived sends one per interface.
+func (n *linkNetwork) AnnounceExtra() error {
+	var errs []error
+	for _, a := range n.extra {
+		errs = append(errs, a.announce(a.addrs[:1], 1))
+	}
+	return errors.Join(errs...)
+}
+
+// closeExtra closes the announcers of the other interfaces.
+func (n *linkNetwork) closeExtra() {
+	for _, a := range n.extra {
+		a.Close()
+	}
+	n.extra = nil
 }
 
 // linkNetwork is an instance's Network on a Linux interface.
@@ -53,10 +111,16 @@ type linkNetwork struct {
 	rules  []Rule
 	addrs  *AddressSet
 	ann    *Announcer
+	// extra announces the VIPs on other interfaces, one announcer per
+	// interface.
+	extra []*Announcer
 	// ahKey is the AH key (auth_pass), nil without AH; unicast leaves
 	// the TTL out of its ICV.
 	ahKey   []byte
 	unicast bool
+	// ttl is unicast_ttl for an instance with unicast peers, -1 for the
+	// socket's.
+	ttl int
 	// fw holds the VIPs while they are on the host; nil for an instance
 	// in accept mode or a router without a firewall.
 	fw *firewall
@@ -122,10 +186,10 @@ func (n *linkNetwork) Advertise(a *Advertisement) error {
 			if id == 0 {
 				id = 1
 			}
-			b = marshalAH(b, n.src, dst, id, a.ahSeq, n.ahKey, n.unicast)
+			b = marshalAH(b, n.src, dst, id, a.ahSeq, n.ahKey, n.unicast, n.ttl)
 		}
 		if err == nil {
-			err = n.conn.WriteTo(b, n.src, dst)
+			err = n.conn.WriteToTTL(b, n.src, dst, n.ttl)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -149,7 +213,13 @@ func (n *linkNetwork) RemoveAddresses() error {
 		n.firewall(n.vips, false))
 }
 
-func (n *linkNetwork) Announce(rounds int) error { return n.ann.Announce(rounds) }
+func (n *linkNetwork) Announce(rounds int) error {
+	errs := []error{n.ann.Announce(rounds)}
+	for _, a := range n.extra {
+		errs = append(errs, a.Announce(rounds))
+	}
+	return errors.Join(errs...)
+}
 
 // UpdateAddresses removes the rules, routes and VIPs of old that n lacks, then
 // adds those new to n and announces the new VIPs; those they share stay

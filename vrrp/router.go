@@ -23,6 +23,12 @@ type NetConfig struct {
 	Peers     []netip.Addr
 	VIPs      []VIP         // virtual_ipaddress
 	Garp      time.Duration // garp_interval (gna_interval for IPv6)
+	// UnicastTTL (unicast_ttl) is the TTL or hop limit of the adverts
+	// sent to Peers when HasUnicastTTL is set. Without it IPv4 adverts
+	// carry 255 and IPv6 ones the interface's default hop limit, as
+	// keepalived's do.
+	UnicastTTL    uint8
+	HasUnicastTTL bool
 
 	// ExcludedVIPs (virtual_ipaddress_excluded) come and go with the
 	// VIPs and are announced with them, but are not advertised.
@@ -36,6 +42,11 @@ type NetConfig struct {
 
 	TrackInterfaces  []TrackedInterface // track_interface
 	DontTrackPrimary bool               // dont_track_primary
+
+	// ConfigFault keeps the instance in FAULT for as long as the
+	// configuration stands, as a keepalived config fault does: for
+	// unicast_fault_no_peer without unicast peers.
+	ConfigFault bool
 
 	// Firewall puts the VIPs in the router's nftables firewall (see
 	// Router.SetFirewall) while the instance is MASTER, before they are
@@ -68,9 +79,12 @@ type NetConfig struct {
 // A TrackedInterface is a track_interface entry. With a zero weight the
 // instance goes to FAULT while the interface is down; a positive weight is
 // added to the priority while it is up, a negative one while it is down.
+// Reverse (weight ... reverse) subtracts the weight where it would be
+// added, and with a zero weight faults while the interface is up.
 type TrackedInterface struct {
-	Name   string
-	Weight int
+	Name    string
+	Weight  int
+	Reverse bool
 }
 
 // A Router runs VRRP instances on the host's interfaces: one socket per
@@ -164,6 +178,7 @@ type memberFile struct {
 type trackedLink struct {
 	ifindex int
 	weight  int
+	reverse bool
 }
 
 // A Spec is an instance as Apply takes it: its protocol configuration
@@ -332,7 +347,7 @@ func (r *Router) plan(spec Spec, links *linkCache) (*plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("vrrp instance %s: track_interface %s: %w", cfg.Name, ti.Name, err)
 		}
-		p.track = append(p.track, trackedLink{ifindex: tifi.Index, weight: ti.Weight})
+		p.track = append(p.track, trackedLink{ifindex: tifi.Index, weight: ti.Weight, reverse: ti.Reverse})
 	}
 	for _, ts := range nc.TrackScripts {
 		if ts.Script == nil || ts.Script.Name == "" || len(ts.Script.Args) == 0 {
@@ -542,11 +557,13 @@ func (r *Router) create(p *plan) (m *member, err error) {
 	inst, err := NewInstance(p.cfg, ln, r.clock, r.log)
 	if err != nil {
 		ln.ann.Close()
+		ln.closeExtra()
 		return nil, err
 	}
 	inst.guard.parent = &r.guard
 	if err := conn.Register(p.cfg.VRID, inst); err != nil {
 		ln.ann.Close()
+		ln.closeExtra()
 		return nil, fmt.Errorf("vrrp instance %s: %w", p.cfg.Name, err)
 	}
 	m = &member{inst: inst, spec: p.spec, key: p.key, conn: conn, ifindex: p.base.Index, trackPrimary: p.primary, track: p.track, net: ln, vmac: p.vmac, out: p.out}
@@ -1024,15 +1041,20 @@ func (m *member) uses(ifindex int) bool {
 // values: FAULT if any of them says so, and the sum of their weights
 // (keepalived's total_priority) as the priority's offset.
 func (m *member) apply(carrier map[int]bool) {
-	fault := m.trackPrimary && !carrier[m.ifindex]
+	fault := m.spec.Net.ConfigFault || m.trackPrimary && !carrier[m.ifindex]
 	offset := 0
 	for _, tl := range m.track {
-		up := carrier[tl.ifindex]
+		// keepalived's weight multiplier: reverse turns the effect
+		// round, not the state it follows.
+		up, mult := carrier[tl.ifindex], 1
+		if tl.reverse {
+			mult = -1
+		}
 		switch {
-		case tl.weight == 0 && !up:
+		case tl.weight == 0 && up == tl.reverse:
 			fault = true
 		case tl.weight > 0 && up, tl.weight < 0 && !up:
-			offset += tl.weight
+			offset += tl.weight * mult
 		}
 	}
 	for _, ms := range m.scripts {

@@ -77,14 +77,14 @@ func captureAdverts(t *testing.T, h *nettest.Host, d time.Duration) []string {
 	for _, l := range strings.Split(string(out), "\n") {
 		var line string
 		switch {
+		case strings.HasPrefix(l, " "):
+			line = head + " | " + strings.TrimSpace(advertNoise.ReplaceAllString(strings.TrimSpace(l), ""))
 		case strings.Contains(l, ": VRRP"):
 			// IPv6: header and advert on one line.
 			line = advertNoise.ReplaceAllString(l, "")
-		case !strings.HasPrefix(l, " "):
+		default:
 			head = advertNoise.ReplaceAllString(l, "")
 			continue
-		default:
-			line = head + " | " + strings.TrimSpace(advertNoise.ReplaceAllString(strings.TrimSpace(l), ""))
 		}
 		if !slices.Contains(lines, line) {
 			lines = append(lines, line)
@@ -103,27 +103,33 @@ func TestDaemonAdvertsBesideKeepalived(t *testing.T) {
 	o := lab.AddHost("o", "10.77.0.2/24")
 	bin := gokeepalivedBinary(t)
 	for _, c := range wireCases() {
-		t.Run(c.name, func(t *testing.T) {
-			seen := map[bool][]string{}
-			for _, ours := range []bool{false, true} {
-				dir := t.TempDir()
-				os.Chmod(dir, 0o755)
-				d := startEither(t, m, bin, ours, dir, c.conf)
-				waitFor(t, "master", 10*time.Second, func() bool { return m.HasAddr("10.77.0.120") || m.HasAddr("2001:db8::120") })
-				time.Sleep(c.settle)
-				seen[ours] = captureAdverts(t, o, 2500*time.Millisecond)
-				if err := d.Stop(t, 10*time.Second); err != nil {
-					t.Fatal(err)
-				}
-				time.Sleep(time.Second) // the priority 0 advert out of the way
-			}
-			if len(seen[false]) == 0 || !strings.Contains(strings.Join(seen[false], "\n"), c.want) {
-				t.Fatalf("keepalived's adverts %q lack %q", seen[false], c.want)
-			}
-			if !slices.Equal(seen[true], seen[false]) {
-				t.Errorf("adverts:\n%s\nkeepalived's:\n%s", strings.Join(seen[true], "\n"), strings.Join(seen[false], "\n"))
-			}
-			t.Logf("%s", strings.Join(seen[false], "\n"))
-		})
+		t.Run(c.name, func(t *testing.T) { compareAdverts(t, m, o, bin, c) })
 	}
+}
+
+// compareAdverts runs c under keepalived and then gokeepalived on m, with
+// o capturing the adverts once the master has settled, and fails unless
+// they are the same and keepalived's show c.want.
+func compareAdverts(t *testing.T, m, o *nettest.Host, bin string, c wireCase) {
+	t.Helper()
+	seen := map[bool][]string{}
+	for _, ours := range []bool{false, true} {
+		dir := t.TempDir()
+		os.Chmod(dir, 0o755)
+		d := startEither(t, m, bin, ours, dir, c.conf)
+		waitFor(t, "master", 10*time.Second, func() bool { return m.HasAddr("10.77.0.120") || m.HasAddr("2001:db8::120") })
+		time.Sleep(c.settle)
+		seen[ours] = captureAdverts(t, o, 2500*time.Millisecond)
+		if err := d.Stop(t, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // the priority 0 advert out of the way
+	}
+	if len(seen[false]) == 0 || !strings.Contains(strings.Join(seen[false], "\n"), c.want) {
+		t.Fatalf("keepalived's adverts %q lack %q", seen[false], c.want)
+	}
+	if !slices.Equal(seen[true], seen[false]) {
+		t.Errorf("adverts:\n%s\nkeepalived's:\n%s", strings.Join(seen[true], "\n"), strings.Join(seen[false], "\n"))
+	}
+	t.Logf("%s", strings.Join(seen[false], "\n"))
 }

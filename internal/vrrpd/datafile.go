@@ -66,13 +66,19 @@ func dumpInstance(w io.Writer, st vrrp.Status, ci *config.Instance, scripts *not
 	case unicast:
 		p("Flags:")
 		p("  Using unicast")
+	case ci.UnicastFaultNoPeer:
+		p("Flags:")
+		p("  Unicast config option specified but using multicast")
 	case ci.Nopreempt:
 		p("Flags:")
 	default:
 		p("Flags: none")
 	}
+	if ci.UnicastFaultNoPeer {
+		p("  If unicast go to fault state if no peers")
+	}
 	p("Wantstate = %s", st.State)
-	p("Number of config faults = 0")
+	p("Number of config faults = %d", dump.Int(configFault(ci)))
 	faults := 0
 	if st.State == vrrp.StateFault {
 		faults = 1

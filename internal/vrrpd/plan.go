@@ -93,6 +93,9 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 		if ci.UseVMAC {
 			nc.VMACName = vmacs[i]
 		}
+		if nc.ConfigFault {
+			l.log.Infof("(%s) Cannot use unicast without any peers - going to fault state", ci.Name)
+		}
 		spec := vrrp.Spec{Config: vc, Net: nc}
 		spec.Config.Notify = l.enqueue
 		spec.Config.KeepAddressesOnStop = l.keep
@@ -255,10 +258,7 @@ func (pl *planner) groupTracking(nc *vrrp.NetConfig, g *config.SyncGroup) {
 		if slices.ContainsFunc(nc.TrackInterfaces, func(ti vrrp.TrackedInterface) bool { return ti.Name == t.Name }) {
 			continue
 		}
-		if t.Reverse {
-			pl.l.log.Warnf("(%s) track_interface %s: reverse is not supported; tracking it without", g.Name, t.Name)
-		}
-		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: weight(t.Weight)})
+		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: weight(t.Weight), Reverse: t.Reverse})
 	}
 	for _, t := range g.Tracking.Scripts {
 		ts := pl.scripts[t.Name]
@@ -418,7 +418,7 @@ func trackStatics(tracked []vrrp.TrackedInterface, own string, ifnames []string)
 			tracked = append(tracked, vrrp.TrackedInterface{Name: name})
 			continue
 		}
-		tracked[i].Weight = 0
+		tracked[i].Weight, tracked[i].Reverse = 0, false
 	}
 	return tracked
 }

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -58,6 +60,15 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 	if ci.UnicastSrcIP.IsValid() {
 		nc.Source = ci.UnicastSrcIP
 	}
+	nc.ConfigFault = configFault(ci)
+	vc.GarpExtraIf = garpExtraIf(ci, g)
+	// track_src_ip is not mapped: keepalived 2.2.7 compares a removed
+	// address with the start of the source's socket address rather than
+	// with the address itself, so it never acts on it (a bug kept, so
+	// that an instance fails over as keepalived's does).
+	if len(ci.UnicastPeers) > 0 {
+		nc.UnicastTTL, nc.HasUnicastTTL = uint8(ci.UnicastTTL), ci.HasUnicastTTL()
+	}
 	for _, p := range ci.UnicastPeers {
 		nc.Peers = append(nc.Peers, p.Addr)
 		if p.MinTTL != 0 || p.MaxTTL != 0 {
@@ -74,7 +85,7 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 			// tracked unless dont_track_primary says not to.
 			continue
 		}
-		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: t.Weight})
+		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: t.Weight, Reverse: t.Reverse})
 	}
 	vc.CheckUnicastSrc = ci.CheckUnicastSrc || g.VRRPCheckUnicastSrc
 	nc.UseVMAC, nc.VMACName, nc.VMACXmitBase = ci.UseVMAC, ci.VMACName, ci.VMACXmitBase
@@ -105,6 +116,34 @@ func vrrpConfig(ci *config.Instance, g *config.Global) (vrrp.Config, vrrp.NetCon
 		nc.Garp = ci.GnaInterval
 	}
 	return vc, nc
+}
+
+// garpExtraIf is the instance's garp_extra_if delay, or the global
+// vrrp_garp_extra_if's when it sets none. keepalived keeps it only where
+// there is something to send: without a VMAC, that is with "all" and a
+// VIP on another interface than the instance's. A VMAC instance's extra
+// interfaces are left out.
+func garpExtraIf(ci *config.Instance, g *config.Global) time.Duration {
+	d, all := ci.GarpExtraIf, ci.GarpExtraIfAll
+	if d == 0 && !all {
+		d, all = g.VRRPGarpExtraIf, g.VRRPGarpExtraIfAll
+	}
+	if d == 0 || !all || ci.UseVMAC {
+		return 0
+	}
+	for _, a := range slices.Concat(ci.VirtualIPs, ci.ExcludedVIPs) {
+		if a.Dev != "" && a.Dev != ci.Interface {
+			return d
+		}
+	}
+	return 0
+}
+
+// configFault reports whether keepalived counts a config fault against
+// the instance, which keeps it in FAULT: unicast_fault_no_peer without
+// unicast peers.
+func configFault(ci *config.Instance) bool {
+	return ci.UnicastFaultNoPeer && len(ci.UnicastPeers) == 0
 }
 
 // vrrpVIP maps a virtual_ipaddress line. config.Scope is the kernel's

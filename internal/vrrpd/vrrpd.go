@@ -62,6 +62,9 @@ type Loop struct {
 	changed  func()
 	fileMode func() os.FileMode
 	panics   atomic.Uint64 // recovered in reporting transitions
+	// promote sets promote_secondaries where instances ask for it;
+	// apply and Run's end use it, under applyMu.
+	promote promoter
 
 	// applyMu serializes apply: a reload, and the retries of instances
 	// waiting for an interface.
@@ -198,6 +201,8 @@ func (l *Loop) apply(cfg *config.Config) error {
 	defer l.applyMu.Unlock()
 	l.cfg = cfg
 	p := l.plan(cfg)
+	l.promote.log = l.log
+	l.promote.apply(cfg)
 	l.holdBack(p)
 
 	// The records change before the router so that the transitions of
@@ -268,6 +273,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	// keepalived clears the static entries once the instances have
 	// released theirs.
 	l.statics.stop()
+	l.applyMu.Lock()
+	l.promote.restore()
+	l.applyMu.Unlock()
 	stopRetries()
 	<-retried
 	// The router has stopped every instance: the STOP transitions are
@@ -288,7 +296,19 @@ func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
 	// keepalived reads the firewall settings again: a reload that first
 	// needs a firewall gets one, while one already made stays as it is.
 	l.router.SetFirewall(firewallConfig(cfg, l.log))
+	l.mu.Lock()
+	kept := make(map[string]bool)
+	for name, in := range l.byName {
+		kept[name] = in.vrrp != nil
+	}
+	for name := range l.groups {
+		kept["group "+name] = true
+	}
+	l.mu.Unlock()
 	err := l.apply(cfg)
+	if cfg.Global.FIFOWriteVRRPStatesOnReload {
+		l.writeStates(kept)
+	}
 	l.statics.reload(cfg)
 	switch c, sd := syncDaemonOf(cfg, l.log), l.syncd.Load(); {
 	case sd != nil:
@@ -311,6 +331,53 @@ func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
 		l.syncd.Store(sd)
 	}
 	return err
+}
+
+// writeStates writes to the notify FIFOs the state of the sync groups,
+// then of the instances, that were there before a reload, as keepalived's
+// fifo_write_vrrp_states_on_reload does where it sends no notification:
+// every group, and every instance but a master, which keepalived's reload
+// takes through its master path without a word. kept holds the instances'
+// names and the groups' as "group NAME".
+func (l *Loop) writeStates(kept map[string]bool) {
+	n := l.hub.Notifier()
+	l.mu.Lock()
+	names := make([]string, 0, len(l.instances))
+	insts := make(map[string]*vrrp.Instance, len(l.instances))
+	for _, in := range l.instances {
+		if kept[in.cfg.Name] && in.vrrp != nil {
+			names = append(names, in.cfg.Name)
+			insts[in.cfg.Name] = in.vrrp
+		}
+	}
+	var groups []string
+	for _, g := range l.cfg.SyncGroups {
+		if kept["group "+g.Name] && l.groups[g.Name] != nil {
+			groups = append(groups, g.Name)
+		}
+	}
+	l.mu.Unlock()
+	// A group's state is its members'.
+	state := make(map[string]vrrp.State)
+	for _, name := range names {
+		if g := insts[name].SyncGroup(); g != nil {
+			state[g.Name()] = g.State()
+		}
+	}
+	for _, g := range groups {
+		if s, ok := notifyState(state[g]); ok {
+			n.VRRPLine(notify.GroupLine(g, s))
+		}
+	}
+	for _, name := range names {
+		st := insts[name].Status()
+		if st.State == vrrp.StateMaster {
+			continue
+		}
+		if s, ok := notifyState(st.State); ok {
+			n.VRRPLine(notify.InstanceLine(name, s, int(st.EffectivePriority)))
+		}
+	}
 }
 
 // running is the loop's instances that the router runs.
