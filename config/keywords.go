@@ -18,6 +18,7 @@ type keywords struct {
 	process    handlers[TrackProcess]
 	syncGroup  handlers[SyncGroup]
 	trackGroup handlers[TrackGroup]
+	garpGroup  handlers[GarpGroup]
 	instance   handlers[Instance]
 	auth       handlers[Auth]
 	vs         handlers[VirtualServer]
@@ -50,6 +51,7 @@ func newKeywords() *keywords {
 		process:    trackProcessKeywords(),
 		syncGroup:  syncGroupKeywords(),
 		trackGroup: trackGroupKeywords(),
+		garpGroup:  garpGroupKeywords(),
 		instance:   instanceKeywords(),
 		auth:       authKeywords(),
 		vs:         virtualServerKeywords(),
@@ -180,9 +182,10 @@ func topKeywords() handlers[Config] {
 	}
 	h["vrrp_track_file"] = h["track_file"]
 	h["track_group"] = (*parser).trackGroupBlock
+	h["garp_group"] = (*parser).garpGroupBlock
 	namespaceKeywords(h)
 	keepRaw(h, func(c *Config) *[]Raw { return &c.Other },
-		"linkbeat_interfaces bfd_instance garp_group interface_up_down_delays "+
+		"linkbeat_interfaces bfd_instance interface_up_down_delays "+
 			"child_wait_time linkbeat_use_polling")
 	return h
 }

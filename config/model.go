@@ -23,7 +23,10 @@ type Config struct {
 	SyncGroups      []SyncGroup    `json:"vrrp_sync_groups,omitempty"`
 	// TrackGroups are the track_group blocks: the instances that track
 	// the interfaces of the static entries that name them.
-	TrackGroups         []TrackGroup         `json:"track_groups,omitempty"`
+	TrackGroups []TrackGroup `json:"track_groups,omitempty"`
+	// GarpGroups are the garp_group blocks: the intervals between
+	// gratuitous ARPs and neighbour adverts on their interfaces.
+	GarpGroups          []GarpGroup          `json:"garp_groups,omitempty"`
 	Instances           []Instance           `json:"vrrp_instances,omitempty"`
 	VirtualServerGroups []VirtualServerGroup `json:"virtual_server_groups,omitempty"`
 	VirtualServers      []VirtualServer      `json:"virtual_servers,omitempty"`
@@ -852,3 +855,20 @@ func (vs *VirtualServer) Name() string {
 // DefaultInterface is keepalived's DFLT_INT: the interface of a static
 // address without dev when default_interface names none.
 const DefaultInterface = "eth0"
+
+// GarpGroup is a garp_group block: the intervals between the gratuitous
+// ARPs (garp_interval) and the unsolicited neighbour adverts
+// (gna_interval) sent on its interfaces, in place of vrrp_garp_interval
+// and vrrp_gna_interval there. An interval not given is none.
+type GarpGroup struct {
+	Pos          Pos           `json:"pos,omitzero"`
+	GarpInterval time.Duration `json:"garp_interval,omitempty"`
+	GnaInterval  time.Duration `json:"gna_interval,omitempty"`
+	HasGarp      bool          `json:"has_garp_interval,omitempty"`
+	HasGna       bool          `json:"has_gna_interval,omitempty"`
+	Interfaces   []string      `json:"interfaces,omitempty"`
+	// aggregation is keepalived's number for a group with an interfaces
+	// block, which its messages name the group by; 0 without.
+	aggregation int
+	ifPos       []Pos // the position of each interface
+}

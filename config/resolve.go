@@ -141,9 +141,24 @@ func (p *parser) resolveInstance(in *Instance) {
 	if !s.garpMasterRefreshRepeat {
 		in.GarpMasterRefreshRepeat = g.VRRPGarpMasterRefreshRepeat
 	}
-	// Instances cannot set these themselves in keepalived 2.2.
+	// Instances cannot set these themselves in keepalived 2.2: a
+	// garp_group sets them for its interfaces, in place of the global
+	// ones.
 	in.GarpInterval = g.VRRPGarpInterval
 	in.GnaInterval = g.VRRPGnaInterval
+	for _, gg := range p.cfg.GarpGroups {
+		for _, name := range gg.Interfaces {
+			if name == in.Interface {
+				in.GarpInterval, in.GnaInterval = 0, 0
+				if gg.HasGarp {
+					in.GarpInterval = gg.GarpInterval
+				}
+				if gg.HasGna {
+					in.GnaInterval = gg.GnaInterval
+				}
+			}
+		}
+	}
 	if !s.downTimerAdverts {
 		in.DownTimerAdverts = g.VRRPDownTimerAdverts
 	}

@@ -137,6 +137,13 @@ func (p *parser) checkInterfaces() {
 			p.errorf(a.Pos, "Static address %s requires either an interface or default interface must exist", a.Prefix)
 		}
 	}
+	for _, g := range p.cfg.GarpGroups {
+		for i, name := range g.Interfaces {
+			if !exists(name) {
+				p.errorf(g.ifPos[i], "WARNING - interface %s specified for garp_group doesn't exist", name)
+			}
+		}
+	}
 	if missing {
 		p.errorf(Pos{}, "Non-existent interface specified in configuration")
 	}

@@ -33,6 +33,23 @@ func (c *Config) WriteText(w io.Writer) error {
 		}
 		tw.close()
 	}
+	for _, g := range c.GarpGroups {
+		tw.open("garp_group")
+		if g.HasGarp {
+			tw.kv("garp_interval", seconds(g.GarpInterval))
+		}
+		if g.HasGna {
+			tw.kv("gna_interval", seconds(g.GnaInterval))
+		}
+		if len(g.Interfaces) > 0 {
+			tw.open("interfaces")
+			for _, name := range g.Interfaces {
+				tw.line(name)
+			}
+			tw.close()
+		}
+		tw.close()
+	}
 	if len(c.StaticAddresses) > 0 {
 		tw.open("static_ipaddress")
 		for _, a := range c.StaticAddresses {

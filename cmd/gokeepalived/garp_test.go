@@ -56,7 +56,8 @@ func gaps(times []float64) []int {
 // TestDaemonGarpIntervalBesideKeepalived captures the announcements of a
 // new master's two VIPs (garp_master_repeat 3) under keepalived and then
 // gokeepalived: with vrrp_garp_interval 0.2 (and vrrp_gna_interval 0.3
-// for IPv6) they come one every interval, and an address waiting for its
+// for IPv6), or a garp_group's garp_interval or gna_interval for the
+// interface (by interface or in interfaces), they come one every interval, and an address waiting for its
 // turn goes once whatever the repeat, so that there are three, under
 // both.
 func TestDaemonGarpIntervalBesideKeepalived(t *testing.T) {
@@ -70,6 +71,12 @@ func TestDaemonGarpIntervalBesideKeepalived(t *testing.T) {
 	}{
 		{"garp", "vrrp_garp_interval 0.2", "10.77.0.120/24\n        10.77.0.121/24", "arp", "10.77.0.12", 200},
 		{"gna", "vrrp_gna_interval 0.3", "2001:db8::120/64\n        2001:db8::121/64", "icmp6 and ip6[40] == 136", "2001:db8::12", 300},
+		// A garp_group sets the intervals of its interfaces, over the
+		// global ones.
+		{"garp_group interface", "vrrp_garp_interval 0.5\n}\ngarp_group {\n    garp_interval 0.25\n    interface eth0",
+			"10.77.0.120/24\n        10.77.0.121/24", "arp", "10.77.0.12", 250},
+		{"garp_group interfaces", "vrrp_gna_interval 0.5\n}\ngarp_group {\n    gna_interval 0.35\n    interfaces {\n        eth0\n    }",
+			"2001:db8::120/64\n        2001:db8::121/64", "icmp6 and ip6[40] == 136", "2001:db8::12", 350},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conf := fmt.Sprintf("global_defs {\n    %s\n}\n", c.global) +
