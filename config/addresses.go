@@ -849,18 +849,10 @@ func (p *parser) rtt(pos Pos, s string, dst *uint32, unit uint32, msg string) bo
 // decimalValue reads s as keepalived's read_decimal_unsigned does: a
 // number with at most shift decimal places, scaled by 10^shift.
 func (p *parser) decimalValue(pos Pos, s string, hi uint64, shift int) (uint64, bool) {
-	if strings.HasPrefix(s, "-") {
-		p.errorf(pos, "negative number '%s'", s)
+	digits, roundUp, ok := p.decimalDigits(pos, s, shift)
+	if !ok {
 		return 0, false
 	}
-	intPart, frac, _ := strings.Cut(s, ".")
-	roundUp := false
-	if len(frac) > shift {
-		p.errorf(pos, "number '%s' has too many decimal places", s)
-		roundUp = frac[shift] >= '5'
-		frac = frac[:shift]
-	}
-	digits := intPart + frac + strings.Repeat("0", shift-len(frac))
 	v, err := strconv.ParseUint(digits, 10, 64)
 	if err != nil {
 		p.errorf(pos, "invalid number '%s'", s)
@@ -874,6 +866,24 @@ func (p *parser) decimalValue(pos Pos, s string, hi uint64, shift int) (uint64, 
 		return 0, false
 	}
 	return v, true
+}
+
+// decimalDigits is the first step of keepalived's read_decimal_unsigned:
+// s without its decimal point, with shift decimal places, and whether
+// the places cut off round it up. A negative number is refused, too
+// many places reported.
+func (p *parser) decimalDigits(pos Pos, s string, shift int) (digits string, roundUp, ok bool) {
+	if strings.HasPrefix(s, "-") {
+		p.errorf(pos, "negative number '%s'", s)
+		return "", false, false
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	if len(frac) > shift {
+		p.errorf(pos, "number '%s' has too many decimal places", s)
+		roundUp = frac[shift] >= '5'
+		frac = frac[:shift]
+	}
+	return intPart + frac + strings.Repeat("0", shift-len(frac)), roundUp, true
 }
 
 // realms reads realms: a realm, or source/destination realms, each a

@@ -3,7 +3,6 @@ package config
 import (
 	"math"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -101,18 +100,10 @@ func (p *parser) garpGroupInterface(g *GarpGroup, pos Pos, name, blamed string) 
 // by 10^shift; what is not a number is reported and read as far as its
 // digits go, and only a value out of [0, hi] is refused.
 func (p *parser) lenientDecimal(pos Pos, s string, hi uint64, shift int) (uint64, bool) {
-	if strings.HasPrefix(s, "-") {
-		p.errorf(pos, "negative number '%s'", s)
+	digits, roundUp, ok := p.decimalDigits(pos, s, shift)
+	if !ok {
 		return 0, false
 	}
-	intPart, frac, _ := strings.Cut(s, ".")
-	roundUp := false
-	if len(frac) > shift {
-		p.errorf(pos, "number '%s' has too many decimal places", s)
-		roundUp = frac[shift] >= '5'
-		frac = frac[:shift]
-	}
-	digits := intPart + frac + strings.Repeat("0", shift-len(frac))
 	end := 0
 	for end < len(digits) && digits[end] >= '0' && digits[end] <= '9' {
 		end++

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,20 +62,13 @@ func nsConf(top string) string {
 // operator starts keepalived -s NS from the host.
 type rootDaemon struct {
 	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  strings.Builder
+	out  lockedBuffer
 	done chan struct{}
 }
 
-func (d *rootDaemon) Write(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.out.Write(p)
-}
+func (d *rootDaemon) Write(p []byte) (int, error) { return d.out.Write(p) }
 
 func (d *rootDaemon) output() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	return d.out.String()
 }
 
