@@ -24,13 +24,19 @@ import (
 // leaves the router as it was. Errors opening sockets for new instances
 // are returned once the rest is applied.
 func (r *Router) Apply(specs []Spec, groups []GroupSpec) error {
+	return r.ApplyLookup(NewLookup(), specs, groups)
+}
+
+// ApplyLookup is Apply with the listings of look, those the Check of the
+// same pass took.
+func (r *Router) ApplyLookup(look *Lookup, specs []Spec, groups []GroupSpec) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	defer r.closeIdle()
 
 	plans := make([]*plan, 0, len(specs))
 	byName := make(map[string]*plan, len(specs))
-	links := newLinkCache()
+	links := look.links
 	for _, spec := range specs {
 		name := spec.Config.Name
 		if byName[name] != nil {

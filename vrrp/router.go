@@ -708,14 +708,41 @@ func (r *Router) hook() func(string) {
 	return r.linkHook
 }
 
-// Check reports why spec cannot be applied now, or nil: its interfaces
-// must exist and have the address it advertises from. Apply refuses every
-// spec when one of them fails Check.
-func (r *Router) Check(spec Spec) error {
+// A Lookup holds one listing of the links and of each link's addresses,
+// taken when first needed, for one configuration pass: the Check and
+// the Apply of a reload. Each listing is a netlink dump of a whole table,
+// and a master of hundreds of instances holds hundreds of addresses: one
+// dump per instance made a reload quadratic.
+type Lookup struct{ links *linkCache }
+
+// NewLookup returns a Lookup that has listed nothing yet.
+func NewLookup() *Lookup { return &Lookup{links: newLinkCache()} }
+
+// Check reports, for each of specs in order, why it cannot be applied
+// now, or nil: its interfaces must exist and have the address it
+// advertises from. Apply refuses every spec when one of them fails Check.
+// look serves all of specs; nil takes a new one.
+func (r *Router) Check(look *Lookup, specs ...Spec) []error {
+	if look == nil {
+		look = NewLookup()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, err := r.plan(spec, newLinkCache())
-	return err
+	errs := make([]error, len(specs))
+	for i, spec := range specs {
+		_, errs[i] = r.plan(spec, look.links)
+	}
+	return errs
+}
+
+// Index returns the index of the named interface, or 0 when it does not
+// exist or the links cannot be listed.
+func (l *Lookup) Index(name string) int {
+	ifi, err := l.links.interfaceByName(name)
+	if err != nil {
+		return 0
+	}
+	return ifi.Index
 }
 
 // HeartbeatInterval is how often a running Router records its Progress.

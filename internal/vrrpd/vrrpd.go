@@ -203,7 +203,10 @@ func (l *Loop) apply(cfg *config.Config) error {
 	p := l.plan(cfg)
 	l.promote.log = l.log
 	l.promote.apply(cfg)
-	l.holdBack(p)
+	// One listing of the links and addresses serves the checks and the
+	// apply of this pass.
+	look := vrrp.NewLookup()
+	l.holdBack(look, p)
 
 	// The records change before the router so that the transitions of
 	// new instances find their scripts.
@@ -230,7 +233,7 @@ func (l *Loop) apply(cfg *config.Config) error {
 	l.instances, l.byName, l.groups = p.instances, p.byName, p.groups
 	l.mu.Unlock()
 
-	if err := l.router.Apply(p.specs, p.groupSpecs); err != nil {
+	if err := l.router.ApplyLookup(look, p.specs, p.groupSpecs); err != nil {
 		return err
 	}
 	running := make(map[string]*vrrp.Instance)

@@ -18,7 +18,7 @@ import (
 // every instance with it, where gokeepalived still runs the others. A
 // sync group waits whole while one of its members waits, as keepalived's
 // group follows a member in FAULT.
-func (l *Loop) holdBack(p *plan) {
+func (l *Loop) holdBack(look *vrrp.Lookup, p *plan) {
 	// What each instance was: waiting already, or running, and in what
 	// state.
 	type was struct {
@@ -38,17 +38,14 @@ func (l *Loop) holdBack(p *plan) {
 	l.mu.Unlock()
 
 	dynamic := l.cfg.Global.DynamicInterfaces
+	errs := l.router.Check(look, p.specs...)
 	for k, spec := range p.specs {
 		in := p.instances[k]
 		in.needs = make(map[string]int)
 		for _, name := range needed(spec.Net) {
-			if ifi, err := net.InterfaceByName(name); err == nil {
-				in.needs[name] = ifi.Index
-			} else {
-				in.needs[name] = 0
-			}
+			in.needs[name] = look.Index(name)
 		}
-		in.waiting = l.router.Check(spec)
+		in.waiting = errs[k]
 	}
 	for _, g := range p.groupSpecs {
 		waiting := slices.ContainsFunc(g.Members, func(name string) bool { return p.byName[name].waiting != nil })

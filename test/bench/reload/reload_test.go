@@ -9,11 +9,10 @@ package reload
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/gokeepalived/gokeepalived/internal/benchproc"
 	"github.com/gokeepalived/gokeepalived/internal/benchtab"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
@@ -58,8 +58,21 @@ func benchConfig(routerID string, master bool, extra int) string {
 // reload.
 type impl struct {
 	name, bin, done string
-	extra           []string
 }
+
+// A lab is one implementation's master and backup, up and settled.
+type lab struct {
+	impl
+	m, b   *nettest.Host
+	dm, db *nettest.Daemon
+	mconf  string
+	count  func(prefix string) int // the master's addresses under prefix
+	// The log lengths once settled: transitions are counted after them.
+	mlog0, blog0 int
+}
+
+// The knob for the number of interleaved pairs of reloads.
+const pairsEnv = "GOKEEPALIVED_BENCH_RELOADS"
 
 func TestReloadBench(t *testing.T) {
 	if os.Getenv("GOKEEPALIVED_BENCH") != "1" {
@@ -74,86 +87,75 @@ func TestReloadBench(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", gk, "github.com/gokeepalived/gokeepalived/cmd/gokeepalived").CombinedOutput(); err != nil {
 		t.Fatalf("building gokeepalived: %v\n%s", err, out)
 	}
-	trials := 10
-	impls := []impl{
-		{name: "gokeepalived", bin: gk, done: "Reload finished"},
-		{name: "keepalived", bin: ka, done: "Reload complete"},
+	pairs := 20
+	if v := os.Getenv(pairsEnv); v != "" {
+		if pairs, err = strconv.Atoi(v); err != nil || pairs < 1 {
+			t.Fatalf("%s=%q: want a positive number of pairs", pairsEnv, v)
+		}
 	}
-	res := map[string][2][]time.Duration{}
-	transitions := map[string]int{}
-	for _, im := range impls {
-		done, vip, n := runReloads(t, im, trials)
-		res[im.name] = [2][]time.Duration{done, vip}
-		transitions[im.name] = n
+	// Both labs run side by side and take turns: each reload of one is
+	// timed under about the load of the other's, and what drifts during
+	// the run weighs on both alike.
+	labs := map[bool]*lab{
+		true:  startLab(t, impl{name: "gokeepalived", bin: gk, done: "Reload finished"}),
+		false: startLab(t, impl{name: "keepalived", bin: ka, done: "Reload complete"}),
 	}
-	g, k := res["gokeepalived"], res["keepalived"]
+	ps, err := benchtab.Interleave(pairs, func(ours bool, i int) ([]float64, error) {
+		return labs[ours].reload(t, i)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ps[0].Len() {
+		t.Logf("pair %2d: done %.1f / %.1f ms, VIP %.1f / %.1f ms, CPU %.2f / %.2f ms (gokeepalived / keepalived)",
+			i, ps[0].G[i], ps[0].K[i], ps[1].G[i], ps[1].K[i], ps[2].G[i], ps[2].K[i])
+	}
+	gt, kt := labs[true].transitions(t), labs[false].transitions(t)
+	quiet := fmt.Sprintf("; transitions during the reloads %d / %d, none: ", gt, kt)
+	if gt == 0 {
+		quiet += "met"
+	} else {
+		quiet += "not met"
+	}
 	rows := []benchtab.Row{
-		row("reload of 255 instances, SIGHUP to reload done (median / max)", g[0], k[0], transitions["gokeepalived"]),
-		row("reload of 255 instances, SIGHUP to added/removed excluded VIP applied (median / max)", g[1], k[1], transitions["gokeepalived"]),
+		ps[0].Row("reload of 255 VRRP instances, SIGHUP to reload done (median)", "%.1f ms", benchtab.AtMost(1)),
+		ps[1].Row("reload of 255 VRRP instances, SIGHUP to an added or removed excluded VIP applied (median)", "%.1f ms", benchtab.AtMost(1)),
+		ps[2].Row("reload of 255 VRRP instances, CPU from SIGHUP to reload done and VIP applied (median)", "%.2f ms", benchtab.AtMost(1)),
 	}
+	rows[0].Goal += quiet
 	for _, r := range rows {
-		t.Logf("%s: gokeepalived %s, keepalived %s, ratio %s", r.Measurement, r.Gokeepalived, r.Keepalived, r.Ratio)
+		t.Logf("%s: gokeepalived %s, keepalived %s, ratio %s, goal %s", r.Measurement, r.Gokeepalived, r.Keepalived, r.Ratio, r.Goal)
 	}
 	if err := benchtab.Append(rows...); err != nil {
 		t.Error(err)
 	}
 }
 
-// row reports a measurement whose goals are no transition of
-// gokeepalived's master or backup during the reloads (transitions counts
-// them) and keepalived's median.
-func row(what string, g, k []time.Duration, transitions int) benchtab.Row {
-	gm, km := median(g), median(k)
-	goal := "no transition: met"
-	if transitions > 0 {
-		goal = fmt.Sprintf("no transition: not met (%d)", transitions)
-	}
-	if gm > km {
-		goal += "; not slower: not met"
-	} else {
-		goal += "; not slower: met"
-	}
-	return benchtab.Row{Measurement: what,
-		Gokeepalived: fmt.Sprintf("%s / %s", ms(gm), ms(slices.Max(g))),
-		Keepalived:   fmt.Sprintf("%s / %s", ms(km), ms(slices.Max(k))),
-		Ratio:        benchtab.Ratio(float64(gm), float64(km)),
-		Goal:         goal}
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
-
-// runReloads starts a master and a backup of im, then reloads the master
-// trials times, each time adding or removing one VIP, and returns the times
-// from SIGHUP to the reload's last log line and to the VIP's change, and
-// the number of VRRP transitions the master and the backup logged after
-// start-up: a reload must not cause one.
-func runReloads(t *testing.T, im impl, trials int) (done, vip []time.Duration, transitions int) {
-	lab := nettest.NewLab(t)
-	m := lab.AddHost("m", "10.77.0.1/24")
-	b := lab.AddHost("b", "10.77.0.2/24")
+// startLab starts a master and a backup of im and waits until the master
+// holds every VIP and the backup none. Each daemon's start-up log must
+// show the transitions the benchmark later counts, 255 on the master:
+// a pattern that matched nothing would count no transition whatever
+// happened.
+func startLab(t *testing.T, im impl) *lab {
+	nl := nettest.NewLab(t)
+	l := &lab{impl: im, m: nl.AddHost("m", "10.77.0.1/24"), b: nl.AddHost("b", "10.77.0.2/24")}
 	mdir, bdir := t.TempDir(), t.TempDir()
-	mconf := filepath.Join(mdir, "keepalived.conf")
-	write(t, mconf, benchConfig("m", true, 0))
+	l.mconf = filepath.Join(mdir, "keepalived.conf")
+	write(t, l.mconf, benchConfig("m", true, 0))
 	write(t, filepath.Join(bdir, "keepalived.conf"), benchConfig("b", false, 0))
 	args := func(dir string) []string {
-		return append([]string{"-P", "-n", "-l", "-D", "-G", "-f", filepath.Join(dir, "keepalived.conf"),
+		return []string{"-P", "-n", "-l", "-D", "-G", "-f", filepath.Join(dir, "keepalived.conf"),
 			"-p", filepath.Join(dir, "keepalived.pid"), "-r", filepath.Join(dir, "vrrp.pid"),
-			"-c", filepath.Join(dir, "checkers.pid")}, im.extra...)
+			"-c", filepath.Join(dir, "checkers.pid")}
 	}
-	dm := m.Start(t, im.bin, args(mdir)...)
-	db := b.Start(t, im.bin, args(bdir)...)
-	mh := m.Netlink()
+	l.dm = l.m.Start(t, im.bin, args(mdir)...)
+	l.db = l.b.Start(t, im.bin, args(bdir)...)
+	mh := l.m.Netlink()
 	eth, err := mh.LinkByName("eth0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	count := func(prefix string) int {
+	l.count = func(prefix string) int {
 		addrs, err := mh.AddrList(eth, netlink.FAMILY_V4)
 		if err != nil {
 			return -1
@@ -166,57 +168,93 @@ func runReloads(t *testing.T, im impl, trials int) (done, vip []time.Duration, t
 		}
 		return n
 	}
-	if _, ok := nettest.Eventually(time.Minute, func() bool { return count("10.78.") == routers && !b.HasAddr("10.78.1.1") }); !ok {
-		t.Fatalf("%s: master holds %d of %d VIPs after a minute", im.name, count("10.78."), routers)
+	if _, ok := nettest.Eventually(time.Minute, func() bool {
+		return l.count("10.78.") == routers && strings.Count(l.dm.Output(), masterLine) == routers
+	}); !ok {
+		t.Fatalf("%s: master holds %d of %d VIPs and logged %d %q after a minute\n%s",
+			im.name, l.count("10.78."), routers, strings.Count(l.dm.Output(), masterLine), masterLine, l.dm.Output())
 	}
 	time.Sleep(3 * time.Second) // let the backup's adverts and ARP settle
-	mlog0, blog0 := len(dm.Output()), len(db.Output())
-	for i := 0; i < trials; i++ {
-		vrid := 1 + i/2
-		add := i%2 == 0
-		extra := 0
-		if add {
-			extra = vrid
-		}
-		write(t, mconf, benchConfig("m", true, extra))
-		addr := net.ParseIP(fmt.Sprintf("10.79.%d.1", vrid)).String()
-		off := len(dm.Output())
-		start := time.Now()
-		if err := dm.Signal(syscall.SIGHUP); err != nil {
-			t.Fatal(err)
-		}
-		var dDone, dVIP time.Duration
-		deadline := start.Add(30 * time.Second)
-		for (dDone == 0 || dVIP == 0) && time.Now().Before(deadline) {
-			if dDone == 0 && strings.Contains(dm.Output()[off:], im.done) {
-				dDone = time.Since(start)
-			}
-			if dVIP == 0 && (count("10.79.") == 1) == add {
-				dVIP = time.Since(start)
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-		if dDone == 0 || dVIP == 0 {
-			t.Fatalf("%s: reload %d (VIP %s add=%v) did not finish in 30s (done %v, VIP %v)\n%s",
-				im.name, i, addr, add, dDone, dVIP, dm.Output()[off:])
-		}
-		done, vip = append(done, dDone), append(vip, dVIP)
-		time.Sleep(1500 * time.Millisecond)
-		if n := count("10.78."); n != routers {
-			t.Fatalf("%s: after reload %d the master holds %d of %d VIPs", im.name, i, n, routers)
-		}
+	if n := strings.Count(l.db.Output(), backupLine); n != routers {
+		t.Fatalf("%s: backup logged %d %q, want %d\n%s", im.name, n, backupLine, routers, l.db.Output())
 	}
-	// Any "Entering ... STATE" line after start-up is a transition the
-	// reloads caused.
-	for name, out := range map[string]string{"master": dm.Output()[mlog0:], "backup": db.Output()[blog0:]} {
-		if n := strings.Count(out, "Entering"); n > 0 {
-			transitions += n
-			t.Logf("%s %s logged %d transitions during the reloads:\n%s", im.name, name, n, out)
-		}
+	if l.b.HasAddr("10.78.1.1") {
+		t.Fatalf("%s: the backup holds a VIP", im.name)
 	}
-	t.Logf("%s: SIGHUP to %q: %v; to VIP applied: %v", im.name, im.done, done, vip)
-	return done, vip, transitions
+	l.mlog0, l.blog0 = len(l.dm.Output()), len(l.db.Output())
+	return l
 }
+
+// Both implementations log these words when an instance enters a state.
+const (
+	masterLine = "Entering MASTER STATE"
+	backupLine = "Entering BACKUP STATE"
+)
+
+// reload makes trial i: the master's configuration gains or loses one
+// excluded VIP, then SIGHUP. It returns the milliseconds from SIGHUP to
+// the reload's last log line and to the VIP's change in the kernel, and
+// the master's CPU time (all its processes and threads) from SIGHUP until
+// both were seen, in milliseconds.
+func (l *lab) reload(t *testing.T, i int) ([]float64, error) {
+	vrid := 1 + (i/2)%routers
+	add := i%2 == 0
+	extra := 0
+	if add {
+		extra = vrid
+	}
+	write(t, l.mconf, benchConfig("m", true, extra))
+	off := len(l.dm.Output())
+	cpu0, err := benchproc.Self(l.dm.Pid())
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if err := l.dm.Signal(syscall.SIGHUP); err != nil {
+		return nil, err
+	}
+	var dDone, dVIP time.Duration
+	for deadline := start.Add(30 * time.Second); (dDone == 0 || dVIP == 0) && time.Now().Before(deadline); {
+		if dDone == 0 && strings.Contains(l.dm.Output()[off:], l.done) {
+			dDone = time.Since(start)
+		}
+		if dVIP == 0 && (l.count("10.79.") == 1) == add {
+			dVIP = time.Since(start)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cpu1, err := benchproc.Self(l.dm.Pid())
+	if err != nil {
+		return nil, err
+	}
+	if dDone == 0 || dVIP == 0 {
+		return nil, fmt.Errorf("%s: reload %d (VIP of VRID %d, add %v) did not finish in 30s (done %v, VIP %v)\n%s",
+			l.name, i, vrid, add, dDone, dVIP, l.dm.Output()[off:])
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := l.count("10.78."); n != routers {
+		return nil, fmt.Errorf("%s: after reload %d the master holds %d of %d VIPs", l.name, i, n, routers)
+	}
+	if l.b.HasAddr(fmt.Sprintf("10.78.%d.1", vrid)) {
+		return nil, fmt.Errorf("%s: after reload %d the backup holds VRID %d's VIP", l.name, i, vrid)
+	}
+	return []float64{ms(dDone), ms(dVIP), ms(cpu1.CPU - cpu0.CPU)}, nil
+}
+
+// transitions counts the states the master and the backup entered after
+// start-up: a reload must not cause one.
+func (l *lab) transitions(t *testing.T) int {
+	n := 0
+	for name, out := range map[string]string{"master": l.dm.Output()[l.mlog0:], "backup": l.db.Output()[l.blog0:]} {
+		if c := strings.Count(out, "Entering"); c > 0 {
+			n += c
+			t.Logf("%s %s logged %d transitions during the reloads:\n%s", l.name, name, c, out)
+		}
+	}
+	return n
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func write(t *testing.T, path, s string) {
 	t.Helper()
