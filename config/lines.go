@@ -10,6 +10,27 @@ const lineChunk = 4096
 type lineList struct {
 	chunks [][]line
 	n      int // lines appended
+	// fill, when set, makes more lines and reports whether it could:
+	// false once every line has been appended.
+	fill func() bool
+}
+
+// has reports whether line i exists, making lines until it does or
+// until there are no more.
+func (l *lineList) has(i int) bool {
+	for i >= l.n && l.fill != nil {
+		if !l.fill() {
+			l.fill = nil
+		}
+	}
+	return i < l.n
+}
+
+// drain makes every line still to come.
+func (l *lineList) drain() {
+	for l.fill != nil {
+		l.has(l.n)
+	}
 }
 
 func (l *lineList) append(x line) {

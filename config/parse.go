@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"net/netip"
 	"os"
@@ -54,8 +55,16 @@ func parse(name, src string, opt Options, fsys files, maxLines int) (*Config, Di
 	pp := newPreprocessor(d, id)
 	pp.maxLines = maxLines
 	pp.files = fsys
-	pp.file(name, src)
-	pp.finish()
+	// The preprocessor runs as a coroutine a chunk of lines ahead of the
+	// parser, which releases the chunks it has read: only a few thousand
+	// logical lines are held at once, however long the configuration.
+	next, stop := iter.Pull(func(yield func(struct{}) bool) {
+		pp.yield = func() { yield(struct{}{}) }
+		pp.file(name, src)
+		pp.finish()
+	})
+	defer stop()
+	pp.lines.fill = func() bool { _, ok := next(); return ok }
 
 	p := &parser{
 		d:              d,
@@ -69,6 +78,7 @@ func parse(name, src string, opt Options, fsys files, maxLines int) (*Config, Di
 		syncGroupNames: make(map[string]bool),
 	}
 	decodeBlock(p, p.cfg, p.kw.top)
+	p.lines.drain()
 	p.resolve()
 	p.validate()
 	p.resolveCheckers()
@@ -167,7 +177,7 @@ type handlers[T any] map[string]func(p *parser, obj *T, n *node)
 // handler of each. Several keywords on one line, as in
 // "authentication { auth_type PASS auth_pass 1111 }", are taken one by one.
 func decodeBlock[T any](p *parser, obj *T, h handlers[T]) (end Pos) {
-	for p.next < p.lines.len() {
+	for p.lines.has(p.next) {
 		l := p.lines.at(p.next)
 		p.next++
 		p.lines.release(p.next - 1)
@@ -228,7 +238,7 @@ func isBrace(l line, b string) bool { return len(l.words) == 1 && l.words[0] == 
 
 // peekBrace reports whether the next line is a lone '{'.
 func (p *parser) peekBrace() bool {
-	return p.next < p.lines.len() && isBrace(p.lines.at(p.next), "{")
+	return p.lines.has(p.next) && isBrace(p.lines.at(p.next), "{")
 }
 
 // splitKeywords cuts a line before each later word that is a keyword of
@@ -297,7 +307,7 @@ func (p *parser) values(n *node, args int) []*node {
 		p.next++
 	}
 	var out []*node
-	for p.next < p.lines.len() {
+	for p.lines.has(p.next) {
 		l := p.lines.at(p.next)
 		p.next++
 		p.lines.release(p.next - 1)
@@ -324,7 +334,7 @@ func (p *parser) rawBlock() []Raw {
 	}
 	p.next++
 	var out []Raw
-	for p.next < p.lines.len() {
+	for p.lines.has(p.next) {
 		l := p.lines.at(p.next)
 		p.next++
 		p.lines.release(p.next - 1)

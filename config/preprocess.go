@@ -92,6 +92,7 @@ type preprocessor struct {
 
 	defs    map[string]*definition
 	lines   lineList
+	yield   func()   // hands full chunks of lines to the parser, if set
 	reading []string // absolute paths of the files being read, outermost first
 	depth   int      // nesting of expansions, to bound recursion
 	braces  int      // open '{' not yet closed
@@ -1007,6 +1008,10 @@ func (p *preprocessor) emit(pos Pos, text string) {
 		return
 	}
 	p.lines.append(line{pos: pos, words: words})
+	if p.lines.len()%lineChunk == 0 && p.yield != nil {
+		// A chunk is full: the parser reads it before more are made.
+		p.yield()
+	}
 }
 
 // words splits a line into words as keepalived's alloc_strvec does: a
