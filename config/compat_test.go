@@ -85,7 +85,7 @@ func TestKeywordListKnown(t *testing.T) {
 			continue // preprocessor directives, tested with the preprocessor
 		}
 		src := snippet(at, "1")
-		_, ds := parse("k.conf", []byte(src), Options{ConfigID: "x"}, noFiles{}, defaultMaxLines)
+		_, ds := parse("k.conf", src, Options{ConfigID: "x"}, noFiles{}, defaultMaxLines)
 		for _, d := range ds {
 			if d.Msg == "Unknown keyword '"+at.keyword+"'" {
 				t.Errorf("%s %s: %s\n%s", at.block, at.keyword, d, src)
@@ -281,7 +281,7 @@ vrrp_instance VI_1 {
   }
 }
 `
-	_, ds := parse("w.conf", []byte(src), Options{ConfigID: "x"}, noFiles{}, defaultMaxLines)
+	_, ds := parse("w.conf", src, Options{ConfigID: "x"}, noFiles{}, defaultMaxLines)
 	var got []string
 	for _, d := range ds {
 		if d.Severity == Unimplemented {

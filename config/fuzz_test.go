@@ -32,7 +32,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte) {
 		lines := bytes.Count(src, []byte("\n")) + 1
 		start := time.Now()
-		cfg, ds := parse("fuzz.conf", src, Options{ConfigID: "main"}, noFiles{}, 1<<14)
+		cfg, ds := parse("fuzz.conf", string(src), Options{ConfigID: "main"}, noFiles{}, 1<<14)
 		if d := time.Since(start); d > 10*time.Second {
 			t.Fatalf("parsing took %v", d)
 		}

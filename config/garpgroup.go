@@ -12,7 +12,7 @@ func (p *parser) garpGroupBlock(c *Config, n *node) {
 	g := GarpGroup{Pos: n.pos}
 	block(p, n, &g, p.kw.garpGroup)
 	if !g.HasGarp && !g.HasGna {
-		p.errorf(p.lines[p.next-1].pos, "garp group %d does not have any delay set - removing", g.aggregation)
+		p.errorf(p.lines.at(p.next-1).pos, "garp group %d does not have any delay set - removing", g.aggregation)
 		return
 	}
 	c.GarpGroups = append(c.GarpGroups, g)
@@ -48,7 +48,7 @@ func garpGroupKeywords() handlers[GarpGroup] {
 			}
 			// keepalived has read the block when it speaks of it or
 			// its interfaces: it blames the closing line.
-			end := p.lines[p.next-1].pos
+			end := p.lines.at(p.next - 1).pos
 			if len(names) == 0 {
 				p.errorf(end, "Warning - empty garp_group interfaces block")
 				return

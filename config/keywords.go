@@ -917,7 +917,7 @@ func trackGroupKeywords() handlers[TrackGroup] {
 			}
 			if len(g.Group) == 0 {
 				// keepalived blames the line that closes the block.
-				p.errorf(p.lines[p.next-1].pos, "Warning - track group %s has empty group block", g.Name)
+				p.errorf(p.lines.at(p.next-1).pos, "Warning - track group %s has empty group block", g.Name)
 			}
 		},
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"net/netip"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Options changes how a configuration is read.
@@ -29,19 +31,22 @@ func Load(path string, opt Options) (*Config, Diagnostics, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading configuration %s: %w", path, err)
 	}
-	cfg, ds := Parse(path, src, opt)
+	// The bytes were read for this alone and are never written: the
+	// words of the configuration can be substrings of them without a copy
+	// of the whole file.
+	cfg, ds := parse(path, unsafe.String(unsafe.SliceData(src), len(src)), opt, osFiles{}, defaultMaxLines)
 	return cfg, ds, nil
 }
 
 // Parse reads configuration text. name is the file name diagnostics use;
 // include patterns are resolved relative to its directory.
 func Parse(name string, src []byte, opt Options) (*Config, Diagnostics) {
-	return parse(name, src, opt, osFiles{}, defaultMaxLines)
+	return parse(name, string(src), opt, osFiles{}, defaultMaxLines)
 }
 
 // parse is Parse with the source of included files and the limit on
 // expanded lines made explicit, for fuzzing.
-func parse(name string, src []byte, opt Options, fsys files, maxLines int) (*Config, Diagnostics) {
+func parse(name, src string, opt Options, fsys files, maxLines int) (*Config, Diagnostics) {
 	id := opt.ConfigID
 	if id == "" {
 		id = shortHostname()
@@ -50,21 +55,30 @@ func parse(name string, src []byte, opt Options, fsys files, maxLines int) (*Con
 	pp := newPreprocessor(d, id)
 	pp.maxLines = maxLines
 	pp.files = fsys
-	pp.file(name, src)
-	pp.finish()
+	// The preprocessor runs as a coroutine a chunk of lines ahead of the
+	// parser, which releases the chunks it has read: only a few thousand
+	// logical lines are held at once, however long the configuration.
+	next, stop := iter.Pull(func(yield func(struct{}) bool) {
+		pp.yield = func() { yield(struct{}{}) }
+		pp.file(name, src)
+		pp.finish()
+	})
+	defer stop()
+	pp.lines.fill = func() bool { _, ok := next(); return ok }
 
 	p := &parser{
 		d:              d,
 		cfg:            &Config{},
 		kw:             newKeywords(),
 		implemented:    implementedKeywords(),
-		lines:          pp.lines,
+		lines:          &pp.lines,
 		rt:             &rtFiles{},
 		globalSeen:     make(map[string]bool),
 		instanceNames:  make(map[string]bool),
 		syncGroupNames: make(map[string]bool),
 	}
 	decodeBlock(p, p.cfg, p.kw.top)
+	p.lines.drain()
 	p.resolve()
 	p.validate()
 	p.resolveCheckers()
@@ -98,7 +112,7 @@ type parser struct {
 	d     *diags
 	cfg   *Config
 	kw    *keywords
-	lines []line
+	lines *lineList
 	next  int // index in lines of the next line to read
 	level int // blocks open
 	// blocks names each open block, outermost first, by the keywords that
@@ -163,9 +177,10 @@ type handlers[T any] map[string]func(p *parser, obj *T, n *node)
 // handler of each. Several keywords on one line, as in
 // "authentication { auth_type PASS auth_pass 1111 }", are taken one by one.
 func decodeBlock[T any](p *parser, obj *T, h handlers[T]) (end Pos) {
-	for p.next < len(p.lines) {
-		l := p.lines[p.next]
+	for p.lines.has(p.next) {
+		l := p.lines.at(p.next)
 		p.next++
+		p.lines.release(p.next - 1)
 		end = l.pos
 		n := p.node(l)
 		switch {
@@ -223,7 +238,7 @@ func isBrace(l line, b string) bool { return len(l.words) == 1 && l.words[0] == 
 
 // peekBrace reports whether the next line is a lone '{'.
 func (p *parser) peekBrace() bool {
-	return p.next < len(p.lines) && isBrace(p.lines[p.next], "{")
+	return p.lines.has(p.next) && isBrace(p.lines.at(p.next), "{")
 }
 
 // splitKeywords cuts a line before each later word that is a keyword of
@@ -292,9 +307,10 @@ func (p *parser) values(n *node, args int) []*node {
 		p.next++
 	}
 	var out []*node
-	for p.next < len(p.lines) {
-		l := p.lines[p.next]
+	for p.lines.has(p.next) {
+		l := p.lines.at(p.next)
 		p.next++
+		p.lines.release(p.next - 1)
 		if isBrace(l, "}") {
 			break
 		}
@@ -318,9 +334,10 @@ func (p *parser) rawBlock() []Raw {
 	}
 	p.next++
 	var out []Raw
-	for p.next < len(p.lines) {
-		l := p.lines[p.next]
+	for p.lines.has(p.next) {
+		l := p.lines.at(p.next)
 		p.next++
+		p.lines.release(p.next - 1)
 		if isBrace(l, "}") {
 			break
 		}

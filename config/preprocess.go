@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Limits that keep a hostile or mistaken configuration from exhausting
@@ -90,7 +91,8 @@ type preprocessor struct {
 	maxLines int
 
 	defs    map[string]*definition
-	lines   []line
+	lines   lineList
+	yield   func()   // hands full chunks of lines to the parser, if set
 	reading []string // absolute paths of the files being read, outermost first
 	depth   int      // nesting of expansions, to bound recursion
 	braces  int      // open '{' not yet closed
@@ -134,7 +136,7 @@ func random(params string) string {
 }
 
 // file reads one configuration file. name is how diagnostics call it.
-func (p *preprocessor) file(name string, src []byte) {
+func (p *preprocessor) file(name, src string) {
 	abs, err := filepath.Abs(name)
 	if err != nil {
 		abs = filepath.Clean(name)
@@ -162,11 +164,8 @@ func (p *preprocessor) file(name string, src []byte) {
 	defer finish()
 
 	lineNo := 0
-	// One conversion for the whole file: lines and words are substrings.
-	rest := string(src)
-	if want := len(p.lines) + strings.Count(rest, "\n") + 1; want > cap(p.lines) && want < p.maxLines {
-		p.lines = append(make([]line, 0, want+want/8), p.lines...)
-	}
+	// Lines and words are substrings of src.
+	rest := src
 	for len(rest) > 0 && !p.full {
 		var raw string
 		if i := strings.IndexByte(rest, '\n'); i >= 0 {
@@ -825,8 +824,13 @@ func (p *preprocessor) include(pos Pos, text string) bool {
 			report(at, includeR, "Configuration file '%s' open problem (%v) - skipping", shown(m), err)
 			continue
 		}
-		p.file(m, src)
-		at = Pos{File: m, Line: strings.Count(string(src), "\n")}
+		text := string(src)
+		if _, ok := p.files.(osFiles); ok {
+			// The bytes were read for this alone and are never written.
+			text = unsafe.String(unsafe.SliceData(src), len(src))
+		}
+		p.file(m, text)
+		at = Pos{File: m, Line: strings.Count(text, "\n")}
 		if len(src) > 0 && src[len(src)-1] != '\n' {
 			at.Line++
 		}
@@ -998,12 +1002,16 @@ func (p *preprocessor) emit(pos Pos, text string) {
 	if len(words) == 0 {
 		return
 	}
-	if len(p.lines) >= p.maxLines {
+	if p.lines.len() >= p.maxLines {
 		p.d.errorf(pos, "Configuration has more than %d lines", p.maxLines)
 		p.full = true
 		return
 	}
-	p.lines = append(p.lines, line{pos: pos, words: words})
+	p.lines.append(line{pos: pos, words: words})
+	if p.lines.len()%lineChunk == 0 && p.yield != nil {
+		// A chunk is full: the parser reads it before more are made.
+		p.yield()
+	}
 }
 
 // words splits a line into words as keepalived's alloc_strvec does: a
@@ -1060,11 +1068,7 @@ func (p *preprocessor) alloc(n int) []string {
 // keepalived gives the message no position; it is put at the last line.
 func (p *preprocessor) finish() {
 	if p.braces > 0 {
-		var last Pos
-		if len(p.lines) > 0 {
-			last = p.lines[len(p.lines)-1].pos
-		}
-		p.d.errorf(last, "There are %d missing '}'s or extra '{'s", p.braces)
+		p.d.errorf(p.lines.last().pos, "There are %d missing '}'s or extra '{'s", p.braces)
 	}
 }
 

@@ -28,9 +28,9 @@ func preprocessFiles(t *testing.T, files map[string]string, id string) (lines, r
 	d := &diags{}
 	p := newPreprocessor(d, id)
 	main := filepath.Join(dir, "main.conf")
-	p.file(main, []byte(files["main.conf"]))
+	p.file(main, files["main.conf"])
 	p.finish()
-	for _, l := range p.lines {
+	for _, l := range p.lines.all() {
 		name := strings.TrimPrefix(l.pos.File, dir+"/")
 		prefix := strconv.Itoa(l.pos.Line)
 		if name != "main.conf" {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -69,6 +70,21 @@ func accountExists(name, group string) bool {
 }
 
 func (p *parser) checkInterfaces() {
+	// keepalived reads the interfaces once, at the start of the check;
+	// one table is also what keeps a configuration of many instances from
+	// asking the kernel for every link and address once per instance.
+	links := make(map[string]net.Interface)
+	if ifs, err := net.Interfaces(); err == nil {
+		for _, ifi := range ifs {
+			links[ifi.Name] = ifi
+		}
+	}
+	interfaceByName := func(name string) (net.Interface, error) {
+		if ifi, ok := links[name]; ok {
+			return ifi, nil
+		}
+		return net.Interface{}, fmt.Errorf("looking up interface %q: no such interface", name)
+	}
 	// missing records whether a VRRP setting names an interface that does
 	// not exist, which keepalived's VRRP process sums up once at the end.
 	missing := false
@@ -78,7 +94,7 @@ func (p *parser) checkInterfaces() {
 			// be created.
 			return true
 		}
-		_, err := net.InterfaceByName(name)
+		_, err := interfaceByName(name)
 		missing = missing || err != nil
 		return err == nil
 	}
@@ -86,14 +102,14 @@ func (p *parser) checkInterfaces() {
 		if in.Interface != "" && !exists(in.Interface) {
 			p.errorf(in.ifPos, "WARNING - interface %s for vrrp_instance %s doesn't exist", in.Interface, in.Name)
 		}
-		if ifi, err := net.InterfaceByName(in.Interface); err == nil && ifi.Flags&net.FlagLoopback != 0 {
+		if ifi, err := interfaceByName(in.Interface); err == nil && ifi.Flags&net.FlagLoopback != 0 {
 			p.errorf(in.ifPos, "(%s) cannot use a loopback interface (%s) for vrrp - ignoring", in.Name, in.Interface)
 			p.errorf(in.Pos, "(%s) Unknown interface!", in.Name)
 		}
 		if in.VRF != "" {
 			if !exists(in.VRF) {
 				p.errorf(in.vrfPos, "(%s) WARNING - VRF interface %s doesn't exist", in.Name, in.VRF)
-			} else if ifi, err := net.InterfaceByName(in.VRF); err == nil && ifi.Flags&net.FlagLoopback != 0 {
+			} else if ifi, err := interfaceByName(in.VRF); err == nil && ifi.Flags&net.FlagLoopback != 0 {
 				p.errorf(in.vrfPos, "(%s) cannot use a loopback interface (%s) for VRF - ignoring", in.Name, in.VRF)
 			}
 		}
@@ -102,7 +118,7 @@ func (p *parser) checkInterfaces() {
 				p.errorf(t.Pos, "(%s) tracked interface %s doesn't exist", in.Name, t.Name)
 			}
 		}
-		if _, err := net.InterfaceByName(in.Interface); err == nil {
+		if _, err := interfaceByName(in.Interface); err == nil {
 			for _, t := range in.Tracking.Interfaces {
 				if t.Name == in.Interface {
 					// keepalived's vrrp_complete_instance, which
@@ -148,7 +164,7 @@ func (p *parser) checkInterfaces() {
 		p.errorf(Pos{}, "Non-existent interface specified in configuration")
 	}
 	if sd := p.cfg.Global.LVSSyncDaemon; sd != nil {
-		if _, err := net.InterfaceByName(sd.Interface); err != nil {
+		if _, err := interfaceByName(sd.Interface); err != nil {
 			p.errorf(sd.Pos, "WARNING - interface %s for lvs_sync_daemon doesn't exist", sd.Interface)
 		}
 	}

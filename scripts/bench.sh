@@ -32,13 +32,10 @@ run() {
 # ratio, goal.
 row() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_TABLE"; }
 
-run config   $GO test -run '^$' -bench ParseLarge -benchtime 3x ./config
-if selected config && [ -s bench-config.log ] && line=$(grep '^BenchmarkParseLarge' bench-config.log | tail -1); then
-	set -- $line
-	# BenchmarkParseLarge-N runs ns/op X gokeepalived-ms/op Y keepalived-ms/op R ratio
-	row "parse 1,000 instances + 2,000 x 20 real servers" "$5 ms" "$7 ms" "$(printf %.2f "$9")" \
-		"faster: $(awk -v r="$9" 'BEGIN { print (r < 1) ? "met" : "not met" }')"
-fi
+# config -t: cold gokeepalived -t against cold keepalived -t on one large
+# file, interleaved pairs (GOKEEPALIVED_BENCH_CONFIG_PAIRS, default 9); the
+# test appends its rows to the table itself.
+run config   $GO test ./config -run '^TestConfigTestBench$' -v -count=1 -timeout 10m
 
 run ipvs     $GO test ./ipvs -run TestKernelBenchmark -v -timeout 40m
 if selected ipvs && [ -s bench-ipvs.log ]; then

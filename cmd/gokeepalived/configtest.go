@@ -12,8 +12,15 @@ import (
 // configTest checks the configuration without touching the system and
 // exits as keepalived -t does: 0 when the daemon would run it as written,
 // exitConfigTest when it has errors. Every message goes out as
-// "file:line: message".
-func configTest(s *settings, stderr io.Writer) int {
+// "file:line: message". The file is read once: the same reading tells
+// which network namespace the test belongs in and, when that is this one,
+// what the test reports. A large configuration takes most of -t's time
+// and memory in reading it.
+func configTest(s *settings, prog string, stderr io.Writer) int {
+	cfg, diags, err := config.Load(s.configFile, config.Options{ConfigID: s.configID, CheckSystem: true})
+	if code, done := configTestIn(s, placeFrom(s, cfg, err), prog, stderr); done {
+		return code
+	}
 	out := stderr
 	if s.configTestLog != "" {
 		// keepalived writes it with fopen_safe(name, "w").
@@ -25,7 +32,6 @@ func configTest(s *settings, stderr io.Writer) int {
 		defer f.Close()
 		out = f
 	}
-	_, diags, err := config.Load(s.configFile, config.Options{ConfigID: s.configID, CheckSystem: true})
 	if err != nil {
 		fmt.Fprintf(out, "%v\n", err)
 		return exitConfig

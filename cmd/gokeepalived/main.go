@@ -155,10 +155,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	case s.genhash:
 		return runGenhash(prog, nil, stdout, stderr)
 	case s.configTest:
-		if code, done := configTestIn(s, prog, stderr); done {
-			return code
-		}
-		return configTest(s, stderr)
+		return configTest(s, prog, stderr)
 	case s.dump:
 		return dumpConfig(s, stdout, stderr)
 	}

@@ -38,8 +38,15 @@ type place struct {
 // once the process is in place; here a file that cannot be read leaves
 // the defaults.
 func placeOf(s *settings) place {
+	cfg, _, err := config.Load(s.configFile, config.Options{ConfigID: s.configID})
+	return placeFrom(s, cfg, err)
+}
+
+// placeFrom is placeOf with the configuration already read: cfg and err
+// as config.Load returned them.
+func placeFrom(s *settings, cfg *config.Config, err error) place {
 	var pl place
-	if cfg, _, err := config.Load(s.configFile, config.Options{ConfigID: s.configID}); err == nil {
+	if err == nil {
 		g := &cfg.Global
 		pl = place{namespace: g.NetNamespace, instance: g.InstanceName, usePidDir: g.UsePidDir}
 	}
@@ -190,9 +197,8 @@ func (d *daemon) sameRestartOnly(next *config.Config) bool {
 // returns done when it has answered for the test: when the namespace
 // cannot be entered keepalived -t stops there, with status 0 and without
 // checking further, which gokeepalived keeps so that the two agree on
-// hosts without the namespace.
-func configTestIn(s *settings, prog string, stderr io.Writer) (code int, done bool) {
-	pl := placeOf(s)
+// hosts without the namespace. pl is the place the configuration asks for.
+func configTestIn(s *settings, pl place, prog string, stderr io.Writer) (code int, done bool) {
 	if pl.namespace == "" {
 		return 0, false
 	}
