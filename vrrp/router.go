@@ -792,6 +792,7 @@ func subscribeAgain[T any](ctx context.Context, r *Router, what string, subscrib
 // MASTER and takes it back, as keepalived does.
 func (r *Router) addressDeleted(addr netip.Addr) {
 	r.mu.Lock()
+	carrier := carriers{host: r.host}
 	var lost []*Instance
 	for _, m := range r.members {
 		if m.inst.Status().State != StateMaster {
@@ -801,13 +802,18 @@ func (r *Router) addressDeleted(addr netip.Addr) {
 		// and the link's event, on another socket, may come second: the
 		// master then goes to FAULT, not through BACKUP, as keepalived
 		// (which hears both on one socket) does.
-		if !r.host.carrier(m.ifindex) {
+		// Carrier is a netlink request: asked only of the masters that
+		// held addr, once per interface, so that the deletion of one of
+		// hundreds of addresses (a reload, a shutdown) costs no request
+		// per instance.
+		held := func(v VIP) bool { return v.Prefix.Addr() == addr && !v.NoTrack }
+		if !slices.ContainsFunc(m.spec.Net.VIPs, held) && !slices.ContainsFunc(m.spec.Net.ExcludedVIPs, held) {
 			continue
 		}
-		vips := slices.Concat(m.spec.Net.VIPs, m.spec.Net.ExcludedVIPs)
-		if slices.ContainsFunc(vips, func(v VIP) bool { return v.Prefix.Addr() == addr && !v.NoTrack }) {
-			lost = append(lost, m.inst)
+		if !carrier.up(m.ifindex) {
+			continue
 		}
+		lost = append(lost, m.inst)
 	}
 	r.mu.Unlock()
 	for _, in := range lost {
@@ -822,10 +828,10 @@ func (r *Router) addressDeleted(addr netip.Addr) {
 // netlink_rule_filter make it do.
 func (r *Router) deleted(d deletion) {
 	r.mu.Lock()
+	carrier := carriers{host: r.host}
 	var lost []*Instance
 	for _, m := range r.members {
-		if m.inst.Status().State != StateMaster || !r.host.carrier(m.ifindex) {
-			// As for addresses: a link going away takes its routes.
+		if m.inst.Status().State != StateMaster {
 			continue
 		}
 		var found bool
@@ -834,7 +840,8 @@ func (r *Router) deleted(d deletion) {
 		} else {
 			found = slices.ContainsFunc(m.spec.Net.Rules, func(ru Rule) bool { return !ru.NoTrack && d.rule.Is(ru) })
 		}
-		if found {
+		// As for addresses: a link going away takes its routes.
+		if found && carrier.up(m.ifindex) {
 			lost = append(lost, m.inst)
 		}
 	}
@@ -847,6 +854,25 @@ func (r *Router) deleted(d deletion) {
 		r.log.Infof("(%s) virtual %s deleted from under the master", in.Name(), what)
 		in.AddressLost()
 	}
+}
+
+// carriers reads the carrier of each interface once for one event: each
+// read is a netlink request.
+type carriers struct {
+	host *host
+	read map[int]bool
+}
+
+func (c *carriers) up(idx int) bool {
+	up, ok := c.read[idx]
+	if !ok {
+		up = c.host.carrier(idx)
+		if c.read == nil {
+			c.read = make(map[int]bool)
+		}
+		c.read[idx] = up
+	}
+	return up
 }
 
 // rereadCarriers reads the carrier of every watched interface and applies
