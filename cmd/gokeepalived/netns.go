@@ -31,6 +31,17 @@ type place struct {
 	usePidDir       bool
 	// mounted: netns.PidDir is the namespace's own directory.
 	mounted bool
+	// read is the configuration placeOf read, with its diagnostics:
+	// the daemon's first load when the process stays where it is, so
+	// that a large file is not parsed twice at start-up. Nil when the
+	// file could not be read.
+	read *readConfig
+}
+
+// readConfig is one reading of the configuration file.
+type readConfig struct {
+	cfg   *config.Config
+	diags config.Diagnostics
 }
 
 // placeOf reads the settings that choose the place from the command line
@@ -39,9 +50,10 @@ type place struct {
 // the defaults.
 func placeOf(s *settings) place {
 	var pl place
-	if cfg, _, err := config.Load(s.configFile, config.Options{ConfigID: s.configID}); err == nil {
+	if cfg, diags, err := config.Load(s.configFile, config.Options{ConfigID: s.configID}); err == nil {
 		g := &cfg.Global
-		pl = place{namespace: g.NetNamespace, instance: g.InstanceName, usePidDir: g.UsePidDir}
+		pl = place{namespace: g.NetNamespace, instance: g.InstanceName, usePidDir: g.UsePidDir,
+			read: &readConfig{cfg, diags}}
 	}
 	if s.namespace != "" {
 		// keepalived says so even when the two are the same.
