@@ -213,10 +213,17 @@ func (r *Reconciler) Owns(s Service, dests ...Destination) bool {
 
 // debugging reports whether the log takes debug lines, which the
 // reconciler then formats for each change: for the eleven thousand changes
-// of a large table that is not free. A logger that cannot tell gets them.
+// of a large table that is not free. A logrus.Entry, which the daemon
+// passes with its fields, cannot tell itself: its Logger can. A logger
+// that cannot tell gets them.
 func (r *Reconciler) debugging() bool {
-	l, ok := r.log.(interface{ IsLevelEnabled(logrus.Level) bool })
-	return !ok || l.IsLevelEnabled(logrus.DebugLevel)
+	switch l := r.log.(type) {
+	case *logrus.Entry:
+		return l.Logger.IsLevelEnabled(logrus.DebugLevel)
+	case interface{ IsLevelEnabled(logrus.Level) bool }:
+		return l.IsLevelEnabled(logrus.DebugLevel)
+	}
+	return true
 }
 
 // A pass collects the ops and errors of one call.

@@ -999,3 +999,16 @@ func TestReconcileLogsChangesAtDebugLevel(t *testing.T) {
 		}
 	}
 }
+
+func TestReconcileDebuggingFollowsEntryLevel(t *testing.T) {
+	log := logrus.New()
+	for _, level := range []logrus.Level{logrus.DebugLevel, logrus.InfoLevel} {
+		log.Level = level
+		for _, l := range []logrus.FieldLogger{log, log.WithField("component", "ipvs")} {
+			r := NewReconciler(&fakeKernel{}, ReconcilerConfig{Log: l})
+			if got, want := r.debugging(), level == logrus.DebugLevel; got != want {
+				t.Errorf("%T at level %v: debugging() = %v, want %v", l, level, got, want)
+			}
+		}
+	}
+}

@@ -18,7 +18,7 @@ import (
 // and memory in reading it.
 func configTest(s *settings, prog string, stderr io.Writer) int {
 	cfg, diags, err := config.Load(s.configFile, config.Options{ConfigID: s.configID, CheckSystem: true})
-	if code, done := configTestIn(s, placeFrom(s, cfg, err), prog, stderr); done {
+	if code, done := configTestIn(s, placeFrom(s, cfg, diags, err), prog, stderr); done {
 		return code
 	}
 	out := stderr

@@ -128,6 +128,7 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 	pl.logStart(log)
 
 	d := &daemon{s: s, place: pl, log: log, sinks: sinks, sd: systemd.FromEnvironment(), started: time.Now(), umask: s.umask}
+	pl.read = nil // the daemon's copy hands it on; this one would keep it alive
 	d.metrics = newMetrics(d)
 	cfg, ok := d.loadConfig(true)
 	if !ok {
@@ -144,7 +145,19 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 // working configuration, while errors the operator already runs with
 // (keepalived accepts many) do not block every later reload.
 func (d *daemon) loadConfig(startup bool) (*config.Config, bool) {
-	cfg, diags, err := config.Load(d.s.configFile, config.Options{ConfigID: d.s.configID})
+	var (
+		cfg   *config.Config
+		diags config.Diagnostics
+		err   error
+	)
+	if r := d.place.read; startup && r != nil && d.place.namespace == "" {
+		// Read moments ago, in the namespace the daemon stays in: the
+		// same file, parsed with the same options.
+		cfg, diags = r.cfg, r.diags
+		d.place.read = nil
+	} else {
+		cfg, diags, err = config.Load(d.s.configFile, config.Options{ConfigID: d.s.configID})
+	}
 	if err != nil {
 		d.log.Errorf("Configuration file %s: %v", d.s.configFile, err)
 		return nil, false

@@ -31,6 +31,17 @@ type place struct {
 	usePidDir       bool
 	// mounted: netns.PidDir is the namespace's own directory.
 	mounted bool
+	// read is the configuration placeOf read, with its diagnostics:
+	// the daemon's first load when the process stays where it is, so
+	// that a large file is not parsed twice at start-up. Nil when the
+	// file could not be read.
+	read *readConfig
+}
+
+// readConfig is one reading of the configuration file.
+type readConfig struct {
+	cfg   *config.Config
+	diags config.Diagnostics
 }
 
 // placeOf reads the settings that choose the place from the command line
@@ -38,17 +49,18 @@ type place struct {
 // once the process is in place; here a file that cannot be read leaves
 // the defaults.
 func placeOf(s *settings) place {
-	cfg, _, err := config.Load(s.configFile, config.Options{ConfigID: s.configID})
-	return placeFrom(s, cfg, err)
+	cfg, diags, err := config.Load(s.configFile, config.Options{ConfigID: s.configID})
+	return placeFrom(s, cfg, diags, err)
 }
 
-// placeFrom is placeOf with the configuration already read: cfg and err
-// as config.Load returned them.
-func placeFrom(s *settings, cfg *config.Config, err error) place {
+// placeFrom is placeOf with the configuration already read: cfg, diags
+// and err as config.Load returned them.
+func placeFrom(s *settings, cfg *config.Config, diags config.Diagnostics, err error) place {
 	var pl place
 	if err == nil {
 		g := &cfg.Global
-		pl = place{namespace: g.NetNamespace, instance: g.InstanceName, usePidDir: g.UsePidDir}
+		pl = place{namespace: g.NetNamespace, instance: g.InstanceName, usePidDir: g.UsePidDir,
+			read: &readConfig{cfg, diags}}
 	}
 	if s.namespace != "" {
 		// keepalived says so even when the two are the same.
