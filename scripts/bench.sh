@@ -28,9 +28,13 @@ run() {
 	fi
 }
 
-# row appends one row to the table: measurement, gokeepalived, keepalived,
-# ratio, goal.
-row() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_TABLE"; }
+# What the table was measured on: the commit (with "+changes" when the
+# tree differs from it) and when the run started.
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+	commit="$commit+changes"
+fi
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 # config -t: cold gokeepalived -t against cold keepalived -t on one large
 # file, interleaved pairs (GOKEEPALIVED_BENCH_CONFIG_PAIRS, default 9); the
@@ -52,8 +56,9 @@ run vrrp     $GO test ./test/bench/vrrp -run TestVRRPBench -v -timeout 30m
 
 {
 	echo
+	echo "Commit: $commit; benchmarks: ${BENCH_ONLY:-config,ipvs,reload,checkers,vrrp}"
 	echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(. /etc/os-release; echo "$PRETTY_NAME"), $(keepalived -v 2>&1 | head -1)"
-	echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "Run: $started to $(date -u '+%H:%M UTC'); load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
 	echo "| measurement | gokeepalived | keepalived | ratio | goal |"
 	echo "| --- | --- | --- | --- | --- |"
