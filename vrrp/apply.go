@@ -27,8 +27,8 @@ func (r *Router) Apply(specs []Spec, groups []GroupSpec) error {
 	return r.ApplyLookup(NewLookup(), specs, groups)
 }
 
-// ApplyLookup is Apply with the listings of look, those the Check of the
-// same pass took.
+// ApplyLookup is Apply with the listings and the plans of look, those
+// the Check of the same pass took for the same specs.
 func (r *Router) ApplyLookup(look *Lookup, specs []Spec, groups []GroupSpec) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -36,13 +36,12 @@ func (r *Router) ApplyLookup(look *Lookup, specs []Spec, groups []GroupSpec) err
 
 	plans := make([]*plan, 0, len(specs))
 	byName := make(map[string]*plan, len(specs))
-	links := look.links
 	for _, spec := range specs {
 		name := spec.Config.Name
 		if byName[name] != nil {
 			return fmt.Errorf("applying vrrp configuration: instance %s defined twice", name)
 		}
-		p, err := r.plan(spec, links)
+		p, err := look.plan(r, spec)
 		if err != nil {
 			return fmt.Errorf("applying vrrp configuration: %w", err)
 		}

@@ -713,15 +713,33 @@ func (r *Router) hook() func(string) {
 // the Apply of a reload. Each listing is a netlink dump of a whole table,
 // and a master of hundreds of instances holds hundreds of addresses: one
 // dump per instance made a reload quadratic.
-type Lookup struct{ links *linkCache }
+//
+// A Lookup also keeps the plans Check made, by instance name, for the
+// Apply that follows with the same specs: planning is pure given a spec
+// and the listings, and a reload of hundreds of instances otherwise
+// planned each twice.
+type Lookup struct {
+	links *linkCache
+	plans map[string]*plan
+}
 
 // NewLookup returns a Lookup that has listed nothing yet.
-func NewLookup() *Lookup { return &Lookup{links: newLinkCache()} }
+func NewLookup() *Lookup { return &Lookup{links: newLinkCache(), plans: make(map[string]*plan)} }
+
+// plan returns the plan Check made for spec, once, or makes one.
+func (l *Lookup) plan(r *Router, spec Spec) (*plan, error) {
+	if p := l.plans[spec.Config.Name]; p != nil {
+		delete(l.plans, spec.Config.Name)
+		return p, nil
+	}
+	return r.plan(spec, l.links)
+}
 
 // Check reports, for each of specs in order, why it cannot be applied
 // now, or nil: its interfaces must exist and have the address it
 // advertises from. Apply refuses every spec when one of them fails Check.
-// look serves all of specs; nil takes a new one.
+// look serves all of specs, and keeps their plans for ApplyLookup with
+// the same specs; nil takes a new one.
 func (r *Router) Check(look *Lookup, specs ...Spec) []error {
 	if look == nil {
 		look = NewLookup()
@@ -730,7 +748,10 @@ func (r *Router) Check(look *Lookup, specs ...Spec) []error {
 	defer r.mu.Unlock()
 	errs := make([]error, len(specs))
 	for i, spec := range specs {
-		_, errs[i] = r.plan(spec, look.links)
+		var p *plan
+		if p, errs[i] = r.plan(spec, look.links); p != nil {
+			look.plans[spec.Config.Name] = p
+		}
 	}
 	return errs
 }

@@ -56,7 +56,7 @@ func (l *Loop) holdBack(look *vrrp.Lookup, p *plan) {
 		}
 	}
 
-	var specs []vrrp.Spec
+	specs := make([]vrrp.Spec, 0, len(p.specs))
 	for k, spec := range p.specs {
 		in := p.instances[k]
 		if in.waiting == nil {
