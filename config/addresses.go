@@ -24,7 +24,9 @@ func (p *parser) addresses(lines []*node, list []Address, vrrp bool) []Address {
 }
 
 func (p *parser) address(n *node, vrrp bool) (Address, bool) {
-	w := n.words
+	// Device names, labels and table names are kept: the words are
+	// copies (see keep).
+	w := p.keepAll(n.words)
 	// keepalived's static addresses go through the same parser as the
 	// instances' and give the same "VRRP" message.
 	pfx, ok := p.ipPrefix(n.pos, w[0])
@@ -206,7 +208,9 @@ func (p *parser) routes(lines []*node, list []Route, vrrp bool) []Route {
 }
 
 func (p *parser) route(n *node, static bool) (Route, bool) {
-	w := n.words
+	// Device names, labels and table names are kept: the words are
+	// copies (see keep).
+	w := p.keepAll(n.words)
 	r := Route{Pos: n.pos}
 	haveDest := false
 	addr := func(i int, dst *netip.Addr) bool {
@@ -466,7 +470,9 @@ func (p *parser) rules(lines []*node, list []Rule, static bool) []Rule {
 }
 
 func (p *parser) rule(n *node, static bool) (Rule, bool) {
-	w := n.words
+	// Device names, labels and table names are kept: the words are
+	// copies (see keep).
+	w := p.keepAll(n.words)
 	r := Rule{Pos: n.pos}
 	// acted is whether the rule has its action yet: a table, goto, nop,
 	// blackhole, unreachable, prohibit or l3mdev.

@@ -1,5 +1,11 @@
 package config
 
+import (
+	"io"
+	"strings"
+	"unsafe"
+)
+
 // lineChunk is how many logical lines one chunk of a lineList holds.
 const lineChunk = 4096
 
@@ -70,4 +76,68 @@ func (l *lineList) all() []line {
 		out = append(out, c...)
 	}
 	return out
+}
+
+// linesOf returns the lines of src one by one, without their '\n': a
+// line source for a file read whole. A last line without '\n'
+// is a line; an empty src has none.
+func linesOf(src string) func() (string, bool) {
+	return func() (string, bool) {
+		if src == "" {
+			return "", false
+		}
+		l := src
+		if i := strings.IndexByte(src, '\n'); i >= 0 {
+			l, src = src[:i], src[i+1:]
+		} else {
+			src = ""
+		}
+		return l, true
+	}
+}
+
+// readBlock is how many bytes a blockLines reads at a time.
+const readBlock = 64 << 10
+
+// blockLines reads the lines of a file a block at a time, as linesOf
+// splits a whole one. The lines, and the words the preprocessor cuts from
+// them, share a block's bytes; the strings the Config keeps are copies
+// (parser.keep), so that each block is garbage once its lines are parsed
+// and the whole file is never held at once.
+type blockLines struct {
+	r    io.Reader
+	rest string // unread part of the current block
+	eof  bool
+	err  error // the read error that ended the file early, if any
+}
+
+// next returns the next line; false at the end of the file or at a read
+// error, which err then holds.
+func (b *blockLines) next() (string, bool) {
+	for {
+		if i := strings.IndexByte(b.rest, '\n'); i >= 0 {
+			l := b.rest[:i]
+			b.rest = b.rest[i+1:]
+			return l, true
+		}
+		if b.eof {
+			l := b.rest
+			b.rest = ""
+			return l, l != ""
+		}
+		// A new block starts with the partial line left of the last one;
+		// a line longer than a block doubles the next.
+		buf := make([]byte, len(b.rest), len(b.rest)+max(readBlock, len(b.rest)))
+		copy(buf, b.rest)
+		n, err := io.ReadFull(b.r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			b.eof = true
+			if err != io.EOF && err != io.ErrUnexpectedEOF {
+				b.err = err
+			}
+		}
+		// The block is never written again.
+		b.rest = unsafe.String(unsafe.SliceData(buf), len(buf))
+	}
 }

@@ -771,7 +771,7 @@ func checkerKeywords() map[string]handlers[Checker] {
 		if u, ok := p.arg(n, 1); ok {
 			c.Misc.User = u
 			if len(n.words) > 2 {
-				c.Misc.Group = n.words[2]
+				c.Misc.Group = p.keep(n.words[2])
 			}
 		}
 	}
@@ -877,7 +877,7 @@ func urlKeywords() handlers[URL] {
 				p.warnf(n.pos, "regex missing or too many fields")
 				return
 			}
-			u.Regex = n.words[1]
+			u.Regex = p.keep(n.words[1])
 		},
 		"digest": func(p *parser, u *URL, n *node) {
 			s, ok := p.arg(n, 1)
@@ -925,7 +925,7 @@ func urlKeywords() handlers[URL] {
 				if opt&pcre.Unsupported != 0 {
 					p.warnf(n.pos, "regex option %s: gokeepalived does not implement it - ignoring", o)
 				}
-				u.RegexOptions = append(u.RegexOptions, o)
+				u.RegexOptions = append(u.RegexOptions, p.keep(o))
 			}
 		},
 		"regex_stack": func(p *parser, u *URL, n *node) {

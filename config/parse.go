@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 )
 
 // Options changes how a configuration is read.
@@ -27,14 +26,18 @@ type Options struct {
 // The error is only for a main file that cannot be read at all; every
 // problem in the configuration is a Diagnostic.
 func Load(path string, opt Options) (*Config, Diagnostics, error) {
-	src, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading configuration %s: %w", path, err)
 	}
-	// The bytes were read for this alone and are never written: the
-	// words of the configuration can be substrings of them without a copy
-	// of the whole file.
-	cfg, ds := parse(path, unsafe.String(unsafe.SliceData(src), len(src)), opt, osFiles{}, defaultMaxLines)
+	defer f.Close()
+	// The file is read a block at a time as the parser goes: a large
+	// configuration is never held whole beside the Config made of it.
+	src := &blockLines{r: f}
+	cfg, ds := parseLines(path, src.next, opt, osFiles{}, defaultMaxLines)
+	if src.err != nil {
+		return nil, nil, fmt.Errorf("reading configuration %s: %w", path, src.err)
+	}
 	return cfg, ds, nil
 }
 
@@ -47,6 +50,12 @@ func Parse(name string, src []byte, opt Options) (*Config, Diagnostics) {
 // parse is Parse with the source of included files and the limit on
 // expanded lines made explicit, for fuzzing.
 func parse(name, src string, opt Options, fsys files, maxLines int) (*Config, Diagnostics) {
+	return parseLines(name, linesOf(src), opt, fsys, maxLines)
+}
+
+// parseLines is parse with the main file's lines coming from src, which
+// returns them in order.
+func parseLines(name string, src func() (string, bool), opt Options, fsys files, maxLines int) (*Config, Diagnostics) {
 	id := opt.ConfigID
 	if id == "" {
 		id = shortHostname()
@@ -128,9 +137,10 @@ type parser struct {
 	rt             *rtFiles        // the iproute2 names files read so far
 	instanceNames  map[string]bool
 	syncGroupNames map[string]bool
-	instance       string       // the vrrp_instance whose authentication block is read
-	nodes          []node       // slab the nodes of lines are carved from
-	realServers    []RealServer // scratch for the virtual server being read
+	instance       string            // the vrrp_instance whose authentication block is read
+	nodes          []node            // slab the nodes of lines are carved from
+	realServers    []RealServer      // scratch for the virtual server being read
+	kept           map[string]string // the copies keep made, by value
 	// defaultUser is what became of the default script user, which
 	// keepalived resolves once, when the first script needs it.
 	defaultUser defaultUserState
@@ -341,18 +351,54 @@ func (p *parser) rawBlock() []Raw {
 		if isBrace(l, "}") {
 			break
 		}
-		out = append(out, Raw{Pos: l.pos, Words: l.words, Block: p.rawBlock()})
+		out = append(out, Raw{Pos: l.pos, Words: p.keepAll(l.words), Block: p.rawBlock()})
 	}
 	return out
 }
 
 // raw keeps a keyword line, and its block if it has one, uninterpreted.
 func (p *parser) raw(n *node) Raw {
-	return Raw{Pos: n.pos, Words: n.words, Block: p.rawBlock()}
+	return Raw{Pos: n.pos, Words: p.keepAll(n.words), Block: p.rawBlock()}
 }
 
-// arg returns word i of a line, reporting a missing one as keepalived does.
+// arg returns word i of a line, reporting a missing one as keepalived
+// does. The word is a copy the Config may keep (see keep).
 func (p *parser) arg(n *node, i int) (string, bool) {
+	s, ok := p.word(n, i)
+	return p.keep(s), ok
+}
+
+// keep returns a copy of s for the Config to hold: the words of lines
+// share the bytes of the file, which are let go as the parser passes
+// them, and should not stay reachable through the few words the Config
+// keeps. Copies are shared, as a large configuration repeats its paths,
+// names and values many times.
+func (p *parser) keep(s string) string {
+	if s == "" {
+		return ""
+	}
+	if k, ok := p.kept[s]; ok {
+		return k
+	}
+	if p.kept == nil {
+		p.kept = make(map[string]string)
+	}
+	k := strings.Clone(s)
+	p.kept[k] = k
+	return k
+}
+
+// keepAll is keep for each of words, in a new slice.
+func (p *parser) keepAll(words []string) []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = p.keep(w)
+	}
+	return out
+}
+
+// word is arg for a word read and not kept, such as a number.
+func (p *parser) word(n *node, i int) (string, bool) {
 	if i < len(n.words) {
 		return n.words[i], true
 	}
@@ -366,7 +412,7 @@ func (p *parser) arg(n *node, i int) (string, bool) {
 
 // uintArg reads word i as keepalived's read_unsigned_strvec does.
 func (p *parser) uintArg(n *node, i int, lo, hi uint64) (uint64, bool) {
-	s, ok := p.arg(n, i)
+	s, ok := p.word(n, i)
 	if !ok {
 		return 0, false
 	}
@@ -399,7 +445,7 @@ func (p *parser) uintValue(pos Pos, s string, lo, hi uint64) (uint64, bool) {
 
 // intArg reads word i as keepalived's read_int_strvec does.
 func (p *parser) intArg(n *node, i int, lo, hi int64) (int64, bool) {
-	s, ok := p.arg(n, i)
+	s, ok := p.word(n, i)
 	if !ok {
 		return 0, false
 	}
@@ -430,7 +476,7 @@ func isRangeErr(err error) bool {
 // timerArg reads word i as seconds, fractions allowed, as keepalived's
 // read_timer does. hi 0 means keepalived's maximum timer.
 func (p *parser) timerArg(n *node, i int, lo, hi time.Duration) (time.Duration, bool) {
-	s, ok := p.arg(n, i)
+	s, ok := p.word(n, i)
 	if !ok {
 		return 0, false
 	}
@@ -545,10 +591,10 @@ func (p *parser) notifyArg(n *node) *Notify {
 	}
 	s := &Notify{Pos: n.pos, Cmd: cmd}
 	if len(n.words) > 2 {
-		s.User = n.words[2]
+		s.User = p.keep(n.words[2])
 	}
 	if len(n.words) > 3 {
-		s.Group = n.words[3]
+		s.Group = p.keep(n.words[3])
 	}
 	if len(n.words) > 4 {
 		p.errorf(n.pos, "Too many parameters for %s", n.words[0])

@@ -135,8 +135,9 @@ func random(params string) string {
 	return strconv.FormatUint(lo+rand.Uint64N(hi-lo+1), 10)
 }
 
-// file reads one configuration file. name is how diagnostics call it.
-func (p *preprocessor) file(name, src string) {
+// file reads one configuration file, whose lines next returns in order
+// without their '\n'. name is how diagnostics call it.
+func (p *preprocessor) file(name string, next func() (string, bool)) {
 	abs, err := filepath.Abs(name)
 	if err != nil {
 		abs = filepath.Clean(name)
@@ -164,14 +165,11 @@ func (p *preprocessor) file(name, src string) {
 	defer finish()
 
 	lineNo := 0
-	// Lines and words are substrings of src.
-	rest := src
-	for len(rest) > 0 && !p.full {
-		var raw string
-		if i := strings.IndexByte(rest, '\n'); i >= 0 {
-			raw, rest = rest[:i], rest[i+1:]
-		} else {
-			raw, rest = rest, ""
+	// Lines and words are substrings of what next returns.
+	for !p.full {
+		raw, ok := next()
+		if !ok {
+			break
 		}
 		lineNo++
 		raw = strings.TrimRight(raw, "\r")
@@ -829,7 +827,7 @@ func (p *preprocessor) include(pos Pos, text string) bool {
 			// The bytes were read for this alone and are never written.
 			text = unsafe.String(unsafe.SliceData(src), len(src))
 		}
-		p.file(m, text)
+		p.file(m, linesOf(text))
 		at = Pos{File: m, Line: strings.Count(text, "\n")}
 		if len(src) > 0 && src[len(src)-1] != '\n' {
 			at.Line++
