@@ -815,7 +815,7 @@ func (p *parser) routeOption(n *node, w []string, i int, r *Route) (int, bool) {
 // 120 s.
 func (p *parser) rtt(pos Pos, s string, dst *uint32, unit uint32, msg string) bool {
 	const minMS, maxMS = 200, 120000
-	str := strings.TrimLeft(s, " \t")
+	str := trimBlanksLeft(s)
 	raw, shift := true, 0
 	if k := strings.IndexAny(str, "sS"); k >= 0 {
 		switch strings.ToLower(str[k:]) {
@@ -1039,7 +1039,7 @@ func (p *parser) ruleOption(n *node, o, v string, r *Rule) bool {
 		}
 		r.SuppressIfgroup = &[]uint32{g}[0]
 	case "tunnel-id":
-		t := strings.TrimLeft(v, " \t")
+		t := trimBlanksLeft(v)
 		id, err := strconv.ParseUint(t, 10, 64)
 		if err != nil || strings.HasPrefix(t, "-") {
 			if strings.HasPrefix(t, "-") {
@@ -1087,7 +1087,7 @@ func (p *parser) ruleOption(n *node, o, v string, r *Rule) bool {
 // ipProto reads an IP protocol as keepalived's inet_proto_a2n does: a
 // number below 128, or a name of /etc/protocols.
 func ipProto(s string) (uint8, bool) {
-	s = strings.TrimLeft(s, " \t")
+	s = trimBlanksLeft(s)
 	if s == "" || s[0] == '-' {
 		return 0, false
 	}

@@ -494,7 +494,7 @@ func globalKeywords() handlers[Global] {
 	}
 	h["nftables_priority"] = func(p *parser, g *Global, n *node) {
 		s, _ := p.arg(n, 1)
-		v, err := strconv.ParseInt(strings.TrimLeft(s, " \t"), 10, 32)
+		v, err := strconv.ParseInt(trimBlanksLeft(s), 10, 32)
 		if err != nil {
 			p.errorf(n.pos, "invalid nftables chain priority '%s'", s)
 			return

@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -79,7 +80,7 @@ func parseLines(name string, src func() (string, bool), opt Options, fsys files,
 		d:              d,
 		cfg:            &Config{},
 		kw:             newKeywords(),
-		implemented:    implementedKeywords(),
+		implemented:    implemented(),
 		lines:          &pp.lines,
 		rt:             &rtFiles{},
 		globalSeen:     make(map[string]bool),
@@ -96,6 +97,10 @@ func parseLines(name string, src func() (string, bool), opt Options, fsys files,
 	}
 	return p.cfg, d.list
 }
+
+// implemented is implementedKeywords, made once: the table is the same
+// for every configuration read and the parser only looks it up.
+var implemented = sync.OnceValue(implementedKeywords)
 
 func shortHostname() string {
 	h, err := os.Hostname()
@@ -138,13 +143,17 @@ type parser struct {
 	instanceNames  map[string]bool
 	syncGroupNames map[string]bool
 	instance       string            // the vrrp_instance whose authentication block is read
-	nodes          []node            // slab the nodes of lines are carved from
 	realServers    []RealServer      // scratch for the virtual server being read
 	kept           map[string]string // the copies keep made, by value
+	blockNames     []openName        // by depth, the last name openBlock made
 	// defaultUser is what became of the default script user, which
 	// keepalived resolves once, when the first script needs it.
 	defaultUser defaultUserState
 }
+
+// An openName is a block's name, as parser.blocks holds it, made from
+// its enclosing block's and its keyword.
+type openName struct{ parent, word, name string }
 
 // defaultUserState is how far the default script user is resolved.
 type defaultUserState int
@@ -187,12 +196,15 @@ type handlers[T any] map[string]func(p *parser, obj *T, n *node)
 // handler of each. Several keywords on one line, as in
 // "authentication { auth_type PASS auth_pass 1111 }", are taken one by one.
 func decodeBlock[T any](p *parser, obj *T, h handlers[T]) (end Pos) {
+	// One node serves each line of the block in turn: a handler uses its
+	// line's node only while it runs, and a block it opens has its own.
+	n := new(node)
 	for p.lines.has(p.next) {
 		l := p.lines.at(p.next)
 		p.next++
 		p.lines.release(p.next - 1)
 		end = l.pos
-		n := p.node(l)
+		*n = node{pos: l.pos, words: l.words}
 		switch {
 		case isBrace(l, "}"):
 			if p.level > 0 {
@@ -204,17 +216,26 @@ func decodeBlock[T any](p *parser, obj *T, h handlers[T]) (end Pos) {
 			p.errorf(n.pos, "Unexpected '{' - ignoring")
 			continue
 		}
-		for _, n := range p.splitKeywords(n, func(w string) bool { _, ok := h[w]; return ok }) {
-			f, ok := h[n.words[0]]
-			if !ok {
-				p.errorf(n.pos, "Unknown keyword '%s'", n.words[0])
-				continue
+		if parts := p.splitKeywords(n, func(w string) bool { _, ok := h[w]; return ok }); parts != nil {
+			for _, n := range parts {
+				handle(p, obj, h, n)
 			}
-			p.noteKeyword(n)
-			f(p, obj, n)
+		} else {
+			handle(p, obj, h, n)
 		}
 	}
 	return end
+}
+
+// handle runs the handler of keyword line n.
+func handle[T any](p *parser, obj *T, h handlers[T], n *node) {
+	f, ok := h[n.words[0]]
+	if !ok {
+		p.errorf(n.pos, "Unknown keyword '%s'", n.words[0])
+		return
+	}
+	p.noteKeyword(n)
+	f(p, obj, n)
 }
 
 // noteKeyword reports keyword line n as unimplemented unless
@@ -233,17 +254,6 @@ func (p *parser) blockName() string {
 	return p.blocks[len(p.blocks)-1]
 }
 
-// node returns a node for line l from a slab, since every line needs one.
-func (p *parser) node(l line) *node {
-	if len(p.nodes) == 0 {
-		p.nodes = make([]node, 1024)
-	}
-	n := &p.nodes[0]
-	p.nodes = p.nodes[1:]
-	n.pos, n.words = l.pos, l.words
-	return n
-}
-
 func isBrace(l line, b string) bool { return len(l.words) == 1 && l.words[0] == b }
 
 // peekBrace reports whether the next line is a lone '{'.
@@ -254,10 +264,10 @@ func (p *parser) peekBrace() bool {
 // splitKeywords cuts a line before each later word that is a keyword of
 // the block. A keyword's first argument is never taken as another
 // keyword, and a line followed by a '{' is left whole, as keepalived
-// gives that '{' to the line's first keyword.
+// gives that '{' to the line's first keyword. A line left whole is nil.
 func (p *parser) splitKeywords(n *node, known func(string) bool) []*node {
 	if len(n.words) < 3 || p.peekBrace() {
-		return []*node{n}
+		return nil
 	}
 	var out []*node
 	start := 0
@@ -272,7 +282,7 @@ func (p *parser) splitKeywords(n *node, known func(string) bool) []*node {
 		}
 	}
 	if start == 0 {
-		return []*node{n}
+		return nil
 	}
 	return append(out, &node{pos: n.pos, words: n.words[start:]})
 }
@@ -287,8 +297,22 @@ func (p *parser) openBlock(n *node) {
 	}
 	p.level++
 	name := n.words[0]
-	if len(p.blocks) > 0 {
-		name = p.blocks[len(p.blocks)-1] + "/" + name
+	if d := len(p.blocks); d == 0 {
+		name = p.keep(name)
+	} else {
+		// The same blocks open again and again, as in every real
+		// server's HTTP_GET: the last name made at each depth is reused.
+		parent := p.blocks[d-1]
+		for len(p.blockNames) <= d {
+			p.blockNames = append(p.blockNames, openName{})
+		}
+		if m := &p.blockNames[d]; m.parent == parent && m.word == name {
+			name = m.name
+		} else {
+			word := name
+			name = parent + "/" + word
+			*m = openName{parent: parent, word: strings.Clone(word), name: name}
+		}
 	}
 	p.blocks = append(p.blocks, name)
 }
@@ -420,7 +444,7 @@ func (p *parser) uintArg(n *node, i int, lo, hi uint64) (uint64, bool) {
 }
 
 func (p *parser) uintValue(pos Pos, s string, lo, hi uint64) (uint64, bool) {
-	t := strings.TrimLeft(s, " \t")
+	t := trimBlanksLeft(s)
 	if strings.HasPrefix(t, "-") {
 		p.errorf(pos, "negative number '%s'", s)
 		return 0, false
@@ -453,7 +477,7 @@ func (p *parser) intArg(n *node, i int, lo, hi int64) (int64, bool) {
 }
 
 func (p *parser) intValue(pos Pos, s string, lo, hi int64) (int64, bool) {
-	v, err := strconv.ParseInt(strings.TrimLeft(s, " \t"), 10, 64)
+	v, err := strconv.ParseInt(trimBlanksLeft(s), 10, 64)
 	switch {
 	case err != nil && isRangeErr(err), err == nil && (v < math.MinInt32 || v > math.MaxInt32):
 		p.errorf(pos, "number '%s' outside integer range", s)

@@ -182,7 +182,7 @@ func (p *preprocessor) file(name string, next func() (string, bool)) {
 			}
 			text, more := p.decomment(pos, raw)
 			if more {
-				text = strings.TrimRight(text, " \t") + "\n"
+				text = trimBlanksRight(text) + "\n"
 			}
 			if body.Len()+len(text) > maxDefinitionSize {
 				p.d.errorf(pos, "Multiline definition too long")
@@ -225,7 +225,7 @@ func (p *preprocessor) file(name string, next func() (string, bool)) {
 // quotes, is kept literally. more reports a trailing '\': the line
 // continues on the next one.
 func (p *preprocessor) decomment(pos Pos, s string) (text string, more bool) {
-	s = strings.TrimLeft(s, " \t")
+	s = trimBlanksLeft(s)
 	var b []byte // allocated only when an escape is removed
 	quote := false
 	cut := -1
@@ -294,7 +294,7 @@ func parseDefinition(s string) (name, value string, ok bool) {
 	if i == len(s) {
 		return "", "", false
 	}
-	return s[1:i], strings.TrimLeft(s[i+1:], " \t"), true
+	return s[1:i], trimBlanksLeft(s[i+1:]), true
 }
 
 // define stores a definition line. A multiline definition is returned so
@@ -303,7 +303,7 @@ func (p *preprocessor) define(text string, multiline bool) *definition {
 	name, value, _ := parseDefinition(text)
 	def := &definition{value: value, multiline: multiline}
 	if multiline {
-		def.value = strings.TrimRight(def.value, " \t")
+		def.value = trimBlanksRight(def.value)
 		if def.value != "" {
 			def.value += "\n"
 		}
@@ -364,7 +364,7 @@ func (p *preprocessor) logical(pos Pos, text string) {
 			break
 		}
 		rest = append(more, rest...)
-		text = strings.TrimLeft(expanded, " \t")
+		text = trimBlanksLeft(expanded)
 		if text == "" {
 			break
 		}
@@ -376,7 +376,7 @@ func (p *preprocessor) logical(pos Pos, text string) {
 		p.split(pos, text)
 	}
 	for _, r := range rest {
-		r = strings.Trim(r, " \t")
+		r = trimBlanks(r)
 		if r != "" {
 			p.logical(pos, r)
 		}
@@ -397,7 +397,7 @@ func (p *preprocessor) conditional(text string) (string, bool) {
 	if (id[:end] == p.configID) == negate {
 		return "", false
 	}
-	return strings.TrimLeft(id[end:], " \t"), true
+	return trimBlanksLeft(id[end:]), true
 }
 
 // substitute replaces $NAME and ${NAME} references as keepalived's
@@ -442,7 +442,7 @@ func (p *preprocessor) substitute(pos Pos, text string) (out string, more []stri
 			return "", nil, changed, false
 		}
 		buf = append(buf[:i], append([]byte(value), buf[i+1+refLen:]...)...)
-		if v := strings.TrimLeft(value, " \t"); v != "" && v[0] == '~' {
+		if v := trimBlanksLeft(value); v != "" && v[0] == '~' {
 			break
 		}
 	}
@@ -515,7 +515,7 @@ func (p *preprocessor) sequence(pos Pos, text string) {
 	if hex {
 		s = s[1:]
 	}
-	s = strings.TrimLeft(s, " \t")
+	s = trimBlanksLeft(s)
 	if s == "" || s[0] != '(' {
 		p.d.errorf(pos, "Invalid ~SEQ specification '%s'", text)
 		return
@@ -526,7 +526,7 @@ func (p *preprocessor) sequence(pos Pos, text string) {
 		return
 	}
 	args := s[1:closeAt]
-	body := strings.TrimLeft(s[closeAt+1:], " \t")
+	body := trimBlanksLeft(s[closeAt+1:])
 	varName, nums, ok := strings.Cut(args, ",")
 	varName = strings.TrimSpace(varName)
 	if !ok || varName == "" {
@@ -608,7 +608,7 @@ func (p *preprocessor) sequence(pos Pos, text string) {
 // "~LST({v1, v2}, {a1, a2}, {b1, b2}) text".
 func (p *preprocessor) list(pos Pos, text string) {
 	bad := func() { p.d.errorf(pos, "Invalid ~LST specification '%s'", text) }
-	s := strings.TrimLeft(text[len("~LST"):], " \t")
+	s := trimBlanksLeft(text[len("~LST"):])
 	if s == "" || s[0] != '(' {
 		bad()
 		return
@@ -680,7 +680,7 @@ func (p *preprocessor) list(pos Pos, text string) {
 			return
 		}
 	}
-	body := strings.TrimLeft(s[i:], " \t")
+	body := trimBlanksLeft(s[i:])
 	if body == "" {
 		return
 	}
@@ -975,11 +975,11 @@ func (p *preprocessor) split(pos Pos, text string) {
 		case at < 0:
 			piece, text = text, ""
 		case at == 0:
-			piece, text = text[:1], strings.TrimLeft(text[1:], " \t")
+			piece, text = text[:1], trimBlanksLeft(text[1:])
 		default:
 			piece, text = text[:at], text[at:]
 		}
-		p.emit(pos, strings.TrimRight(piece, " \t"))
+		p.emit(pos, trimBlanksRight(piece))
 	}
 }
 
