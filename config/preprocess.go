@@ -275,7 +275,13 @@ func (p *preprocessor) decomment(pos Pos, s string) (text string, more bool) {
 	} else {
 		text = s
 	}
-	return strings.TrimRight(text, " \t\f\v"), more
+	// strings.TrimRight(text, " \t\f\v"), without building a cutset for
+	// every line.
+	i := len(text)
+	for i > 0 && (text[i-1] == ' ' || text[i-1] == '\t' || text[i-1] == '\f' || text[i-1] == '\v') {
+		i--
+	}
+	return text[:i], more
 }
 
 // parseDefinition splits "$NAME=value" as keepalived's check_definition
