@@ -204,7 +204,7 @@ func decodeBlock[T any](p *parser, obj *T, h handlers[T]) (end Pos) {
 		p.next++
 		p.lines.release(p.next - 1)
 		end = l.pos
-		*n = node{pos: l.pos, words: l.words}
+		*n = node(l)
 		switch {
 		case isBrace(l, "}"):
 			if p.level > 0 {
