@@ -24,7 +24,9 @@ func (p *parser) addresses(lines []*node, list []Address, vrrp bool) []Address {
 }
 
 func (p *parser) address(n *node, vrrp bool) (Address, bool) {
-	w := n.words
+	// Device names, labels and table names are kept: the words are
+	// copies (see keep).
+	w := p.keepAll(n.words)
 	// keepalived's static addresses go through the same parser as the
 	// instances' and give the same "VRRP" message.
 	pfx, ok := p.ipPrefix(n.pos, w[0])
@@ -206,7 +208,9 @@ func (p *parser) routes(lines []*node, list []Route, vrrp bool) []Route {
 }
 
 func (p *parser) route(n *node, static bool) (Route, bool) {
-	w := n.words
+	// Device names, labels and table names are kept: the words are
+	// copies (see keep).
+	w := p.keepAll(n.words)
 	r := Route{Pos: n.pos}
 	haveDest := false
 	addr := func(i int, dst *netip.Addr) bool {
@@ -466,7 +470,9 @@ func (p *parser) rules(lines []*node, list []Rule, static bool) []Rule {
 }
 
 func (p *parser) rule(n *node, static bool) (Rule, bool) {
-	w := n.words
+	// Device names, labels and table names are kept: the words are
+	// copies (see keep).
+	w := p.keepAll(n.words)
 	r := Rule{Pos: n.pos}
 	// acted is whether the rule has its action yet: a table, goto, nop,
 	// blackhole, unreachable, prohibit or l3mdev.
@@ -809,7 +815,7 @@ func (p *parser) routeOption(n *node, w []string, i int, r *Route) (int, bool) {
 // 120 s.
 func (p *parser) rtt(pos Pos, s string, dst *uint32, unit uint32, msg string) bool {
 	const minMS, maxMS = 200, 120000
-	str := strings.TrimLeft(s, " \t")
+	str := trimBlanksLeft(s)
 	raw, shift := true, 0
 	if k := strings.IndexAny(str, "sS"); k >= 0 {
 		switch strings.ToLower(str[k:]) {
@@ -1033,7 +1039,7 @@ func (p *parser) ruleOption(n *node, o, v string, r *Rule) bool {
 		}
 		r.SuppressIfgroup = &[]uint32{g}[0]
 	case "tunnel-id":
-		t := strings.TrimLeft(v, " \t")
+		t := trimBlanksLeft(v)
 		id, err := strconv.ParseUint(t, 10, 64)
 		if err != nil || strings.HasPrefix(t, "-") {
 			if strings.HasPrefix(t, "-") {
@@ -1081,7 +1087,7 @@ func (p *parser) ruleOption(n *node, o, v string, r *Rule) bool {
 // ipProto reads an IP protocol as keepalived's inet_proto_a2n does: a
 // number below 128, or a name of /etc/protocols.
 func ipProto(s string) (uint8, bool) {
-	s = strings.TrimLeft(s, " \t")
+	s = trimBlanksLeft(s)
 	if s == "" || s[0] == '-' {
 		return 0, false
 	}

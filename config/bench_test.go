@@ -352,3 +352,21 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLoadLarge loads TestConfigTestBench's configuration in-process,
+// for profiles of the parser's time and allocations (-benchmem,
+// -memprofile): the same file as the cold -t processes read, without the
+// system checks.
+func BenchmarkLoadLarge(b *testing.B) {
+	path := writeLargeConfig(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		cfg, diags, err := config.Load(path, config.Options{ConfigID: diffConfigID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if diags.HasErrors() || len(cfg.VirtualServers) != largeVirtualServers {
+			b.Fatalf("%d virtual servers, %d errors", len(cfg.VirtualServers), len(diags.Errors()))
+		}
+	}
+}

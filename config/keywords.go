@@ -255,10 +255,10 @@ func globalKeywords() handlers[Global] {
 			ff := f(g)
 			ff.Pos, ff.Path = n.pos, path
 			if len(n.words) > 2 {
-				ff.User = n.words[2]
+				ff.User = p.keep(n.words[2])
 			}
 			if len(n.words) > 3 {
-				ff.Group = n.words[3]
+				ff.Group = p.keep(n.words[3])
 			}
 		}
 	}
@@ -322,7 +322,7 @@ func globalKeywords() handlers[Global] {
 			if u, ok := p.arg(n, 1); ok {
 				g.ScriptUser = u
 				if len(n.words) > 2 {
-					g.ScriptGroup = n.words[2]
+					g.ScriptGroup = p.keep(n.words[2])
 				}
 			}
 		},
@@ -487,14 +487,14 @@ func globalKeywords() handlers[Global] {
 				p.errorf(n.pos, "nftables table name too long - ignoring")
 				return
 			}
-			name = n.words[1]
+			name = p.keep(n.words[1])
 		}
 		g.NFTables, g.NFTablesPriority = name, -1
 		p.globalSeen[nftPrioritySet] = true
 	}
 	h["nftables_priority"] = func(p *parser, g *Global, n *node) {
 		s, _ := p.arg(n, 1)
-		v, err := strconv.ParseInt(strings.TrimLeft(s, " \t"), 10, 32)
+		v, err := strconv.ParseInt(trimBlanksLeft(s), 10, 32)
 		if err != nil {
 			p.errorf(n.pos, "invalid nftables chain priority '%s'", s)
 			return
@@ -553,7 +553,7 @@ func globalKeywords() handlers[Global] {
 			p.errorf(n.pos, "default_interface requires interface name")
 			return
 		}
-		g.DefaultInterface = n.words[1]
+		g.DefaultInterface = p.keep(n.words[1])
 	}
 	h["vmac_prefix"] = func(p *parser, g *Global, n *node) {
 		s, ok := p.arg(n, 1)
@@ -651,7 +651,7 @@ func scriptKeywords() handlers[Script] {
 			if u, ok := p.arg(n, 1); ok {
 				s.User, s.userPos = u, n.pos
 				if len(n.words) > 2 {
-					s.Group = n.words[2]
+					s.Group = p.keep(n.words[2])
 				}
 			}
 		},
@@ -731,10 +731,10 @@ func startStopScript(kind string, field func(*Global) (**Notify, *time.Duration)
 		}
 		s := &Notify{Pos: n.pos, Cmd: n.words[1]}
 		if len(n.words) > 2 {
-			s.User = n.words[2]
+			s.User = p.keep(n.words[2])
 		}
 		if len(n.words) > 3 {
-			s.Group = n.words[3]
+			s.Group = p.keep(n.words[3])
 		}
 		if !p.scriptUserValid(n.pos, s) {
 			p.errorf(n.pos, "Invalid %s script", kind)
@@ -858,7 +858,7 @@ func namespaceKeywords(h handlers[Config]) {
 				p.errorf(n.pos, "Duplicate %s definition %s - ignoring", kw, n.words[1])
 				return
 			}
-			*f(&c.Global) = n.words[1]
+			*f(&c.Global) = p.keep(n.words[1])
 			c.Global.UsePidDir = true
 		}
 	}
@@ -874,7 +874,7 @@ func namespaceKeywords(h handlers[Config]) {
 		// No name is the default namespace.
 		name := ""
 		if len(n.words) > 1 {
-			name = n.words[1]
+			name = p.keep(n.words[1])
 		}
 		c.Global.NetNamespaceIPVS = &name
 	}
@@ -890,7 +890,7 @@ func (p *parser) trackGroupBlock(c *Config, n *node) {
 		p.skipBlock()
 		return
 	}
-	name := n.words[1]
+	name := p.keep(n.words[1])
 	for _, g := range c.TrackGroups {
 		if g.Name == name {
 			p.errorf(n.pos, "track_group %s already defined", name)

@@ -429,22 +429,19 @@ func virtualServerKeywords() handlers[VirtualServer] {
 				vs.inh = opt[bool]{v, true}
 			}
 		},
-		"real_server": func(p *parser, vs *VirtualServer, n *node) {
-			if rs, ok := p.realServer(n); ok {
-				p.realServers = append(p.realServers, rs)
-			}
-		},
+		"real_server": func(p *parser, _ *VirtualServer, n *node) { p.realServer(n) },
 	}
 	timingKeywords(h, "virtual server", func(vs *VirtualServer) (*Timing, *timingSet) { return &vs.Timing, &vs.set })
 	return h
 }
 
-// realServer reads a real_server block.
-func (p *parser) realServer(n *node) (RealServer, bool) {
-	rs := RealServer{Pos: n.pos, Weight: 1}
+// realServer reads a real_server block into the virtual server's
+// scratch list of real servers, in place: a real server is too large to
+// build and then copy.
+func (p *parser) realServer(n *node) {
 	s, ok := p.arg(n, 1)
 	if !ok {
-		return rs, false
+		return
 	}
 	a, ok := parseAddr(s)
 	port := "0"
@@ -455,12 +452,14 @@ func (p *parser) realServer(n *node) (RealServer, bool) {
 	if !ok || !portOK {
 		p.errorf(n.pos, "Invalid real server ip address/port %s/%s - skipping", s, port)
 		p.skipBlock()
-		return rs, false
+		return
 	}
+	// Real servers do not nest: the list does not grow while rs is read.
+	p.realServers = append(p.realServers, RealServer{Pos: n.pos, Weight: 1})
+	rs := &p.realServers[len(p.realServers)-1]
 	rs.Addr, rs.Port, rs.portSet = a, pv, len(n.words) > 2
 	rs.written = pv
-	block(p, n, &rs, p.kw.rs)
-	return rs, true
+	block(p, n, rs, p.kw.rs)
 }
 
 func realServerKeywords() handlers[RealServer] {
@@ -513,7 +512,11 @@ func realServerKeywords() handlers[RealServer] {
 	timingKeywords(h, "real server", func(rs *RealServer) (*Timing, *timingSet) { return &rs.Timing, &rs.set })
 	for _, kind := range []string{HTTPGet, SSLGet, TCPCheck, MiscCheck, SMTPCheck, DNSCheck, UDPCheck, PingCheck, FileCheck, BFDCheck} {
 		h[kind] = func(p *parser, rs *RealServer, n *node) {
-			c := Checker{Pos: n.pos, Type: kind}
+			// The checker is read in place, at the end of the real
+			// server's list, which does not grow while it is read.
+			i := len(rs.Checkers)
+			rs.Checkers = append(rs.Checkers, Checker{Pos: n.pos, Type: kind})
+			c := &rs.Checkers[i]
 			switch kind {
 			case HTTPGet, SSLGet:
 				c.HTTP = &HTTPChecker{}
@@ -530,9 +533,13 @@ func realServerKeywords() handlers[RealServer] {
 			case BFDCheck:
 				c.BFD = &BFDChecker{}
 			}
-			end := block(p, n, &c, p.kw.checker[kind])
-			if p.checkerComplete(&c, rs, end) {
-				rs.Checkers = append(rs.Checkers, p.smtpHosts(&c)...)
+			end := block(p, n, c, p.kw.checker[kind])
+			switch {
+			case !p.checkerComplete(c, rs, end):
+				rs.Checkers[i] = Checker{}
+				rs.Checkers = rs.Checkers[:i]
+			case c.SMTP != nil && len(c.SMTP.hosts) > 0:
+				rs.Checkers = append(rs.Checkers[:i], p.smtpHosts(c)...)
 			}
 		}
 	}
@@ -663,14 +670,18 @@ func checkerKeywords() map[string]handlers[Checker] {
 	}
 	http["virtualhost"] = str(func(c *Checker) *string { return &c.HTTP.Virtualhost })
 	http["url"] = func(p *parser, c *Checker, n *node) {
-		u := URL{Pos: n.pos}
-		end := block(p, n, &u, p.kw.url)
+		// The url is read in place, as the last of the checker's.
+		i := len(c.HTTP.URLs)
+		c.HTTP.URLs = append(c.HTTP.URLs, URL{Pos: n.pos})
+		u := &c.HTTP.URLs[i]
+		end := block(p, n, u, p.kw.url)
 		if u.Path == "" {
 			p.errorf(end, "HTTP/SSL_GET checker url has no path - ignoring")
+			c.HTTP.URLs[i] = URL{}
+			c.HTTP.URLs = c.HTTP.URLs[:i]
 			return
 		}
-		p.urlRegex(&u, end)
-		c.HTTP.URLs = append(c.HTTP.URLs, u)
+		p.urlRegex(u, end)
 	}
 	// nb_get_retry is retry's old name, for HTTP_GET and SSL_GET only;
 	// keepalived 2.2.7 refuses it with a message, and still sets retry.
@@ -771,7 +782,7 @@ func checkerKeywords() map[string]handlers[Checker] {
 		if u, ok := p.arg(n, 1); ok {
 			c.Misc.User = u
 			if len(n.words) > 2 {
-				c.Misc.Group = n.words[2]
+				c.Misc.Group = p.keep(n.words[2])
 			}
 		}
 	}
@@ -877,7 +888,7 @@ func urlKeywords() handlers[URL] {
 				p.warnf(n.pos, "regex missing or too many fields")
 				return
 			}
-			u.Regex = n.words[1]
+			u.Regex = p.keep(n.words[1])
 		},
 		"digest": func(p *parser, u *URL, n *node) {
 			s, ok := p.arg(n, 1)
@@ -925,7 +936,7 @@ func urlKeywords() handlers[URL] {
 				if opt&pcre.Unsupported != 0 {
 					p.warnf(n.pos, "regex option %s: gokeepalived does not implement it - ignoring", o)
 				}
-				u.RegexOptions = append(u.RegexOptions, o)
+				u.RegexOptions = append(u.RegexOptions, p.keep(o))
 			}
 		},
 		"regex_stack": func(p *parser, u *URL, n *node) {

@@ -9,8 +9,8 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
-	"unsafe"
 )
 
 // Options changes how a configuration is read.
@@ -27,14 +27,18 @@ type Options struct {
 // The error is only for a main file that cannot be read at all; every
 // problem in the configuration is a Diagnostic.
 func Load(path string, opt Options) (*Config, Diagnostics, error) {
-	src, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading configuration %s: %w", path, err)
 	}
-	// The bytes were read for this alone and are never written: the
-	// words of the configuration can be substrings of them without a copy
-	// of the whole file.
-	cfg, ds := parse(path, unsafe.String(unsafe.SliceData(src), len(src)), opt, osFiles{}, defaultMaxLines)
+	defer f.Close()
+	// The file is read a block at a time as the parser goes: a large
+	// configuration is never held whole beside the Config made of it.
+	src := &blockLines{r: f}
+	cfg, ds := parseLines(path, src.next, opt, osFiles{}, defaultMaxLines)
+	if src.err != nil {
+		return nil, nil, fmt.Errorf("reading configuration %s: %w", path, src.err)
+	}
 	return cfg, ds, nil
 }
 
@@ -47,6 +51,12 @@ func Parse(name string, src []byte, opt Options) (*Config, Diagnostics) {
 // parse is Parse with the source of included files and the limit on
 // expanded lines made explicit, for fuzzing.
 func parse(name, src string, opt Options, fsys files, maxLines int) (*Config, Diagnostics) {
+	return parseLines(name, linesOf(src), opt, fsys, maxLines)
+}
+
+// parseLines is parse with the main file's lines coming from src, which
+// returns them in order.
+func parseLines(name string, src func() (string, bool), opt Options, fsys files, maxLines int) (*Config, Diagnostics) {
 	id := opt.ConfigID
 	if id == "" {
 		id = shortHostname()
@@ -70,7 +80,7 @@ func parse(name, src string, opt Options, fsys files, maxLines int) (*Config, Di
 		d:              d,
 		cfg:            &Config{},
 		kw:             newKeywords(),
-		implemented:    implementedKeywords(),
+		implemented:    implemented(),
 		lines:          &pp.lines,
 		rt:             &rtFiles{},
 		globalSeen:     make(map[string]bool),
@@ -87,6 +97,10 @@ func parse(name, src string, opt Options, fsys files, maxLines int) (*Config, Di
 	}
 	return p.cfg, d.list
 }
+
+// implemented is implementedKeywords, made once: the table is the same
+// for every configuration read and the parser only looks it up.
+var implemented = sync.OnceValue(implementedKeywords)
 
 func shortHostname() string {
 	h, err := os.Hostname()
@@ -128,13 +142,18 @@ type parser struct {
 	rt             *rtFiles        // the iproute2 names files read so far
 	instanceNames  map[string]bool
 	syncGroupNames map[string]bool
-	instance       string       // the vrrp_instance whose authentication block is read
-	nodes          []node       // slab the nodes of lines are carved from
-	realServers    []RealServer // scratch for the virtual server being read
+	instance       string            // the vrrp_instance whose authentication block is read
+	realServers    []RealServer      // scratch for the virtual server being read
+	kept           map[string]string // the copies keep made, by value
+	blockNames     []openName        // by depth, the last name openBlock made
 	// defaultUser is what became of the default script user, which
 	// keepalived resolves once, when the first script needs it.
 	defaultUser defaultUserState
 }
+
+// An openName is a block's name, as parser.blocks holds it, made from
+// its enclosing block's and its keyword.
+type openName struct{ parent, word, name string }
 
 // defaultUserState is how far the default script user is resolved.
 type defaultUserState int
@@ -177,12 +196,15 @@ type handlers[T any] map[string]func(p *parser, obj *T, n *node)
 // handler of each. Several keywords on one line, as in
 // "authentication { auth_type PASS auth_pass 1111 }", are taken one by one.
 func decodeBlock[T any](p *parser, obj *T, h handlers[T]) (end Pos) {
+	// One node serves each line of the block in turn: a handler uses its
+	// line's node only while it runs, and a block it opens has its own.
+	n := new(node)
 	for p.lines.has(p.next) {
 		l := p.lines.at(p.next)
 		p.next++
 		p.lines.release(p.next - 1)
 		end = l.pos
-		n := p.node(l)
+		*n = node(l)
 		switch {
 		case isBrace(l, "}"):
 			if p.level > 0 {
@@ -194,17 +216,26 @@ func decodeBlock[T any](p *parser, obj *T, h handlers[T]) (end Pos) {
 			p.errorf(n.pos, "Unexpected '{' - ignoring")
 			continue
 		}
-		for _, n := range p.splitKeywords(n, func(w string) bool { _, ok := h[w]; return ok }) {
-			f, ok := h[n.words[0]]
-			if !ok {
-				p.errorf(n.pos, "Unknown keyword '%s'", n.words[0])
-				continue
+		if parts := p.splitKeywords(n, func(w string) bool { _, ok := h[w]; return ok }); parts != nil {
+			for _, n := range parts {
+				handle(p, obj, h, n)
 			}
-			p.noteKeyword(n)
-			f(p, obj, n)
+		} else {
+			handle(p, obj, h, n)
 		}
 	}
 	return end
+}
+
+// handle runs the handler of keyword line n.
+func handle[T any](p *parser, obj *T, h handlers[T], n *node) {
+	f, ok := h[n.words[0]]
+	if !ok {
+		p.errorf(n.pos, "Unknown keyword '%s'", n.words[0])
+		return
+	}
+	p.noteKeyword(n)
+	f(p, obj, n)
 }
 
 // noteKeyword reports keyword line n as unimplemented unless
@@ -223,17 +254,6 @@ func (p *parser) blockName() string {
 	return p.blocks[len(p.blocks)-1]
 }
 
-// node returns a node for line l from a slab, since every line needs one.
-func (p *parser) node(l line) *node {
-	if len(p.nodes) == 0 {
-		p.nodes = make([]node, 1024)
-	}
-	n := &p.nodes[0]
-	p.nodes = p.nodes[1:]
-	n.pos, n.words = l.pos, l.words
-	return n
-}
-
 func isBrace(l line, b string) bool { return len(l.words) == 1 && l.words[0] == b }
 
 // peekBrace reports whether the next line is a lone '{'.
@@ -244,10 +264,10 @@ func (p *parser) peekBrace() bool {
 // splitKeywords cuts a line before each later word that is a keyword of
 // the block. A keyword's first argument is never taken as another
 // keyword, and a line followed by a '{' is left whole, as keepalived
-// gives that '{' to the line's first keyword.
+// gives that '{' to the line's first keyword. A line left whole is nil.
 func (p *parser) splitKeywords(n *node, known func(string) bool) []*node {
 	if len(n.words) < 3 || p.peekBrace() {
-		return []*node{n}
+		return nil
 	}
 	var out []*node
 	start := 0
@@ -262,7 +282,7 @@ func (p *parser) splitKeywords(n *node, known func(string) bool) []*node {
 		}
 	}
 	if start == 0 {
-		return []*node{n}
+		return nil
 	}
 	return append(out, &node{pos: n.pos, words: n.words[start:]})
 }
@@ -277,8 +297,22 @@ func (p *parser) openBlock(n *node) {
 	}
 	p.level++
 	name := n.words[0]
-	if len(p.blocks) > 0 {
-		name = p.blocks[len(p.blocks)-1] + "/" + name
+	if d := len(p.blocks); d == 0 {
+		name = p.keep(name)
+	} else {
+		// The same blocks open again and again, as in every real
+		// server's HTTP_GET: the last name made at each depth is reused.
+		parent := p.blocks[d-1]
+		for len(p.blockNames) <= d {
+			p.blockNames = append(p.blockNames, openName{})
+		}
+		if m := &p.blockNames[d]; m.parent == parent && m.word == name {
+			name = m.name
+		} else {
+			word := name
+			name = parent + "/" + word
+			*m = openName{parent: parent, word: strings.Clone(word), name: name}
+		}
 	}
 	p.blocks = append(p.blocks, name)
 }
@@ -341,18 +375,54 @@ func (p *parser) rawBlock() []Raw {
 		if isBrace(l, "}") {
 			break
 		}
-		out = append(out, Raw{Pos: l.pos, Words: l.words, Block: p.rawBlock()})
+		out = append(out, Raw{Pos: l.pos, Words: p.keepAll(l.words), Block: p.rawBlock()})
 	}
 	return out
 }
 
 // raw keeps a keyword line, and its block if it has one, uninterpreted.
 func (p *parser) raw(n *node) Raw {
-	return Raw{Pos: n.pos, Words: n.words, Block: p.rawBlock()}
+	return Raw{Pos: n.pos, Words: p.keepAll(n.words), Block: p.rawBlock()}
 }
 
-// arg returns word i of a line, reporting a missing one as keepalived does.
+// arg returns word i of a line, reporting a missing one as keepalived
+// does. The word is a copy the Config may keep (see keep).
 func (p *parser) arg(n *node, i int) (string, bool) {
+	s, ok := p.word(n, i)
+	return p.keep(s), ok
+}
+
+// keep returns a copy of s for the Config to hold: the words of lines
+// share the bytes of the file, which are let go as the parser passes
+// them, and should not stay reachable through the few words the Config
+// keeps. Copies are shared, as a large configuration repeats its paths,
+// names and values many times.
+func (p *parser) keep(s string) string {
+	if s == "" {
+		return ""
+	}
+	if k, ok := p.kept[s]; ok {
+		return k
+	}
+	if p.kept == nil {
+		p.kept = make(map[string]string)
+	}
+	k := strings.Clone(s)
+	p.kept[k] = k
+	return k
+}
+
+// keepAll is keep for each of words, in a new slice.
+func (p *parser) keepAll(words []string) []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = p.keep(w)
+	}
+	return out
+}
+
+// word is arg for a word read and not kept, such as a number.
+func (p *parser) word(n *node, i int) (string, bool) {
 	if i < len(n.words) {
 		return n.words[i], true
 	}
@@ -366,7 +436,7 @@ func (p *parser) arg(n *node, i int) (string, bool) {
 
 // uintArg reads word i as keepalived's read_unsigned_strvec does.
 func (p *parser) uintArg(n *node, i int, lo, hi uint64) (uint64, bool) {
-	s, ok := p.arg(n, i)
+	s, ok := p.word(n, i)
 	if !ok {
 		return 0, false
 	}
@@ -374,7 +444,7 @@ func (p *parser) uintArg(n *node, i int, lo, hi uint64) (uint64, bool) {
 }
 
 func (p *parser) uintValue(pos Pos, s string, lo, hi uint64) (uint64, bool) {
-	t := strings.TrimLeft(s, " \t")
+	t := trimBlanksLeft(s)
 	if strings.HasPrefix(t, "-") {
 		p.errorf(pos, "negative number '%s'", s)
 		return 0, false
@@ -399,7 +469,7 @@ func (p *parser) uintValue(pos Pos, s string, lo, hi uint64) (uint64, bool) {
 
 // intArg reads word i as keepalived's read_int_strvec does.
 func (p *parser) intArg(n *node, i int, lo, hi int64) (int64, bool) {
-	s, ok := p.arg(n, i)
+	s, ok := p.word(n, i)
 	if !ok {
 		return 0, false
 	}
@@ -407,7 +477,7 @@ func (p *parser) intArg(n *node, i int, lo, hi int64) (int64, bool) {
 }
 
 func (p *parser) intValue(pos Pos, s string, lo, hi int64) (int64, bool) {
-	v, err := strconv.ParseInt(strings.TrimLeft(s, " \t"), 10, 64)
+	v, err := strconv.ParseInt(trimBlanksLeft(s), 10, 64)
 	switch {
 	case err != nil && isRangeErr(err), err == nil && (v < math.MinInt32 || v > math.MaxInt32):
 		p.errorf(pos, "number '%s' outside integer range", s)
@@ -430,7 +500,7 @@ func isRangeErr(err error) bool {
 // timerArg reads word i as seconds, fractions allowed, as keepalived's
 // read_timer does. hi 0 means keepalived's maximum timer.
 func (p *parser) timerArg(n *node, i int, lo, hi time.Duration) (time.Duration, bool) {
-	s, ok := p.arg(n, i)
+	s, ok := p.word(n, i)
 	if !ok {
 		return 0, false
 	}
@@ -545,10 +615,10 @@ func (p *parser) notifyArg(n *node) *Notify {
 	}
 	s := &Notify{Pos: n.pos, Cmd: cmd}
 	if len(n.words) > 2 {
-		s.User = n.words[2]
+		s.User = p.keep(n.words[2])
 	}
 	if len(n.words) > 3 {
-		s.Group = n.words[3]
+		s.Group = p.keep(n.words[3])
 	}
 	if len(n.words) > 4 {
 		p.errorf(n.pos, "Too many parameters for %s", n.words[0])

@@ -135,8 +135,9 @@ func random(params string) string {
 	return strconv.FormatUint(lo+rand.Uint64N(hi-lo+1), 10)
 }
 
-// file reads one configuration file. name is how diagnostics call it.
-func (p *preprocessor) file(name, src string) {
+// file reads one configuration file, whose lines next returns in order
+// without their '\n'. name is how diagnostics call it.
+func (p *preprocessor) file(name string, next func() (string, bool)) {
 	abs, err := filepath.Abs(name)
 	if err != nil {
 		abs = filepath.Clean(name)
@@ -164,14 +165,11 @@ func (p *preprocessor) file(name, src string) {
 	defer finish()
 
 	lineNo := 0
-	// Lines and words are substrings of src.
-	rest := src
-	for len(rest) > 0 && !p.full {
-		var raw string
-		if i := strings.IndexByte(rest, '\n'); i >= 0 {
-			raw, rest = rest[:i], rest[i+1:]
-		} else {
-			raw, rest = rest, ""
+	// Lines and words are substrings of what next returns.
+	for !p.full {
+		raw, ok := next()
+		if !ok {
+			break
 		}
 		lineNo++
 		raw = strings.TrimRight(raw, "\r")
@@ -184,7 +182,7 @@ func (p *preprocessor) file(name, src string) {
 			}
 			text, more := p.decomment(pos, raw)
 			if more {
-				text = strings.TrimRight(text, " \t") + "\n"
+				text = trimBlanksRight(text) + "\n"
 			}
 			if body.Len()+len(text) > maxDefinitionSize {
 				p.d.errorf(pos, "Multiline definition too long")
@@ -227,7 +225,7 @@ func (p *preprocessor) file(name, src string) {
 // quotes, is kept literally. more reports a trailing '\': the line
 // continues on the next one.
 func (p *preprocessor) decomment(pos Pos, s string) (text string, more bool) {
-	s = strings.TrimLeft(s, " \t")
+	s = trimBlanksLeft(s)
 	var b []byte // allocated only when an escape is removed
 	quote := false
 	cut := -1
@@ -277,7 +275,13 @@ func (p *preprocessor) decomment(pos Pos, s string) (text string, more bool) {
 	} else {
 		text = s
 	}
-	return strings.TrimRight(text, " \t\f\v"), more
+	// strings.TrimRight(text, " \t\f\v"), without building a cutset for
+	// every line.
+	i := len(text)
+	for i > 0 && (text[i-1] == ' ' || text[i-1] == '\t' || text[i-1] == '\f' || text[i-1] == '\v') {
+		i--
+	}
+	return text[:i], more
 }
 
 // parseDefinition splits "$NAME=value" as keepalived's check_definition
@@ -296,7 +300,7 @@ func parseDefinition(s string) (name, value string, ok bool) {
 	if i == len(s) {
 		return "", "", false
 	}
-	return s[1:i], strings.TrimLeft(s[i+1:], " \t"), true
+	return s[1:i], trimBlanksLeft(s[i+1:]), true
 }
 
 // define stores a definition line. A multiline definition is returned so
@@ -305,7 +309,7 @@ func (p *preprocessor) define(text string, multiline bool) *definition {
 	name, value, _ := parseDefinition(text)
 	def := &definition{value: value, multiline: multiline}
 	if multiline {
-		def.value = strings.TrimRight(def.value, " \t")
+		def.value = trimBlanksRight(def.value)
 		if def.value != "" {
 			def.value += "\n"
 		}
@@ -366,7 +370,7 @@ func (p *preprocessor) logical(pos Pos, text string) {
 			break
 		}
 		rest = append(more, rest...)
-		text = strings.TrimLeft(expanded, " \t")
+		text = trimBlanksLeft(expanded)
 		if text == "" {
 			break
 		}
@@ -378,7 +382,7 @@ func (p *preprocessor) logical(pos Pos, text string) {
 		p.split(pos, text)
 	}
 	for _, r := range rest {
-		r = strings.Trim(r, " \t")
+		r = trimBlanks(r)
 		if r != "" {
 			p.logical(pos, r)
 		}
@@ -399,7 +403,7 @@ func (p *preprocessor) conditional(text string) (string, bool) {
 	if (id[:end] == p.configID) == negate {
 		return "", false
 	}
-	return strings.TrimLeft(id[end:], " \t"), true
+	return trimBlanksLeft(id[end:]), true
 }
 
 // substitute replaces $NAME and ${NAME} references as keepalived's
@@ -444,7 +448,7 @@ func (p *preprocessor) substitute(pos Pos, text string) (out string, more []stri
 			return "", nil, changed, false
 		}
 		buf = append(buf[:i], append([]byte(value), buf[i+1+refLen:]...)...)
-		if v := strings.TrimLeft(value, " \t"); v != "" && v[0] == '~' {
+		if v := trimBlanksLeft(value); v != "" && v[0] == '~' {
 			break
 		}
 	}
@@ -517,7 +521,7 @@ func (p *preprocessor) sequence(pos Pos, text string) {
 	if hex {
 		s = s[1:]
 	}
-	s = strings.TrimLeft(s, " \t")
+	s = trimBlanksLeft(s)
 	if s == "" || s[0] != '(' {
 		p.d.errorf(pos, "Invalid ~SEQ specification '%s'", text)
 		return
@@ -528,7 +532,7 @@ func (p *preprocessor) sequence(pos Pos, text string) {
 		return
 	}
 	args := s[1:closeAt]
-	body := strings.TrimLeft(s[closeAt+1:], " \t")
+	body := trimBlanksLeft(s[closeAt+1:])
 	varName, nums, ok := strings.Cut(args, ",")
 	varName = strings.TrimSpace(varName)
 	if !ok || varName == "" {
@@ -610,7 +614,7 @@ func (p *preprocessor) sequence(pos Pos, text string) {
 // "~LST({v1, v2}, {a1, a2}, {b1, b2}) text".
 func (p *preprocessor) list(pos Pos, text string) {
 	bad := func() { p.d.errorf(pos, "Invalid ~LST specification '%s'", text) }
-	s := strings.TrimLeft(text[len("~LST"):], " \t")
+	s := trimBlanksLeft(text[len("~LST"):])
 	if s == "" || s[0] != '(' {
 		bad()
 		return
@@ -682,7 +686,7 @@ func (p *preprocessor) list(pos Pos, text string) {
 			return
 		}
 	}
-	body := strings.TrimLeft(s[i:], " \t")
+	body := trimBlanksLeft(s[i:])
 	if body == "" {
 		return
 	}
@@ -829,7 +833,7 @@ func (p *preprocessor) include(pos Pos, text string) bool {
 			// The bytes were read for this alone and are never written.
 			text = unsafe.String(unsafe.SliceData(src), len(src))
 		}
-		p.file(m, text)
+		p.file(m, linesOf(text))
 		at = Pos{File: m, Line: strings.Count(text, "\n")}
 		if len(src) > 0 && src[len(src)-1] != '\n' {
 			at.Line++
@@ -977,11 +981,11 @@ func (p *preprocessor) split(pos Pos, text string) {
 		case at < 0:
 			piece, text = text, ""
 		case at == 0:
-			piece, text = text[:1], strings.TrimLeft(text[1:], " \t")
+			piece, text = text[:1], trimBlanksLeft(text[1:])
 		default:
 			piece, text = text[:at], text[at:]
 		}
-		p.emit(pos, strings.TrimRight(piece, " \t"))
+		p.emit(pos, trimBlanksRight(piece))
 	}
 }
 

@@ -28,7 +28,7 @@ func preprocessFiles(t *testing.T, files map[string]string, id string) (lines, r
 	d := &diags{}
 	p := newPreprocessor(d, id)
 	main := filepath.Join(dir, "main.conf")
-	p.file(main, files["main.conf"])
+	p.file(main, linesOf(files["main.conf"]))
 	p.finish()
 	for _, l := range p.lines.all() {
 		name := strings.TrimPrefix(l.pos.File, dir+"/")

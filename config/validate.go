@@ -466,15 +466,32 @@ func zeroPort(vs *VirtualServer, groups map[string]*VirtualServerGroup) bool {
 // dropDuplicateRealServers keeps the first of real servers with the same
 // address and port, as keepalived does.
 func (p *parser) dropDuplicateRealServers(vs *VirtualServer) {
-	seen := make(map[netip.AddrPort]bool, len(vs.RealServers))
+	// A few dozen real servers are compared with each other faster than
+	// a map of them is made.
+	const linear = 32
+	var seen map[netip.AddrPort]bool
+	if len(vs.RealServers) > linear {
+		seen = make(map[netip.AddrPort]bool, len(vs.RealServers))
+	}
 	kept := vs.RealServers[:0]
 	for _, rs := range vs.RealServers {
 		ap := netip.AddrPortFrom(rs.Addr, rs.Port)
-		if seen[ap] {
+		dup := seen[ap]
+		if seen == nil {
+			for i := range kept {
+				if kept[i].Addr == rs.Addr && kept[i].Port == rs.Port {
+					dup = true
+					break
+				}
+			}
+		}
+		if dup {
 			p.errorf(rs.Pos, "VS %s: real server %s is duplicated - removing second rs", vs.Name(), rs.Name(vs))
 			continue
 		}
-		seen[ap] = true
+		if seen != nil {
+			seen[ap] = true
+		}
 		kept = append(kept, rs)
 	}
 	vs.RealServers = kept

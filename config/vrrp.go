@@ -4,7 +4,6 @@ import (
 	"math"
 	"net"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -480,7 +479,7 @@ func trackProcessKeywords() handlers[TrackProcess] {
 			}
 			tp.Process = name
 			if len(n.words) > 2 {
-				tp.Params = slices.Clone(n.words[2:])
+				tp.Params = p.keepAll(n.words[2:])
 				if tp.ParamMatch == ParamMatchNone {
 					tp.ParamMatch = ParamMatchExact
 				}
