@@ -431,17 +431,6 @@ func summarize(results []result, z size, daemon string) summary {
 	return sm
 }
 
-// sizesOf returns the sizes of results in the order they first appear.
-func sizesOf(results []result) []size {
-	var zs []size
-	for _, r := range results {
-		if !slices.Contains(zs, r.size) {
-			zs = append(zs, r.size)
-		}
-	}
-	return zs
-}
-
 // daemonsOf returns the daemons measured at size z, in the order they
 // first appear.
 func daemonsOf(results []result, z size) []string {
