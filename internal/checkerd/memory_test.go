@@ -35,7 +35,9 @@ import (
 // heap in use), with the process's VmHWM and VmRSS as it goes. It is a
 // tool for finding where the checker's memory goes, not a test of the
 // package. GOKEEPALIVED_CHECKER_MEM_SECONDS sets how long the checks run
-// (20 s); GOKEEPALIVED_CHECKER_MEM_GCPERCENT and
+// (20 s); GOKEEPALIVED_CHECKER_MEM_TRACE=1 logs the heap every 10 ms for
+// the first 6 s and writes spike.prof, the live heap of the GC that set
+// the largest heap goal; GOKEEPALIVED_CHECKER_MEM_GCPERCENT and
 // GOKEEPALIVED_CHECKER_MEM_LIMIT_MB try the runtime's GC percent and
 // memory limit, set after the configuration is parsed as a daemon would.
 const memProfileEnv = "GOKEEPALIVED_CHECKER_MEMPROFILE"
@@ -259,6 +261,27 @@ func TestCheckerMemory(t *testing.T) {
 			}
 		}
 	}()
+	if os.Getenv("GOKEEPALIVED_CHECKER_MEM_TRACE") != "" {
+		go func() {
+			var spike uint64
+			t0 := time.Now()
+			for time.Since(t0) < 6*time.Second {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				if ms.NextGC > spike {
+					// The heap profile is the live heap of the
+					// last GC, the one that set this goal.
+					spike = ms.NextGC
+					if f, err := os.Create(dir + "/spike.prof"); err == nil {
+						pprof.Lookup("heap").WriteTo(f, 0)
+						f.Close()
+					}
+				}
+				t.Logf("%5dms heap in use %.1f MB, alloc %.1f MB, next GC %.1f MB, sys %.1f MB, GCs %d, %s", time.Since(t0).Milliseconds(), mb(ms.HeapInuse), mb(ms.HeapAlloc), mb(ms.NextGC), mb(ms.HeapSys), ms.NumGC, memStatus())
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
 	u0, s0 := cpuTimes()
 	l.Run(ctx)
 	u1, s1 := cpuTimes()
