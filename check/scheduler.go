@@ -630,7 +630,15 @@ func (s *Scheduler) dispatched() {
 
 func (s *Scheduler) delivered() {
 	s.mu.Lock()
-	s.queue = s.queue[1:]
+	if len(s.queue) == 1 {
+		// Drained: the start-up's burst of events (one per real
+		// server when lvs resends them) leaves an array of that size
+		// behind, which the few events of later changes do not need.
+		s.queue = nil
+	} else {
+		s.queue[0] = Event{}
+		s.queue = s.queue[1:]
+	}
 	s.mu.Unlock()
 }
 

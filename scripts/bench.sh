@@ -48,9 +48,10 @@ selected ipvs && [ -s bench-ipvs.log ] && grep -o 'benchtab: .*' bench-ipvs.log 
 
 run reload   $GO test ./test/bench/reload -run TestReloadBench -v -timeout 20m
 # The checker benchmark runs in the qemu guest: its rows come back in its
-# log. Three rounds, medians reported: single windows there move by 10-20%.
-GOKEEPALIVED_BENCH_ROUNDS=${GOKEEPALIVED_BENCH_ROUNDS:-3} \
-	run checkers $GO test ./test/bench/checkers -run TestCheckerBench -v -timeout 80m
+# log. The daemons run in interleaved pairs of windows (GOKEEPALIVED_BENCH_PAIRS,
+# 2 by default); each row gives the medians, the range of the pairs' ratios and
+# the verdict of the worst pair.
+run checkers $GO test ./test/bench/checkers -run TestCheckerBench -v -timeout 80m
 selected checkers && [ -s bench-checkers.log ] && grep -o 'benchtab: .*' bench-checkers.log | sed 's/^benchtab: //' >>"$BENCH_TABLE"
 run vrrp     $GO test ./test/bench/vrrp -run TestVRRPBench -v -timeout 30m
 

@@ -38,8 +38,8 @@ const (
 	sizesEnv  = "GOKEEPALIVED_BENCH_SIZES"  // TCP:HTTP real servers, comma-separated
 	windowEnv = "GOKEEPALIVED_BENCH_WINDOW" // measured window per daemon
 	warmupEnv = "GOKEEPALIVED_BENCH_WARMUP" // settling time before it
-	orderEnv  = "GOKEEPALIVED_BENCH_ORDER"  // "reverse" runs gokeepalived first
-	roundsEnv = "GOKEEPALIVED_BENCH_ROUNDS" // measurements of each daemon per size
+	orderEnv  = "GOKEEPALIVED_BENCH_ORDER"  // "reverse" starts the first pair with keepalived
+	pairsEnv  = "GOKEEPALIVED_BENCH_PAIRS"  // interleaved pairs of windows per size
 	// icountEnv is qemu's -icount shift for the guest, or "off": see
 	// guestClock.
 	icountEnv = "GOKEEPALIVED_BENCH_ICOUNT"
@@ -57,8 +57,11 @@ const baselineBinary = "gokeepalived-baseline"
 // holds neither daemon to the first two.
 const (
 	defaultSizes  = "10000:2000,1000:200,100:20"
-	defaultWindow = time.Minute
+	defaultWindow = 30 * time.Second
 	defaultWarmup = 15 * time.Second
+	// defaultPairs keeps the default sizes within about 25 minutes of
+	// wall time under icount.
+	defaultPairs = 2
 	// timeWaitLimit bounds the wait for the last daemon's TIME_WAIT
 	// sockets, which Linux keeps 60 s; under timeWaitFloor of them cost
 	// nothing worth the wait.
@@ -123,7 +126,7 @@ func TestCheckerBench(t *testing.T) {
 		t.Setenv("VMRUN_ICOUNT", shift)
 		guestEnv = append(guestEnv, icountEnv+"="+shift)
 	}
-	for _, k := range []string{windowEnv, warmupEnv, orderEnv, roundsEnv, schedulerEnv} {
+	for _, k := range []string{windowEnv, warmupEnv, orderEnv, pairsEnv, schedulerEnv} {
 		if v := os.Getenv(k); v != "" {
 			guestEnv = append(guestEnv, k+"="+v)
 		}
@@ -188,8 +191,10 @@ type daemon struct {
 	path string
 }
 
-// TestGuestCheckerBench measures both daemons in turn, keepalived first
-// unless the order is reversed, at each size, and prints the table.
+// TestGuestCheckerBench measures gokeepalived and keepalived in
+// interleaved pairs of windows at each size (gokeepalived then keepalived,
+// keepalived then gokeepalived, ...), and prints the table, every pair's
+// figures and make bench's rows.
 func TestGuestCheckerBench(t *testing.T) {
 	if !vm.InGuest() {
 		t.Skip("runs inside the kernel guest, through TestCheckerBench")
@@ -200,11 +205,9 @@ func TestGuestCheckerBench(t *testing.T) {
 	}
 	window := envDuration(t, windowEnv, defaultWindow)
 	warmup := envDuration(t, warmupEnv, defaultWarmup)
-	rounds := 1
-	if v := os.Getenv(roundsEnv); v != "" {
-		if rounds, err = strconv.Atoi(v); err != nil || rounds < 1 {
-			t.Fatalf("%s=%q: want a positive count", roundsEnv, v)
-		}
+	pairs, err := pairCount(os.Getenv(pairsEnv))
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := raiseFileLimit(); err != nil {
 		t.Fatal(err)
@@ -214,14 +217,16 @@ func TestGuestCheckerBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d CPUs: %s; %s", runtime.NumCPU(), lay, clockName(os.Getenv(icountEnv)))
-	daemons := []daemon{{"keepalived", "keepalived"}, {"gokeepalived", "./gokeepalived"}}
+	daemons := map[bool]daemon{true: {"gokeepalived", "./gokeepalived"}, false: {"keepalived", "keepalived"}}
+	var baseline *daemon
 	if os.Getenv(baselineEnv) == "1" {
-		daemons = slices.Insert(daemons, 1, daemon{"baseline", "./" + baselineBinary})
+		baseline = &daemon{"baseline", "./" + baselineBinary}
 	}
-	if os.Getenv(orderEnv) == "reverse" {
-		slices.Reverse(daemons)
-	}
+	// Interleave starts even pairs with gokeepalived; reversed, the
+	// first pair starts with keepalived.
+	reverse := os.Getenv(orderEnv) == "reverse"
 	var results []result
+	var measured []sizePairs
 	for _, s := range sizes {
 		t.Run(s.String(), func(t *testing.T) {
 			newLink(t, s)
@@ -236,100 +241,167 @@ func TestGuestCheckerBench(t *testing.T) {
 					s, r.checksPerSecond(), s.checksPerSecond(), r.cpuPerMinute(), r.inTable, s.total(), 100*r.cpuBusy)
 				results = append(results, r)
 			}
-			for round := range rounds {
-				// Each round runs the daemons in the other order, so
-				// that a drift over the boot favours neither.
-				order := slices.Clone(daemons)
-				if round%2 == 1 {
-					slices.Reverse(order)
+			one := func(d daemon, pair int) result {
+				tw, waited, err := drainTimeWait(os.DirFS("/proc"), timeWaitFloor, timeWaitLimit)
+				if err != nil {
+					t.Fatal(err)
 				}
-				for _, d := range order {
-					tw, waited, err := drainTimeWait(os.DirFS("/proc"), timeWaitFloor, timeWaitLimit)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if tw > 0 {
-						t.Logf("%d sockets in TIME_WAIT before %s; %v for them to expire", tw, d.name, waited.Round(time.Second))
-					}
-					r := measure(t, d, conf, s, lst, lay, warmup, window, os.Getenv(schedulerEnv) == "profile" && d.name == "gokeepalived")
-					if rounds > 1 {
-						r.round = round + 1
-					}
-					t.Logf("%s at %s: %.0f checks/s of %.0f, %.2f CPU s/min, %.1f MB peak RSS, %d of %d real servers in the table at the end; "+
-						"its CPU %.0f%% busy, listeners %.2f CPU s/min, kernel threads %.2f CPU s/min, the test %.2f CPU s/min, the guest %.3f CPU ms/check; started in %v, stopped in %v; most frequent log lines:\n%s",
-						d.name, s, r.checksPerSecond(), s.checksPerSecond(), r.cpuPerMinute(), r.rssMB(), r.inTable, s.total(),
-						100*r.cpuBusy, r.listenersCPU.Seconds()/r.window.Minutes(), r.kernelThreadsPerMinute(), r.testCPU.Seconds()/r.window.Minutes(), r.guestCPUPerCheck(),
-						r.startup.Round(time.Second), r.stopped.Round(time.Second),
-						r.log.Digest(12))
-					results = append(results, r)
+				if tw > 0 {
+					t.Logf("%d sockets in TIME_WAIT before %s; %v for them to expire", tw, d.name, waited.Round(time.Second))
+				}
+				r := measure(t, d, conf, s, lst, lay, warmup, window, os.Getenv(schedulerEnv) == "profile" && d.name == "gokeepalived" && pair == 0)
+				r.round = pair + 1
+				t.Logf("%s at %s, pair %d: %.0f checks/s of %.0f, %.2f CPU s/min, %.3f CPU ms/check, %.1f MB peak RSS, %d of %d real servers in the table at the end; "+
+					"its CPU %.0f%% busy, listeners %.2f CPU s/min, kernel threads %.2f CPU s/min, the test %.2f CPU s/min, the guest %.3f CPU ms/check; started in %v, stopped in %v; most frequent log lines:\n%s",
+					d.name, s, pair+1, r.checksPerSecond(), s.checksPerSecond(), r.cpuPerMinute(), r.cpuPerCheck(), r.rssMB(), r.inTable, s.total(),
+					100*r.cpuBusy, r.listenersCPU.Seconds()/r.window.Minutes(), r.kernelThreadsPerMinute(), r.testCPU.Seconds()/r.window.Minutes(), r.guestCPUPerCheck(),
+					r.startup.Round(time.Second), r.stopped.Round(time.Second),
+					r.log.Digest(12))
+				results = append(results, r)
+				return r
+			}
+			ps, err := benchtab.Interleave(pairs, func(ours bool, pair int) ([]float64, error) {
+				r := one(daemons[ours != reverse], pair)
+				if baseline != nil && ours == (pair%2 != 0) {
+					// After each pair: the baseline is a
+					// reference, not a side of the pairs.
+					one(*baseline, pair)
+				}
+				return r.figures(), nil
+			})
+			if reverse {
+				for i := range ps {
+					ps[i].G, ps[i].K = ps[i].K, ps[i].G
 				}
 			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp := newSizePairs(s, ps)
+			t.Logf("%s, every pair (gokeepalived, keepalived, ratio):\n%s", s, sp.perPair())
+			measured = append(measured, sp)
 			if err := lst.stop(); err != nil {
 				t.Error(err)
 			}
 		})
 	}
-	t.Logf("checker benchmark, %s window per daemon after %s settling, %s, %s:\n%s", window, warmup, lay, clockName(os.Getenv(icountEnv)), table(results))
-	for _, r := range benchRows(results, os.Getenv(icountEnv) != "") {
+	t.Logf("checker benchmark, %s window per daemon after %s settling, %d interleaved pairs, %s, %s:\n%s",
+		window, warmup, pairs, lay, clockName(os.Getenv(icountEnv)), table(results))
+	for _, r := range benchRows(measured, os.Getenv(icountEnv) != "") {
 		t.Log(benchtab.Line(r))
 	}
 }
 
+// pairCount reads pairsEnv: defaultPairs when v is empty.
+func pairCount(v string) (int, error) {
+	if v == "" {
+		return defaultPairs, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s=%q: want a positive count", pairsEnv, v)
+	}
+	return n, nil
+}
+
+// The figures of a window that the pairs compare, in the order
+// result.figures returns them.
+const (
+	figCPUPerCheck = iota
+	figRSS
+	figChecksPerSecond
+	figGuestCPUPerCheck
+	numFigures
+)
+
+// figures returns the window's figures for benchtab.Interleave.
+func (r result) figures() []float64 {
+	f := make([]float64, numFigures)
+	f[figCPUPerCheck] = r.cpuPerCheck()
+	f[figRSS] = r.rssMB()
+	f[figChecksPerSecond] = r.checksPerSecond()
+	f[figGuestCPUPerCheck] = r.guestCPUPerCheck()
+	return f
+}
+
+// sizePairs is one size's interleaved pairs, one Pairs per figure.
+type sizePairs struct {
+	size size
+	figs [numFigures]benchtab.Pairs
+}
+
+func newSizePairs(s size, ps []benchtab.Pairs) sizePairs {
+	sp := sizePairs{size: s}
+	copy(sp.figs[:], ps)
+	return sp
+}
+
+// perPair lays out every pair's figures and ratios, for a reader to
+// check the verdicts against.
+func (sp sizePairs) perPair() string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "pair\tCPU ms/check\t\tratio\tpeak RSS MB\t\tratio\tchecks/s\t\tratio\tguest ms/check\t\tratio\t")
+	for i := range sp.figs[figCPUPerCheck].Len() {
+		fmt.Fprintf(w, "%d\t", i+1)
+		for f, format := range [numFigures]string{"%.3f", "%.1f", "%.0f", "%.3f"} {
+			g, k := sp.figs[f].G[i], sp.figs[f].K[i]
+			fmt.Fprintf(w, format+"\t"+format+"\t%s\t", g, k, ratio(g, k))
+		}
+		fmt.Fprintln(w)
+	}
+	w.Flush()
+	return b.String()
+}
+
+// The goals of make bench's rows: gokeepalived's CPU per check at most
+// 0.85 times keepalived's at every size, and its peak RSS at most 1.5
+// times keepalived's at the full size.
+var (
+	cpuGoal   = benchtab.AtMost(0.85)
+	rssGoal   = benchtab.AtMost(1.5)
+	rssGoalAt = size{10000, 2000}
+)
+
 // benchRows are make bench's rows: for each size, gokeepalived's CPU per
-// check and peak RSS beside keepalived's, medians over the rounds.
-// icount says the guest's clock counted instructions.
-func benchRows(results []result, icount bool) []benchtab.Row {
+// check, the whole guest's and the peak RSS beside keepalived's, each the
+// median over the interleaved pairs with the range of the pairs' ratios,
+// and the goals' verdicts on the worst pair. icount says the guest's
+// clock counted instructions.
+func benchRows(measured []sizePairs, icount bool) []benchtab.Row {
 	var rows []benchtab.Row
-	for _, z := range sizesOf(results) {
-		g, k := summarize(results, z, "gokeepalived"), summarize(results, z, "keepalived")
-		if g.n == 0 || k.n == 0 {
+	for _, sp := range measured {
+		if sp.figs[figCPUPerCheck].Len() == 0 {
 			continue
 		}
-		what := fmt.Sprintf("checkers, %s TCP:HTTP real servers", z)
-		var notes []string
-		if g.n > 1 || k.n > 1 {
-			notes = append(notes, fmt.Sprintf("median of %d and %d", g.n, k.n))
-		}
+		what := fmt.Sprintf("checkers, %s TCP:HTTP real servers", sp.size)
 		if icount {
-			notes = append(notes, "instruction-counted guest")
+			what += " (instruction-counted guest)"
 		}
-		if len(notes) > 0 {
-			what += " (" + strings.Join(notes, ", ") + ")"
-		}
-		verdict := "not met"
-		if g.cpuPerCheck <= k.cpuPerCheck {
-			verdict = "met"
-		}
-		rows = append(rows, benchtab.Row{
-			Measurement:  what + ", CPU per check",
-			Gokeepalived: fmt.Sprintf("%.3f ms", g.cpuPerCheck), Keepalived: fmt.Sprintf("%.3f ms", k.cpuPerCheck),
-			Ratio: benchtab.Ratio(g.cpuPerCheck, k.cpuPerCheck), Goal: "not more than keepalived: " + verdict,
-		})
-		if g.guestCPUPerCheck > 0 && k.guestCPUPerCheck > 0 {
-			// Not the goal, which is the daemon's CPU, but what
+		rows = append(rows, sp.figs[figCPUPerCheck].Row(what+", CPU per check", "%.3f ms", cpuGoal))
+		if g := sp.figs[figGuestCPUPerCheck]; slices.Min(g.G) > 0 && slices.Min(g.K) > 0 {
+			// Not a goal, which is the daemon's CPU, but what
 			// the checks cost the machine wherever the kernel
 			// did their work.
+			gf, kf := g.Figures("%.3f ms")
 			rows = append(rows, benchtab.Row{
 				Measurement:  what + ", whole guest's CPU per check (daemon, real servers, kernel threads)",
-				Gokeepalived: fmt.Sprintf("%.3f ms", g.guestCPUPerCheck), Keepalived: fmt.Sprintf("%.3f ms", k.guestCPUPerCheck),
-				Ratio: benchtab.Ratio(g.guestCPUPerCheck, k.guestCPUPerCheck),
+				Gokeepalived: gf, Keepalived: kf, Ratio: g.RatioText(),
 			})
 		}
-		verdict = "not met"
-		if g.rssMB < 200 {
-			verdict = "met"
+		rss := sp.figs[figRSS]
+		if sp.size == rssGoalAt {
+			rows = append(rows, rss.Row(what+", peak RSS", "%.1f MB", rssGoal))
+		} else {
+			gf, kf := rss.Figures("%.1f MB")
+			rows = append(rows, benchtab.Row{Measurement: what + ", peak RSS", Gokeepalived: gf, Keepalived: kf, Ratio: rss.RatioText()})
 		}
-		rows = append(rows, benchtab.Row{
-			Measurement:  what + ", peak RSS",
-			Gokeepalived: fmt.Sprintf("%.1f MB", g.rssMB), Keepalived: fmt.Sprintf("%.1f MB", k.rssMB),
-			Ratio: benchtab.Ratio(g.rssMB, k.rssMB), Goal: "under 200 MB: " + verdict,
-		})
 	}
 	return rows
 }
 
-// A summary is one daemon's figures at one size: each the median over
-// its rounds.
+// A summary is one daemon's figures at one size, for the console's
+// table: each the median over its windows.
 type summary struct {
 	n                                                 int
 	checksPerSecond, cpuPerMinute, cpuPerCheck, rssMB float64
@@ -359,17 +431,6 @@ func summarize(results []result, z size, daemon string) summary {
 	return sm
 }
 
-// sizesOf returns the sizes of results in the order they first appear.
-func sizesOf(results []result) []size {
-	var zs []size
-	for _, r := range results {
-		if !slices.Contains(zs, r.size) {
-			zs = append(zs, r.size)
-		}
-	}
-	return zs
-}
-
 // daemonsOf returns the daemons measured at size z, in the order they
 // first appear.
 func daemonsOf(results []result, z size) []string {
@@ -385,7 +446,7 @@ func daemonsOf(results []result, z size) []string {
 // A result is one daemon's measured window at one size.
 type result struct {
 	daemon    string
-	round     int // from 1 when there are several, else 0
+	round     int // the pair, from 1; 0 for the check.Scheduler row
 	size      size
 	window    time.Duration
 	tcp, http uint64 // connections and requests the listeners took
@@ -469,10 +530,10 @@ func takeSample(proc fs.FS, pid int, lst *listeners, cpu string) (sample, error)
 	if s.self, err = selfCPU(); err != nil {
 		return s, err
 	}
-	if s.daemon, err = treeUsage(proc, pid); err != nil {
+	if s.daemon, err = schedUsage(proc, pid); err != nil {
 		return s, err
 	}
-	if s.listeners, err = treeUsage(proc, lst.cmd.Process.Pid); err != nil {
+	if s.listeners, err = schedUsage(proc, lst.cmd.Process.Pid); err != nil {
 		return s, err
 	}
 	if s.cpu, err = readCPUTimes(proc, cpu); err != nil {
@@ -646,7 +707,7 @@ func ratio(a, b float64) string {
 
 // table lays results out, each measurement's row followed, after the
 // last row of a size, by the ratios of each other daemon to keepalived:
-// of the medians over the rounds when there are several.
+// of the medians over the pairs when there are several.
 func table(results []result) string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -1,6 +1,8 @@
 package checkers
 
 import (
+	"github.com/gokeepalived/gokeepalived/internal/benchproc"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -118,6 +120,17 @@ func treeUsage(proc fs.FS, root int) (usage, error) {
 		u.hwm += hwm
 	}
 	return u, nil
+}
+
+// schedUsage is the usage of root and its descendants as package
+// benchproc reads it: CPU time from the scheduler's count of every
+// thread (schedstat), in nanoseconds, rather than clock ticks.
+func schedUsage(proc fs.FS, root int) (usage, error) {
+	u, err := benchproc.Tree(proc, root)
+	if err != nil {
+		return usage{}, err
+	}
+	return usage{procs: u.Procs, cpu: u.CPU, hwm: u.HWM}, nil
 }
 
 // readStats reads /proc/PID/stat of every process of proc, a procfs.

@@ -34,14 +34,9 @@ func TestTable(t *testing.T) {
 	if !slices.Equal(rows, want) {
 		t.Errorf("table rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
-	got := benchRows(results, true)
-	if len(got) != 3 || !strings.Contains(got[1].Measurement, "whole guest's CPU per check") ||
-		got[1].Gokeepalived != "5.000 ms" || got[1].Keepalived != "3.333 ms" || got[1].Goal != "" {
-		t.Errorf("benchRows = %+v, want the guest's CPU per check second, without a goal", got)
-	}
 }
 
-func TestTableRounds(t *testing.T) {
+func TestTablePairs(t *testing.T) {
 	s := size{100, 20}
 	r := func(daemon string, round int, cpu time.Duration, rss uint64) result {
 		return result{daemon: daemon, round: round, size: s, window: time.Minute, tcp: 6000, http: 600, cpu: cpu, procs: 1, rss: rss << 20, inTable: 120, cpuBusy: 0.5}
@@ -59,14 +54,6 @@ func TestTableRounds(t *testing.T) {
 	want := "100:20 gokeepalived/keepalived 1.00 1.09 1.09 2.05"
 	if len(rows) != 8 || rows[1] != "100:20 keepalived #1 110 110 100 10 10.00 1.515 20.0 1 120/120 50% 0.00 0.000" || rows[7] != want {
 		t.Errorf("table rows:\n%s\nwant 8, the second for keepalived #1 and the last %q", strings.Join(rows, "\n"), want)
-	}
-	got := benchRows(results, false)
-	if len(got) != 2 || got[0].Gokeepalived != "1.818 ms" || got[0].Keepalived != "1.667 ms" ||
-		!strings.Contains(got[0].Measurement, "median of 3 and 3") || !strings.HasSuffix(got[0].Goal, "not met") {
-		t.Errorf("benchRows = %+v", got)
-	}
-	if got := benchRows(results, true); !strings.Contains(got[0].Measurement, "(median of 3 and 3, instruction-counted guest)") {
-		t.Errorf("benchRows of an instruction-counted guest = %+v", got)
 	}
 }
 
@@ -90,5 +77,62 @@ func TestGuestClock(t *testing.T) {
 	}
 	if got := clockName("2"); got != "guest clock: instructions (qemu -icount shift=2, 4 ns each)" {
 		t.Errorf("clockName(2) = %q", got)
+	}
+}
+
+func TestBenchRows(t *testing.T) {
+	window := func(cpu time.Duration, rss uint64, guest time.Duration) result {
+		return result{window: time.Minute, tcp: 6000, http: 600, cpu: cpu, rss: rss << 20, guestCPU: guest}
+	}
+	full := newSizePairs(size{10000, 2000}, nil)
+	small := newSizePairs(size{100, 20}, nil)
+	// Pairs of 6,600 checks: CPU ratios 0.80 and 0.90, RSS 1.40 and
+	// 1.45; at the small size the guest's figures are missing.
+	for _, p := range [][2]result{
+		{window(8*time.Second, 42, 20*time.Second), window(10*time.Second, 30, 25*time.Second)},
+		{window(9*time.Second, 29, 20*time.Second), window(10*time.Second, 20, 25*time.Second)},
+	} {
+		g, k := p[0].figures(), p[1].figures()
+		for f := range numFigures {
+			full.figs[f].Add(g[f], k[f])
+			small.figs[f].Add(g[f], k[f])
+		}
+	}
+	for f := range numFigures {
+		if f == figGuestCPUPerCheck {
+			small.figs[f].G[1] = 0
+		}
+	}
+	got := benchRows([]sizePairs{full, small}, true)
+	var lines []string
+	for _, r := range got {
+		lines = append(lines, strings.Join([]string{r.Measurement, r.Gokeepalived, r.Keepalived, r.Ratio, r.Goal}, " | "))
+	}
+	want := []string{
+		"checkers, 10000:2000 TCP:HTTP real servers (instruction-counted guest), CPU per check | 1.288 ms | 1.515 ms | 0.85 (0.80-0.90, 2 pairs) | at most 0.85x keepalived's, worst pair 0.90: not met",
+		"checkers, 10000:2000 TCP:HTTP real servers (instruction-counted guest), whole guest's CPU per check (daemon, real servers, kernel threads) | 3.030 ms | 3.788 ms | 0.80 (0.80-0.80, 2 pairs) | ",
+		"checkers, 10000:2000 TCP:HTTP real servers (instruction-counted guest), peak RSS | 35.5 MB | 25.0 MB | 1.42 (1.40-1.45, 2 pairs) | at most 1.50x keepalived's, worst pair 1.45: met",
+		"checkers, 100:20 TCP:HTTP real servers (instruction-counted guest), CPU per check | 1.288 ms | 1.515 ms | 0.85 (0.80-0.90, 2 pairs) | at most 0.85x keepalived's, worst pair 0.90: not met",
+		"checkers, 100:20 TCP:HTTP real servers (instruction-counted guest), peak RSS | 35.5 MB | 25.0 MB | 1.42 (1.40-1.45, 2 pairs) | ",
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("benchRows:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	per := small.perPair()
+	if !strings.Contains(per, "0.80") || !strings.Contains(per, "1.45") || strings.Count(per, "\n") != 3 {
+		t.Errorf("perPair:\n%s", per)
+	}
+}
+
+func TestPairCount(t *testing.T) {
+	for _, tt := range []struct {
+		v    string
+		n    int
+		fail bool
+	}{{"", defaultPairs, false}, {"5", 5, false}, {"0", 0, true}, {"x", 0, true}} {
+		n, err := pairCount(tt.v)
+		if n != tt.n || (err != nil) != tt.fail {
+			t.Errorf("pairCount(%q) = %d, %v", tt.v, n, err)
+		}
 	}
 }
