@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/sirupsen/logrus"
@@ -557,6 +558,11 @@ func ChangedServices(from, to []Service) []ServiceKey {
 func sameService(a, b *Service) bool {
 	if !sameAttributes(a, b) || len(a.Destinations) != len(b.Destinations) {
 		return false
+	}
+	// Most services list their destinations in the same order each time;
+	// a reload compares every service of the table.
+	if slices.Equal(a.Destinations, b.Destinations) {
+		return true
 	}
 	dests := make(map[destKey]Destination, len(a.Destinations))
 	for _, d := range a.Destinations {

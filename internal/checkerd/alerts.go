@@ -93,9 +93,15 @@ func (a *checkerAlerts) apply(cfg *config.Config) {
 	defer a.mu.Unlock()
 	old, oldVS := a.servers, a.vss
 	a.noCheckerEmails = cfg.Global.NoCheckerEmails
-	a.servers = make(map[rsKey]*alertServer)
-	a.byCheck = make(map[string]*alertServer)
-	a.vss = make(map[notify.VirtualServer]*alertVS)
+	// Sized up front: a reload of ten thousand real servers otherwise
+	// grows each map a dozen times.
+	total := 0
+	for i := range cfg.VirtualServers {
+		total += len(cfg.VirtualServers[i].RealServers)
+	}
+	a.servers = make(map[rsKey]*alertServer, total)
+	a.byCheck = make(map[string]*alertServer, total)
+	a.vss = make(map[notify.VirtualServer]*alertVS, len(cfg.VirtualServers))
 	names := lvs.CheckNames(cfg)
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]

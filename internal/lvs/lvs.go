@@ -196,11 +196,13 @@ func (l *LVS) load(cfg *config.Config) {
 	l.cfg = cfg
 	l.m.initNotifies = cfg.Global.RSInitNotifies
 	l.logRefusedMisc(cfg)
-	l.vss = nil
+	l.vss = make([]*virtualServer, len(cfg.VirtualServers))
+	total := 0
 	for i := range cfg.VirtualServers {
-		l.vss = append(l.vss, newVirtualServer(&cfg.VirtualServers[i], l.script))
+		l.vss[i] = newVirtualServer(&cfg.VirtualServers[i], l.script)
+		total += len(l.vss[i].rs)
 	}
-	owner := make(map[ipvs.ServiceKey]string)
+	owner := make(map[ipvs.ServiceKey]string, len(l.vss))
 	for _, vs := range l.vss {
 		for _, s := range Services(vs.cfg, cfg.VirtualServerGroups, State{}, nil) {
 			if first, dup := owner[s.Key()]; dup {
@@ -210,11 +212,21 @@ func (l *LVS) load(cfg *config.Config) {
 			owner[s.Key()] = vs.name
 		}
 	}
-	names := CheckNames(cfg)
-	l.servers = make(map[string]serverRef)
+	// The real servers' names are already formatted: CheckNames would
+	// format each again.
+	plain := make([]string, 0, total)
 	for _, vs := range l.vss {
 		for _, rs := range vs.rs {
-			rs.check = names[rs.cfg]
+			plain = append(plain, rs.name)
+		}
+	}
+	names := checkNames(cfg, plain)
+	l.servers = make(map[string]serverRef, total)
+	k := 0
+	for _, vs := range l.vss {
+		for _, rs := range vs.rs {
+			rs.check = names[k]
+			k++
 			l.servers[rs.check] = serverRef{vs, rs}
 		}
 	}
@@ -256,24 +268,39 @@ func CheckNames(cfg *config.Config) map[*config.RealServer]string {
 		total += len(cfg.VirtualServers[i].RealServers)
 	}
 	plain := make([]string, 0, total)
-	count := make(map[string]int)
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		for j := range vs.RealServers {
-			n := vs.RealServers[j].Name(vs)
-			plain = append(plain, n)
-			count[n]++
+			plain = append(plain, vs.RealServers[j].Name(vs))
 		}
 	}
+	all := checkNames(cfg, plain)
 	names := make(map[*config.RealServer]string, total)
-	used := make(map[string]bool, total)
 	k := 0
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
-		vsName := ""
 		for j := range vs.RealServers {
-			n := plain[k]
+			names[&vs.RealServers[j]] = all[k]
 			k++
+		}
+	}
+	return names
+}
+
+// checkNames makes the names of CheckNames from the real servers' own
+// names, plain, in the order of cfg's virtual servers and theirs.
+func checkNames(cfg *config.Config, plain []string) []string {
+	count := make(map[string]int, len(plain))
+	for _, n := range plain {
+		count[n]++
+	}
+	names := make([]string, 0, len(plain))
+	used := make(map[string]bool, len(plain))
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		vsName := ""
+		for range vs.RealServers {
+			n := plain[len(names)]
 			if count[n] > 1 {
 				if vsName == "" {
 					vsName = vs.Name()
@@ -284,7 +311,7 @@ func CheckNames(cfg *config.Config) map[*config.RealServer]string {
 				n = fmt.Sprintf("%s #%d", base, i)
 			}
 			used[n] = true
-			names[&vs.RealServers[j]] = n
+			names = append(names, n)
 		}
 	}
 	return names
@@ -603,7 +630,13 @@ func (l *LVS) refreshLocked(vs *virtualServer) {
 // servers declare is the first one's, as the kernel holds it once.
 func (l *LVS) desiredLocked(keys ...ipvs.ServiceKey) []ipvs.Service {
 	var all []ipvs.Service
-	seen := make(map[ipvs.ServiceKey]bool)
+	var seen map[ipvs.ServiceKey]bool
+	if len(keys) == 0 {
+		all = make([]ipvs.Service, 0, len(l.vss))
+		seen = make(map[ipvs.ServiceKey]bool, len(l.vss))
+	} else {
+		seen = make(map[ipvs.ServiceKey]bool, len(keys))
+	}
 	for _, vs := range l.vss {
 		for _, s := range vs.services {
 			k := s.Key()
@@ -681,17 +714,21 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 	for _, vs := range old {
 		byKey[vsKey(vs.cfg)] = vs
 	}
-	kept := make(map[string]bool)         // check names still running
-	carried := make(map[*realServer]bool) // real servers whose state carries over
+	// One map serves every virtual server in turn.
+	var oldRS map[netip.AddrPort]*realServer
 	for _, nvs := range l.vss {
-		ovs := byKey[vsKey(nvs.cfg)]
+		k := vsKey(nvs.cfg)
+		ovs := byKey[k]
 		if ovs == nil {
 			l.m.start(nvs)
 			continue
 		}
-		delete(byKey, vsKey(nvs.cfg))
+		delete(byKey, k)
 		nvs.quorumUp, nvs.sorryIn = ovs.quorumUp, ovs.sorryIn
-		oldRS := make(map[netip.AddrPort]*realServer, len(ovs.rs))
+		if oldRS == nil {
+			oldRS = make(map[netip.AddrPort]*realServer, len(ovs.rs))
+		}
+		clear(oldRS)
 		for _, rs := range ovs.rs {
 			oldRS[rs.id.Addr] = rs
 		}
@@ -710,9 +747,11 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 				// new one at their next verdict.
 				nrs.weight = nrs.cfg.Weight
 			}
-			carried[nrs] = true
+			nrs.carried = true
 			if ors.check == nrs.check && sameChecks(ors.cfg, nrs.cfg) {
-				kept[nrs.check] = true
+				// Check names are unique: ors is the one real
+				// server of the old configuration with this one.
+				ors.kept, nrs.kept = true, true
 			}
 		}
 		for _, ors := range ovs.rs {
@@ -736,7 +775,7 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 	}
 	for _, vs := range old {
 		for _, rs := range vs.rs {
-			if !kept[rs.check] {
+			if !rs.kept {
 				l.checks.Remove(rs.check)
 			}
 		}
@@ -744,9 +783,10 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 	for _, vs := range l.vss {
 		l.refreshLocked(vs)
 		for _, rs := range vs.rs {
-			if !kept[rs.check] {
-				l.addChecks(vs, rs, carried[rs])
+			if !rs.kept {
+				l.addChecks(vs, rs, rs.carried)
 			}
+			rs.kept, rs.carried = false, false
 		}
 	}
 	// Only the services the reload changed are read back and converged,
@@ -776,7 +816,13 @@ func vsKey(vs *config.VirtualServer) string {
 // alike: same weight, same checkers with the same settings, wherever in
 // the file they are written.
 func sameChecks(a, b *config.RealServer) bool {
-	return a.Weight == b.Weight && reflect.DeepEqual(unplaced(a.Checkers), unplaced(b.Checkers))
+	if a.Weight != b.Weight || len(a.Checkers) != len(b.Checkers) {
+		return false
+	}
+	if len(a.Checkers) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(unplaced(a.Checkers), unplaced(b.Checkers))
 }
 
 // unplaced copies checkers without their positions in the file.

@@ -48,6 +48,10 @@ type realServer struct {
 	weight int // effective weight
 	result string
 	since  time.Time
+
+	// kept and carried mark, during a reload, a real server whose
+	// checks keep running and one whose state carries over.
+	kept, carried bool
 }
 
 // keys are the keys of the services it last called for.
@@ -255,9 +259,16 @@ func (m *machine) lowerQuorum(vs *virtualServer, stopping bool) {
 	}
 }
 
+// liveWeight is State.liveWeight without making the State: a reload
+// judges the quorum of every virtual server.
 func (vs *virtualServer) liveWeight() int64 {
-	st := vs.state()
-	return st.liveWeight()
+	var sum int64
+	for _, rs := range vs.rs {
+		if rs.alive {
+			sum += int64(realWeight(rs.weight))
+		}
+	}
+	return sum
 }
 
 // sorryName names the sorry server as keepalived's log does, with the
@@ -282,14 +293,19 @@ func newVirtualServer(cfg *config.VirtualServer, scripts func(*config.Notify, st
 		id:     NotifyID(cfg),
 		quorum: notify.Quorum{Up: scripts(cfg.QuorumUp, "quorum_up"), Down: scripts(cfg.QuorumDown, "quorum_down")},
 	}
+	// One allocation for all the real servers: a reload makes them anew
+	// for every virtual server.
+	all := make([]realServer, len(cfg.RealServers))
+	vs.rs = make([]*realServer, len(cfg.RealServers))
 	for i := range cfg.RealServers {
 		rc := &cfg.RealServers[i]
-		vs.rs = append(vs.rs, &realServer{
+		all[i] = realServer{
 			cfg:    rc,
 			name:   rc.Name(cfg),
 			id:     notify.RealServer{Addr: netip.AddrPortFrom(rc.Addr, rc.Port), Up: scripts(rc.NotifyUp, "notify_up"), Down: scripts(rc.NotifyDown, "notify_down")},
 			weight: rc.Weight,
-		})
+		}
+		vs.rs[i] = &all[i]
 	}
 	return vs
 }
