@@ -258,33 +258,19 @@ func (l *LVS) logRefusedMisc(cfg *config.Config) {
 // keepalived logs it, "[10.0.0.2]:tcp:80", followed by " of VS ..." for a
 // real server several virtual servers share, and by " #2", " #3" ... for
 // one a virtual server lists twice. The checks' attempts and events carry
-// these names.
-func CheckNames(cfg *config.Config) map[*config.RealServer]string {
-	// Each name is formatted once and the maps are sized up front: with
-	// ten thousand real servers, growing them and formatting every name
-	// twice took most of a reload's time outside the parser.
+// these names. They come in the order of cfg's virtual servers and of
+// their real servers: a reload names ten thousand real servers, and a
+// map by real server cost more than all the names.
+func CheckNames(cfg *config.Config) []string {
 	total := 0
 	for i := range cfg.VirtualServers {
 		total += len(cfg.VirtualServers[i].RealServers)
 	}
 	plain := make([]string, 0, total)
 	for i := range cfg.VirtualServers {
-		vs := &cfg.VirtualServers[i]
-		for j := range vs.RealServers {
-			plain = append(plain, vs.RealServers[j].Name(vs))
-		}
+		plain = append(plain, realServerNames(&cfg.VirtualServers[i])...)
 	}
-	all := checkNames(cfg, plain)
-	names := make(map[*config.RealServer]string, total)
-	k := 0
-	for i := range cfg.VirtualServers {
-		vs := &cfg.VirtualServers[i]
-		for j := range vs.RealServers {
-			names[&vs.RealServers[j]] = all[k]
-			k++
-		}
-	}
-	return names
+	return checkNames(cfg, plain)
 }
 
 // checkNames makes the names of CheckNames from the real servers' own
@@ -296,17 +282,37 @@ func checkNames(cfg *config.Config, plain []string) []string {
 	}
 	names := make([]string, 0, len(plain))
 	used := make(map[string]bool, len(plain))
+	var (
+		buf  []byte
+		ends []int
+	)
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
+		own := plain[len(names) : len(names)+len(vs.RealServers)]
+		// The names that several virtual servers share take this one's
+		// name after them, all written into one string: when every
+		// virtual server has the same real servers, each name has it.
+		buf, ends = buf[:0], ends[:0]
 		vsName := ""
-		for range vs.RealServers {
-			n := plain[len(names)]
+		for _, n := range own {
+			buf = append(buf, n...)
 			if count[n] > 1 {
 				if vsName == "" {
 					vsName = vs.Name()
 				}
-				n += " of VS " + vsName
+				buf = append(buf, " of VS "...)
+				buf = append(buf, vsName...)
 			}
+			ends = append(ends, len(buf))
+		}
+		if vsName != "" {
+			all, start := string(buf), 0
+			own = make([]string, len(ends))
+			for j, end := range ends {
+				own[j], start = all[start:end], end
+			}
+		}
+		for _, n := range own {
 			for base, i := n, 2; used[n]; i++ {
 				n = fmt.Sprintf("%s #%d", base, i)
 			}
@@ -710,14 +716,14 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 	old := l.vss
 	l.load(cfg)
 
-	byKey := make(map[string]*virtualServer, len(old))
+	byKey := make(map[vsIdentity]*virtualServer, len(old))
 	for _, vs := range old {
-		byKey[vsKey(vs.cfg)] = vs
+		byKey[vs.key] = vs
 	}
 	// One map serves every virtual server in turn.
 	var oldRS map[netip.AddrPort]*realServer
 	for _, nvs := range l.vss {
-		k := vsKey(nvs.cfg)
+		k := nvs.key
 		ovs := byKey[k]
 		if ovs == nil {
 			l.m.start(nvs)
@@ -763,7 +769,7 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 		l.m.updateQuorum(nvs, true)
 	}
 	for _, ovs := range old {
-		if byKey[vsKey(ovs.cfg)] != ovs {
+		if byKey[ovs.key] != ovs {
 			continue
 		}
 		if ovs.cfg.Group != "" {
@@ -800,16 +806,28 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 	}
 }
 
-// vsKey identifies a virtual server across reloads as keepalived's
-// vs_iseq does.
-func vsKey(vs *config.VirtualServer) string {
+// A vsIdentity identifies a virtual server across reloads as
+// keepalived's vs_iseq does: by its group, by its firewall mark and
+// family, or by its protocol and address. It is comparable, so a reload
+// matches the virtual servers of two configurations without formatting
+// a key for each.
+type vsIdentity struct {
+	group  string
+	fwmark uint32
+	family ipvs.Family
+	proto  config.Protocol
+	addr   netip.AddrPort
+}
+
+// vsKey is the identity of vs.
+func vsKey(vs *config.VirtualServer) vsIdentity {
 	switch {
 	case vs.Group != "":
-		return "group " + vs.Group
+		return vsIdentity{group: vs.Group}
 	case vs.FWMark != 0:
-		return fmt.Sprintf("fwmark %d %v", vs.FWMark, markFamily(vs))
+		return vsIdentity{fwmark: vs.FWMark, family: markFamily(vs)}
 	}
-	return vs.Protocol.String() + " " + netip.AddrPortFrom(vs.Addr, vs.Port).String()
+	return vsIdentity{proto: vs.Protocol, addr: netip.AddrPortFrom(vs.Addr, vs.Port)}
 }
 
 // sameChecks says whether two versions of a real server are checked
