@@ -600,7 +600,11 @@ func (l *LVS) Handle(ctx context.Context, ev check.Event) {
 	if ev.Reason != "" {
 		rs.result, rs.since = ev.Reason, ev.Time
 	}
-	before := vs.state()
+	// An event changes its real server and the quorum of its virtual
+	// server, nothing else of the State: they tell whether the services
+	// change, without a copy of the State for each of the ten thousand
+	// events of a large table's start.
+	alive, weight, quorumUp := rs.alive, rs.weight, vs.quorumUp
 	l.m.setWeight(vs, rs, ev.Weight)
 	l.m.setAlive(vs, rs, ev.Up)
 	if ev.Confirmed && !rs.alive {
@@ -608,7 +612,7 @@ func (l *LVS) Handle(ctx context.Context, ev check.Event) {
 		// keepalived runs notify_down for it.
 		l.m.rsNotify(vs, rs, false)
 	}
-	if reflect.DeepEqual(before, vs.state()) {
+	if rs.alive == alive && rs.weight == weight && vs.quorumUp == quorumUp {
 		return
 	}
 	// Only this virtual server's services can have changed: only they

@@ -3,10 +3,12 @@ package lvs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/ipvs"
 )
@@ -45,6 +47,36 @@ func scaleConf(tb testing.TB, services, dests int, bump func(i, j int) int) *con
 		tb.Fatalf("scale configuration: %v", diags)
 	}
 	return cfg
+}
+
+// BenchmarkStart is the start of a 1,000 x 10 table, from the parsed
+// configuration to the table full in the kernel: the daemon's start
+// without the parser, with the real check scheduler and its events.
+func BenchmarkStart(b *testing.B) {
+	const services, dests = 1000, 10
+	cfg := scaleConf(b, services, dests, func(i, j int) int { return 0 })
+	b.ReportAllocs()
+	for range b.N {
+		kernel := lookupKernel{newFakeKernel()}
+		l, err := New(cfg, Options{
+			Table:          ipvs.NewReconciler(kernel, ipvs.ReconcilerConfig{}),
+			Checks:         check.NewScheduler(check.Options{}),
+			ResyncInterval: time.Hour,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- l.Run(ctx) }()
+		for kernel.opCount() < services*(dests+1) {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkReloadOneWeight is the reload of a 1,000 x 10 table where one
