@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/sirupsen/logrus"
@@ -393,7 +394,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, desired []Service) ([]Op, er
 			}
 		}
 	}
+	// Sized up front: programming an empty table of ten thousand
+	// destinations gathers as many ops.
 	var p pass
+	nops, nerrs := 0, 0
+	for i := range each {
+		nops, nerrs = nops+len(each[i].ops), nerrs+len(each[i].errs)
+	}
+	p.ops = make([]Op, 0, nops)
+	if nerrs > 0 {
+		p.errs = make([]error, 0, nerrs)
+	}
 	for i := range each {
 		p.ops = append(p.ops, each[i].ops...)
 		p.errs = append(p.errs, each[i].errs...)
@@ -424,26 +435,34 @@ func (r *Reconciler) Reconcile(ctx context.Context, desired []Service) ([]Op, er
 // kernel's refusal of one change is that change's alone. It returns ctx's
 // error if ctx is done before all are issued.
 func (r *Reconciler) create(ctx context.Context, desired []Service, kernel map[ServiceKey]*Service, each []pass) error {
+	// The lists are sized up front, and each service's pass for its own
+	// ops: an Op holds a whole service, and programming an empty table of
+	// ten thousand destinations grew them from empty a dozen times.
 	var (
 		ops   []Op
 		owner []int // the index in desired of each op's service
+		ndest int
 	)
 	for i := range desired {
 		if kernel[desired[i].Key()] == nil {
+			if ops == nil {
+				ops, owner = make([]Op, 0, len(desired)), make([]int, 0, len(desired))
+			}
 			ops = append(ops, Op{Kind: AddService, Service: desired[i].header()})
 			owner = append(owner, i)
+			ndest += len(desired[i].Destinations)
 		}
 	}
 	if len(ops) == 0 {
 		return nil
 	}
 	errs, stopped := r.apply(ctx, ops)
-	var (
-		dests     []Op
-		destOwner []int
-	)
+	dests, destOwner := make([]Op, 0, ndest), make([]int, 0, ndest)
 	for j, err := range errs {
 		i := owner[j]
+		if each[i].ops == nil {
+			each[i].ops = make([]Op, 0, 1+len(desired[i].Destinations))
+		}
 		if r.record(&each[i], ops[j], err) != nil {
 			continue
 		}
@@ -557,6 +576,11 @@ func ChangedServices(from, to []Service) []ServiceKey {
 func sameService(a, b *Service) bool {
 	if !sameAttributes(a, b) || len(a.Destinations) != len(b.Destinations) {
 		return false
+	}
+	// Most services list their destinations in the same order each time;
+	// a reload compares every service of the table.
+	if slices.Equal(a.Destinations, b.Destinations) {
+		return true
 	}
 	dests := make(map[destKey]Destination, len(a.Destinations))
 	for _, d := range a.Destinations {

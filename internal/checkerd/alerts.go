@@ -35,6 +35,7 @@ type checkerAlerts struct {
 	removed         map[rsKey]*alertServer // those the last reload removed
 	byCheck         map[string]*alertServer
 	vss             map[notify.VirtualServer]*alertVS
+	gen             uint64 // counts the configurations applied
 }
 
 // alertVS is what a virtual server's quorum mail says: keepalived writes
@@ -58,10 +59,11 @@ type rsKey struct {
 // alertServer is a real server's smtp_alert and its latest attempts.
 type alertServer struct {
 	key       rsKey
-	mail      bool // smtp_alert, resolved from real_server, virtual_server and global_defs
-	weight    int  // configured weight, for the quorum mails
-	alive     bool // as last reported
-	attempted bool // an attempt has ended since the server was configured
+	mail      bool   // smtp_alert, resolved from real_server, virtual_server and global_defs
+	weight    int    // configured weight, for the quorum mails
+	alive     bool   // as last reported
+	attempted bool   // an attempt has ended since the server was configured
+	gen       uint64 // the last configuration that has the server
 	failed    string
 	passed    string
 	failedAt  time.Time
@@ -93,10 +95,18 @@ func (a *checkerAlerts) apply(cfg *config.Config) {
 	defer a.mu.Unlock()
 	old, oldVS := a.servers, a.vss
 	a.noCheckerEmails = cfg.Global.NoCheckerEmails
-	a.servers = make(map[rsKey]*alertServer)
-	a.byCheck = make(map[string]*alertServer)
-	a.vss = make(map[notify.VirtualServer]*alertVS)
-	names := lvs.CheckNames(cfg)
+	// Sized up front: a reload of ten thousand real servers otherwise
+	// grows each map a dozen times.
+	total := 0
+	for i := range cfg.VirtualServers {
+		total += len(cfg.VirtualServers[i].RealServers)
+	}
+	a.servers = make(map[rsKey]*alertServer, total)
+	a.byCheck = make(map[string]*alertServer, total)
+	a.vss = make(map[notify.VirtualServer]*alertVS, len(cfg.VirtualServers))
+	a.gen++
+	names := lvs.CheckNames(cfg) // in the order of the loops below
+	n := 0
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		id := lvs.NotifyID(vs)
@@ -115,14 +125,15 @@ func (a *checkerAlerts) apply(cfg *config.Config) {
 				// in alpha mode, as the checkers start it.
 				s = &alertServer{alive: !slices.ContainsFunc(rs.Checkers, func(c config.Checker) bool { return c.Timing.Alpha })}
 			}
-			s.key, s.mail, s.weight = k, rs.SMTPAlert, rs.Weight
+			s.key, s.mail, s.weight, s.gen = k, rs.SMTPAlert, rs.Weight, a.gen
 			a.servers[k] = s
-			a.byCheck[names[rs]] = s
+			a.byCheck[names[n]] = s
+			n++
 		}
 	}
 	a.removed = make(map[rsKey]*alertServer)
 	for k, s := range old {
-		if a.servers[k] == nil {
+		if s.gen != a.gen { // not in cfg: a lookup less per real server
 			a.removed[k] = s
 		}
 	}

@@ -196,11 +196,13 @@ func (l *LVS) load(cfg *config.Config) {
 	l.cfg = cfg
 	l.m.initNotifies = cfg.Global.RSInitNotifies
 	l.logRefusedMisc(cfg)
-	l.vss = nil
+	l.vss = make([]*virtualServer, len(cfg.VirtualServers))
+	total := 0
 	for i := range cfg.VirtualServers {
-		l.vss = append(l.vss, newVirtualServer(&cfg.VirtualServers[i], l.script))
+		l.vss[i] = newVirtualServer(&cfg.VirtualServers[i], l.script)
+		total += len(l.vss[i].rs)
 	}
-	owner := make(map[ipvs.ServiceKey]string)
+	owner := make(map[ipvs.ServiceKey]string, len(l.vss))
 	for _, vs := range l.vss {
 		for _, s := range Services(vs.cfg, cfg.VirtualServerGroups, State{}, nil) {
 			if first, dup := owner[s.Key()]; dup {
@@ -210,11 +212,21 @@ func (l *LVS) load(cfg *config.Config) {
 			owner[s.Key()] = vs.name
 		}
 	}
-	names := CheckNames(cfg)
-	l.servers = make(map[string]serverRef)
+	// The real servers' names are already formatted: CheckNames would
+	// format each again.
+	plain := make([]string, 0, total)
 	for _, vs := range l.vss {
 		for _, rs := range vs.rs {
-			rs.check = names[rs.cfg]
+			plain = append(plain, rs.name)
+		}
+	}
+	names := checkNames(cfg, plain)
+	l.servers = make(map[string]serverRef, total)
+	k := 0
+	for _, vs := range l.vss {
+		for _, rs := range vs.rs {
+			rs.check = names[k]
+			k++
 			l.servers[rs.check] = serverRef{vs, rs}
 		}
 	}
@@ -246,45 +258,66 @@ func (l *LVS) logRefusedMisc(cfg *config.Config) {
 // keepalived logs it, "[10.0.0.2]:tcp:80", followed by " of VS ..." for a
 // real server several virtual servers share, and by " #2", " #3" ... for
 // one a virtual server lists twice. The checks' attempts and events carry
-// these names.
-func CheckNames(cfg *config.Config) map[*config.RealServer]string {
-	// Each name is formatted once and the maps are sized up front: with
-	// ten thousand real servers, growing them and formatting every name
-	// twice took most of a reload's time outside the parser.
+// these names. They come in the order of cfg's virtual servers and of
+// their real servers: a reload names ten thousand real servers, and a
+// map by real server cost more than all the names.
+func CheckNames(cfg *config.Config) []string {
 	total := 0
 	for i := range cfg.VirtualServers {
 		total += len(cfg.VirtualServers[i].RealServers)
 	}
 	plain := make([]string, 0, total)
-	count := make(map[string]int)
 	for i := range cfg.VirtualServers {
-		vs := &cfg.VirtualServers[i]
-		for j := range vs.RealServers {
-			n := vs.RealServers[j].Name(vs)
-			plain = append(plain, n)
-			count[n]++
-		}
+		plain = append(plain, realServerNames(&cfg.VirtualServers[i])...)
 	}
-	names := make(map[*config.RealServer]string, total)
-	used := make(map[string]bool, total)
-	k := 0
+	return checkNames(cfg, plain)
+}
+
+// checkNames makes the names of CheckNames from the real servers' own
+// names, plain, in the order of cfg's virtual servers and theirs.
+func checkNames(cfg *config.Config, plain []string) []string {
+	count := make(map[string]int, len(plain))
+	for _, n := range plain {
+		count[n]++
+	}
+	names := make([]string, 0, len(plain))
+	used := make(map[string]bool, len(plain))
+	var (
+		buf  []byte
+		ends []int
+	)
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
+		own := plain[len(names) : len(names)+len(vs.RealServers)]
+		// The names that several virtual servers share take this one's
+		// name after them, all written into one string: when every
+		// virtual server has the same real servers, each name has it.
+		buf, ends = buf[:0], ends[:0]
 		vsName := ""
-		for j := range vs.RealServers {
-			n := plain[k]
-			k++
+		for _, n := range own {
+			buf = append(buf, n...)
 			if count[n] > 1 {
 				if vsName == "" {
 					vsName = vs.Name()
 				}
-				n += " of VS " + vsName
+				buf = append(buf, " of VS "...)
+				buf = append(buf, vsName...)
 			}
+			ends = append(ends, len(buf))
+		}
+		if vsName != "" {
+			all, start := string(buf), 0
+			own = make([]string, len(ends))
+			for j, end := range ends {
+				own[j], start = all[start:end], end
+			}
+		}
+		for _, n := range own {
 			for base, i := n, 2; used[n]; i++ {
 				n = fmt.Sprintf("%s #%d", base, i)
 			}
 			used[n] = true
-			names[&vs.RealServers[j]] = n
+			names = append(names, n)
 		}
 	}
 	return names
@@ -567,7 +600,11 @@ func (l *LVS) Handle(ctx context.Context, ev check.Event) {
 	if ev.Reason != "" {
 		rs.result, rs.since = ev.Reason, ev.Time
 	}
-	before := vs.state()
+	// An event changes its real server and the quorum of its virtual
+	// server, nothing else of the State: they tell whether the services
+	// change, without a copy of the State for each of the ten thousand
+	// events of a large table's start.
+	alive, weight, quorumUp := rs.alive, rs.weight, vs.quorumUp
 	l.m.setWeight(vs, rs, ev.Weight)
 	l.m.setAlive(vs, rs, ev.Up)
 	if ev.Confirmed && !rs.alive {
@@ -575,7 +612,7 @@ func (l *LVS) Handle(ctx context.Context, ev check.Event) {
 		// keepalived runs notify_down for it.
 		l.m.rsNotify(vs, rs, false)
 	}
-	if reflect.DeepEqual(before, vs.state()) {
+	if rs.alive == alive && rs.weight == weight && vs.quorumUp == quorumUp {
 		return
 	}
 	// Only this virtual server's services can have changed: only they
@@ -603,7 +640,13 @@ func (l *LVS) refreshLocked(vs *virtualServer) {
 // servers declare is the first one's, as the kernel holds it once.
 func (l *LVS) desiredLocked(keys ...ipvs.ServiceKey) []ipvs.Service {
 	var all []ipvs.Service
-	seen := make(map[ipvs.ServiceKey]bool)
+	var seen map[ipvs.ServiceKey]bool
+	if len(keys) == 0 {
+		all = make([]ipvs.Service, 0, len(l.vss))
+		seen = make(map[ipvs.ServiceKey]bool, len(l.vss))
+	} else {
+		seen = make(map[ipvs.ServiceKey]bool, len(keys))
+	}
 	for _, vs := range l.vss {
 		for _, s := range vs.services {
 			k := s.Key()
@@ -677,21 +720,25 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 	old := l.vss
 	l.load(cfg)
 
-	byKey := make(map[string]*virtualServer, len(old))
+	byKey := make(map[vsIdentity]*virtualServer, len(old))
 	for _, vs := range old {
-		byKey[vsKey(vs.cfg)] = vs
+		byKey[vs.key] = vs
 	}
-	kept := make(map[string]bool)         // check names still running
-	carried := make(map[*realServer]bool) // real servers whose state carries over
+	// One map serves every virtual server in turn.
+	var oldRS map[netip.AddrPort]*realServer
 	for _, nvs := range l.vss {
-		ovs := byKey[vsKey(nvs.cfg)]
+		k := nvs.key
+		ovs := byKey[k]
 		if ovs == nil {
 			l.m.start(nvs)
 			continue
 		}
-		delete(byKey, vsKey(nvs.cfg))
+		delete(byKey, k)
 		nvs.quorumUp, nvs.sorryIn = ovs.quorumUp, ovs.sorryIn
-		oldRS := make(map[netip.AddrPort]*realServer, len(ovs.rs))
+		if oldRS == nil {
+			oldRS = make(map[netip.AddrPort]*realServer, len(ovs.rs))
+		}
+		clear(oldRS)
 		for _, rs := range ovs.rs {
 			oldRS[rs.id.Addr] = rs
 		}
@@ -710,9 +757,11 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 				// new one at their next verdict.
 				nrs.weight = nrs.cfg.Weight
 			}
-			carried[nrs] = true
+			nrs.carried = true
 			if ors.check == nrs.check && sameChecks(ors.cfg, nrs.cfg) {
-				kept[nrs.check] = true
+				// Check names are unique: ors is the one real
+				// server of the old configuration with this one.
+				ors.kept, nrs.kept = true, true
 			}
 		}
 		for _, ors := range ovs.rs {
@@ -724,7 +773,7 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 		l.m.updateQuorum(nvs, true)
 	}
 	for _, ovs := range old {
-		if byKey[vsKey(ovs.cfg)] != ovs {
+		if byKey[ovs.key] != ovs {
 			continue
 		}
 		if ovs.cfg.Group != "" {
@@ -736,7 +785,7 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 	}
 	for _, vs := range old {
 		for _, rs := range vs.rs {
-			if !kept[rs.check] {
+			if !rs.kept {
 				l.checks.Remove(rs.check)
 			}
 		}
@@ -744,9 +793,10 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 	for _, vs := range l.vss {
 		l.refreshLocked(vs)
 		for _, rs := range vs.rs {
-			if !kept[rs.check] {
-				l.addChecks(vs, rs, carried[rs])
+			if !rs.kept {
+				l.addChecks(vs, rs, rs.carried)
 			}
+			rs.kept, rs.carried = false, false
 		}
 	}
 	// Only the services the reload changed are read back and converged,
@@ -760,23 +810,41 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 	}
 }
 
-// vsKey identifies a virtual server across reloads as keepalived's
-// vs_iseq does.
-func vsKey(vs *config.VirtualServer) string {
+// A vsIdentity identifies a virtual server across reloads as
+// keepalived's vs_iseq does: by its group, by its firewall mark and
+// family, or by its protocol and address. It is comparable, so a reload
+// matches the virtual servers of two configurations without formatting
+// a key for each.
+type vsIdentity struct {
+	group  string
+	fwmark uint32
+	family ipvs.Family
+	proto  config.Protocol
+	addr   netip.AddrPort
+}
+
+// vsKey is the identity of vs.
+func vsKey(vs *config.VirtualServer) vsIdentity {
 	switch {
 	case vs.Group != "":
-		return "group " + vs.Group
+		return vsIdentity{group: vs.Group}
 	case vs.FWMark != 0:
-		return fmt.Sprintf("fwmark %d %v", vs.FWMark, markFamily(vs))
+		return vsIdentity{fwmark: vs.FWMark, family: markFamily(vs)}
 	}
-	return vs.Protocol.String() + " " + netip.AddrPortFrom(vs.Addr, vs.Port).String()
+	return vsIdentity{proto: vs.Protocol, addr: netip.AddrPortFrom(vs.Addr, vs.Port)}
 }
 
 // sameChecks says whether two versions of a real server are checked
 // alike: same weight, same checkers with the same settings, wherever in
 // the file they are written.
 func sameChecks(a, b *config.RealServer) bool {
-	return a.Weight == b.Weight && reflect.DeepEqual(unplaced(a.Checkers), unplaced(b.Checkers))
+	if a.Weight != b.Weight || len(a.Checkers) != len(b.Checkers) {
+		return false
+	}
+	if len(a.Checkers) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(unplaced(a.Checkers), unplaced(b.Checkers))
 }
 
 // unplaced copies checkers without their positions in the file.

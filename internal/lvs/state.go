@@ -2,6 +2,8 @@ package lvs
 
 import (
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -23,6 +25,7 @@ type Notifier interface {
 // ipwrapper.c keeps for it.
 type virtualServer struct {
 	cfg    *config.VirtualServer
+	key    vsIdentity
 	name   string // keepalived's FMT_VS
 	id     notify.VirtualServer
 	quorum notify.Quorum
@@ -48,6 +51,10 @@ type realServer struct {
 	weight int // effective weight
 	result string
 	since  time.Time
+
+	// kept and carried mark, during a reload, a real server whose
+	// checks keep running and one whose state carries over.
+	kept, carried bool
 }
 
 // keys are the keys of the services it last called for.
@@ -255,9 +262,16 @@ func (m *machine) lowerQuorum(vs *virtualServer, stopping bool) {
 	}
 }
 
+// liveWeight is State.liveWeight without making the State: a reload
+// judges the quorum of every virtual server.
 func (vs *virtualServer) liveWeight() int64 {
-	st := vs.state()
-	return st.liveWeight()
+	var sum int64
+	for _, rs := range vs.rs {
+		if rs.alive {
+			sum += int64(realWeight(rs.weight))
+		}
+	}
+	return sum
 }
 
 // sorryName names the sorry server as keepalived's log does, with the
@@ -278,18 +292,25 @@ func (vs *virtualServer) sorryName() string {
 func newVirtualServer(cfg *config.VirtualServer, scripts func(*config.Notify, string) *notify.Script) *virtualServer {
 	vs := &virtualServer{
 		cfg:    cfg,
+		key:    vsKey(cfg),
 		name:   cfg.Name(),
 		id:     NotifyID(cfg),
 		quorum: notify.Quorum{Up: scripts(cfg.QuorumUp, "quorum_up"), Down: scripts(cfg.QuorumDown, "quorum_down")},
 	}
+	// One allocation for all the real servers: a reload makes them anew
+	// for every virtual server.
+	all := make([]realServer, len(cfg.RealServers))
+	vs.rs = make([]*realServer, len(cfg.RealServers))
+	names := realServerNames(cfg)
 	for i := range cfg.RealServers {
 		rc := &cfg.RealServers[i]
-		vs.rs = append(vs.rs, &realServer{
+		all[i] = realServer{
 			cfg:    rc,
-			name:   rc.Name(cfg),
+			name:   names[i],
 			id:     notify.RealServer{Addr: netip.AddrPortFrom(rc.Addr, rc.Port), Up: scripts(rc.NotifyUp, "notify_up"), Down: scripts(rc.NotifyDown, "notify_down")},
 			weight: rc.Weight,
-		})
+		}
+		vs.rs[i] = &all[i]
 	}
 	return vs
 }
@@ -315,4 +336,40 @@ func NotifyID(vs *config.VirtualServer) notify.VirtualServer {
 		}
 	}
 	return id
+}
+
+// realServerNames returns the names of vs's real servers, each as
+// config.RealServer.Name formats it, written into one string: a reload
+// names every real server of the configuration, twice, and formatting
+// each name apart cost several allocations a name.
+func realServerNames(vs *config.VirtualServer) []string {
+	proto := "none"
+	if vs.FWMark == 0 && vs.Protocol != config.ProtocolNone {
+		proto = strings.ToLower(vs.Protocol.String())
+	}
+	buf := make([]byte, 0, len(vs.RealServers)*(len("[255.255.255.255]::65535")+len(proto)))
+	ends := make([]int, len(vs.RealServers))
+	for i := range vs.RealServers {
+		rs := &vs.RealServers[i]
+		if !rs.Addr.IsValid() {
+			// Name writes "invalid IP", which AppendTo leaves out.
+			buf = append(buf, rs.Name(vs)...)
+		} else {
+			buf = append(buf, '[')
+			buf = rs.Addr.AppendTo(buf)
+			buf = append(buf, "]:"...)
+			buf = append(buf, proto...)
+			buf = append(buf, ':')
+			buf = strconv.AppendUint(buf, uint64(rs.Port), 10)
+		}
+		ends[i] = len(buf)
+	}
+	all := string(buf)
+	names := make([]string, len(ends))
+	start := 0
+	for i, end := range ends {
+		names[i] = all[start:end]
+		start = end
+	}
+	return names
 }

@@ -511,3 +511,53 @@ virtual_server %s {
 		}
 	}
 }
+
+// TestRealServerNames checks the names of real servers against
+// config.RealServer.Name, for each kind of virtual server.
+func TestRealServerNames(t *testing.T) {
+	cfg := parse(t, `
+virtual_server_group g {
+	192.0.2.9 80
+}
+virtual_server 192.0.2.1 80 {
+	protocol TCP
+	real_server 10.0.0.2 8080 {
+	}
+	real_server 10.0.0.3 65535 {
+	}
+}
+virtual_server 2001:db8::1 443 {
+	protocol UDP
+	real_server 2001:db8::2 443 {
+	}
+	real_server 2001:db8::3 443 {
+	}
+}
+virtual_server fwmark 7 {
+	lb_kind DR
+	real_server 10.0.0.4 {
+	}
+}
+virtual_server group g {
+	protocol SCTP
+	real_server 10.0.0.5 80 {
+	}
+}`)
+	n := 0
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		got := realServerNames(vs)
+		if len(got) != len(vs.RealServers) {
+			t.Fatalf("VS %s: %d names for %d real servers", vs.Name(), len(got), len(vs.RealServers))
+		}
+		for j := range vs.RealServers {
+			if want := vs.RealServers[j].Name(vs); got[j] != want {
+				t.Errorf("VS %s: name %q, want %q", vs.Name(), got[j], want)
+			}
+			n++
+		}
+	}
+	if n != 6 {
+		t.Errorf("%d real servers named, want 6", n)
+	}
+}

@@ -144,21 +144,48 @@ func Services(vs *config.VirtualServer, groups []config.VirtualServerGroup, st S
 	return out
 }
 
+// smallPool is the largest number of real servers whose destinations
+// are told apart by a scan rather than an index.
+const smallPool = 16
+
 // destinations lists the destinations of vs in state st for one of its
 // services, whose port is svcPort (0 for a firewall mark).
 func destinations(vs *config.VirtualServer, st State, svcPort uint16) []ipvs.Destination {
 	sorryIn := vs.SorryServer != nil && !st.QuorumUp
 	var ds []ipvs.Destination
-	index := make(map[netip.AddrPort]int)
+	// A virtual server of a few real servers finds a destination already
+	// in the pool by a scan, one of many through an index: every reload
+	// computes the destinations of every virtual server.
+	var index map[netip.AddrPort]int
+	if len(vs.RealServers) > smallPool {
+		index = make(map[netip.AddrPort]int, len(vs.RealServers))
+	}
+	find := func(a netip.AddrPort) (int, bool) {
+		if index != nil {
+			i, ok := index[a]
+			return i, ok
+		}
+		for i := range ds {
+			if ds[i].Addr == a {
+				return i, true
+			}
+		}
+		return 0, false
+	}
 	// add puts d in the pool; a destination already there stays, as the
 	// kernel refuses to add it twice (two real servers whose ports DR
 	// or TUN reset to the service's are one destination), unless replace
 	// says that d takes its place.
 	add := func(d ipvs.Destination, replace bool) {
-		i, ok := index[d.Addr]
+		i, ok := find(d.Addr)
 		switch {
 		case !ok:
-			index[d.Addr] = len(ds)
+			if ds == nil {
+				ds = make([]ipvs.Destination, 0, len(vs.RealServers)+1)
+			}
+			if index != nil {
+				index[d.Addr] = len(ds)
+			}
 			ds = append(ds, d)
 		case replace:
 			ds[i] = d

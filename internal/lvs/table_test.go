@@ -547,3 +547,41 @@ func TestEveryConfigValueMaps(t *testing.T) {
 		}
 	}
 }
+
+// TestDestinationsLargePool checks that a virtual server of more real
+// servers than smallPool, whose destinations are indexed rather than
+// scanned, merges the DR real servers whose ports reset alike and lets
+// the sorry server replace a real server at its address, as a small one.
+func TestDestinationsLargePool(t *testing.T) {
+	for _, n := range []int{smallPool / 2, smallPool + 5} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString("virtual_server 192.0.2.1 80 {\n\tlb_kind DR\n\tprotocol TCP\n\tquorum 1000\n\tsorry_server 10.0.0.1 80\n")
+			var want []string
+			for i := range n {
+				// Each address twice: the second is the same destination.
+				fmt.Fprintf(&b, "\treal_server 10.0.0.%d %d {\n\t\tweight %d\n\t\tinhibit_on_failure\n\t}\n", 1+i/2, 8000+i, 1+i)
+			}
+			b.WriteString("}\n")
+			cfg := parse(t, b.String())
+			vs := &cfg.VirtualServers[0]
+			if len(vs.RealServers) != n {
+				t.Fatalf("%d real servers, want %d", len(vs.RealServers), n)
+			}
+			st := State{RealServers: alive(make([]int, n)...)}
+			for i := range st.RealServers {
+				st.RealServers[i].Weight = 1 + i
+			}
+			// The quorum is down: the sorry server takes the place of
+			// 10.0.0.1, the others are in at weight 0.
+			want = append(want, "-A -t 192.0.2.1:80 -s wlc", "-a -t 192.0.2.1:80 -r 10.0.0.1:80 -g -w 1")
+			for a := 2; a <= (n+1)/2; a++ {
+				want = append(want, fmt.Sprintf("-a -t 192.0.2.1:80 -r 10.0.0.%d:80 -g -w 0", a))
+			}
+			got := saveLines(Services(vs, nil, st, nil))
+			if want = slices.Sorted(slices.Values(want)); !slices.Equal(got, want) {
+				t.Errorf("Services:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
