@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/gokeepalived/gokeepalived/internal/benchproc"
 	"github.com/gokeepalived/gokeepalived/internal/benchtab"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
@@ -43,13 +45,16 @@ type steadyResult struct {
 func runSteady(t *testing.T, impls [2]impl, warmup, window time.Duration, windows int) (steadyResult, error) {
 	res := steadyResult{count: map[bool]steadyCount{}, gcLargest: -1}
 	type lab struct {
-		im   impl
-		m, b *nettest.Host
+		im       impl
+		m, b     *nettest.Host
+		mNL, bNL *netlink.Handle
 	}
 	labs := map[bool]*lab{}
 	for _, im := range impls {
 		l := nettest.NewLab(t)
-		labs[im.ours] = &lab{im: im, m: l.AddHost("m", "10.77.0.1/24"), b: l.AddHost("b", "10.77.0.2/24")}
+		x := &lab{im: im, m: l.AddHost("m", "10.77.0.1/24"), b: l.AddHost("b", "10.77.0.2/24")}
+		x.mNL, x.bNL = x.m.Netlink(), x.b.Netlink()
+		labs[im.ours] = x
 	}
 	var vips []string
 	for _, in := range centisecond.instances(true) {
@@ -69,7 +74,7 @@ func runSteady(t *testing.T, impls [2]impl, warmup, window time.Duration, window
 		dm := l.im.start(t, l.m, mConf, extra...)
 		defer dm.Kill()
 		if _, ok := nettest.Eventually(20*time.Second, func() bool {
-			return countAddrs(l.m, vips) == len(vips) && countAddrs(l.b, vips) == 0
+			return countAddrs(l.mNL, vips) == len(vips) && countAddrs(l.bNL, vips) == 0
 		}); !ok {
 			return nil, fmt.Errorf("the master does not own the %d VIPs alone", len(vips))
 		}
@@ -107,7 +112,7 @@ func runSteady(t *testing.T, impls [2]impl, warmup, window time.Duration, window
 		for time.Since(start) < window {
 			time.Sleep(100 * time.Millisecond)
 			c.polls++
-			if countAddrs(l.m, vips) != len(vips) || countAddrs(l.b, vips) != 0 {
+			if countAddrs(l.mNL, vips) != len(vips) || countAddrs(l.bNL, vips) != 0 {
 				c.misplaced++
 			}
 		}

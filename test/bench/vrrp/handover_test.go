@@ -28,6 +28,8 @@ type pairLab struct {
 	im      impl
 	sc      scenario
 	m, b, c *nettest.Host
+	mNL     *netlink.Handle // m's namespace, for polling its addresses
+	bNL     *netlink.Handle
 	addrs   *watcher[netlink.AddrUpdate]
 	neighs  *watcher[netlink.NeighUpdate]
 	vips    []string // addresses, without prefix length
@@ -42,6 +44,7 @@ func newPairLab(t *testing.T, im impl, sc scenario) *pairLab {
 		b: lab.AddHost("b", "10.77.0.2/24"),
 		c: lab.AddHost("c", "10.77.0.3/24"),
 	}
+	l.mNL, l.bNL = l.m.Netlink(), l.b.Netlink()
 	l.addrs = watchAddrs(t, l.b.NS)
 	l.neighs = watchNeighs(t, l.c.NS)
 	masters := sc.instances(true)
@@ -74,10 +77,10 @@ func (l *pairLab) trial(t *testing.T, n int) (handover, error) {
 	dm := l.im.start(t, l.m, l.mConf)
 	defer dm.Kill()
 	if _, ok := nettest.Eventually(20*time.Second, func() bool {
-		return countAddrs(l.m, l.vips) == len(l.vips) && countAddrs(l.b, l.vips) == 0
+		return countAddrs(l.mNL, l.vips) == len(l.vips) && countAddrs(l.bNL, l.vips) == 0
 	}); !ok {
 		return h, fmt.Errorf("trial %d: the master does not own the VIPs alone (master %d, backup %d of %d)",
-			n, countAddrs(l.m, l.vips), countAddrs(l.b, l.vips), len(l.vips))
+			n, countAddrs(l.mNL, l.vips), countAddrs(l.bNL, l.vips), len(l.vips))
 	}
 	if l.sc.routers == 0 {
 		if _, ok := nettest.Eventually(10*time.Second, func() bool {
@@ -139,8 +142,7 @@ func (l *pairLab) trial(t *testing.T, n int) (handover, error) {
 
 // clean removes the VIPs from both routers.
 func (l *pairLab) clean() {
-	for _, h := range []*nettest.Host{l.m, l.b} {
-		nl := h.Netlink()
+	for _, nl := range []*netlink.Handle{l.mNL, l.bNL} {
 		link, err := nl.LinkByName("eth0")
 		if err != nil {
 			continue
@@ -164,10 +166,10 @@ func (l *pairLab) isVIP(ip net.IP) bool {
 	return false
 }
 
-// countAddrs counts how many of addrs h holds on eth0, read over netlink
-// (cheap enough to poll many times a second).
-func countAddrs(h *nettest.Host, addrs []string) int {
-	nl := h.Netlink()
+// countAddrs counts how many of addrs the namespace of nl holds on eth0,
+// read over netlink (cheap enough to poll many times a second with one
+// handle per namespace).
+func countAddrs(nl *netlink.Handle, addrs []string) int {
 	link, err := nl.LinkByName("eth0")
 	if err != nil {
 		return -1

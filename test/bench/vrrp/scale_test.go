@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/gokeepalived/gokeepalived/internal/benchproc"
 	"github.com/gokeepalived/gokeepalived/internal/benchtab"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
@@ -43,6 +45,8 @@ func scaleVIPs() []string {
 type scaleLab struct {
 	im     impl
 	m, b   *nettest.Host
+	mNL    *netlink.Handle
+	bNL    *netlink.Handle
 	dm, db *nettest.Daemon
 }
 
@@ -56,13 +60,14 @@ func runScale(t *testing.T, impls [2]impl, warmup, window time.Duration, pairs i
 	for _, im := range impls {
 		lab := nettest.NewLab(t)
 		l := &scaleLab{im: im, m: lab.AddHost("m", "10.77.0.1/24"), b: lab.AddHost("b", "10.77.0.2/24")}
+		l.mNL, l.bNL = l.m.Netlink(), l.b.Netlink()
 		l.db = im.start(t, l.b, scaleConfig("b", false))
 		l.dm = im.start(t, l.m, scaleConfig("m", true))
 		labs[im.ours] = l
 	}
 	for _, l := range labs {
 		waitFor(t, fmt.Sprintf("%s master of all %d routers, backup of none", l.im.name, routers), time.Minute, func() bool {
-			return countAddrs(l.m, vips) == routers && countAddrs(l.b, vips) == 0
+			return countAddrs(l.mNL, vips) == routers && countAddrs(l.bNL, vips) == 0
 		})
 	}
 	time.Sleep(warmup)
@@ -87,7 +92,7 @@ func runScale(t *testing.T, impls [2]impl, warmup, window time.Duration, pairs i
 		}
 		// A router that changed hands would have measured an election,
 		// not a steady state.
-		if vm, vb := countAddrs(l.m, vips), countAddrs(l.b, vips); vm != routers || vb != 0 {
+		if vm, vb := countAddrs(l.mNL, vips), countAddrs(l.bNL, vips); vm != routers || vb != 0 {
 			return nil, fmt.Errorf("after the window the master holds %d VIPs and the backup %d; want %d and 0", vm, vb, routers)
 		}
 		fig := []float64{(m1.CPU - m0.CPU).Seconds(), (b1.CPU - b0.CPU).Seconds(), mib(m1.RSS), mib(b1.RSS)}
