@@ -305,7 +305,7 @@ func (m *metrics) serve(ctx context.Context, addr string) error {
 // handler is the metrics server's handler: /metrics.
 func (m *metrics) handler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(m, m.checkDuration, m.checkFailures, goCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(m, m.checkDuration, m.checkFailures, goCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.contain(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	return mux
