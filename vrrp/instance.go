@@ -863,7 +863,24 @@ func (i *Instance) masterTx() {
 		i.extraAt = i.clock.Now().Add(i.cfg.GarpExtraIf)
 	}
 	i.advertise(i.effPrio)
-	i.arm(i.cfg.Interval)
+	i.armNext()
+}
+
+// armNext arms a master's next advert one interval after the one that was
+// due rather than after now. From now, every interval would grow by how
+// late the timer fired and how long the send took: at advert_int 0.01
+// that was 6% fewer adverts than the interval promises, and instances
+// that became master together drifted apart, so that a backup taking over
+// all of them waited for the latest. After a stall longer than an
+// interval the schedule starts again from now instead of catching up
+// with a burst.
+func (i *Instance) armNext() {
+	now := i.clock.Now()
+	next := i.deadline.Add(i.cfg.Interval)
+	if !next.After(now) {
+		next = now.Add(i.cfg.Interval)
+	}
+	i.armAt(now, next.Sub(now))
 }
 
 func (i *Instance) leaveMaster() {

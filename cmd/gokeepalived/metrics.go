@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/net/netutil"
 
@@ -303,10 +305,21 @@ func (m *metrics) serve(ctx context.Context, addr string) error {
 // handler is the metrics server's handler: /metrics.
 func (m *metrics) handler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(m, m.checkDuration, m.checkFailures, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(m, m.checkDuration, m.checkFailures, goCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.contain(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	return mux
+}
+
+// goCollector is the Go runtime's collector with, beside its defaults, the
+// histogram of the stop-the-world pauses of the garbage collector
+// (runtime/metrics /sched/pauses/total/gc:seconds, exported as
+// go_sched_pauses_total_gc_seconds): the default go_gc_duration_seconds
+// summarises only the most recent pauses, and a pause is how long every
+// goroutine, the VRRP timers and packet readers among them, stood still.
+func goCollector() prometheus.Collector {
+	return collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+		collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/sched/pauses/total/gc:seconds$`)}))
 }
 
 // serveOn serves mux on ln until ctx ends, within lim.

@@ -2,6 +2,9 @@ package main
 
 import (
 	"errors"
+	"net/http"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,5 +73,28 @@ func TestObserveAttempt(t *testing.T) {
 	}
 	if got := gather(quiet); len(got) != 0 {
 		t.Errorf("not served: series %v, want none", got)
+	}
+}
+
+// TestMetricsGCPauses requires the garbage collector's pause histogram
+// beside the Go runtime's default metrics, with the pause of a collection
+// forced before the scrape counted in it.
+func TestMetricsGCPauses(t *testing.T) {
+	runtime.GC()
+	body, err := get(&http.Client{Timeout: 10 * time.Second}, startMetrics(t, newMetrics(testDaemon())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"# TYPE go_sched_pauses_total_gc_seconds histogram",
+		`go_sched_pauses_total_gc_seconds_bucket{le="+Inf"} `,
+		"# TYPE go_gc_duration_seconds summary",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %q in:\n%s", want, grepLines(body, "go_"))
+		}
+	}
+	if strings.Contains(body, "go_sched_pauses_total_gc_seconds_count 0\n") {
+		t.Errorf("a forced collection is not counted:\n%s", grepLines(body, "pauses"))
 	}
 }

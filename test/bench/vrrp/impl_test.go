@@ -15,16 +15,20 @@ import (
 
 // An impl starts one VRRP implementation in a host with a configuration.
 type impl struct {
-	name  string
-	start func(t *testing.T, h *nettest.Host, conf string) *nettest.Daemon
+	name string
+	ours bool
+	// start runs the daemon; extra arguments are gokeepalived's own
+	// (keepalived has no equivalent and ignores them).
+	start func(t *testing.T, h *nettest.Host, conf string, extra ...string) *nettest.Daemon
 }
 
 // gokeepalived runs bin with keepalived's own command line.
 func gokeepalived(bin string) impl {
-	return impl{name: "gokeepalived", start: func(t *testing.T, h *nettest.Host, conf string) *nettest.Daemon {
+	return impl{name: "gokeepalived", ours: true, start: func(t *testing.T, h *nettest.Host, conf string, extra ...string) *nettest.Daemon {
 		t.Helper()
 		dir := writeConf(t, conf)
-		return h.Start(t, bin, append(daemonArgs(dir), "--control-socket", filepath.Join(dir, "ctl.sock"))...)
+		args := append(daemonArgs(dir), "--control-socket", filepath.Join(dir, "ctl.sock"))
+		return h.Start(t, bin, append(args, extra...)...)
 	}}
 }
 
@@ -39,7 +43,7 @@ func keepalived(t *testing.T) impl {
 		}
 		t.Skip("keepalived is not installed")
 	}
-	return impl{name: "keepalived", start: func(t *testing.T, h *nettest.Host, conf string) *nettest.Daemon {
+	return impl{name: "keepalived", start: func(t *testing.T, h *nettest.Host, conf string, _ ...string) *nettest.Daemon {
 		t.Helper()
 		return h.Start(t, bin, daemonArgs(writeConf(t, conf))...)
 	}}
@@ -97,19 +101,32 @@ func makeConf(routerID string, ins ...instance) string {
 	return b.String()
 }
 
-// A scenario is one way of taking the master away.
+// A scenario is one way of taking the master of one or more virtual
+// routers away.
 type scenario struct {
 	version int
 	advert  time.Duration
 	kill    bool // SIGKILL of the master's process group, else SIGTERM
+	// routers is the number of virtual routers both daemons run, VRIDs
+	// 77 and up, one VIP each; 0 is one router whose VIP the client
+	// also follows in its neighbour table.
+	routers int
+	// slack is how far above the bound a takeover may come: the bound
+	// leaves out the time to receive the last advert and add the
+	// address.
+	slack time.Duration
 }
 
 var scenarios = []scenario{
-	{version: 2, advert: time.Second, kill: true},
-	{version: 3, advert: 100 * time.Millisecond, kill: true},
-	{version: 2, advert: time.Second},
-	{version: 3, advert: 100 * time.Millisecond},
+	{version: 2, advert: time.Second, kill: true, slack: 20 * time.Millisecond},
+	{version: 3, advert: 100 * time.Millisecond, kill: true, slack: 20 * time.Millisecond},
+	{version: 2, advert: time.Second, slack: 20 * time.Millisecond},
+	{version: 3, advert: 100 * time.Millisecond, slack: 20 * time.Millisecond},
 }
+
+// centisecond is the failover of the centisecond set: 20 routers at
+// keepalived's smallest interval.
+var centisecond = scenario{version: 3, advert: 10 * time.Millisecond, kill: true, routers: centiRouters, slack: 5 * time.Millisecond}
 
 // Priorities of the pair; the bound depends on the backup's.
 const (
@@ -122,7 +139,28 @@ func (sc scenario) name() string {
 	if sc.kill {
 		how = "sigkill"
 	}
-	return fmt.Sprintf("%s-v%d-%v", how, sc.version, sc.advert)
+	s := fmt.Sprintf("%s-v%d-%v", how, sc.version, sc.advert)
+	if sc.routers > 0 {
+		s += fmt.Sprintf("-x%d", sc.routers)
+	}
+	return s
+}
+
+// instances returns the master's or the backup's instances.
+func (sc scenario) instances(master bool) []instance {
+	prio := backupPriority
+	if master {
+		prio = masterPriority
+	}
+	if sc.routers == 0 {
+		return []instance{{version: sc.version, advert: sc.advert, master: master, priority: prio, vrid: 77, vip: vipCIDR}}
+	}
+	ins := make([]instance, sc.routers)
+	for i := range ins {
+		ins[i] = instance{version: sc.version, advert: sc.advert, master: master, priority: prio,
+			vrid: 77 + i, vip: fmt.Sprintf("10.77.1.%d/32", i+1)}
+	}
+	return ins
 }
 
 // skew is Skew_Time for a backup of priority prio: RFC 3768 section 6.1

@@ -2,138 +2,173 @@ package vrrp
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
+	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 )
 
-// userHZ is the unit of utime and stime in /proc/PID/stat. The kernel
-// exports USER_HZ, which is 100 on every architecture Go supports on
-// Linux, whatever CONFIG_HZ is.
-const userHZ = 100
-
-// usage is what a daemon's processes have consumed.
-type usage struct {
-	cpu      time.Duration // user + system time
-	rss, hwm int64         // bytes, summed over the processes
-}
-
-// groupUsage sums the usage of every process in process group pgrp:
-// keepalived runs as a parent and a VRRP child, gokeepalived as one
-// process, and both are started as the leaders of a group of their own.
-// /proc/PID/stat already adds up the threads of a process.
-func groupUsage(proc string, pgrp int) (usage, error) {
-	ents, err := os.ReadDir(proc)
-	if err != nil {
-		return usage{}, fmt.Errorf("listing processes: %w", err)
-	}
-	var u usage
-	found := false
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join(proc, e.Name(), "stat"))
-		if err != nil {
-			continue // it exited
-		}
-		st, err := parseStat(stat)
-		if err != nil {
-			return usage{}, fmt.Errorf("reading process %d: %w", pid, err)
-		}
-		if st.pgrp != pgrp {
-			continue
-		}
-		status, err := os.ReadFile(filepath.Join(proc, e.Name(), "status"))
-		if err != nil {
-			continue
-		}
-		if !bytes.Contains(status, []byte("\nVmRSS:")) {
-			// A zombie, which has no memory left: another test
-			// binary of the group that just ended, say.
-			continue
-		}
-		rss, hwm, err := parseStatus(status)
-		if err != nil {
-			return usage{}, fmt.Errorf("reading process %d: %w", pid, err)
-		}
-		found = true
-		u.cpu += st.cpu
-		u.rss += rss
-		u.hwm += hwm
-	}
-	if !found {
-		return usage{}, fmt.Errorf("no process in group %d", pgrp)
-	}
-	return u, nil
-}
-
-type stat struct {
-	pgrp int
-	cpu  time.Duration
-}
-
-// parseStat reads the process group and utime+stime of a /proc/PID/stat
-// line. The command name is in parentheses and may hold spaces and
-// parentheses, so fields are counted from the last ')'.
-func parseStat(b []byte) (stat, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return stat{}, fmt.Errorf("parsing stat %q: no command name", b)
-	}
-	// After the name: state(3) ppid(4) pgrp(5) ... utime(14) stime(15).
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return stat{}, fmt.Errorf("parsing stat %q: %d fields after the name", b, len(f))
-	}
-	pgrp, err := strconv.Atoi(f[2])
-	if err != nil {
-		return stat{}, fmt.Errorf("parsing stat pgrp %q: %w", f[2], err)
-	}
-	var ticks int64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return stat{}, fmt.Errorf("parsing stat CPU time %q: %w", s, err)
-		}
-		ticks += n
-	}
-	return stat{pgrp: pgrp, cpu: time.Duration(ticks) * time.Second / userHZ}, nil
-}
-
-// parseStatus reads VmRSS and VmHWM, in bytes, from /proc/PID/status.
-func parseStatus(b []byte) (rss, hwm int64, err error) {
-	var seen int
-	sc := bufio.NewScanner(bytes.NewReader(b))
+// mcastCounts reads the IpExt InMcastPkts and OutMcastPkts counters of a
+// /proc/net/netstat: in a lab router's namespace, where nothing else
+// speaks multicast, the VRRP adverts it received and sent (the kernel
+// counts each datagram once, whatever the daemon does with it).
+func mcastCounts(netstat string) (in, out uint64, err error) {
+	var names []string
+	sc := bufio.NewScanner(strings.NewReader(netstat))
 	for sc.Scan() {
-		key, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 || f[0] != "IpExt:" {
 			continue
 		}
-		f := strings.Fields(val)
-		if len(f) != 2 || f[1] != "kB" {
-			return 0, 0, fmt.Errorf("parsing status %s %q", key, val)
+		if names == nil {
+			names = f
+			continue
 		}
-		n, err := strconv.ParseInt(f[0], 10, 64)
+		if len(f) != len(names) {
+			return 0, 0, fmt.Errorf("parsing netstat IpExt: %d values for %d names", len(f), len(names))
+		}
+		seen := 0
+		for i, n := range names {
+			var p *uint64
+			switch n {
+			case "InMcastPkts":
+				p = &in
+			case "OutMcastPkts":
+				p = &out
+			default:
+				continue
+			}
+			v, err := strconv.ParseUint(f[i], 10, 64)
+			if err != nil {
+				return 0, 0, fmt.Errorf("parsing netstat IpExt %s: %w", n, err)
+			}
+			*p = v
+			seen++
+		}
+		if seen != 2 {
+			return 0, 0, fmt.Errorf("parsing netstat IpExt: InMcastPkts or OutMcastPkts missing")
+		}
+		return in, out, nil
+	}
+	return 0, 0, fmt.Errorf("parsing netstat: no IpExt lines")
+}
+
+// A histogram is a Prometheus histogram as scraped: upper bounds (the
+// last +Inf) and cumulative counts.
+type histogram struct {
+	le     []float64
+	counts []uint64
+}
+
+// parseHistogram reads the buckets of histogram name from a Prometheus
+// text exposition without labels other than le.
+func parseHistogram(text, name string) (histogram, error) {
+	var h histogram
+	prefix := name + `_bucket{le="`
+	for _, line := range strings.Split(text, "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		le, val, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			return h, fmt.Errorf("parsing %s: %q", name, line)
+		}
+		b, err := strconv.ParseFloat(le, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("parsing status %s: %w", key, err)
+			return h, fmt.Errorf("parsing %s bucket %q: %w", name, le, err)
 		}
-		if key == "VmRSS" {
-			rss = n << 10
-		} else {
-			hwm = n << 10
+		n, err := strconv.ParseUint(strings.TrimSpace(val), 10, 64)
+		if err != nil {
+			return h, fmt.Errorf("parsing %s count %q: %w", name, val, err)
 		}
-		seen++
+		if len(h.le) > 0 && (b <= h.le[len(h.le)-1] || n < h.counts[len(h.counts)-1]) {
+			return h, fmt.Errorf("parsing %s: buckets out of order at %q", name, line)
+		}
+		h.le = append(h.le, b)
+		h.counts = append(h.counts, n)
 	}
-	if seen != 2 {
-		return 0, 0, fmt.Errorf("parsing status: VmRSS or VmHWM missing")
+	if len(h.le) == 0 || !math.IsInf(h.le[len(h.le)-1], 1) {
+		return h, fmt.Errorf("parsing %s: no buckets up to +Inf", name)
 	}
-	return rss, hwm, nil
+	return h, nil
+}
+
+// sub returns h less an earlier reading of the same histogram: what was
+// observed between the two.
+func (h histogram) sub(earlier histogram) (histogram, error) {
+	if len(earlier.le) != len(h.le) {
+		return histogram{}, fmt.Errorf("histograms of %d and %d buckets", len(h.le), len(earlier.le))
+	}
+	d := histogram{le: h.le, counts: make([]uint64, len(h.counts))}
+	for i := range h.counts {
+		if h.le[i] != earlier.le[i] || h.counts[i] < earlier.counts[i] {
+			return histogram{}, fmt.Errorf("histogram bucket %d: %v %d after %v %d", i, h.le[i], h.counts[i], earlier.le[i], earlier.counts[i])
+		}
+		d.counts[i] = h.counts[i] - earlier.counts[i]
+	}
+	return d, nil
+}
+
+// add returns the sum of two readings of histograms with the same
+// buckets; the zero histogram adds as nothing.
+func (h histogram) add(o histogram) histogram {
+	if len(h.le) == 0 {
+		return o
+	}
+	s := histogram{le: h.le, counts: make([]uint64, len(h.counts))}
+	for i := range h.counts {
+		s.counts[i] = h.counts[i] + o.counts[i]
+	}
+	return s
+}
+
+func (h histogram) count() uint64 {
+	if len(h.counts) == 0 {
+		return 0
+	}
+	return h.counts[len(h.counts)-1]
+}
+
+// quantile returns the upper bound of the bucket that holds quantile q of
+// the observations (q=1: the largest), or -1 without observations.
+func (h histogram) quantile(q float64) float64 {
+	n := h.count()
+	if n == 0 {
+		return -1
+	}
+	rank := uint64(math.Ceil(q * float64(n)))
+	for i, c := range h.counts {
+		if c >= rank {
+			return h.le[i]
+		}
+	}
+	return h.le[len(h.le)-1]
+}
+
+// gaugeValue reads one sample, name with its labels exactly as printed
+// (such as `go_gc_duration_seconds{quantile="1"}`), from a Prometheus
+// text exposition.
+func gaugeValue(text, series string) (float64, error) {
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in the metrics", series)
+}
+
+// transitions counts the state changes a daemon's log shows: keepalived
+// and gokeepalived both log "(VI_n) Entering MASTER STATE" and the like.
+func transitions(log string) int {
+	n := 0
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, ") Entering ") && strings.Contains(line, " STATE") {
+			n++
+		}
+	}
+	return n
 }
 
 func loadavg() string {

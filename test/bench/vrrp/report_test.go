@@ -2,141 +2,108 @@ package vrrp
 
 import (
 	"fmt"
-	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gokeepalived/gokeepalived/internal/benchtab"
 )
 
-// A summary is the median and maximum of a set of trials.
-type summary struct {
-	n           int
-	median, max time.Duration
+// pairsMs is benchtab.Pairs of figures in milliseconds.
+type pairsMs benchtab.Pairs
+
+func interleave(n int, measure func(ours bool, pair int) ([]float64, error)) ([]benchtab.Pairs, error) {
+	return benchtab.Interleave(n, measure)
 }
 
-func summarize(ds []time.Duration) summary {
-	if len(ds) == 0 {
-		return summary{}
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// list formats every pair, gokeepalived's figure first, for the log.
+func (p pairsMs) list() string {
+	var b strings.Builder
+	for i := range p.G {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%.1f/%.1f", p.G[i], p.K[i])
 	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return summary{n: len(s), median: med, max: s[len(s)-1]}
+	return b.String()
 }
 
-func (s summary) String() string {
-	if s.n == 0 {
+// medMax formats the median and the maximum of xs, milliseconds.
+func medMax(xs []float64) string {
+	if len(xs) == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%s / %s", ms(s.median), ms(s.max))
+	return fmt.Sprintf("%.1f ms / %.1f ms", benchtab.Median(xs), slices.Max(xs))
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.0fms", float64(d)/float64(time.Millisecond)) }
-
-// A row is one line of the table: a measurement with both
-// implementations' figures.
-type row struct {
-	what  string
-	bound string
-	by    map[string]string  // implementation: figure
-	value map[string]float64 // implementation: the number the ratio divides
-	// goal says how the row is judged: a latency's maximum against its
-	// bound (limit, nanoseconds) and its median against keepalived's, a
-	// CPU figure against keepalived's, or nothing.
-	goal  string
-	limit float64
-	max   map[string]float64
-}
-
-// A report collects the rows in the order they were measured.
-type report struct {
-	rows []*row
-}
-
-func (r *report) row(what, bound string) *row {
-	for _, x := range r.rows {
-		if x.what == what {
-			return x
+// latencyRow is a takeover's row: the median and maximum of each
+// implementation over every trial, the ratio of the pairs' figures, and
+// the goal that gokeepalived's every trial comes within the protocol's
+// bound plus slack. keepalived's maximum is shown beside it, not judged.
+func latencyRow(measurement string, sc scenario, p pairsMs) benchtab.Row {
+	limit := msOf(sc.bound() + sc.slack)
+	goal := fmt.Sprintf("max within bound %.1f ms + %.0f ms", msOf(sc.bound()), msOf(sc.slack))
+	verdict := "no trials: not met"
+	if len(p.G) > 0 {
+		worst := slices.Max(p.G)
+		v := "met"
+		if worst > limit {
+			v = "not met"
 		}
+		verdict = fmt.Sprintf("worst of %d trials %.1f ms (keepalived %.1f ms): %s", len(p.G), worst, slices.Max(p.K), v)
 	}
-	x := &row{what: what, bound: bound, by: map[string]string{}, value: map[string]float64{}, max: map[string]float64{}}
-	r.rows = append(r.rows, x)
-	return x
+	return benchtab.Row{Measurement: measurement, Gokeepalived: medMax(p.G), Keepalived: medMax(p.K),
+		Ratio: benchtab.Pairs(p).RatioText(), Goal: goal + ", " + verdict}
 }
 
-func (r *report) addLatency(sc scenario, impl, what, bound string, ds []time.Duration) {
-	x := r.row(sc.name()+": "+what+" (median / max)", bound)
-	s := summarize(ds)
-	x.by[impl] = s.String()
-	x.value[impl] = float64(s.median)
-	x.max[impl] = float64(s.max)
-	if bound != "-" {
-		x.goal, x.limit = "latency", float64(sc.bound()+20*time.Millisecond)
+// infoRow is a row without a goal: the medians of both and the ratio of
+// the pairs.
+func infoRow(measurement, format string, p benchtab.Pairs) benchtab.Row {
+	g, k := p.Figures(format)
+	return benchtab.Row{Measurement: measurement, Gokeepalived: g, Keepalived: k, Ratio: p.RatioText(), Goal: "-"}
+}
+
+// spuriousRow is the centisecond set's steady row: transitions in the
+// daemons' logs and times an outside poll found a VIP out of place, over
+// every window, goal none for gokeepalived.
+func spuriousRow(measurement string, window time.Duration, g, k steadyCount) benchtab.Row {
+	v := "met"
+	if g.logged > 0 || g.misplaced > 0 || g.polls == 0 {
+		v = "not met"
 	}
+	return benchtab.Row{Measurement: measurement, Gokeepalived: g.String(), Keepalived: k.String(), Ratio: "-",
+		Goal: fmt.Sprintf("0 over %v: %s", window, v)}
 }
 
-func (r *report) addUsage(impl, role string, window time.Duration, u usage) {
-	x := r.row(fmt.Sprintf("255 instances, %s: CPU seconds per %v", role, window), "-")
-	x.by[impl] = fmt.Sprintf("%.2fs", u.cpu.Seconds())
-	x.value[impl] = u.cpu.Seconds()
-	x.goal = "cpu"
-	x = r.row(fmt.Sprintf("255 instances, %s: RSS / peak RSS", role), "-")
-	x.by[impl] = fmt.Sprintf("%.1f / %.1f MiB", mib(u.rss), mib(u.hwm))
-	x.value[impl] = float64(u.rss)
+// A steadyCount is what the centisecond set's windows saw of one
+// implementation.
+type steadyCount struct {
+	logged    int // state transitions the master's and backup's logs show
+	misplaced int // polls that found the master short of a VIP or the backup with one
+	polls     int
 }
 
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
-
-// write prints the table; the ratio is a's figure over b's.
-func (r *report) write(w io.Writer, a, b string) {
-	fmt.Fprintf(w, "measurement\tbound\t%s\t%s\t%s/%s\n", a, b, a, b)
-	for _, x := range r.rows {
-		ratio := "-"
-		if x.value[b] > 0 {
-			if _, ok := x.value[a]; ok {
-				ratio = fmt.Sprintf("%.2f", x.value[a]/x.value[b])
-			}
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", x.what, x.bound, orDash(x.by[a]), orDash(x.by[b]), ratio)
-	}
+func (c steadyCount) String() string {
+	return fmt.Sprintf("%d logged, %d of %d polls", c.logged, c.misplaced, c.polls)
 }
 
-// table returns the rows for make bench's one table, a's figures beside
-// b's, each judged against the goal.
-func (r *report) table(a, b string) []benchtab.Row {
-	var rows []benchtab.Row
-	for _, x := range r.rows {
-		ratio := "-"
-		if x.value[b] > 0 {
-			ratio = benchtab.Ratio(x.value[a], x.value[b])
-		}
-		verdict := func(ok bool) string {
-			if ok {
-				return "met"
-			}
-			return "not met"
-		}
-		var goal string
-		switch x.goal {
-		case "latency":
-			goal = fmt.Sprintf("max under bound %s + 20 ms: %s; median not above keepalived's: %s", x.bound,
-				verdict(x.max[a] <= x.limit), verdict(x.value[a] <= x.value[b]))
-		case "cpu":
-			goal = "not more than keepalived: " + verdict(x.value[a] <= x.value[b])
-		}
-		rows = append(rows, benchtab.Row{Measurement: x.what, Gokeepalived: orDash(x.by[a]), Keepalived: orDash(x.by[b]),
-			Ratio: ratio, Goal: goal})
-	}
-	return rows
+// gcRow reports gokeepalived's garbage collector pauses over the steady
+// windows; keepalived has none.
+func gcRow(measurement string, h histogram, largest float64) benchtab.Row {
+	g := fmt.Sprintf("%d pauses, p99 <= %s, max <= %s; largest since start %s", h.count(),
+		secText(h.quantile(0.99)), secText(h.quantile(1)), secText(largest))
+	return benchtab.Row{Measurement: measurement, Gokeepalived: g, Keepalived: "- (no GC)", Ratio: "-", Goal: "reported"}
 }
 
-func orDash(s string) string {
-	if s == "" {
+func secText(s float64) string {
+	switch {
+	case s < 0:
 		return "-"
+	case s < 1e-3:
+		return fmt.Sprintf("%.0f us", s*1e6)
+	default:
+		return fmt.Sprintf("%.2f ms", s*1e3)
 	}
-	return s
 }

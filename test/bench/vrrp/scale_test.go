@@ -2,11 +2,13 @@ package vrrp
 
 import (
 	"fmt"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
+
+	"github.com/gokeepalived/gokeepalived/internal/benchproc"
+	"github.com/gokeepalived/gokeepalived/internal/benchtab"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
@@ -30,53 +32,87 @@ func scaleConfig(routerID string, master bool) string {
 	return makeConf(routerID, ins...)
 }
 
-// runScale runs master as master of 255 routers against backup, and
-// measures both daemons over window once they have settled.
-func runScale(t *testing.T, master, backup impl, warmup, window time.Duration) (ms, bs usage) {
-	lab := nettest.NewLab(t)
-	m := lab.AddHost("m", "10.77.0.1/24")
-	b := lab.AddHost("b", "10.77.0.2/24")
-	dm := master.start(t, m, scaleConfig("m", true))
-	db := backup.start(t, b, scaleConfig("b", false))
-	settled := func() bool { return countVIPs(m) == routers && countVIPs(b) == 0 }
-	waitFor(t, fmt.Sprintf("%s master of all %d routers, %s backup of all", master.name, routers, backup.name),
-		time.Minute, settled)
-	time.Sleep(warmup)
-
-	m0, err := groupUsage("/proc", dm.Pid())
-	if err != nil {
-		t.Fatalf("%s master: %v", master.name, err)
+func scaleVIPs() []string {
+	vs := make([]string, routers)
+	for i := range vs {
+		vs[i] = fmt.Sprintf("10.78.%d.1", i+1)
 	}
-	b0, err := groupUsage("/proc", db.Pid())
-	if err != nil {
-		t.Fatalf("%s backup: %v", backup.name, err)
-	}
-	time.Sleep(window)
-	m1, err := groupUsage("/proc", dm.Pid())
-	if err != nil {
-		t.Fatalf("%s master: %v", master.name, err)
-	}
-	b1, err := groupUsage("/proc", db.Pid())
-	if err != nil {
-		t.Fatalf("%s backup: %v", backup.name, err)
-	}
-	// A router that flapped during the window would have measured an
-	// election, not a steady state.
-	if vm, vb := countVIPs(m), countVIPs(b); vm != routers || vb != 0 {
-		t.Fatalf("after the window the master holds %d VIPs and the backup %d; want %d and 0", vm, vb, routers)
-	}
-	ms = usage{cpu: m1.cpu - m0.cpu, rss: m1.rss, hwm: m1.hwm}
-	bs = usage{cpu: b1.cpu - b0.cpu, rss: b1.rss, hwm: b1.hwm}
-	t.Logf("%s master: %v CPU, RSS %.1f MiB, peak %.1f MiB", master.name, ms.cpu, mib(ms.rss), mib(ms.hwm))
-	t.Logf("%s backup: %v CPU, RSS %.1f MiB, peak %.1f MiB", backup.name, bs.cpu, mib(bs.rss), mib(bs.hwm))
-	return ms, bs
+	return vs
 }
 
-// countVIPs counts the scale run's VIPs (10.78.0.0/16) on the host.
-func countVIPs(h *nettest.Host) int {
-	out, err := exec.Command("ip", "-n", h.NS, "-o", "-4", "addr", "show", "dev", "eth0").Output()
-	if err != nil {
-		return -1
+// A scaleLab is one implementation as master and as backup of 255
+// routers.
+type scaleLab struct {
+	im     impl
+	m, b   *nettest.Host
+	mNL    *netlink.Handle
+	bNL    *netlink.Handle
+	dm, db *nettest.Daemon
+}
+
+// runScale starts a lab for each implementation, both running
+// throughout, and measures them in alternating windows: the master's and
+// the backup's CPU over the window (schedstat, every thread of the
+// daemon's process tree) and their resident memory at its end.
+func runScale(t *testing.T, impls [2]impl, warmup, window time.Duration, pairs int) ([]benchtab.Pairs, error) {
+	labs := map[bool]*scaleLab{}
+	vips := scaleVIPs()
+	for _, im := range impls {
+		lab := nettest.NewLab(t)
+		l := &scaleLab{im: im, m: lab.AddHost("m", "10.77.0.1/24"), b: lab.AddHost("b", "10.77.0.2/24")}
+		l.mNL, l.bNL = l.m.Netlink(), l.b.Netlink()
+		l.db = im.start(t, l.b, scaleConfig("b", false))
+		l.dm = im.start(t, l.m, scaleConfig("m", true))
+		labs[im.ours] = l
 	}
-	return strings.Count(string(out), " inet 10.78.")
+	for _, l := range labs {
+		waitFor(t, fmt.Sprintf("%s master of all %d routers, backup of none", l.im.name, routers), time.Minute, func() bool {
+			return countAddrs(l.mNL, vips) == routers && countAddrs(l.bNL, vips) == 0
+		})
+	}
+	time.Sleep(warmup)
+	return interleave(pairs, func(ours bool, pair int) ([]float64, error) {
+		l := labs[ours]
+		m0, err := benchproc.Self(l.dm.Pid())
+		if err != nil {
+			return nil, fmt.Errorf("master: %w", err)
+		}
+		b0, err := benchproc.Self(l.db.Pid())
+		if err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		time.Sleep(window)
+		m1, err := benchproc.Self(l.dm.Pid())
+		if err != nil {
+			return nil, fmt.Errorf("master: %w", err)
+		}
+		b1, err := benchproc.Self(l.db.Pid())
+		if err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		// A router that changed hands would have measured an election,
+		// not a steady state.
+		if vm, vb := countAddrs(l.mNL, vips), countAddrs(l.bNL, vips); vm != routers || vb != 0 {
+			return nil, fmt.Errorf("after the window the master holds %d VIPs and the backup %d; want %d and 0", vm, vb, routers)
+		}
+		fig := []float64{(m1.CPU - m0.CPU).Seconds(), (b1.CPU - b0.CPU).Seconds(), mib(m1.RSS), mib(b1.RSS)}
+		t.Logf("pair %d %s: master CPU %.3fs RSS %.1f MiB peak %.1f MiB; backup CPU %.3fs RSS %.1f MiB peak %.1f MiB",
+			pair, l.im.name, fig[0], fig[2], mib(m1.HWM), fig[1], fig[3], mib(b1.HWM))
+		return fig, nil
+	})
+}
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// scaleRows makes the scale run's rows from runScale's pairs.
+func scaleRows(ps []benchtab.Pairs, window time.Duration) []benchtab.Row {
+	if len(ps) != 4 {
+		return nil
+	}
+	return []benchtab.Row{
+		ps[0].Row(fmt.Sprintf("255 instances, master: CPU seconds per %v window", window), "%.3f s", benchtab.AtMost(1)),
+		ps[1].Row(fmt.Sprintf("255 instances, backup: CPU seconds per %v window", window), "%.3f s", benchtab.AtMost(1)),
+		infoRow("255 instances, master: RSS", "%.1f MiB", ps[2]),
+		infoRow("255 instances, backup: RSS", "%.1f MiB", ps[3]),
+	}
 }

@@ -98,17 +98,18 @@ func startWatch[T any](t *testing.T, what string, subscribe func(chan T, chan st
 	return &watcher[T]{c: out}
 }
 
-// first returns the time of the first event after since that match
-// accepts, discarding everything before it.
-func (w *watcher[T]) first(ctx context.Context, since time.Time, match func(T) bool) (time.Time, error) {
+// next returns the first event after since that match accepts, and its
+// time, discarding everything before it.
+func (w *watcher[T]) next(ctx context.Context, since time.Time, match func(T) bool) (time.Time, T, error) {
 	for {
 		select {
 		case e := <-w.c:
 			if e.at.After(since) && match(e.u) {
-				return e.at, nil
+				return e.at, e.u, nil
 			}
 		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
+			var zero T
+			return time.Time{}, zero, ctx.Err()
 		}
 	}
 }
@@ -122,10 +123,6 @@ func (w *watcher[T]) drain() {
 			return
 		}
 	}
-}
-
-func addrAdded(ip net.IP) func(netlink.AddrUpdate) bool {
-	return func(u netlink.AddrUpdate) bool { return u.NewAddr && u.LinkAddress.IP.Equal(ip) }
 }
 
 func neighIs(ip net.IP, mac net.HardwareAddr) func(netlink.NeighUpdate) bool {
