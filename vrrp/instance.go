@@ -834,14 +834,15 @@ func (i *Instance) becomeMaster() {
 			}
 		})
 	}
+	now := i.clock.Now()
 	if i.cfg.GarpMasterRefresh > 0 {
-		i.refreshAt = i.clock.Now().Add(i.cfg.GarpMasterRefresh)
+		i.refreshAt = now.Add(i.cfg.GarpMasterRefresh)
 	}
 	if i.cfg.GarpExtraIf > 0 {
-		i.extraAt = i.clock.Now().Add(i.cfg.GarpExtraIf)
+		i.extraAt = now.Add(i.cfg.GarpExtraIf)
 	}
 	i.advertise(i.effPrio)
-	i.arm(i.cfg.Interval)
+	i.armAt(now, i.cfg.Interval)
 }
 
 // extraAnnouncer is a Network that announces the VIPs on interfaces
@@ -851,16 +852,23 @@ type extraAnnouncer interface {
 }
 
 // masterTx runs every advert interval while master.
+//
+// The refresh timers are read and set on the schedule of the adverts
+// (the time this advert was due), not on the time the timer fired: adverts
+// are armed one interval after the one that was due, and a refresh due
+// with the second advert would otherwise wait for the third whenever the
+// second fired a little earlier after its due time than the first did.
 func (i *Instance) masterTx() {
-	if i.cfg.GarpMasterRefresh > 0 && !i.clock.Now().Before(i.refreshAt) {
+	due := i.deadline
+	if i.cfg.GarpMasterRefresh > 0 && !due.Before(i.refreshAt) {
 		i.announce(max(i.cfg.GarpMasterRefreshRepeat, 1))
-		i.refreshAt = i.clock.Now().Add(i.cfg.GarpMasterRefresh)
+		i.refreshAt = due.Add(i.cfg.GarpMasterRefresh)
 	}
-	if x, ok := i.net.(extraAnnouncer); ok && i.cfg.GarpExtraIf > 0 && i.clock.Now().After(i.extraAt) {
+	if x, ok := i.net.(extraAnnouncer); ok && i.cfg.GarpExtraIf > 0 && !due.Before(i.extraAt) {
 		if err := x.AnnounceExtra(); err != nil {
 			logEach(i.log.Warnf, i.cfg.Name, err)
 		}
-		i.extraAt = i.clock.Now().Add(i.cfg.GarpExtraIf)
+		i.extraAt = due.Add(i.cfg.GarpExtraIf)
 	}
 	i.advertise(i.effPrio)
 	i.armNext()
