@@ -163,16 +163,24 @@ func TestServeSocketModeFromTheStart(t *testing.T) {
 	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
 		t.Errorf("socket appeared as %v, want a socket of mode 0600", fi.Mode())
 	}
-	ents, err := os.ReadDir(filepath.Dir(s.Path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ents) != 1 {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
+	// The private directory the socket was bound in is removed just
+	// after the rename that makes the socket appear: wait for it.
+	for {
+		ents, err := os.ReadDir(filepath.Dir(s.Path))
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Errorf("directory holds %v, want the socket only", names)
+		if len(ents) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			var names []string
+			for _, e := range ents {
+				names = append(names, e.Name())
+			}
+			t.Fatalf("directory holds %v, want the socket only", names)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
