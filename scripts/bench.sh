@@ -28,6 +28,9 @@ run() {
 	fi
 }
 
+# Every go test runs with -count=1: a cached result is an earlier run,
+# not a measurement of this one.
+#
 # What the table was measured on: the commit (with "+changes" when the
 # tree differs from it) and when the run started.
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -43,21 +46,21 @@ run config   $GO test ./config -run '^TestConfigTestBench$' -v -count=1 -timeout
 
 # The IPVS benchmark runs the two daemons in the qemu guest: its rows come
 # back in its log. IPVS_BENCH_STARTS and IPVS_BENCH_RELOADS set its pairs.
-run ipvs     $GO test ./ipvs -run TestKernelBenchmark -v -timeout 40m
+run ipvs     $GO test ./ipvs -run TestKernelBenchmark -v -count=1 -timeout 40m
 selected ipvs && [ -s bench-ipvs.log ] && grep -o 'benchtab: .*' bench-ipvs.log | sed 's/^benchtab: //' >>"$BENCH_TABLE"
 
-run reload   $GO test ./test/bench/reload -run TestReloadBench -v -timeout 20m
+run reload   $GO test ./test/bench/reload -run TestReloadBench -v -count=1 -timeout 20m
 # The checker benchmark runs in the qemu guest: its rows come back in its
 # log. The daemons run in interleaved pairs of windows (GOKEEPALIVED_BENCH_PAIRS,
 # 2 by default); each row gives the medians, the range of the pairs' ratios and
 # the verdict of the worst pair.
-run checkers $GO test ./test/bench/checkers -run TestCheckerBench -v -timeout 80m
+run checkers $GO test ./test/bench/checkers -run TestCheckerBench -v -count=1 -timeout 80m
 selected checkers && [ -s bench-checkers.log ] && grep -o 'benchtab: .*' bench-checkers.log | sed 's/^benchtab: //' >>"$BENCH_TABLE"
 # VRRP: interleaved pairs on the host, about 27 minutes at the defaults
 # (10 of them per implementation in the centisecond steady windows); see
 # test/bench/vrrp/README.md for the GOKEEPALIVED_BENCH_* knobs. The test
 # appends its rows to the table itself.
-run vrrp     $GO test ./test/bench/vrrp -run TestVRRPBench -v -timeout 45m
+run vrrp     $GO test ./test/bench/vrrp -run TestVRRPBench -v -count=1 -timeout 45m
 
 {
 	echo
