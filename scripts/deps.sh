@@ -4,7 +4,8 @@
 set -eu
 
 PKGS="keepalived ipvsadm qemu-system-x86 busybox-static iproute2 iputils-ping
-  tcpdump dash xz-utils bc cpio kmod procps psmisc nftables openssl"
+  tcpdump dash xz-utils bc cpio kmod procps psmisc nftables openssl
+  snmpd snmp snmptrapd"
 
 missing=""
 for p in $PKGS; do
@@ -22,4 +23,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # keepalived's package starts a service on install; tests run their own.
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-if command -v systemctl >/dev/null 2>&1; then systemctl stop keepalived 2>/dev/null || true; fi
+# snmpd and snmptrapd too: the tests run their own on loopback.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop keepalived snmpd snmptrapd 2>/dev/null || true; fi
