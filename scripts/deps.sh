@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="keepalived ipvsadm qemu-system-x86 busybox-static iproute2 iputils-ping
-  tcpdump dash xz-utils bc cpio kmod procps psmisc nftables openssl"
+  tcpdump dash xz-utils bc cpio kmod procps psmisc nftables openssl prometheus"
 
 missing=""
 for p in $PKGS; do
@@ -20,6 +20,9 @@ fi
 echo "deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# keepalived's package starts a service on install; tests run their own.
+# keepalived's and prometheus's packages start services on install; tests
+# run their own.
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-if command -v systemctl >/dev/null 2>&1; then systemctl stop keepalived 2>/dev/null || true; fi
+if command -v systemctl >/dev/null 2>&1; then
+	for s in keepalived prometheus; do systemctl stop "$s" 2>/dev/null || true; done
+fi
