@@ -5,7 +5,7 @@ set -eu
 
 PKGS="keepalived ipvsadm qemu-system-x86 busybox-static iproute2 iputils-ping
   tcpdump dash xz-utils bc cpio kmod procps psmisc nftables openssl
-  snmpd snmp snmptrapd"
+  prometheus snmpd snmp snmptrapd"
 
 missing=""
 for p in $PKGS; do
@@ -21,7 +21,9 @@ fi
 echo "deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# keepalived's package starts a service on install; tests run their own.
+# keepalived's, prometheus's and net-snmp's packages start services on
+# install; tests run their own.
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-# snmpd and snmptrapd too: the tests run their own on loopback.
-if command -v systemctl >/dev/null 2>&1; then systemctl stop keepalived snmpd snmptrapd 2>/dev/null || true; fi
+if command -v systemctl >/dev/null 2>&1; then
+	for s in keepalived prometheus snmpd snmptrapd; do systemctl stop "$s" 2>/dev/null || true; done
+fi

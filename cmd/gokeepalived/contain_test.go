@@ -172,8 +172,8 @@ func TestMetricsNonUTF8Names(t *testing.T) {
 		}
 	}
 	for k, v := range map[string]float64{
-		"gokeepalived_vrrp_priority instance=VI_\uFFFD1":                                                 100,
-		"gokeepalived_vrrp_state instance=VI_\uFFFD1 state=MASTER":                                       1,
+		"gokeepalived_vrrp_priority vrrp_instance=VI_\uFFFD1":                                            100,
+		"gokeepalived_vrrp_state family= interface= state=MASTER vrid=0 vrrp_instance=VI_\uFFFD1":        1,
 		"gokeepalived_checker_real_server_up real_server=[10.0.0.2]:tcp:80 virtual_server=[grp\uFFFD]:0": 1,
 		"gokeepalived_ipvs_virtual_server_quorum_up virtual_server=[grp\uFFFD]:0":                        1,
 		"gokeepalived_panics_total loop=vrrp":                                                            2,

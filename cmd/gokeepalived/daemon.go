@@ -297,11 +297,10 @@ func (d *daemon) doReload(ctx context.Context) {
 	defer d.sd.Ready()
 	d.sinks.Reopen()
 	cfg, ok := d.loadConfig(false)
+	d.metrics.reloaded(ok)
 	if !ok {
-		d.metrics.reloadsFailed.Add(1)
 		return
 	}
-	d.metrics.reloadsOK.Add(1)
 	d.mu.Lock()
 	d.cfg = cfg
 	d.lastReload = time.Now()

@@ -214,7 +214,7 @@ func TestDaemonHostilePackets(t *testing.T) {
 	}
 }
 
-var dropLine = regexp.MustCompile(`gokeepalived_vrrp_(?:socket_)?dropped_total\{(?:instance="VI_[MU]",)?reason="([a-z]+)"\} ([0-9]+)`)
+var dropLine = regexp.MustCompile(`gokeepalived_vrrp_(?:socket_)?dropped_total\{reason="([a-z]+)"(?:,vrrp_instance="VI_[MU]")?\} ([0-9]+)`)
 
 // dropCount sums the drops of a reason, by the instances and by the socket
 // (which drops what it cannot hand to an instance, such as a header too

@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,6 +54,9 @@ type metrics struct {
 	checker func() checkerSource
 
 	reloadsOK, reloadsFailed atomic.Uint64
+	// reloadFailed says the last reload was refused: the daemon runs a
+	// configuration older than its file.
+	reloadFailed atomic.Bool
 	// panics counts the panics contained in the /metrics handler.
 	panics atomic.Uint64
 	// testPanic, when set, is called as each request is handled, so that
@@ -64,6 +69,7 @@ type metrics struct {
 	vrrpSocketErrors, vrrpResubscriptions, scriptsDropped   *prometheus.Desc
 	rsUp, rsWeight, rsInPool, vsQuorum, vsSorry             *prometheus.Desc
 	ipvsPasses, ipvsOps, ipvsErrors, reloads                *prometheus.Desc
+	reloadOK, buildInfo                                     *prometheus.Desc
 
 	// The checkers' attempts are counted as they end, from the
 	// scheduler's observer, since no loop keeps them; only when
@@ -78,7 +84,9 @@ type metrics struct {
 }
 
 func newMetrics(d *daemon) *metrics {
-	inst := []string{"instance"}
+	// vrrp_instance, not instance: Prometheus gives every scraped series
+	// the instance label of its target, and would rename ours.
+	inst := []string{"vrrp_instance"}
 	rs := []string{"virtual_server", "real_server"}
 	return &metrics{
 		d: d,
@@ -94,14 +102,19 @@ func newMetrics(d *daemon) *metrics {
 			}
 			return nil
 		},
-		served:          d.s != nil && d.s.metricsListen != "",
-		vrrpState:       prometheus.NewDesc("gokeepalived_vrrp_state", "1 for the state the VRRP instance is in.", []string{"instance", "state"}, nil),
+		served: d.s != nil && d.s.metricsListen != "",
+		// The state carries what names the virtual router on the
+		// segment, so that rules can count the masters of one VRID
+		// across directors.
+		vrrpState: prometheus.NewDesc("gokeepalived_vrrp_state",
+			"1 for the state the VRRP instance is in, 0 for the others; with the instance's virtual_router_id, interface and address family (inet, inet6).",
+			[]string{"vrrp_instance", "vrid", "interface", "family", "state"}, nil),
 		vrrpPriority:    prometheus.NewDesc("gokeepalived_vrrp_priority", "Configured priority of the VRRP instance.", inst, nil),
 		vrrpEffective:   prometheus.NewDesc("gokeepalived_vrrp_effective_priority", "Priority after tracking adjustments.", inst, nil),
 		vrrpTransitions: prometheus.NewDesc("gokeepalived_vrrp_transitions_total", "State transitions of the VRRP instance.", inst, nil),
 		advertsSent:     prometheus.NewDesc("gokeepalived_vrrp_adverts_sent_total", "VRRP advertisements sent.", inst, nil),
 		advertsReceived: prometheus.NewDesc("gokeepalived_vrrp_adverts_received_total", "Valid VRRP advertisements received.", inst, nil),
-		vrrpDrops:       prometheus.NewDesc("gokeepalived_vrrp_dropped_total", "VRRP advertisements dropped by an instance, by reason.", []string{"instance", "reason"}, nil),
+		vrrpDrops:       prometheus.NewDesc("gokeepalived_vrrp_dropped_total", "VRRP advertisements dropped by an instance, by reason.", []string{"vrrp_instance", "reason"}, nil),
 		socketDrops:     prometheus.NewDesc("gokeepalived_vrrp_socket_dropped_total", "VRRP packets dropped before reaching an instance (unknown VRID, bad header), by reason.", []string{"reason"}, nil),
 		vrrpPanics:      prometheus.NewDesc("gokeepalived_vrrp_panics_total", "Panics recovered in VRRP goroutines (packet readers, timers, trackers); the instance went on in its state.", nil, nil),
 		panicsTotal:     prometheus.NewDesc("gokeepalived_panics_total", "Panics recovered, by loop: vrrp and checker (their goroutines, check attempts, and the loop itself, which restarted), control (status socket connections), metrics (/metrics requests). Each was logged with its stack.", []string{"loop"}, nil),
@@ -120,6 +133,10 @@ func newMetrics(d *daemon) *metrics {
 		ipvsOps:    prometheus.NewDesc("gokeepalived_ipvs_operations_total", "Changes issued to the kernel's IPVS table.", nil, nil),
 		ipvsErrors: prometheus.NewDesc("gokeepalived_ipvs_errors_total", "Failed IPVS reads and changes.", nil, nil),
 		reloads:    prometheus.NewDesc("gokeepalived_config_reloads_total", "Configuration reloads, by result.", []string{"result"}, nil),
+		reloadOK: prometheus.NewDesc("gokeepalived_config_last_reload_successful",
+			"0 when the last reload was refused, the configuration file having errors, and the daemon runs the configuration it had; 1 otherwise.", nil, nil),
+		buildInfo: prometheus.NewDesc("gokeepalived_build_info", "Always 1; the labels say which gokeepalived runs.",
+			[]string{"version", "goversion"}, nil),
 		checkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "gokeepalived_check_duration_seconds",
 			Help: "Duration of health check attempts, passed or failed, by checker kind.",
@@ -167,11 +184,15 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		return 0
 	}
+	gauge(m.buildInfo, 1, version, runtime.Version())
 	vl, cl := m.vrrp(), m.checker()
 	if v := vl; v != nil {
+		where := m.instancePlaces()
 		for _, st := range v.Statuses() {
+			p := where[st.Name]
+			vrid := strconv.Itoa(int(st.VRID))
 			for _, s := range []vrrp.State{vrrp.StateInit, vrrp.StateBackup, vrrp.StateMaster, vrrp.StateFault, vrrp.StateStop} {
-				gauge(m.vrrpState, b(st.State == s), st.Name, s.String())
+				gauge(m.vrrpState, b(st.State == s), st.Name, vrid, p.iface, p.family, s.String())
 			}
 			gauge(m.vrrpPriority, float64(st.Priority), st.Name)
 			gauge(m.vrrpEffective, float64(st.EffectivePriority), st.Name)
@@ -225,6 +246,51 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.panicsTotal, m.panics.Load(), "metrics")
 	counter(m.reloads, m.reloadsOK.Load(), "success")
 	counter(m.reloads, m.reloadsFailed.Load(), "failure")
+	gauge(m.reloadOK, b(!m.reloadFailed.Load()))
+}
+
+// reloaded counts a reload, accepted (ok) or refused.
+func (m *metrics) reloaded(ok bool) {
+	if ok {
+		m.reloadsOK.Add(1)
+	} else {
+		m.reloadsFailed.Add(1)
+	}
+	m.reloadFailed.Store(!ok)
+}
+
+// instancePlace is where a VRRP instance runs: its interface and its
+// address family, inet or inet6.
+type instancePlace struct{ iface, family string }
+
+// instancePlaces returns the place of each VRRP instance of the running
+// configuration, by name. The family is the first virtual address's, as
+// the VRRP loop chooses the instance's socket and group, or the first
+// unicast peer's when there is no virtual address.
+func (m *metrics) instancePlaces() map[string]instancePlace {
+	m.d.mu.Lock()
+	cfg := m.d.cfg
+	m.d.mu.Unlock()
+	if cfg == nil {
+		return nil
+	}
+	out := make(map[string]instancePlace, len(cfg.Instances))
+	for i := range cfg.Instances {
+		in := &cfg.Instances[i]
+		v6 := false
+		switch {
+		case len(in.VirtualIPs) > 0:
+			v6 = in.VirtualIPs[0].Prefix.Addr().Is6()
+		case len(in.UnicastPeers) > 0:
+			v6 = in.UnicastPeers[0].Addr.Is6()
+		}
+		p := instancePlace{iface: in.Interface, family: "inet"}
+		if v6 {
+			p.family = "inet6"
+		}
+		out[in.Name] = p
+	}
+	return out
 }
 
 // emit sends one series. keepalived takes any bytes in a name, and a

@@ -140,12 +140,13 @@ func TestDaemonVRRPWithKeepalived(t *testing.T) {
 	// adverts (none here).
 	metrics := scrape(t, m, "127.0.0.1:9650")
 	for _, want := range []string{
-		`gokeepalived_vrrp_state{instance="VI_1",state="MASTER"} 1`,
-		`gokeepalived_vrrp_state{instance="VI_1",state="BACKUP"} 0`,
-		`gokeepalived_vrrp_priority{instance="VI_1"} 150`,
-		`gokeepalived_vrrp_dropped_total{instance="VI_1",reason=`,
+		`gokeepalived_vrrp_state{family="inet",interface="eth0",state="MASTER",vrid="77",vrrp_instance="VI_1"} 1`,
+		`gokeepalived_vrrp_state{family="inet",interface="eth0",state="BACKUP",vrid="77",vrrp_instance="VI_1"} 0`,
+		`gokeepalived_vrrp_priority{vrrp_instance="VI_1"} 150`,
+		`gokeepalived_vrrp_dropped_total{reason="auth",vrrp_instance="VI_1"} 0`,
 		"gokeepalived_vrrp_panics_total 0",
 		`gokeepalived_config_reloads_total{result="success"} 0`,
+		"gokeepalived_config_last_reload_successful 1",
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)

@@ -70,8 +70,8 @@ func TestParseMetrics(t *testing.T) {
 	text := `# HELP go_goroutines Number of goroutines that currently exist.
 # TYPE go_goroutines gauge
 go_goroutines 147
-gokeepalived_vrrp_transitions_total{instance="VI_1"} 2
-gokeepalived_vrrp_transitions_total{instance="VI 2 }"} 1
+gokeepalived_vrrp_transitions_total{vrrp_instance="VI_1"} 2
+gokeepalived_vrrp_transitions_total{vrrp_instance="VI 2 }"} 1
 go_memstats_heap_alloc_bytes 1.2e+07
 `
 	m, err := parseMetrics(strings.NewReader(text))
