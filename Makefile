@@ -32,10 +32,10 @@ CHAOS_TEST_FAULTS ?= kill,stop,link,partition,loss,track,storm,fds
 # VRRP's timing. The soak runs SOAK_TEST_DURATION, eight minutes rather
 # than five because memory is fitted over the second half of the run.
 SOAK_TEST_DURATION ?= 8m
-ALONE = ^(TestSoak|TestChaosNetemGuest)$$
+ALONE = ^(TestSoak|TestChaosNetemGuest|TestKernelPrometheus)$$
 test: deps vet build
 	CHAOS_FAULTS=$(CHAOS_TEST_FAULTS) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -skip '$(ALONE)' ./...
-	SOAK_DURATION=$(SOAK_TEST_DURATION) $(GO) test -count=1 -p 1 -v -timeout 30m -run '$(ALONE)' ./test/chaos ./test/soak
+	SOAK_DURATION=$(SOAK_TEST_DURATION) $(GO) test -count=1 -p 1 -v -timeout 30m -run '$(ALONE)' ./test/chaos ./test/soak ./test/e2e/prometheus
 
 # bench: every benchmark, each beside keepalived in the same run (root; long).
 bench: deps build

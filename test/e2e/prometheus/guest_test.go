@@ -17,10 +17,10 @@ import (
 	"github.com/gokeepalived/gokeepalived/test/vm"
 )
 
-// TestKernel runs TestGuestCheckerMetrics, which needs IPVS, in the
+// TestKernelPrometheus runs TestGuestCheckerMetrics, which needs IPVS, in the
 // kernel guest, with the daemon and the rules file beside this package's
 // test binary.
-func TestKernel(t *testing.T) {
+func TestKernelPrometheus(t *testing.T) {
 	if vm.InGuest() {
 		t.Skip("already inside the kernel guest")
 	}
@@ -108,7 +108,7 @@ func serveTCP(t *testing.T, addr string) {
 // server answers.
 func TestGuestCheckerMetrics(t *testing.T) {
 	if !vm.InGuest() {
-		t.Skip("runs inside the kernel guest, through TestKernel")
+		t.Skip("runs inside the kernel guest, through TestKernelPrometheus")
 	}
 	for _, args := range [][]string{
 		{"link", "set", "lo", "up"},

@@ -66,7 +66,7 @@ func ruleMetrics(t *testing.T) []string {
 	t.Helper()
 	path := rulesFile
 	if vm.InGuest() {
-		// TestKernel put it beside the test binary.
+		// TestKernelPrometheus put it beside the test binary.
 		path = filepath.Base(rulesFile)
 	}
 	b, err := os.ReadFile(path)
