@@ -27,7 +27,8 @@ vet:
 # faults, and TestChaosNetemGuest runs the netem fault in the qemu guest.
 CHAOS_TEST_FAULTS ?= kill,stop,link,partition,loss,track,storm,fds
 #
-# The tests that run in the qemu guest for minutes run last, one at a
+# The tests that run in the qemu guest for minutes, and the newer guest
+# tests (TestKernelPrometheus), run last, one at a
 # time and alone: under emulation they need the CPUs to themselves to keep
 # VRRP's timing. The soak runs SOAK_TEST_DURATION, eight minutes rather
 # than five because memory is fitted over the second half of the run.
