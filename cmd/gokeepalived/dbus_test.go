@@ -421,6 +421,11 @@ func runDBus(t *testing.T, bin, addr string, ours bool) *dbusRun {
 	call("miss", "/org/keepalived", "org.freedesktop.DBus.Properties.Get", "org.keepalived.Vrrp1.Instance", "Name")
 	call("miss", "/org/keepalived/Vrrp1/Instance/eth0/9/IPv4", "org.keepalived.Vrrp1.Instance.SendGarp")
 	call("peer", vrrpObj, "org.freedesktop.DBus.Peer.Ping")
+	call("peer", "/org/keepalived", "org.freedesktop.DBus.Peer.Ping")
+	call("peer", vi6Obj, "org.freedesktop.DBus.Peer.GetMachineId")
+	call("peer", vrrpObj, "org.freedesktop.DBus.Peer.Nope")
+	call("peer", "/org", "org.freedesktop.DBus.Peer.Nope")
+	call("peer", vrrpObj, "org.freedesktop.DBus.Peer.Ping", "x")
 
 	// The methods, with their effect.
 	for _, c := range []struct{ method, file, prefix string }{

@@ -2,6 +2,7 @@ package vrrpdbus
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -18,13 +19,44 @@ const (
 const (
 	propertiesInterface = "org.freedesktop.DBus.Properties"
 	introspectInterface = "org.freedesktop.DBus.Introspectable"
+	peerInterface       = "org.freedesktop.DBus.Peer"
 )
+
+// peerShadow is where calls to org.freedesktop.DBus.Peer are moved on
+// their way in: the bus library would answer them itself, with its own
+// machine id (the bus's) and its own errors, where GDBus gives the host's
+// machine id.
+const peerShadow = "org.gokeepalived.internal.Peer"
+
+// intercept moves a Peer call to peerShadow, for the dispatcher.
+func intercept(msg *dbus.Message) {
+	if msg.Type != dbus.TypeMethodCall {
+		return
+	}
+	if v, ok := msg.Headers[dbus.FieldInterface]; ok {
+		if name, _ := v.Value().(string); name == peerInterface {
+			msg.Headers[dbus.FieldInterface] = dbus.MakeVariant(peerShadow)
+		}
+	}
+}
+
+// machineID is the host's machine id as GDBus reads it for
+// Peer.GetMachineId.
+func machineID() ([]any, error) {
+	b, err := os.ReadFile("/var/lib/dbus/machine-id")
+	if err != nil {
+		var err2 error
+		if b, err2 = os.ReadFile("/etc/machine-id"); err2 != nil {
+			return nil, gerror("org.freedesktop.DBus.Error.Failed", "Unable to load /var/lib/dbus/machine-id or /etc/machine-id: %v", err)
+		}
+	}
+	return []any{strings.TrimSpace(string(b))}, nil
+}
 
 // handler routes every call on the connection to the Server: one
 // dispatcher for all paths and interfaces, so that what is answered, and
 // with which error, is GDBus's rule for keepalived's objects rather than
-// the bus library's. Only org.freedesktop.DBus.Peer is answered by the
-// library, on every path, as GDBus does.
+// the bus library's.
 type handler struct{ s *Server }
 
 func (h *handler) LookupObject(path dbus.ObjectPath) (dbus.ServerObject, bool) {
@@ -87,6 +119,16 @@ func gerror(name, format string, args ...any) error {
 // interfaces; on any path, the introspection of what lies below. What is
 // left is an interface the object lacks, or a path with no object.
 func (s *Server) dispatch(path dbus.ObjectPath, ifname, member, sig string, body []any) ([]any, error) {
+	if ifname == peerShadow {
+		// GDBus answers these two on every path.
+		ifname = peerInterface
+		switch {
+		case member == "Ping" && sig == "":
+			return nil, nil
+		case member == "GetMachineId" && sig == "":
+			return machineID()
+		}
+	}
 	exported, isVrrp := s.isExported(path)
 	if exported {
 		own := InstanceInterface

@@ -270,7 +270,7 @@ func (s *Server) connect(ctx context.Context) {
 		conn *dbus.Conn
 		err  error
 	)
-	opts := []dbus.ConnOption{dbus.WithHandler(h), dbus.WithContext(ctx)}
+	opts := []dbus.ConnOption{dbus.WithHandler(h), dbus.WithIncomingInterceptor(intercept), dbus.WithContext(ctx)}
 	if s.address != "" {
 		conn, err = dbus.Connect(s.address, opts...)
 	} else {
