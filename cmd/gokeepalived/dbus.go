@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"os"
+	"slices"
 	"syscall"
+	"time"
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/logging"
@@ -24,6 +26,9 @@ func (d *daemon) syncDBus(ctx context.Context, cfg *config.Config, reload bool) 
 			cur.Reload()
 		}
 	case want:
+		if !reload {
+			d.settleVRRP()
+		}
 		srv := vrrpdbus.New(vrrpdbus.Options{
 			ServiceName: cfg.Global.DBusServiceName,
 			Namespace:   d.place.namespace,
@@ -36,6 +41,23 @@ func (d *daemon) syncDBus(ctx context.Context, cfg *config.Config, reload bool) 
 	case cur != nil:
 		d.stopDBus()
 	}
+}
+
+// settleVRRP waits, up to a second, until every instance has left INIT
+// and its first state has been reported. keepalived's instances take
+// their first state before its D-Bus thread has connected, and the
+// notifications of that state go out without a signal: the bus hears of
+// it in VrrpStarted's wake.
+func (d *daemon) settleVRRP() {
+	v := d.vrrpLoop()
+	if v == nil {
+		return
+	}
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) && slices.ContainsFunc(v.Statuses(), func(st vrrp.Status) bool { return st.State == vrrp.StateInit }) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	v.Flush(time.Until(deadline))
 }
 
 // stopDBus stops the D-Bus service, if it runs.
