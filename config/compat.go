@@ -42,6 +42,8 @@ global_defs smtp_connect_timeout Global.SMTPConnectTimeout TestDaemonSMTPAlert c
 global_defs smtp_alert Global.SMTPAlert TestDaemonSMTPAlert cmd/gokeepalived/smtp_test.go
 global_defs no_checker_emails Global.NoCheckerEmails TestCheckerAlertsNoCheckerEmails internal/checkerd/alerts_test.go
 global_defs enable_script_security Global.EnableScriptSecurity TestDaemonScriptSecurity cmd/gokeepalived/security_test.go
+global_defs enable_dbus Global.EnableDBus TestDaemonDBusBesideKeepalived cmd/gokeepalived/dbus_test.go
+global_defs dbus_service_name Global.DBusServiceName TestDaemonDBusBesideKeepalived cmd/gokeepalived/dbus_test.go
 global_defs script_user Global.ScriptUser,Global.ScriptGroup TestDaemonScriptSecurity cmd/gokeepalived/security_test.go
 global_defs umask Global.Umask TestDaemonFilesAndUmask cmd/gokeepalived/files_test.go
 global_defs notify_fifo Global.NotifyFIFO TestNotifierMatchesKeepalived notify/notifier_test.go

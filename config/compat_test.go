@@ -269,7 +269,7 @@ func TestUnimplementedWarnings(t *testing.T) {
   router_id r1
   vrrp_no_swap
   vrrp_no_swap
-  enable_dbus
+  enable_traps
 }
 vrrp_instance VI_1 {
   interface eth0
@@ -291,7 +291,7 @@ vrrp_instance VI_1 {
 	want := []string{
 		"w.conf:3: vrrp_no_swap: gokeepalived does not implement this keyword; it has no effect",
 		"w.conf:4: vrrp_no_swap: gokeepalived does not implement this keyword; it has no effect",
-		"w.conf:5: enable_dbus: gokeepalived does not implement this keyword; it has no effect",
+		"w.conf:5: enable_traps: gokeepalived does not implement this keyword; it has no effect",
 		"w.conf:11: kernel_rx_buf_size: gokeepalived does not implement this keyword; it has no effect",
 	}
 	if !slices.Equal(got, want) {
@@ -438,8 +438,6 @@ func warnedReason(at keywordAt) string {
 		return "gokeepalived does not implement this interface tracking option"
 	case strings.Contains(k, "snmp") || k == "enable_traps":
 		return "gokeepalived has no SNMP agent"
-	case strings.Contains(k, "dbus"):
-		return "gokeepalived has no D-Bus interface"
 	case strings.HasPrefix(k, "nftables") || k == "vrrp_iptables" || k == "no_accept":
 		return "gokeepalived installs no firewall rules"
 	case strings.Contains(k, "rcv_bufs") || strings.Contains(k, "rx_bufs") || k == "kernel_rx_buf_size":

@@ -548,6 +548,15 @@ func globalKeywords() handlers[Global] {
 	h["vrrp_garp_extra_if"] = func(p *parser, g *Global, n *node) {
 		p.garpExtraIf(n, "", 1, &g.VRRPGarpExtraIf, &g.VRRPGarpExtraIfAll)
 	}
+	// keepalived enables D-Bus whatever follows the keyword.
+	h["enable_dbus"] = func(_ *parser, g *Global, _ *node) { g.EnableDBus = true }
+	h["dbus_service_name"] = func(p *parser, g *Global, n *node) {
+		if len(n.words) < 2 {
+			p.errorf(n.pos, "dbus_service_name missing - ignoring")
+			return
+		}
+		g.DBusServiceName = p.keep(n.words[1])
+	}
 	h["default_interface"] = func(p *parser, g *Global, n *node) {
 		if len(n.words) < 2 {
 			p.errorf(n.pos, "default_interface requires interface name")
@@ -571,8 +580,8 @@ func globalKeywords() handlers[Global] {
 	}
 	keepRaw(h, func(g *Global) *[]Raw { return &g.Other },
 		"process_names process_name vrrp_process_name checker_process_name bfd_process_name "+
-			"config_save_dir data_use_instance dbus_service_name "+
-			"disable_local_igmp enable_dbus enable_snmp_checker enable_snmp_rfc enable_snmp_rfcv2 "+
+			"config_save_dir data_use_instance "+
+			"disable_local_igmp enable_snmp_checker enable_snmp_rfc enable_snmp_rfcv2 "+
 			"enable_snmp_rfcv3 enable_snmp_vrrp enable_snmp_keepalived enable_traps snmp_socket "+
 			"include_check log_unknown_vrids "+
 			"lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force lvs_netlink_monitor_rcv_bufs "+

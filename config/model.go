@@ -59,6 +59,12 @@ type Global struct {
 	SMTPAlertChecker      *bool         `json:"smtp_alert_checker,omitempty"`
 	NoEmailFaults         bool          `json:"no_email_faults,omitempty"`
 
+	// EnableDBus is enable_dbus: the VRRP process serves keepalived's
+	// D-Bus interface on the system bus, under DBusServiceName (empty
+	// for org.keepalived.Vrrp1).
+	EnableDBus      bool   `json:"enable_dbus,omitempty"`
+	DBusServiceName string `json:"dbus_service_name,omitempty"`
+
 	EnableScriptSecurity bool   `json:"enable_script_security,omitempty"`
 	ScriptUser           string `json:"script_user,omitempty"`
 	ScriptGroup          string `json:"script_group,omitempty"`

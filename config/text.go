@@ -306,6 +306,8 @@ func (tw *textWriter) global(g *Global) {
 	tw.kv("smtp_alert_checker", optBool(g.SMTPAlertChecker))
 	tw.flag("no_email_faults", g.NoEmailFaults)
 	tw.flag("enable_script_security", g.EnableScriptSecurity)
+	tw.flag("enable_dbus", g.EnableDBus)
+	tw.kv("dbus_service_name", quote(g.DBusServiceName))
 	tw.kv("script_user", g.ScriptUser, g.ScriptGroup)
 	if g.Umask != nil {
 		tw.kv("umask", fmt.Sprintf("%#o", *g.Umask))

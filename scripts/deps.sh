@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="keepalived ipvsadm qemu-system-x86 busybox-static iproute2 iputils-ping
-  tcpdump dash xz-utils bc cpio kmod procps psmisc nftables openssl
+  tcpdump dash xz-utils bc cpio kmod procps psmisc nftables openssl dbus
   prometheus snmpd snmp snmptrapd"
 
 missing=""

@@ -1106,6 +1106,18 @@ func (i *Instance) Status() Status {
 	}
 }
 
+// SendGratuitous sends one round of gratuitous ARPs or unsolicited
+// neighbour adverts for the addresses of a master, which holds them; in
+// another state it sends nothing, as keepalived announces only addresses
+// that are set (its D-Bus SendGarp).
+func (i *Instance) SendGratuitous() {
+	i.lock()
+	defer i.unlock()
+	if i.state == StateMaster {
+		i.announce(1)
+	}
+}
+
 // Name returns the instance's name.
 func (i *Instance) Name() string { return i.cfg.Name }
 

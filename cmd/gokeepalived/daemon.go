@@ -26,6 +26,7 @@ import (
 	"github.com/gokeepalived/gokeepalived/internal/reaper"
 	"github.com/gokeepalived/gokeepalived/internal/safefile"
 	"github.com/gokeepalived/gokeepalived/internal/systemd"
+	"github.com/gokeepalived/gokeepalived/internal/vrrpdbus"
 )
 
 // The signals keepalived answers, beyond HUP, TERM and INT. --signum prints
@@ -48,6 +49,14 @@ type daemon struct {
 	hub     *notifyhub.Hub
 	metrics *metrics
 	control *control.Server // nil without a control socket
+	// dbus is the VRRP D-Bus service (enable_dbus); nil when it does not
+	// run. Only the signal loop sets it.
+	dbus atomic.Pointer[vrrpdbus.Server]
+	// requests are the D-Bus service's calls for the signal loop, which
+	// alone writes the files signals ask for and reloads.
+	requests chan func()
+	// stopping is closed when the signal loop returns.
+	stopping chan struct{}
 	// loopPanics counts, by loop, the panics that ended a loop's Run and
 	// had supervise start it again.
 	loopPanics [numLoops]atomic.Uint64
@@ -127,7 +136,8 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 	log.Infof("Configuration file %s", s.configFile)
 	pl.logStart(log)
 
-	d := &daemon{s: s, place: pl, log: log, sinks: sinks, sd: systemd.FromEnvironment(), started: time.Now(), umask: s.umask}
+	d := &daemon{s: s, place: pl, log: log, sinks: sinks, sd: systemd.FromEnvironment(), started: time.Now(), umask: s.umask,
+		requests: make(chan func()), stopping: make(chan struct{})}
 	pl.read = nil // the daemon's copy hands it on; this one would keep it alive
 	d.metrics = newMetrics(d)
 	cfg, ok := d.loadConfig(true)
@@ -212,6 +222,7 @@ func (d *daemon) applyUmask(m *int) {
 
 // run starts the loops and answers signals until told to stop.
 func (d *daemon) run() int {
+	defer close(d.stopping)
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT,
 		syscall.SIGUSR1, syscall.SIGUSR2, sigJSON, sigStatsClear)
@@ -240,6 +251,7 @@ func (d *daemon) run() int {
 			d.startLoop(ctx, k, d.cfg)
 		}
 	}
+	d.syncDBus(ctx, d.cfg, false)
 	if d.s.controlSocket != "" {
 		d.control = &control.Server{Path: d.s.controlSocket, Status: d.status, Log: d.log}
 		go func() {
@@ -259,17 +271,21 @@ func (d *daemon) run() int {
 	go d.sd.Watchdog(ctx, d.healthy)
 	d.testStall()
 
-	for sig := range sigs {
+	for {
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case f := <-d.requests:
+			f()
+			continue
+		}
 		switch sig {
 		case syscall.SIGHUP:
 			d.doReload(ctx)
 		case syscall.SIGUSR1:
 			d.writeData()
 		case syscall.SIGUSR2, sigStatsClear:
-			if v := d.vrrpLoop(); v != nil {
-				clear := sig == sigStatsClear
-				d.writeSignalFile(statsFile, func(w io.Writer) error { v.WriteStats(w, clear); return nil })
-			}
+			d.writeStats(sig == sigStatsClear)
 		case sigJSON:
 			if v := d.vrrpLoop(); v != nil {
 				d.writeSignalFile(jsonFile, v.WriteJSON)
@@ -278,6 +294,9 @@ func (d *daemon) run() int {
 			d.log.Info("Stopping")
 			d.sd.Stopping()
 			d.stopLoops()
+			// keepalived's VRRP process says it stops once its
+			// instances have.
+			d.stopDBus()
 			d.mu.Lock()
 			g := &d.cfg.Global
 			d.mu.Unlock()
@@ -286,7 +305,6 @@ func (d *daemon) run() int {
 			return exitOK
 		}
 	}
-	return exitOK
 }
 
 // doReload reads the configuration again and hands it to the notify
@@ -308,7 +326,16 @@ func (d *daemon) doReload(ctx context.Context) {
 	if err := d.hub.Reload(&cfg.Global); err != nil {
 		d.log.Errorf("Reloading the notify outputs: %v; keeping the previous ones", err)
 	}
+	if srv := d.dbus.Load(); srv != nil {
+		srv.BeginReload()
+	}
 	d.reloadLoops(ctx, cfg)
+	if v := d.vrrpLoop(); v != nil {
+		// The signals of the instances the reload stopped go out
+		// before VrrpReloaded, as keepalived's do.
+		v.Flush(time.Second)
+	}
+	d.syncDBus(ctx, cfg, true)
 	d.log.Info("Reload finished")
 }
 
@@ -319,22 +346,32 @@ func (d *daemon) writeData() {
 	d.mu.Lock()
 	cfg := d.cfg
 	d.mu.Unlock()
-	for _, f := range []struct {
-		name string
-		kind loopKind
-	}{{dataFile, vrrpKind}, {checkDataFile, checkerKind}} {
-		r := d.loopOf(f.kind)
-		if r == nil {
-			continue
-		}
-		d.writeSignalFile(f.name, func(w io.Writer) error {
-			g := cfg.Global
-			// keepalived's -s replaces net_namespace.
-			g.NetNamespace = d.s.namespaceOf(cfg)
-			dump.Global(w, &g)
-			r.loop.Dump(w)
-			return nil
-		})
+	d.writeLoopData(cfg, dataFile, vrrpKind)
+	d.writeLoopData(cfg, checkDataFile, checkerKind)
+}
+
+// writeLoopData writes the data file of loop k, if it runs: the global
+// definitions of cfg, then the loop's part.
+func (d *daemon) writeLoopData(cfg *config.Config, name string, k loopKind) {
+	r := d.loopOf(k)
+	if r == nil {
+		return
+	}
+	d.writeSignalFile(name, func(w io.Writer) error {
+		g := cfg.Global
+		// keepalived's -s replaces net_namespace.
+		g.NetNamespace = d.s.namespaceOf(cfg)
+		dump.Global(w, &g)
+		r.loop.Dump(w)
+		return nil
+	})
+}
+
+// writeStats answers SIGUSR2, or with clear the STATS_CLEAR signal: VRRP
+// writes statsFile.
+func (d *daemon) writeStats(clear bool) {
+	if v := d.vrrpLoop(); v != nil {
+		d.writeSignalFile(statsFile, func(w io.Writer) error { v.WriteStats(w, clear); return nil })
 	}
 }
 

@@ -100,7 +100,8 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			KeepAddresses:  d.s.keepVRRP,
 			MastersChanged: d.mastersChanged,
 			// On the signal loop, which alone changes the umask.
-			FileMode: func() os.FileMode { return safefile.Mode(d.umask) },
+			FileMode:      func() os.FileMode { return safefile.Mode(d.umask) },
+			InstanceState: d.dbusInstanceState,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("VRRP not started: %w", err)

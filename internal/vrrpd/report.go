@@ -3,7 +3,9 @@ package vrrpd
 import (
 	"fmt"
 	"runtime/debug"
+	"time"
 
+	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/notify"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
@@ -14,6 +16,7 @@ import (
 func (l *Loop) enqueue(t vrrp.Transition) {
 	select {
 	case l.events <- t:
+		l.queued.Add(1)
 	default:
 		l.log.Errorf("(%s) notify queue full: transition to %s not reported", t.Instance, t.To)
 	}
@@ -26,16 +29,29 @@ func (l *Loop) report(stopped <-chan struct{}) {
 		select {
 		case t := <-l.events:
 			l.reportOne(t)
+			l.reported.Add(1)
 		case <-stopped:
 			for {
 				select {
 				case t := <-l.events:
 					l.reportOne(t)
+					l.reported.Add(1)
 				default:
 					return
 				}
 			}
 		}
+	}
+}
+
+// Flush waits, up to timeout, until the transitions queued so far have
+// been reported: those of the instances a reload stopped and started, for
+// what must follow them.
+func (l *Loop) Flush(timeout time.Duration) {
+	want := l.queued.Load()
+	deadline := time.Now().Add(timeout)
+	for l.reported.Load() < want && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -65,6 +81,7 @@ func (l *Loop) notify(t vrrp.Transition) {
 	mailer := l.hub.Mailer()
 	var inst *notify.Instance
 	var grp *notify.SyncGroup
+	var ci *config.Instance // inst's configuration
 	mail := false
 	l.mu.Lock()
 	if t.Group {
@@ -82,7 +99,7 @@ func (l *Loop) notify(t vrrp.Transition) {
 		// keepalived reports an instance a reload removed as DELETED
 		// with notify_deleted, as FAULT without, and mails neither.
 		delete(l.deleted, t.Instance)
-		inst, s = in.scripts, notify.Fault
+		inst, ci, s = in.scripts, in.cfg, notify.Fault
 		if in.cfg.Notify.Deleted != nil {
 			s = notify.Deleted
 		}
@@ -93,7 +110,7 @@ func (l *Loop) notify(t vrrp.Transition) {
 		l.mu.Unlock()
 		return
 	} else if in := l.byName[t.Instance]; in != nil {
-		inst = in.scripts
+		inst, ci = in.scripts, in.cfg
 		if mail = mailer != nil && in.mail && !(in.noFaultMail && s == notify.Fault) && in.mailed != s; mail {
 			in.mailed = s
 		}
@@ -112,6 +129,9 @@ func (l *Loop) notify(t vrrp.Transition) {
 		n.GroupState(grp, s)
 	case inst != nil:
 		n.InstanceState(inst, s, int(t.Priority))
+		if l.onState != nil {
+			l.onState(ci, s)
+		}
 	}
 	if sd := l.syncd.Load(); sd != nil && !t.Group && sd.follows(t.Instance) && t.To != vrrp.StateStop {
 		sd.set(t.To == vrrp.StateMaster)

@@ -45,6 +45,11 @@ type Options struct {
 	// FileMode is the mode of the files the loop writes (track files'
 	// init_file); nil means safefile.Mode of keepalived's default umask.
 	FileMode func() os.FileMode
+	// InstanceState, if set, is told of every state the notify scripts
+	// of an instance are told of (a removed instance's DELETED or FAULT
+	// included), with the instance's configuration, in order: the
+	// D-Bus signal keepalived sends with its notifications.
+	InstanceState func(ci *config.Instance, s notify.State)
 }
 
 // A Loop runs the VRRP instances of one configuration, and of the
@@ -61,7 +66,12 @@ type Loop struct {
 	// changed is Options.MastersChanged.
 	changed  func()
 	fileMode func() os.FileMode
-	panics   atomic.Uint64 // recovered in reporting transitions
+	// onState is Options.InstanceState.
+	onState func(*config.Instance, notify.State)
+	panics  atomic.Uint64 // recovered in reporting transitions
+	// queued and reported count the transitions enqueued and reported,
+	// for Flush.
+	queued, reported atomic.Uint64
 	// promote sets promote_secondaries where instances ask for it;
 	// apply and Run's end use it, under applyMu.
 	promote promoter
@@ -144,6 +154,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		events:   make(chan vrrp.Transition, 256),
 		changed:  opts.MastersChanged,
 		fileMode: opts.FileMode,
+		onState:  opts.InstanceState,
 		retry:    make(chan struct{}, 1),
 		statics:  newStatics(cfg, opts.Log),
 	}
@@ -430,6 +441,24 @@ func (l *Loop) Statuses() []vrrp.Status {
 		}
 	}
 	return out
+}
+
+// SendGarp sends one round of gratuitous ARPs or unsolicited neighbour
+// adverts for the addresses of the named instance if it is master, as
+// keepalived's D-Bus SendGarp does; it reports whether the instance runs.
+func (l *Loop) SendGarp(name string) bool {
+	l.mu.Lock()
+	in := l.byName[name]
+	var vi *vrrp.Instance
+	if in != nil {
+		vi = in.vrrp
+	}
+	l.mu.Unlock()
+	if vi == nil {
+		return false
+	}
+	vi.SendGratuitous()
+	return true
 }
 
 // Drops returns the counts of packets dropped before reaching an
