@@ -8,6 +8,7 @@ package checkerd
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"runtime/pprof"
@@ -52,7 +53,7 @@ type Options struct {
 // the configurations reloads give it.
 type Loop struct {
 	log    logrus.FieldLogger
-	handle *ipvs.Handle
+	handle io.Closer // the kernel's IPVS
 	table  *ipvs.Reconciler
 	lvs    *lvs.LVS
 	checks *check.Scheduler
@@ -72,7 +73,17 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	table := ipvs.NewReconciler(h, ipvs.ReconcilerConfig{
+	l, err := newLoop(cfg, opts, h, h)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// newLoop is New on the IPVS table k, which closer releases.
+func newLoop(cfg *config.Config, opts Options, k ipvs.Kernel, closer io.Closer) (*Loop, error) {
+	table := ipvs.NewReconciler(k, ipvs.ReconcilerConfig{
 		Log:            opts.Log,
 		KeepOnShutdown: opts.KeepIPVS,
 		// The services of the configuration that a previous run left
@@ -98,11 +109,10 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		DontReleaseIPVS: opts.KeepIPVS,
 	})
 	if err != nil {
-		h.Close()
 		return nil, err
 	}
 	reportViolation(opts.Log, cfg, opts.Notify)
-	return &Loop{log: opts.Log, handle: h, table: table, lvs: l, checks: checks, alerts: alerts, cfg: cfg, notify: opts.Notify}, nil
+	return &Loop{log: opts.Log, handle: closer, table: table, lvs: l, checks: checks, alerts: alerts, cfg: cfg, notify: opts.Notify}, nil
 }
 
 // cpuProfileEnv names a file that receives a CPU profile of the checker
