@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"time"
@@ -94,7 +95,11 @@ func newLoop(cfg *config.Config, opts Options, k ipvs.Kernel, closer io.Closer) 
 	})
 	alerts := newCheckerAlerts(opts.Notify, cfg)
 	observe := opts.Observe
+	var begun sync.Once
 	checks := check.NewScheduler(check.Options{Logger: opts.Log, Observe: func(a check.Attempt) {
+		// The observer runs under the scheduler's lock: the
+		// collection runs apart.
+		begun.Do(func() { go collectStartup() })
 		alerts.observe(a)
 		if observe != nil {
 			observe(a)
@@ -114,6 +119,17 @@ func newLoop(cfg *config.Config, opts Options, k ipvs.Kernel, closer io.Closer) 
 	reportViolation(opts.Log, cfg, opts.Notify)
 	return &Loop{log: opts.Log, handle: closer, table: table, lvs: l, checks: checks, alerts: alerts, cfg: cfg, notify: opts.Notify}, nil
 }
+
+// collectStartup runs one garbage collection as the first check ends.
+// Building the checks (a record per real server in lvs, the scheduler
+// and the mail records, the first programming of the IPVS table, a log
+// line per checker) holds a transient heap that the collector would take
+// as the size to double: with 10,000 + 2,000 real servers, 30 MB live
+// while lvs starts them against 25 MB once they run, and the heap grew
+// to twice the former in the first seconds of checks. One collection
+// once they have begun sets the goal from what stays, for about 15 ms of
+// CPU, once per loop.
+func collectStartup() { runtime.GC() }
 
 // cpuProfileEnv names a file that receives a CPU profile of the checker
 // loop, from its start to its end. It is for measuring the daemon where
