@@ -14,7 +14,7 @@ type instant struct{}
 
 func (instant) Check(context.Context) error { return nil }
 func (instant) inline() bool                { return true }
-func (instant) start(_ *poller, _ context.Context, _ time.Time, done func(error)) {
+func (instant) start(_ *poller, _ canceller, _ time.Time, done func(error)) {
 	done(nil)
 }
 
@@ -77,7 +77,7 @@ func (w *workerless) Check(context.Context) error {
 	return nil
 }
 
-func (w *workerless) start(p *poller, ctx context.Context, deadline time.Time, done func(error)) {
+func (w *workerless) start(p *poller, ctx canceller, deadline time.Time, done func(error)) {
 	w.began.Add(1)
 	done(nil)
 }

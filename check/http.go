@@ -214,7 +214,7 @@ func (h *HTTPGet) inline() bool {
 
 // start runs the check on p, as keepalived's checker does, without a
 // goroutine of its own.
-func (h *HTTPGet) start(p *poller, ctx context.Context, deadline time.Time, done func(error)) {
+func (h *HTTPGet) start(p *poller, ctx canceller, deadline time.Time, done func(error)) {
 	h.prepare()
 	p.startHTTP(ctx, h, 0, len(h.URLs)-1, deadline, done)
 }
@@ -241,7 +241,7 @@ func (h *HTTPGet) checkStepBy(ctx context.Context, deadline time.Time, i int) er
 	return h.checkURL(ctx, deadline, &h.URLs[i])
 }
 
-func (h *HTTPGet) startStep(p *poller, ctx context.Context, deadline time.Time, i int, done func(error)) {
+func (h *HTTPGet) startStep(p *poller, ctx canceller, deadline time.Time, i int, done func(error)) {
 	h.prepare()
 	p.startHTTP(ctx, h, i, i, deadline, done)
 }

@@ -62,7 +62,7 @@ type pollConn struct {
 	events   uint32 // what fd is registered for; 0 if it is not
 	index    int    // in poller.byTime, or -1
 	deadline time.Time
-	ctx      context.Context
+	ctx      canceller
 	done     func(error)
 
 	dialer Dialer
@@ -247,7 +247,7 @@ func (p *poller) setDeadline(t time.Time) {
 
 // startTCP begins a TCP_CHECK attempt whose handshake connectTCP left
 // under way on fd.
-func (p *poller) startTCP(ctx context.Context, d Dialer, fd int, sa rawAddr, deadline time.Time, done func(error)) {
+func (p *poller) startTCP(ctx canceller, d Dialer, fd int, sa rawAddr, deadline time.Time, done func(error)) {
 	c := p.get()
 	c.ctx, c.done, c.deadline, c.dialer = ctx, done, deadline, d
 	c.fd, c.sa, c.state = fd, sa, pollConnecting
@@ -256,7 +256,7 @@ func (p *poller) startTCP(ctx context.Context, d Dialer, fd int, sa rawAddr, dea
 
 // startHTTP begins an HTTP_GET attempt of urls first to last: the first
 // one's connection.
-func (p *poller) startHTTP(ctx context.Context, h *HTTPGet, first, last int, deadline time.Time, done func(error)) {
+func (p *poller) startHTTP(ctx canceller, h *HTTPGet, first, last int, deadline time.Time, done func(error)) {
 	c := p.get()
 	c.ctx, c.done, c.deadline, c.dialer, c.http = ctx, done, deadline, h.Dialer, h
 	c.url, c.last = first, last

@@ -236,12 +236,20 @@ type Scheduler struct {
 	wakeSlack time.Duration
 	poller    *poller // while Run runs
 	queue     []Event // events not yet delivered
+	// runCtx is the parent of the servers' contexts: cancelled when a
+	// Run ends, and replaced for the next.
+	runCtx    context.Context
+	runCancel context.CancelFunc
 }
 
 type server struct {
-	name    string
-	weight  int
-	ctx     context.Context // cancelled on removal and on shutdown
+	name   string
+	weight int
+	// poll cancels the attempts on the poller; ctx, the context of
+	// those on workers, is made for the first of them (workerContext).
+	// Both end on removal and when Run ends.
+	poll    serverCanceller
+	ctx     context.Context
 	cancel  context.CancelFunc
 	entries []*entry
 	up      bool
@@ -299,6 +307,7 @@ func NewScheduler(opts Options) *Scheduler {
 		wake:    make(chan struct{}, 1),
 		servers: make(map[string]*server),
 	}
+	s.runCtx, s.runCancel = context.WithCancel(context.Background())
 	if s.clock == nil {
 		s.clock = SystemClock{}
 	}
@@ -358,7 +367,7 @@ func (s *Scheduler) Add(srv Server) error {
 	}
 	now := s.clock.Now()
 	sv := &server{name: srv.Name, weight: srv.Weight, up: true, cur: srv.Weight}
-	sv.ctx, sv.cancel = context.WithCancel(context.Background())
+	sv.poll.run = s.runCtx
 	for _, c := range srv.Checks {
 		e := &entry{srv: sv, check: c, state: newCheckerState(c.Timing.Retry, c.Timing.Alpha), index: -1}
 		if sc, ok := c.Checker.(stepChecker); ok && sc.steps() > 0 {
@@ -403,7 +412,10 @@ func (s *Scheduler) Remove(name string) {
 	}
 	delete(s.servers, name)
 	sv.removed = true
-	sv.cancel()
+	sv.poll.gone.Store(true)
+	if sv.cancel != nil {
+		sv.cancel()
+	}
 	if s.poller != nil {
 		// Its attempts on the poller end now rather than at their
 		// deadline.
@@ -488,9 +500,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer func() {
 		s.mu.Lock()
 		s.ending = true
-		for _, sv := range s.servers {
-			sv.cancel()
-		}
+		s.runCancel()
 		s.poller = nil
 		s.mu.Unlock()
 		close(jobs)
@@ -503,8 +513,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		// Attempts cut short by the shutdown run again first in the
 		// next Run.
 		now := s.clock.Now()
+		s.runCtx, s.runCancel = context.WithCancel(context.Background())
 		for _, sv := range s.servers {
-			sv.ctx, sv.cancel = context.WithCancel(context.Background())
+			sv.poll.run = s.runCtx
+			sv.ctx, sv.cancel = nil, nil
 			for _, e := range sv.entries {
 				e.inflight = false
 				if e.index < 0 {
@@ -539,6 +551,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		var jobc chan<- *entry
 		if len(s.ready) > 0 && !inlineDue {
 			job, jobc = s.ready[0], jobs
+			s.workerContext(job.srv)
 		}
 		var ev Event
 		var evc chan<- Event
@@ -656,10 +669,34 @@ const inlineBatch = 16
 type inlineChecker interface {
 	// inline reports whether start can run this checker's attempts.
 	inline() bool
-	// start begins an attempt that ends by deadline or once ctx is
-	// done, and calls done with its outcome exactly once, on this
-	// goroutine or on p's.
-	start(p *poller, ctx context.Context, deadline time.Time, done func(error))
+	// start begins an attempt that ends by deadline or once ctx
+	// reports an error, and calls done with its outcome exactly once,
+	// on this goroutine or on p's.
+	start(p *poller, ctx canceller, deadline time.Time, done func(error))
+}
+
+// A canceller tells an attempt on the poller that it is cut short, as a
+// context's Err does: the poller asks for nothing else.
+type canceller interface {
+	Err() error
+}
+
+// A serverCanceller cuts a server's attempts on the poller short once the
+// server is removed or Run ends. It lives inside the server: a
+// context.Context of each server's own would cost ten thousand servers
+// two allocations each (the context, its cancel function), a tenth of
+// the checks' memory, for the attempts on workers alone, whose checkers
+// wait on Done; those get server.ctx, made when the first one runs.
+type serverCanceller struct {
+	run  context.Context // Run's, done when it ends
+	gone atomic.Bool     // the server was removed
+}
+
+func (c *serverCanceller) Err() error {
+	if c.gone.Load() {
+		return context.Canceled
+	}
+	return c.run.Err()
 }
 
 // runInline begins up to max due attempts of inline checkers on Run's
@@ -722,10 +759,10 @@ func (s *Scheduler) startInline(ic inlineChecker, p *poller, e *entry, deadline 
 		s.testPanic("inline")
 	}
 	if e.urls != nil {
-		ic.(stepChecker).startStep(p, e.srv.ctx, deadline, e.urls.it, e.done)
+		ic.(stepChecker).startStep(p, &e.srv.poll, deadline, e.urls.it, e.done)
 		return
 	}
-	ic.start(p, e.srv.ctx, deadline, e.done)
+	ic.start(p, &e.srv.poll, deadline, e.done)
 }
 
 // contained counts and logs a panic recovered in what, and returns it as
@@ -741,6 +778,18 @@ func (s *Scheduler) contained(what string, v any) error {
 // error level with its stack; an attempt that panicked counted as a
 // failed attempt, and the checks went on.
 func (s *Scheduler) Panics() uint64 { return s.panics.Load() }
+
+// workerContext makes sv's context for its attempts on workers, if it
+// has none yet: done once sv is removed or Run ends. s.mu is held.
+func (s *Scheduler) workerContext(sv *server) {
+	if sv.ctx != nil {
+		return
+	}
+	sv.ctx, sv.cancel = context.WithCancel(s.runCtx)
+	if sv.removed {
+		sv.cancel()
+	}
+}
 
 // runsInline reports whether runInline begins e's attempts.
 func runsInline(e *entry) bool {

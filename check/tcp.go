@@ -60,7 +60,7 @@ func (c *TCPCheck) inline() bool { return c.Dialer.Addr.Addr().Zone() == "" }
 
 // start is probeTCP for the Scheduler: a handshake still under way waits
 // on p.
-func (c *TCPCheck) start(p *poller, ctx context.Context, deadline time.Time, done func(error)) {
+func (c *TCPCheck) start(p *poller, ctx canceller, deadline time.Time, done func(error)) {
 	fd, sa, pending, err := c.Dialer.connectTCP()
 	switch {
 	case err != nil:

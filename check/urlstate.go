@@ -10,7 +10,7 @@ import (
 type stepChecker interface {
 	steps() int
 	checkStepBy(ctx context.Context, deadline time.Time, i int) error
-	startStep(p *poller, ctx context.Context, deadline time.Time, i int, done func(error))
+	startStep(p *poller, ctx canceller, deadline time.Time, i int, done func(error))
 }
 
 // urlState applies keepalived 2.2's rules for HTTP_GET and SSL_GET, its

@@ -145,6 +145,7 @@ func runDaemon(prog string, args []string, s *settings, stderr io.Writer) int {
 		return exitConfig
 	}
 	d.cfg = cfg
+	defer startProfiles(log)()
 	return d.run()
 }
 

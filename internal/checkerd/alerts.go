@@ -30,12 +30,13 @@ type checkerAlerts struct {
 	hub Outputs
 
 	mu              sync.Mutex
-	noCheckerEmails bool                   // no_checker_emails
-	servers         map[rsKey]*alertServer // the real servers of the configuration
-	removed         map[rsKey]*alertServer // those the last reload removed
-	byCheck         map[string]*alertServer
-	vss             map[notify.VirtualServer]*alertVS
-	gen             uint64 // counts the configurations applied
+	noCheckerEmails bool // no_checker_emails
+	// vss are the virtual servers of the configuration, and through
+	// them their real servers.
+	vss     map[notify.VirtualServer]*alertVS
+	removed map[rsKey]*alertServer // the real servers the last reload removed
+	byCheck map[string]*alertServer
+	gen     uint64 // counts the configurations applied
 }
 
 // alertVS is what a virtual server's quorum mail says: keepalived writes
@@ -43,11 +44,15 @@ type checkerAlerts struct {
 // weight is summed here from the real servers' reports, with their
 // configured weights.
 type alertVS struct {
+	id         notify.VirtualServer
 	mail       bool // smtp_alert
 	quorum     int64
 	hysteresis int64
 	judged     bool // a quorum report came since the virtual server was configured
 	up         bool // the last quorum reported
+	// servers are its real servers, by address: a map per virtual
+	// server keeps ten thousand real servers' keys to their addresses.
+	servers map[netip.AddrPort]*alertServer
 }
 
 // rsKey names a real server as the reports do.
@@ -57,22 +62,37 @@ type rsKey struct {
 }
 
 // alertServer is a real server's smtp_alert and its latest attempts.
+// There is one per real server, ten thousand in a large configuration:
+// it holds what the mails and the data file need, no more.
 type alertServer struct {
-	key       rsKey
-	mail      bool   // smtp_alert, resolved from real_server, virtual_server and global_defs
+	vs        *alertVS
+	addr      netip.AddrPort
 	weight    int    // configured weight, for the quorum mails
+	gen       uint64 // the last configuration that has the server
+	mail      bool   // smtp_alert, resolved from real_server, virtual_server and global_defs
 	alive     bool   // as last reported
 	attempted bool   // an attempt has ended since the server was configured
-	gen       uint64 // the last configuration that has the server
-	failed    string
-	passed    string
-	failedAt  time.Time
-	failure   error // of the last failed attempt
-	passedAt  time.Time
+	// failed and passed are the checkers of the latest failed and
+	// passed attempts, failure the error of the failed one.
+	failed, passed string
+	failure        error
+	at             time.Time // when the latest attempt began
 	// last is each checker kind's latest attempt, for the data file: a
 	// real server has one or two checkers, and a slice spares every
 	// attempt a map's hashing.
 	last []kindResult
+}
+
+// key names the real server as the reports do.
+func (s *alertServer) key() rsKey { return rsKey{s.vs.id, s.addr} }
+
+// server returns the real server of the configuration with key k, nil if
+// there is none. a.mu is held.
+func (a *checkerAlerts) server(k rsKey) *alertServer {
+	if av := a.vss[k.vs]; av != nil {
+		return av.servers[k.rs]
+	}
+	return nil
 }
 
 // kindResult is the latest attempt of one kind of checker.
@@ -93,7 +113,7 @@ func newCheckerAlerts(hub Outputs, cfg *config.Config) *checkerAlerts {
 func (a *checkerAlerts) apply(cfg *config.Config) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	old, oldVS := a.servers, a.vss
+	oldVS := a.vss
 	a.noCheckerEmails = cfg.Global.NoCheckerEmails
 	// Sized up front: a reload of ten thousand real servers otherwise
 	// grows each map a dozen times.
@@ -101,7 +121,6 @@ func (a *checkerAlerts) apply(cfg *config.Config) {
 	for i := range cfg.VirtualServers {
 		total += len(cfg.VirtualServers[i].RealServers)
 	}
-	a.servers = make(map[rsKey]*alertServer, total)
 	a.byCheck = make(map[string]*alertServer, total)
 	a.vss = make(map[notify.VirtualServer]*alertVS, len(cfg.VirtualServers))
 	a.gen++
@@ -110,31 +129,54 @@ func (a *checkerAlerts) apply(cfg *config.Config) {
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		id := lvs.NotifyID(vs)
-		av := oldVS[id]
+		av := a.vss[id]
 		if av == nil {
-			av = &alertVS{}
+			// The first block of a service (a later one with the
+			// same service is lvs's to refuse) takes the old state.
+			var old map[netip.AddrPort]*alertServer
+			if av = oldVS[id]; av != nil {
+				old = av.servers
+			} else {
+				av = &alertVS{id: id}
+			}
+			av.servers = make(map[netip.AddrPort]*alertServer, len(vs.RealServers))
+			for addr, s := range old {
+				av.servers[addr] = s
+			}
+			a.vss[id] = av
 		}
 		av.mail, av.quorum, av.hysteresis = vs.SMTPAlert, int64(vs.Quorum), int64(vs.Hysteresis)
-		a.vss[id] = av
 		for j := range vs.RealServers {
 			rs := &vs.RealServers[j]
-			k := rsKey{id, netip.AddrPortFrom(rs.Addr, rs.Port)}
-			s := old[k]
+			addr := netip.AddrPortFrom(rs.Addr, rs.Port)
+			s := av.servers[addr]
 			if s == nil {
 				// A real server starts alive unless a checker is
 				// in alpha mode, as the checkers start it.
-				s = &alertServer{alive: !slices.ContainsFunc(rs.Checkers, func(c config.Checker) bool { return c.Timing.Alpha })}
+				s = &alertServer{vs: av, addr: addr, alive: !slices.ContainsFunc(rs.Checkers, func(c config.Checker) bool { return c.Timing.Alpha })}
+				av.servers[addr] = s
 			}
-			s.key, s.mail, s.weight, s.gen = k, rs.SMTPAlert, rs.Weight, a.gen
-			a.servers[k] = s
+			s.mail, s.weight, s.gen = rs.SMTPAlert, rs.Weight, a.gen
 			a.byCheck[names[n]] = s
 			n++
 		}
 	}
+	// What cfg no longer has leaves the maps for removed: old servers
+	// of a virtual server cfg keeps, and every server of one it drops.
 	a.removed = make(map[rsKey]*alertServer)
-	for k, s := range old {
-		if s.gen != a.gen { // not in cfg: a lookup less per real server
-			a.removed[k] = s
+	for _, av := range a.vss {
+		for addr, s := range av.servers {
+			if s.gen != a.gen {
+				a.removed[s.key()] = s
+				delete(av.servers, addr)
+			}
+		}
+	}
+	for id, av := range oldVS {
+		if a.vss[id] == nil {
+			for _, s := range av.servers {
+				a.removed[s.key()] = s
+			}
 		}
 	}
 }
@@ -153,7 +195,7 @@ func (a *checkerAlerts) observe(at check.Attempt) {
 	a.record(s, at)
 	mailer := a.hub.Mailer()
 	mail := at.Changed && !at.ServerChanged && s.mail && !a.noCheckerEmails && mailer != nil
-	key := s.key
+	key := s.key()
 	a.mu.Unlock()
 	if !mail {
 		return
@@ -185,9 +227,12 @@ func (a *checkerAlerts) record(s *alertServer, at check.Attempt) {
 		s.last[i].ok = ok
 	}
 	if at.Err != nil {
-		s.failed, s.failedAt, s.failure = at.Checker, at.Start, at.Err
+		s.failed, s.failure = at.Checker, at.Err
 	} else {
-		s.passed, s.passedAt = at.Checker, at.Start
+		s.passed = at.Checker
+	}
+	if at.Start.After(s.at) {
+		s.at = at.Start
 	}
 }
 
@@ -205,7 +250,7 @@ func (a *checkerAlerts) RealServerState(rs *notify.RealServer, vs notify.Virtual
 	}
 	k := rsKey{vs, rs.Addr}
 	a.mu.Lock()
-	s, removed := a.servers[k], false
+	s, removed := a.server(k), false
 	if s == nil {
 		s, removed = a.removed[k], true
 	}
@@ -253,8 +298,8 @@ func (a *checkerAlerts) QuorumState(q *notify.Quorum, vs notify.VirtualServer, u
 	wasUp := av.up
 	av.judged, av.up = true, up
 	var sum int64
-	for k, s := range a.servers {
-		if k.vs == vs && s.alive {
+	for _, s := range av.servers {
+		if s.alive {
 			sum += int64(min(max(s.weight, 0), 65535))
 		}
 	}
@@ -286,16 +331,12 @@ func (a *checkerAlerts) QuorumState(q *notify.Quorum, vs notify.VirtualServer, u
 func (a *checkerAlerts) lastAttempt(vs *config.VirtualServer, rs *config.RealServer, checker string) (ok, ran bool, at time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := a.servers[rsKey{lvs.NotifyID(vs), netip.AddrPortFrom(rs.Addr, rs.Port)}]
+	s := a.server(rsKey{lvs.NotifyID(vs), netip.AddrPortFrom(rs.Addr, rs.Port)})
 	if s == nil || len(s.last) == 0 {
 		return false, false, time.Time{}
 	}
 	if i := slices.IndexFunc(s.last, func(r kindResult) bool { return r.checker == checker }); i >= 0 {
 		ok, ran = s.last[i].ok, true
 	}
-	at = s.passedAt
-	if s.failedAt.After(at) {
-		at = s.failedAt
-	}
-	return ok, ran, at
+	return ok, ran, s.at
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -23,18 +24,20 @@ import (
 
 	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/config"
-	"github.com/gokeepalived/gokeepalived/internal/lvs"
 	"github.com/gokeepalived/gokeepalived/ipvs"
+	"github.com/gokeepalived/gokeepalived/notify"
 )
 
 // memProfileEnv names a directory: TestCheckerMemory then runs the
 // checker benchmark's full size (10,000 TCP_CHECK and 2,000 HTTP_GET real
-// servers) in this process, on an in-memory IPVS table, against loopback
-// listeners in another process, and writes a heap and a goroutine
-// profile there (peak.prof: the live heap at the sample of the largest
-// heap in use), with the process's VmHWM and VmRSS as it goes. It is a
-// tool for finding where the checker's memory goes, not a test of the
-// package. GOKEEPALIVED_CHECKER_MEM_SECONDS sets how long the checks run
+// servers) in this process, through the daemon's own start-up (parse,
+// then the checker loop as New builds it and Run runs it) on an
+// in-memory IPVS table, against loopback listeners in another process,
+// and writes a heap and a goroutine profile there (peak.prof: the live
+// heap at the sample of the largest heap in use), with the process's
+// VmHWM and VmRSS as it goes and the runtime's own account of its memory
+// (runtime/metrics) at the sample of the largest VmRSS. It is a tool for
+// finding where the checker's memory goes, not a test of the package. GOKEEPALIVED_CHECKER_MEM_SECONDS sets how long the checks run
 // (20 s); GOKEEPALIVED_CHECKER_MEM_TRACE=1 logs the heap every 10 ms for
 // the first 6 s and writes spike.prof, the live heap of the GC that set
 // the largest heap goal; GOKEEPALIVED_CHECKER_MEM_GCPERCENT and
@@ -225,16 +228,15 @@ func TestCheckerMemory(t *testing.T) {
 	log.SetOutput(io.Discard)
 	var attempts, fails int64
 	var mu sync.Mutex
-	checks := check.NewScheduler(check.Options{Logger: log, Observe: func(a check.Attempt) {
+	kernel := &memKernel{svcs: map[ipvs.ServiceKey]ipvs.Service{}, dests: map[ipvs.ServiceKey][]ipvs.Destination{}}
+	l, err := newLoop(cfg, Options{Log: log, Notify: memOutputs{}, Observe: func(a check.Attempt) {
 		mu.Lock()
 		attempts++
 		if a.Err != nil {
 			fails++
 		}
 		mu.Unlock()
-	}})
-	table := ipvs.NewReconciler(&memKernel{svcs: map[ipvs.ServiceKey]ipvs.Service{}, dests: map[ipvs.ServiceKey][]ipvs.Destination{}}, ipvs.ReconcilerConfig{Log: log})
-	l, err := lvs.New(cfg, lvs.Options{Table: table, Checks: checks, Log: log})
+	}}, kernel, io.NopCloser(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +245,19 @@ func TestCheckerMemory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs)*time.Second)
 	defer cancel()
 	var peak runtime.MemStats
+	// The runtime's account at the largest VmRSS seen, sampled every
+	// 10 ms: the heap's objects, its fragmentation, the pages it holds
+	// free and has not returned, stacks and the runtime's own.
+	var rssPeak uint64
+	var rssView string
+	go func() {
+		for ctx.Err() == nil {
+			if rss := vmRSS(); rss > rssPeak {
+				rssPeak, rssView = rss, memClasses()
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
 	go func() {
 		for ctx.Err() == nil {
 			var ms runtime.MemStats
@@ -285,6 +300,8 @@ func TestCheckerMemory(t *testing.T) {
 	u0, s0 := cpuTimes()
 	l.Run(ctx)
 	u1, s1 := cpuTimes()
+	l.Close()
+	t.Logf("largest VmRSS seen: %.1f MB; the runtime's account then: %s", mb(rssPeak), rssView)
 	t.Logf("CPU: user %v sys %v", u1-u0, s1-s0)
 	runtime.GC()
 	var ms runtime.MemStats
@@ -310,6 +327,65 @@ func TestCheckerMemory(t *testing.T) {
 }
 
 func mb(n uint64) float64 { return float64(n) / (1 << 20) }
+
+// memOutputs reports to a Notifier with no scripts or FIFOs, and mails
+// nothing.
+type memOutputs struct{}
+
+func (memOutputs) Notifier() *notify.Notifier { return &notify.Notifier{} }
+func (memOutputs) Mailer() *notify.Mailer     { return nil }
+
+// vmRSS is this process's VmRSS in bytes, 0 if it cannot be read.
+func vmRSS() uint64 {
+	st, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(st), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseUint(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// memClasses words the runtime's memory classes (runtime/metrics): what
+// it has mapped, by use, and the collector's live heap and goal.
+func memClasses() string {
+	names := []struct{ name, what string }{
+		{"/memory/classes/heap/objects:bytes", "heap objects (live and dead not yet swept)"},
+		{"/memory/classes/heap/unused:bytes", "heap unused in spans (fragmentation)"},
+		{"/memory/classes/heap/free:bytes", "heap free, not returned"},
+		{"/memory/classes/heap/released:bytes", "heap returned to the OS"},
+		{"/memory/classes/heap/stacks:bytes", "goroutine stacks"},
+		{"/memory/classes/os-stacks:bytes", "OS stacks"},
+		{"/memory/classes/metadata/mspan/inuse:bytes", "mspan"},
+		{"/memory/classes/metadata/mcache/inuse:bytes", "mcache"},
+		{"/memory/classes/metadata/other:bytes", "other metadata"},
+		{"/memory/classes/profiling/buckets:bytes", "profiling buckets"},
+		{"/memory/classes/other:bytes", "other runtime"},
+		{"/memory/classes/total:bytes", "total mapped"},
+		{"/gc/heap/live:bytes", "live heap at the last GC"},
+		{"/gc/heap/goal:bytes", "heap goal"},
+		{"/gc/cycles/total:gc-cycles", "GCs"},
+	}
+	samples := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		samples[i].Name = n.name
+	}
+	metrics.Read(samples)
+	var out []string
+	for i, s := range samples {
+		if s.Value.Kind() != metrics.KindUint64 {
+			continue
+		}
+		v := s.Value.Uint64()
+		if strings.HasSuffix(s.Name, ":bytes") {
+			out = append(out, fmt.Sprintf("%s %.1f MB", names[i].what, mb(v)))
+		} else {
+			out = append(out, fmt.Sprintf("%s %d", names[i].what, v))
+		}
+	}
+	return strings.Join(out, ", ")
+}
 
 // memStatus is VmRSS and VmHWM of this process.
 func memStatus() string {

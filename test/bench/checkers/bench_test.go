@@ -126,10 +126,15 @@ func TestCheckerBench(t *testing.T) {
 		t.Setenv("VMRUN_ICOUNT", shift)
 		guestEnv = append(guestEnv, icountEnv+"="+shift)
 	}
-	for _, k := range []string{windowEnv, warmupEnv, orderEnv, pairsEnv, schedulerEnv} {
+	for _, k := range []string{windowEnv, warmupEnv, orderEnv, pairsEnv, schedulerEnv, straceEnv} {
 		if v := os.Getenv(k); v != "" {
 			guestEnv = append(guestEnv, k+"="+v)
 		}
+	}
+	if d, err := straceDuration(os.Getenv(straceEnv)); err != nil {
+		t.Fatal(err)
+	} else if d > 0 {
+		t.Setenv("VMRUN_EXTRA_BINS", strings.TrimSpace(os.Getenv("VMRUN_EXTRA_BINS")+" strace"))
 	}
 	ctx, cancel := vm.Context(t)
 	defer cancel()
@@ -209,6 +214,10 @@ func TestGuestCheckerBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	trace, err := straceDuration(os.Getenv(straceEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := raiseFileLimit(); err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +258,11 @@ func TestGuestCheckerBench(t *testing.T) {
 				if tw > 0 {
 					t.Logf("%d sockets in TIME_WAIT before %s; %v for them to expire", tw, d.name, waited.Round(time.Second))
 				}
-				r := measure(t, d, conf, s, lst, lay, warmup, window, os.Getenv(schedulerEnv) == "profile" && d.name == "gokeepalived" && pair == 0)
+				var traceFor time.Duration
+				if pair == 0 && d.name != "baseline" {
+					traceFor = trace
+				}
+				r := measure(t, d, conf, s, lst, lay, warmup, window, os.Getenv(schedulerEnv) == "profile" && d.name == "gokeepalived" && pair == 0, traceFor)
 				r.round = pair + 1
 				t.Logf("%s at %s, pair %d: %.0f checks/s of %.0f, %.2f CPU s/min, %.3f CPU ms/check, %.1f MB peak RSS, %d of %d real servers in the table at the end; "+
 					"its CPU %.0f%% busy, listeners %.2f CPU s/min, kernel threads %.2f CPU s/min, the test %.2f CPU s/min, the guest %.3f CPU ms/check; started in %v, stopped in %v; most frequent log lines:\n%s",
@@ -551,7 +564,7 @@ func takeSample(proc fs.FS, pid int, lst *listeners, cpu string) (sample, error)
 
 // measure runs d on conf: it waits until the table holds every real
 // server, lets the checks settle for warmup, then measures window.
-func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, lay layout, warmup, window time.Duration, profile bool) result {
+func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, lay layout, warmup, window time.Duration, profile bool, trace time.Duration) result {
 	t.Helper()
 	run(t, "ipvsadm", "-C")
 	dir := t.TempDir()
@@ -599,6 +612,14 @@ func measure(t *testing.T, d daemon, conf string, s size, lst *listeners, lay la
 	r.startup = time.Since(start)
 	time.Sleep(warmup)
 	alive()
+	if trace > 0 {
+		// Traced once settled, past the start-up's first round of
+		// verdicts; the window waits its settling time again after
+		// the tracer has gone.
+		straceDaemon(t, d.name, cmd.Process.Pid, lst, trace)
+		time.Sleep(warmup)
+		alive()
+	}
 
 	proc := os.DirFS("/proc")
 	s0, err := takeSample(proc, cmd.Process.Pid, lst, statLine(lay.daemon))
