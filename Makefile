@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 # The whole suite must stay well inside CI's budget (90 minutes on 2 cores).
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build test unit vet deps bench demo install clean fuzz chaos soak
+.PHONY: all build test unit vet deps bench demo install clean fuzz chaos soak deb
 
 all: build
 
@@ -32,11 +32,13 @@ CHAOS_TEST_FAULTS ?= kill,stop,link,partition,loss,track,storm,fds
 # time and alone: under emulation they need the CPUs to themselves to keep
 # VRRP's timing. The soak runs SOAK_TEST_DURATION, eight minutes rather
 # than five because memory is fitted over the second half of the run.
+# TestSystemdGuest boots Debian 12 with systemd and installs the package
+# (about three minutes).
 SOAK_TEST_DURATION ?= 8m
-ALONE = ^(TestSoak|TestChaosNetemGuest|TestKernelPrometheus)$$
+ALONE = ^(TestSoak|TestChaosNetemGuest|TestKernelPrometheus|TestSystemdGuest)$$
 test: deps vet build
 	CHAOS_FAULTS=$(CHAOS_TEST_FAULTS) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -skip '$(ALONE)' ./...
-	SOAK_DURATION=$(SOAK_TEST_DURATION) $(GO) test -count=1 -p 1 -v -timeout 30m -run '$(ALONE)' ./test/chaos ./test/soak ./test/e2e/prometheus
+	SOAK_DURATION=$(SOAK_TEST_DURATION) $(GO) test -count=1 -p 1 -v -timeout 30m -run '$(ALONE)' ./test/chaos ./test/soak ./test/e2e/prometheus ./test/systemd
 
 # bench: every benchmark, each beside keepalived in the same run (root; long).
 bench: deps build
@@ -71,6 +73,12 @@ chaos: build
 SOAK_DURATION ?= 5m
 soak: deps
 	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -count=1 -v -timeout 0 -run '^TestSoak$$' ./test/soak
+
+# deb: the Debian package (daemon, systemd unit, /etc/default file, man
+# pages), built with dpkg-buildpackage and debhelper into bin/deb from
+# packaging/deb; the version comes from git (packaging/deb/version.sh).
+deb: deps
+	@GO="$$(command -v $(GO))" packaging/deb/build.sh bin/deb
 
 install: build
 	install -D -m 0755 bin/gokeepalived $(DESTDIR)$(PREFIX)/sbin/gokeepalived

@@ -5,7 +5,8 @@ set -eu
 
 PKGS="keepalived ipvsadm qemu-system-x86 busybox-static iproute2 iputils-ping
   tcpdump dash xz-utils bc cpio kmod procps psmisc nftables openssl dbus
-  prometheus snmpd snmp snmptrapd"
+  prometheus snmpd snmp snmptrapd
+  dpkg-dev debhelper gcc libc6-dev lintian mmdebstrap"
 
 missing=""
 for p in $PKGS; do

@@ -641,7 +641,7 @@ func (i *Instance) check(b []byte, src, dst netip.Addr, ttl int) (*Advertisement
 			return nil, i.drop(dropf(DropAuth, "received an invalid passwd!"))
 		}
 		if a.Interval != i.cfg.Interval {
-			return nil, i.drop(dropf(DropInterval, "advertisement interval mismatch mine=%d sec rcved=%d sec",
+			return nil, i.drop(dropf(DropInterval, "advertisement interval mismatch mine=%d sec rcv'd=%d sec",
 				i.cfg.Interval/time.Second, a.Interval/time.Second))
 		}
 	}
@@ -652,7 +652,7 @@ func (i *Instance) check(b []byte, src, dst netip.Addr, ttl int) (*Advertisement
 		return nil, i.drop(dropf(DropVRID, "received VRID mismatch. Received %d, Expected %d", a.VRID, i.cfg.VRID))
 	}
 	if len(a.Addresses) != len(i.cfg.Addresses) {
-		return nil, i.drop(dropf(DropAddresses, "received an invalid ip number count %d, expected %d!", len(a.Addresses), len(i.cfg.Addresses)))
+		return nil, i.drop(dropf(DropAddresses, "received an unexpected ip number count %d, expected %d!", len(a.Addresses), len(i.cfg.Addresses)))
 	}
 	i.stats.AdvertsReceived++
 	// skip_check_adv_addr spares the check for adverts of the master

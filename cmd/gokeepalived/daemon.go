@@ -270,6 +270,7 @@ func (d *daemon) run() int {
 	}
 	d.sd.Ready()
 	go d.sd.Watchdog(ctx, d.healthy)
+	go d.reportStatus(ctx)
 	d.testStall()
 
 	for {
@@ -311,7 +312,7 @@ func (d *daemon) run() int {
 // doReload reads the configuration again and hands it to the notify
 // outputs and every loop if it is valid; if not, nothing changes.
 func (d *daemon) doReload(ctx context.Context) {
-	d.log.Info("Reloading")
+	d.log.Info("Reloading ...")
 	d.sd.Reloading()
 	defer d.sd.Ready()
 	d.sinks.Reopen()

@@ -242,15 +242,24 @@ func TestDaemonSystemdNotify(t *testing.T) {
 			msgs <- string(buf[:n])
 		}
 	}()
+	// The status line comes between the others, whenever it changes.
+	var status []string
 	next := func(want string) {
 		t.Helper()
-		select {
-		case m := <-msgs:
-			if !strings.HasPrefix(m, want) {
-				t.Fatalf("sd_notify message %q, want %q", m, want)
+		for {
+			select {
+			case m := <-msgs:
+				if rest, ok := strings.CutPrefix(m, "STATUS="); ok {
+					status = append(status, rest)
+					continue
+				}
+				if !strings.HasPrefix(m, want) {
+					t.Fatalf("sd_notify message %q, want %q", m, want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no sd_notify message, want %q", want)
 			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no sd_notify message, want %q", want)
+			return
 		}
 	}
 	conf := writeConf(t, "k.conf", validLVS)
@@ -261,6 +270,22 @@ func TestDaemonSystemdNotify(t *testing.T) {
 	next("READY=1")
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	next("STOPPING=1")
+	// One that came late is still in the socket.
+	for len(status) == 0 {
+		select {
+		case m := <-msgs:
+			if rest, ok := strings.CutPrefix(m, "STATUS="); ok {
+				status = append(status, rest)
+			}
+			continue
+		case <-time.After(2 * time.Second):
+		}
+		break
+	}
+	// -P with a configuration of virtual servers only: nothing runs.
+	if want := "no VRRP instance and no virtual server"; len(status) == 0 || status[0] != want {
+		t.Errorf("status lines %q, want %q first", status, want)
+	}
 }
 
 // startOursOn writes conf to dir/keepalived.conf and starts gokeepalived

@@ -175,6 +175,8 @@ func (d *daemon) reloadLoops(ctx context.Context, cfg *config.Config) {
 		r := d.loopOf(k)
 		switch want := d.wants(k, cfg); {
 		case want && r != nil:
+			// keepalived's children each say so as they reload.
+			d.loopLog(k).Info("Reloading")
 			if err := r.loop.Reload(ctx, cfg); err != nil {
 				d.log.Errorf("Reloading %s: %v", k, err)
 			}
@@ -191,6 +193,16 @@ func (d *daemon) reloadLoops(ctx context.Context, cfg *config.Config) {
 			d.stopLoop(k)
 		}
 	}
+}
+
+// loopLog is d's logger with the syslog identifier of keepalived's child
+// that does loop k's work.
+func (d *daemon) loopLog(k loopKind) *logrus.Entry {
+	ident := logging.IdentVRRP
+	if k == checkerKind {
+		ident = logging.IdentCheckers
+	}
+	return logging.WithIdent(d.log, d.place.ident(ident))
 }
 
 // stopLoops stops every loop at once and waits for them.

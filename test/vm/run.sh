@@ -1,5 +1,6 @@
 #!/bin/bash
 # run.sh <dir-to-copy-into-guest> <command to run inside guest...>
+# run.sh --kernel
 #
 # Boots Debian's own linux-image-6.1.*-amd64 kernel in qemu with a small
 # initramfs (busybox-static, dash, iproute2's ip, ipvsadm, keepalived and
@@ -14,6 +15,12 @@
 #
 # Exit codes: the command's exit code, or 125 when the guest did not report
 # one (boot failure, kernel panic, timeout).
+#
+# With --kernel it boots nothing: it fetches the kernel as above and prints
+# what other guests need to boot it, one name=value a line: kdir (vmlinuz,
+# vmlinux, config, kver and lib/modules/KVER, with modules.dep), kernel (the
+# image to boot), kver, accel (qemu's accelerator and CPU options) and append
+# (kernel command line the accelerator needs).
 #
 # Environment (all optional):
 #   VMRUN_CACHE=dir           cache dir (default: <dir of this script>/cache)
@@ -52,11 +59,16 @@ OPTIONAL_MODULES="ip_vs_twos ip_vs_ftp ip_vs_pe_sip ipip ${VMRUN_EXTRA_MODULES:-
 log() { echo "vmrun: $*" >&2; }
 die() { log "ERROR: $*"; exit 125; }
 
-usage() { echo "usage: $0 <dir-to-copy-into-guest> <command to run inside guest...>" >&2; exit 125; }
-[ $# -ge 2 ] || usage
-SRC=$1; shift
-CMD="$*"
-[ -d "$SRC" ] || die "not a directory: $SRC"
+usage() { echo "usage: $0 <dir-to-copy-into-guest> <command to run inside guest...> | --kernel" >&2; exit 125; }
+KERNEL_ONLY=
+if [ "${1:-}" = --kernel ] && [ $# -eq 1 ]; then
+  KERNEL_ONLY=1
+else
+  [ $# -ge 2 ] || usage
+  SRC=$1; shift
+  CMD="$*"
+  [ -d "$SRC" ] || die "not a directory: $SRC"
+fi
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing (apt-get install busybox-static)"
 case " $("$BUSYBOX" --list | tr "\n" " ") " in *" cpio "*) ;; *) die "$BUSYBOX has no cpio applet";; esac
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing"
@@ -380,6 +392,11 @@ exec 8>"$CACHE/.lock"
 flock 8
 fetch_kernel
 probe_accel
+if [ -n "$KERNEL_ONLY" ]; then
+  printf 'kdir=%s\nkernel=%s\nkver=%s\naccel=%s\nappend=%s\n' \
+    "$KDIR" "$(kernel_image)" "$(cat "$KDIR/kver")" "$ACCEL_ARGS" "${ACCEL_APPEND:-}"
+  exit 0
+fi
 build_base
 flock -u 8; exec 8>&-
 
