@@ -250,8 +250,13 @@ func (s *Session) read() {
 			s.mu.Lock()
 			ch := s.pending[p.PacketID]
 			s.mu.Unlock()
+			// A master that answers one request twice must not
+			// block the reader: the first answer is the one taken.
 			if ch != nil {
-				ch <- p
+				select {
+				case ch <- p:
+				default:
+				}
 			}
 		case TypeClose:
 			s.fail(fmt.Errorf("agentx: closed by the master agent (reason %d)", p.Reason))
