@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"github.com/gokeepalived/gokeepalived/internal/lvs"
@@ -150,27 +149,7 @@ func TestMetricsNonUTF8Names(t *testing.T) {
 		return fakeChecker{[]lvs.VirtualServerStatus{{Name: "[grp\xfe]:0", QuorumUp: true,
 			RealServers: []lvs.RealServerStatus{{Name: "[10.0.0.2]:tcp:80", Alive: true, Weight: 1}}}}}
 	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(m)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("Gather: %v", err)
-	}
-	series := map[string]float64{}
-	for _, mf := range mfs {
-		for _, x := range mf.GetMetric() {
-			k := mf.GetName()
-			for _, l := range x.GetLabel() {
-				k += " " + l.GetName() + "=" + l.GetValue()
-			}
-			switch {
-			case x.GetGauge() != nil:
-				series[k] = x.GetGauge().GetValue()
-			case x.GetCounter() != nil:
-				series[k] = x.GetCounter().GetValue()
-			}
-		}
-	}
+	series := gatherSeries(t, m)
 	for k, v := range map[string]float64{
 		"gokeepalived_vrrp_priority vrrp_instance=VI_\uFFFD1":                                            100,
 		"gokeepalived_vrrp_state family= interface= state=MASTER vrid=0 vrrp_instance=VI_\uFFFD1":        1,

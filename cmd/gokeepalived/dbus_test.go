@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -20,56 +18,6 @@ import (
 
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
-
-// busConfig is a system bus of the test's own that lets everyone own any
-// name and send anything.
-const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow receive_sender="*"/>
-    <allow eavesdrop="true"/>
-  </policy>
-</busconfig>
-`
-
-// startBus runs a private dbus-daemon of the system type until the test
-// ends and returns its address.
-func startBus(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		nettest.SkipUnlessCI(t, "needs dbus-daemon (Debian's dbus)")
-	}
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "bus.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, busConfig, filepath.Join(dir, "bus")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--print-address", "--nofork")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the bus's address: %v", err)
-	}
-	go io.Copy(io.Discard, out)
-	return strings.TrimSpace(addr)
-}
 
 // dbusConf is the configuration of the daemon under test: two instances
 // on eth0, IPv4 and IPv6, backups of a peer of higher priority, and one
@@ -555,7 +503,7 @@ func runDBus(t *testing.T, bin, addr string, ours bool) *dbusRun {
 func TestDaemonDBusBesideKeepalived(t *testing.T) {
 	nettest.RequireRoot(t)
 	bin := gokeepalivedBinary(t)
-	addr := startBus(t)
+	addr := nettest.StartSystemBus(t).Addr
 	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", addr)
 	runs := map[bool]*dbusRun{}
 	for _, ours := range []bool{false, true} {
@@ -652,7 +600,7 @@ func TestDaemonDBusBusTroubleBesideKeepalived(t *testing.T) {
 		stop(d, "no bus")
 
 		// The name taken, then given up.
-		addr := startBus(t)
+		addr := nettest.StartSystemBus(t).Addr
 		t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", addr)
 		conn, err := dbus.Connect(addr)
 		if err != nil {
@@ -682,23 +630,11 @@ func TestDaemonDBusBusTroubleBesideKeepalived(t *testing.T) {
 		conn.Close()
 
 		// The bus goes away.
-		dir := t.TempDir()
-		cfile := filepath.Join(dir, "bus.conf")
-		os.WriteFile(cfile, fmt.Appendf(nil, busConfig, filepath.Join(dir, "bus")), 0o644)
-		bus := exec.Command("dbus-daemon", "--config-file="+cfile, "--nofork")
-		if err := bus.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			bus.Process.Kill()
-			bus.Wait()
-		})
-		t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path="+filepath.Join(dir, "bus"))
-		waitFor(t, "the bus's socket", 5*time.Second, func() bool { _, err := os.Stat(filepath.Join(dir, "bus")); return err == nil })
+		bus := nettest.StartSystemBus(t)
+		t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.Addr)
 		d = start()
 		waitFor(t, "the name acquired", 10*time.Second, func() bool { return strings.Contains(d.Output(), "Acquired the name") })
-		bus.Process.Kill()
-		bus.Wait()
+		bus.Kill()
 		waitFor(t, "the lost name logged", 10*time.Second, func() bool { return strings.Contains(d.Output(), "Lost the name") })
 		time.Sleep(500 * time.Millisecond)
 		stop(d, "bus gone")

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +22,7 @@ type netSNMP struct {
 	dir    string // configuration and persistent state
 	agentx string // the AgentX socket's path
 	addr   string // snmpd's UDP address
-	traps  *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	traps  *nettest.SyncBuffer
 }
 
 // freeUDPPort returns a UDP port on loopback that nothing uses now.
@@ -69,7 +51,7 @@ func startNetSNMP(t *testing.T) *netSNMP {
 		dir:    dir,
 		agentx: filepath.Join(dir, "agentx"),
 		addr:   fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t)),
-		traps:  &lockedBuffer{},
+		traps:  &nettest.SyncBuffer{},
 	}
 	trapAddr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
 	env := n.env()
@@ -91,7 +73,7 @@ agentXPerms 0600 0700
 rocommunity public 127.0.0.1
 trap2sink %s public
 `, n.agentx, trapAddr)), 0o600)
-	var out lockedBuffer
+	var out nettest.SyncBuffer
 	snmpd := exec.Command("snmpd", "-f", "-C", "-c", conf, "-Lo", "udp:"+n.addr)
 	snmpd.Env = env
 	snmpd.Stdout, snmpd.Stderr = &out, &out

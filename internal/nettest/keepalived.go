@@ -18,7 +18,7 @@ import (
 type Daemon struct {
 	Dir  string // private directory for its files
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *SyncBuffer
 	done chan struct{}
 	err  error
 }
@@ -27,7 +27,7 @@ type Daemon struct {
 // or the daemon is stopped.
 func (h *Host) Start(t testing.TB, name string, args ...string) *Daemon {
 	t.Helper()
-	d := &Daemon{Dir: t.TempDir(), out: &syncBuffer{}, done: make(chan struct{})}
+	d := &Daemon{Dir: t.TempDir(), out: &SyncBuffer{}, done: make(chan struct{})}
 	d.cmd = h.Exec(name, args...)
 	d.cmd.Stdout = d.out
 	d.cmd.Stderr = d.out
@@ -135,18 +135,20 @@ func PidFromFile(path string) (int, error) {
 	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer that several goroutines may write to while
+// a test reads it: a process's output, a logger's.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

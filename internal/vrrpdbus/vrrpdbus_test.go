@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +13,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
 // fakeBackend records what the service asks of VRRP.
@@ -242,63 +242,12 @@ func TestNoBus(t *testing.T) {
 	}
 }
 
-// busConfig is a private system bus that lets everyone do anything.
-const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-`
-
-// privateBus runs a dbus-daemon of its own until the test ends and
-// returns its address.
-func privateBus(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("dbus-daemon is not installed (CI=true)")
-		}
-		t.Skip("dbus-daemon is not installed")
-	}
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "bus.conf")
-	sock := filepath.Join(dir, "bus")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, busConfig, sock), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if time.Since(start) > 5*time.Second {
-			t.Fatal("the bus's socket did not appear")
-		}
-	}
-	return "unix:path=" + sock
-}
-
 // TestSignalsOnABus runs the service on a private bus and reads its
 // signals as a client does: VrrpStarted with the states, a state change,
 // a reload that holds a new instance's signal until VrrpReloaded, and
 // VrrpStopped before the name is given up.
 func TestSignalsOnABus(t *testing.T) {
-	addr := privateBus(t)
+	addr := nettest.StartSystemBus(t).Addr
 	s, fb, _ := newTestServer(Options{Address: addr},
 		Instance{Name: "A", Interface: "eth0", VRID: 1, Family: IPv4, State: Backup})
 	client, err := dbus.Connect(addr)
