@@ -557,6 +557,30 @@ func globalKeywords() handlers[Global] {
 		}
 		g.DBusServiceName = p.keep(n.words[1])
 	}
+	// keepalived's SNMP keywords take no value (enable_snmp_rfc sets
+	// both RFC MIBs; enable_snmp_keepalived is the old spelling of
+	// enable_snmp_vrrp); what follows them is ignored, as keepalived does.
+	h["enable_snmp_vrrp"] = func(_ *parser, g *Global, _ *node) { g.EnableSNMPVRRP = true }
+	h["enable_snmp_keepalived"] = h["enable_snmp_vrrp"]
+	h["enable_snmp_checker"] = func(_ *parser, g *Global, _ *node) { g.EnableSNMPChecker = true }
+	h["enable_snmp_rfc"] = func(_ *parser, g *Global, _ *node) { g.EnableSNMPRFCv2, g.EnableSNMPRFCv3 = true, true }
+	h["enable_snmp_rfcv2"] = func(_ *parser, g *Global, _ *node) { g.EnableSNMPRFCv2 = true }
+	h["enable_snmp_rfcv3"] = func(_ *parser, g *Global, _ *node) { g.EnableSNMPRFCv3 = true }
+	h["enable_traps"] = func(_ *parser, g *Global, _ *node) { g.EnableTraps = true }
+	h["snmp_socket"] = func(p *parser, g *Global, n *node) {
+		switch {
+		case len(n.words) > 2:
+			p.errorf(n.pos, "Too many parameters specified for snmp_socket - ignoring")
+		case len(n.words) < 2:
+			p.errorf(n.pos, "SNMP error : snmp socket name missing")
+		case len(n.words[1]) > 4095: // PATH_MAX - 1
+			p.errorf(n.pos, "SNMP error : snmp socket name too long - ignored")
+		case g.SNMPSocket != "":
+			p.errorf(n.pos, "SNMP socket already set to %s - ignoring", g.SNMPSocket)
+		default:
+			g.SNMPSocket = p.keep(n.words[1])
+		}
+	}
 	h["default_interface"] = func(p *parser, g *Global, n *node) {
 		if len(n.words) < 2 {
 			p.errorf(n.pos, "default_interface requires interface name")
@@ -581,8 +605,7 @@ func globalKeywords() handlers[Global] {
 	keepRaw(h, func(g *Global) *[]Raw { return &g.Other },
 		"process_names process_name vrrp_process_name checker_process_name bfd_process_name "+
 			"config_save_dir data_use_instance "+
-			"disable_local_igmp enable_snmp_checker enable_snmp_rfc enable_snmp_rfcv2 "+
-			"enable_snmp_rfcv3 enable_snmp_vrrp enable_snmp_keepalived enable_traps snmp_socket "+
+			"disable_local_igmp "+
 			"include_check log_unknown_vrids "+
 			"lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force lvs_netlink_monitor_rcv_bufs "+
 			"lvs_netlink_monitor_rcv_bufs_force min_auto_priority_delay "+

@@ -65,6 +65,20 @@ type Global struct {
 	EnableDBus      bool   `json:"enable_dbus,omitempty"`
 	DBusServiceName string `json:"dbus_service_name,omitempty"`
 
+	// EnableSNMPVRRP, EnableSNMPChecker, EnableSNMPRFCv2 and
+	// EnableSNMPRFCv3 say which MIBs the daemon's AgentX subagents serve
+	// (KEEPALIVED-MIB's VRRP and checker parts, VRRP-MIB of RFC 2787,
+	// VRRPv3-MIB of RFC 6527); EnableTraps sends their notifications.
+	// SNMPSocket is the master agent's socket, "" for net-snmp's default
+	// (unix:/var/agentx/master). The command line's -x and -A set them
+	// too (snmp.go in cmd/gokeepalived).
+	EnableSNMPVRRP    bool   `json:"enable_snmp_vrrp,omitempty"`
+	EnableSNMPChecker bool   `json:"enable_snmp_checker,omitempty"`
+	EnableSNMPRFCv2   bool   `json:"enable_snmp_rfcv2,omitempty"`
+	EnableSNMPRFCv3   bool   `json:"enable_snmp_rfcv3,omitempty"`
+	EnableTraps       bool   `json:"enable_traps,omitempty"`
+	SNMPSocket        string `json:"snmp_socket,omitempty"`
+
 	EnableScriptSecurity bool   `json:"enable_script_security,omitempty"`
 	ScriptUser           string `json:"script_user,omitempty"`
 	ScriptGroup          string `json:"script_group,omitempty"`

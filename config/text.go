@@ -308,6 +308,12 @@ func (tw *textWriter) global(g *Global) {
 	tw.flag("enable_script_security", g.EnableScriptSecurity)
 	tw.flag("enable_dbus", g.EnableDBus)
 	tw.kv("dbus_service_name", quote(g.DBusServiceName))
+	tw.flag("enable_snmp_vrrp", g.EnableSNMPVRRP)
+	tw.flag("enable_snmp_checker", g.EnableSNMPChecker)
+	tw.flag("enable_snmp_rfcv2", g.EnableSNMPRFCv2)
+	tw.flag("enable_snmp_rfcv3", g.EnableSNMPRFCv3)
+	tw.flag("enable_traps", g.EnableTraps)
+	tw.kv("snmp_socket", quote(g.SNMPSocket))
 	tw.kv("script_user", g.ScriptUser, g.ScriptGroup)
 	if g.Umask != nil {
 		tw.kv("umask", fmt.Sprintf("%#o", *g.Umask))

@@ -52,6 +52,9 @@ type daemon struct {
 	// dbus is the VRRP D-Bus service (enable_dbus); nil when it does not
 	// run. Only the signal loop sets it.
 	dbus atomic.Pointer[vrrpdbus.Server]
+	// snmp are the AgentX subagents, nil when none runs. Only the
+	// signal loop sets it.
+	snmp atomic.Pointer[snmpAgents]
 	// requests are the D-Bus service's calls for the signal loop, which
 	// alone writes the files signals ask for and reloads.
 	requests chan func()
@@ -247,6 +250,7 @@ func (d *daemon) run() int {
 	}
 	defer hub.Close()
 	d.hub = hub
+	d.startSNMP(ctx, d.cfg)
 	for k := range numLoops {
 		if d.wants(k, d.cfg) {
 			d.startLoop(ctx, k, d.cfg)
@@ -299,6 +303,7 @@ func (d *daemon) run() int {
 			// keepalived's VRRP process says it stops once its
 			// instances have.
 			d.stopDBus()
+			d.stopSNMP()
 			d.mu.Lock()
 			g := &d.cfg.Global
 			d.mu.Unlock()

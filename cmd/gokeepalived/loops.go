@@ -101,7 +101,7 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			MastersChanged: d.mastersChanged,
 			// On the signal loop, which alone changes the umask.
 			FileMode:      func() os.FileMode { return safefile.Mode(d.umask) },
-			InstanceState: d.dbusInstanceState,
+			InstanceState: d.instanceState,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("VRRP not started: %w", err)

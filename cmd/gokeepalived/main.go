@@ -113,6 +113,11 @@ type settings struct {
 	umask        int
 	umaskCmdline bool
 	badUmask     string
+	// snmp is -x: every SNMP MIB on, whatever the configuration says;
+	// snmpSocket is -A, the master agent's socket, which the
+	// configuration's snmp_socket does not replace (snmp.go).
+	snmp       bool
+	snmpSocket string
 }
 
 func main() {
@@ -236,8 +241,12 @@ func parseSettings(args []string) (*settings, error) {
 				continue
 			}
 			s.umask, s.umaskCmdline = int(v), true
+		case "snmp":
+			s.snmp = true
+		case "snmp-agent-socket":
+			s.snmpSocket = p.value
 		}
-		// The remaining options (BFD, SNMP, core dumps, respawn,
+		// The remaining options (BFD, core dumps, respawn,
 		// address monitoring) are accepted so that keepalived's unit
 		// files work unchanged; they select nothing gokeepalived has.
 	}
