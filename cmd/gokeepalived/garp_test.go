@@ -61,6 +61,7 @@ func gaps(times []float64) []int {
 // turn goes once whatever the repeat, so that there are three, under
 // both.
 func TestDaemonGarpIntervalBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24", "2001:db8::1/64")
 	o := lab.AddHost("o", "10.77.0.2/24", "2001:db8::2/64")

@@ -19,6 +19,7 @@ import (
 // once on becoming master (garp_master_repeat 1), then the first VIP on
 // ex0 alone every 2 s, at the advert that follows.
 func TestDaemonGarpExtraIfBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	m.Run("ip", "link", "add", "ex0", "type", "veth", "peer", "name", "ex1")

@@ -15,6 +15,7 @@ import (
 // both turn it on while they run and, where they turned it on, off again
 // when they stop; one that was on stays on.
 func TestDaemonPromoteSecondariesBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	bin := gokeepalivedBinary(t)

@@ -79,6 +79,7 @@ func runTrackGroup(t *testing.T, m *nettest.Host, bin string, ours bool) (calls 
 // gokeepalived, with the same notify calls; an interface no group names
 // changes nothing.
 func TestDaemonTrackGroupBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	for _, pair := range [][2]string{{"eth1", "eth1p"}, {"eth2", "eth2p"}} {

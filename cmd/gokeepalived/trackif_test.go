@@ -94,6 +94,7 @@ func runTrackIf(t *testing.T, m *nettest.Host, bin string, ours bool) map[string
 // reverse faults while the interface is up, as keepalived does: the same
 // FIFO lines, state and priority, for each instance.
 func TestDaemonTrackInterfaceReverseBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	for _, p := range [][2]string{{"trk0", "trk1"}, {"trk2", "trk3"}, {"trk4", "trk5"}} {

@@ -25,6 +25,7 @@ func unicastFaultConf(dir, unicast string) string {
 // become MASTER. keepalived -t finds nothing to say of either
 // configuration: neither does gokeepalived -t.
 func TestDaemonUnicastFaultNoPeerBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	lab.AddHost("o", "10.77.0.2/24")

@@ -13,6 +13,7 @@ import (
 // 255 and IPv6 ones the interface's hop_limit (77 here, not the kernel's
 // 64, to tell it from a constant).
 func TestDaemonUnicastTTLBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24", "2001:db8::1/64")
 	o := lab.AddHost("o", "10.77.0.2/24", "2001:db8::2/64")

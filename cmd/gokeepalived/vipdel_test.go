@@ -76,6 +76,7 @@ func runVIPDel(t *testing.T, m *nettest.Host, bin string, ours bool) vipDelRun {
 // stays deleted; a tracked one makes the master leave MASTER and take it
 // back at once, with the same notify calls, as soon as keepalived does.
 func TestDaemonVIPDeletedByHandBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	bin := gokeepalivedBinary(t)
@@ -185,6 +186,7 @@ func runRouteDel(t *testing.T, m *nettest.Host, bin string, ours bool) routeDelR
 // the master leave MASTER and take it back, with the same notify calls,
 // as soon as keepalived does.
 func TestDaemonVirtualRouteDeletedBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	bin := gokeepalivedBinary(t)

@@ -363,6 +363,7 @@ func TestStaticEntriesMatchKeepalived(t *testing.T) {
 	}
 	for _, tc := range staticCases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each case has its own lab, and mostly waits on VRRP's timers
 			lab := nettest.NewLab(t)
 			h := lab.AddHost("m", "10.80.0.1/24")
 			for _, c := range tc.setup {
