@@ -149,6 +149,8 @@ type parser struct {
 	// defaultUser is what became of the default script user, which
 	// keepalived resolves once, when the first script needs it.
 	defaultUser defaultUserState
+	// bfdNeighbour says keepalived's BFD messages spell neighbour.
+	bfdNeighbour bool
 }
 
 // An openName is a block's name, as parser.blocks holds it, made from

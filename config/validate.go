@@ -25,9 +25,9 @@ func (p *parser) validate() {
 	for _, tp := range c.TrackProcesses {
 		tracked.processes[tp.Name] = true
 	}
-	for _, r := range c.Other {
-		if len(r.Words) > 1 && r.Words[0] == "bfd_instance" {
-			tracked.bfds[r.Words[1]] = true
+	for _, b := range c.BFDInstances {
+		if b.VRRP {
+			tracked.bfds[b.Name] = true
 		}
 	}
 	for i := range c.Instances {
