@@ -4,7 +4,6 @@ import (
 	"math"
 	"net/netip"
 	"strconv"
-	"strings"
 )
 
 // A BFDInstance is a bfd_instance block: one BFD session toward a
@@ -41,6 +40,7 @@ type BFDInstance struct {
 	vrrpWord    bool // the block says vrrp
 	checkerWord bool // the block says checker
 	invalid     bool // a neighbor_ip keepalived could not read
+	vrrpTracked bool // keepalived's VRRP process reads the block
 }
 
 // keepalived's limits and defaults for bfd_instance, in milliseconds
@@ -62,6 +62,25 @@ func (p *parser) bfdBlock(c *Config, n *node) {
 		p.skipBlock()
 		return
 	}
+	// keepalived -t reads the block three times, as its checker, VRRP
+	// and BFD processes do; the first two keep its name for BFD_CHECK and
+	// track_bfd, and say so when a name comes twice or is too long.
+	if p.bfdChecker == nil {
+		p.bfdChecker, p.bfdVRRP = make(map[string]bool), make(map[string]bool)
+	}
+	if p.bfdChecker[name] {
+		p.errorf(n.pos, "BFD %s already specified", name)
+	}
+	p.bfdChecker[name] = true
+	tracked := false
+	switch {
+	case len(name) > bfdNameMax:
+		p.errorf(n.pos, "BFD name %s too long", name)
+	case p.bfdVRRP[name]:
+		p.errorf(n.pos, "BFD %s already specified", name)
+	default:
+		p.bfdVRRP[name], tracked = true, true
+	}
 	if len(name) > bfdNameMax {
 		p.errorf(n.pos, "Configuration error: BFD instance %s name too long (maximum length is %d characters) - ignoring", name, bfdNameMax)
 		p.skipBlock()
@@ -75,8 +94,16 @@ func (p *parser) bfdBlock(c *Config, n *node) {
 		}
 	}
 	b := BFDInstance{Pos: n.pos, Name: name, MinRx: bfdDefaultMinRx, MinTx: bfdDefaultMinTx,
-		IdleTx: bfdDefaultIdleTx, Multiplier: bfdDefaultMultiplier}
+		IdleTx: bfdDefaultIdleTx, Multiplier: bfdDefaultMultiplier, vrrpTracked: tracked}
 	block(p, n, &b, p.kw.bfd)
+	// keepalived's VRRP and checker processes forget a block whose
+	// events go only to the other.
+	if tracked && b.checkerWord && !b.vrrpWord {
+		delete(p.bfdVRRP, name)
+	}
+	if b.vrrpWord && !b.checkerWord {
+		delete(p.bfdChecker, name)
+	}
 	if b.invalid {
 		return
 	}
@@ -115,7 +142,9 @@ func (p *parser) bfdBlock(c *Config, n *node) {
 			b.TTL = 64
 		}
 	}
-	if b.MaxHops > int(b.TTL) {
+	// keepalived keeps max_hops in 8 unsigned bits, where -1 is 255: it
+	// exceeds any ttl but 255, which it then becomes.
+	if uint8(b.MaxHops) > b.TTL {
 		p.errorf(end, "BFD instance %s: max_hops exceeds ttl/hoplimit - setting to ttl/hoplimit", name)
 		b.MaxHops = int(b.TTL)
 	}
@@ -123,7 +152,7 @@ func (p *parser) bfdBlock(c *Config, n *node) {
 	b.VRRP = !named || b.vrrpWord
 	b.Checker = !named || b.checkerWord
 	// What only reading needed does not stay in the Config.
-	b.ttlSet, b.vrrpWord, b.checkerWord = false, false, false
+	b.ttlSet, b.vrrpWord, b.checkerWord, b.vrrpTracked = false, false, false, false
 	c.BFDInstances = append(c.BFDInstances, b)
 }
 
@@ -231,15 +260,19 @@ func bfdKeywords() handlers[BFDInstance] {
 			b.MaxHops = int(v)
 		},
 		"weight": func(p *parser, b *BFDInstance, n *node) {
+			// Only keepalived's VRRP process reads weight, and only
+			// in a block it keeps.
+			if !b.vrrpTracked {
+				return
+			}
 			s, ok := p.word(n, 1)
 			if !ok {
 				return
 			}
-			v, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil || v < -253 || v > 253 {
-				p.errorf(n.pos, "Configuration error: BFD instance %s weight value %s not valid (must be in range [%d-%d]), ignoring", b.Name, s, -253, 253)
+			if v, ok := p.intValue(n.pos, s, -253, 253); ok {
+				b.Weight = int(v)
 			} else {
-				b.Weight = v
+				p.errorf(n.pos, "Configuration error: BFD instance %s weight value %s not valid (must be in range [%d-%d]), ignoring", b.Name, s, -253, 253)
 			}
 			if len(n.words) >= 3 {
 				if n.words[2] != "reverse" {
@@ -252,9 +285,12 @@ func bfdKeywords() handlers[BFDInstance] {
 		"vrrp":    func(p *parser, b *BFDInstance, n *node) { b.vrrpWord = true },
 		"checker": func(p *parser, b *BFDInstance, n *node) { b.checkerWord = true },
 	}
-	// keepalived skips the rest of a block whose neighbor address it
-	// cannot read.
+	// keepalived's BFD process skips the rest of a block whose neighbor
+	// address it cannot read; its VRRP process still reads weight.
 	for k, f := range h {
+		if k == "weight" {
+			continue
+		}
 		h[k] = func(p *parser, b *BFDInstance, n *node) {
 			if !b.invalid {
 				f(p, b, n)

@@ -13,20 +13,6 @@ import (
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
-// bfdConf is a bfd_instance toward nbr from src, detecting a silent
-// neighbor after multiplier x 10 ms.
-func bfdConf(src, nbr string, multiplier int) string {
-	return fmt.Sprintf(`bfd_instance B1 {
-    neighbor_ip %s
-    source_ip %s
-    min_rx 10
-    min_tx 10
-    idle_tx 1000
-    multiplier %d
-}
-`, nbr, src, multiplier)
-}
-
 // bfdLines returns the BFD session messages of a daemon's output, from
 // the instance name on, in order.
 func bfdLines(out string) []string {
@@ -69,6 +55,19 @@ func waitCount(t *testing.T, what string, timeout time.Duration, out func() stri
 func TestDaemonBFDBesideKeepalived(t *testing.T) {
 	const mult = 3
 	const budget = mult*10*time.Millisecond + 30*time.Millisecond
+	// A bfd_instance toward nbr from src, detecting a silent neighbor
+	// after multiplier x 10 ms.
+	bfdConf := func(src, nbr string, multiplier int) string {
+		return fmt.Sprintf(`bfd_instance B1 {
+    neighbor_ip %s
+    source_ip %s
+    min_rx 10
+    min_tx 10
+    idle_tx 1000
+    multiplier %d
+}
+`, nbr, src, multiplier)
+	}
 	lab := nettest.NewLab(t)
 	g := lab.AddHost("g", "10.78.0.1/24")
 	k := lab.AddHost("k", "10.78.0.2/24")
@@ -179,5 +178,80 @@ func TestDaemonBFDBesideKeepalived(t *testing.T) {
 	want := []string{"      Detection time is 3000000 us (was 0 us)", "      Detection time is 30000 us (was 3000000 us)"}
 	if o, k := det(ol), det(tl); !slices.Equal(o, want) || !slices.Equal(k, want) {
 		t.Errorf("first detection times:\ngokeepalived: %q\nkeepalived: %q\nwant: %q", o, k, want)
+	}
+}
+
+// TestDaemonBFDHopsBesideKeepalived shows the TTL and hop limit
+// gokeepalived sends and the Generalized TTL Security Mechanism it
+// applies, against keepalived, over IPv4 and IPv6: a session whose
+// max_hops takes keepalived's TTL of 254 comes Up; keepalived discards, and says so,
+// packets sent with a TTL of 254 or a hop limit of 63 where it wants 255
+// and 64; a passive session comes Up when keepalived speaks first.
+func TestDaemonBFDHopsBesideKeepalived(t *testing.T) {
+	lab := nettest.NewLab(t)
+	g := lab.AddHost("g", "10.79.0.1/24", "10.79.0.11/24", "fd79::1/64", "fd79::11/64")
+	k := lab.AddHost("k", "10.79.0.2/24", "10.79.0.12/24", "fd79::2/64", "fd79::12/64")
+	// H1: keepalived sends with TTL 254, which gokeepalived takes only
+	// because max_hops allows one hop.
+	oursConf := `bfd_instance H1 {
+    neighbor_ip 10.79.0.2
+    source_ip 10.79.0.1
+    max_hops 1
+}
+bfd_instance H2 {
+    neighbor_ip 10.79.0.12
+    source_ip 10.79.0.11
+    ttl 254
+}
+bfd_instance H3 {
+    neighbor_ip fd79::2
+    source_ip fd79::1
+    hoplimit 63
+}
+bfd_instance H4 {
+    neighbour_ip fd79::12
+    source_ip fd79::11
+    passive
+}
+`
+	theirsConf := `bfd_instance H1 {
+    neighbor_ip 10.79.0.1
+    source_ip 10.79.0.2
+    ttl 254
+    max_hops 1
+}
+bfd_instance H2 {
+    neighbor_ip 10.79.0.11
+    source_ip 10.79.0.12
+}
+bfd_instance H3 {
+    neighbor_ip fd79::1
+    source_ip fd79::2
+}
+bfd_instance H4 {
+    neighbor_ip fd79::11
+    source_ip fd79::12
+}
+`
+	ours := startOursOn(t, g, gokeepalivedBinary(t), t.TempDir(), oursConf, "-D")
+	theirs := k.StartKeepalived(t, theirsConf, "-b", filepath.Join(t.TempDir(), "bfd.pid"))
+	for _, name := range []string{"H1", "H4"} {
+		waitCount(t, name+" Up at gokeepalived", 10*time.Second, ours.Output, "("+name+") Entering Up state", 1)
+		waitCount(t, name+" Up at keepalived", 10*time.Second, theirs.Output, "("+name+") Entering Up state", 1)
+	}
+	waitCount(t, "keepalived discards TTL 254", 5*time.Second, theirs.Output, "Packet ttl(254) < 255 - discarding", 1)
+	waitCount(t, "keepalived discards hop limit 63", 5*time.Second, theirs.Output, "Packet hop_limit(63) < 64 - discarding", 1)
+	// Two seconds of 1 s idle packets later, those sessions are still not Up.
+	time.Sleep(2 * time.Second)
+	for _, name := range []string{"H2", "H3"} {
+		if n := countOf(ours.Output(), "("+name+") Entering Up state"); n != 0 {
+			t.Errorf("%s came Up at gokeepalived although keepalived discards its packets", name)
+		}
+		if n := countOf(theirs.Output(), "("+name+") Entering Up state"); n != 0 {
+			t.Errorf("%s came Up at keepalived although it discards gokeepalived's packets", name)
+		}
+	}
+	if countOf(theirs.Output(), "Packet ttl(255)") != 0 || countOf(theirs.Output(), "Packet hop_limit(64)") != 0 {
+		t.Errorf("keepalived discards packets sent with the default TTL or hop limit:\n%s", theirs.Output())
 	}
 }
