@@ -124,6 +124,17 @@ func (s *Session) Disable() {
 	s.fall(false)
 }
 
+// Reconfigure gives the session a new configuration on reload, keeping
+// its state and timers as keepalived does; new intervals are negotiated
+// with a poll sequence (RFC 5880 section 6.8.3).
+func (s *Session) Reconfigure(cfg Config) {
+	old := s.cfg
+	s.cfg = cfg
+	if cfg.RequiredMinRx != old.RequiredMinRx || cfg.DesiredMinTx != old.DesiredMinTx {
+		s.startPoll()
+	}
+}
+
 // Next returns when Tick is next due; zero if nothing is scheduled.
 func (s *Session) Next() time.Time {
 	var next time.Time
@@ -364,15 +375,19 @@ func (s *Session) up() {
 	s.local = Up
 	s.rise()
 	if s.cfg.IdleTx != s.cfg.DesiredMinTx {
-		if s.opts.Detail {
-			s.opts.Log.Infof("(%s) Starting poll sequence", s.cfg.Name)
-		}
-		// A poll due while a Final is owed goes with the Final.
-		if !s.final {
-			s.poll = true
-		}
+		s.startPoll()
 	}
 	s.changed()
+}
+
+func (s *Session) startPoll() {
+	if s.opts.Detail {
+		s.opts.Log.Infof("(%s) Starting poll sequence", s.cfg.Name)
+	}
+	// A poll due while a Final is owed goes with the Final.
+	if !s.final {
+		s.poll = true
+	}
 }
 
 func (s *Session) init() {

@@ -249,3 +249,27 @@ func TestSessionHopsOK(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionReconfigure changes an Up session's intervals as a reload
+// does: it stays Up, polls, and once the neighbor answers with Final both
+// use the new intervals.
+func TestSessionReconfigure(t *testing.T) {
+	l := newLab(testConfig("A"), testConfig("B"))
+	l.start()
+	l.run(time.Second)
+	cfg := testConfig("A")
+	cfg.RequiredMinRx, cfg.DesiredMinTx = 20000, 20000
+	l.a.s.Reconfigure(cfg)
+	if !l.a.s.Status().Poll {
+		t.Fatal("no poll sequence after the intervals changed")
+	}
+	l.run(time.Second)
+	for _, p := range []*peer{l.a, l.b} {
+		if st := p.s.Status(); st.LocalDetect != 60000 || st.Poll || p.s.State() != Up {
+			t.Errorf("after the poll sequence: %s %+v", p.s.State(), st)
+		}
+	}
+	if len(l.a.changes) != 2 || len(l.b.changes) != 2 {
+		t.Errorf("reported: A %v, B %v", l.a.changes, l.b.changes)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -253,5 +254,41 @@ bfd_instance H4 {
 	}
 	if countOf(theirs.Output(), "Packet ttl(255)") != 0 || countOf(theirs.Output(), "Packet hop_limit(64)") != 0 {
 		t.Errorf("keepalived discards packets sent with the default TTL or hop limit:\n%s", theirs.Output())
+	}
+}
+
+// TestDaemonBFDReloadBesideKeepalived reloads gokeepalived with new
+// min_rx and min_tx while its session with keepalived is Up: the session
+// stays Up on both sides, and the poll sequence that follows takes both
+// detection times from 30 ms to 60 ms, as keepalived does when reloaded.
+func TestDaemonBFDReloadBesideKeepalived(t *testing.T) {
+	lab := nettest.NewLab(t)
+	g := lab.AddHost("g", "10.81.0.1/24")
+	k := lab.AddHost("k", "10.81.0.2/24")
+	conf := func(src, nbr string, ms int) string {
+		return fmt.Sprintf("bfd_instance R1 {\n    neighbor_ip %s\n    source_ip %s\n    min_rx %d\n    min_tx %d\n    multiplier 3\n}\n", nbr, src, ms, ms)
+	}
+	dir := t.TempDir()
+	ours := startOursOn(t, g, gokeepalivedBinary(t), dir, conf("10.81.0.1", "10.81.0.2", 10))
+	theirs := k.StartKeepalived(t, conf("10.81.0.2", "10.81.0.1", 10), "-b", filepath.Join(t.TempDir(), "bfd.pid"))
+	waitCount(t, "gokeepalived at 30 ms", 10*time.Second, ours.Output, "Detection time is 30000 us", 1)
+	waitCount(t, "keepalived at 30 ms", 10*time.Second, theirs.Output, "Detection time is 30000 us", 1)
+
+	if err := os.WriteFile(filepath.Join(dir, "keepalived.conf"), []byte(conf("10.81.0.1", "10.81.0.2", 20)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ours.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, "gokeepalived at 60 ms", 5*time.Second, ours.Output, "      Detection time is 60000 us (was 30000 us)", 1)
+	waitCount(t, "keepalived at 60 ms", 5*time.Second, theirs.Output, "      Detection time is 60000 us (was 30000 us)", 1)
+	time.Sleep(300 * time.Millisecond)
+	for name, out := range map[string]string{"gokeepalived": ours.Output(), "keepalived": theirs.Output()} {
+		if n := countOf(out, "(R1) Entering Down state"); n != 0 {
+			t.Errorf("%s's session went Down across the reload:\n%s", name, out)
+		}
+		if n := countOf(out, "(R1) Entering Up state"); n != 1 {
+			t.Errorf("%s's session came Up %d times", name, n)
+		}
 	}
 }

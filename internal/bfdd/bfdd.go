@@ -299,12 +299,7 @@ func (l *Loop) start(sessions map[string]*session, cfgs []config.BFDInstance) {
 				l.emit(Event{Instance: c.Name, State: st, VRRP: c.VRRP, Checker: c.Checker})
 			},
 		})
-		out, err := bfd.Dial(c.Source, c.Neighbor, c.TTL)
-		if err != nil {
-			l.log.Errorf("(%s) Unable to open output socket, disabling instance", c.Name)
-			s.s.Disable()
-		}
-		s.out = out
+		s.out = l.dial(c, s.s)
 		sessions[c.Name] = s
 		if s.s.Start() {
 			s.send()
@@ -312,16 +307,24 @@ func (l *Loop) start(sessions map[string]*session, cfgs []config.BFDInstance) {
 	}
 }
 
-// apply switches the sessions to cfgs.
+// apply switches the sessions to cfgs. As keepalived's BFD process, a
+// session whose name stays keeps its state and timers, whatever else
+// changed, and polls its neighbor if its intervals changed; its socket
+// is opened again.
 func (l *Loop) apply(sessions map[string]*session, cfgs []config.BFDInstance) {
 	var fresh []config.BFDInstance
 	keep := make(map[string]bool)
 	for _, c := range cfgs {
-		if s, ok := sessions[c.Name]; ok && s.cfg == c {
-			keep[c.Name] = true
+		s, ok := sessions[c.Name]
+		if !ok {
+			fresh = append(fresh, c)
 			continue
 		}
-		fresh = append(fresh, c)
+		keep[c.Name] = true
+		s.close()
+		s.cfg = c
+		s.s.Reconfigure(sessionConfig(c))
+		s.out = l.dial(c, s.s)
 	}
 	for name, s := range sessions {
 		if !keep[name] {
@@ -340,6 +343,17 @@ func (l *Loop) apply(sessions map[string]*session, cfgs []config.BFDInstance) {
 		}
 	}
 	l.mu.Unlock()
+}
+
+// dial opens a session's socket, or disables the session.
+func (l *Loop) dial(c config.BFDInstance, s *bfd.Session) *bfd.Sender {
+	out, err := bfd.Dial(c.Source, c.Neighbor, c.TTL)
+	if err != nil {
+		l.log.Errorf("(%s) Unable to open output socket, disabling instance", c.Name)
+		s.Disable()
+		return nil
+	}
+	return out
 }
 
 // publish records every session's state for State and Dump.
@@ -375,6 +389,7 @@ func (s *session) send() {
 func (s *session) close() {
 	if s.out != nil {
 		s.out.Close()
+		s.out = nil
 	}
 }
 
