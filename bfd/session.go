@@ -421,6 +421,9 @@ type Status struct {
 	LocalTx, RemoteTx       uint32
 	LocalDetect             uint64
 	RemoteDetect            uint64
+	LocalDemand             bool
+	RemoteDemand            bool
+	SendFailed              bool
 	LastSeen                time.Time
 }
 
@@ -434,6 +437,7 @@ func (s *Session) Status() Status {
 		Poll: s.poll, Final: s.final,
 		LocalTx: s.localTx, RemoteTx: s.remoteTx,
 		LocalDetect: s.localDetect, RemoteDetect: s.remoteDetect,
+		LocalDemand: s.localDemand, RemoteDemand: s.remoteDemand, SendFailed: s.sendFailed,
 		LastSeen: s.lastSeen,
 	}
 }

@@ -52,7 +52,8 @@ func waitCount(t *testing.T, what string, timeout time.Duration, out func() stri
 // daemon makes the other declare the session Down within its detection
 // time (multiplier x min_rx) plus 30 ms, measured from the signal; SIGCONT
 // brings it Up again. The session messages of both daemons are compared
-// word for word, numbers aside.
+// word for word, numbers aside, and so are the BFD Topology sections of
+// their USR1 data files (keepalived_bfd.data).
 func TestDaemonBFDBesideKeepalived(t *testing.T) {
 	const mult = 3
 	const budget = mult*10*time.Millisecond + 30*time.Millisecond
@@ -129,6 +130,27 @@ func TestDaemonBFDBesideKeepalived(t *testing.T) {
 	}
 	waitCount(t, "keepalived's session Up after gokeepalived resumed", 10*time.Second, theirs.Output, up, 3)
 	waitCount(t, "gokeepalived's session Up after it resumed", 10*time.Second, ours.Output, up, 3)
+	time.Sleep(300 * time.Millisecond)
+
+	// Both data files show the session the same way, numbers aside and
+	// but for keepalived's lines about its own descriptors and threads.
+	theirFile := fetchData(t, bfdDataFile, child)
+	ourFile := fetchData(t, bfdDataFile, ours.Pid())
+	internal := regexp.MustCompile(`^   (fd_out|thread_|sands_)`)
+	// The discriminators are random: their hex digits are masked too.
+	hex := regexp.MustCompile(`= Nx[0-9a-fN]+`)
+	topology := func(file string) []string {
+		lines := slices.DeleteFunc(dataSection(file, "------< BFD Topology >------"), internal.MatchString)
+		for i, l := range lines {
+			lines[i] = hex.ReplaceAllString(l, "= 0xH")
+		}
+		return lines
+	}
+	theirTopology := topology(theirFile)
+	diffBlocks(t, "BFD Topology", topology(ourFile), theirTopology)
+	if len(theirTopology) < 30 {
+		t.Errorf("keepalived's BFD Topology:\n%s", strings.Join(theirTopology, "\n"))
+	}
 
 	// Every message gokeepalived logged, numbers aside, keepalived logged
 	// too, and the messages of the sequence both went through are there

@@ -115,10 +115,26 @@ func (l *Loop) Reload(ctx context.Context, cfg *config.Config) error {
 }
 
 // Dump writes the BFD part of the data file, as keepalived's
-// keepalived_bfd.data has it.
+// keepalived_bfd.data has it, less the lines about keepalived's own
+// descriptors and threads.
 func (l *Loop) Dump(w io.Writer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.cfgs) == 0 {
+		return
+	}
+	yesNo := func(b bool) string {
+		if b {
+			return "Yes"
+		}
+		return "No"
+	}
+	not := func(b bool) string {
+		if b {
+			return ""
+		}
+		return "!"
+	}
 	fmt.Fprintln(w, "------< BFD Topology >------")
 	for _, c := range l.cfgs {
 		fmt.Fprintf(w, " BFD Instance = %s\n", c.Name)
@@ -135,14 +151,16 @@ func (l *Loop) Dump(w io.Writer) {
 			ttl = "hoplimit"
 		}
 		fmt.Fprintf(w, "   %s = %d\n", ttl, c.TTL)
+		// keepalived keeps max_hops in 8 bits: -1 shows as 255.
 		fmt.Fprintf(w, "   max_hops = %d\n", uint8(c.MaxHops))
 		fmt.Fprintf(w, "   passive = %t\n", c.Passive)
-		fmt.Fprintf(w, "   send event to VRRP process = %t\n", c.VRRP)
-		fmt.Fprintf(w, "   send event to checker process = %t\n", c.Checker)
+		fmt.Fprintf(w, "   send event to VRRP process = %s\n", yesNo(c.VRRP))
+		fmt.Fprintf(w, "   send event to checker process = %s\n", yesNo(c.Checker))
 		st, ok := l.status[c.Name]
 		if !ok {
 			continue
 		}
+		fmt.Fprintf(w, "   send error = %t\n", st.SendFailed)
 		fmt.Fprintf(w, "   local state = %s\n", st.Local)
 		fmt.Fprintf(w, "   remote state = %s\n", st.Remote)
 		fmt.Fprintf(w, "   local discriminator = 0x%x\n", st.LocalDiscr)
@@ -151,12 +169,28 @@ func (l *Loop) Dump(w io.Writer) {
 		fmt.Fprintf(w, "   remote diag = %s\n", st.RemoteDiag)
 		fmt.Fprintf(w, "   remote min tx intv = %d us\n", st.RemoteMinTx)
 		fmt.Fprintf(w, "   remote min rx intv = %d us\n", st.RemoteMinRx)
+		fmt.Fprintf(w, "   local demand = %d\n", bit(st.LocalDemand))
+		fmt.Fprintf(w, "   remote demand = %d\n", bit(st.RemoteDemand))
 		fmt.Fprintf(w, "   remote detect multiplier = %d\n", st.RemoteMult)
+		fmt.Fprintf(w, "   %spoll, %sfinal\n", not(st.Poll), not(st.Final))
 		fmt.Fprintf(w, "   local tx intv = %d us\n", st.LocalTx)
 		fmt.Fprintf(w, "   remote tx intv = %d us\n", st.RemoteTx)
 		fmt.Fprintf(w, "   local detection time = %d us\n", st.LocalDetect)
 		fmt.Fprintf(w, "   remote detection time = %d us\n", st.RemoteDetect)
+		if st.LastSeen.IsZero() {
+			fmt.Fprintln(w, "   last_seen = [never]")
+		} else {
+			us := st.LastSeen.Nanosecond() / 1000
+			fmt.Fprintf(w, "   last seen = %d.%06d (%s.%06d)\n", st.LastSeen.Unix(), us, st.LastSeen.Format("Mon Jan _2 15:04:05 2006"), us)
+		}
 	}
+}
+
+func bit(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // session is a running bfd_instance.
