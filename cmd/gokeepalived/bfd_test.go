@@ -14,19 +14,37 @@ import (
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
-// bfdLines returns the BFD session messages of a daemon's output, from
-// the instance name on, in order.
-func bfdLines(out string) []string {
+// consoleLine is a console log line of either daemon: the time, then the
+// message.
+var consoleLine = regexp.MustCompile(`^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}: (.*)$`)
+
+// bfdLines returns the messages of a daemon's output about session name,
+// in order.
+func bfdLines(out, name string) []string {
 	var lines []string
+	pad := strings.Repeat(" ", len(name)+2) + " "
 	for l := range strings.Lines(out) {
-		l = strings.TrimRight(l, "\n")
-		if i := strings.Index(l, "(B1) "); i >= 0 {
-			lines = append(lines, l[i:])
-		} else if i := strings.Index(l, "      "); i >= 0 && (strings.Contains(l, "Detection time is") || strings.Contains(l, "min_tx") || strings.Contains(l, " local ") || strings.Contains(l, " remote ")) {
-			lines = append(lines, l[i:])
+		m := consoleLine.FindStringSubmatch(strings.TrimRight(l, "\n"))
+		if m != nil && (strings.HasPrefix(m[1], "("+name+") ") || strings.HasPrefix(m[1], pad) && !strings.HasPrefix(m[1], pad+" ")) ||
+			m != nil && strings.HasPrefix(m[1], pad+"         min_tx") {
+			lines = append(lines, m[1])
 		}
 	}
 	return lines
+}
+
+// bfdForms are the forms of every message keepalived 2.2.7's BFD process
+// logs about a session (bfd_scheduler.c, bfd.c), for session B1.
+var bfdForms = map[string]*regexp.Regexp{
+	"state":      regexp.MustCompile(`^\(B1\) Entering (Up|Init|AdminDown) state$`),
+	"down":       regexp.MustCompile(`^\(B1\) Entering Down state \(Local diagnostic - (No Diagnostic|Control Detection Time Expired|Neighbor Signaled Session Down), Remote diagnostic - (No Diagnostic|Control Detection Time Expired|Neighbor Signaled Session Down|Administratively Down)\)$`),
+	"expired":    regexp.MustCompile(`^\(B1\) Expired after \d+ ms \(\d+ usec overdue\)$`),
+	"poll":       regexp.MustCompile(`^\(B1\) Starting poll sequence$`),
+	"parameters": regexp.MustCompile(`^\(B1\) ---------------< Session parameters >--------------$`),
+	"header":     regexp.MustCompile(`^ {4}          min_tx  min_rx  tx_intv  mult  detect_time$`),
+	"local":      regexp.MustCompile(`^ {4} local  [ \d]{7}\d [ \d]{6}\d [ \d]{7}\d [ \d]{4}\d [ \d]{11}\d$`),
+	"remote":     regexp.MustCompile(`^ {4} remote [ \d]{7}\d [ \d]{6}\d [ \d]{7}\d [ \d]{4}\d [ \d]{11}\d$`),
+	"detection":  regexp.MustCompile(`^ {4} Detection time is \d+ us \(was \d+ us\)$`),
 }
 
 // countOf counts the lines of out that contain s.
@@ -152,39 +170,33 @@ func TestDaemonBFDBesideKeepalived(t *testing.T) {
 		t.Errorf("keepalived's BFD Topology:\n%s", strings.Join(theirTopology, "\n"))
 	}
 
-	// Every message gokeepalived logged, numbers aside, keepalived logged
-	// too, and the messages of the sequence both went through are there
-	// in both logs.
-	digits := regexp.MustCompile(`[0-9]+`)
-	forms := func(lines []string) []string {
-		var out []string
-		for _, l := range lines {
-			if n := digits.ReplaceAllString(l, "N"); !slices.Contains(out, n) {
-				out = append(out, n)
-			}
-		}
-		return out
-	}
-	ol, tl := bfdLines(ours.Output()), bfdLines(theirs.Output())
+	// Every message of both daemons about the session has one of the
+	// forms keepalived's BFD process logs, and both logged each form the
+	// test went through.
+	ol, tl := bfdLines(ours.Output(), "B1"), bfdLines(theirs.Output(), "B1")
 	t.Logf("gokeepalived:\n%s", strings.Join(ol, "\n"))
 	t.Logf("keepalived:\n%s", strings.Join(tl, "\n"))
-	of, tf := forms(ol), forms(tl)
-	for _, f := range of {
-		if !slices.Contains(tf, f) {
-			t.Errorf("gokeepalived logs %q, which keepalived never does", f)
+	for who, lines := range map[string][]string{"gokeepalived": ol, "keepalived": tl} {
+		seen := make(map[string]bool)
+		for _, l := range lines {
+			form := ""
+			for name, re := range bfdForms {
+				if re.MatchString(l) {
+					form = name
+				}
+			}
+			if form == "" {
+				t.Errorf("%s logs %q, a form keepalived's BFD process has not", who, l)
+			}
+			seen[form] = true
 		}
-	}
-	for _, want := range []string{
-		"(BN) Entering Up state",
-		"(BN) Starting poll sequence",
-		"(BN) ---------------< Session parameters >--------------",
-		"               min_tx  min_rx  tx_intv  mult  detect_time",
-		"(BN) Expired after N ms (N usec overdue)",
-		"(BN) Entering Down state (Local diagnostic - Control Detection Time Expired, Remote diagnostic - No Diagnostic)",
-		"      Detection time is N us (was N us)",
-	} {
-		if !slices.Contains(of, want) || !slices.Contains(tf, want) {
-			t.Errorf("%q: in gokeepalived's log %v, in keepalived's %v", want, slices.Contains(of, want), slices.Contains(tf, want))
+		for name := range bfdForms {
+			if !seen[name] && name != "down" {
+				t.Errorf("%s logged no %s message", who, name)
+			}
+		}
+		if !slices.Contains(lines, "(B1) Entering Down state (Local diagnostic - Control Detection Time Expired, Remote diagnostic - No Diagnostic)") {
+			t.Errorf("%s did not log the Down of an expired session as keepalived does", who)
 		}
 	}
 	// The first detection times, numbers included, are the same: 3 s on
@@ -198,7 +210,7 @@ func TestDaemonBFDBesideKeepalived(t *testing.T) {
 		}
 		return out
 	}
-	want := []string{"      Detection time is 3000000 us (was 0 us)", "      Detection time is 30000 us (was 3000000 us)"}
+	want := []string{"     Detection time is 3000000 us (was 0 us)", "     Detection time is 30000 us (was 3000000 us)"}
 	if o, k := det(ol), det(tl); !slices.Equal(o, want) || !slices.Equal(k, want) {
 		t.Errorf("first detection times:\ngokeepalived: %q\nkeepalived: %q\nwant: %q", o, k, want)
 	}
