@@ -61,6 +61,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRequest -fuzztime $(FUZZTIME) ./internal/control
 	$(GO) test -run '^$$' -fuzz FuzzSMTPReply -fuzztime $(FUZZTIME) ./notify
 	$(GO) test -run '^$$' -fuzz FuzzUnmarshal -fuzztime $(FUZZTIME) ./internal/agentx
+	$(GO) test -run '^$$' -fuzz FuzzUnmarshal -fuzztime $(FUZZTIME) ./bfd
 
 # chaos: test/chaos's seeded fault run (root); CHAOS_SEED, CHAOS_DURATION,
 # CHAOS_FAULTS: see test/chaos/README.md.

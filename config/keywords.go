@@ -19,6 +19,7 @@ type keywords struct {
 	syncGroup  handlers[SyncGroup]
 	trackGroup handlers[TrackGroup]
 	garpGroup  handlers[GarpGroup]
+	bfd        handlers[BFDInstance]
 	instance   handlers[Instance]
 	auth       handlers[Auth]
 	vs         handlers[VirtualServer]
@@ -52,6 +53,7 @@ func newKeywords() *keywords {
 		syncGroup:  syncGroupKeywords(),
 		trackGroup: trackGroupKeywords(),
 		garpGroup:  garpGroupKeywords(),
+		bfd:        bfdKeywords(),
 		instance:   instanceKeywords(),
 		auth:       authKeywords(),
 		vs:         virtualServerKeywords(),
@@ -183,9 +185,10 @@ func topKeywords() handlers[Config] {
 	h["vrrp_track_file"] = h["track_file"]
 	h["track_group"] = (*parser).trackGroupBlock
 	h["garp_group"] = (*parser).garpGroupBlock
+	h["bfd_instance"] = (*parser).bfdBlock
 	namespaceKeywords(h)
 	keepRaw(h, func(c *Config) *[]Raw { return &c.Other },
-		"linkbeat_interfaces bfd_instance interface_up_down_delays "+
+		"linkbeat_interfaces interface_up_down_delays "+
 			"child_wait_time linkbeat_use_polling")
 	return h
 }

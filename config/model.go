@@ -31,8 +31,10 @@ type Config struct {
 	VirtualServerGroups []VirtualServerGroup `json:"virtual_server_groups,omitempty"`
 	VirtualServers      []VirtualServer      `json:"virtual_servers,omitempty"`
 	SSL                 *SSL                 `json:"ssl,omitempty"`
+	// BFDInstances are the bfd_instance blocks keepalived keeps.
+	BFDInstances []BFDInstance `json:"bfd_instances,omitempty"`
 	// Other holds top-level blocks that are valid keepalived but that this
-	// model does not interpret (bfd_instance, vrrp_track_process,
+	// model does not interpret (vrrp_track_process,
 	// linkbeat_interfaces, garp_group, ...).
 	Other []Raw `json:"other,omitempty"`
 }

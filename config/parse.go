@@ -149,6 +149,12 @@ type parser struct {
 	// defaultUser is what became of the default script user, which
 	// keepalived resolves once, when the first script needs it.
 	defaultUser defaultUserState
+	// bfdNeighbour says keepalived's BFD messages spell neighbour.
+	bfdNeighbour bool
+	// bfdChecker and bfdVRRP are the bfd_instance names keepalived's
+	// checker and VRRP processes keep: those BFD_CHECK and track_bfd may
+	// name.
+	bfdChecker, bfdVRRP map[string]bool
 }
 
 // An openName is a block's name, as parser.blocks holds it, made from

@@ -21,6 +21,9 @@ func (c *Config) WriteText(w io.Writer) error {
 	tw.global(&c.Global)
 	// Blocks such as bfd_instance go first: checkers refer to them.
 	tw.raws(c.Other)
+	for i := range c.BFDInstances {
+		tw.bfd(&c.BFDInstances[i])
+	}
 	// Static entries name track groups defined above them.
 	for _, g := range c.TrackGroups {
 		tw.open("track_group", g.Name)

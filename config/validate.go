@@ -25,10 +25,8 @@ func (p *parser) validate() {
 	for _, tp := range c.TrackProcesses {
 		tracked.processes[tp.Name] = true
 	}
-	for _, r := range c.Other {
-		if len(r.Words) > 1 && r.Words[0] == "bfd_instance" {
-			tracked.bfds[r.Words[1]] = true
-		}
+	for name := range p.bfdVRRP {
+		tracked.bfds[name] = true
 	}
 	for i := range c.Instances {
 		p.validateInstance(&c.Instances[i], tracked)
@@ -519,15 +517,9 @@ func (p *parser) validateQuorum(vs *VirtualServer) {
 	}
 }
 
-// hasBFD reports whether a bfd_instance of that name is configured.
-func (p *parser) hasBFD(name string) bool {
-	for _, r := range p.cfg.Other {
-		if len(r.Words) > 1 && r.Words[0] == "bfd_instance" && r.Words[1] == name {
-			return true
-		}
-	}
-	return false
-}
+// hasBFD reports whether keepalived's checker process keeps a
+// bfd_instance of that name.
+func (p *parser) hasBFD(name string) bool { return p.bfdChecker[name] }
 
 // existing drops tracked entries that name nothing configured.
 func (p *parser) existing(list []Track, known map[string]bool, format, owner string) []Track {

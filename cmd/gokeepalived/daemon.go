@@ -355,6 +355,7 @@ func (d *daemon) writeData() {
 	d.mu.Unlock()
 	d.writeLoopData(cfg, dataFile, vrrpKind)
 	d.writeLoopData(cfg, checkDataFile, checkerKind)
+	d.writeLoopData(cfg, bfdDataFile, bfdKind)
 }
 
 // writeLoopData writes the data file of loop k, if it runs: the global

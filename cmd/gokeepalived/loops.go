@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/bfdd"
 	"github.com/gokeepalived/gokeepalived/internal/checkerd"
 	"github.com/gokeepalived/gokeepalived/internal/logging"
 	"github.com/gokeepalived/gokeepalived/internal/lvs"
@@ -23,7 +24,7 @@ import (
 )
 
 // A loop is one of the daemon's loops, as keepalived's child processes:
-// VRRP, or the checkers with the IPVS table.
+// VRRP, the checkers with the IPVS table, or BFD.
 type loop interface {
 	// Run works until ctx ends, then releases what it holds unless the
 	// command line says to keep it.
@@ -42,6 +43,7 @@ type loopKind int
 const (
 	vrrpKind loopKind = iota
 	checkerKind
+	bfdKind
 	numLoops
 )
 
@@ -51,6 +53,8 @@ func (k loopKind) String() string {
 		return "vrrp"
 	case checkerKind:
 		return "checker"
+	case bfdKind:
+		return "bfd"
 	}
 	return fmt.Sprintf("loop %d", int(k))
 }
@@ -86,6 +90,9 @@ func (d *daemon) wants(k loopKind, cfg *config.Config) bool {
 		return !d.s.checkOnly && len(cfg.Instances) > 0
 	case checkerKind:
 		return !d.s.vrrpOnly && len(cfg.VirtualServers) > 0
+	case bfdKind:
+		// keepalived's -P and -C leave BFD running; -B stops it.
+		return !d.s.noBFD && len(cfg.BFDInstances) > 0
 	}
 	return false
 }
@@ -119,6 +126,12 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			return nil, fmt.Errorf("Health checkers not started: %w", err)
 		}
 		return &runningLoop{loop: c, close: c.Close}, nil
+	case bfdKind:
+		b, err := bfdd.New(cfg, bfdd.Options{Log: d.loopLog(bfdKind), Detail: d.s.logDetail})
+		if err != nil {
+			return nil, fmt.Errorf("BFD not started: %w", err)
+		}
+		return &runningLoop{loop: b}, nil
 	}
 	return nil, fmt.Errorf("unknown %s", k)
 }
@@ -199,8 +212,11 @@ func (d *daemon) reloadLoops(ctx context.Context, cfg *config.Config) {
 // that does loop k's work.
 func (d *daemon) loopLog(k loopKind) *logrus.Entry {
 	ident := logging.IdentVRRP
-	if k == checkerKind {
+	switch k {
+	case checkerKind:
 		ident = logging.IdentCheckers
+	case bfdKind:
+		ident = logging.IdentBFD
 	}
 	return logging.WithIdent(d.log, d.place.ident(ident))
 }

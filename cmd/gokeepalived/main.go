@@ -84,6 +84,7 @@ type settings struct {
 	help          bool
 	vrrpOnly      bool
 	checkOnly     bool
+	noBFD         bool // -B
 	logConsole    bool
 	logDetail     bool
 	logFacility   string
@@ -200,6 +201,8 @@ func parseSettings(args []string) (*settings, error) {
 			s.vrrpOnly = true
 		case "check":
 			s.checkOnly = true
+		case "no_bfd":
+			s.noBFD = true
 		case "log-console":
 			s.logConsole = true
 		case "log-detail":
@@ -246,7 +249,7 @@ func parseSettings(args []string) (*settings, error) {
 		case "snmp-agent-socket":
 			s.snmpSocket = p.value
 		}
-		// The remaining options (BFD, core dumps, respawn,
+		// The remaining options (the BFD pid file, core dumps, respawn,
 		// address monitoring) are accepted so that keepalived's unit
 		// files work unchanged; they select nothing gokeepalived has.
 	}

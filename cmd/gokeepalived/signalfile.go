@@ -11,6 +11,7 @@ import (
 const (
 	dataFile      = "/tmp/keepalived.data"       // SIGUSR1, VRRP
 	checkDataFile = "/tmp/keepalived_check.data" // SIGUSR1, checkers
+	bfdDataFile   = "/tmp/keepalived_bfd.data"   // SIGUSR1, BFD
 	statsFile     = "/tmp/keepalived.stats"      // SIGUSR2 and STATS_CLEAR
 	jsonFile      = "/tmp/keepalived.json"       // the JSON signal
 )

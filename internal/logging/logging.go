@@ -21,11 +21,13 @@ import (
 )
 
 // The syslog idents keepalived 2.2 uses: the parent process logs as
-// Keepalived, its VRRP and health-checker children under their own names.
+// Keepalived, its VRRP, health-checker and BFD children under their own
+// names.
 const (
 	IdentParent   = "Keepalived"
 	IdentVRRP     = "Keepalived_vrrp"
 	IdentCheckers = "Keepalived_healthcheckers"
+	IdentBFD      = "Keepalived_bfd"
 )
 
 // identField is the entry field that selects the syslog ident.
