@@ -39,7 +39,7 @@ const (
 	// sawtooth moves RSS by about a MiB between readings: a line through
 	// 2.5 minutes of them tilted by up to 0.7 MiB a minute in flat
 	// five-minute runs (a GC cycle that runs long at the end of the
-	// window), by under 0.05 in 20-minute runs; make test runs eight
+	// window), by under 0.05 in 20-minute runs; make test runs six
 	// minutes. The limit applies to the Theil-Sen slope (the median of
 	// the slopes between pairs of readings), which a burst at either end
 	// does not move; the least-squares slope is reported beside it.

@@ -23,7 +23,7 @@
 // with other guests, a backup director joining a master that already ran
 // its checkers timed out on adverts the master did send, and a director
 // paused by the host for a second or two read a few real servers late.
-// make test therefore runs the soak last, alone, for eight minutes; make
+// make test therefore runs the soak last, alone, for six minutes; make
 // soak runs it for longer. On hardware with IPVS it has not run yet.
 //
 // Environment: SOAK_DURATION (default and least 5m) is how long the real servers
