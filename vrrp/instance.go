@@ -228,6 +228,13 @@ type Status struct {
 	// master_priority, which stays 0 on a router that has only been
 	// master.
 	AdvertPriority uint8
+	// Heard is the source of the last advert that a backup took as the
+	// master's, or that it preempted: keepalived's master_saddr, which
+	// a master's own address never replaces.
+	Heard netip.Addr
+	// MasterReason is why the instance last became master; it stays
+	// after it leaves MASTER.
+	MasterReason   MasterReason
 	MasterInterval time.Duration // the master's advert interval (learnt in v3)
 	DownInterval   time.Duration // Master_Down_Interval, as the down timer uses it
 	LastTransition time.Time
@@ -254,17 +261,22 @@ type Instance struct {
 	// mu is shared by the members of a sync group, which change state
 	// together; it is replaced when the group is re-formed, so it is
 	// taken with lock.
-	mu             atomic.Pointer[sync.Mutex]
-	group          *SyncGroup
-	faulted        bool // FAULT of its own, not by its group
-	wantMaster     bool // down timer expired, waiting for its group
-	state          State
-	basePrio       uint8 // configured, unless lowered by an owner conflict
-	offset         int   // the trackers' total weight
-	effPrio        uint8
-	masterAddr     netip.Addr
-	masterPrio     uint8
-	advertPrio     uint8 // in the last master's advert accepted
+	mu         atomic.Pointer[sync.Mutex]
+	group      *SyncGroup
+	faulted    bool // FAULT of its own, not by its group
+	wantMaster bool // down timer expired, waiting for its group
+	state      State
+	basePrio   uint8 // configured, unless lowered by an owner conflict
+	offset     int   // the trackers' total weight
+	effPrio    uint8
+	masterAddr netip.Addr
+	masterPrio uint8
+	advertPrio uint8 // in the last master's advert accepted
+	heard      netip.Addr
+	// nextReason is why the instance becomes master if it does next:
+	// set by what a backup last heard, as keepalived sets it.
+	nextReason     MasterReason
+	masterReason   MasterReason
 	masterInt      time.Duration
 	faultAtStart   bool
 	preemptAt      time.Time // zero: no preempt delay running
@@ -407,8 +419,10 @@ func (i *Instance) Start() error {
 		i.faulted = i.faultAtStart
 		i.setState(StateFault)
 	case i.cfg.Priority == PriorityOwner:
+		i.nextReason = ReasonPreempted
 		i.becomeMaster()
 	default:
+		i.nextReason = ReasonMasterNoResponse
 		i.log.Infof("(%s) Entering BACKUP STATE (init)", i.cfg.Name)
 		i.setState(StateBackup)
 		i.armDown(i.clock.Now())
@@ -496,9 +510,11 @@ func (i *Instance) leaveFault() {
 	i.masterInt = i.cfg.Interval
 	i.preemptAt = time.Time{}
 	if i.basePrio == PriorityOwner {
+		i.nextReason = ReasonPreempted
 		i.becomeMaster()
 		return
 	}
+	i.nextReason = ReasonMasterNoResponse
 	i.log.Infof("(%s) Entering BACKUP STATE", i.cfg.Name)
 	i.setState(StateBackup)
 	i.armDown(i.clock.Now())
@@ -705,6 +721,7 @@ func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
 	switch {
 	case a.Priority == PriorityStop:
 		i.log.Infof("(%s) Backup received priority 0 advertisement", i.cfg.Name)
+		i.nextReason = ReasonPriority
 		i.arm(i.skew())
 	case i.cfg.Nopreempt || a.Priority >= i.effPrio ||
 		(i.cfg.PreemptDelay > 0 && (i.preemptAt.IsZero() || i.preemptAt.After(now))):
@@ -714,6 +731,8 @@ func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
 			i.masterInt = a.Interval
 		}
 		i.masterAddr = src
+		i.heard = src
+		i.nextReason = ReasonMasterNoResponse
 		i.masterPrio = a.Priority
 		i.advertPrio = a.Priority
 		i.wantMaster = false
@@ -733,6 +752,8 @@ func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
 		// Preemption: let the down timer run out rather than reset it.
 		i.log.Infof("(%s) received lower priority (%d) advert from %v - discarding", i.cfg.Name, a.Priority, src)
 		i.masterAddr = src
+		i.heard = src
+		i.nextReason = ReasonPreempted
 	}
 }
 
@@ -815,6 +836,7 @@ func (i *Instance) becomeMaster() {
 	i.masterInt = i.cfg.Interval
 	i.masterAddr = i.cfg.Primary
 	i.masterPrio = i.effPrio
+	i.masterReason = i.nextReason
 	i.wantMaster = false
 	i.term++
 	i.setState(StateMaster)
@@ -898,6 +920,7 @@ func (i *Instance) leaveMaster() {
 	i.masterInt = i.cfg.Interval
 	i.removeAddresses()
 	i.stats.ReleasedMaster++
+	i.nextReason = ReasonMasterNoResponse
 	i.setState(StateBackup)
 	i.armDown(i.clock.Now())
 }
@@ -1099,6 +1122,8 @@ func (i *Instance) Status() Status {
 		Master:            i.masterAddr,
 		MasterPriority:    i.masterPrio,
 		AdvertPriority:    i.advertPrio,
+		Heard:             i.heard,
+		MasterReason:      i.masterReason,
 		MasterInterval:    i.masterInt,
 		DownInterval:      i.downInterval(),
 		LastTransition:    i.lastTransition,

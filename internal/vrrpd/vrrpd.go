@@ -93,7 +93,10 @@ type Loop struct {
 	// installed while Run runs.
 	statics *statics
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// applied is when the instances were last applied, at start or
+	// reload: keepalived's per-instance uptime for the RFC MIBs.
+	applied   time.Time
 	instances []*instance // in the configuration's order
 	byName    map[string]*instance
 	groups    map[string]*group
@@ -242,6 +245,7 @@ func (l *Loop) apply(cfg *config.Config) error {
 		}
 	}
 	l.instances, l.byName, l.groups = p.instances, p.byName, p.groups
+	l.applied = time.Now()
 	l.mu.Unlock()
 
 	if err := l.router.ApplyLookup(look, p.specs, p.groupSpecs); err != nil {
