@@ -13,7 +13,9 @@ import (
 // rfcConf is the configuration of the router under test (snmp set) and
 // of its peer (snmp empty, a higher priority): a VRRPv2 IPv4 instance
 // with a password, a VRRPv3 IPv4 one without preemption and a VRRPv3
-// IPv6 one, with their addresses out of order.
+// IPv6 one, with their addresses out of order. V3_4's interval is long
+// enough for the peer, slow to start, to hear the master before its
+// down timer ends: else it would take over, not preempting.
 func rfcConf(prio int, snmp, pass string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "global_defs {\n    vrrp_garp_master_delay 0\n%s}\n", snmp)
@@ -37,7 +39,7 @@ vrrp_instance V3_4 {
     version 3
     virtual_router_id 62
     priority %[1]d
-    advert_int 0.1
+    advert_int 1
     nopreempt
     virtual_ipaddress {
         10.81.0.102/24
@@ -264,6 +266,22 @@ func TestSNMPRFCMatchesKeepalived(t *testing.T) {
 	start = time.Now()
 	ours := runRFC(t, n, a, b, bin, true)
 	t.Logf("gokeepalived's run: %v", time.Since(start).Round(time.Millisecond))
+
+	// enable_snmp_rfc is both keywords: the same two modules register.
+	conf := rfcConf(150, fmt.Sprintf("    enable_snmp_rfc\n    snmp_socket unix:%s\n", n.AgentX), "secret")
+	dut := startEither(t, a, bin, true, t.TempDir(), conf)
+	want := theirs[0].walk[len(theirs[0].walk)-2:] // keepalived's rows
+	var rows []string
+	if _, ok := nettest.Eventually(5*time.Second, func() bool {
+		rows = sysORRows(t, n, "VRRP", "VRRPV3")
+		return len(rows) == 2
+	}); !ok {
+		t.Errorf("with enable_snmp_rfc, sysORTable rows %q, want 2", rows)
+	}
+	if !slices.Equal(rows, want) {
+		t.Errorf("with enable_snmp_rfc, sysORTable rows %q, want %q", rows, want)
+	}
+	dut.Stop(t, 10*time.Second)
 
 	for i, p := range theirs {
 		q := ours[i]
