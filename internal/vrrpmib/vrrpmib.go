@@ -212,6 +212,13 @@ func centis(d time.Duration) uint32 {
 }
 
 // FillRFC2787 adds VRRP-MIB's variables.
+//
+// keepalived 2.2.7 has a bug in its lookup of vrrpOperTable and
+// vrrpRouterStatsTable rows: an operator precedence slip skips every
+// instance as soon as the request names an index, so a walk shows the
+// first row only and a Get of any row finds nothing (vrrpAssoIpAddrTable,
+// looked up otherwise, shows every row). Every row is served here, as the
+// RFC means; with a single VRRPv2 instance the two agree.
 func FillRFC2787(b *agentx.Builder, s *Snapshot) {
 	ops := RFC2787.Append(1)
 	b.Int(ops.Append(1, 0), 2) // vrrpNodeVersion
