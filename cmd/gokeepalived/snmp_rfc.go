@@ -9,6 +9,7 @@ import (
 	"github.com/gokeepalived/gokeepalived/internal/snmpagent"
 	"github.com/gokeepalived/gokeepalived/internal/vrrpmib"
 	"github.com/gokeepalived/gokeepalived/notify"
+	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
 // rfcSnapshot is the VRRP instances as the RFC MIBs show them now.
@@ -71,6 +72,57 @@ func (d *daemon) rfcStateTraps(a *snmpagent.Agent, st snmpSettings, ci *config.I
 	if st.rfcv3 {
 		if vbs := vrrpmib.NewMasterNotify(&in, src); vbs != nil {
 			a.Send(vrrpmib.NotifyNewMaster, vbs...)
+		}
+	}
+}
+
+// rfcAuthFailure sends vrrpTrapAuthFailure for an advert an instance
+// rejected, as keepalived does with enable_traps and VRRP-MIB enabled,
+// for the instances VRRP-MIB shows.
+func (d *daemon) rfcAuthFailure(ci *config.Instance, src netip.Addr, f vrrp.AuthFailure) {
+	a := d.snmp.Load()
+	if a == nil || a.vrrp == nil {
+		return
+	}
+	d.mu.Lock()
+	st := d.snmpSettings(d.cfg)
+	d.mu.Unlock()
+	if !st.traps || !st.rfcv2 {
+		return
+	}
+	l := d.vrrpLoop()
+	if l == nil {
+		return
+	}
+	if in, ok := l.RFCMIBInstance(ci.Name); ok {
+		if vbs := vrrpmib.AuthFailureTrap(&in, src, vrrpmib.AuthError(f)); vbs != nil {
+			a.vrrp.Send(vrrpmib.TrapAuthFailure, vbs...)
+		}
+	}
+}
+
+// rfcProtoError sends vrrpv3ProtoError for an advert with a protocol
+// error, as keepalived does with enable_traps and VRRPv3-MIB enabled,
+// for the instances VRRPv3-MIB shows.
+func (d *daemon) rfcProtoError(ci *config.Instance, e vrrp.ProtoError) {
+	a := d.snmp.Load()
+	if a == nil || a.vrrp == nil {
+		return
+	}
+	d.mu.Lock()
+	st := d.snmpSettings(d.cfg)
+	d.mu.Unlock()
+	if !st.traps || !st.rfcv3 {
+		return
+	}
+	l := d.vrrpLoop()
+	if l == nil {
+		return
+	}
+	if in, ok := l.RFCMIBInstance(ci.Name); ok {
+		in.ProtoErr = vrrpmib.ProtoError(e)
+		if vbs := vrrpmib.ProtoErrNotify(&in); vbs != nil {
+			a.vrrp.Send(vrrpmib.NotifyProtoErr, vbs...)
 		}
 	}
 }

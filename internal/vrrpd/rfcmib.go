@@ -65,15 +65,18 @@ func mibInstance(in *instance, st vrrp.Status, applied time.Time) vrrpmib.Instan
 			IPTTLErr:          k.IPTTLErr,
 			PriZeroRcvd:       k.PriZeroRcvd,
 			PriZeroSent:       k.PriZeroSent,
-			InvalidTypeRcvd:   k.InvalidTypeRcvd,
-			AddrListErr:       k.AddrListErr,
-			InvalidAuthType:   k.InvalidAuthType,
-			AuthTypeMismatch:  k.AuthTypeMismatch,
-			PacketLenErr:      k.PacketLenErr,
-			ChecksumErr:       d(vrrp.DropChecksum),
-			VersionErr:        d(vrrp.DropVersion),
+			// A version error is no invalid type to keepalived's
+			// MIBs, which count it apart.
+			InvalidTypeRcvd:  d(vrrp.DropType),
+			AddrListErr:      k.AddrListErr,
+			InvalidAuthType:  k.InvalidAuthType,
+			AuthTypeMismatch: k.AuthTypeMismatch,
+			PacketLenErr:     k.PacketLenErr,
+			ChecksumErr:      d(vrrp.DropChecksum),
+			VersionErr:       d(vrrp.DropVersion),
 		},
 		MasterReason: vrrpmib.MasterReason(st.MasterReason),
+		ProtoErr:     vrrpmib.ProtoError(st.ProtoErr),
 	}
 	if len(in.vips) > 0 {
 		m.IPv6 = in.vips[0].Is6()
