@@ -172,6 +172,11 @@ func TestNotifications(t *testing.T) {
 	if len(vbs) != 2 || vbs[0].Name.String() != "1.3.6.1.2.1.68.1.5.7.61" || vbs[1].Value != int32(3) {
 		t.Errorf("vrrpTrapAuthFailure %v", vbs)
 	}
+	s.Instances[2].ProtoErr = ProtoVersionError
+	vbs = ProtoErrNotify(&s.Instances[2])
+	if len(vbs) != 1 || vbs[0].Name.String() != "1.3.6.1.2.1.207.1.2.5.1.6.3.62.1" || vbs[0].Value != int32(2) {
+		t.Errorf("vrrpv3ProtoError %v", vbs)
+	}
 	s.Traps = false
 	if v := view(FillRFC2787, s); v["1.3.6.1.2.1.68.1.2.0"].Value != int32(2) {
 		t.Errorf("vrrpNotificationCntl without enable_traps = %v, want disabled(2)", v["1.3.6.1.2.1.68.1.2.0"].Value)
