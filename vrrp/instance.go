@@ -175,6 +175,12 @@ type Transition struct {
 	// Event, when not EventNone, is what happened in state To, which
 	// did not change (From is To).
 	Event Event
+	// Source and Auth are, for EventAuthFailure, the advert's source
+	// and what failed.
+	Source netip.Addr
+	Auth   AuthFailure
+	// ProtoErr is, for EventProtoError, the error found.
+	ProtoErr ProtoError
 }
 
 // An Event is something keepalived reports to the notify FIFOs and
@@ -191,6 +197,12 @@ const (
 	// EventPriorityChanged: the effective priority changed
 	// (notify_priority_changes); Transition.Priority is the new one.
 	EventPriorityChanged
+	// EventAuthFailure: an advert failed authentication, which RFC
+	// 2787's vrrpTrapAuthFailure reports; no script hears of it.
+	EventAuthFailure
+	// EventProtoError: an advert had a protocol error, which RFC 6527's
+	// vrrpv3ProtoError reports; no script hears of it.
+	EventProtoError
 )
 
 // A TTLRange is the TTLs accepted from a unicast peer, both included.
@@ -228,6 +240,15 @@ type Status struct {
 	// master_priority, which stays 0 on a router that has only been
 	// master.
 	AdvertPriority uint8
+	// Heard is the source of the last advert that a backup took as the
+	// master's, or that it preempted: keepalived's master_saddr, which
+	// a master's own address never replaces.
+	Heard netip.Addr
+	// MasterReason is why the instance last became master; it stays
+	// after it leaves MASTER.
+	MasterReason MasterReason
+	// ProtoErr is the last protocol error found in an advert.
+	ProtoErr       ProtoError
 	MasterInterval time.Duration // the master's advert interval (learnt in v3)
 	DownInterval   time.Duration // Master_Down_Interval, as the down timer uses it
 	LastTransition time.Time
@@ -254,17 +275,23 @@ type Instance struct {
 	// mu is shared by the members of a sync group, which change state
 	// together; it is replaced when the group is re-formed, so it is
 	// taken with lock.
-	mu             atomic.Pointer[sync.Mutex]
-	group          *SyncGroup
-	faulted        bool // FAULT of its own, not by its group
-	wantMaster     bool // down timer expired, waiting for its group
-	state          State
-	basePrio       uint8 // configured, unless lowered by an owner conflict
-	offset         int   // the trackers' total weight
-	effPrio        uint8
-	masterAddr     netip.Addr
-	masterPrio     uint8
-	advertPrio     uint8 // in the last master's advert accepted
+	mu         atomic.Pointer[sync.Mutex]
+	group      *SyncGroup
+	faulted    bool // FAULT of its own, not by its group
+	wantMaster bool // down timer expired, waiting for its group
+	state      State
+	basePrio   uint8 // configured, unless lowered by an owner conflict
+	offset     int   // the trackers' total weight
+	effPrio    uint8
+	masterAddr netip.Addr
+	masterPrio uint8
+	advertPrio uint8 // in the last master's advert accepted
+	heard      netip.Addr
+	// nextReason is why the instance becomes master if it does next:
+	// set by what a backup last heard, as keepalived sets it.
+	nextReason     MasterReason
+	masterReason   MasterReason
+	protoErr       ProtoError
 	masterInt      time.Duration
 	faultAtStart   bool
 	preemptAt      time.Time // zero: no preempt delay running
@@ -407,8 +434,10 @@ func (i *Instance) Start() error {
 		i.faulted = i.faultAtStart
 		i.setState(StateFault)
 	case i.cfg.Priority == PriorityOwner:
+		i.nextReason = ReasonPreempted
 		i.becomeMaster()
 	default:
+		i.nextReason = ReasonMasterNoResponse
 		i.log.Infof("(%s) Entering BACKUP STATE (init)", i.cfg.Name)
 		i.setState(StateBackup)
 		i.armDown(i.clock.Now())
@@ -496,9 +525,11 @@ func (i *Instance) leaveFault() {
 	i.masterInt = i.cfg.Interval
 	i.preemptAt = time.Time{}
 	if i.basePrio == PriorityOwner {
+		i.nextReason = ReasonPreempted
 		i.becomeMaster()
 		return
 	}
+	i.nextReason = ReasonMasterNoResponse
 	i.log.Infof("(%s) Entering BACKUP STATE", i.cfg.Name)
 	i.setState(StateBackup)
 	i.armDown(i.clock.Now())
@@ -573,6 +604,7 @@ func (i *Instance) Receive(b []byte, src, dst netip.Addr, ttl int) {
 	}
 	if i.cfg.AuthType == AuthAH {
 		i.drop(dropf(DropAuth, "No AH header but auth type is AH"))
+		i.authFailed(src, AuthTypeMismatch)
 		return
 	}
 	i.receive(b, src, dst, ttl)
@@ -604,15 +636,18 @@ func (i *Instance) receiveAH(d []byte, src, dst netip.Addr, ttl int) {
 	}
 	if i.cfg.AuthType != AuthAH {
 		i.drop(dropf(DropAuth, "Received AH header but auth type not AH"))
+		i.authFailed(src, AuthTypeMismatch)
 		return
 	}
 	b, seq, derr := verifyAH(d, []byte(i.cfg.AuthPass), i.cfg.Unicast)
 	if derr != nil {
 		i.drop(derr)
+		i.authFailed(src, AuthFailed)
 		return
 	}
 	if seq <= i.ahSeq {
 		i.drop(dropf(DropAuth, "IPSEC-AH : sequence number %d already processed. Packet dropped. Local(%d)", seq, i.ahSeq))
+		i.authFailed(src, AuthFailed)
 		return
 	}
 	i.ahSeq = seq
@@ -623,6 +658,7 @@ func (i *Instance) receiveAH(d []byte, src, dst netip.Addr, ttl int) {
 // section 7.1 in keepalived's order, counting and logging drops.
 func (i *Instance) check(b []byte, src, dst netip.Addr, ttl int) (*Advertisement, bool) {
 	if !i.cfg.Unicast && ttl != TTL {
+		i.protoError(ProtoTTL)
 		return nil, i.drop(dropf(DropTTL, "invalid ttl. %d and expect %d", ttl, TTL))
 	}
 	a := &i.rx
@@ -631,13 +667,23 @@ func (i *Instance) check(b []byte, src, dst netip.Addr, ttl int) (*Advertisement
 		if !errors.As(err, &de) {
 			de = dropf(DropLength, "%v", err)
 		}
+		switch de.Reason {
+		case DropAuth:
+			i.authFailed(src, AuthInvalidType)
+		case DropVersion:
+			i.protoError(ProtoVersion)
+		case DropChecksum:
+			i.protoError(ProtoChecksum)
+		}
 		return nil, i.drop(de)
 	}
 	if a.Version == Version2 && i.cfg.Version == Version2 {
 		if a.AuthType != i.cfg.AuthType {
+			i.authFailed(src, AuthTypeMismatch)
 			return nil, i.drop(dropf(DropAuth, "received a %d auth, expecting %d!", a.AuthType, i.cfg.AuthType))
 		}
 		if a.AuthType == AuthPass && a.AuthData != i.authData {
+			i.authFailed(src, AuthFailed)
 			return nil, i.drop(dropf(DropAuth, "received an invalid passwd!"))
 		}
 		if a.Interval != i.cfg.Interval {
@@ -646,6 +692,7 @@ func (i *Instance) check(b []byte, src, dst netip.Addr, ttl int) (*Advertisement
 		}
 	}
 	if a.Version != i.cfg.Version {
+		i.protoError(ProtoVersion)
 		return nil, i.drop(dropf(DropVersion, "invalid version. %d and expect %d", a.Version, i.cfg.Version))
 	}
 	if a.VRID != i.cfg.VRID {
@@ -669,6 +716,7 @@ func (i *Instance) check(b []byte, src, dst netip.Addr, ttl int) (*Advertisement
 			return nil, i.drop(dropf(DropSource, "unicast source address %v not a unicast peer", src))
 		}
 		if r, ok := i.cfg.PeerTTL[src]; ok && ttl >= 0 && (ttl < r.Min || ttl > r.Max) {
+			i.protoError(ProtoTTL)
 			return nil, i.drop(dropf(DropTTL, "TTL/HL %d not in range %d - %d", ttl, r.Min, r.Max))
 		}
 	}
@@ -705,6 +753,7 @@ func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
 	switch {
 	case a.Priority == PriorityStop:
 		i.log.Infof("(%s) Backup received priority 0 advertisement", i.cfg.Name)
+		i.nextReason = ReasonPriority
 		i.arm(i.skew())
 	case i.cfg.Nopreempt || a.Priority >= i.effPrio ||
 		(i.cfg.PreemptDelay > 0 && (i.preemptAt.IsZero() || i.preemptAt.After(now))):
@@ -714,6 +763,8 @@ func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
 			i.masterInt = a.Interval
 		}
 		i.masterAddr = src
+		i.heard = src
+		i.nextReason = ReasonMasterNoResponse
 		i.masterPrio = a.Priority
 		i.advertPrio = a.Priority
 		i.wantMaster = false
@@ -733,6 +784,8 @@ func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
 		// Preemption: let the down timer run out rather than reset it.
 		i.log.Infof("(%s) received lower priority (%d) advert from %v - discarding", i.cfg.Name, a.Priority, src)
 		i.masterAddr = src
+		i.heard = src
+		i.nextReason = ReasonPreempted
 	}
 }
 
@@ -815,6 +868,7 @@ func (i *Instance) becomeMaster() {
 	i.masterInt = i.cfg.Interval
 	i.masterAddr = i.cfg.Primary
 	i.masterPrio = i.effPrio
+	i.masterReason = i.nextReason
 	i.wantMaster = false
 	i.term++
 	i.setState(StateMaster)
@@ -898,6 +952,7 @@ func (i *Instance) leaveMaster() {
 	i.masterInt = i.cfg.Interval
 	i.removeAddresses()
 	i.stats.ReleasedMaster++
+	i.nextReason = ReasonMasterNoResponse
 	i.setState(StateBackup)
 	i.armDown(i.clock.Now())
 }
@@ -951,6 +1006,40 @@ func (i *Instance) event(ev Event) {
 			Priority: i.effPrio,
 			Time:     i.clock.Now(),
 			Event:    ev,
+		})
+	}
+}
+
+// authFailed reports an advert from src that failed authentication.
+func (i *Instance) authFailed(src netip.Addr, f AuthFailure) {
+	if i.cfg.Notify != nil {
+		i.cfg.Notify(Transition{
+			Instance: i.cfg.Name,
+			VRID:     i.cfg.VRID,
+			From:     i.state,
+			To:       i.state,
+			Priority: i.effPrio,
+			Time:     i.clock.Now(),
+			Event:    EventAuthFailure,
+			Source:   src,
+			Auth:     f,
+		})
+	}
+}
+
+// protoError records a protocol error found in an advert and reports it.
+func (i *Instance) protoError(e ProtoError) {
+	i.protoErr = e
+	if i.cfg.Notify != nil {
+		i.cfg.Notify(Transition{
+			Instance: i.cfg.Name,
+			VRID:     i.cfg.VRID,
+			From:     i.state,
+			To:       i.state,
+			Priority: i.effPrio,
+			Time:     i.clock.Now(),
+			Event:    EventProtoError,
+			ProtoErr: e,
 		})
 	}
 }
@@ -1099,6 +1188,9 @@ func (i *Instance) Status() Status {
 		Master:            i.masterAddr,
 		MasterPriority:    i.masterPrio,
 		AdvertPriority:    i.advertPrio,
+		Heard:             i.heard,
+		MasterReason:      i.masterReason,
+		ProtoErr:          i.protoErr,
 		MasterInterval:    i.masterInt,
 		DownInterval:      i.downInterval(),
 		LastTransition:    i.lastTransition,

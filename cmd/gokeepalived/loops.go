@@ -109,6 +109,8 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			// On the signal loop, which alone changes the umask.
 			FileMode:      func() os.FileMode { return safefile.Mode(d.umask) },
 			InstanceState: d.instanceState,
+			AuthFailure:   d.rfcAuthFailure,
+			ProtoError:    d.rfcProtoError,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("VRRP not started: %w", err)

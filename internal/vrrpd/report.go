@@ -14,6 +14,16 @@ import (
 // it calls: the scripts and FIFO lines go out from another goroutine, in
 // order.
 func (l *Loop) enqueue(t vrrp.Transition) {
+	// A peer can send rejected adverts as fast as it likes: their
+	// reports never take the last half of the queue from transitions,
+	// and are not queued when nothing hears of them.
+	switch t.Event {
+	case vrrp.EventAuthFailure, vrrp.EventProtoError:
+		if (t.Event == vrrp.EventAuthFailure && l.onAuth == nil) || (t.Event == vrrp.EventProtoError && l.onProto == nil) ||
+			len(l.events) >= cap(l.events)/2 {
+			return
+		}
+	}
 	select {
 	case l.events <- t:
 		l.queued.Add(1)
@@ -155,6 +165,18 @@ func (l *Loop) notifyEvent(t vrrp.Transition) {
 		if t.To == vrrp.StateMaster {
 			ev = notify.MasterPriority
 		}
+	case vrrp.EventAuthFailure, vrrp.EventProtoError:
+		l.mu.Lock()
+		in := l.byName[t.Instance]
+		l.mu.Unlock()
+		switch {
+		case in == nil:
+		case t.Event == vrrp.EventAuthFailure && l.onAuth != nil:
+			l.onAuth(in.cfg, t.Source, t.Auth)
+		case t.Event == vrrp.EventProtoError && l.onProto != nil:
+			l.onProto(in.cfg, t.ProtoErr)
+		}
+		return
 	case vrrp.EventNone:
 		return
 	default:

@@ -50,6 +50,12 @@ type Options struct {
 	// included), with the instance's configuration, in order: the
 	// D-Bus signal keepalived sends with its notifications.
 	InstanceState func(ci *config.Instance, s notify.State)
+	// AuthFailure, if set, is told of every advert an instance rejected
+	// for its authentication, in order, with its source.
+	AuthFailure func(ci *config.Instance, src netip.Addr, f vrrp.AuthFailure)
+	// ProtoError, if set, is told of every protocol error an instance
+	// found in an advert, in order.
+	ProtoError func(ci *config.Instance, e vrrp.ProtoError)
 }
 
 // A Loop runs the VRRP instances of one configuration, and of the
@@ -68,6 +74,10 @@ type Loop struct {
 	fileMode func() os.FileMode
 	// onState is Options.InstanceState.
 	onState func(*config.Instance, notify.State)
+	// onAuth is Options.AuthFailure.
+	onAuth func(*config.Instance, netip.Addr, vrrp.AuthFailure)
+	// onProto is Options.ProtoError.
+	onProto func(*config.Instance, vrrp.ProtoError)
 	panics  atomic.Uint64 // recovered in reporting transitions
 	// queued and reported count the transitions enqueued and reported,
 	// for Flush.
@@ -93,7 +103,10 @@ type Loop struct {
 	// installed while Run runs.
 	statics *statics
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// applied is when the instances were last applied, at start or
+	// reload: keepalived's per-instance uptime for the RFC MIBs.
+	applied   time.Time
 	instances []*instance // in the configuration's order
 	byName    map[string]*instance
 	groups    map[string]*group
@@ -155,6 +168,8 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		changed:  opts.MastersChanged,
 		fileMode: opts.FileMode,
 		onState:  opts.InstanceState,
+		onAuth:   opts.AuthFailure,
+		onProto:  opts.ProtoError,
 		retry:    make(chan struct{}, 1),
 		statics:  newStatics(cfg, opts.Log),
 	}
@@ -242,6 +257,7 @@ func (l *Loop) apply(cfg *config.Config) error {
 		}
 	}
 	l.instances, l.byName, l.groups = p.instances, p.byName, p.groups
+	l.applied = time.Now()
 	l.mu.Unlock()
 
 	if err := l.router.ApplyLookup(look, p.specs, p.groupSpecs); err != nil {
