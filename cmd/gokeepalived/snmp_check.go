@@ -24,9 +24,14 @@ func (d *daemon) checkerMIB() snmpagent.MIB {
 }
 
 // checkerSnapshot is the configuration and the live state of its virtual
-// and real servers; without a checker loop, every real server is shown
-// down and every quorum lost.
+// and real servers. Until the checker loop has started them, the subtree
+// is empty: keepalived's subagent answers only once its checkers have
+// set up the servers, and a state made up before would be false.
 func (d *daemon) checkerSnapshot() checkermib.Snapshot {
+	c := d.checkerLoop()
+	if c == nil || !c.Running() {
+		return checkermib.Snapshot{}
+	}
 	d.mu.Lock()
 	cfg := d.cfg
 	d.mu.Unlock()
@@ -34,16 +39,13 @@ func (d *daemon) checkerSnapshot() checkermib.Snapshot {
 	if cfg == nil {
 		return s
 	}
-	c := d.checkerLoop()
 	// The loop's virtual servers are those of its configuration, in
 	// order; they are matched by name, so that a reload under way shows
 	// the servers both configurations have.
 	live := make(map[string]lvs.VirtualServerStatus)
-	if c != nil {
-		for _, st := range c.Servers() {
-			if _, dup := live[st.Name]; !dup {
-				live[st.Name] = st
-			}
+	for _, st := range c.Servers() {
+		if _, dup := live[st.Name]; !dup {
+			live[st.Name] = st
 		}
 	}
 	s.Servers = make([]checkermib.VirtualServer, len(cfg.VirtualServers))

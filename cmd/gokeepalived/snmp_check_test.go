@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os/exec"
 	"slices"
 	"strings"
@@ -98,35 +99,66 @@ const (
 	sysORTable  = ".1.3.6.1.2.1.1.9.1"
 )
 
-// checkerCounterColumns are the columns of virtualServerTable (3) and
-// realServerTable (4) that are the kernel's IPVS counters and rates: they
-// are masked, as they depend on the traffic and on when they are read.
-func checkerCounterColumn(oid string) bool {
+// counterMask is how the test compares a statistics column of
+// virtualServerTable or realServerTable.
+type counterMask int
+
+const (
+	// exact: the number of connections the test made, and the
+	// persistent connections (none).
+	exact counterMask = iota
+	// nonZero: packets and bytes (the closing packets of the test's
+	// connections may be counted or not yet), and a real server's active
+	// and inactive connections (which run out at their own pace, and
+	// which the kernel keeps on a destination deleted and added again
+	// between the two daemons' runs): only whether there are any.
+	nonZero
+	// rate: the rates, which the kernel estimates every two seconds.
+	// keepalived 2.2.7 answers the low half of each 64-bit rate from the
+	// wrong variable (0 below 4 GB of the last Counter64 it answered);
+	// gokeepalived answers the low half of the rate, as the MIB says.
+	rate
+)
+
+// checkerCounterColumn returns how a column of virtualServerTable (3) or
+// realServerTable (4) is compared, and false when it is not a statistics
+// column.
+func checkerCounterColumn(oid string) (counterMask, bool) {
 	rest, ok := strings.CutPrefix(oid, checkerRoot+".")
 	if !ok {
-		return false
+		return 0, false
 	}
 	var table, entry, col int
 	if _, err := fmt.Sscanf(strings.ReplaceAll(rest, ".", " "), "%d %d %d", &table, &entry, &col); err != nil {
-		return false
+		return 0, false
 	}
-	switch table {
-	case 3:
-		return col >= 27 && col <= 36 || col >= 38 && col <= 50
-	case 4:
-		return col >= 14 && col <= 39
+	switch {
+	case table == 3 && (col == 27 || col == 38), table == 4 && (col == 14 || col == 17 || col == 27):
+		return exact, true
+	case table == 3 && (col >= 28 && col <= 31 || col == 39 || col == 40),
+		table == 4 && (col >= 15 && col <= 21 || col == 28 || col == 29):
+		return nonZero, true
+	case table == 3 && (col >= 32 && col <= 36 || col >= 41 && col <= 50),
+		table == 4 && (col >= 22 && col <= 26 || col >= 30 && col <= 39):
+		return rate, true
 	}
-	return false
+	return 0, false
 }
 
-// maskWalk masks the values of the counter columns.
+// maskWalk masks the values of the statistics columns.
 func maskWalk(lines []string) []string {
 	out := make([]string, 0, len(lines))
 	for _, l := range lines {
 		oid, val, ok := strings.Cut(l, " = ")
-		if ok && checkerCounterColumn(oid) {
-			typ, _, _ := strings.Cut(val, ":")
-			l = oid + " = " + typ + ": <counter>"
+		if m, counter := checkerCounterColumn(oid); ok && counter && m != exact {
+			typ, v, _ := strings.Cut(val, ": ")
+			switch {
+			case m == rate:
+				v = "<rate>"
+			case v != "0":
+				v = "<non-zero>"
+			}
+			l = oid + " = " + typ + ": " + v
 		}
 		out = append(out, l)
 	}
@@ -214,9 +246,22 @@ func runSNMPChecker(t *testing.T, n *nettest.NetSNMP, ours bool) snmpCheckerRun 
 		w := state()
 		return walkHas(w, rs2Status, "INTEGER: 2") && walkHas(w, vs2Quorum, "INTEGER: 2")
 	})
-	// The first check of the open server has run too by now: its
+	// Three connections through the first virtual server, for its
+	// counters and its real server's.
+	for range 3 {
+		c, err := net.DialTimeout("tcp", "192.0.2.10:80", time.Second)
+		if err != nil {
+			t.Fatalf("connecting through the first virtual server: %v", err)
+		}
+		c.Close()
+	}
+	// The kernel adds up its per-CPU counters every two seconds. The
+	// first check of the open server has run too by then: its
 	// delay_loop is the shorter.
-	time.Sleep(1500 * time.Millisecond)
+	vs1Conns := checkerRoot + ".3.1.27.1"
+	waitFor(t, "the connections counted", 10*time.Second, func() bool {
+		return walkHas(n.Run(t, "snmpget", vs1Conns), vs1Conns, "Gauge32: 3")
+	})
 	r.walk = maskWalk(walk())
 	r.rows = keepalivedRows(n, t)
 	r.starting = trapsSince(n, offset)
@@ -248,6 +293,11 @@ func TestGuestSNMPChecker(t *testing.T) {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("the kernel guest has no %s: TestKernel copies net-snmp's tools when the host has them", tool)
 		}
+	}
+	// The first virtual server's address is the guest's, so that the
+	// test's connections go through IPVS.
+	if out, err := exec.Command("ip", "addr", "add", "192.0.2.10/32", "dev", "lo").CombinedOutput(); err != nil {
+		t.Fatalf("ip addr add: %v\n%s", err, out)
 	}
 	n := nettest.StartNetSNMP(t)
 	ka := runSNMPChecker(t, n, false)

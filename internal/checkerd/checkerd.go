@@ -275,6 +275,10 @@ func addCounters(to *ipvs.Counters, c ipvs.Counters) {
 	to.OutBPS += c.OutBPS
 }
 
+// Running reports whether the checkers have started the virtual servers
+// and not yet shut them down.
+func (l *Loop) Running() bool { return l.lvs.Running() }
+
 // Panics returns the number of panics contained in the check attempts;
 // see check.Scheduler.Panics.
 func (l *Loop) Panics() uint64 { return l.checks.Panics() }

@@ -90,3 +90,11 @@ func (l *LVS) Status() []VirtualServerStatus {
 	}
 	return out
 }
+
+// Running reports whether the virtual servers have been started (and not
+// yet shut down): before, Status shows their configuration, not a state.
+func (l *LVS) Running() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.running && !l.stopped
+}
