@@ -856,6 +856,11 @@ type opt[T any] struct {
 	set bool
 }
 
+// IDSet says whether the lvs_sync_daemon line gave its id: without one,
+// SyncID is the instance's VRID, which only keepalived's VRRP process
+// learns.
+func (sd *LVSSyncDaemon) IDSet() bool { return sd.idSet }
+
 // OwnVirtualhost is the real server's own virtualhost keyword, "" when
 // it takes its virtual server's (Virtualhost then holds that one).
 func (rs *RealServer) OwnVirtualhost() string {

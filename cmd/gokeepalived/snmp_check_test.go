@@ -23,6 +23,16 @@ const snmpCheckerConf = `global_defs {
     enable_snmp_checker
     enable_traps
     snmp_socket unix:%[1]s
+    lvs_timeouts tcp 900 tcpfin 30 udp 60
+    lvs_sync_daemon lo VI_1 maxlen 1400 port 8849 ttl 2 group 224.0.0.82
+}
+vrrp_instance VI_1 {
+    interface lo
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        192.0.2.200/32
+    }
 }
 virtual_server 192.0.2.10 80 {
     delay_loop 1

@@ -533,7 +533,19 @@ func fillGlobal(b *agentx.Builder, g *config.Global) {
 		if sd.Instance != "" {
 			b.String(Root.Append(6, 3, 0), sd.Instance)
 		}
-		b.Int(Root.Append(6, 4, 0), int32(sd.SyncID))
+		// keepalived's checker process knows an id only when the line
+		// gives one; without an instance it runs the daemon itself,
+		// with id 0; otherwise the VRRP process takes the instance's
+		// VRID and the checker shows its "unset" (all ones: -1).
+		id := int32(sd.SyncID)
+		switch {
+		case sd.IDSet():
+		case sd.Instance == "":
+			id = 0
+		default:
+			id = -1
+		}
+		b.Int(Root.Append(6, 4, 0), id)
 		b.Int(Root.Append(6, 5, 0), int32(sd.MaxLen))
 		b.Int(Root.Append(6, 6, 0), int32(sd.Port))
 		b.Int(Root.Append(6, 7, 0), int32(sd.TTL))

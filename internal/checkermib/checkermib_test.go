@@ -195,3 +195,35 @@ func TestTrap(t *testing.T) {
 		t.Errorf("quorum status at shutdown %v, want 3", vbs[3].Value)
 	}
 }
+
+// TestSyncDaemonID checks lvsSyncDaemonSyncId as keepalived's checker
+// process shows it: the line's id, else 0 without an instance, else -1.
+func TestSyncDaemonID(t *testing.T) {
+	const instance = `
+vrrp_instance VI_1 {
+    interface lo
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        192.0.2.200/32
+    }
+}
+`
+	for line, want := range map[string]int32{
+		"lvs_sync_daemon lo VI_1 id 7":                  int32(7),
+		"lvs_sync_daemon lo VI_1":                       int32(-1),
+		"lvs_sync_daemon lo VI_1 port 8849 ttl 2":       int32(-1),
+		"lvs_sync_daemon lo VI_1 id 0 group 224.0.0.82": int32(0),
+	} {
+		cfg := parse(t, "global_defs {\n    "+line+"\n}\n"+instance)
+		var b agentx.Builder
+		Fill(&b, Snapshot{Config: cfg})
+		v := b.View()
+		if got := get(t, v, "1.3.6.1.4.1.9586.100.5.3.6.4.0"); got != want {
+			t.Errorf("%s: sync id %v, want %v", line, got, want)
+		}
+		if got := get(t, v, "1.3.6.1.4.1.9586.100.5.3.6.1.0"); got != int32(1) {
+			t.Errorf("%s: enabled %v", line, got)
+		}
+	}
+}
