@@ -3,9 +3,12 @@ package main
 import (
 	"net/netip"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/agentx"
+	"github.com/gokeepalived/gokeepalived/internal/checkerd"
 	"github.com/gokeepalived/gokeepalived/internal/checkermib"
 	"github.com/gokeepalived/gokeepalived/internal/lvs"
 	"github.com/gokeepalived/gokeepalived/internal/snmpagent"
@@ -16,10 +19,59 @@ import (
 // "Healthchecker" module, under keepalivedOID.3), read from the running
 // configuration and the checker loop at each request.
 func (d *daemon) checkerMIB() snmpagent.MIB {
+	cache := &counterCache{}
 	return snmpagent.MIB{
 		Name: "Healthchecker",
 		OID:  checkermib.Root,
-		Fill: func(b *agentx.Builder) { checkermib.Fill(b, d.checkerSnapshot()) },
+		Fill: func(b *agentx.Builder) { checkermib.Fill(b, d.checkerSnapshot(cache)) },
+	}
+}
+
+// statsRefresh is how long a virtual server's counters are kept before
+// the kernel is asked again, keepalived's STATS_REFRESH: a walk asks
+// for every column of every row, and each would read the whole table.
+const statsRefresh = 5 * time.Second
+
+// counterCache keeps each virtual server's counters for statsRefresh.
+type counterCache struct {
+	mu   sync.Mutex
+	byVS map[string]vsCounters // by the virtual server's name
+}
+
+type vsCounters struct {
+	at    time.Time
+	total ipvs.Counters
+	dests map[netip.AddrPort]ipvs.DestinationCounters
+}
+
+// get returns the counters of vs, read again once statsRefresh has
+// passed.
+func (c *counterCache) get(loop *checkerd.Loop, vs lvs.VirtualServerStatus, now time.Time) (vsCounters, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if have, ok := c.byVS[vs.Name]; ok && now.Sub(have.at) < statsRefresh {
+		return have, nil
+	}
+	total, dests, err := loop.Counters(vs)
+	if err != nil {
+		return vsCounters{}, err
+	}
+	if c.byVS == nil {
+		c.byVS = make(map[string]vsCounters)
+	}
+	v := vsCounters{at: now, total: total, dests: dests}
+	c.byVS[vs.Name] = v
+	return v, nil
+}
+
+// prune drops the counters of the virtual servers not in names.
+func (c *counterCache) prune(names map[string]lvs.VirtualServerStatus) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name := range c.byVS {
+		if _, ok := names[name]; !ok {
+			delete(c.byVS, name)
+		}
 	}
 }
 
@@ -27,7 +79,7 @@ func (d *daemon) checkerMIB() snmpagent.MIB {
 // and real servers. Until the checker loop has started them, the subtree
 // is empty: keepalived's subagent answers only once its checkers have
 // set up the servers, and a state made up before would be false.
-func (d *daemon) checkerSnapshot() checkermib.Snapshot {
+func (d *daemon) checkerSnapshot(cache *counterCache) checkermib.Snapshot {
 	c := d.checkerLoop()
 	if c == nil || !c.Running() {
 		return checkermib.Snapshot{}
@@ -48,6 +100,8 @@ func (d *daemon) checkerSnapshot() checkermib.Snapshot {
 			live[st.Name] = st
 		}
 	}
+	cache.prune(live)
+	now := time.Now()
 	s.Servers = make([]checkermib.VirtualServer, len(cfg.VirtualServers))
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
@@ -66,13 +120,13 @@ func (d *daemon) checkerSnapshot() checkermib.Snapshot {
 		}
 		out.QuorumUp = st.QuorumUp
 		out.QuorumUpScript, out.QuorumDownScript = st.QuorumUpScript, st.QuorumDownScript
-		total, dests, err := c.Counters(st)
+		counters, err := cache.get(c, st, now)
 		if err != nil {
 			d.log.Debugf("SNMP: %v", err)
 		} else {
-			out.Stats = &total
+			out.Stats = &counters.total
 			if ss := vs.SorryServer; ss != nil {
-				out.SorryStats = realStats(dests, netip.AddrPortFrom(ss.Addr, ss.Port))
+				out.SorryStats = realStats(counters.dests, netip.AddrPortFrom(ss.Addr, ss.Port))
 			}
 		}
 		byAddr := make(map[netip.AddrPort]lvs.RealServerStatus, len(st.RealServers))
@@ -90,7 +144,7 @@ func (d *daemon) checkerSnapshot() checkermib.Snapshot {
 			o.Alive, o.Weight, o.FailedCheckers = r.Alive, r.Weight, c.FailedCheckers(vs, rs)
 			o.NotifyUp, o.NotifyDown = r.NotifyUp, r.NotifyDown
 			if err == nil {
-				o.Stats = realStats(dests, addr)
+				o.Stats = realStats(counters.dests, addr)
 			}
 		}
 	}
