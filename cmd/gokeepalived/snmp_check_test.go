@@ -17,7 +17,8 @@ import (
 // server goes down and its quorum is lost, then both come back when it
 // opens. A third serves a group of an address, a range and a fwmark, with
 // a sorry server, and a fourth a fwmark with omega: their real servers
-// answer, for the group tables and the columns of those kinds.
+// answer, for the group tables and the columns of those kinds; so do
+// those of an IPv6 one and of one that tunnels with GUE.
 const snmpCheckerConf = `global_defs {
     router_id lb-snmp
     enable_snmp_checker
@@ -98,6 +99,32 @@ virtual_server fwmark 9 {
     omega
     real_server 127.0.0.1 %[2]d {
         TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+virtual_server 2001:db8::10 80 {
+    delay_loop 30
+    lb_algo lc
+    lb_kind NAT
+    protocol TCP
+    persistence_timeout 60
+    persistence_granularity 64
+    real_server ::1 %[2]d {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+virtual_server 192.0.2.40 80 {
+    delay_loop 30
+    lb_algo rr
+    lvs_method TUN type gue port 6080 csum
+    protocol TCP
+    real_server 127.0.0.1 80 {
+        weight 2
+        TCP_CHECK {
+            connect_port %[2]d
             connect_timeout 1
         }
     }
@@ -239,14 +266,17 @@ func walkHas(lines []string, oid, val string) bool {
 func runSNMPChecker(t *testing.T, n *nettest.NetSNMP, ours bool) snmpCheckerRun {
 	t.Helper()
 	up := &toggleServer{addr: "127.0.0.1:18190"}
+	up6 := &toggleServer{addr: "[::1]:18190"}
 	closed := &toggleServer{addr: "127.0.0.1:18191"}
 	up.up(t)
+	up6.up(t)
 	defer up.down()
+	defer up6.down()
 	defer closed.down()
 	offset := len(n.Traps.String())
 	p := startGuest(t, ours, fmt.Sprintf(snmpCheckerConf, n.AgentX, 18190, 18191), "-C")
 	var r snmpCheckerRun
-	walk := func() []string { return n.Run(t, "snmpwalk", checkerRoot) }
+	walk := func() []string { return n.Run(t, "snmpbulkwalk", checkerRoot) }
 	rs2Status := checkerRoot + ".4.1.6.2.1"
 	vs2Quorum := checkerRoot + ".3.1.23.2"
 	// Polled with snmpget: a walk of the subtree takes a second in the
@@ -299,7 +329,7 @@ func runSNMPChecker(t *testing.T, n *nettest.NetSNMP, ours bool) snmpCheckerRun 
 func TestGuestSNMPChecker(t *testing.T) {
 	requireGuest(t)
 	loopbackUp(t)
-	for _, tool := range []string{"snmpd", "snmptrapd", "snmpwalk"} {
+	for _, tool := range []string{"snmpd", "snmptrapd", "snmpwalk", "snmpbulkwalk", "snmpget"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("the kernel guest has no %s: TestKernel copies net-snmp's tools when the host has them", tool)
 		}
