@@ -58,6 +58,7 @@ global_defs lvs_notify_fifo Global.LVSNotifyFIFO TestNotifierMatchesKeepalivedLV
 global_defs lvs_flush Global.LVSFlush TestGuestCheckerLoopTakesOver cmd/gokeepalived/contain_kernel_test.go
 global_defs lvs_sync_daemon Global.LVSSyncDaemon TestGuestSyncDaemon test/e2e/lvs/director_test.go
 global_defs lvs_timeouts Global.LVSTimeouts TestGuestReloadTimeouts test/e2e/lvs/settings_test.go
+global_defs enable_snmp_checker Global.EnableSNMPChecker TestGuestSNMPChecker cmd/gokeepalived/snmp_check_test.go
 global_defs checker_log_all_failures Global.CheckerLogAllFailures TestLogAllFailuresWording check/failures_test.go
 SSL password SSL.Password TestSSLGetPasswordProtectedKey check/tlskey_test.go
 global_defs no_email_faults Global.NoEmailFaults TestNoEmailFaults internal/vrrpd/vrrpd_test.go

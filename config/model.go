@@ -858,6 +858,29 @@ type opt[T any] struct {
 	set bool
 }
 
+// IDSet says whether the lvs_sync_daemon line gave its id: without one,
+// SyncID is the instance's VRID, which only keepalived's VRRP process
+// learns.
+func (sd *LVSSyncDaemon) IDSet() bool { return sd.idSet }
+
+// OwnVirtualhost is the real server's own virtualhost keyword, "" when
+// it takes its virtual server's (Virtualhost then holds that one).
+func (rs *RealServer) OwnVirtualhost() string {
+	if !rs.vhost {
+		return ""
+	}
+	return rs.Virtualhost
+}
+
+// Weight is the virtual server's weight keyword, the weight of its real
+// servers that set none: 1 when absent, keepalived's default.
+func (vs *VirtualServer) Weight() int {
+	if vs.weight == 0 {
+		return 1
+	}
+	return vs.weight
+}
+
 // Name identifies the virtual server the way keepalived's logs do:
 // "[10.0.0.1]:tcp:80", "FWM 1" or, for a group, "[web]:0".
 func (vs *VirtualServer) Name() string {

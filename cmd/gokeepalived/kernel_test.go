@@ -39,7 +39,20 @@ func TestKernel(t *testing.T) {
 	if vm.InGuest() {
 		t.Skip("already inside the kernel guest")
 	}
+	guestNetSNMP(t)
 	vm.RunTests(t, "^TestGuest")
+}
+
+// guestNetSNMP adds net-snmp's master agent, trap receiver and walker to
+// the guest, for TestGuestSNMPChecker, when the host has them.
+func guestNetSNMP(t *testing.T) {
+	bins := strings.Fields(os.Getenv("VMRUN_EXTRA_BINS"))
+	for _, tool := range []string{"snmpd", "snmptrapd", "snmpwalk", "snmpbulkwalk", "snmpget"} {
+		if path, err := exec.LookPath(tool); err == nil {
+			bins = append(bins, path)
+		}
+	}
+	t.Setenv("VMRUN_EXTRA_BINS", strings.Join(bins, " "))
 }
 
 func requireGuest(t *testing.T) {

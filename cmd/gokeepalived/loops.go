@@ -123,6 +123,7 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			KeepIPVS: d.s.keepIPVS,
 			VIPOwned: d.vipOwned,
 			Observe:  d.metrics.observeAttempt,
+			Trap:     d.checkerTrap,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("Health checkers not started: %w", err)

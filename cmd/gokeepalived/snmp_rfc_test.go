@@ -324,23 +324,3 @@ func TestSNMPRFCMatchesKeepalived(t *testing.T) {
 		}
 	}
 }
-
-// lineDiff lists the lines only keepalived (-) or only gokeepalived (+)
-// showed.
-func lineDiff(want, got []string) string {
-	var b strings.Builder
-	for _, l := range want {
-		if !slices.Contains(got, l) {
-			fmt.Fprintf(&b, "- %s\n", l)
-		}
-	}
-	for _, l := range got {
-		if !slices.Contains(want, l) {
-			fmt.Fprintf(&b, "+ %s\n", l)
-		}
-	}
-	if b.Len() == 0 {
-		b.WriteString("(the same lines in another order)\n")
-	}
-	return b.String()
-}

@@ -48,6 +48,9 @@ type Options struct {
 	VIPOwned func(netip.Addr) bool
 	// Observe, if set, is told of every check attempt.
 	Observe func(check.Attempt)
+	// Trap, if set, is told of every real server and quorum change, as
+	// keepalived's SNMP notifications are; see lvs.Options.Trap.
+	Trap func(lvs.Event)
 }
 
 // A Loop runs the checks and the IPVS table of one configuration, and of
@@ -55,11 +58,13 @@ type Options struct {
 type Loop struct {
 	log    logrus.FieldLogger
 	handle io.Closer // the kernel's IPVS
-	table  *ipvs.Reconciler
-	lvs    *lvs.LVS
-	checks *check.Scheduler
-	alerts *checkerAlerts
-	notify Outputs
+	// counters reads the kernel's statistics; nil without a kernel.
+	counters func(ipvs.Service) (ipvs.ServiceCounters, bool, error)
+	table    *ipvs.Reconciler
+	lvs      *lvs.LVS
+	checks   *check.Scheduler
+	alerts   *checkerAlerts
+	notify   Outputs
 
 	mu  sync.Mutex
 	cfg *config.Config // the running configuration, for Run and the data file
@@ -79,6 +84,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		h.Close()
 		return nil, err
 	}
+	l.counters = h.ServiceCounters
 	return l, nil
 }
 
@@ -112,6 +118,7 @@ func newLoop(cfg *config.Config, opts Options, k ipvs.Kernel, closer io.Closer) 
 		Log:             opts.Log,
 		VIPOwned:        opts.VIPOwned,
 		DontReleaseIPVS: opts.KeepIPVS,
+		Trap:            opts.Trap,
 	})
 	if err != nil {
 		return nil, err
@@ -209,6 +216,68 @@ func (l *Loop) VIPsChanged() { l.lvs.VIPsChanged() }
 
 // Servers returns the live state of every virtual and real server.
 func (l *Loop) Servers() []lvs.VirtualServerStatus { return l.lvs.Status() }
+
+// FailedCheckers returns how many of a real server's checkers fail now,
+// keepalived's num_failed_checkers: those whose latest attempt failed,
+// and those in alpha mode that have not run yet.
+func (l *Loop) FailedCheckers(vs *config.VirtualServer, rs *config.RealServer) int {
+	n := 0
+	for i := range rs.Checkers {
+		c := &rs.Checkers[i]
+		ok, ran, _ := l.alerts.lastAttempt(vs, rs, c.Type)
+		if (ran && !ok) || (!ran && c.Timing.Alpha) {
+			n++
+		}
+	}
+	return n
+}
+
+// Counters reads the kernel's counters of a virtual server's services,
+// as keepalived's ipvs_update_stats does: summed over the services of
+// its group, and for each real server over its destinations in them.
+func (l *Loop) Counters(vs lvs.VirtualServerStatus) (ipvs.Counters, map[netip.AddrPort]ipvs.DestinationCounters, error) {
+	var total ipvs.Counters
+	dests := make(map[netip.AddrPort]ipvs.DestinationCounters)
+	if l.counters == nil {
+		return total, dests, nil
+	}
+	for _, s := range vs.Services {
+		sc, ok, err := l.counters(s)
+		if err != nil {
+			return total, dests, err
+		}
+		if !ok {
+			continue
+		}
+		addCounters(&total, sc.Counters)
+		for _, d := range sc.Destinations {
+			have := dests[d.Addr]
+			addCounters(&have.Counters, d.Counters)
+			have.ActiveConns += d.ActiveConns
+			have.InactConns += d.InactConns
+			have.PersistConns += d.PersistConns
+			dests[d.Addr] = have
+		}
+	}
+	return total, dests, nil
+}
+
+func addCounters(to *ipvs.Counters, c ipvs.Counters) {
+	to.Conns += c.Conns
+	to.InPkts += c.InPkts
+	to.OutPkts += c.OutPkts
+	to.InBytes += c.InBytes
+	to.OutBytes += c.OutBytes
+	to.CPS += c.CPS
+	to.InPPS += c.InPPS
+	to.OutPPS += c.OutPPS
+	to.InBPS += c.InBPS
+	to.OutBPS += c.OutBPS
+}
+
+// Running reports whether the checkers have started the virtual servers
+// and not yet shut them down.
+func (l *Loop) Running() bool { return l.lvs.Running() }
 
 // Panics returns the number of panics contained in the check attempts;
 // see check.Scheduler.Panics.

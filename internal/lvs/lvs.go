@@ -80,6 +80,9 @@ type Options struct {
 	// ScriptUser runs the scripts that name no user; nil means
 	// notify.DefaultUser of the configuration's global_defs.
 	ScriptUser *notify.Credential
+	// Trap, if set, is told of every Event, under the LVS's lock: it must
+	// not block nor call the LVS.
+	Trap func(Event)
 	// DontReleaseIPVS leaves the table alone at shutdown, as keepalived's
 	// --dont-release-ipvs: no entry is removed and omega reports nothing.
 	DontReleaseIPVS bool
@@ -170,7 +173,7 @@ func New(cfg *config.Config, opts Options) (*LVS, error) {
 		user:     opts.ScriptUser,
 		userSet:  opts.ScriptUser != nil,
 		vipsChan: make(chan struct{}, 1),
-		m:        machine{log: log, notifier: opts.Notifier},
+		m:        machine{log: log, notifier: opts.Notifier, trap: opts.Trap},
 	}
 	if l.checks == nil {
 		l.checks = check.NewScheduler(check.Options{Logger: log})

@@ -97,18 +97,23 @@ func startsDown(rs *config.RealServer) bool {
 type machine struct {
 	log      logrus.FieldLogger
 	notifier Notifier
+	trap     func(Event)
 	// initNotifies is rs_init_notifies: report the real servers that
 	// start up, not only those that change later.
 	initNotifies bool
 }
 
 func (m *machine) rsNotify(vs *virtualServer, rs *realServer, stopping bool) {
+	m.sendTrap(vs, rs, rs.alive, stopping)
 	if m.notifier != nil {
 		m.notifier.RealServerState(&rs.id, vs.id, rs.alive, stopping)
 	}
 }
 
 func (m *machine) vsNotify(vs *virtualServer, stopping bool) {
+	// The trap goes out at shutdown too, as keepalived's
+	// do_vs_notifies sends it before it looks at omega.
+	m.sendTrap(vs, nil, vs.quorumUp, stopping)
 	// When stopping, only omega asks for the scripts and FIFO lines.
 	if stopping && !vs.cfg.Omega {
 		return
@@ -116,6 +121,37 @@ func (m *machine) vsNotify(vs *virtualServer, stopping bool) {
 	if m.notifier != nil {
 		m.notifier.QuorumState(&vs.quorum, vs.id, vs.quorumUp, stopping)
 	}
+}
+
+// An Event is a real server's change of health, or a virtual server's
+// change of quorum, as keepalived's SNMP notifications report them: at
+// shutdown too, with or without omega.
+type Event struct {
+	VS *config.VirtualServer
+	// RS is the real server whose health changed; nil for a change of
+	// the quorum.
+	RS *config.RealServer
+	// Up is the real server's health, or the quorum.
+	Up, Stopping bool
+	// RealUp and RealTotal count the virtual server's live and
+	// configured real servers as the change leaves them.
+	RealUp, RealTotal int
+}
+
+func (m *machine) sendTrap(vs *virtualServer, rs *realServer, up, stopping bool) {
+	if m.trap == nil {
+		return
+	}
+	ev := Event{VS: vs.cfg, Up: up, Stopping: stopping, RealTotal: len(vs.rs)}
+	if rs != nil {
+		ev.RS = rs.cfg
+	}
+	for _, r := range vs.rs {
+		if r.alive {
+			ev.RealUp++
+		}
+	}
+	m.trap(ev)
 }
 
 // start brings up a new virtual server as keepalived's init_service_vs
@@ -236,6 +272,8 @@ func (m *machine) clearRS(vs *virtualServer, rs *realServer, stopping bool) {
 	}
 	rs.alive = false
 	if stopping && !vs.cfg.Omega {
+		// keepalived always traps a real server's shutdown.
+		m.sendTrap(vs, rs, false, true)
 		return
 	}
 	m.rsNotify(vs, rs, stopping)

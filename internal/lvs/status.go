@@ -2,7 +2,11 @@ package lvs
 
 import (
 	"net/netip"
+	"slices"
 	"time"
+
+	"github.com/gokeepalived/gokeepalived/ipvs"
+	"github.com/gokeepalived/gokeepalived/notify"
 )
 
 // VirtualServerStatus is a snapshot of one virtual server.
@@ -16,6 +20,14 @@ type VirtualServerStatus struct {
 	LiveWeight int64
 	// SorryServer says the sorry server is in the pool.
 	SorryServer bool
+	// QuorumUpScript and QuorumDownScript are the quorum_up and
+	// quorum_down scripts as they run, their path resolved, in
+	// keepalived's notation ("'/usr/bin/true' 'up'"); empty when there
+	// is none or it was refused.
+	QuorumUpScript, QuorumDownScript string
+	// Services are the IPVS services it last called for: one, or one
+	// per member of its group.
+	Services    []ipvs.Service
 	RealServers []RealServerStatus
 }
 
@@ -36,6 +48,17 @@ type RealServerStatus struct {
 	// and LastChange its time; empty until the checks reported one.
 	LastResult string
 	LastChange time.Time
+	// NotifyUp and NotifyDown are its notify_up and notify_down scripts,
+	// as VirtualServerStatus's quorum scripts.
+	NotifyUp, NotifyDown string
+}
+
+// scriptText is s in keepalived's notation, "" for none.
+func scriptText(s *notify.Script) string {
+	if s == nil {
+		return ""
+	}
+	return s.String()
 }
 
 // Status returns a snapshot of every virtual server, in configuration
@@ -46,7 +69,9 @@ func (l *LVS) Status() []VirtualServerStatus {
 	out := make([]VirtualServerStatus, 0, len(l.vss))
 	for _, vs := range l.vss {
 		st := vs.state()
-		s := VirtualServerStatus{Name: vs.name, QuorumUp: vs.quorumUp, LiveWeight: st.liveWeight(), SorryServer: vs.sorryIn}
+		s := VirtualServerStatus{Name: vs.name, QuorumUp: vs.quorumUp, LiveWeight: st.liveWeight(), SorryServer: vs.sorryIn,
+			QuorumUpScript: scriptText(vs.quorum.Up), QuorumDownScript: scriptText(vs.quorum.Down),
+			Services: slices.Clone(vs.services)}
 		for _, rs := range vs.rs {
 			s.RealServers = append(s.RealServers, RealServerStatus{
 				Name:       rs.name,
@@ -57,9 +82,19 @@ func (l *LVS) Status() []VirtualServerStatus {
 				InPool:     l.running && vs.inPool(rs),
 				LastResult: rs.result,
 				LastChange: rs.since,
+				NotifyUp:   scriptText(rs.id.Up),
+				NotifyDown: scriptText(rs.id.Down),
 			})
 		}
 		out = append(out, s)
 	}
 	return out
+}
+
+// Running reports whether the virtual servers have been started (and not
+// yet shut down): before, Status shows their configuration, not a state.
+func (l *LVS) Running() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.running && !l.stopped
 }
