@@ -281,6 +281,7 @@ func runRFC(t *testing.T, n *nettest.NetSNMP, a, b *nettest.Host, bin string, ou
 // rows and their notifications.
 func TestSNMPRFCMatchesKeepalived(t *testing.T) {
 	nettest.RequireRoot(t)
+	t.Parallel() // its own snmpd, namespaces and files; it mostly waits on VRRP's timers
 	n := nettest.StartNetSNMP(t)
 	lab := nettest.NewLab(t)
 	a := lab.AddHost("a", "10.81.0.1/24", "2001:db8:81::1/64")
