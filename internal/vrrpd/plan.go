@@ -107,6 +107,7 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 		if g := pl.inGroup[ci.Name]; g != nil {
 			in.group = g.Name
 		}
+		in.tracked, in.trackedScripts = spec.Net.TrackInterfaces, spec.Net.TrackScripts
 		for _, ti := range spec.Net.TrackInterfaces {
 			in.trackIfs = append(in.trackIfs, ti.Name)
 		}

@@ -50,6 +50,9 @@ type Options struct {
 	// included), with the instance's configuration, in order: the
 	// D-Bus signal keepalived sends with its notifications.
 	InstanceState func(ci *config.Instance, s notify.State)
+	// GroupState, if set, is told of every state the notify scripts of
+	// a sync group are told of, after its members' states.
+	GroupState func(name string, s notify.State)
 }
 
 // A Loop runs the VRRP instances of one configuration, and of the
@@ -68,6 +71,8 @@ type Loop struct {
 	fileMode func() os.FileMode
 	// onState is Options.InstanceState.
 	onState func(*config.Instance, notify.State)
+	// onGroup is Options.GroupState.
+	onGroup func(string, notify.State)
 	panics  atomic.Uint64 // recovered in reporting transitions
 	// queued and reported count the transitions enqueued and reported,
 	// for Flush.
@@ -124,6 +129,10 @@ type instance struct {
 	// the JSON file.
 	trackIfs     []string
 	trackScripts []string
+	// tracked and trackedScripts are the same with their weights, for
+	// KEEPALIVED-MIB.
+	tracked        []vrrp.TrackedInterface
+	trackedScripts []vrrp.TrackedScript
 	// waiting is why the instance is held back from the router, its
 	// interface missing; nil while it runs.
 	waiting error
@@ -155,6 +164,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		changed:  opts.MastersChanged,
 		fileMode: opts.FileMode,
 		onState:  opts.InstanceState,
+		onGroup:  opts.GroupState,
 		retry:    make(chan struct{}, 1),
 		statics:  newStatics(cfg, opts.Log),
 	}
@@ -296,10 +306,30 @@ func (l *Loop) Run(ctx context.Context) error {
 	// queued, and report sends them before it returns.
 	close(stopped)
 	<-done
+	l.stopGroups()
 	if sd := l.syncd.Swap(nil); sd != nil {
 		sd.close()
 	}
 	return err
+}
+
+// stopGroups reports each sync group's STOP once its instances have
+// reported theirs, as keepalived's notify_shutdown does: scripts, FIFOs,
+// mail and the GroupState hook.
+func (l *Loop) stopGroups() {
+	var names []string
+	l.mu.Lock()
+	if l.cfg != nil {
+		for _, g := range l.cfg.SyncGroups {
+			if l.groups[g.Name] != nil {
+				names = append(names, g.Name)
+			}
+		}
+	}
+	l.mu.Unlock()
+	for _, name := range names {
+		l.reportOne(vrrp.Transition{Instance: name, Group: true, To: vrrp.StateStop, Time: time.Now()})
+	}
 }
 
 // Reload applies a new configuration: instances that stay keep their
