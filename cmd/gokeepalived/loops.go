@@ -102,6 +102,7 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			// On the signal loop, which alone changes the umask.
 			FileMode:      func() os.FileMode { return safefile.Mode(d.umask) },
 			InstanceState: d.instanceState,
+			GroupState:    d.snmpGroupState,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("VRRP not started: %w", err)
