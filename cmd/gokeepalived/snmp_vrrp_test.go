@@ -401,3 +401,60 @@ func compareLines(t *testing.T, what string, want, got []string) {
 		t.Errorf("%s: the same lines in another order:\nkeepalived:\n%s\ngokeepalived:\n%s", what, strings.Join(want, "\n"), strings.Join(got, "\n"))
 	}
 }
+
+// TestSNMPKeepalivedVRRPOptions runs keepalived and then gokeepalived on
+// the other ways of turning the VRRP MIB on: enable_snmp_keepalived (the
+// old spelling of enable_snmp_vrrp) with a snmp_socket that -A
+// overrides, and -x with -A on a configuration without SNMP keywords.
+// Without enable_traps neither sends a trap; the walks must agree.
+func TestSNMPKeepalivedVRRPOptions(t *testing.T) {
+	nettest.RequireRoot(t)
+	n := nettest.StartNetSNMP(t)
+	bin := gokeepalivedBinary(t)
+	const instance = `vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 61
+    priority 100
+    advert_int 0.1
+    virtual_ipaddress {
+        10.79.0.100/24
+    }
+}
+`
+	cases := []struct {
+		name, conf string
+		args       []string
+	}{
+		{"enable_snmp_keepalived -A", "global_defs {\n    router_id opts\n    vrrp_version 3\n    enable_snmp_keepalived\n    snmp_socket unix:/nonexistent/agentx\n}\n" + instance,
+			[]string{"-A", "unix:" + n.AgentX}},
+		{"-x -A", "global_defs {\n    router_id opts\n    vrrp_version 3\n}\n" + instance,
+			[]string{"-x", "-A", "unix:" + n.AgentX}},
+	}
+	for _, c := range cases {
+		walks := map[bool][]string{}
+		for _, ours := range []bool{false, true} {
+			lab := nettest.NewLab(t)
+			m := lab.AddHost("m", "10.79.0.1/24")
+			mark := len(n.Traps.String())
+			d := startEither(t, m, bin, ours, t.TempDir(), c.conf, c.args...)
+			waitFor(t, c.name+": VI_1 MASTER in the MIB", 10*time.Second, func() bool {
+				l := n.Run(t, "snmpwalk", kaMIBVRRP+".3.1.4")
+				return len(l) == 1 && strings.HasSuffix(l[0], "INTEGER: 2")
+			})
+			walks[ours] = normWalk(t, m, append(n.Run(t, "snmpwalk", kaMIBGlobal), n.Run(t, "snmpwalk", kaMIBVRRP)...))
+			if err := d.Stop(t, 10*time.Second); err != nil {
+				t.Errorf("%s: stopping: %v", c.name, err)
+			}
+			// Long enough for a trap of the stop to arrive.
+			time.Sleep(500 * time.Millisecond)
+			if traps := trapBlocks(n.Traps.String()[mark:]); len(traps) != 0 {
+				t.Errorf("%s (ours %v): traps without enable_traps:\n%s", c.name, ours, strings.Join(traps, "\n"))
+			}
+			lab.Close()
+		}
+		if len(walks[false]) < 30 {
+			t.Fatalf("%s: keepalived's walk has only %d variables:\n%s", c.name, len(walks[false]), strings.Join(walks[false], "\n"))
+		}
+		compareLines(t, c.name, walks[false], walks[true])
+	}
+}
