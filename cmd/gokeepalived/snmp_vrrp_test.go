@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // snmpVRRPConf is the configuration both daemons run in the SNMP
 // comparison: two instances (IPv4 and IPv6) in a sync group, a tracked
 // script and a tracked interface, VIPs of every kind, traps on.
-func snmpVRRPConf(socket string, prio int) string {
+func snmpVRRPConf(socket, dir string, prio int) string {
 	return fmt.Sprintf(`global_defs {
     router_id snmp-lab
     notification_email {
@@ -40,12 +41,25 @@ vrrp_script chk {
 vrrp_script unused {
     script "/bin/false"
 }
+vrrp_track_file tf {
+    file "%[3]s/tf"
+    weight 3
+}
 vrrp_sync_group G1 {
     group {
         VI_4
         VI_6
     }
     sync_group_tracking_weight
+    track_interface {
+        eth1
+    }
+    track_file {
+        tf weight 2
+    }
+    track_script {
+        chk weight 1
+    }
 }
 vrrp_instance VI_4 {
     interface eth0
@@ -72,11 +86,14 @@ vrrp_instance VI_6 {
     virtual_router_id 52
     priority %[2]d
     advert_int 0.1
+    track_file {
+        tf
+    }
     virtual_ipaddress {
         2001:db8:78::100/64
     }
 }
-`, socket, prio)
+`, socket, prio, dir)
 }
 
 // snmpPeerConf is the peer's: the same virtual routers at priority 200,
@@ -142,7 +159,7 @@ var (
 
 // normWalk masks a walk's values that differ by nature, checking the
 // interface indexes against the host's own.
-func normWalk(t *testing.T, h *nettest.Host, lines []string) []string {
+func normWalk(t *testing.T, h *nettest.Host, dir string, lines []string) []string {
 	t.Helper()
 	names := map[string]string{}
 	for _, l := range lines {
@@ -153,6 +170,10 @@ func normWalk(t *testing.T, h *nettest.Host, lines []string) []string {
 	out := make([]string, 0, len(lines))
 	for _, l := range lines {
 		l = maskVersion.ReplaceAllString(l, "${1}(version)")
+		// Each run has a directory of its own for its files.
+		if dir != "" {
+			l = strings.ReplaceAll(l, dir+"/", "(dir)/")
+		}
 		if m := addrIfIndex.FindStringSubmatch(l); m != nil {
 			idx := strings.TrimSpace(h.Run("cat", "/sys/class/net/"+names[m[1]]+"/ifindex"))
 			if idx == m[2] {
@@ -277,9 +298,11 @@ func runSNMPVRRP(t *testing.T, n *nettest.NetSNMP, bin string, ours bool) *snmpV
 	m.Run("ip", "link", "set", "eth1p", "up")
 	m.Run("ip", "link", "set", "eth1", "up")
 
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
 	walk := func(phase string) {
 		lines := append(n.Run(t, "snmpwalk", kaMIBGlobal), n.Run(t, "snmpwalk", kaMIBVRRP)...)
-		lines = normWalk(t, m, lines)
+		lines = normWalk(t, m, dir, lines)
 		if phase == "backup" {
 			for i, l := range lines {
 				lines[i] = maskWanted.ReplaceAllString(l, "${1}(racy)")
@@ -308,9 +331,10 @@ func runSNMPVRRP(t *testing.T, n *nettest.NetSNMP, bin string, ours bool) *snmpV
 		}
 	}
 
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	conf := snmpVRRPConf(n.AgentX, 100)
+	if err := os.WriteFile(filepath.Join(dir, "tf"), []byte("0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := snmpVRRPConf(n.AgentX, dir, 100)
 	d := startEither(t, m, bin, ours, dir, conf)
 	waitFor(t, "both instances MASTER", 10*time.Second, func() bool {
 		return m.HasAddr("10.78.0.100") && m.HasAddr("2001:db8:78::100")
@@ -441,7 +465,7 @@ func TestSNMPKeepalivedVRRPOptions(t *testing.T) {
 				l := n.Run(t, "snmpwalk", kaMIBVRRP+".3.1.4")
 				return len(l) == 1 && strings.HasSuffix(l[0], "INTEGER: 2")
 			})
-			walks[ours] = normWalk(t, m, append(n.Run(t, "snmpwalk", kaMIBGlobal), n.Run(t, "snmpwalk", kaMIBVRRP)...))
+			walks[ours] = normWalk(t, m, "", append(n.Run(t, "snmpwalk", kaMIBGlobal), n.Run(t, "snmpwalk", kaMIBVRRP)...))
 			if err := d.Stop(t, 10*time.Second); err != nil {
 				t.Errorf("%s: stopping: %v", c.name, err)
 			}

@@ -36,6 +36,7 @@ type VRRP struct {
 	Groups    []SyncGroup
 	Instances []Instance
 	Scripts   []Script
+	Files     []File
 	// Static is static_ipaddress: the address table's rows of index 0.
 	Static []Address
 }
@@ -50,7 +51,13 @@ type SyncGroup struct {
 	// The notify scripts, as keepalived's cmd_str writes them; empty for
 	// none.
 	ScriptMaster, ScriptBackup, ScriptFault, ScriptStop, Script string
-	Members                                                     []string // the member instances' names
+	// Members are the member instances' names.
+	Members []string
+	// The group's own tracking (its track_interface, track_script and
+	// track_file blocks).
+	TrackedInterfaces []TrackedInterface
+	TrackedScripts    []TrackedScript
+	TrackedFiles      []TrackedFile
 }
 
 // Instance is one vrrp_instance.
@@ -90,6 +97,7 @@ type Instance struct {
 
 	TrackedInterfaces []TrackedInterface
 	TrackedScripts    []TrackedScript
+	TrackedFiles      []TrackedFile
 	// VIPs and ExcludedVIPs are virtual_ipaddress and
 	// virtual_ipaddress_excluded.
 	VIPs, ExcludedVIPs []Address
@@ -107,6 +115,24 @@ type TrackedInterface struct {
 // tracks it with (0 in a sync group without sync_group_tracking_weight).
 type TrackedScript struct {
 	Name    string
+	Weight  int32
+	Reverse bool
+}
+
+// TrackedFile is one track file an instance or a group tracks. keepalived
+// shows the vrrp_track_file's own weight and reverse, not those of the
+// track_file line that uses it.
+type TrackedFile struct {
+	Name    string
+	Weight  int32
+	Reverse bool
+}
+
+// File is one vrrp_track_file.
+type File struct {
+	Name    string
+	Path    string
+	Value   int32 // the number last read from the file
 	Weight  int32
 	Reverse bool
 }
@@ -185,6 +211,16 @@ func (v *VRRP) Fill(b *agentx.Builder) {
 		for j, m := range g.Members {
 			b.String(o.Append(2, 1, 2, n, uint32(j+1)), m)
 		}
+		// syncGroupTrackedInterfaceTable, …ScriptTable, …FileTable.
+		for j, t := range g.TrackedInterfaces {
+			t.fill(b, o.Append(14, 1), 1, n, uint32(j+1))
+		}
+		for j, t := range g.TrackedScripts {
+			t.fill(b, o.Append(15, 1), n, uint32(j+1))
+		}
+		for j, t := range g.TrackedFiles {
+			t.fill(b, o.Append(16, 1), n, uint32(j+1))
+		}
 	}
 	for i := range v.Instances {
 		v.Instances[i].fill(b, uint32(i+1))
@@ -220,6 +256,38 @@ func (v *VRRP) Fill(b *agentx.Builder) {
 		b.Gauge(col(8), s.Fall)
 		b.Int(col(9), truth(s.Reverse))
 	}
+	// vrrpFileTable.
+	for i, f := range v.Files {
+		n := uint32(i + 1)
+		col := func(c uint32) agentx.OID { return o.Append(13, 1, c, n) }
+		b.String(col(2), f.Name)
+		b.String(col(3), f.Path)
+		b.Int(col(4), f.Value)
+		b.Int(col(5), f.Weight)
+		b.Int(col(6), truth(f.Reverse))
+	}
+}
+
+// fill adds row (n, m) of a tracked interface table whose name column
+// is first.
+func (t TrackedInterface) fill(b *agentx.Builder, entry agentx.OID, first, n, m uint32) {
+	b.String(entry.Append(first, n, m), t.Name)
+	b.Int(entry.Append(first+1, n, m), t.Weight)
+	b.Int(entry.Append(first+2, n, m), truth(t.Reverse))
+}
+
+// fill adds row (n, m) of a tracked script table.
+func (t TrackedScript) fill(b *agentx.Builder, entry agentx.OID, n, m uint32) {
+	b.String(entry.Append(2, n, m), t.Name)
+	b.Int(entry.Append(3, n, m), t.Weight)
+	b.Int(entry.Append(4, n, m), truth(t.Reverse))
+}
+
+// fill adds row (n, m) of a tracked file table.
+func (t TrackedFile) fill(b *agentx.Builder, entry agentx.OID, n, m uint32) {
+	b.String(entry.Append(2, n, m), t.Name)
+	b.Int(entry.Append(3, n, m), t.Weight)
+	b.Int(entry.Append(4, n, m), truth(t.Reverse))
 }
 
 // fill adds row n of vrrpInstanceTable, and the instance's rows of the
@@ -270,17 +338,15 @@ func (in *Instance) fill(b *agentx.Builder, n uint32) {
 		b.Int(col(34), inetAddressType(in.McastGroup))
 		b.Bytes(col(35), addrBytes(in.McastGroup))
 	}
+	// vrrpTrackedInterfaceTable, …ScriptTable, …FileTable.
 	for j, t := range in.TrackedInterfaces {
-		row := func(c uint32) agentx.OID { return o.Append(4, 1, c, n, uint32(j+1)) }
-		b.String(row(1), t.Name)
-		b.Int(row(2), t.Weight)
-		b.Int(row(3), truth(t.Reverse))
+		t.fill(b, o.Append(4, 1), 1, n, uint32(j+1))
 	}
 	for j, t := range in.TrackedScripts {
-		row := func(c uint32) agentx.OID { return o.Append(5, 1, c, n, uint32(j+1)) }
-		b.String(row(2), t.Name)
-		b.Int(row(3), t.Weight)
-		b.Int(row(4), truth(t.Reverse))
+		t.fill(b, o.Append(5, 1), n, uint32(j+1))
+	}
+	for j, t := range in.TrackedFiles {
+		t.fill(b, o.Append(12, 1), n, uint32(j+1))
 	}
 }
 

@@ -44,16 +44,30 @@ func (l *Loop) MIB(g *config.Global) kamib.VRRP {
 	defer l.mu.Unlock()
 	var v kamib.VRRP
 	index := map[string]int{}
+	cfg := l.cfg
+	if cfg == nil {
+		return v
+	}
+	files := map[string]*config.TrackFile{}
+	for i := range cfg.TrackFiles {
+		files[cfg.TrackFiles[i].Name] = &cfg.TrackFiles[i]
+	}
+	scripts := map[string]*config.Script{}
+	for i := range cfg.Scripts {
+		scripts[cfg.Scripts[i].Name] = &cfg.Scripts[i]
+	}
 	for _, in := range l.instances {
 		if in.vrrp == nil && in.waiting == nil {
 			continue
 		}
 		index[in.cfg.Name] = len(v.Instances)
-		v.Instances = append(v.Instances, l.mibInstance(g, in))
-	}
-	cfg := l.cfg
-	if cfg == nil {
-		return v
+		mi := l.mibInstance(g, in)
+		for _, t := range in.trackedFiles {
+			if f := files[t.File.Name]; f != nil && ownTrack(in.cfg.Tracking.Files, f.Name) {
+				mi.TrackedFiles = append(mi.TrackedFiles, kamib.TrackedFile{Name: f.Name, Weight: int32(f.Weight), Reverse: f.Reverse})
+			}
+		}
+		v.Instances = append(v.Instances, mi)
 	}
 	for i := range cfg.SyncGroups {
 		sg := &cfg.SyncGroups[i]
@@ -67,6 +81,23 @@ func (l *Loop) MIB(g *config.Global) kamib.VRRP {
 			mg.ScriptMaster, mg.ScriptBackup, mg.ScriptFault = cmdStr(s.Master), cmdStr(s.Backup), cmdStr(s.Fault)
 			mg.ScriptStop, mg.Script = cmdStr(s.Stop), cmdStr(s.Notify)
 			mg.NotifyExec = s.Master != nil || s.Backup != nil || s.Fault != nil || s.Stop != nil || s.Notify != nil
+		}
+		for _, t := range sg.Tracking.Interfaces {
+			mg.TrackedInterfaces = append(mg.TrackedInterfaces, kamib.TrackedInterface{Name: t.Name, Weight: int32(t.Weight), Reverse: t.Reverse})
+		}
+		for _, t := range sg.Tracking.Scripts {
+			if sc := scripts[t.Name]; sc != nil {
+				w := sc.Weight
+				if t.HasWeight {
+					w = t.Weight
+				}
+				mg.TrackedScripts = append(mg.TrackedScripts, kamib.TrackedScript{Name: t.Name, Weight: int32(w), Reverse: t.Reverse != sc.Reverse})
+			}
+		}
+		for _, t := range sg.Tracking.Files {
+			if f := files[t.Name]; f != nil {
+				mg.TrackedFiles = append(mg.TrackedFiles, kamib.TrackedFile{Name: f.Name, Weight: int32(f.Weight), Reverse: f.Reverse})
+			}
 		}
 		for _, m := range sg.Group {
 			in := l.byName[m]
@@ -105,6 +136,14 @@ func (l *Loop) MIB(g *config.Global) kamib.VRRP {
 			ms.Result = kamib.ScriptBad
 		}
 		v.Scripts = append(v.Scripts, ms)
+	}
+	for i := range cfg.TrackFiles {
+		f := &cfg.TrackFiles[i]
+		val, ok := l.router.FileValue(f.Name)
+		if !ok {
+			continue
+		}
+		v.Files = append(v.Files, kamib.File{Name: f.Name, Path: f.File, Value: int32(val), Weight: int32(f.Weight), Reverse: f.Reverse})
 	}
 	return v
 }
@@ -181,11 +220,18 @@ func (l *Loop) mibInstance(g *config.Global, in *instance) kamib.Instance {
 			mi.McastGroup = g.VRRPMcastGroup4
 		}
 	}
+	// keepalived's tables show the instance's own track_interface and
+	// track_script lines, with the weights it tracks them with; its sync
+	// group's tracking has tables of its own.
 	for _, t := range in.tracked {
-		mi.TrackedInterfaces = append(mi.TrackedInterfaces, kamib.TrackedInterface{Name: t.Name, Weight: int32(t.Weight), Reverse: t.Reverse})
+		if ownTrack(ci.Tracking.Interfaces, t.Name) {
+			mi.TrackedInterfaces = append(mi.TrackedInterfaces, kamib.TrackedInterface{Name: t.Name, Weight: int32(t.Weight), Reverse: t.Reverse})
+		}
 	}
 	for _, t := range in.trackedScripts {
-		mi.TrackedScripts = append(mi.TrackedScripts, kamib.TrackedScript{Name: t.Script.Name, Weight: int32(t.Weight), Reverse: t.Reverse})
+		if ownTrack(ci.Tracking.Scripts, t.Script.Name) {
+			mi.TrackedScripts = append(mi.TrackedScripts, kamib.TrackedScript{Name: t.Script.Name, Weight: int32(t.Weight), Reverse: t.Reverse})
+		}
 	}
 	dev := ci.Interface
 	if in.vmac != "" {
@@ -286,4 +332,14 @@ func (l *Loop) membersLocked(g string) []string {
 		}
 	}
 	return out
+}
+
+// ownTrack reports whether the tracking lines ts name name.
+func ownTrack(ts []config.Track, name string) bool {
+	for _, t := range ts {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
 }

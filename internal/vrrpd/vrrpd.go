@@ -129,10 +129,12 @@ type instance struct {
 	// the JSON file.
 	trackIfs     []string
 	trackScripts []string
-	// tracked and trackedScripts are the same with their weights, for
+	// tracked, trackedScripts (the instance's own, before its group's
+	// weights) and trackedFiles are the same with their weights, for
 	// KEEPALIVED-MIB.
 	tracked        []vrrp.TrackedInterface
 	trackedScripts []vrrp.TrackedScript
+	trackedFiles   []vrrp.TrackedFile
 	// waiting is why the instance is held back from the router, its
 	// interface missing; nil while it runs.
 	waiting error

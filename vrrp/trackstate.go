@@ -33,3 +33,15 @@ func (r *Router) ScriptResult(name string) (ScriptResult, bool) {
 	}
 	return ScriptBad, true
 }
+
+// FileValue returns the value of the track file named name as last read,
+// and whether the router tracks it.
+func (r *Router) FileValue(name string) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.files[name]
+	if t == nil {
+		return 0, false
+	}
+	return t.value, true
+}
