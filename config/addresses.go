@@ -164,6 +164,10 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 		p.errorf(n.pos, "Cannot specify scope for IPv6 addresses (%s) - ignoring scope", w[0])
 		a.Scope = ScopeGlobal
 	}
+	if pfx.Addr().Is6() && a.Label != "" {
+		p.errorf(n.pos, "Cannot specify label for IPv6 addresses (%s) - ignoring label", w[0])
+		a.Label = ""
+	}
 	if vrrp && a.UseVMAC {
 		// A VMAC of its own for an address on another interface,
 		// which use_vmac_addr asks for every such address.

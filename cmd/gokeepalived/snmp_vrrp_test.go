@@ -32,6 +32,10 @@ func snmpVRRPConf(socket, dir string, prio int) string {
     enable_traps
     snmp_socket unix:%[1]s
 }
+static_ipaddress {
+    10.78.0.250/32 dev eth0
+    2001:db8:78::250/128 dev eth0 label ignored
+}
 vrrp_script chk {
     script "/bin/true"
     interval 1

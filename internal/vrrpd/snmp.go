@@ -1,6 +1,7 @@
 package vrrpd
 
 import (
+	"cmp"
 	"net"
 	"net/netip"
 	"time"
@@ -55,6 +56,10 @@ func (l *Loop) MIB(g *config.Global) kamib.VRRP {
 	scripts := map[string]*config.Script{}
 	for i := range cfg.Scripts {
 		scripts[cfg.Scripts[i].Name] = &cfg.Scripts[i]
+	}
+	// static_ipaddress is on its interfaces while the loop runs.
+	for _, a := range cfg.StaticAddresses {
+		v.Static = append(v.Static, MIBAddress(a, cmp.Or(cfg.Global.DefaultInterface, config.DefaultInterface), true))
 	}
 	for _, in := range l.instances {
 		if in.vrrp == nil && in.waiting == nil {
