@@ -201,6 +201,9 @@ func (p *parser) routes(lines []*node, list []Route, vrrp bool) []Route {
 		if r.Dev == "" && !r.NoTrack {
 			p.errorf(n.pos, "Warning - cannot track route %s with no interface specified, not tracking", r.To)
 			r.NoTrack = true
+			// keepalived has made it its own (RTPROT_KEEPALIVED)
+			// before it gives up tracking it, and installs it so.
+			r.Protocol = RouteProtocolKeepalived
 		}
 		if r.TrackGroup != "" && r.Dev == "" {
 			p.errorf(n.pos, "Static route cannot have track group if no oif specified")

@@ -84,6 +84,14 @@ vrrp_instance VI_4 {
     virtual_ipaddress_excluded {
         10.78.0.200/24
     }
+    virtual_routes {
+        10.90.0.0/24 via 10.78.0.254 dev eth0
+        192.0.2.0/24 dev eth0 table 100 metric 5 mtu lock 1400 rtt 8 advmss 1300
+        blackhole 198.51.100.0/24
+        10.91.0.0/24 via 10.78.0.254 no_track
+        10.92.0.0/24 src 10.78.0.100 dev eth0 scope link
+        10.94.0.0/24 nexthop via 10.78.0.253 dev eth0 weight 2 nexthop via 10.78.0.252 dev eth0
+    }
 }
 vrrp_instance VI_6 {
     interface eth0
@@ -96,6 +104,12 @@ vrrp_instance VI_6 {
     virtual_ipaddress {
         2001:db8:78::100/64
     }
+    virtual_routes {
+        2001:db8:99::/64 via 2001:db8:78::fe dev eth0
+    }
+}
+static_routes {
+    10.93.0.0/24 dev eth0 no_track
 }
 `, socket, prio, dir)
 }
@@ -154,11 +168,14 @@ var (
 	// first, which is a race between the two instances' adverts; it is
 	// masked at that phase only.
 	maskWanted = regexp.MustCompile(`^(\.1\.3\.6\.1\.4\.1\.9586\.100\.5\.2\.3\.1\.6\.\d+ = INTEGER: ).*$`)
-	// vrrpAddressIfIndex is the interface's index, which each lab's
-	// namespace numbers anew: it is checked against the index of the
-	// interface the next column names, then masked.
-	addrIfIndex = regexp.MustCompile(`^\.1\.3\.6\.1\.4\.1\.9586\.100\.5\.2\.6\.1\.7\.(\d+\.\d+) = INTEGER: (\d+)$`)
-	addrIfName  = regexp.MustCompile(`^\.1\.3\.6\.1\.4\.1\.9586\.100\.5\.2\.6\.1\.8\.(\d+\.\d+) = STRING: "(.*)"$`)
+	// The interface indexes of vrrpAddressTable, vrrpRouteTable and
+	// vrrpRouteNextHopTable, which each lab's namespace numbers anew:
+	// each is checked against the index of the interface the next
+	// column names, then masked.
+	ifIndexCol = regexp.MustCompile(`^\.1\.3\.6\.1\.4\.1\.9586\.100\.5\.2\.(6\.1\.7|7\.1\.11|11\.1\.4)\.([\d.]+) = INTEGER: (\d+)$`)
+	ifNameCol  = regexp.MustCompile(`^\.1\.3\.6\.1\.4\.1\.9586\.100\.5\.2\.(6\.1\.8|7\.1\.12|11\.1\.5)\.([\d.]+) = STRING: "(.*)"$`)
+	// ifNameOf is the name column beside each index column.
+	ifNameOf = map[string]string{"6.1.7": "6.1.8", "7.1.11": "7.1.12", "11.1.4": "11.1.5"}
 )
 
 // normWalk masks a walk's values that differ by nature, checking the
@@ -167,8 +184,8 @@ func normWalk(t *testing.T, h *nettest.Host, dir string, lines []string) []strin
 	t.Helper()
 	names := map[string]string{}
 	for _, l := range lines {
-		if m := addrIfName.FindStringSubmatch(l); m != nil {
-			names[m[1]] = m[2]
+		if m := ifNameCol.FindStringSubmatch(l); m != nil {
+			names[m[1]+"."+m[2]] = m[3]
 		}
 	}
 	out := make([]string, 0, len(lines))
@@ -178,10 +195,10 @@ func normWalk(t *testing.T, h *nettest.Host, dir string, lines []string) []strin
 		if dir != "" {
 			l = strings.ReplaceAll(l, dir+"/", "(dir)/")
 		}
-		if m := addrIfIndex.FindStringSubmatch(l); m != nil {
-			idx := strings.TrimSpace(h.Run("cat", "/sys/class/net/"+names[m[1]]+"/ifindex"))
-			if idx == m[2] {
-				l = strings.Replace(l, "INTEGER: "+m[2], "INTEGER: ifindex("+names[m[1]]+")", 1)
+		if m := ifIndexCol.FindStringSubmatch(l); m != nil {
+			name := names[ifNameOf[m[1]]+"."+m[2]]
+			if idx := strings.TrimSpace(h.Run("cat", "/sys/class/net/"+name+"/ifindex")); name != "" && idx == m[3] {
+				l = strings.Replace(l, "INTEGER: "+m[3], "INTEGER: ifindex("+name+")", 1)
 			}
 		}
 		out = append(out, l)

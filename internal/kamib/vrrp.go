@@ -39,6 +39,8 @@ type VRRP struct {
 	Files     []File
 	// Static is static_ipaddress: the address table's rows of index 0.
 	Static []Address
+	// StaticRoutes is static_routes: the route table's rows of index 0.
+	StaticRoutes []Route
 }
 
 // SyncGroup is one vrrp_sync_group.
@@ -101,6 +103,8 @@ type Instance struct {
 	// VIPs and ExcludedVIPs are virtual_ipaddress and
 	// virtual_ipaddress_excluded.
 	VIPs, ExcludedVIPs []Address
+	// Routes is virtual_routes.
+	Routes []Route
 }
 
 // TrackedInterface is one interface an instance tracks, its sync
@@ -241,6 +245,16 @@ func (v *VRRP) Fill(b *agentx.Builder) {
 		}
 		for j, a := range in.ExcludedVIPs {
 			a.fill(b, n, uint32(len(in.VIPs)+j+1), false)
+		}
+	}
+	// vrrpRouteTable and vrrpRouteNextHopTable: index 0 is
+	// static_routes, then each instance's.
+	for j := range v.StaticRoutes {
+		v.StaticRoutes[j].fill(b, 0, uint32(j+1))
+	}
+	for i := range v.Instances {
+		for j := range v.Instances[i].Routes {
+			v.Instances[i].Routes[j].fill(b, uint32(i+1), uint32(j+1))
 		}
 	}
 	// vrrpScriptTable.

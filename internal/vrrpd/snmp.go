@@ -61,6 +61,9 @@ func (l *Loop) MIB(g *config.Global) kamib.VRRP {
 	for _, a := range cfg.StaticAddresses {
 		v.Static = append(v.Static, MIBAddress(a, cmp.Or(cfg.Global.DefaultInterface, config.DefaultInterface), true))
 	}
+	for _, r := range cfg.StaticRoutes {
+		v.StaticRoutes = append(v.StaticRoutes, MIBRoute(r, true))
+	}
 	for _, in := range l.instances {
 		if in.vrrp == nil && in.waiting == nil {
 			continue
@@ -248,6 +251,9 @@ func (l *Loop) mibInstance(g *config.Global, in *instance) kamib.Instance {
 	for _, a := range ci.ExcludedVIPs {
 		mi.ExcludedVIPs = append(mi.ExcludedVIPs, MIBAddress(a, dev, master))
 	}
+	for _, r := range ci.VirtualRoutes {
+		mi.Routes = append(mi.Routes, MIBRoute(r, master))
+	}
 	return mi
 }
 
@@ -347,4 +353,75 @@ func ownTrack(ts []config.Track, name string) bool {
 		}
 	}
 	return false
+}
+
+// mibRouteTypes maps the configuration's route types to vrrpRouteType.
+var mibRouteTypes = map[config.RouteType]kamib.RouteType{
+	config.RouteBlackhole: kamib.RouteBlackhole, config.RouteAnycast: kamib.RouteAnycast,
+	config.RouteMulticast: kamib.RouteMulticast, config.RouteBroadcast: kamib.RouteBroadcast,
+	config.RouteUnreachable: kamib.RouteUnreachable, config.RouteProhibit: kamib.RouteProhibit,
+	config.RouteThrow: kamib.RouteThrow, config.RouteNAT: kamib.RouteNAT, config.RouteXResolve: kamib.RouteXResolve,
+}
+
+// The kernel's RTAX_* numbers of the locked metrics.
+const (
+	rtaxMTU        = 2
+	rtaxRTT        = 4
+	rtaxRTTVar     = 5
+	rtaxSsthresh   = 6
+	rtaxCwnd       = 7
+	rtaxAdvMSS     = 8
+	rtaxReordering = 9
+	rtaxRtoMin     = 13
+)
+
+// MIBRoute is a configured route's row of vrrpRouteTable, installed or
+// not (set). A metric of 0 counts as not given.
+func MIBRoute(r config.Route, set bool) kamib.Route {
+	m := r.Metrics
+	metric := func(v uint32, rtax uint) kamib.RouteMetric {
+		return kamib.RouteMetric{Set: v != 0, Value: v, Locked: m.Lock&(1<<rtax) != 0}
+	}
+	mr := kamib.Route{
+		Dst: r.To, Via: r.Via, Pref: r.Src, Metric: uint32(r.Metric), Scope: uint8(r.Scope),
+		Type: kamib.RouteUnicast, Table: uint32(r.Table), IfName: r.Dev, Set: set,
+		Tos: r.Tos, HasTos: r.Tos != 0, ECN: m.FeatureECN, QuickAck: m.QuickACK != 0,
+		MTU: metric(m.MTU, rtaxMTU), Hoplimit: metric(m.Hoplimit, 0), AdvMSS: metric(m.AdvMSS, rtaxAdvMSS),
+		RTT: metric(m.RTT, rtaxRTT), RTTVar: metric(m.RTTVar, rtaxRTTVar), Reordering: metric(m.Reordering, rtaxReordering),
+		Window: metric(m.Window, 0), Cwnd: metric(m.Cwnd, rtaxCwnd), Ssthresh: metric(m.Ssthresh, rtaxSsthresh),
+		RtoMin: metric(m.RtoMin, rtaxRtoMin), InitCwnd: metric(m.InitCwnd, 0), InitRwnd: metric(m.InitRwnd, 0),
+		Congctl: m.Congctl, FastOpenNoCookie: metric(m.FastOpenNoCookie, 0), Realms: r.Realms,
+	}
+	if t, ok := mibRouteTypes[r.Type]; ok {
+		mr.Type = t
+	}
+	if r.Table == config.TableUnspec {
+		mr.Table = uint32(config.TableMain)
+	}
+	mr.IfIndex = ifIndex(r.Dev)
+	switch {
+	case r.Protocol != 0:
+		mr.Protocol, mr.HasProtocol = uint8(r.Protocol), true
+	case !r.NoTrack:
+		// keepalived marks the routes it tracks as its own.
+		mr.Protocol, mr.HasProtocol = uint8(config.RouteProtocolKeepalived), true
+	}
+	for _, nh := range r.Nexthops {
+		mr.NextHops = append(mr.NextHops, kamib.NextHop{Via: nh.Via, IfName: nh.Dev, IfIndex: ifIndex(nh.Dev),
+			Weight: uint32(nh.Weight), OnLink: nh.OnLink})
+	}
+	return mr
+}
+
+// ifIndex is the index of the interface named name, 0 when there is
+// none.
+func ifIndex(name string) int32 {
+	if name == "" {
+		return 0
+	}
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return 0
+	}
+	return int32(ifi.Index)
 }
