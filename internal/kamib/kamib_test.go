@@ -221,3 +221,42 @@ func TestSequencer(t *testing.T) {
 		t.Errorf("sent %q, want %q", sent, want)
 	}
 }
+
+// TestRoute checks the route table's quirks: a route with next hops is
+// multipath, the secondary gateway only for a single next hop, advmss
+// shown with hoplimit, rtt in milliseconds, the protocol numbered from 1,
+// the family of a route without destination from its source.
+func TestRoute(t *testing.T) {
+	v := VRRP{
+		StaticRoutes: []Route{{Pref: netip.MustParseAddr("2001:db8::1"), Table: 254, Type: RouteUnicast}},
+		Instances: []Instance{{Name: "A", Routes: []Route{{
+			Dst: netip.MustParsePrefix("10.9.0.0/16"), Table: 100, Type: RouteBlackhole, Protocol: 18, HasProtocol: true,
+			Hoplimit: RouteMetric{Set: true, Value: 9}, AdvMSS: RouteMetric{Value: 0}, RTT: RouteMetric{Set: true, Value: 80, Locked: true},
+			NextHops: []NextHop{{Via: netip.MustParseAddr("10.0.0.1"), Weight: 3}},
+		}}}},
+	}
+	var b agentx.Builder
+	v.Fill(&b)
+	got := render(&b)
+	for _, w := range []string{
+		`2.7.1.2.0.1 Integer 2`, // from the preferred source
+		`2.7.1.10.1.1 Integer 2`,
+		`2.7.1.6.1.1 OctetString 0a 00 00 01`,
+		`2.7.1.18.1.1 Integer 19`,
+		`2.7.1.24.1.1 Gauge32 9`,
+		`2.7.1.25.1.1 Gauge32 0`,
+		`2.7.1.27.1.1 Gauge32 10`,
+		`2.7.1.28.1.1 Integer 1`,
+		`2.11.1.6.1.1.1 Gauge32 3`,
+		`2.11.1.7.1.1.1 Integer 2`,
+	} {
+		if !slices.Contains(got, w) {
+			t.Errorf("missing %s", w)
+		}
+	}
+	for _, l := range got {
+		if strings.HasPrefix(l, "2.7.1.3.0.") || strings.HasPrefix(l, "2.7.1.26.") || strings.HasPrefix(l, "2.7.1.11.") {
+			t.Errorf("unexpected %s", l)
+		}
+	}
+}
