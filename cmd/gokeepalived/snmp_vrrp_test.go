@@ -92,6 +92,12 @@ vrrp_instance VI_4 {
         10.92.0.0/24 src 10.78.0.100 dev eth0 scope link
         10.94.0.0/24 nexthop via 10.78.0.253 dev eth0 weight 2 nexthop via 10.78.0.252 dev eth0
     }
+    virtual_rules {
+        from 10.78.0.100 table 100 priority 100
+        to 10.95.0.0/24 lookup 101 priority 101 fwmark 0x10/0xff
+        iif eth0 priority 102 blackhole
+        not from 10.96.0.0/16 to 10.97.0.0/16 priority 103 nop
+    }
 }
 vrrp_instance VI_6 {
     interface eth0
@@ -107,9 +113,15 @@ vrrp_instance VI_6 {
     virtual_routes {
         2001:db8:99::/64 via 2001:db8:78::fe dev eth0
     }
+    virtual_rules {
+        from 2001:db8:78::100 table 100 priority 100
+    }
 }
 static_routes {
     10.93.0.0/24 dev eth0 no_track
+}
+static_rules {
+    from 10.93.0.1 table 100 priority 90 no_track
 }
 `, socket, prio, dir)
 }

@@ -41,6 +41,8 @@ type VRRP struct {
 	Static []Address
 	// StaticRoutes is static_routes: the route table's rows of index 0.
 	StaticRoutes []Route
+	// StaticRules is static_rules: the rule table's rows of index 0.
+	StaticRules []Rule
 }
 
 // SyncGroup is one vrrp_sync_group.
@@ -105,6 +107,8 @@ type Instance struct {
 	VIPs, ExcludedVIPs []Address
 	// Routes is virtual_routes.
 	Routes []Route
+	// Rules is virtual_rules.
+	Rules []Rule
 }
 
 // TrackedInterface is one interface an instance tracks, its sync
@@ -255,6 +259,15 @@ func (v *VRRP) Fill(b *agentx.Builder) {
 	for i := range v.Instances {
 		for j := range v.Instances[i].Routes {
 			v.Instances[i].Routes[j].fill(b, uint32(i+1), uint32(j+1))
+		}
+	}
+	// vrrpRuleTable, numbered as the routes.
+	for j := range v.StaticRules {
+		v.StaticRules[j].fill(b, 0, uint32(j+1))
+	}
+	for i := range v.Instances {
+		for j := range v.Instances[i].Rules {
+			v.Instances[i].Rules[j].fill(b, uint32(i+1), uint32(j+1))
 		}
 	}
 	// vrrpScriptTable.

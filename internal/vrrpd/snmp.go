@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/gokeepalived/gokeepalived/config"
@@ -63,6 +64,9 @@ func (l *Loop) MIB(g *config.Global) kamib.VRRP {
 	}
 	for _, r := range cfg.StaticRoutes {
 		v.StaticRoutes = append(v.StaticRoutes, MIBRoute(r, true))
+	}
+	for _, r := range cfg.StaticRules {
+		v.StaticRules = append(v.StaticRules, MIBRule(r, true))
 	}
 	for _, in := range l.instances {
 		if in.vrrp == nil && in.waiting == nil {
@@ -254,6 +258,9 @@ func (l *Loop) mibInstance(g *config.Global, in *instance) kamib.Instance {
 	for _, r := range ci.VirtualRoutes {
 		mi.Routes = append(mi.Routes, MIBRoute(r, master))
 	}
+	for _, r := range ci.VirtualRules {
+		mi.Rules = append(mi.Rules, MIBRule(r, master))
+	}
 	return mi
 }
 
@@ -424,4 +431,37 @@ func ifIndex(name string) int32 {
 		return 0
 	}
 	return int32(ifi.Index)
+}
+
+// mibRuleActions maps the configuration's rule actions to vrrpRuleAction.
+var mibRuleActions = map[config.RuleAction]kamib.RuleAction{
+	config.RuleToTable: kamib.RuleToTable, config.RuleNop: kamib.RuleNop, config.RuleBlackhole: kamib.RuleBlackhole,
+	config.RuleUnreachable: kamib.RuleUnreachable, config.RuleProhibit: kamib.RuleProhibit, config.RuleGoto: kamib.RuleGoto,
+}
+
+// MIBRule is a configured rule's row of vrrpRuleTable, installed or not
+// (set).
+func MIBRule(r config.Rule, set bool) kamib.Rule {
+	mr := kamib.Rule{From: r.From, To: r.To, Action: mibRuleActions[r.Action], Table: uint32(r.Table), Goto: uint32(r.Goto),
+		Set: set, Invert: r.Invert, Tos: r.Tos, Realms: r.Realms, Iif: r.Iif, Oif: r.Oif, Priority: uint32(r.Priority)}
+	if f := r.Fwmark; f != nil {
+		mr.Fwmark, mr.HasFwmark = f.Mark, true
+		mr.Fwmask, mr.HasFwmask = f.Mask, f.HasMask
+	}
+	if p := r.SuppressPrefixlen; p != nil {
+		mr.SuppressPrefixlen, mr.HasSuppressPrefixlen = uint32(*p), true
+	}
+	if g := r.SuppressIfgroup; g != nil {
+		// keepalived names the group from rt_group; a number is
+		// what it shows for one it does not name, and 0 is
+		// "default".
+		mr.SuppressGroup = strconv.FormatUint(uint64(*g), 10)
+		if *g == 0 {
+			mr.SuppressGroup = "default"
+		}
+	}
+	if u := r.UIDRange; u != nil {
+		mr.UIDRange, mr.HasUIDRange = *u, true
+	}
+	return mr
 }
