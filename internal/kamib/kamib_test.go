@@ -260,3 +260,38 @@ func TestRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestRule checks the rule table: the obsolete direction and address
+// columns from the destination first, the table only for a to-table
+// rule, the target only for goto, no preference when 0.
+func TestRule(t *testing.T) {
+	v := VRRP{Instances: []Instance{{Name: "A", Rules: []Rule{
+		{From: netip.MustParsePrefix("10.0.0.0/8"), To: netip.MustParsePrefix("10.1.0.0/16"), Action: RuleToTable, Table: 100},
+		{Action: RuleGoto, Goto: 7, Priority: 5, HasFwmark: true, Fwmark: 16},
+	}}}}
+	var b agentx.Builder
+	v.Fill(&b)
+	got := render(&b)
+	for _, w := range []string{
+		`2.8.1.2.1.1 OctetString "both"`,
+		`2.8.1.4.1.1 OctetString 0a 01 00 00`,
+		`2.8.1.6.1.1 Gauge32 100`,
+		`2.8.1.24.1.1 Gauge32 100`,
+		`2.8.1.2.1.2 OctetString ""`,
+		`2.8.1.22.1.2 Gauge32 7`,
+		`2.8.1.23.1.2 Integer 2`,
+		`2.8.1.25.1.2 Gauge32 5`,
+		`2.8.1.16.1.2 Gauge32 16`,
+	} {
+		if !slices.Contains(got, w) {
+			t.Errorf("missing %s", w)
+		}
+	}
+	for _, l := range got {
+		for _, p := range []string{"2.8.1.6.1.2", "2.8.1.22.1.1", "2.8.1.25.1.1", "2.8.1.17.", "2.8.1.3.1.2"} {
+			if strings.HasPrefix(l, p+" ") {
+				t.Errorf("unexpected %s", l)
+			}
+		}
+	}
+}
