@@ -164,6 +164,10 @@ func (p *parser) address(n *node, vrrp bool) (Address, bool) {
 		p.errorf(n.pos, "Cannot specify scope for IPv6 addresses (%s) - ignoring scope", w[0])
 		a.Scope = ScopeGlobal
 	}
+	if pfx.Addr().Is6() && a.Label != "" {
+		p.errorf(n.pos, "Cannot specify label for IPv6 addresses (%s) - ignoring label", w[0])
+		a.Label = ""
+	}
 	if vrrp && a.UseVMAC {
 		// A VMAC of its own for an address on another interface,
 		// which use_vmac_addr asks for every such address.
@@ -197,6 +201,9 @@ func (p *parser) routes(lines []*node, list []Route, vrrp bool) []Route {
 		if r.Dev == "" && !r.NoTrack {
 			p.errorf(n.pos, "Warning - cannot track route %s with no interface specified, not tracking", r.To)
 			r.NoTrack = true
+			// keepalived has made it its own (RTPROT_KEEPALIVED)
+			// before it gives up tracking it, and installs it so.
+			r.Protocol = RouteProtocolKeepalived
 		}
 		if r.TrackGroup != "" && r.Dev == "" {
 			p.errorf(n.pos, "Static route cannot have track group if no oif specified")

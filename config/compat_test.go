@@ -269,7 +269,7 @@ func TestUnimplementedWarnings(t *testing.T) {
   router_id r1
   vrrp_no_swap
   vrrp_no_swap
-  enable_traps
+  checker_no_swap
 }
 vrrp_instance VI_1 {
   interface eth0
@@ -291,7 +291,7 @@ vrrp_instance VI_1 {
 	want := []string{
 		"w.conf:3: vrrp_no_swap: gokeepalived does not implement this keyword; it has no effect",
 		"w.conf:4: vrrp_no_swap: gokeepalived does not implement this keyword; it has no effect",
-		"w.conf:5: enable_traps: gokeepalived does not implement this keyword; it has no effect",
+		"w.conf:5: checker_no_swap: gokeepalived does not implement this keyword; it has no effect",
 		"w.conf:11: kernel_rx_buf_size: gokeepalived does not implement this keyword; it has no effect",
 	}
 	if !slices.Equal(got, want) {

@@ -22,7 +22,7 @@ func TestConfigTestWarnsUnimplemented(t *testing.T) {
 	conf := filepath.Join(dir, "keepalived.conf")
 	src := `global_defs {
     vrrp_no_swap
-    enable_traps
+    checker_no_swap
 }
 vrrp_instance VI_1 {
     interface eth0
@@ -51,7 +51,7 @@ vrrp_instance VI_1 {
 	}
 	want := []string{
 		conf + ":2: vrrp_no_swap: gokeepalived does not implement this keyword; it has no effect",
-		conf + ":3: enable_traps: gokeepalived does not implement this keyword; it has no effect",
+		conf + ":3: checker_no_swap: gokeepalived does not implement this keyword; it has no effect",
 		conf + ":9: kernel_rx_buf_size: gokeepalived does not implement this keyword; it has no effect",
 		conf + ":10: kernel_rx_buf_size: gokeepalived does not implement this keyword; it has no effect",
 	}

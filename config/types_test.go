@@ -313,6 +313,8 @@ func TestParseVocabularyDiagnostics(t *testing.T) {
 			diags: []string{"2: error: Invalid scope 'universe' specified for 10.0.0.2/24 - ignoring"}},
 		{name: "IPv6 address scope", src: "static_ipaddress {\n2001:db8::1/64 dev eth0 scope 253\n}\n",
 			diags: []string{"2: error: Cannot specify scope for IPv6 addresses (2001:db8::1/64) - ignoring scope"}},
+		{name: "IPv6 address label", src: "static_ipaddress {\n2001:db8::1/64 dev eth0 label eth0:x\n}\n",
+			diags: []string{"2: error: Cannot specify label for IPv6 addresses (2001:db8::1/64) - ignoring label"}},
 		{name: "broadcast too long", src: "static_ipaddress {\n10.0.0.2/31 dev eth0 brd -\n}\n",
 			diags: []string{"2: error: Address prefix length 31 too long for broadcast"}},
 		{name: "broadcast IPv6", src: "static_ipaddress {\n10.0.0.2/24 dev eth0 brd 2001:db8::ff\n}\n",

@@ -130,6 +130,7 @@ type scriptState struct {
 	init       bool // no result yet, and not init_fail
 	lastStatus int
 	statusSet  bool
+	ran        bool // a first result came: keepalived's init_state DONE
 }
 
 func newScriptState(rise, fall int, initFail bool) scriptState {
@@ -145,7 +146,7 @@ func (s *scriptState) good() bool { return s.result >= s.rise }
 
 // carry takes over old's state, counted with s's rise and fall.
 func (s *scriptState) carry(old *scriptState) {
-	s.init, s.lastStatus, s.statusSet = old.init, old.lastStatus, old.statusSet
+	s.init, s.lastStatus, s.statusSet, s.ran = old.init, old.lastStatus, old.statusSet, old.ran
 	switch {
 	case old.init:
 		s.result = s.rise - 1
@@ -160,7 +161,7 @@ func (s *scriptState) carry(old *scriptState) {
 // changed state, leaving init included.
 func (s *scriptState) record(success bool) bool {
 	wasInit := s.init
-	s.init = false
+	s.init, s.ran = false, true
 	if success {
 		switch {
 		case s.result < s.rise-1:

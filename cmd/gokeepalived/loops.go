@@ -111,6 +111,7 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			InstanceState: d.instanceState,
 			AuthFailure:   d.rfcAuthFailure,
 			ProtoError:    d.rfcProtoError,
+			GroupState:    d.snmpGroupState,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("VRRP not started: %w", err)

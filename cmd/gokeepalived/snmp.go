@@ -7,6 +7,7 @@ import (
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/agentx"
+	"github.com/gokeepalived/gokeepalived/internal/kamib"
 	"github.com/gokeepalived/gokeepalived/internal/logging"
 	"github.com/gokeepalived/gokeepalived/internal/snmpagent"
 	"github.com/gokeepalived/gokeepalived/notify"
@@ -46,8 +47,11 @@ func (d *daemon) snmpSettings(cfg *config.Config) snmpSettings {
 // when it does not run.
 type snmpAgents struct {
 	vrrp, checker *snmpagent.Agent
-	cancel        context.CancelFunc
-	wg            sync.WaitGroup
+	// seq puts KEEPALIVED-MIB's VRRP notifications in keepalived's
+	// order.
+	seq    kamib.Sequencer
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // startSNMP starts the subagents cfg asks for, before the loops start, and
@@ -111,6 +115,9 @@ func (d *daemon) stopSNMP() {
 	a := d.snmp.Swap(nil)
 	if a == nil {
 		return
+	}
+	if a.vrrp != nil {
+		sendAll(a.vrrp, a.seq.Flush())
 	}
 	for _, ag := range []*snmpagent.Agent{a.vrrp, a.checker} {
 		if ag != nil {

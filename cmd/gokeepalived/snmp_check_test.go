@@ -133,7 +133,6 @@ virtual_server 192.0.2.40 80 {
 
 const (
 	checkerRoot = ".1.3.6.1.4.1.9586.100.5.3"
-	sysORTable  = ".1.3.6.1.2.1.1.9.1"
 )
 
 // counterMask is how the test compares a statistics column of
@@ -202,53 +201,6 @@ func maskCheckerWalk(lines []string) []string {
 	return out
 }
 
-// keepalivedRows are the sysORTable rows of keepalived's modules, as
-// "ID = DESCR", without their index and uptime.
-func keepalivedRows(n *nettest.NetSNMP, t *testing.T) []string {
-	ids := map[string]string{}
-	descrs := map[string]string{}
-	for _, l := range n.Run(t, "snmpwalk", sysORTable) {
-		oid, val, _ := strings.Cut(l, " = ")
-		rest, _ := strings.CutPrefix(oid, sysORTable+".")
-		col, idx, _ := strings.Cut(rest, ".")
-		switch col {
-		case "2":
-			ids[idx] = val
-		case "3":
-			descrs[idx] = val
-		}
-	}
-	var rows []string
-	for idx, id := range ids {
-		if strings.Contains(id, ".9586.") {
-			rows = append(rows, id+" = "+descrs[idx])
-		}
-	}
-	slices.Sort(rows)
-	return rows
-}
-
-// trapsSince returns keepalived's traps (those under enterprises.9586)
-// snmptrapd printed after offset, one line each, with sysUpTime masked:
-// snmpd's own coldStart, sent as it starts, is left out.
-func trapsSince(n *nettest.NetSNMP, offset int) []string {
-	var out []string
-	for _, l := range strings.Split(n.Traps.String()[offset:], "\n") {
-		if !strings.Contains(l, ".1.3.6.1.6.3.1.1.4.1.0 = OID: .1.3.6.1.4.1.9586.") {
-			continue
-		}
-		vbs := strings.Split(strings.TrimSpace(l), "\t")
-		for i, vb := range vbs {
-			vbs[i] = strings.TrimSpace(vb)
-			if strings.HasPrefix(vb, ".1.3.6.1.2.1.1.3.0 = ") {
-				vbs[i] = ".1.3.6.1.2.1.1.3.0 = Timeticks: <uptime>"
-			}
-		}
-		out = append(out, strings.Join(vbs, " | "))
-	}
-	return out
-}
-
 // snmpCheckerRun is what one daemon showed.
 type snmpCheckerRun struct {
 	walk, rows []string
@@ -303,22 +255,22 @@ func runSNMPChecker(t *testing.T, n *nettest.NetSNMP, ours bool) snmpCheckerRun 
 		return walkHas(n.Run(t, "snmpget", vs1Conns), vs1Conns, "Gauge32: 3")
 	})
 	r.walk = maskCheckerWalk(walk())
-	r.rows = keepalivedRows(n, t)
-	r.starting = trapsSince(n, offset)
+	r.rows = n.ORRows(t, keepalivedRoot)
+	r.starting = n.Notifications(offset, keepalivedRoot+".")
 	offset = len(n.Traps.String())
 	closed.up(t)
 	waitFor(t, "the real server up and the quorum regained", 20*time.Second, func() bool {
 		w := state()
 		return walkHas(w, rs2Status, "INTEGER: 1") && walkHas(w, vs2Quorum, "INTEGER: 1")
 	})
-	waitFor(t, "the traps of the change", 5*time.Second, func() bool { return len(trapsSince(n, offset)) >= 2 })
+	waitFor(t, "the traps of the change", 5*time.Second, func() bool { return len(n.Notifications(offset, keepalivedRoot+".")) >= 2 })
 	time.Sleep(500 * time.Millisecond)
-	r.changing = trapsSince(n, offset)
+	r.changing = n.Notifications(offset, keepalivedRoot+".")
 	offset = len(n.Traps.String())
 	p.stop(t)
 	// snmptrapd prints what snmpd forwards a moment later.
 	time.Sleep(time.Second)
-	r.stopping = trapsSince(n, offset)
+	r.stopping = n.Notifications(offset, keepalivedRoot+".")
 	return r
 }
 
@@ -356,38 +308,6 @@ func TestGuestSNMPChecker(t *testing.T) {
 		{"traps at shutdown", ka.stopping, gk.stopping},
 	} {
 		t.Logf("%s: keepalived %d lines, gokeepalived %d", c.what, len(c.ka), len(c.gk))
-		if !slices.Equal(c.ka, c.gk) {
-			t.Errorf("%s differ:\n%s", c.what, lineDiff(c.ka, c.gk))
-		}
+		compareLines(t, c.what, c.ka, c.gk)
 	}
-}
-
-// lineDiff lists the lines only keepalived (-) or only gokeepalived (+)
-// showed, in order.
-func lineDiff(ka, gk []string) string {
-	var b strings.Builder
-	for _, l := range ka {
-		if !slices.Contains(gk, l) {
-			fmt.Fprintf(&b, "- %s\n", l)
-		}
-	}
-	for _, l := range gk {
-		if !slices.Contains(ka, l) {
-			fmt.Fprintf(&b, "+ %s\n", l)
-		}
-	}
-	if b.Len() == 0 {
-		b.WriteString("(the same lines in another order)\n")
-		for i := range max(len(ka), len(gk)) {
-			var a, g string
-			if i < len(ka) {
-				a = ka[i]
-			}
-			if i < len(gk) {
-				g = gk[i]
-			}
-			fmt.Fprintf(&b, "%3d keepalived:   %s\n    gokeepalived: %s\n", i, a, g)
-		}
-	}
-	return b.String()
 }

@@ -94,57 +94,11 @@ func maskWalk(lines []string) []string {
 	return out
 }
 
-// sysORRows returns the sysORTable rows of the MIB modules named, as
-// "ORID descr", without their index and time.
-func sysORRows(t *testing.T, n *nettest.NetSNMP, names ...string) []string {
-	t.Helper()
-	ids := map[string]string{}
-	var descrs [][2]string
-	for _, l := range n.Run(t, "snmpwalk", ".1.3.6.1.2.1.1.9.1") {
-		name, val, ok := strings.Cut(l, " = ")
-		if !ok {
-			continue
-		}
-		idx := name[strings.LastIndexByte(name, '.')+1:]
-		switch {
-		case strings.HasPrefix(name, ".1.3.6.1.2.1.1.9.1.2."):
-			ids[idx] = val
-		case strings.HasPrefix(name, ".1.3.6.1.2.1.1.9.1.3."):
-			descrs = append(descrs, [2]string{idx, val})
-		}
-	}
-	var rows []string
-	for _, d := range descrs {
-		for _, nm := range names {
-			if d[1] == `STRING: "The MIB module for `+nm+`"` {
-				rows = append(rows, ids[d[0]]+" "+d[1])
-			}
-		}
-	}
-	slices.Sort(rows)
-	return rows
-}
-
 // rfcTraps returns the RFC MIBs' notifications snmptrapd printed after
-// offset from, each as its trap OID and variables, sysUpTime left out;
-// sorted, as instances that change at once send in no fixed order.
+// offset from, sorted: instances that change at once send in no fixed
+// order.
 func rfcTraps(n *nettest.NetSNMP, from int) []string {
-	var out []string
-	for _, l := range strings.Split(n.Traps.String()[from:], "\n") {
-		if !strings.Contains(l, ".1.3.6.1.6.3.1.1.4.1.0 = OID: ") {
-			continue
-		}
-		var vbs []string
-		for _, vb := range strings.Split(strings.TrimSpace(l), "\t") {
-			if !strings.HasPrefix(vb, ".1.3.6.1.2.1.1.3.0 ") {
-				vbs = append(vbs, strings.TrimSpace(vb))
-			}
-		}
-		s := strings.Join(vbs, " | ")
-		if strings.Contains(s, "OID: "+rfc2787Root+".0.") || strings.Contains(s, "OID: "+rfc6527Root+".0.") {
-			out = append(out, s)
-		}
-	}
+	out := append(n.Notifications(from, rfc2787Root+".0."), n.Notifications(from, rfc6527Root+".0.")...)
 	slices.Sort(out)
 	return out
 }
@@ -208,7 +162,7 @@ func runRFC(t *testing.T, n *nettest.NetSNMP, a, b *nettest.Host, bin string, ou
 
 	traps := waitTraps(t, n, who, mark, 4)
 	walk := waitStates(t, n, who, "3", "3", "3")
-	walk = append(walk, sysORRows(t, n, "VRRP", "VRRPV3")...)
+	walk = append(walk, n.ORRows(t, rfc2787Root, rfc6527Root)...)
 	phases = append(phases, rfcPhase{"master", walk, traps})
 
 	mark = len(n.Traps.String())
@@ -301,7 +255,7 @@ func TestSNMPRFCMatchesKeepalived(t *testing.T) {
 	want := theirs[0].walk[len(theirs[0].walk)-2:] // keepalived's rows
 	var rows []string
 	if _, ok := nettest.Eventually(5*time.Second, func() bool {
-		rows = sysORRows(t, n, "VRRP", "VRRPV3")
+		rows = n.ORRows(t, rfc2787Root, rfc6527Root)
 		return len(rows) == 2
 	}); !ok {
 		t.Errorf("with enable_snmp_rfc, sysORTable rows %q, want 2", rows)
@@ -314,12 +268,12 @@ func TestSNMPRFCMatchesKeepalived(t *testing.T) {
 	for i, p := range theirs {
 		q := ours[i]
 		if w, g := maskWalk(p.walk), maskWalk(q.walk); !slices.Equal(w, g) {
-			t.Errorf("%s: walk differs:\n%s", p.name, lineDiff(w, g))
+			compareLines(t, p.name+": walk", w, g)
 		} else if len(w) > 0 {
 			t.Logf("%s: %d variables alike", p.name, len(w))
 		}
 		if !slices.Equal(p.traps, q.traps) {
-			t.Errorf("%s: notifications differ:\n%s", p.name, lineDiff(p.traps, q.traps))
+			compareLines(t, p.name+": notifications", p.traps, q.traps)
 		} else {
 			t.Logf("%s: %d notifications alike:\n%s", p.name, len(p.traps), strings.Join(p.traps, "\n"))
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -126,4 +127,62 @@ func (n *NetSNMP) Run(t *testing.T, tool string, args ...string) []string {
 		lines = append(lines, sc.Text())
 	}
 	return lines
+}
+
+// sysORTable is SNMPv2-MIB's table of the MIB modules an agent serves.
+const sysORTable = ".1.3.6.1.2.1.1.9.1"
+
+// ORRows returns the rows of snmpd's sysORTable whose sysORID is one of
+// ids or under one of them, each as "ID = DESCR", sorted: their index
+// (the order of registration) and uptime are left out.
+func (n *NetSNMP) ORRows(t *testing.T, ids ...string) []string {
+	t.Helper()
+	idOf, descrOf := map[string]string{}, map[string]string{}
+	for _, l := range n.Run(t, "snmpwalk", sysORTable) {
+		oid, val, _ := strings.Cut(l, " = ")
+		rest, ok := strings.CutPrefix(oid, sysORTable+".")
+		if !ok {
+			continue
+		}
+		col, idx, _ := strings.Cut(rest, ".")
+		switch col {
+		case "2":
+			idOf[idx] = strings.TrimPrefix(val, "OID: ")
+		case "3":
+			descrOf[idx] = val
+		}
+	}
+	var rows []string
+	for idx, id := range idOf {
+		for _, want := range ids {
+			if id == want || strings.HasPrefix(id, want+".") {
+				rows = append(rows, id+" = "+descrOf[idx])
+				break
+			}
+		}
+	}
+	slices.Sort(rows)
+	return rows
+}
+
+// Notifications returns the notifications snmptrapd printed after offset
+// (a length of Traps) whose snmpTrapOID.0 starts with prefix, in order of
+// arrival, each as its variables joined by " | ", with sysUpTime.0's
+// value masked: it is the sending agent's uptime.
+func (n *NetSNMP) Notifications(offset int, prefix string) []string {
+	var out []string
+	for _, l := range strings.Split(n.Traps.String()[offset:], "\n") {
+		if !strings.Contains(l, ".1.3.6.1.6.3.1.1.4.1.0 = OID: "+prefix) {
+			continue
+		}
+		vbs := strings.Split(strings.TrimSpace(l), "\t")
+		for i, vb := range vbs {
+			vbs[i] = strings.TrimSpace(vb)
+			if strings.HasPrefix(vbs[i], ".1.3.6.1.2.1.1.3.0 = ") {
+				vbs[i] = ".1.3.6.1.2.1.1.3.0 = Timeticks: <uptime>"
+			}
+		}
+		out = append(out, strings.Join(vbs, " | "))
+	}
+	return out
 }

@@ -100,13 +100,14 @@ func (l *Loop) plan(cfg *config.Config) *plan {
 		spec.Config.Notify = l.enqueue
 		spec.Config.KeepAddressesOnStop = l.keep
 		spec.Config.StartAfter = l.startAfter
-		pl.track(&spec.Net, ci)
+		ownScripts := pl.track(&spec.Net, ci)
 		spec.Net.TrackInterfaces = trackStatics(spec.Net.TrackInterfaces, ci.Interface, statics[ci.Name])
 		p.specs = append(p.specs, spec)
 		in := &instance{cfg: ci, vmac: nc.VMACName, mail: ci.SMTPAlert, noFaultMail: cfg.Global.NoEmailFaults, scripts: pl.instanceScripts(ci)}
 		if g := pl.inGroup[ci.Name]; g != nil {
 			in.group = g.Name
 		}
+		in.tracked, in.trackedScripts, in.trackedFiles = spec.Net.TrackInterfaces, ownScripts, spec.Net.TrackFiles
 		for _, ti := range spec.Net.TrackInterfaces {
 			in.trackIfs = append(in.trackIfs, ti.Name)
 		}
@@ -184,8 +185,10 @@ func (pl *planner) instanceScripts(ci *config.Instance) *notify.Instance {
 // track adds an instance's track_script and track_file entries, and those
 // of its sync group, to nc. keepalived ignores the weights of a sync group
 // member's own trackers unless sync_group_tracking_weight is set: the
-// group moves as one.
-func (pl *planner) track(nc *vrrp.NetConfig, ci *config.Instance) {
+// group moves as one. It returns the instance's own track_script entries
+// before its group's change their weights, as keepalived's SNMP shows
+// them.
+func (pl *planner) track(nc *vrrp.NetConfig, ci *config.Instance) (own []vrrp.TrackedScript) {
 	g := pl.inGroup[ci.Name]
 	zeroWeights := g != nil && !g.SyncGroupTrackingWeight
 	weight := func(w int) int {
@@ -211,10 +214,12 @@ func (pl *planner) track(nc *vrrp.NetConfig, ci *config.Instance) {
 			nc.TrackProcesses = append(nc.TrackProcesses, tp.entry(t))
 		}
 	}
+	own = slices.Clone(nc.TrackScripts)
 	if g != nil {
-		pl.groupTracking(nc, g)
+		pl.groupTracking(nc, ci.Name, g)
 		pl.groupProcesses(nc, ci.Name, g)
 	}
+	return own
 }
 
 // entry is a track_script line's use of the script: its weight unless the
@@ -244,7 +249,7 @@ func (tf *trackedFile) entry(t config.Track, weight func(int) int) vrrp.TrackedF
 // (priority 255) cannot have weights, so keepalived clears them for the
 // whole group. A tracker the member already has itself is not added
 // twice.
-func (pl *planner) groupTracking(nc *vrrp.NetConfig, g *config.SyncGroup) {
+func (pl *planner) groupTracking(nc *vrrp.NetConfig, member string, g *config.SyncGroup) {
 	owner := slices.ContainsFunc(pl.cfg.Instances, func(in config.Instance) bool {
 		return in.Priority == 255 && slices.Contains(g.Group, in.Name)
 	})
@@ -260,19 +265,40 @@ func (pl *planner) groupTracking(nc *vrrp.NetConfig, g *config.SyncGroup) {
 		}
 		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: weight(t.Weight), Reverse: t.Reverse})
 	}
+	// A script or file the member tracks itself takes the group's weight
+	// and reverse, unless the member's weight is 0, as keepalived's
+	// add_vrrp_to_track_script and add_obj_to_track_file do.
 	for _, t := range g.Tracking.Scripts {
 		ts := pl.scripts[t.Name]
-		if ts == nil || slices.ContainsFunc(nc.TrackScripts, func(x vrrp.TrackedScript) bool { return x.Script == ts.script }) {
+		if ts == nil {
 			continue
 		}
-		nc.TrackScripts = append(nc.TrackScripts, ts.entry(t, weight))
+		e := ts.entry(t, weight)
+		k := slices.IndexFunc(nc.TrackScripts, func(x vrrp.TrackedScript) bool { return x.Script == ts.script })
+		if k < 0 {
+			nc.TrackScripts = append(nc.TrackScripts, e)
+			continue
+		}
+		pl.l.log.Infof("(%s) track_script %s is configured on VRRP instance and sync group. Remove vrrp instance config", member, t.Name)
+		if nc.TrackScripts[k].Weight != 0 {
+			nc.TrackScripts[k].Weight, nc.TrackScripts[k].Reverse = e.Weight, e.Reverse
+		}
 	}
 	for _, t := range g.Tracking.Files {
 		tf := pl.files[t.Name]
-		if tf == nil || slices.ContainsFunc(nc.TrackFiles, func(x vrrp.TrackedFile) bool { return x.File == tf.file }) {
+		if tf == nil {
 			continue
 		}
-		nc.TrackFiles = append(nc.TrackFiles, tf.entry(t, weight))
+		e := tf.entry(t, weight)
+		k := slices.IndexFunc(nc.TrackFiles, func(x vrrp.TrackedFile) bool { return x.File == tf.file })
+		if k < 0 {
+			nc.TrackFiles = append(nc.TrackFiles, e)
+			continue
+		}
+		pl.l.log.Infof("(%s) track_file %s is configured on VRRP instance and sync group. Remove vrrp instance config", member, t.Name)
+		if nc.TrackFiles[k].Weight != 0 {
+			nc.TrackFiles[k].Weight, nc.TrackFiles[k].Reverse = e.Weight, e.Reverse
+		}
 	}
 }
 

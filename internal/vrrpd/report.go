@@ -137,6 +137,9 @@ func (l *Loop) notify(t vrrp.Transition) {
 	switch {
 	case grp != nil:
 		n.GroupState(grp, s)
+		if l.onGroup != nil {
+			l.onGroup(t.Instance, s)
+		}
 	case inst != nil:
 		n.InstanceState(inst, s, int(t.Priority))
 		if l.onState != nil {

@@ -56,6 +56,9 @@ type Options struct {
 	// ProtoError, if set, is told of every protocol error an instance
 	// found in an advert, in order.
 	ProtoError func(ci *config.Instance, e vrrp.ProtoError)
+	// GroupState, if set, is told of every state the notify scripts of
+	// a sync group are told of, after its members' states.
+	GroupState func(name string, s notify.State)
 }
 
 // A Loop runs the VRRP instances of one configuration, and of the
@@ -78,6 +81,8 @@ type Loop struct {
 	onAuth func(*config.Instance, netip.Addr, vrrp.AuthFailure)
 	// onProto is Options.ProtoError.
 	onProto func(*config.Instance, vrrp.ProtoError)
+	// onGroup is Options.GroupState.
+	onGroup func(string, notify.State)
 	panics  atomic.Uint64 // recovered in reporting transitions
 	// queued and reported count the transitions enqueued and reported,
 	// for Flush.
@@ -137,6 +142,12 @@ type instance struct {
 	// the JSON file.
 	trackIfs     []string
 	trackScripts []string
+	// tracked, trackedScripts (the instance's own, before its group's
+	// weights) and trackedFiles are the same with their weights, for
+	// KEEPALIVED-MIB.
+	tracked        []vrrp.TrackedInterface
+	trackedScripts []vrrp.TrackedScript
+	trackedFiles   []vrrp.TrackedFile
 	// waiting is why the instance is held back from the router, its
 	// interface missing; nil while it runs.
 	waiting error
@@ -170,6 +181,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		onState:  opts.InstanceState,
 		onAuth:   opts.AuthFailure,
 		onProto:  opts.ProtoError,
+		onGroup:  opts.GroupState,
 		retry:    make(chan struct{}, 1),
 		statics:  newStatics(cfg, opts.Log),
 	}
@@ -312,10 +324,30 @@ func (l *Loop) Run(ctx context.Context) error {
 	// queued, and report sends them before it returns.
 	close(stopped)
 	<-done
+	l.stopGroups()
 	if sd := l.syncd.Swap(nil); sd != nil {
 		sd.close()
 	}
 	return err
+}
+
+// stopGroups reports each sync group's STOP once its instances have
+// reported theirs, as keepalived's notify_shutdown does: scripts, FIFOs,
+// mail and the GroupState hook.
+func (l *Loop) stopGroups() {
+	var names []string
+	l.mu.Lock()
+	if l.cfg != nil {
+		for _, g := range l.cfg.SyncGroups {
+			if l.groups[g.Name] != nil {
+				names = append(names, g.Name)
+			}
+		}
+	}
+	l.mu.Unlock()
+	for _, name := range names {
+		l.reportOne(vrrp.Transition{Instance: name, Group: true, To: vrrp.StateStop, Time: time.Now()})
+	}
 }
 
 // Reload applies a new configuration: instances that stay keep their

@@ -117,8 +117,9 @@ func weightsOf(nc vrrp.NetConfig) trackWeights {
 // sync group members: a member's own trackers lose their weights unless
 // sync_group_tracking_weight, the group's trackers keep theirs (the
 // group's entry's, or the script's or file's own) and are added to every
-// member once, and an address owner in the group clears the group's
-// weights.
+// member once (a script the member tracks itself takes the group's weight
+// unless the member's is 0, as keepalived's add_vrrp_to_track_script
+// does), and an address owner in the group clears the group's weights.
 func TestPlanSyncGroupTracking(t *testing.T) {
 	for _, c := range []struct {
 		name       string
@@ -136,7 +137,7 @@ func TestPlanSyncGroupTracking(t *testing.T) {
 			name:       "sync_group_tracking_weight",
 			groupExtra: "    sync_group_tracking_weight",
 			prio:       100,
-			vi1:        trackWeights{map[string]int{"own": 10, "shared": 2}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
+			vi1:        trackWeights{map[string]int{"own": 10, "shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
 			vi2:        trackWeights{map[string]int{"shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
 		},
 		{
@@ -145,7 +146,7 @@ func TestPlanSyncGroupTracking(t *testing.T) {
 			name:       "global_tracking",
 			groupExtra: "    global_tracking",
 			prio:       100,
-			vi1:        trackWeights{map[string]int{"own": 10, "shared": 2}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
+			vi1:        trackWeights{map[string]int{"own": 10, "shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
 			vi2:        trackWeights{map[string]int{"shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
 		},
 		{
