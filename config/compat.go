@@ -220,6 +220,8 @@ SSL ca SSL.CA TestSSLGet check/http_test.go
 SSL certificate SSL.Certificate TestSSLGet check/http_test.go
 SSL key SSL.Key TestSSLGetKeyFile internal/lvs/sslkey_test.go
 virtual_server ip_family VirtualServer.IPFamily TestServices internal/lvs/table_test.go
+virtual_server snmp_name VirtualServer.SNMPName TestGuestSNMPChecker cmd/gokeepalived/snmp_check_test.go
+virtual_server/real_server snmp_name RealServer.SNMPName TestGuestSNMPChecker cmd/gokeepalived/snmp_check_test.go
 virtual_server persistence_engine VirtualServer.PersistenceEngine TestGuestDifferential test/e2e/lvs/differential_test.go
 virtual_server retry Timing.Retry TestSchedulerTiming check/scheduler_test.go
 virtual_server delay_before_retry Timing.DelayBeforeRetry TestSchedulerTiming check/scheduler_test.go

@@ -438,8 +438,6 @@ func warnedReason(at keywordAt) string {
 		return "gokeepalived sends no gratuitous ARP beyond the instance's own"
 	case top == "track_group" || k == "track_group" || k == "linkbeat_interfaces" || k == "linkbeat_use_polling" || k == "interface_up_down_delays":
 		return "gokeepalived does not implement this interface tracking option"
-	case strings.Contains(k, "snmp") || k == "enable_traps":
-		return "gokeepalived has no SNMP agent"
 	case strings.HasPrefix(k, "nftables") || k == "vrrp_iptables" || k == "no_accept":
 		return "gokeepalived installs no firewall rules"
 	case strings.Contains(k, "rcv_bufs") || strings.Contains(k, "rx_bufs") || k == "kernel_rx_buf_size":

@@ -41,8 +41,10 @@ virtual_server 192.0.2.10 80 {
     lb_algo rr
     lb_kind NAT
     protocol TCP
+    snmp_name web-a
     real_server 127.0.0.1 %[2]d {
         weight 1
+        snmp_name rs-a
         TCP_CHECK {
             connect_timeout 1
             retry 0
