@@ -132,15 +132,26 @@ func (d *daemon) stopSNMP() {
 // scripts hear of, and sends the traps the running configuration asks
 // for.
 func (d *daemon) snmpInstanceState(ci *config.Instance, s notify.State) {
+	a, st, ok := d.vrrpTraps()
+	if !ok {
+		return
+	}
+	d.vrrpStateTraps(a.vrrp, st, ci, s)
+	d.rfcStateTraps(a.vrrp, st, ci, s)
+}
+
+// vrrpTraps returns the subagents and the running configuration's SNMP
+// settings, and whether VRRP's subagent runs and traps are on: what every
+// VRRP notification needs first.
+func (d *daemon) vrrpTraps() (*snmpAgents, snmpSettings, bool) {
 	a := d.snmp.Load()
 	if a == nil || a.vrrp == nil {
-		return
+		return nil, snmpSettings{}, false
 	}
 	d.mu.Lock()
 	st := d.snmpSettings(d.cfg)
 	d.mu.Unlock()
-	d.vrrpStateTraps(a.vrrp, st, ci, s)
-	d.rfcStateTraps(a.vrrp, st, ci, s)
+	return a, st, st.traps
 }
 
 // instanceState fans the VRRP loop's report of an instance's state out to

@@ -80,14 +80,8 @@ func (d *daemon) rfcStateTraps(a *snmpagent.Agent, st snmpSettings, ci *config.I
 // rejected, as keepalived does with enable_traps and VRRP-MIB enabled,
 // for the instances VRRP-MIB shows.
 func (d *daemon) rfcAuthFailure(ci *config.Instance, src netip.Addr, f vrrp.AuthFailure) {
-	a := d.snmp.Load()
-	if a == nil || a.vrrp == nil {
-		return
-	}
-	d.mu.Lock()
-	st := d.snmpSettings(d.cfg)
-	d.mu.Unlock()
-	if !st.traps || !st.rfcv2 {
+	a, st, ok := d.vrrpTraps()
+	if !ok || !st.rfcv2 {
 		return
 	}
 	l := d.vrrpLoop()
@@ -105,14 +99,8 @@ func (d *daemon) rfcAuthFailure(ci *config.Instance, src netip.Addr, f vrrp.Auth
 // error, as keepalived does with enable_traps and VRRPv3-MIB enabled,
 // for the instances VRRPv3-MIB shows.
 func (d *daemon) rfcProtoError(ci *config.Instance, e vrrp.ProtoError) {
-	a := d.snmp.Load()
-	if a == nil || a.vrrp == nil {
-		return
-	}
-	d.mu.Lock()
-	st := d.snmpSettings(d.cfg)
-	d.mu.Unlock()
-	if !st.traps || !st.rfcv3 {
+	a, st, ok := d.vrrpTraps()
+	if !ok || !st.rfcv3 {
 		return
 	}
 	l := d.vrrpLoop()

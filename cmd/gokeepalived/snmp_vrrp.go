@@ -70,17 +70,13 @@ func (d *daemon) vrrpStateTraps(a *snmpagent.Agent, st snmpSettings, ci *config.
 // snmpGroupState sends vrrpSyncGroupStateChange for a sync group's new
 // state, in keepalived's order with its members' traps.
 func (d *daemon) snmpGroupState(name string, s notify.State) {
-	a := d.snmp.Load()
-	if a == nil || a.vrrp == nil {
+	a, st, ok := d.vrrpTraps()
+	if !ok || !st.vrrp {
 		return
 	}
 	d.mu.Lock()
-	st := d.snmpSettings(d.cfg)
 	id := d.cfg.Global.RouterID
 	d.mu.Unlock()
-	if !st.traps || !st.vrrp {
-		return
-	}
 	ms := mibNotifyState(s)
 	n := kamib.Notification{Trap: kamib.SyncGroupStateChange, VarBinds: kamib.GroupTrap(id, name, ms)}
 	var members []string
