@@ -180,12 +180,18 @@ func (a *Agent) Run(ctx context.Context) error {
 				a.opt.Log.Infof("AgentX master agent %s reached", a.opt.Socket)
 			}
 			failed = false
-			wait = time.Second
+			began := time.Now()
 			a.serve(ctx, s)
 			if ctx.Err() != nil {
 				return nil
 			}
-			continue
+			if time.Since(began) >= time.Second {
+				// A session that lasted: connect again at once.
+				wait = time.Second
+				continue
+			}
+			// A master that hangs up at once is not hammered.
+			err = errors.New("the master agent closed the session at once")
 		}
 		if ctx.Err() != nil {
 			return nil
