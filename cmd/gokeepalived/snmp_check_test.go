@@ -231,14 +231,15 @@ func runSNMPChecker(t *testing.T, n *nettest.NetSNMP, ours bool) snmpCheckerRun 
 	p := startGuest(t, ours, fmt.Sprintf(snmpCheckerConf, n.AgentX, 18190, 18191), "-C")
 	var r snmpCheckerRun
 	walk := func() []string { return n.Run(t, "snmpbulkwalk", checkerRoot) }
+	rs1Status := checkerRoot + ".4.1.6.1.1"
 	rs2Status := checkerRoot + ".4.1.6.2.1"
 	vs2Quorum := checkerRoot + ".3.1.23.2"
 	// Polled with snmpget: a walk of the subtree takes a second in the
 	// emulated guest.
-	state := func() []string { return n.Run(t, "snmpget", rs2Status, vs2Quorum) }
-	waitFor(t, "the closed real server down and its quorum lost", 20*time.Second, func() bool {
+	state := func() []string { return n.Run(t, "snmpget", rs1Status, rs2Status, vs2Quorum) }
+	waitFor(t, "the open real server up, the closed one down and its quorum lost", 20*time.Second, func() bool {
 		w := state()
-		return walkHas(w, rs2Status, "INTEGER: 2") && walkHas(w, vs2Quorum, "INTEGER: 2")
+		return walkHas(w, rs1Status, "INTEGER: 1") && walkHas(w, rs2Status, "INTEGER: 2") && walkHas(w, vs2Quorum, "INTEGER: 2")
 	})
 	// Three connections through the first virtual server, for its
 	// counters and its real server's.
