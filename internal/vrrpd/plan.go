@@ -216,7 +216,7 @@ func (pl *planner) track(nc *vrrp.NetConfig, ci *config.Instance) (own []vrrp.Tr
 	}
 	own = slices.Clone(nc.TrackScripts)
 	if g != nil {
-		pl.groupTracking(nc, ci.Name, g)
+		pl.groupTracking(nc, ci.Name, ci.Interface, g)
 		pl.groupProcesses(nc, ci.Name, g)
 	}
 	return own
@@ -248,8 +248,8 @@ func (tf *trackedFile) entry(t config.Track, weight func(int) int) vrrp.TrackedF
 // every member moves by the same amount. A member that is address owner
 // (priority 255) cannot have weights, so keepalived clears them for the
 // whole group. A tracker the member already has itself is not added
-// twice.
-func (pl *planner) groupTracking(nc *vrrp.NetConfig, member string, g *config.SyncGroup) {
+// twice; primary is the member's own interface.
+func (pl *planner) groupTracking(nc *vrrp.NetConfig, member, primary string, g *config.SyncGroup) {
 	owner := slices.ContainsFunc(pl.cfg.Instances, func(in config.Instance) bool {
 		return in.Priority == 255 && slices.Contains(g.Group, in.Name)
 	})
@@ -259,11 +259,27 @@ func (pl *planner) groupTracking(nc *vrrp.NetConfig, member string, g *config.Sy
 		}
 		return w
 	}
+	// An interface the member tracks already keeps its entry, taking
+	// the group's weight and reverse only where the member's weight is
+	// not 0, as keepalived's add_vrrp_to_interface does. The member's
+	// own interface counts, tracked with weight 0 (so the group's weight
+	// is lost), unless dont_track_primary leaves it untracked, when the
+	// group's entry is the one that tracks it.
 	for _, t := range g.Tracking.Interfaces {
-		if slices.ContainsFunc(nc.TrackInterfaces, func(ti vrrp.TrackedInterface) bool { return ti.Name == t.Name }) {
+		if t.Name == primary && !nc.DontTrackPrimary {
+			pl.l.log.Infof("(%s) track_interface %s is configured on VRRP instance and sync group. Remove vrrp instance or sync group config", member, t.Name)
 			continue
 		}
-		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: weight(t.Weight), Reverse: t.Reverse})
+		e := vrrp.TrackedInterface{Name: t.Name, Weight: weight(t.Weight), Reverse: t.Reverse}
+		k := slices.IndexFunc(nc.TrackInterfaces, func(ti vrrp.TrackedInterface) bool { return ti.Name == t.Name })
+		if k < 0 {
+			nc.TrackInterfaces = append(nc.TrackInterfaces, e)
+			continue
+		}
+		pl.l.log.Infof("(%s) track_interface %s is configured on VRRP instance and sync group. Remove vrrp instance or sync group config", member, t.Name)
+		if nc.TrackInterfaces[k].Weight != 0 {
+			nc.TrackInterfaces[k].Weight, nc.TrackInterfaces[k].Reverse = e.Weight, e.Reverse
+		}
 	}
 	// A script or file the member tracks itself takes the group's weight
 	// and reverse, unless the member's weight is 0, as keepalived's
