@@ -264,10 +264,10 @@ func (pl *planner) groupTracking(nc *vrrp.NetConfig, member, primary string, g *
 	// not 0, as keepalived's add_vrrp_to_interface does. The member's
 	// own interface counts, tracked with weight 0 (so the group's weight
 	// is lost), unless dont_track_primary leaves it untracked, when the
-	// group's entry is the one that tracks it.
+	// group's entry is the one that tracks it. The configuration reports
+	// both cases.
 	for _, t := range g.Tracking.Interfaces {
 		if t.Name == primary && !nc.DontTrackPrimary {
-			pl.l.log.Infof("(%s) track_interface %s is configured on VRRP instance and sync group. Remove vrrp instance or sync group config", member, t.Name)
 			continue
 		}
 		e := vrrp.TrackedInterface{Name: t.Name, Weight: weight(t.Weight), Reverse: t.Reverse}
@@ -276,7 +276,6 @@ func (pl *planner) groupTracking(nc *vrrp.NetConfig, member, primary string, g *
 			nc.TrackInterfaces = append(nc.TrackInterfaces, e)
 			continue
 		}
-		pl.l.log.Infof("(%s) track_interface %s is configured on VRRP instance and sync group. Remove vrrp instance or sync group config", member, t.Name)
 		if nc.TrackInterfaces[k].Weight != 0 {
 			nc.TrackInterfaces[k].Weight, nc.TrackInterfaces[k].Reverse = e.Weight, e.Reverse
 		}
