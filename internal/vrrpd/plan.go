@@ -411,13 +411,20 @@ func (pl *planner) trackScripts() map[string]*trackedScript {
 		}
 		out[cs.Name] = &trackedScript{
 			script: &vrrp.TrackScript{
-				Name:       cs.Name,
-				Args:       s.Args,
-				Interval:   cs.Interval,
-				Timeout:    cs.Timeout,
-				Rise:       cs.Rise,
-				Fall:       cs.Fall,
-				InitFail:   cs.InitFail,
+				Name:     cs.Name,
+				Args:     s.Args,
+				Interval: cs.Interval,
+				Timeout:  cs.Timeout,
+				Rise:     cs.Rise,
+				Fall:     cs.Fall,
+				// keepalived 2.2.7 puts a script back in its
+				// init state whenever an instance or sync
+				// group tracks it (alloc_track_script), after
+				// init_fail set it failed: init_fail never takes
+				// effect there. This is a bug in keepalived,
+				// followed so that both daemons tell the same
+				// states: a script starts with no result.
+				InitFail:   false,
 				Credential: &syscall.Credential{Uid: s.Cred.UID, Gid: s.Cred.GID},
 			},
 			weight:  cs.Weight,
