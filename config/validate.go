@@ -276,6 +276,34 @@ func (p *parser) validateSyncGroups(tracked trackedNames) {
 			p.dropTrackWeights(in, scriptByName, fileByName)
 		}
 	}
+	p.groupTrackedTwice(c)
+}
+
+// groupTrackedTwice reports a sync group's track_interface on an
+// interface a member tracks already, as keepalived's
+// add_vrrp_to_interface does: the member's own interface counts unless
+// dont_track_primary, and the member's track_interface of its own
+// interface, which keepalived drops, does not.
+func (p *parser) groupTrackedTwice(c *Config) {
+	byName := make(map[string]*Instance, len(c.Instances))
+	for i := range c.Instances {
+		byName[c.Instances[i].Name] = &c.Instances[i]
+	}
+	for _, g := range c.SyncGroups {
+		for _, e := range g.Tracking.Interfaces {
+			for _, name := range g.Group {
+				in := byName[name]
+				own := e.Name == in.Interface
+				tracked := own && !in.DontTrackPrimary
+				for _, t := range in.Tracking.Interfaces {
+					tracked = tracked || !own && t.Name == e.Name
+				}
+				if tracked {
+					p.errorf(e.Pos, "(%s) track_interface %s is configured on VRRP instance and sync group. Remove vrrp instance or sync group config", in.Name, e.Name)
+				}
+			}
+		}
+	}
 }
 
 // dropTrackWeights zeroes the tracking weights of an instance in a sync

@@ -287,6 +287,10 @@ type Instance struct {
 	masterPrio uint8
 	advertPrio uint8 // in the last master's advert accepted
 	heard      netip.Addr
+	// held: a track script of weight 0 has no result yet, keepalived's
+	// num_script_init; quiet: in FAULT, entered without a notification.
+	held, quiet bool
+
 	// nextReason is why the instance becomes master if it does next:
 	// set by what a backup last heard, as keepalived sets it.
 	nextReason     MasterReason
@@ -433,11 +437,23 @@ func (i *Instance) Start() error {
 		i.log.Infof("(%s) Entering FAULT STATE (init)", i.cfg.Name)
 		i.faulted = i.faultAtStart
 		i.setState(StateFault)
+	case i.held || (i.group != nil && i.group.held()):
+		// keepalived waits in FAULT for the scripts' first results
+		// without telling anyone: no notify script, FIFO line or trap
+		// until the instance, or its group, comes up or fails.
+		i.log.Infof("(%s) Entering FAULT STATE (init)", i.cfg.Name)
+		i.state, i.quiet = StateFault, true
+		i.lastTransition = i.clock.Now()
 	case i.cfg.Priority == PriorityOwner:
 		i.nextReason = ReasonPreempted
 		i.becomeMaster()
 	default:
 		i.nextReason = ReasonMasterNoResponse
+		if i.group != nil && i.group.state == StateInit {
+			// keepalived's group is BACKUP from its configuration
+			// on, and tells so before its members do.
+			i.group.setState(StateBackup)
+		}
 		i.log.Infof("(%s) Entering BACKUP STATE (init)", i.cfg.Name)
 		i.setState(StateBackup)
 		i.armDown(i.clock.Now())
@@ -491,6 +507,14 @@ func (i *Instance) SetFault(fault bool) {
 	}
 	i.faulted = fault
 	switch {
+	case fault && i.quiet:
+		// The FAULT entered quietly at start becomes one with a reason,
+		// told as keepalived's down_instance tells it.
+		i.log.Infof("(%s) Entering FAULT STATE", i.cfg.Name)
+		i.setState(StateFault)
+		if i.group != nil {
+			i.group.syncFault(i)
+		}
 	case fault:
 		i.enterFault()
 		if i.group != nil {
@@ -501,6 +525,29 @@ func (i *Instance) SetFault(fault bool) {
 	default:
 		i.leaveFault()
 	}
+}
+
+// SetHeld holds the instance in FAULT, or lets it go, while a track
+// script of weight 0 has had no result yet. Held at Start, the instance
+// enters FAULT without notifications, and so do the other members of its
+// sync group; let go, it comes up as keepalived's try_up_instance brings
+// it: the last member of a group to be let go first, then the others,
+// then the group. Call it after SetFault, which tells a failure first.
+func (i *Instance) SetHeld(held bool) {
+	i.lock()
+	defer i.unlock()
+	if held == i.held {
+		return
+	}
+	i.held = held
+	if held || i.state != StateFault || i.faulted {
+		return
+	}
+	if i.group != nil {
+		i.group.leaveHeld(i)
+		return
+	}
+	i.leaveFault()
 }
 
 func (i *Instance) enterFault() {
@@ -1046,7 +1093,7 @@ func (i *Instance) protoError(e ProtoError) {
 
 func (i *Instance) setState(s State) {
 	from := i.state
-	i.state = s
+	i.state, i.quiet = s, false
 	i.lastTransition = i.clock.Now()
 	i.stats.Transitions++
 	if i.cfg.Notify != nil {

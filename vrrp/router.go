@@ -637,6 +637,10 @@ func (r *Router) Run(ctx context.Context) error {
 	for _, m := range r.members {
 		r.watch(m)
 		m.apply(r.carrier)
+	}
+	// Every member's trackers are read before any starts: a member held
+	// by a script holds its whole sync group from the start.
+	for _, m := range r.members {
 		if err := m.inst.Start(); err != nil {
 			r.mu.Unlock()
 			cancel()
@@ -1131,7 +1135,12 @@ func (m *member) apply(carrier map[int]bool) {
 			offset += tl.weight * mult
 		}
 	}
+	held := false
 	for _, ms := range m.scripts {
+		if ms.t.state.init && ms.weight == 0 {
+			held = true
+			continue
+		}
 		f, o := ms.t.state.effect(ms.weight, ms.reverse)
 		fault, offset = fault || f, offset+o
 	}
@@ -1145,4 +1154,5 @@ func (m *member) apply(carrier map[int]bool) {
 	}
 	m.inst.SetPriorityOffset(offset)
 	m.inst.SetFault(fault)
+	m.inst.SetHeld(held)
 }

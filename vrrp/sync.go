@@ -72,6 +72,9 @@ func (g *SyncGroup) started(m *Instance) {
 	switch {
 	case g.state == StateInit && m.state == StateMaster:
 		g.syncMaster(true)
+	case g.state == StateInit && m.quiet:
+		// Held by a script with no result yet: the group waits, in
+		// INIT, as keepalived's does.
 	case g.state == StateInit && m.state == StateFault:
 		g.syncFault(m)
 	case g.state == StateInit:
@@ -128,7 +131,7 @@ func (g *SyncGroup) syncFault(from *Instance) {
 
 func (g *SyncGroup) leaveFault() {
 	for _, m := range g.members {
-		if m.faulted {
+		if m.faulted || m.held {
 			return
 		}
 	}
@@ -143,6 +146,42 @@ func (g *SyncGroup) leaveFault() {
 			g.syncMaster(true)
 			return
 		}
+	}
+}
+
+// held reports whether a member waits for a script's first result.
+func (g *SyncGroup) held() bool {
+	for _, m := range g.members {
+		if m.held {
+			return true
+		}
+	}
+	return false
+}
+
+// leaveHeld brings the group up once from, the last member waiting for a
+// script's first result, has it and no member has a fault: from first,
+// then the others, then the group, in keepalived's order.
+func (g *SyncGroup) leaveHeld(from *Instance) {
+	for _, m := range g.members {
+		if m.faulted || m.held {
+			return
+		}
+	}
+	from.leaveFault()
+	if from.state == StateMaster {
+		// An address owner takes its group along.
+		g.syncMaster(true)
+		return
+	}
+	for _, m := range g.members {
+		if m != from {
+			m.leaveFault()
+		}
+	}
+	if g.state != StateBackup {
+		g.log.Infof("VRRP_Group(%s) Syncing instances to BACKUP state", g.name)
+		g.setState(StateBackup)
 	}
 }
 

@@ -216,7 +216,7 @@ func (pl *planner) track(nc *vrrp.NetConfig, ci *config.Instance) (own []vrrp.Tr
 	}
 	own = slices.Clone(nc.TrackScripts)
 	if g != nil {
-		pl.groupTracking(nc, ci.Name, g)
+		pl.groupTracking(nc, ci.Name, ci.Interface, g)
 		pl.groupProcesses(nc, ci.Name, g)
 	}
 	return own
@@ -248,8 +248,8 @@ func (tf *trackedFile) entry(t config.Track, weight func(int) int) vrrp.TrackedF
 // every member moves by the same amount. A member that is address owner
 // (priority 255) cannot have weights, so keepalived clears them for the
 // whole group. A tracker the member already has itself is not added
-// twice.
-func (pl *planner) groupTracking(nc *vrrp.NetConfig, member string, g *config.SyncGroup) {
+// twice; primary is the member's own interface.
+func (pl *planner) groupTracking(nc *vrrp.NetConfig, member, primary string, g *config.SyncGroup) {
 	owner := slices.ContainsFunc(pl.cfg.Instances, func(in config.Instance) bool {
 		return in.Priority == 255 && slices.Contains(g.Group, in.Name)
 	})
@@ -259,11 +259,26 @@ func (pl *planner) groupTracking(nc *vrrp.NetConfig, member string, g *config.Sy
 		}
 		return w
 	}
+	// An interface the member tracks already keeps its entry, taking
+	// the group's weight and reverse only where the member's weight is
+	// not 0, as keepalived's add_vrrp_to_interface does. The member's
+	// own interface counts, tracked with weight 0 (so the group's weight
+	// is lost), unless dont_track_primary leaves it untracked, when the
+	// group's entry is the one that tracks it. The configuration reports
+	// both cases.
 	for _, t := range g.Tracking.Interfaces {
-		if slices.ContainsFunc(nc.TrackInterfaces, func(ti vrrp.TrackedInterface) bool { return ti.Name == t.Name }) {
+		if t.Name == primary && !nc.DontTrackPrimary {
 			continue
 		}
-		nc.TrackInterfaces = append(nc.TrackInterfaces, vrrp.TrackedInterface{Name: t.Name, Weight: weight(t.Weight), Reverse: t.Reverse})
+		e := vrrp.TrackedInterface{Name: t.Name, Weight: weight(t.Weight), Reverse: t.Reverse}
+		k := slices.IndexFunc(nc.TrackInterfaces, func(ti vrrp.TrackedInterface) bool { return ti.Name == t.Name })
+		if k < 0 {
+			nc.TrackInterfaces = append(nc.TrackInterfaces, e)
+			continue
+		}
+		if nc.TrackInterfaces[k].Weight != 0 {
+			nc.TrackInterfaces[k].Weight, nc.TrackInterfaces[k].Reverse = e.Weight, e.Reverse
+		}
 	}
 	// A script or file the member tracks itself takes the group's weight
 	// and reverse, unless the member's weight is 0, as keepalived's
@@ -396,13 +411,20 @@ func (pl *planner) trackScripts() map[string]*trackedScript {
 		}
 		out[cs.Name] = &trackedScript{
 			script: &vrrp.TrackScript{
-				Name:       cs.Name,
-				Args:       s.Args,
-				Interval:   cs.Interval,
-				Timeout:    cs.Timeout,
-				Rise:       cs.Rise,
-				Fall:       cs.Fall,
-				InitFail:   cs.InitFail,
+				Name:     cs.Name,
+				Args:     s.Args,
+				Interval: cs.Interval,
+				Timeout:  cs.Timeout,
+				Rise:     cs.Rise,
+				Fall:     cs.Fall,
+				// keepalived 2.2.7 puts a script back in its
+				// init state whenever an instance or sync
+				// group tracks it (alloc_track_script), after
+				// init_fail set it failed: init_fail never takes
+				// effect there. This is a bug in keepalived,
+				// followed so that both daemons tell the same
+				// states: a script starts with no result.
+				InitFail:   false,
 				Credential: &syscall.Credential{Uid: s.Cred.UID, Gid: s.Cred.GID},
 			},
 			weight:  cs.Weight,

@@ -66,6 +66,7 @@ vrrp_sync_group G {
     }
     track_interface {
         lo weight -20
+        eth1 weight -20
     }
 %s
 }
@@ -119,7 +120,10 @@ func weightsOf(nc vrrp.NetConfig) trackWeights {
 // group's entry's, or the script's or file's own) and are added to every
 // member once (a script the member tracks itself takes the group's weight
 // unless the member's is 0, as keepalived's add_vrrp_to_track_script
-// does), and an address owner in the group clears the group's weights.
+// does; the members' own interface, lo, is tracked with weight 0 already
+// and keeps no group entry, as keepalived's add_vrrp_to_interface
+// leaves it), and an address owner in the group clears the group's
+// weights.
 func TestPlanSyncGroupTracking(t *testing.T) {
 	for _, c := range []struct {
 		name       string
@@ -130,15 +134,15 @@ func TestPlanSyncGroupTracking(t *testing.T) {
 		{
 			name: "member weights ignored",
 			prio: 100,
-			vi1:  trackWeights{map[string]int{"own": 0, "shared": 0}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
-			vi2:  trackWeights{map[string]int{"shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
+			vi1:  trackWeights{map[string]int{"own": 0, "shared": 0}, map[string]int{"flag": 3}, map[string]int{"eth1": -20}},
+			vi2:  trackWeights{map[string]int{"shared": 5}, map[string]int{"flag": 3}, map[string]int{"eth1": -20}},
 		},
 		{
 			name:       "sync_group_tracking_weight",
 			groupExtra: "    sync_group_tracking_weight",
 			prio:       100,
-			vi1:        trackWeights{map[string]int{"own": 10, "shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
-			vi2:        trackWeights{map[string]int{"shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
+			vi1:        trackWeights{map[string]int{"own": 10, "shared": 5}, map[string]int{"flag": 3}, map[string]int{"eth1": -20}},
+			vi2:        trackWeights{map[string]int{"shared": 5}, map[string]int{"flag": 3}, map[string]int{"eth1": -20}},
 		},
 		{
 			// global_tracking is its old name, which keepalived 2.2.7
@@ -146,14 +150,14 @@ func TestPlanSyncGroupTracking(t *testing.T) {
 			name:       "global_tracking",
 			groupExtra: "    global_tracking",
 			prio:       100,
-			vi1:        trackWeights{map[string]int{"own": 10, "shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
-			vi2:        trackWeights{map[string]int{"shared": 5}, map[string]int{"flag": 3}, map[string]int{"lo": -20}},
+			vi1:        trackWeights{map[string]int{"own": 10, "shared": 5}, map[string]int{"flag": 3}, map[string]int{"eth1": -20}},
+			vi2:        trackWeights{map[string]int{"shared": 5}, map[string]int{"flag": 3}, map[string]int{"eth1": -20}},
 		},
 		{
 			name: "address owner",
 			prio: 255,
-			vi1:  trackWeights{map[string]int{"own": 0, "shared": 0}, map[string]int{"flag": 0}, map[string]int{"lo": 0}},
-			vi2:  trackWeights{map[string]int{"shared": 0}, map[string]int{"flag": 0}, map[string]int{"lo": 0}},
+			vi1:  trackWeights{map[string]int{"own": 0, "shared": 0}, map[string]int{"flag": 0}, map[string]int{"eth1": 0}},
+			vi2:  trackWeights{map[string]int{"shared": 0}, map[string]int{"flag": 0}, map[string]int{"eth1": 0}},
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
