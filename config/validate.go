@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 )
 
@@ -269,11 +270,16 @@ func (p *parser) validateSyncGroups(tracked trackedNames) {
 	for i := range c.TrackFiles {
 		fileByName[c.TrackFiles[i].Name] = &c.TrackFiles[i]
 	}
+	bfdWeight := make(map[string]int, len(c.BFDInstances))
+	for _, b := range c.BFDInstances {
+		bfdWeight[b.Name] = b.Weight
+	}
 	for i := range c.Instances {
 		in := &c.Instances[i]
 		in.SyncGroup = inGroup[in.Name]
 		if in.SyncGroup != "" && !trackWeight[in.SyncGroup] {
 			p.dropTrackWeights(in, scriptByName, fileByName)
+			p.dropWeightedBFDs(in, bfdWeight)
 		}
 	}
 }
@@ -319,6 +325,22 @@ func (p *parser) dropTrackWeights(in *Instance, scripts map[string]*Script, file
 		}
 		e.Weight, e.HasWeight = 0, true
 	}
+}
+
+// dropWeightedBFDs removes the weighted track_bfd entries of an
+// instance in a sync group, as keepalived does, where it keeps the
+// unweighted ones: the entry's own weight, or the bfd_instance's.
+func (p *parser) dropWeightedBFDs(in *Instance, weights map[string]int) {
+	in.Tracking.BFDs = slices.DeleteFunc(in.Tracking.BFDs, func(e Track) bool {
+		w := e.Weight
+		if !e.HasWeight {
+			w = weights[e.Name]
+		}
+		if w != 0 {
+			p.errorf(e.Pos, "(%s) ignoring tracked bfd %s with weight %d due to SYNC group", in.Name, e.Name, w)
+		}
+		return w != 0
+	})
 }
 
 func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*VirtualServerGroup) {

@@ -158,8 +158,12 @@ func (d *daemon) startLoop(ctx context.Context, k loopKind, cfg *config.Config) 
 			r.close()
 		}
 	}()
-	if k == vrrpKind {
+	switch k {
+	case vrrpKind:
+		d.bfd.replay(r.loop.(*vrrpd.Loop))
 		d.mastersChanged()
+	case bfdKind:
+		go d.bfd.run(ctx, r.loop.(*bfdd.Loop), d.vrrpLoop)
 	}
 }
 
