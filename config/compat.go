@@ -118,6 +118,7 @@ bfd_instance hoplimit BFDInstance.TTL TestDaemonBFDHopsBesideKeepalived cmd/goke
 bfd_instance max_hops BFDInstance.MaxHops TestDaemonBFDHopsBesideKeepalived cmd/gokeepalived/bfd_test.go
 bfd_instance weight BFDInstance.Weight,BFDInstance.WeightReverse TestDaemonTrackBFDBesideKeepalived cmd/gokeepalived/trackbfd_test.go
 bfd_instance vrrp BFDInstance.VRRP TestPlanTrackBFD internal/vrrpd/trackbfd_test.go
+bfd_instance checker BFDInstance.Checker TestGuestBFDCheck cmd/gokeepalived/bfdcheck_kernel_test.go
 vrrp_instance track_bfd Tracking.BFDs TestDaemonTrackBFDBesideKeepalived cmd/gokeepalived/trackbfd_test.go
 vrrp_sync_group track_bfd Tracking.BFDs TestDaemonTrackBFDBesideKeepalived cmd/gokeepalived/trackbfd_test.go
 vrrp_instance garp_extra_if Instance.GarpExtraIf,Instance.GarpExtraIfAll TestDaemonGarpExtraIfBesideKeepalived cmd/gokeepalived/garpextra_test.go
@@ -275,6 +276,7 @@ virtual_server/real_server DNS_CHECK RealServer.Checkers TestCheckServerMapping 
 virtual_server/real_server UDP_CHECK RealServer.Checkers TestChecksTimeOutOnSilentServer check/netns_test.go
 virtual_server/real_server PING_CHECK RealServer.Checkers TestChecksTimeOutOnSilentServer check/netns_test.go
 virtual_server/real_server FILE_CHECK RealServer.Checkers TestCheckServerMapping internal/lvs/checks_test.go
+virtual_server/real_server BFD_CHECK RealServer.Checkers TestGuestBFDCheck cmd/gokeepalived/bfdcheck_kernel_test.go
 `
 
 // checkerCommonTable is the part of implementedTable every checker block
@@ -334,6 +336,8 @@ UDP_CHECK min_reply_length UDPChecker.MinReplyLength TestUDPCheck check/checkers
 UDP_CHECK max_reply_length UDPChecker.MaxReplyLength TestUDPCheck check/checkers_test.go
 FILE_CHECK track_file FileChecker.TrackFile TestFileCheck check/checkers_test.go
 FILE_CHECK weight FileChecker.Weight,FileChecker.Reverse TestFileCheck check/checkers_test.go
+BFD_CHECK name BFDChecker.Name TestGuestBFDCheck cmd/gokeepalived/bfdcheck_kernel_test.go
+BFD_CHECK alpha Timing.Alpha TestCheckServerBFD internal/lvs/checks_test.go
 `
 
 // notApplicableTable lists keywords that have nothing to act on in

@@ -399,11 +399,15 @@ func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*Vir
 			p.errorf(rs.Pos, "WARNING - virtual server %s and real server %s ports don't match - resetting", vs.Name(), rs.Name(vs))
 			rs.Port = vs.Port
 		}
-		for _, ck := range rs.Checkers {
+		// keepalived's checker process drops a BFD_CHECK whose session
+		// it does not hear of.
+		rs.Checkers = slices.DeleteFunc(rs.Checkers, func(ck Checker) bool {
 			if ck.BFD != nil && !p.hasBFD(ck.BFD.Name) {
 				p.errorf(ck.BFD.namePos, "(%s) BFD_CHECK - BFD %s not configured", rs.Name(vs), ck.BFD.Name)
+				return true
 			}
-		}
+			return false
+		})
 	}
 	if g := groups[vs.Group]; g != nil {
 		p.validateGroupPorts(vs, g, groupHasFWMark)

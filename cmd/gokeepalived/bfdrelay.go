@@ -9,15 +9,16 @@ import (
 	"github.com/gokeepalived/gokeepalived/internal/vrrpd"
 )
 
-// bfdRelay carries the BFD loop's session states to the VRRP loop, as
-// keepalived's BFD process writes its events down a pipe to its VRRP
-// process. It remembers the last state of each session so that a VRRP
-// loop that starts, or starts again, while the BFD loop runs hears of
-// sessions that are already Up; either loop may stop and start again
-// without the other.
+// bfdRelay carries the BFD loop's session states to the VRRP loop and
+// the checkers, as keepalived's BFD process writes its events down a
+// pipe to each of its VRRP and checker processes. It remembers the last
+// state of each session so that a VRRP loop that starts, or starts
+// again, while the BFD loop runs hears of sessions that are already Up;
+// either loop may stop and start again without the other.
 type bfdRelay struct {
-	mu sync.Mutex
-	up map[string]bool // by bfd_instance, for those sending to VRRP
+	mu      sync.Mutex
+	up      map[string]bool // by bfd_instance, for those sending to VRRP
+	checker map[string]bool // by bfd_instance, for those sending to the checkers
 }
 
 // run hands vrrp() every event of b for VRRP until ctx ends.
@@ -29,16 +30,23 @@ func (r *bfdRelay) run(ctx context.Context, b *bfdd.Loop, vrrp func() *vrrpd.Loo
 		case <-ctx.Done():
 			return
 		case e := <-events:
-			// keepalived's bfd_instance without "vrrp", among blocks
-			// naming "checker", sends nothing to VRRP.
+			r.mu.Lock()
+			up := e.State == bfd.Up
+			if e.Checker {
+				if r.checker == nil {
+					r.checker = make(map[string]bool)
+				}
+				r.checker[e.Instance] = up
+			}
+			// keepalived's bfd_instance that names "checker" and not
+			// "vrrp" sends nothing to VRRP.
 			if !e.VRRP {
+				r.mu.Unlock()
 				continue
 			}
-			r.mu.Lock()
 			if r.up == nil {
 				r.up = make(map[string]bool)
 			}
-			up := e.State == bfd.Up
 			r.up[e.Instance] = up
 			if v := vrrp(); v != nil {
 				v.SetBFD(e.Instance, up)
@@ -55,4 +63,12 @@ func (r *bfdRelay) replay(v *vrrpd.Loop) {
 	for name, up := range r.up {
 		v.SetBFD(name, up)
 	}
+}
+
+// checkerUp reports whether the session of bfd_instance name, among those
+// sending to the checkers, was Up when the BFD loop last told.
+func (r *bfdRelay) checkerUp(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.checker[name]
 }

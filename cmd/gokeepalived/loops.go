@@ -121,6 +121,7 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			KeepIPVS: d.s.keepIPVS,
 			VIPOwned: d.vipOwned,
 			Observe:  d.metrics.observeAttempt,
+			BFDUp:    d.bfd.checkerUp,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("Health checkers not started: %w", err)

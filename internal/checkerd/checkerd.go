@@ -48,6 +48,9 @@ type Options struct {
 	VIPOwned func(netip.Addr) bool
 	// Observe, if set, is told of every check attempt.
 	Observe func(check.Attempt)
+	// BFDUp tells BFD_CHECK whether the session of a bfd_instance is
+	// Up; nil: none is.
+	BFDUp func(name string) bool
 }
 
 // A Loop runs the checks and the IPVS table of one configuration, and of
@@ -112,6 +115,7 @@ func newLoop(cfg *config.Config, opts Options, k ipvs.Kernel, closer io.Closer) 
 		Log:             opts.Log,
 		VIPOwned:        opts.VIPOwned,
 		DontReleaseIPVS: opts.KeepIPVS,
+		BFDUp:           opts.BFDUp,
 	})
 	if err != nil {
 		return nil, err
