@@ -199,3 +199,77 @@ func TestDaemonTrackBFDBesideKeepalived(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonTrackBFDVRRPStartsLate starts gokeepalived with BFD alone,
+// brings session B1 Up with keepalived's BFD process as the peer, then
+// reloads with an instance tracking B1 with weight 0: the VRRP loop that
+// the reload starts hears that B1 is already Up, so the instance never
+// enters FAULT and becomes MASTER; a second reload keeps it MASTER, and
+// the peer stopping puts it in FAULT.
+func TestDaemonTrackBFDVRRPStartsLate(t *testing.T) {
+	t.Parallel() // its own namespaces and files
+	lab := nettest.NewLab(t)
+	g := lab.AddHost("g", "10.79.1.1/24")
+	k := lab.AddHost("k", "10.79.1.2/24")
+	bin := gokeepalivedBinary(t)
+	bfdOnly := `bfd_instance B1 {
+    neighbor_ip 10.79.1.2
+    source_ip 10.79.1.1
+    min_rx 100
+    min_tx 100
+    idle_tx 1000
+    multiplier 3
+}
+`
+	withVRRP := bfdOnly + `vrrp_instance VI_0 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 86
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        10.79.1.86/24
+    }
+    track_bfd {
+        B1 weight 0
+    }
+}
+`
+	dir := t.TempDir()
+	d := startOursOn(t, g, bin, dir, bfdOnly)
+	peerPid := filepath.Join(t.TempDir(), "bfd.pid")
+	k.StartKeepalived(t, strings.NewReplacer("10.79.1.2", "10.79.1.1", "source_ip 10.79.1.1", "source_ip 10.79.1.2").Replace(bfdOnly), "-b", peerPid)
+	waitCount(t, "B1 Up", 10*time.Second, d.Output, "(B1) Entering Up state", 1)
+
+	reload := func() {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "keepalived.conf"), []byte(withVRRP), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reload()
+	waitFor(t, "VI_0 master", 10*time.Second, func() bool { return g.HasAddr("10.79.1.86") })
+	if strings.Contains(d.Output(), "(VI_0) Entering FAULT STATE") {
+		t.Errorf("VI_0 entered FAULT though B1 was Up before the VRRP loop started")
+	}
+	reload()
+	time.Sleep(2 * time.Second)
+	if !g.HasAddr("10.79.1.86") || strings.Contains(d.Output(), "(VI_0) Entering FAULT STATE") {
+		t.Errorf("VI_0 left MASTER on a reload that kept B1 Up")
+	}
+
+	child, err := nettest.PidFromFile(peerPid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(child, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(child, syscall.SIGCONT) })
+	waitFor(t, "VI_0 in FAULT with B1 down", 5*time.Second, func() bool {
+		return !g.HasAddr("10.79.1.86") && strings.Contains(d.Output(), "(VI_0) Entering FAULT STATE")
+	})
+}
