@@ -226,10 +226,8 @@ func (pl *planner) track(nc *vrrp.NetConfig, ci *config.Instance) {
 }
 
 // bfdEntry is a track_bfd line's use of a bfd_instance: the block's
-// weight unless the line sets one, reversed when either says so.
-// keepalived takes "weight W noreverse" to undo the block's reverse; the
-// configuration does not tell that from "weight W", so the block's
-// reverse stays.
+// weight and reverse unless the line sets them; "weight W" alone keeps
+// the block's reverse, as keepalived's alloc_track_bfd does.
 func (pl *planner) bfdEntry(t config.Track) (vrrp.TrackedBFD, bool) {
 	k := slices.IndexFunc(pl.cfg.BFDInstances, func(b config.BFDInstance) bool { return b.Name == t.Name })
 	if k < 0 {
@@ -240,7 +238,7 @@ func (pl *planner) bfdEntry(t config.Track) (vrrp.TrackedBFD, bool) {
 	if t.HasWeight {
 		w = t.Weight
 	}
-	return vrrp.TrackedBFD{Name: t.Name, Weight: w, Reverse: t.Reverse || b.WeightReverse}, true
+	return vrrp.TrackedBFD{Name: t.Name, Weight: w, Reverse: t.Reverse || b.WeightReverse && !t.NoReverse}, true
 }
 
 // groupBFDs adds a sync group's track_bfd entries to one of its members

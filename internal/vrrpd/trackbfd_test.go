@@ -66,6 +66,28 @@ vrrp_instance VI_3 {
         B3
     }
 }
+vrrp_instance VI_4 {
+    interface lo
+    virtual_router_id 4
+    priority 100
+    virtual_ipaddress {
+        192.0.2.4/32
+    }
+    track_bfd {
+        B1 weight 6 noreverse
+    }
+}
+vrrp_instance VI_5 {
+    interface lo
+    virtual_router_id 5
+    priority 100
+    virtual_ipaddress {
+        192.0.2.5/32
+    }
+    track_bfd {
+        B1 weight -6
+    }
+}
 `
 
 func bfdWeights(nc vrrp.NetConfig) string {
@@ -77,7 +99,8 @@ func bfdWeights(nc vrrp.NetConfig) string {
 }
 
 // TestPlanTrackBFD requires keepalived 2.2.7's track_bfd rules: the
-// bfd_instance's weight and reverse unless the entry sets a weight; a
+// bfd_instance's weight unless the entry sets one, and its reverse unless
+// the entry says reverse or noreverse; a
 // sync group member loses its own weighted entries, takes the group's,
 // and for one it has itself keeps weight 0; an address owner in the
 // group clears the group's weights; a block that sends only to the
@@ -89,6 +112,8 @@ func TestPlanTrackBFD(t *testing.T) {
 		"B2:0:false B1:7:true ",
 		"B1:7:true B2:-5:false ",
 		"B1:30:true B2:9:false ",
+		"B1:6:false ",
+		"B1:-6:true ",
 	}
 	for k, w := range want {
 		if got := bfdWeights(p.specs[k].Net); got != w {
