@@ -4,7 +4,8 @@
 // Each checker type of keepalived.conf(5) has a type here: HTTPGet (HTTP_GET
 // and SSL_GET), TCPCheck, SMTPCheck (RFC 5321 greeting, HELO and QUIT),
 // DNSCheck (an RFC 1035 query over UDP), UDPCheck, PingCheck (an RFC 792 /
-// RFC 4443 echo), MiscCheck and FileCheck. A checker performs one attempt
+// RFC 4443 echo), MiscCheck, FileCheck and BFDCheck (a BFD session's state
+// as the daemon's BFD loop tells it). A checker performs one attempt
 // per call to Check and knows nothing about timing; the Scheduler owns the
 // timing keywords (delay_loop, connect_timeout, retry, delay_before_retry,
 // warmup, alpha) and applies them with the same retry semantics as keepalived

@@ -989,10 +989,18 @@ func (s *Scheduler) finish(r result) verdict {
 	switch {
 	case upLog:
 		reason = e.check.Name + " succeeded"
-		log().Info(upMessage(e.check.Name, sv.name))
+		if w, ok := e.check.Checker.(stateWorder); ok {
+			log().Info(w.stateMessage(sv.name, true))
+		} else {
+			log().Info(upMessage(e.check.Name, sv.name))
+		}
 	case downLog:
 		reason = fmt.Sprintf("%s failed: %v", e.check.Name, r.err)
-		log().WithError(r.err).Info(downMessage(e.check.Name, sv.name, retries))
+		if w, ok := e.check.Checker.(stateWorder); ok {
+			log().Info(w.stateMessage(sv.name, false))
+		} else {
+			log().WithError(r.err).Info(downMessage(e.check.Name, sv.name, retries))
+		}
 	case !ok:
 		if s.debug() {
 			log().WithError(r.err).Debugf("%s on service %s failed, retry %d of %d.", e.check.Name, sv.name, e.state.retryIt, e.check.Timing.Retry)
@@ -1083,6 +1091,12 @@ func (s *Scheduler) debug() bool {
 		return l.Logger.IsLevelEnabled(logrus.DebugLevel)
 	}
 	return true
+}
+
+// A stateWorder is a checker that words its changes of state itself,
+// where keepalived's checker of its kind has a message of its own.
+type stateWorder interface {
+	stateMessage(server string, up bool) string
 }
 
 // upMessage words a checker coming up as keepalived logs it.

@@ -94,3 +94,49 @@ func TestBFDInstanceMessagesAsKeepalived(t *testing.T) {
 		t.Errorf("gokeepalived:\n%s\nkeepalived:\n%s", strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
 	}
 }
+
+// TestTrackBFDMessagesAsKeepalived checks the messages about the
+// track_bfd entries of testdata/refused-track-bfd.conf, in an instance
+// and a sync group, against keepalived -t's: the same lines, with the
+// same text.
+func TestTrackBFDMessagesAsKeepalived(t *testing.T) {
+	keepalived, err := exec.LookPath("keepalived")
+	if err != nil || os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root and keepalived")
+		}
+		t.Skip("needs root and keepalived")
+	}
+	path, _ := filepath.Abs("testdata/refused-track-bfd.conf")
+	pids := t.TempDir()
+	cmd := exec.Command(keepalived, "-t", "-f", path, "-p", pids+"/p", "-r", pids+"/r", "-c", pids+"/c", "-b", pids+"/b")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatal("keepalived -t accepts the file")
+	}
+	// The entries' messages, and the range errors of their weights.
+	about := regexp.MustCompile(`track bfd|track_bfd|outside range`)
+	prefix := regexp.MustCompile(`^\([^)]*: Line (\d+)\) `)
+	var theirs []string
+	for l := range strings.Lines(stderr.String()) {
+		if m := prefix.FindStringSubmatch(l); m != nil && about.MatchString(l) {
+			theirs = append(theirs, m[1]+": "+strings.TrimSpace(l[len(m[0]):]))
+		}
+	}
+	_, ds, err := Load(path, Options{ConfigID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ours []string
+	for _, d := range ds.Keepalived() {
+		if s := d.String(); about.MatchString(s) {
+			ours = append(ours, strings.TrimPrefix(s, path+":"))
+		}
+	}
+	slices.Sort(theirs)
+	slices.Sort(ours)
+	if len(theirs) < 9 || !slices.Equal(ours, theirs) {
+		t.Errorf("gokeepalived:\n%s\nkeepalived:\n%s", strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
+	}
+}

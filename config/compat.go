@@ -124,6 +124,11 @@ bfd_instance passive BFDInstance.Passive TestSessionPassive bfd/session_test.go
 bfd_instance ttl BFDInstance.TTL TestDaemonBFDHopsBesideKeepalived cmd/gokeepalived/bfd_test.go
 bfd_instance hoplimit BFDInstance.TTL TestDaemonBFDHopsBesideKeepalived cmd/gokeepalived/bfd_test.go
 bfd_instance max_hops BFDInstance.MaxHops TestDaemonBFDHopsBesideKeepalived cmd/gokeepalived/bfd_test.go
+bfd_instance weight BFDInstance.Weight,BFDInstance.WeightReverse TestDaemonTrackBFDBesideKeepalived cmd/gokeepalived/trackbfd_test.go
+bfd_instance vrrp BFDInstance.VRRP TestPlanTrackBFD internal/vrrpd/trackbfd_test.go
+bfd_instance checker BFDInstance.Checker TestGuestBFDCheck cmd/gokeepalived/bfdcheck_kernel_test.go
+vrrp_instance track_bfd Tracking.BFDs TestDaemonTrackBFDBesideKeepalived cmd/gokeepalived/trackbfd_test.go
+vrrp_sync_group track_bfd Tracking.BFDs TestDaemonTrackBFDBesideKeepalived cmd/gokeepalived/trackbfd_test.go
 vrrp_instance garp_extra_if Instance.GarpExtraIf,Instance.GarpExtraIfAll TestDaemonGarpExtraIfBesideKeepalived cmd/gokeepalived/garpextra_test.go
 global_defs vrrp_garp_extra_if Global.VRRPGarpExtraIf,Global.VRRPGarpExtraIfAll TestDaemonGarpExtraIfBesideKeepalived cmd/gokeepalived/garpextra_test.go
 vrrp_instance vmac_garp_intvl Instance.GarpExtraIf,Instance.GarpExtraIfAll TestDaemonGarpExtraIfBesideKeepalived cmd/gokeepalived/garpextra_test.go
@@ -154,7 +159,6 @@ vrrp_script weight Script.Weight,Script.Reverse TestPlanSyncGroupTracking intern
 vrrp_script rise Script.Rise TestScriptState vrrp/track_test.go
 vrrp_script fall Script.Fall TestScriptState vrrp/track_test.go
 vrrp_script user Script.User,Script.Group TestDaemonScriptSecurity cmd/gokeepalived/security_test.go
-vrrp_script init_fail Script.InitFail TestScriptState vrrp/track_test.go
 track_file file TrackFile.File TestInitTrackFiles internal/vrrpd/vrrpd_test.go
 track_file weight TrackFile.Weight TestInitTrackFiles internal/vrrpd/vrrpd_test.go
 track_file init_file TrackFile.InitFile,TrackFile.InitValue,TrackFile.InitOverwrite TestInitTrackFiles internal/vrrpd/vrrpd_test.go
@@ -281,6 +285,7 @@ virtual_server/real_server DNS_CHECK RealServer.Checkers TestCheckServerMapping 
 virtual_server/real_server UDP_CHECK RealServer.Checkers TestChecksTimeOutOnSilentServer check/netns_test.go
 virtual_server/real_server PING_CHECK RealServer.Checkers TestChecksTimeOutOnSilentServer check/netns_test.go
 virtual_server/real_server FILE_CHECK RealServer.Checkers TestCheckServerMapping internal/lvs/checks_test.go
+virtual_server/real_server BFD_CHECK RealServer.Checkers TestGuestBFDCheck cmd/gokeepalived/bfdcheck_kernel_test.go
 `
 
 // checkerCommonTable is the part of implementedTable every checker block
@@ -340,6 +345,8 @@ UDP_CHECK min_reply_length UDPChecker.MinReplyLength TestUDPCheck check/checkers
 UDP_CHECK max_reply_length UDPChecker.MaxReplyLength TestUDPCheck check/checkers_test.go
 FILE_CHECK track_file FileChecker.TrackFile TestFileCheck check/checkers_test.go
 FILE_CHECK weight FileChecker.Weight,FileChecker.Reverse TestFileCheck check/checkers_test.go
+BFD_CHECK name BFDChecker.Name TestGuestBFDCheck cmd/gokeepalived/bfdcheck_kernel_test.go
+BFD_CHECK alpha Timing.Alpha TestCheckServerBFD internal/lvs/checks_test.go
 `
 
 // notApplicableTable lists keywords that have nothing to act on in
@@ -348,6 +355,7 @@ const notApplicableTable = `
 top namespace_with_ipsets keepalived uses it only to name the ipsets of its iptables rules in a namespace; the reference keepalived 2.2.7 build has no iptables (it refuses vrrp_iptables and uses nftables) and gokeepalived installs no iptables rules, so it changes nothing in either
 vrrp_instance vrf keepalived 2.2.7 takes vrf only on an instance without interface, and refuses every instance without one ("Unknown interface!": it checks for an interface before it marks an instance unicast), so vrf never has an effect there; gokeepalived gives the same messages and verdict
 vrrp_instance track_src_ip keepalived 2.2.7 compares a removed interface address with the start of the instance's source socket address, not with its address, so an instance whose source is configured never goes to FAULT when the source leaves the interface; gokeepalived does as it does (TestDaemonTrackSrcIPBesideKeepalived, cmd/gokeepalived/tracksrcip_test.go: both stay MASTER)
+vrrp_script init_fail keepalived 2.2.7 puts a script back in its init state whenever an instance or sync group tracks it (alloc_track_script), after init_fail set it failed, and runs no script that nothing tracks: init_fail never takes effect, and gokeepalived does the same (TestDaemonScriptInitBesideKeepalived, cmd/gokeepalived/scriptinit_test.go: identical FIFO lines with and without init_fail)
 vrrp_instance state keepalived 2.2.7 starts an instance that is not the address owner in BACKUP and stands for master after the same down interval whatever state says (measured at advert_int 1, priority 150: 3.50 s with state MASTER, 3.47 s with BACKUP), as gokeepalived does; state MASTER with AH authentication is cleared with keepalived's message
 `
 

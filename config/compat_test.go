@@ -426,10 +426,6 @@ func warnedReason(at keywordAt) string {
 		return "gokeepalived reads it, but no test shows its effect yet"
 	case at == keywordAt{"vrrp_instance", "state"}:
 		return "gokeepalived starts every instance but an address owner as BACKUP and waits the full master down interval; keepalived's MASTER waits one advertisement"
-	case top == "bfd_instance":
-		return "gokeepalived's BFD sessions tell neither VRRP nor the checkers yet"
-	case k == "track_bfd" || k == "BFD_CHECK" || strings.HasPrefix(at.block, "virtual_server/real_server/BFD_CHECK"):
-		return "gokeepalived's VRRP and checkers do not follow BFD sessions yet"
 	case strings.HasSuffix(at.block, "SMTP_CHECK/host") || strings.HasSuffix(at.block, "SMTP_CHECK") && k == "host":
 		return "gokeepalived does not implement SMTP_CHECK host blocks"
 	case top == "vrrp_track_process" || k == "vrrp_track_process" || k == "track_process":

@@ -440,6 +440,9 @@ type Track struct {
 	Weight    int    `json:"weight"`
 	HasWeight bool   `json:"has_weight,omitempty"`
 	Reverse   bool   `json:"reverse,omitempty"`
+	// NoReverse is track_bfd's "noreverse", which undoes the
+	// bfd_instance's reverse.
+	NoReverse bool `json:"no_reverse,omitempty"`
 }
 
 // Tracking is the tracking an instance or a sync group does.

@@ -278,9 +278,12 @@ func (tw *textWriter) tracking(t *Tracking) {
 		}
 		tw.open(b.key)
 		for _, e := range b.list {
-			if e.HasWeight {
+			switch {
+			case e.HasWeight && e.NoReverse:
+				tw.line(e.Name, "weight", strconv.Itoa(e.Weight), "noreverse")
+			case e.HasWeight:
 				tw.line(e.Name, "weight", weightText(e.Weight, e.Reverse))
-			} else {
+			default:
 				tw.line(e.Name)
 			}
 		}

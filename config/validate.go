@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 )
 
@@ -269,11 +270,16 @@ func (p *parser) validateSyncGroups(tracked trackedNames) {
 	for i := range c.TrackFiles {
 		fileByName[c.TrackFiles[i].Name] = &c.TrackFiles[i]
 	}
+	bfdWeight := make(map[string]int, len(c.BFDInstances))
+	for _, b := range c.BFDInstances {
+		bfdWeight[b.Name] = b.Weight
+	}
 	for i := range c.Instances {
 		in := &c.Instances[i]
 		in.SyncGroup = inGroup[in.Name]
 		if in.SyncGroup != "" && !trackWeight[in.SyncGroup] {
 			p.dropTrackWeights(in, scriptByName, fileByName)
+			p.dropWeightedBFDs(in, bfdWeight)
 		}
 	}
 	p.groupTrackedTwice(c)
@@ -349,6 +355,22 @@ func (p *parser) dropTrackWeights(in *Instance, scripts map[string]*Script, file
 	}
 }
 
+// dropWeightedBFDs removes the weighted track_bfd entries of an
+// instance in a sync group, as keepalived does, where it keeps the
+// unweighted ones: the entry's own weight, or the bfd_instance's.
+func (p *parser) dropWeightedBFDs(in *Instance, weights map[string]int) {
+	in.Tracking.BFDs = slices.DeleteFunc(in.Tracking.BFDs, func(e Track) bool {
+		w := e.Weight
+		if !e.HasWeight {
+			w = weights[e.Name]
+		}
+		if w != 0 {
+			p.errorf(e.Pos, "(%s) ignoring tracked bfd %s with weight %d due to SYNC group", in.Name, e.Name, w)
+		}
+		return w != 0
+	})
+}
+
 func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*VirtualServerGroup) {
 	if vs.FWMark != 0 && vs.Protocol != ProtocolNone {
 		p.errorf(vs.Pos, "Warning: Virtual server %s: protocol specified for fwmark - protocol will be ignored", vs.Name())
@@ -405,11 +427,15 @@ func (p *parser) validateVirtualServer(vs *VirtualServer, groups map[string]*Vir
 			p.errorf(rs.Pos, "WARNING - virtual server %s and real server %s ports don't match - resetting", vs.Name(), rs.Name(vs))
 			rs.Port = vs.Port
 		}
-		for _, ck := range rs.Checkers {
+		// keepalived's checker process drops a BFD_CHECK whose session
+		// it does not hear of.
+		rs.Checkers = slices.DeleteFunc(rs.Checkers, func(ck Checker) bool {
 			if ck.BFD != nil && !p.hasBFD(ck.BFD.Name) {
 				p.errorf(ck.BFD.namePos, "(%s) BFD_CHECK - BFD %s not configured", rs.Name(vs), ck.BFD.Name)
+				return true
 			}
-		}
+			return false
+		})
 	}
 	if g := groups[vs.Group]; g != nil {
 		p.validateGroupPorts(vs, g, groupHasFWMark)

@@ -36,7 +36,7 @@ func syncGroupKeywords() handlers[SyncGroup] {
 			g.Tracking.Processes = p.tracks(g.Name, n, g.Tracking.Processes, -254, 254)
 		},
 		"track_bfd": func(p *parser, g *SyncGroup, n *node) {
-			g.Tracking.BFDs = p.tracks(g.Name, n, g.Tracking.BFDs, -253, 253)
+			g.Tracking.BFDs = p.bfdTracks(g.Name, n, g.Tracking.BFDs)
 		},
 		"notify_master": notify(func(g *SyncGroup) **Notify { return &g.Notify.Master }),
 		"notify_backup": notify(func(g *SyncGroup) **Notify { return &g.Notify.Backup }),
@@ -102,6 +102,53 @@ func (p *parser) tracks(owner string, n *node, list []Track, lo, hi int64) []Tra
 				}
 			}
 		}
+		list = append(list, t)
+	}
+	return list
+}
+
+// bfdTracks reads a track_bfd block as keepalived's alloc_track_bfd
+// does: "NAME [weight W [reverse|noreverse]]", each fault in its words.
+// A weight out of range leaves the entry with the bfd_instance's weight;
+// any other fault drops it.
+func (p *parser) bfdTracks(owner string, n *node, list []Track) []Track {
+	seen := make(map[string]bool, len(list))
+	for _, t := range list {
+		seen[t.Name] = true
+	}
+	for _, c := range p.values(n, 1) {
+		t := Track{Pos: c.pos, Name: c.words[0]}
+		if seen[t.Name] {
+			p.errorf(c.pos, "(%s) duplicate track_bfd %s - ignoring", owner, t.Name)
+			continue
+		}
+		if len(c.words) > 1 {
+			if c.words[1] != "weight" {
+				p.errorf(c.pos, "(%s) unknown track bfd %s option %s - ignoring", owner, t.Name, c.words[1])
+				continue
+			}
+			if len(c.words) == 2 {
+				p.errorf(c.pos, "(%s) weight without value specified for track bfd %s - ignoring", owner, t.Name)
+				continue
+			}
+			if v, ok := p.intValue(c.pos, c.words[2], -253, 253); ok {
+				t.Weight, t.HasWeight = int(v), true
+			} else {
+				p.errorf(c.pos, "(%s) weight for track bfd %s must be in [-253..253] inclusive. Ignoring...", owner, t.Name)
+			}
+			if len(c.words) > 3 {
+				switch c.words[3] {
+				case "reverse":
+					t.Reverse = true
+				case "noreverse":
+					t.NoReverse = true
+				default:
+					p.errorf(c.pos, "(%s) unknown track bfd %s weight option %s - ignoring", owner, t.Name, c.words[3])
+					continue
+				}
+			}
+		}
+		seen[t.Name] = true
 		list = append(list, t)
 	}
 	return list
@@ -262,7 +309,7 @@ func instanceKeywords() handlers[Instance] {
 			in.Tracking.Processes = p.tracks(in.Name, n, in.Tracking.Processes, -254, 254)
 		},
 		"track_bfd": func(p *parser, in *Instance, n *node) {
-			in.Tracking.BFDs = p.tracks(in.Name, n, in.Tracking.BFDs, -253, 253)
+			in.Tracking.BFDs = p.bfdTracks(in.Name, n, in.Tracking.BFDs)
 		},
 		"mcast_src_ip":   addr(func(in *Instance) *netip.Addr { return &in.McastSrcIP }, "mcast_src_ip"),
 		"unicast_src_ip": addr(func(in *Instance) *netip.Addr { return &in.UnicastSrcIP }, "unicast_src_ip"),

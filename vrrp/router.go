@@ -58,6 +58,9 @@ type NetConfig struct {
 	// TrackProcesses (track_process) are counted by one process
 	// monitor for all the router's instances.
 	TrackProcesses []TrackedProcess
+	// TrackBFDs (track_bfd) follow BFD sessions whose states come
+	// through SetBFD.
+	TrackBFDs []TrackedBFD
 
 	// UseVMAC (use_vmac) puts the instance on a macvlan interface of
 	// Interface, named VMACName or vrrp.{VRID}, with the virtual router
@@ -110,6 +113,8 @@ type Router struct {
 	files   map[string]*fileTracker
 	// processes are the track_process trackers and their watcher.
 	processes processTrackers
+	// bfds are the states of the BFD sessions the instances track.
+	bfds map[string]*bfdTracker
 	// linkHook, if set, hears of every interface the kernel reports.
 	linkHook func(name string)
 
@@ -153,6 +158,7 @@ type member struct {
 	scripts      []memberScript
 	files        []memberFile
 	processes    []memberProcess
+	bfds         []memberBFD
 }
 
 // closeOut closes the VMAC's own sending socket, if it has one: with
@@ -401,6 +407,7 @@ func (r *Router) attachTrackers(m *member, nc NetConfig) {
 		m.files = append(m.files, memberFile{t: t, weight: tf.Weight, reverse: tf.Reverse})
 	}
 	r.attachProcesses(m, nc)
+	r.attachBFDs(m, nc)
 }
 
 // startTrackers drops the trackers no instance uses any more and starts
@@ -1150,6 +1157,10 @@ func (m *member) apply(carrier map[int]bool) {
 	}
 	for _, mp := range m.processes {
 		f, o := mp.t.effect(mp.weight, mp.reverse)
+		fault, offset = fault || f, offset+o
+	}
+	for _, mb := range m.bfds {
+		f, o := mb.t.effect(mb.weight, mb.reverse)
 		fault, offset = fault || f, offset+o
 	}
 	m.inst.SetPriorityOffset(offset)

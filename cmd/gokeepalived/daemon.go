@@ -65,6 +65,8 @@ type daemon struct {
 	loopPanics [numLoops]atomic.Uint64
 	// umask is the process's umask; only the signal loop changes it.
 	umask int
+	// bfd carries BFD session states to the VRRP loop.
+	bfd bfdRelay
 
 	mu  sync.Mutex
 	cfg *config.Config

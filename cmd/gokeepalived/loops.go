@@ -125,6 +125,7 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			VIPOwned: d.vipOwned,
 			Observe:  d.metrics.observeAttempt,
 			Trap:     d.checkerTrap,
+			BFDUp:    d.bfd.checkerUp,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("Health checkers not started: %w", err)
@@ -162,8 +163,12 @@ func (d *daemon) startLoop(ctx context.Context, k loopKind, cfg *config.Config) 
 			r.close()
 		}
 	}()
-	if k == vrrpKind {
+	switch k {
+	case vrrpKind:
+		d.bfd.replay(r.loop.(*vrrpd.Loop))
 		d.mastersChanged()
+	case bfdKind:
+		go d.bfd.run(ctx, r.loop.(*bfdd.Loop), d.vrrpLoop)
 	}
 }
 

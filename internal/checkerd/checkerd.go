@@ -51,6 +51,9 @@ type Options struct {
 	// Trap, if set, is told of every real server and quorum change, as
 	// keepalived's SNMP notifications are; see lvs.Options.Trap.
 	Trap func(lvs.Event)
+	// BFDUp tells BFD_CHECK whether the session of a bfd_instance is
+	// Up; nil: none is.
+	BFDUp func(name string) bool
 }
 
 // A Loop runs the checks and the IPVS table of one configuration, and of
@@ -119,6 +122,7 @@ func newLoop(cfg *config.Config, opts Options, k ipvs.Kernel, closer io.Closer) 
 		VIPOwned:        opts.VIPOwned,
 		DontReleaseIPVS: opts.KeepIPVS,
 		Trap:            opts.Trap,
+		BFDUp:           opts.BFDUp,
 	})
 	if err != nil {
 		return nil, err

@@ -42,12 +42,14 @@ type CheckEnv struct {
 	ScriptSecurity bool
 	// LogAllFailures is global_defs' checker_log_all_failures.
 	LogAllFailures bool
+	// BFDUp tells BFD_CHECK whether a BFD session is Up; nil: none is.
+	BFDUp func(name string) bool
 }
 
 // checkEnv returns the CheckEnv of a configuration.
-func checkEnv(cfg *config.Config, scriptUser *notify.Credential) CheckEnv {
+func checkEnv(cfg *config.Config, scriptUser *notify.Credential, bfdUp func(string) bool) CheckEnv {
 	return CheckEnv{SSL: cfg.SSL, TrackFiles: cfg.TrackFiles, ScriptUser: scriptUser, ScriptSecurity: cfg.Global.EnableScriptSecurity,
-		LogAllFailures: cfg.Global.CheckerLogAllFailures}
+		LogAllFailures: cfg.Global.CheckerLogAllFailures, BFDUp: bfdUp}
 }
 
 // CheckServer returns the check.Server that checks rs of vs under the name
@@ -55,12 +57,11 @@ func checkEnv(cfg *config.Config, scriptUser *notify.Credential) CheckEnv {
 // which the scheduler reports up, as keepalived keeps such a server in
 // its pool.
 //
-// A checker that cannot be built (a BFD_CHECK, which is
-// ErrUnsupportedChecker, a regex RE2 does not take, an unreadable SSL
-// certificate, ...) is replaced by one that starts down and fails every
-// attempt, and reported as a CheckerError, so that the server is never up
-// on the strength of the checkers that remain, or of none: keepalived's
-// BFD process reports a session that never comes up down as it starts.
+// A checker that cannot be built (a regex RE2 does not take, an
+// unreadable SSL certificate, ...) is replaced by one that starts down
+// and fails every attempt, and reported as a CheckerError, so that the
+// server is never up on the strength of the checkers that remain, or of
+// none.
 // A MISC_CHECK that script security refused and a FILE_CHECK without its
 // track_file are left out, as keepalived drops them. The error joins
 // every such failure.
@@ -111,12 +112,6 @@ type failing struct{ err error }
 
 func (f failing) Check(context.Context) error { return f.err }
 
-// unrunnable says whether a checker kind can never run here, so that its
-// real server starts down.
-func unrunnable(c *config.Checker) bool {
-	return c.Type == config.BFDCheck
-}
-
 // timing maps a checker block's resolved timing keywords.
 func timing(c *config.Checker) check.Timing {
 	t := check.Timing{
@@ -126,6 +121,12 @@ func timing(c *config.Checker) check.Timing {
 		DelayBeforeRetry: c.Timing.DelayBeforeRetry,
 		Warmup:           c.Timing.Warmup,
 		Alpha:            c.Timing.Alpha,
+	}
+	if c.Type == config.BFDCheck {
+		// keepalived's BFD checker takes each state the BFD process
+		// sends, at once and with no retry; here its state is read
+		// every BFDPollInterval. Only alpha is its own.
+		return check.Timing{DelayLoop: check.BFDPollInterval, Timeout: check.BFDPollInterval, Alpha: c.Timing.Alpha}
 	}
 	if c.Type == config.MiscCheck {
 		// A script is bounded by misc_timeout, which defaults to
@@ -177,6 +178,8 @@ func (env CheckEnv) checker(c *config.Checker) (check.Checker, error) {
 		return &check.PingCheck{Dialer: dialer(c)}, nil
 	case config.MiscCheck:
 		return env.miscCheck(c)
+	case config.BFDCheck:
+		return &check.BFDCheck{Name: c.BFD.Name, Up: env.BFDUp}, nil
 	case config.FileCheck:
 		for _, tf := range env.TrackFiles {
 			if tf.Name == c.File.TrackFile {

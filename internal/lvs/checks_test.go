@@ -2,17 +2,13 @@ package lvs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/sirupsen/logrus"
 
 	"github.com/gokeepalived/gokeepalived/check"
 )
@@ -82,7 +78,7 @@ virtual_server 192.0.2.1 80 {
 	}
 }`)
 	vs := &cfg.VirtualServers[0]
-	env := checkEnv(cfg, nil)
+	env := checkEnv(cfg, nil, nil)
 
 	srv, err := CheckServer("rs1", vs, &vs.RealServers[0], env)
 	if err != nil {
@@ -163,44 +159,60 @@ virtual_server 192.0.2.1 80 {
 	}
 }
 
-func TestCheckServerUnsupported(t *testing.T) {
+// TestCheckServerBFD builds a BFD_CHECK that follows the session its
+// name gives through CheckEnv.BFDUp, read every BFDPollInterval with no
+// retry, beside the other checkers.
+func TestCheckServerBFD(t *testing.T) {
 	cfg := parse(t, `
+bfd_instance b {
+	neighbor_ip 192.0.2.9
+}
 virtual_server 192.0.2.1 80 {
 	protocol TCP
 	real_server 10.0.0.2 80 {
 		BFD_CHECK {
 			name b
 		}
-		FILE_CHECK {
-			track_file missing
-		}
 		TCP_CHECK {
+		}
+	}
+	real_server 10.0.0.3 80 {
+		BFD_CHECK {
+			name b
+			alpha
 		}
 	}
 }`)
 	vs := &cfg.VirtualServers[0]
-	srv, err := CheckServer("rs", vs, &vs.RealServers[0], checkEnv(cfg, nil))
-	if !errors.Is(err, ErrUnsupportedChecker) {
-		t.Errorf("error %v, want ErrUnsupportedChecker", err)
+	up := map[string]bool{}
+	srv, err := CheckServer("rs", vs, &vs.RealServers[0], checkEnv(cfg, nil, func(name string) bool { return up[name] }))
+	if err != nil {
+		t.Fatal(err)
 	}
-	var ce *CheckerError
-	if !errors.As(err, &ce) || ce.Pos.String() != "keepalived.conf:5" || ce.Type != "BFD_CHECK" || ce.RealServer != "[10.0.0.2]:tcp:80" {
-		t.Errorf("error %#v, want a CheckerError at keepalived.conf:5 naming the BFD_CHECK and its real server", ce)
-	}
-	// The FILE_CHECK without its track_file is gone, as keepalived drops
-	// it; the BFD_CHECK fails for good, from the start.
 	if len(srv.Checks) != 2 || srv.Checks[0].Name != "BFD_CHECK" || srv.Checks[1].Name != "TCP_CHECK" {
 		t.Fatalf("checks %+v, want the BFD_CHECK and the TCP_CHECK", srv.Checks)
 	}
 	bfd := srv.Checks[0]
-	if !bfd.Timing.Alpha {
-		t.Error("the BFD_CHECK does not start down")
+	if bfd.Timing.Alpha || bfd.Timing.Retry != 0 || bfd.Timing.DelayLoop != check.BFDPollInterval {
+		t.Errorf("the BFD_CHECK's timing %+v, want no alpha, no retry, every %v", bfd.Timing, check.BFDPollInterval)
 	}
-	if err := bfd.Checker.Check(context.Background()); !errors.Is(err, ErrUnsupportedChecker) {
-		t.Errorf("the BFD_CHECK's attempt: %v, want ErrUnsupportedChecker", err)
+	if err := bfd.Checker.Check(context.Background()); err == nil {
+		t.Error("the BFD_CHECK passes while session b is down")
 	}
-	if !startsDown(&vs.RealServers[0]) {
-		t.Error("a real server with a BFD_CHECK starts up")
+	up["b"] = true
+	if err := bfd.Checker.Check(context.Background()); err != nil {
+		t.Errorf("the BFD_CHECK fails while session b is Up: %v", err)
+	}
+	up["b"] = false
+	if err := bfd.Checker.Check(context.Background()); err == nil {
+		t.Error("the BFD_CHECK passes once session b is down again")
+	}
+	if startsDown(&vs.RealServers[0]) {
+		t.Error("a real server with a BFD_CHECK without alpha starts down")
+	}
+	alpha, err := CheckServer("rs2", vs, &vs.RealServers[1], checkEnv(cfg, nil, func(name string) bool { return up[name] }))
+	if err != nil || len(alpha.Checks) != 1 || !alpha.Checks[0].Timing.Alpha || !startsDown(&vs.RealServers[1]) {
+		t.Errorf("a BFD_CHECK with alpha: %+v, %v; want one check that starts down", alpha, err)
 	}
 }
 
@@ -242,7 +254,7 @@ virtual_server 192.0.2.1 80 {
 	}
 }`, weightFile, port))
 	vs := &cfg.VirtualServers[0]
-	srv, err := CheckServer("rs", vs, &vs.RealServers[0], checkEnv(cfg, nil))
+	srv, err := CheckServer("rs", vs, &vs.RealServers[0], checkEnv(cfg, nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,37 +273,5 @@ virtual_server 192.0.2.1 80 {
 		if err := c.Checker.Check(ctx); err == nil {
 			t.Errorf("%s passed against a failed server", c.Name)
 		}
-	}
-}
-
-// TestBFDCheckedServerStaysOut runs a virtual server whose first real
-// server has only a BFD_CHECK: it never enters the pool, and the log
-// says why at the checker's line.
-func TestBFDCheckedServerStaysOut(t *testing.T) {
-	h := newHarness(t, `
-virtual_server 192.0.2.1 80 {
-	lb_algo rr
-	protocol TCP
-	real_server 10.0.0.2 80 {
-		BFD_CHECK {
-			name b
-		}
-	}
-	real_server 10.0.0.3 80 {
-	}
-}`, Options{})
-	h.run()
-	h.wantTable("start", "-A -t 192.0.2.1:80 -s rr", "-a -t 192.0.2.1:80 -r 10.0.0.3:80 -m -w 1")
-	var warned bool
-	for _, e := range h.hook.AllEntries() {
-		warned = warned || e.Level == logrus.WarnLevel &&
-			strings.HasPrefix(e.Message, "keepalived.conf:6: BFD_CHECK of real server [10.0.0.2]:tcp:80 of VS [192.0.2.1]:tcp:80 cannot run")
-	}
-	if !warned {
-		t.Errorf("no warning names the BFD_CHECK at its line: %v", h.hook.AllEntries())
-	}
-	srv := h.checks.servers[rs2]
-	if len(srv.Checks) != 1 || !srv.Checks[0].Timing.Alpha {
-		t.Errorf("checks of the BFD-checked server: %+v, want one that starts down", srv)
 	}
 }

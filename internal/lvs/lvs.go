@@ -86,6 +86,9 @@ type Options struct {
 	// DontReleaseIPVS leaves the table alone at shutdown, as keepalived's
 	// --dont-release-ipvs: no entry is removed and omega reports nothing.
 	DontReleaseIPVS bool
+	// BFDUp tells BFD_CHECK whether the session of a bfd_instance is
+	// Up; nil: none is.
+	BFDUp func(name string) bool
 }
 
 // MinResyncInterval is the shortest period of the full reconcile when
@@ -127,6 +130,7 @@ type LVS struct {
 	pass, lastPass time.Duration
 	cfg            *config.Config
 	user           *notify.Credential
+	bfdUp          func(string) bool
 	vss            []*virtualServer
 	servers        map[string]serverRef // by check name
 	// running is set from the first start of the virtual servers to the
@@ -171,6 +175,7 @@ func New(cfg *config.Config, opts Options) (*LVS, error) {
 		owned:    opts.VIPOwned,
 		keep:     opts.DontReleaseIPVS,
 		user:     opts.ScriptUser,
+		bfdUp:    opts.BFDUp,
 		userSet:  opts.ScriptUser != nil,
 		vipsChan: make(chan struct{}, 1),
 		m:        machine{log: log, notifier: opts.Notifier, trap: opts.Trap},
@@ -239,7 +244,7 @@ func (l *LVS) load(cfg *config.Config) {
 // security refuses, in keepalived's words, when the configuration is
 // loaded: before the other scripts, as keepalived checks them first.
 func (l *LVS) logRefusedMisc(cfg *config.Config) {
-	env := checkEnv(cfg, l.user)
+	env := checkEnv(cfg, l.user, l.bfdUp)
 	for i := range cfg.VirtualServers {
 		for j := range cfg.VirtualServers[i].RealServers {
 			for _, c := range cfg.VirtualServers[i].RealServers[j].Checkers {
@@ -353,7 +358,7 @@ func (l *LVS) script(n *config.Notify, keyword string) *notify.Script {
 // a failed server stays out until all its new checks pass, as keepalived
 // makes new checkers of a failed server start down.
 func (l *LVS) addChecks(vs *virtualServer, rs *realServer, carry bool) {
-	srv, err := CheckServer(rs.check, vs.cfg, rs.cfg, checkEnv(l.cfg, l.user))
+	srv, err := CheckServer(rs.check, vs.cfg, rs.cfg, checkEnv(l.cfg, l.user, l.bfdUp))
 	if err != nil {
 		l.logCheckErrors(err)
 	}
@@ -368,7 +373,12 @@ func (l *LVS) addChecks(vs *virtualServer, rs *realServer, carry bool) {
 	if vs.cfg.HASuspend && l.owned != nil && len(vs.services) == 0 {
 		act = "Dea"
 	}
-	for range srv.Checks {
+	for _, c := range srv.Checks {
+		if _, ok := c.Checker.(*check.BFDCheck); ok {
+			// keepalived's BFD checker has nothing to launch: it
+			// waits for the BFD process's events, and says nothing.
+			continue
+		}
 		l.log.Infof("%sctivating healthchecker for service %s for VS %s", act, rs.name, vs.name)
 	}
 	if err := l.checks.Add(srv); err != nil {

@@ -100,7 +100,7 @@ virtual_server 192.0.2.1 80 {
 }`, path))
 			vs := &cfg.VirtualServers[0]
 			root := notify.Credential{}
-			srv, err := CheckServer("rs", vs, &vs.RealServers[0], checkEnv(cfg, &root))
+			srv, err := CheckServer("rs", vs, &vs.RealServers[0], checkEnv(cfg, &root, nil))
 			if kind == "safe" {
 				if err != nil || len(srv.Checks) != 1 {
 					t.Fatalf("safe script: %d checks, %v", len(srv.Checks), err)
@@ -125,7 +125,7 @@ virtual_server 192.0.2.1 80 {
 	path := unsafeScript(t, "file writable")
 	cfg := parse(t, fmt.Sprintf("virtual_server 192.0.2.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n  MISC_CHECK {\n   misc_path %s\n  }\n }\n}\n", path))
 	vs := &cfg.VirtualServers[0]
-	if srv, err := CheckServer("rs", vs, &vs.RealServers[0], checkEnv(cfg, &notify.Credential{})); err != nil || len(srv.Checks) != 1 {
+	if srv, err := CheckServer("rs", vs, &vs.RealServers[0], checkEnv(cfg, &notify.Credential{}, nil)); err != nil || len(srv.Checks) != 1 {
 		t.Errorf("without enable_script_security: %d checks, %v", len(srv.Checks), err)
 	}
 }

@@ -98,7 +98,7 @@ virtual_server 10.0.0.1 443 {
 }
 `, port))
 		rs := &cfg.VirtualServers[0].RealServers[0]
-		ck, err := checkEnv(cfg, nil).checker(&rs.Checkers[0])
+		ck, err := checkEnv(cfg, nil, nil).checker(&rs.Checkers[0])
 		if err != nil {
 			return err
 		}

@@ -82,10 +82,10 @@ func (vs *virtualServer) inPool(rs *realServer) bool {
 }
 
 // startsDown says whether a real server starts failed: when one of its
-// checkers is in alpha mode, or can never run.
+// checkers is in alpha mode.
 func startsDown(rs *config.RealServer) bool {
 	for i := range rs.Checkers {
-		if c := &rs.Checkers[i]; c.Timing.Alpha || unrunnable(c) {
+		if c := &rs.Checkers[i]; c.Timing.Alpha {
 			return true
 		}
 	}

@@ -214,12 +214,69 @@ func (pl *planner) track(nc *vrrp.NetConfig, ci *config.Instance) (own []vrrp.Tr
 			nc.TrackProcesses = append(nc.TrackProcesses, tp.entry(t))
 		}
 	}
+	// A sync group member's weighted track_bfd entries are gone already
+	// (config drops them, as keepalived does).
+	for _, t := range ci.Tracking.BFDs {
+		if e, ok := pl.bfdEntry(t); ok {
+			nc.TrackBFDs = append(nc.TrackBFDs, e)
+		}
+	}
 	own = slices.Clone(nc.TrackScripts)
 	if g != nil {
 		pl.groupTracking(nc, ci.Name, ci.Interface, g)
 		pl.groupProcesses(nc, ci.Name, g)
+		pl.groupBFDs(nc, ci.Name, g)
 	}
 	return own
+}
+
+// bfdEntry is a track_bfd line's use of a bfd_instance: the block's
+// weight and reverse unless the line sets them; "weight W" alone keeps
+// the block's reverse, as keepalived's alloc_track_bfd does.
+func (pl *planner) bfdEntry(t config.Track) (vrrp.TrackedBFD, bool) {
+	k := slices.IndexFunc(pl.cfg.BFDInstances, func(b config.BFDInstance) bool { return b.Name == t.Name })
+	if k < 0 {
+		return vrrp.TrackedBFD{}, false
+	}
+	b := &pl.cfg.BFDInstances[k]
+	w := b.Weight
+	if t.HasWeight {
+		w = t.Weight
+	}
+	return vrrp.TrackedBFD{Name: t.Name, Weight: w, Reverse: t.Reverse || b.WeightReverse && !t.NoReverse}, true
+}
+
+// groupBFDs adds a sync group's track_bfd entries to one of its members
+// as keepalived's sync_group_tracking_init and add_vrrp_to_track_bfd do:
+// with no weight when a member is address owner, and, for a session the
+// member tracks itself, the group's weight and reverse unless the
+// member's weight is 0.
+func (pl *planner) groupBFDs(nc *vrrp.NetConfig, member string, g *config.SyncGroup) {
+	owner := slices.ContainsFunc(pl.cfg.Instances, func(in config.Instance) bool {
+		return in.Priority == 255 && slices.Contains(g.Group, in.Name)
+	})
+	for _, t := range g.Tracking.BFDs {
+		e, ok := pl.bfdEntry(t)
+		if !ok {
+			continue
+		}
+		if owner && e.Weight != 0 {
+			if k := g.Name + "\x00bfd\x00" + t.Name; !pl.warned[k] {
+				pl.warned[k] = true
+				pl.l.log.Errorf("(%s) Cannot have weighted track bfd '%s' with member having priority %d - setting weight 0", g.Name, t.Name, vrrp.PriorityOwner)
+			}
+			e.Weight = 0
+		}
+		k := slices.IndexFunc(nc.TrackBFDs, func(x vrrp.TrackedBFD) bool { return x.Name == e.Name })
+		if k < 0 {
+			nc.TrackBFDs = append(nc.TrackBFDs, e)
+			continue
+		}
+		pl.l.log.Infof("(%s) track_bfd %s is configured on VRRP instance and sync group. Remove vrrp instance config", member, t.Name)
+		if nc.TrackBFDs[k].Weight != 0 {
+			nc.TrackBFDs[k].Weight, nc.TrackBFDs[k].Reverse = e.Weight, e.Reverse
+		}
+	}
 }
 
 // entry is a track_script line's use of the script: its weight unless the

@@ -513,6 +513,10 @@ func (l *Loop) SendGarp(name string) bool {
 // instance.
 func (l *Loop) Drops() map[vrrp.DropReason]uint64 { return l.router.Drops() }
 
+// SetBFD hands the instances the state of the BFD session of
+// bfd_instance name, as keepalived's BFD process tells its VRRP process.
+func (l *Loop) SetBFD(name string, up bool) { l.router.SetBFD(name, up) }
+
 // Progress returns when the VRRP loop last showed that it works (see
 // vrrp.Router.Progress).
 func (l *Loop) Progress() time.Time { return l.router.Progress() }
