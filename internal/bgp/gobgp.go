@@ -1,0 +1,312 @@
+package bgp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	bgppkt "github.com/osrg/gobgp/v4/pkg/packet/bgp"
+	"github.com/osrg/gobgp/v4/pkg/server"
+)
+
+// connectRetry is how long a session waits before dialling again: GoBGP's
+// default, two minutes, would leave a restarted router without routes
+// for that long.
+const connectRetry = 3 * time.Second
+
+// GoBGP is a Speaker on GoBGP's server, run in this process.
+type GoBGP struct {
+	log *slog.Logger
+
+	mu      sync.Mutex
+	srv     *server.BgpServer
+	peers   []Neighbor             // in the order added
+	routes  map[netip.Prefix]Attrs // announced
+	stopped bool
+}
+
+// NewGoBGP returns a Speaker that logs through log, which may be nil.
+// GoBGP's own messages come at Debug level but for its warnings and
+// errors.
+func NewGoBGP(log *slog.Logger) *GoBGP {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &GoBGP{log: log, routes: make(map[netip.Prefix]Attrs)}
+}
+
+// Start implements Speaker.
+func (g *GoBGP) Start(ctx context.Context, gl Global) error {
+	lvl := new(slog.LevelVar)
+	lvl.Set(slog.LevelWarn)
+	srv := server.NewBgpServer(server.LoggerOption(g.log, lvl))
+	go srv.Serve()
+	err := srv.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
+		Asn:      gl.ASN,
+		RouterId: gl.RouterID.String(),
+		// No listener: the speaker dials its neighbors, and port 179
+		// stays free for a routing daemon on the same host.
+		ListenPort: -1,
+	}})
+	if err != nil {
+		srv.Stop()
+		return fmt.Errorf("bgp: start speaker %s AS %d: %w", gl.RouterID, gl.ASN, err)
+	}
+	g.mu.Lock()
+	g.srv = srv
+	g.mu.Unlock()
+	return nil
+}
+
+func (g *GoBGP) server() (*server.BgpServer, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.srv == nil || g.stopped {
+		return nil, fmt.Errorf("bgp: speaker not running")
+	}
+	return g.srv, nil
+}
+
+// AddPeer implements Speaker.
+func (g *GoBGP) AddPeer(ctx context.Context, n Neighbor) error {
+	srv, err := g.server()
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	i := slices.IndexFunc(g.peers, func(o Neighbor) bool { return o.Addr == n.Addr })
+	same := i >= 0 && g.peers[i] == n
+	g.mu.Unlock()
+	if same {
+		return nil
+	}
+	if i >= 0 {
+		if err := g.RemovePeer(ctx, n.Addr); err != nil {
+			return err
+		}
+	}
+	p := &api.Peer{
+		Conf: &api.PeerConf{
+			NeighborAddress: n.Addr.String(),
+			PeerAsn:         n.ASN,
+			AuthPassword:    n.Password,
+		},
+		Transport: &api.Transport{},
+		Timers: &api.Timers{Config: &api.TimersConfig{
+			ConnectRetry:           uint64(connectRetry / time.Second),
+			IdleHoldTimeAfterReset: uint64(connectRetry / time.Second),
+		}},
+		AfiSafis: []*api.AfiSafi{
+			{Config: &api.AfiSafiConfig{Family: &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}, Enabled: true}},
+			{Config: &api.AfiSafiConfig{Family: &api.Family{Afi: api.Family_AFI_IP6, Safi: api.Family_SAFI_UNICAST}, Enabled: true}},
+		},
+	}
+	if n.HoldTime > 0 {
+		p.Timers.Config.HoldTime = uint64(n.HoldTime / time.Second)
+		p.Timers.Config.KeepaliveInterval = max(1, uint64(n.HoldTime/time.Second)/3)
+	}
+	if n.Source.IsValid() {
+		p.Transport.LocalAddress = n.Source.String()
+	}
+	if n.Multihop > 0 {
+		p.EbgpMultihop = &api.EbgpMultihop{Enabled: true, MultihopTtl: uint32(n.Multihop)}
+	}
+	if err := srv.AddPeer(ctx, &api.AddPeerRequest{Peer: p}); err != nil {
+		return fmt.Errorf("bgp: add neighbor %s AS %d: %w", n.Addr, n.ASN, err)
+	}
+	g.mu.Lock()
+	g.peers = append(g.peers, n)
+	g.mu.Unlock()
+	return nil
+}
+
+// RemovePeer implements Speaker.
+func (g *GoBGP) RemovePeer(ctx context.Context, addr netip.Addr) error {
+	srv, err := g.server()
+	if err != nil {
+		return err
+	}
+	if err := srv.DeletePeer(ctx, &api.DeletePeerRequest{Address: addr.String()}); err != nil {
+		return fmt.Errorf("bgp: remove neighbor %s: %w", addr, err)
+	}
+	g.mu.Lock()
+	g.peers = slices.DeleteFunc(g.peers, func(o Neighbor) bool { return o.Addr == addr })
+	g.mu.Unlock()
+	return nil
+}
+
+// path makes the GoBGP path of prefix with a, next hop this host.
+func path(prefix netip.Prefix, a Attrs) (*apiutil.Path, error) {
+	nlri, err := bgppkt.NewIPAddrPrefix(prefix)
+	if err != nil {
+		return nil, err
+	}
+	attrs := []bgppkt.PathAttributeInterface{bgppkt.NewPathAttributeOrigin(bgppkt.BGP_ORIGIN_ATTR_TYPE_IGP)}
+	// The unspecified next hop makes GoBGP send its own address on each
+	// session.
+	if prefix.Addr().Is4() {
+		nh, err := bgppkt.NewPathAttributeNextHop(netip.IPv4Unspecified())
+		if err != nil {
+			return nil, err
+		}
+		attrs = append(attrs, nh)
+	} else {
+		mp, err := bgppkt.NewPathAttributeMpReachNLRI(bgppkt.RF_IPv6_UC, []bgppkt.PathNLRI{{NLRI: nlri}}, netip.IPv6Unspecified())
+		if err != nil {
+			return nil, err
+		}
+		attrs = append(attrs, mp)
+	}
+	if a.HasMED {
+		attrs = append(attrs, bgppkt.NewPathAttributeMultiExitDisc(a.MED))
+	}
+	if len(a.Communities) > 0 {
+		cs := make([]uint32, len(a.Communities))
+		for i, c := range a.Communities {
+			cs[i] = uint32(c)
+		}
+		attrs = append(attrs, bgppkt.NewPathAttributeCommunities(cs))
+	}
+	family := bgppkt.RF_IPv4_UC
+	if prefix.Addr().Is6() {
+		family = bgppkt.RF_IPv6_UC
+	}
+	return &apiutil.Path{Family: family, Nlri: nlri, Attrs: attrs}, nil
+}
+
+// Announce implements Speaker.
+func (g *GoBGP) Announce(ctx context.Context, prefix netip.Prefix, a Attrs) error {
+	srv, err := g.server()
+	if err != nil {
+		return err
+	}
+	if err := g.add(srv, prefix, a); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.routes[prefix] = a
+	g.mu.Unlock()
+	return nil
+}
+
+func (g *GoBGP) add(srv *server.BgpServer, prefix netip.Prefix, a Attrs) error {
+	p, err := path(prefix, a)
+	if err != nil {
+		return fmt.Errorf("bgp: announce %s: %w", prefix, err)
+	}
+	if _, err := srv.AddPath(apiutil.AddPathRequest{Paths: []*apiutil.Path{p}}); err != nil {
+		return fmt.Errorf("bgp: announce %s: %w", prefix, err)
+	}
+	return nil
+}
+
+// Withdraw implements Speaker.
+func (g *GoBGP) Withdraw(ctx context.Context, prefix netip.Prefix) error {
+	srv, err := g.server()
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	a, ok := g.routes[prefix]
+	delete(g.routes, prefix)
+	g.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	p, err := path(prefix, a)
+	if err != nil {
+		return fmt.Errorf("bgp: withdraw %s: %w", prefix, err)
+	}
+	if err := srv.DeletePath(apiutil.DeletePathRequest{Paths: []*apiutil.Path{p}}); err != nil {
+		return fmt.Errorf("bgp: withdraw %s: %w", prefix, err)
+	}
+	return nil
+}
+
+// Peers implements Speaker.
+func (g *GoBGP) Peers(ctx context.Context) ([]PeerStatus, error) {
+	srv, err := g.server()
+	if err != nil {
+		return nil, err
+	}
+	states := make(map[string]SessionState)
+	err = srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
+		if p.Conf == nil || p.State == nil {
+			return
+		}
+		states[p.Conf.NeighborAddress] = sessionState(p.State.SessionState)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bgp: list neighbors: %w", err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]PeerStatus, 0, len(g.peers))
+	for _, n := range g.peers {
+		out = append(out, PeerStatus{Addr: n.Addr, ASN: n.ASN, State: states[n.Addr.String()]})
+	}
+	return out, nil
+}
+
+func sessionState(s api.PeerState_SessionState) SessionState {
+	switch s {
+	case api.PeerState_SESSION_STATE_CONNECT:
+		return Connect
+	case api.PeerState_SESSION_STATE_ACTIVE:
+		return Active
+	case api.PeerState_SESSION_STATE_OPENSENT:
+		return OpenSent
+	case api.PeerState_SESSION_STATE_OPENCONFIRM:
+		return OpenConfirm
+	case api.PeerState_SESSION_STATE_ESTABLISHED:
+		return Established
+	}
+	return Idle
+}
+
+// Stop implements Speaker.
+func (g *GoBGP) Stop(ctx context.Context, drain time.Duration) error {
+	g.mu.Lock()
+	srv := g.srv
+	if srv == nil || g.stopped {
+		g.mu.Unlock()
+		return nil
+	}
+	g.stopped = true
+	routes := make(map[netip.Prefix]Attrs, len(g.routes))
+	for p, a := range g.routes {
+		routes[p] = a
+	}
+	g.mu.Unlock()
+	var first error
+	if len(routes) > 0 {
+		for p, a := range routes {
+			if !slices.Contains(a.Communities, GracefulShutdown) {
+				a.Communities = append(slices.Clone(a.Communities), GracefulShutdown)
+			}
+			if err := g.add(srv, p, a); err != nil && first == nil {
+				first = err
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(drain):
+		}
+		if err := srv.DeletePath(apiutil.DeletePathRequest{DeleteAll: true}); err != nil && first == nil {
+			first = fmt.Errorf("bgp: withdraw all: %w", err)
+		}
+	}
+	// StopBgp closes every session with a Cease; GoBGP sends what is
+	// queued, the withdrawals, first.
+	if err := srv.StopBgp(context.WithoutCancel(ctx), &api.StopBgpRequest{}); err != nil && first == nil {
+		first = fmt.Errorf("bgp: stop speaker: %w", err)
+	}
+	srv.Stop()
+	return first
+}
