@@ -15,11 +15,13 @@ import (
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/bfdd"
+	"github.com/gokeepalived/gokeepalived/internal/bgpd"
 	"github.com/gokeepalived/gokeepalived/internal/checkerd"
 	"github.com/gokeepalived/gokeepalived/internal/logging"
 	"github.com/gokeepalived/gokeepalived/internal/lvs"
 	"github.com/gokeepalived/gokeepalived/internal/safefile"
 	"github.com/gokeepalived/gokeepalived/internal/vrrpd"
+	"github.com/gokeepalived/gokeepalived/notify"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
@@ -44,6 +46,7 @@ const (
 	vrrpKind loopKind = iota
 	checkerKind
 	bfdKind
+	bgpKind
 	numLoops
 )
 
@@ -55,6 +58,8 @@ func (k loopKind) String() string {
 		return "checker"
 	case bfdKind:
 		return "bfd"
+	case bgpKind:
+		return "bgp"
 	}
 	return fmt.Sprintf("loop %d", int(k))
 }
@@ -93,6 +98,10 @@ func (d *daemon) wants(k loopKind, cfg *config.Config) bool {
 	case bfdKind:
 		// keepalived's -P and -C leave BFD running; -B stops it.
 		return !d.s.noBFD && len(cfg.BFDInstances) > 0
+	case bgpKind:
+		// An extension: it runs whatever the command line, as its
+		// announcements follow both VRRP and the checkers.
+		return cfg.BGPSpeaker != nil
 	}
 	return false
 }
@@ -107,10 +116,13 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			KeepAddresses:  d.s.keepVRRP,
 			MastersChanged: d.mastersChanged,
 			// On the signal loop, which alone changes the umask.
-			FileMode:      func() os.FileMode { return safefile.Mode(d.umask) },
-			InstanceState: d.instanceState,
-			AuthFailure:   d.rfcAuthFailure,
-			ProtoError:    d.rfcProtoError,
+			FileMode: func() os.FileMode { return safefile.Mode(d.umask) },
+			InstanceState: func(ci *config.Instance, s notify.State) {
+				d.instanceState(ci, s)
+				d.bgpWake()
+			},
+			AuthFailure: d.rfcAuthFailure,
+			ProtoError:  d.rfcProtoError,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("VRRP not started: %w", err)
@@ -132,6 +144,12 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 		b, err := bfdd.New(cfg, bfdd.Options{Log: d.loopLog(bfdKind), Detail: d.s.logDetail})
 		if err != nil {
 			return nil, fmt.Errorf("BFD not started: %w", err)
+		}
+		return &runningLoop{loop: b}, nil
+	case bgpKind:
+		b, err := bgpd.New(cfg, bgpd.Options{Log: d.loopLog(bgpKind), Master: d.vrrpMaster, QuorumUp: d.quorumUp})
+		if err != nil {
+			return nil, fmt.Errorf("BGP not started: %w", err)
 		}
 		return &runningLoop{loop: b}, nil
 	}
@@ -223,8 +241,11 @@ func (d *daemon) loopLog(k loopKind) *logrus.Entry {
 	return logging.WithIdent(d.log, d.place.ident(ident))
 }
 
-// stopLoops stops every loop at once and waits for them.
+// stopLoops stops every loop at once and waits for them. The BGP loop
+// goes first: its routes drain and are withdrawn while the VIPs and the
+// IPVS table behind them still serve.
 func (d *daemon) stopLoops() {
+	d.stopLoop(bgpKind)
 	d.mu.Lock()
 	loops := d.loops
 	d.mu.Unlock()
@@ -341,6 +362,52 @@ func (d *daemon) mastersChanged() {
 	if c := d.checkerLoop(); c != nil {
 		c.VIPsChanged()
 	}
+	d.bgpWake()
+}
+
+// bgpLoop returns the BGP loop, or nil.
+func (d *daemon) bgpLoop() *bgpd.Loop {
+	if r := d.loopOf(bgpKind); r != nil {
+		return r.loop.(*bgpd.Loop)
+	}
+	return nil
+}
+
+// bgpWake tells the BGP loop that a VRRP instance's state changed.
+func (d *daemon) bgpWake() {
+	if b := d.bgpLoop(); b != nil {
+		b.Wake()
+	}
+}
+
+// vrrpMaster is the BGP loop's question to VRRP: is the named instance
+// MASTER?
+func (d *daemon) vrrpMaster(name string) bool {
+	v := d.vrrpLoop()
+	if v == nil {
+		return false
+	}
+	for _, s := range v.Statuses() {
+		if s.Name == name {
+			return s.State == vrrp.StateMaster
+		}
+	}
+	return false
+}
+
+// quorumUp is the BGP loop's question to the checkers: has the named
+// virtual server its quorum up?
+func (d *daemon) quorumUp(name string) bool {
+	c := d.checkerLoop()
+	if c == nil {
+		return false
+	}
+	for _, s := range c.Servers() {
+		if s.Name == name {
+			return s.QuorumUp
+		}
+	}
+	return false
 }
 
 // supervise runs fn until ctx ends. A panic in fn is logged with its stack,

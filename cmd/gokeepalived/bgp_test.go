@@ -1,0 +1,244 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
+	"github.com/gokeepalived/gokeepalived/internal/nettest"
+)
+
+// bgpRouterConf is BIRD's configuration on the router: an eBGP session
+// to each director, and their routes merged into ECMP routes in the
+// kernel table. The first director's session is signed with TCP MD5.
+const bgpRouterConf = `router id 10.99.0.254;
+protocol device { scan time 10; }
+protocol kernel {
+    ipv4 { import none; export all; };
+    merge paths yes;
+}
+template bgp dir {
+    local 10.99.0.254 as 65000;
+    hold time 9;
+    ipv4 { import all; export none; };
+}
+protocol bgp d1 from dir { neighbor 10.99.0.11 as 65001; password "s3cret"; }
+protocol bgp d2 from dir { neighbor 10.99.0.12 as 65001; }
+protocol bgp d3 from dir { neighbor 10.99.0.13 as 65001; }
+`
+
+// bgpDirectorConf is a director's: a VRRP instance alone on its VRID,
+// which a track_file puts in FAULT, and the VIP announced while the
+// instance is MASTER.
+func bgpDirectorConf(n int, dir string) string {
+	password := ""
+	if n == 1 {
+		password = "password s3cret"
+	}
+	return fmt.Sprintf(`track_file HEALTH {
+    file %s/health
+    weight 0
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    version 3
+    virtual_router_id %d
+    priority 200
+    advert_int 0.1
+    track_file {
+        HEALTH
+    }
+    virtual_ipaddress {
+        10.10.10.10/32
+    }
+}
+bgp_speaker {
+    router_id 10.99.0.1%d
+    local_as 65001
+    hold_time 9
+    neighbor 10.99.0.254 {
+        remote_as 65000
+        source_ip 10.99.0.1%d
+        %s
+    }
+}
+bgp_announce WEB {
+    prefix 10.10.10.10/32
+    track_instance VI_1
+    community 65001:100
+    med 10
+}
+`, dir, 10+n, n, n, password)
+}
+
+// nextHops counts the next hops of the router's route to the VIP.
+func nextHops(r netlink.Route) int {
+	if len(r.MultiPath) > 0 {
+		return len(r.MultiPath)
+	}
+	if r.Gw != nil {
+		return 1
+	}
+	return 0
+}
+
+// TestBGPAnnouncesToBIRD runs three directors announcing one VIP to a
+// router running BIRD 2, which installs it with a next hop per director:
+// three after the start, two within milliseconds of one director losing
+// its health, the drained route with GRACEFUL_SHUTDOWN seen by BIRD
+// before a stopped director's withdrawal, and three again after its
+// restart.
+func TestBGPAnnouncesToBIRD(t *testing.T) {
+	nettest.RequireRoot(t)
+	if _, err := exec.LookPath("bird"); err != nil {
+		nettest.SkipUnlessCI(t, "BIRD 2 (bird2) is not installed")
+		t.Fatal(err)
+	}
+	bin := gokeepalivedBinary(t)
+	lab := nettest.NewLab(t)
+	router := lab.AddHost("rt", "10.99.0.254/24")
+	dirs := make([]*nettest.Host, 3)
+	for i := range dirs {
+		dirs[i] = lab.AddHost(fmt.Sprintf("d%d", i+1), fmt.Sprintf("10.99.0.1%d/24", i+1))
+	}
+
+	// The router's kernel table, watched from the start.
+	ns, err := netns.GetFromName(router.NS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	updates := make(chan netlink.RouteUpdate, 256)
+	done := make(chan struct{})
+	defer close(done)
+	if err := netlink.RouteSubscribeWithOptions(updates, done, netlink.RouteSubscribeOptions{Namespace: &ns}); err != nil {
+		t.Fatal(err)
+	}
+	vip := "10.10.10.10/32"
+	hops := 0
+	// waitHops reads route updates until the VIP's route has want next
+	// hops, and returns when that happened.
+	waitHops := func(want int, timeout time.Duration) time.Time {
+		t.Helper()
+		deadline := time.After(timeout)
+		for hops != want {
+			select {
+			case u := <-updates:
+				if u.Dst == nil || u.Dst.String() != vip {
+					continue
+				}
+				if u.Type == syscall.RTM_DELROUTE {
+					hops = 0
+				} else {
+					hops = nextHops(u.Route)
+				}
+			case <-deadline:
+				t.Fatalf("the router's route to %s has %d next hops, not %d, after %v", vip, hops, want, timeout)
+			}
+		}
+		return time.Now()
+	}
+
+	bdir := t.TempDir()
+	sock := filepath.Join(bdir, "bird.ctl")
+	if err := os.WriteFile(filepath.Join(bdir, "bird.conf"), []byte(bgpRouterConf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bird := router.Start(t, "bird", "-f", "-c", filepath.Join(bdir, "bird.conf"), "-s", sock, "-P", filepath.Join(bdir, "bird.pid"))
+	birdc := func(args ...string) string {
+		out, _ := router.Exec("birdc", append([]string{"-s", sock}, args...)...).CombinedOutput()
+		return string(out)
+	}
+	waitFor(t, "BIRD's control socket", 5*time.Second, func() bool { return strings.Contains(birdc("show", "status"), "Daemon is up") })
+	_ = bird
+
+	daemons := make([]*nettest.Daemon, 3)
+	ddirs := make([]string, 3)
+	start := func(i int) *nettest.Daemon {
+		return startOursOn(t, dirs[i], bin, ddirs[i], bgpDirectorConf(i+1, ddirs[i]))
+	}
+	t0 := time.Now()
+	for i := range dirs {
+		ddirs[i] = t.TempDir()
+		if err := os.WriteFile(filepath.Join(ddirs[i], "health"), []byte("0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		daemons[i] = start(i)
+	}
+	at := waitHops(3, 3*time.Second)
+	t.Logf("3 next hops %v after the directors' start", at.Sub(t0).Round(time.Millisecond))
+
+	all := birdc("show", "route", "all", vip)
+	for _, want := range []string{"BGP.med: 10", "(65001,100)", "10.99.0.11", "10.99.0.12", "10.99.0.13"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("BIRD's route lacks %q:\n%s", want, all)
+		}
+	}
+	if p := birdc("show", "protocols", "d1"); !strings.Contains(p, "Established") {
+		t.Errorf("the MD5-signed session is not established:\n%s", p)
+	}
+
+	// Director 2 loses its health: its VRRP instance goes to FAULT.
+	t1 := time.Now()
+	if err := os.WriteFile(filepath.Join(ddirs[1], "health"), []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	at = waitHops(2, 2*time.Second)
+	took := at.Sub(t1)
+	t.Logf("2 next hops %v after director 2 lost its health", took.Round(time.Microsecond))
+	if took > 100*time.Millisecond {
+		t.Errorf("withdrawal took %v, want under 100ms", took)
+	}
+	if err := os.WriteFile(filepath.Join(ddirs[1], "health"), []byte("0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	at = waitHops(3, 3*time.Second)
+	t.Logf("3 next hops %v after director 2 recovered", at.Sub(t1).Round(time.Millisecond))
+
+	// SIGTERM to director 3: BIRD sees its route with GRACEFUL_SHUTDOWN
+	// before the withdrawal.
+	if err := daemons[2].Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	t2 := time.Now()
+	sawGshut := false
+	for !sawGshut && time.Since(t2) < 3*time.Second {
+		out := birdc("show", "route", "all", vip, "where", "bgp_community ~ [(65535,0)]")
+		sawGshut = strings.Contains(out, "10.99.0.13") && strings.Contains(out, "(65535,0)")
+		if !sawGshut {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if !sawGshut {
+		t.Errorf("BIRD never saw director 3's route with GRACEFUL_SHUTDOWN (65535,0)")
+	}
+	gshut := time.Since(t2)
+	if hops != 3 {
+		t.Errorf("director 3's route went before its GRACEFUL_SHUTDOWN was seen: %d next hops", hops)
+	}
+	at = waitHops(2, 5*time.Second)
+	t.Logf("GRACEFUL_SHUTDOWN seen %v after SIGTERM, withdrawal %v after it", gshut.Round(time.Millisecond), at.Sub(t2).Round(time.Millisecond))
+	select {
+	case <-daemons[2].Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("director 3 did not exit")
+	}
+	if strings.Contains(daemons[2].Output(), "BGP:") && strings.Contains(daemons[2].Output(), "level=") {
+		t.Logf("director 3 output:\n%s", daemons[2].Output())
+	}
+
+	// Restart: three again.
+	t3 := time.Now()
+	daemons[2] = start(2)
+	at = waitHops(3, 5*time.Second)
+	t.Logf("3 next hops %v after director 3's restart", at.Sub(t3).Round(time.Millisecond))
+}
