@@ -5,6 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/gokeepalived/gokeepalived/internal/control"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
@@ -163,8 +167,52 @@ func TestBGPAnnouncesToBIRD(t *testing.T) {
 
 	daemons := make([]*nettest.Daemon, 3)
 	ddirs := make([]string, 3)
+	// Director 2's status and metrics are read as its health changes.
+	const metricsAddr = "127.0.0.1:9652"
 	start := func(i int) *nettest.Daemon {
-		return startOursOn(t, dirs[i], bin, ddirs[i], bgpDirectorConf(i+1, ddirs[i]))
+		var extra []string
+		if i == 1 {
+			extra = []string{"--metrics-listen", metricsAddr}
+		}
+		return startOursOn(t, dirs[i], bin, ddirs[i], bgpDirectorConf(i+1, ddirs[i]), extra...)
+	}
+	// shows requires director 2's status and metrics to show its session
+	// Established and its announcement in state.
+	shows := func(announced bool) {
+		t.Helper()
+		st, err := control.Query(filepath.Join(ddirs[1], "ctl.sock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantPeers := []control.BGPPeer{{Neighbor: "10.99.0.254", RemoteAS: 65000, State: "Established"}}
+		wantAnns := []control.BGPAnnouncement{{Name: "WEB", Prefix: "10.10.10.10/32", Announced: announced}}
+		if !slices.Equal(st.BGPPeers, wantPeers) || !slices.Equal(st.BGPAnnouncements, wantAnns) {
+			t.Errorf("status: %+v %+v, want %+v %+v", st.BGPPeers, st.BGPAnnouncements, wantPeers, wantAnns)
+		}
+		var table strings.Builder
+		control.WriteTable(&table, st, time.Now())
+		state := "withdrawn"
+		if announced {
+			state = "announced"
+		}
+		var rows []string
+		for l := range strings.Lines(table.String()) {
+			rows = append(rows, strings.Join(strings.Fields(l), " "))
+		}
+		for _, want := range []string{"BGP NEIGHBOR REMOTE AS STATE", "10.99.0.254 65000 Established",
+			"BGP ANNOUNCEMENT PREFIX STATE", "WEB 10.10.10.10/32 " + state} {
+			if !slices.Contains(rows, want) {
+				t.Errorf("gokeepalived status lacks %q:\n%s", want, table.String())
+			}
+		}
+		m := scrape(t, dirs[1], metricsAddr)
+		v := 0.0
+		if announced {
+			v = 1
+		}
+		checkMetricValue(t, m, `gokeepalived_bgp_announced{announcement="WEB",prefix="10.10.10.10/32"}`, v)
+		checkMetricValue(t, m, `gokeepalived_bgp_peer_state{neighbor="10.99.0.254",state="Established"}`, 1)
+		checkMetricValue(t, m, `gokeepalived_bgp_peer_state{neighbor="10.99.0.254",state="Idle"}`, 0)
 	}
 	t0 := time.Now()
 	for i := range dirs {
@@ -186,6 +234,7 @@ func TestBGPAnnouncesToBIRD(t *testing.T) {
 	if p := birdc("show", "protocols", "d1"); !strings.Contains(p, "Established") {
 		t.Errorf("the MD5-signed session is not established:\n%s", p)
 	}
+	shows(true)
 
 	// Director 2 loses its health: its VRRP instance goes to FAULT.
 	t1 := time.Now()
@@ -198,6 +247,7 @@ func TestBGPAnnouncesToBIRD(t *testing.T) {
 	if took > 100*time.Millisecond {
 		t.Errorf("withdrawal took %v, want under 100ms", took)
 	}
+	shows(false)
 	if err := os.WriteFile(filepath.Join(ddirs[1], "health"), []byte("0\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -241,4 +291,70 @@ func TestBGPAnnouncesToBIRD(t *testing.T) {
 	daemons[2] = start(2)
 	at = waitHops(3, 5*time.Second)
 	t.Logf("3 next hops %v after director 3's restart", at.Sub(t3).Round(time.Millisecond))
+
+	// A reload keeps the session: BIRD's session to director 1 keeps
+	// the time it came up, and the route never loses its next hop.
+	since := birdc("show", "protocols", "d1")
+	if err := daemons[0].Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !daemons[0].WaitOutput("Reloading", 5*time.Second) {
+		t.Fatal("director 1 did not reload")
+	}
+	quiet := time.After(1500 * time.Millisecond)
+	for watching := true; watching; {
+		select {
+		case u := <-updates:
+			if u.Dst != nil && u.Dst.String() == vip && (u.Type == syscall.RTM_DELROUTE || nextHops(u.Route) != 3) {
+				t.Errorf("the route changed during director 1's reload: %v", u)
+			}
+		case <-quiet:
+			watching = false
+		}
+	}
+	if after := birdc("show", "protocols", "d1"); after != since {
+		t.Errorf("director 1's session changed with its reload:\n%s\nthen\n%s", since, after)
+	}
+}
+
+// checkMetricValue requires a sample named exactly series with value v.
+func checkMetricValue(t *testing.T, metrics, series string, v float64) {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` ([0-9.e+-]+)$`).FindStringSubmatch(metrics)
+	if m == nil {
+		t.Errorf("metrics lack %s", series)
+		return
+	}
+	if got, _ := strconv.ParseFloat(m[1], 64); got != v {
+		t.Errorf("%s = %v, want %v", series, got, v)
+	}
+}
+
+// TestBGPConfigTest holds -t to the extension's promise: keepalived -t
+// refuses the BGP blocks as unknown keywords, gokeepalived -t accepts
+// them with one notice per block naming the extension.
+func TestBGPConfigTest(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(conf, []byte(bgpDirectorConf(1, dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(gokeepalivedBinary(t), "-t", "-f", conf).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gokeepalived -t: %v\n%s", err, out)
+	}
+	const notice = ": gokeepalived extension (BGP announcement of VIPs), not a keepalived keyword: keepalived refuses it"
+	want := conf + ":19: bgp_speaker" + notice + "\n" + conf + ":29: bgp_announce" + notice + "\n"
+	if string(out) != want {
+		t.Errorf("gokeepalived -t:\n%s\nwant:\n%s", out, want)
+	}
+	bin, err := exec.LookPath("keepalived")
+	if err != nil {
+		nettest.SkipUnlessCI(t, "keepalived is not installed")
+		t.Fatal(err)
+	}
+	out, err = exec.Command(bin, "-t", "-f", conf).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Unknown keyword 'bgp_speaker'") {
+		t.Errorf("keepalived -t accepted the BGP blocks (%v):\n%s", err, out)
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/bgp"
+	"github.com/gokeepalived/gokeepalived/internal/control"
 	"github.com/gokeepalived/gokeepalived/notify"
 )
 
@@ -305,10 +306,31 @@ func (l *Loop) Peers(ctx context.Context) []bgp.PeerStatus {
 	return ps
 }
 
+// peersTimeout bounds a question to the speaker about its sessions.
+const peersTimeout = time.Second
+
+// Status returns the sessions and announcements as the control socket
+// shows them.
+func (l *Loop) Status() ([]control.BGPPeer, []control.BGPAnnouncement) {
+	ctx, cancel := context.WithTimeout(context.Background(), peersTimeout)
+	defer cancel()
+	var peers []control.BGPPeer
+	for _, p := range l.Peers(ctx) {
+		peers = append(peers, control.BGPPeer{Neighbor: p.Addr.String(), RemoteAS: p.ASN, State: p.State.String()})
+	}
+	var anns []control.BGPAnnouncement
+	for _, a := range l.Announcements() {
+		anns = append(anns, control.BGPAnnouncement{Name: a.Name, Prefix: a.Prefix.String(), Announced: a.Announced})
+	}
+	return peers, anns
+}
+
 // Dump writes the loop's part of the data file.
 func (l *Loop) Dump(w io.Writer) {
 	fmt.Fprintln(w, "------< BGP >------")
-	for _, p := range l.Peers(context.Background()) {
+	ctx, cancel := context.WithTimeout(context.Background(), peersTimeout)
+	defer cancel()
+	for _, p := range l.Peers(ctx) {
 		fmt.Fprintf(w, " Neighbor %s AS %d: %s\n", p.Addr, p.ASN, p.State)
 	}
 	for _, a := range l.Announcements() {
