@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 // second, when its standard input closes.
 func speakerHelper(hops uint8) error {
 	ctx := context.Background()
-	sp := NewGoBGP(nil)
+	sp := NewGoBGP(nil, nil)
 	if err := sp.Start(ctx, Global{RouterID: netip.MustParseAddr("10.99.0.11"), ASN: 65001}); err != nil {
 		return err
 	}

@@ -22,7 +22,8 @@ const connectRetry = 3 * time.Second
 
 // GoBGP is a Speaker on GoBGP's server, run in this process.
 type GoBGP struct {
-	log *slog.Logger
+	log     *slog.Logger
+	onState func(PeerStatus)
 
 	mu      sync.Mutex
 	srv     *server.BgpServer
@@ -31,14 +32,14 @@ type GoBGP struct {
 	stopped bool
 }
 
-// NewGoBGP returns a Speaker that logs through log, which may be nil.
-// GoBGP's own messages come at Debug level but for its warnings and
-// errors.
-func NewGoBGP(log *slog.Logger) *GoBGP {
+// NewGoBGP returns a Speaker that passes GoBGP's warnings and errors to
+// log, which may be nil, and tells onState, if set, of each session's
+// changes of state.
+func NewGoBGP(log *slog.Logger, onState func(PeerStatus)) *GoBGP {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &GoBGP{log: log, routes: make(map[netip.Prefix]Attrs)}
+	return &GoBGP{log: log, onState: onState, routes: make(map[netip.Prefix]Attrs)}
 }
 
 // Start implements Speaker.
@@ -57,6 +58,21 @@ func (g *GoBGP) Start(ctx context.Context, gl Global) error {
 	if err != nil {
 		srv.Stop()
 		return fmt.Errorf("bgp: start speaker %s AS %d: %w", gl.RouterID, gl.ASN, err)
+	}
+	if g.onState != nil {
+		err := srv.WatchEvent(context.WithoutCancel(ctx), server.WatchEventMessageCallbacks{
+			OnPeerUpdate: func(e *apiutil.WatchEventMessage_PeerEvent, _ time.Time) {
+				if e.Type != apiutil.PEER_EVENT_STATE {
+					return
+				}
+				g.onState(PeerStatus{Addr: e.Peer.State.NeighborAddress, ASN: e.Peer.State.PeerASN,
+					State: SessionState(e.Peer.State.SessionState)})
+			},
+		}, server.WatchPeer())
+		if err != nil {
+			srv.Stop()
+			return fmt.Errorf("bgp: watch sessions: %w", err)
+		}
 	}
 	g.mu.Lock()
 	g.srv = srv
@@ -254,6 +270,9 @@ func (g *GoBGP) Peers(ctx context.Context) ([]PeerStatus, error) {
 	return out, nil
 }
 
+// GoBGP's FSM states are RFC 4271's in its order, as SessionState's.
+var _ = [1]struct{}{}[int(bgppkt.BGP_FSM_ESTABLISHED)-int(Established)]
+
 func sessionState(s api.PeerState_SessionState) SessionState {
 	switch s {
 	case api.PeerState_SESSION_STATE_CONNECT:
@@ -302,11 +321,11 @@ func (g *GoBGP) Stop(ctx context.Context, drain time.Duration) error {
 			first = fmt.Errorf("bgp: withdraw all: %w", err)
 		}
 	}
-	// StopBgp closes every session with a Cease; GoBGP sends what is
-	// queued, the withdrawals, first.
+	// StopBgp closes every session with a Cease, after what is queued,
+	// the withdrawals, and ends Serve. The speaker runs no BFD and no
+	// gRPC server, the rest of what BgpServer.Stop would stop.
 	if err := srv.StopBgp(context.WithoutCancel(ctx), &api.StopBgpRequest{}); err != nil && first == nil {
 		first = fmt.Errorf("bgp: stop speaker: %w", err)
 	}
-	srv.Stop()
 	return first
 }

@@ -68,7 +68,9 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		return nil, fmt.Errorf("bgp: no bgp_speaker")
 	}
 	if opts.NewSpeaker == nil {
-		opts.NewSpeaker = func(log *slog.Logger) bgp.Speaker { return bgp.NewGoBGP(log) }
+		opts.NewSpeaker = func(log *slog.Logger) bgp.Speaker {
+			return bgp.NewGoBGP(log, sessionLogger(opts.Log))
+		}
 	}
 	if opts.Master == nil {
 		opts.Master = func(string) bool { return false }
@@ -77,6 +79,25 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		opts.QuorumUp = func(string) bool { return false }
 	}
 	return &Loop{opts: opts, wake: make(chan struct{}, 1), cfg: cfg, announced: make(map[string]bool)}, nil
+}
+
+// sessionLogger logs each session coming up and going down; the states
+// a session passes through while it tries to connect are not worth a
+// line every retry.
+func sessionLogger(log logrus.FieldLogger) func(bgp.PeerStatus) {
+	var mu sync.Mutex
+	up := make(map[netip.Addr]bool)
+	return func(p bgp.PeerStatus) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch is := p.State == bgp.Established; {
+		case is && !up[p.Addr]:
+			log.Infof("BGP neighbor %s AS %d: session Established", p.Addr, p.ASN)
+		case !is && up[p.Addr]:
+			log.Warnf("BGP neighbor %s AS %d: session down (%s)", p.Addr, p.ASN, p.State)
+		}
+		up[p.Addr] = p.State == bgp.Established
+	}
 }
 
 // Wake makes the loop look at the health of what it tracks now.
