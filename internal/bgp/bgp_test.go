@@ -17,16 +17,23 @@ import (
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
-// envHelper makes the test binary a speaker for TestSpeakerMultihop, run
-// inside a namespace: GoBGP dials from its own goroutines, so the whole
-// process must live in the namespace. Its value is the multihop TTL.
+// envHelper makes the test binary a speaker for the tests, run inside a
+// namespace: GoBGP dials from its own goroutines, so the whole process
+// must live in the namespace. Its value is the multihop TTL, or "v6" for
+// TestSpeakerIPv6.
 const envHelper = "GOKEEPALIVED_BGP_SPEAKER_HELPER"
 
 // TestMain runs the speaker helper when asked.
 func TestMain(m *testing.M) {
 	if v, ok := os.LookupEnv(envHelper); ok {
-		hops, _ := strconv.Atoi(v)
-		if err := speakerHelper(uint8(hops)); err != nil {
+		var err error
+		if v == "v6" {
+			err = speakerHelper(0, "fd00:99::254", "fd00:99::11", "2001:db8::10/128")
+		} else {
+			hops, _ := strconv.Atoi(v)
+			err = speakerHelper(uint8(hops), "10.98.0.2", "10.99.0.11", "10.10.10.10/32")
+		}
+		if err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
@@ -35,21 +42,21 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// speakerHelper announces 10.10.10.10/32 to 10.98.0.2, prints the
+// speakerHelper announces prefix to neighbor from source, prints the
 // session's state as it changes, and stops the speaker, draining for a
 // second, when its standard input closes.
-func speakerHelper(hops uint8) error {
+func speakerHelper(hops uint8, neighbor, source, prefix string) error {
 	ctx := context.Background()
 	sp := NewGoBGP(nil, nil)
 	if err := sp.Start(ctx, Global{RouterID: netip.MustParseAddr("10.99.0.11"), ASN: 65001}); err != nil {
 		return err
 	}
-	err := sp.AddPeer(ctx, Neighbor{Addr: netip.MustParseAddr("10.98.0.2"), ASN: 65000, Multihop: hops,
-		Source: netip.MustParseAddr("10.99.0.11"), HoldTime: 9 * time.Second})
+	err := sp.AddPeer(ctx, Neighbor{Addr: netip.MustParseAddr(neighbor), ASN: 65000, Multihop: hops,
+		Source: netip.MustParseAddr(source), HoldTime: 9 * time.Second})
 	if err != nil {
 		return err
 	}
-	if err := sp.Announce(ctx, netip.MustParsePrefix("10.10.10.10/32"), Attrs{MED: 7, HasMED: true, Communities: []Community{65001<<16 | 5}}); err != nil {
+	if err := sp.Announce(ctx, netip.MustParsePrefix(prefix), Attrs{MED: 7, HasMED: true, Communities: []Community{65001<<16 | 5}}); err != nil {
 		return err
 	}
 	eof := make(chan struct{})
@@ -108,8 +115,6 @@ func TestSpeakerMultihop(t *testing.T) {
 		t.Fatalf("%v: %s", err, out)
 	}
 
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "bird.ctl")
 	conf := `router id 10.98.0.2;
 protocol device { scan time 10; }
 protocol bgp sp {
@@ -121,43 +126,10 @@ protocol bgp sp {
     ipv4 { import all; export none; };
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "bird.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bird := exec.Command("ip", "netns", "exec", far, "bird", "-f", "-c", filepath.Join(dir, "bird.conf"), "-s", sock, "-P", filepath.Join(dir, "bird.pid"))
-	if err := bird.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bird.Process.Kill(); bird.Wait() })
-	birdc := func(args ...string) string {
-		out, _ := exec.Command("ip", append([]string{"netns", "exec", far, "birdc", "-s", sock}, args...)...).CombinedOutput()
-		return string(out)
-	}
-	if _, ok := nettest.Eventually(5*time.Second, func() bool { return strings.Contains(birdc("show", "status"), "Daemon is up") }); !ok {
-		t.Fatal("BIRD did not come up")
-	}
+	birdc := startBIRD(t, far, conf)
 
-	// runSpeaker starts the helper in sp's namespace; closing its stdin
-	// stops it. Its lines go to lines.
 	runSpeaker := func(hops int) (io.Closer, <-chan string, *exec.Cmd) {
-		cmd := exec.Command("ip", "netns", "exec", sp.NS, os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), envHelper+"="+strconv.Itoa(hops))
-		in, _ := cmd.StdinPipe()
-		out, _ := cmd.StdoutPipe()
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
-		lines := make(chan string, 100)
-		go func() {
-			s := bufio.NewScanner(out)
-			for s.Scan() {
-				lines <- s.Text()
-			}
-			close(lines)
-		}()
-		return in, lines, cmd
+		return startHelper(t, sp, strconv.Itoa(hops))
 	}
 	route := "10.10.10.10/32"
 
@@ -212,5 +184,96 @@ protocol bgp sp {
 	t.Logf("GRACEFUL_SHUTDOWN seen %v after the stop, withdrawal %v after it", took.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("speaker: %v", err)
+	}
+}
+
+// startHelper starts the speaker helper in h's namespace with mode;
+// closing what it returns stops it. Its lines go to the channel.
+func startHelper(t *testing.T, h *nettest.Host, mode string) (io.Closer, <-chan string, *exec.Cmd) {
+	t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", h.NS, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envHelper+"="+mode)
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
+	lines := make(chan string, 100)
+	go func() {
+		s := bufio.NewScanner(out)
+		for s.Scan() {
+			lines <- s.Text()
+		}
+		close(lines)
+	}()
+	return in, lines, cmd
+}
+
+// startBIRD runs BIRD 2 with conf in namespace ns and returns a birdc
+// for it.
+func startBIRD(t *testing.T, ns, conf string) func(args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "bird.ctl")
+	if err := os.WriteFile(filepath.Join(dir, "bird.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bird := exec.Command("ip", "netns", "exec", ns, "bird", "-f", "-c", filepath.Join(dir, "bird.conf"), "-s", sock, "-P", filepath.Join(dir, "bird.pid"))
+	if err := bird.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bird.Process.Kill(); bird.Wait() })
+	birdc := func(args ...string) string {
+		out, _ := exec.Command("ip", append([]string{"netns", "exec", ns, "birdc", "-s", sock}, args...)...).CombinedOutput()
+		return string(out)
+	}
+	if _, ok := nettest.Eventually(5*time.Second, func() bool { return strings.Contains(birdc("show", "status"), "Daemon is up") }); !ok {
+		t.Fatal("BIRD did not come up")
+	}
+	return birdc
+}
+
+// TestSpeakerIPv6 announces an IPv6 host route over an IPv6 session to
+// BIRD 2, next hop the speaker's address, and withdraws it at stop.
+func TestSpeakerIPv6(t *testing.T) {
+	nettest.RequireRoot(t)
+	if _, err := exec.LookPath("bird"); err != nil {
+		nettest.SkipUnlessCI(t, "BIRD 2 (bird2) is not installed")
+		t.Fatal(err)
+	}
+	lab := nettest.NewLab(t)
+	rt := lab.AddHost("rt", "fd00:99::254/64")
+	sp := lab.AddHost("sp", "fd00:99::11/64")
+	birdc := startBIRD(t, rt.NS, `router id 10.99.0.254;
+protocol device { scan time 10; }
+protocol bgp sp {
+    local fd00:99::254 as 65000;
+    neighbor fd00:99::11 as 65001;
+    hold time 9;
+    ipv6 { import all; export none; };
+}
+`)
+	in, lines, cmd := startHelper(t, sp, "v6")
+	route := "2001:db8::10/128"
+	if _, ok := nettest.Eventually(10*time.Second, func() bool { return strings.Contains(birdc("show", "route", "all", route), "BGP.med: 7") }); !ok {
+		t.Fatalf("BIRD has no route to %s:\n%s\n%s", route, birdc("show", "route", "all", route), birdc("show", "protocols", "all", "sp"))
+	}
+	all := birdc("show", "route", "all", route)
+	if !strings.Contains(all, "BGP.next_hop: fd00:99::11") || !strings.Contains(all, "(65001,5)") {
+		t.Errorf("BIRD's route lacks the next hop or the community:\n%s", all)
+	}
+	in.Close()
+	if _, ok := nettest.Eventually(5*time.Second, func() bool { return !strings.Contains(birdc("show", "route", route), "2001:db8::10") }); !ok {
+		t.Fatalf("the route stayed after the speaker stopped:\n%s", birdc("show", "route", "all", route))
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("speaker: %v", err)
+	}
+	for l := range lines {
+		if strings.HasPrefix(l, "error") {
+			t.Error(l)
+		}
 	}
 }
