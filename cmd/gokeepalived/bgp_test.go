@@ -23,6 +23,8 @@ import (
 // bgpRouterConf is BIRD's configuration on the router: an eBGP session
 // to each director, and their routes merged into ECMP routes in the
 // kernel table. The first director's session is signed with TCP MD5.
+// BIRD offers its default hold time, 240 s, so that the session's 9 s is
+// the directors'.
 const bgpRouterConf = `router id 10.99.0.254;
 protocol device { scan time 10; }
 protocol kernel {
@@ -31,7 +33,6 @@ protocol kernel {
 }
 template bgp dir {
     local 10.99.0.254 as 65000;
-    hold time 9;
     ipv4 { import all; export none; };
 }
 protocol bgp d1 from dir { neighbor 10.99.0.11 as 65001; password "s3cret"; }
@@ -112,7 +113,13 @@ func TestBGPAnnouncesToBIRD(t *testing.T) {
 	router := lab.AddHost("rt", "10.99.0.254/24")
 	dirs := make([]*nettest.Host, 3)
 	for i := range dirs {
-		dirs[i] = lab.AddHost(fmt.Sprintf("d%d", i+1), fmt.Sprintf("10.99.0.1%d/24", i+1))
+		// Director 1's first address is not its session's: source_ip
+		// chooses the one BIRD knows.
+		var addrs []string
+		if i == 0 {
+			addrs = append(addrs, "10.99.0.21/24")
+		}
+		dirs[i] = lab.AddHost(fmt.Sprintf("d%d", i+1), append(addrs, fmt.Sprintf("10.99.0.1%d/24", i+1))...)
 	}
 
 	// The router's kernel table, watched from the start.
@@ -231,8 +238,12 @@ func TestBGPAnnouncesToBIRD(t *testing.T) {
 			t.Errorf("BIRD's route lacks %q:\n%s", want, all)
 		}
 	}
-	if p := birdc("show", "protocols", "d1"); !strings.Contains(p, "Established") {
+	p := birdc("show", "protocols", "all", "d1")
+	if !strings.Contains(p, "Established") {
 		t.Errorf("the MD5-signed session is not established:\n%s", p)
+	}
+	if !regexp.MustCompile(`Hold timer:\s+[0-9.]+/9\n`).MatchString(p) {
+		t.Errorf("the session's hold time is not the director's 9 s:\n%s", p)
 	}
 	shows(true)
 	if !daemons[0].WaitOutput("BGP neighbor 10.99.0.254 AS 65000: session Established", time.Second) {
