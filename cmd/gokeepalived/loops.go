@@ -147,7 +147,7 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 		}
 		return &runningLoop{loop: b}, nil
 	case bgpKind:
-		b, err := bgpd.New(cfg, bgpd.Options{Log: d.loopLog(bgpKind), Master: d.vrrpMaster, QuorumUp: d.quorumUp})
+		b, err := bgpd.New(cfg, bgpd.Options{Log: d.loopLog(bgpKind), Masters: d.vrrpMasters, Quorums: d.quorums})
 		if err != nil {
 			return nil, fmt.Errorf("BGP not started: %w", err)
 		}
@@ -380,34 +380,28 @@ func (d *daemon) bgpWake() {
 	}
 }
 
-// vrrpMaster is the BGP loop's question to VRRP: is the named instance
+// vrrpMasters is the BGP loop's question to VRRP: which instances are
 // MASTER?
-func (d *daemon) vrrpMaster(name string) bool {
-	v := d.vrrpLoop()
-	if v == nil {
-		return false
-	}
-	for _, s := range v.Statuses() {
-		if s.Name == name {
-			return s.State == vrrp.StateMaster
+func (d *daemon) vrrpMasters() map[string]bool {
+	out := make(map[string]bool)
+	if v := d.vrrpLoop(); v != nil {
+		for _, s := range v.Statuses() {
+			out[s.Name] = s.State == vrrp.StateMaster
 		}
 	}
-	return false
+	return out
 }
 
-// quorumUp is the BGP loop's question to the checkers: has the named
-// virtual server its quorum up?
-func (d *daemon) quorumUp(name string) bool {
-	c := d.checkerLoop()
-	if c == nil {
-		return false
-	}
-	for _, s := range c.Servers() {
-		if s.Name == name {
-			return s.QuorumUp
+// quorums is the BGP loop's question to the checkers: which virtual
+// servers have their quorum up?
+func (d *daemon) quorums() map[string]bool {
+	out := make(map[string]bool)
+	if c := d.checkerLoop(); c != nil {
+		for _, s := range c.Servers() {
+			out[s.Name] = s.QuorumUp
 		}
 	}
-	return false
+	return out
 }
 
 // supervise runs fn until ctx ends. A panic in fn is logged with its stack,

@@ -23,9 +23,13 @@ import (
 )
 
 // pollInterval is how often the loop looks at the virtual servers'
-// quorums, which the checker loop does not push; VRRP changes wake it at
-// once.
-const pollInterval = 20 * time.Millisecond
+// quorums, which the checker loop does not push, when an announcement
+// tracks one; VRRP changes wake it at once. recheckInterval is how often
+// it looks at everything whatever it tracks.
+const (
+	pollInterval    = 20 * time.Millisecond
+	recheckInterval = time.Second
+)
 
 // Drain is how long the speaker announces its routes with the
 // GRACEFUL_SHUTDOWN community before it withdraws them at shutdown.
@@ -36,11 +40,11 @@ type Options struct {
 	Log logrus.FieldLogger
 	// NewSpeaker makes the speaker; nil makes GoBGP's.
 	NewSpeaker func(log *slog.Logger) bgp.Speaker
-	// Master reports whether the named VRRP instance is MASTER.
-	Master func(name string) bool
-	// QuorumUp reports whether the virtual server keepalived names so
-	// ("[10.0.0.1]:tcp:80") has its quorum up.
-	QuorumUp func(name string) bool
+	// Masters returns the VRRP instances that are MASTER, by name.
+	Masters func() map[string]bool
+	// Quorums returns the virtual servers whose quorum is up, by the
+	// name keepalived gives them ("[10.0.0.1]:tcp:80").
+	Quorums func() map[string]bool
 }
 
 // AnnouncementStatus is the state of one bgp_announce block.
@@ -72,11 +76,11 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 			return bgp.NewGoBGP(log, sessionLogger(opts.Log))
 		}
 	}
-	if opts.Master == nil {
-		opts.Master = func(string) bool { return false }
+	if opts.Masters == nil {
+		opts.Masters = func() map[string]bool { return nil }
 	}
-	if opts.QuorumUp == nil {
-		opts.QuorumUp = func(string) bool { return false }
+	if opts.Quorums == nil {
+		opts.Quorums = func() map[string]bool { return nil }
 	}
 	return &Loop{opts: opts, wake: make(chan struct{}, 1), cfg: cfg, announced: make(map[string]bool)}, nil
 }
@@ -144,11 +148,13 @@ func (l *Loop) Run(ctx context.Context) error {
 	}()
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
-	for {
+	var checked time.Time
+	for woken := true; ; {
 		l.mu.Lock()
 		cfg := l.cfg
 		l.mu.Unlock()
-		if cfg.BGPSpeaker != nil {
+		if cfg.BGPSpeaker != nil && (woken || tracksServers(cfg) || time.Since(checked) >= recheckInterval) {
+			checked = time.Now()
 			g := bgp.Global{RouterID: cfg.BGPSpeaker.RouterID, ASN: cfg.BGPSpeaker.LocalAS}
 			if sp != nil && g != global {
 				// A new identity needs new sessions.
@@ -180,9 +186,22 @@ func (l *Loop) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-l.wake:
+			woken = true
 		case <-t.C:
+			woken = false
 		}
 	}
+}
+
+// tracksServers reports whether an announcement of cfg tracks a virtual
+// server.
+func tracksServers(cfg *config.Config) bool {
+	for _, a := range cfg.BGPAnnounces {
+		if len(a.TrackVirtualServers) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // applyNeighbors adds the neighbors of s and removes those gone since
@@ -214,15 +233,16 @@ func (l *Loop) applyNeighbors(ctx context.Context, sp bgp.Speaker, s *config.BGP
 	return out
 }
 
-// Healthy reports whether everything a tracks is up.
-func Healthy(a *config.BGPAnnounce, master, quorumUp func(string) bool) bool {
+// Healthy reports whether everything a tracks is up: every instance it
+// tracks among masters, every virtual server among quorums.
+func Healthy(a *config.BGPAnnounce, masters, quorums map[string]bool) bool {
 	for _, name := range a.TrackInstances {
-		if !master(name) {
+		if !masters[name] {
 			return false
 		}
 	}
 	for _, s := range a.TrackVirtualServers {
-		if !quorumUp(ServerName(s)) {
+		if !quorums[ServerName(s)] {
 			return false
 		}
 	}
@@ -242,9 +262,19 @@ func ServerName(s config.BGPTrackedServer) string {
 func (l *Loop) applyAnnouncements(ctx context.Context, sp bgp.Speaker, cfg *config.Config) {
 	want := make(map[netip.Prefix]bgp.Attrs)
 	healthy := make(map[string]bool, len(cfg.BGPAnnounces))
+	// One snapshot of each per pass, and none that nothing tracks.
+	var masters, quorums map[string]bool
+	for _, a := range cfg.BGPAnnounces {
+		if len(a.TrackInstances) > 0 && masters == nil {
+			masters = l.opts.Masters()
+		}
+		if len(a.TrackVirtualServers) > 0 && quorums == nil {
+			quorums = l.opts.Quorums()
+		}
+	}
 	for i := range cfg.BGPAnnounces {
 		a := &cfg.BGPAnnounces[i]
-		if !Healthy(a, l.opts.Master, l.opts.QuorumUp) {
+		if !Healthy(a, masters, quorums) {
 			continue
 		}
 		healthy[a.Name] = true

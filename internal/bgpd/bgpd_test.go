@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,8 +90,11 @@ type health struct {
 	quorums map[string]bool
 }
 
-func (h *health) master(n string) bool   { h.mu.Lock(); defer h.mu.Unlock(); return h.masters[n] }
-func (h *health) quorumUp(n string) bool { h.mu.Lock(); defer h.mu.Unlock(); return h.quorums[n] }
+func (h *health) snapshot(m map[string]bool) map[string]bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(m)
+}
 func (h *health) set(m map[string]bool, n string, v bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -157,7 +162,8 @@ func TestAnnouncementsFollowHealth(t *testing.T) {
 	fs := &fakeSpeaker{}
 	h := &health{masters: map[string]bool{}, quorums: map[string]bool{}}
 	l, err := New(cfg, Options{Log: quiet(), NewSpeaker: func(*slog.Logger) bgp.Speaker { return fs },
-		Master: h.master, QuorumUp: h.quorumUp})
+		Masters: func() map[string]bool { return h.snapshot(h.masters) },
+		Quorums: func() map[string]bool { return h.snapshot(h.quorums) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +219,22 @@ func TestAnnouncementsFollowHealth(t *testing.T) {
 		t.Errorf("reload re-added the neighbor (%d→%d adds) or restarted the speaker (%d starts)", adds, fs.adds, fs.started)
 	}
 	fs.mu.Unlock()
+
+	// A reload with another neighbor drops the old one's session and
+	// adds the new; a new router_id restarts the speaker.
+	other := strings.Replace(loopConf, "neighbor 10.99.0.254", "neighbor 10.99.0.253", 1)
+	if err := l.Reload(ctx, load(t, other)); err != nil {
+		t.Fatal(err)
+	}
+	eventually("the neighbor replaced", func() bool {
+		fs.mu.Lock()
+		defer fs.mu.Unlock()
+		return len(fs.peers) == 1 && fs.peers[0].Addr == netip.MustParseAddr("10.99.0.253")
+	})
+	if err := l.Reload(ctx, load(t, strings.Replace(other, "router_id 10.0.0.11", "router_id 10.0.0.12", 1))); err != nil {
+		t.Fatal(err)
+	}
+	eventually("the speaker restarted", func() bool { fs.mu.Lock(); defer fs.mu.Unlock(); return fs.started == 2 })
 
 	cancel()
 	<-done
