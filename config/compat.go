@@ -359,7 +359,7 @@ bgp_speaker/neighbor multihop BGPNeighbor.Multihop TestSpeakerMultihop internal/
 bgp_speaker/neighbor source_ip BGPNeighbor.SourceIP TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_announce prefix BGPAnnounce.Prefix TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_announce track_instance BGPAnnounce.TrackInstances TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
-bgp_announce track_virtual_server BGPAnnounce.TrackVirtualServers TestAnnouncementsFollowHealth internal/bgpd/bgpd_test.go
+bgp_announce track_virtual_server BGPAnnounce.TrackVirtualServers TestGuestBGPFollowsQuorum cmd/gokeepalived/bgp_kernel_test.go
 bgp_announce community BGPAnnounce.Communities TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_announce med BGPAnnounce.MED TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 `
