@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
@@ -213,6 +214,18 @@ func TestBGPAnnouncesToBIRD(t *testing.T) {
 			}
 		}
 		m := scrape(t, dirs[1], metricsAddr)
+		// The BGP families pass Prometheus's linter, as the others do.
+		_, body, ok := strings.Cut(m, "\r\n\r\n")
+		if !ok || !strings.Contains(body, "# TYPE gokeepalived_bgp_announced gauge") {
+			t.Fatalf("no BGP families in the scrape:\n%s", m)
+		}
+		problems, err := promlint.New(strings.NewReader(body)).Lint()
+		if err != nil {
+			t.Fatalf("lint: %v", err)
+		}
+		for _, p := range problems {
+			t.Errorf("lint: %s: %s", p.Metric, p.Text)
+		}
 		v := 0.0
 		if announced {
 			v = 1
