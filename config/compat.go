@@ -355,7 +355,7 @@ bgp_speaker hold_time BGPSpeaker.HoldTime TestBGPAnnouncesToBIRD cmd/gokeepalive
 bgp_speaker neighbor BGPSpeaker.Neighbors TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_speaker/neighbor remote_as BGPNeighbor.RemoteAS TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_speaker/neighbor password BGPNeighbor.Password TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
-bgp_speaker/neighbor multihop BGPNeighbor.Multihop TestSpeakerMultihop internal/bgp/bgp_test.go
+bgp_speaker/neighbor multihop BGPNeighbor.Multihop TestSpeakerMultihop internal/bgp/gobgp/gobgp_test.go
 bgp_speaker/neighbor source_ip BGPNeighbor.SourceIP TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_announce prefix BGPAnnounce.Prefix TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_announce track_instance BGPAnnounce.TrackInstances TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go

@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gokeepalived/gokeepalived/internal/bgp"
 
 	api "github.com/osrg/gobgp/v4/api"
 	"github.com/osrg/gobgp/v4/pkg/apiutil"
@@ -110,6 +114,18 @@ func TestGuestBGPFollowsQuorum(t *testing.T) {
 	recv := startReceiver(t)
 	const route = "192.0.2.20/32"
 	present := func() bool { _, ok := recv.communities(route); return ok }
+
+	// The daemon finds its speaker, this binary by another name, in
+	// $PATH.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bindir := t.TempDir()
+	if err := os.Symlink(self, filepath.Join(bindir, bgp.ProgramName)); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bindir+string(os.PathListSeparator)+os.Getenv("PATH"))
 
 	t0 := time.Now()
 	d := startGuest(t, true, fmt.Sprintf(bgpQuorumConf, port), "-C")

@@ -355,6 +355,82 @@ func TestBGPAnnouncesToBIRD(t *testing.T) {
 	if after := birdc("show", "protocols", "d1"); after != since {
 		t.Errorf("director 1's session changed with its reload:\n%s\nthen\n%s", since, after)
 	}
+
+	// The speaker process of director 1 dies: its session and next hop
+	// go, and come back with the speaker the daemon restarts, the route
+	// announced again.
+	child := speakerChild(t, daemons[0].Pid())
+	t4 := time.Now()
+	syscall.Kill(child, syscall.SIGKILL)
+	at = waitHops(2, 2*time.Second)
+	t.Logf("2 next hops %v after director 1's speaker was killed", at.Sub(t4).Round(time.Millisecond))
+	at = waitHops(3, 5*time.Second)
+	t.Logf("3 next hops %v after director 1's speaker was killed", at.Sub(t4).Round(time.Millisecond))
+	if !daemons[0].WaitOutput("gokeepalived-bgp exited; restarting it", time.Second) {
+		t.Errorf("director 1 did not log its speaker's restart")
+	}
+	if again := speakerChild(t, daemons[0].Pid()); again == child {
+		t.Errorf("director 1's speaker is still process %d", child)
+	}
+
+	// SIGKILL to director 3's daemon: its speaker dies with it, and its
+	// next hop goes.
+	child = speakerChild(t, daemons[2].Pid())
+	t5 := time.Now()
+	daemons[2].Signal(syscall.SIGKILL)
+	at = waitHops(2, 2*time.Second)
+	t.Logf("2 next hops %v after director 3's daemon was killed", at.Sub(t5).Round(time.Millisecond))
+	if !processGone(child, time.Second) {
+		syscall.Kill(child, syscall.SIGKILL)
+		t.Errorf("director 3's speaker %d outlived its daemon's SIGKILL", child)
+	}
+}
+
+// speakerChild returns the pid of the gokeepalived-bgp child of the
+// daemon whose pid is parent, failing t if there is not exactly one.
+func speakerChild(t *testing.T, parent int) int {
+	t.Helper()
+	var found []int
+	waitFor(t, "the daemon's gokeepalived-bgp", 2*time.Second, func() bool {
+		found = nil
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ...; comm is cut at 15 bytes.
+			s := string(st)
+			i := strings.LastIndexByte(s, ')')
+			if !strings.Contains(s[:max(i, 0)], "(gokeepalived-bg") {
+				continue
+			}
+			f := strings.Fields(s[i+1:])
+			if len(f) > 1 && f[0] != "Z" && f[1] == strconv.Itoa(parent) {
+				found = append(found, pid)
+			}
+		}
+		return len(found) == 1
+	})
+	return found[0]
+}
+
+// processGone reports whether pid is gone, or a zombie, within timeout.
+func processGone(pid int, timeout time.Duration) bool {
+	_, ok := nettest.Eventually(timeout, func() bool {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return true
+		}
+		s := string(st)
+		i := strings.LastIndexByte(s, ')')
+		return i >= 0 && strings.HasPrefix(s[i+1:], " Z")
+	})
+	return ok
 }
 
 // checkMetricValue requires a sample named exactly series with value v.

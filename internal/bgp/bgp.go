@@ -2,8 +2,10 @@
 //
 // A Speaker holds the sessions and the routes announced on them. The
 // daemon speaks to it only through the Speaker interface, so that another
-// BGP implementation can replace the one in this package, GoBGP's, which
-// is embedded as a library: it listens on no port and dials its neighbors.
+// BGP implementation can replace GoBGP's, in package gobgp: it listens on
+// no port and dials its neighbors. The daemon's Speaker is a Process,
+// which runs that implementation in gokeepalived-bgp, a program of its
+// own, so that the daemon does not link GoBGP.
 package bgp
 
 import (

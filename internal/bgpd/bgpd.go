@@ -38,7 +38,8 @@ const Drain = time.Second
 // Options are what the loop needs from the rest of the daemon.
 type Options struct {
 	Log logrus.FieldLogger
-	// NewSpeaker makes the speaker; nil makes GoBGP's.
+	// NewSpeaker makes the speaker; nil makes a bgp.Process running
+	// gokeepalived-bgp.
 	NewSpeaker func(log *slog.Logger) bgp.Speaker
 	// Masters returns the VRRP instances that are MASTER, by name.
 	Masters func() map[string]bool
@@ -73,7 +74,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 	}
 	if opts.NewSpeaker == nil {
 		opts.NewSpeaker = func(log *slog.Logger) bgp.Speaker {
-			return bgp.NewGoBGP(log, sessionLogger(opts.Log))
+			return bgp.NewProcess("", log, sessionLogger(opts.Log))
 		}
 	}
 	if opts.Masters == nil {

@@ -1,4 +1,4 @@
-package bgp
+package gobgp
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokeepalived/gokeepalived/internal/bgp"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
@@ -47,21 +48,21 @@ func TestMain(m *testing.M) {
 // second, when its standard input closes.
 func speakerHelper(hops uint8, neighbor, source, prefix string) error {
 	ctx := context.Background()
-	sp := NewGoBGP(nil, nil)
-	if err := sp.Start(ctx, Global{RouterID: netip.MustParseAddr("10.99.0.11"), ASN: 65001}); err != nil {
+	sp := New(nil, nil)
+	if err := sp.Start(ctx, bgp.Global{RouterID: netip.MustParseAddr("10.99.0.11"), ASN: 65001}); err != nil {
 		return err
 	}
-	err := sp.AddPeer(ctx, Neighbor{Addr: netip.MustParseAddr(neighbor), ASN: 65000, Multihop: hops,
+	err := sp.AddPeer(ctx, bgp.Neighbor{Addr: netip.MustParseAddr(neighbor), ASN: 65000, Multihop: hops,
 		Source: netip.MustParseAddr(source), HoldTime: 9 * time.Second})
 	if err != nil {
 		return err
 	}
-	if err := sp.Announce(ctx, netip.MustParsePrefix(prefix), Attrs{MED: 7, HasMED: true, Communities: []Community{65001<<16 | 5}}); err != nil {
+	if err := sp.Announce(ctx, netip.MustParsePrefix(prefix), bgp.Attrs{MED: 7, HasMED: true, Communities: []bgp.Community{65001<<16 | 5}}); err != nil {
 		return err
 	}
 	eof := make(chan struct{})
 	go func() { io.Copy(io.Discard, os.Stdin); close(eof) }()
-	last := SessionState(-1)
+	last := bgp.SessionState(-1)
 	for {
 		select {
 		case <-eof:

@@ -1,13 +1,20 @@
-package bgp
+// Package gobgp is a bgp.Speaker on GoBGP's server, run in this
+// process. Only gokeepalived-bgp links it: GoBGP and what it brings
+// (gRPC, protocol buffers) would cost every daemon process its memory,
+// BGP configured or not.
+package gobgp
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/gokeepalived/gokeepalived/internal/bgp"
 
 	api "github.com/osrg/gobgp/v4/api"
 	"github.com/osrg/gobgp/v4/pkg/apiutil"
@@ -20,30 +27,30 @@ import (
 // for that long.
 const connectRetry = 3 * time.Second
 
-// GoBGP is a Speaker on GoBGP's server, run in this process.
-type GoBGP struct {
+// Speaker is a bgp.Speaker on GoBGP's server, run in this process.
+type Speaker struct {
 	log     *slog.Logger
-	onState func(PeerStatus)
+	onState func(bgp.PeerStatus)
 
 	mu      sync.Mutex
 	srv     *server.BgpServer
-	peers   []Neighbor             // in the order added
-	routes  map[netip.Prefix]Attrs // announced
+	peers   []bgp.Neighbor             // in the order added
+	routes  map[netip.Prefix]bgp.Attrs // announced
 	stopped bool
 }
 
-// NewGoBGP returns a Speaker that passes GoBGP's warnings and errors to
+// New returns a Speaker that passes GoBGP's warnings and errors to
 // log, which may be nil, and tells onState, if set, of each session's
 // changes of state.
-func NewGoBGP(log *slog.Logger, onState func(PeerStatus)) *GoBGP {
+func New(log *slog.Logger, onState func(bgp.PeerStatus)) *Speaker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &GoBGP{log: log, onState: onState, routes: make(map[netip.Prefix]Attrs)}
+	return &Speaker{log: log, onState: onState, routes: make(map[netip.Prefix]bgp.Attrs)}
 }
 
-// Start implements Speaker.
-func (g *GoBGP) Start(ctx context.Context, gl Global) error {
+// Start implements bgp.Speaker.
+func (g *Speaker) Start(ctx context.Context, gl bgp.Global) error {
 	lvl := new(slog.LevelVar)
 	lvl.Set(slog.LevelWarn)
 	srv := server.NewBgpServer(server.LoggerOption(g.log, lvl))
@@ -65,8 +72,8 @@ func (g *GoBGP) Start(ctx context.Context, gl Global) error {
 				if e.Type != apiutil.PEER_EVENT_STATE {
 					return
 				}
-				g.onState(PeerStatus{Addr: e.Peer.State.NeighborAddress, ASN: e.Peer.State.PeerASN,
-					State: SessionState(e.Peer.State.SessionState)})
+				g.onState(bgp.PeerStatus{Addr: e.Peer.State.NeighborAddress, ASN: e.Peer.State.PeerASN,
+					State: bgp.SessionState(e.Peer.State.SessionState)})
 			},
 		}, server.WatchPeer())
 		if err != nil {
@@ -80,7 +87,7 @@ func (g *GoBGP) Start(ctx context.Context, gl Global) error {
 	return nil
 }
 
-func (g *GoBGP) server() (*server.BgpServer, error) {
+func (g *Speaker) server() (*server.BgpServer, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.srv == nil || g.stopped {
@@ -89,14 +96,14 @@ func (g *GoBGP) server() (*server.BgpServer, error) {
 	return g.srv, nil
 }
 
-// AddPeer implements Speaker.
-func (g *GoBGP) AddPeer(ctx context.Context, n Neighbor) error {
+// AddPeer implements bgp.Speaker.
+func (g *Speaker) AddPeer(ctx context.Context, n bgp.Neighbor) error {
 	srv, err := g.server()
 	if err != nil {
 		return err
 	}
 	g.mu.Lock()
-	i := slices.IndexFunc(g.peers, func(o Neighbor) bool { return o.Addr == n.Addr })
+	i := slices.IndexFunc(g.peers, func(o bgp.Neighbor) bool { return o.Addr == n.Addr })
 	same := i >= 0 && g.peers[i] == n
 	g.mu.Unlock()
 	if same {
@@ -142,8 +149,8 @@ func (g *GoBGP) AddPeer(ctx context.Context, n Neighbor) error {
 	return nil
 }
 
-// RemovePeer implements Speaker.
-func (g *GoBGP) RemovePeer(ctx context.Context, addr netip.Addr) error {
+// RemovePeer implements bgp.Speaker.
+func (g *Speaker) RemovePeer(ctx context.Context, addr netip.Addr) error {
 	srv, err := g.server()
 	if err != nil {
 		return err
@@ -152,13 +159,13 @@ func (g *GoBGP) RemovePeer(ctx context.Context, addr netip.Addr) error {
 		return fmt.Errorf("bgp: remove neighbor %s: %w", addr, err)
 	}
 	g.mu.Lock()
-	g.peers = slices.DeleteFunc(g.peers, func(o Neighbor) bool { return o.Addr == addr })
+	g.peers = slices.DeleteFunc(g.peers, func(o bgp.Neighbor) bool { return o.Addr == addr })
 	g.mu.Unlock()
 	return nil
 }
 
 // path makes the GoBGP path of prefix with a, next hop this host.
-func path(prefix netip.Prefix, a Attrs) (*apiutil.Path, error) {
+func path(prefix netip.Prefix, a bgp.Attrs) (*apiutil.Path, error) {
 	nlri, err := bgppkt.NewIPAddrPrefix(prefix)
 	if err != nil {
 		return nil, err
@@ -196,8 +203,8 @@ func path(prefix netip.Prefix, a Attrs) (*apiutil.Path, error) {
 	return &apiutil.Path{Family: family, Nlri: nlri, Attrs: attrs}, nil
 }
 
-// Announce implements Speaker.
-func (g *GoBGP) Announce(ctx context.Context, prefix netip.Prefix, a Attrs) error {
+// Announce implements bgp.Speaker.
+func (g *Speaker) Announce(ctx context.Context, prefix netip.Prefix, a bgp.Attrs) error {
 	srv, err := g.server()
 	if err != nil {
 		return err
@@ -211,7 +218,7 @@ func (g *GoBGP) Announce(ctx context.Context, prefix netip.Prefix, a Attrs) erro
 	return nil
 }
 
-func (g *GoBGP) add(srv *server.BgpServer, prefix netip.Prefix, a Attrs) error {
+func (g *Speaker) add(srv *server.BgpServer, prefix netip.Prefix, a bgp.Attrs) error {
 	p, err := path(prefix, a)
 	if err != nil {
 		return fmt.Errorf("bgp: announce %s: %w", prefix, err)
@@ -222,8 +229,8 @@ func (g *GoBGP) add(srv *server.BgpServer, prefix netip.Prefix, a Attrs) error {
 	return nil
 }
 
-// Withdraw implements Speaker.
-func (g *GoBGP) Withdraw(ctx context.Context, prefix netip.Prefix) error {
+// Withdraw implements bgp.Speaker.
+func (g *Speaker) Withdraw(ctx context.Context, prefix netip.Prefix) error {
 	srv, err := g.server()
 	if err != nil {
 		return err
@@ -245,13 +252,13 @@ func (g *GoBGP) Withdraw(ctx context.Context, prefix netip.Prefix) error {
 	return nil
 }
 
-// Peers implements Speaker.
-func (g *GoBGP) Peers(ctx context.Context) ([]PeerStatus, error) {
+// Peers implements bgp.Speaker.
+func (g *Speaker) Peers(ctx context.Context) ([]bgp.PeerStatus, error) {
 	srv, err := g.server()
 	if err != nil {
 		return nil, err
 	}
-	states := make(map[string]SessionState)
+	states := make(map[string]bgp.SessionState)
 	err = srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
 		if p.Conf == nil || p.State == nil {
 			return
@@ -263,34 +270,34 @@ func (g *GoBGP) Peers(ctx context.Context) ([]PeerStatus, error) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	out := make([]PeerStatus, 0, len(g.peers))
+	out := make([]bgp.PeerStatus, 0, len(g.peers))
 	for _, n := range g.peers {
-		out = append(out, PeerStatus{Addr: n.Addr, ASN: n.ASN, State: states[n.Addr.String()]})
+		out = append(out, bgp.PeerStatus{Addr: n.Addr, ASN: n.ASN, State: states[n.Addr.String()]})
 	}
 	return out, nil
 }
 
-// GoBGP's FSM states are RFC 4271's in its order, as SessionState's.
-var _ = [1]struct{}{}[int(bgppkt.BGP_FSM_ESTABLISHED)-int(Established)]
+// GoBGP's FSM states are RFC 4271's in its order, as bgp.SessionState's.
+var _ = [1]struct{}{}[int(bgppkt.BGP_FSM_ESTABLISHED)-int(bgp.Established)]
 
-func sessionState(s api.PeerState_SessionState) SessionState {
+func sessionState(s api.PeerState_SessionState) bgp.SessionState {
 	switch s {
 	case api.PeerState_SESSION_STATE_CONNECT:
-		return Connect
+		return bgp.Connect
 	case api.PeerState_SESSION_STATE_ACTIVE:
-		return Active
+		return bgp.Active
 	case api.PeerState_SESSION_STATE_OPENSENT:
-		return OpenSent
+		return bgp.OpenSent
 	case api.PeerState_SESSION_STATE_OPENCONFIRM:
-		return OpenConfirm
+		return bgp.OpenConfirm
 	case api.PeerState_SESSION_STATE_ESTABLISHED:
-		return Established
+		return bgp.Established
 	}
-	return Idle
+	return bgp.Idle
 }
 
-// Stop implements Speaker.
-func (g *GoBGP) Stop(ctx context.Context, drain time.Duration) error {
+// Stop implements bgp.Speaker.
+func (g *Speaker) Stop(ctx context.Context, drain time.Duration) error {
 	g.mu.Lock()
 	srv := g.srv
 	if srv == nil || g.stopped {
@@ -298,7 +305,7 @@ func (g *GoBGP) Stop(ctx context.Context, drain time.Duration) error {
 		return nil
 	}
 	g.stopped = true
-	routes := make(map[netip.Prefix]Attrs, len(g.routes))
+	routes := make(map[netip.Prefix]bgp.Attrs, len(g.routes))
 	for p, a := range g.routes {
 		routes[p] = a
 	}
@@ -306,8 +313,8 @@ func (g *GoBGP) Stop(ctx context.Context, drain time.Duration) error {
 	var first error
 	if len(routes) > 0 {
 		for p, a := range routes {
-			if !slices.Contains(a.Communities, GracefulShutdown) {
-				a.Communities = append(slices.Clone(a.Communities), GracefulShutdown)
+			if !slices.Contains(a.Communities, bgp.GracefulShutdown) {
+				a.Communities = append(slices.Clone(a.Communities), bgp.GracefulShutdown)
 			}
 			if err := g.add(srv, p, a); err != nil && first == nil {
 				first = err
@@ -328,4 +335,12 @@ func (g *GoBGP) Stop(ctx context.Context, drain time.Duration) error {
 		first = fmt.Errorf("bgp: stop speaker: %w", err)
 	}
 	return first
+}
+
+// Serve runs a Speaker for the requests read from in, answering on out,
+// until in ends: the other end of bgp.Process.
+func Serve(in io.Reader, out io.Writer) error {
+	return bgp.Serve(in, out, func(log *slog.Logger, onState func(bgp.PeerStatus)) bgp.Speaker {
+		return New(log, onState)
+	})
 }
