@@ -56,7 +56,7 @@ func TestCompatManPage(t *testing.T) {
 	if _, err := exec.LookPath("man"); err != nil {
 		return
 	}
-	for _, p := range []string{filepath.Join(t.TempDir(), "gokeepalived-keepalived.conf.5"), filepath.Join(top, "docs", "man", "gokeepalived.8")} {
+	for _, p := range []string{filepath.Join(t.TempDir(), "gokeepalived-keepalived.conf.5"), filepath.Join(top, "docs", "man", "gokeepalived.8"), filepath.Join(top, "docs", "man", "gokeepalived-bgp.8")} {
 		if strings.HasSuffix(p, ".5") {
 			if err := os.WriteFile(p, out, 0o644); err != nil {
 				t.Fatal(err)
