@@ -8,8 +8,12 @@ TEST_TIMEOUT ?= 25m
 
 all: build
 
+# gokeepalived-bgp, the BGP speaker the daemon runs only for a
+# bgp_speaker block, is a program of its own so that the daemon does not
+# link GoBGP.
 build:
-	$(GO) build -o bin/gokeepalived ./cmd/gokeepalived
+	@mkdir -p bin
+	$(GO) build -o bin/ ./cmd/gokeepalived ./cmd/gokeepalived-bgp
 
 deps:
 	@scripts/deps.sh
@@ -84,6 +88,7 @@ deb: deps
 
 install: build
 	install -D -m 0755 bin/gokeepalived $(DESTDIR)$(PREFIX)/sbin/gokeepalived
+	install -D -m 0755 bin/gokeepalived-bgp $(DESTDIR)$(PREFIX)/sbin/gokeepalived-bgp
 
 clean:
 	rm -rf bin

@@ -359,6 +359,37 @@ vrrp_script init_fail keepalived 2.2.7 puts a script back in its init state when
 vrrp_instance state keepalived 2.2.7 starts an instance that is not the address owner in BACKUP and stands for master after the same down interval whatever state says (measured at advert_int 1, priority 150: 3.50 s with state MASTER, 3.47 s with BACKUP), as gokeepalived does; state MASTER with AH authentication is cleared with keepalived's message
 `
 
+// extensionTable lists the keywords of gokeepalived's extensions, which
+// keepalived does not have, in implementedTable's form.
+const extensionTable = `
+top bgp_speaker Config.BGPSpeaker TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+top bgp_announce Config.BGPAnnounces TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_speaker router_id BGPSpeaker.RouterID TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_speaker local_as BGPSpeaker.LocalAS TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_speaker hold_time BGPSpeaker.HoldTime TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_speaker neighbor BGPSpeaker.Neighbors TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_speaker/neighbor remote_as BGPNeighbor.RemoteAS TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_speaker/neighbor password BGPNeighbor.Password TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_speaker/neighbor multihop BGPNeighbor.Multihop TestSpeakerMultihop internal/bgp/gobgp/gobgp_test.go
+bgp_speaker/neighbor source_ip BGPNeighbor.SourceIP TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_announce prefix BGPAnnounce.Prefix TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_announce track_instance BGPAnnounce.TrackInstances TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_announce track_virtual_server BGPAnnounce.TrackVirtualServers TestGuestBGPFollowsQuorum cmd/gokeepalived/bgp_kernel_test.go
+bgp_announce community BGPAnnounce.Communities TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_announce med BGPAnnounce.MED TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+`
+
+// extensionEntries reads extensionTable.
+func extensionEntries() []implementedEntry {
+	var out []implementedEntry
+	for l := range strings.Lines(extensionTable) {
+		if f := strings.Fields(l); len(f) == 5 {
+			out = append(out, implementedEntry{at: keywordAt{f[0], f[1]}, fields: strings.Split(f[2], ","), test: f[3], file: f[4]})
+		}
+	}
+	return out
+}
+
 // implementedEntry is one line of implementedTable.
 type implementedEntry struct {
 	at     keywordAt
@@ -435,6 +466,9 @@ func implementedKeywords() map[keywordAt]bool {
 	}
 	for at := range notApplicable() {
 		out[at] = true
+	}
+	for _, e := range extensionEntries() {
+		out[e.at] = true
 	}
 	return out
 }

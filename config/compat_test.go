@@ -136,7 +136,7 @@ func TestImplementedKeywordsAreRead(t *testing.T) {
 		fields[name] = true
 	}
 	funcs := make(map[string]map[string]string) // file -> test name -> its source
-	for _, e := range implementedEntries() {
+	for _, e := range append(implementedEntries(), extensionEntries()...) {
 		read := false
 		for _, f := range e.fields {
 			if !fields[f] {
@@ -391,6 +391,22 @@ This file is generated: ` + "`go test ./config -run TestCompatibilityDoc -update
 	}
 	fmt.Fprintf(&b, "\nIn all: %d implemented, %d warned, %d not applicable.\n",
 		counts["implemented"], counts["warned"], counts["not applicable"])
+	b.WriteString(`
+# gokeepalived extensions
+
+Blocks keepalived does not have. keepalived refuses a configuration that
+has them; gokeepalived reads them, and reports each block opened, with
+` + "`-t`" + ` too, as ` + "`file:line: keyword: gokeepalived extension (...)`" + `,
+a notice that does not fail the test.
+`)
+	block = ""
+	for _, e := range extensionEntries() {
+		if e.at.block != block {
+			block = e.at.block
+			fmt.Fprintf(&b, "\n## extension `%s`\n\n| keyword | state | proof |\n| --- | --- | --- |\n", block)
+		}
+		fmt.Fprintf(&b, "| `%s` | extension | `%s` in %s (%s) |\n", e.at.keyword, e.test, e.file, strings.Join(e.fields, ", "))
+	}
 	return b.String()
 }
 
@@ -479,6 +495,12 @@ func TestParserKeywordsExist(t *testing.T) {
 		if kind == HTTPGet || kind == SSLGet {
 			tables["virtual_server/real_server/"+kind+"/url"] = slices.Collect(maps.Keys(kw.url))
 		}
+	}
+	for _, e := range extensionEntries() {
+		if known[e.at] {
+			t.Errorf("extension %s %s: keepalived 2.2.7 has this keyword", e.at.block, e.at.keyword)
+		}
+		known[e.at] = true
 	}
 	for block, names := range tables {
 		for _, name := range names {

@@ -32,6 +32,10 @@ const (
 	// kept apart from the Warnings that mirror keepalived's own and, like
 	// them, never fails a configuration test.
 	Unimplemented
+	// Extension marks a block of a gokeepalived extension, which
+	// keepalived does not know: it never fails a configuration test, and
+	// names the extension.
+	Extension
 )
 
 func (s Severity) String() string {
@@ -42,6 +46,8 @@ func (s Severity) String() string {
 		return "error"
 	case Unimplemented:
 		return "unimplemented"
+	case Extension:
+		return "extension"
 	}
 	return "Severity(" + strconv.Itoa(int(s)) + ")"
 }
@@ -94,7 +100,7 @@ func (ds Diagnostics) Errors() Diagnostics {
 func (ds Diagnostics) Keepalived() Diagnostics {
 	var out Diagnostics
 	for _, d := range ds {
-		if d.Severity != Unimplemented {
+		if d.Severity != Unimplemented && d.Severity != Extension {
 			out = append(out, d)
 		}
 	}
@@ -114,6 +120,12 @@ func (d *diags) errorf(pos Pos, format string, args ...any) {
 func (d *diags) unimplemented(pos Pos, keyword string) {
 	d.list = append(d.list, Diagnostic{Pos: pos, Severity: Unimplemented,
 		Msg: keyword + ": gokeepalived does not implement this keyword; it has no effect"})
+}
+
+// extension reports that keyword, at pos, opens a block of a gokeepalived
+// extension, which what names.
+func (d *diags) extension(pos Pos, keyword, what string) {
+	d.list = append(d.list, Diagnostic{Pos: pos, Severity: Extension, Msg: keyword + ": " + what})
 }
 
 func (d *diags) warnf(pos Pos, format string, args ...any) {

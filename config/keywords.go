@@ -186,6 +186,7 @@ func topKeywords() handlers[Config] {
 	h["track_group"] = (*parser).trackGroupBlock
 	h["garp_group"] = (*parser).garpGroupBlock
 	h["bfd_instance"] = (*parser).bfdBlock
+	bgpTopKeywords(h)
 	namespaceKeywords(h)
 	keepRaw(h, func(c *Config) *[]Raw { return &c.Other },
 		"linkbeat_interfaces interface_up_down_delays "+

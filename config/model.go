@@ -33,6 +33,10 @@ type Config struct {
 	SSL                 *SSL                 `json:"ssl,omitempty"`
 	// BFDInstances are the bfd_instance blocks keepalived keeps.
 	BFDInstances []BFDInstance `json:"bfd_instances,omitempty"`
+	// BGPSpeaker and BGPAnnounces are the gokeepalived extension that
+	// announces prefixes over BGP by health.
+	BGPSpeaker   *BGPSpeaker   `json:"bgp_speaker,omitempty"`
+	BGPAnnounces []BGPAnnounce `json:"bgp_announces,omitempty"`
 	// Other holds top-level blocks that are valid keepalived but that this
 	// model does not interpret (vrrp_track_process,
 	// linkbeat_interfaces, garp_group, ...).

@@ -126,6 +126,7 @@ func (c *Config) WriteText(w io.Writer) error {
 		tw.kv("key", quote(c.SSL.Key))
 		tw.close()
 	}
+	tw.bgp(c)
 	if tw.err != nil {
 		return fmt.Errorf("writing configuration text: %w", tw.err)
 	}

@@ -41,6 +41,7 @@ func (p *parser) validate() {
 	for i := range c.VirtualServers {
 		p.validateVirtualServer(&c.VirtualServers[i], groups)
 	}
+	p.validateBGP()
 }
 
 // trackedNames are the names of what instances and sync groups may track.

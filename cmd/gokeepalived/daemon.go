@@ -438,5 +438,8 @@ func (d *daemon) status() control.Status {
 	if c := d.checkerLoop(); c != nil {
 		st.VirtualServers = c.Status()
 	}
+	if b := d.bgpLoop(); b != nil {
+		st.BGPPeers, st.BGPAnnouncements = b.Status()
+	}
 	return st
 }

@@ -33,7 +33,8 @@ func gokeepalivedBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "gokeepalived")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		// The BGP speaker beside it, where the daemon looks for it.
+		out, err := exec.Command("go", "build", "-o", dir+"/", ".", "../gokeepalived-bgp").CombinedOutput()
 		if err != nil {
 			buildErr = err
 			binPath = string(out)

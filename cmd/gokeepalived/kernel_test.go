@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokeepalived/gokeepalived/internal/bgp"
+	"github.com/gokeepalived/gokeepalived/internal/bgp/gobgp"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 
 	"github.com/gokeepalived/gokeepalived/test/vm"
@@ -27,6 +29,16 @@ import (
 const envRunDaemon = "GOKEEPALIVED_TEST_RUN_DAEMON"
 
 func TestMain(m *testing.M) {
+	// Called by the name gokeepalived-bgp, through a link, it is the
+	// daemon's BGP speaker, for the same reason; the daemon's
+	// environment, envRunDaemon with it, is its.
+	if filepath.Base(os.Args[0]) == bgp.ProgramName {
+		if err := gobgp.Serve(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(envRunDaemon) == "1" {
 		os.Exit(run(os.Args, os.Stdout, os.Stderr))
 	}

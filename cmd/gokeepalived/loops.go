@@ -15,11 +15,13 @@ import (
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/bfdd"
+	"github.com/gokeepalived/gokeepalived/internal/bgpd"
 	"github.com/gokeepalived/gokeepalived/internal/checkerd"
 	"github.com/gokeepalived/gokeepalived/internal/logging"
 	"github.com/gokeepalived/gokeepalived/internal/lvs"
 	"github.com/gokeepalived/gokeepalived/internal/safefile"
 	"github.com/gokeepalived/gokeepalived/internal/vrrpd"
+	"github.com/gokeepalived/gokeepalived/notify"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
@@ -44,6 +46,7 @@ const (
 	vrrpKind loopKind = iota
 	checkerKind
 	bfdKind
+	bgpKind
 	numLoops
 )
 
@@ -55,6 +58,8 @@ func (k loopKind) String() string {
 		return "checker"
 	case bfdKind:
 		return "bfd"
+	case bgpKind:
+		return "bgp"
 	}
 	return fmt.Sprintf("loop %d", int(k))
 }
@@ -93,6 +98,10 @@ func (d *daemon) wants(k loopKind, cfg *config.Config) bool {
 	case bfdKind:
 		// keepalived's -P and -C leave BFD running; -B stops it.
 		return !d.s.noBFD && len(cfg.BFDInstances) > 0
+	case bgpKind:
+		// An extension: it runs whatever the command line, as its
+		// announcements follow both VRRP and the checkers.
+		return cfg.BGPSpeaker != nil
 	}
 	return false
 }
@@ -137,8 +146,22 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			return nil, fmt.Errorf("BFD not started: %w", err)
 		}
 		return &runningLoop{loop: b}, nil
+	case bgpKind:
+		b, err := bgpd.New(cfg, bgpd.Options{Log: d.loopLog(bgpKind), Masters: d.vrrpMasters, Quorums: d.quorums})
+		if err != nil {
+			return nil, fmt.Errorf("BGP not started: %w", err)
+		}
+		return &runningLoop{loop: b}, nil
 	}
 	return nil, fmt.Errorf("unknown %s", k)
+}
+
+// instanceState fans the VRRP loop's report of an instance's state out to
+// D-Bus, SNMP and the BGP announcements that follow VRRP.
+func (d *daemon) instanceState(ci *config.Instance, s notify.State) {
+	d.dbusInstanceState(ci, s)
+	d.snmpInstanceState(ci, s)
+	d.bgpWake()
 }
 
 // startLoop builds loop k for cfg and runs it under supervise. A loop that
@@ -230,8 +253,11 @@ func (d *daemon) loopLog(k loopKind) *logrus.Entry {
 	return logging.WithIdent(d.log, d.place.ident(ident))
 }
 
-// stopLoops stops every loop at once and waits for them.
+// stopLoops stops every loop at once and waits for them. The BGP loop
+// goes first: its routes drain and are withdrawn while the VIPs and the
+// IPVS table behind them still serve.
 func (d *daemon) stopLoops() {
+	d.stopLoop(bgpKind)
 	d.mu.Lock()
 	loops := d.loops
 	d.mu.Unlock()
@@ -348,6 +374,46 @@ func (d *daemon) mastersChanged() {
 	if c := d.checkerLoop(); c != nil {
 		c.VIPsChanged()
 	}
+	d.bgpWake()
+}
+
+// bgpLoop returns the BGP loop, or nil.
+func (d *daemon) bgpLoop() *bgpd.Loop {
+	if r := d.loopOf(bgpKind); r != nil {
+		return r.loop.(*bgpd.Loop)
+	}
+	return nil
+}
+
+// bgpWake tells the BGP loop that a VRRP instance's state changed.
+func (d *daemon) bgpWake() {
+	if b := d.bgpLoop(); b != nil {
+		b.Wake()
+	}
+}
+
+// vrrpMasters is the BGP loop's question to VRRP: which instances are
+// MASTER?
+func (d *daemon) vrrpMasters() map[string]bool {
+	out := make(map[string]bool)
+	if v := d.vrrpLoop(); v != nil {
+		for _, s := range v.Statuses() {
+			out[s.Name] = s.State == vrrp.StateMaster
+		}
+	}
+	return out
+}
+
+// quorums is the BGP loop's question to the checkers: which virtual
+// servers have their quorum up?
+func (d *daemon) quorums() map[string]bool {
+	out := make(map[string]bool)
+	if c := d.checkerLoop(); c != nil {
+		for _, s := range c.Servers() {
+			out[s.Name] = s.QuorumUp
+		}
+	}
+	return out
 }
 
 // supervise runs fn until ctx ends. A panic in fn is logged with its stack,

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/gokeepalived/gokeepalived/check"
+	"github.com/gokeepalived/gokeepalived/internal/bgp"
 	"github.com/gokeepalived/gokeepalived/internal/lvs"
 	"github.com/gokeepalived/gokeepalived/ipvs"
 	"github.com/gokeepalived/gokeepalived/vrrp"
@@ -70,6 +71,7 @@ type metrics struct {
 	rsUp, rsWeight, rsInPool, vsQuorum, vsSorry             *prometheus.Desc
 	ipvsPasses, ipvsOps, ipvsErrors, reloads                *prometheus.Desc
 	reloadOK, buildInfo                                     *prometheus.Desc
+	bgpPeerState, bgpAnnounced                              *prometheus.Desc
 
 	// The checkers' attempts are counted as they end, from the
 	// scheduler's observer, since no loop keeps them; only when
@@ -135,6 +137,12 @@ func newMetrics(d *daemon) *metrics {
 		reloads:    prometheus.NewDesc("gokeepalived_config_reloads_total", "Configuration reloads, by result.", []string{"result"}, nil),
 		reloadOK: prometheus.NewDesc("gokeepalived_config_last_reload_successful",
 			"0 when the last reload was refused, the configuration file having errors, and the daemon runs the configuration it had; 1 otherwise.", nil, nil),
+		bgpPeerState: prometheus.NewDesc("gokeepalived_bgp_peer_state",
+			"1 for the BGP session's current state (Idle, Connect, Active, OpenSent, OpenConfirm, Established), 0 for the others.",
+			[]string{"neighbor", "state"}, nil),
+		bgpAnnounced: prometheus.NewDesc("gokeepalived_bgp_announced",
+			"1 while the bgp_announce block's prefix is announced, 0 while it is withdrawn.",
+			[]string{"announcement", "prefix"}, nil),
 		buildInfo: prometheus.NewDesc("gokeepalived_build_info", "Always 1; the labels say which gokeepalived runs.",
 			[]string{"version", "goversion"}, nil),
 		checkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -229,6 +237,17 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(m.ipvsOps, st.Ops)
 		counter(m.ipvsErrors, st.Errors)
 	}
+	if bl := m.d.bgpLoop(); bl != nil {
+		peers, anns := bl.Status()
+		for _, p := range peers {
+			for s := bgp.Idle; s <= bgp.Established; s++ {
+				gauge(m.bgpPeerState, b(p.State == s.String()), p.Neighbor, s.String())
+			}
+		}
+		for _, a := range anns {
+			gauge(m.bgpAnnounced, b(a.Announced), a.Name, a.Prefix)
+		}
+	}
 	vrrpPanics, checkerPanics := m.d.loopPanics[vrrpKind].Load(), m.d.loopPanics[checkerKind].Load()
 	if vl != nil {
 		vrrpPanics += vl.Panics()
@@ -243,6 +262,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.panicsTotal, vrrpPanics, "vrrp")
 	counter(m.panicsTotal, checkerPanics, "checker")
 	counter(m.panicsTotal, controlPanics, "control")
+	if m.d.bgpLoop() != nil {
+		counter(m.panicsTotal, m.d.loopPanics[bgpKind].Load(), "bgp")
+	}
 	counter(m.panicsTotal, m.panics.Load(), "metrics")
 	counter(m.reloads, m.reloadsOK.Load(), "success")
 	counter(m.reloads, m.reloadsFailed.Load(), "failure")

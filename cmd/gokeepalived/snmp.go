@@ -153,10 +153,3 @@ func (d *daemon) vrrpTraps() (*snmpAgents, snmpSettings, bool) {
 	d.mu.Unlock()
 	return a, st, st.traps
 }
-
-// instanceState fans the VRRP loop's report of an instance's state out to
-// D-Bus and SNMP.
-func (d *daemon) instanceState(ci *config.Instance, s notify.State) {
-	d.dbusInstanceState(ci, s)
-	d.snmpInstanceState(ci, s)
-}

@@ -39,8 +39,10 @@ list() {
 	END { for (i = 1; i <= blocks; i++) printf ".SS %s\n%s", roff(order[i]), text[order[i]] }' "$md"
 }
 
+# count STATE prints the number of keywords in STATE; of keepalived's
+# keywords, the extensions left out, if STATE is empty.
 count() {
-	awk -v want="$1" -F'|' '/^\| `/ { s = $3; gsub(/^ +| +$/, "", s); if (want == "" || s == want) n++ } END { print n + 0 }' "$md"
+	awk -v want="$1" -F'|' '/^\| `/ { s = $3; gsub(/^ +| +$/, "", s); if ((want == "" && s != "extension") || s == want) n++ } END { print n + 0 }' "$md"
 }
 
 warned=$(mktemp)

@@ -37,6 +37,24 @@ type Status struct {
 	LastReload     time.Time       `json:"last_reload,omitzero"`
 	Instances      []Instance      `json:"vrrp_instances"`
 	VirtualServers []VirtualServer `json:"virtual_servers"`
+	// BGPPeers and BGPAnnouncements are the BGP extension's sessions and
+	// bgp_announce blocks.
+	BGPPeers         []BGPPeer         `json:"bgp_peers,omitempty"`
+	BGPAnnouncements []BGPAnnouncement `json:"bgp_announcements,omitempty"`
+}
+
+// BGPPeer is one BGP session's state.
+type BGPPeer struct {
+	Neighbor string `json:"neighbor"`
+	RemoteAS uint32 `json:"remote_as"`
+	State    string `json:"state"`
+}
+
+// BGPAnnouncement is one bgp_announce block's state.
+type BGPAnnouncement struct {
+	Name      string `json:"name"`
+	Prefix    string `json:"prefix"`
+	Announced bool   `json:"announced"`
 }
 
 // Instance is a VRRP instance's state.
@@ -322,6 +340,26 @@ func WriteTable(w io.Writer, s *Status, now time.Time) error {
 				fmt.Fprintf(tw, "\t%s\t%s\t%s\t%d/%d\t%s\n", rs.Name, health, pool, rs.Weight, rs.Configured,
 					orDash(strings.TrimSpace(rs.LastResult+" "+ago(rs.LastChange, now))))
 			}
+		}
+	}
+	if len(s.VirtualServers) > 0 && len(s.BGPPeers)+len(s.BGPAnnouncements) > 0 {
+		fmt.Fprintln(tw)
+	}
+	if len(s.BGPPeers) > 0 {
+		fmt.Fprintln(tw, "BGP NEIGHBOR\tREMOTE AS\tSTATE")
+		for _, p := range s.BGPPeers {
+			fmt.Fprintf(tw, "%s\t%d\t%s\n", p.Neighbor, p.RemoteAS, p.State)
+		}
+		fmt.Fprintln(tw)
+	}
+	if len(s.BGPAnnouncements) > 0 {
+		fmt.Fprintln(tw, "BGP ANNOUNCEMENT\tPREFIX\tSTATE")
+		for _, a := range s.BGPAnnouncements {
+			state := "withdrawn"
+			if a.Announced {
+				state = "announced"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Name, a.Prefix, state)
 		}
 	}
 	return tw.Flush()

@@ -18,3 +18,15 @@ func BuildGokeepalived(t testing.TB) string {
 	}
 	return bin
 }
+
+// BuildSpeaker builds gokeepalived-bgp, the BGP speaker the daemon runs
+// as a child, into a temporary directory and returns its path.
+func BuildSpeaker(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gokeepalived-bgp")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/gokeepalived/gokeepalived/cmd/gokeepalived-bgp").CombinedOutput()
+	if err != nil {
+		t.Fatalf("building gokeepalived-bgp: %v\n%s", err, out)
+	}
+	return bin
+}

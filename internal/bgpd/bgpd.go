@@ -1,0 +1,433 @@
+// Package bgpd is the daemon's BGP loop: it announces each bgp_announce
+// prefix while what it tracks is healthy, and withdraws it as soon as
+// that changes.
+package bgpd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/gokeepalived/gokeepalived/config"
+	"github.com/gokeepalived/gokeepalived/internal/bgp"
+	"github.com/gokeepalived/gokeepalived/internal/control"
+	"github.com/gokeepalived/gokeepalived/notify"
+)
+
+// pollInterval is how often the loop looks at the virtual servers'
+// quorums, which the checker loop does not push, when an announcement
+// tracks one; VRRP changes wake it at once. recheckInterval is how often
+// it looks at everything whatever it tracks.
+const (
+	pollInterval    = 20 * time.Millisecond
+	recheckInterval = time.Second
+)
+
+// Drain is how long the speaker announces its routes with the
+// GRACEFUL_SHUTDOWN community before it withdraws them at shutdown.
+const Drain = time.Second
+
+// Options are what the loop needs from the rest of the daemon.
+type Options struct {
+	Log logrus.FieldLogger
+	// NewSpeaker makes the speaker; nil makes a bgp.Process running
+	// gokeepalived-bgp.
+	NewSpeaker func(log *slog.Logger) bgp.Speaker
+	// Masters returns the VRRP instances that are MASTER, by name.
+	Masters func() map[string]bool
+	// Quorums returns the virtual servers whose quorum is up, by the
+	// name keepalived gives them ("[10.0.0.1]:tcp:80").
+	Quorums func() map[string]bool
+}
+
+// AnnouncementStatus is the state of one bgp_announce block.
+type AnnouncementStatus struct {
+	Name      string
+	Prefix    netip.Prefix
+	Announced bool
+}
+
+// Loop is the BGP loop.
+type Loop struct {
+	opts Options
+	wake chan struct{}
+
+	mu        sync.Mutex
+	cfg       *config.Config // the configuration to apply
+	speaker   bgp.Speaker    // nil until Run starts it
+	announced map[string]bool
+	prefixes  map[netip.Prefix]bgp.Attrs // announced
+}
+
+// New returns the loop for cfg; Run starts it.
+func New(cfg *config.Config, opts Options) (*Loop, error) {
+	if cfg.BGPSpeaker == nil {
+		return nil, fmt.Errorf("bgp: no bgp_speaker")
+	}
+	if opts.NewSpeaker == nil {
+		opts.NewSpeaker = func(log *slog.Logger) bgp.Speaker {
+			return bgp.NewProcess("", log, sessionLogger(opts.Log))
+		}
+	}
+	if opts.Masters == nil {
+		opts.Masters = func() map[string]bool { return nil }
+	}
+	if opts.Quorums == nil {
+		opts.Quorums = func() map[string]bool { return nil }
+	}
+	return &Loop{opts: opts, wake: make(chan struct{}, 1), cfg: cfg, announced: make(map[string]bool)}, nil
+}
+
+// sessionLogger logs each session coming up and going down; the states
+// a session passes through while it tries to connect are not worth a
+// line every retry.
+func sessionLogger(log logrus.FieldLogger) func(bgp.PeerStatus) {
+	var mu sync.Mutex
+	up := make(map[netip.Addr]bool)
+	return func(p bgp.PeerStatus) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch is := p.State == bgp.Established; {
+		case is && !up[p.Addr]:
+			log.Infof("BGP neighbor %s AS %d: session Established", p.Addr, p.ASN)
+		case !is && up[p.Addr]:
+			log.Warnf("BGP neighbor %s AS %d: session down (%s)", p.Addr, p.ASN, p.State)
+		}
+		up[p.Addr] = p.State == bgp.Established
+	}
+}
+
+// Wake makes the loop look at the health of what it tracks now.
+func (l *Loop) Wake() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Reload switches to cfg: sessions to neighbors it keeps stay up, and
+// announcements follow its blocks.
+func (l *Loop) Reload(_ context.Context, cfg *config.Config) error {
+	l.mu.Lock()
+	l.cfg = cfg
+	l.mu.Unlock()
+	l.Wake()
+	return nil
+}
+
+// Run runs the speaker until ctx ends, then announces its routes with
+// GRACEFUL_SHUTDOWN, withdraws them and closes the sessions.
+func (l *Loop) Run(ctx context.Context) error {
+	var (
+		sp      bgp.Speaker
+		global  bgp.Global
+		applied []config.BGPNeighbor
+	)
+	defer func() {
+		if sp == nil {
+			return
+		}
+		l.mu.Lock()
+		l.speaker = nil
+		clear(l.announced)
+		l.prefixes = nil
+		l.mu.Unlock()
+		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), Drain+2*time.Second)
+		defer cancel()
+		if err := sp.Stop(stop, Drain); err != nil {
+			l.opts.Log.Errorf("BGP: %v", err)
+		}
+		l.opts.Log.Info("BGP speaker stopped")
+	}()
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	var checked time.Time
+	for woken := true; ; {
+		l.mu.Lock()
+		cfg := l.cfg
+		l.mu.Unlock()
+		if cfg.BGPSpeaker != nil && (woken || tracksServers(cfg) || time.Since(checked) >= recheckInterval) {
+			checked = time.Now()
+			g := bgp.Global{RouterID: cfg.BGPSpeaker.RouterID, ASN: cfg.BGPSpeaker.LocalAS}
+			if sp != nil && g != global {
+				// A new identity needs new sessions.
+				if err := sp.Stop(ctx, 0); err != nil {
+					l.opts.Log.Errorf("BGP: %v", err)
+				}
+				sp, applied = nil, nil
+				l.mu.Lock()
+				l.speaker = nil
+				clear(l.announced)
+				l.prefixes = nil
+				l.mu.Unlock()
+			}
+			if sp == nil {
+				s := l.opts.NewSpeaker(slog.New(logHandler{l.opts.Log}))
+				if err := s.Start(ctx, g); err != nil {
+					return err
+				}
+				sp, global = s, g
+				l.mu.Lock()
+				l.speaker = sp
+				l.mu.Unlock()
+				l.opts.Log.Infof("BGP speaker %s AS %d started", g.RouterID, g.ASN)
+			}
+			applied = l.applyNeighbors(ctx, sp, cfg.BGPSpeaker, applied)
+			l.applyAnnouncements(ctx, sp, cfg)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-l.wake:
+			woken = true
+		case <-t.C:
+			woken = false
+		}
+	}
+}
+
+// tracksServers reports whether an announcement of cfg tracks a virtual
+// server.
+func tracksServers(cfg *config.Config) bool {
+	for _, a := range cfg.BGPAnnounces {
+		if len(a.TrackVirtualServers) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// applyNeighbors adds the neighbors of s and removes those gone since
+// applied; a neighbor whose block did not change keeps its session.
+func (l *Loop) applyNeighbors(ctx context.Context, sp bgp.Speaker, s *config.BGPSpeaker, applied []config.BGPNeighbor) []config.BGPNeighbor {
+	for _, old := range applied {
+		if !slices.ContainsFunc(s.Neighbors, func(n config.BGPNeighbor) bool { return n.Addr == old.Addr }) {
+			if err := sp.RemovePeer(ctx, old.Addr); err != nil {
+				l.opts.Log.Errorf("BGP: %v", err)
+			}
+		}
+	}
+	out := make([]config.BGPNeighbor, 0, len(s.Neighbors))
+	for _, n := range s.Neighbors {
+		i := slices.IndexFunc(applied, func(o config.BGPNeighbor) bool { return o.Addr == n.Addr })
+		n.Pos = config.Pos{}
+		if i >= 0 && applied[i] == n {
+			out = append(out, n)
+			continue
+		}
+		err := sp.AddPeer(ctx, bgp.Neighbor{Addr: n.Addr, ASN: n.RemoteAS, Password: n.Password,
+			Multihop: n.Multihop, Source: n.SourceIP, HoldTime: s.HoldTime})
+		if err != nil {
+			l.opts.Log.Errorf("BGP: %v", err)
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// Healthy reports whether everything a tracks is up: every instance it
+// tracks among masters, every virtual server among quorums.
+func Healthy(a *config.BGPAnnounce, masters, quorums map[string]bool) bool {
+	for _, name := range a.TrackInstances {
+		if !masters[name] {
+			return false
+		}
+	}
+	for _, s := range a.TrackVirtualServers {
+		if !quorums[ServerName(s)] {
+			return false
+		}
+	}
+	return true
+}
+
+// ServerName is keepalived's name of a tracked virtual server, as the
+// checker loop names it: config.Protocol and notify.Protocol are both the
+// IP protocol number.
+func ServerName(s config.BGPTrackedServer) string {
+	return notify.VirtualServer{Addr: s.Addr, Protocol: notify.Protocol(s.Protocol)}.String()
+}
+
+// applyAnnouncements announces what is healthy and withdraws the rest.
+// Several blocks may share a prefix: it is announced while any of them
+// is healthy, with the attributes of the first healthy one.
+func (l *Loop) applyAnnouncements(ctx context.Context, sp bgp.Speaker, cfg *config.Config) {
+	want := make(map[netip.Prefix]bgp.Attrs)
+	healthy := make(map[string]bool, len(cfg.BGPAnnounces))
+	// One snapshot of each per pass, and none that nothing tracks.
+	var masters, quorums map[string]bool
+	for _, a := range cfg.BGPAnnounces {
+		if len(a.TrackInstances) > 0 && masters == nil {
+			masters = l.opts.Masters()
+		}
+		if len(a.TrackVirtualServers) > 0 && quorums == nil {
+			quorums = l.opts.Quorums()
+		}
+	}
+	for i := range cfg.BGPAnnounces {
+		a := &cfg.BGPAnnounces[i]
+		if !Healthy(a, masters, quorums) {
+			continue
+		}
+		healthy[a.Name] = true
+		if _, ok := want[a.Prefix]; ok {
+			continue
+		}
+		attrs := bgp.Attrs{}
+		for _, c := range a.Communities {
+			attrs.Communities = append(attrs.Communities, bgp.Community(c))
+		}
+		if a.MED != nil {
+			attrs.MED, attrs.HasMED = *a.MED, true
+		}
+		want[a.Prefix] = attrs
+	}
+	l.mu.Lock()
+	was := l.announced
+	l.mu.Unlock()
+	now := make(map[string]bool, len(healthy))
+	for i := range cfg.BGPAnnounces {
+		a := &cfg.BGPAnnounces[i]
+		if healthy[a.Name] != was[a.Name] {
+			verb := "withdrawing"
+			if healthy[a.Name] {
+				verb = "announcing"
+			}
+			l.opts.Log.Infof("BGP announcement %s: %s %s", a.Name, verb, a.Prefix)
+		}
+		now[a.Name] = healthy[a.Name]
+	}
+	l.mu.Lock()
+	prev := l.prefixes
+	l.prefixes = want
+	l.announced = now
+	l.mu.Unlock()
+	for p, attrs := range want {
+		if old, ok := prev[p]; ok && equalAttrs(old, attrs) {
+			continue
+		}
+		if err := sp.Announce(ctx, p, attrs); err != nil {
+			l.opts.Log.Errorf("BGP: %v", err)
+		}
+	}
+	for p := range prev {
+		if _, ok := want[p]; !ok {
+			if err := sp.Withdraw(ctx, p); err != nil {
+				l.opts.Log.Errorf("BGP: %v", err)
+			}
+		}
+	}
+}
+
+func equalAttrs(a, b bgp.Attrs) bool {
+	return a.MED == b.MED && a.HasMED == b.HasMED && slices.Equal(a.Communities, b.Communities)
+}
+
+// Announcements returns each bgp_announce block's state.
+func (l *Loop) Announcements() []AnnouncementStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]AnnouncementStatus, 0, len(l.cfg.BGPAnnounces))
+	for _, a := range l.cfg.BGPAnnounces {
+		out = append(out, AnnouncementStatus{Name: a.Name, Prefix: a.Prefix, Announced: l.announced[a.Name]})
+	}
+	return out
+}
+
+// Peers returns the sessions' states, none before the speaker runs.
+func (l *Loop) Peers(ctx context.Context) []bgp.PeerStatus {
+	l.mu.Lock()
+	sp := l.speaker
+	l.mu.Unlock()
+	if sp == nil {
+		return nil
+	}
+	ps, err := sp.Peers(ctx)
+	if err != nil {
+		return nil
+	}
+	return ps
+}
+
+// peersTimeout bounds a question to the speaker about its sessions.
+const peersTimeout = time.Second
+
+// Status returns the sessions and announcements as the control socket
+// shows them.
+func (l *Loop) Status() ([]control.BGPPeer, []control.BGPAnnouncement) {
+	ctx, cancel := context.WithTimeout(context.Background(), peersTimeout)
+	defer cancel()
+	var peers []control.BGPPeer
+	for _, p := range l.Peers(ctx) {
+		peers = append(peers, control.BGPPeer{Neighbor: p.Addr.String(), RemoteAS: p.ASN, State: p.State.String()})
+	}
+	var anns []control.BGPAnnouncement
+	for _, a := range l.Announcements() {
+		anns = append(anns, control.BGPAnnouncement{Name: a.Name, Prefix: a.Prefix.String(), Announced: a.Announced})
+	}
+	return peers, anns
+}
+
+// Dump writes the loop's part of the data file.
+func (l *Loop) Dump(w io.Writer) {
+	fmt.Fprintln(w, "------< BGP >------")
+	ctx, cancel := context.WithTimeout(context.Background(), peersTimeout)
+	defer cancel()
+	for _, p := range l.Peers(ctx) {
+		fmt.Fprintf(w, " Neighbor %s AS %d: %s\n", p.Addr, p.ASN, p.State)
+	}
+	for _, a := range l.Announcements() {
+		state := "withdrawn"
+		if a.Announced {
+			state = "announced"
+		}
+		fmt.Fprintf(w, " Announcement %s %s: %s\n", a.Name, a.Prefix, state)
+	}
+}
+
+// logHandler passes GoBGP's messages to the daemon's logger: its
+// warnings and errors as such, the rest at debug level, so that the
+// library stays quiet in the daemon's log.
+type logHandler struct {
+	log logrus.FieldLogger
+}
+
+func (h logHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h logHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString("BGP: ")
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	})
+	switch {
+	case r.Level >= slog.LevelError:
+		h.log.Error(b.String())
+	case r.Level >= slog.LevelWarn:
+		h.log.Warn(b.String())
+	default:
+		h.log.Debug(b.String())
+	}
+	return nil
+}
+
+func (h logHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	fields := logrus.Fields{}
+	for _, a := range as {
+		fields[a.Key] = a.Value.String()
+	}
+	return logHandler{h.log.WithFields(fields)}
+}
+
+func (h logHandler) WithGroup(string) slog.Handler { return h }
