@@ -15,9 +15,11 @@ import (
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
+// instance is a session of 3 x 50 ms: short enough to be quick, long
+// enough not to flap on a loaded test machine (10 ms did).
 func instance(name, src, nbr string) config.BFDInstance {
 	return config.BFDInstance{Name: name, Neighbor: netip.MustParseAddr(nbr), Source: netip.MustParseAddr(src),
-		MinRx: 10000, MinTx: 10000, IdleTx: 1000000, Multiplier: 3, TTL: 255, VRRP: true, Checker: true}
+		MinRx: 50000, MinTx: 50000, IdleTx: 1000000, Multiplier: 3, TTL: 255, VRRP: true, Checker: true}
 }
 
 // runIn runs l in h's namespace until ctx ends; the channel is closed
@@ -86,15 +88,23 @@ func TestLoopEvents(t *testing.T) {
 	if s, ok := la.State("S1"); !ok || s != bfd.Up {
 		t.Errorf("State: %s %v", s, ok)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Up comes at the slow rate of a session not yet Up (1 s); the poll
+	// sequence that brings the 50 ms rate takes up to a second more.
+	if _, ok := nettest.Eventually(3*time.Second, func() bool {
+		var d bytes.Buffer
+		la.Dump(&d)
+		return strings.Contains(d.String(), "   local detection time = 150000 us\n")
+	}); !ok {
+		t.Fatal("the session never reached its 150 ms detection time")
+	}
 	cancelB()
 	<-doneB
 	stopped := time.Now()
 	if e := next(t, events, 5*time.Second); e.State != bfd.Down {
 		t.Fatalf("after the neighbor stopped: %+v", e)
 	}
-	if took := time.Since(stopped); took > 100*time.Millisecond {
-		t.Errorf("Down %v after the neighbor stopped; detection time is 30 ms", took)
+	if took := time.Since(stopped); took > 300*time.Millisecond {
+		t.Errorf("Down %v after the neighbor stopped; detection time is 150 ms", took)
 	}
 	var dump bytes.Buffer
 	la.Dump(&dump)
