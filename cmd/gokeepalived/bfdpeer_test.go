@@ -141,10 +141,21 @@ func TestBFDWithRouters(t *testing.T) {
 }
 `)
 			up, down := "(B1) Entering Up state", "(B1) Entering Down state"
+			// bothUp waits until both sides last said Up: on a busy
+			// machine a 30 ms session may drop and come back, and a
+			// SIGSTOP is measured only from an Up session.
+			bothUp := func() {
+				t.Helper()
+				waitFor(t, "the session Up on both sides", 10*time.Second, func() bool {
+					o, p := ours.Output(), peer.d.Output()
+					return countOf(o, up) > countOf(o, down) && countOf(p, peer.up) > countOf(p, peer.down)
+				})
+			}
 			waitCount(t, "gokeepalived's session Up", 10*time.Second, ours.Output, up, 1)
 			waitCount(t, router+"'s session Up", 10*time.Second, peer.d.Output, peer.up, 1)
 			// Up, then the poll sequence to 10 ms packets.
 			time.Sleep(500 * time.Millisecond)
+			bothUp()
 
 			// gokeepalived stops: the router detects it.
 			before := countOf(peer.d.Output(), peer.down)
@@ -165,6 +176,7 @@ func TestBFDWithRouters(t *testing.T) {
 			waitCount(t, router+"'s session Up again", 10*time.Second, peer.d.Output, peer.up, 2)
 			waitCount(t, "gokeepalived's session Up again", 10*time.Second, ours.Output, up, 2)
 			time.Sleep(500 * time.Millisecond)
+			bothUp()
 
 			// The router stops: gokeepalived detects it.
 			before = countOf(ours.Output(), down)
