@@ -13,6 +13,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/gokeepalived/gokeepalived/internal/control"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
@@ -95,9 +96,11 @@ protocol bgp d3 from dir { neighbor 10.99.0.13 as 65001; }
 `
 
 // bgpBFDDirectorConf is director n's configuration: bgpDirectorConf's,
-// and a BFD session toward the router at 3 x 50 ms.
+// and a BFD session toward the router at 3 x 50 ms, which the BGP
+// neighbor follows.
 func bgpBFDDirectorConf(n int, dir string) string {
-	return bgpDirectorConf(n, dir) + fmt.Sprintf(`bfd_instance RT {
+	conf := strings.Replace(bgpDirectorConf(n, dir), "remote_as 65000\n", "remote_as 65000\n        bfd RT\n", 1)
+	return conf + fmt.Sprintf(`bfd_instance RT {
     neighbor_ip 10.99.0.254
     source_ip 10.99.0.1%d
     min_rx 50
@@ -112,7 +115,8 @@ func bgpBFDDirectorConf(n int, dir string) string {
 // director's bfd_instance. A director whose daemon stops while its BGP
 // speaker still holds the session up (SIGSTOP), or which is killed,
 // loses its next hop in the router's ECMP route within 250 ms; it comes
-// back when the director does.
+// back when the director does. The router stopping makes each director
+// drop its session as its BFD session goes Down, within 250 ms.
 func TestBGPWithBFDToBIRD(t *testing.T) {
 	nettest.RequireRoot(t)
 	if _, err := exec.LookPath("bird"); err != nil {
@@ -135,7 +139,7 @@ func TestBGPWithBFDToBIRD(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bdir, "bird.conf"), []byte(bgpBFDRouterConf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	router.Start(t, "bird", "-f", "-c", filepath.Join(bdir, "bird.conf"), "-s", sock, "-P", filepath.Join(bdir, "bird.pid"))
+	bird := router.Start(t, "bird", "-f", "-c", filepath.Join(bdir, "bird.conf"), "-s", sock, "-P", filepath.Join(bdir, "bird.pid"))
 	birdc := func(args ...string) string {
 		out, _ := router.Exec("birdc", append([]string{"-s", sock}, args...)...).CombinedOutput()
 		return string(out)
@@ -189,13 +193,14 @@ func TestBGPWithBFDToBIRD(t *testing.T) {
 	if again := speakerChild(t, daemons[2].Pid()); again != child {
 		t.Errorf("director 3's speaker changed from %d to %d", child, again)
 	}
-	// Back: the speaker dials again after its 3 s connect retry, BIRD
-	// takes it after its error wait.
+	// Back: the director's own BFD session expired while it was stopped,
+	// so it drops its stale session and dials again at once; BIRD takes
+	// the new one after its error wait.
 	t1 := time.Now()
 	if err := daemons[2].Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	at = route.wait(3, 15*time.Second)
+	at = route.wait(3, 10*time.Second)
 	t.Logf("3 next hops %v after director 3 resumed", at.Sub(t1).Round(time.Millisecond))
 	bfdUp(3)
 
@@ -215,4 +220,41 @@ func TestBGPWithBFDToBIRD(t *testing.T) {
 	at = route.wait(3, 5*time.Second)
 	t.Logf("3 next hops %v after director 3's restart", at.Sub(t3).Round(time.Millisecond))
 	bfdUp(3)
+
+	// The router stops: its TCP connections stay open, and only BFD tells
+	// the directors, which drop their sessions.
+	const reset = "BGP neighbor 10.99.0.254 AS 65000: BFD session RT Down, resetting the session"
+	for i, d := range daemons {
+		if strings.Contains(d.Output(), reset) {
+			t.Errorf("director %d reset its session before the router stopped", i+1)
+		}
+	}
+	t4 := time.Now()
+	if err := bird.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bird.Signal(syscall.SIGCONT) })
+	for i, d := range daemons {
+		took := waitCount(t, fmt.Sprintf("director %d's reset", i+1), 2*time.Second, d.Output, reset, 1).Sub(t4)
+		t.Logf("director %d dropped its session %v after the router stopped", i+1, took.Round(time.Microsecond))
+		if took > 250*time.Millisecond {
+			t.Errorf("director %d dropped its session %v after the router stopped, want under 250ms", i+1, took)
+		}
+		st, err := control.Query(filepath.Join(ddirs[i], "ctl.sock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The session is dialled again at once: it is gone or on its
+		// way, not Established with a router that cannot answer.
+		if len(st.BGPPeers) > 1 || len(st.BGPPeers) == 1 && st.BGPPeers[0].State == "Established" {
+			t.Errorf("director %d's session after its reset: %+v", i+1, st.BGPPeers)
+		}
+	}
+	t5 := time.Now()
+	if err := bird.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	route.wait(0, 5*time.Second)
+	at = route.wait(3, 10*time.Second)
+	t.Logf("3 next hops %v after the router resumed", at.Sub(t5).Round(time.Millisecond))
 }
