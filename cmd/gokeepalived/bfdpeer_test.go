@@ -75,7 +75,7 @@ bfd
 	if err := os.WriteFile(filepath.Join(dir, "bfdd.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := h.Start(t, bfdd, frrArgs(dir, "bfdd", "--bfdctl", filepath.Join(dir, "bfdd.sock"))...)
+	d := startFRR(t, h, dir, "bfdd", "--bfdctl", filepath.Join(dir, "bfdd.sock"))
 	return &bfdRouter{d: d, up: "-> up", down: "up -> down"}
 }
 
@@ -99,6 +99,27 @@ func frrDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// startFRR runs FRR's daemon name on h with frrArgs. FRR keeps a crash
+// log under /var/tmp/frr/NAME.PID, a path no option moves, which a
+// killed daemon leaves behind: it goes with the daemon.
+func startFRR(t *testing.T, h *nettest.Host, dir, name string, extra ...string) *nettest.Daemon {
+	t.Helper()
+	var d *nettest.Daemon
+	// Registered first, so that it runs after the daemon is killed.
+	t.Cleanup(func() {
+		if d == nil {
+			return
+		}
+		select {
+		case <-d.Done():
+		case <-time.After(5 * time.Second):
+		}
+		os.RemoveAll(fmt.Sprintf("/var/tmp/frr/%s.%d", name, d.Pid()))
+	})
+	d = h.Start(t, "/usr/lib/frr/"+name, frrArgs(dir, name, extra...)...)
+	return d
 }
 
 // frrArgs are the options that keep an FRR daemon's files in dir and

@@ -67,12 +67,12 @@ func TestBGPAnnouncesToFRR(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	router.Start(t, "/usr/lib/frr/zebra", frrArgs(fdir, "zebra")...)
+	startFRR(t, router, fdir, "zebra")
 	waitFor(t, "zebra's socket", 5*time.Second, func() bool {
 		_, err := os.Stat(filepath.Join(fdir, "zserv.api"))
 		return err == nil
 	})
-	router.Start(t, "/usr/lib/frr/bgpd", frrArgs(fdir, "bgpd", "-l", "10.99.0.254")...)
+	startFRR(t, router, fdir, "bgpd", "-l", "10.99.0.254")
 	vtysh := func(cmd string) string {
 		out, _ := router.Exec("vtysh", "--vty_socket", fdir, "-c", cmd).CombinedOutput()
 		return string(out)

@@ -240,9 +240,13 @@ func (l *Loop) applyNeighbors(ctx context.Context, sp bgp.Speaker, s *config.BGP
 	for _, n := range s.Neighbors {
 		i := slices.IndexFunc(applied, func(o config.BGPNeighbor) bool { return o.Addr == n.Addr })
 		n.Pos = config.Pos{}
-		if i >= 0 && applied[i] == n {
-			out = append(out, n)
-			continue
+		// bfd is the loop's, not the speaker's: a change of it alone
+		// keeps the session.
+		if i >= 0 {
+			if o := applied[i]; func() bool { o.BFD = n.BFD; return o == n }() {
+				out = append(out, n)
+				continue
+			}
 		}
 		err := sp.AddPeer(ctx, bgp.Neighbor{Addr: n.Addr, ASN: n.RemoteAS, Password: n.Password,
 			Multihop: n.Multihop, Source: n.SourceIP, HoldTime: s.HoldTime})

@@ -253,12 +253,7 @@ func TestServerName(t *testing.T) {
 	}
 }
 
-// TestBFDDownResetsNeighbor runs the loop on a fake speaker: a neighbor
-// that names a bfd_instance is removed and added again when its session
-// goes from Up to Down, and not for a Down it never saw Up nor for
-// another instance's; a neighbor that names none is left alone.
-func TestBFDDownResetsNeighbor(t *testing.T) {
-	cfg := load(t, `bfd_instance RT {
+const bfdConf = `bfd_instance RT {
     neighbor_ip 10.99.0.254
 }
 bfd_instance OTHER {
@@ -275,7 +270,14 @@ bgp_speaker {
         remote_as 65000
     }
 }
-`)
+`
+
+// TestBFDDownResetsNeighbor runs the loop on a fake speaker: a neighbor
+// that names a bfd_instance is removed and added again when its session
+// goes from Up to Down, and not for a Down it never saw Up nor for
+// another instance's; a neighbor that names none is left alone.
+func TestBFDDownResetsNeighbor(t *testing.T) {
+	cfg := load(t, bfdConf)
 	fs := &fakeSpeaker{}
 	l, err := New(cfg, Options{Log: quiet(), NewSpeaker: func(*slog.Logger) bgp.Speaker { return fs }})
 	if err != nil {
@@ -316,5 +318,19 @@ bgp_speaker {
 	time.Sleep(3 * pollInterval)
 	if n := adds(); n != 3 {
 		t.Errorf("%d AddPeer calls after one reset, want 3", n)
+	}
+	// A reload that drops bfd keeps the session, and the neighbor no
+	// longer follows RT.
+	cfg2 := load(t, strings.Replace(bfdConf, "        bfd RT\n", "", 1))
+	if cfg2.BGPSpeaker.Neighbors[0].BFD != "" {
+		t.Fatal("bfd still in the reloaded configuration")
+	}
+	l.Reload(ctx, cfg2)
+	time.Sleep(3 * pollInterval)
+	l.SetBFD("RT", true)
+	l.SetBFD("RT", false)
+	time.Sleep(3 * pollInterval)
+	if n := adds(); n != 3 {
+		t.Errorf("%d AddPeer calls after a reload without bfd and RT Down, want 3", n)
 	}
 }
