@@ -19,6 +19,7 @@ import (
 //	        password SECRET
 //	        multihop 2
 //	        source_ip 10.99.0.11
+//	        bfd RT
 //	    }
 //	}
 //	bgp_announce WEB {
@@ -52,6 +53,9 @@ type BGPNeighbor struct {
 	// connected networks; 0 leaves it 1.
 	Multihop uint8      `json:"multihop,omitempty"`
 	SourceIP netip.Addr `json:"source_ip,omitzero"`
+	// BFD names the bfd_instance watching the neighbor: its session is
+	// dropped, and dialled again, when that BFD session goes Down.
+	BFD string `json:"bfd,omitempty"`
 }
 
 // BGPAnnounce is a bgp_announce block: a prefix announced while every
@@ -200,6 +204,11 @@ func bgpNeighborKeywords() handlers[BGPNeighbor] {
 				nb.SourceIP = a.Unmap()
 			}
 		},
+		"bfd": func(p *parser, nb *BGPNeighbor, n *node) {
+			if w, ok := p.arg(n, 1); ok {
+				nb.BFD = w
+			}
+		},
 	}
 }
 
@@ -311,6 +320,18 @@ func (p *parser) validateBGP() {
 	if len(c.BGPAnnounces) > 0 && c.BGPSpeaker == nil {
 		p.errorf(c.BGPAnnounces[0].Pos, "bgp_announce %s: no bgp_speaker to announce it", c.BGPAnnounces[0].Name)
 	}
+	if s := c.BGPSpeaker; s != nil {
+		bfds := make(map[string]bool, len(c.BFDInstances))
+		for _, b := range c.BFDInstances {
+			bfds[b.Name] = true
+		}
+		for i := range s.Neighbors {
+			if nb := &s.Neighbors[i]; nb.BFD != "" && !bfds[nb.BFD] {
+				p.errorf(nb.Pos, "bgp_speaker: neighbor %s bfd %s names no bfd_instance - ignoring it", nb.Addr, nb.BFD)
+				nb.BFD = ""
+			}
+		}
+	}
 	instances := make(map[string]bool, len(c.Instances))
 	for _, in := range c.Instances {
 		instances[in.Name] = true
@@ -353,6 +374,9 @@ func (tw *textWriter) bgp(c *Config) {
 			}
 			if nb.SourceIP.IsValid() {
 				tw.kv("source_ip", nb.SourceIP.String())
+			}
+			if nb.BFD != "" {
+				tw.kv("bfd", nb.BFD)
 			}
 			tw.close()
 		}

@@ -26,6 +26,7 @@ bgp_speaker {
         password SECRET
         multihop 2
         source_ip 10.99.0.11
+        bfd RT
     }
 }
 bgp_announce WEB {
@@ -33,6 +34,9 @@ bgp_announce WEB {
     track_instance VI_1
     community 65000:100 65000:200
     med 10
+}
+bfd_instance RT {
+    neighbor_ip 10.99.0.254
 }
 `
 
@@ -55,7 +59,7 @@ func TestBGPBlocks(t *testing.T) {
 	}
 	want := []string{
 		"b.conf:9: bgp_speaker: " + bgpExtension,
-		"b.conf:20: bgp_announce: " + bgpExtension,
+		"b.conf:21: bgp_announce: " + bgpExtension,
 	}
 	if !slices.Equal(notices, want) {
 		t.Errorf("notices:\n%s\nwant:\n%s", strings.Join(notices, "\n"), strings.Join(want, "\n"))
@@ -66,8 +70,8 @@ func TestBGPBlocks(t *testing.T) {
 	med := uint32(10)
 	wantS := &BGPSpeaker{Pos: Pos{"b.conf", 9}, RouterID: netip.MustParseAddr("10.0.0.11"), LocalAS: 65011, HoldTime: 9 * time.Second,
 		Neighbors: []BGPNeighbor{{Pos: Pos{"b.conf", 13}, Addr: netip.MustParseAddr("10.99.0.254"), RemoteAS: 65000,
-			Password: "SECRET", Multihop: 2, SourceIP: netip.MustParseAddr("10.99.0.11")}}}
-	wantA := []BGPAnnounce{{Pos: Pos{"b.conf", 20}, Name: "WEB", Prefix: netip.MustParsePrefix("10.10.10.10/32"),
+			Password: "SECRET", Multihop: 2, SourceIP: netip.MustParseAddr("10.99.0.11"), BFD: "RT"}}}
+	wantA := []BGPAnnounce{{Pos: Pos{"b.conf", 21}, Name: "WEB", Prefix: netip.MustParsePrefix("10.10.10.10/32"),
 		TrackInstances: []string{"VI_1"}, Communities: []uint32{65000<<16 | 100, 65000<<16 | 200}, MED: &med}}
 	if !reflect.DeepEqual(cfg.BGPSpeaker, wantS) {
 		t.Errorf("speaker %+v\nwant %+v", cfg.BGPSpeaker, wantS)
@@ -100,6 +104,7 @@ func TestBGPBlockErrors(t *testing.T) {
 		{"bgp_announce A {\n prefix 1.2.3.4/32\n track_instance X\n}\n", "e.conf:1: bgp_announce A: no bgp_speaker to announce it"},
 		{"bgp_speaker {\n router_id 1.1.1.1\n local_as 1\n}\nbgp_announce A {\n prefix 1.2.3.4/32\n track_instance X\n}\n", "e.conf:5: bgp_announce A: track_instance X names no vrrp_instance"},
 		{"bgp_speaker {\n router_id 1.1.1.1\n local_as 1\n}\nbgp_announce A {\n prefix 1.2.3.4/32\n track_virtual_server 1.2.3.4 80 TCP\n}\n", "e.conf:5: bgp_announce A: track_virtual_server 1.2.3.4:80 TCP names no virtual_server"},
+		{"bgp_speaker {\n router_id 1.1.1.1\n local_as 1\n neighbor 1.2.3.4 {\n  remote_as 2\n  bfd RT\n }\n}\n", "e.conf:4: bgp_speaker: neighbor 1.2.3.4 bfd RT names no bfd_instance - ignoring it"},
 		{"bgp_announce A {\n community 70000:1\n}\n", "e.conf:2: bgp_announce A: community 70000:1 is not ASN:VALUE (each 0-65535)"},
 	} {
 		_, ds := parse("e.conf", tc.conf, Options{ConfigID: "x"}, noFiles{}, defaultMaxLines)

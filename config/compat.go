@@ -372,6 +372,7 @@ bgp_speaker/neighbor remote_as BGPNeighbor.RemoteAS TestBGPAnnouncesToBIRD cmd/g
 bgp_speaker/neighbor password BGPNeighbor.Password TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_speaker/neighbor multihop BGPNeighbor.Multihop TestSpeakerMultihop internal/bgp/gobgp/gobgp_test.go
 bgp_speaker/neighbor source_ip BGPNeighbor.SourceIP TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_speaker/neighbor bfd BGPNeighbor.BFD TestBGPWithBFDToBIRD cmd/gokeepalived/bgpbfd_test.go
 bgp_announce prefix BGPAnnounce.Prefix TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_announce track_instance BGPAnnounce.TrackInstances TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_announce track_virtual_server BGPAnnounce.TrackVirtualServers TestGuestBGPFollowsQuorum cmd/gokeepalived/bgp_kernel_test.go

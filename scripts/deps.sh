@@ -5,7 +5,7 @@ set -eu
 
 PKGS="keepalived ipvsadm qemu-system-x86 busybox-static iproute2 iputils-ping
   tcpdump dash xz-utils bc cpio kmod procps psmisc nftables openssl dbus
-  prometheus snmpd snmp snmptrapd bird2
+  prometheus snmpd snmp snmptrapd bird2 frr
   dpkg-dev debhelper gcc libc6-dev lintian mmdebstrap"
 
 missing=""
@@ -22,9 +22,10 @@ fi
 echo "deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# keepalived's, prometheus's, net-snmp's and BIRD's packages start services
-# on install; tests run their own.
+# keepalived's, prometheus's, net-snmp's, BIRD's and FRR's packages start
+# services on install; tests run their own.
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 if command -v systemctl >/dev/null 2>&1; then
-	for s in keepalived prometheus snmpd snmptrapd bird; do systemctl stop "$s" 2>/dev/null || true; done
+	for s in keepalived prometheus snmpd snmptrapd bird frr; do systemctl stop "$s" 2>/dev/null || true; done
+	systemctl disable frr 2>/dev/null || true
 fi

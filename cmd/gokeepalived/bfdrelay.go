@@ -6,6 +6,7 @@ import (
 
 	"github.com/gokeepalived/gokeepalived/bfd"
 	"github.com/gokeepalived/gokeepalived/internal/bfdd"
+	"github.com/gokeepalived/gokeepalived/internal/bgpd"
 	"github.com/gokeepalived/gokeepalived/internal/vrrpd"
 )
 
@@ -52,6 +53,35 @@ func (r *bfdRelay) run(ctx context.Context, b *bfdd.Loop, vrrp func() *vrrpd.Loo
 				v.SetBFD(e.Instance, up)
 			}
 			r.mu.Unlock()
+		}
+	}
+}
+
+// toBGP hands bgp() the state of every session of b until ctx ends: a
+// bgp_speaker neighbor that names a bfd_instance follows its session. A
+// BGP loop that starts, or starts again, hears the last state of each
+// session before the next event, so that it knows which were Up.
+func toBGP(ctx context.Context, b *bfdd.Loop, bgp func() *bgpd.Loop) {
+	events, cancel := b.Subscribe()
+	defer cancel()
+	up := make(map[string]bool)
+	var told *bgpd.Loop
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-events:
+			l := bgp()
+			if l != nil && l != told {
+				for name, u := range up {
+					l.SetBFD(name, u)
+				}
+				told = l
+			}
+			up[e.Instance] = e.State == bfd.Up
+			if l != nil {
+				l.SetBFD(e.Instance, e.State == bfd.Up)
+			}
 		}
 	}
 }

@@ -192,6 +192,7 @@ func (d *daemon) startLoop(ctx context.Context, k loopKind, cfg *config.Config) 
 		d.mastersChanged()
 	case bfdKind:
 		go d.bfd.run(ctx, r.loop.(*bfdd.Loop), d.vrrpLoop)
+		go toBGP(ctx, r.loop.(*bfdd.Loop), d.bgpLoop)
 	}
 }
 

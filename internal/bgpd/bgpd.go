@@ -65,6 +65,8 @@ type Loop struct {
 	speaker   bgp.Speaker    // nil until Run starts it
 	announced map[string]bool
 	prefixes  map[netip.Prefix]bgp.Attrs // announced
+	bfdUp     map[string]bool            // by bfd_instance, as last told
+	bfdDown   map[string]bool            // bfd_instances gone Down since the loop last looked
 }
 
 // New returns the loop for cfg; Run starts it.
@@ -83,7 +85,8 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 	if opts.Quorums == nil {
 		opts.Quorums = func() map[string]bool { return nil }
 	}
-	return &Loop{opts: opts, wake: make(chan struct{}, 1), cfg: cfg, announced: make(map[string]bool)}, nil
+	return &Loop{opts: opts, wake: make(chan struct{}, 1), cfg: cfg, announced: make(map[string]bool),
+		bfdUp: make(map[string]bool), bfdDown: make(map[string]bool)}, nil
 }
 
 // sessionLogger logs each session coming up and going down; the states
@@ -110,6 +113,23 @@ func (l *Loop) Wake() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
+	}
+}
+
+// SetBFD tells the loop the state of the BFD session of bfd_instance
+// name. When a session it knew Up goes Down, the loop drops the sessions
+// of the neighbors that name it and dials them again, rather than wait
+// for their hold time: the neighbor may be gone while the TCP connection
+// still looks open.
+func (l *Loop) SetBFD(name string, up bool) {
+	l.mu.Lock()
+	if l.bfdUp[name] && !up {
+		l.bfdDown[name] = true
+	}
+	l.bfdUp[name] = up
+	l.mu.Unlock()
+	if !up {
+		l.Wake()
 	}
 }
 
@@ -180,6 +200,7 @@ func (l *Loop) Run(ctx context.Context) error {
 				l.mu.Unlock()
 				l.opts.Log.Infof("BGP speaker %s AS %d started", g.RouterID, g.ASN)
 			}
+			applied = l.resetBFDNeighbors(ctx, sp, applied)
 			applied = l.applyNeighbors(ctx, sp, cfg.BGPSpeaker, applied)
 			l.applyAnnouncements(ctx, sp, cfg)
 		}
@@ -219,9 +240,13 @@ func (l *Loop) applyNeighbors(ctx context.Context, sp bgp.Speaker, s *config.BGP
 	for _, n := range s.Neighbors {
 		i := slices.IndexFunc(applied, func(o config.BGPNeighbor) bool { return o.Addr == n.Addr })
 		n.Pos = config.Pos{}
-		if i >= 0 && applied[i] == n {
-			out = append(out, n)
-			continue
+		// bfd is the loop's, not the speaker's: a change of it alone
+		// keeps the session.
+		if i >= 0 {
+			if o := applied[i]; func() bool { o.BFD = n.BFD; return o == n }() {
+				out = append(out, n)
+				continue
+			}
 		}
 		err := sp.AddPeer(ctx, bgp.Neighbor{Addr: n.Addr, ASN: n.RemoteAS, Password: n.Password,
 			Multihop: n.Multihop, Source: n.SourceIP, HoldTime: s.HoldTime})
@@ -232,6 +257,29 @@ func (l *Loop) applyNeighbors(ctx context.Context, sp bgp.Speaker, s *config.BGP
 		out = append(out, n)
 	}
 	return out
+}
+
+// resetBFDNeighbors removes the neighbors of applied whose BFD session
+// went Down, and returns applied without them, so that applyNeighbors
+// adds them again: their sessions start over.
+func (l *Loop) resetBFDNeighbors(ctx context.Context, sp bgp.Speaker, applied []config.BGPNeighbor) []config.BGPNeighbor {
+	l.mu.Lock()
+	down := l.bfdDown
+	l.bfdDown = make(map[string]bool)
+	l.mu.Unlock()
+	if len(down) == 0 {
+		return applied
+	}
+	return slices.DeleteFunc(applied, func(n config.BGPNeighbor) bool {
+		if n.BFD == "" || !down[n.BFD] {
+			return false
+		}
+		l.opts.Log.Warnf("BGP neighbor %s AS %d: BFD session %s Down, resetting the session", n.Addr, n.RemoteAS, n.BFD)
+		if err := sp.RemovePeer(ctx, n.Addr); err != nil {
+			l.opts.Log.Errorf("BGP: %v", err)
+		}
+		return true
+	})
 }
 
 // Healthy reports whether everything a tracks is up: every instance it

@@ -252,3 +252,85 @@ func TestServerName(t *testing.T) {
 		t.Errorf("%s, want %s", got, want)
 	}
 }
+
+const bfdConf = `bfd_instance RT {
+    neighbor_ip 10.99.0.254
+}
+bfd_instance OTHER {
+    neighbor_ip 10.99.0.253
+}
+bgp_speaker {
+    router_id 10.0.0.11
+    local_as 65011
+    neighbor 10.99.0.254 {
+        remote_as 65000
+        bfd RT
+    }
+    neighbor 10.99.0.253 {
+        remote_as 65000
+    }
+}
+`
+
+// TestBFDDownResetsNeighbor runs the loop on a fake speaker: a neighbor
+// that names a bfd_instance is removed and added again when its session
+// goes from Up to Down, and not for a Down it never saw Up nor for
+// another instance's; a neighbor that names none is left alone.
+func TestBFDDownResetsNeighbor(t *testing.T) {
+	cfg := load(t, bfdConf)
+	fs := &fakeSpeaker{}
+	l, err := New(cfg, Options{Log: quiet(), NewSpeaker: func(*slog.Logger) bgp.Speaker { return fs }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); l.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	adds := func() int { fs.mu.Lock(); defer fs.mu.Unlock(); return fs.adds }
+	waitAdds := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Second)
+		for adds() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d AddPeer calls, want %d", adds(), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitAdds(2)
+	l.SetBFD("RT", false) // never Up: nothing to reset
+	l.SetBFD("RT", true)
+	l.SetBFD("OTHER", true)
+	l.SetBFD("OTHER", false) // no neighbor names it
+	time.Sleep(3 * pollInterval)
+	if n := adds(); n != 2 {
+		t.Fatalf("%d AddPeer calls before RT went Down, want 2", n)
+	}
+	l.SetBFD("RT", false)
+	waitAdds(3)
+	fs.mu.Lock()
+	last := fs.peers[len(fs.peers)-1].Addr
+	fs.mu.Unlock()
+	if last != netip.MustParseAddr("10.99.0.254") {
+		t.Errorf("the neighbor added again is %s", last)
+	}
+	time.Sleep(3 * pollInterval)
+	if n := adds(); n != 3 {
+		t.Errorf("%d AddPeer calls after one reset, want 3", n)
+	}
+	// A reload that drops bfd keeps the session, and the neighbor no
+	// longer follows RT.
+	cfg2 := load(t, strings.Replace(bfdConf, "        bfd RT\n", "", 1))
+	if cfg2.BGPSpeaker.Neighbors[0].BFD != "" {
+		t.Fatal("bfd still in the reloaded configuration")
+	}
+	l.Reload(ctx, cfg2)
+	time.Sleep(3 * pollInterval)
+	l.SetBFD("RT", true)
+	l.SetBFD("RT", false)
+	time.Sleep(3 * pollInterval)
+	if n := adds(); n != 3 {
+		t.Errorf("%d AddPeer calls after a reload without bfd and RT Down, want 3", n)
+	}
+}
