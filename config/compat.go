@@ -378,6 +378,7 @@ bgp_announce track_instance BGPAnnounce.TrackInstances TestBGPAnnouncesToBIRD cm
 bgp_announce track_virtual_server BGPAnnounce.TrackVirtualServers TestGuestBGPFollowsQuorum cmd/gokeepalived/bgp_kernel_test.go
 bgp_announce community BGPAnnounce.Communities TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_announce med BGPAnnounce.MED TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+vrrp_instance bfd_takeover Instance.BFDTakeover TestBFDTakeoverBesideKeepalived cmd/gokeepalived/bfdtakeover_test.go
 `
 
 // extensionEntries reads extensionTable.

@@ -560,6 +560,9 @@ type Instance struct {
 	// Other holds keywords that are valid keepalived but that this model
 	// does not interpret.
 	Other []Raw `json:"other,omitempty"`
+	// BFDTakeover is the bfd_takeover extension: the bfd_instance whose
+	// Down takes a backup over from its master after the skew time.
+	BFDTakeover string `json:"bfd_takeover,omitempty"`
 
 	accept opt[bool]
 	set    instanceSet
@@ -567,6 +570,8 @@ type Instance struct {
 	vrfPos Pos
 	ttlPos Pos // of unicast_ttl, which needs unicast peers
 	endPos Pos // of the closing '}', where keepalived checks the block
+
+	bfdTakeoverPos Pos
 }
 
 // HasUnicastTTL reports whether the instance sets unicast_ttl: without

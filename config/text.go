@@ -503,6 +503,9 @@ func (tw *textWriter) instance(in *Instance) {
 		tw.kv("garp_master_refresh_repeat", strconv.Itoa(in.GarpMasterRefreshRepeat))
 	}
 	tw.kv("down_timer_adverts", strconv.Itoa(in.DownTimerAdverts))
+	if in.BFDTakeover != "" {
+		tw.kv("bfd_takeover", in.BFDTakeover)
+	}
 	tw.garpExtraIf("garp_extra_if", in.GarpExtraIf, in.GarpExtraIfAll, true)
 	tw.kv("lower_prio_no_advert", boolText(in.LowerPrioNoAdvert))
 	tw.kv("higher_prio_send_advert", boolText(in.HigherPrioSendAdvert))

@@ -59,6 +59,7 @@ func (p *parser) existingTracks(t *Tracking, names trackedNames, owner string) {
 }
 
 func (p *parser) validateInstance(in *Instance, tracked trackedNames) {
+	p.validateBFDTakeover(in, tracked.bfds)
 	if in.VirtualRouterID == 0 {
 		p.errorf(in.Pos, "(%s) the virtual router id must be set", in.Name)
 	} else if in.Interface == "" {

@@ -311,6 +311,7 @@ func instanceKeywords() handlers[Instance] {
 		"track_bfd": func(p *parser, in *Instance, n *node) {
 			in.Tracking.BFDs = p.bfdTracks(in.Name, n, in.Tracking.BFDs)
 		},
+		"bfd_takeover":   (*parser).bfdTakeover,
 		"mcast_src_ip":   addr(func(in *Instance) *netip.Addr { return &in.McastSrcIP }, "mcast_src_ip"),
 		"unicast_src_ip": addr(func(in *Instance) *netip.Addr { return &in.UnicastSrcIP }, "unicast_src_ip"),
 		"mcast_dst_ip": func(p *parser, in *Instance, n *node) {

@@ -287,6 +287,7 @@ type Instance struct {
 	masterPrio uint8
 	advertPrio uint8 // in the last master's advert accepted
 	heard      netip.Addr
+	heardAt    time.Time // when a backup last accepted its master's advert
 	// held: a track script of weight 0 has no result yet, keepalived's
 	// num_script_init; quiet: in FAULT, entered without a notification.
 	held, quiet bool
@@ -810,7 +811,7 @@ func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
 			i.masterInt = a.Interval
 		}
 		i.masterAddr = src
-		i.heard = src
+		i.heard, i.heardAt = src, now
 		i.nextReason = ReasonMasterNoResponse
 		i.masterPrio = a.Priority
 		i.advertPrio = a.Priority
@@ -831,7 +832,7 @@ func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
 		// Preemption: let the down timer run out rather than reset it.
 		i.log.Infof("(%s) received lower priority (%d) advert from %v - discarding", i.cfg.Name, a.Priority, src)
 		i.masterAddr = src
-		i.heard = src
+		i.heard, i.heardAt = src, now
 		i.nextReason = ReasonPreempted
 	}
 }
@@ -868,7 +869,7 @@ func (i *Instance) masterRx(a *Advertisement, src netip.Addr) {
 			i.log.Infof("(%s) Master received advert from %v with same priority %d but higher IP address than ours",
 				i.cfg.Name, src, a.Priority)
 		}
-		i.masterAddr = src
+		i.masterAddr, i.heardAt = src, i.clock.Now()
 		i.masterPrio = a.Priority
 		i.advertPrio = a.Priority
 		i.leaveMaster()

@@ -61,6 +61,9 @@ type NetConfig struct {
 	// TrackBFDs (track_bfd) follow BFD sessions whose states come
 	// through SetBFD.
 	TrackBFDs []TrackedBFD
+	// BFDTakeover (the bfd_takeover extension) is the BFD session to
+	// the master whose Down takes a backup over early: see MasterGone.
+	BFDTakeover BFDTakeover
 
 	// UseVMAC (use_vmac) puts the instance on a macvlan interface of
 	// Interface, named VMACName or vrrp.{VRID}, with the virtual router
@@ -159,6 +162,7 @@ type member struct {
 	files        []memberFile
 	processes    []memberProcess
 	bfds         []memberBFD
+	takeover     BFDTakeover
 }
 
 // closeOut closes the VMAC's own sending socket, if it has one: with

@@ -47,6 +47,7 @@ func (t *bfdTracker) effect(weight int, reverse bool) (fault bool, offset int) {
 // carries bfd_up over to the new configuration.
 func (r *Router) attachBFDs(m *member, nc NetConfig) {
 	m.bfds = nil
+	m.takeover = nc.BFDTakeover
 	if r.bfds == nil {
 		r.bfds = make(map[string]*bfdTracker)
 	}
@@ -80,6 +81,15 @@ func (r *Router) SetBFD(name string, up bool) {
 		return
 	}
 	t.up = up
+	if !up {
+		// Only a session going Down from Up acts: a session never Up
+		// says nothing of the master, and a repeated Down is no news.
+		for _, m := range r.members {
+			if m.takeover.Name == name {
+				m.inst.MasterGone(m.takeover.Neighbor)
+			}
+		}
+	}
 	word := "DOWN"
 	if up {
 		word = "UP"

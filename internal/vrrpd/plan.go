@@ -221,6 +221,9 @@ func (pl *planner) track(nc *vrrp.NetConfig, ci *config.Instance) (own []vrrp.Tr
 			nc.TrackBFDs = append(nc.TrackBFDs, e)
 		}
 	}
+	if k := slices.IndexFunc(pl.cfg.BFDInstances, func(b config.BFDInstance) bool { return b.Name == ci.BFDTakeover }); k >= 0 {
+		nc.BFDTakeover = vrrp.BFDTakeover{Name: ci.BFDTakeover, Neighbor: pl.cfg.BFDInstances[k].Neighbor}
+	}
 	own = slices.Clone(nc.TrackScripts)
 	if g != nil {
 		pl.groupTracking(nc, ci.Name, ci.Interface, g)
