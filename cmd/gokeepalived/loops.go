@@ -188,6 +188,12 @@ func (d *daemon) startLoop(ctx context.Context, k loopKind, cfg *config.Config) 
 	}()
 	switch k {
 	case vrrpKind:
+		d.mu.Lock()
+		drained := !d.drain.since.IsZero()
+		d.mu.Unlock()
+		if drained {
+			r.loop.(*vrrpd.Loop).SetDrained(true)
+		}
 		d.bfd.replay(r.loop.(*vrrpd.Loop))
 		d.mastersChanged()
 	case bfdKind:

@@ -136,6 +136,9 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "status" {
 		return runStatus(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && (args[0] == "drain" || args[0] == "undrain") {
+		return runDrain(args[0] == "undrain", args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "realserver" {
 		return runRealServer(args[1:], stdout, stderr)
 	}
