@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,6 +70,17 @@ func TestDrainDirectorVRRP(t *testing.T) {
 			if len(st.Drains) != 1 || st.Drains[0].RealServer != "" || len(st.Instances) != 1 ||
 				st.Instances[0].EffectivePriority != 1 || st.Instances[0].State != "BACKUP" {
 				t.Errorf("status of the drained director: drains %+v, instances %+v", st.Drains, st.Instances)
+			}
+			// A reload keeps the drain: the instance is still there.
+			if err := ours.Signal(syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the reload", 5*time.Second, func() bool {
+				st = control.Status{}
+				return json.Unmarshal([]byte(gokeepalivedCLI(t, bin, dir, "status", "--json")), &st) == nil && !st.LastReload.IsZero()
+			})
+			if len(st.Drains) != 1 || st.Instances[0].EffectivePriority != 1 {
+				t.Errorf("status after a reload: drains %+v, instances %+v", st.Drains, st.Instances)
 			}
 			// It stays backup: the peer at 100 beats 1.
 			for end := time.Now().Add(500 * time.Millisecond); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
