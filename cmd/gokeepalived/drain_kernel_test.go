@@ -140,8 +140,9 @@ func TestGuestDrainRealServer(t *testing.T) {
 	}
 	defer h.Close()
 
-	p := startGuest(t, true, drainVSConf)
+	p := startGuest(t, true, drainVSConf, "--metrics-listen", "127.0.0.1:9651")
 	ctl := p.cmd.Args[len(p.cmd.Args)-1] // startGuest puts the control socket last
+	const series = `gokeepalived_drained{real_server="[127.0.0.1]:tcp:18301",virtual_server="[192.0.2.20]:tcp:80",what="real_server"} `
 	waitFor(t, "both real servers in the table", 10*time.Second, func() bool {
 		d, ok := drainedDest(t, h)
 		return ok && d.Weight == 1
@@ -209,6 +210,9 @@ func TestGuestDrainRealServer(t *testing.T) {
 	if d, ok := drainedDest(t, h); !ok || d.Weight != 0 {
 		t.Errorf("after a reload: present %v, weight %d; want weight 0", ok, d.Weight)
 	}
+	if m := scrapeLocal(t, "127.0.0.1:9651"); !strings.Contains(m, series+"1\n") {
+		t.Errorf("metrics while draining lack %s1", series)
+	}
 
 	for _, s := range onA {
 		s.c.Close()
@@ -235,6 +239,9 @@ func TestGuestDrainRealServer(t *testing.T) {
 	}
 	if len(st.Drains) != 1 || !st.Drains[0].Removed {
 		t.Errorf("status once drained: %+v", st.Drains)
+	}
+	if m := scrapeLocal(t, "127.0.0.1:9651"); !strings.Contains(m, series+"2\n") {
+		t.Errorf("metrics once drained lack %s2", series)
 	}
 
 	guestCLI(t, ctl, "undrain", "real-server", "192.0.2.20:80", "127.0.0.1:18301")

@@ -47,7 +47,7 @@ func TestDrainDirectorVRRP(t *testing.T) {
 			g := lab.AddHost("g", "10.77.0.1/24")
 			p := lab.AddHost("p", "10.77.0.2/24")
 			dir := t.TempDir()
-			ours := startOursOn(t, g, bin, dir, drainConf(150))
+			ours := startOursOn(t, g, bin, dir, drainConf(150), "--metrics-listen", "127.0.0.1:9650")
 			startEither(t, p, bin, peerOurs, t.TempDir(), drainConf(100))
 			waitFor(t, "the director at priority 150 is master", 10*time.Second, func() bool {
 				return g.HasAddr(daemonVIP) && !p.HasAddr(daemonVIP)
@@ -70,6 +70,10 @@ func TestDrainDirectorVRRP(t *testing.T) {
 			if len(st.Drains) != 1 || st.Drains[0].RealServer != "" || len(st.Instances) != 1 ||
 				st.Instances[0].EffectivePriority != 1 || st.Instances[0].State != "BACKUP" {
 				t.Errorf("status of the drained director: drains %+v, instances %+v", st.Drains, st.Instances)
+			}
+			const drainedSeries = `gokeepalived_drained{real_server="",virtual_server="",what="director"} 1`
+			if m := scrape(t, g, "127.0.0.1:9650"); !strings.Contains(m, drainedSeries) {
+				t.Errorf("metrics of the drained director lack %s", drainedSeries)
 			}
 			// A reload keeps the drain: the instance is still there.
 			if err := ours.Signal(syscall.SIGHUP); err != nil {
@@ -100,6 +104,9 @@ func TestDrainDirectorVRRP(t *testing.T) {
 			}
 			if len(st.Drains) != 0 || st.Instances[0].EffectivePriority != 150 {
 				t.Errorf("status of the undrained director: drains %+v, instances %+v", st.Drains, st.Instances)
+			}
+			if m := scrape(t, g, "127.0.0.1:9650"); strings.Contains(m, "gokeepalived_drained{") {
+				t.Error("metrics of the undrained director still show a drain")
 			}
 		})
 	}
