@@ -13,7 +13,9 @@ import (
 
 // directorDrain is the director's drain, beyond keepalived: while set,
 // every VRRP instance runs at priority 1, those a reload or a restart of
-// the VRRP loop brings too, so that the peers hold the addresses.
+// the VRRP loop brings too, so that the peers hold the addresses; and
+// every bgp_announce is announced with GRACEFUL_SHUTDOWN for the drain's
+// timeout (bgpd.Drain by default), then withdrawn.
 type directorDrain struct {
 	since time.Time // zero: not drained
 }
@@ -49,6 +51,9 @@ func (d *daemon) command(c control.Command) error {
 		}
 		if v := d.vrrpLoop(); v != nil {
 			v.SetDrained(drained)
+		}
+		if b := d.bgpLoop(); b != nil {
+			b.SetDrained(drained, c.Timeout)
 		}
 		return nil
 	}

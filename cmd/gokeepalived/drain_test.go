@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -110,4 +111,62 @@ func TestDrainDirectorVRRP(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDrainDirectorBGP drains a director that announces its VIP to BIRD:
+// the route takes GRACEFUL_SHUTDOWN for the drain's timeout, then goes;
+// undrained, it comes back without the community.
+func TestDrainDirectorBGP(t *testing.T) {
+	nettest.RequireRoot(t)
+	if _, err := exec.LookPath("bird"); err != nil {
+		nettest.SkipUnlessCI(t, "BIRD 2 (bird2) is not installed")
+		t.Fatal(err)
+	}
+	t.Parallel()
+	bin := gokeepalivedBinary(t)
+	lab := nettest.NewLab(t)
+	router := lab.AddHost("rt", "10.99.0.254/24")
+	d2 := lab.AddHost("d2", "10.99.0.12/24")
+	bdir := t.TempDir()
+	sock := filepath.Join(bdir, "bird.ctl")
+	if err := os.WriteFile(filepath.Join(bdir, "bird.conf"), []byte(bgpRouterConf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	router.Start(t, "bird", "-f", "-c", filepath.Join(bdir, "bird.conf"), "-s", sock, "-P", filepath.Join(bdir, "bird.pid"))
+	const vip = "10.10.10.10/32"
+	route := func() string {
+		out, _ := router.Exec("birdc", "-s", sock, "show", "route", "all", vip).CombinedOutput()
+		return string(out)
+	}
+	has := func(out string) bool { return strings.Contains(out, "via 10.99.0.12") }
+	gshut := func(out string) bool { return strings.Contains(out, "(65535,0)") }
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "health"), []byte("0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startOursOn(t, d2, bin, dir, bgpDirectorConf(2, dir))
+	waitFor(t, "BIRD has the VIP's route from the director", 20*time.Second, func() bool { r := route(); return has(r) && !gshut(r) })
+
+	const grace = 2 * time.Second
+	gokeepalivedCLI(t, bin, dir, "drain", "director", "--timeout", grace.String())
+	drained := time.Now()
+	seen := waitFor(t, "BIRD sees the route with GRACEFUL_SHUTDOWN", time.Second, func() bool { r := route(); return has(r) && gshut(r) })
+	gone := waitFor(t, "the route is withdrawn", grace+2*time.Second, func() bool { return !has(route()) })
+	t.Logf("drain director --timeout %v: GRACEFUL_SHUTDOWN at BIRD %v after the command, withdrawal %v after the command",
+		grace, seen.Round(time.Millisecond), time.Since(drained).Round(time.Millisecond))
+	if total := seen + gone; total < grace-100*time.Millisecond {
+		t.Errorf("the route went %v after the drain, before its %v of GRACEFUL_SHUTDOWN", total, grace)
+	}
+	st, err := control.Query(filepath.Join(dir, "ctl.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.BGPAnnouncements) != 1 || st.BGPAnnouncements[0].Announced || len(st.Drains) != 1 {
+		t.Errorf("status of the drained director: announcements %+v, drains %+v", st.BGPAnnouncements, st.Drains)
+	}
+
+	gokeepalivedCLI(t, bin, dir, "undrain", "director")
+	back := waitFor(t, "the route comes back without GRACEFUL_SHUTDOWN", 3*time.Second, func() bool { r := route(); return has(r) && !gshut(r) })
+	t.Logf("undrain director: route back at BIRD %v after the command", back.Round(time.Millisecond))
 }

@@ -198,6 +198,15 @@ func (d *daemon) startLoop(ctx context.Context, k loopKind, cfg *config.Config) 
 		d.mastersChanged()
 	case bfdKind:
 		go d.bfd.run(ctx, r.loop.(*bfdd.Loop), d.vrrpLoop)
+	case bgpKind:
+		d.mu.Lock()
+		drained := !d.drain.since.IsZero()
+		d.mu.Unlock()
+		if drained {
+			// A speaker started on a drained director announces
+			// nothing: its grace is over.
+			r.loop.(*bgpd.Loop).SetDrained(true, time.Nanosecond)
+		}
 	}
 }
 

@@ -23,7 +23,8 @@ const (
 	// its configuration and health give it.
 	OpUndrainRealServer
 	// OpDrainDirector lowers every VRRP instance to priority 1, so that a
-	// peer takes over.
+	// peer takes over, and announces every bgp_announce with
+	// GRACEFUL_SHUTDOWN for the timeout before it withdraws it.
 	OpDrainDirector
 	// OpUndrainDirector gives the VRRP instances their priority back.
 	OpUndrainDirector
@@ -50,7 +51,9 @@ type Command struct {
 	// server commands, as the operator wrote them.
 	VirtualServer, RealServer string
 	// Timeout bounds a real server's drain: it leaves the table then,
-	// whatever its connections. Zero waits for them without limit.
+	// whatever its connections; zero waits for them without limit. For
+	// the director, it is how long the BGP announcements carry
+	// GRACEFUL_SHUTDOWN before they are withdrawn; zero is a second.
 	Timeout time.Duration
 }
 
