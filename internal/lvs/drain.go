@@ -40,7 +40,8 @@ type DrainStatus struct {
 // findLocked finds the real server that vsName and rsName name: the
 // virtual server as ADDR:PORT[/PROTO] (tcp by default), fwmark:N or its
 // name in the status ("[10.0.0.1]:tcp:80", "FWM 1", "[group]:0"), the
-// real server as ADDR:PORT or its name in the status.
+// real server as ADDR:PORT, ADDR for one without a port, or its name in
+// the status.
 func (l *LVS) findLocked(vsName, rsName string) (*virtualServer, *realServer, error) {
 	for _, vs := range l.vss {
 		if !vsMatches(vs, vsName) {
@@ -51,6 +52,10 @@ func (l *LVS) findLocked(vsName, rsName string) (*virtualServer, *realServer, er
 				return vs, rs, nil
 			}
 			if a, err := netip.ParseAddrPort(rsName); err == nil && a == rs.id.Addr {
+				return vs, rs, nil
+			}
+			// A firewall mark's real servers have no port.
+			if a, err := netip.ParseAddr(rsName); err == nil && netip.AddrPortFrom(a, 0) == rs.id.Addr {
 				return vs, rs, nil
 			}
 		}

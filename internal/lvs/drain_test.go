@@ -84,3 +84,47 @@ func TestDrain(t *testing.T) {
 		}
 	}
 }
+
+// TestDrainForms names virtual servers by firewall mark and by their
+// names in the status, and drains a real server of a firewall mark.
+func TestDrainForms(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, `
+virtual_server fwmark 7 {
+	lb_kind DR
+	lb_algo rr
+	real_server 10.0.0.2 {
+	}
+	real_server 10.0.0.3 {
+	}
+}
+virtual_server 192.0.2.1 53 {
+	protocol UDP
+	lb_kind NAT
+	lb_algo rr
+	real_server 10.0.0.5 53 {
+	}
+}
+`, Options{})
+	h.run()
+	h.wantTable("start", "-A -f 7 -s rr", "-a -f 7 -r 10.0.0.2:0 -g -w 1", "-a -f 7 -r 10.0.0.3:0 -g -w 1",
+		"-A -u 192.0.2.1:53 -s rr", "-a -u 192.0.2.1:53 -r 10.0.0.5:53 -m -w 1")
+	if err := h.l.Drain(ctx, "fwmark:7", "10.0.0.3", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.l.Drain(ctx, "192.0.2.1:53/udp", "[10.0.0.5]:udp:53", 0); err != nil {
+		t.Fatal(err)
+	}
+	h.wantTable("drained", "-A -f 7 -s rr", "-a -f 7 -r 10.0.0.2:0 -g -w 1", "-a -f 7 -r 10.0.0.3:0 -g -w 0",
+		"-A -u 192.0.2.1:53 -s rr", "-a -u 192.0.2.1:53 -r 10.0.0.5:53 -m -w 0")
+	ds := h.l.Drains()
+	if len(ds) != 2 || ds[0].VirtualServer != "FWM 7" || ds[0].Dests[0].String() != "10.0.0.3:0" {
+		t.Fatalf("Drains() = %+v", ds)
+	}
+	if err := h.l.Undrain(ctx, "FWM 7", "[10.0.0.3]:none:0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.l.Drain(ctx, "192.0.2.1:53", "10.0.0.5:53", 0); err == nil {
+		t.Error("a UDP virtual server matched the TCP default")
+	}
+}
