@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,4 +100,31 @@ func waitSocket(t *testing.T, path string) {
 		}
 	}
 	t.Fatalf("no control socket at %s", path)
+}
+
+func TestWriteTableDrains(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := &Status{Version: "1", Started: now, Drains: []Drain{
+		{Since: now.Add(-time.Minute)},
+		{VirtualServer: "[10.0.0.1]:tcp:80", RealServer: "[10.0.1.1]:tcp:80", Since: now.Add(-10 * time.Second), Deadline: now.Add(50 * time.Second)},
+		{VirtualServer: "[10.0.0.1]:tcp:80", RealServer: "[10.0.1.2]:tcp:80", Since: now.Add(-time.Hour), Removed: true},
+	}}
+	var b strings.Builder
+	if err := WriteTable(&b, st, now); err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for l := range strings.Lines(b.String()) {
+		rows = append(rows, strings.Join(strings.Fields(l), " "))
+	}
+	for _, want := range []string{
+		"DRAINED REAL SERVER STATE SINCE DEADLINE",
+		"director - draining 1m0s ago -",
+		"[10.0.0.1]:tcp:80 [10.0.1.1]:tcp:80 draining 10s ago 50s",
+		"[10.0.0.1]:tcp:80 [10.0.1.2]:tcp:80 removed 1h0m0s ago -",
+	} {
+		if !slices.Contains(rows, want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
 }
