@@ -185,8 +185,8 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 // listen listens on a Unix socket at path that only its owner can
-// connect to. Status is read-only but says much about the network: root
-// only, from the first moment. The socket is bound in a directory of its
+// connect to. Status says much about the network, and the drain commands
+// move traffic: root only, from the first moment. The socket is bound in a directory of its
 // own that only the owner can enter, made 0600 there, and only then moved
 // to path; a connection can reach it nowhere else.
 func listen(path string) (net.Listener, error) {

@@ -44,6 +44,9 @@ func TestDrain(t *testing.T) {
 		t.Fatal("DrainDone of a draining server reported false")
 	}
 	h.wantTable("removed", v1, a2, a6, v2, a5)
+	if rs := h.l.Status()[0].RealServers[1]; rs.Name != "[10.0.0.3]:tcp:80" || rs.InPool || !rs.Alive {
+		t.Errorf("status of the removed server: %+v", rs)
+	}
 	if h.l.DrainDone(ctx, ds[0].VirtualServer, ds[0].RealServer) {
 		t.Error("DrainDone of a removed server reported true")
 	}
