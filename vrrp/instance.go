@@ -282,6 +282,7 @@ type Instance struct {
 	state      State
 	basePrio   uint8 // configured, unless lowered by an owner conflict
 	offset     int   // the trackers' total weight
+	drained    bool  // an operator's drain holds the priority at 1
 	effPrio    uint8
 	masterAddr netip.Addr
 	masterPrio uint8
@@ -621,11 +622,27 @@ func (i *Instance) SetPriorityOffset(offset int) {
 	i.updatePriority()
 }
 
+// SetDrained holds the effective priority at 1 while drained, the
+// address owner's too, so that any peer takes the addresses over (at
+// once if it preempts); undrained, the priority is the configured one
+// and the trackers' again. This is an extension: keepalived has no drain.
+// 1 rather than 0, which would be a release, so that the instance still
+// takes over when no peer is left.
+func (i *Instance) SetDrained(drained bool) {
+	i.lock()
+	defer i.unlock()
+	i.drained = drained
+	i.updatePriority()
+}
+
 // updatePriority derives the effective priority from the configured one
 // and the trackers' offset.
 func (i *Instance) updatePriority() {
 	p := int(i.basePrio)
-	if i.basePrio != PriorityOwner {
+	switch {
+	case i.drained:
+		p = 1
+	case i.basePrio != PriorityOwner:
 		p = min(max(p+i.offset, 1), PriorityOwner-1)
 	}
 	if uint8(p) == i.effPrio {

@@ -77,6 +77,7 @@ type daemon struct {
 	started    time.Time
 	lastReload time.Time
 	wedged     error // why the watchdog is not fed; nil while it is
+	drain      directorDrain
 }
 
 // runDaemon is gokeepalived without -t, -d, -v or -h: the service itself.
@@ -260,7 +261,7 @@ func (d *daemon) run() int {
 	}
 	d.syncDBus(ctx, d.cfg, false)
 	if d.s.controlSocket != "" {
-		d.control = &control.Server{Path: d.s.controlSocket, Status: d.status, Log: d.log}
+		d.control = &control.Server{Path: d.s.controlSocket, Status: d.status, Log: d.log, Command: d.command}
 		go func() {
 			if err := d.control.Serve(ctx); err != nil {
 				d.log.Errorf("%v", err)
@@ -441,5 +442,6 @@ func (d *daemon) status() control.Status {
 	if b := d.bgpLoop(); b != nil {
 		st.BGPPeers, st.BGPAnnouncements = b.Status()
 	}
+	st.Drains = d.drains()
 	return st
 }

@@ -188,11 +188,26 @@ func (d *daemon) startLoop(ctx context.Context, k loopKind, cfg *config.Config) 
 	}()
 	switch k {
 	case vrrpKind:
+		d.mu.Lock()
+		drained := !d.drain.since.IsZero()
+		d.mu.Unlock()
+		if drained {
+			r.loop.(*vrrpd.Loop).SetDrained(true)
+		}
 		d.bfd.replay(r.loop.(*vrrpd.Loop))
 		d.mastersChanged()
 	case bfdKind:
 		go d.bfd.run(ctx, r.loop.(*bfdd.Loop), d.vrrpLoop)
 		go toBGP(ctx, r.loop.(*bfdd.Loop), d.bgpLoop)
+	case bgpKind:
+		d.mu.Lock()
+		drained := !d.drain.since.IsZero()
+		d.mu.Unlock()
+		if drained {
+			// A speaker started on a drained director announces
+			// nothing: its grace is over.
+			r.loop.(*bgpd.Loop).SetDrained(true, time.Nanosecond)
+		}
 	}
 }
 

@@ -136,6 +136,9 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "status" {
 		return runStatus(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && (args[0] == "drain" || args[0] == "undrain") {
+		return runDrain(args[0] == "undrain", args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "realserver" {
 		return runRealServer(args[1:], stdout, stderr)
 	}
@@ -305,13 +308,20 @@ func usage(w io.Writer) {
   -t, --config-test[=LOG_FILE] Check the configuration for obvious errors, output to
                                 stderr by default
       --metrics-listen=ADDR    Serve Prometheus metrics on ADDR (host:port), /metrics
-      --control-socket=PATH    Serve status on this Unix socket (default /run/gokeepalived.sock)
+      --control-socket=PATH    Serve status and drains on this Unix socket (default /run/gokeepalived.sock)
   -v, --version                Display the version number
   -h, --help                   Display this help message
 
 Commands:
   gokeepalived status [--json] [--control-socket=PATH]
                                Show a running daemon's instances and real servers
+  gokeepalived drain real-server VS_ADDR:PORT[/PROTO] RS_ADDR:PORT [--timeout=D] [--control-socket=PATH]
+                               Weight 0 now; out of IPVS when its active connections end or after D
+  gokeepalived drain director [--timeout=D] [--control-socket=PATH]
+                               Every VRRP instance at priority 1; BGP announcements with
+                                GRACEFUL_SHUTDOWN for D (default 1s), then withdrawn
+  gokeepalived undrain real-server VS RS | director [--control-socket=PATH]
+                               End a drain
   gokeepalived realserver start|stop --vip ADDR [--tun]
                                Prepare this host as an LVS-DR (or TUN) real server
 Accepted for compatibility and without effect: -B, --all, -u, -R, -a, -b, -x, -A, -m, -M, -e.

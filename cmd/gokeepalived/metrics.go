@@ -72,6 +72,7 @@ type metrics struct {
 	ipvsPasses, ipvsOps, ipvsErrors, reloads                *prometheus.Desc
 	reloadOK, buildInfo                                     *prometheus.Desc
 	bgpPeerState, bgpAnnounced                              *prometheus.Desc
+	drained                                                 *prometheus.Desc
 
 	// The checkers' attempts are counted as they end, from the
 	// scheduler's observer, since no loop keeps them; only when
@@ -143,6 +144,9 @@ func newMetrics(d *daemon) *metrics {
 		bgpAnnounced: prometheus.NewDesc("gokeepalived_bgp_announced",
 			"1 while the bgp_announce block's prefix is announced, 0 while it is withdrawn.",
 			[]string{"announcement", "prefix"}, nil),
+		drained: prometheus.NewDesc("gokeepalived_drained",
+			"1 for each drain in force: of the director (what=\"director\"), or of a real server (what=\"real_server\"), 2 once the drained real server has left the table.",
+			[]string{"what", "virtual_server", "real_server"}, nil),
 		buildInfo: prometheus.NewDesc("gokeepalived_build_info", "Always 1; the labels say which gokeepalived runs.",
 			[]string{"version", "goversion"}, nil),
 		checkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -246,6 +250,16 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, a := range anns {
 			gauge(m.bgpAnnounced, b(a.Announced), a.Name, a.Prefix)
+		}
+	}
+	for _, dr := range m.d.drains() {
+		switch {
+		case dr.RealServer == "":
+			gauge(m.drained, 1, "director", "", "")
+		case dr.Removed:
+			gauge(m.drained, 2, "real_server", dr.VirtualServer, dr.RealServer)
+		default:
+			gauge(m.drained, 1, "real_server", dr.VirtualServer, dr.RealServer)
 		}
 	}
 	vrrpPanics, checkerPanics := m.d.loopPanics[vrrpKind].Load(), m.d.loopPanics[checkerKind].Load()

@@ -67,6 +67,37 @@ type Loop struct {
 	prefixes  map[netip.Prefix]bgp.Attrs // announced
 	bfdUp     map[string]bool            // by bfd_instance, as last told
 	bfdDown   map[string]bool            // bfd_instances gone Down since the loop last looked
+	// drainUntil, when set, is the director's drain: every announcement
+	// carries GRACEFUL_SHUTDOWN until then, and is withdrawn after.
+	drainUntil time.Time
+}
+
+// SetDrained drains the director or undrains it: drained, every
+// bgp_announce is announced with GRACEFUL_SHUTDOWN for grace (Drain when
+// zero), so that routers move the traffic to other paths first, then
+// withdrawn, as at a stop; undrained, the announcements follow their
+// health again. Draining a drained director changes nothing.
+func (l *Loop) SetDrained(drained bool, grace time.Duration) {
+	if grace <= 0 {
+		grace = Drain
+	}
+	l.mu.Lock()
+	switch {
+	case !drained:
+		l.drainUntil = time.Time{}
+	case l.drainUntil.IsZero():
+		l.drainUntil = time.Now().Add(grace)
+	}
+	l.mu.Unlock()
+	l.Wake()
+}
+
+// draining reports whether a drain's grace is running: the loop then
+// looks at its announcements at every tick, to withdraw them on time.
+func (l *Loop) draining() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.drainUntil.IsZero() && !time.Now().After(l.drainUntil.Add(pollInterval))
 }
 
 // New returns the loop for cfg; Run starts it.
@@ -174,7 +205,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		l.mu.Lock()
 		cfg := l.cfg
 		l.mu.Unlock()
-		if cfg.BGPSpeaker != nil && (woken || tracksServers(cfg) || time.Since(checked) >= recheckInterval) {
+		if cfg.BGPSpeaker != nil && (woken || tracksServers(cfg) || l.draining() || time.Since(checked) >= recheckInterval) {
 			checked = time.Now()
 			g := bgp.Global{RouterID: cfg.BGPSpeaker.RouterID, ASN: cfg.BGPSpeaker.LocalAS}
 			if sp != nil && g != global {
@@ -340,8 +371,21 @@ func (l *Loop) applyAnnouncements(ctx context.Context, sp bgp.Speaker, cfg *conf
 		want[a.Prefix] = attrs
 	}
 	l.mu.Lock()
-	was := l.announced
+	was, until := l.announced, l.drainUntil
 	l.mu.Unlock()
+	switch {
+	case until.IsZero():
+	case time.Now().Before(until):
+		for p, attrs := range want {
+			if !slices.Contains(attrs.Communities, bgp.GracefulShutdown) {
+				attrs.Communities = append(attrs.Communities, bgp.GracefulShutdown)
+			}
+			want[p] = attrs
+		}
+	default:
+		clear(want)
+		clear(healthy)
+	}
 	now := make(map[string]bool, len(healthy))
 	for i := range cfg.BGPAnnounces {
 		a := &cfg.BGPAnnounces[i]

@@ -68,6 +68,8 @@ type Loop struct {
 	checks   *check.Scheduler
 	alerts   *checkerAlerts
 	notify   Outputs
+	// drainWake wakes the watch of draining real servers.
+	drainWake chan struct{}
 
 	mu  sync.Mutex
 	cfg *config.Config // the running configuration, for Run and the data file
@@ -128,7 +130,8 @@ func newLoop(cfg *config.Config, opts Options, k ipvs.Kernel, closer io.Closer) 
 		return nil, err
 	}
 	reportViolation(opts.Log, cfg, opts.Notify)
-	return &Loop{log: opts.Log, handle: closer, table: table, lvs: l, checks: checks, alerts: alerts, cfg: cfg, notify: opts.Notify}, nil
+	return &Loop{log: opts.Log, handle: closer, table: table, lvs: l, checks: checks, alerts: alerts, cfg: cfg, notify: opts.Notify,
+		drainWake: make(chan struct{}, 1)}, nil
 }
 
 // collectStartup runs one garbage collection as the first check ends.
@@ -174,6 +177,14 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 		}
 		l.setTimeouts(ctx, g.LVSTimeouts)
+	}
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go l.watchDrains(wctx)
+	// Drains carried over a restart of the loop resume their watch.
+	select {
+	case l.drainWake <- struct{}{}:
+	default:
 	}
 	return l.lvs.Run(ctx)
 }

@@ -2,8 +2,10 @@
 // operators can ask a running gokeepalived what it is doing without signals
 // and files: `gokeepalived status`.
 //
-// The protocol is one request line ("status") and one JSON document in
-// answer, after which the server closes the connection.
+// The protocol is one request line and one JSON document in answer, after
+// which the server closes the connection. "status" answers with the
+// Status; the drain commands (see ParseCommand) answer {"ok":true} or
+// {"error":"..."}.
 package control
 
 import (
@@ -41,6 +43,22 @@ type Status struct {
 	// bgp_announce blocks.
 	BGPPeers         []BGPPeer         `json:"bgp_peers,omitempty"`
 	BGPAnnouncements []BGPAnnouncement `json:"bgp_announcements,omitempty"`
+	// Drains are the drains in force, set by the drain commands.
+	Drains []Drain `json:"drains,omitempty"`
+}
+
+// Drain is one drain in force: of a real server, or of the whole
+// director (RealServer and VirtualServer empty).
+type Drain struct {
+	VirtualServer string    `json:"virtual_server,omitempty"`
+	RealServer    string    `json:"real_server,omitempty"`
+	Since         time.Time `json:"since"`
+	// Deadline is when the real server leaves the table whatever its
+	// connections; zero for no limit.
+	Deadline time.Time `json:"deadline,omitzero"`
+	// Removed says the real server has left the table: its active
+	// connections ended or its deadline passed.
+	Removed bool `json:"removed,omitempty"`
 }
 
 // BGPPeer is one BGP session's state.
@@ -117,6 +135,8 @@ type Server struct {
 	Status func() Status
 	// Log receives the errors of connections; nil discards them.
 	Log logrus.FieldLogger
+	// Command carries out a command; nil refuses every command.
+	Command func(Command) error
 
 	panics atomic.Uint64
 	// testPanic, when set, is called as each connection is served, so
@@ -165,8 +185,8 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 // listen listens on a Unix socket at path that only its owner can
-// connect to. Status is read-only but says much about the network: root
-// only, from the first moment. The socket is bound in a directory of its
+// connect to. Status says much about the network, and the drain commands
+// move traffic: root only, from the first moment. The socket is bound in a directory of its
 // own that only the owner can enter, made 0600 there, and only then moved
 // to path; a connection can reach it nowhere else.
 func listen(path string) (net.Listener, error) {
@@ -236,7 +256,7 @@ func (s *Server) serveConn(c net.Conn) {
 		s.log().Debugf("control socket %s: reading a request: %v", s.Path, readErr)
 		return
 	}
-	if _, err := c.Write(answer(req, readErr, s.Status)); err != nil {
+	if _, err := c.Write(answer(req, readErr, s.Status, s.Command)); err != nil {
 		s.log().Debugf("control socket %s: answering %q: %v", s.Path, req, err)
 	}
 	if readErr != nil {
@@ -268,7 +288,7 @@ func readRequest(r io.Reader) (string, error) {
 
 // answer is the answer to req, or to the error reading it: the status as
 // JSON, or a JSON error.
-func answer(req string, readErr error, status func() Status) []byte {
+func answer(req string, readErr error, status func() Status, command func(Command) error) []byte {
 	var b []byte
 	var err error
 	switch {
@@ -277,8 +297,8 @@ func answer(req string, readErr error, status func() Status) []byte {
 	case req == "status":
 		b, err = json.Marshal(status())
 	default:
-		// The request is echoed as text, whatever its bytes.
-		b, err = json.Marshal(map[string]string{"error": "unknown request " + strings.ToValidUTF8(req, "\uFFFD")})
+		// An unknown request is echoed as text, whatever its bytes.
+		b, err = json.Marshal(commandAnswer(req, command))
 	}
 	if err != nil {
 		b, _ = json.Marshal(map[string]string{"error": err.Error()})
@@ -360,6 +380,25 @@ func WriteTable(w io.Writer, s *Status, now time.Time) error {
 				state = "announced"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Name, a.Prefix, state)
+		}
+	}
+	if len(s.Drains) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "DRAINED\tREAL SERVER\tSTATE\tSINCE\tDEADLINE")
+		for _, d := range s.Drains {
+			what, rs := "director", "-"
+			if d.RealServer != "" {
+				what, rs = d.VirtualServer, d.RealServer
+			}
+			state := "draining"
+			if d.Removed {
+				state = "removed"
+			}
+			deadline := "-"
+			if !d.Deadline.IsZero() {
+				deadline = d.Deadline.Sub(now).Round(time.Second).String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", what, rs, state, ago(d.Since, now), deadline)
 		}
 	}
 	return tw.Flush()

@@ -14,7 +14,8 @@ import (
 // answer is one line of JSON.
 func FuzzRequest(f *testing.F) {
 	for _, s := range []string{"status\n", "status", " status \r\n", "", "\n", "stat\x00us\n", "\xff\xfe\n",
-		strings.Repeat("a", maxRequest-1) + "\n", strings.Repeat("a", maxRequest) + "\n", "status\nstatus\n"} {
+		strings.Repeat("a", maxRequest-1) + "\n", strings.Repeat("a", maxRequest) + "\n", "status\nstatus\n",
+		"drain real-server 10.0.0.1:80 10.0.1.1:80 5s\n", "undrain director\n", "drain director -1s\n", "drain real-server a\n"} {
 		f.Add([]byte(s))
 	}
 	want := Status{Version: "1", ConfigFile: "/etc/keepalived/keepalived.conf"}
@@ -29,7 +30,18 @@ func FuzzRequest(f *testing.F) {
 				t.Fatalf("request %q from %q", req, b)
 			}
 		}
-		a := answer(req, err, func() Status { return want })
+		var ran []Command
+		a := answer(req, err, func() Status { return want }, func(c Command) error { ran = append(ran, c); return nil })
+		if err == nil && len(ran) == 1 {
+			// A command carried out is one the parser gives back.
+			if c, perr := ParseCommand(ran[0].String()); perr != nil || c != ran[0] {
+				t.Fatalf("command %+v from %q reparsed as %+v, %v", ran[0], req, c, perr)
+			}
+			if string(a) != "{\"ok\":true}\n" {
+				t.Fatalf("command %q answered %q", req, a)
+			}
+			return
+		}
 		if !bytes.HasSuffix(a, []byte("\n")) || bytes.Count(a, []byte("\n")) != 1 || !json.Valid(a) {
 			t.Fatalf("answer to %q is not one line of JSON: %q", b, a)
 		}

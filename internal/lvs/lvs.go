@@ -764,6 +764,7 @@ func (l *LVS) Reload(ctx context.Context, cfg *config.Config) {
 			}
 			delete(oldRS, nrs.id.Addr)
 			nrs.alive, nrs.weight, nrs.result, nrs.since = ors.alive, ors.weight, ors.result, ors.since
+			nrs.drain = ors.drain
 			if nrs.cfg.Weight != ors.cfg.Weight {
 				// A new configured weight replaces the old one and
 				// what dynamic checkers made of it; they adjust the

@@ -52,6 +52,10 @@ type realServer struct {
 	result string
 	since  time.Time
 
+	// drain is the operator's drain of the server, nil when it is not
+	// drained.
+	drain *drain
+
 	// kept and carried mark, during a reload, a real server whose
 	// checks keep running and one whose state carries over.
 	kept, carried bool
@@ -71,6 +75,9 @@ func (vs *virtualServer) state() State {
 	st := State{QuorumUp: vs.quorumUp, RealServers: make([]RealServerState, len(vs.rs))}
 	for i, rs := range vs.rs {
 		st.RealServers[i] = RealServerState{Alive: rs.alive, Weight: rs.weight}
+		if rs.drain != nil {
+			st.RealServers[i].Drained, st.RealServers[i].Removed = true, rs.drain.removed
+		}
 	}
 	return st
 }

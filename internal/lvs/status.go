@@ -79,7 +79,7 @@ func (l *LVS) Status() []VirtualServerStatus {
 				Alive:      rs.alive,
 				Weight:     rs.weight,
 				Configured: rs.cfg.Weight,
-				InPool:     l.running && vs.inPool(rs),
+				InPool:     l.running && vs.inPool(rs) && (rs.drain == nil || !rs.drain.removed),
 				LastResult: rs.result,
 				LastChange: rs.since,
 				NotifyUp:   scriptText(rs.id.Up),

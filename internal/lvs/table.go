@@ -36,6 +36,10 @@ type RealServerState struct {
 	// adjustments of dynamic checkers (MISC_CHECK misc_dynamic,
 	// FILE_CHECK).
 	Weight int
+	// Drained says an operator drains the server: it is in the pool at
+	// weight 0, while alive, until Removed says it has left. The quorum
+	// counts its health as usual: a drain is no failure.
+	Drained, Removed bool
 }
 
 // realWeight clamps an effective weight into what the kernel takes, as
@@ -199,6 +203,10 @@ func destinations(vs *config.VirtualServer, st State, svcPort uint16) []ipvs.Des
 		}
 		w := realWeight(s.Weight)
 		switch {
+		case s.Removed:
+			continue
+		case s.Drained && s.Alive && !sorryIn:
+			w = 0
 		case s.Alive && !sorryIn:
 		case rs.InhibitOnFailure:
 			w = 0

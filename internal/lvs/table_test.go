@@ -120,7 +120,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name: "both alive",
 			conf: fmt.Sprintf(twoRS, "", ""),
-			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {true, 3}}},
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: 2}, {Alive: true, Weight: 3}}},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 2",
@@ -130,7 +130,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name: "failed server leaves",
 			conf: fmt.Sprintf(twoRS, "", ""),
-			st:   State{QuorumUp: true, RealServers: []RealServerState{{false, 2}, {true, 3}}},
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{Alive: false, Weight: 2}, {Alive: true, Weight: 3}}},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.3:8080 -m -w 3",
@@ -139,7 +139,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name: "inhibit_on_failure keeps it at weight 0",
 			conf: fmt.Sprintf(twoRS, "", "inhibit_on_failure"),
-			st:   State{QuorumUp: true, RealServers: []RealServerState{{false, 2}, {true, 3}}},
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{Alive: false, Weight: 2}, {Alive: true, Weight: 3}}},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 0",
@@ -149,7 +149,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name: "virtual server inhibit_on_failure is inherited",
 			conf: fmt.Sprintf(twoRS, "inhibit_on_failure", ""),
-			st:   State{RealServers: []RealServerState{{false, 2}, {false, 3}}},
+			st:   State{RealServers: []RealServerState{{Alive: false, Weight: 2}, {Alive: false, Weight: 3}}},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 0",
@@ -159,7 +159,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name: "dynamic weights are clamped",
 			conf: fmt.Sprintf(twoRS, "", ""),
-			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, -7}, {true, 70000}}},
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: -7}, {Alive: true, Weight: 70000}}},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 0",
@@ -169,7 +169,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name: "thresholds and DR",
 			conf: fmt.Sprintf(twoRS, "lb_kind DR", "uthreshold 100\n lthreshold 10"),
-			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {true, 3}}},
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: 2}, {Alive: true, Weight: 3}}},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -g -w 2 -x 100 -y 10",
@@ -179,7 +179,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name: "real server lvs_method TUN gue overrides",
 			conf: fmt.Sprintf(twoRS, "lb_kind DR", "lvs_method TUN type gue port 6080 remcsum"),
-			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {false, 3}}},
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: 2}, {Alive: false, Weight: 3}}},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -i -w 2 --tun-type gue --tun-port 6080 flags 2",
@@ -188,7 +188,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name: "sorry server in while the quorum is down",
 			conf: fmt.Sprintf(twoRS, "sorry_server 10.0.0.9 80", "inhibit_on_failure"),
-			st:   State{QuorumUp: false, RealServers: []RealServerState{{true, 2}, {true, 3}}},
+			st:   State{QuorumUp: false, RealServers: []RealServerState{{Alive: true, Weight: 2}, {Alive: true, Weight: 3}}},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 0",
@@ -198,7 +198,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name: "sorry server out with the quorum",
 			conf: fmt.Sprintf(twoRS, "sorry_server 10.0.0.9 80", ""),
-			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {false, 3}}},
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: 2}, {Alive: false, Weight: 3}}},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 2",
@@ -207,7 +207,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name: "sorry_server_inhibit and sorry_server_lvs_method",
 			conf: fmt.Sprintf(twoRS, "sorry_server 10.0.0.9 80\n sorry_server_inhibit\n sorry_server_lvs_method DR", ""),
-			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {true, 3}}},
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: 2}, {Alive: true, Weight: 3}}},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 2",
@@ -218,7 +218,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name: "sorry server that is also a real server",
 			conf: fmt.Sprintf(twoRS, "sorry_server 10.0.0.3 8080", ""),
-			st:   State{QuorumUp: false, RealServers: []RealServerState{{false, 2}, {false, 3}}},
+			st:   State{QuorumUp: false, RealServers: []RealServerState{{Alive: false, Weight: 2}, {Alive: false, Weight: 3}}},
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
 				"-a -t 192.0.2.1:80 -r 10.0.0.3:8080 -m -w 1",
@@ -227,13 +227,13 @@ virtual_server 192.0.2.1 80 {
 		{
 			name: "persistence, granularity and scheduler flags",
 			conf: fmt.Sprintf(twoRS, "persistence_timeout 600\n persistence_granularity 255.255.255.0\n lb_algo sh\n sh-port\n sh-fallback", ""),
-			st:   State{QuorumUp: true, RealServers: []RealServerState{{false, 2}, {false, 3}}},
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{Alive: false, Weight: 2}, {Alive: false, Weight: 3}}},
 			want: []string{"-A -t 192.0.2.1:80 -s sh -p 600 -M 255.255.255.0 flags 0x18"},
 		},
 		{
 			name: "ha_suspend without the VIP",
 			conf: fmt.Sprintf(twoRS, "ha_suspend", ""),
-			st:   State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {true, 3}}},
+			st:   State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: 2}, {Alive: true, Weight: 3}}},
 			owned: func(a netip.Addr) bool {
 				return a != netip.MustParseAddr("192.0.2.1")
 			},
@@ -242,7 +242,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name:  "ha_suspend with the VIP",
 			conf:  fmt.Sprintf(twoRS, "ha_suspend", ""),
-			st:    State{QuorumUp: true, RealServers: []RealServerState{{true, 2}, {false, 3}}},
+			st:    State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: 2}, {Alive: false, Weight: 3}}},
 			owned: func(a netip.Addr) bool { return a == netip.MustParseAddr("192.0.2.1") },
 			want: []string{
 				"-A -t 192.0.2.1:80 -s rr",
@@ -252,7 +252,7 @@ virtual_server 192.0.2.1 80 {
 		{
 			name:  "owned is ignored without ha_suspend",
 			conf:  fmt.Sprintf(twoRS, "", ""),
-			st:    State{QuorumUp: true, RealServers: []RealServerState{{false, 2}, {false, 3}}},
+			st:    State{QuorumUp: true, RealServers: []RealServerState{{Alive: false, Weight: 2}, {Alive: false, Weight: 3}}},
 			owned: func(netip.Addr) bool { return false },
 			want:  []string{"-A -t 192.0.2.1:80 -s rr"},
 		},
@@ -267,7 +267,7 @@ virtual_server fwmark 7 {
 		weight 5
 	}
 }`,
-			st: State{QuorumUp: true, RealServers: []RealServerState{{true, 5}}},
+			st: State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: 5}}},
 			want: []string{
 				"-A -f 7 -s wrr flags 0x4",
 				"-a -f 7 -r 10.0.0.2:0 -g -w 5",
@@ -284,7 +284,7 @@ virtual_server fwmark 8 {
 	real_server 2001:db8::2 {
 	}
 }`,
-			st: State{QuorumUp: true, RealServers: []RealServerState{{true, 1}}},
+			st: State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: 1}}},
 			want: []string{
 				"-A -f 8 -6 -s wlc -p 360 -M 64",
 				"-a -f 8 -6 -r [2001:db8::2]:0 -g -w 1",
@@ -299,7 +299,7 @@ virtual_server 2001:db8::1 53 {
 	real_server 2001:db8::2 53 {
 	}
 }`,
-			st: State{QuorumUp: true, RealServers: []RealServerState{{true, 1}}},
+			st: State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: 1}}},
 			want: []string{
 				"-A -u [2001:db8::1]:53 -s rr",
 				"-a -u [2001:db8::1]:53 -r [2001:db8::2]:53 -m -w 1",
@@ -319,7 +319,7 @@ virtual_server group web {
 	real_server 10.0.0.2 80 {
 	}
 }`,
-			st: State{QuorumUp: true, RealServers: []RealServerState{{true, 1}}},
+			st: State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: 1}}},
 			want: []string{
 				"-A -f 5 -s rr",
 				"-A -t 192.0.2.1:80 -s rr",
@@ -443,7 +443,7 @@ virtual_server group web {
 	real_server 10.0.0.2 80 {
 	}
 }`,
-			st:    State{QuorumUp: true, RealServers: []RealServerState{{true, 1}}},
+			st:    State{QuorumUp: true, RealServers: []RealServerState{{Alive: true, Weight: 1}}},
 			owned: func(a netip.Addr) bool { return a == netip.MustParseAddr("192.0.2.2") },
 			want: []string{
 				"-A -t 192.0.2.2:80 -s wlc",

@@ -84,6 +84,8 @@ type Loop struct {
 	// onGroup is Options.GroupState.
 	onGroup func(string, notify.State)
 	panics  atomic.Uint64 // recovered in reporting transitions
+	// drained holds every instance at priority 1: the director's drain.
+	drained atomic.Bool
 	// queued and reported count the transitions enqueued and reported,
 	// for Flush.
 	queued, reported atomic.Uint64
@@ -284,8 +286,29 @@ func (l *Loop) apply(cfg *config.Config) error {
 		in.vrrp = running[in.cfg.Name]
 	}
 	l.mu.Unlock()
+	// The director's drain holds the instances a reload adds or keeps.
+	if l.drained.Load() {
+		for _, vi := range running {
+			vi.SetDrained(true)
+		}
+	}
 	return nil
 }
+
+// SetDrained drains the director, or undrains it: every instance, those
+// of later reloads too, at priority 1, so that the peers take over; or
+// every instance back at its configured and tracked priority.
+func (l *Loop) SetDrained(drained bool) {
+	l.applyMu.Lock()
+	defer l.applyMu.Unlock()
+	l.drained.Store(drained)
+	for _, in := range l.running() {
+		in.vrrp.SetDrained(drained)
+	}
+}
+
+// Drained reports whether the director is drained.
+func (l *Loop) Drained() bool { return l.drained.Load() }
 
 // Run runs the instances until ctx ends, then stops them as keepalived
 // does: masters send priority 0 and release their addresses.
