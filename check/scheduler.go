@@ -1002,7 +1002,10 @@ func (s *Scheduler) finish(r result) verdict {
 			log().WithError(r.err).Info(downMessage(e.check.Name, sv.name, retries))
 		}
 	case !ok:
-		if s.debug() {
+		// A BFD_CHECK reads its session every BFDPollInterval: it has
+		// no attempts to tell of, only the changes logged above, as
+		// keepalived's, which hears of each change, logs them.
+		if _, bfd := e.check.Checker.(*BFDCheck); s.debug() && !bfd {
 			log().WithError(r.err).Debugf("%s on service %s failed, retry %d of %d.", e.check.Name, sv.name, e.state.retryIt, e.check.Timing.Retry)
 		}
 	case r.deltaChanged:

@@ -113,6 +113,7 @@ func runDynamic(t *testing.T, m *nettest.Host, bin string, ours, dynamic bool) d
 // notify scripts hear the same states, and gokeepalived brings the VIP up
 // no later than keepalived (a second of slack for the advert timer).
 func TestDaemonDynamicInterfacesBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	bin := gokeepalivedBinary(t)

@@ -89,6 +89,7 @@ func runFIFOReload(t *testing.T, m *nettest.Host, bin string, ours bool) []strin
 // writes the state of every sync group and of every instance but the
 // masters to the notify FIFO, as keepalived does.
 func TestDaemonFIFOStatesOnReloadBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	o := lab.AddHost("o", "10.77.0.2/24")

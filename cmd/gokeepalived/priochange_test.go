@@ -87,6 +87,7 @@ func runPrio(t *testing.T, m *nettest.Host, bin string, ours bool) []string {
 // each change of a master's effective priority writes keepalived's
 // MASTER_PRIORITY line to the notify FIFO, as keepalived writes it.
 func TestDaemonNotifyPriorityChangesBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	bin := gokeepalivedBinary(t)

@@ -77,6 +77,7 @@ func startStopLines(out, dir string) []string {
 // script after the VIP is released; the VIP comes up after a timed-out
 // startup script as soon as keepalived's does.
 func TestDaemonStartupShutdownScriptsBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	bin := gokeepalivedBinary(t)

@@ -14,6 +14,7 @@ import (
 // interval, under keepalived and gokeepalived alike, and both log
 // keepalived's line.
 func TestDaemonStartupDelayBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	bin := gokeepalivedBinary(t)

@@ -17,6 +17,7 @@ import (
 // than with its address, so the instance never goes to FAULT: both stay
 // MASTER throughout, and notify nothing between MASTER and STOP.
 func TestDaemonTrackSrcIPBesideKeepalived(t *testing.T) {
+	t.Parallel() // its own namespaces and files; it mostly waits on VRRP's timers
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", "10.77.0.1/24")
 	lab.AddHost("o", "10.77.0.2/24")
