@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -26,10 +25,7 @@ type bfdRouter struct {
 // both ways, multiplier 3. Its events go to its standard error.
 func startBIRDBFD(t *testing.T, h *nettest.Host, nbr string) *bfdRouter {
 	t.Helper()
-	if _, err := exec.LookPath("bird"); err != nil {
-		nettest.SkipUnlessCI(t, "BIRD 2 (bird2) is not installed")
-		t.Fatal(err)
-	}
+	requireBIRD(t)
 	dir := t.TempDir()
 	conf := fmt.Sprintf(`log stderr all;
 router id 10.77.0.2;

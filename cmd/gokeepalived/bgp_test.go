@@ -97,6 +97,27 @@ func nextHops(r netlink.Route) int {
 	return 0
 }
 
+// requireBIRD skips the test without BIRD 2, or fails it under CI=true.
+func requireBIRD(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("bird"); err != nil {
+		nettest.SkipUnlessCI(t, "BIRD 2 (bird2) is not installed")
+		t.Fatal(err)
+	}
+}
+
+// routerLab is the BGP tests' lab: a router at 10.99.0.254 and n
+// directors, d1 at 10.99.0.11 and on.
+func routerLab(t *testing.T, n int) (router *nettest.Host, dirs []*nettest.Host) {
+	t.Helper()
+	lab := nettest.NewLab(t)
+	router = lab.AddHost("rt", "10.99.0.254/24")
+	for i := range n {
+		dirs = append(dirs, lab.AddHost(fmt.Sprintf("d%d", i+1), fmt.Sprintf("10.99.0.1%d/24", i+1)))
+	}
+	return router, dirs
+}
+
 // TestBGPAnnouncesToBIRD runs three directors announcing one VIP to a
 // router running BIRD 2, which installs it with a next hop per director:
 // three after the start, two within milliseconds of one director losing
@@ -105,10 +126,7 @@ func nextHops(r netlink.Route) int {
 // restart.
 func TestBGPAnnouncesToBIRD(t *testing.T) {
 	nettest.RequireRoot(t)
-	if _, err := exec.LookPath("bird"); err != nil {
-		nettest.SkipUnlessCI(t, "BIRD 2 (bird2) is not installed")
-		t.Fatal(err)
-	}
+	requireBIRD(t)
 	bin := gokeepalivedBinary(t)
 	lab := nettest.NewLab(t)
 	router := lab.AddHost("rt", "10.99.0.254/24")

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -119,18 +118,10 @@ func bgpBFDDirectorConf(n int, dir string) string {
 // drop its session as its BFD session goes Down, within 250 ms.
 func TestBGPWithBFDToBIRD(t *testing.T) {
 	nettest.RequireRoot(t)
-	if _, err := exec.LookPath("bird"); err != nil {
-		nettest.SkipUnlessCI(t, "BIRD 2 (bird2) is not installed")
-		t.Fatal(err)
-	}
+	requireBIRD(t)
 	t.Parallel()
 	bin := gokeepalivedBinary(t)
-	lab := nettest.NewLab(t)
-	router := lab.AddHost("rt", "10.99.0.254/24")
-	dirs := make([]*nettest.Host, 3)
-	for i := range dirs {
-		dirs[i] = lab.AddHost(fmt.Sprintf("d%d", i+1), fmt.Sprintf("10.99.0.1%d/24", i+1))
-	}
+	router, dirs := routerLab(t, 3)
 	const vip = "10.10.10.10/32"
 	route := watchRoute(t, router, vip)
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,12 +51,7 @@ func TestBGPAnnouncesToFRR(t *testing.T) {
 	}
 	t.Parallel()
 	bin := gokeepalivedBinary(t)
-	lab := nettest.NewLab(t)
-	router := lab.AddHost("rt", "10.99.0.254/24")
-	dirs := make([]*nettest.Host, 3)
-	for i := range dirs {
-		dirs[i] = lab.AddHost(fmt.Sprintf("d%d", i+1), fmt.Sprintf("10.99.0.1%d/24", i+1))
-	}
+	router, dirs := routerLab(t, 3)
 	const vip = "10.10.10.10/32"
 	route := watchRoute(t, router, vip)
 

@@ -118,10 +118,7 @@ func TestDrainDirectorVRRP(t *testing.T) {
 // undrained, it comes back without the community.
 func TestDrainDirectorBGP(t *testing.T) {
 	nettest.RequireRoot(t)
-	if _, err := exec.LookPath("bird"); err != nil {
-		nettest.SkipUnlessCI(t, "BIRD 2 (bird2) is not installed")
-		t.Fatal(err)
-	}
+	requireBIRD(t)
 	t.Parallel()
 	bin := gokeepalivedBinary(t)
 	lab := nettest.NewLab(t)
