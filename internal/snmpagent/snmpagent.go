@@ -95,8 +95,12 @@ type Agent struct {
 
 	// queue holds the notifications Send was given, in order, for Run's
 	// sender.
-	queue   chan notification
-	pending atomic.Int64 // queued or being sent
+	queue chan notification
+	// tried is closed once the first attempt to reach the master has
+	// ended, connected or not.
+	tried     chan struct{}
+	triedOnce sync.Once
+	pending   atomic.Int64 // queued or being sent
 
 	requests      atomic.Uint64 // of sessions closed
 	connects      atomic.Uint64
@@ -120,7 +124,7 @@ func New(opt Options) *Agent {
 		l.Out = nopWriter{}
 		opt.Log = l
 	}
-	return &Agent{opt: opt, start: time.Now(), queue: make(chan notification, queueLen)}
+	return &Agent{opt: opt, start: time.Now(), queue: make(chan notification, queueLen), tried: make(chan struct{})}
 }
 
 // queueLen bounds the notifications waiting for the master: beyond it
@@ -193,6 +197,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			// A master that hangs up at once is not hammered.
 			err = errors.New("the master agent closed the session at once")
 		}
+		a.markTried()
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -252,6 +257,7 @@ func (a *Agent) serve(ctx context.Context, s *agentx.Session) {
 	a.mu.Lock()
 	a.sess = s
 	a.mu.Unlock()
+	a.markTried()
 	defer func() {
 		a.mu.Lock()
 		a.sess = nil
@@ -341,15 +347,21 @@ func (a *Agent) Drain(timeout time.Duration) {
 	}
 }
 
-// WaitConnected waits until a session is open, or until timeout; it
-// says whether one is.
+// WaitConnected waits until the first attempt to reach the master has
+// ended, or until timeout, and says whether a session is open: a daemon
+// whose master agent is not there starts without waiting for it.
 func (a *Agent) WaitConnected(timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for !a.Connected() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-a.tried:
+	case <-t.C:
 	}
 	return a.Connected()
 }
+
+// markTried records that the first attempt to reach the master ended.
+func (a *Agent) markTried() { a.triedOnce.Do(func() { close(a.tried) }) }
 
 // send hands the queued notifications to the master until ctx ends.
 func (a *Agent) send(ctx context.Context) {

@@ -179,7 +179,16 @@ func TestAgentWithoutMaster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	a.Send(SnmpTrapOID)
-	if err := a.Run(ctx); err != nil {
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	began := time.Now()
+	if a.WaitConnected(time.Second) {
+		t.Error("connected without a master")
+	}
+	if took := time.Since(began); took > 200*time.Millisecond {
+		t.Errorf("WaitConnected waited %v for a master that is not there", took)
+	}
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	var failed int
