@@ -1,7 +1,6 @@
 package bgp
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -184,21 +183,8 @@ func startParent(t *testing.T, ns, path string) (*exec.Cmd, io.Closer, <-chan st
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), envParent+"="+path)
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
-	lines := make(chan string, 100)
-	go func() {
-		s := bufio.NewScanner(out)
-		for s.Scan() {
-			lines <- s.Text()
-		}
-		close(lines)
-	}()
+	in, lines := nettest.StartLines(t, cmd)
 	return cmd, in, lines
 }
 

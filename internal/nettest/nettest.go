@@ -11,11 +11,13 @@
 package nettest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -349,4 +351,32 @@ func (h *Host) LinkStorm(n int) {
 		cmd.Stdin = strings.NewReader(batch)
 		h.lab.mustRun(cmd)
 	}
+}
+
+// StartLines starts cmd with pipes on its standard input and output and
+// returns the input and a channel of its output's lines, closed at its
+// end; the process is killed and waited for when the test ends.
+func StartLines(t testing.TB, cmd *exec.Cmd) (io.WriteCloser, <-chan string) {
+	t.Helper()
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
+	lines := make(chan string, 100)
+	go func() {
+		s := bufio.NewScanner(out)
+		for s.Scan() {
+			lines <- s.Text()
+		}
+		close(lines)
+	}()
+	return in, lines
 }

@@ -1,7 +1,6 @@
 package gobgp
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -194,21 +193,8 @@ func startHelper(t *testing.T, h *nettest.Host, mode string) (io.Closer, <-chan 
 	t.Helper()
 	cmd := exec.Command("ip", "netns", "exec", h.NS, os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envHelper+"="+mode)
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
-	lines := make(chan string, 100)
-	go func() {
-		s := bufio.NewScanner(out)
-		for s.Scan() {
-			lines <- s.Text()
-		}
-		close(lines)
-	}()
+	in, lines := nettest.StartLines(t, cmd)
 	return in, lines, cmd
 }
 
