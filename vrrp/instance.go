@@ -1061,52 +1061,29 @@ func (i *Instance) advertise(prio uint8) bool {
 }
 
 // event reports ev in the current state.
-func (i *Instance) event(ev Event) {
-	if i.cfg.Notify != nil {
-		i.cfg.Notify(Transition{
-			Instance: i.cfg.Name,
-			VRID:     i.cfg.VRID,
-			From:     i.state,
-			To:       i.state,
-			Priority: i.effPrio,
-			Time:     i.clock.Now(),
-			Event:    ev,
-		})
+func (i *Instance) event(ev Event) { i.report(Transition{Event: ev}) }
+
+// report reports t, an event in the current state, filled in with the
+// instance, its state, priority and the time.
+func (i *Instance) report(t Transition) {
+	if i.cfg.Notify == nil {
+		return
 	}
+	t.Instance, t.VRID = i.cfg.Name, i.cfg.VRID
+	t.From, t.To = i.state, i.state
+	t.Priority, t.Time = i.effPrio, i.clock.Now()
+	i.cfg.Notify(t)
 }
 
 // authFailed reports an advert from src that failed authentication.
 func (i *Instance) authFailed(src netip.Addr, f AuthFailure) {
-	if i.cfg.Notify != nil {
-		i.cfg.Notify(Transition{
-			Instance: i.cfg.Name,
-			VRID:     i.cfg.VRID,
-			From:     i.state,
-			To:       i.state,
-			Priority: i.effPrio,
-			Time:     i.clock.Now(),
-			Event:    EventAuthFailure,
-			Source:   src,
-			Auth:     f,
-		})
-	}
+	i.report(Transition{Event: EventAuthFailure, Source: src, Auth: f})
 }
 
 // protoError records a protocol error found in an advert and reports it.
 func (i *Instance) protoError(e ProtoError) {
 	i.protoErr = e
-	if i.cfg.Notify != nil {
-		i.cfg.Notify(Transition{
-			Instance: i.cfg.Name,
-			VRID:     i.cfg.VRID,
-			From:     i.state,
-			To:       i.state,
-			Priority: i.effPrio,
-			Time:     i.clock.Now(),
-			Event:    EventProtoError,
-			ProtoErr: e,
-		})
-	}
+	i.report(Transition{Event: EventProtoError, ProtoErr: e})
 }
 
 func (i *Instance) setState(s State) {

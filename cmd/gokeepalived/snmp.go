@@ -136,7 +136,7 @@ func (d *daemon) snmpInstanceState(ci *config.Instance, s notify.State) {
 	if !ok {
 		return
 	}
-	d.vrrpStateTraps(a.vrrp, st, ci, s)
+	d.vrrpStateTraps(a, st, ci, s)
 	d.rfcStateTraps(a.vrrp, st, ci, s)
 }
 

@@ -50,9 +50,8 @@ func mibNotifyState(s notify.State) kamib.State {
 // vrrpStateTraps sends KEEPALIVED-MIB's traps for an instance's new state:
 // vrrpInstanceStateChange, with enable_traps and the VRRP MIB on, as
 // keepalived sends it with each of the instance's notifications.
-func (d *daemon) vrrpStateTraps(a *snmpagent.Agent, st snmpSettings, ci *config.Instance, s notify.State) {
-	agents := d.snmp.Load()
-	if !st.traps || !st.vrrp || agents == nil {
+func (d *daemon) vrrpStateTraps(a *snmpAgents, st snmpSettings, ci *config.Instance, s notify.State) {
+	if !st.traps || !st.vrrp {
 		return
 	}
 	d.mu.Lock()
@@ -64,7 +63,7 @@ func (d *daemon) vrrpStateTraps(a *snmpagent.Agent, st snmpSettings, ci *config.
 	if l := d.vrrpLoop(); l != nil {
 		group, _ = l.SyncGroupOf(ci.Name)
 	}
-	sendAll(a, agents.seq.Instance(ci.Name, group, ms, n))
+	sendAll(a.vrrp, a.seq.Instance(ci.Name, group, ms, n))
 }
 
 // snmpGroupState sends vrrpSyncGroupStateChange for a sync group's new
