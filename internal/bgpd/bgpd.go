@@ -305,10 +305,12 @@ func (l *Loop) resetBFDNeighbors(ctx context.Context, sp bgp.Speaker, applied []
 		if n.BFD == "" || !down[n.BFD] {
 			return false
 		}
-		l.opts.Log.Warnf("BGP neighbor %s AS %d: BFD session %s Down, resetting the session", n.Addr, n.RemoteAS, n.BFD)
+		// The line comes once the session is gone, so that whoever
+		// reads it and then asks for the sessions finds it gone.
 		if err := sp.RemovePeer(ctx, n.Addr); err != nil {
 			l.opts.Log.Errorf("BGP: %v", err)
 		}
+		l.opts.Log.Warnf("BGP neighbor %s AS %d: BFD session %s Down, resetting the session", n.Addr, n.RemoteAS, n.BFD)
 		return true
 	})
 }
