@@ -133,7 +133,7 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			KeepIPVS: d.s.keepIPVS,
 			VIPOwned: d.vipOwned,
 			Observe:  d.metrics.observeAttempt,
-			Trap:     d.checkerTrap,
+			Trap:     d.checkerEvent,
 			BFDUp:    d.bfd.checkerUp,
 		})
 		if err != nil {
@@ -223,8 +223,23 @@ func (d *daemon) stopLoop(k loopKind) {
 	}
 	r.cancel()
 	<-r.done
-	if k == vrrpKind {
+	switch k {
+	case vrrpKind:
 		d.mastersChanged()
+	case checkerKind:
+		// No quorum is up without the checkers.
+		d.bgpWake()
+	}
+}
+
+// checkerEvent fans the checker loop's report of a real server's or a
+// quorum's change out to SNMP and the BGP announcements that follow the
+// quorums. It runs under the checkers' lock: the BGP loop's wake does
+// not block, and the loop reads the quorums once the lock is released.
+func (d *daemon) checkerEvent(ev lvs.Event) {
+	d.checkerTrap(ev)
+	if ev.RS == nil {
+		d.bgpWake()
 	}
 }
 
@@ -401,7 +416,8 @@ func (d *daemon) bgpLoop() *bgpd.Loop {
 	return nil
 }
 
-// bgpWake tells the BGP loop that a VRRP instance's state changed.
+// bgpWake tells the BGP loop that a VRRP instance's state or a virtual
+// server's quorum changed.
 func (d *daemon) bgpWake() {
 	if b := d.bgpLoop(); b != nil {
 		b.Wake()

@@ -130,6 +130,8 @@ bgp_announce WEB {
     track_virtual_server 10.10.10.10 80 TCP
     track_instance VI_1
     community 65000:100
+    large_community 65000:1:2
+    next_hop 10.99.0.12
 }
 bgp_announce VS {
     prefix 10.10.10.20/32
@@ -191,18 +193,26 @@ func TestAnnouncementsFollowHealth(t *testing.T) {
 	if fs.announced(web) {
 		t.Error("WEB announced without its VRRP instance MASTER")
 	}
+	// The wake is what announces: the safety poll comes a second
+	// later.
 	h.set(h.masters, "VI_1", true)
+	t0 := time.Now()
 	l.Wake()
 	eventually("WEB announced on MASTER", func() bool { return fs.announced(web) })
+	if took := time.Since(t0); took > recheckInterval/2 {
+		t.Errorf("announced %v after the wake", took)
+	}
 	fs.mu.Lock()
-	if got := fs.routes[web].Communities; !slices.Equal(got, []bgp.Community{65000<<16 | 100}) {
-		t.Errorf("communities %v", got)
+	want := bgp.Attrs{Communities: []bgp.Community{65000<<16 | 100},
+		LargeCommunities: []bgp.LargeCommunity{{ASN: 65000, Local1: 1, Local2: 2}}, NextHop: netip.MustParseAddr("10.99.0.12")}
+	if got := fs.routes[web]; !got.Equal(want) {
+		t.Errorf("attributes %+v, want %+v", got, want)
 	}
 	fs.mu.Unlock()
 	if got := l.Announcements(); len(got) != 2 || !got[0].Announced || !got[1].Announced {
 		t.Errorf("announcements %+v", got)
 	}
-	// Quorum lost: both go; the poll finds it without a wake.
+	// Quorum lost: both go; the safety poll finds it without a wake.
 	h.set(h.quorums, "[10.10.10.10]:tcp:80", false)
 	eventually("both withdrawn on quorum down", func() bool { return !fs.announced(web) && !fs.announced(vs) })
 
@@ -303,7 +313,7 @@ func TestBFDDownResetsNeighbor(t *testing.T) {
 	l.SetBFD("RT", true)
 	l.SetBFD("OTHER", true)
 	l.SetBFD("OTHER", false) // no neighbor names it
-	time.Sleep(3 * pollInterval)
+	time.Sleep(3 * drainTick)
 	if n := adds(); n != 2 {
 		t.Fatalf("%d AddPeer calls before RT went Down, want 2", n)
 	}
@@ -315,7 +325,7 @@ func TestBFDDownResetsNeighbor(t *testing.T) {
 	if last != netip.MustParseAddr("10.99.0.254") {
 		t.Errorf("the neighbor added again is %s", last)
 	}
-	time.Sleep(3 * pollInterval)
+	time.Sleep(3 * drainTick)
 	if n := adds(); n != 3 {
 		t.Errorf("%d AddPeer calls after one reset, want 3", n)
 	}
@@ -326,10 +336,10 @@ func TestBFDDownResetsNeighbor(t *testing.T) {
 		t.Fatal("bfd still in the reloaded configuration")
 	}
 	l.Reload(ctx, cfg2)
-	time.Sleep(3 * pollInterval)
+	time.Sleep(3 * drainTick)
 	l.SetBFD("RT", true)
 	l.SetBFD("RT", false)
-	time.Sleep(3 * pollInterval)
+	time.Sleep(3 * drainTick)
 	if n := adds(); n != 3 {
 		t.Errorf("%d AddPeer calls after a reload without bfd and RT Down, want 3", n)
 	}
