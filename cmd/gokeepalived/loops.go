@@ -234,12 +234,23 @@ func (d *daemon) stopLoop(k loopKind) {
 
 // checkerEvent fans the checker loop's report of a real server's or a
 // quorum's change out to SNMP and the BGP announcements that follow the
-// quorums. It runs under the checkers' lock: the BGP loop's wake does
-// not block, and the loop reads the quorums once the lock is released.
+// quorums. It runs under the checkers' lock: the BGP loop is told the
+// quorum without blocking, and acts on it without asking the checkers.
 func (d *daemon) checkerEvent(ev lvs.Event) {
 	d.checkerTrap(ev)
-	if ev.RS == nil {
-		d.bgpWake()
+	if ev.RS != nil {
+		return
+	}
+	b := d.bgpLoop()
+	switch {
+	case b == nil:
+	case ev.Stopping || !ev.VS.Addr.IsValid():
+		// A bgp_announce tracks a virtual server by its address; at
+		// a stop the loop asks what is left.
+		b.Wake()
+	default:
+		b.SetQuorum(bgpd.ServerName(config.BGPTrackedServer{
+			Addr: netip.AddrPortFrom(ev.VS.Addr, ev.VS.Port), Protocol: ev.VS.Protocol}), ev.Up)
 	}
 }
 

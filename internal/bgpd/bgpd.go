@@ -72,6 +72,12 @@ type Loop struct {
 	prefixes  map[netip.Prefix]bgp.Attrs // announced
 	bfdUp     map[string]bool            // by bfd_instance, as last told
 	bfdDown   map[string]bool            // bfd_instances gone Down since the loop last looked
+	// quorums are the virtual servers' quorums as last asked of the
+	// checkers and told since by SetQuorum; quorumGen counts what
+	// SetQuorum told; repoll asks the checkers on the next pass.
+	quorums   map[string]bool
+	quorumGen uint64
+	repoll    bool
 	// drainUntil, when set, is the director's drain: every announcement
 	// carries GRACEFUL_SHUTDOWN until then, and is withdrawn after.
 	drainUntil time.Time
@@ -144,14 +150,67 @@ func sessionLogger(log logrus.FieldLogger) func(bgp.PeerStatus) {
 	}
 }
 
-// Wake makes the loop look at the health of what it tracks now. It
-// never blocks, so that the VRRP and checker loops may call it as their
-// state changes, under their locks.
+// Wake makes the loop look at the health of what it tracks now, asking
+// VRRP and the checkers again. It never blocks, so that the VRRP and
+// checker loops may call it as their state changes, under their locks.
 func (l *Loop) Wake() {
+	l.mu.Lock()
+	l.repoll = true
+	l.mu.Unlock()
+	l.signal()
+}
+
+// SetQuorum tells the loop that the quorum of the virtual server named
+// name (as ServerName names it) went up or down. The loop acts on it
+// at once, without asking the checkers, whose answer would wait for the
+// end of the change that made the quorum's. It never blocks.
+func (l *Loop) SetQuorum(name string, up bool) {
+	l.mu.Lock()
+	if l.quorums == nil {
+		// Nothing known yet: the loop asks for everything.
+		l.repoll = true
+	} else {
+		l.quorums[name] = up
+	}
+	l.quorumGen++
+	l.mu.Unlock()
+	l.signal()
+}
+
+func (l *Loop) signal() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
+}
+
+// quorumState returns the virtual servers' quorums: asked of the
+// checkers when poll is set, after a Wake, or while none is known; else
+// as they were last asked and told since by SetQuorum.
+func (l *Loop) quorumState(poll bool) map[string]bool {
+	l.mu.Lock()
+	gen := l.quorumGen
+	poll = poll || l.repoll || l.quorums == nil
+	l.repoll = false
+	if !poll {
+		defer l.mu.Unlock()
+		return maps.Clone(l.quorums)
+	}
+	l.mu.Unlock()
+	asked := l.opts.Quorums()
+	if asked == nil {
+		asked = make(map[string]bool)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// A quorum told while the checkers answered is newer than their
+	// answer: keep what was known and told, and ask again next time.
+	if l.quorumGen != gen && l.quorums != nil {
+		l.repoll = true
+		return maps.Clone(l.quorums)
+	}
+	l.quorums = asked
+	return maps.Clone(asked)
 }
 
 // SetBFD tells the loop the state of the BFD session of bfd_instance
@@ -251,7 +310,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 			// The routes first: a neighbor gets them, then the
 			// End-of-RIB, as its session comes up.
-			l.applyAnnouncements(ctx, sp, cfg)
+			l.applyAnnouncements(ctx, sp, cfg, !woken)
 			holding := !holdUntil.IsZero() && time.Now().Before(holdUntil) && !l.allAnnounced(cfg)
 			if !holding {
 				if !holdUntil.IsZero() {
@@ -413,10 +472,11 @@ func ServerName(s config.BGPTrackedServer) string {
 	return notify.VirtualServer{Addr: s.Addr, Protocol: notify.Protocol(s.Protocol)}.String()
 }
 
-// applyAnnouncements announces what is healthy and withdraws the rest.
-// Several blocks may share a prefix: it is announced while any of them
-// is healthy, with the attributes of the first healthy one.
-func (l *Loop) applyAnnouncements(ctx context.Context, sp bgp.Speaker, cfg *config.Config) {
+// applyAnnouncements announces what is healthy and withdraws the rest,
+// asking the checkers for their quorums if poll is set. Several blocks
+// may share a prefix: it is announced while any of them is healthy, with
+// the attributes of the first healthy one.
+func (l *Loop) applyAnnouncements(ctx context.Context, sp bgp.Speaker, cfg *config.Config, poll bool) {
 	want := make(map[netip.Prefix]bgp.Attrs)
 	healthy := make(map[string]bool, len(cfg.BGPAnnounces))
 	// One snapshot of each per pass, and none that nothing tracks.
@@ -426,7 +486,7 @@ func (l *Loop) applyAnnouncements(ctx context.Context, sp bgp.Speaker, cfg *conf
 			masters = l.opts.Masters()
 		}
 		if len(a.TrackVirtualServers) > 0 && quorums == nil {
-			quorums = l.opts.Quorums()
+			quorums = l.quorumState(poll)
 		}
 	}
 	for i := range cfg.BGPAnnounces {

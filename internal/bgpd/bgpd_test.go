@@ -344,3 +344,78 @@ func TestBFDDownResetsNeighbor(t *testing.T) {
 		t.Errorf("%d AddPeer calls after a reload without bfd and RT Down, want 3", n)
 	}
 }
+
+// TestQuorumPushed: a quorum told by SetQuorum is acted on at once,
+// while asking the checkers would wait for them (here, blocked), and a
+// later Wake asks them again.
+func TestQuorumPushed(t *testing.T) {
+	cfg := load(t, loopConf)
+	fs := &fakeSpeaker{}
+	var (
+		mu      sync.Mutex
+		asked   int
+		busy    = make(chan struct{})
+		blocked bool
+	)
+	close(busy)
+	l, err := New(cfg, Options{Log: quiet(), NewSpeaker: func(*slog.Logger) bgp.Speaker { return fs },
+		Quorums: func() map[string]bool {
+			mu.Lock()
+			b := busy
+			asked++
+			mu.Unlock()
+			<-b
+			return map[string]bool{"[10.10.10.10]:tcp:80": true}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); l.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	vs := netip.MustParsePrefix("10.10.10.20/32")
+	eventually := func(what string, cond func() bool) time.Duration {
+		t.Helper()
+		t0 := time.Now()
+		for !cond() {
+			if time.Since(t0) > 2*time.Second {
+				t.Fatalf("%s: not within 2s", what)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		return time.Since(t0)
+	}
+	eventually("VS announced", func() bool { return fs.announced(vs) })
+	// A Wake asks the checkers; the safety poll is a second away.
+	mu.Lock()
+	n := asked
+	mu.Unlock()
+	l.Wake()
+	eventually("the checkers asked", func() bool { mu.Lock(); defer mu.Unlock(); return asked > n })
+	time.Sleep(10 * time.Millisecond)
+	mu.Lock()
+	busy, blocked = make(chan struct{}), true
+	n = asked
+	mu.Unlock()
+	defer func() {
+		mu.Lock()
+		if blocked {
+			close(busy)
+		}
+		mu.Unlock()
+	}()
+	l.SetQuorum("[10.10.10.10]:tcp:80", false)
+	took := eventually("VS withdrawn on the quorum told", func() bool { return !fs.announced(vs) })
+	t.Logf("withdrawn %v after SetQuorum", took)
+	mu.Lock()
+	if asked != n {
+		t.Errorf("the loop asked the checkers %d times to act on a quorum it was told", asked-n)
+	}
+	close(busy)
+	blocked = false
+	mu.Unlock()
+	// A Wake asks again: the checkers say up.
+	l.Wake()
+	eventually("VS announced again on the checkers' answer", func() bool { return fs.announced(vs) })
+}
