@@ -114,18 +114,7 @@ func TestBGPGracefulRestart(t *testing.T) {
 	// Changes of the route, had there been any, are in the watch's
 	// queue by now.
 	time.Sleep(200 * time.Millisecond)
-	changes := 0
-	for drained := false; !drained; {
-		select {
-		case u := <-route.updates:
-			if u.Dst != nil && u.Dst.String() == vip {
-				changes++
-				t.Logf("route change during director 1's restart: %v type %d", u.Route, u.Type)
-			}
-		default:
-			drained = true
-		}
-	}
+	changes := drainChanges(t, route, vip)
 	t.Logf("director 1 killed and restarted: session Established after %v, graceful restart over after %v, %d route changes",
 		established.Round(time.Millisecond), settled.Round(time.Millisecond), changes)
 	if changes != 0 {
@@ -136,6 +125,29 @@ func TestBGPGracefulRestart(t *testing.T) {
 	}
 	if !daemons[0].WaitOutput("BGP speaker dialling its neighbors", time.Second) {
 		t.Errorf("director 1 did not log when it dialled")
+	}
+
+	// Director 1's speaker process killed: the daemon restarts it, and
+	// the route holds as well.
+	child = speakerChild(t, daemons[0].Pid())
+	before := birdc("show", "protocols", "d1")
+	t3 := time.Now()
+	syscall.Kill(child, syscall.SIGKILL)
+	if !daemons[0].WaitOutput("gokeepalived-bgp exited; restarting it", 2*time.Second) {
+		t.Fatal("director 1 did not restart its speaker")
+	}
+	// BIRD's line for the session changes its time as the new one
+	// comes up.
+	waitFor(t, "BIRD done with director 1's second graceful restart", 5*time.Second, func() bool {
+		s := birdc("show", "protocols", "all", "d1")
+		return birdc("show", "protocols", "d1") != before && strings.Contains(s, "Established") &&
+			!strings.Contains(s, "Neighbor graceful restart active")
+	})
+	time.Sleep(200 * time.Millisecond)
+	changes = drainChanges(t, route, vip)
+	t.Logf("director 1's speaker killed: graceful restart over after %v, %d route changes", time.Since(t3).Round(time.Millisecond), changes)
+	if changes != 0 {
+		t.Errorf("the router's route changed %d times during the restart of director 1's speaker, want 0", changes)
 	}
 
 	// Director 2's daemon killed, no graceful restart: its next hop
@@ -152,5 +164,23 @@ func TestBGPGracefulRestart(t *testing.T) {
 	t.Logf("director 1, with graceful restart, stopped by SIGTERM: route withdrawn %v after", at.Sub(t2).Round(time.Millisecond))
 	if all := birdc("show", "route", vip); strings.Contains(all, "10.99.0.11") {
 		t.Errorf("BIRD keeps director 1's route after its clean stop:\n%s", all)
+	}
+}
+
+// drainChanges counts, and logs, the changes of the route to dst that w
+// has queued.
+func drainChanges(t *testing.T, w *routeWatch, dst string) int {
+	t.Helper()
+	changes := 0
+	for {
+		select {
+		case u := <-w.updates:
+			if u.Dst != nil && u.Dst.String() == dst {
+				changes++
+				t.Logf("route change: %v type %d", u.Route, u.Type)
+			}
+		default:
+			return changes
+		}
 	}
 }

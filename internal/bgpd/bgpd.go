@@ -247,6 +247,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		sp      bgp.Speaker
 		global  bgp.Global
 		applied []config.BGPNeighbor
+		sent    = make(map[netip.Addr]bgp.Neighbor)
 	)
 	defer func() {
 		if sp == nil {
@@ -318,7 +319,7 @@ func (l *Loop) Run(ctx context.Context) error {
 					l.opts.Log.Infof("BGP speaker dialling its neighbors %v after its start", time.Since(started).Round(time.Millisecond))
 				}
 				applied = l.resetBFDNeighbors(ctx, sp, applied)
-				applied = l.applyNeighbors(ctx, sp, cfg.BGPSpeaker, applied)
+				applied = l.applyNeighbors(ctx, sp, cfg.BGPSpeaker, applied, sent)
 			}
 		}
 		next := recheckInterval
@@ -341,8 +342,10 @@ func (l *Loop) Run(ctx context.Context) error {
 }
 
 // applyNeighbors adds the neighbors of s and removes those gone since
-// applied; a neighbor whose block did not change keeps its session.
-func (l *Loop) applyNeighbors(ctx context.Context, sp bgp.Speaker, s *config.BGPSpeaker, applied []config.BGPNeighbor) []config.BGPNeighbor {
+// applied; a neighbor whose block, and what bgp_speaker gives every
+// neighbor, did not change keeps its session. sent holds what the
+// speaker was given of each neighbor.
+func (l *Loop) applyNeighbors(ctx context.Context, sp bgp.Speaker, s *config.BGPSpeaker, applied []config.BGPNeighbor, sent map[netip.Addr]bgp.Neighbor) []config.BGPNeighbor {
 	for _, old := range applied {
 		if !slices.ContainsFunc(s.Neighbors, func(n config.BGPNeighbor) bool { return n.Addr == old.Addr }) {
 			if err := sp.RemovePeer(ctx, old.Addr); err != nil {
@@ -356,17 +359,19 @@ func (l *Loop) applyNeighbors(ctx context.Context, sp bgp.Speaker, s *config.BGP
 		n.Pos = config.Pos{}
 		// bfd is the loop's, not the speaker's: a change of it alone
 		// keeps the session.
+		nb := speakerNeighbor(s, n)
 		if i >= 0 {
-			if o := applied[i]; func() bool { o.BFD = n.BFD; return o == n }() {
+			if o := applied[i]; func() bool { o.BFD = n.BFD; return o == n }() && sent[n.Addr] == nb {
 				out = append(out, n)
 				continue
 			}
 		}
-		err := sp.AddPeer(ctx, speakerNeighbor(s, n))
+		err := sp.AddPeer(ctx, nb)
 		if err != nil {
 			l.opts.Log.Errorf("BGP: %v", err)
 			continue
 		}
+		sent[n.Addr] = nb
 		out = append(out, n)
 	}
 	return out

@@ -230,6 +230,17 @@ func TestAnnouncementsFollowHealth(t *testing.T) {
 	}
 	fs.mu.Unlock()
 
+	// A reload that turns graceful restart on adds the neighbor again,
+	// with it: its session needs a new OPEN.
+	if err := l.Reload(ctx, load(t, strings.Replace(loopConf, "local_as 65011\n", "local_as 65011\n    graceful_restart\n", 1))); err != nil {
+		t.Fatal(err)
+	}
+	eventually("the neighbor added again with graceful restart", func() bool {
+		fs.mu.Lock()
+		defer fs.mu.Unlock()
+		return fs.adds == adds+1 && len(fs.peers) == 1 && fs.peers[0].RestartTime == config.DefaultRestartTime
+	})
+
 	// A reload with another neighbor drops the old one's session and
 	// adds the new; a new router_id restarts the speaker.
 	other := strings.Replace(loopConf, "neighbor 10.99.0.254", "neighbor 10.99.0.253", 1)

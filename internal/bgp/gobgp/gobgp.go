@@ -23,9 +23,10 @@ import (
 )
 
 // deferralTime is how long a restarting speaker waits for its
-// neighbors' End-of-RIB before it announces its routes: GoBGP's default,
-// six minutes, would leave the stale routes the neighbors hold unrefreshed
-// for that long.
+// neighbors' End-of-RIB before it announces its routes, such as a
+// neighbor with graceful restart whose session is not up: GoBGP's
+// default, six minutes, would leave the stale routes the other neighbors
+// hold unrefreshed for that long.
 const deferralTime = 3 * time.Second
 
 // connectRetry is how long a session waits before dialling again: GoBGP's
