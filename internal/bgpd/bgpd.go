@@ -23,9 +23,9 @@ import (
 	"github.com/gokeepalived/gokeepalived/notify"
 )
 
-// The loop follows health by push: VRRP and the checker loop call Wake
-// as soon as an instance's state or a virtual server's quorum changes.
-// recheckInterval is the safety poll: the loop looks at everything that
+// The loop follows health by push: VRRP calls Wake as soon as an
+// instance's state changes, the checker loop SetQuorum as soon as a
+// virtual server's quorum does. recheckInterval is the safety poll: the loop looks at everything that
 // often all the same, should a change go untold. drainTick is how often
 // it looks while a drain's grace runs, to withdraw on time.
 const (
@@ -48,8 +48,9 @@ type Options struct {
 	// Quorums returns the virtual servers whose quorum is up, by the
 	// name keepalived gives them ("[10.0.0.1]:tcp:80").
 	//
-	// Whoever changes what Masters or Quorums answer calls Wake: the
-	// loop asks them again then, and otherwise once a second.
+	// Whoever changes what Masters answers calls Wake, and the checker
+	// loop tells each change of a quorum by SetQuorum: the loop asks
+	// them otherwise once a second.
 	Quorums func() map[string]bool
 }
 
