@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -14,6 +15,8 @@ import (
 //	    router_id 10.0.0.11
 //	    local_as 65011
 //	    hold_time 9
+//	    graceful_restart
+//	    restart_time 120
 //	    neighbor 10.99.0.254 {
 //	        remote_as 65000
 //	        password SECRET
@@ -27,7 +30,9 @@ import (
 //	    track_virtual_server 10.10.10.10 80 TCP
 //	    track_instance VI_1
 //	    community 65000:100
+//	    large_community 65000:1:100
 //	    med 10
+//	    next_hop 10.99.0.12
 //	}
 
 // BGPSpeaker is the bgp_speaker block: the embedded BGP speaker that
@@ -38,8 +43,15 @@ type BGPSpeaker struct {
 	LocalAS  uint32     `json:"local_as"`
 	// HoldTime is offered to every neighbor; the keepalive interval is
 	// a third of it.
-	HoldTime  time.Duration `json:"hold_time"`
-	Neighbors []BGPNeighbor `json:"neighbors,omitempty"`
+	HoldTime time.Duration `json:"hold_time"`
+	// GracefulRestart advertises graceful restart (RFC 4724) to every
+	// neighbor: a neighbor that supports it keeps the routes of a
+	// daemon that died, as stale, for RestartTime, until the restarted
+	// daemon's End-of-RIB. It is the speaker's, not a neighbor's, as
+	// what restarts is the one speaker of every session.
+	GracefulRestart bool          `json:"graceful_restart,omitempty"`
+	RestartTime     time.Duration `json:"restart_time,omitempty"`
+	Neighbors       []BGPNeighbor `json:"neighbors,omitempty"`
 }
 
 // BGPNeighbor is a neighbor block of bgp_speaker.
@@ -70,7 +82,12 @@ type BGPAnnounce struct {
 	TrackInstances []string `json:"track_instance,omitempty"`
 	// Communities are ASN:value in one number each.
 	Communities []uint32 `json:"communities,omitempty"`
-	MED         *uint32  `json:"med,omitempty"`
+	// LargeCommunities are RFC 8092's, global administrator first.
+	LargeCommunities [][3]uint32 `json:"large_communities,omitempty"`
+	MED              *uint32     `json:"med,omitempty"`
+	// NextHop is the next hop announced; invalid, the session's local
+	// address ("next_hop self").
+	NextHop netip.Addr `json:"next_hop,omitzero"`
 }
 
 // BGPTrackedServer names a virtual server by address, port and protocol.
@@ -85,6 +102,10 @@ const bgpExtension = "gokeepalived extension (BGP announcement of VIPs), not a k
 // defaultHoldTime is RFC 4271's suggested hold time.
 const defaultHoldTime = 90 * time.Second
 
+// DefaultRestartTime is the restart time graceful_restart advertises
+// without restart_time: BIRD's and FRR's default.
+const DefaultRestartTime = 120 * time.Second
+
 func bgpTopKeywords(h handlers[Config]) {
 	h["bgp_speaker"] = (*parser).bgpSpeakerBlock
 	h["bgp_announce"] = (*parser).bgpAnnounceBlock
@@ -97,7 +118,7 @@ func (p *parser) bgpSpeakerBlock(c *Config, n *node) {
 		p.skipBlock()
 		return
 	}
-	s := BGPSpeaker{Pos: n.pos, HoldTime: defaultHoldTime}
+	s := BGPSpeaker{Pos: n.pos, HoldTime: defaultHoldTime, RestartTime: DefaultRestartTime}
 	end := block(p, n, &s, bgpSpeakerKeywords())
 	switch {
 	case !s.RouterID.IsValid():
@@ -138,6 +159,18 @@ func bgpSpeakerKeywords() handlers[BGPSpeaker] {
 					return
 				}
 				s.HoldTime = time.Duration(v) * time.Second
+			}
+		},
+		"graceful_restart": func(p *parser, s *BGPSpeaker, n *node) {
+			if len(n.words) > 1 {
+				p.errorf(n.pos, "bgp_speaker: graceful_restart takes no argument - ignoring %s", strings.Join(n.words[1:], " "))
+			}
+			s.GracefulRestart = true
+		},
+		"restart_time": func(p *parser, s *BGPSpeaker, n *node) {
+			// RFC 4724 3: a 12-bit number of seconds.
+			if v, ok := p.uintArg(n, 1, 1, 4095); ok {
+				s.RestartTime = time.Duration(v) * time.Second
 			}
 		},
 		"neighbor": func(p *parser, s *BGPSpeaker, n *node) {
@@ -221,6 +254,10 @@ func (p *parser) bgpAnnounceBlock(c *Config, n *node) {
 	}
 	a := BGPAnnounce{Pos: n.pos, Name: name}
 	end := block(p, n, &a, bgpAnnounceKeywords())
+	if a.NextHop.IsValid() && a.Prefix.IsValid() && a.NextHop.Is4() != a.Prefix.Addr().Is4() {
+		p.errorf(end, "bgp_announce %s: next_hop %s and prefix %s are not of the same family - announcing with next_hop self", name, a.NextHop, a.Prefix)
+		a.NextHop = netip.Addr{}
+	}
 	for _, o := range c.BGPAnnounces {
 		if o.Name == name {
 			p.errorf(n.pos, "bgp_announce %s already configured - ignoring it", name)
@@ -290,6 +327,36 @@ func bgpAnnounceKeywords() handlers[BGPAnnounce] {
 				a.Communities = append(a.Communities, c)
 			}
 		},
+		"large_community": func(p *parser, a *BGPAnnounce, n *node) {
+			if len(n.words) < 2 {
+				p.word(n, 1)
+				return
+			}
+			for _, w := range n.words[1:] {
+				c, ok := parseLargeCommunity(w)
+				if !ok {
+					p.errorf(n.pos, "bgp_announce %s: large_community %s is not ASN:VALUE:VALUE (each 0-4294967295)", a.Name, w)
+					continue
+				}
+				a.LargeCommunities = append(a.LargeCommunities, c)
+			}
+		},
+		"next_hop": func(p *parser, a *BGPAnnounce, n *node) {
+			w, ok := p.word(n, 1)
+			if !ok {
+				return
+			}
+			if w == "self" {
+				a.NextHop = netip.Addr{}
+				return
+			}
+			ad, err := netip.ParseAddr(w)
+			if err != nil || ad.Zone() != "" || ad.IsUnspecified() || ad.IsMulticast() {
+				p.errorf(n.pos, "bgp_announce %s: next_hop %s is not a unicast IP address or self", a.Name, w)
+				return
+			}
+			a.NextHop = ad.Unmap()
+		},
 		"med": func(p *parser, a *BGPAnnounce, n *node) {
 			if v, ok := p.uintArg(n, 1, 0, 1<<32-1); ok {
 				m := uint32(v)
@@ -311,6 +378,23 @@ func parseCommunity(w string) (uint32, bool) {
 		return 0, false
 	}
 	return uint32(h)<<16 | uint32(l), true
+}
+
+// parseLargeCommunity reads "ASN:VALUE:VALUE".
+func parseLargeCommunity(w string) ([3]uint32, bool) {
+	var c [3]uint32
+	f := strings.Split(w, ":")
+	if len(f) != 3 {
+		return c, false
+	}
+	for i, s := range f {
+		v, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return c, false
+		}
+		c[i] = uint32(v)
+	}
+	return c, true
 }
 
 // validateBGP checks what the bgp_announce blocks name once every block
@@ -363,6 +447,10 @@ func (tw *textWriter) bgp(c *Config) {
 		tw.kv("router_id", s.RouterID.String())
 		tw.kv("local_as", strconv.FormatUint(uint64(s.LocalAS), 10))
 		tw.kv("hold_time", strconv.Itoa(int(s.HoldTime/time.Second)))
+		tw.flag("graceful_restart", s.GracefulRestart)
+		if s.RestartTime != DefaultRestartTime {
+			tw.kv("restart_time", strconv.Itoa(int(s.RestartTime/time.Second)))
+		}
 		for _, nb := range s.Neighbors {
 			tw.open("neighbor", nb.Addr.String())
 			tw.kv("remote_as", strconv.FormatUint(uint64(nb.RemoteAS), 10))
@@ -394,8 +482,14 @@ func (tw *textWriter) bgp(c *Config) {
 		for _, cm := range a.Communities {
 			tw.kv("community", strconv.Itoa(int(cm>>16))+":"+strconv.Itoa(int(cm&0xFFFF)))
 		}
+		for _, lc := range a.LargeCommunities {
+			tw.kv("large_community", fmt.Sprintf("%d:%d:%d", lc[0], lc[1], lc[2]))
+		}
 		if a.MED != nil {
 			tw.kv("med", strconv.FormatUint(uint64(*a.MED), 10))
+		}
+		if a.NextHop.IsValid() {
+			tw.kv("next_hop", a.NextHop.String())
 		}
 		tw.close()
 	}

@@ -367,6 +367,8 @@ top bgp_announce Config.BGPAnnounces TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp
 bgp_speaker router_id BGPSpeaker.RouterID TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_speaker local_as BGPSpeaker.LocalAS TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_speaker hold_time BGPSpeaker.HoldTime TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_speaker graceful_restart BGPSpeaker.GracefulRestart TestBGPGracefulRestart cmd/gokeepalived/bgpgr_test.go
+bgp_speaker restart_time BGPSpeaker.RestartTime TestBGPGracefulRestart cmd/gokeepalived/bgpgr_test.go
 bgp_speaker neighbor BGPSpeaker.Neighbors TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_speaker/neighbor remote_as BGPNeighbor.RemoteAS TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_speaker/neighbor password BGPNeighbor.Password TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
@@ -378,6 +380,8 @@ bgp_announce track_instance BGPAnnounce.TrackInstances TestBGPAnnouncesToBIRD cm
 bgp_announce track_virtual_server BGPAnnounce.TrackVirtualServers TestGuestBGPFollowsQuorum cmd/gokeepalived/bgp_kernel_test.go
 bgp_announce community BGPAnnounce.Communities TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_announce med BGPAnnounce.MED TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
+bgp_announce large_community BGPAnnounce.LargeCommunities TestBGPAttributesToBIRD cmd/gokeepalived/bgpattrs_test.go
+bgp_announce next_hop BGPAnnounce.NextHop TestBGPAttributesToBIRD cmd/gokeepalived/bgpattrs_test.go
 vrrp_instance bfd_takeover Instance.BFDTakeover TestBFDTakeoverBesideKeepalived cmd/gokeepalived/bfdtakeover_test.go
 `
 

@@ -356,16 +356,23 @@ func (d *daemon) writeData() {
 	d.mu.Lock()
 	cfg := d.cfg
 	d.mu.Unlock()
-	d.writeLoopData(cfg, dataFile, vrrpKind)
+	// The BGP extension's section follows VRRP's in keepalived.data:
+	// both are about the addresses this director holds.
+	d.writeLoopData(cfg, dataFile, vrrpKind, bgpKind)
 	d.writeLoopData(cfg, checkDataFile, checkerKind)
 	d.writeLoopData(cfg, bfdDataFile, bfdKind)
 }
 
-// writeLoopData writes the data file of loop k, if it runs: the global
-// definitions of cfg, then the loop's part.
-func (d *daemon) writeLoopData(cfg *config.Config, name string, k loopKind) {
-	r := d.loopOf(k)
-	if r == nil {
+// writeLoopData writes a data file with the parts of the loops ks that
+// run, if any does: the global definitions of cfg, then each loop's part.
+func (d *daemon) writeLoopData(cfg *config.Config, name string, ks ...loopKind) {
+	var rs []*runningLoop
+	for _, k := range ks {
+		if r := d.loopOf(k); r != nil {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) == 0 {
 		return
 	}
 	d.writeSignalFile(name, func(w io.Writer) error {
@@ -373,7 +380,9 @@ func (d *daemon) writeLoopData(cfg *config.Config, name string, k loopKind) {
 		// keepalived's -s replaces net_namespace.
 		g.NetNamespace = d.s.namespaceOf(cfg)
 		dump.Global(w, &g)
-		r.loop.Dump(w)
+		for _, r := range rs {
+			r.loop.Dump(w)
+		}
 		return nil
 	})
 }

@@ -59,12 +59,36 @@ type proc struct {
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
+	// ends and times are the end offset and the time of each write.
+	ends  []int
+	times []time.Time
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
+	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.b.Write(p)
+	n, err := l.b.Write(p)
+	l.ends, l.times = append(l.ends, l.b.Len()), append(l.times, now)
+	return n, err
+}
+
+// When returns when the first occurrence of s was written, and whether
+// there is one.
+func (l *lockedBuffer) When(s string) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i := bytes.Index(l.b.Bytes(), []byte(s))
+	if i < 0 {
+		return time.Time{}, false
+	}
+	end := i + len(s)
+	for j, e := range l.ends {
+		if e >= end {
+			return l.times[j], true
+		}
+	}
+	return time.Time{}, false
 }
 
 func (l *lockedBuffer) String() string {

@@ -45,6 +45,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// envGuestRun, if set, is the pattern of the TestGuest tests TestKernel
+// runs, rather than all of them: one of them run alone while it is
+// worked on.
+const envGuestRun = "GOKEEPALIVED_GUEST_RUN"
+
 // TestKernel runs the TestGuest tests, which need IPVS, in one boot of
 // the kernel guest.
 func TestKernel(t *testing.T) {
@@ -52,7 +57,11 @@ func TestKernel(t *testing.T) {
 		t.Skip("already inside the kernel guest")
 	}
 	guestNetSNMP(t)
-	vm.RunTests(t, "^TestGuest")
+	pattern := "^TestGuest"
+	if p := os.Getenv(envGuestRun); p != "" {
+		pattern = p
+	}
+	vm.RunTests(t, pattern)
 }
 
 // guestNetSNMP adds net-snmp's master agent, trap receiver and walker to

@@ -133,7 +133,7 @@ func (d *daemon) build(k loopKind, cfg *config.Config) (*runningLoop, error) {
 			KeepIPVS: d.s.keepIPVS,
 			VIPOwned: d.vipOwned,
 			Observe:  d.metrics.observeAttempt,
-			Trap:     d.checkerTrap,
+			Trap:     d.checkerEvent,
 			BFDUp:    d.bfd.checkerUp,
 		})
 		if err != nil {
@@ -223,8 +223,34 @@ func (d *daemon) stopLoop(k loopKind) {
 	}
 	r.cancel()
 	<-r.done
-	if k == vrrpKind {
+	switch k {
+	case vrrpKind:
 		d.mastersChanged()
+	case checkerKind:
+		// No quorum is up without the checkers.
+		d.bgpWake()
+	}
+}
+
+// checkerEvent fans the checker loop's report of a real server's or a
+// quorum's change out to SNMP and the BGP announcements that follow the
+// quorums. It runs under the checkers' lock: the BGP loop is told the
+// quorum without blocking, and acts on it without asking the checkers.
+func (d *daemon) checkerEvent(ev lvs.Event) {
+	d.checkerTrap(ev)
+	if ev.RS != nil {
+		return
+	}
+	b := d.bgpLoop()
+	switch {
+	case b == nil:
+	case ev.Stopping || !ev.VS.Addr.IsValid():
+		// A bgp_announce tracks a virtual server by its address; at
+		// a stop the loop asks what is left.
+		b.Wake()
+	default:
+		b.SetQuorum(bgpd.ServerName(config.BGPTrackedServer{
+			Addr: netip.AddrPortFrom(ev.VS.Addr, ev.VS.Port), Protocol: ev.VS.Protocol}), ev.Up)
 	}
 }
 
@@ -401,7 +427,8 @@ func (d *daemon) bgpLoop() *bgpd.Loop {
 	return nil
 }
 
-// bgpWake tells the BGP loop that a VRRP instance's state changed.
+// bgpWake tells the BGP loop that a VRRP instance's state or a virtual
+// server's quorum changed.
 func (d *daemon) bgpWake() {
 	if b := d.bgpLoop(); b != nil {
 		b.Wake()

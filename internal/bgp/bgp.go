@@ -11,6 +11,7 @@ package bgp
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -41,6 +42,17 @@ func itoa(v uint32) string {
 	return string(b[i:])
 }
 
+// A LargeCommunity is a BGP large community (RFC 8092):
+// global administrator, then two local data parts.
+type LargeCommunity struct {
+	ASN, Local1, Local2 uint32
+}
+
+// String formats c as "ASN:local1:local2".
+func (c LargeCommunity) String() string {
+	return itoa(c.ASN) + ":" + itoa(c.Local1) + ":" + itoa(c.Local2)
+}
+
 // Global is what a Speaker says of itself.
 type Global struct {
 	RouterID netip.Addr
@@ -59,13 +71,28 @@ type Neighbor struct {
 	// HoldTime is the hold time offered; the keepalive interval is a
 	// third of it.
 	HoldTime time.Duration
+	// RestartTime, if set, advertises graceful restart (RFC 4724) with
+	// this restart time: the neighbor keeps the routes of a speaker
+	// whose session ends without a NOTIFICATION, until the speaker's
+	// End-of-RIB on the next session or the end of that time.
+	RestartTime time.Duration
 }
 
 // Attrs are the path attributes of an announced route.
 type Attrs struct {
-	Communities []Community
-	MED         uint32
-	HasMED      bool
+	Communities      []Community
+	LargeCommunities []LargeCommunity
+	MED              uint32
+	HasMED           bool
+	// NextHop is the next hop announced; the zero Addr announces the
+	// session's local address.
+	NextHop netip.Addr
+}
+
+// Equal reports whether a and b are the same attributes.
+func (a Attrs) Equal(b Attrs) bool {
+	return a.MED == b.MED && a.HasMED == b.HasMED && a.NextHop == b.NextHop &&
+		slices.Equal(a.Communities, b.Communities) && slices.Equal(a.LargeCommunities, b.LargeCommunities)
 }
 
 // SessionState is the BGP finite state machine's state (RFC 4271 8.2.2).
@@ -117,7 +144,7 @@ type Speaker interface {
 	// RemovePeer closes the session to addr and forgets it.
 	RemovePeer(ctx context.Context, addr netip.Addr) error
 	// Announce announces prefix, or replaces its attributes, to every
-	// neighbor, with this host as next hop.
+	// neighbor, with a.NextHop or else this host as next hop.
 	Announce(ctx context.Context, prefix netip.Prefix, a Attrs) error
 	// Withdraw withdraws prefix.
 	Withdraw(ctx context.Context, prefix netip.Prefix) error
@@ -125,6 +152,7 @@ type Speaker interface {
 	Peers(ctx context.Context) ([]PeerStatus, error)
 	// Stop re-announces every route with GracefulShutdown, waits for
 	// drain (cut short by ctx), withdraws them all and closes the
-	// sessions.
+	// sessions with a NOTIFICATION: a stop is no restart, and neighbors
+	// keep no route of it, graceful restart or not.
 	Stop(ctx context.Context, drain time.Duration) error
 }

@@ -322,14 +322,17 @@ func (p *Process) replay(c *child) error {
 	if _, err := p.call(ctx, c, request{Op: opStart, Global: &g}); err != nil {
 		return err
 	}
-	for i := range peers {
-		if _, err := p.call(ctx, c, request{Op: opAddPeer, Neighbor: &peers[i]}); err != nil {
-			return err
-		}
-	}
+	// The routes before the neighbors: a session that comes up gets
+	// them all before the End-of-RIB that, with graceful restart, ends
+	// its neighbor's hold on the routes of the speaker that died.
 	for _, pfx := range slices.SortedFunc(maps.Keys(routes), comparePrefixes) {
 		a := routes[pfx]
 		if _, err := p.call(ctx, c, request{Op: opAnnounce, Prefix: pfx, Attrs: &a}); err != nil {
+			return err
+		}
+	}
+	for i := range peers {
+		if _, err := p.call(ctx, c, request{Op: opAddPeer, Neighbor: &peers[i]}); err != nil {
 			return err
 		}
 	}

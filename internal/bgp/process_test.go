@@ -361,8 +361,10 @@ func TestProcessRestartReplays(t *testing.T) {
 	if len(ps) != 2 || ps[0].State != Idle || ps[1].State != Idle {
 		t.Errorf("Peers while no child runs: %v", ps)
 	}
-	rec.waitCalls(t, []string{"call start 192.0.2.1 65001", "call add_peer 192.0.2.254 65000", "call add_peer 192.0.2.253 65002",
-		"call announce 10.0.0.2/32 [65535:0]", "call announce 10.0.0.4/32 []"})
+	// The routes come before the neighbors, so that a session gets
+	// them all before its End-of-RIB.
+	rec.waitCalls(t, []string{"call start 192.0.2.1 65001", "call announce 10.0.0.2/32 [65535:0]", "call announce 10.0.0.4/32 []",
+		"call add_peer 192.0.2.254 65000", "call add_peer 192.0.2.253 65002"})
 	t.Logf("replayed %v after the kill", time.Since(t0).Round(time.Millisecond))
 	if p := sp.pid(); p == pid || p == 0 {
 		t.Errorf("child pid %d after the restart, was %d", p, pid)
@@ -431,39 +433,56 @@ func TestProcessMissingProgram(t *testing.T) {
 }
 
 // TestServeEndsWithInput: the speaker program stops its speaker and
-// exits when its standard input closes, the daemon gone without a word.
+// exits when its standard input closes, the daemon gone without a word;
+// with graceful restart it exits without stopping it, so that its
+// sessions end without a NOTIFICATION.
 func TestServeEndsWithInput(t *testing.T) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), envFake+"=1")
-	in, _ := cmd.StdinPipe()
-	var out strings.Builder
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	io.WriteString(in, `{"id":1,"op":"start","global":{"RouterID":"192.0.2.1","ASN":65001}}`+"\n")
-	io.WriteString(in, `{"id":2,"op":"nonsense"}`+"\n")
-	in.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("exit: %v", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("the speaker program runs on after the end of its input")
-	}
-	got := out.String()
-	for _, want := range []string{`"msg":"call start 192.0.2.1 65001"`, `{"id":1}`,
-		`{"id":2,"error":"bgp: unknown operation \"nonsense\""}`, `"msg":"call stop 0s"`} {
-		if !strings.Contains(got, want) {
-			t.Errorf("output lacks %s:\n%s", want, got)
-		}
+	for _, tc := range []struct {
+		name     string
+		neighbor string
+		stops    bool
+	}{
+		{"plain", `{"Addr":"192.0.2.2","ASN":65000}`, true},
+		{"graceful restart", `{"Addr":"192.0.2.2","ASN":65000,"RestartTime":120000000000}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(self, "-test.run=^$")
+			cmd.Env = append(os.Environ(), envFake+"=1")
+			in, _ := cmd.StdinPipe()
+			var out strings.Builder
+			cmd.Stdout = &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill() })
+			io.WriteString(in, `{"id":1,"op":"start","global":{"RouterID":"192.0.2.1","ASN":65001}}`+"\n")
+			io.WriteString(in, `{"id":2,"op":"nonsense"}`+"\n")
+			io.WriteString(in, `{"id":3,"op":"add_peer","neighbor":`+tc.neighbor+`}`+"\n")
+			in.Close()
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("exit: %v", err)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("the speaker program runs on after the end of its input")
+			}
+			got := out.String()
+			for _, want := range []string{`"msg":"call start 192.0.2.1 65001"`, `{"id":1}`,
+				`{"id":2,"error":"bgp: unknown operation \"nonsense\""}`, `{"id":3}`} {
+				if !strings.Contains(got, want) {
+					t.Errorf("output lacks %s:\n%s", want, got)
+				}
+			}
+			if stopped := strings.Contains(got, `"msg":"call stop 0s"`); stopped != tc.stops {
+				t.Errorf("stopped the speaker: %v, want %v:\n%s", stopped, tc.stops, got)
+			}
+		})
 	}
 }

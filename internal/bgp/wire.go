@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -71,7 +73,11 @@ const maxLine = 1 << 20
 
 // Serve runs the Speaker newSpeaker makes for the requests read from in,
 // answering on out, until in ends; then it stops the speaker, without
-// drain if no Stop request came, and returns. newSpeaker gets a logger
+// drain, if no Stop request came and no neighbor has graceful restart,
+// and returns. With graceful restart, an end without Stop is the
+// daemon's death: the sessions end with the process, without a
+// NOTIFICATION, so that the neighbors keep the routes until the
+// restarted daemon's speaker announces them again. newSpeaker gets a logger
 // and a state callback whose records and changes go to out as events.
 //
 // Requests run one at a time, in order, except Peers, which may run
@@ -87,6 +93,8 @@ func Serve(in io.Reader, out io.Writer, newSpeaker func(log *slog.Logger, onStat
 		wg      sync.WaitGroup
 		started bool
 		stopped bool
+		// restarts are the neighbors with graceful restart.
+		restarts = make(map[netip.Addr]bool)
 	)
 	s := bufio.NewScanner(in)
 	s.Buffer(make([]byte, 0, 4096), maxLine)
@@ -118,9 +126,12 @@ func Serve(in io.Reader, out io.Writer, newSpeaker func(log *slog.Logger, onStat
 				err = errors.New("bgp: add_peer without neighbor")
 				break
 			}
-			err = sp.AddPeer(ctx, *r.Neighbor)
+			if err = sp.AddPeer(ctx, *r.Neighbor); err == nil {
+				restarts[r.Neighbor.Addr] = r.Neighbor.RestartTime > 0
+			}
 		case opRemovePeer:
 			err = sp.RemovePeer(ctx, r.Addr)
+			delete(restarts, r.Addr)
 		case opAnnounce:
 			var a Attrs
 			if r.Attrs != nil {
@@ -138,7 +149,7 @@ func Serve(in io.Reader, out io.Writer, newSpeaker func(log *slog.Logger, onStat
 		w.answer(r.ID, err, nil)
 	}
 	var err error
-	if started && !stopped {
+	if started && !stopped && !slices.Contains(slices.Collect(maps.Values(restarts)), true) {
 		// The daemon is gone without a word: close the sessions now
 		// rather than let the neighbors wait out their hold time.
 		err = sp.Stop(ctx, 0)

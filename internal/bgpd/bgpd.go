@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -22,13 +23,14 @@ import (
 	"github.com/gokeepalived/gokeepalived/notify"
 )
 
-// pollInterval is how often the loop looks at the virtual servers'
-// quorums, which the checker loop does not push, when an announcement
-// tracks one; VRRP changes wake it at once. recheckInterval is how often
-// it looks at everything whatever it tracks.
+// The loop follows health by push: VRRP calls Wake as soon as an
+// instance's state changes, the checker loop SetQuorum as soon as a
+// virtual server's quorum does. recheckInterval is the safety poll: the loop looks at everything that
+// often all the same, should a change go untold. drainTick is how often
+// it looks while a drain's grace runs, to withdraw on time.
 const (
-	pollInterval    = 20 * time.Millisecond
 	recheckInterval = time.Second
+	drainTick       = 20 * time.Millisecond
 )
 
 // Drain is how long the speaker announces its routes with the
@@ -45,6 +47,10 @@ type Options struct {
 	Masters func() map[string]bool
 	// Quorums returns the virtual servers whose quorum is up, by the
 	// name keepalived gives them ("[10.0.0.1]:tcp:80").
+	//
+	// Whoever changes what Masters answers calls Wake, and the checker
+	// loop tells each change of a quorum by SetQuorum: the loop asks
+	// them otherwise once a second.
 	Quorums func() map[string]bool
 }
 
@@ -67,6 +73,12 @@ type Loop struct {
 	prefixes  map[netip.Prefix]bgp.Attrs // announced
 	bfdUp     map[string]bool            // by bfd_instance, as last told
 	bfdDown   map[string]bool            // bfd_instances gone Down since the loop last looked
+	// quorums are the virtual servers' quorums as last asked of the
+	// checkers and told since by SetQuorum; quorumGen counts what
+	// SetQuorum told; repoll asks the checkers on the next pass.
+	quorums   map[string]bool
+	quorumGen uint64
+	repoll    bool
 	// drainUntil, when set, is the director's drain: every announcement
 	// carries GRACEFUL_SHUTDOWN until then, and is withdrawn after.
 	drainUntil time.Time
@@ -97,7 +109,7 @@ func (l *Loop) SetDrained(drained bool, grace time.Duration) {
 func (l *Loop) draining() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return !l.drainUntil.IsZero() && !time.Now().After(l.drainUntil.Add(pollInterval))
+	return !l.drainUntil.IsZero() && !time.Now().After(l.drainUntil.Add(drainTick))
 }
 
 // New returns the loop for cfg; Run starts it.
@@ -139,12 +151,67 @@ func sessionLogger(log logrus.FieldLogger) func(bgp.PeerStatus) {
 	}
 }
 
-// Wake makes the loop look at the health of what it tracks now.
+// Wake makes the loop look at the health of what it tracks now, asking
+// VRRP and the checkers again. It never blocks, so that the VRRP and
+// checker loops may call it as their state changes, under their locks.
 func (l *Loop) Wake() {
+	l.mu.Lock()
+	l.repoll = true
+	l.mu.Unlock()
+	l.signal()
+}
+
+// SetQuorum tells the loop that the quorum of the virtual server named
+// name (as ServerName names it) went up or down. The loop acts on it
+// at once, without asking the checkers, whose answer would wait for the
+// end of the change that made the quorum's. It never blocks.
+func (l *Loop) SetQuorum(name string, up bool) {
+	l.mu.Lock()
+	if l.quorums == nil {
+		// Nothing known yet: the loop asks for everything.
+		l.repoll = true
+	} else {
+		l.quorums[name] = up
+	}
+	l.quorumGen++
+	l.mu.Unlock()
+	l.signal()
+}
+
+func (l *Loop) signal() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
+}
+
+// quorumState returns the virtual servers' quorums: asked of the
+// checkers when poll is set, after a Wake, or while none is known; else
+// as they were last asked and told since by SetQuorum.
+func (l *Loop) quorumState(poll bool) map[string]bool {
+	l.mu.Lock()
+	gen := l.quorumGen
+	poll = poll || l.repoll || l.quorums == nil
+	l.repoll = false
+	if !poll {
+		defer l.mu.Unlock()
+		return maps.Clone(l.quorums)
+	}
+	l.mu.Unlock()
+	asked := l.opts.Quorums()
+	if asked == nil {
+		asked = make(map[string]bool)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// A quorum told while the checkers answered is newer than their
+	// answer: keep what was known and told, and ask again next time.
+	if l.quorumGen != gen && l.quorums != nil {
+		l.repoll = true
+		return maps.Clone(l.quorums)
+	}
+	l.quorums = asked
+	return maps.Clone(asked)
 }
 
 // SetBFD tells the loop the state of the BFD session of bfd_instance
@@ -181,6 +248,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		sp      bgp.Speaker
 		global  bgp.Global
 		applied []config.BGPNeighbor
+		sent    = make(map[netip.Addr]bgp.Neighbor)
 	)
 	defer func() {
 		if sp == nil {
@@ -198,14 +266,25 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 		l.opts.Log.Info("BGP speaker stopped")
 	}()
-	t := time.NewTicker(pollInterval)
+	t := time.NewTimer(0)
 	defer t.Stop()
 	var checked time.Time
+	// With graceful restart, the neighbors of a restarted director hold
+	// its routes, stale, until its End-of-RIB, which follows whatever it
+	// announces as the session comes up: the speaker dials them only
+	// once every announcement is healthy, or once what it tracks has had
+	// the time to become so, so that it does not withdraw, by its
+	// End-of-RIB, a route a moment before announcing it again.
+	started := time.Now()
+	var holdUntil time.Time
+	if s := l.cfg.BGPSpeaker; s != nil && s.GracefulRestart {
+		holdUntil = started.Add(restartHold(l.cfg))
+	}
 	for woken := true; ; {
 		l.mu.Lock()
 		cfg := l.cfg
 		l.mu.Unlock()
-		if cfg.BGPSpeaker != nil && (woken || tracksServers(cfg) || l.draining() || time.Since(checked) >= recheckInterval) {
+		if cfg.BGPSpeaker != nil && (woken || l.draining() || time.Since(checked) >= recheckInterval) {
 			checked = time.Now()
 			g := bgp.Global{RouterID: cfg.BGPSpeaker.RouterID, ASN: cfg.BGPSpeaker.LocalAS}
 			if sp != nil && g != global {
@@ -231,10 +310,27 @@ func (l *Loop) Run(ctx context.Context) error {
 				l.mu.Unlock()
 				l.opts.Log.Infof("BGP speaker %s AS %d started", g.RouterID, g.ASN)
 			}
-			applied = l.resetBFDNeighbors(ctx, sp, applied)
-			applied = l.applyNeighbors(ctx, sp, cfg.BGPSpeaker, applied)
-			l.applyAnnouncements(ctx, sp, cfg)
+			// The routes first: a neighbor gets them, then the
+			// End-of-RIB, as its session comes up.
+			l.applyAnnouncements(ctx, sp, cfg, !woken)
+			holding := !holdUntil.IsZero() && time.Now().Before(holdUntil) && !l.allAnnounced(cfg)
+			if !holding {
+				if !holdUntil.IsZero() {
+					holdUntil = time.Time{}
+					l.opts.Log.Infof("BGP speaker dialling its neighbors %v after its start", time.Since(started).Round(time.Millisecond))
+				}
+				applied = l.resetBFDNeighbors(ctx, sp, applied)
+				applied = l.applyNeighbors(ctx, sp, cfg.BGPSpeaker, applied, sent)
+			}
 		}
+		next := recheckInterval
+		switch {
+		case l.draining():
+			next = drainTick
+		case !holdUntil.IsZero():
+			next = min(next, max(0, time.Until(holdUntil)))
+		}
+		t.Reset(next)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -246,20 +342,11 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 }
 
-// tracksServers reports whether an announcement of cfg tracks a virtual
-// server.
-func tracksServers(cfg *config.Config) bool {
-	for _, a := range cfg.BGPAnnounces {
-		if len(a.TrackVirtualServers) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // applyNeighbors adds the neighbors of s and removes those gone since
-// applied; a neighbor whose block did not change keeps its session.
-func (l *Loop) applyNeighbors(ctx context.Context, sp bgp.Speaker, s *config.BGPSpeaker, applied []config.BGPNeighbor) []config.BGPNeighbor {
+// applied; a neighbor whose block, and what bgp_speaker gives every
+// neighbor, did not change keeps its session. sent holds what the
+// speaker was given of each neighbor.
+func (l *Loop) applyNeighbors(ctx context.Context, sp bgp.Speaker, s *config.BGPSpeaker, applied []config.BGPNeighbor, sent map[netip.Addr]bgp.Neighbor) []config.BGPNeighbor {
 	for _, old := range applied {
 		if !slices.ContainsFunc(s.Neighbors, func(n config.BGPNeighbor) bool { return n.Addr == old.Addr }) {
 			if err := sp.RemovePeer(ctx, old.Addr); err != nil {
@@ -273,21 +360,74 @@ func (l *Loop) applyNeighbors(ctx context.Context, sp bgp.Speaker, s *config.BGP
 		n.Pos = config.Pos{}
 		// bfd is the loop's, not the speaker's: a change of it alone
 		// keeps the session.
+		nb := speakerNeighbor(s, n)
 		if i >= 0 {
-			if o := applied[i]; func() bool { o.BFD = n.BFD; return o == n }() {
+			if o := applied[i]; func() bool { o.BFD = n.BFD; return o == n }() && sent[n.Addr] == nb {
 				out = append(out, n)
 				continue
 			}
 		}
-		err := sp.AddPeer(ctx, bgp.Neighbor{Addr: n.Addr, ASN: n.RemoteAS, Password: n.Password,
-			Multihop: n.Multihop, Source: n.SourceIP, HoldTime: s.HoldTime})
+		err := sp.AddPeer(ctx, nb)
 		if err != nil {
 			l.opts.Log.Errorf("BGP: %v", err)
 			continue
 		}
+		sent[n.Addr] = nb
 		out = append(out, n)
 	}
 	return out
+}
+
+// restartHold is how long a speaker with graceful restart waits at start
+// for its announcements' health before it dials its neighbors: the
+// longest master down interval of the VRRP instances they track, after
+// which an instance that is not MASTER does not become one by itself,
+// and startSettle for the loops to start; at most half the restart time,
+// so that the neighbors get the End-of-RIB well before they give up.
+func restartHold(cfg *config.Config) time.Duration {
+	tracked := make(map[string]bool)
+	for _, a := range cfg.BGPAnnounces {
+		for _, name := range a.TrackInstances {
+			tracked[name] = true
+		}
+	}
+	var hold time.Duration
+	for _, in := range cfg.Instances {
+		if !tracked[in.Name] {
+			continue
+		}
+		// RFC 5798 6.1: 3 advertisement intervals and the skew time.
+		down := 3*in.AdvertInt + time.Duration(256-in.Priority)*in.AdvertInt/256
+		hold = max(hold, down)
+	}
+	return min(hold+startSettle, cfg.BGPSpeaker.RestartTime/2)
+}
+
+// startSettle is how long the daemon's loops take to start and report
+// their first states.
+const startSettle = time.Second
+
+// allAnnounced reports whether every bgp_announce block of cfg is
+// announced.
+func (l *Loop) allAnnounced(cfg *config.Config) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, a := range cfg.BGPAnnounces {
+		if !l.announced[a.Name] {
+			return false
+		}
+	}
+	return true
+}
+
+// speakerNeighbor is the speaker's configuration of neighbor n of s.
+func speakerNeighbor(s *config.BGPSpeaker, n config.BGPNeighbor) bgp.Neighbor {
+	nb := bgp.Neighbor{Addr: n.Addr, ASN: n.RemoteAS, Password: n.Password,
+		Multihop: n.Multihop, Source: n.SourceIP, HoldTime: s.HoldTime}
+	if s.GracefulRestart {
+		nb.RestartTime = s.RestartTime
+	}
+	return nb
 }
 
 // resetBFDNeighbors removes the neighbors of applied whose BFD session
@@ -338,10 +478,11 @@ func ServerName(s config.BGPTrackedServer) string {
 	return notify.VirtualServer{Addr: s.Addr, Protocol: notify.Protocol(s.Protocol)}.String()
 }
 
-// applyAnnouncements announces what is healthy and withdraws the rest.
-// Several blocks may share a prefix: it is announced while any of them
-// is healthy, with the attributes of the first healthy one.
-func (l *Loop) applyAnnouncements(ctx context.Context, sp bgp.Speaker, cfg *config.Config) {
+// applyAnnouncements announces what is healthy and withdraws the rest,
+// asking the checkers for their quorums if poll is set. Several blocks
+// may share a prefix: it is announced while any of them is healthy, with
+// the attributes of the first healthy one.
+func (l *Loop) applyAnnouncements(ctx context.Context, sp bgp.Speaker, cfg *config.Config, poll bool) {
 	want := make(map[netip.Prefix]bgp.Attrs)
 	healthy := make(map[string]bool, len(cfg.BGPAnnounces))
 	// One snapshot of each per pass, and none that nothing tracks.
@@ -351,7 +492,7 @@ func (l *Loop) applyAnnouncements(ctx context.Context, sp bgp.Speaker, cfg *conf
 			masters = l.opts.Masters()
 		}
 		if len(a.TrackVirtualServers) > 0 && quorums == nil {
-			quorums = l.opts.Quorums()
+			quorums = l.quorumState(poll)
 		}
 	}
 	for i := range cfg.BGPAnnounces {
@@ -363,14 +504,7 @@ func (l *Loop) applyAnnouncements(ctx context.Context, sp bgp.Speaker, cfg *conf
 		if _, ok := want[a.Prefix]; ok {
 			continue
 		}
-		attrs := bgp.Attrs{}
-		for _, c := range a.Communities {
-			attrs.Communities = append(attrs.Communities, bgp.Community(c))
-		}
-		if a.MED != nil {
-			attrs.MED, attrs.HasMED = *a.MED, true
-		}
-		want[a.Prefix] = attrs
+		want[a.Prefix] = blockAttrs(a)
 	}
 	l.mu.Lock()
 	was, until := l.announced, l.drainUntil
@@ -406,7 +540,7 @@ func (l *Loop) applyAnnouncements(ctx context.Context, sp bgp.Speaker, cfg *conf
 	l.announced = now
 	l.mu.Unlock()
 	for p, attrs := range want {
-		if old, ok := prev[p]; ok && equalAttrs(old, attrs) {
+		if old, ok := prev[p]; ok && old.Equal(attrs) {
 			continue
 		}
 		if err := sp.Announce(ctx, p, attrs); err != nil {
@@ -422,8 +556,19 @@ func (l *Loop) applyAnnouncements(ctx context.Context, sp bgp.Speaker, cfg *conf
 	}
 }
 
-func equalAttrs(a, b bgp.Attrs) bool {
-	return a.MED == b.MED && a.HasMED == b.HasMED && slices.Equal(a.Communities, b.Communities)
+// blockAttrs are the attributes bgp_announce block a gives its prefix.
+func blockAttrs(a *config.BGPAnnounce) bgp.Attrs {
+	attrs := bgp.Attrs{NextHop: a.NextHop}
+	for _, c := range a.Communities {
+		attrs.Communities = append(attrs.Communities, bgp.Community(c))
+	}
+	for _, c := range a.LargeCommunities {
+		attrs.LargeCommunities = append(attrs.LargeCommunities, bgp.LargeCommunity{ASN: c[0], Local1: c[1], Local2: c[2]})
+	}
+	if a.MED != nil {
+		attrs.MED, attrs.HasMED = *a.MED, true
+	}
+	return attrs
 }
 
 // Announcements returns each bgp_announce block's state.
@@ -471,21 +616,98 @@ func (l *Loop) Status() ([]control.BGPPeer, []control.BGPAnnouncement) {
 	return peers, anns
 }
 
-// Dump writes the loop's part of the data file.
+// Dump writes the loop's part of the data file: the speaker, each
+// neighbor with its session's state, each announcement with its state and
+// the attributes it is announced with, in the layout of keepalived's
+// sections, under a title of its own.
 func (l *Loop) Dump(w io.Writer) {
-	fmt.Fprintln(w, "------< BGP >------")
 	ctx, cancel := context.WithTimeout(context.Background(), peersTimeout)
 	defer cancel()
+	states := make(map[netip.Addr]bgp.SessionState)
 	for _, p := range l.Peers(ctx) {
-		fmt.Fprintf(w, " Neighbor %s AS %d: %s\n", p.Addr, p.ASN, p.State)
+		states[p.Addr] = p.State
 	}
-	for _, a := range l.Announcements() {
+	l.mu.Lock()
+	cfg, announced, prefixes, until := l.cfg, maps.Clone(l.announced), maps.Clone(l.prefixes), l.drainUntil
+	l.mu.Unlock()
+	s := cfg.BGPSpeaker
+	if s == nil {
+		return
+	}
+	p := func(format string, a ...any) { fmt.Fprintf(w, "   "+format+"\n", a...) }
+	fmt.Fprintln(w, "------< BGP >------")
+	fmt.Fprintf(w, " BGP speaker = %s\n", s.RouterID)
+	p("Local AS = %d", s.LocalAS)
+	p("Hold time = %d sec", s.HoldTime/time.Second)
+	if s.GracefulRestart {
+		p("Graceful restart = Yes, restart time %d sec", s.RestartTime/time.Second)
+	} else {
+		p("Graceful restart = No")
+	}
+	if !until.IsZero() {
+		p("Drained = Yes")
+	}
+	for _, n := range s.Neighbors {
+		fmt.Fprintf(w, " BGP neighbor = %s\n", n.Addr)
+		p("Remote AS = %d", n.RemoteAS)
+		p("State = %s", states[n.Addr])
+		if n.SourceIP.IsValid() {
+			p("Source IP = %s", n.SourceIP)
+		}
+		if n.Multihop != 0 {
+			p("Multihop TTL = %d", n.Multihop)
+		}
+		if n.Password != "" {
+			p("TCP MD5 signature = Yes")
+		}
+		if n.BFD != "" {
+			p("BFD instance = %s", n.BFD)
+		}
+	}
+	for _, a := range cfg.BGPAnnounces {
+		fmt.Fprintf(w, " BGP announcement = %s\n", a.Name)
+		p("Prefix = %s", a.Prefix)
 		state := "withdrawn"
-		if a.Announced {
+		if announced[a.Name] {
 			state = "announced"
 		}
-		fmt.Fprintf(w, " Announcement %s %s: %s\n", a.Name, a.Prefix, state)
+		p("State = %s", state)
+		for _, name := range a.TrackInstances {
+			p("Tracked instance = %s", name)
+		}
+		for _, vs := range a.TrackVirtualServers {
+			p("Tracked virtual server = %s", ServerName(vs))
+		}
+		// The attributes on the wire while announced, else those
+		// the block gives.
+		attrs, ok := prefixes[a.Prefix]
+		if !ok || !announced[a.Name] {
+			attrs = blockAttrs(&a)
+		}
+		if attrs.NextHop.IsValid() {
+			p("Next hop = %s", attrs.NextHop)
+		} else {
+			p("Next hop = self")
+		}
+		if len(attrs.Communities) > 0 {
+			p("Communities = %s", joinStrings(attrs.Communities))
+		}
+		if len(attrs.LargeCommunities) > 0 {
+			p("Large communities = %s", joinStrings(attrs.LargeCommunities))
+		}
+		if attrs.HasMED {
+			p("MED = %d", attrs.MED)
+		}
 	}
+}
+
+// joinStrings formats vs separated by spaces.
+func joinStrings[T fmt.Stringer](vs []T) string {
+	ss := make([]string, len(vs))
+	for i, v := range vs {
+		ss[i] = v.String()
+	}
+	return strings.Join(ss, " ")
 }
 
 // logHandler passes GoBGP's messages to the daemon's logger: its

@@ -130,6 +130,8 @@ bgp_announce WEB {
     track_virtual_server 10.10.10.10 80 TCP
     track_instance VI_1
     community 65000:100
+    large_community 65000:1:2
+    next_hop 10.99.0.12
 }
 bgp_announce VS {
     prefix 10.10.10.20/32
@@ -191,18 +193,26 @@ func TestAnnouncementsFollowHealth(t *testing.T) {
 	if fs.announced(web) {
 		t.Error("WEB announced without its VRRP instance MASTER")
 	}
+	// The wake is what announces: the safety poll comes a second
+	// later.
 	h.set(h.masters, "VI_1", true)
+	t0 := time.Now()
 	l.Wake()
 	eventually("WEB announced on MASTER", func() bool { return fs.announced(web) })
+	if took := time.Since(t0); took > recheckInterval/2 {
+		t.Errorf("announced %v after the wake", took)
+	}
 	fs.mu.Lock()
-	if got := fs.routes[web].Communities; !slices.Equal(got, []bgp.Community{65000<<16 | 100}) {
-		t.Errorf("communities %v", got)
+	want := bgp.Attrs{Communities: []bgp.Community{65000<<16 | 100},
+		LargeCommunities: []bgp.LargeCommunity{{ASN: 65000, Local1: 1, Local2: 2}}, NextHop: netip.MustParseAddr("10.99.0.12")}
+	if got := fs.routes[web]; !got.Equal(want) {
+		t.Errorf("attributes %+v, want %+v", got, want)
 	}
 	fs.mu.Unlock()
 	if got := l.Announcements(); len(got) != 2 || !got[0].Announced || !got[1].Announced {
 		t.Errorf("announcements %+v", got)
 	}
-	// Quorum lost: both go; the poll finds it without a wake.
+	// Quorum lost: both go; the safety poll finds it without a wake.
 	h.set(h.quorums, "[10.10.10.10]:tcp:80", false)
 	eventually("both withdrawn on quorum down", func() bool { return !fs.announced(web) && !fs.announced(vs) })
 
@@ -219,6 +229,17 @@ func TestAnnouncementsFollowHealth(t *testing.T) {
 		t.Errorf("reload re-added the neighbor (%d→%d adds) or restarted the speaker (%d starts)", adds, fs.adds, fs.started)
 	}
 	fs.mu.Unlock()
+
+	// A reload that turns graceful restart on adds the neighbor again,
+	// with it: its session needs a new OPEN.
+	if err := l.Reload(ctx, load(t, strings.Replace(loopConf, "local_as 65011\n", "local_as 65011\n    graceful_restart\n", 1))); err != nil {
+		t.Fatal(err)
+	}
+	eventually("the neighbor added again with graceful restart", func() bool {
+		fs.mu.Lock()
+		defer fs.mu.Unlock()
+		return fs.adds == adds+1 && len(fs.peers) == 1 && fs.peers[0].RestartTime == config.DefaultRestartTime
+	})
 
 	// A reload with another neighbor drops the old one's session and
 	// adds the new; a new router_id restarts the speaker.
@@ -303,7 +324,7 @@ func TestBFDDownResetsNeighbor(t *testing.T) {
 	l.SetBFD("RT", true)
 	l.SetBFD("OTHER", true)
 	l.SetBFD("OTHER", false) // no neighbor names it
-	time.Sleep(3 * pollInterval)
+	time.Sleep(3 * drainTick)
 	if n := adds(); n != 2 {
 		t.Fatalf("%d AddPeer calls before RT went Down, want 2", n)
 	}
@@ -315,7 +336,7 @@ func TestBFDDownResetsNeighbor(t *testing.T) {
 	if last != netip.MustParseAddr("10.99.0.254") {
 		t.Errorf("the neighbor added again is %s", last)
 	}
-	time.Sleep(3 * pollInterval)
+	time.Sleep(3 * drainTick)
 	if n := adds(); n != 3 {
 		t.Errorf("%d AddPeer calls after one reset, want 3", n)
 	}
@@ -326,11 +347,86 @@ func TestBFDDownResetsNeighbor(t *testing.T) {
 		t.Fatal("bfd still in the reloaded configuration")
 	}
 	l.Reload(ctx, cfg2)
-	time.Sleep(3 * pollInterval)
+	time.Sleep(3 * drainTick)
 	l.SetBFD("RT", true)
 	l.SetBFD("RT", false)
-	time.Sleep(3 * pollInterval)
+	time.Sleep(3 * drainTick)
 	if n := adds(); n != 3 {
 		t.Errorf("%d AddPeer calls after a reload without bfd and RT Down, want 3", n)
 	}
+}
+
+// TestQuorumPushed: a quorum told by SetQuorum is acted on at once,
+// while asking the checkers would wait for them (here, blocked), and a
+// later Wake asks them again.
+func TestQuorumPushed(t *testing.T) {
+	cfg := load(t, loopConf)
+	fs := &fakeSpeaker{}
+	var (
+		mu      sync.Mutex
+		asked   int
+		busy    = make(chan struct{})
+		blocked bool
+	)
+	close(busy)
+	l, err := New(cfg, Options{Log: quiet(), NewSpeaker: func(*slog.Logger) bgp.Speaker { return fs },
+		Quorums: func() map[string]bool {
+			mu.Lock()
+			b := busy
+			asked++
+			mu.Unlock()
+			<-b
+			return map[string]bool{"[10.10.10.10]:tcp:80": true}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); l.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	vs := netip.MustParsePrefix("10.10.10.20/32")
+	eventually := func(what string, cond func() bool) time.Duration {
+		t.Helper()
+		t0 := time.Now()
+		for !cond() {
+			if time.Since(t0) > 2*time.Second {
+				t.Fatalf("%s: not within 2s", what)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		return time.Since(t0)
+	}
+	eventually("VS announced", func() bool { return fs.announced(vs) })
+	// A Wake asks the checkers; the safety poll is a second away.
+	mu.Lock()
+	n := asked
+	mu.Unlock()
+	l.Wake()
+	eventually("the checkers asked", func() bool { mu.Lock(); defer mu.Unlock(); return asked > n })
+	time.Sleep(10 * time.Millisecond)
+	mu.Lock()
+	busy, blocked = make(chan struct{}), true
+	n = asked
+	mu.Unlock()
+	defer func() {
+		mu.Lock()
+		if blocked {
+			close(busy)
+		}
+		mu.Unlock()
+	}()
+	l.SetQuorum("[10.10.10.10]:tcp:80", false)
+	took := eventually("VS withdrawn on the quorum told", func() bool { return !fs.announced(vs) })
+	t.Logf("withdrawn %v after SetQuorum", took)
+	mu.Lock()
+	if asked != n {
+		t.Errorf("the loop asked the checkers %d times to act on a quorum it was told", asked-n)
+	}
+	close(busy)
+	blocked = false
+	mu.Unlock()
+	// A Wake asks again: the checkers say up.
+	l.Wake()
+	eventually("VS announced again on the checkers' answer", func() bool { return fs.announced(vs) })
 }

@@ -22,6 +22,13 @@ import (
 	"github.com/osrg/gobgp/v4/pkg/server"
 )
 
+// deferralTime is how long a restarting speaker waits for its
+// neighbors' End-of-RIB before it announces its routes, such as a
+// neighbor with graceful restart whose session is not up: GoBGP's
+// default, six minutes, would leave the stale routes the other neighbors
+// hold unrefreshed for that long.
+const deferralTime = 3 * time.Second
+
 // connectRetry is how long a session waits before dialling again: GoBGP's
 // default, two minutes, would leave a restarted router without routes
 // for that long.
@@ -114,6 +121,10 @@ func (g *Speaker) AddPeer(ctx context.Context, n bgp.Neighbor) error {
 			return err
 		}
 	}
+	families := []*api.Family{
+		{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST},
+		{Afi: api.Family_AFI_IP6, Safi: api.Family_SAFI_UNICAST},
+	}
 	p := &api.Peer{
 		Conf: &api.PeerConf{
 			NeighborAddress: n.Addr.String(),
@@ -125,10 +136,31 @@ func (g *Speaker) AddPeer(ctx context.Context, n bgp.Neighbor) error {
 			ConnectRetry:           uint64(connectRetry / time.Second),
 			IdleHoldTimeAfterReset: uint64(connectRetry / time.Second),
 		}},
-		AfiSafis: []*api.AfiSafi{
-			{Config: &api.AfiSafiConfig{Family: &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}, Enabled: true}},
-			{Config: &api.AfiSafiConfig{Family: &api.Family{Afi: api.Family_AFI_IP6, Safi: api.Family_SAFI_UNICAST}, Enabled: true}},
-		},
+	}
+	for _, f := range families {
+		af := &api.AfiSafi{Config: &api.AfiSafiConfig{Family: f, Enabled: true}}
+		if n.RestartTime > 0 {
+			af.MpGracefulRestart = &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}}
+		}
+		p.AfiSafis = append(p.AfiSafis, af)
+	}
+	if n.RestartTime > 0 {
+		p.GracefulRestart = &api.GracefulRestart{
+			Enabled:     true,
+			RestartTime: uint32(n.RestartTime / time.Second),
+			// Every start is taken for a restart: the speaker cannot
+			// tell a first start from a start after a crash, and the
+			// Restart State and Forwarding State bits this sets tell
+			// a neighbor holding stale routes of the speaker to keep
+			// them until its End-of-RIB, and one holding none
+			// nothing. The forwarding state is the kernel's, which
+			// the daemon's death leaves as it was.
+			LocalRestarting: true,
+			// A restarting speaker holds its routes back until each
+			// neighbor's End-of-RIB, which a neighbor sends at once;
+			// deferralTime bounds the wait for one that does not.
+			DeferralTime: uint32(deferralTime / time.Second),
+		}
 	}
 	if n.HoldTime > 0 {
 		p.Timers.Config.HoldTime = uint64(n.HoldTime / time.Second)
@@ -164,7 +196,8 @@ func (g *Speaker) RemovePeer(ctx context.Context, addr netip.Addr) error {
 	return nil
 }
 
-// path makes the GoBGP path of prefix with a, next hop this host.
+// path makes the GoBGP path of prefix with a, next hop a.NextHop or
+// else this host.
 func path(prefix netip.Prefix, a bgp.Attrs) (*apiutil.Path, error) {
 	nlri, err := bgppkt.NewIPAddrPrefix(prefix)
 	if err != nil {
@@ -172,15 +205,24 @@ func path(prefix netip.Prefix, a bgp.Attrs) (*apiutil.Path, error) {
 	}
 	attrs := []bgppkt.PathAttributeInterface{bgppkt.NewPathAttributeOrigin(bgppkt.BGP_ORIGIN_ATTR_TYPE_IGP)}
 	// The unspecified next hop makes GoBGP send its own address on each
-	// session.
+	// session; another, a third party's on the neighbor's network, it
+	// sends as it is.
 	if prefix.Addr().Is4() {
-		nh, err := bgppkt.NewPathAttributeNextHop(netip.IPv4Unspecified())
+		hop := netip.IPv4Unspecified()
+		if a.NextHop.Is4() {
+			hop = a.NextHop
+		}
+		nh, err := bgppkt.NewPathAttributeNextHop(hop)
 		if err != nil {
 			return nil, err
 		}
 		attrs = append(attrs, nh)
 	} else {
-		mp, err := bgppkt.NewPathAttributeMpReachNLRI(bgppkt.RF_IPv6_UC, []bgppkt.PathNLRI{{NLRI: nlri}}, netip.IPv6Unspecified())
+		hop := netip.IPv6Unspecified()
+		if a.NextHop.Is6() {
+			hop = a.NextHop
+		}
+		mp, err := bgppkt.NewPathAttributeMpReachNLRI(bgppkt.RF_IPv6_UC, []bgppkt.PathNLRI{{NLRI: nlri}}, hop)
 		if err != nil {
 			return nil, err
 		}
@@ -195,6 +237,13 @@ func path(prefix netip.Prefix, a bgp.Attrs) (*apiutil.Path, error) {
 			cs[i] = uint32(c)
 		}
 		attrs = append(attrs, bgppkt.NewPathAttributeCommunities(cs))
+	}
+	if len(a.LargeCommunities) > 0 {
+		ls := make([]*bgppkt.LargeCommunity, len(a.LargeCommunities))
+		for i, c := range a.LargeCommunities {
+			ls[i] = bgppkt.NewLargeCommunity(c.ASN, c.Local1, c.Local2)
+		}
+		attrs = append(attrs, bgppkt.NewPathAttributeLargeCommunities(ls))
 	}
 	family := bgppkt.RF_IPv4_UC
 	if prefix.Addr().Is6() {
