@@ -354,6 +354,7 @@ func (p *parser) validateBGP() {
 			}
 		}
 	}
+	p.refuseNATUnderECMP()
 }
 
 // bgp writes the BGP blocks.
