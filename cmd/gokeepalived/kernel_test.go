@@ -46,13 +46,18 @@ func TestMain(m *testing.M) {
 }
 
 // TestKernel runs the TestGuest tests, which need IPVS, in one boot of
-// the kernel guest.
+// the kernel guest; GUEST_RUN, when set, narrows them to the tests it
+// matches, such as ^TestGuestECMP.
 func TestKernel(t *testing.T) {
 	if vm.InGuest() {
 		t.Skip("already inside the kernel guest")
 	}
 	guestNetSNMP(t)
-	vm.RunTests(t, "^TestGuest")
+	pattern := "^TestGuest"
+	if p := os.Getenv("GUEST_RUN"); p != "" {
+		pattern = p
+	}
+	vm.RunTests(t, pattern)
 }
 
 // guestNetSNMP adds net-snmp's master agent, trap receiver and walker to
