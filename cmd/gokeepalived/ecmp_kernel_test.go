@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/vishvananda/netns"
 
+	"github.com/gokeepalived/gokeepalived/internal/control"
 	"github.com/gokeepalived/gokeepalived/ipvs"
 )
 
@@ -49,7 +51,7 @@ func ecmpConf(dir string, inhibit bool, order ...int) string {
         weight 1
         MISC_CHECK {
             misc_path "%[2]s/check 10.2.0.%[1]d"
-            misc_timeout 2
+            misc_timeout 10
             retry 0
         }
     }
@@ -64,6 +66,9 @@ type ecmpDirector struct {
 	ns  string
 	dir string
 	h   *ipvs.Handle
+	// maps counts the clientMap calls, each of which connects from
+	// source ports of its own.
+	maps int
 }
 
 func newECMPDirector(t *testing.T, name string) *ecmpDirector {
@@ -188,7 +193,7 @@ func (d *ecmpDirector) start(t *testing.T, ours bool, conf string) *guestProc {
 	args = append(args, "-n", "-l", "-C", "-f", path, "-p", filepath.Join(dir, "k.pid"),
 		"-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"))
 	if ours {
-		args = append(args, "--metrics-listen", "127.0.0.1:9661")
+		args = append(args, "--metrics-listen", "127.0.0.1:9661", "--control-socket", filepath.Join(dir, "ctl.sock"))
 	}
 	cmd := exec.Command("ip", args...)
 	cmd.Env = append(os.Environ(), envRunDaemon+"=1")
@@ -247,6 +252,19 @@ func (d *ecmpDirector) clientMap(t *testing.T) []string {
 	t.Helper()
 	servers := make([]string, ecmpClients)
 	began := time.Now()
+	// A connection from the source address and port of one that IPVS
+	// still remembers (in TIME_WAIT, two minutes) would follow it to its
+	// real server rather than be scheduled: each map has its own port.
+	d.maps++
+	port := 20000 + d.maps
+	table := d.order(t)
+	defer func() {
+		// A check that failed by itself (a script slowed down past its
+		// timeout by the guest's load) would move clients.
+		if now := d.order(t); now != table {
+			t.Errorf("%s's table changed while the clients connected: %q, then %q", d.ns, table, now)
+		}
+	}()
 	// Several threads in the namespace, each taking every workers-th
 	// client: the connections wait on the emulated guest's scheduler
 	// more than on its CPU.
@@ -256,7 +274,7 @@ func (d *ecmpDirector) clientMap(t *testing.T) []string {
 		go func() {
 			errc <- d.do(func() error {
 				for i := w; i < len(servers); i += workers {
-					c, err := dialFrom(clientAddr(i + 1))
+					c, err := dialFrom(clientAddr(i+1), port)
 					if err != nil {
 						return err
 					}
@@ -281,9 +299,9 @@ func (d *ecmpDirector) clientMap(t *testing.T) []string {
 func clientAddr(n int) string { return fmt.Sprintf("10.1.%d.%d", n/256, n%256) }
 
 // dialFrom opens a session through the virtual server from a client
-// address, on a thread in the director's namespace.
-func dialFrom(src string) (*session, error) {
-	dl := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+// address and port (0 for any), on a thread in the director's namespace.
+func dialFrom(src string, port int) (*session, error) {
+	dl := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src), Port: port}}
 	c, err := dl.Dial("tcp", ecmpVIP)
 	if err != nil {
 		return nil, fmt.Errorf("from %s: %w", src, err)
@@ -385,7 +403,7 @@ func TestGuestECMPDestinationOrder(t *testing.T) {
 		if s == "10.2.0.1" || s == "10.2.0.2" {
 			err := a.do(func() error {
 				var err error
-				held, err = dialFrom(clientAddr(i + 1))
+				held, err = dialFrom(clientAddr(i+1), 0)
 				return err
 			})
 			if err != nil {
@@ -420,6 +438,13 @@ func TestGuestECMPDestinationOrder(t *testing.T) {
 	kernel := float64(ipvs.OrderFingerprint(a.dests(t)))
 	if !okA || !okB || fa != fb || fa != kernel {
 		t.Errorf("fingerprints: a %v (%v), b %v (%v), a's kernel %v", fa, okA, fb, okB, kernel)
+	}
+	var st control.Status
+	if err := json.Unmarshal([]byte(guestCLI(t, pb.cmd.Args[len(pb.cmd.Args)-1], "status", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.VirtualServers) != 1 || st.VirtualServers[0].OrderFingerprint == nil || float64(*st.VirtualServers[0].OrderFingerprint) != fb {
+		t.Errorf("b's status --json: %+v, want the fingerprint %v", st.VirtualServers, fb)
 	}
 	afterA, afterB := a.clientMap(t), b.clientMap(t)
 	if n := differ(afterA, afterB); n != 0 {
