@@ -186,3 +186,30 @@ func TestOrderFingerprint(t *testing.T) {
 		t.Error("the service boundary does not count")
 	}
 }
+
+// TestMHOrderInOneBatch checks that the moves restoring the order go to
+// a kernel that takes batches in one batch, with the return that needs
+// them.
+func TestMHOrderInOneBatch(t *testing.T) {
+	ctx := context.Background()
+	s := mhService("mh", "10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80")
+	k := &batchingFake{fakeKernel: &fakeKernel{prepend: true}}
+	r := NewReconciler(k, ReconcilerConfig{})
+	if _, err := r.Reconcile(ctx, []Service{s}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(ctx, []Service{without(s, "10.0.0.3:80")}); err != nil {
+		t.Fatal(err)
+	}
+	k.batches = nil
+	ops, err := r.Reconcile(ctx, []Service{s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ops) != 5 || len(k.batches) != 1 || k.batches[0] != 5 {
+		t.Errorf("the return of 10.0.0.3 made %d ops in batches %v, want 5 in one", len(ops), k.batches)
+	}
+	if got := kernelOrder(t, k.fakeKernel, s); got != "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80" {
+		t.Errorf("after the return: %q", got)
+	}
+}

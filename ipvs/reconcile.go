@@ -809,7 +809,10 @@ func (r *Reconciler) order(ctx context.Context, p *pass, hdr Service, want, have
 		}
 		j--
 	}
-	var firstErr error
+	// The changes go to the kernel together, in one datagram where it
+	// takes them so: a moved destination is out of the table for
+	// microseconds, not for a netlink round trip or two.
+	var ops []Op
 	for i := len(s) - 1; i >= 0; i-- {
 		d := s[i]
 		_, present := pos[d.Addr]
@@ -817,23 +820,38 @@ func (r *Reconciler) order(ctx context.Context, p *pass, hdr Service, want, have
 		case present && (i >= j || foreign):
 			continue // it stays where it is
 		case present:
-			if err := r.do(ctx, p, Op{Kind: DeleteDestination, Service: hdr, Destination: d}); err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				continue
-			}
+			ops = append(ops, Op{Kind: DeleteDestination, Service: hdr, Destination: d})
 		case haveHas(have, d.Addr):
 			continue // not ours: left alone
 		}
-		if err := r.do(ctx, p, Op{Kind: AddDestination, Service: hdr, Destination: d}); err != nil {
-			delete(owned, d.Addr)
-			if firstErr == nil {
-				firstErr = err
-			}
+		ops = append(ops, Op{Kind: AddDestination, Service: hdr, Destination: d})
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	errs, stopped := r.apply(ctx, ops)
+	var firstErr error
+	for k, err := range errs {
+		op := ops[k]
+		err = r.record(p, op, err)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if op.Kind != AddDestination {
 			continue
 		}
-		owned[d.Addr] = true
+		a := op.Destination.Addr
+		// A destination whose deletion failed is still there, ours.
+		stayed := k > 0 && ops[k-1].Kind == DeleteDestination && ops[k-1].Destination.Addr == a && errs[k-1] != nil
+		switch {
+		case err == nil || stayed:
+			owned[a] = true
+		default:
+			delete(owned, a)
+		}
+	}
+	if stopped != nil {
+		return stopped
 	}
 	return firstErr
 }

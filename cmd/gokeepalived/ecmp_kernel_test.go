@@ -396,26 +396,29 @@ func TestGuestECMPDestinationOrder(t *testing.T) {
 		t.Errorf("service on a: %+v %v %v, want mh with mh-fallback (flag-1)", s, ok, err)
 	}
 	start := a.clientMap(t)
-	// A session to 10.2.0.1 or 10.2.0.2, which the return of 10.2.0.3
+	// Sessions to 10.2.0.1 and 10.2.0.2, which the return of 10.2.0.3
 	// moves.
-	var held *session
+	var held []*session
 	for i, s := range start {
-		if s == "10.2.0.1" || s == "10.2.0.2" {
-			err := a.do(func() error {
-				var err error
-				held, err = dialFrom(clientAddr(i+1), 0)
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+		if len(held) == 8 {
 			break
 		}
+		if s != "10.2.0.1" && s != "10.2.0.2" {
+			continue
+		}
+		err := a.do(func() error {
+			c, err := dialFrom(clientAddr(i+1), 0)
+			held = append(held, c)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held[len(held)-1].c.Close()
 	}
-	if held == nil {
+	if len(held) == 0 {
 		t.Fatalf("no client on 10.2.0.1 or 10.2.0.2: %q", start)
 	}
-	defer held.c.Close()
 
 	a.setDown(t, 3, true)
 	waitFor(t, "10.2.0.3 out of a's table", 10*time.Second, func() bool { return len(a.dests(t)) == ecmpServers-1 })
@@ -428,10 +431,13 @@ func TestGuestECMPDestinationOrder(t *testing.T) {
 	if oa, ob := a.order(t), b.order(t); oa != ob {
 		t.Errorf("after the flap on a: a %q, b %q", oa, ob)
 	}
-	held.c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(held.c, "still there\n")
-	if line, err := held.r.ReadString('\n'); err != nil || line != "still there\n" {
-		t.Errorf("the session to %s, whose destination was deleted and added again: %q, %v", held.server, line, err)
+	for i, h := range held {
+		h.c.SetDeadline(time.Now().Add(5 * time.Second))
+		msg := fmt.Sprintf("session %d\n", i)
+		fmt.Fprint(h.c, msg)
+		if line, err := h.r.ReadString('\n'); err != nil || line != msg {
+			t.Errorf("session %d to %s, whose destination was deleted and added again: %q, %v", i, h.server, line, err)
+		}
 	}
 	fa, okA := a.fingerprint(t)
 	fb, okB := b.fingerprint(t)
