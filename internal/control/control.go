@@ -351,6 +351,9 @@ func WriteTable(w io.Writer, s *Status, now time.Time) error {
 			if vs.SorryServer {
 				q += ", sorry server in use"
 			}
+			if fp := vs.OrderFingerprint; fp != nil {
+				q += fmt.Sprintf(", order %08x", *fp)
+			}
 			fmt.Fprintf(tw, "%s\t(%s)\t\t\t\t\n", vs.Name, q)
 			for _, rs := range vs.RealServers {
 				health := "down"
