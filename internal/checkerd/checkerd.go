@@ -61,11 +61,10 @@ type Options struct {
 type Loop struct {
 	log    logrus.FieldLogger
 	handle io.Closer // the kernel's IPVS
-	// counters reads the kernel's statistics; nil without a kernel.
+	// counters reads the kernel's statistics, and dests a service's
+	// destinations in the kernel's order; nil without a kernel.
 	counters func(ipvs.Service) (ipvs.ServiceCounters, bool, error)
-	// dests reads a service's destinations in the kernel's order; nil
-	// without a kernel.
-	dests func(ipvs.Service) ([]ipvs.Destination, error)
+	dests    func(ipvs.Service) ([]ipvs.Destination, error)
 	table    *ipvs.Reconciler
 	lvs      *lvs.LVS
 	checks   *check.Scheduler
