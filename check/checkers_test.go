@@ -479,6 +479,9 @@ func TestMiscCheck(t *testing.T) {
 		{name: "misc_dynamic exit 0 leaves the weight", script: "exit 0", dynamic: true},
 		{name: "output is capped", script: "head -c 5000000 /dev/zero | tr '\\0' x; exit 1", wantErr: "(4999000 more bytes)"},
 		{name: "killed by a signal", script: "kill -9 $$", wantErr: "killed"},
+		// A child left behind keeps the output open past WaitDelay.
+		{name: "exit 0 with a child left is up", script: "sleep 1 & exit 0"},
+		{name: "exit 1 with a child left is down", script: "sleep 1 & exit 1", wantErr: "status 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -84,6 +84,16 @@ func (c *MiscCheck) CheckWeight(ctx context.Context, configured int) (delta int,
 		return 0, false, fmt.Errorf("MISC_CHECK %s timed out: %w", c.Args[0], ctx.Err())
 	}
 
+	if errors.Is(waitErr, exec.ErrWaitDelay) {
+		// The program exited, but its output pipes stayed open past
+		// WaitDelay: a child it left holds them, or a loaded system did
+		// not run the copy in time. Its exit status stands, as
+		// keepalived takes it from the exit alone.
+		waitErr = nil
+		if st := cmd.ProcessState; st != nil && !st.Success() {
+			waitErr = &exec.ExitError{ProcessState: st}
+		}
+	}
 	status := 0
 	if waitErr != nil {
 		var ee *exec.ExitError

@@ -438,6 +438,7 @@ func (p *parser) validateBGP() {
 			}
 		}
 	}
+	p.refuseNATUnderECMP()
 }
 
 // bgp writes the BGP blocks.

@@ -20,6 +20,11 @@ type fakeKernel struct {
 	// with that error.
 	fail  map[string]error
 	calls []string
+
+	// prepend adds each destination at the head of its service's list,
+	// as the kernel does (list_add in ip_vs_ctl.c), rather than at its
+	// end.
+	prepend bool
 }
 
 func (f *fakeKernel) find(s Service) int {
@@ -149,6 +154,10 @@ func (f *fakeKernel) NewDestination(s Service, d Destination) error {
 		return syscall.ESRCH
 	case j >= 0:
 		return syscall.EEXIST
+	}
+	if f.prepend {
+		f.services[i].Destinations = slices.Insert(f.services[i].Destinations, 0, d)
+		return nil
 	}
 	f.services[i].Destinations = append(f.services[i].Destinations, d)
 	return nil

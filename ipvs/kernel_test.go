@@ -591,8 +591,12 @@ func TestGuestReconcileServices(t *testing.T) {
 				table[4].Destinations = append(table[4].Destinations, Destination{Addr: ap("10.0.1.2:0"), Method: DirectRoute, Weight: 1})
 				return table
 			},
-			key:   everyForm()[4],
-			ops:   []string{"add-destination -f 7 -r 10.0.1.2:0 -g -w 1"},
+			key: everyForm()[4],
+			// An mh service: 10.0.1.1 goes back in front of the new
+			// destination, which the kernel puts first.
+			ops: []string{"add-destination -f 7 -r 10.0.1.2:0 -g -w 1",
+				"delete-destination -f 7 -r 10.0.1.1:0",
+				"add-destination -f 7 -r 10.0.1.1:0 -g -w 1"},
 			reads: 2,
 		},
 		{

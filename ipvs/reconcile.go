@@ -468,7 +468,7 @@ func (r *Reconciler) create(ctx context.Context, desired []Service, kernel map[S
 		}
 		s := &desired[i]
 		r.owned[s.Key()] = make(map[destKey]bool, len(s.Destinations))
-		for _, d := range s.Destinations {
+		for _, d := range addOrder(s) {
 			dests = append(dests, Op{Kind: AddDestination, Service: ops[j].Service, Destination: d})
 			destOwner = append(destOwner, i)
 		}
@@ -692,10 +692,13 @@ func (r *Reconciler) reconcileService(ctx context.Context, p *pass, want, have *
 			firstErr = err
 		}
 	}
+	ordered := keepsOrder(want)
 	for _, d := range want.Destinations {
 		wantDests[d.Addr] = true
 		hd := haveDests[d.Addr]
 		switch {
+		case hd == nil && ordered:
+			// Added below, in the canonical order.
 		case hd == nil:
 			if err := r.do(ctx, p, Op{Kind: AddDestination, Service: hdr, Destination: d}); err != nil {
 				delete(owned, d.Addr)
@@ -717,6 +720,12 @@ func (r *Reconciler) reconcileService(ctx context.Context, p *pass, want, have *
 			owned[d.Addr] = true
 		}
 	}
+	foreign := false
+	for _, hd := range have.Destinations {
+		if !owned[hd.Addr] {
+			foreign = true
+		}
+	}
 	for _, hd := range have.Destinations {
 		if wantDests[hd.Addr] || !owned[hd.Addr] {
 			continue
@@ -727,12 +736,129 @@ func (r *Reconciler) reconcileService(ctx context.Context, p *pass, want, have *
 		}
 		delete(owned, hd.Addr)
 	}
+	if ordered {
+		if err := r.order(ctx, p, hdr, want, have, owned, foreign); err != nil {
+			keep(err)
+		}
+	}
 	for a := range owned {
 		if !wantDests[a] && haveDests[a] == nil {
 			delete(owned, a)
 		}
 	}
 	return firstErr
+}
+
+// keepsOrder reports whether the reconciler keeps the service's
+// destinations in the kernel in canonical order. The mh scheduler builds
+// its lookup table from the order of the service's destinations and
+// breaks ties between them by it: directors that announce one address
+// together (ECMP) send a client to the same real server only if their
+// kernels list the destinations alike, whatever the order of their
+// configurations and the history of their health checks. Other
+// schedulers keep the order of the configuration, as keepalived does.
+func keepsOrder(s *Service) bool { return s.Scheduler == "mh" }
+
+// canonical returns the destinations in the order the reconciler keeps
+// them in the kernel when keepsOrder: by address family, address, then
+// port, which no configuration order changes.
+func canonical(ds []Destination) []Destination {
+	c := slices.Clone(ds)
+	slices.SortFunc(c, func(a, b Destination) int { return a.Addr.Compare(b.Addr) })
+	return c
+}
+
+// addOrder returns the destinations of s in the order to add them to a
+// new service. The kernel puts each destination it adds at the head of
+// the service's list, so a canonical list is added from its end.
+func addOrder(s *Service) []Destination {
+	if !keepsOrder(s) {
+		return s.Destinations
+	}
+	c := canonical(s.Destinations)
+	slices.Reverse(c)
+	return c
+}
+
+// order adds the missing destinations of an ordered service so that the
+// kernel lists them all in canonical order. The kernel adds at the head
+// of the list, so a destination that comes back after a failure would
+// land before others that precede it in canonical order: those are
+// deleted and added again after it. A connection to a destination
+// deleted that way keeps flowing while the kernel holds the destination
+// in its trash (expire_nodest_conn 0, the default), and adding it again
+// takes the same destination back, connections and counters included.
+// have is the kernel's list before the pass; with a destination the
+// reconciler does not own (foreign) it only adds the missing ones, as it
+// may not move the others.
+func (r *Reconciler) order(ctx context.Context, p *pass, hdr Service, want, have *Service, owned map[destKey]bool, foreign bool) error {
+	s := canonical(want.Destinations)
+	pos := make(map[destKey]int, len(have.Destinations))
+	for i, d := range have.Destinations {
+		if owned[d.Addr] {
+			pos[d.Addr] = i
+		}
+	}
+	// s[j:] is the longest tail of the canonical list that the kernel
+	// already holds in that order: it stays, the rest goes in front.
+	j := len(s)
+	for j > 0 && !foreign {
+		at, ok := pos[s[j-1].Addr]
+		if !ok || (j < len(s) && at > pos[s[j].Addr]) {
+			break
+		}
+		j--
+	}
+	// The changes go to the kernel together, in one datagram where it
+	// takes them so: a moved destination is out of the table for
+	// microseconds, not for a netlink round trip or two.
+	var ops []Op
+	for i := len(s) - 1; i >= 0; i-- {
+		d := s[i]
+		_, present := pos[d.Addr]
+		switch {
+		case present && (i >= j || foreign):
+			continue // it stays where it is
+		case present:
+			ops = append(ops, Op{Kind: DeleteDestination, Service: hdr, Destination: d})
+		case haveHas(have, d.Addr):
+			continue // not ours: left alone
+		}
+		ops = append(ops, Op{Kind: AddDestination, Service: hdr, Destination: d})
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	errs, stopped := r.apply(ctx, ops)
+	var firstErr error
+	for k, err := range errs {
+		op := ops[k]
+		err = r.record(p, op, err)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if op.Kind != AddDestination {
+			continue
+		}
+		a := op.Destination.Addr
+		// A destination whose deletion failed is still there, ours.
+		stayed := k > 0 && ops[k-1].Kind == DeleteDestination && ops[k-1].Destination.Addr == a && errs[k-1] != nil
+		switch {
+		case err == nil || stayed:
+			owned[a] = true
+		default:
+			delete(owned, a)
+		}
+	}
+	if stopped != nil {
+		return stopped
+	}
+	return firstErr
+}
+
+// haveHas reports whether the kernel's copy of a service lists a.
+func haveHas(have *Service, a destKey) bool {
+	return slices.ContainsFunc(have.Destinations, func(d Destination) bool { return d.Addr == a })
 }
 
 // removeService deletes an owned service the kernel holds. When someone else

@@ -20,13 +20,14 @@ import (
 )
 
 // bgpQuorumConf announces a virtual server's address while its quorum,
-// one TCP_CHECKed real server, is up, to a BGP peer on 127.0.0.2.
-const bgpQuorumConf = `virtual_server 192.0.2.20 80 {
+// one TCP_CHECKed real server, is up, to a BGP peer on 127.0.0.2. It
+// forwards by DR: an announced NAT virtual server is refused.
+const bgpQuorumConf = `virtual_server 192.0.2.20 %[1]d {
     delay_loop 1
     lb_algo rr
-    lb_kind NAT
+    lb_kind DR
     protocol TCP
-    real_server 127.0.0.1 %d {
+    real_server 127.0.0.1 %[1]d {
         TCP_CHECK {
             connect_timeout 1
             retry 0
@@ -44,7 +45,7 @@ bgp_speaker {
 }
 bgp_announce WEB {
     prefix 192.0.2.20/32
-    track_virtual_server 192.0.2.20 80 TCP
+    track_virtual_server 192.0.2.20 %[1]d TCP
     community 65001:7
 }
 `

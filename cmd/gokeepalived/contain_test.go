@@ -135,7 +135,13 @@ type fakeChecker struct{ vs []lvs.VirtualServerStatus }
 
 func (f fakeChecker) Servers() []lvs.VirtualServerStatus { return f.vs }
 func (fakeChecker) TableStats() ipvs.Stats               { return ipvs.Stats{} }
-func (fakeChecker) Panics() uint64                       { return 3 }
+func (f fakeChecker) OrderFingerprint(vs lvs.VirtualServerStatus) (uint32, bool) {
+	if len(vs.Services) == 0 || vs.Services[0].Scheduler != "mh" {
+		return 0, false
+	}
+	return ipvs.OrderFingerprint(vs.Services[0].Destinations), true
+}
+func (fakeChecker) Panics() uint64 { return 3 }
 
 // TestMetricsNonUTF8Names checks that names keepalived accepts but that
 // are not UTF-8 are exported, with U+FFFD for their bad bytes, rather than

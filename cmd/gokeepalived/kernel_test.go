@@ -51,7 +51,8 @@ func TestMain(m *testing.M) {
 const envGuestRun = "GOKEEPALIVED_GUEST_RUN"
 
 // TestKernel runs the TestGuest tests, which need IPVS, in one boot of
-// the kernel guest.
+// the kernel guest; GOKEEPALIVED_GUEST_RUN, when set, narrows them to
+// the tests it matches, such as ^TestGuestECMP.
 func TestKernel(t *testing.T) {
 	if vm.InGuest() {
 		t.Skip("already inside the kernel guest")

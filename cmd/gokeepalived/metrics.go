@@ -42,6 +42,7 @@ type vrrpSource interface {
 type checkerSource interface {
 	Servers() []lvs.VirtualServerStatus
 	TableStats() ipvs.Stats
+	OrderFingerprint(lvs.VirtualServerStatus) (uint32, bool)
 	Panics() uint64
 }
 
@@ -72,7 +73,7 @@ type metrics struct {
 	ipvsPasses, ipvsOps, ipvsErrors, reloads                *prometheus.Desc
 	reloadOK, buildInfo                                     *prometheus.Desc
 	bgpPeerState, bgpAnnounced                              *prometheus.Desc
-	drained                                                 *prometheus.Desc
+	drained, orderFingerprint                               *prometheus.Desc
 
 	// The checkers' attempts are counted as they end, from the
 	// scheduler's observer, since no loop keeps them; only when
@@ -127,11 +128,14 @@ func newMetrics(d *daemon) *metrics {
 			"Netlink link and address subscriptions lost (as to a burst of changes) and made again, with every carrier read anew.", nil, nil),
 		scriptsDropped: prometheus.NewDesc("gokeepalived_notify_scripts_dropped_total",
 			"Notify script runs dropped because their source's queue was full; each was logged.", nil, nil),
-		rsUp:       prometheus.NewDesc("gokeepalived_checker_real_server_up", "1 when every checker of the real server passes.", rs, nil),
-		rsWeight:   prometheus.NewDesc("gokeepalived_checker_real_server_weight", "Effective weight of the real server.", rs, nil),
-		rsInPool:   prometheus.NewDesc("gokeepalived_ipvs_real_server_in_pool", "1 when the real server is in the IPVS table.", rs, nil),
-		vsQuorum:   prometheus.NewDesc("gokeepalived_ipvs_virtual_server_quorum_up", "1 when the virtual server has its quorum.", []string{"virtual_server"}, nil),
-		vsSorry:    prometheus.NewDesc("gokeepalived_ipvs_virtual_server_sorry_server", "1 when the sorry server is in use.", []string{"virtual_server"}, nil),
+		rsUp:     prometheus.NewDesc("gokeepalived_checker_real_server_up", "1 when every checker of the real server passes.", rs, nil),
+		rsWeight: prometheus.NewDesc("gokeepalived_checker_real_server_weight", "Effective weight of the real server.", rs, nil),
+		rsInPool: prometheus.NewDesc("gokeepalived_ipvs_real_server_in_pool", "1 when the real server is in the IPVS table.", rs, nil),
+		vsQuorum: prometheus.NewDesc("gokeepalived_ipvs_virtual_server_quorum_up", "1 when the virtual server has its quorum.", []string{"virtual_server"}, nil),
+		vsSorry:  prometheus.NewDesc("gokeepalived_ipvs_virtual_server_sorry_server", "1 when the sorry server is in use.", []string{"virtual_server"}, nil),
+		orderFingerprint: prometheus.NewDesc("gokeepalived_ipvs_destination_order_fingerprint",
+			"For a virtual server with the mh scheduler, a 32-bit hash of its destinations as the kernel lists them (address, port, weight above 0, in order): mh builds its table from that list, so directors announcing one address (ECMP) send each client to the same real server only when their values are equal.",
+			[]string{"virtual_server"}, nil),
 		ipvsPasses: prometheus.NewDesc("gokeepalived_ipvs_reconcile_passes_total", "Reconcile passes over the IPVS table.", nil, nil),
 		ipvsOps:    prometheus.NewDesc("gokeepalived_ipvs_operations_total", "Changes issued to the kernel's IPVS table.", nil, nil),
 		ipvsErrors: prometheus.NewDesc("gokeepalived_ipvs_errors_total", "Failed IPVS reads and changes.", nil, nil),
@@ -230,6 +234,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		for _, vs := range c.Servers() {
 			gauge(m.vsQuorum, b(vs.QuorumUp), vs.Name)
 			gauge(m.vsSorry, b(vs.SorryServer), vs.Name)
+			if fp, ok := c.OrderFingerprint(vs); ok {
+				gauge(m.orderFingerprint, float64(fp), vs.Name)
+			}
 			for _, rs := range vs.RealServers {
 				gauge(m.rsUp, b(rs.Alive), vs.Name, rs.Name)
 				gauge(m.rsWeight, float64(rs.Weight), vs.Name, rs.Name)

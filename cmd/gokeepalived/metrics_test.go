@@ -15,6 +15,7 @@ import (
 	"github.com/gokeepalived/gokeepalived/check"
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/lvs"
+	"github.com/gokeepalived/gokeepalived/ipvs"
 	"github.com/gokeepalived/gokeepalived/vrrp"
 )
 
@@ -222,7 +223,9 @@ func TestMetricsLint(t *testing.T) {
 	}
 	m.checker = func() checkerSource {
 		return fakeChecker{[]lvs.VirtualServerStatus{{Name: "[192.0.2.10]:tcp:80",
-			RealServers: []lvs.RealServerStatus{{Name: "[10.0.0.2]:tcp:80"}, {Name: "[10.0.0.3]:tcp:80", Alive: true, Weight: 1}}}}}
+			RealServers: []lvs.RealServerStatus{{Name: "[10.0.0.2]:tcp:80"}, {Name: "[10.0.0.3]:tcp:80", Alive: true, Weight: 1}}},
+			{Name: "[192.0.2.11]:tcp:80", Services: []ipvs.Service{{Scheduler: "mh", Destinations: []ipvs.Destination{
+				{Addr: netip.MustParseAddrPort("10.0.0.2:80"), Weight: 1}}}}}}}
 	}
 	m.observeAttempt(check.Attempt{Checker: "TCP_CHECK", Duration: time.Millisecond, Err: errors.New("connection refused")})
 	m.reloaded(false)
@@ -246,6 +249,7 @@ func TestMetricsLint(t *testing.T) {
 		"# TYPE gokeepalived_panics_total counter",
 		"# TYPE gokeepalived_build_info gauge",
 		"# TYPE gokeepalived_check_duration_seconds histogram",
+		"# TYPE gokeepalived_ipvs_destination_order_fingerprint gauge",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("no %q in the scrape", want)

@@ -61,8 +61,10 @@ type Options struct {
 type Loop struct {
 	log    logrus.FieldLogger
 	handle io.Closer // the kernel's IPVS
-	// counters reads the kernel's statistics; nil without a kernel.
+	// counters reads the kernel's statistics, and dests a service's
+	// destinations in the kernel's order; nil without a kernel.
 	counters func(ipvs.Service) (ipvs.ServiceCounters, bool, error)
+	dests    func(ipvs.Service) ([]ipvs.Destination, error)
 	table    *ipvs.Reconciler
 	lvs      *lvs.LVS
 	checks   *check.Scheduler
@@ -90,6 +92,7 @@ func New(cfg *config.Config, opts Options) (*Loop, error) {
 		return nil, err
 	}
 	l.counters = h.ServiceCounters
+	l.dests = h.Destinations
 	return l, nil
 }
 
@@ -305,11 +308,39 @@ func (l *Loop) Progress() time.Time { return l.lvs.Progress() }
 // TableStats returns the reconciler's counters.
 func (l *Loop) TableStats() ipvs.Stats { return l.table.Stats() }
 
+// OrderFingerprint reads the destinations of an mh virtual server's
+// services back from the kernel, in the kernel's order, and returns their
+// ipvs.OrderFingerprint: directors whose kernels would send a client to
+// different real servers show different values. ok is false for a
+// virtual server of another scheduler, without a kernel, or when the read
+// fails.
+func (l *Loop) OrderFingerprint(vs lvs.VirtualServerStatus) (fp uint32, ok bool) {
+	if l.dests == nil || len(vs.Services) == 0 {
+		return 0, false
+	}
+	lists := make([][]ipvs.Destination, 0, len(vs.Services))
+	for _, s := range vs.Services {
+		if s.Scheduler != "mh" {
+			return 0, false
+		}
+		ds, err := l.dests(s)
+		if err != nil {
+			l.log.Debugf("Reading the destinations of %s: %v", vs.Name, err)
+			return 0, false
+		}
+		lists = append(lists, ds)
+	}
+	return ipvs.OrderFingerprint(lists...), true
+}
+
 // Status reports the virtual servers for the control socket.
 func (l *Loop) Status() []control.VirtualServer {
 	var out []control.VirtualServer
 	for _, vs := range l.lvs.Status() {
 		cv := control.VirtualServer{Name: vs.Name, QuorumUp: vs.QuorumUp, SorryServer: vs.SorryServer}
+		if fp, ok := l.OrderFingerprint(vs); ok {
+			cv.OrderFingerprint = &fp
+		}
 		for _, rs := range vs.RealServers {
 			cv.RealServers = append(cv.RealServers, control.RealServer{
 				Name: rs.Name, Alive: rs.Alive, InPool: rs.InPool, Weight: rs.Weight,

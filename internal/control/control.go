@@ -94,10 +94,14 @@ type Instance struct {
 // VirtualServer is an IPVS virtual server and the health of its real
 // servers.
 type VirtualServer struct {
-	Name        string       `json:"name"`
-	QuorumUp    bool         `json:"quorum_up"`
-	SorryServer bool         `json:"sorry_server_in_use"`
-	RealServers []RealServer `json:"real_servers"`
+	Name        string `json:"name"`
+	QuorumUp    bool   `json:"quorum_up"`
+	SorryServer bool   `json:"sorry_server_in_use"`
+	// OrderFingerprint is, for an mh virtual server, the hash of its
+	// destinations as the kernel lists them (ipvs.OrderFingerprint):
+	// directors sharing its address by ECMP must show the same.
+	OrderFingerprint *uint32      `json:"destination_order_fingerprint,omitempty"`
+	RealServers      []RealServer `json:"real_servers"`
 }
 
 // RealServer is one real server's health and place in the pool.
@@ -346,6 +350,9 @@ func WriteTable(w io.Writer, s *Status, now time.Time) error {
 			}
 			if vs.SorryServer {
 				q += ", sorry server in use"
+			}
+			if fp := vs.OrderFingerprint; fp != nil {
+				q += fmt.Sprintf(", order %08x", *fp)
 			}
 			fmt.Fprintf(tw, "%s\t(%s)\t\t\t\t\n", vs.Name, q)
 			for _, rs := range vs.RealServers {

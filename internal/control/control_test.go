@@ -20,11 +20,12 @@ import (
 func TestServeAndQuery(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ctl.sock")
 	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	fingerprint := uint32(0x6540ceb6)
 	want := Status{
 		Version: "1", ConfigFile: "/etc/k.conf", Started: started,
 		Instances: []Instance{{Name: "VI_1", Interface: "eth0", VRID: 51, State: "MASTER", Priority: 150,
 			EffectivePriority: 140, VIPs: []string{"10.0.0.100/24"}, LastTransition: started.Add(time.Minute)}},
-		VirtualServers: []VirtualServer{{Name: "[10.0.0.100]:tcp:80", QuorumUp: true, RealServers: []RealServer{
+		VirtualServers: []VirtualServer{{Name: "[10.0.0.100]:tcp:80", QuorumUp: true, OrderFingerprint: &fingerprint, RealServers: []RealServer{
 			{Name: "[10.0.1.1]:tcp:80", Alive: true, InPool: true, Weight: 2, Configured: 2},
 			{Name: "[10.0.1.2]:tcp:80", Alive: false, Weight: 0, Configured: 1, LastResult: "TCP_CHECK failed"},
 		}}},
@@ -56,7 +57,7 @@ func TestServeAndQuery(t *testing.T) {
 	var b bytes.Buffer
 	WriteTable(&b, got, started.Add(2*time.Minute))
 	for _, s := range []string{"up 2m0s", "VI_1", "MASTER", "150", "140", "10.0.0.100/24", "1m0s ago",
-		"[10.0.1.2]:tcp:80", "down", "0/1", "TCP_CHECK failed", "quorum up"} {
+		"[10.0.1.2]:tcp:80", "down", "0/1", "TCP_CHECK failed", "quorum up, order 6540ceb6"} {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, b.String())
 		}
