@@ -379,6 +379,8 @@ bgp_announce track_virtual_server BGPAnnounce.TrackVirtualServers TestGuestBGPFo
 bgp_announce community BGPAnnounce.Communities TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 bgp_announce med BGPAnnounce.MED TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 vrrp_instance bfd_takeover Instance.BFDTakeover TestBFDTakeoverBesideKeepalived cmd/gokeepalived/bfdtakeover_test.go
+global_defs lvs_sloppy_tcp Global.LVSSloppyTCP TestGuestSessionsSurviveECMP cmd/gokeepalived/ecmp_survive_kernel_test.go
+global_defs lvs_sloppy_sctp Global.LVSSloppySCTP TestGuestLVSSloppyReload cmd/gokeepalived/ecmp_survive_kernel_test.go
 `
 
 // extensionEntries reads extensionTable.
