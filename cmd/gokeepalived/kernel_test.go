@@ -52,7 +52,13 @@ func TestKernel(t *testing.T) {
 		t.Skip("already inside the kernel guest")
 	}
 	guestNetSNMP(t)
-	vm.RunTests(t, "^TestGuest")
+	pattern := "^TestGuest"
+	// GOKEEPALIVED_GUEST_RUN narrows the guest's tests to some of them,
+	// as -run does on the host.
+	if p := os.Getenv("GOKEEPALIVED_GUEST_RUN"); p != "" {
+		pattern = p
+	}
+	vm.RunTests(t, pattern)
 }
 
 // guestNetSNMP adds net-snmp's master agent, trap receiver and walker to
