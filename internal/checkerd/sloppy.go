@@ -1,6 +1,7 @@
 package checkerd
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,19 +29,7 @@ func newSloppySysctls(dir string) *sloppySysctls {
 
 // apply sets sloppy_tcp and sloppy_sctp to tcp and sctp.
 func (s *sloppySysctls) apply(tcp, sctp bool) error {
-	var errs []string
-	for _, f := range []struct {
-		name string
-		on   bool
-	}{{"sloppy_tcp", tcp}, {"sloppy_sctp", sctp}} {
-		if err := s.set(f.name, f.on); err != nil {
-			errs = append(errs, err.Error())
-		}
-	}
-	if errs != nil {
-		return fmt.Errorf("%s", strings.Join(errs, "; "))
-	}
-	return nil
+	return errors.Join(s.set("sloppy_tcp", tcp), s.set("sloppy_sctp", sctp))
 }
 
 func (s *sloppySysctls) set(name string, on bool) error {
