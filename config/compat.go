@@ -380,7 +380,7 @@ bgp_announce community BGPAnnounce.Communities TestBGPAnnouncesToBIRD cmd/gokeep
 bgp_announce med BGPAnnounce.MED TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_test.go
 vrrp_instance bfd_takeover Instance.BFDTakeover TestBFDTakeoverBesideKeepalived cmd/gokeepalived/bfdtakeover_test.go
 global_defs lvs_sloppy_tcp Global.LVSSloppyTCP TestGuestSessionsSurviveECMP cmd/gokeepalived/ecmp_survive_kernel_test.go
-global_defs lvs_sloppy_sctp Global.LVSSloppySCTP TestGuestLVSSloppyReload cmd/gokeepalived/ecmp_survive_kernel_test.go
+global_defs lvs_sloppy_sctp Global.LVSSloppySCTP TestGuestSessionsSurviveECMP cmd/gokeepalived/ecmp_survive_kernel_test.go
 `
 
 // extensionEntries reads extensionTable.

@@ -70,11 +70,12 @@ func TestECMPSurviveBenchInGuest(t *testing.T) {
 	ps, err := benchtab.Interleave(n, func(ours bool, pair int) ([]float64, error) {
 		var kept float64
 		ok := t.Run(fmt.Sprintf("pair%d-%s", pair, benchtab.Name(ours)), func(t *testing.T) {
-			l := newECMPLab(t)
+			svcs := []ecmpService{{"10.99.0.1", "mh", ecmpTCP}}
+			l := newECMPLab(t, svcs)
 			// keepalived has no keyword for sloppy TCP: the same
 			// virtual server, and the sysctl set before it starts.
-			l.startDirectors(ours, ecmpConf("mh", ours), !ours)
-			r := l.run()
+			l.startDirectors(ours, ecmpConf(svcs, ours), !ours)
+			r := l.run()[0]
 			t.Logf("pair %d, %s: %v", pair, benchtab.Name(ours), r)
 			kept = float64(r.Sessions - r.Broken)
 		})

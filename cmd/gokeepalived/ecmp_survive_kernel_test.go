@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,11 +21,11 @@ import (
 )
 
 // The ECMP lab: a client namespace behind a router whose multipath route
-// to the VIP spreads flows, by their ports, over DR directors that share
-// one segment with the real servers. The addresses are the same in every
-// lab: each has namespaces of its own.
+// to the VIPs spreads flows, by their ports, over DR directors that
+// share one segment with the real servers. The addresses are the same in
+// every lab: each has namespaces of its own.
 const (
-	ecmpVIP        = "10.99.0.1"
+	ecmpVIPs       = "10.99.0.0/24"
 	ecmpPort       = 80
 	ecmpSessions   = 120
 	ecmpDirectors  = 4
@@ -46,91 +48,238 @@ func ecmpDirectorAddr(i int) string { return fmt.Sprintf("10.98.0.%d", 11+i) }
 func ecmpServerAddr(i int) string   { return fmt.Sprintf("10.98.0.%d", 21+i) }
 func ecmpClientAddr(i int) string   { return fmt.Sprintf("10.97.0.%d", 10+i) }
 
-// ecmpConf is the directors' configuration: the same virtual server on
-// each, with lb_algo algo (and mh-port for mh), and sloppy TCP through
+// ecmpProto is the protocol of a virtual server and its sessions.
+type ecmpProto string
+
+const (
+	ecmpTCP  ecmpProto = "TCP"
+	ecmpSCTP ecmpProto = "SCTP"
+)
+
+// sloppy is the protocol's extension keyword and IPVS sysctl.
+func (p ecmpProto) sloppy() (keyword, sysctl string) {
+	if p == ecmpSCTP {
+		return "lvs_sloppy_sctp", "sloppy_sctp"
+	}
+	return "lvs_sloppy_tcp", "sloppy_tcp"
+}
+
+// An ecmpService is one virtual server of the lab, on a VIP of its own
+// in ecmpVIPs, with the same real servers as the others.
+type ecmpService struct {
+	vip   string
+	algo  string
+	proto ecmpProto
+}
+
+func (s ecmpService) String() string { return fmt.Sprintf("%s %s, lb_algo %s", s.proto, s.vip, s.algo) }
+
+// ecmpConf is the directors' configuration: the virtual servers, with
+// mh-port for mh, and the sloppy scheduling of their protocols through
 // the extension when ext is set.
-func ecmpConf(algo string, ext bool) string {
+func ecmpConf(svcs []ecmpService, ext bool) string {
 	var b strings.Builder
 	if ext {
-		b.WriteString("global_defs {\n    lvs_sloppy_tcp\n}\n")
+		b.WriteString("global_defs {\n")
+		for _, kw := range sloppyKeywords(svcs) {
+			fmt.Fprintf(&b, "    %s\n", kw)
+		}
+		b.WriteString("}\n")
 	}
-	fmt.Fprintf(&b, "virtual_server %s %d {\n    lb_algo %s\n", ecmpVIP, ecmpPort, algo)
-	if algo == "mh" {
-		// Maglev hashes the source port too, so that one client's
-		// connections spread over the real servers.
-		b.WriteString("    mh-port\n")
+	for _, s := range svcs {
+		fmt.Fprintf(&b, "virtual_server %s %d {\n    lb_algo %s\n", s.vip, ecmpPort, s.algo)
+		if s.algo == "mh" {
+			// Maglev hashes the source port too, so that one
+			// client's connections spread over the real servers.
+			b.WriteString("    mh-port\n")
+		}
+		fmt.Fprintf(&b, "    lb_kind DR\n    protocol %s\n", s.proto)
+		for i := range ecmpRealServer {
+			fmt.Fprintf(&b, "    real_server %s %d {\n        weight 1\n    }\n", ecmpServerAddr(i), ecmpPort)
+		}
+		b.WriteString("}\n")
 	}
-	b.WriteString("    lb_kind DR\n    protocol TCP\n")
-	for i := range ecmpRealServer {
-		fmt.Fprintf(&b, "    real_server %s %d {\n        weight 1\n    }\n", ecmpServerAddr(i), ecmpPort)
-	}
-	b.WriteString("}\n")
 	return b.String()
+}
+
+// sloppyKeywords lists the extension keywords of the services'
+// protocols, once each.
+func sloppyKeywords(svcs []ecmpService) []string {
+	var kws []string
+	for _, s := range svcs {
+		if kw, _ := s.proto.sloppy(); !slices.Contains(kws, kw) {
+			kws = append(kws, kw)
+		}
+	}
+	return kws
 }
 
 // ecmpLab is one lab of the run.
 type ecmpLab struct {
 	t         *testing.T
-	lab       *nettest.Lab
+	svcs      []ecmpService
+	sw        string // the namespace of the segment's bridge
 	router    *nettest.Host
 	client    *nettest.Host
 	directors []*nettest.Host
-	daemons   []*guestDaemon
-	// on lists the directors in the router's route, by index.
-	on []int
+	// ports are the directors' ports on the bridge.
+	ports   []string
+	daemons []*guestDaemon
 }
 
-// newECMPLab builds the namespaces, the real servers' echo servers and
-// the route over no director yet.
-func newECMPLab(t *testing.T) *ecmpLab {
+// newECMPLab builds the namespaces, the real servers' echo servers for
+// every service, and the client's route to the VIPs through the router,
+// whose own route goes nowhere yet. The guest's emulated CPU takes about
+// 100 ms for each ip command: the lab is built by a few ip -batch runs.
+func newECMPLab(t *testing.T, svcs []ecmpService) *ecmpLab {
 	t.Helper()
-	l := &ecmpLab{t: t, lab: nettest.NewLab(t)}
-	l.router = l.lab.AddHost("rt", "10.98.0.1/24")
-	l.router.Run("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=1",
-		"net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0")
-	var addrs []string
-	for i := range ecmpClients {
-		addrs = append(addrs, ecmpClientAddr(i)+"/24")
+	id := fmt.Sprintf("es%06x", rand.IntN(1<<24))
+	host := func(name string) *nettest.Host { return &nettest.Host{Name: name, NS: id + "-" + name, Link: "eth0"} }
+	l := &ecmpLab{t: t, svcs: svcs, sw: id + "-sw", router: host("rt"), client: host("cl")}
+	type member struct {
+		h    *nettest.Host
+		addr string
 	}
-	// The client is not on the segment: its own link to the router.
-	l.client = l.lab.AddHost("cl")
-	l.router.Run("ip", "link", "add", "cl0", "type", "veth", "peer", "name", "rt0", "netns", l.client.NS)
-	l.router.Run("ip", "addr", "add", "10.97.0.1/24", "dev", "cl0")
-	l.router.Run("ip", "link", "set", "cl0", "up")
-	for _, a := range addrs {
-		l.client.Run("ip", "addr", "add", a, "dev", "rt0")
-	}
-	l.client.Run("ip", "link", "set", "rt0", "up")
-	l.client.Run("ip", "route", "add", ecmpVIP+"/32", "via", "10.97.0.1")
-
-	// DR: the VIP on every director's and real server's lo, never
-	// answered for or announced on the segment.
-	dr := func(h *nettest.Host) {
-		h.Run("sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
-			"net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.eth0.rp_filter=0")
-		h.Run("ip", "addr", "add", ecmpVIP+"/32", "dev", "lo")
-		h.Run("ip", "route", "add", "default", "via", "10.98.0.1")
-	}
+	segment := []member{{l.router, "10.98.0.1"}}
+	var servers []*nettest.Host
 	for i := range ecmpRealServer {
-		h := l.lab.AddHost(fmt.Sprintf("rs%d", i), ecmpServerAddr(i)+"/24")
-		dr(h)
-		l.echoServer(h, fmt.Sprintf("rs%d", i))
+		h := host(fmt.Sprintf("rs%d", i))
+		servers = append(servers, h)
+		segment = append(segment, member{h, ecmpServerAddr(i)})
 	}
 	for i := range ecmpDirectors {
-		h := l.lab.AddHost(fmt.Sprintf("d%d", i), ecmpDirectorAddr(i)+"/24")
-		dr(h)
+		h := host(fmt.Sprintf("d%d", i))
 		l.directors = append(l.directors, h)
+		segment = append(segment, member{h, ecmpDirectorAddr(i)})
+	}
+
+	var root []string
+	all := []string{l.sw, l.client.NS}
+	for _, m := range segment {
+		all = append(all, m.h.NS)
+	}
+	for _, ns := range all {
+		root = append(root, "netns add "+ns)
+	}
+	t.Cleanup(func() {
+		var del []string
+		for _, ns := range all {
+			del = append(del, "netns del "+ns)
+		}
+		ipBatch(t, "", del, true)
+	})
+	root = append(root, fmt.Sprintf("link add rt0 netns %s type veth peer name cl0 netns %s", l.client.NS, l.router.NS))
+	sw := []string{"link set lo up", "link add br0 type bridge stp_state 0 forward_delay 0", "link set br0 up"}
+	for i, m := range segment {
+		port := fmt.Sprintf("p%d", i)
+		root = append(root, fmt.Sprintf("link add eth0 netns %s type veth peer name %s netns %s", m.h.NS, port, l.sw))
+		sw = append(sw, "link set "+port+" master br0 up")
+		if i > ecmpRealServer {
+			l.ports = append(l.ports, port)
+		}
+	}
+	ipBatch(t, "", root, false)
+	ipBatch(t, l.sw, sw, false)
+
+	// The client is not on the segment: its own link to the router.
+	cl := []string{"link set lo up", "link set rt0 up", "route add " + ecmpVIPs + " via 10.97.0.1"}
+	for i := range ecmpClients {
+		cl = slices.Insert(cl, 1, "addr add "+ecmpClientAddr(i)+"/24 dev rt0")
+	}
+	ipBatch(t, l.client.NS, cl, false)
+	ipBatch(t, l.router.NS, []string{"link set lo up", "addr add 10.98.0.1/24 dev eth0", "link set eth0 up",
+		"addr add 10.97.0.1/24 dev cl0", "link set cl0 up"}, false)
+	setSysctls(t, l.router, "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=1",
+		"net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0")
+
+	// DR: the VIPs on every director's and real server's lo, never
+	// answered for or announced on the segment.
+	for _, m := range segment[1:] {
+		cmds := []string{"link set lo up", "addr add " + m.addr + "/24 dev eth0", "link set eth0 up"}
+		for _, s := range svcs {
+			cmds = append(cmds, "addr add "+s.vip+"/32 dev lo")
+		}
+		ipBatch(t, m.h.NS, append(cmds, "route add default via 10.98.0.1"), false)
+		setSysctls(t, m.h, "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
+			"net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.eth0.rp_filter=0")
+	}
+	for i, h := range servers {
+		for _, s := range svcs {
+			l.echoServer(h, s, fmt.Sprintf("rs%d", i))
+		}
 	}
 	return l
 }
 
-// echoServer listens on the VIP in h and answers each line with name and
-// the line.
-func (l *ecmpLab) echoServer(h *nettest.Host, name string) {
+// ipBatch runs ip -batch with cmds, in namespace ns unless it is empty;
+// with force, it goes on past errors and reports none.
+func ipBatch(t *testing.T, ns string, cmds []string, force bool) {
+	t.Helper()
+	var args []string
+	if ns != "" {
+		args = append(args, "-n", ns)
+	}
+	if force {
+		args = append(args, "-force")
+	}
+	cmd := exec.Command("ip", append(args, "-batch", "-")...)
+	cmd.Stdin = strings.NewReader(strings.Join(cmds, "\n") + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil && !force {
+		t.Fatalf("ip %s: %v\n%s\n%s", strings.Join(args, " "), err, strings.Join(cmds, "\n"), out)
+	}
+}
+
+// setSysctls writes name=value settings of h's namespace from a thread
+// in it: /proc/sys/net is the namespace's of the thread that opens it.
+func setSysctls(t *testing.T, h *nettest.Host, settings ...string) {
+	t.Helper()
+	if err := h.Do(func() error {
+		for _, kv := range settings {
+			k, v, _ := strings.Cut(kv, "=")
+			path := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+			if err := os.WriteFile(path, []byte(v+"\n"), 0o644); err != nil {
+				return fmt.Errorf("%s: %w", kv, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%s: %v", h.NS, err)
+	}
+}
+
+// readSysctl reads a setting of h's namespace, such as
+// net.ipv4.vs.sloppy_tcp.
+func readSysctl(t *testing.T, h *nettest.Host, name string) string {
+	t.Helper()
+	var b []byte
+	if err := h.Do(func() (err error) {
+		b, err = os.ReadFile("/proc/sys/" + strings.ReplaceAll(name, ".", "/"))
+		return err
+	}); err != nil {
+		t.Fatalf("%s: %v", h.NS, err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// ipIn runs ip in h's namespace.
+func (l *ecmpLab) ipIn(h *nettest.Host, args ...string) {
+	l.t.Helper()
+	if out, err := exec.Command("ip", append([]string{"-n", h.NS}, args...)...).CombinedOutput(); err != nil {
+		l.t.Fatalf("ip -n %s %s: %v\n%s", h.NS, strings.Join(args, " "), err, out)
+	}
+}
+
+// echoServer listens on the service's VIP in h and answers each line
+// with name and the line.
+func (l *ecmpLab) echoServer(h *nettest.Host, s ecmpService, name string) {
 	l.t.Helper()
 	var ln net.Listener
 	if err := h.Do(func() (err error) {
-		ln, err = net.Listen("tcp", net.JoinHostPort(ecmpVIP, strconv.Itoa(ecmpPort)))
+		if s.proto == ecmpSCTP {
+			ln, err = listenSCTP(s.vip, ecmpPort)
+		} else {
+			ln, err = net.Listen("tcp", net.JoinHostPort(s.vip, strconv.Itoa(ecmpPort)))
+		}
 		return err
 	}); err != nil {
 		l.t.Fatal(err)
@@ -167,9 +316,9 @@ type guestDaemon struct {
 	done chan struct{}
 }
 
-// startDirectors starts the daemon of every director on conf; for
-// keepalived, sloppy TCP is set with sysctl, keepalived having no
-// keyword for it.
+// startDirectors starts the daemon of every director on conf; with
+// sloppySysctl, the sloppy scheduling of the services' protocols is set
+// with sysctl before, as for keepalived, which has no keyword for it.
 func (l *ecmpLab) startDirectors(ours bool, conf string, sloppySysctl bool) {
 	l.t.Helper()
 	self, err := os.Executable()
@@ -178,7 +327,10 @@ func (l *ecmpLab) startDirectors(ours bool, conf string, sloppySysctl bool) {
 	}
 	for i, h := range l.directors {
 		if sloppySysctl {
-			h.Run("sysctl", "-qw", "net.ipv4.vs.sloppy_tcp=1")
+			for _, s := range l.svcs {
+				_, name := s.proto.sloppy()
+				setSysctls(l.t, h, "net.ipv4.vs."+name+"=1")
+			}
 		}
 		dir := l.t.TempDir()
 		path := filepath.Join(dir, "keepalived.conf")
@@ -210,9 +362,9 @@ func (l *ecmpLab) startDirectors(ours bool, conf string, sloppySysctl bool) {
 		})
 	}
 	for i, h := range l.directors {
-		waitFor(l.t, fmt.Sprintf("director %d's virtual server with its real servers", i), 15*time.Second, func() bool {
+		waitFor(l.t, fmt.Sprintf("director %d's virtual servers with their real servers", i), 30*time.Second, func() bool {
 			out, _ := h.Exec("ipvsadm", "-Ln").CombinedOutput()
-			return strings.Count(string(out), "Route") == ecmpRealServer
+			return strings.Count(string(out), "Route") == ecmpRealServer*len(l.svcs)
 		})
 	}
 }
@@ -238,20 +390,19 @@ func (d *guestDaemon) stop() {
 	}
 }
 
-// route points the router's route to the VIP at the directors on.
+// route points the router's route to the VIPs at the directors on.
 func (l *ecmpLab) route(on ...int) {
 	l.t.Helper()
-	args := []string{"route", "replace", ecmpVIP + "/32"}
+	args := []string{"route", "replace", ecmpVIPs}
 	for _, i := range on {
 		args = append(args, "nexthop", "via", ecmpDirectorAddr(i), "dev", "eth0")
 	}
-	l.router.Run("ip", args...)
-	l.on = on
+	l.ipIn(l.router, args...)
 }
 
 // A sessionResult is how one session ended.
 type sessionResult struct {
-	server string // the real server that greeted it first
+	server string // the real server that answered it first
 	err    error  // nil if it ran to the end
 }
 
@@ -294,41 +445,63 @@ func tally(results []sessionResult) ecmpRun {
 	return r
 }
 
-// run opens the sessions through the directors in the route, changes the
-// route to 2 directors, then to all 4, then kills a director as a failure
-// would (its daemon, its link, and its next hop as the router's BFD
-// would remove it), and counts how the sessions ended.
-func (l *ecmpLab) run() ecmpRun {
+// run opens ecmpSessions sessions to every service through the
+// directors in the route, changes the route to 2 directors, then to all
+// 4, then kills a director as a failure would (its daemon, its link, and
+// its next hop as the router's BFD would remove it), and counts how the
+// sessions of each service ended, in the order of l.svcs.
+func (l *ecmpLab) run() []ecmpRun {
 	l.t.Helper()
 	l.route(0, 1, 2)
-	conns := make([]net.Conn, ecmpSessions)
-	if err := l.client.Do(func() error {
-		for i := range conns {
-			d := net.Dialer{Timeout: 5 * time.Second,
-				LocalAddr: &net.TCPAddr{IP: net.ParseIP(ecmpClientAddr(i % ecmpClients))}}
-			c, err := d.Dial("tcp", net.JoinHostPort(ecmpVIP, strconv.Itoa(ecmpPort)))
-			if err != nil {
-				for _, c := range conns[:i] {
+	began := time.Now()
+	conns := make([][]net.Conn, len(l.svcs))
+	closeAll := func() {
+		for _, cs := range conns {
+			for _, c := range cs {
+				if c != nil {
 					c.Close()
 				}
-				return fmt.Errorf("session %d: %w", i, err)
 			}
-			conns[i] = c
+		}
+	}
+	if err := l.client.Do(func() error {
+		for j, s := range l.svcs {
+			conns[j] = make([]net.Conn, ecmpSessions)
+			for i := range conns[j] {
+				local := ecmpClientAddr(i % ecmpClients)
+				var c net.Conn
+				var err error
+				if s.proto == ecmpSCTP {
+					c, err = dialSCTP(local, s.vip, ecmpPort)
+				} else {
+					d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+					c, err = d.Dial("tcp", net.JoinHostPort(s.vip, strconv.Itoa(ecmpPort)))
+				}
+				if err != nil {
+					return fmt.Errorf("%v, session %d: %w", s, i, err)
+				}
+				conns[j][i] = c
+			}
 		}
 		return nil
 	}); err != nil {
+		closeAll()
 		l.t.Fatal(err)
 	}
+	l.t.Logf("%d sessions open in %v", len(l.svcs)*ecmpSessions, time.Since(began).Round(time.Millisecond))
 	stop := make(chan struct{})
-	results := make([]sessionResult, ecmpSessions)
+	results := make([][]sessionResult, len(l.svcs))
 	var wg sync.WaitGroup
-	for i, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			results[i] = echoSession(c, i, stop)
-		}()
+	for j, cs := range conns {
+		results[j] = make([]sessionResult, len(cs))
+		for i, c := range cs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				results[j][i] = echoSession(c, i, stop)
+			}()
+		}
 	}
 	time.Sleep(ecmpPhase)
 	l.route(0, 1)
@@ -336,12 +509,17 @@ func (l *ecmpLab) run() ecmpRun {
 	l.route(0, 1, 2, 3)
 	time.Sleep(ecmpPhase)
 	l.daemons[3].kill()
-	l.lab.SetPort(l.directors[3], false)
+	// Its port on the bridge down: the link is cut.
+	l.ipIn(&nettest.Host{NS: l.sw}, "link", "set", l.ports[3], "down")
 	l.route(0, 1, 2)
 	time.Sleep(ecmpPhase)
 	close(stop)
 	wg.Wait()
-	return tally(results)
+	var runs []ecmpRun
+	for _, rs := range results {
+		runs = append(runs, tally(rs))
+	}
+	return runs
 }
 
 // echoSession sends a line every 100 ms on c and reads its echo, until stop
@@ -383,44 +561,79 @@ func echoSession(c net.Conn, id int, stop <-chan struct{}) sessionResult {
 	}
 }
 
-// TestGuestSessionsSurviveECMP runs 120 long-lived TCP sessions through
-// four DR directors behind a router's multipath route while the route
-// changes (3 directors, then 2, then 4, then one director killed and its
-// next hop removed), under three configurations in parallel labs. With
-// lvs_sloppy_tcp, lb_algo mh and mh-port, every director sends a flow
-// it did not see begin to the same real server, and no session breaks.
-// With lb_algo wlc each director picks by its own counts, and at least
-// a quarter of the sessions break; so do they with mh but without
-// lvs_sloppy_tcp, where a director drops what it did not see begin.
+// TestGuestSessionsSurviveECMP runs 120 long-lived sessions to each of
+// several virtual servers through four DR directors behind a router's
+// multipath route while the route changes (3 directors, then 2, then 4,
+// then one director killed and its next hop removed), in two labs at
+// once. In the first, gokeepalived has lvs_sloppy_tcp and
+// lvs_sloppy_sctp: with lb_algo mh and mh-port every director sends a
+// flow it did not see begin to the same real server, and no TCP session
+// or SCTP association breaks; with lb_algo wlc each director picks by
+// its own counts, and at least a quarter of the sessions break. In the
+// second, without the keywords, a director drops what it did not see
+// begin, and at least a quarter break with mh too.
 func TestGuestSessionsSurviveECMP(t *testing.T) {
 	requireGuest(t)
-	quarter := func(r ecmpRun) bool { return r.Broken >= ecmpSessions/4 }
+	mhTCP := ecmpService{"10.99.0.1", "mh", ecmpTCP}
+	wlcTCP := ecmpService{"10.99.0.2", "wlc", ecmpTCP}
+	mhSCTP := ecmpService{"10.99.0.3", "mh", ecmpSCTP}
+	quarter := ecmpExpect{func(r ecmpRun) bool { return r.Broken >= ecmpSessions/4 }, "at least a quarter broken"}
+	none := ecmpExpect{func(r ecmpRun) bool { return r.Broken == 0 }, "none broken"}
+	var wg sync.WaitGroup
 	for _, tc := range []struct {
-		name, algo string
-		sloppy     bool
-		ok         func(ecmpRun) bool
-		want       string
+		name   string
+		sloppy bool
+		svcs   []ecmpService
+		expect []ecmpExpect
 	}{
-		{"mh", "mh", true, func(r ecmpRun) bool { return r.Broken == 0 }, "no session broken"},
-		{"wlc", "wlc", true, quarter, "at least a quarter broken"},
-		{"mh-not-sloppy", "mh", false, quarter, "at least a quarter broken"},
+		{"sloppy", true, []ecmpService{mhTCP, wlcTCP, mhSCTP}, []ecmpExpect{none, quarter, none}},
+		{"not-sloppy", false, []ecmpService{mhTCP, mhSCTP}, []ecmpExpect{quarter, quarter}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			l := newECMPLab(t)
-			l.startDirectors(true, ecmpConf(tc.algo, tc.sloppy), false)
-			want := map[bool]string{false: "0", true: "1"}[tc.sloppy]
-			for i, h := range l.directors {
-				if got := strings.TrimSpace(h.Run("cat", "/proc/sys/net/ipv4/vs/sloppy_tcp")); got != want {
-					t.Fatalf("director %d: sloppy_tcp %s, want %s", i, got, want)
-				}
+		// The labs run at once, each in a subtest of its own: they
+		// mostly wait on timers, and the guest's one CPU would make
+		// t.Parallel run them one after the other.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(tc.name, func(t *testing.T) { runECMPCase(t, tc.sloppy, tc.svcs, tc.expect) })
+		}()
+	}
+	wg.Wait()
+}
+
+// ecmpExpect is what a service's run must show.
+type ecmpExpect struct {
+	ok   func(ecmpRun) bool
+	want string
+}
+
+// runECMPCase runs one lab of TestGuestSessionsSurviveECMP: gokeepalived
+// as the directors, with the sloppy keywords of the services' protocols
+// if sloppy, and checks each service's run against expect.
+func runECMPCase(t *testing.T, sloppy bool, svcs []ecmpService, expect []ecmpExpect) {
+	t0 := time.Now()
+	l := newECMPLab(t, svcs)
+	t1 := time.Now()
+	l.startDirectors(true, ecmpConf(svcs, sloppy), false)
+	t.Logf("lab built in %v, directors started in %v", t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
+	if got := readSysctl(t, l.router, "net.ipv4.fib_multipath_hash_policy"); got != "1" {
+		t.Fatalf("the router hashes flows by policy %s, want 1 (ports)", got)
+	}
+	want := map[bool]string{false: "0", true: "1"}[sloppy]
+	for i, h := range l.directors {
+		for _, s := range svcs {
+			_, sysctl := s.proto.sloppy()
+			if got := readSysctl(t, h, "net.ipv4.vs."+sysctl); got != want {
+				t.Fatalf("director %d: %s %s, want %s", i, sysctl, got, want)
 			}
-			r := l.run()
-			t.Logf("lb_algo %s, lvs_sloppy_tcp %v: %v", tc.algo, tc.sloppy, r)
-			if !tc.ok(r) {
-				t.Errorf("lb_algo %s, lvs_sloppy_tcp %v: %v; want %s", tc.algo, tc.sloppy, r, tc.want)
-			}
-		})
+		}
+	}
+	for i, r := range l.run() {
+		s, e := svcs[i], expect[i]
+		t.Logf("%v, sloppy %v: %v", s, sloppy, r)
+		if !e.ok(r) {
+			t.Errorf("%v, sloppy %v: %v; want %s", s, sloppy, r, e.want)
+		}
 	}
 }
 
@@ -433,13 +646,14 @@ func TestGuestLVSSloppyReload(t *testing.T) {
 	lab := nettest.NewLab(t)
 	h := lab.AddHost("d", "10.98.0.11/24")
 	read := func() string {
-		return strings.Join(strings.Fields(h.Run("cat", "/proc/sys/net/ipv4/vs/sloppy_tcp", "/proc/sys/net/ipv4/vs/sloppy_sctp")), " ")
+		return readSysctl(t, h, "net.ipv4.vs.sloppy_tcp") + " " + readSysctl(t, h, "net.ipv4.vs.sloppy_sctp")
 	}
 	if got := read(); got != "0 0" {
 		t.Fatalf("a fresh namespace has sloppy_tcp, sloppy_sctp %s", got)
 	}
-	base := ecmpConf("rr", false)
-	l := &ecmpLab{t: t, lab: lab, directors: []*nettest.Host{h}}
+	svcs := []ecmpService{{"10.99.0.1", "rr", ecmpTCP}}
+	base := ecmpConf(svcs, false)
+	l := &ecmpLab{t: t, svcs: svcs, directors: []*nettest.Host{h}}
 	conf := "global_defs {\n    lvs_sloppy_tcp\n    lvs_sloppy_sctp on\n}\n" + base
 	l.startDirectors(true, conf, false)
 	if got := read(); got != "1 1" {

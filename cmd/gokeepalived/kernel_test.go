@@ -52,6 +52,9 @@ func TestKernel(t *testing.T) {
 		t.Skip("already inside the kernel guest")
 	}
 	guestNetSNMP(t)
+	// TestGuestSessionsSurviveECMP's SCTP associations need the
+	// kernel's SCTP.
+	t.Setenv("VMRUN_EXTRA_MODULES", strings.TrimSpace(os.Getenv("VMRUN_EXTRA_MODULES")+" sctp"))
 	pattern := "^TestGuest"
 	// GOKEEPALIVED_GUEST_RUN narrows the guest's tests to some of them,
 	// as -run does on the host.
