@@ -59,7 +59,7 @@ selected checkers && [ -s bench-checkers.log ] && grep -o 'benchtab: .*' bench-c
 # Sessions kept across ECMP changes: four DR directors (lb_algo mh) behind
 # a multipath route, gokeepalived with lvs_sloppy_tcp against keepalived
 # with the sysctl, in interleaved pairs in the qemu guest
-# (GOKEEPALIVED_BENCH_ECMP_PAIRS, 3 by default, about 25 s a run); its row
+# (GOKEEPALIVED_BENCH_ECMP_PAIRS, 3 by default, about 13 s a run); its row
 # comes back in its log.
 run ecmp     $GO test ./cmd/gokeepalived -run '^TestECMPSurviveBench$' -v -count=1 -timeout 30m
 selected ecmp && [ -s bench-ecmp.log ] && grep -o 'benchtab: .*' bench-ecmp.log | sed 's/^benchtab: //' >>"$BENCH_TABLE"
