@@ -383,6 +383,8 @@ bgp_announce med BGPAnnounce.MED TestBGPAnnouncesToBIRD cmd/gokeepalived/bgp_tes
 bgp_announce large_community BGPAnnounce.LargeCommunities TestBGPAttributesToBIRD cmd/gokeepalived/bgpattrs_test.go
 bgp_announce next_hop BGPAnnounce.NextHop TestBGPAttributesToBIRD cmd/gokeepalived/bgpattrs_test.go
 vrrp_instance bfd_takeover Instance.BFDTakeover TestBFDTakeoverBesideKeepalived cmd/gokeepalived/bfdtakeover_test.go
+global_defs lvs_sloppy_tcp Global.LVSSloppyTCP TestGuestSessionsSurviveECMP cmd/gokeepalived/ecmp_survive_kernel_test.go
+global_defs lvs_sloppy_sctp Global.LVSSloppySCTP TestGuestSessionsSurviveECMP cmd/gokeepalived/ecmp_survive_kernel_test.go
 `
 
 // extensionEntries reads extensionTable.

@@ -546,6 +546,7 @@ func globalKeywords() handlers[Global] {
 			g.VRRPGarpMasterDelay, set["vrrp_garp_master_delay"] = 0, true
 		}
 	}
+	sloppyKeywords(h)
 	// Old spellings keepalived 2.2.7 still takes for the same setting.
 	h["lvs_flush_onstop"] = h["lvs_flush_on_stop"]
 	h["fifo_write_vrrp_states_on_reload"] = flag(func(g *Global) *bool { return &g.FIFOWriteVRRPStatesOnReload })

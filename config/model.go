@@ -175,6 +175,10 @@ type Global struct {
 	LVSFlushOnStop        FlushOnStop    `json:"lvs_flush_on_stop,omitempty"`
 	LVSSyncDaemon         *LVSSyncDaemon `json:"lvs_sync_daemon,omitempty"`
 	CheckerLogAllFailures bool           `json:"checker_log_all_failures,omitempty"`
+	// LVSSloppyTCP and LVSSloppySCTP are the lvs_sloppy_tcp and
+	// lvs_sloppy_sctp extensions: IPVS's sloppy_tcp and sloppy_sctp.
+	LVSSloppyTCP  bool `json:"lvs_sloppy_tcp,omitempty"`
+	LVSSloppySCTP bool `json:"lvs_sloppy_sctp,omitempty"`
 	// RSInitNotifies runs the notify_up scripts of the real servers found
 	// up at start-up (rs_init_notifies).
 	RSInitNotifies bool `json:"rs_init_notifies,omitempty"`

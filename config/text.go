@@ -393,6 +393,8 @@ func (tw *textWriter) global(g *Global) {
 		tw.line("lvs_timeouts", "tcp", seconds(t.TCP), "tcpfin", seconds(t.TCPFin), "udp", seconds(t.UDP))
 	}
 	tw.flag("lvs_flush", g.LVSFlush)
+	tw.flag("lvs_sloppy_tcp", g.LVSSloppyTCP)
+	tw.flag("lvs_sloppy_sctp", g.LVSSloppySCTP)
 	switch g.LVSFlushOnStop {
 	case FlushOnStopNone:
 	case FlushOnStopAll:

@@ -56,6 +56,13 @@ run reload   $GO test ./test/bench/reload -run TestReloadBench -v -count=1 -time
 # the verdict of the worst pair.
 run checkers $GO test ./test/bench/checkers -run TestCheckerBench -v -count=1 -timeout 80m
 selected checkers && [ -s bench-checkers.log ] && grep -o 'benchtab: .*' bench-checkers.log | sed 's/^benchtab: //' >>"$BENCH_TABLE"
+# Sessions kept across ECMP changes: four DR directors (lb_algo mh) behind
+# a multipath route, gokeepalived with lvs_sloppy_tcp against keepalived
+# with the sysctl, in interleaved pairs in the qemu guest
+# (GOKEEPALIVED_BENCH_ECMP_PAIRS, 3 by default, about 13 s a run); its row
+# comes back in its log.
+run ecmp     $GO test ./cmd/gokeepalived -run '^TestECMPSurviveBench$' -v -count=1 -timeout 30m
+selected ecmp && [ -s bench-ecmp.log ] && grep -o 'benchtab: .*' bench-ecmp.log | sed 's/^benchtab: //' >>"$BENCH_TABLE"
 # VRRP: interleaved pairs on the host, about 27 minutes at the defaults
 # (10 of them per implementation in the centisecond steady windows); see
 # test/bench/vrrp/README.md for the GOKEEPALIVED_BENCH_* knobs. The test

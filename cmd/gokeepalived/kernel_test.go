@@ -58,6 +58,9 @@ func TestKernel(t *testing.T) {
 		t.Skip("already inside the kernel guest")
 	}
 	guestNetSNMP(t)
+	// TestGuestSessionsSurviveECMP's SCTP associations need the
+	// kernel's SCTP.
+	t.Setenv("VMRUN_EXTRA_MODULES", strings.TrimSpace(os.Getenv("VMRUN_EXTRA_MODULES")+" sctp"))
 	pattern := "^TestGuest"
 	if p := os.Getenv(envGuestRun); p != "" {
 		pattern = p

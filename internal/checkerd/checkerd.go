@@ -1,6 +1,6 @@
 // Package checkerd is keepalived's health-checker process as a library:
 // it opens the kernel's IPVS, applies the global LVS settings (lvs_flush,
-// lvs_timeouts), runs the checks of every real server through package lvs
+// lvs_timeouts, lvs_sloppy_tcp and lvs_sloppy_sctp), runs the checks of every real server through package lvs
 // and the check scheduler, sends the checkers' smtp_alert mails, and
 // writes the checker half of keepalived's USR1 data file.
 package checkerd
@@ -70,6 +70,10 @@ type Loop struct {
 	checks   *check.Scheduler
 	alerts   *checkerAlerts
 	notify   Outputs
+	// sloppy sets lvs_sloppy_tcp and lvs_sloppy_sctp; keep leaves them
+	// as they are when the loop stops, with the table.
+	sloppy *sloppySysctls
+	keep   bool
 	// drainWake wakes the watch of draining real servers.
 	drainWake chan struct{}
 
@@ -134,7 +138,7 @@ func newLoop(cfg *config.Config, opts Options, k ipvs.Kernel, closer io.Closer) 
 	}
 	reportViolation(opts.Log, cfg, opts.Notify)
 	return &Loop{log: opts.Log, handle: closer, table: table, lvs: l, checks: checks, alerts: alerts, cfg: cfg, notify: opts.Notify,
-		drainWake: make(chan struct{}, 1)}, nil
+		drainWake: make(chan struct{}, 1), sloppy: newSloppySysctls(ipvsSysctlDir), keep: opts.KeepIPVS}, nil
 }
 
 // collectStartup runs one garbage collection as the first check ends.
@@ -180,6 +184,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 		}
 		l.setTimeouts(ctx, g.LVSTimeouts)
+		l.setSloppy(g)
 	}
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -200,10 +205,18 @@ func (l *Loop) setTimeouts(ctx context.Context, t config.LVSTimeouts) {
 	}
 }
 
+// setSloppy applies lvs_sloppy_tcp and lvs_sloppy_sctp.
+func (l *Loop) setSloppy(g config.Global) {
+	if err := l.sloppy.apply(g.LVSSloppyTCP, g.LVSSloppySCTP); err != nil {
+		l.log.Errorf("lvs_sloppy_tcp/lvs_sloppy_sctp: %v", err)
+	}
+}
+
 // Reload hands the new configuration to the checks and the table.
 func (l *Loop) Reload(ctx context.Context, cfg *config.Config) error {
 	l.mu.Lock()
 	old := l.cfg.Global.LVSTimeouts
+	oldTCP, oldSCTP := l.cfg.Global.LVSSloppyTCP, l.cfg.Global.LVSSloppySCTP
 	l.cfg = cfg
 	started := l.started
 	l.mu.Unlock()
@@ -211,6 +224,9 @@ func (l *Loop) Reload(ctx context.Context, cfg *config.Config) error {
 	// Run, that Run applies them.
 	if started && cfg.Global.LVSTimeouts != old {
 		l.setTimeouts(ctx, cfg.Global.LVSTimeouts)
+	}
+	if started && (cfg.Global.LVSSloppyTCP != oldTCP || cfg.Global.LVSSloppySCTP != oldSCTP) {
+		l.setSloppy(cfg.Global)
 	}
 	l.alerts.apply(cfg)
 	l.lvs.Reload(ctx, cfg)
@@ -224,6 +240,12 @@ func (l *Loop) Reload(ctx context.Context, cfg *config.Config) error {
 func (l *Loop) Close() {
 	if err := l.lvs.Close(); err != nil {
 		l.log.Errorf("Releasing the IPVS table: %v", err)
+	}
+	// The kernel's settings go back with the table it releases.
+	if !l.keep {
+		if err := l.sloppy.restore(); err != nil {
+			l.log.Errorf("lvs_sloppy_tcp/lvs_sloppy_sctp: %v", err)
+		}
 	}
 	l.handle.Close()
 }
