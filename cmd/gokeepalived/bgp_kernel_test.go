@@ -169,7 +169,7 @@ func TestGuestBGPFollowsQuorum(t *testing.T) {
 	}
 	waitFor(t, "the daemon's lines", 2*time.Second, func() bool {
 		var ok1, ok2 bool
-		lost, ok1 = d.out.When("Lost quorum 1-0=1 > 0 for VS [192.0.2.20]:tcp:80")
+		lost, ok1 = d.out.When(fmt.Sprintf("Lost quorum 1-0=1 > 0 for VS [192.0.2.20]:tcp:%d", port))
 		acted, ok2 = d.out.When("BGP announcement WEB: withdrawing 192.0.2.20/32")
 		return ok1 && ok2
 	})
