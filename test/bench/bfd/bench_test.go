@@ -92,11 +92,12 @@ func TestBFDBench(t *testing.T) {
 				t.Fatal(err)
 			}
 			bound := ms(p.detect() + detectAllowance)
-			t.Logf("BFD %v: time from the peer's SIGSTOP to the detector's Down\n%s", p, trialsText(ps[0], constant(ps[0].Len(), bound)))
-			rows = append(rows, boundRow(
+			bounds := benchtab.Constant(ps[0].Len(), bound)
+			t.Logf("BFD %v: time from the peer's SIGSTOP to the detector's Down\n%s", p, ps[0].PairsText(bounds))
+			rows = append(rows, ps[0].BoundRow(
 				fmt.Sprintf("BFD detection at %v: peer's SIGSTOP to Down (median / max)", p),
 				fmt.Sprintf("at most %v + %d ms = %.0f ms", p, detectAllowance/time.Millisecond, bound),
-				ps[0], constant(ps[0].Len(), bound)))
+				bounds))
 		})
 	}
 	t.Run("takeover", func(t *testing.T) {
@@ -107,12 +108,12 @@ func TestBFDBench(t *testing.T) {
 		}
 		t.Logf("SIGKILL of the master to the backup's VIP, advert_int 1; gokeepalived with bfd_takeover (BFD 3 x 50 ms), "+
 			"keepalived by the Master_Down_Interval; each bound is gokeepalived's: the later of the BFD detection and "+
-			"the master's next advert, plus skew, plus 20 ms\n%s", trialsText(ps[0], ps[1].G))
+			"the master's next advert, plus skew, plus 20 ms\n%s", ps[0].PairsText(ps[1].G))
 		t.Logf("keepalived's own bound per pair (last advert + 3 x advert_int + skew + 20 ms): %v", ps[1].K)
-		rows = append(rows, boundRow(
+		rows = append(rows, ps[0].BoundRow(
 			"VRRP takeover after SIGKILL of the master, advert_int 1: gokeepalived bfd_takeover 3 x 50 ms, keepalived without (median / max)",
 			"within max(BFD detection, next advert due) + skew + 20 ms in every trial",
-			ps[0], ps[1].G))
+			ps[1].G))
 	})
 
 	var b strings.Builder
