@@ -122,10 +122,17 @@ func TestBFDBench(t *testing.T) {
 			}
 		}
 		t.Logf("gokeepalived trials within BFD detection + skew + 20 ms = %.1f ms, whatever the advert's phase: %d of %d", literal, within, ps[0].Len())
-		rows = append(rows, ps[0].BoundRow(
-			"VRRP takeover after SIGKILL of the master, advert_int 1: gokeepalived bfd_takeover 3 x 50 ms, keepalived without (median / max)",
-			"within max(BFD detection, next advert due) + skew + 20 ms in every trial",
-			ps[1].G))
+		// The goal is the detection, skew and 20 ms, whatever the
+		// phase of the kill; the second row holds each trial to the
+		// bound bfd_takeover sets itself, which waits for the master's
+		// overdue advert.
+		rows = append(rows,
+			ps[0].BoundRow(
+				"VRRP takeover after SIGKILL of the master, advert_int 1: gokeepalived bfd_takeover 3 x 50 ms, keepalived without (median / max)",
+				fmt.Sprintf("at most BFD detection + skew + 20 ms = %.0f ms", literal), benchtab.Constant(ps[0].Len(), literal)),
+			ps[0].BoundRow(
+				"VRRP takeover as above, each trial against its own bound: the later of the BFD Down and the master's overdue advert, + skew + 20 ms",
+				"within its bound in every trial", ps[1].G))
 	})
 
 	var b strings.Builder
