@@ -92,6 +92,7 @@ func TestBFDBench(t *testing.T) {
 				t.Fatal(err)
 			}
 			bound := ms(p.detect() + detectAllowance)
+			t.Logf("BFD %v: sessions Down before the stop, trials run again: gokeepalived %d, keepalived %d", p, lb.flaps[true], lb.flaps[false])
 			bounds := benchtab.Constant(ps[0].Len(), bound)
 			t.Logf("BFD %v: time from the peer's SIGSTOP to the detector's Down\n%s", p, ps[0].PairsText(bounds))
 			rows = append(rows, ps[0].BoundRow(
