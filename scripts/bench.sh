@@ -65,7 +65,7 @@ run vrrp     $GO test ./test/bench/vrrp -run TestVRRPBench -v -count=1 -timeout 
 # (GOKEEPALIVED_BENCH_BFD_PAIRS, default 20 pairs each) and the VRRP
 # takeover after SIGKILL of the master, gokeepalived with bfd_takeover
 # beside keepalived without (GOKEEPALIVED_BENCH_TAKEOVER_PAIRS, default
-# 20), on the host, about 5 minutes. The test appends its rows itself.
+# 20), on the host, about 7 minutes. The test appends its rows itself.
 run bfd      $GO test ./test/bench/bfd -run TestBFDBench -v -count=1 -timeout 20m
 # BGP: a director's health to the router's ECMP route (BIRD 2), gokeepalived's
 # speaker beside keepalived's notify scripts driving a BIRD on each
