@@ -69,9 +69,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzUnmarshal -fuzztime $(FUZZTIME) ./bfd
 
 # chaos: test/chaos's seeded fault run (root); CHAOS_SEED, CHAOS_DURATION,
-# CHAOS_FAULTS: see test/chaos/README.md.
+# CHAOS_FAULTS: see test/chaos/README.md. The run with BFD and
+# bfd_takeover (TestChaosBFD) lasts CHAOS_BFD_DURATION here, 30 s in
+# make test.
+CHAOS_BFD_DURATION ?= 150s
 chaos: build
-	CHAOS_BIN=$(CURDIR)/bin/gokeepalived $(GO) test -count=1 -v -timeout 0 -run TestChaos ./test/chaos/
+	CHAOS_BIN=$(CURDIR)/bin/gokeepalived CHAOS_BFD_DURATION=$(CHAOS_BFD_DURATION) $(GO) test -count=1 -v -timeout 0 -run TestChaos ./test/chaos/
 
 # soak: a director pair, 50 VRRP instances and 500 flapping real servers
 # (root); SOAK_DURATION (default 5m), SOAK_SEED, SOAK_DELAY_LOOP: see

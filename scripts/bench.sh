@@ -68,10 +68,21 @@ selected ecmp && [ -s bench-ecmp.log ] && grep -o 'benchtab: .*' bench-ecmp.log 
 # test/bench/vrrp/README.md for the GOKEEPALIVED_BENCH_* knobs. The test
 # appends its rows to the table itself.
 run vrrp     $GO test ./test/bench/vrrp -run TestVRRPBench -v -count=1 -timeout 45m
+# BFD: detection after the peer's SIGSTOP at 3 x 50 ms and 3 x 10 ms
+# (GOKEEPALIVED_BENCH_BFD_PAIRS, default 20 pairs each) and the VRRP
+# takeover after SIGKILL of the master, gokeepalived with bfd_takeover
+# beside keepalived without (GOKEEPALIVED_BENCH_TAKEOVER_PAIRS, default
+# 20), on the host, about 7 minutes. The test appends its rows itself.
+run bfd      $GO test ./test/bench/bfd -run TestBFDBench -v -count=1 -timeout 20m
+# BGP: a director's health to the router's ECMP route (BIRD 2), gokeepalived's
+# speaker beside keepalived's notify scripts driving a BIRD on each
+# director (GOKEEPALIVED_BENCH_BGP_PAIRS, default 20), about a minute. The
+# test appends its rows itself.
+run bgp      $GO test ./test/bench/bgp -run TestBGPBench -v -count=1 -timeout 10m
 
 {
 	echo
-	echo "Commit: $commit; benchmarks: ${BENCH_ONLY:-config,ipvs,reload,checkers,vrrp}"
+	echo "Commit: $commit; benchmarks: ${BENCH_ONLY:-config,ipvs,reload,checkers,vrrp,bfd,bgp}"
 	echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(. /etc/os-release; echo "$PRETTY_NAME"), $(keepalived -v 2>&1 | head -1)"
 	echo "Run: $started to $(date -u '+%H:%M UTC'); load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo

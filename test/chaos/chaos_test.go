@@ -29,12 +29,18 @@ const (
 	envAdvert   = "CHAOS_ADVERT"   // advert_int (default 500ms)
 	envBin      = "CHAOS_BIN"      // a prebuilt gokeepalived (default go build)
 	envReport   = "CHAOS_REPORT"   // also write the report and daemon logs under this directory
+	// envBFDDuration is how long TestChaosBFD applies faults (default
+	// defaultBFDDuration): short in make test, long in make chaos.
+	envBFDDuration = "CHAOS_BFD_DURATION"
 )
 
 const (
 	defaultSeed     = 7
 	defaultDuration = 150 * time.Second
-	defaultAdvert   = 500 * time.Millisecond
+	// defaultBFDDuration is TestChaosBFD's: its first fault is always
+	// the BFD block, and the rest of a short run draws a few others.
+	defaultBFDDuration = 30 * time.Second
+	defaultAdvert      = 500 * time.Millisecond
 	// scriptInterval is chk_health's interval: the time a health
 	// change takes to be seen (fall and rise are 1).
 	scriptInterval = time.Second
@@ -58,9 +64,10 @@ const (
 	faultTrack     = "track"     // the director's health script fails, then recovers
 	faultStorm     = "storm"     // SIGSTOP while a burst of link changes overflows its netlink subscription, then SIGCONT
 	faultFDs       = "fds"       // its descriptor limit lowered to 64 and its status socket flooded with connections, then lifted
+	faultBFD       = "bfd"       // BFD alone dropped on a director (nftables), VRRP passing; then let through (TestChaosBFD only)
 )
 
-var allFaults = []string{faultKill, faultStop, faultLink, faultPartition, faultLoss, faultNetem, faultTrack, faultStorm, faultFDs}
+var allFaults = []string{faultKill, faultStop, faultLink, faultPartition, faultLoss, faultNetem, faultTrack, faultStorm, faultFDs, faultBFD}
 
 // A phase is one step of a fault (applying or healing it) and the check
 // that follows.
@@ -99,10 +106,50 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("chaos: seed %d (%s=%d repeats this fault sequence), duration %v, advert_int %v, faults %s",
-		seed, envSeed, seed, duration, advert, strings.Join(kinds, ","))
+	// Without BFD in the lab, blocking it would test nothing.
+	kinds = slices.DeleteFunc(kinds, func(k string) bool { return k == faultBFD })
+	if len(kinds) == 0 {
+		t.Fatalf("%s: the %s fault needs BFD in the lab: TestChaosBFD applies it", envFaults, faultBFD)
+	}
+	runChaos(t, seed, duration, advert, kinds, false)
+}
+
+// TestChaosBFD is TestChaos with BFD: every two directors run a BFD
+// session (3 x 100 ms) and every instance names, in bfd_takeover, the
+// session to its usual master. The faults and the invariants are
+// TestChaos's, and one more fault, which runs first: BFD alone dropped
+// on a director while VRRP passes, through which no director may enter
+// MASTER (a takeover while the master's adverts still arrive would make
+// two masters). CHAOS_BFD_DURATION sets its length (default 30s).
+func TestChaosBFD(t *testing.T) {
+	nettest.RequireRoot(t)
+	if _, err := exec.LookPath("nft"); err != nil {
+		nettest.SkipUnlessCI(t, "nft is not installed")
+	}
+	seed, _, advert, kinds, err := settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	duration := defaultBFDDuration
+	if s := os.Getenv(envBFDDuration); s != "" {
+		if duration, err = time.ParseDuration(s); err != nil || duration <= 0 {
+			t.Fatalf("%s=%q: want a positive duration such as 30s", envBFDDuration, s)
+		}
+	}
+	if !slices.Contains(kinds, faultBFD) {
+		kinds = append(kinds, faultBFD)
+	}
+	runChaos(t, seed, duration, advert, kinds, true)
+}
+
+// runChaos starts the lab's daemons and applies faults of kinds for
+// duration, checking after each step; with bfd, the lab runs BFD and the
+// first fault is the BFD block.
+func runChaos(t *testing.T, seed uint64, duration, advert time.Duration, kinds []string, bfd bool) {
+	t.Logf("chaos: seed %d (%s=%d repeats this fault sequence), duration %v, advert_int %v, faults %s, BFD %v",
+		seed, envSeed, seed, duration, advert, strings.Join(kinds, ","), bfd)
 	bin := binary(t)
-	lb := newLab(t, bin, advert)
+	lb := newLab(t, bin, advert, bfd)
 	if slices.Contains(kinds, faultNetem) && !lb.netem {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("sch_netem is not available in this kernel, so the netem fault (delay and loss) cannot run "+
@@ -122,6 +169,9 @@ func TestChaos(t *testing.T) {
 	}
 	r.check(phase{kind: "start", step: "apply", what: "all daemons started",
 		bound: startAllowance + r.takeover(), rule: rule{startup: true}})
+	if bfd {
+		r.fault(faultBFD)
+	}
 	deadline := time.Now().Add(duration)
 	for time.Now().Before(deadline) && !t.Failed() {
 		// A random phase against the advert timers.
@@ -186,12 +236,19 @@ func binary(t *testing.T) string {
 }
 
 // checkConf makes sure the generated configuration is one gokeepalived
-// takes without a word, so that a fault is never blamed on a typo. It runs
-// in the director's namespace, where the configuration's eth0 is.
+// takes without a word but the notice of an extension it uses
+// (bfd_takeover), so that a fault is never blamed on a typo. It runs in
+// the director's namespace, where the configuration's eth0 is.
 func checkConf(t *testing.T, h *nettest.Host, bin, conf string) {
 	t.Helper()
 	out, err := h.Exec(bin, "-t", "-f", conf).CombinedOutput()
-	if err != nil || strings.Contains(string(out), ":") {
+	var words []string
+	for l := range strings.Lines(string(out)) {
+		if !strings.Contains(l, ": gokeepalived extension ") {
+			words = append(words, l)
+		}
+	}
+	if err != nil || strings.Contains(strings.Join(words, ""), ":") {
 		t.Fatalf("%s -t -f %s in %s: %v\n%s", bin, conf, h.NS, err, out)
 	}
 }
@@ -292,6 +349,30 @@ func (r *run) fault(kind string) {
 		r.check(phase{kind: kind, step: "apply", what: "descriptor pressure on " + d.name, bound: r.takeover()})
 		release()
 		r.check(phase{kind: kind, step: "heal", what: "end descriptor pressure on " + d.name, bound: r.takeover()})
+	case faultBFD:
+		// Both steps must leave every instance where it is: the
+		// check's model expects no change, and no director may enter
+		// MASTER, even for a moment the VIP check would not see.
+		what := "BFD dropped on " + d.name
+		armed := "BFD session to master " + dirAddr(k) + " is down"
+		masters, downs, arms := r.masterEntries(), strings.Count(d.log(), "Entering Down state"), r.logged(armed)
+		lb.blockBFD(d.host)
+		r.check(phase{kind: kind, step: "apply", what: what, bound: r.takeover()})
+		r.noMaster(kind, "apply", what, masters)
+		// What makes the fault mean something: its sessions went Down,
+		// and a backup of an instance it is master of, naming its
+		// session in bfd_takeover, armed the takeover that the
+		// master's next advert then spent.
+		if strings.Count(d.log(), "Entering Down state") == downs {
+			r.violation(kind, "apply", what+": no BFD session of "+d.name+" went Down")
+		}
+		if r.backedUpByBFD(k) && r.logged(armed) == arms {
+			r.violation(kind, "apply", what+": no backup of "+d.name+" acted on the Down")
+		}
+		masters = r.masterEntries()
+		lb.unblockBFD(d.host)
+		r.check(phase{kind: kind, step: "heal", what: "end " + what, bound: r.takeover()})
+		r.noMaster(kind, "heal", "end "+what, masters)
 	case faultTrack:
 		if err := os.WriteFile(d.healthFlag(), nil, 0o644); err != nil {
 			lb.t.Fatal(err)
@@ -304,6 +385,60 @@ func (r *run) fault(kind string) {
 		w.node[k].healthy = true
 		r.check(phase{kind: kind, step: "heal", what: "health of " + d.name + " recovers", bound: scriptInterval + r.takeover()})
 	}
+}
+
+// masterEntries counts the transitions to MASTER that every director has
+// logged so far, in all its runs.
+func (r *run) masterEntries() int {
+	n := 0
+	for _, d := range r.lb.dirs {
+		n += strings.Count(d.log(), "Entering MASTER STATE")
+	}
+	return n
+}
+
+// logged counts the lines holding s that every director has logged so
+// far.
+func (r *run) logged(s string) int {
+	n := 0
+	for _, d := range r.lb.dirs {
+		n += strings.Count(d.log(), s)
+	}
+	return n
+}
+
+// backedUpByBFD reports whether director k is, by the model, master of an
+// instance whose bfd_takeover names k's session on some other director.
+func (r *run) backedUpByBFD(k int) bool {
+	for i, in := range instances {
+		if !r.w.claim[i][k] {
+			continue
+		}
+		for j := range nDirectors {
+			if j != k && takeoverPeer(in, j) == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// noMaster records a violation if any director entered MASTER since
+// masterEntries returned before.
+func (r *run) noMaster(kind, step, what string, before int) {
+	if n := r.masterEntries() - before; n > 0 {
+		r.violation(kind, step, fmt.Sprintf("%s: %d transitions to MASTER with every master's adverts arriving", what, n))
+	}
+}
+
+// violation records a broken invariant of a step already checked.
+func (r *run) violation(kind, step, msg string) {
+	if ta := r.tallies[kind+" "+step]; ta != nil {
+		ta.bad++
+	}
+	v := fmt.Sprintf("+%v %s %s: %s", r.lb.since(), kind, step, msg)
+	r.violations = append(r.violations, v)
+	r.lb.t.Logf("VIOLATION %s\n%s", v, r.excerpts(time.Now()))
 }
 
 // split draws the two sides of a partition over the directors and the
@@ -415,6 +550,10 @@ func (r *run) report(seed uint64, duration time.Duration, kinds []string) string
 	var b strings.Builder
 	fmt.Fprintf(&b, "chaos report: seed %d, %v of faults (%v in all), advert_int %v VRRPv3, allowance %v\n",
 		seed, duration, r.lb.since(), r.lb.advert, allowance)
+	if r.lb.bfd {
+		fmt.Fprintf(&b, "BFD: %d x %v between every two directors, bfd_takeover to each instance's usual master\n",
+			bfdMultiplier, bfdInterval)
+	}
 	if !r.lb.netem {
 		fmt.Fprintf(&b, "netem: NOT AVAILABLE in this kernel; fault kind %q not applied\n", faultNetem)
 	}

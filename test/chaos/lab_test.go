@@ -75,14 +75,17 @@ type lab struct {
 	cnl     *netlink.Handle
 	clink   int
 	netem   bool // sch_netem is usable
+	bfd     bool // the directors run BFD with each other and bfd_takeover
 	started time.Time
 }
 
 // newLab builds the segment, the directors' services and the filters'
-// plumbing; the daemons start with startDaemons.
-func newLab(t *testing.T, bin string, advert time.Duration) *lab {
+// plumbing; the daemons start with startDaemons. With bfd, the directors'
+// configurations add BFD sessions between every two of them and
+// bfd_takeover.
+func newLab(t *testing.T, bin string, advert time.Duration, bfd bool) *lab {
 	t.Helper()
-	lb := &lab{t: t, net: nettest.NewLab(t), bin: bin, advert: advert,
+	lb := &lab{t: t, net: nettest.NewLab(t), bin: bin, advert: advert, bfd: bfd,
 		ports: map[string]netlink.Link{}, bridges: map[string]int{}}
 	for k := range lb.dirs {
 		d := &director{name: dirName(k), dir: t.TempDir()}
@@ -96,7 +99,7 @@ func newLab(t *testing.T, bin string, advert time.Duration) *lab {
 		d.ln = listen(t, d.host)
 		go serve(d.ln, d.name)
 		conf := filepath.Join(d.dir, "keepalived.conf")
-		if err := os.WriteFile(conf, []byte(makeConf(k, advert, d.healthFlag())), 0o644); err != nil {
+		if err := os.WriteFile(conf, []byte(makeConf(k, advert, d.healthFlag(), bfd)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		lb.dirs[k] = d
@@ -259,7 +262,13 @@ func serve(ln net.Listener, name string) {
 // refreshed, and a client that sided with the loser keeps its stale entry
 // for tens of seconds; keepalived behaves the same. The health script
 // runs as root under script security, which both daemons insist on.
-func makeConf(k int, advert time.Duration, healthFlag string) string {
+//
+// With bfd, director k runs a bfd_instance toward each other director
+// (named after it: D1, D2, D3) and each instance names, in bfd_takeover,
+// the session to the director that is its master when all are well: a
+// backup takes over from a master whose session goes Down as soon as
+// the master's next advert is overdue, rather than after three.
+func makeConf(k int, advert time.Duration, healthFlag string, bfd bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global_defs {
     router_id %s
@@ -274,8 +283,26 @@ vrrp_script chk_health {
     rise 1
 }
 `, dirName(k), healthFlag)
+	if bfd {
+		for j := range nDirectors {
+			if j != k {
+				fmt.Fprintf(&b, `bfd_instance %s {
+    neighbor_ip %s
+    source_ip %s
+    min_rx %d
+    min_tx %d
+    idle_tx 1000
+    multiplier %d
+}
+`, bfdSession(j), dirAddr(j), dirAddr(k), bfdInterval/time.Millisecond, bfdInterval/time.Millisecond, bfdMultiplier)
+			}
+		}
+	}
 	for _, in := range instances {
 		var extra string
+		if bfd {
+			extra += fmt.Sprintf("    bfd_takeover %s\n", bfdSession(takeoverPeer(in, k)))
+		}
 		if in.nopreempt {
 			extra += "    nopreempt\n"
 		}
@@ -299,6 +326,54 @@ vrrp_script chk_health {
 `, in.name, in.vrid, in.prio[k], strconv.FormatFloat(advert.Seconds(), 'f', -1, 64), extra, in.vip)
 	}
 	return b.String()
+}
+
+// The BFD sessions of the BFD variant: 3 x 100 ms, a detection well
+// inside an advert at 0.5 s and beyond the scheduling stalls of a loaded
+// 2-core machine.
+const (
+	bfdInterval   = 100 * time.Millisecond
+	bfdMultiplier = 3
+)
+
+// bfdSession names director d's bfd_instance on the others.
+func bfdSession(d int) string { return strings.ToUpper(dirName(d)) }
+
+// dirAddr is director d's address on the segment.
+func dirAddr(d int) string { return fmt.Sprintf("10.66.0.%d", 11+d) }
+
+// takeoverPeer is the director whose session instance in names in
+// bfd_takeover on director k: the one of highest priority other than k,
+// the master k backs up when all are well.
+func takeoverPeer(in instanceSpec, k int) int {
+	best := -1
+	for d := range nDirectors {
+		if d != k && (best < 0 || in.prio[d] > in.prio[best]) {
+			best = d
+		}
+	}
+	return best
+}
+
+// blockBFD drops every BFD control packet (UDP to port 3784) into and
+// out of h with nftables, and nothing else: VRRP, IP protocol 112, goes
+// on. unblockBFD removes the table.
+func (lb *lab) blockBFD(h *nettest.Host) {
+	lb.t.Helper()
+	for _, cmd := range [][]string{
+		{"add", "table", "inet", "chaosbfd"},
+		{"add", "chain", "inet", "chaosbfd", "in", "{ type filter hook input priority 0 ; }"},
+		{"add", "chain", "inet", "chaosbfd", "out", "{ type filter hook output priority 0 ; }"},
+		{"add", "rule", "inet", "chaosbfd", "in", "udp", "dport", "3784", "drop"},
+		{"add", "rule", "inet", "chaosbfd", "out", "udp", "dport", "3784", "drop"},
+	} {
+		h.Run("nft", cmd...)
+	}
+}
+
+func (lb *lab) unblockBFD(h *nettest.Host) {
+	lb.t.Helper()
+	h.Run("nft", "delete", "table", "inet", "chaosbfd")
 }
 
 // start runs director d's daemon with keepalived's command line, VRRP
