@@ -11,6 +11,10 @@ import (
 type BFDTakeover struct {
 	Name     string
 	Neighbor netip.Addr
+	// Answer is how long a backup gives a living master, after the
+	// Down, to answer it with an advert (see AnswerBFDDown): long
+	// enough for the master's own side of the session to go Down too.
+	Answer time.Duration
 }
 
 // MasterGone tells a backup that the BFD session to neighbor went Down:
@@ -19,29 +23,40 @@ type BFDTakeover struct {
 // Master_Down_Interval.
 //
 // A BFD session can fail while the master lives (a filter that drops
-// BFD and not VRRP, a BFD process stalled), and a takeover then would
-// make two masters. The Down is therefore evidence only once VRRP is
-// silent too: the skew time is counted from when the master's next
-// advert was due (the last one heard plus the master's interval) if that
-// is later than the Down, and an advert heard before the takeover
-// re-arms the whole down timer, as any advert does, so that the Down is
-// spent. Other states, and a Down of a session to another address,
-// change nothing; a down timer due sooner is left as it is.
-func (i *Instance) MasterGone(neighbor netip.Addr) {
+// BFD and not VRRP), and a takeover then would make two masters. A
+// living master's side of the session goes Down too, within about one
+// detection time, and a master with bfd_takeover answers that with an
+// advert at once (AnswerBFDDown). So the backup waits at least answer
+// after the Down, and an advert heard before the takeover re-arms the
+// whole down timer, as any advert does, spending the Down. Other
+// states, and a Down of a session to another address, change nothing;
+// a down timer due sooner is left as it is.
+func (i *Instance) MasterGone(neighbor netip.Addr, answer time.Duration) {
 	i.lock()
 	defer i.unlock()
 	if i.state != StateBackup || !i.armed || !i.masterAddr.IsValid() || i.masterAddr != neighbor {
 		return
 	}
 	now := i.clock.Now()
-	from := now
-	if due := i.heardAt.Add(i.masterInt); due.After(from) {
-		from = due
-	}
-	at := from.Add(i.skew())
-	if !at.Before(i.deadline) {
+	wait := max(i.skew(), answer)
+	if !now.Add(wait).Before(i.deadline) {
 		return
 	}
-	i.log.Infof("(%s) BFD session to master %v is down, taking over in %d milli-sec", i.cfg.Name, neighbor, at.Sub(now)/time.Millisecond)
-	i.armAt(now, at.Sub(now))
+	i.log.Infof("(%s) BFD session to master %v is down, taking over in %d milli-sec", i.cfg.Name, neighbor, wait/time.Millisecond)
+	i.armAt(now, wait)
+}
+
+// AnswerBFDDown tells a master with bfd_takeover that one of its BFD
+// sessions went Down: it sends an advert at once, so that a backup whose
+// session to it went Down too, for a cause that left VRRP alone, hears
+// that its master lives before it would take over. Other states change
+// nothing.
+func (i *Instance) AnswerBFDDown(session string) {
+	i.lock()
+	defer i.unlock()
+	if i.state != StateMaster {
+		return
+	}
+	i.log.Infof("(%s) BFD session %s is down, sending an advertisement at once", i.cfg.Name, session)
+	i.advertise(i.effPrio)
 }

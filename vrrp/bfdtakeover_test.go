@@ -12,18 +12,19 @@ func TestMasterGoneTakesOverAfterSkew(t *testing.T) {
 		// sinceAdvert is how long after the master's last advert the
 		// BFD Down comes.
 		sinceAdvert time.Duration
+		answer      time.Duration
 		want        time.Duration // from the Down to MASTER
 	}{
-		{"adverts silent", 1500 * time.Millisecond, skew},
-		{"advert due later", 400 * time.Millisecond, 600*time.Millisecond + skew},
-		{"advert just due", time.Second, skew},
+		{"adverts silent", 1500 * time.Millisecond, 350 * time.Millisecond, skew},
+		{"advert due later", 100 * time.Millisecond, 350 * time.Millisecond, skew},
+		{"answer longer than skew", 100 * time.Millisecond, 800 * time.Millisecond, 800 * time.Millisecond},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			i, c, n, hook := newTestInstance(t, baseConfig())
 			feed(i, c, advert(t, lower, 150, nil), lower, time.Second, 3*time.Second)
 			c.Advance(tt.sinceAdvert - time.Second) // feed advanced a second past the last
 			at := c.Now()
-			i.MasterGone(lower)
+			i.MasterGone(lower, tt.answer)
 			c.Advance(tt.want - time.Nanosecond)
 			if i.Status().State != StateBackup {
 				t.Fatal("took over early")
@@ -39,29 +40,26 @@ func TestMasterGoneTakesOverAfterSkew(t *testing.T) {
 	}
 }
 
-// A master that steps down on its new master's advert counts that advert
-// as heard: a Down right after it waits for the next advert's due time.
-func TestMasterGoneAfterSteppingDown(t *testing.T) {
-	const skew = 156 * time.Second / 256
+// A master with bfd_takeover answers a BFD Down with an advert at once;
+// a backup, or an instance in another state, sends nothing.
+func TestAnswerBFDDown(t *testing.T) {
+	down := 3*time.Second + 156*time.Second/256
 	i, c, n, _ := newTestInstance(t, baseConfig())
-	c.Advance(4 * time.Second)
+	c.Advance(down)
 	if i.Status().State != StateMaster {
 		t.Fatal("not master")
 	}
-	i.Receive(advert(t, lower, 150, nil), lower, group4, TTL)
-	if i.Status().State != StateBackup {
-		t.Fatal("did not step down")
-	}
-	stepped, sent := c.Now(), len(n.sends)
+	sent := len(n.sends)
 	c.Advance(100 * time.Millisecond)
-	i.MasterGone(lower)
-	c.Advance(time.Second + skew - 100*time.Millisecond - time.Nanosecond)
-	if i.Status().State != StateBackup {
-		t.Fatal("took over before the next advert was due")
+	i.AnswerBFDDown("PEER")
+	if len(n.sends) != sent+1 || !n.sends[sent].Equal(c.Now()) {
+		t.Fatalf("sends %v, want one at %v", n.sends[sent:], c.Now())
 	}
-	c.Advance(time.Nanosecond)
-	if i.Status().State != StateMaster || !n.sends[sent].Equal(stepped.Add(time.Second+skew)) {
-		t.Fatalf("state %v, sends %v, want MASTER at %v", i.Status().State, n.sends[sent:], stepped.Add(time.Second+skew))
+	b, _, _, _ := newTestInstance(t, baseConfig())
+	feed(b, c, advert(t, lower, 150, nil), lower, time.Second, 3*time.Second)
+	b.AnswerBFDDown("PEER")
+	if b.Status().State != StateBackup {
+		t.Fatal("a backup's answer changed its state")
 	}
 }
 
@@ -70,30 +68,33 @@ func TestMasterGoneGuards(t *testing.T) {
 	t.Run("another address", func(t *testing.T) {
 		i, c, _, _ := newTestInstance(t, baseConfig())
 		feed(i, c, advert(t, lower, 150, nil), lower, time.Second, 3*time.Second)
-		i.MasterGone(higher)
+		i.MasterGone(higher, 0)
 		c.Advance(down - time.Second - time.Nanosecond)
 		if i.Status().State != StateBackup {
 			t.Fatal("a Down of a session to another address took over")
 		}
 	})
 	t.Run("advert after the Down", func(t *testing.T) {
-		i, c, _, _ := newTestInstance(t, baseConfig())
+		i, c, n, _ := newTestInstance(t, baseConfig())
 		b := advert(t, lower, 150, nil)
 		feed(i, c, b, lower, time.Second, 3*time.Second)
 		i.Receive(b, lower, group4, TTL)
 		c.Advance(300 * time.Millisecond)
-		i.MasterGone(lower)
-		c.Advance(700 * time.Millisecond)
-		// The master still speaks VRRP: its adverts go on, and the
-		// backup stays BACKUP through all of them.
+		i.MasterGone(lower, 350*time.Millisecond)
+		// The master lives: its answer comes within the answer time,
+		// and its adverts go on; the backup stays BACKUP through all
+		// of them and sends nothing.
+		c.Advance(200 * time.Millisecond)
+		i.Receive(b, lower, group4, TTL)
+		c.Advance(500 * time.Millisecond)
 		feed(i, c, b, lower, time.Second, 10*time.Second)
-		if i.Status().State != StateBackup {
-			t.Fatal("took over while adverts arrived")
+		if i.Status().State != StateBackup || len(n.sends) != 0 {
+			t.Fatalf("took over while adverts arrived: %v, %d sends", i.Status().State, len(n.sends))
 		}
 	})
 	t.Run("no master heard", func(t *testing.T) {
 		i, c, _, _ := newTestInstance(t, baseConfig())
-		i.MasterGone(lower)
+		i.MasterGone(lower, 350*time.Millisecond)
 		c.Advance(time.Second)
 		if i.Status().State != StateBackup {
 			t.Fatal("took over with no master heard")
@@ -106,7 +107,7 @@ func TestMasterGoneGuards(t *testing.T) {
 			t.Fatal("not master")
 		}
 		sent := len(n.sends)
-		i.MasterGone(lower)
+		i.MasterGone(lower, 350*time.Millisecond)
 		c.Advance(time.Second)
 		if i.Status().State != StateMaster || len(n.sends) != sent+1 {
 			t.Fatalf("master disturbed: %v, %d sends", i.Status().State, len(n.sends)-sent)

@@ -84,9 +84,17 @@ func (r *Router) SetBFD(name string, up bool) {
 	if !up {
 		// Only a session going Down from Up acts: a session never Up
 		// says nothing of the master, and a repeated Down is no news.
+		// A backup's session to its master may go early; any
+		// session's Down is answered by the masters with bfd_takeover,
+		// whichever peer it runs to: that peer may be a backup whose
+		// own session to this master is the one that went.
 		for _, m := range r.members {
-			if m.takeover.Name == name {
-				m.inst.MasterGone(m.takeover.Neighbor)
+			switch {
+			case m.takeover.Name == name:
+				m.inst.MasterGone(m.takeover.Neighbor, m.takeover.Answer)
+				m.inst.AnswerBFDDown(name)
+			case m.takeover.Name != "":
+				m.inst.AnswerBFDDown(name)
 			}
 		}
 	}

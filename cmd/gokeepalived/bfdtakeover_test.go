@@ -27,6 +27,9 @@ const (
 	takeoverDetect = 150 * time.Millisecond // multiplier x 50 ms
 	takeoverAdvert = time.Second
 	takeoverSkew   = 156 * time.Second / 256 // the backup's, at priority 100
+	// takeoverAnswer is how long the backup waits for the master's
+	// answer to a BFD Down: twice the detection time and 50 ms.
+	takeoverAnswer = 2*takeoverDetect + 50*time.Millisecond
 )
 
 // takeoverConf is the configuration of the host at self: a bfd_instance
@@ -209,11 +212,10 @@ func takeoverTrials(t *testing.T) int {
 // priority 0 advert) and measures, in the backup's namespace, from the
 // kill to the VIP's addition there.
 //
-// With bfd_takeover the backup takes over after its skew time, counted
-// from whichever is later: the BFD Down (at most the detection time,
-// 150 ms, after the kill) or when the master's next advert was due (the
-// last advert the backup received, read from a raw socket, plus
-// advert_int). Each of 5 trials (GOKEEPALIVED_BFD_TAKEOVER_TRIALS for
+// With bfd_takeover the backup takes over after its skew time, or the
+// time it gives a living master to answer if longer (350 ms here, less
+// than the skew), from the BFD Down, at most the detection time (150 ms)
+// after the kill. Each of 5 trials (GOKEEPALIVED_BFD_TAKEOVER_TRIALS for
 // more) must take over within that bound plus 20 ms: the test counts the
 // trials that did, and fails a trial beyond the bound plus
 // GOKEEPALIVED_BFD_TAKEOVER_MARGIN (60 ms by default, room for a loaded
@@ -257,11 +259,7 @@ func TestBFDTakeoverBesideKeepalived(t *testing.T) {
 		m.Run("ip", "addr", "del", takeoverVIP+"/24", "dev", "eth0")
 		at := w.vipAddedAfter(t, killed, 10*time.Second)
 		last := w.lastAdvert(master, killed)
-		from := killed.Add(takeoverDetect)
-		if due := last.Add(takeoverAdvert); due.After(from) {
-			from = due
-		}
-		bound := from.Add(takeoverSkew + 20*time.Millisecond)
+		bound := killed.Add(takeoverDetect + max(takeoverSkew, takeoverAnswer) + 20*time.Millisecond)
 		d := at.Sub(killed)
 		took = append(took, d)
 		slack = max(slack, at.Sub(bound))
@@ -323,8 +321,9 @@ func TestBFDTakeoverKeepalivedReference(t *testing.T) {
 
 // TestBFDTakeoverSplitBrainGuard blocks BFD, and only BFD, in the
 // backup's namespace with nftables while the master's adverts go on
-// arriving: the backup's session goes Down, the takeover it arms waits
-// for the master's next advert, which comes and cancels it. Over a few
+// arriving: both sides' sessions go Down, the master answers its own
+// Down with an advert at once, and that advert cancels the takeover the
+// backup armed. Over a few
 // seconds the backup never adds the VIP (no two masters), and the master
 // keeps it.
 func TestBFDTakeoverSplitBrainGuard(t *testing.T) {
@@ -339,7 +338,7 @@ func TestBFDTakeoverSplitBrainGuard(t *testing.T) {
 	w := watchTakeover(t, b)
 
 	bd := startOursOn(t, b, bin, t.TempDir(), takeoverConf(takeoverBackup, takeoverMaster, "BACKUP", 100, true, true), "-D")
-	md := startOursOn(t, m, bin, t.TempDir(), takeoverConf(takeoverMaster, takeoverBackup, "MASTER", 150, true, false), "-D")
+	md := startOursOn(t, m, bin, t.TempDir(), takeoverConf(takeoverMaster, takeoverBackup, "MASTER", 150, true, true), "-D")
 	waitFor(t, "master", 10*time.Second, func() bool { return m.HasAddr(takeoverVIP) })
 	waitFor(t, "backup leaves the VIP", 10*time.Second, func() bool { return !b.HasAddr(takeoverVIP) })
 	waitCount(t, "150 ms detection on the backup", 10*time.Second, bd.Output, "Detection time is 150000 us", 1)
@@ -371,5 +370,8 @@ func TestBFDTakeoverSplitBrainGuard(t *testing.T) {
 	// instance, which armed the takeover, and the adverts spent it.
 	if countOf(bd.Output(), "(VI) BFD session to master "+takeoverMaster+" is down") != 1 {
 		t.Errorf("the backup did not act once on the BFD Down:\n%s", bd.Output())
+	}
+	if countOf(md.Output(), "(VI) BFD session PEER is down, sending an advertisement at once") != 1 {
+		t.Errorf("the master did not answer its own BFD Down:\n%s", md.Output())
 	}
 }

@@ -3,6 +3,7 @@ package vrrpd
 import (
 	"slices"
 	"syscall"
+	"time"
 
 	"github.com/gokeepalived/gokeepalived/config"
 	"github.com/gokeepalived/gokeepalived/internal/dump"
@@ -222,7 +223,8 @@ func (pl *planner) track(nc *vrrp.NetConfig, ci *config.Instance) (own []vrrp.Tr
 		}
 	}
 	if k := slices.IndexFunc(pl.cfg.BFDInstances, func(b config.BFDInstance) bool { return b.Name == ci.BFDTakeover }); k >= 0 {
-		nc.BFDTakeover = vrrp.BFDTakeover{Name: ci.BFDTakeover, Neighbor: pl.cfg.BFDInstances[k].Neighbor}
+		b := pl.cfg.BFDInstances[k]
+		nc.BFDTakeover = vrrp.BFDTakeover{Name: ci.BFDTakeover, Neighbor: b.Neighbor, Answer: takeoverAnswer(b)}
 	}
 	own = slices.Clone(nc.TrackScripts)
 	if g != nil {
@@ -530,3 +532,17 @@ func trackStatics(tracked []vrrp.TrackedInterface, own string, ifnames []string)
 	}
 	return tracked
 }
+
+// takeoverAnswer is how long a backup with bfd_takeover gives its
+// master to answer a BFD Down with an advert: twice the detection time
+// the session's own intervals give (the master's side goes Down within
+// about one, later by up to one transmit interval, or more where its
+// intervals differ), and the time for the advert to be sent and heard.
+func takeoverAnswer(b config.BFDInstance) time.Duration {
+	detect := time.Duration(b.Multiplier) * time.Duration(max(b.MinRx, b.MinTx)) * time.Microsecond
+	return 2*detect + takeoverAnswerSlack
+}
+
+// takeoverAnswerSlack is the time, beyond the detection, that a master
+// is given to send its answer and the backup to hear it.
+const takeoverAnswerSlack = 50 * time.Millisecond

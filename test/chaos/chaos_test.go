@@ -362,7 +362,7 @@ func (r *run) fault(kind string) {
 		// What makes the fault mean something: its sessions went Down,
 		// and a backup of an instance it is master of, naming its
 		// session in bfd_takeover, armed the takeover that the
-		// master's next advert then spent.
+		// master's answering advert then spent.
 		if strings.Count(d.log(), "Entering Down state") == downs {
 			r.violation(kind, "apply", what+": no BFD session of "+d.name+" went Down")
 		}

@@ -265,9 +265,11 @@ func serve(ln net.Listener, name string) {
 //
 // With bfd, director k runs a bfd_instance toward each other director
 // (named after it: D1, D2, D3) and each instance names, in bfd_takeover,
-// the session to the director that is its master when all are well: a
-// backup takes over from a master whose session goes Down as soon as
-// the master's next advert is overdue, rather than after three.
+// the session to the director that is its master when all are well
+// (the master's own instance names its session to its first backup): a
+// backup takes over from a master whose session goes Down after its
+// skew time, unless the master answers its own Down with an advert,
+// rather than after three missed adverts.
 func makeConf(k int, advert time.Duration, healthFlag string, bfd bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global_defs {

@@ -273,11 +273,10 @@ func (l *takeoverLab) measure(ours bool, pair int) ([]float64, error) {
 	}
 	var bound time.Time
 	if ours {
-		from := killed.Add(takeoverDetect)
-		if due := last.Add(takeoverAdvert); due.After(from) {
-			from = due
-		}
-		bound = from.Add(takeoverSkew + 20*time.Millisecond)
+		// bfd_takeover waits for the longer of the skew and the time it
+		// gives a living master to answer the Down (twice the detection
+		// and 50 ms: shorter than the skew at priority 100).
+		bound = killed.Add(takeoverDetect + max(takeoverSkew, 2*takeoverDetect+50*time.Millisecond) + 20*time.Millisecond)
 	} else {
 		bound = last.Add(3*takeoverAdvert + takeoverSkew + 20*time.Millisecond)
 	}
