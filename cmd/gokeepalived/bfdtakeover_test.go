@@ -6,13 +6,8 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
@@ -62,121 +57,6 @@ func takeoverConf(self, peer, state string, prio int, bfd, takeover bool) string
     }
 %s}
 `, state, prio, takeoverVIP, extra)
-}
-
-// stamped is something seen in the backup's namespace, and when.
-type stamped struct {
-	at  time.Time
-	src netip.Addr // an advert's source; zero for a VIP added
-}
-
-// takeoverWatch records, in h's namespace, every VRRP advert that
-// arrives (from a raw socket) and every time the VIP is added (from a
-// netlink address subscription), each stamped as it is read.
-type takeoverWatch struct {
-	mu      sync.Mutex
-	adverts []stamped
-	vipAdds []time.Time
-}
-
-func watchTakeover(t *testing.T, h *nettest.Host) *takeoverWatch {
-	t.Helper()
-	w := &takeoverWatch{}
-	var fd int
-	if err := h.Do(func() error {
-		var err error
-		fd, err = syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, 112)
-		return err
-	}); err != nil {
-		t.Fatalf("VRRP raw socket in %s: %v", h.NS, err)
-	}
-	f := os.NewFile(uintptr(fd), "vrrp")
-	t.Cleanup(func() { f.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, err := f.Read(buf)
-			if err != nil {
-				return
-			}
-			now := time.Now()
-			if n < 20 {
-				continue
-			}
-			src := netip.AddrFrom4([4]byte(buf[12:16]))
-			w.mu.Lock()
-			w.adverts = append(w.adverts, stamped{at: now, src: src})
-			w.mu.Unlock()
-		}
-	}()
-
-	ns, err := netns.GetFromName(h.NS)
-	if err != nil {
-		t.Fatalf("opening namespace %s: %v", h.NS, err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	ch := make(chan netlink.AddrUpdate, 64)
-	done := make(chan struct{})
-	t.Cleanup(func() { close(done) })
-	if err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{Namespace: &ns}); err != nil {
-		t.Fatalf("address subscription in %s: %v", h.NS, err)
-	}
-	vip := netip.MustParseAddr(takeoverVIP)
-	go func() {
-		for u := range ch {
-			now := time.Now()
-			if a, ok := netip.AddrFromSlice(u.LinkAddress.IP); ok && a.Unmap() == vip && u.NewAddr {
-				w.mu.Lock()
-				w.vipAdds = append(w.vipAdds, now)
-				w.mu.Unlock()
-			}
-		}
-	}()
-	return w
-}
-
-// lastAdvert is when the last advert from src arrived before t.
-func (w *takeoverWatch) lastAdvert(src netip.Addr, before time.Time) time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var last time.Time
-	for _, a := range w.adverts {
-		if a.src == src && a.at.Before(before) {
-			last = a.at
-		}
-	}
-	return last
-}
-
-// vipAddedAfter waits up to timeout for the VIP to be added after t.
-func (w *takeoverWatch) vipAddedAfter(t *testing.T, after time.Time, timeout time.Duration) time.Time {
-	t.Helper()
-	var at time.Time
-	waitFor(t, "backup takes the VIP", timeout, func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		for _, v := range w.vipAdds {
-			if v.After(after) {
-				at = v
-				return true
-			}
-		}
-		return false
-	})
-	return at
-}
-
-// vipAddsAfter counts the VIP's additions after t.
-func (w *takeoverWatch) vipAddsAfter(after time.Time) int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n := 0
-	for _, v := range w.vipAdds {
-		if v.After(after) {
-			n++
-		}
-	}
-	return n
 }
 
 // takeoverMargin is how far past detection + skew a takeover may come
@@ -229,7 +109,7 @@ func TestBFDTakeoverBesideKeepalived(t *testing.T) {
 	m := lab.AddHost("m", takeoverMaster+"/24")
 	b := lab.AddHost("b", takeoverBackup+"/24")
 	bin := gokeepalivedBinary(t)
-	w := watchTakeover(t, b)
+	w := nettest.WatchVRRP(t, b, netip.MustParseAddr(takeoverVIP))
 	master := netip.MustParseAddr(takeoverMaster)
 
 	// keepalived's figure, which TestBFDTakeoverKeepalivedReference
@@ -257,8 +137,11 @@ func TestBFDTakeoverBesideKeepalived(t *testing.T) {
 		md.Kill()
 		// SIGKILL leaves the VIP on the master's host.
 		m.Run("ip", "addr", "del", takeoverVIP+"/24", "dev", "eth0")
-		at := w.vipAddedAfter(t, killed, 10*time.Second)
-		last := w.lastAdvert(master, killed)
+		at, err := w.AddedAfter(killed, 10*time.Second)
+		if err != nil {
+			t.Fatalf("the backup: %v", err)
+		}
+		last := w.LastAdvert(master, killed)
 		bound := killed.Add(takeoverDetect + max(takeoverSkew, takeoverAnswer) + 20*time.Millisecond)
 		d := at.Sub(killed)
 		took = append(took, d)
@@ -294,7 +177,7 @@ func TestBFDTakeoverKeepalivedReference(t *testing.T) {
 	lab := nettest.NewLab(t)
 	m := lab.AddHost("m", takeoverMaster+"/24")
 	b := lab.AddHost("b", takeoverBackup+"/24")
-	w := watchTakeover(t, b)
+	w := nettest.WatchVRRP(t, b, netip.MustParseAddr(takeoverVIP))
 	master := netip.MustParseAddr(takeoverMaster)
 	want := 3*takeoverAdvert + takeoverSkew
 
@@ -307,8 +190,11 @@ func TestBFDTakeoverKeepalivedReference(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	killed := time.Now()
 	km.Kill()
-	took := w.vipAddedAfter(t, killed, 10*time.Second)
-	last := w.lastAdvert(master, killed)
+	took, err := w.AddedAfter(killed, 10*time.Second)
+	if err != nil {
+		t.Fatalf("keepalived's backup: %v", err)
+	}
+	last := w.LastAdvert(master, killed)
 	t.Logf("keepalived 2.2.7: backup MASTER %v after the kill, %v after the master's last advert (3 x advert_int + skew = %v)",
 		took.Sub(killed).Round(time.Millisecond), took.Sub(last).Round(time.Millisecond), 3*takeoverAdvert+takeoverSkew)
 	if err := kb.Stop(t, 10*time.Second); err != nil {
@@ -335,7 +221,7 @@ func TestBFDTakeoverSplitBrainGuard(t *testing.T) {
 	m := lab.AddHost("m", takeoverMaster+"/24")
 	b := lab.AddHost("b", takeoverBackup+"/24")
 	bin := gokeepalivedBinary(t)
-	w := watchTakeover(t, b)
+	w := nettest.WatchVRRP(t, b, netip.MustParseAddr(takeoverVIP))
 
 	bd := startOursOn(t, b, bin, t.TempDir(), takeoverConf(takeoverBackup, takeoverMaster, "BACKUP", 100, true, true), "-D")
 	md := startOursOn(t, m, bin, t.TempDir(), takeoverConf(takeoverMaster, takeoverBackup, "MASTER", 150, true, true), "-D")
@@ -360,7 +246,7 @@ func TestBFDTakeoverSplitBrainGuard(t *testing.T) {
 	waitCount(t, "session Down on the backup", 5*time.Second, bd.Output, "(PEER) Entering Down state", 1)
 	time.Sleep(4 * time.Second)
 
-	if got := w.vipAddsAfter(blocked); got != 0 {
+	if got := w.AddsAfter(blocked); got != 0 {
 		t.Errorf("the backup added the VIP %d times with the master's adverts still arriving", got)
 	}
 	if !m.HasAddr(takeoverVIP) || countOf(md.Output(), "Entering BACKUP STATE") != backupBefore {

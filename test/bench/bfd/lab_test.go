@@ -7,13 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
@@ -209,7 +205,7 @@ type takeoverLab struct {
 	t      *testing.T
 	bin    string
 	m, b   *nettest.Host
-	w      *watch
+	w      *nettest.VRRPWatch
 	master netip.Addr
 }
 
@@ -219,7 +215,7 @@ func newTakeoverLab(t *testing.T, bin string) *takeoverLab {
 		m:      lab.AddHost("m", takeoverMaster+"/24"),
 		b:      lab.AddHost("b", takeoverBackup+"/24"),
 		master: netip.MustParseAddr(takeoverMaster)}
-	l.w = newWatch(t, l.b, netip.MustParseAddr(takeoverVIP))
+	l.w = nettest.WatchVRRP(t, l.b, netip.MustParseAddr(takeoverVIP))
 	return l
 }
 
@@ -263,11 +259,11 @@ func (l *takeoverLab) measure(ours bool, pair int) ([]float64, error) {
 	if out, err := l.m.Exec("ip", "addr", "del", takeoverVIP+"/24", "dev", "eth0").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("removing the dead master's VIP: %v: %s", err, out)
 	}
-	at, err := l.w.vipAddedAfter(killed, 10*time.Second)
+	at, err := l.w.AddedAfter(killed, 10*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	last := l.w.lastAdvert(l.master, killed)
+	last := l.w.LastAdvert(l.master, killed)
 	if last.IsZero() {
 		return nil, fmt.Errorf("no advert from the master before the kill")
 	}
@@ -290,104 +286,4 @@ func name(ours bool) string {
 		return "gokeepalived"
 	}
 	return "keepalived"
-}
-
-// A watch records, in a host's namespace, every VRRP advert that arrives
-// (a raw socket) and every addition of the VIP (a netlink address
-// subscription), each stamped as it is read: the same observer for
-// either implementation.
-type watch struct {
-	mu      sync.Mutex
-	adverts []stamp
-	vipAdds []time.Time
-}
-
-type stamp struct {
-	at  time.Time
-	src netip.Addr
-}
-
-func newWatch(t *testing.T, h *nettest.Host, vip netip.Addr) *watch {
-	t.Helper()
-	w := &watch{}
-	var fd int
-	if err := h.Do(func() (err error) {
-		fd, err = syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, 112)
-		return err
-	}); err != nil {
-		t.Fatalf("VRRP raw socket in %s: %v", h.NS, err)
-	}
-	f := os.NewFile(uintptr(fd), "vrrp")
-	t.Cleanup(func() { f.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, err := f.Read(buf)
-			if err != nil {
-				return
-			}
-			now := time.Now()
-			if n < 20 {
-				continue
-			}
-			w.mu.Lock()
-			w.adverts = append(w.adverts, stamp{at: now, src: netip.AddrFrom4([4]byte(buf[12:16]))})
-			w.mu.Unlock()
-		}
-	}()
-
-	ns, err := netns.GetFromName(h.NS)
-	if err != nil {
-		t.Fatalf("opening namespace %s: %v", h.NS, err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	ch := make(chan netlink.AddrUpdate, 64)
-	done := make(chan struct{})
-	t.Cleanup(func() { close(done) })
-	if err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{Namespace: &ns}); err != nil {
-		t.Fatalf("address subscription in %s: %v", h.NS, err)
-	}
-	go func() {
-		for u := range ch {
-			now := time.Now()
-			if a, ok := netip.AddrFromSlice(u.LinkAddress.IP); ok && a.Unmap() == vip && u.NewAddr {
-				w.mu.Lock()
-				w.vipAdds = append(w.vipAdds, now)
-				w.mu.Unlock()
-			}
-		}
-	}()
-	return w
-}
-
-// lastAdvert is when the last advert from src arrived before t; zero if
-// none did.
-func (w *watch) lastAdvert(src netip.Addr, before time.Time) time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var last time.Time
-	for _, a := range w.adverts {
-		if a.src == src && a.at.Before(before) {
-			last = a.at
-		}
-	}
-	return last
-}
-
-// vipAddedAfter waits up to timeout for the VIP's first addition after
-// t.
-func (w *watch) vipAddedAfter(after time.Time, timeout time.Duration) (time.Time, error) {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		w.mu.Lock()
-		for _, v := range w.vipAdds {
-			if v.After(after) {
-				w.mu.Unlock()
-				return v, nil
-			}
-		}
-		w.mu.Unlock()
-		time.Sleep(time.Millisecond)
-	}
-	return time.Time{}, fmt.Errorf("the backup did not take the VIP within %v of the kill", timeout)
 }
