@@ -86,17 +86,6 @@ bgp_announce WEB {
 `, dir, 10+n, n, n, password)
 }
 
-// nextHops counts the next hops of the router's route to the VIP.
-func nextHops(r netlink.Route) int {
-	if len(r.MultiPath) > 0 {
-		return len(r.MultiPath)
-	}
-	if r.Gw != nil {
-		return 1
-	}
-	return 0
-}
-
 // requireBIRD skips the test without BIRD 2, or fails it under CI=true.
 func requireBIRD(t *testing.T) {
 	t.Helper()
@@ -169,7 +158,7 @@ func TestBGPAnnouncesToBIRD(t *testing.T) {
 				if u.Type == syscall.RTM_DELROUTE {
 					hops = 0
 				} else {
-					hops = nextHops(u.Route)
+					hops = nettest.NextHops(u.Route)
 				}
 			case <-deadline:
 				t.Fatalf("the router's route to %s has %d next hops, not %d, after %v", vip, hops, want, timeout)
@@ -363,7 +352,7 @@ func TestBGPAnnouncesToBIRD(t *testing.T) {
 	for watching := true; watching; {
 		select {
 		case u := <-updates:
-			if u.Dst != nil && u.Dst.String() == vip && (u.Type == syscall.RTM_DELROUTE || nextHops(u.Route) != 3) {
+			if u.Dst != nil && u.Dst.String() == vip && (u.Type == syscall.RTM_DELROUTE || nettest.NextHops(u.Route) != 3) {
 				t.Errorf("the route changed during director 1's reload: %v", u)
 			}
 		case <-quiet:

@@ -9,61 +9,32 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-
 	"github.com/gokeepalived/gokeepalived/internal/control"
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
 
-// routeWatch follows one route of a router's kernel table through a
-// netlink subscription in the router's namespace.
+// routeWatch is a nettest.RouteWatch that fails its test on a timeout.
 type routeWatch struct {
-	t       *testing.T
-	dst     string
-	updates chan netlink.RouteUpdate
-	hops    int
+	t *testing.T
+	*nettest.RouteWatch
 }
 
-// watchRoute subscribes to the route changes of h's namespace, from
-// now until the test ends, and follows the route to dst.
+// watchRoute follows the route to dst in h's namespace until the test
+// ends.
 func watchRoute(t *testing.T, h *nettest.Host, dst string) *routeWatch {
 	t.Helper()
-	ns, err := netns.GetFromName(h.NS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	w := &routeWatch{t: t, dst: dst, updates: make(chan netlink.RouteUpdate, 256)}
-	done := make(chan struct{})
-	t.Cleanup(func() { close(done) })
-	if err := netlink.RouteSubscribeWithOptions(w.updates, done, netlink.RouteSubscribeOptions{Namespace: &ns}); err != nil {
-		t.Fatal(err)
-	}
-	return w
+	return &routeWatch{t: t, RouteWatch: nettest.WatchRoute(t, h, dst)}
 }
 
-// wait reads route updates until the route has want next hops, and
-// returns when that happened.
+// wait waits until the route has want next hops, and returns when that
+// happened.
 func (w *routeWatch) wait(want int, timeout time.Duration) time.Time {
 	w.t.Helper()
-	deadline := time.After(timeout)
-	for w.hops != want {
-		select {
-		case u := <-w.updates:
-			if u.Dst == nil || u.Dst.String() != w.dst {
-				continue
-			}
-			if u.Type == syscall.RTM_DELROUTE {
-				w.hops = 0
-			} else {
-				w.hops = nextHops(u.Route)
-			}
-		case <-deadline:
-			w.t.Fatalf("the router's route to %s has %d next hops, not %d, after %v", w.dst, w.hops, want, timeout)
-		}
+	at, err := w.Wait(want, timeout)
+	if err != nil {
+		w.t.Fatal(err)
 	}
-	return time.Now()
+	return at
 }
 
 // bgpBFDRouterConf is BIRD's configuration on a router whose eBGP

@@ -6,12 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/gokeepalived/gokeepalived/internal/nettest"
 )
@@ -27,7 +23,7 @@ type lab struct {
 	router *nettest.Host
 	dirs   [nDirectors]*nettest.Host
 	health [nDirectors]string // each director's track_file
-	route  *routeWatch
+	route  *nettest.RouteWatch
 }
 
 func newLab(t *testing.T, bin string, ours bool) *lab {
@@ -37,7 +33,7 @@ func newLab(t *testing.T, bin string, ours bool) *lab {
 	for i := range l.dirs {
 		l.dirs[i] = nl.AddHost(fmt.Sprintf("d%d", i+1), dirAddr(i+1)+"/24")
 	}
-	l.route = watchRoute(t, l.router, vipPrefix)
+	l.route = nettest.WatchRoute(t, l.router, vipPrefix)
 	startBIRD(t, l.router, routerConf())
 	birdc, err := exec.LookPath("birdc")
 	if err != nil {
@@ -57,7 +53,7 @@ func newLab(t *testing.T, bin string, ours bool) *lab {
 		sock := startBIRD(t, h, directorBIRDConf(n))
 		keepalived(t, h, keepalivedConf(n, dir, birdc, sock))
 	}
-	if _, err := l.route.wait(nDirectors, 60*time.Second); err != nil {
+	if _, err := l.route.Wait(nDirectors, 60*time.Second); err != nil {
 		t.Fatalf("%s's lab: %v", name(ours), err)
 	}
 	return l
@@ -76,7 +72,7 @@ func (l *lab) measure(pair int) ([]float64, error) {
 	if err := setHealth(l.health[0], 1); err != nil {
 		return nil, err
 	}
-	gone, err := l.route.wait(nDirectors-1, 10*time.Second)
+	gone, err := l.route.Wait(nDirectors-1, 10*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("after the health loss: %w", err)
 	}
@@ -85,7 +81,7 @@ func (l *lab) measure(pair int) ([]float64, error) {
 	if err := setHealth(l.health[0], 0); err != nil {
 		return nil, err
 	}
-	again, err := l.route.wait(nDirectors, 10*time.Second)
+	again, err := l.route.Wait(nDirectors, 10*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("after the health came back: %w", err)
 	}
@@ -144,62 +140,4 @@ func startOurs(t *testing.T, h *nettest.Host, bin, conf string) *nettest.Daemon 
 func keepalived(t *testing.T, h *nettest.Host, conf string) *nettest.Daemon {
 	t.Helper()
 	return h.StartKeepalived(t, conf, "-P", "-b", filepath.Join(t.TempDir(), "bfd.pid"))
-}
-
-// routeWatch follows the next hops of one route of a router's kernel
-// table through a netlink subscription in its namespace; each change is
-// stamped as it is read, the same way for either implementation.
-type routeWatch struct {
-	dst     string
-	updates chan netlink.RouteUpdate
-	hops    int
-}
-
-func watchRoute(t *testing.T, h *nettest.Host, dst string) *routeWatch {
-	t.Helper()
-	ns, err := netns.GetFromName(h.NS)
-	if err != nil {
-		t.Fatalf("opening namespace %s: %v", h.NS, err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	w := &routeWatch{dst: dst, updates: make(chan netlink.RouteUpdate, 256)}
-	done := make(chan struct{})
-	t.Cleanup(func() { close(done) })
-	if err := netlink.RouteSubscribeWithOptions(w.updates, done, netlink.RouteSubscribeOptions{Namespace: &ns}); err != nil {
-		t.Fatalf("route subscription in %s: %v", h.NS, err)
-	}
-	return w
-}
-
-// wait reads route updates until the route has want next hops and
-// returns when it read that one.
-func (w *routeWatch) wait(want int, timeout time.Duration) (time.Time, error) {
-	deadline := time.After(timeout)
-	for w.hops != want {
-		select {
-		case u := <-w.updates:
-			if u.Dst == nil || u.Dst.String() != w.dst {
-				continue
-			}
-			if u.Type == syscall.RTM_DELROUTE {
-				w.hops = 0
-			} else {
-				w.hops = nextHops(u.Route)
-			}
-		case <-deadline:
-			return time.Time{}, fmt.Errorf("the router's route to %s has %d next hops, not %d, after %v", w.dst, w.hops, want, timeout)
-		}
-	}
-	return time.Now(), nil
-}
-
-// nextHops counts a route's next hops.
-func nextHops(r netlink.Route) int {
-	if len(r.MultiPath) > 0 {
-		return len(r.MultiPath)
-	}
-	if r.Gw != nil {
-		return 1
-	}
-	return 0
 }
