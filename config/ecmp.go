@@ -8,7 +8,7 @@ import (
 
 // refuseNATUnderECMP ignores, with an error, each bgp_announce whose
 // prefix covers the address of a virtual server with a NAT real server
-// (or NAT sorry server). A prefix announced over BGP is announced by
+// (or NAT sorry server), unless it tracks a VRRP instance. A prefix announced over BGP is announced by
 // several directors at once, the router spreading clients over them
 // (ECMP); a NAT real server sends its replies to its gateway, which is
 // one director, not necessarily the one that took the request and holds
@@ -21,6 +21,12 @@ func (p *parser) refuseNATUnderECMP() {
 		groups[c.VirtualServerGroups[i].Name] = &c.VirtualServerGroups[i]
 	}
 	c.BGPAnnounces = slices.DeleteFunc(c.BGPAnnounces, func(a BGPAnnounce) bool {
+		// An announcement that tracks a VRRP instance comes from its
+		// master alone: one next hop at the router, and the NAT
+		// gateway on the same director, as without BGP.
+		if len(a.TrackInstances) > 0 {
+			return false
+		}
 		for i := range c.VirtualServers {
 			vs := &c.VirtualServers[i]
 			nat := natServer(vs)

@@ -16,8 +16,9 @@ const ecmpSpeaker = `bgp_speaker {
 
 // TestNATUnderECMPRefused holds a NAT virtual server covered by a
 // bgp_announce prefix to an error at the announcement's line that names
-// both blocks, the announcement dropped; DR, TUN, an address outside the
-// prefix and a firewall mark pass.
+// both blocks, the announcement dropped; DR, TUN, an announcement that
+// follows a VRRP master, an address outside the prefix and a firewall
+// mark pass.
 func TestNATUnderECMPRefused(t *testing.T) {
 	vs := func(head, kind, rsKind string) string {
 		return "virtual_server " + head + " {\n    lb_algo mh\n    lb_kind " + kind + "\n    protocol TCP\n" +
@@ -33,6 +34,9 @@ func TestNATUnderECMPRefused(t *testing.T) {
 		{"NAT real server of a DR server", ecmpSpeaker + vs("192.0.2.20 80", "DR", "        lvs_method NAT\n"), "whose real_server 10.1.0.1 80 uses lb_kind NAT"},
 		{"DR", ecmpSpeaker + vs("192.0.2.20 80", "DR", ""), ""},
 		{"TUN", ecmpSpeaker + vs("192.0.2.20 80", "TUN", ""), ""},
+		{"NAT behind a VRRP master", ecmpSpeaker + vs("192.0.2.20 80", "NAT", "") +
+			"vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n    priority 100\n    virtual_ipaddress {\n        192.0.2.20\n    }\n}\n" +
+			strings.Replace(announce, "    track_virtual_server", "    track_instance VI_1\n    track_virtual_server", 1), ""},
 		{"outside", ecmpSpeaker + vs("192.0.2.20 80", "NAT", "") + strings.Replace(announce, "192.0.2.0/24", "198.51.100.0/24", 1), ""},
 		{"group", ecmpSpeaker + "virtual_server_group G {\n    192.0.2.1-30 80\n}\n" + vs("group G", "NAT", "") +
 			vs("192.0.2.20 80", "DR", ""), "covers virtual_server group G (e.conf:11), whose real_server 10.1.0.1 80 uses lb_kind NAT"},
