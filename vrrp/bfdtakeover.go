@@ -28,9 +28,12 @@ type BFDTakeover struct {
 // detection time, and a master with bfd_takeover answers that with an
 // advert at once (AnswerBFDDown). So the backup waits at least answer
 // after the Down, and an advert heard before the takeover re-arms the
-// whole down timer, as any advert does, spending the Down. Other
-// states, and a Down of a session to another address, change nothing;
-// a down timer due sooner is left as it is.
+// whole down timer, as any advert does, spending the Down; but not one
+// of lower priority from another address: that is another backup of
+// the same master, which took over first, and VRRP's order wants the
+// higher priority master. Other states, and a Down of a session to
+// another address, change nothing; a down timer due sooner is left as
+// it is.
 func (i *Instance) MasterGone(neighbor netip.Addr, answer time.Duration) {
 	i.lock()
 	defer i.unlock()
@@ -38,12 +41,16 @@ func (i *Instance) MasterGone(neighbor netip.Addr, answer time.Duration) {
 		return
 	}
 	now := i.clock.Now()
-	wait := max(i.skew(), answer)
+	// Backups of one master keep VRRP's order, the highest priority
+	// first, where the answer time is longer than their skews: an eighth
+	// of the skew on top of it.
+	wait := max(i.skew(), answer+i.skew()/8)
 	if !now.Add(wait).Before(i.deadline) {
 		return
 	}
 	i.log.Infof("(%s) BFD session to master %v is down, taking over in %d milli-sec", i.cfg.Name, neighbor, wait/time.Millisecond)
 	i.armAt(now, wait)
+	i.bfdGone = neighbor
 }
 
 // AnswerBFDDown tells a master with bfd_takeover that one of its BFD

@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -17,7 +18,7 @@ func TestMasterGoneTakesOverAfterSkew(t *testing.T) {
 	}{
 		{"adverts silent", 1500 * time.Millisecond, 350 * time.Millisecond, skew},
 		{"advert due later", 100 * time.Millisecond, 350 * time.Millisecond, skew},
-		{"answer longer than skew", 100 * time.Millisecond, 800 * time.Millisecond, 800 * time.Millisecond},
+		{"answer longer than skew", 100 * time.Millisecond, 800 * time.Millisecond, 800*time.Millisecond + skew/8},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			i, c, n, hook := newTestInstance(t, baseConfig())
@@ -113,4 +114,38 @@ func TestMasterGoneGuards(t *testing.T) {
 			t.Fatalf("master disturbed: %v, %d sends", i.Status().State, len(n.sends)-sent)
 		}
 	})
+}
+
+// Two backups of a dead master whose answer time is longer than their
+// skews keep VRRP's order: the lower one's advert, if it takes over
+// first, does not stop the higher one, even under nopreempt; an advert
+// of higher priority, or the master's own, does.
+func TestMasterGoneKeepsOrder(t *testing.T) {
+	const answer = 650 * time.Millisecond
+	skew := 156 * time.Second / 256
+	for _, tt := range []struct {
+		name     string
+		src      netip.Addr
+		prio     uint8
+		takeover bool
+	}{
+		{"lower priority backup", higher, 50, true},
+		{"higher priority backup", higher, 200, false},
+		{"the master answers", lower, 150, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := baseConfig()
+			cfg.Nopreempt = true
+			i, c, n, _ := newTestInstance(t, cfg)
+			feed(i, c, advert(t, lower, 150, nil), lower, time.Second, 3*time.Second)
+			at := c.Now()
+			i.MasterGone(lower, answer)
+			c.Advance(answer / 2)
+			i.Receive(advert(t, tt.src, tt.prio, nil), tt.src, group4, TTL)
+			c.Advance(at.Add(answer + skew/8).Sub(c.Now()))
+			if got := i.Status().State == StateMaster; got != tt.takeover {
+				t.Fatalf("MASTER %v after the answer time, want %v (sends %v)", got, tt.takeover, n.sends)
+			}
+		})
+	}
 }

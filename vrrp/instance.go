@@ -289,6 +289,9 @@ type Instance struct {
 	advertPrio uint8 // in the last master's advert accepted
 	heard      netip.Addr
 	heardAt    time.Time // when a backup last accepted its master's advert
+	// bfdGone is the master whose BFD Down armed a takeover still to
+	// come (MasterGone), until an advert from it or the takeover.
+	bfdGone netip.Addr
 	// held: a track script of weight 0 has no result yet, keepalived's
 	// num_script_init; quiet: in FAULT, entered without a notification.
 	held, quiet bool
@@ -815,6 +818,18 @@ func (i *Instance) drop(e *DropError) bool {
 
 func (i *Instance) backupRx(a *Advertisement, src netip.Addr) {
 	now := i.clock.Now()
+	if g := i.bfdGone; g.IsValid() {
+		if src != g && a.Priority != PriorityStop && a.Priority < i.effPrio {
+			// Another backup of the master whose BFD session went
+			// Down took over first: the armed takeover stands, so
+			// that the highest priority ends master, as VRRP's skew
+			// would have it (even under nopreempt: this backup's
+			// turn came before that one's mastership).
+			i.log.Infof("(%s) received lower priority (%d) advert from %v while taking over from %v - discarding", i.cfg.Name, a.Priority, src, g)
+			return
+		}
+		i.bfdGone = netip.Addr{}
+	}
 	switch {
 	case a.Priority == PriorityStop:
 		i.log.Infof("(%s) Backup received priority 0 advertisement", i.cfg.Name)
@@ -1089,6 +1104,7 @@ func (i *Instance) protoError(e ProtoError) {
 func (i *Instance) setState(s State) {
 	from := i.state
 	i.state, i.quiet = s, false
+	i.bfdGone = netip.Addr{}
 	i.lastTransition = i.clock.Now()
 	i.stats.Transitions++
 	if i.cfg.Notify != nil {
